@@ -1,0 +1,373 @@
+//! Local accounts: registration, password login with throttling, sessions, developer tokens.
+
+mod password;
+pub mod validate;
+
+pub use password::{HashError, PasswordHasher};
+
+use crate::clock::{Clock, UnixTime};
+use crate::model::{NewSession, NewUser, Role, Session, User};
+use crate::secret::{ALPHANUMERIC, Secret, SecretHash, random_string};
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+use validate::{FieldError, NewPassword, Username};
+
+/// Prefix of session ids in cookies.
+pub const SESSION_PREFIX: &str = "ses_";
+/// Prefix of developer tokens, so that secret scanners recognise leaked ones.
+pub const DEVELOPER_TOKEN_PREFIX: &str = "kwd_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// One message for a wrong name, a wrong password and a disabled account: the answer must not
+    /// tell which.
+    #[error("用户名或密码错误，或用户已被封禁")]
+    InvalidCredentials,
+    #[error("尝试次数过多，请 {retry_after} 秒后再试")]
+    Throttled { retry_after: i64 },
+    #[error("管理员关闭了新用户注册")]
+    RegistrationClosed,
+    #[error("管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册")]
+    PasswordRegistrationClosed,
+    #[error("管理员关闭了密码登录")]
+    PasswordLoginClosed,
+    #[error("用户名已存在，或已注销")]
+    UsernameTaken,
+    #[error("原密码错误")]
+    WrongCurrentPassword,
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+/// How hard password guessing is made. Failures are counted in the database, so the limits hold
+/// across every node, and per submitted name (existing or not), so they reveal nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginPolicy {
+    pub window_secs: i64,
+    pub max_failures_per_account: i64,
+    pub max_failures_per_ip: i64,
+    pub session_ttl_secs: i64,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        Self {
+            window_secs: 15 * 60,
+            max_failures_per_account: 5,
+            max_failures_per_ip: 30,
+            session_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+pub struct Registration<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub display_name: Option<&'a str>,
+    pub aff_code: Option<&'a str>,
+}
+
+/// Where a request came from, for throttling and the session list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    policy: LoginPolicy,
+}
+
+impl Accounts {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hasher: PasswordHasher,
+        policy: LoginPolicy,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            hasher,
+            policy,
+        }
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    pub fn policy(&self) -> &LoginPolicy {
+        &self.policy
+    }
+
+    pub async fn register(
+        &self,
+        form: Registration<'_>,
+        settings: &Settings,
+    ) -> Result<User, AccountError> {
+        if !settings.register_enabled {
+            return Err(AccountError::RegistrationClosed);
+        }
+        if !settings.password_register_enabled {
+            return Err(AccountError::PasswordRegistrationClosed);
+        }
+        let username = Username::parse(form.username)?;
+        let password = NewPassword::parse(form.password)?;
+        let display_name = match form.display_name.map(validate::display_name).transpose()? {
+            Some(name) if !name.is_empty() => name,
+            _ => username.to_string(),
+        };
+        let inviter_id = match form.aff_code.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(code) => self.store.user_by_aff_code(code).await?.map(|u| u.id),
+            None => None,
+        };
+        let hash = self.hasher.hash(password.expose()).await?;
+        self.create(NewUserSpec {
+            username,
+            display_name,
+            password_hash: Some(hash),
+            role: Role::User,
+            quota: settings.quota_for_new_user,
+            inviter_id,
+        })
+        .await
+    }
+
+    /// Creates an account directly (CLI, bootstrap admin): no registration switches apply.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+    ) -> Result<User, AccountError> {
+        let username = Username::parse(username)?;
+        let password = NewPassword::parse(password)?;
+        let hash = self.hasher.hash(password.expose()).await?;
+        self.create(NewUserSpec {
+            display_name: username.to_string(),
+            username,
+            password_hash: Some(hash),
+            role,
+            quota: 0,
+            inviter_id: None,
+        })
+        .await
+    }
+
+    async fn create(&self, spec: NewUserSpec) -> Result<User, AccountError> {
+        // The referral code is random; on the rare collision, draw again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let new = NewUser {
+                uuid: uuid::Uuid::new_v4(),
+                username: spec.username.to_string(),
+                display_name: spec.display_name.clone(),
+                email: None,
+                email_verified: false,
+                password_hash: spec.password_hash.clone(),
+                role: spec.role,
+                quota: spec.quota,
+                aff_code: random_string(ALPHANUMERIC, 8),
+                inviter_id: spec.inviter_id,
+                created_at: self.clock.now(),
+            };
+            match self.store.create_user(new).await {
+                Ok(user) => return Ok(user),
+                Err(StoreError::Conflict { what: "username" }) => {
+                    return Err(AccountError::UsernameTaken);
+                }
+                Err(StoreError::Conflict { what: "aff_code" }) if attempts < 5 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Checks a name-or-e-mail and password. Throttled per submitted name and per IP; every
+    /// failure looks the same and costs the same time.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        client: &ClientInfo,
+        settings: &Settings,
+    ) -> Result<User, AccountError> {
+        if !settings.password_login_enabled {
+            return Err(AccountError::PasswordLoginClosed);
+        }
+        let account_key = format!("login:account:{}", validate::login_key(login));
+        let ip_key = format!("login:ip:{}", client.ip);
+        let now = self.clock.now();
+        for (key, max) in [
+            (&account_key, self.policy.max_failures_per_account),
+            (&ip_key, self.policy.max_failures_per_ip),
+        ] {
+            if let Some((count, since)) = self
+                .store
+                .throttle_count(key, self.policy.window_secs, now)
+                .await?
+                && count >= max
+            {
+                let retry_after = (since + self.policy.window_secs - now).max(1);
+                return Err(AccountError::Throttled { retry_after });
+            }
+        }
+
+        let user = if login.len() > 256 {
+            None
+        } else {
+            self.store
+                .user_by_login(&validate::login_key(login))
+                .await?
+        };
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let matched = self.hasher.verify(password, stored).await?;
+        match user {
+            Some(user) if matched && user.is_enabled() => {
+                self.store.throttle_clear(&account_key).await?;
+                self.store.record_login(user.id, now).await?;
+                Ok(user)
+            }
+            _ => {
+                let window = self.policy.window_secs;
+                self.store.throttle_hit(&account_key, window, now).await?;
+                self.store.throttle_hit(&ip_key, window, now).await?;
+                Err(AccountError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Opens a session for `user` under a fresh id. The caller ends any session the browser had
+    /// before, so that a login always rotates the id (no session fixation).
+    pub async fn start_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<(Secret, Session), AccountError> {
+        let secret = Secret::generate(SESSION_PREFIX);
+        let now = self.clock.now();
+        let new = NewSession {
+            id_hash: secret.hash(),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + self.policy.session_ttl_secs,
+            ip: truncate(&client.ip, 64),
+            user_agent: truncate(&client.user_agent, 256),
+        };
+        self.store.create_session(new.clone()).await?;
+        let session = Session {
+            id_hash: new.id_hash,
+            user_id: new.user_id,
+            created_at: new.created_at,
+            last_seen_at: new.created_at,
+            expires_at: new.expires_at,
+            ip: new.ip,
+            user_agent: new.user_agent,
+        };
+        Ok((secret, session))
+    }
+
+    /// The session behind a cookie value, if it is live and its user enabled.
+    pub async fn session(&self, cookie: &str) -> Result<Option<(Session, User)>, AccountError> {
+        if !cookie.starts_with(SESSION_PREFIX) || cookie.len() > 128 {
+            return Ok(None);
+        }
+        let found = self
+            .store
+            .session_with_user(&SecretHash::of(cookie), self.clock.now(), 300)
+            .await?;
+        Ok(found.filter(|(_, user)| user.is_enabled()))
+    }
+
+    pub async fn end_session(&self, cookie: &str) -> Result<(), AccountError> {
+        self.store.delete_session(&SecretHash::of(cookie)).await?;
+        Ok(())
+    }
+
+    /// Issues a new developer token for `user`, replacing the old one. The clear value is
+    /// returned once and never stored.
+    pub async fn issue_developer_token(&self, user: &User) -> Result<Secret, AccountError> {
+        let secret = Secret::generate(DEVELOPER_TOKEN_PREFIX);
+        self.store
+            .replace_developer_token(user.id, &secret.hash(), self.clock.now())
+            .await?;
+        Ok(secret)
+    }
+
+    /// The enabled user a developer token belongs to.
+    pub async fn developer_token_user(&self, token: &str) -> Result<Option<User>, AccountError> {
+        if !token.starts_with(DEVELOPER_TOKEN_PREFIX) || token.len() > 128 {
+            return Ok(None);
+        }
+        let user = self
+            .store
+            .user_by_developer_token(&SecretHash::of(token))
+            .await?;
+        Ok(user.filter(User::is_enabled))
+    }
+
+    /// Changes a password after checking the current one, and ends every session of the user:
+    /// whoever knew the old password is logged out everywhere.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AccountError> {
+        let new = NewPassword::parse(new)?;
+        if !self
+            .hasher
+            .verify(current, user.password_hash.as_deref())
+            .await?
+        {
+            return Err(AccountError::WrongCurrentPassword);
+        }
+        self.set_password(user, &new).await
+    }
+
+    /// Sets a password with no check of the old one (CLI, admin reset).
+    pub async fn set_password(&self, user: &User, new: &NewPassword) -> Result<(), AccountError> {
+        let hash = self.hasher.hash(new.expose()).await?;
+        let now = self.clock.now();
+        self.store.set_password_hash(user.id, &hash, now).await?;
+        self.store.delete_user_sessions(user.id).await?;
+        Ok(())
+    }
+
+    /// Creates the first admin from configured credentials when no admin exists yet. Returns
+    /// the new admin, or `None` when there already is one.
+    pub async fn ensure_admin(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, AccountError> {
+        if self.store.count_admins().await? > 0 {
+            return Ok(None);
+        }
+        self.create_user(username, password, Role::Root)
+            .await
+            .map(Some)
+    }
+}
+
+struct NewUserSpec {
+    username: Username,
+    display_name: String,
+    password_hash: Option<String>,
+    role: Role,
+    quota: i64,
+    inviter_id: Option<i64>,
+}
+
+fn truncate(value: &str, max_chars: usize) -> String {
+    value.chars().take(max_chars).collect()
+}

@@ -1,0 +1,13 @@
+//! Keyward's domain: accounts, sessions and developer tokens, and the storage interface they
+//! stand on. Nothing here knows about HTTP or SQL: the web crate turns requests into calls on
+//! [`accounts::Accounts`], and a store crate implements [`store::Store`] for one database.
+
+pub mod accounts;
+pub mod clock;
+pub mod model;
+pub mod secret;
+pub mod settings;
+pub mod store;
+
+pub use clock::{Clock, SystemClock};
+pub use store::{Store, StoreError};

@@ -1,0 +1,167 @@
+//! Building and running a Keyward node: the store chosen by URL, the domain services, the router.
+
+use crate::config::Config;
+use anyhow::Context as _;
+use keyward_core::accounts::{Accounts, LoginPolicy, PasswordHasher};
+use keyward_core::model::Role;
+use keyward_core::settings::SettingsCache;
+use keyward_core::store::Store;
+use keyward_core::{Clock, SystemClock};
+use keyward_store_postgres::PostgresStore;
+use keyward_store_sqlite::SqliteStore;
+use keyward_web::{AppState, WebConfig};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Opens the database named by `url` and brings its schema up to date.
+pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::connect(url, max_connections)
+            .await
+            .context("connecting to PostgreSQL")?;
+        store.migrate().await.context("migrating PostgreSQL")?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("sqlite:") {
+        let store = SqliteStore::connect(url).await.context("opening SQLite")?;
+        store.migrate().await.context("migrating SQLite")?;
+        Ok(Arc::new(store))
+    } else {
+        anyhow::bail!("database_url must start with sqlite:// or postgres://")
+    }
+}
+
+/// One node's services, ready to serve.
+pub struct Node {
+    pub state: AppState,
+    pub config: Config,
+}
+
+impl Node {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config.database_url, config.database_max_connections).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let hasher = PasswordHasher::new().context("setting up password hashing")?;
+        let policy = LoginPolicy {
+            window_secs: config.login_window_secs,
+            max_failures_per_account: config.login_max_failures_per_account,
+            max_failures_per_ip: config.login_max_failures_per_ip,
+            session_ttl_secs: config.session_ttl_secs,
+        };
+        let accounts = Arc::new(Accounts::new(store.clone(), clock, hasher, policy));
+        let web = WebConfig {
+            public_url: config.public_url(),
+            trusted_proxies: config.trusted_proxies.clone(),
+            body_limit: config.body_limit_bytes,
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+        };
+        let state = AppState {
+            accounts,
+            settings: Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2))),
+            store,
+            config: Arc::new(web),
+        };
+        Ok(Self { state, config })
+    }
+
+    /// Makes sure someone can administer this instance: the configured admin, or else, on a
+    /// database with no admin at all, a generated one whose password is printed this once.
+    pub async fn bootstrap_admin(&self) -> anyhow::Result<()> {
+        let accounts = &self.state.accounts;
+        if let (Some(name), Some(password)) =
+            (&self.config.admin_username, &self.config.admin_password)
+        {
+            if let Some(admin) = accounts.ensure_admin(name, password).await? {
+                tracing::info!(user.id = admin.id, "created the configured admin");
+            }
+            return Ok(());
+        }
+        if self.state.store.count_admins().await? > 0 {
+            return Ok(());
+        }
+        let password = keyward_core::secret::random_string(keyward_core::secret::ALPHANUMERIC, 20);
+        let username = "admin";
+        accounts
+            .create_user(username, &password, Role::Root)
+            .await
+            .with_context(|| {
+                format!("creating the first admin '{username}' (set KEYWARD_ADMIN_USERNAME)")
+            })?;
+        // Straight to the operator's terminal, not through the log pipeline.
+        println!(
+            "\n  Keyward created the first admin account. This password is shown only once:\n\n    \
+             username: {username}\n    password: {password}\n\n  Log in (POST {url}/api/user/login) \
+             and change it (PUT {url}/api/user/self).\n",
+            url = self.state.config.public_url
+        );
+        Ok(())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let purge = tokio::spawn(purge_loop(self.state.clone()));
+        let app = keyward_web::router(self.state);
+        let result = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        purge.abort();
+        result.context("serving HTTP")
+    }
+}
+
+/// Deletes expired sessions and stale throttle windows every ten minutes, so storage does not
+/// grow without bound.
+async fn purge_loop(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let window = state.accounts.policy().window_secs;
+        match state
+            .store
+            .purge_expired(state.accounts.now(), window)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired records"),
+            Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,224 @@
+//! The command line: `serve` (the default), `migrate`, and `user ...` for operators.
+
+use crate::app::{Node, open_store, shutdown_signal};
+use crate::config::{Config, KEYS_HELP, LogFormat};
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use keyward_core::model::{Role, User, UserStatus};
+use keyward_core::store::UserPatch;
+use keyward_web::account::view::UserView;
+use std::io::Read as _;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "keyward", version, about = "Account center and OAuth 2.0 / OpenID Connect provider", after_help = KEYS_HELP)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from $KEYWARD_USER_PASSWORD or standard input, never
+    /// from the command line (where `ps` would show it).
+    Create {
+        username: String,
+        #[arg(long, default_value = "user")]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's role: user, admin or root.
+    SetRole {
+        username: String,
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's quota (integer units).
+    SetQuota {
+        username: String,
+        quota: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: their sessions end and they can no longer log in.
+    Disable {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            open_store(&config.database_url, 1).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(command) => user(config, command).await,
+    }
+}
+
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let node = Node::build(config).await?;
+    node.bootstrap_admin().await?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        public_url = %node.state.config.public_url,
+        "keyward is serving"
+    );
+    node.serve(listener, shutdown_signal()).await
+}
+
+async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
+    let node = Node::build(config).await?;
+    let now = node.state.accounts.now();
+    let (user, json) = match command {
+        UserCommand::Create {
+            username,
+            role,
+            json,
+        } => {
+            let role = Role::parse(&role).context("role must be user, admin or root")?;
+            let password = read_password()?;
+            let user = node
+                .state
+                .accounts
+                .create_user(&username, &password, role)
+                .await?;
+            (user, json)
+        }
+        UserCommand::SetRole {
+            username,
+            role,
+            json,
+        } => {
+            let role = Role::parse(&role).context("role must be user, admin or root")?;
+            let patch = UserPatch {
+                role: Some(role),
+                ..UserPatch::default()
+            };
+            (patch_user(&node, &username, &patch, now).await?, json)
+        }
+        UserCommand::SetQuota {
+            username,
+            quota,
+            json,
+        } => {
+            if quota < 0 {
+                bail!("quota cannot be negative");
+            }
+            let patch = UserPatch {
+                quota: Some(quota),
+                ..UserPatch::default()
+            };
+            (patch_user(&node, &username, &patch, now).await?, json)
+        }
+        UserCommand::Disable { username, json } => {
+            let patch = UserPatch {
+                status: Some(UserStatus::Disabled),
+                ..UserPatch::default()
+            };
+            (patch_user(&node, &username, &patch, now).await?, json)
+        }
+        UserCommand::Enable { username, json } => {
+            let patch = UserPatch {
+                status: Some(UserStatus::Enabled),
+                ..UserPatch::default()
+            };
+            (patch_user(&node, &username, &patch, now).await?, json)
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&UserView::from(&user))?);
+    } else {
+        println!(
+            "user {} (id {}): role {}, status {}, quota {}",
+            user.username,
+            user.id,
+            user.role.name(),
+            if user.is_enabled() {
+                "enabled"
+            } else {
+                "disabled"
+            },
+            user.quota
+        );
+    }
+    Ok(())
+}
+
+async fn patch_user(
+    node: &Node,
+    username: &str,
+    patch: &UserPatch,
+    now: i64,
+) -> anyhow::Result<User> {
+    let store = &node.state.store;
+    let key = keyward_core::accounts::validate::login_key(username);
+    let user = store
+        .user_by_login(&key)
+        .await?
+        .with_context(|| format!("no user named {username}"))?;
+    store.patch_user(user.id, patch, now).await?;
+    store
+        .user_by_id(user.id)
+        .await?
+        .with_context(|| format!("user {username} vanished"))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("KEYWARD_USER_PASSWORD") {
+        return Ok(password);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from stdin")?;
+    let password = input.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password: set KEYWARD_USER_PASSWORD or pipe it on standard input");
+    }
+    Ok(password)
+}

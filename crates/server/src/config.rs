@@ -1,0 +1,127 @@
+//! Configuration: defaults, then a TOML file, then `KEYWARD_*` environment variables.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::net::IpAddr;
+use std::path::Path;
+
+/// Every key, its default and meaning; shown by `keyward --help`.
+pub const KEYS_HELP: &str = "\
+CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which wins):
+  listen                         host:port to serve on                 [127.0.0.1:3000]
+  public_url                     base URL users reach Keyward at; the  [http://<listen>]
+                                 issuer and the base of every link. An
+                                 https URL makes cookies Secure.
+  database_url                   sqlite://PATH or postgres://...       [sqlite://keyward.db]
+  database_max_connections       pool size (PostgreSQL)                [16]
+  admin_username, admin_password create this admin at start when no admin exists yet;
+                                 without them a first admin is generated and its
+                                 password printed once
+  log_format                     text | json                           [text]
+  log_level                      tracing filter, e.g. info,keyward=debug  [info]
+  trusted_proxies                proxy IPs whose X-Forwarded-For is believed,
+                                 comma-separated                       [none]
+  session_ttl_secs               how long a login session lives        [2592000]
+  login_window_secs              login throttling window               [900]
+  login_max_failures_per_account failures per submitted name per window  [5]
+  login_max_failures_per_ip      failures per client IP per window     [30]
+  body_limit_bytes               largest request body accepted         [65536]
+  request_timeout_secs           longest a request may take            [30]
+The file is --config FILE, else $KEYWARD_CONFIG, else ./keyward.toml when it exists.";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub listen: String,
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub admin_username: Option<String>,
+    #[serde(skip_serializing)]
+    pub admin_password: Option<String>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    #[serde(deserialize_with = "ip_list")]
+    pub trusted_proxies: Vec<IpAddr>,
+    pub session_ttl_secs: i64,
+    pub login_window_secs: i64,
+    pub login_max_failures_per_account: i64,
+    pub login_max_failures_per_ip: i64,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:3000".into(),
+            public_url: None,
+            database_url: "sqlite://keyward.db".into(),
+            database_max_connections: 16,
+            admin_username: None,
+            admin_password: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            trusted_proxies: Vec::new(),
+            session_ttl_secs: 30 * 24 * 3600,
+            login_window_secs: 15 * 60,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 30,
+            body_limit_bytes: 64 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` is the `--config` argument, if any.
+    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        let from_env = std::env::var_os("KEYWARD_CONFIG").map(std::path::PathBuf::from);
+        match file.map(Path::to_path_buf).or(from_env) {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("keyward.toml").exists() => {
+                figment = figment.merge(Toml::file_exact("keyward.toml"));
+            }
+            None => {}
+        }
+        figment
+            .merge(Env::prefixed("KEYWARD_").ignore(&["config", "test_database_url"]))
+            .extract()
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+/// Accepts a TOML list or one comma-separated string (handy in an environment variable).
+fn ip_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        One(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(list) => list,
+        Raw::One(one) => one.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .collect()
+}

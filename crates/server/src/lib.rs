@@ -1,0 +1,5 @@
+//! The `keyward` binary: configuration, command line, and wiring a node together.
+
+pub mod app;
+pub mod cli;
+pub mod config;

@@ -1,0 +1,62 @@
+use crate::account::view::UserView;
+use crate::envelope::{ApiError, ApiJson, Success};
+use crate::extract::{Client, CurrentUser};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum_extra::extract::CookieJar;
+use keyward_core::accounts::validate;
+use serde::Deserialize;
+
+/// `GET /api/user/self`.
+pub async fn get(current: CurrentUser) -> impl IntoResponse {
+    Success::new(UserView::from(&current.user))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    original_password: Option<String>,
+}
+
+/// `PUT /api/user/self`: change the display name and/or the password. A password change needs
+/// the current password and ends every session; this browser gets a fresh one.
+pub async fn put(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = &current.user;
+    let now = state.accounts.now();
+    if let Some(name) = &body.display_name {
+        let name = validate::display_name(name).map_err(|e| ApiError::Refused(e.to_string()))?;
+        let name = if name.is_empty() {
+            user.username.clone()
+        } else {
+            name
+        };
+        state.store.set_display_name(user.id, &name, now).await?;
+    }
+    let mut jar = jar;
+    if let Some(new) = &body.password {
+        let current_password = body.original_password.as_deref().unwrap_or_default();
+        state
+            .accounts
+            .change_password(user, current_password, new)
+            .await?;
+        jar = crate::account::login::open_session(&state, jar, user, &client).await?;
+        tracing::info!(user.id = user.id, "password changed");
+    }
+    let updated = state
+        .store
+        .user_by_id(user.id)
+        .await?
+        .ok_or(ApiError::NotFound("用户不存在"))?;
+    Ok((jar, Success::new(UserView::from(&updated))))
+}

@@ -1,0 +1,8 @@
+//! The account API (new-api conventions): register, login, logout, self, developer token.
+
+pub mod login;
+pub mod logout;
+pub mod me;
+pub mod register;
+pub mod token;
+pub mod view;

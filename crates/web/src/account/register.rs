@@ -1,0 +1,35 @@
+use crate::account::view::UserView;
+use crate::envelope::{ApiError, ApiJson, Success};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use keyward_core::accounts::Registration;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    username: String,
+    password: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    /// The inviter's referral code.
+    #[serde(default)]
+    aff_code: Option<String>,
+}
+
+/// `POST /api/user/register`. As in new-api, the new user is not logged in by it.
+pub async fn post(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let settings = state.settings.get().await?;
+    let form = Registration {
+        username: &body.username,
+        password: &body.password,
+        display_name: body.display_name.as_deref(),
+        aff_code: body.aff_code.as_deref(),
+    };
+    let user = state.accounts.register(form, &settings).await?;
+    tracing::info!(user.id = user.id, "user registered");
+    Ok(Success::new(UserView::from(&user)))
+}

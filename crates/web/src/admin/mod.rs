@@ -1,0 +1,4 @@
+//! The admin API (`/api/admin/...`), for admin sessions and admins' developer tokens.
+
+pub mod settings;
+pub mod users;

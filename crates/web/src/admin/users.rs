@@ -1,0 +1,135 @@
+use crate::account::view::UserView;
+use crate::envelope::{ApiError, ApiJson, Success};
+use crate::extract::AdminUser;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use keyward_core::model::{Role, UserStatus};
+use keyward_core::store::{Page, UserPatch};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    keyword: Option<String>,
+    #[serde(default)]
+    p: Option<i64>,
+    #[serde(default)]
+    page_size: Option<i64>,
+}
+
+/// `GET /api/admin/users?keyword=&p=&page_size=`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(query): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = query.page_size.unwrap_or(20).clamp(1, 100);
+    let page = query.p.unwrap_or(1).max(1);
+    let keyword = query
+        .keyword
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    if keyword.is_some_and(|k| k.len() > 100) {
+        return Err(ApiError::Refused("搜索关键字过长".into()));
+    }
+    let users = state
+        .store
+        .list_users(
+            keyword,
+            Page {
+                offset: (page - 1).saturating_mul(limit),
+                limit,
+            },
+        )
+        .await?;
+    let items: Vec<UserView> = users.iter().map(UserView::from).collect();
+    Ok(Success::new(
+        serde_json::json!({"items": items, "page": page, "page_size": limit}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    quota: Option<i64>,
+    used_quota: Option<i64>,
+    level: Option<i64>,
+    status: Option<i64>,
+    role: Option<serde_json::Value>,
+}
+
+/// `PATCH /api/admin/users/{id}`. Admins may not touch accounts of their own rank or above, and
+/// only root may change roles; nobody can disable or demote themselves.
+pub async fn patch(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let target = state
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("用户不存在"))?;
+    let actor = &admin.user;
+    let is_self = actor.id == target.id;
+    if !is_self && actor.role != Role::Root && target.role >= actor.role {
+        return Err(ApiError::Refused(
+            "无权更新同权限等级或更高权限等级的用户信息".into(),
+        ));
+    }
+    let role = match &body.role {
+        None => None,
+        Some(value) => {
+            let parsed = match value {
+                serde_json::Value::Number(n) => n.as_i64().and_then(Role::from_i64),
+                serde_json::Value::String(s) => Role::parse(s),
+                _ => None,
+            };
+            Some(parsed.ok_or(ApiError::Refused("无效的角色".into()))?)
+        }
+    };
+    if role.is_some() && actor.role != Role::Root {
+        return Err(ApiError::Refused("只有超级管理员可以修改角色".into()));
+    }
+    let status = body
+        .status
+        .map(|s| UserStatus::from_i64(s).ok_or(ApiError::Refused("无效的状态".into())))
+        .transpose()?;
+    if is_self && (status == Some(UserStatus::Disabled) || role.is_some_and(|r| r < actor.role)) {
+        return Err(ApiError::Refused("不能禁用或降级自己".into()));
+    }
+    for value in [body.quota, body.used_quota, body.level]
+        .into_iter()
+        .flatten()
+    {
+        if value < 0 {
+            return Err(ApiError::Refused("数值不能为负".into()));
+        }
+    }
+    let patch = UserPatch {
+        quota: body.quota,
+        used_quota: body.used_quota,
+        level: body.level,
+        role,
+        status,
+    };
+    state
+        .store
+        .patch_user(id, &patch, state.accounts.now())
+        .await?;
+    tracing::info!(
+        admin.id = actor.id,
+        user.id = id,
+        ?patch,
+        "user updated by admin"
+    );
+    let updated = state
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("用户不存在"))?;
+    Ok(Success::new(UserView::from(&updated)))
+}

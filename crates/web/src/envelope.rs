@@ -1,0 +1,132 @@
+//! The `{success, message, data}` envelope of the new-api families (login module, account API).
+//! Its convention, which new-api's browser clients rely on: a *refused* request is HTTP 200 with
+//! `success: false`; a *malformed* one is 400; a missing session 401; a state mismatch 403.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyward_core::accounts::AccountError;
+use keyward_core::settings::SettingsError;
+use keyward_core::store::StoreError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// A successful answer: `{"success": true, "message": <message>, "data": <data>}`.
+pub struct Success<T> {
+    pub message: &'static str,
+    pub data: T,
+}
+
+impl<T: Serialize> Success<T> {
+    pub fn new(data: T) -> Self {
+        Self { message: "", data }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Success<T> {
+    fn into_response(self) -> Response {
+        Json(json!({"success": true, "message": self.message, "data": self.data})).into_response()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A well-formed request the rules refuse: 200, `success: false`.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    BadRequest(&'static str),
+    #[error("请求体过大")]
+    TooLarge,
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("尝试次数过多，请 {0} 秒后再试")]
+    TooManyRequests(i64),
+    /// Details go to the log; the client sees a generic message.
+    #[error("服务器内部错误")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Refused(_) => StatusCode::OK,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(detail) = &self {
+            tracing::error!(error = %detail, "internal error");
+        }
+        let body = Json(json!({"success": false, "message": self.to_string()}));
+        let mut response = (self.status(), body).into_response();
+        if let Self::TooManyRequests(seconds) = self
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Throttled { retry_after } => Self::TooManyRequests(retry_after),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(e) => Self::Internal(e.to_string()),
+            other => Self::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// A JSON body for the new-api families. Like new-api (gin's `ShouldBindJSON`) it does not insist
+/// on a `Content-Type`; a body that is too big, not UTF-8 or not the expected shape is refused in
+/// the envelope.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::BadRequest("无效的参数")
+                }
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|_| ApiError::BadRequest("无效的参数"))
+    }
+}

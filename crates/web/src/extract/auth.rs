@@ -1,0 +1,118 @@
+use crate::envelope::ApiError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use keyward_core::model::{Session, User};
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone)]
+pub enum AuthVia {
+    Session(Session),
+    DeveloperToken,
+}
+
+/// The logged-in user: by session cookie, or by developer token in `Authorization: Bearer`.
+/// Disabled users are refused at once, whichever way they come.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: User,
+    pub via: AuthVia,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(current) = parts.extensions.get::<Self>() {
+            return Ok(current.clone());
+        }
+        let current = authenticate(parts, state).await?;
+        check_new_api_user(parts, &current.user)?;
+        parts.extensions.insert(current.clone());
+        Ok(current)
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<CurrentUser, ApiError> {
+    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .unwrap_or_default();
+        return match state.accounts.developer_token_user(token).await? {
+            Some(user) => Ok(CurrentUser {
+                user,
+                via: AuthVia::DeveloperToken,
+            }),
+            None => Err(ApiError::Unauthorized("无权进行此操作，access token 无效")),
+        };
+    }
+
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
+        return Err(ApiError::Unauthorized(
+            "无权进行此操作，未登录且未提供 access token",
+        ));
+    };
+    // A cookie rides along on cross-site requests too; refuse those outright (CSRF), in addition
+    // to SameSite=Lax, which still lets top-level GET navigations through.
+    if parts
+        .headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v == "cross-site")
+    {
+        return Err(ApiError::Forbidden("跨站请求被拒绝"));
+    }
+    match state.accounts.session(cookie.value()).await? {
+        Some((session, user)) => Ok(CurrentUser {
+            user,
+            via: AuthVia::Session(session),
+        }),
+        None => Err(ApiError::Unauthorized(
+            "无权进行此操作，未登录且未提供 access token",
+        )),
+    }
+}
+
+/// new-api's clients send `New-Api-User: <id>`; when present it must name the caller.
+fn check_new_api_user(parts: &Parts, user: &User) -> Result<(), ApiError> {
+    let Some(value) = parts.headers.get("new-api-user") else {
+        return Ok(());
+    };
+    match value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        Some(id) if id == user.id => Ok(()),
+        Some(_) => Err(ApiError::Unauthorized(
+            "无权进行此操作，New-Api-User 与登录用户不匹配",
+        )),
+        None => Err(ApiError::Unauthorized(
+            "无权进行此操作，New-Api-User 格式错误",
+        )),
+    }
+}
+
+/// A logged-in admin or root.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        if !current.user.role.is_admin() {
+            return Err(ApiError::Forbidden("无权进行此操作，权限不足"));
+        }
+        Ok(Self(current))
+    }
+}

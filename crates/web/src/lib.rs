@@ -1,0 +1,14 @@
+//! Keyward's HTTP surface. Handlers are thin: they parse the request at the edge, call the
+//! domain in `keyward-core`, and map its outcome to the envelope of their API family.
+
+pub mod account;
+pub mod admin;
+pub mod envelope;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+
+pub use routes::router;
+pub use state::{AppState, WebConfig};

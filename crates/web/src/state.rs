@@ -1,0 +1,52 @@
+use keyward_core::accounts::Accounts;
+use keyward_core::settings::SettingsCache;
+use keyward_core::store::Store;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the HTTP layer needs to know about its deployment.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The public base URL (issuer, links). An `https` URL turns on `Secure` cookies.
+    pub public_url: String,
+    /// Peers whose `X-Forwarded-For` is believed; everyone else's address is taken as is.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+}
+
+impl WebConfig {
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// `__Host-` pins the cookie to this host and path `/`, but browsers only accept it with
+    /// `Secure`, so plain-http deployments (local development) use a plain name.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.https() {
+            "__Host-keyward_session"
+        } else {
+            "keyward_session"
+        }
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:3000".into(),
+            trusted_proxies: Vec::new(),
+            body_limit: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: Arc<Accounts>,
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<SettingsCache>,
+    pub config: Arc<WebConfig>,
+}
