@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use keyward_core::model::{Role, User, UserStatus};
 use keyward_core::store::UserPatch;
 use keyward_web::account::view::UserView;
-use std::io::Read as _;
+use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]

@@ -36,8 +36,9 @@ pub struct Config {
     pub public_url: Option<String>,
     pub database_url: String,
     pub database_max_connections: u32,
+    #[serde(deserialize_with = "text")]
     pub admin_username: Option<String>,
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, deserialize_with = "text")]
     pub admin_password: Option<String>,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -82,7 +83,7 @@ impl Default for Config {
 
 impl Config {
     /// Loads the layered configuration. `file` is the `--config` argument, if any.
-    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Self::default()));
         let from_env = std::env::var_os("KEYWARD_CONFIG").map(std::path::PathBuf::from);
         match file.map(Path::to_path_buf).or(from_env) {
@@ -95,6 +96,7 @@ impl Config {
         figment
             .merge(Env::prefixed("KEYWARD_").ignore(&["config", "test_database_url"]))
             .extract()
+            .map_err(Box::new)
     }
 
     pub fn public_url(&self) -> String {
@@ -124,4 +126,47 @@ fn ip_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(serde::de::Error::custom))
         .collect()
+}
+
+/// Environment values are typed by their look (`KEYWARD_ADMIN_PASSWORD=12345678` arrives as a
+/// number); a name or a password is text whatever it looks like.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Signed(i64),
+        Unsigned(u64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Option::<Raw>::deserialize(d)?.map(|raw| match raw {
+        Raw::Text(s) => s,
+        Raw::Signed(n) => n.to_string(),
+        Raw::Unsigned(n) => n.to_string(),
+        Raw::Float(n) => n.to_string(),
+        Raw::Bool(b) => b.to_string(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_looking_passwords_and_proxy_lists_load_from_the_environment() {
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(figment::providers::Serialized::default(
+                "admin_password",
+                12_345_678_u64,
+            ))
+            .merge(figment::providers::Serialized::default(
+                "trusted_proxies",
+                "10.0.0.1, ::1",
+            ))
+            .extract()
+            .expect("config");
+        assert_eq!(config.admin_password.as_deref(), Some("12345678"));
+        assert_eq!(config.trusted_proxies.len(), 2);
+    }
 }

@@ -1,0 +1,225 @@
+//! A real Keyward node on a random loopback port with a fresh database, and an HTTP client.
+
+use keyward::app::Node;
+use keyward::config::Config;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const ADMIN: &str = "root";
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from an `async fn(Backend)`. The PostgreSQL variant runs when
+/// `KEYWARD_TEST_DATABASE_URL` is set (CI sets it) and says it skipped otherwise.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::helpers::postgres_base_url().is_none() {
+                        eprintln!("skipped: KEYWARD_TEST_DATABASE_URL is not set");
+                        return;
+                    }
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            }
+        )+
+    };
+}
+
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var("KEYWARD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A database nobody else uses: a new SQLite file, or a new schema in the test PostgreSQL
+/// database (the run's throwaway database is dropped by `.ci/run`).
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url().expect("KEYWARD_TEST_DATABASE_URL");
+                let schema = format!("kwt_{}", uuid::Uuid::new_v4().simple());
+                let pool = sqlx::PgPool::connect(&base)
+                    .await
+                    .expect("connect to test PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(&pool)
+                    .await
+                    .expect("create schema");
+                pool.close().await;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                Self { url, _dir: None }
+            }
+        }
+    }
+}
+
+pub fn test_config(db: &TestDatabase) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: db.url.clone(),
+        database_max_connections: 5,
+        admin_username: Some(ADMIN.into()),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        ..Config::default()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// Held so that a SQLite file outlives the server.
+    _db: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a node whose configuration `adjust` may change first.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDatabase::new(backend).await;
+        let mut config = test_config(&db);
+        adjust(&mut config);
+        Self::start(db, config).await
+    }
+
+    pub async fn start(db: TestDatabase, config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut config = config;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
+        let node = Node::build(config).await.expect("build node");
+        node.bootstrap_admin().await.expect("bootstrap admin");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(node.serve(listener, async {
+            let _ = rx.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            _db: db,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signals shutdown and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> Value {
+        let res = self
+            .client()
+            .post(self.url("/api/user/register"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["success"], true, "register failed: {body}");
+        body
+    }
+
+    /// A fresh client logged in as `username`.
+    pub async fn login(&self, username: &str, password: &str) -> Client {
+        let client = self.client();
+        let body = post_json(
+            &client,
+            &self.url("/api/user/login"),
+            json!({"username": username, "password": password}),
+        )
+        .await;
+        assert_eq!(body.1["success"], true, "login failed: {}", body.1);
+        client
+    }
+
+    pub async fn admin(&self) -> Client {
+        self.login(ADMIN, ADMIN_PASSWORD).await
+    }
+
+    /// Registers and logs in a user; returns the client and the user's id.
+    pub async fn user(&self, username: &str) -> (Client, i64) {
+        let body = self.register(username, "password-123").await;
+        let id = body["data"]["id"].as_i64().expect("id");
+        (self.login(username, "password-123").await, id)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn post_json(client: &Client, url: &str, body: Value) -> (StatusCode, Value) {
+    into_parts(client.post(url).json(&body).send().await.expect("request")).await
+}
+
+pub async fn get_json(client: &Client, url: &str) -> (StatusCode, Value) {
+    into_parts(client.get(url).send().await.expect("request")).await
+}
+
+pub async fn into_parts(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, value)
+}

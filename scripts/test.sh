@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit and integration tests.
+# Integration tests run on SQLite always, and on PostgreSQL too when KEYWARD_TEST_DATABASE_URL is
+# set or a local server answers on 127.0.0.1:5432 (then a throwaway database is made for this run
+# and dropped at the end). KEYWARD_REQUIRE_POSTGRES=1 makes a missing PostgreSQL an error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg_admin_url="${KEYWARD_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if [[ -z "${KEYWARD_TEST_DATABASE_URL:-}" ]] && command -v psql >/dev/null \
+    && psql "$pg_admin_url" -qtAc 'SELECT 1' >/dev/null 2>&1; then
+  db="keyward_test_$(date +%s)_$$"
+  psql "$pg_admin_url" -qc "CREATE DATABASE $db" >/dev/null
+  trap 'psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+  export KEYWARD_TEST_DATABASE_URL="${pg_admin_url%/*}/$db"
+fi
+if [[ -n "${KEYWARD_TEST_DATABASE_URL:-}" ]]; then
+  echo "PostgreSQL tests: on (${KEYWARD_TEST_DATABASE_URL%%\?*})"
+elif [[ "${KEYWARD_REQUIRE_POSTGRES:-}" == 1 ]]; then
+  echo "KEYWARD_REQUIRE_POSTGRES=1 but no PostgreSQL is reachable" >&2
+  exit 1
+else
+  echo "PostgreSQL tests: skipped (no server on 127.0.0.1:5432 and KEYWARD_TEST_DATABASE_URL unset)"
+fi
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
