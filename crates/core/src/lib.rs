@@ -3,8 +3,10 @@
 //! [`accounts::Accounts`], and a store crate implements [`store::Store`] for one database.
 
 pub mod accounts;
+pub mod audit;
 pub mod clock;
 pub mod model;
+pub mod oauth;
 pub mod secret;
 pub mod settings;
 pub mod store;

@@ -5,7 +5,12 @@
 //! `keyward-store-postgres`, and cover it in the integration tests that run on both.
 
 use crate::clock::UnixTime;
-use crate::model::{NewSession, NewUser, Role, Session, User, UserId, UserStatus};
+use crate::model::{
+    AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent,
+    NewAuditEntry, NewClient, NewFamily, NewSession, NewToken, NewUser, Role, Session, TokenRecord,
+    User, UserId, UserStatus,
+};
+use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
 use async_trait::async_trait;
 
@@ -38,11 +43,23 @@ pub struct Page {
     pub limit: i64,
 }
 
+/// Everything Keyward stores. Split by area so that each backend keeps one file per area.
+pub trait Store: AccountStore + OAuthStore + AuditStore + MaintenanceStore {}
+
+impl<T: AccountStore + OAuthStore + AuditStore + MaintenanceStore> Store for T {}
+
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait MaintenanceStore: Send + Sync + 'static {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Deletes expired sessions, codes and tokens and stale throttle windows; returns rows removed.
+    async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64>;
+}
+
+/// Users, sessions, developer tokens, login throttling and settings.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
     // --- users ---
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
@@ -104,8 +121,104 @@ pub trait Store: Send + Sync + 'static {
     /// The operator's runtime settings document (JSON), if one was saved.
     async fn load_settings(&self) -> StoreResult<Option<String>>;
     async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()>;
+}
 
-    // --- housekeeping ---
-    /// Deletes expired sessions and stale throttle windows; returns rows removed.
-    async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64>;
+/// Apps, consents, authorization codes and tokens.
+#[async_trait]
+pub trait OAuthStore: Send + Sync + 'static {
+    // --- apps (OAuth clients) ---
+    async fn create_client(&self, client: NewClient) -> StoreResult<Client>;
+    async fn client_by_pk(&self, pk: ClientPk) -> StoreResult<Option<Client>>;
+    async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn clients_of_owner(&self, owner: UserId) -> StoreResult<Vec<Client>>;
+    async fn list_clients(
+        &self,
+        status: Option<ClientStatus>,
+        page: Page,
+    ) -> StoreResult<Vec<Client>>;
+    async fn patch_client(
+        &self,
+        pk: ClientPk,
+        patch: &ClientPatch,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Stores the first secret of an approved confidential app, only if none was ever revealed:
+    /// of two concurrent first reads exactly one gets the secret.
+    async fn reveal_secret(
+        &self,
+        pk: ClientPk,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Replaces the secret; the old one keeps working until `previous_expires_at`, if given.
+    async fn rotate_secret(
+        &self,
+        pk: ClientPk,
+        hash: &SecretHash,
+        previous_expires_at: Option<UnixTime>,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Deletes the app with its consents, codes and tokens.
+    async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool>;
+
+    // --- consents ---
+    async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>>;
+    /// Records consent to `scopes`, adding to what was granted before.
+    async fn save_consent(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        scopes: ScopeSet,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>>;
+    /// Forgets the consent and kills every code and token the user gave the app, at once.
+    async fn revoke_consent(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+
+    // --- codes and tokens ---
+    async fn create_code(&self, code: AuthCode) -> StoreResult<()>;
+    async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>>;
+    /// Marks the code used and issues the family's first tokens in one transaction. Of
+    /// concurrent redemptions exactly one gets `Some(family id)`; the others get `None`.
+    async fn redeem_code(
+        &self,
+        hash: &SecretHash,
+        family: NewFamily,
+        tokens: &[NewToken],
+        now: UnixTime,
+    ) -> StoreResult<Option<i64>>;
+    /// Revokes every token issued from a code (after a replay of it); returns families revoked.
+    async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64>;
+    /// Starts a token family without a code (client credentials).
+    async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64>;
+    async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
+    /// Marks a refresh token used and adds its successors to the family, in one transaction;
+    /// `false` when it was used already (concurrent reuse) or its family is revoked.
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        tokens: &[NewToken],
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()>;
+    /// Revokes one access token on its own.
+    async fn revoke_token(&self, hash: &SecretHash, now: UnixTime) -> StoreResult<()>;
+    /// The hot path of every resource request: a live access token and its user, or `None`.
+    async fn access_context(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<Option<AccessContext>>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    async fn audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
+    /// Newest first, optionally only one action.
+    async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -1,7 +1,14 @@
-//! The records Keyward keeps, as plain data. Lifecycle rules live in `accounts`.
+//! The records Keyward keeps, as plain data. Lifecycle rules live in `accounts` and `oauth`.
 
+mod client;
+mod oauth;
 mod session;
 mod user;
 
+pub use client::{Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient};
+pub use oauth::{
+    AccessContext, AuditEntry, AuthCode, Consent, NewAuditEntry, NewFamily, NewToken, TokenKind,
+    TokenRecord,
+};
 pub use session::{DeveloperToken, NewSession, Session};
 pub use user::{NewUser, Role, User, UserId, UserStatus};

@@ -1,0 +1,45 @@
+//! Recording security-relevant events. Best effort: the event has already happened (a consent
+//! given, a replay blocked), so a failure to write the row is logged rather than undoing it.
+
+use crate::model::{NewAuditEntry, UserId};
+use crate::store::Store;
+
+/// Actions written to the audit log.
+pub mod action {
+    pub const APP_CREATED: &str = "app.created";
+    pub const APP_APPROVED: &str = "app.approved";
+    pub const APP_REJECTED: &str = "app.rejected";
+    pub const APP_DISABLED: &str = "app.disabled";
+    pub const APP_UPDATED: &str = "app.updated";
+    pub const APP_DELETED: &str = "app.deleted";
+    pub const SECRET_REVEALED: &str = "app.secret_revealed";
+    pub const SECRET_ROTATED: &str = "app.secret_rotated";
+    pub const CONSENT_GRANTED: &str = "consent.granted";
+    pub const CONSENT_REVOKED: &str = "consent.revoked";
+    pub const CODE_REPLAY: &str = "code.replay_detected";
+    pub const REFRESH_REUSE: &str = "refresh.reuse_detected";
+    pub const USER_UPDATED: &str = "user.updated";
+    pub const SETTINGS_UPDATED: &str = "settings.updated";
+}
+
+pub async fn record(
+    store: &dyn Store,
+    at: i64,
+    actor_id: Option<UserId>,
+    action: &'static str,
+    target: impl Into<String>,
+    detail: serde_json::Value,
+    ip: &str,
+) {
+    let entry = NewAuditEntry {
+        at,
+        actor_id,
+        action,
+        target: target.into(),
+        detail: detail.to_string(),
+        ip: ip.to_owned(),
+    };
+    if let Err(e) = store.audit(entry).await {
+        tracing::warn!(error = %e, action, "could not write the audit log");
+    }
+}

@@ -1,0 +1,136 @@
+use crate::clock::UnixTime;
+use crate::model::UserId;
+use crate::oauth::scope::ScopeSet;
+use crate::secret::SecretHash;
+
+/// The numeric id of an app (`/api/oauth_apps/{id}`); apps are also known by `client_id`.
+pub type ClientPk = i64;
+
+/// An app's review state. Only `Approved` apps can authorize users or obtain tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Disabled,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "approved" => Some(Self::Approved),
+            "rejected" => Some(Self::Rejected),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+/// A registered app (OAuth client).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: ClientPk,
+    pub client_id: String,
+    pub owner_id: UserId,
+    pub name: String,
+    pub description: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_scopes: ScopeSet,
+    pub grant_types: Vec<GrantType>,
+    /// No secret: a native or browser app, which must use PKCE.
+    pub public: bool,
+    pub secret_hash: Option<SecretHash>,
+    /// A rotated-out secret that still works until `previous_secret_expires_at`.
+    pub previous_secret_hash: Option<SecretHash>,
+    pub previous_secret_expires_at: Option<UnixTime>,
+    /// When the owner was shown the secret; a secret is shown once.
+    pub secret_revealed_at: Option<UnixTime>,
+    pub status: ClientStatus,
+    pub review_note: String,
+    /// Marked by an admin: users are not asked to consent.
+    pub trusted: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl Client {
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == ClientStatus::Approved
+    }
+
+    pub fn grant_types_string(&self) -> String {
+        self.grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client_id: String,
+    pub owner_id: UserId,
+    pub name: String,
+    pub description: String,
+    pub redirect_uris: Vec<String>,
+    pub allowed_scopes: ScopeSet,
+    pub grant_types: Vec<GrantType>,
+    pub public: bool,
+    pub status: ClientStatus,
+    /// Set when the app is approved at creation and the secret shown in that answer.
+    pub secret_hash: Option<SecretHash>,
+    pub secret_revealed_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+}
+
+/// Admin changes to an app; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientPatch {
+    pub status: Option<ClientStatus>,
+    pub review_note: Option<String>,
+    pub trusted: Option<bool>,
+    pub allowed_scopes: Option<ScopeSet>,
+}

@@ -1,0 +1,125 @@
+use crate::clock::UnixTime;
+use crate::model::{ClientPk, User, UserId};
+use crate::oauth::scope::ScopeSet;
+use crate::secret::SecretHash;
+
+/// What a user has agreed to share with an app; remembered so they are not asked again.
+#[derive(Debug, Clone)]
+pub struct Consent {
+    pub user_id: UserId,
+    pub client: ClientPk,
+    pub scopes: ScopeSet,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+/// An authorization code, bound to everything its redemption must match.
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub hash: SecretHash,
+    pub client: ClientPk,
+    pub user_id: UserId,
+    pub redirect_uri: String,
+    pub scopes: ScopeSet,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "access" => Some(Self::Access),
+            "refresh" => Some(Self::Refresh),
+            _ => None,
+        }
+    }
+}
+
+/// A token to store: only its hash.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: SecretHash,
+    pub kind: TokenKind,
+    pub scopes: ScopeSet,
+    pub expires_at: UnixTime,
+}
+
+/// Every token descended from one authorization (a code redemption or a client-credentials
+/// grant) shares a family, so that revoking the family kills them all at once.
+#[derive(Debug, Clone)]
+pub struct NewFamily {
+    pub client: ClientPk,
+    pub user_id: Option<UserId>,
+    pub code_hash: Option<SecretHash>,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+}
+
+/// A stored token with what deciding about it needs.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub hash: SecretHash,
+    pub kind: TokenKind,
+    pub family_id: i64,
+    pub client: ClientPk,
+    pub user_id: Option<UserId>,
+    pub scopes: ScopeSet,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// A refresh token that was exchanged; presenting it again is reuse.
+    pub used_at: Option<UnixTime>,
+    /// When the token, or its whole family, was revoked.
+    pub revoked_at: Option<UnixTime>,
+    pub auth_time: UnixTime,
+}
+
+/// A live access token as a resource endpoint sees it: the token, its app's `client_id`, and its
+/// user (absent for client-credentials tokens). Only returned when the token is unexpired, its
+/// family unrevoked, its app approved and its user enabled.
+#[derive(Debug, Clone)]
+pub struct AccessContext {
+    pub token: TokenRecord,
+    pub client_id: String,
+    pub user: Option<User>,
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: UnixTime,
+    pub actor_id: Option<UserId>,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub at: UnixTime,
+    pub actor_id: Option<UserId>,
+    pub action: &'static str,
+    pub target: String,
+    /// JSON with whatever explains the event; never a secret.
+    pub detail: String,
+    pub ip: String,
+}

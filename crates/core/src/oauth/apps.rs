@@ -1,0 +1,311 @@
+//! Apps: registration by developers, review by admins, and the one-time secret.
+//!
+//! A confidential app's secret exists in clear text only in the one answer that shows it. When
+//! review is on, no secret exists until the owner's first look after approval: it is generated
+//! then, its hash stored, and it is never shown again (rotation makes a new one).
+
+use super::redirect_uri::{self, RedirectUriError};
+use super::scope::ScopeSet;
+use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
+use crate::clock::{Clock, UnixTime};
+use crate::model::{Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User};
+use crate::secret::{ALPHANUMERIC, Secret, random_string};
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+
+pub const NAME_MAX: usize = 50;
+pub const DESCRIPTION_MAX: usize = 500;
+pub const REDIRECT_URIS_MAX: usize = 10;
+/// The longest grace period a rotated secret may keep working.
+pub const ROTATION_GRACE_MAX: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("应用名称不能为空，且不能超过 50 个字符")]
+    Name,
+    #[error("应用描述不能超过 500 个字符")]
+    Description,
+    #[error("至少需要一个重定向 URI，最多 10 个")]
+    RedirectUriCount,
+    #[error("{0}")]
+    RedirectUri(#[from] RedirectUriError),
+    #[error("不支持的权限范围")]
+    Scope,
+    #[error("不支持的授权类型")]
+    GrantType,
+    #[error("公开客户端不能使用 client_credentials")]
+    PublicClientCredentials,
+    #[error("应用不存在")]
+    NotFound,
+    #[error("公开客户端没有密钥")]
+    NoSecret,
+    #[error("应用尚未通过审核")]
+    NotApproved,
+    #[error("宽限期不能超过 7 天")]
+    Grace,
+    #[error("该操作不适用于应用当前的状态")]
+    WrongState,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a developer asks for.
+#[derive(Debug, Default)]
+pub struct AppForm {
+    pub name: String,
+    pub description: String,
+    pub redirect_uris: Vec<String>,
+    /// `None`: the seed documents' `profile balance`.
+    pub scopes: Option<String>,
+    /// `None`: `authorization_code refresh_token`.
+    pub grant_types: Option<Vec<String>>,
+    pub public: bool,
+}
+
+/// The operator's rules for new apps.
+#[derive(Debug, Clone, Copy)]
+pub struct AppPolicy {
+    pub review_required: bool,
+    pub allow_http_redirect_uris: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Review {
+    Approve,
+    Reject,
+    Disable,
+}
+
+pub struct Apps {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Apps {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Registers an app for `owner`. Returns the app and, when it is approved at once and
+    /// confidential, its secret (shown in this answer only).
+    pub async fn register(
+        &self,
+        owner: &User,
+        form: AppForm,
+        policy: AppPolicy,
+    ) -> Result<(Client, Option<Secret>), AppError> {
+        let name = form.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control)
+        {
+            return Err(AppError::Name);
+        }
+        let description = form.description.trim().to_owned();
+        if description.chars().count() > DESCRIPTION_MAX {
+            return Err(AppError::Description);
+        }
+        let mut uris: Vec<String> = Vec::new();
+        for uri in form.redirect_uris.iter().map(|u| u.trim()) {
+            redirect_uri::validate(uri, policy.allow_http_redirect_uris)?;
+            if !uris.iter().any(|u| u == uri) {
+                uris.push(uri.to_owned());
+            }
+        }
+        if uris.is_empty() || uris.len() > REDIRECT_URIS_MAX {
+            return Err(AppError::RedirectUriCount);
+        }
+        let scopes = match form.scopes.as_deref() {
+            None => ScopeSet::parse("profile balance").map_err(|_| AppError::Scope)?,
+            Some(text) => ScopeSet::parse(text).map_err(|_| AppError::Scope)?,
+        };
+        if scopes.is_empty() {
+            return Err(AppError::Scope);
+        }
+        let grant_types = match &form.grant_types {
+            None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            Some(names) => {
+                let mut grants = Vec::new();
+                for name in names {
+                    let grant = GrantType::parse(name).ok_or(AppError::GrantType)?;
+                    if !grants.contains(&grant) {
+                        grants.push(grant);
+                    }
+                }
+                if grants.is_empty() {
+                    return Err(AppError::GrantType);
+                }
+                grants
+            }
+        };
+        if form.public && grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(AppError::PublicClientCredentials);
+        }
+
+        let now = self.clock.now();
+        let approved = !policy.review_required;
+        let secret = (approved && !form.public).then(|| Secret::generate(CLIENT_SECRET_PREFIX));
+        let new = NewClient {
+            client_id: format!("{CLIENT_ID_PREFIX}{}", random_string(ALPHANUMERIC, 24)),
+            owner_id: owner.id,
+            name,
+            description,
+            redirect_uris: uris,
+            allowed_scopes: scopes,
+            grant_types,
+            public: form.public,
+            status: if approved {
+                ClientStatus::Approved
+            } else {
+                ClientStatus::Pending
+            },
+            secret_hash: secret.as_ref().map(Secret::hash),
+            secret_revealed_at: secret.as_ref().map(|_| now),
+            created_at: now,
+        };
+        let client = self.store.create_client(new).await?;
+        Ok((client, secret))
+    }
+
+    /// The owner's view of one of their apps. The first view after approval of a confidential
+    /// app generates its secret and returns it, once.
+    pub async fn view(
+        &self,
+        owner: &User,
+        pk: ClientPk,
+    ) -> Result<(Client, Option<Secret>), AppError> {
+        let client = self.owned(owner, pk).await?;
+        if client.status != ClientStatus::Approved
+            || client.public
+            || client.secret_revealed_at.is_some()
+        {
+            return Ok((client, None));
+        }
+        let secret = Secret::generate(CLIENT_SECRET_PREFIX);
+        let now = self.clock.now();
+        if !self.store.reveal_secret(pk, &secret.hash(), now).await? {
+            // A concurrent first view won; this one shows nothing.
+            let client = self.owned(owner, pk).await?;
+            return Ok((client, None));
+        }
+        let client = self.owned(owner, pk).await?;
+        Ok((client, Some(secret)))
+    }
+
+    /// A new secret, shown once. With `grace_secs`, the old one keeps working that long so the
+    /// app can be redeployed without downtime.
+    pub async fn rotate_secret(
+        &self,
+        owner: &User,
+        pk: ClientPk,
+        grace_secs: i64,
+    ) -> Result<Secret, AppError> {
+        if !(0..=ROTATION_GRACE_MAX).contains(&grace_secs) {
+            return Err(AppError::Grace);
+        }
+        let client = self.owned(owner, pk).await?;
+        if client.public {
+            return Err(AppError::NoSecret);
+        }
+        if client.status != ClientStatus::Approved {
+            return Err(AppError::NotApproved);
+        }
+        let now = self.clock.now();
+        let secret = Secret::generate(CLIENT_SECRET_PREFIX);
+        let previous = (grace_secs > 0 && client.secret_hash.is_some()).then_some(now + grace_secs);
+        if !self
+            .store
+            .rotate_secret(pk, &secret.hash(), previous, now)
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        Ok(secret)
+    }
+
+    pub async fn delete(&self, owner: &User, pk: ClientPk) -> Result<Client, AppError> {
+        let client = self.owned(owner, pk).await?;
+        self.store.delete_client(pk).await?;
+        Ok(client)
+    }
+
+    /// An admin's decision. Approving works from pending, rejected or disabled; rejecting only
+    /// a pending app; disabling any approved or pending one. Tokens of an app that is no longer
+    /// approved stop working at once (the token check joins on the app's status).
+    pub async fn review(
+        &self,
+        pk: ClientPk,
+        decision: Review,
+        note: &str,
+    ) -> Result<Client, AppError> {
+        let client = self
+            .store
+            .client_by_pk(pk)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let allowed = match decision {
+            Review::Approve => client.status != ClientStatus::Approved,
+            Review::Reject => client.status == ClientStatus::Pending,
+            Review::Disable => matches!(
+                client.status,
+                ClientStatus::Approved | ClientStatus::Pending
+            ),
+        };
+        if !allowed {
+            return Err(AppError::WrongState);
+        }
+        let status = match decision {
+            Review::Approve => ClientStatus::Approved,
+            Review::Reject => ClientStatus::Rejected,
+            Review::Disable => ClientStatus::Disabled,
+        };
+        let patch = ClientPatch {
+            status: Some(status),
+            review_note: Some(note.chars().take(500).collect()),
+            ..ClientPatch::default()
+        };
+        self.store
+            .patch_client(pk, &patch, self.clock.now())
+            .await?;
+        self.store.client_by_pk(pk).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Admin edits that are not a review decision (the trusted flag, allowed scopes).
+    pub async fn update(
+        &self,
+        pk: ClientPk,
+        trusted: Option<bool>,
+        scopes: Option<&str>,
+    ) -> Result<Client, AppError> {
+        let allowed_scopes = scopes
+            .map(|s| ScopeSet::parse(s).map_err(|_| AppError::Scope))
+            .transpose()?;
+        if allowed_scopes.is_some_and(ScopeSet::is_empty) {
+            return Err(AppError::Scope);
+        }
+        let patch = ClientPatch {
+            trusted,
+            allowed_scopes,
+            ..ClientPatch::default()
+        };
+        if !self
+            .store
+            .patch_client(pk, &patch, self.clock.now())
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        self.store.client_by_pk(pk).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Another user's app is reported as missing, not as forbidden, so ids cannot be probed.
+    async fn owned(&self, owner: &User, pk: ClientPk) -> Result<Client, AppError> {
+        self.store
+            .client_by_pk(pk)
+            .await?
+            .filter(|c| c.owner_id == owner.id)
+            .ok_or(AppError::NotFound)
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,358 @@
+//! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2): validation in the order that
+//! decides whether an error may be sent back to the app, then the login / consent / code decision.
+
+use super::error::ErrorCode;
+use super::scope::{Scope, ScopeSet};
+use super::{CODE_PREFIX, Lifetimes, pkce, redirect_uri};
+use crate::clock::{Clock, UnixTime};
+use crate::model::{AuthCode, Client, Consent, GrantType, User};
+use crate::secret::Secret;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+
+/// The request's parameters as they arrived; every one optional until validated.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub response_mode: Option<String>,
+    /// new-api's "one-click" flag. Honoured only where consent is not needed anyway.
+    pub auto_authorize: Option<String>,
+}
+
+/// A refusal. `Page` errors are shown to the user and never redirect, because the redirect URI
+/// cannot be trusted; every other error goes back to the app (SPEC §3.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    Page(&'static str),
+    Redirect {
+        redirect_uri: String,
+        error: ErrorCode,
+        description: &'static str,
+        state: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A request that passed validation.
+#[derive(Debug, Clone)]
+pub struct ValidRequest {
+    pub client: Client,
+    pub redirect_uri: String,
+    pub scopes: ScopeSet,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+}
+
+impl ValidRequest {
+    fn reject(&self, error: ErrorCode, description: &'static str) -> Rejection {
+        Rejection::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            error,
+            description,
+            state: self.state.clone(),
+        }
+    }
+}
+
+const MAX_PARAM: usize = 2048;
+
+/// Validates a request against its app. Only a known, approved app with an exactly registered
+/// redirect URI earns a redirect; anything wrong before that is a page.
+pub fn validate(
+    params: &AuthorizeParams,
+    client: Option<Client>,
+) -> Result<ValidRequest, Rejection> {
+    let Some(client) = client.filter(Client::is_active) else {
+        return Err(Rejection::Page("无效的客户端 ID"));
+    };
+    let Some(redirect) = params.redirect_uri.as_deref().filter(|r| !r.is_empty()) else {
+        return Err(Rejection::Page("缺少重定向 URI"));
+    };
+    if !redirect_uri::is_registered(redirect, &client.redirect_uris) {
+        return Err(Rejection::Page("无效的重定向 URI"));
+    }
+    let state = params.state.clone().filter(|s| !s.is_empty());
+    let mut request = ValidRequest {
+        client,
+        redirect_uri: redirect.to_owned(),
+        scopes: ScopeSet::EMPTY,
+        state,
+        code_challenge: None,
+        nonce: params.nonce.clone().filter(|n| !n.is_empty()),
+        prompt: Prompt::default(),
+        max_age: None,
+    };
+    let too_long = [
+        &params.state,
+        &params.nonce,
+        &params.scope,
+        &params.login_hint,
+    ]
+    .iter()
+    .any(|p| p.as_ref().is_some_and(|v| v.len() > MAX_PARAM));
+    if too_long {
+        return Err(request.reject(ErrorCode::InvalidRequest, "a parameter is too long"));
+    }
+    if params.response_type.as_deref() != Some("code") {
+        return Err(request.reject(
+            ErrorCode::UnsupportedResponseType,
+            "only response_type=code is supported",
+        ));
+    }
+    if params
+        .response_mode
+        .as_deref()
+        .is_some_and(|m| m != "query")
+    {
+        return Err(request.reject(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
+    }
+    if !request.client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(request.reject(
+            ErrorCode::UnauthorizedClient,
+            "this app may not use the authorization code flow",
+        ));
+    }
+
+    match (
+        &params.code_challenge,
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, None) => {}
+        (Some(challenge), Some("S256")) if pkce::is_well_formed(challenge) => {
+            request.code_challenge = Some(challenge.clone());
+        }
+        (Some(_), Some("S256")) => {
+            return Err(request.reject(ErrorCode::InvalidRequest, "malformed code_challenge"));
+        }
+        (_, Some("plain")) => {
+            return Err(request.reject(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method=plain is not allowed; use S256",
+            ));
+        }
+        _ => {
+            return Err(request.reject(
+                ErrorCode::InvalidRequest,
+                "code_challenge and code_challenge_method=S256 go together",
+            ));
+        }
+    }
+    if request.client.public && request.code_challenge.is_none() {
+        return Err(request.reject(
+            ErrorCode::InvalidRequest,
+            "PKCE (S256) is required for this app",
+        ));
+    }
+    if request.state.is_none() && request.code_challenge.is_none() {
+        return Err(request.reject(
+            ErrorCode::InvalidRequest,
+            "state is required unless PKCE is used",
+        ));
+    }
+
+    let scope_text = params.scope.as_deref().unwrap_or("").trim();
+    let scopes = if scope_text.is_empty() {
+        ScopeSet::of(&[Scope::Profile])
+    } else {
+        ScopeSet::parse(scope_text)
+            .map_err(|_| request.reject(ErrorCode::InvalidScope, "unknown scope"))?
+    };
+    if !scopes.is_subset_of(request.client.allowed_scopes) {
+        return Err(request.reject(ErrorCode::InvalidScope, "scope not allowed for this app"));
+    }
+    request.scopes = scopes;
+
+    for value in params
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
+        match value {
+            "none" => request.prompt.none = true,
+            "login" => request.prompt.login = true,
+            "consent" => request.prompt.consent = true,
+            "select_account" => {}
+            _ => return Err(request.reject(ErrorCode::InvalidRequest, "unknown prompt value")),
+        }
+    }
+    if request.prompt.none && (request.prompt.login || request.prompt.consent) {
+        return Err(request.reject(ErrorCode::InvalidRequest, "prompt=none cannot be combined"));
+    }
+    if let Some(max_age) = params.max_age.as_deref().filter(|m| !m.is_empty()) {
+        let parsed = max_age.parse::<i64>().ok().filter(|m| *m >= 0);
+        request.max_age = Some(parsed.ok_or_else(|| {
+            request.reject(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer",
+            )
+        })?);
+    }
+    Ok(request)
+}
+
+/// What to do with a valid request for the current browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Send the user to log in, then back.
+    Login,
+    /// Ask the user.
+    Consent,
+    /// Issue a code straight away.
+    Issue,
+    Reject(Rejection),
+}
+
+/// Decides, given the session's login time (if logged in) and the user's earlier consent.
+/// Consent is skipped when it was given before for every requested scope or the app is trusted
+/// (whether or not `auto_authorize` was asked for), unless `prompt=consent` (SPEC §3.4).
+pub fn decide(
+    request: &ValidRequest,
+    auth_time: Option<UnixTime>,
+    consent: Option<&Consent>,
+    now: UnixTime,
+) -> Decision {
+    let fresh = auth_time.is_some_and(|t| request.max_age.is_none_or(|max| now - t <= max));
+    if !fresh || request.prompt.login {
+        return if request.prompt.none {
+            Decision::Reject(request.reject(ErrorCode::LoginRequired, "the user is not logged in"))
+        } else {
+            Decision::Login
+        };
+    }
+    let remembered = consent.is_some_and(|c| request.scopes.is_subset_of(c.scopes));
+    if request.prompt.consent || !(remembered || request.client.trusted) {
+        return if request.prompt.none {
+            Decision::Reject(
+                request.reject(ErrorCode::ConsentRequired, "the user has not consented"),
+            )
+        } else {
+            Decision::Consent
+        };
+    }
+    Decision::Issue
+}
+
+/// Issues codes for approved requests.
+pub struct CodeIssuer {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    lifetimes: Lifetimes,
+}
+
+impl CodeIssuer {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, lifetimes: Lifetimes) -> Self {
+        Self {
+            store,
+            clock,
+            lifetimes,
+        }
+    }
+
+    /// Stores a code bound to the request and returns the URL to send the browser to.
+    pub async fn issue(
+        &self,
+        request: &ValidRequest,
+        user: &User,
+        auth_time: UnixTime,
+        issuer: &str,
+    ) -> Result<String, StoreError> {
+        let code = Secret::generate(CODE_PREFIX);
+        let now = self.clock.now();
+        self.store
+            .create_code(AuthCode {
+                hash: code.hash(),
+                client: request.client.id,
+                user_id: user.id,
+                redirect_uri: request.redirect_uri.clone(),
+                scopes: request.scopes,
+                code_challenge: request.code_challenge.clone(),
+                nonce: request.nonce.clone(),
+                auth_time,
+                created_at: now,
+                expires_at: now + self.lifetimes.code_secs,
+                used_at: None,
+            })
+            .await?;
+        let mut pairs = vec![("code", code.expose().to_owned())];
+        if let Some(state) = &request.state {
+            pairs.push(("state", state.clone()));
+        }
+        pairs.push(("iss", issuer.to_owned()));
+        Ok(append_query(&request.redirect_uri, &pairs))
+    }
+}
+
+/// The redirect for a `Rejection::Redirect`: `error`, `error_description`, `state` and `iss`
+/// (RFC 9207) appended to the app's URI.
+pub fn error_redirect(
+    redirect_uri: &str,
+    error: ErrorCode,
+    description: &str,
+    state: Option<&str>,
+    issuer: &str,
+) -> String {
+    let mut pairs = vec![
+        ("error", error.as_str().to_owned()),
+        ("error_description", description.to_owned()),
+    ];
+    if let Some(state) = state {
+        pairs.push(("state", state.to_owned()));
+    }
+    pairs.push(("iss", issuer.to_owned()));
+    append_query(redirect_uri, &pairs)
+}
+
+/// Appends form-encoded pairs to a URI that may already have a query. Values are encoded byte
+/// for byte, so `state` comes back to the app exactly as it was sent.
+pub fn append_query(uri: &str, pairs: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(uri.len() + 64);
+    out.push_str(uri);
+    let mut sep = if uri.contains('?') { '&' } else { '?' };
+    for (key, value) in pairs {
+        out.push(sep);
+        out.push_str(key);
+        out.push('=');
+        percent_encode_into(value, &mut out);
+        sep = '&';
+    }
+    out
+}
+
+fn percent_encode_into(value: &str, out: &mut String) {
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(byte >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(byte & 15)]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,225 @@
+use super::*;
+use crate::model::{ClientStatus, GrantType};
+
+fn client() -> Client {
+    Client {
+        id: 1,
+        client_id: "client_abc".into(),
+        owner_id: 1,
+        name: "App".into(),
+        description: String::new(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        allowed_scopes: ScopeSet::parse("openid profile balance").expect("scopes"),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        public: false,
+        secret_hash: None,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        secret_revealed_at: None,
+        status: ClientStatus::Approved,
+        review_note: String::new(),
+        trusted: false,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn params() -> AuthorizeParams {
+    AuthorizeParams {
+        client_id: Some("client_abc".into()),
+        redirect_uri: Some("https://app.example/cb".into()),
+        response_type: Some("code".into()),
+        scope: Some("profile".into()),
+        state: Some("xyz".into()),
+        ..AuthorizeParams::default()
+    }
+}
+
+fn redirect_error(result: Result<ValidRequest, Rejection>) -> ErrorCode {
+    match result {
+        Err(Rejection::Redirect { error, .. }) => error,
+        other => panic!("expected a redirect error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_or_unapproved_clients_and_unregistered_uris_never_redirect() {
+    assert!(matches!(validate(&params(), None), Err(Rejection::Page(_))));
+    let mut pending = client();
+    pending.status = ClientStatus::Pending;
+    assert!(matches!(
+        validate(&params(), Some(pending)),
+        Err(Rejection::Page(_))
+    ));
+    let mut p = params();
+    p.redirect_uri = Some("https://app.example/cb/../evil".into());
+    assert!(matches!(
+        validate(&p, Some(client())),
+        Err(Rejection::Page(_))
+    ));
+    p.redirect_uri = None;
+    assert!(matches!(
+        validate(&p, Some(client())),
+        Err(Rejection::Page(_))
+    ));
+    // Even a bad response_type is a page when the redirect URI is wrong.
+    p.redirect_uri = Some("https://evil.example/cb".into());
+    p.response_type = Some("token".into());
+    assert!(matches!(
+        validate(&p, Some(client())),
+        Err(Rejection::Page(_))
+    ));
+}
+
+#[test]
+fn other_errors_redirect_with_the_state() {
+    let mut p = params();
+    p.response_type = Some("token".into());
+    match validate(&p, Some(client())) {
+        Err(Rejection::Redirect {
+            redirect_uri,
+            error,
+            state,
+            ..
+        }) => {
+            assert_eq!(redirect_uri, "https://app.example/cb");
+            assert_eq!(error, ErrorCode::UnsupportedResponseType);
+            assert_eq!(state.as_deref(), Some("xyz"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn state_is_required_unless_pkce_is_used() {
+    let mut p = params();
+    p.state = None;
+    assert_eq!(
+        redirect_error(validate(&p, Some(client()))),
+        ErrorCode::InvalidRequest
+    );
+    p.code_challenge = Some(pkce::s256_challenge(&"v".repeat(43)));
+    p.code_challenge_method = Some("S256".into());
+    assert!(validate(&p, Some(client())).is_ok());
+}
+
+#[test]
+fn pkce_plain_and_half_given_pkce_are_refused() {
+    let mut p = params();
+    p.code_challenge = Some("a".repeat(43));
+    p.code_challenge_method = Some("plain".into());
+    assert_eq!(
+        redirect_error(validate(&p, Some(client()))),
+        ErrorCode::InvalidRequest
+    );
+    p.code_challenge_method = None;
+    assert_eq!(
+        redirect_error(validate(&p, Some(client()))),
+        ErrorCode::InvalidRequest
+    );
+    p.code_challenge = None;
+    p.code_challenge_method = Some("S256".into());
+    assert_eq!(
+        redirect_error(validate(&p, Some(client()))),
+        ErrorCode::InvalidRequest
+    );
+}
+
+#[test]
+fn public_clients_must_use_pkce() {
+    let mut public = client();
+    public.public = true;
+    assert_eq!(
+        redirect_error(validate(&params(), Some(public))),
+        ErrorCode::InvalidRequest
+    );
+}
+
+#[test]
+fn scopes_outside_the_app_set_are_invalid_scope() {
+    let mut p = params();
+    p.scope = Some("profile email".into());
+    assert_eq!(
+        redirect_error(validate(&p, Some(client()))),
+        ErrorCode::InvalidScope
+    );
+    p.scope = Some("profile sudo".into());
+    assert_eq!(
+        redirect_error(validate(&p, Some(client()))),
+        ErrorCode::InvalidScope
+    );
+}
+
+fn consent(scopes: &str) -> Consent {
+    Consent {
+        user_id: 1,
+        client: 1,
+        scopes: ScopeSet::parse(scopes).expect("scopes"),
+        created_at: 0,
+        updated_at: 0,
+        last_used_at: None,
+    }
+}
+
+#[test]
+fn decisions_follow_login_consent_and_prompt() {
+    let request = validate(&params(), Some(client())).expect("valid");
+    assert_eq!(decide(&request, None, None, 100), Decision::Login);
+    assert_eq!(decide(&request, Some(50), None, 100), Decision::Consent);
+    assert_eq!(
+        decide(&request, Some(50), Some(&consent("profile")), 100),
+        Decision::Issue
+    );
+    // A narrower earlier consent does not cover a wider request.
+    let mut wide = request.clone();
+    wide.scopes = ScopeSet::parse("profile balance").expect("scopes");
+    assert_eq!(
+        decide(&wide, Some(50), Some(&consent("profile")), 100),
+        Decision::Consent
+    );
+    // Trusted apps skip consent; prompt=consent forces it.
+    let mut trusted = request.clone();
+    trusted.client.trusted = true;
+    assert_eq!(decide(&trusted, Some(50), None, 100), Decision::Issue);
+    trusted.prompt.consent = true;
+    assert_eq!(
+        decide(&trusted, Some(50), Some(&consent("profile")), 100),
+        Decision::Consent
+    );
+    // max_age and prompt=login ask for a fresh login; prompt=none turns asking into errors.
+    let mut aged = request.clone();
+    aged.max_age = Some(10);
+    assert_eq!(
+        decide(&aged, Some(50), Some(&consent("profile")), 100),
+        Decision::Login
+    );
+    let mut none = request.clone();
+    none.prompt.none = true;
+    assert!(matches!(
+        decide(&none, None, None, 100),
+        Decision::Reject(Rejection::Redirect {
+            error: ErrorCode::LoginRequired,
+            ..
+        })
+    ));
+    assert!(matches!(
+        decide(&none, Some(1), None, 100),
+        Decision::Reject(Rejection::Redirect {
+            error: ErrorCode::ConsentRequired,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn query_building_keeps_state_byte_for_byte() {
+    let url = append_query(
+        "https://app.example/cb?x=1",
+        &[("code", "abc".into()), ("state", "a b&c=d/é?#".into())],
+    );
+    assert_eq!(
+        url,
+        "https://app.example/cb?x=1&code=abc&state=a%20b%26c%3Dd%2F%C3%A9%3F%23"
+    );
+}

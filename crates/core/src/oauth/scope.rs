@@ -1,0 +1,151 @@
+//! Scopes: what an app may read. A small closed set, kept as a bit set so that checks on the hot
+//! path are one AND.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// OpenID Connect: an id_token and `sub`.
+    OpenId,
+    /// User name, display name, avatar (and, for new-api apps, e-mail).
+    Profile,
+    /// The e-mail address and whether it is verified (OIDC).
+    Email,
+    /// Quota, used quota and formatted balance.
+    Balance,
+    /// Refresh tokens for OIDC clients.
+    OfflineAccess,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [
+        Scope::OpenId,
+        Scope::Profile,
+        Scope::Email,
+        Scope::Balance,
+        Scope::OfflineAccess,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenId => "openid",
+            Self::Profile => "profile",
+            Self::Email => "email",
+            Self::Balance => "balance",
+            Self::OfflineAccess => "offline_access",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScopeSet(u8);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope")]
+pub struct UnknownScope;
+
+impl ScopeSet {
+    pub const EMPTY: ScopeSet = ScopeSet(0);
+
+    /// Parses a space-separated list (RFC 6749 §3.3). Repeats are harmless; an unknown name is
+    /// an error, not silently dropped, so an app learns that it asked for something it cannot get.
+    pub fn parse(text: &str) -> Result<Self, UnknownScope> {
+        text.split([' ', '+'])
+            .filter(|s| !s.is_empty())
+            .try_fold(Self::EMPTY, |set, name| {
+                Scope::parse(name).map(|s| set.with(s)).ok_or(UnknownScope)
+            })
+    }
+
+    pub fn of(scopes: &[Scope]) -> Self {
+        scopes.iter().fold(Self::EMPTY, |set, s| set.with(*s))
+    }
+
+    pub fn with(self, scope: Scope) -> Self {
+        Self(self.0 | scope.bit())
+    }
+
+    pub fn without(self, scope: Scope) -> Self {
+        Self(self.0 & !scope.bit())
+    }
+
+    pub fn contains(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    pub fn is_subset_of(self, other: ScopeSet) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    pub fn union(self, other: ScopeSet) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The set as a bit mask, for storage where sets are merged with a bitwise OR in SQL.
+    pub fn bits(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    /// Rebuilds a set from `bits`, ignoring bits no scope uses.
+    pub fn from_bits(bits: i64) -> Self {
+        let all = Scope::ALL.iter().fold(0u8, |acc, s| acc | s.bit());
+        Self(u8::try_from(bits & i64::from(all)).unwrap_or_default())
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Scope> {
+        Scope::ALL.into_iter().filter(move |s| self.contains(*s))
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for scope in self.iter() {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(scope.as_str())?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_space_separated_names_and_prints_them_in_canonical_order() {
+        let set = ScopeSet::parse("balance  profile profile").expect("valid");
+        assert_eq!(set.to_string(), "profile balance");
+        assert!(set.contains(Scope::Balance) && !set.contains(Scope::OpenId));
+        assert_eq!(ScopeSet::parse("").expect("empty"), ScopeSet::EMPTY);
+        assert_eq!(ScopeSet::parse("profile admin"), Err(UnknownScope));
+        assert_eq!(ScopeSet::parse("PROFILE"), Err(UnknownScope));
+    }
+
+    #[test]
+    fn subsets_and_unions() {
+        let all = ScopeSet::of(&Scope::ALL);
+        let some = ScopeSet::of(&[Scope::Profile]);
+        assert!(some.is_subset_of(all) && !all.is_subset_of(some));
+        assert_eq!(
+            some.union(ScopeSet::of(&[Scope::Email])).to_string(),
+            "profile email"
+        );
+        assert_eq!(all.without(Scope::OpenId).iter().count(), 4);
+    }
+}

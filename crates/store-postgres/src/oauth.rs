@@ -1,0 +1,650 @@
+//! Apps, consents, authorization codes, token families and tokens.
+
+use crate::{PostgresStore, backend, user_from_row, write_error};
+use async_trait::async_trait;
+use keyward_core::clock::UnixTime;
+use keyward_core::model::{
+    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, GrantType,
+    NewClient, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
+};
+use keyward_core::oauth::scope::ScopeSet;
+use keyward_core::secret::SecretHash;
+use keyward_core::store::{OAuthStore, Page, StoreResult};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
+
+macro_rules! client_columns {
+    () => {
+        "c.id, c.client_id, c.owner_id, c.name, c.description, c.redirect_uris, \
+         c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
+         c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
+         c.review_note, c.trusted, c.created_at AS client_created_at, \
+         c.updated_at AS client_updated_at"
+    };
+}
+
+macro_rules! token_columns {
+    () => {
+        "t.token_hash, t.kind, t.family_id, f.client, f.user_id AS family_user_id, t.scopes, \
+         t.created_at AS token_created_at, t.expires_at AS token_expires_at, t.used_at, \
+         COALESCE(t.revoked_at, f.revoked_at) AS token_revoked_at, f.auth_time"
+    };
+}
+
+fn decode_error(column: &str, reason: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: reason.to_owned().into(),
+    }
+}
+
+fn hash_column(row: &PgRow, column: &str) -> Result<Option<SecretHash>, sqlx::Error> {
+    let bytes: Option<Vec<u8>> = row.try_get(column)?;
+    bytes
+        .map(|b| SecretHash::from_slice(&b).ok_or_else(|| decode_error(column, "not 32 bytes")))
+        .transpose()
+}
+
+fn scopes_column(row: &PgRow, column: &str) -> Result<ScopeSet, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    ScopeSet::parse(&text).map_err(|_| decode_error(column, "unknown scope"))
+}
+
+fn json_list(row: &PgRow, column: &str) -> Result<Vec<String>, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| decode_error(column, &e.to_string()))
+}
+
+fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
+    let grants: String = row.try_get("grant_types")?;
+    let status: String = row.try_get("status")?;
+    Ok(Client {
+        id: row.try_get("id")?,
+        client_id: row.try_get("client_id")?,
+        owner_id: row.try_get("owner_id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        redirect_uris: json_list(row, "redirect_uris")?,
+        post_logout_redirect_uris: json_list(row, "post_logout_redirect_uris")?,
+        allowed_scopes: scopes_column(row, "allowed_scopes")?,
+        grant_types: grants.split(' ').filter_map(GrantType::parse).collect(),
+        public: row.try_get("public")?,
+        secret_hash: hash_column(row, "secret_hash")?,
+        previous_secret_hash: hash_column(row, "previous_secret_hash")?,
+        previous_secret_expires_at: row.try_get("previous_secret_expires_at")?,
+        secret_revealed_at: row.try_get("secret_revealed_at")?,
+        status: ClientStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
+        review_note: row.try_get("review_note")?,
+        trusted: row.try_get("trusted")?,
+        created_at: row.try_get("client_created_at")?,
+        updated_at: row.try_get("client_updated_at")?,
+    })
+}
+
+fn consent_from_row(row: &PgRow) -> Result<Consent, sqlx::Error> {
+    Ok(Consent {
+        user_id: row.try_get("consent_user_id")?,
+        client: row.try_get("consent_client")?,
+        scopes: ScopeSet::from_bits(row.try_get("consent_scopes")?),
+        created_at: row.try_get("consent_created_at")?,
+        updated_at: row.try_get("consent_updated_at")?,
+        last_used_at: row.try_get("consent_last_used_at")?,
+    })
+}
+
+fn token_from_row(row: &PgRow) -> Result<TokenRecord, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    Ok(TokenRecord {
+        hash: hash_column(row, "token_hash")?.ok_or_else(|| decode_error("token_hash", "null"))?,
+        kind: TokenKind::parse(&kind).ok_or_else(|| decode_error("kind", &kind))?,
+        family_id: row.try_get("family_id")?,
+        client: row.try_get("client")?,
+        user_id: row.try_get("family_user_id")?,
+        scopes: scopes_column(row, "scopes")?,
+        created_at: row.try_get("token_created_at")?,
+        expires_at: row.try_get("token_expires_at")?,
+        used_at: row.try_get("used_at")?,
+        revoked_at: row.try_get("token_revoked_at")?,
+        auth_time: row.try_get("auth_time")?,
+    })
+}
+
+fn to_json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+async fn insert_tokens(
+    tx: &mut Transaction<'_, Postgres>,
+    family_id: i64,
+    tokens: &[NewToken],
+    now: UnixTime,
+) -> StoreResult<()> {
+    for token in tokens {
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, kind, family_id, scopes, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token.hash.as_bytes())
+        .bind(token.kind.as_str())
+        .bind(family_id)
+        .bind(token.scopes.to_string())
+        .bind(now)
+        .bind(token.expires_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(write_error)?;
+    }
+    Ok(())
+}
+
+async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(family.client)
+    .bind(family.user_id)
+    .bind(family.code_hash.as_ref().map(SecretHash::as_bytes))
+    .bind(family.auth_time)
+    .bind(family.created_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(write_error)
+}
+
+async fn touch_consent(
+    tx: &mut Transaction<'_, Postgres>,
+    user: UserId,
+    client: ClientPk,
+    now: UnixTime,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE consents SET last_used_at = $3 WHERE user_id = $1 AND client = $2")
+        .bind(user)
+        .bind(client)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+        .map_err(backend)
+}
+
+impl PostgresStore {
+    async fn clients_where(
+        &self,
+        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> StoreResult<Vec<Client>> {
+        let rows = query.fetch_all(self.pool()).await.map_err(backend)?;
+        rows.iter()
+            .map(client_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(backend)
+    }
+
+    async fn immediate(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        // READ COMMITTED: contended rows are guarded by conditional updates, not by isolation.
+        self.pool().begin().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl OAuthStore for PostgresStore {
+    async fn create_client(&self, c: NewClient) -> StoreResult<Client> {
+        let pk: ClientPk = sqlx::query_scalar(
+            "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
+             allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        )
+        .bind(&c.client_id)
+        .bind(c.owner_id)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(to_json(&c.redirect_uris))
+        .bind(c.allowed_scopes.to_string())
+        .bind(
+            c.grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+        .bind(c.public)
+        .bind(c.secret_hash.as_ref().map(SecretHash::as_bytes))
+        .bind(c.secret_revealed_at)
+        .bind(c.status.as_str())
+        .bind(c.created_at)
+        .fetch_one(self.pool())
+        .await
+        .map_err(write_error)?;
+        self.client_by_pk(pk)
+            .await?
+            .ok_or_else(|| backend("the inserted app is gone"))
+    }
+
+    async fn client_by_pk(&self, pk: ClientPk) -> StoreResult<Option<Client>> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients c WHERE c.id = $1"
+        ));
+        Ok(self.clients_where(q.bind(pk)).await?.into_iter().next())
+    }
+
+    async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients c WHERE c.client_id = $1"
+        ));
+        Ok(self
+            .clients_where(q.bind(client_id))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn clients_of_owner(&self, owner: UserId) -> StoreResult<Vec<Client>> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients c WHERE c.owner_id = $1 ORDER BY c.id DESC"
+        ));
+        self.clients_where(q.bind(owner)).await
+    }
+
+    async fn list_clients(
+        &self,
+        status: Option<ClientStatus>,
+        page: Page,
+    ) -> StoreResult<Vec<Client>> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients c WHERE $1 IS NULL OR c.status = $1 ORDER BY c.id DESC LIMIT $2 OFFSET $3"
+        ));
+        self.clients_where(
+            q.bind(status.map(ClientStatus::as_str))
+                .bind(page.limit)
+                .bind(page.offset),
+        )
+        .await
+    }
+
+    async fn patch_client(
+        &self,
+        pk: ClientPk,
+        patch: &ClientPatch,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET status = COALESCE($2, status), \
+             review_note = COALESCE($3, review_note), trusted = COALESCE($4, trusted), \
+             allowed_scopes = COALESCE($5, allowed_scopes), updated_at = $6 WHERE id = $1",
+        )
+        .bind(pk)
+        .bind(patch.status.map(ClientStatus::as_str))
+        .bind(&patch.review_note)
+        .bind(patch.trusted)
+        .bind(patch.allowed_scopes.map(|s| s.to_string()))
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(write_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn reveal_secret(
+        &self,
+        pk: ClientPk,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET secret_hash = $2, secret_revealed_at = $3, updated_at = $3 \
+             WHERE id = $1 AND status = 'approved' AND NOT public AND secret_revealed_at IS NULL",
+        )
+        .bind(pk)
+        .bind(hash.as_bytes())
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(write_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn rotate_secret(
+        &self,
+        pk: ClientPk,
+        hash: &SecretHash,
+        previous_expires_at: Option<UnixTime>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET \
+               previous_secret_hash = CASE WHEN $3 IS NULL THEN NULL ELSE secret_hash END, \
+               previous_secret_expires_at = $3, \
+               secret_hash = $2, secret_revealed_at = $4, updated_at = $4 \
+             WHERE id = $1 AND NOT public",
+        )
+        .bind(pk)
+        .bind(hash.as_bytes())
+        .bind(previous_expires_at)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(write_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+            .bind(pk)
+            .execute(self.pool())
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
+        let row = sqlx::query(
+            "SELECT user_id AS consent_user_id, client AS consent_client, scopes AS consent_scopes, \
+             created_at AS consent_created_at, updated_at AS consent_updated_at, \
+             last_used_at AS consent_last_used_at FROM consents WHERE user_id = $1 AND client = $2",
+        )
+        .bind(user)
+        .bind(client)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(backend)?;
+        row.as_ref()
+            .map(consent_from_row)
+            .transpose()
+            .map_err(backend)
+    }
+
+    async fn save_consent(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        scopes: ScopeSet,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id, client) \
+             DO UPDATE SET scopes = consents.scopes | excluded.scopes, updated_at = excluded.updated_at",
+        )
+        .bind(user)
+        .bind(client)
+        .bind(scopes.bits())
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map(drop)
+        .map_err(write_error)
+    }
+
+    async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
+        let rows = sqlx::query(concat!(
+            "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \
+             g.scopes AS consent_scopes, g.created_at AS consent_created_at, \
+             g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, ",
+            client_columns!(),
+            " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = $1 \
+              ORDER BY g.updated_at DESC"
+        ))
+        .bind(user)
+        .fetch_all(self.pool())
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| Ok((consent_from_row(row)?, client_from_row(row)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(backend)
+    }
+
+    async fn revoke_consent(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.immediate().await?;
+        let consents = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client = $2")
+            .bind(user)
+            .bind(client)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        let families = sqlx::query(
+            "UPDATE token_families SET revoked_at = $3 \
+             WHERE user_id = $1 AND client = $2 AND revoked_at IS NULL",
+        )
+        .bind(user)
+        .bind(client)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND client = $2")
+            .bind(user)
+            .bind(client)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(consents + families > 0)
+    }
+
+    async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
+             code_challenge, nonce, auth_time, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(code.hash.as_bytes())
+        .bind(code.client)
+        .bind(code.user_id)
+        .bind(&code.redirect_uri)
+        .bind(code.scopes.to_string())
+        .bind(&code.code_challenge)
+        .bind(&code.nonce)
+        .bind(code.auth_time)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(self.pool())
+        .await
+        .map(drop)
+        .map_err(write_error)
+    }
+
+    async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
+        let row = sqlx::query(
+            "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
+             auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = $1",
+        )
+        .bind(hash.as_bytes())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let code = (|| -> Result<AuthCode, sqlx::Error> {
+            Ok(AuthCode {
+                hash: *hash,
+                client: row.try_get("client")?,
+                user_id: row.try_get("user_id")?,
+                redirect_uri: row.try_get("redirect_uri")?,
+                scopes: scopes_column(&row, "scopes")?,
+                code_challenge: row.try_get("code_challenge")?,
+                nonce: row.try_get("nonce")?,
+                auth_time: row.try_get("auth_time")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                used_at: row.try_get("used_at")?,
+            })
+        })()
+        .map_err(backend)?;
+        Ok(Some(code))
+    }
+
+    async fn redeem_code(
+        &self,
+        hash: &SecretHash,
+        family: NewFamily,
+        tokens: &[NewToken],
+        now: UnixTime,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.immediate().await?;
+        let won = sqlx::query(
+            "UPDATE auth_codes SET used_at = $2 \
+             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(hash.as_bytes())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected()
+            == 1;
+        if !won {
+            return Ok(None);
+        }
+        let family_id = insert_family(&mut tx, &family).await?;
+        insert_tokens(&mut tx, family_id, tokens, now).await?;
+        if let Some(user) = family.user_id {
+            touch_consent(&mut tx, user, family.client, now).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(family_id))
+    }
+
+    async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $2 WHERE code_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(code.as_bytes())
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(backend)
+    }
+
+    async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
+        let mut tx = self.immediate().await?;
+        let family_id = insert_family(&mut tx, &family).await?;
+        insert_tokens(&mut tx, family_id, tokens, family.created_at).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(family_id)
+    }
+
+    async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = $1"
+        ))
+        .bind(hash.as_bytes())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(backend)?;
+        row.as_ref()
+            .map(token_from_row)
+            .transpose()
+            .map_err(backend)
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        tokens: &[NewToken],
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.immediate().await?;
+        let family: Option<(i64, Option<UserId>, ClientPk)> = sqlx::query_as(
+            "UPDATE tokens SET used_at = $2 \
+             WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL \
+               AND revoked_at IS NULL AND expires_at > $2 \
+               AND family_id IN (SELECT id FROM token_families WHERE revoked_at IS NULL) \
+             RETURNING family_id, \
+               (SELECT user_id FROM token_families WHERE id = family_id), \
+               (SELECT client FROM token_families WHERE id = family_id)",
+        )
+        .bind(old.as_bytes())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some((family_id, user, client)) = family else {
+            return Ok(false);
+        };
+        insert_tokens(&mut tx, family_id, tokens, now).await?;
+        if let Some(user) = user {
+            touch_consent(&mut tx, user, client, now).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(family_id)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
+    async fn revoke_token(&self, hash: &SecretHash, now: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(hash.as_bytes())
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
+    async fn access_context(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<Option<AccessContext>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            ", c.client_id, ",
+            user_columns!(),
+            " FROM tokens t JOIN token_families f ON f.id = t.family_id \
+              JOIN clients c ON c.id = f.client \
+              LEFT JOIN users u ON u.id = f.user_id \
+              WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 \
+                AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND c.status = 'approved' \
+                AND (f.user_id IS NULL OR u.status = 1)"
+        ))
+        .bind(hash.as_bytes())
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let token = token_from_row(&row).map_err(backend)?;
+        let user = match token.user_id {
+            Some(_) => Some(user_from_row(&row).map_err(backend)?),
+            None => None,
+        };
+        let client_id = row.try_get("client_id").map_err(backend)?;
+        Ok(Some(AccessContext {
+            token,
+            client_id,
+            user,
+        }))
+    }
+}

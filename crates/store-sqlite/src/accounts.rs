@@ -1,0 +1,372 @@
+//! Users, sessions, developer tokens, throttling and settings.
+
+use crate::{SqliteStore, backend, session_from_row, user_from_row, write_error};
+use async_trait::async_trait;
+use keyward_core::clock::UnixTime;
+use keyward_core::model::{NewSession, NewUser, Role, Session, User, UserId, UserStatus};
+use keyward_core::secret::SecretHash;
+use keyward_core::store::{AccountStore, Page, StoreResult, UserPatch};
+use sqlx::Row;
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        let id: UserId = sqlx::query_scalar(
+            "INSERT INTO users (uuid, username, username_lower, display_name, email, \
+             email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+             RETURNING id",
+        )
+        .bind(user.uuid.to_string())
+        .bind(&user.username)
+        .bind(user.username.to_lowercase())
+        .bind(&user.display_name)
+        .bind(&user.email)
+        .bind(user.email_verified)
+        .bind(&user.password_hash)
+        .bind(user.role.as_i64())
+        .bind(user.quota)
+        .bind(&user.aff_code)
+        .bind(user.inviter_id)
+        .bind(user.created_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(write_error)?;
+        self.user_by_id(id)
+            .await?
+            .ok_or_else(|| backend("the inserted user is gone"))
+    }
+
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose().map_err(backend)
+    }
+
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        self.one_user(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE u.username_lower = $1 \
+                 UNION ALL SELECT ",
+                user_columns!(),
+                " FROM users u WHERE u.email = $1 AND u.email_verified = 1 LIMIT 1"
+            ),
+            login,
+        )
+        .await
+    }
+
+    async fn user_by_aff_code(&self, code: &str) -> StoreResult<Option<User>> {
+        self.one_user(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE u.aff_code = $1"
+            ),
+            code,
+        )
+        .await
+    }
+
+    async fn count_admins(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role >= 10")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn list_users(&self, search: Option<&str>, page: Page) -> StoreResult<Vec<User>> {
+        let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE $1 IS NULL OR u.username_lower LIKE $1 OR u.email LIKE $1 \
+             OR u.display_name LIKE $1 ORDER BY u.id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(pattern)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(user_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(backend)
+    }
+
+    async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        let changed = sqlx::query(
+            "UPDATE users SET quota = COALESCE($2, quota), used_quota = COALESCE($3, used_quota), \
+             level = COALESCE($4, level), role = COALESCE($5, role), \
+             status = COALESCE($6, status), updated_at = $7 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(patch.quota)
+        .bind(patch.used_quota)
+        .bind(patch.level)
+        .bind(patch.role.map(Role::as_i64))
+        .bind(patch.status.map(UserStatus::as_i64))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(write_error)?
+        .rows_affected();
+        if patch.status == Some(UserStatus::Disabled) {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(changed > 0)
+    }
+
+    async fn set_password_hash(&self, id: UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
+        self.update_user(
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(hash)
+                .bind(now),
+        )
+        .await
+    }
+
+    async fn set_display_name(&self, id: UserId, name: &str, now: UnixTime) -> StoreResult<bool> {
+        self.update_user(
+            sqlx::query("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(name)
+                .bind(now),
+        )
+        .await
+    }
+
+    async fn adjust_quota(
+        &self,
+        id: UserId,
+        delta: i64,
+        now: UnixTime,
+    ) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar(
+            "UPDATE users SET quota = quota + $2, updated_at = $3 \
+             WHERE id = $1 AND quota + $2 >= 0 RETURNING quota",
+        )
+        .bind(id)
+        .bind(delta)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(write_error)
+    }
+
+    async fn record_login(&self, id: UserId, now: UnixTime) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(backend)
+    }
+
+    async fn create_session(&self, s: NewSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, \
+             user_agent) VALUES ($1, $2, $3, $3, $4, $5, $6)",
+        )
+        .bind(s.id_hash.as_bytes())
+        .bind(s.user_id)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(write_error)
+    }
+
+    async fn session_with_user(
+        &self,
+        id_hash: &SecretHash,
+        now: UnixTime,
+        touch_after: i64,
+    ) -> StoreResult<Option<(Session, User)>> {
+        let row = sqlx::query(concat!(
+            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
+             s.expires_at, s.ip, s.user_agent, ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2"
+        ))
+        .bind(id_hash.as_bytes())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut session = session_from_row(&row).map_err(backend)?;
+        session.created_at = row.try_get("s_created_at").map_err(backend)?;
+        let user = user_from_row(&row).map_err(backend)?;
+        if session.last_seen_at < now - touch_after {
+            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+                .bind(id_hash.as_bytes())
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+            session.last_seen_at = now;
+        }
+        Ok(Some((session, user)))
+    }
+
+    async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash.as_bytes())
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(backend)
+    }
+
+    async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(backend)
+    }
+
+    async fn list_user_sessions(
+        &self,
+        user_id: UserId,
+        now: UnixTime,
+    ) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent \
+             FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(session_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(backend)
+    }
+
+    async fn replace_developer_token(
+        &self,
+        user_id: UserId,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO developer_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, \
+             created_at = excluded.created_at, last_used_at = NULL",
+        )
+        .bind(hash.as_bytes())
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(write_error)
+    }
+
+    async fn user_by_developer_token(&self, hash: &SecretHash) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM developer_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+        ))
+        .bind(hash.as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose().map_err(backend)
+    }
+
+    async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO throttle (key, count, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+               count = CASE WHEN throttle.window_start <= $2 - $3 THEN 1 ELSE throttle.count + 1 END, \
+               window_start = CASE WHEN throttle.window_start <= $2 - $3 THEN $2 \
+                              ELSE throttle.window_start END \
+             RETURNING count",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn throttle_count(
+        &self,
+        key: &str,
+        window: i64,
+        now: UnixTime,
+    ) -> StoreResult<Option<(i64, UnixTime)>> {
+        sqlx::query_as(
+            "SELECT count, window_start FROM throttle WHERE key = $1 AND window_start > $2 - $3",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(window)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM throttle WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(backend)
+    }
+
+    async fn load_settings(&self) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'site'")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ('site', $1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(json)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+}
