@@ -36,9 +36,9 @@ pub struct Config {
     pub public_url: Option<String>,
     pub database_url: String,
     pub database_max_connections: u32,
-    #[serde(deserialize_with = "text")]
+    #[serde(default, deserialize_with = "text")]
     pub admin_username: Option<String>,
-    #[serde(skip_serializing, deserialize_with = "text")]
+    #[serde(default, skip_serializing, deserialize_with = "text")]
     pub admin_password: Option<String>,
     pub log_format: LogFormat,
     pub log_level: String,

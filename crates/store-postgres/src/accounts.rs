@@ -105,11 +105,7 @@ impl AccountStore for PostgresStore {
     }
 
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let changed = sqlx::query(
             "UPDATE users SET quota = COALESCE($2, quota), used_quota = COALESCE($3, used_quota), \
              level = COALESCE($4, level), role = COALESCE($5, role), \

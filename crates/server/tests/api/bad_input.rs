@@ -63,6 +63,7 @@ async fn a_ten_megabyte_body_is_refused_and_the_server_keeps_serving(backend: Ba
         r#"{{"username":"big","password":"{}"}}"#,
         "x".repeat(10 * 1024 * 1024)
     );
+    let mut refused = 0;
     for path in ["/api/user/register", "/api/user/login"] {
         let res = client
             .post(app.url(path))

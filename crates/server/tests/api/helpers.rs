@@ -116,6 +116,10 @@ impl TestApp {
     }
 
     pub async fn start(db: TestDatabase, config: Config) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_test_writer()
+            .try_init();
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .expect("bind");
