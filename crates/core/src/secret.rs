@@ -71,6 +71,16 @@ impl fmt::Debug for SecretHash {
     }
 }
 
+/// A value derived from a secret for one purpose, such as the CSRF token of a session: it proves
+/// knowledge of the secret without revealing it.
+pub fn derive(purpose: &str, secret: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(purpose.as_bytes());
+    hasher.update([0]);
+    hasher.update(secret.as_bytes());
+    URL_SAFE_NO_PAD.encode(hasher.finalize())
+}
+
 /// `n` bytes from the OS CSPRNG, base64url without padding.
 pub fn random_base64url(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(random_bytes(n))

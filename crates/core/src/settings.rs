@@ -18,6 +18,14 @@ pub struct Settings {
     pub password_login_enabled: bool,
     /// Quota given to every new account (new-api `QuotaForNewUser`).
     pub quota_for_new_user: i64,
+    /// New apps wait for an admin's approval before they can be used.
+    pub app_review_required: bool,
+    /// Let apps register plain-http redirect URIs on hosts other than loopback.
+    pub allow_http_redirect_uris: bool,
+    /// Quota units per unit of currency: `balance_formatted = (quota − used_quota) / this`.
+    pub quota_per_unit: i64,
+    /// Where `/api/oauth2/topup` sends users; empty means this server's `/topup` page.
+    pub topup_url: String,
 }
 
 impl Default for Settings {
@@ -27,6 +35,10 @@ impl Default for Settings {
             password_register_enabled: true,
             password_login_enabled: true,
             quota_for_new_user: 0,
+            app_review_required: true,
+            allow_http_redirect_uris: false,
+            quota_per_unit: 1000,
+            topup_url: String::new(),
         }
     }
 }

@@ -4,6 +4,10 @@ use crate::config::Config;
 use anyhow::Context as _;
 use keyward_core::accounts::{Accounts, LoginPolicy, PasswordHasher};
 use keyward_core::model::Role;
+use keyward_core::oauth::Lifetimes;
+use keyward_core::oauth::apps::Apps;
+use keyward_core::oauth::authorize::CodeIssuer;
+use keyward_core::oauth::tokens::TokenService;
 use keyward_core::settings::SettingsCache;
 use keyward_core::store::Store;
 use keyward_core::{Clock, SystemClock};
@@ -50,7 +54,12 @@ impl Node {
             max_failures_per_ip: config.login_max_failures_per_ip,
             session_ttl_secs: config.session_ttl_secs,
         };
-        let accounts = Arc::new(Accounts::new(store.clone(), clock, hasher, policy));
+        let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), hasher, policy));
+        let lifetimes = Lifetimes {
+            code_secs: config.authorization_code_ttl_secs,
+            access_token_secs: config.access_token_ttl_secs,
+            refresh_token_secs: config.refresh_token_ttl_secs,
+        };
         let web = WebConfig {
             public_url: config.public_url(),
             trusted_proxies: config.trusted_proxies.clone(),
@@ -59,6 +68,9 @@ impl Node {
         };
         let state = AppState {
             accounts,
+            apps: Arc::new(Apps::new(store.clone(), clock.clone())),
+            tokens: Arc::new(TokenService::new(store.clone(), clock.clone(), lifetimes)),
+            codes: Arc::new(CodeIssuer::new(store.clone(), clock, lifetimes)),
             settings: Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2))),
             store,
             config: Arc::new(web),

@@ -23,6 +23,9 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   trusted_proxies                proxy IPs whose X-Forwarded-For is believed,
                                  comma-separated                       [none]
   session_ttl_secs               how long a login session lives        [2592000]
+  authorization_code_ttl_secs    authorization code lifetime           [600]
+  access_token_ttl_secs          OAuth access token lifetime           [7200]
+  refresh_token_ttl_secs         OAuth refresh token lifetime          [2592000]
   login_window_secs              login throttling window               [900]
   login_max_failures_per_account failures per submitted name per window  [5]
   login_max_failures_per_ip      failures per client IP per window     [30]
@@ -45,6 +48,9 @@ pub struct Config {
     #[serde(deserialize_with = "ip_list")]
     pub trusted_proxies: Vec<IpAddr>,
     pub session_ttl_secs: i64,
+    pub authorization_code_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
     pub login_window_secs: i64,
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_ip: i64,
@@ -72,6 +78,9 @@ impl Default for Config {
             log_level: "info".into(),
             trusted_proxies: Vec::new(),
             session_ttl_secs: 30 * 24 * 3600,
+            authorization_code_ttl_secs: 600,
+            access_token_ttl_secs: 7200,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
             login_window_secs: 15 * 60,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 30,

@@ -3,10 +3,13 @@
 
 pub mod account;
 pub mod admin;
+pub mod apps;
 pub mod envelope;
 pub mod extract;
 pub mod health;
 pub mod middleware;
+pub mod oauth;
+pub mod pages;
 pub mod routes;
 pub mod state;
 

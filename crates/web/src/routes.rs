@@ -2,7 +2,7 @@
 
 use crate::envelope::ApiError;
 use crate::state::AppState;
-use crate::{account, admin, health, middleware};
+use crate::{account, admin, apps, health, middleware, oauth, pages};
 use axum::Router;
 use axum::routing::{get, patch, post};
 
@@ -17,6 +17,32 @@ pub fn router(state: AppState) -> Router {
             get(account::me::get).put(account::me::put),
         )
         .route("/api/user/token", get(account::token::get))
+        .route(
+            "/api/user/authorizations",
+            get(account::authorizations::list),
+        )
+        .route(
+            "/api/user/authorizations/{client_id}",
+            axum::routing::delete(account::authorizations::revoke),
+        )
+        .route("/api/oauth_apps", post(apps::create).get(apps::list))
+        .route("/api/oauth_apps/{id}", get(apps::get).delete(apps::delete))
+        .route("/api/oauth_apps/{id}/secret", post(apps::rotate))
+        .route("/api/admin/oauth_apps", get(admin::apps::list))
+        .route("/api/admin/oauth_apps/{id}", patch(admin::apps::patch))
+        .route(
+            "/api/admin/oauth_apps/{id}/approve",
+            post(admin::apps::approve),
+        )
+        .route(
+            "/api/admin/oauth_apps/{id}/reject",
+            post(admin::apps::reject),
+        )
+        .route(
+            "/api/admin/oauth_apps/{id}/disable",
+            post(admin::apps::disable),
+        )
+        .route("/api/admin/audit", get(admin::audit::list))
         .route("/api/admin/users", get(admin::users::list))
         .route("/api/admin/users/{id}", patch(admin::users::patch))
         .route(
@@ -24,8 +50,24 @@ pub fn router(state: AppState) -> Router {
             get(admin::settings::get).put(admin::settings::put),
         );
 
+    // The protocol endpoints keep their own envelopes, so they sit outside the account API.
+    let protocol = Router::new()
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize::get).post(oauth::authorize::post),
+        )
+        .route("/api/oauth2/authorize", get(oauth::authorize::get))
+        .route("/api/oauth/token", post(oauth::libra::token))
+        .route("/api/oauth/me", get(oauth::libra::me))
+        .route("/api/oauth2/token", post(oauth::token::post))
+        .route("/api/oauth2/userinfo", get(oauth::userinfo::get))
+        .route("/api/oauth2/topup", get(oauth::userinfo::topup))
+        .route("/login", get(pages::login::get).post(pages::login::post))
+        .route("/static/keyward.css", get(pages::stylesheet));
+
     let app = Router::new()
         .merge(api)
+        .merge(protocol)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::NotFound("未找到") })

@@ -1,4 +1,7 @@
 use keyward_core::accounts::Accounts;
+use keyward_core::oauth::apps::Apps;
+use keyward_core::oauth::authorize::CodeIssuer;
+use keyward_core::oauth::tokens::TokenService;
 use keyward_core::settings::SettingsCache;
 use keyward_core::store::Store;
 use std::net::IpAddr;
@@ -8,7 +11,8 @@ use std::time::Duration;
 /// What the HTTP layer needs to know about its deployment.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
-    /// The public base URL (issuer, links). An `https` URL turns on `Secure` cookies.
+    /// The public base URL (issuer, links), without a trailing slash. An `https` URL turns on
+    /// `Secure` cookies.
     pub public_url: String,
     /// Peers whose `X-Forwarded-For` is believed; everyone else's address is taken as is.
     pub trusted_proxies: Vec<IpAddr>,
@@ -46,6 +50,9 @@ impl Default for WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: Arc<Accounts>,
+    pub apps: Arc<Apps>,
+    pub tokens: Arc<TokenService>,
+    pub codes: Arc<CodeIssuer>,
     pub store: Arc<dyn Store>,
     pub settings: Arc<SettingsCache>,
     pub config: Arc<WebConfig>,

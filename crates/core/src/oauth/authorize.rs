@@ -29,6 +29,28 @@ pub struct AuthorizeParams {
     pub auto_authorize: Option<String>,
 }
 
+impl AuthorizeParams {
+    /// The same parameters with empty values treated as absent, as RFC 6749 §3.1 asks.
+    pub fn normalized(&self) -> Self {
+        let keep = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        Self {
+            client_id: keep(&self.client_id),
+            redirect_uri: keep(&self.redirect_uri),
+            response_type: keep(&self.response_type),
+            scope: keep(&self.scope),
+            state: keep(&self.state),
+            code_challenge: keep(&self.code_challenge),
+            code_challenge_method: keep(&self.code_challenge_method),
+            nonce: keep(&self.nonce),
+            prompt: keep(&self.prompt),
+            max_age: keep(&self.max_age),
+            login_hint: keep(&self.login_hint),
+            response_mode: keep(&self.response_mode),
+            auto_authorize: keep(&self.auto_authorize),
+        }
+    }
+}
+
 /// A refusal. `Page` errors are shown to the user and never redirect, because the redirect URI
 /// cannot be trusted; every other error goes back to the app (SPEC §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +103,7 @@ pub fn validate(
     params: &AuthorizeParams,
     client: Option<Client>,
 ) -> Result<ValidRequest, Rejection> {
+    let params = &params.normalized();
     let Some(client) = client.filter(Client::is_active) else {
         return Err(Rejection::Page("无效的客户端 ID"));
     };

@@ -2,10 +2,12 @@
 //! database and talks HTTP to it, on SQLite and (when configured) PostgreSQL.
 
 mod helpers;
+mod oauth_support;
 
 mod accounts;
 mod admin;
 mod bad_input;
 mod cli;
+mod provider_flows;
 mod sessions;
 mod throttling;

@@ -1,5 +1,6 @@
 //! The account API (new-api conventions): register, login, logout, self, developer token.
 
+pub mod authorizations;
 pub mod login;
 pub mod logout;
 pub mod me;

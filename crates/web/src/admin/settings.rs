@@ -39,6 +39,19 @@ pub async fn put(
     if settings.quota_for_new_user < 0 {
         return Err(ApiError::Refused("数值不能为负".into()));
     }
+    if settings.quota_per_unit <= 0 {
+        return Err(ApiError::Refused("quota_per_unit 必须为正数".into()));
+    }
+    let topup = &settings.topup_url;
+    let topup_ok = topup.is_empty()
+        || topup.starts_with("https://")
+        || topup.starts_with("http://")
+        || topup.starts_with('/');
+    if !topup_ok {
+        return Err(ApiError::Refused(
+            "topup_url 必须是 http(s) 地址或站内路径".into(),
+        ));
+    }
     state.settings.save(&settings, state.accounts.now()).await?;
     tracing::info!(admin.id = admin.user.id, "settings updated");
     Ok(Success::new(settings))

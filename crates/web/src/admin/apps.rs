@@ -1,0 +1,157 @@
+//! Reviewing apps: list (by status), approve, reject, disable, and mark trusted.
+
+use crate::apps::AppView;
+use crate::envelope::{ApiError, ApiJson, Success};
+use crate::extract::{AdminUser, Client};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use keyward_core::audit::{self, action};
+use keyward_core::model::ClientStatus;
+use keyward_core::oauth::apps::Review;
+use keyward_core::store::Page;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    p: Option<i64>,
+    #[serde(default)]
+    page_size: Option<i64>,
+}
+
+/// `GET /api/admin/oauth_apps?status=pending&p=&page_size=`.
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(query): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => {
+            Some(ClientStatus::parse(text).ok_or(ApiError::Refused("无效的状态".into()))?)
+        }
+    };
+    let limit = query.page_size.unwrap_or(20).clamp(1, 100);
+    let page = query.p.unwrap_or(1).max(1);
+    let apps = state
+        .store
+        .list_clients(
+            status,
+            Page {
+                offset: (page - 1).saturating_mul(limit),
+                limit,
+            },
+        )
+        .await?;
+    let items: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
+    Ok(Success::new(
+        json!({"items": items, "page": page, "page_size": limit}),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReviewBody {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn review(
+    state: &AppState,
+    admin: &AdminUser,
+    ip: &str,
+    id: i64,
+    decision: Review,
+    body: &[u8],
+) -> Result<Success<AppView>, ApiError> {
+    let body: ReviewBody = if body.is_empty() {
+        ReviewBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("无效的参数"))?
+    };
+    let app = state.apps.review(id, decision, &body.reason).await?;
+    let what = match decision {
+        Review::Approve => action::APP_APPROVED,
+        Review::Reject => action::APP_REJECTED,
+        Review::Disable => action::APP_DISABLED,
+    };
+    audit::record(
+        state.store.as_ref(),
+        state.apps.now(),
+        Some(admin.0.user.id),
+        what,
+        app.client_id.clone(),
+        json!({"reason": body.reason.chars().take(500).collect::<String>()}),
+        ip,
+    )
+    .await;
+    Ok(Success::new(AppView::new(&app, None)))
+}
+
+/// `POST /api/admin/oauth_apps/{id}/approve`.
+pub async fn approve(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Client(c): Client,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    review(&state, &admin, &c.ip, id, Review::Approve, &body).await
+}
+
+/// `POST /api/admin/oauth_apps/{id}/reject` `{reason}`.
+pub async fn reject(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Client(c): Client,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    review(&state, &admin, &c.ip, id, Review::Reject, &body).await
+}
+
+/// `POST /api/admin/oauth_apps/{id}/disable`: its tokens stop working at once.
+pub async fn disable(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Client(c): Client,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    review(&state, &admin, &c.ip, id, Review::Disable, &body).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    trusted: Option<bool>,
+    scopes: Option<String>,
+}
+
+/// `PATCH /api/admin/oauth_apps/{id}` `{trusted, scopes}`.
+pub async fn patch(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Client(c): Client,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let app = state
+        .apps
+        .update(id, body.trusted, body.scopes.as_deref())
+        .await?;
+    audit::record(
+        state.store.as_ref(),
+        state.apps.now(),
+        Some(admin.0.user.id),
+        action::APP_UPDATED,
+        app.client_id.clone(),
+        json!({"trusted": body.trusted, "scopes": body.scopes}),
+        &c.ip,
+    )
+    .await;
+    Ok(Success::new(AppView::new(&app, None)))
+}

@@ -1,0 +1,264 @@
+//! The developer API (`/api/oauth_apps`, new-api conventions): register, list, view (with the
+//! one-time secret), delete and rotate apps. Callers authenticate with a developer token or a
+//! session.
+
+use crate::envelope::{ApiError, ApiJson, Success};
+use crate::extract::{Client, CurrentUser};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use keyward_core::audit::{self, action};
+use keyward_core::model::Client as App;
+use keyward_core::oauth::apps::{AppError, AppForm, AppPolicy};
+use keyward_core::secret::Secret;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Store(e) => e.into(),
+            AppError::NotFound => ApiError::NotFound("应用不存在"),
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
+/// An app as its owner (and admins) see it. `client_secret` appears only in the one answer that
+/// reveals it.
+#[derive(Serialize)]
+pub struct AppView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// The first redirect URI, as the seed documents' single field.
+    pub redirect_uri: String,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+    pub grant_types: String,
+    pub public: bool,
+    pub status: &'static str,
+    pub review_note: String,
+    pub trusted: bool,
+    /// Whether the owner has been shown a secret (it cannot be shown again; rotate instead).
+    pub secret_revealed: bool,
+    pub owner_id: i64,
+    pub created_time: i64,
+    pub updated_time: i64,
+}
+
+impl AppView {
+    pub fn new(app: &App, secret: Option<Secret>) -> Self {
+        Self {
+            id: app.id,
+            name: app.name.clone(),
+            description: app.description.clone(),
+            client_id: app.client_id.clone(),
+            client_secret: secret.map(Secret::into_exposed),
+            redirect_uri: app.redirect_uris.first().cloned().unwrap_or_default(),
+            redirect_uris: app.redirect_uris.clone(),
+            scopes: app.allowed_scopes.to_string(),
+            grant_types: app.grant_types_string(),
+            public: app.public,
+            status: app.status.as_str(),
+            review_note: app.review_note.clone(),
+            trusted: app.trusted,
+            secret_revealed: app.secret_revealed_at.is_some(),
+            owner_id: app.owner_id,
+            created_time: app.created_at,
+            updated_time: app.updated_at,
+        }
+    }
+}
+
+/// `scopes` and `grant_types` may be a JSON array or a space-separated string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Words {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Words {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::List(list) => list,
+            Self::Text(text) => text
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CreateBody {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    redirect_uri: Option<String>,
+    #[serde(default)]
+    redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    scopes: Option<Words>,
+    #[serde(default)]
+    grant_types: Option<Words>,
+    #[serde(default)]
+    public: bool,
+}
+
+/// `POST /api/oauth_apps`.
+pub async fn create(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let settings = state.settings.get().await?;
+    let mut uris = body.redirect_uris.unwrap_or_default();
+    if let Some(single) = body.redirect_uri.filter(|u| !u.is_empty()) {
+        uris.insert(0, single);
+    }
+    let form = AppForm {
+        name: body.name,
+        description: body.description,
+        redirect_uris: uris,
+        scopes: body.scopes.map(|w| w.into_vec().join(" ")),
+        grant_types: body.grant_types.map(Words::into_vec),
+        public: body.public,
+    };
+    let policy = AppPolicy {
+        review_required: settings.app_review_required,
+        allow_http_redirect_uris: settings.allow_http_redirect_uris,
+    };
+    let (app, secret) = state.apps.register(&current.user, form, policy).await?;
+    audit::record(
+        state.store.as_ref(),
+        app.created_at,
+        Some(current.user.id),
+        action::APP_CREATED,
+        app.client_id.clone(),
+        json!({"name": app.name, "status": app.status.as_str(), "public": app.public}),
+        &client.ip,
+    )
+    .await;
+    if secret.is_some() {
+        audit::record(
+            state.store.as_ref(),
+            app.created_at,
+            Some(current.user.id),
+            action::SECRET_REVEALED,
+            app.client_id.clone(),
+            json!({}),
+            &client.ip,
+        )
+        .await;
+    }
+    Ok(Success {
+        message: "应用创建成功",
+        data: AppView::new(&app, secret),
+    })
+}
+
+/// `GET /api/oauth_apps`: the caller's apps, newest first. Never a secret.
+pub async fn list(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<impl IntoResponse, ApiError> {
+    let apps = state.store.clients_of_owner(current.user.id).await?;
+    let views: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
+    Ok(Success::new(views))
+}
+
+/// `GET /api/oauth_apps/{id}`: the first read after approval carries the secret, once.
+pub async fn get(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (app, secret) = state.apps.view(&current.user, id).await?;
+    if secret.is_some() {
+        audit::record(
+            state.store.as_ref(),
+            state.apps.now(),
+            Some(current.user.id),
+            action::SECRET_REVEALED,
+            app.client_id.clone(),
+            json!({}),
+            &client.ip,
+        )
+        .await;
+    }
+    Ok(Success::new(AppView::new(&app, secret)))
+}
+
+/// `DELETE /api/oauth_apps/{id}`: the app, its consents and every token it holds.
+pub async fn delete(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let app = state.apps.delete(&current.user, id).await?;
+    audit::record(
+        state.store.as_ref(),
+        state.apps.now(),
+        Some(current.user.id),
+        action::APP_DELETED,
+        app.client_id,
+        json!({}),
+        &client.ip,
+    )
+    .await;
+    Ok(Success {
+        message: "应用已删除",
+        data: (),
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct RotateBody {
+    #[serde(default)]
+    grace_seconds: i64,
+}
+
+/// `POST /api/oauth_apps/{id}/secret`: a new secret, shown once; the old one may keep working
+/// for `grace_seconds` (at most a week).
+pub async fn rotate(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let body: RotateBody = if body.is_empty() {
+        RotateBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("无效的参数"))?
+    };
+    let secret = state
+        .apps
+        .rotate_secret(&current.user, id, body.grace_seconds)
+        .await?;
+    let (app, _) = state.apps.view(&current.user, id).await?;
+    audit::record(
+        state.store.as_ref(),
+        state.apps.now(),
+        Some(current.user.id),
+        action::SECRET_ROTATED,
+        app.client_id.clone(),
+        json!({"grace_seconds": body.grace_seconds}),
+        &client.ip,
+    )
+    .await;
+    Ok(Success {
+        message: "密钥已重置",
+        data: AppView::new(&app, Some(secret)),
+    })
+}

@@ -1,0 +1,329 @@
+//! `GET /oauth/authorize` (and `/api/oauth2/authorize`): validate, then send the user to log in,
+//! ask for consent, or answer the app with a code. `POST /oauth/authorize`: the consent form.
+
+use crate::pages::{Texts, error_page, render, texts};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use keyward_core::audit::{self, action};
+use keyward_core::model::{Session, User};
+use keyward_core::oauth::ErrorCode;
+use keyward_core::oauth::authorize::{
+    AuthorizeParams, Decision, Rejection, ValidRequest, decide, error_redirect, validate,
+};
+use keyward_core::oauth::redirect_uri::display_host;
+use keyward_core::oauth::scope::Scope;
+use keyward_core::secret::{constant_time_eq, derive};
+use serde_json::json;
+
+const CSRF_PURPOSE: &str = "keyward-consent-csrf";
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    t: &'static Texts,
+    app_name: &'a str,
+    app_description: &'a str,
+    username: &'a str,
+    scopes: Vec<&'static str>,
+    redirect_host: &'a str,
+    csrf_token: &'a str,
+    client_id: &'a str,
+    redirect_uri: &'a str,
+    scope: String,
+    state: &'a str,
+    code_challenge: &'a str,
+    code_challenge_method: &'a str,
+    nonce: &'a str,
+}
+
+/// Everything a request may fail with before its redirect URI is trusted is shown here.
+fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Response {
+    match rejection {
+        Rejection::Page(message) => error_page(StatusCode::BAD_REQUEST, t, message),
+        Rejection::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state: app_state,
+        } => found(&error_redirect(
+            &redirect_uri,
+            error,
+            description,
+            app_state.as_deref(),
+            &state.config.public_url,
+        )),
+    }
+}
+
+fn found(location: &str) -> Response {
+    redirect_with(StatusCode::FOUND, location)
+}
+
+fn redirect_with(status: StatusCode, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = status.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+        }
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+/// The browser's live session, if any.
+async fn session(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<(String, Session, User)>, Response> {
+    let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
+        return Ok(None);
+    };
+    match state.accounts.session(cookie.value()).await {
+        Ok(found) => Ok(found.map(|(s, u)| (cookie.value().to_owned(), s, u))),
+        Err(e) => Err(crate::envelope::ApiError::from(e).into_response()),
+    }
+}
+
+async fn load_request(
+    state: &AppState,
+    params: &AuthorizeParams,
+) -> Result<Result<ValidRequest, Rejection>, Response> {
+    let client_id = params.client_id.as_deref().unwrap_or_default();
+    let client = if client_id.is_empty() || client_id.len() > 128 {
+        None
+    } else {
+        state
+            .store
+            .client_by_client_id(client_id)
+            .await
+            .map_err(|e| crate::envelope::ApiError::from(e).into_response())?
+    };
+    Ok(validate(params, client))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let t = texts(&headers);
+    let raw = query.unwrap_or_default();
+    let Ok(params) = serde_urlencoded::from_str::<AuthorizeParams>(&raw) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            t,
+            "请求参数格式错误 / Malformed request",
+        );
+    };
+    let request = match load_request(&state, &params).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(r)) => return rejection(&state, t, r),
+        Err(response) => return response,
+    };
+    let current = match session(&state, &jar).await {
+        Ok(current) => current,
+        Err(response) => return response,
+    };
+    let consent = match &current {
+        Some((_, _, user)) => match state.store.consent(user.id, request.client.id).await {
+            Ok(consent) => consent,
+            Err(e) => return crate::envelope::ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let auth_time = current.as_ref().map(|(_, s, _)| s.created_at);
+    match decide(&request, auth_time, consent.as_ref(), state.accounts.now()) {
+        Decision::Login => {
+            // Back here after logging in, minus prompt=login so the login is not asked again.
+            let mut again = params.clone();
+            again.prompt = params.prompt.as_deref().map(|p| {
+                p.split(' ')
+                    .filter(|v| *v != "login")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            let query = serde_urlencoded::to_string(&again).unwrap_or_default();
+            let return_to = format!("/oauth/authorize?{query}");
+            let login = format!(
+                "/login?{}",
+                serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
+            );
+            found(&login)
+        }
+        Decision::Consent => match current {
+            Some((cookie, _, user)) => consent_page(t, &request, &user, &cookie),
+            None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Decision::Issue => match current {
+            Some((_, session, user)) => {
+                issue(
+                    &state,
+                    &request,
+                    &user,
+                    session.created_at,
+                    StatusCode::FOUND,
+                )
+                .await
+            }
+            None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Decision::Reject(r) => rejection(&state, t, r),
+    }
+}
+
+fn consent_page(t: &'static Texts, request: &ValidRequest, user: &User, cookie: &str) -> Response {
+    let scopes = request
+        .scopes
+        .iter()
+        .map(|s| match s {
+            Scope::OpenId => t.scope_openid,
+            Scope::Profile => t.scope_profile,
+            Scope::Email => t.scope_email,
+            Scope::Balance => t.scope_balance,
+            Scope::OfflineAccess => t.scope_offline,
+        })
+        .collect();
+    let csrf = derive(CSRF_PURPOSE, cookie);
+    let page = ConsentPage {
+        t,
+        app_name: &request.client.name,
+        app_description: &request.client.description,
+        username: &user.username,
+        scopes,
+        redirect_host: display_host(&request.redirect_uri),
+        csrf_token: &csrf,
+        client_id: &request.client.client_id,
+        redirect_uri: &request.redirect_uri,
+        scope: request.scopes.to_string(),
+        state: request.state.as_deref().unwrap_or_default(),
+        code_challenge: request.code_challenge.as_deref().unwrap_or_default(),
+        code_challenge_method: if request.code_challenge.is_some() {
+            "S256"
+        } else {
+            ""
+        },
+        nonce: request.nonce.as_deref().unwrap_or_default(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Issues a code and answers with the redirect carrying it (`status`: 302 after a GET, 303
+/// after the consent POST).
+async fn issue(
+    state: &AppState,
+    request: &ValidRequest,
+    user: &User,
+    auth_time: i64,
+    status: StatusCode,
+) -> Response {
+    match state
+        .codes
+        .issue(request, user, auth_time, &state.config.public_url)
+        .await
+    {
+        Ok(location) => redirect_with(status, &location),
+        Err(e) => crate::envelope::ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(flatten)]
+    params: AuthorizeParams,
+}
+
+/// `POST /oauth/authorize`: the user's answer. The request is validated again from scratch: the
+/// hidden fields are only as trustworthy as the browser that sent them.
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    crate::extract::Client(client_info): crate::extract::Client,
+    body: axum::body::Bytes,
+) -> Response {
+    let t = texts(&headers);
+    let Ok(form) = serde_urlencoded::from_bytes::<ConsentForm>(&body) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            t,
+            "请求参数格式错误 / Malformed request",
+        );
+    };
+    let Some((cookie, session, user)) = (match session(&state, &jar).await {
+        Ok(current) => current,
+        Err(response) => return response,
+    }) else {
+        return error_page(
+            StatusCode::UNAUTHORIZED,
+            t,
+            "登录已过期，请重新开始授权 / Your session ended; start again",
+        );
+    };
+    let expected = derive(CSRF_PURPOSE, &cookie);
+    if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            t,
+            "请求已失效，请重新开始授权 / This request is not valid; start again",
+        );
+    }
+    let request = match load_request(&state, &form.params).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(r)) => return rejection(&state, t, r),
+        Err(response) => return response,
+    };
+    match form.decision.as_str() {
+        "approve" => {
+            let now = state.accounts.now();
+            if let Err(e) = state
+                .store
+                .save_consent(user.id, request.client.id, request.scopes, now)
+                .await
+            {
+                return crate::envelope::ApiError::from(e).into_response();
+            }
+            audit::record(
+                state.store.as_ref(),
+                now,
+                Some(user.id),
+                action::CONSENT_GRANTED,
+                request.client.client_id.clone(),
+                json!({"scopes": request.scopes.to_string()}),
+                &client_info.ip,
+            )
+            .await;
+            issue(
+                &state,
+                &request,
+                &user,
+                session.created_at,
+                StatusCode::SEE_OTHER,
+            )
+            .await
+        }
+        "deny" => {
+            let location = error_redirect(
+                &request.redirect_uri,
+                ErrorCode::AccessDenied,
+                "the user denied the request",
+                request.state.as_deref(),
+                &state.config.public_url,
+            );
+            redirect_with(StatusCode::SEE_OTHER, &location)
+        }
+        _ => error_page(
+            StatusCode::BAD_REQUEST,
+            t,
+            "请求参数格式错误 / Malformed request",
+        ),
+    }
+}

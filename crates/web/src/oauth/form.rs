@@ -1,0 +1,155 @@
+//! Token-endpoint request bodies and client authentication (RFC 6749 §2.3.1, §3.2).
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use keyward_core::oauth::TokenError;
+use keyward_core::oauth::tokens::ClientCredentials;
+use keyward_core::secret::Secret;
+use std::collections::HashMap;
+
+/// A form-encoded body. A parameter sent twice is refused (RFC 6749 §3.2), so that two parts
+/// of a stack cannot read different values.
+#[derive(Debug, Default)]
+pub struct Form(HashMap<String, String>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Result<Self, TokenError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+            TokenError::InvalidRequest("the body must be application/x-www-form-urlencoded")
+        })?;
+        let mut map = HashMap::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            if map.insert(key, value).is_some() {
+                return Err(TokenError::InvalidRequest("a parameter was repeated"));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    /// A parameter; an empty value counts as absent.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// How the client authenticated, which decides the 401 challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Basic,
+    Post,
+}
+
+/// The client's id and secret, from HTTP Basic (`client_secret_basic`) or the body
+/// (`client_secret_post`); using both at once is refused.
+pub fn client_credentials(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(ClientCredentials, AuthMethod), TokenError> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| TokenError::UnknownClient)?;
+        let Some(encoded) = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))
+        else {
+            return Err(TokenError::InvalidRequest(
+                "unsupported Authorization scheme",
+            ));
+        };
+        if form.get("client_secret").is_some() {
+            return Err(TokenError::InvalidRequest(
+                "use one client authentication method",
+            ));
+        }
+        let (id, secret) = decode_basic(encoded.trim()).ok_or(TokenError::UnknownClient)?;
+        if form.get("client_id").is_some_and(|body_id| body_id != id) {
+            return Err(TokenError::InvalidRequest(
+                "client_id does not match the Authorization header",
+            ));
+        }
+        let secret = (!secret.is_empty()).then(|| Secret::from_string(secret));
+        return Ok((
+            ClientCredentials {
+                client_id: id,
+                secret,
+            },
+            AuthMethod::Basic,
+        ));
+    }
+    let client_id = form
+        .get("client_id")
+        .ok_or(TokenError::InvalidRequest("client_id is required"))?;
+    let secret = form
+        .get("client_secret")
+        .map(|s| Secret::from_string(s.to_owned()));
+    Ok((
+        ClientCredentials {
+            client_id: client_id.to_owned(),
+            secret,
+        },
+        AuthMethod::Post,
+    ))
+}
+
+/// `base64(urlencode(id) ":" urlencode(secret))`.
+fn decode_basic(encoded: &str) -> Option<(String, String)> {
+    let bytes = STANDARD.decode(encoded).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
+    };
+    Some((decode(id)?, decode(secret)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, value.parse().expect("header"));
+        h
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert!(Form::parse(b"a=1&b=2").is_ok());
+        assert!(matches!(
+            Form::parse(b"a=1&a=2"),
+            Err(TokenError::InvalidRequest(_))
+        ));
+    }
+
+    #[test]
+    fn basic_credentials_are_url_decoded() {
+        let form = Form::default();
+        let encoded = STANDARD.encode("client_a%3Ab:s%2Bcr%20t");
+        let (creds, method) =
+            client_credentials(&headers(&format!("Basic {encoded}")), &form).expect("creds");
+        assert_eq!(method, AuthMethod::Basic);
+        assert_eq!(creds.client_id, "client_a:b");
+        assert_eq!(creds.secret.as_ref().map(Secret::expose), Some("s+cr t"));
+    }
+
+    #[test]
+    fn two_authentication_methods_are_refused() {
+        let form = Form::parse(b"client_secret=x").expect("form");
+        let encoded = STANDARD.encode("a:b");
+        assert!(matches!(
+            client_credentials(&headers(&format!("Basic {encoded}")), &form),
+            Err(TokenError::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            client_credentials(&headers("Basic !!!"), &Form::default()),
+            Err(TokenError::UnknownClient)
+        ));
+    }
+}

@@ -1,0 +1,135 @@
+//! The 2libra family: `POST /api/oauth/token` and `GET /api/oauth/me` in the `{c, m, d}`
+//! envelope, with the seed document's messages.
+
+use super::form::{Form, client_credentials};
+use super::token::{TokenResponse, grant, no_store};
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyward_core::oauth::TokenError;
+use keyward_core::oauth::scope::Scope;
+use serde_json::{Value, json};
+
+const OK: &str = "请求成功";
+
+/// An answer in the 2libra envelope.
+pub struct Envelope {
+    status: StatusCode,
+    code: i64,
+    message: &'static str,
+    data: Value,
+}
+
+impl Envelope {
+    fn ok(data: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            code: 0,
+            message: OK,
+            data,
+        }
+    }
+
+    fn error(status: StatusCode, message: &'static str) -> Self {
+        Self {
+            status,
+            code: i64::from(status.as_u16()),
+            message,
+            data: Value::Null,
+        }
+    }
+}
+
+impl IntoResponse for Envelope {
+    fn into_response(self) -> Response {
+        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
+        let mut response = no_store((
+            self.status,
+            Json(json!({"c": self.code, "m": self.message, "d": self.data})),
+        ));
+        if unauthorized {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="keyward""#),
+            );
+        }
+        response
+    }
+}
+
+/// The seed's messages for each way a token request fails.
+fn token_error(error: &TokenError) -> Envelope {
+    match error {
+        TokenError::UnknownClient => Envelope::error(StatusCode::UNAUTHORIZED, "无效的客户端 ID"),
+        TokenError::BadClientSecret => {
+            Envelope::error(StatusCode::UNAUTHORIZED, "无效的客户端密钥")
+        }
+        TokenError::UnregisteredRedirectUri => {
+            Envelope::error(StatusCode::BAD_REQUEST, "无效的重定向 URI")
+        }
+        TokenError::InvalidGrant(_) => {
+            Envelope::error(StatusCode::BAD_REQUEST, "无效或已过期的授权码")
+        }
+        TokenError::Store(e) => {
+            tracing::error!(error = %e, "token endpoint failed");
+            Envelope::error(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误")
+        }
+        TokenError::InvalidRequest(_) => Envelope::error(StatusCode::BAD_REQUEST, "请求参数错误"),
+        TokenError::UnauthorizedClient(_) => {
+            Envelope::error(StatusCode::BAD_REQUEST, "客户端无权使用该授权类型")
+        }
+        TokenError::UnsupportedGrantType => {
+            Envelope::error(StatusCode::BAD_REQUEST, "不支持的授权类型")
+        }
+        TokenError::InvalidScope(_) => Envelope::error(StatusCode::BAD_REQUEST, "无效的权限范围"),
+    }
+}
+
+/// `POST /api/oauth/token`.
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Envelope {
+    let result = async {
+        let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
+        let form = Form::parse(&body)?;
+        let (creds, _) = client_credentials(&headers, &form)?;
+        grant(&state, &form, &creds).await
+    }
+    .await;
+    match result {
+        Ok(issued) => Envelope::ok(json!(TokenResponse::from(&issued))),
+        Err(e) => token_error(&e),
+    }
+}
+
+/// `GET /api/oauth/me`: the 2libra profile (`id` is the user's UUID).
+pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Envelope {
+    const BAD_TOKEN: &str = "无效或已过期的访问令牌";
+    let Some(bearer) = super::bearer(&headers) else {
+        return Envelope::error(StatusCode::UNAUTHORIZED, BAD_TOKEN);
+    };
+    let context = match state.tokens.access(bearer).await {
+        Ok(Some(context)) => context,
+        Ok(None) => return Envelope::error(StatusCode::UNAUTHORIZED, BAD_TOKEN),
+        Err(e) => return token_error(&e),
+    };
+    let Some(user) = context
+        .user
+        .filter(|_| context.token.scopes.contains(Scope::Profile))
+    else {
+        return Envelope::error(StatusCode::FORBIDDEN, "权限不足");
+    };
+    Envelope::ok(json!({
+        "id": user.uuid.to_string(),
+        "username": user.username,
+        "user_number": user.user_number(),
+        "avatar_url": user.avatar_url,
+        "level": user.level,
+    }))
+}

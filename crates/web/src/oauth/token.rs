@@ -1,0 +1,141 @@
+//! `POST /api/oauth2/token`: the RFC 6749 token endpoint (authorization_code, refresh_token,
+//! client_credentials; client_secret_basic or client_secret_post).
+
+use super::form::{AuthMethod, Form, client_credentials};
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyward_core::oauth::TokenError;
+use keyward_core::oauth::tokens::IssuedTokens;
+use serde::Serialize;
+use serde_json::json;
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut method = AuthMethod::Post;
+    let result = async {
+        let body =
+            body.map_err(|_| TokenError::InvalidRequest("the body is too large or unreadable"))?;
+        let form = Form::parse(&body)?;
+        let (creds, how) = client_credentials(&headers, &form)?;
+        method = how;
+        grant(&state, &form, &creds).await
+    }
+    .await;
+    match result {
+        Ok(issued) => no_store(Json(TokenResponse::from(&issued))),
+        Err(e) => OAuthError { error: e, method }.into_response(),
+    }
+}
+
+/// Authenticates the client and runs the requested grant; shared by both API families.
+pub async fn grant(
+    state: &AppState,
+    form: &Form,
+    creds: &keyward_core::oauth::tokens::ClientCredentials,
+) -> Result<IssuedTokens, TokenError> {
+    let grant_type = form
+        .get("grant_type")
+        .ok_or(TokenError::InvalidRequest("grant_type is required"))?;
+    let tokens = &state.tokens;
+    let client = tokens.authenticate(creds).await?;
+    match grant_type {
+        "authorization_code" => {
+            let code = form
+                .get("code")
+                .ok_or(TokenError::InvalidRequest("code is required"))?;
+            tokens
+                .exchange_code(
+                    &client,
+                    code,
+                    form.get("redirect_uri"),
+                    form.get("code_verifier"),
+                )
+                .await
+        }
+        "refresh_token" => {
+            let refresh = form
+                .get("refresh_token")
+                .ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
+            tokens.refresh(&client, refresh, form.get("scope")).await
+        }
+        "client_credentials" => tokens.client_credentials(&client, form.get("scope")).await,
+        _ => Err(TokenError::UnsupportedGrantType),
+    }
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+impl From<&IssuedTokens> for TokenResponse {
+    fn from(issued: &IssuedTokens) -> Self {
+        Self {
+            access_token: issued.access_token.expose().to_owned(),
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+            scope: issued.scopes.to_string(),
+        }
+    }
+}
+
+/// Token responses carry credentials: never cached (RFC 6749 §5.1).
+pub fn no_store(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// An RFC 6749 §5.2 error: 400, or 401 with a challenge when client authentication failed.
+pub struct OAuthError {
+    pub error: TokenError,
+    pub method: AuthMethod,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let code = self.error.code();
+        let status = match &self.error {
+            TokenError::UnknownClient | TokenError::BadClientSecret => StatusCode::UNAUTHORIZED,
+            TokenError::Store(e) => {
+                tracing::error!(error = %e, "token endpoint failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let description = match &self.error {
+            TokenError::Store(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        let mut response = no_store((
+            status,
+            Json(json!({"error": code.as_str(), "error_description": description})),
+        ));
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = match self.method {
+                AuthMethod::Basic | AuthMethod::Post => r#"Basic realm="keyward""#,
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}

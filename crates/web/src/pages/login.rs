@@ -1,0 +1,157 @@
+//! `GET /login` and `POST /login`: the password login page that the authorization endpoint
+//! sends users to. Its form is protected by a double-submit token: a random value in a
+//! `SameSite=Strict` cookie that the form must repeat.
+
+use super::{Texts, render, safe_return_to, texts};
+use crate::extract::Client;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use keyward_core::accounts::AccountError;
+use keyward_core::secret::{constant_time_eq, random_base64url};
+use serde::Deserialize;
+
+const CSRF_COOKIE: &str = "keyward_login_csrf";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    t: &'static Texts,
+    csrf_token: &'a str,
+    return_to: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let return_to = query
+        .return_to
+        .as_deref()
+        .and_then(safe_return_to)
+        .unwrap_or("/");
+    if let Some(cookie) = jar.get(state.config.session_cookie_name())
+        && let Ok(Some(_)) = state.accounts.session(cookie.value()).await
+        && return_to != "/"
+    {
+        return redirect(return_to);
+    }
+    let (jar, csrf) = csrf_cookie(&state, jar);
+    let page = LoginPage {
+        t: texts(&headers),
+        csrf_token: &csrf,
+        return_to,
+        username: "",
+        error: None,
+    };
+    (jar, render(StatusCode::OK, &page)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let t = texts(&headers);
+    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
+    let expected = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        return super::error_page(
+            StatusCode::FORBIDDEN,
+            t,
+            "页面已过期，请刷新后重试 / The page expired, please reload it",
+        );
+    }
+    let result = match state.settings.get().await {
+        Ok(settings) => {
+            state
+                .accounts
+                .login(&form.username, &form.password, &client, &settings)
+                .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "settings unavailable");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    match result {
+        Ok(user) => match crate::account::login::open_session(&state, jar, &user, &client).await {
+            Ok(jar) => {
+                let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+                (jar, redirect(&return_to)).into_response()
+            }
+            Err(e) => e.into_response(),
+        },
+        Err(AccountError::Store(e)) => crate::envelope::ApiError::from(e).into_response(),
+        Err(e) => {
+            let status = match e {
+                AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::OK,
+            };
+            let message = e.to_string();
+            let page = LoginPage {
+                t,
+                csrf_token: &form.csrf_token,
+                return_to: &return_to,
+                username: &form.username,
+                error: Some(&message),
+            };
+            (jar, render(status, &page)).into_response()
+        }
+    }
+}
+
+fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned())
+        && existing.len() == 43
+    {
+        return (jar, existing);
+    }
+    let value = random_base64url(32);
+    let cookie = Cookie::build((CSRF_COOKIE, value.clone()))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.https())
+        .same_site(SameSite::Strict)
+        .build();
+    (jar.add(cookie), value)
+}
+
+/// A 303, so that the browser follows a POST with a GET.
+pub fn redirect(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response()
+}

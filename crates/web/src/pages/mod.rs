@@ -1,0 +1,169 @@
+//! Server-rendered pages: shared texts, headers and helpers.
+
+pub mod login;
+
+use askama::Template;
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The words on the pages, in one language.
+pub struct Texts {
+    pub lang: &'static str,
+    pub login_title: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub login_button: &'static str,
+    pub consent_title: &'static str,
+    pub consent_intro: &'static str,
+    pub signed_in_as: &'static str,
+    pub redirect_to: &'static str,
+    pub approve: &'static str,
+    pub deny: &'static str,
+    pub error_title: &'static str,
+    pub scope_openid: &'static str,
+    pub scope_profile: &'static str,
+    pub scope_email: &'static str,
+    pub scope_balance: &'static str,
+    pub scope_offline: &'static str,
+}
+
+pub static ZH: Texts = Texts {
+    lang: "zh-CN",
+    login_title: "登录",
+    username: "用户名或邮箱",
+    password: "密码",
+    login_button: "登录",
+    consent_title: "授权",
+    consent_intro: "该应用请求访问你的账户：",
+    signed_in_as: "当前登录：",
+    redirect_to: "授权后将跳转到",
+    approve: "授权",
+    deny: "拒绝",
+    error_title: "出错了",
+    scope_openid: "确认你的身份",
+    scope_profile: "读取你的用户名、头像和等级",
+    scope_email: "读取你的邮箱地址",
+    scope_balance: "读取你的账户余额",
+    scope_offline: "在你离开后继续访问（刷新令牌）",
+};
+
+pub static EN: Texts = Texts {
+    lang: "en",
+    login_title: "Log in",
+    username: "User name or e-mail",
+    password: "Password",
+    login_button: "Log in",
+    consent_title: "Authorize",
+    consent_intro: "This app asks to access your account:",
+    signed_in_as: "Signed in as",
+    redirect_to: "You will be sent to",
+    approve: "Authorize",
+    deny: "Deny",
+    error_title: "Something went wrong",
+    scope_openid: "Confirm who you are",
+    scope_profile: "Read your user name, avatar and level",
+    scope_email: "Read your e-mail address",
+    scope_balance: "Read your account balance",
+    scope_offline: "Keep access when you are away (refresh tokens)",
+};
+
+/// Chinese unless the browser prefers English.
+pub fn texts(headers: &HeaderMap) -> &'static Texts {
+    let preferred = headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match preferred {
+        Some(lang) if lang.starts_with("en") => &EN,
+        _ => &ZH,
+    }
+}
+
+/// Renders a page with the headers every page carries: no inline script or style, no framing.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, html).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+                     frame-ancestors 'none'; base-uri 'none'",
+                ),
+            );
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub t: &'static Texts,
+    pub message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Response {
+    render(status, &ErrorPage { t, message })
+}
+
+/// A `return_to` that stays on this site: a path, never `//host` or `/\host`, which browsers
+/// would treat as another origin.
+pub fn safe_return_to(value: &str) -> Option<&str> {
+    let ok = value.starts_with('/')
+        && !value.starts_with("//")
+        && !value.starts_with("/\\")
+        && value.len() <= 4096
+        && !value.chars().any(|c| c.is_control() || c == '\\');
+    ok.then_some(value)
+}
+
+/// `GET /static/keyward.css`.
+pub async fn stylesheet() -> Response {
+    let mut response = include_str!("../../static/keyward.css").into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn return_to_stays_on_site() {
+        assert_eq!(
+            safe_return_to("/oauth/authorize?x=1"),
+            Some("/oauth/authorize?x=1")
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/a\nb",
+            "/a\\b",
+            "",
+        ] {
+            assert_eq!(safe_return_to(bad), None, "{bad:?}");
+        }
+    }
+}
