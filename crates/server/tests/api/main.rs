@@ -9,5 +9,6 @@ mod admin;
 mod bad_input;
 mod cli;
 mod provider_flows;
+mod provider_rules;
 mod sessions;
 mod throttling;
