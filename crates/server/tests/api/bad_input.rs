@@ -63,7 +63,6 @@ async fn a_ten_megabyte_body_is_refused_and_the_server_keeps_serving(backend: Ba
         r#"{{"username":"big","password":"{}"}}"#,
         "x".repeat(10 * 1024 * 1024)
     );
-    let mut refused = 0;
     for path in ["/api/user/register", "/api/user/login"] {
         let res = client
             .post(app.url(path))
@@ -76,10 +75,24 @@ async fn a_ten_megabyte_body_is_refused_and_the_server_keeps_serving(backend: Ba
             let (status, body) = into_parts(res).await;
             assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
             assert_eq!(body["success"], false);
-            refused += 1;
         }
     }
-    assert!(refused > 0, "no oversized request got an answer");
+    // A 10 MB upload may be cut off before its answer is read; one just over the limit is
+    // always answered in the envelope.
+    let over = format!(
+        r#"{{"username":"big","password":"{}"}}"#,
+        "x".repeat(100 * 1024)
+    );
+    let res = client
+        .post(app.url("/api/user/login"))
+        .header("content-type", "application/json")
+        .body(over)
+        .send()
+        .await
+        .expect("post");
+    let (status, body) = into_parts(res).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["success"], false);
     let res = client
         .get(app.url("/healthz"))
         .send()

@@ -6,9 +6,11 @@ mod oauth_support;
 
 mod accounts;
 mod admin;
+mod apps;
 mod bad_input;
 mod cli;
 mod provider_flows;
 mod provider_rules;
 mod sessions;
+mod storage;
 mod throttling;
