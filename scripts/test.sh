@@ -7,11 +7,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pg_admin_url="${KEYWARD_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+db=""
+log="$(mktemp)"
+cleanup() {
+  rm -f "$log"
+  if [[ -n "$db" ]]; then
+    psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
 if [[ -z "${KEYWARD_TEST_DATABASE_URL:-}" ]] && command -v psql >/dev/null \
     && psql "$pg_admin_url" -qtAc 'SELECT 1' >/dev/null 2>&1; then
   db="keyward_test_$(date +%s)_$$"
   psql "$pg_admin_url" -qc "CREATE DATABASE $db" >/dev/null
-  trap 'psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
   export KEYWARD_TEST_DATABASE_URL="${pg_admin_url%/*}/$db"
 fi
 if [[ -n "${KEYWARD_TEST_DATABASE_URL:-}" ]]; then
@@ -25,4 +34,17 @@ fi
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+
+set +e
+cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ {
+       for (i = 1; i < NF; i++) {
+         if ($(i + 1) ~ /^passed/) passed += $i
+         if ($(i + 1) ~ /^failed/) failed += $i
+       }
+     }
+     END { printf "all tests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"
