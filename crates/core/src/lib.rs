@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod model;
 pub mod oauth;
+pub mod oidc;
 pub mod secret;
 pub mod settings;
 pub mod store;

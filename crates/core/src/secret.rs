@@ -103,7 +103,8 @@ pub fn random_string(alphabet: &[u8], len: usize) -> String {
 
 pub const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-fn random_bytes(n: usize) -> Vec<u8> {
+/// `n` bytes from the OS CSPRNG.
+pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut buf = vec![0u8; n];
     // The OS generator failing means the machine cannot make secrets at all; there is no safe
     // fallback, so this is the one place Keyward stops rather than degrade.

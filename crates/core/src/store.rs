@@ -7,8 +7,8 @@
 use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent,
-    NewAuditEntry, NewClient, NewFamily, NewSession, NewToken, NewUser, Role, Session, TokenRecord,
-    User, UserId, UserStatus,
+    NewAuditEntry, NewClient, NewFamily, NewSession, NewToken, NewUser, Role, Session, StoredKey,
+    TokenRecord, User, UserId, UserStatus,
 };
 use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
@@ -44,9 +44,9 @@ pub struct Page {
 }
 
 /// Everything Keyward stores. Split by area so that each backend keeps one file per area.
-pub trait Store: AccountStore + OAuthStore + AuditStore + MaintenanceStore {}
+pub trait Store: AccountStore + OAuthStore + AuditStore + KeyStore + MaintenanceStore {}
 
-impl<T: AccountStore + OAuthStore + AuditStore + MaintenanceStore> Store for T {}
+impl<T: AccountStore + OAuthStore + AuditStore + KeyStore + MaintenanceStore> Store for T {}
 
 #[async_trait]
 pub trait MaintenanceStore: Send + Sync + 'static {
@@ -221,4 +221,12 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
     /// Newest first, optionally only one action.
     async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Signing keys, shared by every node.
+#[async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()>;
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 }

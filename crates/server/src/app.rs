@@ -8,6 +8,8 @@ use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::CodeIssuer;
 use keyward_core::oauth::tokens::TokenService;
+use keyward_core::oidc::keys::KeyPolicy;
+use keyward_core::oidc::{KeyRing, MasterKey};
 use keyward_core::settings::SettingsCache;
 use keyward_core::store::Store;
 use keyward_core::{Clock, SystemClock};
@@ -35,6 +37,37 @@ pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<d
     } else {
         anyhow::bail!("database_url must start with sqlite:// or postgres://")
     }
+}
+
+/// The master key: from configuration, else from the key file, which is created (readable by
+/// this user only) on first start.
+fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(text) = &config.secret_key {
+        return MasterKey::from_base64(text).context("secret_key");
+    }
+    let path = std::path::Path::new(&config.key_file);
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            MasterKey::from_base64(&text).with_context(|| format!("reading {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate();
+            write_private(path, &key.to_base64())
+                .with_context(|| format!("creating {}", path.display()))?;
+            tracing::info!(path = %path.display(), "created the master key file");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// One node's services, ready to serve.
@@ -66,7 +99,18 @@ impl Node {
             body_limit: config.body_limit_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
         };
+        let master = master_key(&config)?;
+        let keys = Arc::new(KeyRing::new(
+            store.clone(),
+            clock.clone(),
+            master,
+            KeyPolicy {
+                id_token_ttl_secs: config.id_token_ttl_secs,
+                cache: Duration::from_secs(config.key_cache_secs),
+            },
+        ));
         let state = AppState {
+            keys,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone())),
             tokens: Arc::new(TokenService::new(store.clone(), clock.clone(), lifetimes)),
@@ -111,6 +155,15 @@ impl Node {
         Ok(())
     }
 
+    /// Makes sure there is a signing key for every algorithm.
+    pub async fn ensure_keys(&self) -> anyhow::Result<()> {
+        self.state
+            .keys
+            .ensure_keys()
+            .await
+            .context("preparing signing keys")
+    }
+
     /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests.
     pub async fn serve(
         self,
@@ -145,6 +198,9 @@ async fn purge_loop(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "purged expired records"),
             Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+        if let Err(e) = state.keys.purge().await {
+            tracing::warn!(error = %e, "key purge failed");
         }
     }
 }

@@ -4,9 +4,13 @@ use crate::app::{Node, open_store, shutdown_signal};
 use crate::config::{Config, KEYS_HELP, LogFormat};
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use keyward_core::model::ClientStatus;
 use keyward_core::model::{Role, User, UserStatus};
-use keyward_core::store::UserPatch;
+use keyward_core::oauth::apps::{AppForm, AppPolicy, Review};
+use keyward_core::oidc::SigningAlg;
+use keyward_core::store::{Page, UserPatch};
 use keyward_web::account::view::UserView;
+use keyward_web::apps::AppView;
 use std::io::{IsTerminal as _, Read as _};
 use std::path::PathBuf;
 
@@ -29,6 +33,64 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth apps.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage id_token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an app owned by OWNER, approved at once; prints its secret once.
+    Create {
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        /// Repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        #[arg(long, default_value = "profile balance")]
+        scopes: String,
+        /// Space-separated, e.g. "authorization_code refresh_token client_credentials".
+        #[arg(long)]
+        grant_types: Option<String>,
+        /// No secret; PKCE required.
+        #[arg(long)]
+        public: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending (or rejected, or disabled) app, by id or client_id.
+    Approve {
+        app: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List apps, optionally only those with STATUS (pending, approved, rejected, disabled).
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key. It is published at once and starts signing after
+    /// --activate-after seconds (default 600, so relying parties fetch it first); the old key
+    /// stays published until the id_tokens it signed have expired.
+    Rotate {
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+        #[arg(long, default_value_t = 600)]
+        activate_after: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +142,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(command) => user(config, command).await,
+        Command::Client(command) => client(config, command).await,
+        Command::Keys(KeysCommand::Rotate {
+            alg,
+            activate_after,
+            json,
+        }) => {
+            let alg = SigningAlg::parse(&alg).context("--alg must be RS256, ES256 or EdDSA")?;
+            let node = Node::build(config).await?;
+            node.ensure_keys().await?;
+            let kid = node.state.keys.rotate(alg, activate_after).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"kid": kid, "alg": alg.as_str(), "activate_after": activate_after})
+                );
+            } else {
+                println!(
+                    "new {} key {kid}: published now, signing in {activate_after} s",
+                    alg.as_str()
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -104,6 +189,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.listen))?;
     let node = Node::build(config).await?;
     node.bootstrap_admin().await?;
+    node.ensure_keys().await?;
     tracing::info!(
         listen = %listener.local_addr()?,
         public_url = %node.state.config.public_url,
@@ -186,6 +272,106 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             },
             user.quota
         );
+    }
+    Ok(())
+}
+
+async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
+    let node = Node::build(config).await?;
+    let store = &node.state.store;
+    match command {
+        ClientCommand::Create {
+            owner,
+            name,
+            redirect_uris,
+            scopes,
+            grant_types,
+            public,
+            json,
+        } => {
+            let key = keyward_core::accounts::validate::login_key(&owner);
+            let owner = store
+                .user_by_login(&key)
+                .await?
+                .with_context(|| format!("no user named {owner}"))?;
+            let form = AppForm {
+                name,
+                description: String::new(),
+                redirect_uris,
+                scopes: Some(scopes),
+                grant_types: grant_types.map(|g| g.split_whitespace().map(str::to_owned).collect()),
+                public,
+                post_logout_redirect_uris: Vec::new(),
+                id_token_alg: None,
+            };
+            // The operator is the reviewer: no review, and http redirect URIs allowed.
+            let policy = AppPolicy {
+                review_required: false,
+                allow_http_redirect_uris: true,
+            };
+            let (app, secret) = node.state.apps.register(&owner, form, policy).await?;
+            let view = AppView::new(&app, secret);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                println!(
+                    "app {} (id {}): client_id {}",
+                    view.name, view.id, view.client_id
+                );
+                if let Some(secret) = &view.client_secret {
+                    println!("client_secret (shown once): {secret}");
+                }
+            }
+        }
+        ClientCommand::Approve { app, json } => {
+            let found = match app.parse::<i64>() {
+                Ok(id) => store.client_by_pk(id).await?,
+                Err(_) => store.client_by_client_id(&app).await?,
+            };
+            let found = found.with_context(|| format!("no app {app}"))?;
+            let approved = node
+                .state
+                .apps
+                .review(found.id, Review::Approve, "")
+                .await?;
+            let view = AppView::new(&approved, None);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                println!(
+                    "app {} (id {}) approved; its owner sees the secret once",
+                    view.name, view.id
+                );
+            }
+        }
+        ClientCommand::List { status, json } => {
+            let status = status
+                .map(|s| {
+                    ClientStatus::parse(&s)
+                        .context("status must be pending, approved, rejected or disabled")
+                })
+                .transpose()?;
+            let apps = store
+                .list_clients(
+                    status,
+                    Page {
+                        offset: 0,
+                        limit: 1000,
+                    },
+                )
+                .await?;
+            let views: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                for view in &views {
+                    println!(
+                        "{:>5}  {:<9}  {}  {}",
+                        view.id, view.status, view.client_id, view.name
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

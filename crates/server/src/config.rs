@@ -23,6 +23,12 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   trusted_proxies                proxy IPs whose X-Forwarded-For is believed,
                                  comma-separated                       [none]
   session_ttl_secs               how long a login session lives        [2592000]
+  secret_key                     base64 of 32 bytes encrypting signing keys at rest; the
+                                 same on every node                    [from key_file]
+  key_file                       where the master key is kept when secret_key is unset
+                                 (created on first start)              [keyward.key]
+  id_token_ttl_secs              id_token lifetime                     [3600]
+  key_cache_secs                 how long a node caches the signing keys [30]
   authorization_code_ttl_secs    authorization code lifetime           [600]
   access_token_ttl_secs          OAuth access token lifetime           [7200]
   refresh_token_ttl_secs         OAuth refresh token lifetime          [2592000]
@@ -48,6 +54,14 @@ pub struct Config {
     #[serde(deserialize_with = "ip_list")]
     pub trusted_proxies: Vec<IpAddr>,
     pub session_ttl_secs: i64,
+    /// Base64 of 32 random bytes that encrypt signing keys at rest. Every node sharing a
+    /// database needs the same one.
+    #[serde(default, skip_serializing, deserialize_with = "text")]
+    pub secret_key: Option<String>,
+    /// Where the master key is kept when `secret_key` is not set (created if missing).
+    pub key_file: String,
+    pub id_token_ttl_secs: i64,
+    pub key_cache_secs: u64,
     pub authorization_code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -78,6 +92,10 @@ impl Default for Config {
             log_level: "info".into(),
             trusted_proxies: Vec::new(),
             session_ttl_secs: 30 * 24 * 3600,
+            secret_key: None,
+            key_file: "keyward.key".into(),
+            id_token_ttl_secs: 3600,
+            key_cache_secs: 30,
             authorization_code_ttl_secs: 600,
             access_token_ttl_secs: 7200,
             refresh_token_ttl_secs: 30 * 24 * 3600,

@@ -8,6 +8,7 @@ use keyward_core::model::{
     NewClient, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
 };
 use keyward_core::oauth::scope::ScopeSet;
+use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
 use sqlx::postgres::PgRow;
@@ -18,7 +19,7 @@ macro_rules! client_columns {
         "c.id, c.client_id, c.owner_id, c.name, c.description, c.redirect_uris, \
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
-         c.review_note, c.trusted, c.created_at AS client_created_at, \
+         c.review_note, c.trusted, c.id_token_alg, c.created_at AS client_created_at, \
          c.updated_at AS client_updated_at"
     };
 }
@@ -58,6 +59,7 @@ fn json_list(row: &PgRow, column: &str) -> Result<Vec<String>, sqlx::Error> {
 fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
     let grants: String = row.try_get("grant_types")?;
     let status: String = row.try_get("status")?;
+    let alg: String = row.try_get("id_token_alg")?;
     Ok(Client {
         id: row.try_get("id")?,
         client_id: row.try_get("client_id")?,
@@ -76,6 +78,7 @@ fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
         status: ClientStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
         review_note: row.try_get("review_note")?,
         trusted: row.try_get("trusted")?,
+        id_token_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("id_token_alg", &alg))?,
         created_at: row.try_get("client_created_at")?,
         updated_at: row.try_get("client_updated_at")?,
     })
@@ -192,8 +195,8 @@ impl OAuthStore for PostgresStore {
         let pk: ClientPk = sqlx::query_scalar(
             "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
              allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+             created_at, updated_at, post_logout_redirect_uris, id_token_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING id",
         )
         .bind(&c.client_id)
         .bind(c.owner_id)
@@ -213,6 +216,8 @@ impl OAuthStore for PostgresStore {
         .bind(c.secret_revealed_at)
         .bind(c.status.as_str())
         .bind(c.created_at)
+        .bind(to_json(&c.post_logout_redirect_uris))
+        .bind(c.id_token_alg.as_str())
         .fetch_one(self.pool())
         .await
         .map_err(write_error)?;

@@ -15,6 +15,7 @@ macro_rules! user_columns {
 
 mod accounts;
 mod audit;
+mod keys;
 mod oauth;
 
 use async_trait::async_trait;

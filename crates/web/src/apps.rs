@@ -37,6 +37,8 @@ pub struct AppView {
     /// The first redirect URI, as the seed documents' single field.
     pub redirect_uri: String,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub id_token_signed_response_alg: &'static str,
     pub scopes: String,
     pub grant_types: String,
     pub public: bool,
@@ -60,6 +62,8 @@ impl AppView {
             client_secret: secret.map(Secret::into_exposed),
             redirect_uri: app.redirect_uris.first().cloned().unwrap_or_default(),
             redirect_uris: app.redirect_uris.clone(),
+            post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
+            id_token_signed_response_alg: app.id_token_alg.as_str(),
             scopes: app.allowed_scopes.to_string(),
             grant_types: app.grant_types_string(),
             public: app.public,
@@ -110,6 +114,10 @@ pub struct CreateBody {
     grant_types: Option<Words>,
     #[serde(default)]
     public: bool,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    id_token_signed_response_alg: Option<String>,
 }
 
 /// `POST /api/oauth_apps`.
@@ -131,6 +139,8 @@ pub async fn create(
         scopes: body.scopes.map(|w| w.into_vec().join(" ")),
         grant_types: body.grant_types.map(Words::into_vec),
         public: body.public,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        id_token_alg: body.id_token_signed_response_alg,
     };
     let policy = AppPolicy {
         review_required: settings.app_review_required,

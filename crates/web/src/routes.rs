@@ -2,7 +2,7 @@
 
 use crate::envelope::ApiError;
 use crate::state::AppState;
-use crate::{account, admin, apps, health, middleware, oauth, pages};
+use crate::{account, admin, apps, health, middleware, oauth, oidc, pages};
 use axum::Router;
 use axum::routing::{get, patch, post};
 
@@ -62,6 +62,25 @@ pub fn router(state: AppState) -> Router {
         .route("/api/oauth2/token", post(oauth::token::post))
         .route("/api/oauth2/userinfo", get(oauth::userinfo::get))
         .route("/api/oauth2/topup", get(oauth::userinfo::topup))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oidc::discovery::authorization_server),
+        )
+        .route("/oauth2/jwks", get(oidc::discovery::jwks))
+        .route(
+            "/oauth2/userinfo",
+            get(oidc::userinfo::handle).post(oidc::userinfo::handle),
+        )
+        .route("/oauth2/revoke", post(oidc::revoke::post))
+        .route("/oauth2/introspect", post(oidc::introspect::post))
+        .route(
+            "/oauth2/logout",
+            get(oidc::logout::get).post(oidc::logout::post),
+        )
         .route("/login", get(pages::login::get).post(pages::login::post))
         .route("/static/keyward.css", get(pages::stylesheet));
 

@@ -2,6 +2,7 @@ use keyward_core::accounts::Accounts;
 use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::CodeIssuer;
 use keyward_core::oauth::tokens::TokenService;
+use keyward_core::oidc::KeyRing;
 use keyward_core::settings::SettingsCache;
 use keyward_core::store::Store;
 use std::net::IpAddr;
@@ -53,6 +54,7 @@ pub struct AppState {
     pub apps: Arc<Apps>,
     pub tokens: Arc<TokenService>,
     pub codes: Arc<CodeIssuer>,
+    pub keys: Arc<KeyRing>,
     pub store: Arc<dyn Store>,
     pub settings: Arc<SettingsCache>,
     pub config: Arc<WebConfig>,

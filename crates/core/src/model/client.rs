@@ -1,6 +1,7 @@
 use crate::clock::UnixTime;
 use crate::model::UserId;
 use crate::oauth::scope::ScopeSet;
+use crate::oidc::SigningAlg;
 use crate::secret::SecretHash;
 
 /// The numeric id of an app (`/api/oauth_apps/{id}`); apps are also known by `client_id`.
@@ -87,6 +88,8 @@ pub struct Client {
     pub review_note: String,
     /// Marked by an admin: users are not asked to consent.
     pub trusted: bool,
+    /// How this app's id_tokens are signed (OIDC `id_token_signed_response_alg`).
+    pub id_token_alg: SigningAlg,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -116,9 +119,11 @@ pub struct NewClient {
     pub name: String,
     pub description: String,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
     pub allowed_scopes: ScopeSet,
     pub grant_types: Vec<GrantType>,
     pub public: bool,
+    pub id_token_alg: SigningAlg,
     pub status: ClientStatus,
     /// Set when the app is approved at creation and the secret shown in that answer.
     pub secret_hash: Option<SecretHash>,

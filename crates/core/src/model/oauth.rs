@@ -123,3 +123,17 @@ pub struct NewAuditEntry {
     pub detail: String,
     pub ip: String,
 }
+
+/// A signing key as stored: the private half encrypted with the master key.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_key: Vec<u8>,
+    /// The public JWK, as published.
+    pub public_jwk: String,
+    pub created_at: UnixTime,
+    /// When it starts signing. Until then it is published only, so that relying parties have it
+    /// before they see a token signed with it.
+    pub not_before: UnixTime,
+}

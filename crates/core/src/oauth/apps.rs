@@ -9,6 +9,7 @@ use super::scope::ScopeSet;
 use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
 use crate::clock::{Clock, UnixTime};
 use crate::model::{Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User};
+use crate::oidc::SigningAlg;
 use crate::secret::{ALPHANUMERIC, Secret, random_string};
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub enum AppError {
     Scope,
     #[error("不支持的授权类型")]
     GrantType,
+    #[error("不支持的 id_token 签名算法")]
+    IdTokenAlg,
     #[error("公开客户端不能使用 client_credentials")]
     PublicClientCredentials,
     #[error("应用不存在")]
@@ -60,6 +63,10 @@ pub struct AppForm {
     /// `None`: `authorization_code refresh_token`.
     pub grant_types: Option<Vec<String>>,
     pub public: bool,
+    /// Where RP-initiated logout may send users back to.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    pub id_token_alg: Option<String>,
 }
 
 /// The operator's rules for new apps.
@@ -139,6 +146,20 @@ impl Apps {
         if form.public && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(AppError::PublicClientCredentials);
         }
+        let mut logout_uris: Vec<String> = Vec::new();
+        for uri in form.post_logout_redirect_uris.iter().map(|u| u.trim()) {
+            redirect_uri::validate(uri, policy.allow_http_redirect_uris)?;
+            if !logout_uris.iter().any(|u| u == uri) {
+                logout_uris.push(uri.to_owned());
+            }
+        }
+        if logout_uris.len() > REDIRECT_URIS_MAX {
+            return Err(AppError::RedirectUriCount);
+        }
+        let id_token_alg = match form.id_token_alg.as_deref() {
+            None | Some("") => SigningAlg::Rs256,
+            Some(name) => SigningAlg::parse(name).ok_or(AppError::IdTokenAlg)?,
+        };
 
         let now = self.clock.now();
         let approved = !policy.review_required;
@@ -149,9 +170,11 @@ impl Apps {
             name,
             description,
             redirect_uris: uris,
+            post_logout_redirect_uris: logout_uris,
             allowed_scopes: scopes,
             grant_types,
             public: form.public,
+            id_token_alg,
             status: if approved {
                 ClientStatus::Approved
             } else {

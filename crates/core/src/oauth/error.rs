@@ -57,6 +57,8 @@ pub enum TokenError {
     InvalidScope(&'static str),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Signing(#[from] crate::oidc::KeyError),
 }
 
 impl TokenError {
@@ -68,7 +70,7 @@ impl TokenError {
             Self::UnauthorizedClient(_) => ErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => ErrorCode::InvalidScope,
-            Self::Store(_) => ErrorCode::ServerError,
+            Self::Store(_) | Self::Signing(_) => ErrorCode::ServerError,
         }
     }
 }

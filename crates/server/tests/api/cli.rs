@@ -11,6 +11,7 @@ fn keyward(db: &TestDatabase, args: &[&str], password: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
     cmd.args(args)
         .env("KEYWARD_DATABASE_URL", &db.url)
+        .env("KEYWARD_SECRET_KEY", &db.secret_key)
         .env_remove("KEYWARD_USER_PASSWORD")
         .stdin(std::process::Stdio::null());
     if let Some(password) = password {

@@ -46,11 +46,14 @@ pub fn postgres_base_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// A database nobody else uses: a new SQLite file, or a new schema in the test PostgreSQL
+/// A database nobody else uses (clones share it, e.g. for a second node): a new SQLite file, or a new schema in the test PostgreSQL
 /// database (the run's throwaway database is dropped by `.ci/run`).
+#[derive(Clone)]
 pub struct TestDatabase {
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    /// The master key every node on this database shares.
+    pub secret_key: String,
+    _dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl TestDatabase {
@@ -61,7 +64,8 @@ impl TestDatabase {
                 let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
                 Self {
                     url,
-                    _dir: Some(dir),
+                    secret_key: master_key(),
+                    _dir: Some(std::sync::Arc::new(dir)),
                 }
             }
             Backend::Postgres => {
@@ -77,14 +81,24 @@ impl TestDatabase {
                 pool.close().await;
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                Self { url, _dir: None }
+                Self {
+                    url,
+                    secret_key: master_key(),
+                    _dir: None,
+                }
             }
         }
     }
 }
 
+fn master_key() -> String {
+    keyward_core::oidc::MasterKey::generate().to_base64()
+}
+
 pub fn test_config(db: &TestDatabase) -> Config {
     Config {
+        secret_key: Some(db.secret_key.clone()),
+        key_cache_secs: 1,
         listen: "127.0.0.1:0".into(),
         database_url: db.url.clone(),
         database_max_connections: 5,
@@ -130,6 +144,7 @@ impl TestApp {
         }
         let node = Node::build(config).await.expect("build node");
         node.bootstrap_admin().await.expect("bootstrap admin");
+        node.ensure_keys().await.expect("signing keys");
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(node.serve(listener, async {
             let _ = rx.await;

@@ -3,12 +3,14 @@
 
 mod helpers;
 mod oauth_support;
+mod oidc;
 
 mod accounts;
 mod admin;
 mod apps;
 mod bad_input;
 mod cli;
+mod cluster;
 mod provider_flows;
 mod provider_rules;
 mod sessions;

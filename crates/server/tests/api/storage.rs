@@ -45,6 +45,8 @@ async fn expired_sessions_codes_and_tokens_are_purged(backend: Backend) {
             name: "n".into(),
             description: String::new(),
             redirect_uris: vec!["https://a.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
             allowed_scopes: ScopeSet::parse("profile").expect("scopes"),
             grant_types: vec![GrantType::AuthorizationCode],
             public: false,

@@ -149,9 +149,17 @@ pub async fn get(
             });
             let query = serde_urlencoded::to_string(&again).unwrap_or_default();
             let return_to = format!("/oauth/authorize?{query}");
+            let mut login_query = vec![("return_to", return_to)];
+            if let Some(hint) = params
+                .login_hint
+                .as_deref()
+                .filter(|h| !h.is_empty() && h.len() <= 256)
+            {
+                login_query.push(("login_hint", hint.to_owned()));
+            }
             let login = format!(
                 "/login?{}",
-                serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
+                serde_urlencoded::to_string(login_query).unwrap_or_default()
             );
             found(&login)
         }

@@ -74,8 +74,8 @@ fn token_error(error: &TokenError) -> Envelope {
         TokenError::InvalidGrant(_) => {
             Envelope::error(StatusCode::BAD_REQUEST, "无效或已过期的授权码")
         }
-        TokenError::Store(e) => {
-            tracing::error!(error = %e, "token endpoint failed");
+        TokenError::Store(_) | TokenError::Signing(_) => {
+            tracing::error!(error = %error, "token endpoint failed");
             Envelope::error(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误")
         }
         TokenError::InvalidRequest(_) => Envelope::error(StatusCode::BAD_REQUEST, "请求参数错误"),
@@ -99,11 +99,13 @@ pub async fn token(
         let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
         let form = Form::parse(&body)?;
         let (creds, _) = client_credentials(&headers, &form)?;
-        grant(&state, &form, &creds).await
+        let (client, issued) = grant(&state, &form, &creds).await?;
+        let id_token = super::token::id_token(&state, &client, &issued).await?;
+        Ok(TokenResponse::new(&issued, id_token))
     }
     .await;
     match result {
-        Ok(issued) => Envelope::ok(json!(TokenResponse::from(&issued))),
+        Ok(response) => Envelope::ok(json!(response)),
         Err(e) => token_error(&e),
     }
 }

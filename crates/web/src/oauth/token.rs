@@ -9,8 +9,11 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keyward_core::model::Client;
 use keyward_core::oauth::TokenError;
+use keyward_core::oauth::scope::Scope;
 use keyward_core::oauth::tokens::IssuedTokens;
+use keyward_core::oidc::id_token::{IdTokenRequest, sign};
 use serde::Serialize;
 use serde_json::json;
 
@@ -26,13 +29,47 @@ pub async fn post(
         let form = Form::parse(&body)?;
         let (creds, how) = client_credentials(&headers, &form)?;
         method = how;
-        grant(&state, &form, &creds).await
+        let (client, issued) = grant(&state, &form, &creds).await?;
+        let id_token = id_token(&state, &client, &issued).await?;
+        Ok(TokenResponse::new(&issued, id_token))
     }
     .await;
     match result {
-        Ok(issued) => no_store(Json(TokenResponse::from(&issued))),
+        Ok(response) => no_store(Json(response)),
         Err(e) => OAuthError { error: e, method }.into_response(),
     }
+}
+
+/// An id_token for grants that carry `openid` and a user (OIDC Core §3.1.3.3, §12.2).
+pub async fn id_token(
+    state: &AppState,
+    client: &Client,
+    issued: &IssuedTokens,
+) -> Result<Option<String>, TokenError> {
+    let Some(user_id) = issued
+        .user_id
+        .filter(|_| issued.scopes.contains(Scope::OpenId))
+    else {
+        return Ok(None);
+    };
+    let user = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or(TokenError::InvalidGrant("the user no longer exists"))?;
+    let request = IdTokenRequest {
+        issuer: &state.config.public_url,
+        client_id: &client.client_id,
+        user: &user,
+        scopes: issued.scopes,
+        nonce: issued.nonce.as_deref(),
+        auth_time: issued.auth_time,
+        access_token: Some(issued.access_token.expose()),
+        alg: client.id_token_alg,
+        now: state.accounts.now(),
+        ttl: state.keys.policy().id_token_ttl_secs,
+    };
+    Ok(Some(sign(&state.keys, &request).await?))
 }
 
 /// Authenticates the client and runs the requested grant; shared by both API families.
@@ -40,13 +77,13 @@ pub async fn grant(
     state: &AppState,
     form: &Form,
     creds: &keyward_core::oauth::tokens::ClientCredentials,
-) -> Result<IssuedTokens, TokenError> {
+) -> Result<(Client, IssuedTokens), TokenError> {
     let grant_type = form
         .get("grant_type")
         .ok_or(TokenError::InvalidRequest("grant_type is required"))?;
     let tokens = &state.tokens;
     let client = tokens.authenticate(creds).await?;
-    match grant_type {
+    let issued = match grant_type {
         "authorization_code" => {
             let code = form
                 .get("code")
@@ -68,7 +105,8 @@ pub async fn grant(
         }
         "client_credentials" => tokens.client_credentials(&client, form.get("scope")).await,
         _ => Err(TokenError::UnsupportedGrantType),
-    }
+    }?;
+    Ok((client, issued))
 }
 
 #[derive(Serialize)]
@@ -79,16 +117,19 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
-impl From<&IssuedTokens> for TokenResponse {
-    fn from(issued: &IssuedTokens) -> Self {
+impl TokenResponse {
+    pub fn new(issued: &IssuedTokens, id_token: Option<String>) -> Self {
         Self {
             access_token: issued.access_token.expose().to_owned(),
             token_type: "Bearer",
             expires_in: issued.expires_in,
             refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
             scope: issued.scopes.to_string(),
+            id_token,
         }
     }
 }
@@ -113,14 +154,14 @@ impl IntoResponse for OAuthError {
         let code = self.error.code();
         let status = match &self.error {
             TokenError::UnknownClient | TokenError::BadClientSecret => StatusCode::UNAUTHORIZED,
-            TokenError::Store(e) => {
-                tracing::error!(error = %e, "token endpoint failed");
+            TokenError::Store(_) | TokenError::Signing(_) => {
+                tracing::error!(error = %self.error, "token endpoint failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             _ => StatusCode::BAD_REQUEST,
         };
         let description = match &self.error {
-            TokenError::Store(_) => "internal error".to_owned(),
+            TokenError::Store(_) | TokenError::Signing(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
         let mut response = no_store((

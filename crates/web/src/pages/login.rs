@@ -30,6 +30,8 @@ struct LoginPage<'a> {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     return_to: Option<String>,
+    /// Pre-fills the user name (OIDC `login_hint`).
+    login_hint: Option<String>,
 }
 
 pub async fn get(
@@ -50,11 +52,15 @@ pub async fn get(
         return redirect(return_to);
     }
     let (jar, csrf) = csrf_cookie(&state, jar);
+    let hint = query
+        .login_hint
+        .as_deref()
+        .filter(|h| h.chars().count() <= 256);
     let page = LoginPage {
         t: texts(&headers),
         csrf_token: &csrf,
         return_to,
-        username: "",
+        username: hint.unwrap_or_default(),
         error: None,
     };
     (jar, render(StatusCode::OK, &page)).into_response()

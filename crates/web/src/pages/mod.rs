@@ -26,6 +26,10 @@ pub struct Texts {
     pub scope_email: &'static str,
     pub scope_balance: &'static str,
     pub scope_offline: &'static str,
+    pub logout_title: &'static str,
+    pub logout_question: &'static str,
+    pub logout_button: &'static str,
+    pub logged_out: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -46,6 +50,10 @@ pub static ZH: Texts = Texts {
     scope_email: "读取你的邮箱地址",
     scope_balance: "读取你的账户余额",
     scope_offline: "在你离开后继续访问（刷新令牌）",
+    logout_title: "退出登录",
+    logout_question: "要退出当前账户吗？",
+    logout_button: "退出登录",
+    logged_out: "你已退出登录。",
 };
 
 pub static EN: Texts = Texts {
@@ -66,6 +74,10 @@ pub static EN: Texts = Texts {
     scope_email: "Read your e-mail address",
     scope_balance: "Read your account balance",
     scope_offline: "Keep access when you are away (refresh tokens)",
+    logout_title: "Log out",
+    logout_question: "Do you want to log out?",
+    logout_button: "Log out",
+    logged_out: "You are logged out.",
 };
 
 /// Chinese unless the browser prefers English.
@@ -111,6 +123,14 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     pub t: &'static Texts,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub t: &'static Texts,
+    pub title: &'a str,
     pub message: &'a str,
 }
 

@@ -20,6 +20,7 @@ fn client() -> Client {
         status: ClientStatus::Approved,
         review_note: String::new(),
         trusted: false,
+        id_token_alg: crate::oidc::SigningAlg::Rs256,
         created_at: 0,
         updated_at: 0,
     }

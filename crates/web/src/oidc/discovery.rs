@@ -1,0 +1,74 @@
+//! `/.well-known/openid-configuration` (OIDC Discovery 1.0) and
+//! `/.well-known/oauth-authorization-server` (RFC 8414). Only what is implemented is claimed.
+
+use super::public_document;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keyward_core::oauth::scope::Scope;
+use keyward_core::oidc::SigningAlg;
+use serde_json::{Value, json};
+
+pub fn document(issuer: &str) -> Value {
+    let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+    let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/api/oauth2/token"),
+        "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+        "jwks_uri": format!("{issuer}/oauth2/jwks"),
+        "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
+        "end_session_endpoint": format!("{issuer}/oauth2/logout"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "scopes_supported": scopes,
+        "claims_supported": [
+            "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "preferred_username", "name", "picture", "email", "email_verified"
+        ],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "frontchannel_logout_supported": false,
+        "backchannel_logout_supported": false,
+        "ui_locales_supported": ["zh-CN", "en"]
+    })
+}
+
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+    public_document(
+        Json(document(&state.config.public_url)).into_response(),
+        300,
+    )
+}
+
+pub async fn authorization_server(State(state): State<AppState>) -> Response {
+    public_document(
+        Json(document(&state.config.public_url)).into_response(),
+        300,
+    )
+}
+
+/// `GET /oauth2/jwks`: current, next and still-needed previous public keys.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match state.keys.jwks().await {
+        Ok(set) => public_document(Json(set).into_response(), 60),
+        Err(e) => {
+            tracing::error!(error = %e, "jwks unavailable");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
