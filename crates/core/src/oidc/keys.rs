@@ -143,6 +143,16 @@ impl KeyRing {
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         let now = self.clock.now();
+        // Strictly after every existing key of this algorithm, so "the newest key signs" never
+        // depends on a tie broken by chance (timestamps are whole seconds).
+        let latest = self
+            .load(true)
+            .await?
+            .iter()
+            .filter(|k| k.alg == alg)
+            .map(|k| k.not_before)
+            .max();
+        let not_before = latest.map_or(now + activate_after, |l| (now + activate_after).max(l + 1));
         let private_key = self
             .master
             .encrypt(ENCRYPTION_LABEL, &der)
@@ -155,7 +165,7 @@ impl KeyRing {
                 public_jwk: serde_json::to_string(&jwk)
                     .map_err(|e| KeyError::Unusable(e.to_string()))?,
                 created_at: now,
-                not_before: now + activate_after,
+                not_before,
             })
             .await?;
         self.invalidate();
