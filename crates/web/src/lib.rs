@@ -7,6 +7,7 @@ pub mod apps;
 pub mod envelope;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod oidc;

@@ -89,7 +89,9 @@ pub fn router(state: AppState) -> Router {
         .merge(protocol)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::render))
         .fallback(|| async { ApiError::NotFound("未找到") })
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state);
     middleware::apply(app, &config)
 }
