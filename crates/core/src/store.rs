@@ -6,9 +6,9 @@
 
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent,
-    NewAuditEntry, NewClient, NewFamily, NewSession, NewToken, NewUser, Role, Session, StoredKey,
-    TokenRecord, User, UserId, UserStatus,
+    AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, CodeCheck,
+    Consent, Identity, NewAuditEntry, NewClient, NewFamily, NewSession, NewToken, NewUser, Role,
+    Session, StoredKey, TokenRecord, UpstreamState, User, UserId, UserStatus,
 };
 use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
@@ -44,9 +44,15 @@ pub struct Page {
 }
 
 /// Everything Keyward stores. Split by area so that each backend keeps one file per area.
-pub trait Store: AccountStore + OAuthStore + AuditStore + KeyStore + MaintenanceStore {}
+pub trait Store:
+    AccountStore + OAuthStore + AuditStore + KeyStore + FederationStore + MaintenanceStore
+{
+}
 
-impl<T: AccountStore + OAuthStore + AuditStore + KeyStore + MaintenanceStore> Store for T {}
+impl<T> Store for T where
+    T: AccountStore + OAuthStore + AuditStore + KeyStore + FederationStore + MaintenanceStore
+{
+}
 
 #[async_trait]
 pub trait MaintenanceStore: Send + Sync + 'static {
@@ -229,4 +235,62 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()>;
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
+}
+
+/// Upstream identities and login flows, verification codes, operator secrets.
+#[async_trait]
+pub trait FederationStore: Send + Sync + 'static {
+    async fn create_upstream_state(&self, state: UpstreamState) -> StoreResult<()>;
+    /// Deletes and returns the state if it exists and is unexpired: a state works once.
+    async fn take_upstream_state(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<Option<UpstreamState>>;
+    async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>>;
+    async fn identities_of_user(&self, user: UserId) -> StoreResult<Vec<Identity>>;
+    /// Links an identity to an account. `Conflict { what: "identity" }` when someone owns it,
+    /// `Conflict { what: "identity_provider" }` when the account has another of this provider.
+    async fn link_identity(&self, identity: Identity) -> StoreResult<()>;
+    async fn unlink_identity(&self, user: UserId, provider: &str) -> StoreResult<bool>;
+    /// Creates an account and links its first identity in one transaction.
+    async fn create_user_with_identity(
+        &self,
+        user: NewUser,
+        identity: Identity,
+    ) -> StoreResult<User>;
+    /// Sets a verified e-mail address; `Conflict { what: "email" }` when another account has it.
+    async fn set_verified_email(&self, user: UserId, email: &str, now: UnixTime)
+    -> StoreResult<()>;
+    async fn user_by_verified_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    /// Stores a code for (purpose, e-mail), replacing any earlier one.
+    async fn put_code(
+        &self,
+        purpose: &str,
+        email: &str,
+        user: Option<UserId>,
+        hash: &SecretHash,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    /// Checks a code: a match deletes it; a miss counts an attempt, and the last allowed miss
+    /// deletes it too.
+    async fn check_code(
+        &self,
+        purpose: &str,
+        email: &str,
+        attempt: &SecretHash,
+        max_attempts: i64,
+        now: UnixTime,
+    ) -> StoreResult<CodeCheck>;
+
+    async fn put_operator_secret(
+        &self,
+        name: &str,
+        ciphertext: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    async fn operator_secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn delete_operator_secret(&self, name: &str) -> StoreResult<()>;
 }

@@ -7,8 +7,8 @@ mod user;
 
 pub use client::{Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient};
 pub use oauth::{
-    AccessContext, AuditEntry, AuthCode, Consent, NewAuditEntry, NewFamily, NewToken, StoredKey,
-    TokenKind, TokenRecord,
+    AccessContext, AuditEntry, AuthCode, CodeCheck, Consent, Identity, NewAuditEntry, NewFamily,
+    NewToken, StoredKey, TokenKind, TokenRecord, UpstreamState,
 };
 pub use session::{DeveloperToken, NewSession, Session};
 pub use user::{NewUser, Role, User, UserId, UserStatus};

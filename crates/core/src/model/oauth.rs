@@ -137,3 +137,40 @@ pub struct StoredKey {
     /// before they see a token signed with it.
     pub not_before: UnixTime,
 }
+
+/// An upstream identity linked to an account.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub provider: String,
+    pub subject: String,
+    pub user_id: crate::model::UserId,
+    pub display: String,
+    pub created_at: UnixTime,
+}
+
+/// A started upstream login or bind, waiting for its callback.
+#[derive(Debug, Clone)]
+pub struct UpstreamState {
+    pub state_hash: SecretHash,
+    pub browser_hash: SecretHash,
+    pub provider: String,
+    /// `None` for a login, the account for a bind.
+    pub bind_user: Option<crate::model::UserId>,
+    pub aff_code: String,
+    pub pkce_verifier: Option<String>,
+    pub nonce: Option<String>,
+    pub return_to: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of checking a verification code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right code; it is now deleted. Carries the account it was issued for, if any.
+    Valid(Option<crate::model::UserId>),
+    /// Wrong code; attempts left.
+    Wrong,
+    /// No live code (never sent, expired, used, or attempts exhausted).
+    Missing,
+}

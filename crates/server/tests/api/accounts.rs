@@ -405,10 +405,20 @@ async fn health_and_readiness_answer(backend: Backend) {
     let (status, body) = get_json(&client, &app.url("/api/nope")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["success"], false);
-    let res = client.get(app.url("/metrics")).send().await.expect("metrics");
+    let res = client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.expect("text");
-    assert!(text.contains("http_requests_total") && text.contains(r#"path="/healthz""#), "{text}");
-    assert!(!text.contains("/api/nope"), "raw paths must not become labels");
+    assert!(
+        text.contains("http_requests_total") && text.contains(r#"path="/healthz""#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/api/nope"),
+        "raw paths must not become labels"
+    );
     app.stop().await;
 }
