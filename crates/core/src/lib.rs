@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod secret;
 pub mod settings;
 pub mod store;
+pub mod vault;
 
 pub use clock::{Clock, SystemClock};
 pub use store::{Store, StoreError};

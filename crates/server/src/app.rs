@@ -10,6 +10,7 @@ use keyward_core::oauth::authorize::CodeIssuer;
 use keyward_core::oauth::tokens::TokenService;
 use keyward_core::oidc::keys::KeyPolicy;
 use keyward_core::oidc::{KeyRing, MasterKey};
+use keyward_core::vault::Vault;
 use keyward_core::settings::SettingsCache;
 use keyward_core::store::Store;
 use keyward_core::{Clock, SystemClock};
@@ -100,6 +101,7 @@ impl Node {
             request_timeout: Duration::from_secs(config.request_timeout_secs),
         };
         let master = master_key(&config)?;
+        let vault = Arc::new(Vault::new(store.clone(), clock.clone(), master.clone()));
         let keys = Arc::new(KeyRing::new(
             store.clone(),
             clock.clone(),
@@ -111,6 +113,8 @@ impl Node {
         ));
         let state = AppState {
             keys,
+            vault,
+            http: keyward_upstream::Http::new().context("building the outbound HTTP client")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone())),
             tokens: Arc::new(TokenService::new(store.clone(), clock.clone(), lifetimes)),

@@ -38,8 +38,7 @@ impl Http {
         }
     }
 
-    /// The same client for the `openidconnect` crate.
-    pub async fn call(
+    async fn send(
         &self,
         request: openidconnect::HttpRequest,
     ) -> Result<openidconnect::HttpResponse, reqwest::Error> {
@@ -63,4 +62,17 @@ impl Http {
 
 pub(crate) fn connect_error(e: reqwest::Error) -> UpstreamError {
     UpstreamError::Connect(e.without_url().to_string())
+}
+
+/// The same client for the `openidconnect` crate (a named, `Send` future, so handlers that use
+/// it stay `Send`).
+impl<'c> openidconnect::AsyncHttpClient<'c> for Http {
+    type Error = reqwest::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<openidconnect::HttpResponse, reqwest::Error>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(self.send(request))
+    }
 }

@@ -8,6 +8,7 @@
 pub mod github;
 pub mod http;
 pub mod linuxdo;
+pub mod mail;
 pub mod oidc;
 pub mod telegram;
 pub mod wechat;

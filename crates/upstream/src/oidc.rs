@@ -46,9 +46,8 @@ fn config_error(e: impl std::fmt::Display) -> UpstreamError {
 async fn metadata(http: &Http, config: &OidcConfig) -> Result<CoreProviderMetadata, UpstreamError> {
     Http::endpoint(&config.issuer)?;
     let issuer = IssuerUrl::new(config.issuer.clone()).map_err(config_error)?;
-    let call = |request| http.call(request);
     if !config.explicit() {
-        return CoreProviderMetadata::discover_async(issuer, &call)
+        return CoreProviderMetadata::discover_async(issuer, http)
             .await
             .map_err(|e| UpstreamError::Connect(e.to_string()));
     }
@@ -60,7 +59,7 @@ async fn metadata(http: &Http, config: &OidcConfig) -> Result<CoreProviderMetada
         Http::endpoint(url)?;
     }
     let jwks_url = JsonWebKeySetUrl::new(config.jwks_uri.clone()).map_err(config_error)?;
-    let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &call)
+    let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, http)
         .await
         .map_err(|e| UpstreamError::Connect(e.to_string()))?;
     let mut metadata = CoreProviderMetadata::new(
@@ -151,7 +150,6 @@ pub async fn identify(
         Some(ClientSecret::new(config.client_secret.clone())),
     )
     .set_redirect_uri(RedirectUrl::new(redirect_uri.to_owned()).map_err(config_error)?);
-    let call = |request| http.call(request);
     let mut exchange = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(config_error)?;
@@ -159,7 +157,7 @@ pub async fn identify(
         exchange = exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
     }
     let tokens = exchange
-        .request_async(&call)
+        .request_async(http)
         .await
         .map_err(|e| UpstreamError::Token(clean(&e.to_string(), 200)))?;
     let id_token = tokens
@@ -197,7 +195,7 @@ pub async fn identify(
 
     if let Ok(request) = client.user_info(tokens.access_token().clone(), None) {
         let info: CoreUserInfoClaims = request
-            .request_async(&call)
+            .request_async(http)
             .await
             .map_err(|e| UpstreamError::UserInfo(clean(&e.to_string(), 200)))?;
         if info.subject().as_str() != sub {

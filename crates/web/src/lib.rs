@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apps;
 pub mod envelope;
 pub mod extract;
+pub mod federation;
 pub mod health;
 pub mod metrics;
 pub mod middleware;

@@ -2,6 +2,7 @@
 
 use crate::envelope::ApiError;
 use crate::state::AppState;
+use crate::federation::{callback, email, state as upstream, telegram, wechat};
 use crate::{account, admin, apps, health, middleware, oauth, oidc, pages};
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -43,6 +44,23 @@ pub fn router(state: AppState) -> Router {
             post(admin::apps::disable),
         )
         .route("/api/admin/audit", get(admin::audit::list))
+        .route("/api/status", get(account::status::get))
+        // The platform login module (new-api's `/api/oauth/...`).
+        .route("/api/oauth/state", get(upstream::get))
+        .route("/api/oauth/github", get(callback::github))
+        .route("/api/oauth/oidc", get(callback::oidc))
+        .route("/api/oauth/linuxdo", get(callback::linuxdo))
+        .route("/api/oauth/{provider}/start", get(upstream::start))
+        .route("/api/oauth/wechat", get(wechat::login))
+        .route("/api/oauth/wechat/bind", get(wechat::bind_get).post(wechat::bind_post))
+        .route("/api/oauth/telegram/login", get(telegram::login))
+        .route("/api/oauth/telegram/bind", get(telegram::bind))
+        .route("/api/oauth/email/bind", get(email::bind_get).post(email::bind_post))
+        .route("/api/verification", get(email::send_code))
+        .route("/api/reset_password", get(email::request_reset))
+        .route("/api/user/reset", post(email::reset))
+        .route("/api/user/identities", get(account::identities::list))
+        .route("/api/user/identities/{provider}", axum::routing::delete(account::identities::unlink))
         .route("/api/admin/users", get(admin::users::list))
         .route("/api/admin/users/{id}", patch(admin::users::patch))
         .route(

@@ -3,6 +3,7 @@ use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::CodeIssuer;
 use keyward_core::oauth::tokens::TokenService;
 use keyward_core::oidc::KeyRing;
+use keyward_core::vault::Vault;
 use keyward_core::settings::SettingsCache;
 use keyward_core::store::Store;
 use std::net::IpAddr;
@@ -55,6 +56,9 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub codes: Arc<CodeIssuer>,
     pub keys: Arc<KeyRing>,
+    pub vault: Arc<Vault>,
+    /// Outbound HTTP to upstream providers.
+    pub http: keyward_upstream::Http,
     pub store: Arc<dyn Store>,
     pub settings: Arc<SettingsCache>,
     pub config: Arc<WebConfig>,

@@ -1,9 +1,11 @@
 //! The account API (new-api conventions): register, login, logout, self, developer token.
 
 pub mod authorizations;
+pub mod identities;
 pub mod login;
 pub mod logout;
 pub mod me;
 pub mod register;
+pub mod status;
 pub mod token;
 pub mod view;

@@ -116,3 +116,16 @@ impl FromRequestParts<AppState> for AdminUser {
         Ok(Self(current))
     }
 }
+
+/// `Option<CurrentUser>`: `None` for anonymous callers; other failures still refuse.
+impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+        match <Self as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(current) => Ok(Some(current)),
+            Err(ApiError::Unauthorized(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Logging in, registering and binding with an upstream identity. What a callback may do is
+//! fixed by the intent recorded when the flow started — never decided at callback time, so a
+//! logged-in user who clicks "log in with X" cannot silently bind X.
+
+use super::{Accounts, AccountError};
+use crate::model::{Identity, NewUser, Role, User, UserId};
+use crate::secret::{ALPHANUMERIC, random_string};
+use crate::store::StoreError;
+
+/// Who an upstream provider says the user is (see `keyward-upstream`).
+#[derive(Debug, Clone)]
+pub struct FederatedIdentity {
+    pub provider: String,
+    /// The provider's name for humans: `GitHub`, `OIDC`, `Linux DO`, `微信`, `Telegram`.
+    pub provider_label: &'static str,
+    pub subject: String,
+    pub display_name: String,
+    pub verified_email: Option<String>,
+    pub avatar_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Login,
+    Bind(UserId),
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    LoggedIn(User),
+    Registered(User),
+    Bound(User),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    #[error("管理员关闭了新用户注册")]
+    RegistrationClosed,
+    #[error("用户已被封禁")]
+    UserDisabled,
+    #[error("该 {0} 账户已被绑定")]
+    AlreadyBound(&'static str),
+    #[error("你已绑定了另一个 {0} 账户，请先解绑")]
+    ProviderTaken(&'static str),
+    #[error("该 {0} 账户未绑定")]
+    NotBound(&'static str),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
+
+impl From<StoreError> for FederationError {
+    fn from(e: StoreError) -> Self {
+        Self::Account(AccountError::Store(e))
+    }
+}
+
+/// Whether an unknown identity may create an account, and with what.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistrationPolicy {
+    pub allowed: bool,
+    pub quota_for_new_user: i64,
+}
+
+impl Accounts {
+    pub async fn federate(
+        &self,
+        intent: Intent,
+        identity: &FederatedIdentity,
+        registration: RegistrationPolicy,
+        aff_code: Option<&str>,
+    ) -> Result<Outcome, FederationError> {
+        let owner = self.store.identity(&identity.provider, &identity.subject).await?;
+        match intent {
+            Intent::Bind(user_id) => self.bind(user_id, owner, identity).await,
+            Intent::Login => match owner {
+                Some(linked) => {
+                    let user = self.store.user_by_id(linked.user_id).await?.ok_or(FederationError::UserDisabled)?;
+                    if !user.is_enabled() {
+                        return Err(FederationError::UserDisabled);
+                    }
+                    self.store.record_login(user.id, self.clock.now()).await?;
+                    Ok(Outcome::LoggedIn(user))
+                }
+                None if !registration.allowed => Err(FederationError::RegistrationClosed),
+                None => self.register_federated(identity, registration, aff_code).await,
+            },
+        }
+    }
+
+    async fn bind(&self, user_id: UserId, owner: Option<Identity>, identity: &FederatedIdentity) -> Result<Outcome, FederationError> {
+        let user = self.store.user_by_id(user_id).await?.filter(User::is_enabled).ok_or(FederationError::UserDisabled)?;
+        // An identity that belongs to another account is never moved.
+        if let Some(owner) = owner {
+            return if owner.user_id == user.id {
+                Ok(Outcome::Bound(user))
+            } else {
+                Err(FederationError::AlreadyBound(identity.provider_label))
+            };
+        }
+        let link = Identity {
+            provider: identity.provider.clone(),
+            subject: identity.subject.clone(),
+            user_id: user.id,
+            display: identity.display_name.clone(),
+            created_at: self.clock.now(),
+        };
+        match self.store.link_identity(link).await {
+            Ok(()) => Ok(Outcome::Bound(user)),
+            Err(StoreError::Conflict { what: "identity" }) => Err(FederationError::AlreadyBound(identity.provider_label)),
+            Err(StoreError::Conflict { .. }) => Err(FederationError::ProviderTaken(identity.provider_label)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A new account for an unknown identity: a generated user name (provider handles are
+    /// display names only, so nobody can squat "admin" or someone else's handle), the verified
+    /// e-mail if no other account has it, and the inviter if the referral code is real.
+    async fn register_federated(
+        &self,
+        identity: &FederatedIdentity,
+        registration: RegistrationPolicy,
+        aff_code: Option<&str>,
+    ) -> Result<Outcome, FederationError> {
+        let inviter_id = match aff_code.map(str::trim).filter(|c| !c.is_empty() && c.len() <= 32) {
+            Some(code) => self.store.user_by_aff_code(code).await?.map(|u| u.id),
+            None => None,
+        };
+        let email = match &identity.verified_email {
+            Some(email) if self.store.user_by_verified_email(email).await?.is_none() => Some(email.clone()),
+            _ => None,
+        };
+        let display_name = if identity.display_name.is_empty() {
+            format!("{} User", identity.provider_label)
+        } else {
+            identity.display_name.clone()
+        };
+        for _ in 0..5 {
+            let now = self.clock.now();
+            let new = NewUser {
+                uuid: uuid::Uuid::new_v4(),
+                username: format!("{}_{}", identity.provider, random_string(b"0123456789", 8)),
+                display_name: display_name.chars().take(20).collect(),
+                email: email.clone(),
+                email_verified: email.is_some(),
+                password_hash: None,
+                role: Role::User,
+                quota: registration.quota_for_new_user,
+                aff_code: random_string(ALPHANUMERIC, 8),
+                inviter_id,
+                created_at: now,
+            };
+            let link = Identity {
+                provider: identity.provider.clone(),
+                subject: identity.subject.clone(),
+                user_id: 0,
+                display: identity.display_name.clone(),
+                created_at: now,
+            };
+            match self.store.create_user_with_identity(new, link).await {
+                Ok(user) => {
+                    self.store.record_login(user.id, now).await?;
+                    return Ok(Outcome::Registered(user));
+                }
+                // Two first logins of one identity raced: the other one created the account.
+                Err(StoreError::Conflict { what: "identity" }) => {
+                    return Box::pin(self.federate(Intent::Login, identity, RegistrationPolicy { allowed: false, ..registration }, None)).await;
+                }
+                // A generated name or referral code collided: draw again.
+                Err(StoreError::Conflict { what: "username" | "aff_code" | "email" }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Backend("could not generate a free user name".into()).into())
+    }
+}

@@ -1,0 +1,35 @@
+//! The upstream identities bound to one's account; unbinding one.
+
+use crate::envelope::{ApiError, Success};
+use crate::extract::CurrentUser;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+/// `GET /api/user/identities`.
+pub async fn list(State(state): State<AppState>, current: CurrentUser) -> Result<impl IntoResponse, ApiError> {
+    let identities = state.store.identities_of_user(current.user.id).await?;
+    let items: Vec<_> = identities
+        .iter()
+        .map(|i| json!({"provider": i.provider, "display": i.display, "bound_time": i.created_at}))
+        .collect();
+    Ok(Success::new(items))
+}
+
+/// `DELETE /api/user/identities/{provider}`: refused when it is the account's last way in.
+pub async fn unlink(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(provider): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let identities = state.store.identities_of_user(current.user.id).await?;
+    if !identities.iter().any(|i| i.provider == provider) {
+        return Err(ApiError::NotFound("未绑定该账户"));
+    }
+    if current.user.password_hash.is_none() && identities.len() <= 1 {
+        return Err(ApiError::Refused("这是你唯一的登录方式，请先设置密码或绑定其他账户".into()));
+    }
+    state.store.unlink_identity(current.user.id, &provider).await?;
+    Ok(Success { message: "已解绑", data: () })
+}

@@ -1,0 +1,171 @@
+//! `GET /api/oauth/github`, `/api/oauth/oidc`, `/api/oauth/linuxdo`: the providers' callbacks.
+
+use super::state::{callback_uri, github_config, linuxdo_config, oidc_config, spa_callback_uri};
+use super::{FLOW_COOKIE, STATE_MISMATCH, enabled, not_enabled, provider_label, registration, upstream_error};
+use crate::envelope::ApiError;
+use crate::extract::Client;
+use crate::pages::login::redirect;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use keyward_core::accounts::federation::{FederatedIdentity, Intent};
+use keyward_core::model::UpstreamState;
+use keyward_core::secret::{SecretHash, constant_time_eq};
+use keyward_upstream::ExternalIdentity;
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+pub async fn github(state: State<AppState>, jar: CookieJar, client: Client, query: Query<CallbackQuery>) -> Response {
+    handle(state, jar, client, query, "github").await
+}
+
+pub async fn oidc(state: State<AppState>, jar: CookieJar, client: Client, query: Query<CallbackQuery>) -> Response {
+    handle(state, jar, client, query, "oidc").await
+}
+
+pub async fn linuxdo(state: State<AppState>, jar: CookieJar, client: Client, query: Query<CallbackQuery>) -> Response {
+    handle(state, jar, client, query, "linuxdo").await
+}
+
+/// Consumes the state: it must exist, be fresh, belong to this browser and (if it names one)
+/// this provider. It is gone afterwards whatever the outcome, so it can never be replayed.
+pub async fn take_state(state: &AppState, jar: &CookieJar, value: &str, provider: &str) -> Result<UpstreamState, ApiError> {
+    if value.is_empty() || value.len() > 128 {
+        return Err(ApiError::Forbidden(STATE_MISMATCH));
+    }
+    let taken = state
+        .store
+        .take_upstream_state(&SecretHash::of(value), state.accounts.now())
+        .await?
+        .ok_or(ApiError::Forbidden(STATE_MISMATCH))?;
+    let browser = jar.get(FLOW_COOKIE).map(|c| SecretHash::of(c.value()));
+    let same_browser = browser.is_some_and(|b| constant_time_eq(b.as_bytes(), taken.browser_hash.as_bytes()));
+    if !same_browser || !(taken.provider.is_empty() || taken.provider == provider) {
+        return Err(ApiError::Forbidden(STATE_MISMATCH));
+    }
+    Ok(taken)
+}
+
+/// For a bind, the account that started it must still be the one logged in.
+pub async fn intent_of(state: &AppState, jar: &CookieJar, flow: &UpstreamState) -> Result<Intent, ApiError> {
+    let Some(user_id) = flow.bind_user else { return Ok(Intent::Login) };
+    let cookie = jar
+        .get(state.config.session_cookie_name())
+        .ok_or(ApiError::Unauthorized("无权进行此操作，未登录且未提供 access token"))?;
+    match state.accounts.session(cookie.value()).await? {
+        Some((_, user)) if user.id == user_id => Ok(Intent::Bind(user_id)),
+        _ => Err(ApiError::Unauthorized("无权进行此操作，未登录且未提供 access token")),
+    }
+}
+
+pub fn federated(identity: ExternalIdentity, label: &'static str) -> FederatedIdentity {
+    FederatedIdentity {
+        provider: identity.provider.to_owned(),
+        provider_label: label,
+        subject: identity.subject,
+        display_name: identity.display_name,
+        verified_email: identity.verified_email,
+        avatar_url: identity.avatar_url,
+    }
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Client(client): Client,
+    Query(query): Query<CallbackQuery>,
+    provider: &'static str,
+) -> Response {
+    let label = provider_label(provider).unwrap_or(provider);
+    let flow = match take_state(&state, &jar, &query.state, provider).await {
+        Ok(flow) => flow,
+        Err(e) => return e.into_response(),
+    };
+    let return_to = flow.return_to.clone();
+    let result = run(&state, jar, &client, &query, provider, label, flow).await;
+    match (result, return_to.is_empty()) {
+        (Ok(response), true) => response,
+        (Err(e), true) => e.into_response(),
+        // Flows started by this server's pages go back to the page.
+        (Ok(response), false) => {
+            let (parts, _) = response.into_parts();
+            let mut back = redirect(&return_to);
+            for cookie in parts.headers.get_all(axum::http::header::SET_COOKIE) {
+                back.headers_mut().append(axum::http::header::SET_COOKIE, cookie.clone());
+            }
+            back
+        }
+        (Err(e), false) => {
+            let message = e.to_string();
+            let query = serde_urlencoded::to_string([("error", message)]).unwrap_or_default();
+            let sep = if return_to.contains('?') { '&' } else { '?' };
+            redirect(&format!("{return_to}{sep}{query}"))
+        }
+    }
+}
+
+async fn run(
+    state: &AppState,
+    jar: CookieJar,
+    client: &keyward_core::accounts::ClientInfo,
+    query: &CallbackQuery,
+    provider: &'static str,
+    label: &'static str,
+    flow: UpstreamState,
+) -> Result<Response, ApiError> {
+    let settings = state.settings.get().await?;
+    if !enabled(&settings, provider) {
+        return Err(not_enabled(label));
+    }
+    let intent = intent_of(state, &jar, &flow).await?;
+    // The provider's own error text is not echoed (it is attacker-influenced); it is logged.
+    if let Some(error) = &query.error {
+        tracing::info!(provider, error = %error.chars().take(100).collect::<String>(), "provider returned an error");
+        return Err(ApiError::Refused(format!("{label} 授权失败或被取消")));
+    }
+    // Flows started by `/start` carry a return_to and use the API callback; new-api's SPA uses
+    // its own page.
+    let started_here = !flow.return_to.is_empty();
+    let redirect_uri = if started_here { callback_uri(state, provider) } else { spa_callback_uri(state, provider) };
+    let identity = match provider {
+        "github" => {
+            let config = github_config(state, &settings).await?;
+            // new-api's SPA sends no redirect_uri to GitHub; the app's registered one applies.
+            let uri = started_here.then_some(redirect_uri.as_str());
+            keyward_upstream::github::identify(&state.http, &config, &query.code, uri, flow.pkce_verifier.as_deref()).await
+        }
+        "linuxdo" => {
+            let config = linuxdo_config(state, &settings).await?;
+            keyward_upstream::linuxdo::identify(&state.http, &config, &query.code, &callback_uri(state, provider)).await
+        }
+        _ => {
+            let config = oidc_config(state, &settings).await?;
+            keyward_upstream::oidc::identify(
+                &state.http,
+                &config,
+                &query.code,
+                &redirect_uri,
+                flow.nonce.as_deref(),
+                flow.pkce_verifier.as_deref(),
+            )
+            .await
+        }
+    }
+    .map_err(|e| upstream_error(label, &e))?;
+    let aff = Some(flow.aff_code.as_str()).filter(|a| !a.is_empty());
+    let outcome = state
+        .accounts
+        .federate(intent, &federated(identity, label), registration(&settings, provider), aff)
+        .await?;
+    super::finish(state, jar, client, outcome, "bind").await
+}

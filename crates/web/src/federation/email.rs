@@ -1,0 +1,195 @@
+//! E-mail codes: binding an address, and password reset by e-mail. Codes are single use,
+//! purpose-bound, attempt-limited and stored hashed; the answers never reveal whether an address
+//! belongs to an account; mail goes out in the background, so timing does not either.
+
+use crate::envelope::{ApiError, ApiJson, Success};
+use crate::extract::{Client, CurrentUser};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::IntoResponse;
+use keyward_core::accounts::validate;
+use keyward_core::model::CodeCheck;
+use keyward_core::secret::{SecretHash, random_base64url, random_string};
+use keyward_upstream::mail::SmtpConfig;
+use serde::Deserialize;
+
+const VERIFY: &str = "verify";
+const RESET: &str = "reset";
+const CODE_TTL_SECS: i64 = 600;
+const MAX_ATTEMPTS: i64 = 5;
+const SENDS_PER_ADDRESS: i64 = 3;
+const SENDS_PER_IP: i64 = 20;
+const SEND_WINDOW_SECS: i64 = 900;
+
+#[derive(Deserialize, Default)]
+pub struct EmailQuery {
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct BindQuery {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// Sending is limited per address and per IP, counted in the database.
+async fn throttle_send(state: &AppState, email: &str, ip: &str) -> Result<(), ApiError> {
+    let now = state.accounts.now();
+    for (key, max) in [(format!("mail:address:{email}"), SENDS_PER_ADDRESS), (format!("mail:ip:{ip}"), SENDS_PER_IP)] {
+        let count = state.store.throttle_hit(&key, SEND_WINDOW_SECS, now).await?;
+        if count > max {
+            return Err(ApiError::TooManyRequests(SEND_WINDOW_SECS));
+        }
+    }
+    Ok(())
+}
+
+async fn smtp(state: &AppState) -> Result<Option<SmtpConfig>, ApiError> {
+    let s = state.settings.get().await?;
+    if s.smtp_host.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(SmtpConfig {
+        host: s.smtp_host.clone(),
+        port: u16::try_from(s.smtp_port).unwrap_or(587),
+        username: s.smtp_username.clone(),
+        password: super::state::vault_secret(state, "smtp_password").await?,
+        from: if s.smtp_from.is_empty() { s.smtp_username.clone() } else { s.smtp_from.clone() },
+        security: s.smtp_security.clone(),
+    }))
+}
+
+/// Sends in the background: the answer must not wait on (or reveal) what happens to the mail.
+fn send_later(config: SmtpConfig, to: String, subject: String, body: String) {
+    tokio::spawn(async move {
+        if let Err(e) = keyward_upstream::mail::send(&config, &to, &subject, &body).await {
+            tracing::warn!(error = %e, "mail not sent");
+        }
+    });
+}
+
+/// `GET /api/verification?email=`: sends a 6-digit code for binding that address. The answer is
+/// the same whether or not the address is taken (a taken address gets no mail).
+pub async fn send_code(
+    State(state): State<AppState>,
+    current: Option<CurrentUser>,
+    Client(client): Client,
+    Query(query): Query<EmailQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let email = validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
+    let config = smtp(&state).await?.ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
+    throttle_send(&state, &email, &client.ip).await?;
+    let owner = state.store.user_by_verified_email(&email).await?;
+    let user = current.map(|c| c.user.id);
+    if owner.is_none_or(|o| Some(o.id) == user) {
+        let code = random_string(b"0123456789", 6);
+        let now = state.accounts.now();
+        state
+            .store
+            .put_code(VERIFY, &email, user, &SecretHash::of(&code), now + CODE_TTL_SECS, now)
+            .await?;
+        let system = state.settings.get().await?.system_name.clone();
+        send_later(
+            config,
+            email,
+            format!("{system} 邮箱验证 / e-mail verification"),
+            format!("您的验证码是 {code}，10 分钟内有效，只能使用一次。\nYour code is {code}. It works once, for 10 minutes.\n"),
+        );
+    }
+    Ok(Success::new(()))
+}
+
+/// `GET /api/oauth/email/bind?email=&code=` (the document) and `POST` `{"email","code"}`.
+pub async fn bind_get(state: State<AppState>, current: CurrentUser, Query(query): Query<BindQuery>) -> Result<impl IntoResponse, ApiError> {
+    bind(state, current, query).await
+}
+
+pub async fn bind_post(state: State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<BindQuery>) -> Result<impl IntoResponse, ApiError> {
+    bind(state, current, body).await
+}
+
+async fn bind(State(state): State<AppState>, current: CurrentUser, form: BindQuery) -> Result<impl IntoResponse, ApiError> {
+    const BAD_CODE: &str = "验证码无效或已过期";
+    let email = validate::email(&form.email).map_err(|_| ApiError::Refused(BAD_CODE.into()))?;
+    if form.code.len() > 32 {
+        return Err(ApiError::Refused(BAD_CODE.into()));
+    }
+    let now = state.accounts.now();
+    let check = state
+        .store
+        .check_code(VERIFY, &email, &SecretHash::of(form.code.trim()), MAX_ATTEMPTS, now)
+        .await?;
+    match check {
+        // A code sent to a logged-in user is bound to that user.
+        CodeCheck::Valid(owner) if owner.is_none_or(|o| o == current.user.id) => {}
+        _ => return Err(ApiError::Refused(BAD_CODE.into())),
+    }
+    match state.store.set_verified_email(current.user.id, &email, now).await {
+        Ok(()) => Ok(Success { message: "邮箱账户绑定成功!", data: () }),
+        Err(keyward_core::store::StoreError::Conflict { .. }) => Err(ApiError::Refused("邮箱地址已被占用".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /api/reset_password?email=`: mails a one-time link if a verified account has this
+/// address; answers the same either way.
+pub async fn request_reset(
+    State(state): State<AppState>,
+    Client(client): Client,
+    Query(query): Query<EmailQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let email = validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
+    let config = smtp(&state).await?.ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
+    throttle_send(&state, &email, &client.ip).await?;
+    if let Some(user) = state.store.user_by_verified_email(&email).await?.filter(|u| u.is_enabled()) {
+        let token = random_base64url(32);
+        let now = state.accounts.now();
+        state
+            .store
+            .put_code(RESET, &email, Some(user.id), &SecretHash::of(&token), now + CODE_TTL_SECS * 3, now)
+            .await?;
+        let link = format!(
+            "{}/user/reset?{}",
+            state.config.public_url,
+            serde_urlencoded::to_string([("email", email.as_str()), ("token", token.as_str())]).unwrap_or_default()
+        );
+        let system = state.settings.get().await?.system_name.clone();
+        send_later(
+            config,
+            email,
+            format!("{system} 密码重置 / password reset"),
+            format!("打开以下链接设置新密码（30 分钟内有效，只能使用一次）：\nOpen this link to choose a new password (once, within 30 minutes):\n\n{link}\n"),
+        );
+    }
+    Ok(Success::new(()))
+}
+
+#[derive(Deserialize)]
+pub struct ResetBody {
+    email: String,
+    token: String,
+    password: String,
+}
+
+/// `POST /api/user/reset` `{email, token, password}`: the user chooses the new password (new-api
+/// generated one and returned it in the answer); every session of the account ends.
+pub async fn reset(State(state): State<AppState>, ApiJson(body): ApiJson<ResetBody>) -> Result<impl IntoResponse, ApiError> {
+    const BAD_LINK: &str = "重置链接非法或已过期";
+    let password = validate::NewPassword::parse(&body.password).map_err(|e| ApiError::Refused(e.to_string()))?;
+    let email = validate::email(&body.email).map_err(|_| ApiError::Refused(BAD_LINK.into()))?;
+    if body.token.len() > 128 {
+        return Err(ApiError::Refused(BAD_LINK.into()));
+    }
+    let now = state.accounts.now();
+    let check = state.store.check_code(RESET, &email, &SecretHash::of(&body.token), 3, now).await?;
+    let CodeCheck::Valid(Some(user_id)) = check else {
+        return Err(ApiError::Refused(BAD_LINK.into()));
+    };
+    let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::Refused(BAD_LINK.into()))?;
+    state.accounts.set_password(&user, &password).await?;
+    tracing::info!(user.id = user.id, "password reset by e-mail");
+    Ok(Success { message: "密码已重置，请重新登录", data: () })
+}

@@ -1,0 +1,82 @@
+//! The Telegram Login Widget: `GET /api/oauth/telegram/login` and `/api/oauth/telegram/bind`
+//! with the widget's signed fields.
+
+use super::{enabled, finish, not_enabled, registration};
+use crate::envelope::ApiError;
+use crate::extract::{Client, CurrentUser};
+use crate::pages::login::redirect;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use keyward_core::accounts::federation::{FederatedIdentity, FederationError, Intent};
+use std::collections::BTreeMap;
+
+const LABEL: &str = "Telegram";
+const FIELDS: [&str; 7] = ["id", "first_name", "last_name", "username", "photo_url", "auth_date", "hash"];
+
+async fn identify(state: &AppState, query: &BTreeMap<String, String>) -> Result<FederatedIdentity, ApiError> {
+    let settings = state.settings.get().await?;
+    if !enabled(&settings, "telegram") {
+        return Err(not_enabled(LABEL));
+    }
+    // Only the widget's fields take part in the signature; anything else is ignored.
+    let fields: BTreeMap<String, String> = query
+        .iter()
+        .filter(|(k, v)| FIELDS.contains(&k.as_str()) && v.len() <= 512)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let token = super::state::vault_secret(state, "telegram_bot_token").await?;
+    keyward_upstream::telegram::verify(&fields, &token, settings.telegram_max_age_secs, state.accounts.now())
+        .map(|identity| super::callback::federated(identity, LABEL))
+        .map_err(|e| {
+            tracing::info!(error = %e, "telegram data refused");
+            ApiError::Refused("Telegram验证失败".into())
+        })
+}
+
+fn telegram_error(e: FederationError) -> ApiError {
+    match e {
+        FederationError::AlreadyBound(_) => ApiError::Refused("该Telegram账户已被绑定".into()),
+        other => other.into(),
+    }
+}
+
+/// Login. As in new-api, an unknown Telegram account does not register unless the admin
+/// turned that on (`telegram_register_enabled`); a disabled account is refused.
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Client(client): Client,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let identity = identify(&state, &query).await?;
+    let settings = state.settings.get().await?;
+    let policy = registration(&settings, "telegram");
+    let outcome = match state.accounts.federate(Intent::Login, &identity, policy, None).await {
+        Err(FederationError::RegistrationClosed) if !settings.telegram_register_enabled => {
+            return Err(ApiError::Refused("该 Telegram 账户未绑定".into()));
+        }
+        other => other.map_err(telegram_error)?,
+    };
+    finish(&state, jar, &client, outcome, "").await
+}
+
+/// Bind: the widget navigates the browser here, so success goes back to the security page.
+pub async fn bind(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let identity = identify(&state, &query).await?;
+    let settings = state.settings.get().await?;
+    state
+        .accounts
+        .federate(Intent::Bind(current.user.id), &identity, registration(&settings, "telegram"), None)
+        .await
+        .map_err(telegram_error)?;
+    // new-api answers a bind with a 302 to the profile page.
+    let mut response = redirect("/user/security");
+    *response.status_mut() = axum::http::StatusCode::FOUND;
+    Ok(response)
+}

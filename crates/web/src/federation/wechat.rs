@@ -1,0 +1,79 @@
+//! WeChat scan login through a WeChat verification server. The code is short, so guessing is
+//! throttled per client IP, and a bind checks the session before the code is spent.
+
+use super::{enabled, finish, not_enabled, registration, upstream_error};
+use crate::envelope::{ApiError, ApiJson};
+use crate::extract::{Client, CurrentUser};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use keyward_core::accounts::federation::Intent;
+use keyward_upstream::UpstreamError;
+use keyward_upstream::wechat::WeChatConfig;
+use serde::Deserialize;
+
+const LABEL: &str = "微信";
+const MAX_FAILURES_PER_IP: i64 = 10;
+const WINDOW_SECS: i64 = 900;
+
+#[derive(Deserialize, Default)]
+pub struct CodeQuery {
+    #[serde(default)]
+    code: String,
+}
+
+async fn identify(state: &AppState, ip: &str, code: &str) -> Result<keyward_core::accounts::federation::FederatedIdentity, ApiError> {
+    let settings = state.settings.get().await?;
+    if !enabled(&settings, "wechat") {
+        return Err(not_enabled("微信"));
+    }
+    let key = format!("wechat:ip:{ip}");
+    let now = state.accounts.now();
+    if let Some((count, since)) = state.store.throttle_count(&key, WINDOW_SECS, now).await?
+        && count >= MAX_FAILURES_PER_IP
+    {
+        return Err(ApiError::TooManyRequests((since + WINDOW_SECS - now).max(1)));
+    }
+    let config = WeChatConfig {
+        server_address: settings.wechat_server_address.clone(),
+        server_token: super::state::vault_secret(state, "wechat_server_token").await?,
+    };
+    match keyward_upstream::wechat::identify(&state.http, &config, code).await {
+        Ok(identity) => Ok(super::callback::federated(identity, LABEL)),
+        Err(e @ (UpstreamError::InvalidCode | UpstreamError::Refused(_))) => {
+            state.store.throttle_hit(&key, WINDOW_SECS, now).await?;
+            tracing::info!(error = %e, "wechat code refused");
+            Err(ApiError::Refused("验证码错误或已过期".into()))
+        }
+        Err(e) => Err(upstream_error(LABEL, &e)),
+    }
+}
+
+/// `GET /api/oauth/wechat?code=`.
+pub async fn login(State(state): State<AppState>, jar: CookieJar, Client(client): Client, Query(query): Query<CodeQuery>) -> Result<Response, ApiError> {
+    let identity = identify(&state, &client.ip, &query.code).await?;
+    let settings = state.settings.get().await?;
+    let outcome = state.accounts.federate(Intent::Login, &identity, registration(&settings, "wechat"), None).await?;
+    finish(&state, jar, &client, outcome, "").await
+}
+
+/// `GET /api/oauth/wechat/bind?code=` (the document) and `POST` with `{"code"}` (new-api today).
+/// The session is checked first: without one, the code is not touched.
+pub async fn bind_get(state: State<AppState>, current: CurrentUser, jar: CookieJar, client: Client, Query(query): Query<CodeQuery>) -> Result<Response, ApiError> {
+    bind(state, current, jar, client, query.code).await
+}
+
+pub async fn bind_post(state: State<AppState>, current: CurrentUser, jar: CookieJar, client: Client, ApiJson(body): ApiJson<CodeQuery>) -> Result<Response, ApiError> {
+    bind(state, current, jar, client, body.code).await
+}
+
+async fn bind(State(state): State<AppState>, current: CurrentUser, jar: CookieJar, Client(client): Client, code: String) -> Result<Response, ApiError> {
+    let identity = identify(&state, &client.ip, &code).await?;
+    let settings = state.settings.get().await?;
+    let outcome = state
+        .accounts
+        .federate(Intent::Bind(current.user.id), &identity, registration(&settings, "wechat"), None)
+        .await?;
+    finish(&state, jar, &client, outcome, "微信账户绑定成功!").await
+}
