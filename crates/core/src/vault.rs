@@ -38,11 +38,19 @@ const LABEL: &str = "keyward-operator-secret:";
 
 impl Vault {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, master: MasterKey) -> Self {
-        Self { store, clock, master }
+        Self {
+            store,
+            clock,
+            master,
+        }
     }
 
     fn check(name: &str) -> Result<(), VaultError> {
-        if NAMES.contains(&name) { Ok(()) } else { Err(VaultError::Unknown(name.chars().take(64).collect())) }
+        if NAMES.contains(&name) {
+            Ok(())
+        } else {
+            Err(VaultError::Unknown(name.chars().take(64).collect()))
+        }
     }
 
     /// Stores `value`; an empty value deletes the secret.
@@ -56,18 +64,24 @@ impl Vault {
             .master
             .encrypt(&format!("{LABEL}{name}"), value.as_bytes())
             .map_err(|_| VaultError::Encrypt)?;
-        self.store.put_operator_secret(name, &sealed, self.clock.now()).await?;
+        self.store
+            .put_operator_secret(name, &sealed, self.clock.now())
+            .await?;
         Ok(())
     }
 
     pub async fn get(&self, name: &str) -> Result<Option<String>, VaultError> {
         Self::check(name)?;
-        let Some(sealed) = self.store.operator_secret(name).await? else { return Ok(None) };
+        let Some(sealed) = self.store.operator_secret(name).await? else {
+            return Ok(None);
+        };
         let plain = self
             .master
             .decrypt(&format!("{LABEL}{name}"), &sealed)
             .map_err(|_| VaultError::Decrypt(name.to_owned()))?;
-        String::from_utf8(plain).map(Some).map_err(|_| VaultError::Decrypt(name.to_owned()))
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(|_| VaultError::Decrypt(name.to_owned()))
     }
 
     pub async fn is_set(&self, name: &str) -> Result<bool, VaultError> {

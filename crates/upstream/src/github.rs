@@ -88,17 +88,22 @@ pub async fn identify(
     if let Some(verifier) = verifier {
         body.push(("code_verifier", verifier));
     }
-    let answer: TokenAnswer = http
+    let answer = http
         .client()
         .post(token_url)
         .header("Accept", "application/json")
         .form(&body)
         .send()
         .await
-        .map_err(connect_error)?
+        .map_err(connect_error)?;
+    // An error status is a refused (or failed) exchange, whatever its body says.
+    if !answer.status().is_success() && !answer.status().is_client_error() {
+        return Err(UpstreamError::Token(answer.status().to_string()));
+    }
+    let answer: TokenAnswer = answer
         .json()
         .await
-        .map_err(|e| UpstreamError::Malformed(e.to_string()))?;
+        .map_err(|e| UpstreamError::Token(e.to_string()))?;
     let Some(token) = answer.access_token.filter(|t| !t.is_empty()) else {
         let why = answer
             .error_description

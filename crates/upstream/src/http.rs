@@ -69,7 +69,11 @@ pub(crate) fn connect_error(e: reqwest::Error) -> UpstreamError {
 impl<'c> openidconnect::AsyncHttpClient<'c> for Http {
     type Error = reqwest::Error;
     type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<openidconnect::HttpResponse, reqwest::Error>> + Send + 'c>,
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, reqwest::Error>>
+                + Send
+                + 'c,
+        >,
     >;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {

@@ -57,7 +57,7 @@ pub async fn identify(
     }
     let basic = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{}", config.client_id, config.client_secret));
-    let answer: TokenAnswer = http
+    let answer = http
         .client()
         .post(Http::endpoint(&config.token_url)?)
         .header("Authorization", format!("Basic {basic}"))
@@ -69,10 +69,15 @@ pub async fn identify(
         ])
         .send()
         .await
-        .map_err(connect_error)?
+        .map_err(connect_error)?;
+    // An error status is a refused (or failed) exchange, whatever its body says.
+    if !answer.status().is_success() && !answer.status().is_client_error() {
+        return Err(UpstreamError::Token(answer.status().to_string()));
+    }
+    let answer: TokenAnswer = answer
         .json()
         .await
-        .map_err(|e| UpstreamError::Malformed(e.to_string()))?;
+        .map_err(|e| UpstreamError::Token(e.to_string()))?;
     let Some(token) = answer.access_token.filter(|t| !t.is_empty()) else {
         let why = answer
             .message

@@ -2,8 +2,8 @@
 //! validated recipient, headers built by the library.
 
 use crate::UpstreamError;
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
@@ -19,9 +19,19 @@ pub struct SmtpConfig {
     pub security: String,
 }
 
-pub async fn send(config: &SmtpConfig, to: &str, subject: &str, body: &str) -> Result<(), UpstreamError> {
-    let from: Mailbox = config.from.parse().map_err(|_| UpstreamError::Config("smtp_from is not an address".into()))?;
-    let to: Mailbox = to.parse().map_err(|_| UpstreamError::Refused("bad recipient".into()))?;
+pub async fn send(
+    config: &SmtpConfig,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), UpstreamError> {
+    let from: Mailbox = config
+        .from
+        .parse()
+        .map_err(|_| UpstreamError::Config("smtp_from is not an address".into()))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|_| UpstreamError::Refused("bad recipient".into()))?;
     let message = Message::builder()
         .from(from)
         .to(to)
@@ -34,16 +44,25 @@ pub async fn send(config: &SmtpConfig, to: &str, subject: &str, body: &str) -> R
         "none" => {
             let loopback = matches!(config.host.as_str(), "127.0.0.1" | "localhost" | "::1");
             if !loopback {
-                return Err(UpstreamError::Config("plain SMTP is only allowed to a relay on this machine".into()));
+                return Err(UpstreamError::Config(
+                    "plain SMTP is only allowed to a relay on this machine".into(),
+                ));
             }
-            Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host))
+            Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                &config.host,
+            ))
         }
         _ => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host),
     }
     .map_err(|e| UpstreamError::Config(e.to_string()))?;
-    let mut builder = builder.port(config.port).timeout(Some(Duration::from_secs(10)));
+    let mut builder = builder
+        .port(config.port)
+        .timeout(Some(Duration::from_secs(10)));
     if !config.username.is_empty() {
-        builder = builder.credentials(Credentials::new(config.username.clone(), config.password.clone()));
+        builder = builder.credentials(Credentials::new(
+            config.username.clone(),
+            config.password.clone(),
+        ));
     }
     builder
         .build()

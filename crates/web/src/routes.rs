@@ -1,8 +1,8 @@
 //! Every route Keyward serves, in one place.
 
 use crate::envelope::ApiError;
-use crate::state::AppState;
 use crate::federation::{callback, email, state as upstream, telegram, wechat};
+use crate::state::AppState;
 use crate::{account, admin, apps, health, middleware, oauth, oidc, pages};
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -52,15 +52,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/oauth/linuxdo", get(callback::linuxdo))
         .route("/api/oauth/{provider}/start", get(upstream::start))
         .route("/api/oauth/wechat", get(wechat::login))
-        .route("/api/oauth/wechat/bind", get(wechat::bind_get).post(wechat::bind_post))
+        .route(
+            "/api/oauth/wechat/bind",
+            get(wechat::bind_get).post(wechat::bind_post),
+        )
         .route("/api/oauth/telegram/login", get(telegram::login))
         .route("/api/oauth/telegram/bind", get(telegram::bind))
-        .route("/api/oauth/email/bind", get(email::bind_get).post(email::bind_post))
+        .route(
+            "/api/oauth/email/bind",
+            get(email::bind_get).post(email::bind_post),
+        )
         .route("/api/verification", get(email::send_code))
         .route("/api/reset_password", get(email::request_reset))
         .route("/api/user/reset", post(email::reset))
         .route("/api/user/identities", get(account::identities::list))
-        .route("/api/user/identities/{provider}", axum::routing::delete(account::identities::unlink))
+        .route(
+            "/api/user/identities/{provider}",
+            axum::routing::delete(account::identities::unlink),
+        )
         .route("/api/admin/users", get(admin::users::list))
         .route("/api/admin/users/{id}", patch(admin::users::patch))
         .route(

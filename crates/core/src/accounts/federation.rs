@@ -2,7 +2,7 @@
 //! fixed by the intent recorded when the flow started — never decided at callback time, so a
 //! logged-in user who clicks "log in with X" cannot silently bind X.
 
-use super::{Accounts, AccountError};
+use super::{AccountError, Accounts};
 use crate::model::{Identity, NewUser, Role, User, UserId};
 use crate::secret::{ALPHANUMERIC, random_string};
 use crate::store::StoreError;
@@ -69,12 +69,19 @@ impl Accounts {
         registration: RegistrationPolicy,
         aff_code: Option<&str>,
     ) -> Result<Outcome, FederationError> {
-        let owner = self.store.identity(&identity.provider, &identity.subject).await?;
+        let owner = self
+            .store
+            .identity(&identity.provider, &identity.subject)
+            .await?;
         match intent {
             Intent::Bind(user_id) => self.bind(user_id, owner, identity).await,
             Intent::Login => match owner {
                 Some(linked) => {
-                    let user = self.store.user_by_id(linked.user_id).await?.ok_or(FederationError::UserDisabled)?;
+                    let user = self
+                        .store
+                        .user_by_id(linked.user_id)
+                        .await?
+                        .ok_or(FederationError::UserDisabled)?;
                     if !user.is_enabled() {
                         return Err(FederationError::UserDisabled);
                     }
@@ -82,13 +89,26 @@ impl Accounts {
                     Ok(Outcome::LoggedIn(user))
                 }
                 None if !registration.allowed => Err(FederationError::RegistrationClosed),
-                None => self.register_federated(identity, registration, aff_code).await,
+                None => {
+                    self.register_federated(identity, registration, aff_code)
+                        .await
+                }
             },
         }
     }
 
-    async fn bind(&self, user_id: UserId, owner: Option<Identity>, identity: &FederatedIdentity) -> Result<Outcome, FederationError> {
-        let user = self.store.user_by_id(user_id).await?.filter(User::is_enabled).ok_or(FederationError::UserDisabled)?;
+    async fn bind(
+        &self,
+        user_id: UserId,
+        owner: Option<Identity>,
+        identity: &FederatedIdentity,
+    ) -> Result<Outcome, FederationError> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(User::is_enabled)
+            .ok_or(FederationError::UserDisabled)?;
         // An identity that belongs to another account is never moved.
         if let Some(owner) = owner {
             return if owner.user_id == user.id {
@@ -106,8 +126,12 @@ impl Accounts {
         };
         match self.store.link_identity(link).await {
             Ok(()) => Ok(Outcome::Bound(user)),
-            Err(StoreError::Conflict { what: "identity" }) => Err(FederationError::AlreadyBound(identity.provider_label)),
-            Err(StoreError::Conflict { .. }) => Err(FederationError::ProviderTaken(identity.provider_label)),
+            Err(StoreError::Conflict { what: "identity" }) => {
+                Err(FederationError::AlreadyBound(identity.provider_label))
+            }
+            Err(StoreError::Conflict { .. }) => {
+                Err(FederationError::ProviderTaken(identity.provider_label))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -121,12 +145,17 @@ impl Accounts {
         registration: RegistrationPolicy,
         aff_code: Option<&str>,
     ) -> Result<Outcome, FederationError> {
-        let inviter_id = match aff_code.map(str::trim).filter(|c| !c.is_empty() && c.len() <= 32) {
+        let inviter_id = match aff_code
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && c.len() <= 32)
+        {
             Some(code) => self.store.user_by_aff_code(code).await?.map(|u| u.id),
             None => None,
         };
         let email = match &identity.verified_email {
-            Some(email) if self.store.user_by_verified_email(email).await?.is_none() => Some(email.clone()),
+            Some(email) if self.store.user_by_verified_email(email).await?.is_none() => {
+                Some(email.clone())
+            }
             _ => None,
         };
         let display_name = if identity.display_name.is_empty() {
@@ -163,10 +192,21 @@ impl Accounts {
                 }
                 // Two first logins of one identity raced: the other one created the account.
                 Err(StoreError::Conflict { what: "identity" }) => {
-                    return Box::pin(self.federate(Intent::Login, identity, RegistrationPolicy { allowed: false, ..registration }, None)).await;
+                    return Box::pin(self.federate(
+                        Intent::Login,
+                        identity,
+                        RegistrationPolicy {
+                            allowed: false,
+                            ..registration
+                        },
+                        None,
+                    ))
+                    .await;
                 }
                 // A generated name or referral code collided: draw again.
-                Err(StoreError::Conflict { what: "username" | "aff_code" | "email" }) => {}
+                Err(StoreError::Conflict {
+                    what: "username" | "aff_code" | "email",
+                }) => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -1,7 +1,9 @@
 //! Integration tests: each starts a real Keyward node on a random loopback port with a fresh
 //! database and talks HTTP to it, on SQLite and (when configured) PostgreSQL.
 
+mod fakes;
 mod helpers;
+mod login_module;
 mod oauth_support;
 mod oidc;
 

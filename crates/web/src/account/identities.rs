@@ -8,7 +8,10 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 /// `GET /api/user/identities`.
-pub async fn list(State(state): State<AppState>, current: CurrentUser) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<impl IntoResponse, ApiError> {
     let identities = state.store.identities_of_user(current.user.id).await?;
     let items: Vec<_> = identities
         .iter()
@@ -28,8 +31,16 @@ pub async fn unlink(
         return Err(ApiError::NotFound("未绑定该账户"));
     }
     if current.user.password_hash.is_none() && identities.len() <= 1 {
-        return Err(ApiError::Refused("这是你唯一的登录方式，请先设置密码或绑定其他账户".into()));
+        return Err(ApiError::Refused(
+            "这是你唯一的登录方式，请先设置密码或绑定其他账户".into(),
+        ));
     }
-    state.store.unlink_identity(current.user.id, &provider).await?;
-    Ok(Success { message: "已解绑", data: () })
+    state
+        .store
+        .unlink_identity(current.user.id, &provider)
+        .await?;
+    Ok(Success {
+        message: "已解绑",
+        data: (),
+    })
 }

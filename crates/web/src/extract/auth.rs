@@ -121,7 +121,10 @@ impl FromRequestParts<AppState> for AdminUser {
 impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
         match <Self as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(current) => Ok(Some(current)),
             Err(ApiError::Unauthorized(_)) => Ok(None),

@@ -1,7 +1,9 @@
 //! `GET /api/oauth/github`, `/api/oauth/oidc`, `/api/oauth/linuxdo`: the providers' callbacks.
 
 use super::state::{callback_uri, github_config, linuxdo_config, oidc_config, spa_callback_uri};
-use super::{FLOW_COOKIE, STATE_MISMATCH, enabled, not_enabled, provider_label, registration, upstream_error};
+use super::{
+    FLOW_COOKIE, STATE_MISMATCH, enabled, not_enabled, provider_label, registration, upstream_error,
+};
 use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::pages::login::redirect;
@@ -25,21 +27,41 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-pub async fn github(state: State<AppState>, jar: CookieJar, client: Client, query: Query<CallbackQuery>) -> Response {
+pub async fn github(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: Client,
+    query: Query<CallbackQuery>,
+) -> Response {
     handle(state, jar, client, query, "github").await
 }
 
-pub async fn oidc(state: State<AppState>, jar: CookieJar, client: Client, query: Query<CallbackQuery>) -> Response {
+pub async fn oidc(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: Client,
+    query: Query<CallbackQuery>,
+) -> Response {
     handle(state, jar, client, query, "oidc").await
 }
 
-pub async fn linuxdo(state: State<AppState>, jar: CookieJar, client: Client, query: Query<CallbackQuery>) -> Response {
+pub async fn linuxdo(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: Client,
+    query: Query<CallbackQuery>,
+) -> Response {
     handle(state, jar, client, query, "linuxdo").await
 }
 
 /// Consumes the state: it must exist, be fresh, belong to this browser and (if it names one)
 /// this provider. It is gone afterwards whatever the outcome, so it can never be replayed.
-pub async fn take_state(state: &AppState, jar: &CookieJar, value: &str, provider: &str) -> Result<UpstreamState, ApiError> {
+pub async fn take_state(
+    state: &AppState,
+    jar: &CookieJar,
+    value: &str,
+    provider: &str,
+) -> Result<UpstreamState, ApiError> {
     if value.is_empty() || value.len() > 128 {
         return Err(ApiError::Forbidden(STATE_MISMATCH));
     }
@@ -49,7 +71,8 @@ pub async fn take_state(state: &AppState, jar: &CookieJar, value: &str, provider
         .await?
         .ok_or(ApiError::Forbidden(STATE_MISMATCH))?;
     let browser = jar.get(FLOW_COOKIE).map(|c| SecretHash::of(c.value()));
-    let same_browser = browser.is_some_and(|b| constant_time_eq(b.as_bytes(), taken.browser_hash.as_bytes()));
+    let same_browser =
+        browser.is_some_and(|b| constant_time_eq(b.as_bytes(), taken.browser_hash.as_bytes()));
     if !same_browser || !(taken.provider.is_empty() || taken.provider == provider) {
         return Err(ApiError::Forbidden(STATE_MISMATCH));
     }
@@ -57,14 +80,24 @@ pub async fn take_state(state: &AppState, jar: &CookieJar, value: &str, provider
 }
 
 /// For a bind, the account that started it must still be the one logged in.
-pub async fn intent_of(state: &AppState, jar: &CookieJar, flow: &UpstreamState) -> Result<Intent, ApiError> {
-    let Some(user_id) = flow.bind_user else { return Ok(Intent::Login) };
+pub async fn intent_of(
+    state: &AppState,
+    jar: &CookieJar,
+    flow: &UpstreamState,
+) -> Result<Intent, ApiError> {
+    let Some(user_id) = flow.bind_user else {
+        return Ok(Intent::Login);
+    };
     let cookie = jar
         .get(state.config.session_cookie_name())
-        .ok_or(ApiError::Unauthorized("无权进行此操作，未登录且未提供 access token"))?;
+        .ok_or(ApiError::Unauthorized(
+            "无权进行此操作，未登录且未提供 access token",
+        ))?;
     match state.accounts.session(cookie.value()).await? {
         Some((_, user)) if user.id == user_id => Ok(Intent::Bind(user_id)),
-        _ => Err(ApiError::Unauthorized("无权进行此操作，未登录且未提供 access token")),
+        _ => Err(ApiError::Unauthorized(
+            "无权进行此操作，未登录且未提供 access token",
+        )),
     }
 }
 
@@ -101,7 +134,8 @@ async fn handle(
             let (parts, _) = response.into_parts();
             let mut back = redirect(&return_to);
             for cookie in parts.headers.get_all(axum::http::header::SET_COOKIE) {
-                back.headers_mut().append(axum::http::header::SET_COOKIE, cookie.clone());
+                back.headers_mut()
+                    .append(axum::http::header::SET_COOKIE, cookie.clone());
             }
             back
         }
@@ -136,17 +170,34 @@ async fn run(
     // Flows started by `/start` carry a return_to and use the API callback; new-api's SPA uses
     // its own page.
     let started_here = !flow.return_to.is_empty();
-    let redirect_uri = if started_here { callback_uri(state, provider) } else { spa_callback_uri(state, provider) };
+    let redirect_uri = if started_here {
+        callback_uri(state, provider)
+    } else {
+        spa_callback_uri(state, provider)
+    };
     let identity = match provider {
         "github" => {
             let config = github_config(state, &settings).await?;
             // new-api's SPA sends no redirect_uri to GitHub; the app's registered one applies.
             let uri = started_here.then_some(redirect_uri.as_str());
-            keyward_upstream::github::identify(&state.http, &config, &query.code, uri, flow.pkce_verifier.as_deref()).await
+            keyward_upstream::github::identify(
+                &state.http,
+                &config,
+                &query.code,
+                uri,
+                flow.pkce_verifier.as_deref(),
+            )
+            .await
         }
         "linuxdo" => {
             let config = linuxdo_config(state, &settings).await?;
-            keyward_upstream::linuxdo::identify(&state.http, &config, &query.code, &callback_uri(state, provider)).await
+            keyward_upstream::linuxdo::identify(
+                &state.http,
+                &config,
+                &query.code,
+                &callback_uri(state, provider),
+            )
+            .await
         }
         _ => {
             let config = oidc_config(state, &settings).await?;
@@ -165,7 +216,12 @@ async fn run(
     let aff = Some(flow.aff_code.as_str()).filter(|a| !a.is_empty());
     let outcome = state
         .accounts
-        .federate(intent, &federated(identity, label), registration(&settings, provider), aff)
+        .federate(
+            intent,
+            &federated(identity, label),
+            registration(&settings, provider),
+            aff,
+        )
         .await?;
     super::finish(state, jar, client, outcome, "bind").await
 }

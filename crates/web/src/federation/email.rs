@@ -38,8 +38,14 @@ pub struct BindQuery {
 /// Sending is limited per address and per IP, counted in the database.
 async fn throttle_send(state: &AppState, email: &str, ip: &str) -> Result<(), ApiError> {
     let now = state.accounts.now();
-    for (key, max) in [(format!("mail:address:{email}"), SENDS_PER_ADDRESS), (format!("mail:ip:{ip}"), SENDS_PER_IP)] {
-        let count = state.store.throttle_hit(&key, SEND_WINDOW_SECS, now).await?;
+    for (key, max) in [
+        (format!("mail:address:{email}"), SENDS_PER_ADDRESS),
+        (format!("mail:ip:{ip}"), SENDS_PER_IP),
+    ] {
+        let count = state
+            .store
+            .throttle_hit(&key, SEND_WINDOW_SECS, now)
+            .await?;
         if count > max {
             return Err(ApiError::TooManyRequests(SEND_WINDOW_SECS));
         }
@@ -57,7 +63,11 @@ async fn smtp(state: &AppState) -> Result<Option<SmtpConfig>, ApiError> {
         port: u16::try_from(s.smtp_port).unwrap_or(587),
         username: s.smtp_username.clone(),
         password: super::state::vault_secret(state, "smtp_password").await?,
-        from: if s.smtp_from.is_empty() { s.smtp_username.clone() } else { s.smtp_from.clone() },
+        from: if s.smtp_from.is_empty() {
+            s.smtp_username.clone()
+        } else {
+            s.smtp_from.clone()
+        },
         security: s.smtp_security.clone(),
     }))
 }
@@ -79,8 +89,11 @@ pub async fn send_code(
     Client(client): Client,
     Query(query): Query<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email = validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
-    let config = smtp(&state).await?.ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
+    let email =
+        validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
+    let config = smtp(&state)
+        .await?
+        .ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
     throttle_send(&state, &email, &client.ip).await?;
     let owner = state.store.user_by_verified_email(&email).await?;
     let user = current.map(|c| c.user.id);
@@ -89,29 +102,50 @@ pub async fn send_code(
         let now = state.accounts.now();
         state
             .store
-            .put_code(VERIFY, &email, user, &SecretHash::of(&code), now + CODE_TTL_SECS, now)
+            .put_code(
+                VERIFY,
+                &email,
+                user,
+                &SecretHash::of(&code),
+                now + CODE_TTL_SECS,
+                now,
+            )
             .await?;
         let system = state.settings.get().await?.system_name.clone();
         send_later(
             config,
             email,
             format!("{system} 邮箱验证 / e-mail verification"),
-            format!("您的验证码是 {code}，10 分钟内有效，只能使用一次。\nYour code is {code}. It works once, for 10 minutes.\n"),
+            format!(
+                "您的验证码是 {code}，10 分钟内有效，只能使用一次。\nYour code is {code}. It works once, for 10 minutes.\n"
+            ),
         );
     }
     Ok(Success::new(()))
 }
 
 /// `GET /api/oauth/email/bind?email=&code=` (the document) and `POST` `{"email","code"}`.
-pub async fn bind_get(state: State<AppState>, current: CurrentUser, Query(query): Query<BindQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn bind_get(
+    state: State<AppState>,
+    current: CurrentUser,
+    Query(query): Query<BindQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     bind(state, current, query).await
 }
 
-pub async fn bind_post(state: State<AppState>, current: CurrentUser, ApiJson(body): ApiJson<BindQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn bind_post(
+    state: State<AppState>,
+    current: CurrentUser,
+    ApiJson(body): ApiJson<BindQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     bind(state, current, body).await
 }
 
-async fn bind(State(state): State<AppState>, current: CurrentUser, form: BindQuery) -> Result<impl IntoResponse, ApiError> {
+async fn bind(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    form: BindQuery,
+) -> Result<impl IntoResponse, ApiError> {
     const BAD_CODE: &str = "验证码无效或已过期";
     let email = validate::email(&form.email).map_err(|_| ApiError::Refused(BAD_CODE.into()))?;
     if form.code.len() > 32 {
@@ -120,16 +154,31 @@ async fn bind(State(state): State<AppState>, current: CurrentUser, form: BindQue
     let now = state.accounts.now();
     let check = state
         .store
-        .check_code(VERIFY, &email, &SecretHash::of(form.code.trim()), MAX_ATTEMPTS, now)
+        .check_code(
+            VERIFY,
+            &email,
+            &SecretHash::of(form.code.trim()),
+            MAX_ATTEMPTS,
+            now,
+        )
         .await?;
     match check {
         // A code sent to a logged-in user is bound to that user.
         CodeCheck::Valid(owner) if owner.is_none_or(|o| o == current.user.id) => {}
         _ => return Err(ApiError::Refused(BAD_CODE.into())),
     }
-    match state.store.set_verified_email(current.user.id, &email, now).await {
-        Ok(()) => Ok(Success { message: "邮箱账户绑定成功!", data: () }),
-        Err(keyward_core::store::StoreError::Conflict { .. }) => Err(ApiError::Refused("邮箱地址已被占用".into())),
+    match state
+        .store
+        .set_verified_email(current.user.id, &email, now)
+        .await
+    {
+        Ok(()) => Ok(Success {
+            message: "邮箱账户绑定成功!",
+            data: (),
+        }),
+        Err(keyward_core::store::StoreError::Conflict { .. }) => {
+            Err(ApiError::Refused("邮箱地址已被占用".into()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -141,27 +190,45 @@ pub async fn request_reset(
     Client(client): Client,
     Query(query): Query<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email = validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
-    let config = smtp(&state).await?.ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
+    let email =
+        validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
+    let config = smtp(&state)
+        .await?
+        .ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
     throttle_send(&state, &email, &client.ip).await?;
-    if let Some(user) = state.store.user_by_verified_email(&email).await?.filter(|u| u.is_enabled()) {
+    if let Some(user) = state
+        .store
+        .user_by_verified_email(&email)
+        .await?
+        .filter(|u| u.is_enabled())
+    {
         let token = random_base64url(32);
         let now = state.accounts.now();
         state
             .store
-            .put_code(RESET, &email, Some(user.id), &SecretHash::of(&token), now + CODE_TTL_SECS * 3, now)
+            .put_code(
+                RESET,
+                &email,
+                Some(user.id),
+                &SecretHash::of(&token),
+                now + CODE_TTL_SECS * 3,
+                now,
+            )
             .await?;
         let link = format!(
             "{}/user/reset?{}",
             state.config.public_url,
-            serde_urlencoded::to_string([("email", email.as_str()), ("token", token.as_str())]).unwrap_or_default()
+            serde_urlencoded::to_string([("email", email.as_str()), ("token", token.as_str())])
+                .unwrap_or_default()
         );
         let system = state.settings.get().await?.system_name.clone();
         send_later(
             config,
             email,
             format!("{system} 密码重置 / password reset"),
-            format!("打开以下链接设置新密码（30 分钟内有效，只能使用一次）：\nOpen this link to choose a new password (once, within 30 minutes):\n\n{link}\n"),
+            format!(
+                "打开以下链接设置新密码（30 分钟内有效，只能使用一次）：\nOpen this link to choose a new password (once, within 30 minutes):\n\n{link}\n"
+            ),
         );
     }
     Ok(Success::new(()))
@@ -176,20 +243,34 @@ pub struct ResetBody {
 
 /// `POST /api/user/reset` `{email, token, password}`: the user chooses the new password (new-api
 /// generated one and returned it in the answer); every session of the account ends.
-pub async fn reset(State(state): State<AppState>, ApiJson(body): ApiJson<ResetBody>) -> Result<impl IntoResponse, ApiError> {
+pub async fn reset(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<impl IntoResponse, ApiError> {
     const BAD_LINK: &str = "重置链接非法或已过期";
-    let password = validate::NewPassword::parse(&body.password).map_err(|e| ApiError::Refused(e.to_string()))?;
+    let password = validate::NewPassword::parse(&body.password)
+        .map_err(|e| ApiError::Refused(e.to_string()))?;
     let email = validate::email(&body.email).map_err(|_| ApiError::Refused(BAD_LINK.into()))?;
     if body.token.len() > 128 {
         return Err(ApiError::Refused(BAD_LINK.into()));
     }
     let now = state.accounts.now();
-    let check = state.store.check_code(RESET, &email, &SecretHash::of(&body.token), 3, now).await?;
+    let check = state
+        .store
+        .check_code(RESET, &email, &SecretHash::of(&body.token), 3, now)
+        .await?;
     let CodeCheck::Valid(Some(user_id)) = check else {
         return Err(ApiError::Refused(BAD_LINK.into()));
     };
-    let user = state.store.user_by_id(user_id).await?.ok_or(ApiError::Refused(BAD_LINK.into()))?;
+    let user = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or(ApiError::Refused(BAD_LINK.into()))?;
     state.accounts.set_password(&user, &password).await?;
     tracing::info!(user.id = user.id, "password reset by e-mail");
-    Ok(Success { message: "密码已重置，请重新登录", data: () })
+    Ok(Success {
+        message: "密码已重置，请重新登录",
+        data: (),
+    })
 }

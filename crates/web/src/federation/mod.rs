@@ -49,7 +49,10 @@ pub fn enabled(settings: &Settings, provider: &str) -> bool {
     }
 }
 
-pub fn registration(settings: &Settings, provider: &str) -> keyward_core::accounts::federation::RegistrationPolicy {
+pub fn registration(
+    settings: &Settings,
+    provider: &str,
+) -> keyward_core::accounts::federation::RegistrationPolicy {
     let per_provider = match provider {
         "github" => settings.github_register_enabled,
         "oidc" => settings.oidc_register_enabled,
@@ -75,12 +78,18 @@ pub fn upstream_error(label: &str, error: &UpstreamError) -> ApiError {
         UpstreamError::InvalidCode => "无效的授权码".to_owned(),
         UpstreamError::Connect(_) => format!("无法连接至 {label} 服务器，请稍后重试"),
         UpstreamError::Token(_) => format!("{label} 获取 Token 失败，请检查设置"),
-        UpstreamError::UserInfo(_) | UpstreamError::Malformed(_) | UpstreamError::IdToken(_) if label == "OIDC" => {
+        UpstreamError::UserInfo(_) | UpstreamError::Malformed(_) | UpstreamError::IdToken(_)
+            if label == "OIDC" =>
+        {
             "OIDC 获取用户信息失败!请检查设置!".to_owned()
         }
-        UpstreamError::UserInfo(_) | UpstreamError::Malformed(_) | UpstreamError::IdToken(_) => "获取用户信息失败".to_owned(),
+        UpstreamError::UserInfo(_) | UpstreamError::Malformed(_) | UpstreamError::IdToken(_) => {
+            "获取用户信息失败".to_owned()
+        }
         UpstreamError::EmptyIdentity => format!("{label} 获取用户信息为空，请检查设置"),
-        UpstreamError::TrustLevel { .. } => "Linux DO 信任等级未达到管理员设置的最低信任等级".to_owned(),
+        UpstreamError::TrustLevel { .. } => {
+            "Linux DO 信任等级未达到管理员设置的最低信任等级".to_owned()
+        }
         UpstreamError::Config(_) => format!("{label} 登录配置有误，请联系管理员"),
         UpstreamError::Refused(_) => format!("{label} 拒绝了登录请求"),
     };
@@ -121,12 +130,26 @@ pub async fn finish(
     match outcome {
         Outcome::Bound(user) => {
             tracing::info!(user.id = user.id, "upstream identity bound");
-            Ok((jar, Success { message: bind_message, data: json!({"action": "bind"}) }).into_response())
+            Ok((
+                jar,
+                Success {
+                    message: bind_message,
+                    data: json!({"action": "bind"}),
+                },
+            )
+                .into_response())
         }
         Outcome::LoggedIn(user) | Outcome::Registered(user) => {
             let jar = open_session(state, jar, &user, client).await?;
             tracing::info!(user.id = user.id, "upstream login");
-            Ok((jar, Success { message: "登录成功", data: json!({"user": user_json(&user)}) }).into_response())
+            Ok((
+                jar,
+                Success {
+                    message: "登录成功",
+                    data: json!({"user": user_json(&user)}),
+                },
+            )
+                .into_response())
         }
     }
 }

@@ -33,7 +33,11 @@ pub struct StateQuery {
 
 /// The browser's flow cookie, created if missing.
 fn flow_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    if let Some(value) = jar.get(FLOW_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() == 43) {
+    if let Some(value) = jar
+        .get(FLOW_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43)
+    {
         return (jar, value);
     }
     let value = random_base64url(32);
@@ -48,8 +52,14 @@ fn flow_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
 }
 
 async fn session_user(state: &AppState, jar: &CookieJar) -> Result<Option<UserId>, ApiError> {
-    let Some(cookie) = jar.get(state.config.session_cookie_name()) else { return Ok(None) };
-    Ok(state.accounts.session(cookie.value()).await?.map(|(_, user)| user.id))
+    let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
+        return Ok(None);
+    };
+    Ok(state
+        .accounts
+        .session(cookie.value())
+        .await?
+        .map(|(_, user)| user.id))
 }
 
 struct Started {
@@ -67,14 +77,26 @@ async fn begin(
 ) -> Result<(CookieJar, Started), ApiError> {
     let user = session_user(state, &jar).await?;
     let bind_user = match query.intent.as_deref() {
-        Some("bind") => Some(user.ok_or(ApiError::Unauthorized("无权进行此操作，未登录且未提供 access token"))?),
+        Some("bind") => Some(user.ok_or(ApiError::Unauthorized(
+            "无权进行此操作，未登录且未提供 access token",
+        ))?),
         Some("login") => None,
         None => user,
         Some(_) => return Err(ApiError::BadRequest("无效的参数")),
     };
     // Only a real referral code is kept.
-    let aff = match query.aff.as_deref().map(str::trim).filter(|a| !a.is_empty() && a.len() <= 32) {
-        Some(code) => state.store.user_by_aff_code(code).await?.map(|u| u.aff_code).unwrap_or_default(),
+    let aff = match query
+        .aff
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && a.len() <= 32)
+    {
+        Some(code) => state
+            .store
+            .user_by_aff_code(code)
+            .await?
+            .map(|u| u.aff_code)
+            .unwrap_or_default(),
         None => String::new(),
     };
     let (jar, browser) = flow_cookie(state, jar);
@@ -92,12 +114,24 @@ async fn begin(
             aff_code: aff,
             pkce_verifier: verifier.clone(),
             nonce: nonce.clone(),
-            return_to: query.return_to.as_deref().and_then(safe_return_to).unwrap_or_default().to_owned(),
+            return_to: query
+                .return_to
+                .as_deref()
+                .and_then(safe_return_to)
+                .unwrap_or_default()
+                .to_owned(),
             created_at: now,
             expires_at: now + STATE_TTL_SECS,
         })
         .await?;
-    Ok((jar, Started { state: value, verifier, nonce }))
+    Ok((
+        jar,
+        Started {
+            state: value,
+            verifier,
+            nonce,
+        },
+    ))
 }
 
 /// `GET /api/oauth/state?aff=`: a fresh state for a flow whose authorize URL the caller builds.
@@ -137,8 +171,14 @@ pub async fn start(
     let redirect_uri = callback_uri(&state, &provider);
     let challenge = started.verifier.as_deref().map(pkce::s256_challenge);
     let url = match provider.as_str() {
-        "github" => github_config(&state, &settings).await?.authorize_url(&started.state, &redirect_uri, challenge.as_deref()),
-        "linuxdo" => linuxdo_config(&state, &settings).await?.authorize_url(&started.state, &redirect_uri),
+        "github" => github_config(&state, &settings).await?.authorize_url(
+            &started.state,
+            &redirect_uri,
+            challenge.as_deref(),
+        ),
+        "linuxdo" => linuxdo_config(&state, &settings)
+            .await?
+            .authorize_url(&started.state, &redirect_uri),
         _ => {
             let config = oidc_config(&state, &settings).await?;
             keyward_upstream::oidc::authorize_url(
@@ -154,7 +194,8 @@ pub async fn start(
     }
     .map_err(|e| super::upstream_error(label, &e))?;
     let mut response = StatusCode::FOUND.into_response();
-    let location = HeaderValue::from_str(&url).map_err(|_| ApiError::Internal("bad authorize URL".into()))?;
+    let location =
+        HeaderValue::from_str(&url).map_err(|_| ApiError::Internal("bad authorize URL".into()))?;
     response.headers_mut().insert(header::LOCATION, location);
     Ok((jar, response).into_response())
 }
@@ -180,7 +221,10 @@ async fn secret(state: &AppState, name: &str) -> Result<String, ApiError> {
         .map(Option::unwrap_or_default)
 }
 
-pub async fn github_config(state: &AppState, s: &keyward_core::settings::Settings) -> Result<GitHubConfig, ApiError> {
+pub async fn github_config(
+    state: &AppState,
+    s: &keyward_core::settings::Settings,
+) -> Result<GitHubConfig, ApiError> {
     Ok(GitHubConfig {
         client_id: s.github_client_id.clone(),
         client_secret: secret(state, "github_client_secret").await?,
@@ -189,7 +233,10 @@ pub async fn github_config(state: &AppState, s: &keyward_core::settings::Setting
     })
 }
 
-pub async fn linuxdo_config(state: &AppState, s: &keyward_core::settings::Settings) -> Result<LinuxDoConfig, ApiError> {
+pub async fn linuxdo_config(
+    state: &AppState,
+    s: &keyward_core::settings::Settings,
+) -> Result<LinuxDoConfig, ApiError> {
     Ok(LinuxDoConfig {
         client_id: s.linuxdo_client_id.clone(),
         client_secret: secret(state, "linuxdo_client_secret").await?,
@@ -200,7 +247,10 @@ pub async fn linuxdo_config(state: &AppState, s: &keyward_core::settings::Settin
     })
 }
 
-pub async fn oidc_config(state: &AppState, s: &keyward_core::settings::Settings) -> Result<keyward_upstream::oidc::OidcConfig, ApiError> {
+pub async fn oidc_config(
+    state: &AppState,
+    s: &keyward_core::settings::Settings,
+) -> Result<keyward_upstream::oidc::OidcConfig, ApiError> {
     Ok(keyward_upstream::oidc::OidcConfig {
         client_id: s.oidc_client_id.clone(),
         client_secret: secret(state, "oidc_client_secret").await?,

@@ -13,9 +13,20 @@ use keyward_core::accounts::federation::{FederatedIdentity, FederationError, Int
 use std::collections::BTreeMap;
 
 const LABEL: &str = "Telegram";
-const FIELDS: [&str; 7] = ["id", "first_name", "last_name", "username", "photo_url", "auth_date", "hash"];
+const FIELDS: [&str; 7] = [
+    "id",
+    "first_name",
+    "last_name",
+    "username",
+    "photo_url",
+    "auth_date",
+    "hash",
+];
 
-async fn identify(state: &AppState, query: &BTreeMap<String, String>) -> Result<FederatedIdentity, ApiError> {
+async fn identify(
+    state: &AppState,
+    query: &BTreeMap<String, String>,
+) -> Result<FederatedIdentity, ApiError> {
     let settings = state.settings.get().await?;
     if !enabled(&settings, "telegram") {
         return Err(not_enabled(LABEL));
@@ -27,12 +38,17 @@ async fn identify(state: &AppState, query: &BTreeMap<String, String>) -> Result<
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let token = super::state::vault_secret(state, "telegram_bot_token").await?;
-    keyward_upstream::telegram::verify(&fields, &token, settings.telegram_max_age_secs, state.accounts.now())
-        .map(|identity| super::callback::federated(identity, LABEL))
-        .map_err(|e| {
-            tracing::info!(error = %e, "telegram data refused");
-            ApiError::Refused("Telegram验证失败".into())
-        })
+    keyward_upstream::telegram::verify(
+        &fields,
+        &token,
+        settings.telegram_max_age_secs,
+        state.accounts.now(),
+    )
+    .map(|identity| super::callback::federated(identity, LABEL))
+    .map_err(|e| {
+        tracing::info!(error = %e, "telegram data refused");
+        ApiError::Refused("Telegram验证失败".into())
+    })
 }
 
 fn telegram_error(e: FederationError) -> ApiError {
@@ -53,7 +69,11 @@ pub async fn login(
     let identity = identify(&state, &query).await?;
     let settings = state.settings.get().await?;
     let policy = registration(&settings, "telegram");
-    let outcome = match state.accounts.federate(Intent::Login, &identity, policy, None).await {
+    let outcome = match state
+        .accounts
+        .federate(Intent::Login, &identity, policy, None)
+        .await
+    {
         Err(FederationError::RegistrationClosed) if !settings.telegram_register_enabled => {
             return Err(ApiError::Refused("该 Telegram 账户未绑定".into()));
         }
@@ -72,7 +92,12 @@ pub async fn bind(
     let settings = state.settings.get().await?;
     state
         .accounts
-        .federate(Intent::Bind(current.user.id), &identity, registration(&settings, "telegram"), None)
+        .federate(
+            Intent::Bind(current.user.id),
+            &identity,
+            registration(&settings, "telegram"),
+            None,
+        )
         .await
         .map_err(telegram_error)?;
     // new-api answers a bind with a 302 to the profile page.

@@ -23,7 +23,11 @@ pub struct CodeQuery {
     code: String,
 }
 
-async fn identify(state: &AppState, ip: &str, code: &str) -> Result<keyward_core::accounts::federation::FederatedIdentity, ApiError> {
+async fn identify(
+    state: &AppState,
+    ip: &str,
+    code: &str,
+) -> Result<keyward_core::accounts::federation::FederatedIdentity, ApiError> {
     let settings = state.settings.get().await?;
     if !enabled(&settings, "wechat") {
         return Err(not_enabled("微信"));
@@ -33,7 +37,9 @@ async fn identify(state: &AppState, ip: &str, code: &str) -> Result<keyward_core
     if let Some((count, since)) = state.store.throttle_count(&key, WINDOW_SECS, now).await?
         && count >= MAX_FAILURES_PER_IP
     {
-        return Err(ApiError::TooManyRequests((since + WINDOW_SECS - now).max(1)));
+        return Err(ApiError::TooManyRequests(
+            (since + WINDOW_SECS - now).max(1),
+        ));
     }
     let config = WeChatConfig {
         server_address: settings.wechat_server_address.clone(),
@@ -51,29 +57,65 @@ async fn identify(state: &AppState, ip: &str, code: &str) -> Result<keyward_core
 }
 
 /// `GET /api/oauth/wechat?code=`.
-pub async fn login(State(state): State<AppState>, jar: CookieJar, Client(client): Client, Query(query): Query<CodeQuery>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Client(client): Client,
+    Query(query): Query<CodeQuery>,
+) -> Result<Response, ApiError> {
     let identity = identify(&state, &client.ip, &query.code).await?;
     let settings = state.settings.get().await?;
-    let outcome = state.accounts.federate(Intent::Login, &identity, registration(&settings, "wechat"), None).await?;
+    let outcome = state
+        .accounts
+        .federate(
+            Intent::Login,
+            &identity,
+            registration(&settings, "wechat"),
+            None,
+        )
+        .await?;
     finish(&state, jar, &client, outcome, "").await
 }
 
 /// `GET /api/oauth/wechat/bind?code=` (the document) and `POST` with `{"code"}` (new-api today).
 /// The session is checked first: without one, the code is not touched.
-pub async fn bind_get(state: State<AppState>, current: CurrentUser, jar: CookieJar, client: Client, Query(query): Query<CodeQuery>) -> Result<Response, ApiError> {
+pub async fn bind_get(
+    state: State<AppState>,
+    current: CurrentUser,
+    jar: CookieJar,
+    client: Client,
+    Query(query): Query<CodeQuery>,
+) -> Result<Response, ApiError> {
     bind(state, current, jar, client, query.code).await
 }
 
-pub async fn bind_post(state: State<AppState>, current: CurrentUser, jar: CookieJar, client: Client, ApiJson(body): ApiJson<CodeQuery>) -> Result<Response, ApiError> {
+pub async fn bind_post(
+    state: State<AppState>,
+    current: CurrentUser,
+    jar: CookieJar,
+    client: Client,
+    ApiJson(body): ApiJson<CodeQuery>,
+) -> Result<Response, ApiError> {
     bind(state, current, jar, client, body.code).await
 }
 
-async fn bind(State(state): State<AppState>, current: CurrentUser, jar: CookieJar, Client(client): Client, code: String) -> Result<Response, ApiError> {
+async fn bind(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    jar: CookieJar,
+    Client(client): Client,
+    code: String,
+) -> Result<Response, ApiError> {
     let identity = identify(&state, &client.ip, &code).await?;
     let settings = state.settings.get().await?;
     let outcome = state
         .accounts
-        .federate(Intent::Bind(current.user.id), &identity, registration(&settings, "wechat"), None)
+        .federate(
+            Intent::Bind(current.user.id),
+            &identity,
+            registration(&settings, "wechat"),
+            None,
+        )
         .await?;
     finish(&state, jar, &client, outcome, "微信账户绑定成功!").await
 }
