@@ -245,13 +245,9 @@ async fn binding_is_decided_by_the_intent_fixed_at_the_start(backend: Backend) {
 
 async fn an_identity_owned_by_another_account_is_never_moved(backend: Backend) {
     let env = env(backend, json!({})).await;
-    let (owner_body, victim) = (
-        github_login(&env, &env.app.client(), github_grant("5001", "owner"))
-            .await
-            .1,
-        (),
-    );
-    let _ = victim;
+    let owner_body = github_login(&env, &env.app.client(), github_grant("5001", "owner"))
+        .await
+        .1;
     let (thief, _) = env.app.user("thief").await;
     let state = state_for(&env, &thief, "").await;
     let code = env.fakes.issue_code(github_grant("5001", "owner"));
