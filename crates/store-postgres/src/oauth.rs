@@ -281,6 +281,7 @@ impl OAuthStore for PostgresStore {
         patch: &ClientPatch,
         now: UnixTime,
     ) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
         let done = sqlx::query(
             "UPDATE clients SET status = COALESCE($2, status), \
              review_note = COALESCE($3, review_note), trusted = COALESCE($4, trusted), \
@@ -292,9 +293,24 @@ impl OAuthStore for PostgresStore {
         .bind(patch.trusted)
         .bind(patch.allowed_scopes.map(|s| s.to_string()))
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(write_error)?;
+        // An app that is no longer approved loses every code and token at once and for good.
+        if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
+            sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE client = $1 AND revoked_at IS NULL")
+                .bind(pk)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query("DELETE FROM auth_codes WHERE client = $1")
+                .bind(pk)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
 

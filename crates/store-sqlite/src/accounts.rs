@@ -127,11 +127,21 @@ impl AccountStore for SqliteStore {
         .map_err(write_error)?
         .rows_affected();
         if patch.status == Some(UserStatus::Disabled) {
+            // Sessions end and every token dies for good: re-enabling the account later does
+            // not bring old credentials back.
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+            sqlx::query(
+                "UPDATE token_families SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(changed > 0)

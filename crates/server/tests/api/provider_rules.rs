@@ -557,6 +557,12 @@ async fn a_trusted_app_skips_consent(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::FOUND);
     assert!(param(&location.expect("location"), "code").is_some());
+    // The skipped question still leaves a record the user can see and revoke.
+    let (_, list) = get_json(&f.browser, &f.app.url("/api/user/authorizations")).await;
+    assert_eq!(
+        list["data"][0]["client_id"],
+        f.registered.client_id.as_str()
+    );
 }
 
 async fn wrong_secrets_are_refused_in_each_familys_envelope(backend: Backend) {
@@ -683,8 +689,8 @@ async fn disabling_a_user_or_an_app_stops_its_tokens_at_once(backend: Backend) {
         .expect("enable");
     assert_eq!(
         userinfo_b(&f.app, &access).await.0,
-        StatusCode::OK,
-        "enabled again, the token works"
+        StatusCode::UNAUTHORIZED,
+        "enabling the user again does not bring old tokens back"
     );
 
     let (status, body) = post_json(

@@ -8,8 +8,16 @@ use axum_extra::extract::cookie::Cookie;
 /// `GET /api/user/logout`: the session dies on the server, not just in the browser.
 pub async fn get(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     jar: CookieJar,
 ) -> Result<impl IntoResponse, ApiError> {
+    // A GET that changes state: a link on another site must not log people out.
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v == "cross-site")
+    {
+        return Err(ApiError::Forbidden("跨站请求被拒绝"));
+    }
     let name = state.config.session_cookie_name();
     if let Some(cookie) = jar.get(name) {
         state.accounts.end_session(cookie.value()).await?;

@@ -65,6 +65,7 @@ pub struct PatchBody {
 pub async fn patch(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
+    crate::extract::Client(client): crate::extract::Client,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -116,16 +117,27 @@ pub async fn patch(
         role,
         status,
     };
-    state
-        .store
-        .patch_user(id, &patch, state.accounts.now())
-        .await?;
+    let now = state.accounts.now();
+    state.store.patch_user(id, &patch, now).await?;
     tracing::info!(
         admin.id = actor.id,
         user.id = id,
         ?patch,
         "user updated by admin"
     );
+    keyward_core::audit::record(
+        state.store.as_ref(),
+        now,
+        Some(actor.id),
+        keyward_core::audit::action::USER_UPDATED,
+        id.to_string(),
+        serde_json::json!({
+            "quota": patch.quota, "used_quota": patch.used_quota, "level": patch.level,
+            "role": patch.role.map(|r| r.as_i64()), "status": patch.status.map(|s| s.as_i64()),
+        }),
+        &client.ip,
+    )
+    .await;
     let updated = state
         .store
         .user_by_id(id)

@@ -167,19 +167,34 @@ pub async fn get(
             Some((cookie, _, user)) => consent_page(t, &request, &user, &cookie),
             None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
-        Decision::Issue => match current {
-            Some((_, session, user)) => {
-                issue(
-                    &state,
-                    &request,
-                    &user,
-                    session.created_at,
-                    StatusCode::FOUND,
-                )
-                .await
+        Decision::Issue => {
+            let Some((_, session, user)) = current else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            // A trusted app skips the question, but the grant is still recorded, so the user
+            // sees it among their authorizations and can revoke it.
+            let covered = consent
+                .as_ref()
+                .is_some_and(|c| request.scopes.is_subset_of(c.scopes));
+            if !covered {
+                let now = state.accounts.now();
+                if let Err(e) = state
+                    .store
+                    .save_consent(user.id, request.client.id, request.scopes, now)
+                    .await
+                {
+                    return crate::envelope::ApiError::from(e).into_response();
+                }
             }
-            None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        },
+            issue(
+                &state,
+                &request,
+                &user,
+                session.created_at,
+                StatusCode::FOUND,
+            )
+            .await
+        }
         Decision::Reject(r) => rejection(&state, t, r),
     }
 }
