@@ -8,7 +8,7 @@ use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, CodeCheck,
     Consent, Identity, NewAuditEntry, NewClient, NewFamily, NewSession, NewToken, NewUser, Role,
-    Session, StoredKey, TokenRecord, UpstreamState, User, UserId, UserStatus,
+    Session, StoredKey, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
 };
 use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
@@ -95,10 +95,30 @@ pub trait AccountStore: Send + Sync + 'static {
         now: UnixTime,
         touch_after: i64,
     ) -> StoreResult<Option<(Session, User)>>;
+    /// A live session that still waits for its second factor.
+    async fn pending_session_with_user(
+        &self,
+        id_hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<Option<(Session, User)>>;
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()>;
     async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64>;
     async fn list_user_sessions(&self, user_id: UserId, now: UnixTime)
     -> StoreResult<Vec<Session>>;
+
+    // --- two-factor ---
+    async fn two_factor(&self, user: UserId) -> StoreResult<TwoFactorRecord>;
+    async fn set_two_factor(
+        &self,
+        user: UserId,
+        record: &TwoFactorRecord,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    /// Records `step` as used if it is later than the last one; `false` means a replay.
+    async fn advance_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool>;
+    /// Swaps the recovery-code list only if it is still `old` (each code works once).
+    async fn replace_recovery_codes(&self, user: UserId, old: &str, new: &str)
+    -> StoreResult<bool>;
 
     // --- developer tokens ---
     /// Stores the user's developer token, replacing any previous one.

@@ -102,6 +102,7 @@ impl Node {
         };
         let master = master_key(&config)?;
         let vault = Arc::new(Vault::new(store.clone(), clock.clone(), master.clone()));
+        let master_for_2fa = master.clone();
         let keys = Arc::new(KeyRing::new(
             store.clone(),
             clock.clone(),
@@ -111,9 +112,16 @@ impl Node {
                 cache: Duration::from_secs(config.key_cache_secs),
             },
         ));
+        let two_factor = Arc::new(keyward_core::accounts::two_factor::TwoFactor::new(
+            store.clone(),
+            clock.clone(),
+            master_for_2fa,
+            "Keyward".into(),
+        ));
         let state = AppState {
             keys,
             vault,
+            two_factor,
             http: keyward_upstream::Http::new().context("building the outbound HTTP client")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone())),

@@ -3,7 +3,9 @@
 use crate::{PostgresStore, backend, session_from_row, user_from_row, write_error};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
-use keyward_core::model::{NewSession, NewUser, Role, Session, User, UserId, UserStatus};
+use keyward_core::model::{
+    NewSession, NewUser, Role, Session, TwoFactorRecord, User, UserId, UserStatus,
+};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{AccountStore, Page, StoreResult, UserPatch};
 use sqlx::Row;
@@ -194,7 +196,7 @@ impl AccountStore for PostgresStore {
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, \
-             user_agent) VALUES ($1, $2, $3, $3, $4, $5, $6)",
+             user_agent, mfa_pending) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)",
         )
         .bind(s.id_hash.as_bytes())
         .bind(s.user_id)
@@ -202,6 +204,7 @@ impl AccountStore for PostgresStore {
         .bind(s.expires_at)
         .bind(&s.ip)
         .bind(&s.user_agent)
+        .bind(i64::from(s.mfa_pending))
         .execute(&self.pool)
         .await
         .map(drop)
@@ -216,10 +219,10 @@ impl AccountStore for PostgresStore {
     ) -> StoreResult<Option<(Session, User)>> {
         let row = sqlx::query(concat!(
             "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
-             s.expires_at, s.ip, s.user_agent, ",
+             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
             user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2"
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 0"
         ))
         .bind(id_hash.as_bytes())
         .bind(now)
@@ -240,6 +243,103 @@ impl AccountStore for PostgresStore {
             session.last_seen_at = now;
         }
         Ok(Some((session, user)))
+    }
+
+    async fn pending_session_with_user(
+        &self,
+        id_hash: &SecretHash,
+        now: UnixTime,
+    ) -> StoreResult<Option<(Session, User)>> {
+        let row = sqlx::query(concat!(
+            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
+             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 1"
+        ))
+        .bind(id_hash.as_bytes())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut session = session_from_row(&row).map_err(backend)?;
+        session.created_at = row.try_get("s_created_at").map_err(backend)?;
+        Ok(Some((session, user_from_row(&row).map_err(backend)?)))
+    }
+
+    async fn two_factor(&self, user: UserId) -> StoreResult<TwoFactorRecord> {
+        let row = sqlx::query(
+            "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = $1",
+        )
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else {
+            return Ok(TwoFactorRecord::default());
+        };
+        (|| -> Result<TwoFactorRecord, sqlx::Error> {
+            Ok(TwoFactorRecord {
+                secret: row.try_get("totp_secret")?,
+                enabled: row.try_get("totp_enabled")?,
+                last_step: row.try_get("totp_last_step")?,
+                recovery_codes: row.try_get("recovery_codes")?,
+            })
+        })()
+        .map_err(backend)
+    }
+
+    async fn set_two_factor(
+        &self,
+        user: UserId,
+        record: &TwoFactorRecord,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET totp_secret = $2, totp_enabled = $3, totp_last_step = $4, \
+             recovery_codes = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(user)
+        .bind(&record.secret)
+        .bind(record.enabled)
+        .bind(record.last_step)
+        .bind(&record.recovery_codes)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
+    async fn advance_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 AND totp_enabled = TRUE",
+        )
+        .bind(user)
+        .bind(step)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET recovery_codes = $3 WHERE id = $1 AND recovery_codes = $2",
+        )
+        .bind(user)
+        .bind(old)
+        .bind(new)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()> {
@@ -266,8 +366,9 @@ impl AccountStore for PostgresStore {
         now: UnixTime,
     ) -> StoreResult<Vec<Session>> {
         let rows = sqlx::query(
-            "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent \
-             FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC",
+            "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
+             mfa_pending FROM sessions WHERE user_id = $1 AND expires_at > $2 AND mfa_pending = 0 \
+             ORDER BY last_seen_at DESC",
         )
         .bind(user_id)
         .bind(now)

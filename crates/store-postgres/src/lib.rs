@@ -8,7 +8,7 @@ macro_rules! user_columns {
     () => {
         "u.id, u.uuid, u.username, u.display_name, u.email, u.email_verified, u.password_hash, \
          u.avatar_url, u.level, u.role, u.status, u.quota, u.used_quota, u.aff_code, \
-         u.inviter_id, u.created_at, u.last_login_at"
+         u.inviter_id, u.created_at, u.last_login_at, u.totp_enabled"
     };
 }
 
@@ -108,6 +108,7 @@ pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         inviter_id: row.try_get("inviter_id")?,
         created_at: row.try_get("created_at")?,
         last_login_at: row.try_get("last_login_at")?,
+        totp_enabled: row.try_get("totp_enabled")?,
     })
 }
 
@@ -124,6 +125,7 @@ pub(crate) fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
         expires_at: row.try_get("expires_at")?,
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
+        mfa_pending: row.try_get::<i64, _>("mfa_pending")? != 0,
     })
 }
 

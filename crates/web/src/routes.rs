@@ -18,6 +18,11 @@ pub fn router(state: AppState) -> Router {
             get(account::me::get).put(account::me::put),
         )
         .route("/api/user/token", get(account::token::get))
+        .route("/api/user/login/2fa", post(account::login::second_factor))
+        .route("/api/user/2fa/status", get(account::two_factor::status))
+        .route("/api/user/2fa/setup", post(account::two_factor::setup))
+        .route("/api/user/2fa/enable", post(account::two_factor::enable))
+        .route("/api/user/2fa/disable", post(account::two_factor::disable))
         .route(
             "/api/user/authorizations",
             get(account::authorizations::list),
@@ -109,6 +114,7 @@ pub fn router(state: AppState) -> Router {
             get(oidc::logout::get).post(oidc::logout::post),
         )
         .route("/login", get(pages::login::get).post(pages::login::post))
+        .route("/login/2fa", post(pages::login::second_factor))
         .route("/static/keyward.css", get(pages::stylesheet));
 
     let app = Router::new()

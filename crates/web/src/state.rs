@@ -57,6 +57,7 @@ pub struct AppState {
     pub codes: Arc<CodeIssuer>,
     pub keys: Arc<KeyRing>,
     pub vault: Arc<Vault>,
+    pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,
     /// Outbound HTTP to upstream providers.
     pub http: keyward_upstream::Http,
     pub store: Arc<dyn Store>,

@@ -2,6 +2,7 @@
 
 pub mod federation;
 mod password;
+pub mod two_factor;
 pub mod validate;
 
 pub use password::{HashError, PasswordHasher};
@@ -254,15 +255,40 @@ impl Accounts {
         user: &User,
         client: &ClientInfo,
     ) -> Result<(Secret, Session), AccountError> {
+        self.new_session(user, client, false).await
+    }
+
+    /// A session that proves the password (or upstream login) only: it lasts five minutes and
+    /// opens nothing but the second-factor step.
+    pub async fn start_pending_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<(Secret, Session), AccountError> {
+        self.new_session(user, client, true).await
+    }
+
+    async fn new_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+        mfa_pending: bool,
+    ) -> Result<(Secret, Session), AccountError> {
         let secret = Secret::generate(SESSION_PREFIX);
         let now = self.clock.now();
+        let ttl = if mfa_pending {
+            300
+        } else {
+            self.policy.session_ttl_secs
+        };
         let new = NewSession {
             id_hash: secret.hash(),
             user_id: user.id,
             created_at: now,
-            expires_at: now + self.policy.session_ttl_secs,
+            expires_at: now + ttl,
             ip: truncate(&client.ip, 64),
             user_agent: truncate(&client.user_agent, 256),
+            mfa_pending,
         };
         self.store.create_session(new.clone()).await?;
         let session = Session {
@@ -273,8 +299,21 @@ impl Accounts {
             expires_at: new.expires_at,
             ip: new.ip,
             user_agent: new.user_agent,
+            mfa_pending,
         };
         Ok((secret, session))
+    }
+
+    /// The user behind a session still waiting for its second factor.
+    pub async fn pending_session(&self, cookie: &str) -> Result<Option<User>, AccountError> {
+        if !cookie.starts_with(SESSION_PREFIX) || cookie.len() > 128 {
+            return Ok(None);
+        }
+        let found = self
+            .store
+            .pending_session_with_user(&SecretHash::of(cookie), self.clock.now())
+            .await?;
+        Ok(found.map(|(_, user)| user).filter(User::is_enabled))
     }
 
     /// The session behind a cookie value, if it is live and its user enabled.

@@ -10,5 +10,5 @@ pub use oauth::{
     AccessContext, AuditEntry, AuthCode, CodeCheck, Consent, Identity, NewAuditEntry, NewFamily,
     NewToken, StoredKey, TokenKind, TokenRecord, UpstreamState,
 };
-pub use session::{DeveloperToken, NewSession, Session};
+pub use session::{DeveloperToken, NewSession, Session, TwoFactorRecord};
 pub use user::{NewUser, Role, User, UserId, UserStatus};

@@ -12,6 +12,8 @@ pub struct Session {
     pub expires_at: UnixTime,
     pub ip: String,
     pub user_agent: String,
+    /// Only the first factor is proven; the session authorizes nothing but the second step.
+    pub mfa_pending: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -22,6 +24,19 @@ pub struct NewSession {
     pub expires_at: UnixTime,
     pub ip: String,
     pub user_agent: String,
+    pub mfa_pending: bool,
+}
+
+/// A user's TOTP enrolment as stored.
+#[derive(Debug, Clone, Default)]
+pub struct TwoFactorRecord {
+    /// The TOTP secret, encrypted with the master key.
+    pub secret: Option<Vec<u8>>,
+    pub enabled: bool,
+    /// The last accepted time step; a code is accepted once (RFC 6238 §5.2).
+    pub last_step: i64,
+    /// JSON list of SHA-256 hex digests of the unused recovery codes.
+    pub recovery_codes: String,
 }
 
 /// A user's API key for the developer endpoints (`POST /api/oauth_apps`...). One per user: issuing

@@ -122,6 +122,8 @@ pub struct User {
     pub inviter_id: Option<UserId>,
     pub created_at: UnixTime,
     pub last_login_at: Option<UnixTime>,
+    /// Logins need a second factor (TOTP or a recovery code).
+    pub totp_enabled: bool,
 }
 
 impl User {
@@ -184,6 +186,7 @@ mod tests {
             inviter_id: None,
             created_at: 0,
             last_login_at: None,
+            totp_enabled: false,
         };
         assert_eq!(user.user_number(), "u_100023");
     }

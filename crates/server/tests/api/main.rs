@@ -18,3 +18,4 @@ mod provider_rules;
 mod sessions;
 mod storage;
 mod throttling;
+mod two_factor;

@@ -29,9 +29,113 @@ pub async fn post(
         .accounts
         .login(&body.username, &body.password, &client, &settings)
         .await?;
+    tracing::info!(user.id = user.id, "password accepted");
+    let (jar, step) = begin_login(&state, jar, &user, &client).await?;
+    Ok((jar, step.answer(&user)).into_response())
+}
+
+/// Where a login stands once its first factor is proven.
+pub enum LoginStep {
+    Done,
+    /// The account has two-factor on: the browser holds a pending session until
+    /// `POST /api/user/login/2fa`.
+    SecondFactor,
+}
+
+impl LoginStep {
+    /// new-api's answers: the user, or `{"require_2fa": true}`.
+    pub fn answer(&self, user: &User) -> axum::response::Response {
+        match self {
+            Self::Done => Success::new(LoginView::from(user)).into_response(),
+            Self::SecondFactor => Success {
+                message: "请输入两步验证码",
+                data: serde_json::json!({"require_2fa": true}),
+            }
+            .into_response(),
+        }
+    }
+}
+
+/// The one way every login (password, upstream, e-mail...) continues: a full session, or a
+/// pending one when the account has a second factor to check.
+pub async fn begin_login(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    client: &ClientInfo,
+) -> Result<(CookieJar, LoginStep), ApiError> {
+    if !user.totp_enabled {
+        return Ok((
+            open_session(state, jar, user, client).await?,
+            LoginStep::Done,
+        ));
+    }
+    let name = state.config.session_cookie_name();
+    if let Some(old) = jar.get(name) {
+        state.accounts.end_session(old.value()).await?;
+    }
+    let (secret, _) = state.accounts.start_pending_session(user, client).await?;
+    let cookie = Cookie::build((name, secret.into_exposed()))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.https())
+        .same_site(SameSite::Lax)
+        .build();
+    Ok((jar.add(cookie), LoginStep::SecondFactor))
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactorBody {
+    code: String,
+}
+
+/// `POST /api/user/login/2fa` `{"code"}`: a TOTP code or a recovery code finishes a pending
+/// login. Throttled per account like passwords.
+pub async fn second_factor(
+    State(state): State<AppState>,
+    Client(client): Client,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<SecondFactorBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = complete_second_factor(&state, &jar, &body.code).await?;
     let jar = open_session(&state, jar, &user, &client).await?;
-    tracing::info!(user.id = user.id, "password login");
+    tracing::info!(user.id = user.id, "second factor accepted");
     Ok((jar, Success::new(LoginView::from(&user))))
+}
+
+/// Checks the code for the browser's pending login; the caller opens the full session.
+pub async fn complete_second_factor(
+    state: &AppState,
+    jar: &CookieJar,
+    code: &str,
+) -> Result<User, ApiError> {
+    let cookie = jar
+        .get(state.config.session_cookie_name())
+        .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))?;
+    let user = state
+        .accounts
+        .pending_session(cookie.value())
+        .await?
+        .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))?;
+    let key = format!("2fa:{}", user.id);
+    let window = state.accounts.policy().window_secs;
+    let now = state.accounts.now();
+    if let Some((count, since)) = state.store.throttle_count(&key, window, now).await?
+        && count >= state.accounts.policy().max_failures_per_account
+    {
+        return Err(ApiError::TooManyRequests((since + window - now).max(1)));
+    }
+    let ok = state
+        .two_factor
+        .verify(&user, code)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !ok {
+        state.store.throttle_hit(&key, window, now).await?;
+        return Err(ApiError::Refused("验证码错误".into()));
+    }
+    state.store.throttle_clear(&key).await?;
+    Ok(user)
 }
 
 /// Ends the browser's previous session, if any, and sets the cookie of a new one: the id always

@@ -8,4 +8,5 @@ pub mod me;
 pub mod register;
 pub mod status;
 pub mod token;
+pub mod two_factor;
 pub mod view;

@@ -12,7 +12,7 @@ pub mod state;
 pub mod telegram;
 pub mod wechat;
 
-use crate::account::login::open_session;
+use crate::account::login::{LoginStep, begin_login};
 use crate::envelope::{ApiError, Success};
 use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
@@ -140,16 +140,17 @@ pub async fn finish(
                 .into_response())
         }
         Outcome::LoggedIn(user) | Outcome::Registered(user) => {
-            let jar = open_session(state, jar, &user, client).await?;
+            let (jar, step) = begin_login(state, jar, &user, client).await?;
             tracing::info!(user.id = user.id, "upstream login");
-            Ok((
-                jar,
-                Success {
+            let answer = match step {
+                LoginStep::Done => Success {
                     message: "登录成功",
                     data: json!({"user": user_json(&user)}),
-                },
-            )
-                .into_response())
+                }
+                .into_response(),
+                LoginStep::SecondFactor => step.answer(&user),
+            };
+            Ok((jar, answer).into_response())
         }
     }
 }

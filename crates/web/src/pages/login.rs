@@ -3,6 +3,7 @@
 //! `SameSite=Strict` cookie that the form must repeat.
 
 use super::{Texts, render, safe_return_to, texts};
+use crate::account::login::LoginStep;
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
@@ -111,10 +112,19 @@ pub async fn post(
         }
     };
     match result {
-        Ok(user) => match crate::account::login::open_session(&state, jar, &user, &client).await {
-            Ok(jar) => {
+        Ok(user) => match crate::account::login::begin_login(&state, jar, &user, &client).await {
+            Ok((jar, LoginStep::Done)) => {
                 let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
                 (jar, redirect(&return_to)).into_response()
+            }
+            Ok((jar, LoginStep::SecondFactor)) => {
+                let page = SecondFactorPage {
+                    t,
+                    csrf_token: &form.csrf_token,
+                    return_to: &return_to,
+                    error: None,
+                };
+                (jar, render(StatusCode::OK, &page)).into_response()
             }
             Err(e) => e.into_response(),
         },
@@ -160,4 +170,65 @@ pub fn redirect(location: &str) -> Response {
         [(header::LOCATION, location.to_owned())],
     )
         .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "login_2fa.html")]
+struct SecondFactorPage<'a> {
+    t: &'static Texts,
+    csrf_token: &'a str,
+    return_to: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactorForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `POST /login/2fa`: the page's second step.
+pub async fn second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    jar: CookieJar,
+    Form(form): Form<SecondFactorForm>,
+) -> Response {
+    let t = texts(&headers);
+    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
+    let expected = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        return super::error_page(
+            StatusCode::FORBIDDEN,
+            t,
+            "页面已过期，请刷新后重试 / The page expired, please reload it",
+        );
+    }
+    match crate::account::login::complete_second_factor(&state, &jar, &form.code).await {
+        Ok(user) => match crate::account::login::open_session(&state, jar, &user, &client).await {
+            Ok(jar) => {
+                let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+                (jar, redirect(&return_to)).into_response()
+            }
+            Err(e) => e.into_response(),
+        },
+        Err(crate::envelope::ApiError::Refused(message)) => {
+            let page = SecondFactorPage {
+                t,
+                csrf_token: &form.csrf_token,
+                return_to: &return_to,
+                error: Some(&message),
+            };
+            (jar, render(StatusCode::OK, &page)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
 }

@@ -30,6 +30,9 @@ pub struct Texts {
     pub logout_question: &'static str,
     pub logout_button: &'static str,
     pub logged_out: &'static str,
+    pub second_factor_title: &'static str,
+    pub second_factor_intro: &'static str,
+    pub second_factor_code: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -54,6 +57,9 @@ pub static ZH: Texts = Texts {
     logout_question: "要退出当前账户吗？",
     logout_button: "退出登录",
     logged_out: "你已退出登录。",
+    second_factor_title: "两步验证",
+    second_factor_intro: "请输入身份验证器中的 6 位验证码，或一个恢复码。",
+    second_factor_code: "验证码",
 };
 
 pub static EN: Texts = Texts {
@@ -78,6 +84,9 @@ pub static EN: Texts = Texts {
     logout_question: "Do you want to log out?",
     logout_button: "Log out",
     logged_out: "You are logged out.",
+    second_factor_title: "Two-factor check",
+    second_factor_intro: "Enter the 6-digit code from your authenticator app, or a recovery code.",
+    second_factor_code: "Code",
 };
 
 /// Chinese unless the browser prefers English.
