@@ -61,7 +61,10 @@ pub fn router(state: AppState) -> Router {
             "/api/oauth/wechat/bind",
             get(wechat::bind_get).post(wechat::bind_post),
         )
-        .route("/api/oauth/telegram/login", get(telegram::login))
+        .route(
+            "/api/oauth/telegram/login",
+            get(telegram::login).post(telegram::login_post),
+        )
         .route("/api/oauth/telegram/bind", get(telegram::bind))
         .route(
             "/api/oauth/email/bind",

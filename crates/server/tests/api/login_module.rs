@@ -567,6 +567,16 @@ async fn telegram_data_is_verified_fresh_and_bound_once(backend: Backend) {
         (json!("登录成功"), json!(user_id))
     );
 
+    // The same data by POST keeps it out of URLs.
+    let posted: BTreeMap<String, String> = serde_urlencoded::from_str(&good).expect("fields");
+    let (_, body) = post_json(
+        &env.app.client(),
+        &env.app.url("/api/oauth/telegram/login"),
+        json!(posted),
+    )
+    .await;
+    assert_eq!(body["message"], "登录成功", "{body}");
+
     let tampered = good.replace("first_name=Tele", "first_name=Tela");
     let (_, body) = get_json(
         &browser,

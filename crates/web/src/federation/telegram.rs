@@ -58,6 +58,24 @@ fn telegram_error(e: FederationError) -> ApiError {
     }
 }
 
+/// `POST /api/oauth/telegram/login` with the widget's fields as JSON: keeps them out of URLs,
+/// logs and Referer headers (the GET form is kept for new-api's clients).
+pub async fn login_post(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: Client,
+    crate::envelope::ApiJson(body): crate::envelope::ApiJson<BTreeMap<String, serde_json::Value>>,
+) -> Result<Response, ApiError> {
+    let fields = body
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect();
+    login(state, jar, client, Query(fields)).await
+}
+
 /// Login. As in new-api, an unknown Telegram account does not register unless the admin
 /// turned that on (`telegram_register_enabled`); a disabled account is refused.
 pub async fn login(
