@@ -74,11 +74,12 @@ async fn a_planted_session_cookie_is_never_adopted(backend: Backend) {
 }
 
 async fn sessions_expire(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.session_ttl_secs = 1).await;
+    // Long enough to be checked once even on a loaded machine, short enough to wait out.
+    let app = TestApp::spawn_with(backend, |c| c.session_ttl_secs = 3).await;
     app.register("ken", "password-123").await;
     let cookie = session_cookie(&login_raw(&app, None, "ken", "password-123").await);
     assert_eq!(self_with(&app, &cookie).await, StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
     assert_eq!(self_with(&app, &cookie).await, StatusCode::UNAUTHORIZED);
 }
 
