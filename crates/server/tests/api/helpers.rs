@@ -157,6 +157,16 @@ impl TestApp {
         }
     }
 
+    /// A node started elsewhere (e.g. the real binary in a child process) at `base`.
+    pub fn external(base: String, db: TestDatabase) -> Self {
+        Self {
+            base,
+            _db: db,
+            shutdown: None,
+            server: None,
+        }
+    }
+
     /// A browser-like client: keeps cookies, does not follow redirects.
     pub fn client(&self) -> Client {
         Client::builder()

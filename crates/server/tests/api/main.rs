@@ -4,6 +4,7 @@
 mod fakes;
 mod helpers;
 mod login_module;
+mod logs;
 mod oauth_support;
 mod oidc;
 
