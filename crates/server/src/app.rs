@@ -21,7 +21,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// Opens the database named by `url` and brings its schema up to date.
 pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
@@ -176,12 +175,18 @@ impl Node {
             .context("preparing signing keys")
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests.
-    pub async fn serve(
+    /// Serves on `listener` (plain TCP, or [`crate::tls::TlsListener`]) until `shutdown`
+    /// resolves, then finishes in-flight requests.
+    pub async fn serve<L>(
         self,
-        listener: TcpListener,
+        listener: L,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<()>
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+        SocketAddr:
+            for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+    {
         let purge = tokio::spawn(purge_loop(self.state.clone()));
         let app = keyward_web::router(self.state);
         let result = axum::serve(

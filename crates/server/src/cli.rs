@@ -193,9 +193,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         listen = %listener.local_addr()?,
         public_url = %node.state.config.public_url,
+        tls = node.config.tls_cert_file.is_some(),
         "keyward is serving"
     );
-    node.serve(listener, shutdown_signal()).await
+    match (&node.config.tls_cert_file, &node.config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let tls = crate::tls::server_config(cert.as_ref(), key.as_ref())?;
+            // `tap_io` gives axum's generic ConnectInfo implementation for any listener.
+            let listener = axum::serve::ListenerExt::tap_io(
+                crate::tls::TlsListener::new(listener, tls)?,
+                |_| {},
+            );
+            node.serve(listener, shutdown_signal()).await
+        }
+        (None, None) => node.serve(listener, shutdown_signal()).await,
+        _ => anyhow::bail!("set both tls_cert_file and tls_key_file, or neither"),
+    }
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {

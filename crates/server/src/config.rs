@@ -36,6 +36,7 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   login_max_failures_per_account failures per submitted name per window  [5]
   login_max_failures_per_ip      failures per client IP per window     [30]
   body_limit_bytes               largest request body accepted         [65536]
+  tls_cert_file, tls_key_file    PEM files: serve HTTPS natively (rustls) [off]
   request_timeout_secs           longest a request may take            [30]
 The file is --config FILE, else $KEYWARD_CONFIG, else ./keyward.toml when it exists.";
 
@@ -69,6 +70,9 @@ pub struct Config {
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_ip: i64,
     pub body_limit_bytes: usize,
+    /// PEM certificate chain and key for native TLS; both or neither.
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
     pub request_timeout_secs: u64,
 }
 
@@ -103,6 +107,8 @@ impl Default for Config {
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 30,
             body_limit_bytes: 64 * 1024,
+            tls_cert_file: None,
+            tls_key_file: None,
             request_timeout_secs: 30,
         }
     }

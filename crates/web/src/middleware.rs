@@ -14,6 +14,15 @@ use tower_http::trace::TraceLayer;
 use crate::state::WebConfig;
 
 pub fn apply(router: Router, config: &WebConfig) -> Router {
+    // Browsers that reached us over https stay on https.
+    let router = if config.https() {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+    } else {
+        router
+    };
     router
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(TimeoutLayer::with_status_code(

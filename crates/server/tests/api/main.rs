@@ -19,4 +19,5 @@ mod provider_rules;
 mod sessions;
 mod storage;
 mod throttling;
+mod tls;
 mod two_factor;
