@@ -9,7 +9,6 @@ use axum::response::IntoResponse;
 use keyward_core::audit::{self, action};
 use keyward_core::model::ClientStatus;
 use keyward_core::oauth::apps::Review;
-use keyward_core::store::Page;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -35,21 +34,11 @@ pub async fn list(
             Some(ClientStatus::parse(text).ok_or(ApiError::Refused("无效的状态".into()))?)
         }
     };
-    let limit = query.page_size.unwrap_or(20).clamp(1, 100);
-    let page = query.p.unwrap_or(1).max(1);
-    let apps = state
-        .store
-        .list_clients(
-            status,
-            Page {
-                offset: (page - 1).saturating_mul(limit),
-                limit,
-            },
-        )
-        .await?;
+    let (page, window) = super::paging(query.p, query.page_size, 20, 100);
+    let apps = state.store.list_clients(status, window).await?;
     let items: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
     Ok(Success::new(
-        json!({"items": items, "page": page, "page_size": limit}),
+        json!({"items": items, "page": page, "page_size": window.limit}),
     ))
 }
 

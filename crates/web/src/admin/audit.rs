@@ -3,7 +3,6 @@ use crate::extract::AdminUser;
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
-use keyward_core::store::Page;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,22 +22,12 @@ pub async fn list(
     _admin: AdminUser,
     Query(query): Query<AuditQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let limit = query.page_size.unwrap_or(50).clamp(1, 200);
-    let page = query.p.unwrap_or(1).max(1);
+    let (page, window) = super::paging(query.p, query.page_size, 50, 200);
     let action = query
         .action
         .as_deref()
         .filter(|a| !a.is_empty() && a.len() <= 64);
-    let entries = state
-        .store
-        .list_audit(
-            action,
-            Page {
-                offset: (page - 1).saturating_mul(limit),
-                limit,
-            },
-        )
-        .await?;
+    let entries = state.store.list_audit(action, window).await?;
     let items: Vec<_> = entries
         .iter()
         .map(|e| {
@@ -54,6 +43,6 @@ pub async fn list(
         })
         .collect();
     Ok(Success::new(
-        json!({"items": items, "page": page, "page_size": limit}),
+        json!({"items": items, "page": page, "page_size": window.limit}),
     ))
 }

@@ -5,7 +5,7 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use keyward_core::model::{Role, UserStatus};
-use keyward_core::store::{Page, UserPatch};
+use keyward_core::store::UserPatch;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -24,8 +24,7 @@ pub async fn list(
     _admin: AdminUser,
     Query(query): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let limit = query.page_size.unwrap_or(20).clamp(1, 100);
-    let page = query.p.unwrap_or(1).max(1);
+    let (page, window) = super::paging(query.p, query.page_size, 20, 100);
     let keyword = query
         .keyword
         .as_deref()
@@ -34,19 +33,10 @@ pub async fn list(
     if keyword.is_some_and(|k| k.len() > 100) {
         return Err(ApiError::Refused("搜索关键字过长".into()));
     }
-    let users = state
-        .store
-        .list_users(
-            keyword,
-            Page {
-                offset: (page - 1).saturating_mul(limit),
-                limit,
-            },
-        )
-        .await?;
+    let users = state.store.list_users(keyword, window).await?;
     let items: Vec<UserView> = users.iter().map(UserView::from).collect();
     Ok(Success::new(
-        serde_json::json!({"items": items, "page": page, "page_size": limit}),
+        serde_json::json!({"items": items, "page": page, "page_size": window.limit}),
     ))
 }
 

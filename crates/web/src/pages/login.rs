@@ -88,16 +88,8 @@ pub async fn post(
 ) -> Response {
     let t = texts(&headers);
     let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    let expected = jar
-        .get(CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        return super::error_page(
-            StatusCode::FORBIDDEN,
-            t,
-            "页面已过期，请刷新后重试 / The page expired, please reload it",
-        );
+    if let Err(page) = check_csrf(&jar, &form.csrf_token, t) {
+        return page;
     }
     let result = match state.settings.get().await {
         Ok(settings) => {
@@ -145,6 +137,22 @@ pub async fn post(
             (jar, render(status, &page)).into_response()
         }
     }
+}
+
+/// The form must repeat the value of the browser's CSRF cookie (double submit).
+fn check_csrf(jar: &CookieJar, submitted: &str, t: &'static Texts) -> Result<(), Response> {
+    let expected = jar
+        .get(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), submitted.as_bytes()) {
+        return Err(super::error_page(
+            StatusCode::FORBIDDEN,
+            t,
+            "页面已过期，请刷新后重试 / The page expired, please reload it",
+        ));
+    }
+    Ok(())
 }
 
 fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
@@ -201,16 +209,8 @@ pub async fn second_factor(
 ) -> Response {
     let t = texts(&headers);
     let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    let expected = jar
-        .get(CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        return super::error_page(
-            StatusCode::FORBIDDEN,
-            t,
-            "页面已过期，请刷新后重试 / The page expired, please reload it",
-        );
+    if let Err(page) = check_csrf(&jar, &form.csrf_token, t) {
+        return page;
     }
     match crate::account::login::complete_second_factor(&state, &jar, &form.code).await {
         Ok(user) => match crate::account::login::open_session(&state, jar, &user, &client).await {
