@@ -88,8 +88,8 @@ pub async fn post(
 ) -> Response {
     let t = texts(&headers);
     let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    if let Err(page) = check_csrf(&jar, &form.csrf_token, t) {
-        return page;
+    if !csrf_ok(&jar, &form.csrf_token) {
+        return expired_page(t);
     }
     let result = match state.settings.get().await {
         Ok(settings) => {
@@ -140,19 +140,20 @@ pub async fn post(
 }
 
 /// The form must repeat the value of the browser's CSRF cookie (double submit).
-fn check_csrf(jar: &CookieJar, submitted: &str, t: &'static Texts) -> Result<(), Response> {
+fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
     let expected = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), submitted.as_bytes()) {
-        return Err(super::error_page(
-            StatusCode::FORBIDDEN,
-            t,
-            "页面已过期，请刷新后重试 / The page expired, please reload it",
-        ));
-    }
-    Ok(())
+    !expected.is_empty() && constant_time_eq(expected.as_bytes(), submitted.as_bytes())
+}
+
+fn expired_page(t: &'static Texts) -> Response {
+    super::error_page(
+        StatusCode::FORBIDDEN,
+        t,
+        "页面已过期，请刷新后重试 / The page expired, please reload it",
+    )
 }
 
 fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
@@ -209,8 +210,8 @@ pub async fn second_factor(
 ) -> Response {
     let t = texts(&headers);
     let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    if let Err(page) = check_csrf(&jar, &form.csrf_token, t) {
-        return page;
+    if !csrf_ok(&jar, &form.csrf_token) {
+        return expired_page(t);
     }
     match crate::account::login::complete_second_factor(&state, &jar, &form.code).await {
         Ok(user) => match crate::account::login::open_session(&state, jar, &user, &client).await {
