@@ -588,7 +588,7 @@ impl OAuthStore for PostgresStore {
             "UPDATE tokens SET used_at = $2 \
              WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL \
                AND revoked_at IS NULL AND expires_at > $2 \
-               AND family_id IN (SELECT id FROM token_families WHERE revoked_at IS NULL) \
+               AND EXISTS (SELECT 1 FROM token_families f WHERE f.id = tokens.family_id AND f.revoked_at IS NULL) \
              RETURNING family_id, \
                (SELECT user_id FROM token_families WHERE id = family_id), \
                (SELECT client FROM token_families WHERE id = family_id)",

@@ -31,7 +31,7 @@ impl AccountStore for SqliteStore {
         .bind(&user.aff_code)
         .bind(user.inviter_id)
         .bind(user.created_at)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await
         .map_err(write_error)?;
         self.user_by_id(id)
@@ -108,7 +108,7 @@ impl AccountStore for SqliteStore {
 
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
         let mut tx = self
-            .pool
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)?;
@@ -182,7 +182,7 @@ impl AccountStore for SqliteStore {
         .bind(id)
         .bind(delta)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await
         .map_err(write_error)
     }
@@ -191,7 +191,7 @@ impl AccountStore for SqliteStore {
         sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(drop)
             .map_err(backend)
@@ -209,7 +209,7 @@ impl AccountStore for SqliteStore {
         .bind(&s.ip)
         .bind(&s.user_agent)
         .bind(i64::from(s.mfa_pending))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -241,7 +241,7 @@ impl AccountStore for SqliteStore {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
                 .bind(id_hash.as_bytes())
                 .bind(now)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(backend)?;
             session.last_seen_at = now;
@@ -310,7 +310,7 @@ impl AccountStore for SqliteStore {
         .bind(record.last_step)
         .bind(&record.recovery_codes)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(backend)
@@ -322,7 +322,7 @@ impl AccountStore for SqliteStore {
         )
         .bind(user)
         .bind(step)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() > 0)
@@ -340,7 +340,7 @@ impl AccountStore for SqliteStore {
         .bind(user)
         .bind(old)
         .bind(new)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() > 0)
@@ -349,7 +349,7 @@ impl AccountStore for SqliteStore {
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash.as_bytes())
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(drop)
             .map_err(backend)
@@ -358,7 +358,7 @@ impl AccountStore for SqliteStore {
     async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64> {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(|done| done.rows_affected())
             .map_err(backend)
@@ -399,7 +399,7 @@ impl AccountStore for SqliteStore {
         .bind(hash.as_bytes())
         .bind(user_id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -430,7 +430,7 @@ impl AccountStore for SqliteStore {
         .bind(key)
         .bind(now)
         .bind(window)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await
         .map_err(backend)
     }
@@ -455,7 +455,7 @@ impl AccountStore for SqliteStore {
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM throttle WHERE key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map(drop)
             .map_err(backend)
@@ -475,7 +475,7 @@ impl AccountStore for SqliteStore {
         )
         .bind(json)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(backend)

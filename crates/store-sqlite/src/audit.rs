@@ -19,7 +19,7 @@ impl AuditStore for SqliteStore {
         .bind(&entry.target)
         .bind(&entry.detail)
         .bind(&entry.ip)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(backend)

@@ -63,7 +63,7 @@ impl FederationStore for SqliteStore {
         .bind(&s.return_to)
         .bind(s.created_at)
         .bind(s.expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -79,7 +79,7 @@ impl FederationStore for SqliteStore {
              provider, user_id, aff_code, pkce_verifier, nonce, return_to, created_at, expires_at",
         )
         .bind(state.as_bytes())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
@@ -134,7 +134,7 @@ impl FederationStore for SqliteStore {
 
     async fn link_identity(&self, identity: Identity) -> StoreResult<()> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)?;
@@ -170,7 +170,7 @@ impl FederationStore for SqliteStore {
         let done = sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
             .bind(user)
             .bind(provider)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() > 0)
@@ -182,7 +182,7 @@ impl FederationStore for SqliteStore {
         identity: Identity,
     ) -> StoreResult<User> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)?;
@@ -245,7 +245,7 @@ impl FederationStore for SqliteStore {
         .bind(user)
         .bind(email)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -285,7 +285,7 @@ impl FederationStore for SqliteStore {
         .bind(hash.as_bytes())
         .bind(now)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -300,7 +300,7 @@ impl FederationStore for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<CodeCheck> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)?;
@@ -357,7 +357,7 @@ impl FederationStore for SqliteStore {
         .bind(name)
         .bind(ciphertext)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -374,7 +374,7 @@ impl FederationStore for SqliteStore {
     async fn delete_operator_secret(&self, name: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM operator_secrets WHERE name = $1")
             .bind(name)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map(drop)
             .map_err(backend)

@@ -42,7 +42,7 @@ impl KeyStore for SqliteStore {
         .bind(&key.public_jwk)
         .bind(key.created_at)
         .bind(key.not_before)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -51,7 +51,7 @@ impl KeyStore for SqliteStore {
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
             .bind(kid)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map(drop)
             .map_err(backend)

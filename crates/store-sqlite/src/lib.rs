@@ -36,7 +36,11 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Reads, in parallel.
     pool: SqlitePool,
+    /// Every write, through one connection: SQLite has one writer at a time, and queueing
+    /// writers here (asynchronously) beats having them sleep in SQLite's busy handler.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -49,18 +53,26 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        // An in-memory database exists per connection, so it gets exactly one.
-        let max = if url.contains(":memory:") { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
-        Ok(Self { pool })
+        let open = |max: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(max)
+                .connect_with(options.clone())
+        };
+        // An in-memory database exists per connection, so it gets exactly one, for everything.
+        if url.contains(":memory:") {
+            let pool = open(1).await.map_err(backend)?;
+            return Ok(Self {
+                writer: pool.clone(),
+                pool,
+            });
+        }
+        let writer = open(1).await.map_err(backend)?;
+        let pool = open(8).await.map_err(backend)?;
+        Ok(Self { pool, writer })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(backend)
+        MIGRATOR.run(&self.writer).await.map_err(backend)
     }
 }
 
@@ -143,6 +155,10 @@ impl SqliteStore {
         &self.pool
     }
 
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     pub(crate) async fn one_user(&self, sql: &'static str, key: &str) -> StoreResult<Option<User>> {
         let row = sqlx::query(sql)
             .bind(key)
@@ -158,7 +174,7 @@ impl SqliteStore {
         &self,
         query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
     ) -> StoreResult<bool> {
-        let done = query.execute(&self.pool).await.map_err(write_error)?;
+        let done = query.execute(&self.writer).await.map_err(write_error)?;
         Ok(done.rows_affected() > 0)
     }
 }
@@ -176,14 +192,14 @@ impl MaintenanceStore for SqliteStore {
     async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64> {
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(backend)?
             .rows_affected();
         let windows = sqlx::query("DELETE FROM throttle WHERE window_start <= $1 - $2")
             .bind(now)
             .bind(throttle_window)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(backend)?
             .rows_affected();
@@ -198,7 +214,7 @@ impl MaintenanceStore for SqliteStore {
         ] {
             removed += sqlx::query(sql)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(backend)?
                 .rows_affected();

@@ -184,7 +184,7 @@ impl SqliteStore {
     }
 
     async fn immediate(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool()
+        self.writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)
@@ -220,7 +220,7 @@ impl OAuthStore for SqliteStore {
         .bind(c.created_at)
         .bind(to_json(&c.post_logout_redirect_uris))
         .bind(c.id_token_alg.as_str())
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .map_err(write_error)?;
         self.client_by_pk(pk)
@@ -284,7 +284,7 @@ impl OAuthStore for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<bool> {
         let mut tx = self
-            .pool()
+            .writer()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)?;
@@ -333,7 +333,7 @@ impl OAuthStore for SqliteStore {
         .bind(pk)
         .bind(hash.as_bytes())
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(write_error)?;
         Ok(done.rows_affected() > 0)
@@ -357,7 +357,7 @@ impl OAuthStore for SqliteStore {
         .bind(hash.as_bytes())
         .bind(previous_expires_at)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(write_error)?;
         Ok(done.rows_affected() > 0)
@@ -366,7 +366,7 @@ impl OAuthStore for SqliteStore {
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(pk)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() > 0)
@@ -405,7 +405,7 @@ impl OAuthStore for SqliteStore {
         .bind(client)
         .bind(scopes.bits())
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -481,7 +481,7 @@ impl OAuthStore for SqliteStore {
         .bind(code.auth_time)
         .bind(code.created_at)
         .bind(code.expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(write_error)
@@ -553,7 +553,7 @@ impl OAuthStore for SqliteStore {
         )
         .bind(code.as_bytes())
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(|done| done.rows_affected())
         .map_err(backend)
@@ -594,7 +594,7 @@ impl OAuthStore for SqliteStore {
             "UPDATE tokens SET used_at = $2 \
              WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL \
                AND revoked_at IS NULL AND expires_at > $2 \
-               AND family_id IN (SELECT id FROM token_families WHERE revoked_at IS NULL) \
+               AND EXISTS (SELECT 1 FROM token_families f WHERE f.id = tokens.family_id AND f.revoked_at IS NULL) \
              RETURNING family_id, \
                (SELECT user_id FROM token_families WHERE id = family_id), \
                (SELECT client FROM token_families WHERE id = family_id)",
@@ -621,7 +621,7 @@ impl OAuthStore for SqliteStore {
         )
         .bind(family_id)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(backend)
@@ -633,7 +633,7 @@ impl OAuthStore for SqliteStore {
         )
         .bind(hash.as_bytes())
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map(drop)
         .map_err(backend)

@@ -1,0 +1,331 @@
+//! Seeding a fresh Keyward through its real API, the way an operator, a developer, a browser and
+//! an app would: admin settings, a user, a developer token, an app, a consent, and tokens
+//! obtained by real authorization-code flows.
+
+use crate::server::Server;
+use anyhow::{Context, Result, bail};
+use reqwest::header::{AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN: &str = "bench-admin";
+pub const USER: &str = "bench-user";
+pub const USER_PASSWORD: &str = "bench-user-password-123";
+pub const CALLBACK: &str = "https://app.example.com/oauth/callback";
+/// Everything the app may ask for.
+pub const APP_SCOPES: &str = "openid profile email balance offline_access";
+/// The access token the three userinfo shapes and introspection are measured with.
+pub const USERINFO_SCOPES: &str = "openid profile email balance";
+/// A sign-in with OpenID Connect that keeps a refresh token (access + refresh + id_token).
+pub const FLOW_SCOPES: &str = "openid profile email offline_access";
+
+pub struct Seeded {
+    pub client_id: String,
+    pub client_secret: String,
+    /// `Cookie` header value of the user's browser session.
+    pub session_cookie: String,
+    /// An access token with [`USERINFO_SCOPES`].
+    pub access_token: String,
+    /// One refresh token (with the flow scope) per connection, each its own chain.
+    pub refresh_tokens: Vec<String>,
+}
+
+/// `/oauth/authorize?...` for the seeded app.
+pub fn authorize_path(client_id: &str, scope: &str, state: &str) -> Result<String> {
+    let query = serde_urlencoded::to_string([
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", CALLBACK),
+        ("scope", scope),
+        ("state", state),
+    ])?;
+    Ok(format!("/oauth/authorize?{query}"))
+}
+
+/// Reads a new-api envelope; fails unless `success` is true.
+async fn envelope(res: reqwest::Response, what: &str) -> Result<Value> {
+    let status = res.status();
+    let text = res.text().await?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{what}: HTTP {status}, not JSON: {text}"))?;
+    if !status.is_success() || value["success"] != true {
+        bail!("{what} failed: HTTP {status}: {text}");
+    }
+    Ok(value)
+}
+
+/// Logs in and returns the session's `Cookie` header value.
+async fn login(http: &Client, server: &Server, username: &str, password: &str) -> Result<String> {
+    let res = http
+        .post(server.url("/api/user/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await?;
+    let cookie = res
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.contains("keyward_session="))
+        .map(str::to_owned);
+    let body = envelope(res, &format!("login as {username}")).await?;
+    if body["data"]["require_2fa"] == true {
+        bail!("{username} has two-factor on");
+    }
+    cookie.with_context(|| format!("login as {username} set no session cookie"))
+}
+
+pub async fn seed(
+    server: &Server,
+    admin_password: &str,
+    flow_scope: &str,
+    id_token_alg: Option<&str>,
+    connections: usize,
+) -> Result<Seeded> {
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+
+    // The operator: apps are approved at creation, so the secret comes with it.
+    let admin = login(&http, server, ADMIN, admin_password).await?;
+    let res = http
+        .put(server.url("/api/admin/settings"))
+        .header(COOKIE, &admin)
+        .json(&json!({"app_review_required": false}))
+        .send()
+        .await?;
+    envelope(res, "PUT /api/admin/settings").await?;
+
+    // A user, who is also the app's developer.
+    let res = http
+        .post(server.url("/api/user/register"))
+        .json(&json!({"username": USER, "password": USER_PASSWORD}))
+        .send()
+        .await?;
+    envelope(res, "register").await?;
+    let session = login(&http, server, USER, USER_PASSWORD).await?;
+    let res = http
+        .get(server.url("/api/user/token"))
+        .header(COOKIE, &session)
+        .send()
+        .await?;
+    let token = envelope(res, "GET /api/user/token").await?;
+    let developer_token = token["data"]
+        .as_str()
+        .context("no developer token")?
+        .to_owned();
+
+    let mut app = json!({
+        "name": "Bench App",
+        "description": "keyward-bench",
+        "redirect_uri": CALLBACK,
+        "scopes": APP_SCOPES,
+        "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+    });
+    if let (Some(alg), Some(fields)) = (id_token_alg, app.as_object_mut()) {
+        fields.insert("id_token_signed_response_alg".into(), json!(alg));
+    }
+    let res = http
+        .post(server.url("/api/oauth_apps"))
+        .header(AUTHORIZATION, format!("Bearer {developer_token}"))
+        .json(&app)
+        .send()
+        .await?;
+    let created = envelope(res, "POST /api/oauth_apps").await?;
+    let data = &created["data"];
+    let client_id = data["client_id"].as_str().context("client_id")?.to_owned();
+    let client_secret = match data["client_secret"].as_str() {
+        Some(secret) => secret.to_owned(),
+        None => {
+            // Review still on (the settings change not seen yet): approve, then read it once.
+            let id = data["id"].as_i64().context("app id")?;
+            let res = http
+                .post(server.url(&format!("/api/admin/oauth_apps/{id}/approve")))
+                .header(COOKIE, &admin)
+                .json(&json!({}))
+                .send()
+                .await?;
+            envelope(res, "approve the app").await?;
+            let res = http
+                .get(server.url(&format!("/api/oauth_apps/{id}")))
+                .header(AUTHORIZATION, format!("Bearer {developer_token}"))
+                .send()
+                .await?;
+            let view = envelope(res, "read the app's secret").await?;
+            view["data"]["client_secret"]
+                .as_str()
+                .context("no client secret after approval")?
+                .to_owned()
+        }
+    };
+
+    let app = App {
+        http: &http,
+        server,
+        session: &session,
+        client_id: &client_id,
+        client_secret: &client_secret,
+    };
+    // The user consents once, on the page, to everything the app may ask; from then on the
+    // consent is remembered.
+    let tokens = app.sign_in(APP_SCOPES, true).await?;
+    if tokens["refresh_token"].as_str().is_none() || tokens["id_token"].as_str().is_none() {
+        bail!("the first sign-in gave no refresh_token or id_token: {tokens}");
+    }
+    let tokens = app.sign_in(USERINFO_SCOPES, false).await?;
+    let access_token = tokens["access_token"]
+        .as_str()
+        .context("no access_token")?
+        .to_owned();
+    let mut refresh_tokens = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let tokens = app.sign_in(flow_scope, false).await?;
+        refresh_tokens.push(
+            tokens["refresh_token"]
+                .as_str()
+                .with_context(|| {
+                    format!(
+                        "no refresh_token for scope {flow_scope:?} \
+                         (with openid it needs offline_access)"
+                    )
+                })?
+                .to_owned(),
+        );
+    }
+    Ok(Seeded {
+        client_id,
+        client_secret,
+        session_cookie: session,
+        access_token,
+        refresh_tokens,
+    })
+}
+
+struct App<'a> {
+    http: &'a Client,
+    server: &'a Server,
+    session: &'a str,
+    client_id: &'a str,
+    client_secret: &'a str,
+}
+
+impl App<'_> {
+    /// authorize → (consent page, when `consent`) → code → token; returns the token answer.
+    async fn sign_in(&self, scope: &str, consent: bool) -> Result<Value> {
+        let path = authorize_path(self.client_id, scope, "bench-seed")?;
+        let res = self
+            .http
+            .get(self.server.url(&path))
+            .header(COOKIE, self.session)
+            .send()
+            .await?;
+        let location = match (res.status(), consent) {
+            (StatusCode::OK, true) => {
+                let html = res.text().await?;
+                let mut fields = hidden_fields(&html);
+                if !fields.iter().any(|(k, _)| k == "csrf_token") {
+                    bail!("no consent form in: {html}");
+                }
+                fields.push(("decision".into(), "approve".into()));
+                let res = self
+                    .http
+                    .post(self.server.url("/oauth/authorize"))
+                    .header(COOKIE, self.session)
+                    .form(&fields)
+                    .send()
+                    .await?;
+                if res.status() != StatusCode::SEE_OTHER {
+                    bail!("consent answered {}: {}", res.status(), res.text().await?);
+                }
+                location_of(&res)?
+            }
+            (StatusCode::FOUND, false) => location_of(&res)?,
+            (status, _) => bail!(
+                "authorize for {scope:?} answered {status} (consent expected: {consent}): {}",
+                res.text().await?
+            ),
+        };
+        let code = crate::load::code_in(&location)
+            .with_context(|| format!("no code in the redirect {location}"))?;
+        let res = self
+            .http
+            .post(self.server.url("/api/oauth2/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("client_id", self.client_id),
+                ("client_secret", self.client_secret),
+            ])
+            .send()
+            .await?;
+        let status = res.status();
+        let text = res.text().await?;
+        if status != StatusCode::OK {
+            bail!("code exchange answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+fn location_of(res: &reqwest::Response) -> Result<String> {
+    res.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .context("redirect without a Location")
+}
+
+/// The hidden fields of the consent form.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    for chunk in html.split("<input type=\"hidden\" ").skip(1) {
+        let name = between(chunk, "name=\"", "\"");
+        let value = between(chunk, "value=\"", "\"");
+        if let (Some(name), Some(value)) = (name, value) {
+            fields.push((unescape(name), unescape(value)));
+        }
+    }
+    fields
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(&text[from..to])
+}
+
+/// HTML entities back to characters (what the template escaped).
+fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let Some(end) = tail.find(';') else {
+            out.push_str(tail);
+            return out;
+        };
+        let entity = &tail[1..end];
+        let ch = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match ch {
+            Some(c) => out.push(c),
+            None => out.push_str(&tail[..=end]),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
