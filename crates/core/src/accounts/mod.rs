@@ -355,8 +355,8 @@ impl Accounts {
         Ok(user.filter(User::is_enabled))
     }
 
-    /// Changes a password after checking the current one, and ends every session of the user:
-    /// whoever knew the old password is logged out everywhere.
+    /// Changes a password after checking the current one (if there is one), and ends every
+    /// session of the user: whoever knew the old password is logged out everywhere.
     pub async fn change_password(
         &self,
         user: &User,
@@ -364,10 +364,12 @@ impl Accounts {
         new: &str,
     ) -> Result<(), AccountError> {
         let new = NewPassword::parse(new)?;
-        if !self
-            .hasher
-            .verify(current, user.password_hash.as_deref())
-            .await?
+        // An account made through an upstream provider has no password yet: it may set one.
+        if user.password_hash.is_some()
+            && !self
+                .hasher
+                .verify(current, user.password_hash.as_deref())
+                .await?
         {
             return Err(AccountError::WrongCurrentPassword);
         }

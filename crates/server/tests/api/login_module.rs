@@ -134,6 +134,17 @@ async fn github_registers_a_new_user_then_logs_the_same_one_in(backend: Backend)
     );
     let (_, list) = get_json(&other, &env.app.url("/api/user/identities")).await;
     assert_eq!(list["data"][0]["provider"], "github");
+    // An account made upstream has no password yet, and may set one (no old one to give).
+    let res = other
+        .put(env.app.url("/api/user/self"))
+        .json(&json!({"password": "first-password-1"}))
+        .send()
+        .await
+        .expect("set password");
+    let (_, body) = into_parts(res).await;
+    assert_eq!(body["success"], true, "{body}");
+    let name = user["username"].as_str().expect("username");
+    env.app.login(name, "first-password-1").await;
 }
 
 async fn registration_and_provider_switches_are_honoured(backend: Backend) {
@@ -385,6 +396,44 @@ async fn oidc_uses_pkce_and_a_nonce_and_respects_email_verified(backend: Backend
         "an unverified address is not taken"
     );
     assert_eq!(me["data"]["display_name"], "olive Name");
+
+    // A foreign return_to is replaced by the home page; the flow still completes.
+    let third = env.app.client();
+    let res = third
+        .get(
+            env.app
+                .url("/api/oauth/oidc/start?return_to=https://evil.example/"),
+        )
+        .send()
+        .await
+        .expect("start");
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location")
+        .to_owned();
+    let params3: BTreeMap<String, String> =
+        serde_urlencoded::from_str(location.split_once('?').expect("query").1).expect("params");
+    let code = env.fakes.issue_code(Grant {
+        subject: "oidc-sub-3".into(),
+        login: "third".into(),
+        nonce: Some(params3["nonce"].clone()),
+        challenge: Some(params3["code_challenge"].clone()),
+        ..Grant::default()
+    });
+    let res = third
+        .get(env.app.url(&format!(
+            "/api/oauth/oidc?code={code}&state={}",
+            params3["state"]
+        )))
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/")
+    );
 
     // A wrong nonce in the id_token: refused, back to the page with an error.
     let other = env.app.client();

@@ -163,9 +163,15 @@ pub async fn start(
     if !enabled(&settings, &provider) {
         return Err(not_enabled(label));
     }
-    if query.return_to.is_none() {
-        query.return_to = Some("/".into());
-    }
+    // A flow started here always comes back to a page of this site (and so uses the API
+    // callback URI it was started with); anything but a local path means the home page.
+    let back = query
+        .return_to
+        .as_deref()
+        .and_then(safe_return_to)
+        .unwrap_or("/")
+        .to_owned();
+    query.return_to = Some(back);
     let with_pkce = provider != "linuxdo";
     let (jar, started) = begin(&state, jar, &query, &provider, with_pkce).await?;
     let redirect_uri = callback_uri(&state, &provider);
