@@ -20,7 +20,7 @@ mod oauth;
 
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
-use keyward_core::model::{Role, Session, User, UserStatus};
+use keyward_core::model::{NewUser, Role, Session, User, UserId, UserStatus};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -55,6 +55,34 @@ impl PostgresStore {
     pub async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await.map_err(backend)
     }
+}
+
+/// Inserts a user row (on the pool or inside a transaction); returns its id.
+pub(crate) async fn insert_user<'e, E>(executor: E, user: &NewUser) -> StoreResult<UserId>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    sqlx::query_scalar(
+        "INSERT INTO users (uuid, username, username_lower, display_name, email, \
+         email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+         RETURNING id",
+    )
+    .bind(user.uuid)
+    .bind(&user.username)
+    .bind(user.username.to_lowercase())
+    .bind(&user.display_name)
+    .bind(&user.email)
+    .bind(user.email_verified)
+    .bind(&user.password_hash)
+    .bind(user.role.as_i64())
+    .bind(user.quota)
+    .bind(&user.aff_code)
+    .bind(user.inviter_id)
+    .bind(user.created_at)
+    .fetch_one(executor)
+    .await
+    .map_err(write_error)
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {

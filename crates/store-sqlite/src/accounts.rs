@@ -13,27 +13,7 @@ use sqlx::Row;
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        let id: UserId = sqlx::query_scalar(
-            "INSERT INTO users (uuid, username, username_lower, display_name, email, \
-             email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
-             RETURNING id",
-        )
-        .bind(user.uuid.to_string())
-        .bind(&user.username)
-        .bind(user.username.to_lowercase())
-        .bind(&user.display_name)
-        .bind(&user.email)
-        .bind(user.email_verified)
-        .bind(&user.password_hash)
-        .bind(user.role.as_i64())
-        .bind(user.quota)
-        .bind(&user.aff_code)
-        .bind(user.inviter_id)
-        .bind(user.created_at)
-        .fetch_one(self.writer())
-        .await
-        .map_err(write_error)?;
+        let id = crate::insert_user(self.writer(), &user).await?;
         self.user_by_id(id)
             .await?
             .ok_or_else(|| backend("the inserted user is gone"))

@@ -186,27 +186,7 @@ impl FederationStore for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)?;
-        let id: UserId = sqlx::query_scalar(
-            "INSERT INTO users (uuid, username, username_lower, display_name, email, \
-             email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
-             RETURNING id",
-        )
-        .bind(user.uuid.to_string())
-        .bind(&user.username)
-        .bind(user.username.to_lowercase())
-        .bind(&user.display_name)
-        .bind(&user.email)
-        .bind(user.email_verified)
-        .bind(&user.password_hash)
-        .bind(user.role.as_i64())
-        .bind(user.quota)
-        .bind(&user.aff_code)
-        .bind(user.inviter_id)
-        .bind(user.created_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(write_error)?;
+        let id = crate::insert_user(&mut *tx, &user).await?;
         sqlx::query(
             "INSERT INTO identities (provider, subject, user_id, display, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
