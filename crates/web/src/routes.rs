@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/login", get(pages::login::get).post(pages::login::post))
         .route("/login/2fa", post(pages::login::second_factor))
+        .route("/lang", get(pages::switch_language))
         .route("/static/keyward.css", get(pages::stylesheet));
 
     let app = Router::new()

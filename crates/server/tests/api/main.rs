@@ -14,6 +14,7 @@ mod apps;
 mod bad_input;
 mod cli;
 mod cluster;
+mod pages;
 mod provider_flows;
 mod provider_rules;
 mod sessions;

@@ -25,6 +25,7 @@ const CSRF_PURPOSE: &str = "keyward-consent-csrf";
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
     t: &'static Texts,
+    chrome: crate::pages::Chrome,
     app_name: &'a str,
     app_description: &'a str,
     username: &'a str,
@@ -164,7 +165,10 @@ pub async fn get(
             found(&login)
         }
         Decision::Consent => match current {
-            Some((cookie, _, user)) => consent_page(t, &request, &user, &cookie),
+            Some((cookie, _, user)) => {
+                let path = format!("/oauth/authorize?{raw}");
+                consent_page(t, &request, &user, &cookie, &path)
+            }
             None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
         Decision::Issue => {
@@ -199,7 +203,13 @@ pub async fn get(
     }
 }
 
-fn consent_page(t: &'static Texts, request: &ValidRequest, user: &User, cookie: &str) -> Response {
+fn consent_page(
+    t: &'static Texts,
+    request: &ValidRequest,
+    user: &User,
+    cookie: &str,
+    path: &str,
+) -> Response {
     let scopes = request
         .scopes
         .iter()
@@ -214,6 +224,8 @@ fn consent_page(t: &'static Texts, request: &ValidRequest, user: &User, cookie: 
     let csrf = derive(CSRF_PURPOSE, cookie);
     let page = ConsentPage {
         t,
+        // No navigation here: the page asks one question.
+        chrome: crate::pages::Chrome::bare(t, path),
         app_name: &request.client.name,
         app_description: &request.client.description,
         username: &user.username,

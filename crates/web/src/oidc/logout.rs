@@ -41,6 +41,7 @@ pub struct LogoutParams {
 #[template(path = "logout.html")]
 struct ConfirmPage<'a> {
     t: &'static Texts,
+    chrome: crate::pages::Chrome,
     csrf_token: &'a str,
     client_id: &'a str,
     post_logout_redirect_uri: &'a str,
@@ -160,6 +161,7 @@ async fn handle(
             let csrf = derive(CSRF_PURPOSE, cookie);
             let page = ConfirmPage {
                 t,
+                chrome: crate::pages::Chrome::bare(t, "/oauth2/logout"),
                 csrf_token: &csrf,
                 client_id: client_id.as_deref().unwrap_or_default(),
                 post_logout_redirect_uri: redirect.as_deref().unwrap_or_default(),
@@ -188,6 +190,7 @@ async fn handle(
             StatusCode::OK,
             &MessagePage {
                 t,
+                chrome: crate::pages::Chrome::bare(t, "/"),
                 title: t.logout_title,
                 message: t.logged_out,
             },

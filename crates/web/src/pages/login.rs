@@ -22,6 +22,7 @@ const CSRF_COOKIE: &str = "keyward_login_csrf";
 #[template(path = "login.html")]
 struct LoginPage<'a> {
     t: &'static Texts,
+    chrome: super::Chrome,
     csrf_token: &'a str,
     return_to: &'a str,
     username: &'a str,
@@ -57,8 +58,10 @@ pub async fn get(
         .login_hint
         .as_deref()
         .filter(|h| h.chars().count() <= 256);
+    let t = texts(&headers);
     let page = LoginPage {
-        t: texts(&headers),
+        t,
+        chrome: super::Chrome::bare(t, &format!("/login?return_to={}", encode(return_to))),
         csrf_token: &csrf,
         return_to,
         username: hint.unwrap_or_default(),
@@ -112,6 +115,7 @@ pub async fn post(
             Ok((jar, LoginStep::SecondFactor)) => {
                 let page = SecondFactorPage {
                     t,
+                    chrome: super::Chrome::bare(t, "/login"),
                     csrf_token: &form.csrf_token,
                     return_to: &return_to,
                     error: None,
@@ -129,6 +133,7 @@ pub async fn post(
             let message = e.to_string();
             let page = LoginPage {
                 t,
+                chrome: super::Chrome::bare(t, &format!("/login?return_to={}", encode(&return_to))),
                 csrf_token: &form.csrf_token,
                 return_to: &return_to,
                 username: &form.username,
@@ -185,6 +190,7 @@ pub fn redirect(location: &str) -> Response {
 #[template(path = "login_2fa.html")]
 struct SecondFactorPage<'a> {
     t: &'static Texts,
+    chrome: super::Chrome,
     csrf_token: &'a str,
     return_to: &'a str,
     error: Option<&'a str>,
@@ -224,6 +230,7 @@ pub async fn second_factor(
         Err(crate::envelope::ApiError::Refused(message)) => {
             let page = SecondFactorPage {
                 t,
+                chrome: super::Chrome::bare(t, "/login"),
                 csrf_token: &form.csrf_token,
                 return_to: &return_to,
                 error: Some(&message),
@@ -232,4 +239,8 @@ pub async fn second_factor(
         }
         Err(e) => e.into_response(),
     }
+}
+
+fn encode(path: &str) -> String {
+    percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -1,6 +1,11 @@
 //! Server-rendered pages: shared texts, headers and helpers.
 
+pub mod chrome;
 pub mod login;
+pub mod session;
+
+pub use chrome::Chrome;
+pub use session::{PageAdmin, PageUser};
 
 use askama::Template;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
@@ -33,6 +38,16 @@ pub struct Texts {
     pub second_factor_title: &'static str,
     pub second_factor_intro: &'static str,
     pub second_factor_code: &'static str,
+    /// The other language: its code for `/lang?to=` and its name on the switch.
+    pub other_lang: &'static str,
+    pub switch_label: &'static str,
+    pub nav_label: &'static str,
+    pub nav_apps: &'static str,
+    pub nav_authorizations: &'static str,
+    pub nav_security: &'static str,
+    pub nav_topup: &'static str,
+    pub nav_admin: &'static str,
+    pub nav_logout: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -60,6 +75,15 @@ pub static ZH: Texts = Texts {
     second_factor_title: "两步验证",
     second_factor_intro: "请输入身份验证器中的 6 位验证码，或一个恢复码。",
     second_factor_code: "验证码",
+    other_lang: "en",
+    switch_label: "English",
+    nav_label: "账户导航",
+    nav_apps: "我的应用",
+    nav_authorizations: "已授权应用",
+    nav_security: "账户安全",
+    nav_topup: "充值",
+    nav_admin: "管理后台",
+    nav_logout: "退出登录",
 };
 
 pub static EN: Texts = Texts {
@@ -87,10 +111,30 @@ pub static EN: Texts = Texts {
     second_factor_title: "Two-factor check",
     second_factor_intro: "Enter the 6-digit code from your authenticator app, or a recovery code.",
     second_factor_code: "Code",
+    other_lang: "zh",
+    switch_label: "中文",
+    nav_label: "Account",
+    nav_apps: "My apps",
+    nav_authorizations: "Connected apps",
+    nav_security: "Security",
+    nav_topup: "Top up",
+    nav_admin: "Admin",
+    nav_logout: "Log out",
 };
 
-/// Chinese unless the browser prefers English.
+/// The cookie the language switch sets; it wins over `Accept-Language`.
+pub const LANG_COOKIE: &str = "keyward_lang";
+
+/// The visitor's choice from the switch, else the browser's first language; Chinese by default.
 pub fn texts(headers: &HeaderMap) -> &'static Texts {
+    let chosen = axum_extra::extract::CookieJar::from_headers(headers)
+        .get(LANG_COOKIE)
+        .map(|c| c.value().to_owned());
+    match chosen.as_deref() {
+        Some("en") => return &EN,
+        Some("zh") => return &ZH,
+        _ => {}
+    }
     let preferred = headers
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -100,6 +144,35 @@ pub fn texts(headers: &HeaderMap) -> &'static Texts {
         Some(lang) if lang.starts_with("en") => &EN,
         _ => &ZH,
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LangQuery {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `GET /lang?to=en|zh&return_to=/path`: remembers the choice for a year and goes back.
+pub async fn switch_language(
+    axum::extract::Query(query): axum::extract::Query<LangQuery>,
+) -> Response {
+    let lang = if query.to == "en" { "en" } else { "zh" };
+    let back = safe_return_to(&query.return_to).unwrap_or("/");
+    let cookie = axum_extra::extract::cookie::Cookie::build((LANG_COOKIE, lang))
+        .path("/")
+        .max_age(time::Duration::days(365))
+        .same_site(axum_extra::extract::cookie::SameSite::Lax)
+        .http_only(true)
+        .build();
+    let mut response = login::redirect(back);
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// Renders a page with the headers every page carries: no inline script or style, no framing.
@@ -132,6 +205,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
     pub t: &'static Texts,
+    pub chrome: Chrome,
     pub message: &'a str,
 }
 
@@ -139,12 +213,20 @@ pub struct ErrorPage<'a> {
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
     pub t: &'static Texts,
+    pub chrome: Chrome,
     pub title: &'a str,
     pub message: &'a str,
 }
 
 pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Response {
-    render(status, &ErrorPage { t, message })
+    render(
+        status,
+        &ErrorPage {
+            t,
+            chrome: Chrome::bare(t, "/"),
+            message,
+        },
+    )
 }
 
 /// A `return_to` that stays on this site: a path, never `//host` or `/\host`, which browsers

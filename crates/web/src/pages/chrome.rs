@@ -1,0 +1,40 @@
+//! What every page shows around its content: the signed-in user's navigation and the language
+//! switch. The switch is a plain link (no script), so it carries the page to come back to.
+
+use super::Texts;
+use keyward_core::model::User;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+pub struct Chrome {
+    pub nav: Option<Nav>,
+    pub switch_href: String,
+}
+
+/// The links of a signed-in user; admin pages only for admins.
+pub struct Nav {
+    pub username: String,
+    pub is_admin: bool,
+}
+
+impl Chrome {
+    /// `path` is where the language switch returns to: the current page's path and query.
+    pub fn new(t: &Texts, path: &str, user: Option<&User>) -> Self {
+        let path = super::safe_return_to(path).unwrap_or("/");
+        Self {
+            nav: user.map(|u| Nav {
+                username: u.username.clone(),
+                is_admin: u.role.is_admin(),
+            }),
+            switch_href: format!(
+                "/lang?to={}&return_to={}",
+                t.other_lang,
+                utf8_percent_encode(path, NON_ALPHANUMERIC)
+            ),
+        }
+    }
+
+    /// For pages shown to anyone (errors, login): no navigation, switch back to the front page.
+    pub fn bare(t: &Texts, path: &str) -> Self {
+        Self::new(t, path, None)
+    }
+}

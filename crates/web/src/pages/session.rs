@@ -1,0 +1,105 @@
+//! The signed-in user of a page. Pages take the session cookie only (never a bearer token), send
+//! anonymous visitors to `/login` and back, and give every form a CSRF token derived from the
+//! session, so a token is worthless in any other browser and dies with the session.
+
+use super::{Chrome, Texts, error_page, login::redirect, texts};
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use keyward_core::model::{Session, User};
+use keyward_core::secret::{constant_time_eq, derive};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+const CSRF_PURPOSE: &str = "keyward-page-csrf";
+
+pub struct PageUser {
+    pub user: User,
+    pub session: Session,
+    pub t: &'static Texts,
+    /// The hidden `csrf_token` every state-changing form on the page carries.
+    pub csrf: String,
+    /// The current path and query, for the language switch and for coming back after login.
+    pub path: String,
+}
+
+impl PageUser {
+    pub fn chrome(&self) -> Chrome {
+        Chrome::new(self.t, &self.path, Some(&self.user))
+    }
+
+    /// The page to answer with when a form's token is not this session's; `None` when it is.
+    /// Use: `if let Some(refused) = page.refuse_csrf(&form.csrf_token) { return refused; }`.
+    pub fn refuse_csrf(&self, submitted: &str) -> Option<Response> {
+        if constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
+            return None;
+        }
+        Some(error_page(
+            StatusCode::FORBIDDEN,
+            self.t,
+            "页面已过期，请刷新后重试 / The page expired, please reload it",
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let t = texts(&parts.headers);
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+        let to_login = || {
+            redirect(&format!(
+                "/login?return_to={}",
+                utf8_percent_encode(&path, NON_ALPHANUMERIC)
+            ))
+        };
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
+            return Err(to_login());
+        };
+        match state.accounts.session(cookie.value()).await {
+            Ok(Some((session, user))) => Ok(Self {
+                csrf: derive(CSRF_PURPOSE, cookie.value()),
+                user,
+                session,
+                t,
+                path,
+            }),
+            Ok(None) => Err(to_login()),
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                Err(error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    t,
+                    "服务暂时不可用 / Temporarily unavailable",
+                ))
+            }
+        }
+    }
+}
+
+/// A signed-in admin; others get a 403 page.
+pub struct PageAdmin(pub PageUser);
+
+impl FromRequestParts<AppState> for PageAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let page = PageUser::from_request_parts(parts, state).await?;
+        if !page.user.role.is_admin() {
+            return Err(error_page(
+                StatusCode::FORBIDDEN,
+                page.t,
+                "无权访问此页面 / You may not open this page",
+            ));
+        }
+        Ok(Self(page))
+    }
+}
