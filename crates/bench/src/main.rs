@@ -91,7 +91,7 @@ struct RunArgs {
     /// instead of Keyward's default.
     #[arg(long, value_name = "ALG")]
     id_token_alg: Option<String>,
-    /// Run only these scenarios (comma-separated): hello, form, userinfo, me, oidc-userinfo,
+    /// Run only these scenarios (comma-separated): hello, form, healthz, userinfo, me, oidc-userinfo,
     /// introspect, client-credentials, refresh, authorize, code-exchange, browser-flow.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     only: Vec<String>,
@@ -100,6 +100,7 @@ struct RunArgs {
 const ALL_SCENARIOS: &[&str] = &[
     "hello",
     "form",
+    "healthz",
     "userinfo",
     "me",
     "oidc-userinfo",
@@ -720,6 +721,16 @@ async fn run_keyward(bench: &mut Bench, bin: &Path, cpu: Option<usize>) -> Resul
     .header("cookie", &seeded.session_cookie);
 
     let mut scenarios = vec![
+        // Keyward's own floor: routing and the middleware every request passes, no database.
+        Scenario {
+            name: "healthz",
+            what: "`GET /healthz` (middleware floor)".into(),
+            http_requests_per_op: 1,
+            compared_with: Some(Baseline::Hello),
+            work: Work::Repeat {
+                request: Req::get("/healthz"),
+            },
+        },
         Scenario {
             name: "userinfo",
             what: "`GET /api/oauth2/userinfo`".into(),

@@ -201,22 +201,33 @@ impl AccountStore for SqliteStore {
         now: UnixTime,
         touch_after: i64,
     ) -> StoreResult<Option<(Session, User)>> {
-        let row = sqlx::query(concat!(
+        const SQL: &str = concat!(
             "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
              s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
             user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 0"
-        ))
-        .bind(id_hash.as_bytes())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let mut session = session_from_row(&row).map_err(backend)?;
-        session.created_at = row.try_get("s_created_at").map_err(backend)?;
-        let user = user_from_row(&row).map_err(backend)?;
+        );
+        let found = match self.fast() {
+            Some(fast) => fast.read(|c| {
+                crate::fast::first_row(c, SQL, rusqlite::params![id_hash.as_bytes(), now], |row| {
+                    session_and_user(row)
+                })
+            })?,
+            None => sqlx::query(SQL)
+                .bind(id_hash.as_bytes())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(session_and_user)
+                .transpose()
+                .map_err(backend)?,
+        };
+        let Some((mut session, user)) = found else {
+            return Ok(None);
+        };
         if session.last_seen_at < now - touch_after {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
                 .bind(id_hash.as_bytes())
@@ -460,4 +471,10 @@ impl AccountStore for SqliteStore {
         .map(drop)
         .map_err(backend)
     }
+}
+
+fn session_and_user(row: &impl crate::Columns) -> Result<(Session, User), sqlx::Error> {
+    let mut session = session_from_row(row)?;
+    session.created_at = row.col("s_created_at")?;
+    Ok((session, user_from_row(row)?))
 }

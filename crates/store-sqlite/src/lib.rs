@@ -15,6 +15,7 @@ macro_rules! user_columns {
 
 mod accounts;
 mod audit;
+mod fast;
 mod federation;
 mod keys;
 mod oauth;
@@ -41,6 +42,8 @@ pub struct SqliteStore {
     /// Every write, through one connection: SQLite has one writer at a time, and queueing
     /// writers here (asynchronously) beats having them sleep in SQLite's busy handler.
     writer: SqlitePool,
+    /// The hottest reads, inline (fast.rs); absent for an in-memory database.
+    fast: Option<std::sync::Arc<fast::FastReads>>,
 }
 
 impl SqliteStore {
@@ -64,11 +67,15 @@ impl SqliteStore {
             return Ok(Self {
                 writer: pool.clone(),
                 pool,
+                fast: None,
             });
         }
         let writer = open(1).await.map_err(backend)?;
         let pool = open(8).await.map_err(backend)?;
-        Ok(Self { pool, writer })
+        let fast = Some(std::sync::Arc::new(fast::FastReads::new(
+            options.get_filename().to_path_buf(),
+        )));
+        Ok(Self { pool, writer, fast })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -104,6 +111,37 @@ where
     .map_err(write_error)
 }
 
+/// Column access shared by sqlx rows and rusqlite rows (fast.rs), so each mapper is written once.
+pub(crate) trait Columns {
+    fn col<T>(&self, name: &str) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: rusqlite::types::FromSql;
+}
+
+impl Columns for SqliteRow {
+    fn col<T>(&self, name: &str) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: rusqlite::types::FromSql,
+    {
+        self.try_get(name)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn col<T>(&self, name: &str) -> Result<T, sqlx::Error>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: rusqlite::types::FromSql,
+    {
+        self.get(name).map_err(|e| sqlx::Error::ColumnDecode {
+            index: name.to_owned(),
+            source: e.into(),
+        })
+    }
+}
+
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -131,50 +169,50 @@ pub(crate) fn write_error(e: sqlx::Error) -> StoreError {
     backend(e)
 }
 
-pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+pub(crate) fn user_from_row(row: &impl Columns) -> Result<User, sqlx::Error> {
     let decode = |column: &str, reason: String| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: reason.into(),
     };
-    let uuid: String = row.try_get("uuid")?;
-    let role: i64 = row.try_get("role")?;
-    let status: i64 = row.try_get("status")?;
+    let uuid: String = row.col("uuid")?;
+    let role: i64 = row.col("role")?;
+    let status: i64 = row.col("status")?;
     Ok(User {
-        id: row.try_get("id")?,
+        id: row.col("id")?,
         uuid: uuid::Uuid::parse_str(&uuid).map_err(|e| decode("uuid", e.to_string()))?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        email: row.try_get("email")?,
-        email_verified: row.try_get("email_verified")?,
-        password_hash: row.try_get("password_hash")?,
-        avatar_url: row.try_get("avatar_url")?,
-        level: row.try_get("level")?,
+        username: row.col("username")?,
+        display_name: row.col("display_name")?,
+        email: row.col("email")?,
+        email_verified: row.col("email_verified")?,
+        password_hash: row.col("password_hash")?,
+        avatar_url: row.col("avatar_url")?,
+        level: row.col("level")?,
         role: Role::from_i64(role).ok_or_else(|| decode("role", role.to_string()))?,
         status: UserStatus::from_i64(status).ok_or_else(|| decode("status", status.to_string()))?,
-        quota: row.try_get("quota")?,
-        used_quota: row.try_get("used_quota")?,
-        aff_code: row.try_get("aff_code")?,
-        inviter_id: row.try_get("inviter_id")?,
-        created_at: row.try_get("created_at")?,
-        last_login_at: row.try_get("last_login_at")?,
-        totp_enabled: row.try_get("totp_enabled")?,
+        quota: row.col("quota")?,
+        used_quota: row.col("used_quota")?,
+        aff_code: row.col("aff_code")?,
+        inviter_id: row.col("inviter_id")?,
+        created_at: row.col("created_at")?,
+        last_login_at: row.col("last_login_at")?,
+        totp_enabled: row.col("totp_enabled")?,
     })
 }
 
-pub(crate) fn session_from_row(row: &SqliteRow) -> Result<Session, sqlx::Error> {
-    let hash: Vec<u8> = row.try_get("id_hash")?;
+pub(crate) fn session_from_row(row: &impl Columns) -> Result<Session, sqlx::Error> {
+    let hash: Vec<u8> = row.col("id_hash")?;
     Ok(Session {
         id_hash: SecretHash::from_slice(&hash).ok_or_else(|| sqlx::Error::ColumnDecode {
             index: "id_hash".into(),
             source: "not 32 bytes".into(),
         })?,
-        user_id: row.try_get("user_id")?,
-        created_at: row.try_get("created_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-        expires_at: row.try_get("expires_at")?,
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
-        mfa_pending: row.try_get::<i64, _>("mfa_pending")? != 0,
+        user_id: row.col("user_id")?,
+        created_at: row.col("created_at")?,
+        last_seen_at: row.col("last_seen_at")?,
+        expires_at: row.col("expires_at")?,
+        ip: row.col("ip")?,
+        user_agent: row.col("user_agent")?,
+        mfa_pending: row.col::<i64>("mfa_pending")? != 0,
     })
 }
 
@@ -185,6 +223,10 @@ impl SqliteStore {
 
     pub(crate) fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    pub(crate) fn fast(&self) -> Option<&fast::FastReads> {
+        self.fast.as_deref()
     }
 
     pub(crate) async fn one_user(&self, sql: &'static str, key: &str) -> StoreResult<Option<User>> {

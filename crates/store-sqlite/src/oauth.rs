@@ -1,6 +1,7 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::{SqliteStore, backend, user_from_row, write_error};
+use crate::fast::first_row;
+use crate::{Columns, SqliteStore, backend, user_from_row, write_error};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
@@ -11,7 +12,6 @@ use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 macro_rules! client_columns {
@@ -39,76 +39,89 @@ fn decode_error(column: &str, reason: &str) -> sqlx::Error {
     }
 }
 
-fn hash_column(row: &SqliteRow, column: &str) -> Result<Option<SecretHash>, sqlx::Error> {
-    let bytes: Option<Vec<u8>> = row.try_get(column)?;
+fn hash_column(row: &impl Columns, column: &str) -> Result<Option<SecretHash>, sqlx::Error> {
+    let bytes: Option<Vec<u8>> = row.col(column)?;
     bytes
         .map(|b| SecretHash::from_slice(&b).ok_or_else(|| decode_error(column, "not 32 bytes")))
         .transpose()
 }
 
-fn scopes_column(row: &SqliteRow, column: &str) -> Result<ScopeSet, sqlx::Error> {
-    let text: String = row.try_get(column)?;
+fn scopes_column(row: &impl Columns, column: &str) -> Result<ScopeSet, sqlx::Error> {
+    let text: String = row.col(column)?;
     ScopeSet::parse(&text).map_err(|_| decode_error(column, "unknown scope"))
 }
 
-fn json_list(row: &SqliteRow, column: &str) -> Result<Vec<String>, sqlx::Error> {
-    let text: String = row.try_get(column)?;
+fn json_list(row: &impl Columns, column: &str) -> Result<Vec<String>, sqlx::Error> {
+    let text: String = row.col(column)?;
     serde_json::from_str(&text).map_err(|e| decode_error(column, &e.to_string()))
 }
 
-fn client_from_row(row: &SqliteRow) -> Result<Client, sqlx::Error> {
-    let grants: String = row.try_get("grant_types")?;
-    let status: String = row.try_get("status")?;
-    let alg: String = row.try_get("id_token_alg")?;
+fn client_from_row(row: &impl Columns) -> Result<Client, sqlx::Error> {
+    let grants: String = row.col("grant_types")?;
+    let status: String = row.col("status")?;
+    let alg: String = row.col("id_token_alg")?;
     Ok(Client {
-        id: row.try_get("id")?,
-        client_id: row.try_get("client_id")?,
-        owner_id: row.try_get("owner_id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
+        id: row.col("id")?,
+        client_id: row.col("client_id")?,
+        owner_id: row.col("owner_id")?,
+        name: row.col("name")?,
+        description: row.col("description")?,
         redirect_uris: json_list(row, "redirect_uris")?,
         post_logout_redirect_uris: json_list(row, "post_logout_redirect_uris")?,
         allowed_scopes: scopes_column(row, "allowed_scopes")?,
         grant_types: grants.split(' ').filter_map(GrantType::parse).collect(),
-        public: row.try_get("public")?,
+        public: row.col("public")?,
         secret_hash: hash_column(row, "secret_hash")?,
         previous_secret_hash: hash_column(row, "previous_secret_hash")?,
-        previous_secret_expires_at: row.try_get("previous_secret_expires_at")?,
-        secret_revealed_at: row.try_get("secret_revealed_at")?,
+        previous_secret_expires_at: row.col("previous_secret_expires_at")?,
+        secret_revealed_at: row.col("secret_revealed_at")?,
         status: ClientStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
-        review_note: row.try_get("review_note")?,
-        trusted: row.try_get("trusted")?,
+        review_note: row.col("review_note")?,
+        trusted: row.col("trusted")?,
         id_token_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("id_token_alg", &alg))?,
-        created_at: row.try_get("client_created_at")?,
-        updated_at: row.try_get("client_updated_at")?,
+        created_at: row.col("client_created_at")?,
+        updated_at: row.col("client_updated_at")?,
     })
 }
 
-fn consent_from_row(row: &SqliteRow) -> Result<Consent, sqlx::Error> {
+fn consent_from_row(row: &impl Columns) -> Result<Consent, sqlx::Error> {
     Ok(Consent {
-        user_id: row.try_get("consent_user_id")?,
-        client: row.try_get("consent_client")?,
-        scopes: ScopeSet::from_bits(row.try_get("consent_scopes")?),
-        created_at: row.try_get("consent_created_at")?,
-        updated_at: row.try_get("consent_updated_at")?,
-        last_used_at: row.try_get("consent_last_used_at")?,
+        user_id: row.col("consent_user_id")?,
+        client: row.col("consent_client")?,
+        scopes: ScopeSet::from_bits(row.col("consent_scopes")?),
+        created_at: row.col("consent_created_at")?,
+        updated_at: row.col("consent_updated_at")?,
+        last_used_at: row.col("consent_last_used_at")?,
     })
 }
 
-fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
+fn token_from_row(row: &impl Columns) -> Result<TokenRecord, sqlx::Error> {
+    let kind: String = row.col("kind")?;
     Ok(TokenRecord {
         hash: hash_column(row, "token_hash")?.ok_or_else(|| decode_error("token_hash", "null"))?,
         kind: TokenKind::parse(&kind).ok_or_else(|| decode_error("kind", &kind))?,
-        family_id: row.try_get("family_id")?,
-        client: row.try_get("client")?,
-        user_id: row.try_get("family_user_id")?,
+        family_id: row.col("family_id")?,
+        client: row.col("client")?,
+        user_id: row.col("family_user_id")?,
         scopes: scopes_column(row, "scopes")?,
-        created_at: row.try_get("token_created_at")?,
-        expires_at: row.try_get("token_expires_at")?,
-        used_at: row.try_get("used_at")?,
-        revoked_at: row.try_get("token_revoked_at")?,
-        auth_time: row.try_get("auth_time")?,
+        created_at: row.col("token_created_at")?,
+        expires_at: row.col("token_expires_at")?,
+        used_at: row.col("used_at")?,
+        revoked_at: row.col("token_revoked_at")?,
+        auth_time: row.col("auth_time")?,
+    })
+}
+
+fn access_from_row(row: &impl Columns) -> Result<AccessContext, sqlx::Error> {
+    let token = token_from_row(row)?;
+    let user = match token.user_id {
+        Some(_) => Some(user_from_row(row)?),
+        None => None,
+    };
+    Ok(AccessContext {
+        token,
+        client_id: row.col("client_id")?,
+        user,
     })
 }
 
@@ -238,11 +251,15 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let q = sqlx::query(concat!(
+        const SQL: &str = concat!(
             "SELECT ",
             client_columns!(),
             " FROM clients c WHERE c.client_id = $1"
-        ));
+        );
+        if let Some(fast) = self.fast() {
+            return fast.read(|c| first_row(c, SQL, [client_id], |row| client_from_row(row)));
+        }
+        let q = sqlx::query(SQL);
         Ok(self
             .clients_where(q.bind(client_id))
             .await?
@@ -373,16 +390,23 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
-        let row = sqlx::query(
-            "SELECT user_id AS consent_user_id, client AS consent_client, scopes AS consent_scopes, \
-             created_at AS consent_created_at, updated_at AS consent_updated_at, \
-             last_used_at AS consent_last_used_at FROM consents WHERE user_id = $1 AND client = $2",
-        )
-        .bind(user)
-        .bind(client)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
+        const SQL: &str = "SELECT user_id AS consent_user_id, client AS consent_client, \
+             scopes AS consent_scopes, created_at AS consent_created_at, \
+             updated_at AS consent_updated_at, last_used_at AS consent_last_used_at \
+             FROM consents WHERE user_id = $1 AND client = $2";
+        if let Some(fast) = self.fast() {
+            return fast.read(|c| {
+                first_row(c, SQL, rusqlite::params![user, client], |row| {
+                    consent_from_row(row)
+                })
+            });
+        }
+        let row = sqlx::query(SQL)
+            .bind(user)
+            .bind(client)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend)?;
         row.as_ref()
             .map(consent_from_row)
             .transpose()
@@ -644,7 +668,7 @@ impl OAuthStore for SqliteStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<AccessContext>> {
-        let row = sqlx::query(concat!(
+        const SQL: &str = concat!(
             "SELECT ",
             token_columns!(),
             ", c.client_id, ",
@@ -655,23 +679,23 @@ impl OAuthStore for SqliteStore {
               WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 \
                 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND c.status = 'approved' \
                 AND (f.user_id IS NULL OR u.status = 1)"
-        ))
-        .bind(hash.as_bytes())
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let token = token_from_row(&row).map_err(backend)?;
-        let user = match token.user_id {
-            Some(_) => Some(user_from_row(&row).map_err(backend)?),
-            None => None,
-        };
-        let client_id = row.try_get("client_id").map_err(backend)?;
-        Ok(Some(AccessContext {
-            token,
-            client_id,
-            user,
-        }))
+        );
+        if let Some(fast) = self.fast() {
+            return fast.read(|c| {
+                first_row(c, SQL, rusqlite::params![hash.as_bytes(), now], |row| {
+                    access_from_row(row)
+                })
+            });
+        }
+        let row = sqlx::query(SQL)
+            .bind(hash.as_bytes())
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend)?;
+        row.as_ref()
+            .map(access_from_row)
+            .transpose()
+            .map_err(backend)
     }
 }

@@ -7,6 +7,7 @@
 //!   (and a margin), so everything it signed can still be verified; then it is deleted.
 
 use super::MasterKey;
+use super::jws::JwsSigner;
 use crate::clock::{Clock, UnixTime};
 use crate::model::StoredKey;
 use crate::store::{Store, StoreError};
@@ -74,7 +75,7 @@ struct LiveKey {
     alg: SigningAlg,
     created_at: UnixTime,
     not_before: UnixTime,
-    encoding: EncodingKey,
+    signer: JwsSigner,
     jwk: Jwk,
 }
 
@@ -198,7 +199,7 @@ impl KeyRing {
             let jwk: Jwk = serde_json::from_str(&stored.public_jwk)
                 .map_err(|e| KeyError::Unusable(e.to_string()))?;
             keys.push(LiveKey {
-                encoding: encoding_key(alg, &der)?,
+                signer: JwsSigner::from_pkcs8(alg, &der)?,
                 kid: stored.kid,
                 alg,
                 created_at: stored.created_at,
@@ -244,8 +245,7 @@ impl KeyRing {
             Self::signer(&keys, alg, self.clock.now()).ok_or(KeyError::NoKey(alg.as_str()))?;
         let mut header = Header::new(alg.jwt());
         header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
-            .map_err(|e| KeyError::Sign(e.to_string()))
+        key.signer.sign(&header, claims)
     }
 
     /// The public keys to publish at `jwks_uri`.
