@@ -16,6 +16,8 @@ mod cli;
 mod cluster;
 mod provider_flows;
 mod provider_rules;
+mod rate_limits;
+mod refresh_grace;
 mod sessions;
 mod storage;
 mod throttling;

@@ -122,9 +122,11 @@ pub async fn post(
         },
         Err(AccountError::Store(e)) => crate::envelope::ApiError::from(e).into_response(),
         Err(e) => {
-            let status = match e {
-                AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::OK,
+            let (status, retry_after) = match e {
+                AccountError::Throttled { retry_after } => {
+                    (StatusCode::TOO_MANY_REQUESTS, Some(retry_after))
+                }
+                _ => (StatusCode::OK, None),
             };
             let message = e.to_string();
             let page = LoginPage {
@@ -134,7 +136,11 @@ pub async fn post(
                 username: &form.username,
                 error: Some(&message),
             };
-            (jar, render(status, &page)).into_response()
+            let mut response = (jar, render(status, &page)).into_response();
+            if let Some(seconds) = retry_after {
+                crate::oauth::token::set_retry_after(&mut response, seconds);
+            }
+            response
         }
     }
 }
