@@ -16,6 +16,7 @@ mod cli;
 mod cluster;
 mod provider_flows;
 mod provider_rules;
+mod races;
 mod rate_limits;
 mod refresh_grace;
 mod sessions;
