@@ -2,6 +2,7 @@
 //! database and talks HTTP to it, on SQLite and (when configured) PostgreSQL.
 
 mod fakes;
+mod fuzz;
 mod helpers;
 mod login_module;
 mod logs;

@@ -239,3 +239,52 @@ pub async fn second_factor(
         Err(e) => e.into_response(),
     }
 }
+
+/// Properties over arbitrary input (SECURITY.md, "Fuzzing").
+#[cfg(test)]
+mod props {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn jar(cookie_header: &str) -> CookieJar {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(cookie_header) {
+            headers.insert(COOKIE, value);
+        }
+        CookieJar::from_headers(&headers)
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
+            "[a-zA-Z0-9_=; \"-]{0,60}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_cookie_header_and_form_value_is_handled(header in text(), submitted in text()) {
+            let jar = jar(&header);
+            if csrf_ok(&jar, &submitted) {
+                // Only ever by repeating the cookie's own, non-empty value.
+                prop_assert!(!submitted.is_empty());
+                prop_assert_eq!(jar.get(CSRF_COOKIE).map(|c| c.value()), Some(submitted.as_str()));
+            }
+        }
+
+        #[test]
+        fn the_form_must_repeat_the_cookie_exactly(
+            value in "[A-Za-z0-9_-]{0,43}",
+            submitted in prop_oneof!["[A-Za-z0-9_-]{0,43}", text()],
+            noise in "[a-z]{1,8}=[a-z0-9]{0,8}",
+        ) {
+            let jar = jar(&format!("{noise}; {CSRF_COOKIE}={value}"));
+            prop_assert_eq!(csrf_ok(&jar, &submitted), !value.is_empty() && submitted == value);
+            prop_assert!(csrf_ok(&jar, &value) || value.is_empty());
+            prop_assert!(!csrf_ok(&CookieJar::new(), &submitted));
+        }
+    }
+}
