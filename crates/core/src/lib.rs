@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+pub mod limits;
 pub mod model;
 pub mod oauth;
 pub mod oidc;

@@ -2,6 +2,8 @@
 //! document so that adding a field needs no migration; absent fields take their defaults.
 
 use crate::clock::UnixTime;
+use crate::limits::Limit;
+use crate::oauth::tokens::MAX_REFRESH_GRACE_SECS;
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
@@ -69,7 +71,137 @@ pub struct Settings {
     /// `starttls`, `tls` (implicit, port 465) or `none` (only for a relay on this machine).
     pub smtp_security: String,
     pub system_name: String,
+
+    // Refresh tokens.
+    /// Seconds after a rotation in which presenting the old refresh token again is taken for an
+    /// honest retry and answered with the same new pair, while that pair is unused. 0 (the
+    /// default) is strict rotation: any reuse revokes the family. At most
+    /// [`MAX_REFRESH_GRACE_SECS`].
+    pub refresh_reuse_grace_seconds: i64,
+
+    // Rate limits: a maximum per fixed window, counted in the database (shared by every node on
+    // PostgreSQL). A maximum of 0 turns that limit off. Answers over a limit are 429 with
+    // `Retry-After`.
+    /// Accounts registered with a password from one IP.
+    pub register_max_per_ip: i64,
+    pub register_window_secs: i64,
+    /// Failed token requests (client authentication or grant) per client_id and per IP; while
+    /// over, even correct requests are refused.
+    pub token_failures_max_per_client: i64,
+    pub token_failures_max_per_ip: i64,
+    pub token_failures_window_secs: i64,
+    /// E-mails sent (verification codes, reset links) per address and per IP.
+    pub mail_max_per_address: i64,
+    pub mail_max_per_ip: i64,
+    pub mail_window_secs: i64,
+    /// Wrong WeChat codes per IP, and per account when binding.
+    pub wechat_failures_max_per_ip: i64,
+    pub wechat_failures_max_per_account: i64,
+    pub wechat_failures_window_secs: i64,
+    /// Wrong TOTP or recovery codes per account (login, enabling, disabling).
+    pub totp_failures_max_per_account: i64,
+    pub totp_failures_window_secs: i64,
 }
+
+impl Settings {
+    pub fn register_per_ip(&self) -> Limit {
+        Limit::new(self.register_max_per_ip, self.register_window_secs)
+    }
+
+    pub fn token_failures_per_client(&self) -> Limit {
+        Limit::new(
+            self.token_failures_max_per_client,
+            self.token_failures_window_secs,
+        )
+    }
+
+    pub fn token_failures_per_ip(&self) -> Limit {
+        Limit::new(
+            self.token_failures_max_per_ip,
+            self.token_failures_window_secs,
+        )
+    }
+
+    pub fn mail_per_address(&self) -> Limit {
+        Limit::new(self.mail_max_per_address, self.mail_window_secs)
+    }
+
+    pub fn mail_per_ip(&self) -> Limit {
+        Limit::new(self.mail_max_per_ip, self.mail_window_secs)
+    }
+
+    pub fn wechat_failures_per_ip(&self) -> Limit {
+        Limit::new(
+            self.wechat_failures_max_per_ip,
+            self.wechat_failures_window_secs,
+        )
+    }
+
+    pub fn wechat_failures_per_account(&self) -> Limit {
+        Limit::new(
+            self.wechat_failures_max_per_account,
+            self.wechat_failures_window_secs,
+        )
+    }
+
+    pub fn totp_failures_per_account(&self) -> Limit {
+        Limit::new(
+            self.totp_failures_max_per_account,
+            self.totp_failures_window_secs,
+        )
+    }
+
+    /// The longest rate-limit window, so that purging old counters never cuts one short.
+    pub fn longest_limit_window(&self) -> i64 {
+        [
+            self.register_window_secs,
+            self.token_failures_window_secs,
+            self.mail_window_secs,
+            self.wechat_failures_window_secs,
+            self.totp_failures_window_secs,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+
+    /// Why these values cannot be used, if they cannot.
+    pub fn check_limits(&self) -> Result<(), &'static str> {
+        if !(0..=MAX_REFRESH_GRACE_SECS).contains(&self.refresh_reuse_grace_seconds) {
+            return Err("refresh_reuse_grace_seconds 必须在 0 到 120 之间");
+        }
+        let maxima = [
+            self.register_max_per_ip,
+            self.token_failures_max_per_client,
+            self.token_failures_max_per_ip,
+            self.mail_max_per_address,
+            self.mail_max_per_ip,
+            self.wechat_failures_max_per_ip,
+            self.wechat_failures_max_per_account,
+            self.totp_failures_max_per_account,
+        ];
+        if maxima.iter().any(|m| *m < 0) {
+            return Err("频率限制的次数不能为负");
+        }
+        let windows = [
+            self.register_window_secs,
+            self.token_failures_window_secs,
+            self.mail_window_secs,
+            self.wechat_failures_window_secs,
+            self.totp_failures_window_secs,
+        ];
+        if windows
+            .iter()
+            .any(|w| !(1..=MAX_LIMIT_WINDOW_SECS).contains(w))
+        {
+            return Err("频率限制的时间窗口必须在 1 秒到 1 天之间");
+        }
+        Ok(())
+    }
+}
+
+/// The longest rate-limit window an operator may set.
+pub const MAX_LIMIT_WINDOW_SECS: i64 = 86_400;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -117,6 +249,20 @@ impl Default for Settings {
             smtp_from: String::new(),
             smtp_security: "starttls".into(),
             system_name: "Keyward".into(),
+            refresh_reuse_grace_seconds: 0,
+            register_max_per_ip: 30,
+            register_window_secs: 3600,
+            token_failures_max_per_client: 100,
+            token_failures_max_per_ip: 100,
+            token_failures_window_secs: 900,
+            mail_max_per_address: 3,
+            mail_max_per_ip: 20,
+            mail_window_secs: 900,
+            wechat_failures_max_per_ip: 10,
+            wechat_failures_max_per_account: 10,
+            wechat_failures_window_secs: 900,
+            totp_failures_max_per_account: 5,
+            totp_failures_window_secs: 900,
         }
     }
 }

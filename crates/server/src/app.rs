@@ -3,10 +3,12 @@
 use crate::config::Config;
 use anyhow::Context as _;
 use keyward_core::accounts::{Accounts, LoginPolicy, PasswordHasher};
+use keyward_core::limits::RateLimiter;
 use keyward_core::model::Role;
 use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::CodeIssuer;
+use keyward_core::oauth::successor::SuccessorKey;
 use keyward_core::oauth::tokens::TokenService;
 use keyward_core::oidc::keys::KeyPolicy;
 use keyward_core::oidc::{KeyRing, MasterKey};
@@ -102,6 +104,7 @@ impl Node {
         let master = master_key(&config)?;
         let vault = Arc::new(Vault::new(store.clone(), clock.clone(), master.clone()));
         let master_for_2fa = master.clone();
+        let successor_key = SuccessorKey::new(&master);
         let keys = Arc::new(KeyRing::new(
             store.clone(),
             clock.clone(),
@@ -124,7 +127,13 @@ impl Node {
             http: keyward_upstream::Http::new().context("building the outbound HTTP client")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone())),
-            tokens: Arc::new(TokenService::new(store.clone(), clock.clone(), lifetimes)),
+            tokens: Arc::new(TokenService::new(
+                store.clone(),
+                clock.clone(),
+                lifetimes,
+                successor_key,
+            )),
+            limits: Arc::new(RateLimiter::new(store.clone(), clock.clone())),
             codes: Arc::new(CodeIssuer::new(store.clone(), clock, lifetimes)),
             settings: Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2))),
             store,
@@ -206,7 +215,12 @@ async fn purge_loop(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
-        let window = state.accounts.policy().window_secs;
+        // Counters live as long as their longest window, login's or a rate limit's.
+        let limit_window = match state.settings.get().await {
+            Ok(settings) => settings.longest_limit_window(),
+            Err(_) => keyward_core::settings::MAX_LIMIT_WINDOW_SECS,
+        };
+        let window = state.accounts.policy().window_secs.max(limit_window);
         match state
             .store
             .purge_expired(state.accounts.now(), window)

@@ -7,6 +7,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::accounts::AccountError;
+use keyward_core::limits::LimitError;
 use keyward_core::settings::SettingsError;
 use keyward_core::store::StoreError;
 use serde::Serialize;
@@ -46,7 +47,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
-    #[error("尝试次数过多，请 {0} 秒后再试")]
+    /// Over a rate limit; the number is the `Retry-After` in seconds.
+    #[error("请求过于频繁，请稍后再试")]
     TooManyRequests(i64),
     /// Details go to the log; the client sees a generic message.
     #[error("服务器内部错误")]
@@ -73,10 +75,15 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(error = %detail, "internal error");
         }
-        let body = Json(json!({"success": false, "message": self.to_string()}));
-        let mut response = (self.status(), body).into_response();
+        let body = match &self {
+            Self::TooManyRequests(_) => {
+                json!({"success": false, "message": self.to_string(), "data": null})
+            }
+            _ => json!({"success": false, "message": self.to_string()}),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
         if let Self::TooManyRequests(seconds) = self
-            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+            && let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -91,6 +98,15 @@ impl From<AccountError> for ApiError {
             AccountError::Store(e) => e.into(),
             AccountError::Hash(e) => Self::Internal(e.to_string()),
             other => Self::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Exceeded { retry_after } => Self::TooManyRequests(retry_after),
+            LimitError::Store(e) => e.into(),
         }
     }
 }

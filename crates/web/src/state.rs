@@ -58,6 +58,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub vault: Arc<Vault>,
     pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,
+    /// Rate limits counted in the store, shared by every node on the same database.
+    pub limits: Arc<keyward_core::limits::RateLimiter>,
     /// Outbound HTTP to upstream providers.
     pub http: keyward_upstream::Http,
     pub store: Arc<dyn Store>,

@@ -152,7 +152,7 @@ impl Accounts {
             Some(code) => self.store.user_by_aff_code(code).await?.map(|u| u.id),
             None => None,
         };
-        let email = match &identity.verified_email {
+        let mut email = match &identity.verified_email {
             Some(email) if self.store.user_by_verified_email(email).await?.is_none() => {
                 Some(email.clone())
             }
@@ -203,9 +203,12 @@ impl Accounts {
                     ))
                     .await;
                 }
+                // The address was taken meanwhile (by the twin of a racing first login, or by
+                // anyone): the account is made without it, as when it was taken before.
+                Err(StoreError::Conflict { what: "email" }) => email = None,
                 // A generated name or referral code collided: draw again.
                 Err(StoreError::Conflict {
-                    what: "username" | "aff_code" | "email",
+                    what: "username" | "aff_code",
                 }) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -12,6 +12,7 @@ pub enum ErrorCode {
     InvalidScope,
     AccessDenied,
     ServerError,
+    TemporarilyUnavailable,
     LoginRequired,
     ConsentRequired,
     InvalidToken,
@@ -29,6 +30,7 @@ impl ErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InvalidToken => "invalid_token",
@@ -55,13 +57,41 @@ pub enum TokenError {
     UnsupportedGrantType,
     #[error("{0}")]
     InvalidScope(&'static str),
+    /// Too many failed token requests from this client or address (HTTP 429).
+    #[error("too many failed requests, retry after {retry_after} seconds")]
+    RateLimited { retry_after: i64 },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
     #[error(transparent)]
     Signing(#[from] crate::oidc::KeyError),
 }
 
+impl From<crate::limits::LimitError> for TokenError {
+    fn from(e: crate::limits::LimitError) -> Self {
+        match e {
+            crate::limits::LimitError::Exceeded { retry_after } => {
+                Self::RateLimited { retry_after }
+            }
+            crate::limits::LimitError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 impl TokenError {
+    /// Whether this failure counts against the client's and the address's failure budget: a
+    /// wrong credential, code or refresh token, which is what guessing looks like.
+    pub fn counts_as_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownClient
+                | Self::BadClientSecret
+                | Self::InvalidGrant(_)
+                | Self::UnregisteredRedirectUri
+        )
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
@@ -70,7 +100,8 @@ impl TokenError {
             Self::UnauthorizedClient(_) => ErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => ErrorCode::InvalidScope,
-            Self::Store(_) | Self::Signing(_) => ErrorCode::ServerError,
+            Self::RateLimited { .. } => ErrorCode::TemporarilyUnavailable,
+            Self::Store(_) | Self::Settings(_) | Self::Signing(_) => ErrorCode::ServerError,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
+pub mod successor;
 pub mod tokens;
 
 pub use error::{ErrorCode, TokenError};

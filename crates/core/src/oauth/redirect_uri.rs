@@ -157,3 +157,107 @@ mod tests {
         );
     }
 }
+
+/// Properties over arbitrary input (SECURITY.md, "Fuzzing").
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
+            "(https?|HTTP|javascript)://[a-zA-Z0-9.@:\\[\\]/?#%\\\\ -]{0,60}",
+        ]
+    }
+
+    /// A URI an app could register.
+    fn registrable() -> impl Strategy<Value = String> {
+        (
+            prop::bool::ANY,
+            "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,6}){1,2}",
+            proptest::option::of(1u16..),
+            "(/[a-zA-Z0-9._~%-]{0,12}){0,4}",
+            proptest::option::of("[a-z0-9=&%]{0,20}"),
+        )
+            .prop_map(|(https, host, port, path, query)| {
+                let scheme = if https { "https" } else { "http" };
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+                format!("{scheme}://{host}{port}{path}{query}")
+            })
+    }
+
+    /// A small edit of a URI: the kind of near-miss open redirectors are made of.
+    fn mutate(uri: &str, at: prop::sample::Index, how: u8, ch: char) -> String {
+        let chars: Vec<char> = uri.chars().collect();
+        let i = at.index(chars.len() + 1);
+        let mut out = chars.clone();
+        match how % 7 {
+            0 => out.insert(i, ch),
+            1 if i < chars.len() => {
+                out.remove(i);
+            }
+            2 if i < chars.len() => out[i] = out[i].to_ascii_uppercase(),
+            3 => return format!("{uri}/"),
+            4 => return format!("{uri}#x"),
+            5 => return format!("{uri}%2F..%2Fevil"),
+            _ => return uri.replacen("://", "://evil.example@", 1),
+        }
+        out.into_iter().collect()
+    }
+
+    proptest! {
+        #[test]
+        fn validation_never_panics_and_accepts_only_plain_http_uris(
+            uri in text(),
+            allow_http in any::<bool>(),
+        ) {
+            if validate(&uri, allow_http).is_ok() {
+                let lower = uri.to_ascii_lowercase();
+                prop_assert!(lower.starts_with("https://") || lower.starts_with("http://"));
+                prop_assert!(!uri.contains('#'));
+                prop_assert!(!uri.chars().any(|c| c.is_whitespace() || c.is_control()));
+                prop_assert!(uri.len() <= MAX_LEN);
+                let authority = lower
+                    .split_once("://")
+                    .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or_default())
+                    .unwrap_or_default();
+                prop_assert!(!authority.contains('@') && !authority.is_empty());
+            }
+        }
+
+        #[test]
+        fn matching_is_byte_equality(
+            requested in text(),
+            registered in vec(text(), 0..4),
+        ) {
+            prop_assert_eq!(
+                is_registered(&requested, &registered),
+                registered.iter().any(|r| r.as_bytes() == requested.as_bytes())
+            );
+        }
+
+        #[test]
+        fn registered_uris_match_and_their_mutations_never_do(
+            uri in registrable(),
+            at in any::<prop::sample::Index>(),
+            how in any::<u8>(),
+            ch in any::<char>(),
+        ) {
+            prop_assert!(validate(&uri, true).is_ok(), "{}", uri);
+            let registered = vec![uri.clone()];
+            prop_assert!(is_registered(&uri, &registered));
+            let near = mutate(&uri, at, how, ch);
+            prop_assume!(near != uri);
+            prop_assert!(!is_registered(&near, &registered), "{}", near);
+        }
+
+        #[test]
+        fn the_displayed_host_is_a_slice_of_the_uri(uri in text()) {
+            prop_assert!(uri.contains(display_host(&uri)));
+        }
+    }
+}

@@ -149,3 +149,81 @@ mod tests {
         assert_eq!(all.without(Scope::OpenId).iter().count(), 4);
     }
 }
+
+/// Properties over arbitrary input (SECURITY.md, "Fuzzing").
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
+            "[a-z_ +]{0,60}",
+        ]
+    }
+
+    fn names(text: &str) -> impl Iterator<Item = &str> {
+        text.split([' ', '+']).filter(|s| !s.is_empty())
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_yields_exactly_the_known_names_or_an_error(text in text()) {
+            match ScopeSet::parse(&text) {
+                Ok(set) => {
+                    for name in names(&text) {
+                        prop_assert!(Scope::parse(name).is_some_and(|s| set.contains(s)));
+                    }
+                    for scope in set.iter() {
+                        prop_assert!(names(&text).any(|n| n == scope.as_str()));
+                    }
+                }
+                Err(UnknownScope) => {
+                    prop_assert!(names(&text).any(|n| Scope::parse(n).is_none()));
+                }
+            }
+        }
+
+        #[test]
+        fn format_and_parse_round_trip(bits in any::<i64>()) {
+            let set = ScopeSet::from_bits(bits);
+            let text = set.to_string();
+            prop_assert_eq!(ScopeSet::parse(&text), Ok(set));
+            prop_assert_eq!(ScopeSet::from_bits(set.bits()), set);
+            // Canonical: one space between names, in the fixed order, no repeats.
+            let expected: Vec<&str> = Scope::ALL
+                .iter()
+                .filter(|s| set.contains(**s))
+                .map(|s| s.as_str())
+                .collect();
+            prop_assert_eq!(text, expected.join(" "));
+        }
+
+        #[test]
+        fn known_names_in_any_order_and_spacing_parse_to_their_set(
+            picked in vec(prop::sample::select(Scope::ALL.to_vec()), 0..10),
+            seps in vec(prop::sample::select(vec![" ", "  ", "+", " + "]), 10),
+        ) {
+            let mut text = String::new();
+            for (scope, sep) in picked.iter().zip(&seps) {
+                text.push_str(scope.as_str());
+                text.push_str(sep);
+            }
+            prop_assert_eq!(ScopeSet::parse(&text), Ok(ScopeSet::of(&picked)));
+        }
+
+        #[test]
+        fn one_unknown_name_spoils_the_list(
+            picked in vec(prop::sample::select(Scope::ALL.to_vec()), 0..5),
+            unknown in "[a-zA-Z_:./]{1,20}",
+        ) {
+            prop_assume!(Scope::parse(&unknown).is_none());
+            let mut parts: Vec<&str> = picked.iter().map(|s| s.as_str()).collect();
+            parts.push(&unknown);
+            prop_assert_eq!(ScopeSet::parse(&parts.join(" ")), Err(UnknownScope));
+        }
+    }
+}

@@ -2,10 +2,13 @@
 //! check every resource endpoint makes.
 
 use super::scope::{Scope, ScopeSet};
+use super::successor::SuccessorKey;
 use super::{ACCESS_TOKEN_PREFIX, Lifetimes, REFRESH_TOKEN_PREFIX, TokenError, pkce, redirect_uri};
 use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
-use crate::model::{AccessContext, Client, GrantType, NewFamily, NewToken, TokenKind, UserId};
+use crate::model::{
+    AccessContext, Client, GrantType, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
+};
 use crate::secret::{Secret, SecretHash, constant_time_eq};
 use crate::store::Store;
 use serde_json::json;
@@ -31,18 +34,29 @@ pub struct IssuedTokens {
     pub nonce: Option<String>,
 }
 
+/// The longest refresh-retry grace window an operator may set: long enough for a client's
+/// retry after a lost answer, short enough that a stolen token is not usable for long.
+pub const MAX_REFRESH_GRACE_SECS: i64 = 120;
+
 pub struct TokenService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lifetimes: Lifetimes,
+    successor_key: SuccessorKey,
 }
 
 impl TokenService {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, lifetimes: Lifetimes) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        lifetimes: Lifetimes,
+        successor_key: SuccessorKey,
+    ) -> Self {
         Self {
             store,
             clock,
             lifetimes,
+            successor_key,
         }
     }
 
@@ -154,6 +168,7 @@ impl TokenService {
             Some(stored.user_id),
             stored.auth_time,
             now,
+            None,
         );
         let family = NewFamily {
             client: client.id,
@@ -181,11 +196,16 @@ impl TokenService {
 
     /// The refresh grant with rotation: the presented token dies, a new pair is issued, and
     /// presenting a dead refresh token again revokes the whole family (RFC 9700 §4.14.2).
+    ///
+    /// With `grace_secs` > 0 (the operator's `refresh_reuse_grace_seconds`), presenting the
+    /// token again within that many seconds of its rotation, while its successor is still
+    /// unused, is taken for an honest retry and answered with the same new pair.
     pub async fn refresh(
         &self,
         client: &Client,
         refresh_token: &str,
         scope: Option<&str>,
+        grace_secs: i64,
     ) -> Result<IssuedTokens, TokenError> {
         const BAD: TokenError = TokenError::InvalidGrant("invalid or expired refresh token");
         if !client.allows_grant(GrantType::RefreshToken) {
@@ -196,6 +216,7 @@ impl TokenService {
         if !refresh_token.starts_with(REFRESH_TOKEN_PREFIX) || refresh_token.len() > 256 {
             return Err(BAD);
         }
+        let grace_secs = grace_secs.clamp(0, MAX_REFRESH_GRACE_SECS);
         let hash = SecretHash::of(refresh_token);
         let now = self.clock.now();
         let Some(record) = self.store.token_by_hash(&hash).await? else {
@@ -204,23 +225,21 @@ impl TokenService {
         if record.kind != TokenKind::Refresh || record.client != client.id {
             return Err(BAD);
         }
-        if record.used_at.is_some() && record.revoked_at.is_none() {
-            self.reuse_detected(client, record.family_id, record.user_id, now)
-                .await;
+        if record.revoked_at.is_some() {
             return Err(BAD);
         }
-        if record.revoked_at.is_some() || record.expires_at <= now {
-            return Err(BAD);
+        if record.used_at.is_some() {
+            return match self.retry(refresh_token, &record, grace_secs, now).await? {
+                Some(issued) => Ok(issued),
+                None => {
+                    self.reuse_detected(client, record.family_id, record.user_id, now)
+                        .await;
+                    Err(BAD)
+                }
+            };
         }
-        if let Some(user_id) = record.user_id {
-            let enabled = self
-                .store
-                .user_by_id(user_id)
-                .await?
-                .is_some_and(|u| u.is_enabled());
-            if !enabled {
-                return Err(BAD);
-            }
+        if record.expires_at <= now || !self.user_enabled(record.user_id).await? {
+            return Err(BAD);
         }
         let scopes = match scope.filter(|s| !s.trim().is_empty()) {
             None => record.scopes,
@@ -233,15 +252,92 @@ impl TokenService {
                 asked
             }
         };
-        let (issued, tokens) = self.mint(client, scopes, record.user_id, record.auth_time, now);
+        let successors = self.successor_key.successors(refresh_token);
+        let (issued, tokens) = self.mint(
+            client,
+            scopes,
+            record.user_id,
+            record.auth_time,
+            now,
+            Some(successors),
+        );
         if self.store.rotate_refresh(&hash, &tokens, now).await? {
-            Ok(issued)
-        } else {
-            // Someone else rotated it first: the same token was presented twice.
-            self.reuse_detected(client, record.family_id, record.user_id, now)
-                .await;
-            Err(BAD)
+            return Ok(issued);
         }
+        // Someone else rotated it first: the same token was presented twice at once. Within
+        // the grace window that is a retry like any other; otherwise it is reuse.
+        let latest = self.store.token_by_hash(&hash).await?;
+        if let Some(latest) = latest.filter(|r| r.revoked_at.is_none())
+            && let Some(issued) = self.retry(refresh_token, &latest, grace_secs, now).await?
+        {
+            return Ok(issued);
+        }
+        self.reuse_detected(client, record.family_id, record.user_id, now)
+            .await;
+        Err(BAD)
+    }
+
+    /// The pair a rotated refresh token was replaced by, if presenting it again counts as an
+    /// honest retry: within `grace_secs` of the rotation, and the successor refresh token still
+    /// unused and live (once the client has used its new token, the old one can only be a leak).
+    async fn retry(
+        &self,
+        refresh_token: &str,
+        record: &TokenRecord,
+        grace_secs: i64,
+        now: UnixTime,
+    ) -> Result<Option<IssuedTokens>, TokenError> {
+        let Some(used_at) = record.used_at else {
+            return Ok(None);
+        };
+        if grace_secs == 0 || now - used_at > grace_secs {
+            return Ok(None);
+        }
+        let (access, refresh) = self.successor_key.successors(refresh_token);
+        let live = |t: &TokenRecord, kind: TokenKind| {
+            t.kind == kind
+                && t.family_id == record.family_id
+                && t.revoked_at.is_none()
+                && t.expires_at > now
+        };
+        let Some(access_record) = self
+            .store
+            .token_by_hash(&access.hash())
+            .await?
+            .filter(|t| live(t, TokenKind::Access))
+        else {
+            return Ok(None);
+        };
+        // The rotation may have issued no refresh token (an OIDC grant narrowed to drop
+        // offline_access); when it did, that token must not have been used yet.
+        let refresh = match self.store.token_by_hash(&refresh.hash()).await? {
+            None => None,
+            Some(t) if live(&t, TokenKind::Refresh) && t.used_at.is_none() => Some(refresh),
+            Some(_) => return Ok(None),
+        };
+        if !self.user_enabled(record.user_id).await? {
+            return Ok(None);
+        }
+        Ok(Some(IssuedTokens {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in: access_record.expires_at - now,
+            scopes: access_record.scopes,
+            user_id: record.user_id,
+            auth_time: record.auth_time,
+            nonce: None,
+        }))
+    }
+
+    async fn user_enabled(&self, user_id: Option<UserId>) -> Result<bool, TokenError> {
+        let Some(user_id) = user_id else {
+            return Ok(true);
+        };
+        Ok(self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .is_some_and(|u| u.is_enabled()))
     }
 
     async fn reuse_detected(
@@ -323,7 +419,8 @@ impl TokenService {
         })
     }
 
-    /// New access (and, where the grant allows, refresh) tokens, not yet stored.
+    /// New access (and, where the grant allows, refresh) tokens, not yet stored: random, or
+    /// the given `(access, refresh)` pair derived for a rotation.
     fn mint(
         &self,
         client: &Client,
@@ -331,8 +428,12 @@ impl TokenService {
         user_id: Option<UserId>,
         auth_time: UnixTime,
         now: UnixTime,
+        derived: Option<(Secret, Secret)>,
     ) -> (IssuedTokens, Vec<NewToken>) {
-        let access = Secret::generate(ACCESS_TOKEN_PREFIX);
+        let (access, refresh_secret) = match derived {
+            Some((access, refresh)) => (access, Some(refresh)),
+            None => (Secret::generate(ACCESS_TOKEN_PREFIX), None),
+        };
         let mut tokens = vec![NewToken {
             hash: access.hash(),
             kind: TokenKind::Access,
@@ -344,7 +445,7 @@ impl TokenService {
         let wants_refresh = client.allows_grant(GrantType::RefreshToken)
             && (!scopes.contains(Scope::OpenId) || scopes.contains(Scope::OfflineAccess));
         let refresh = wants_refresh.then(|| {
-            let secret = Secret::generate(REFRESH_TOKEN_PREFIX);
+            let secret = refresh_secret.unwrap_or_else(|| Secret::generate(REFRESH_TOKEN_PREFIX));
             tokens.push(NewToken {
                 hash: secret.hash(),
                 kind: TokenKind::Refresh,

@@ -60,6 +60,16 @@ impl MasterKey {
         Ok(out)
     }
 
+    /// A 256-bit key for one purpose, `HMAC-SHA256(master, label)`: every purpose gets its own
+    /// key, and none of them reveals the master key or another purpose's key.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.0);
+        let tag = aws_lc_rs::hmac::sign(&key, label.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
     pub fn decrypt(&self, label: &str, sealed: &[u8]) -> Result<Vec<u8>, MasterKeyError> {
         if sealed.len() < NONCE_LEN {
             return Err(MasterKeyError::Decrypt);
@@ -110,5 +120,14 @@ mod tests {
             b"private"
         );
         assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_label_and_the_master_key() {
+        let key = MasterKey::generate();
+        assert_eq!(key.derive("a"), key.derive("a"));
+        assert_ne!(key.derive("a"), key.derive("b"));
+        assert_ne!(key.derive("a"), MasterKey::generate().derive("a"));
+        assert_ne!(key.derive("a"), key.0);
     }
 }

@@ -2,6 +2,7 @@
 //! database and talks HTTP to it, on SQLite and (when configured) PostgreSQL.
 
 mod fakes;
+mod fuzz;
 mod helpers;
 mod login_module;
 mod logs;
@@ -17,6 +18,9 @@ mod cluster;
 mod pages;
 mod provider_flows;
 mod provider_rules;
+mod races;
+mod rate_limits;
+mod refresh_grace;
 mod sessions;
 mod storage;
 mod throttling;

@@ -90,7 +90,7 @@ pub struct SecondFactorBody {
 }
 
 /// `POST /api/user/login/2fa` `{"code"}`: a TOTP code or a recovery code finishes a pending
-/// login. Throttled per account like passwords.
+/// login. Wrong codes are limited per account (`totp_failures_max_per_account`).
 pub async fn second_factor(
     State(state): State<AppState>,
     Client(client): Client,
@@ -117,24 +117,17 @@ pub async fn complete_second_factor(
         .pending_session(cookie.value())
         .await?
         .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))?;
-    let key = format!("2fa:{}", user.id);
-    let window = state.accounts.policy().window_secs;
-    let now = state.accounts.now();
-    if let Some((count, since)) = state.store.throttle_count(&key, window, now).await?
-        && count >= state.accounts.policy().max_failures_per_account
-    {
-        return Err(ApiError::TooManyRequests((since + window - now).max(1)));
-    }
+    let budget =
+        super::two_factor::code_budget(state, user.id, super::two_factor::CodeUse::Login).await?;
     let ok = state
         .two_factor
         .verify(&user, code)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    super::two_factor::settle_budget(state, &budget, ok).await?;
     if !ok {
-        state.store.throttle_hit(&key, window, now).await?;
         return Err(ApiError::Refused("验证码错误".into()));
     }
-    state.store.throttle_clear(&key).await?;
     Ok(user)
 }
 

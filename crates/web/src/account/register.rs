@@ -1,9 +1,11 @@
 use crate::account::view::UserView;
 use crate::envelope::{ApiError, ApiJson, Success};
+use crate::extract::Client;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::Registration;
+use keyward_core::limits;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -17,12 +19,21 @@ pub struct RegisterBody {
     aff_code: Option<String>,
 }
 
-/// `POST /api/user/register`. As in new-api, the new user is not logged in by it.
+/// `POST /api/user/register`. As in new-api, the new user is not logged in by it. Every attempt
+/// counts against the caller's IP, so mass sign-ups (and probing for taken names) stay slow.
 pub async fn post(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let settings = state.settings.get().await?;
+    state
+        .limits
+        .consume(&[(
+            limits::key("register:ip", &client.ip),
+            settings.register_per_ip(),
+        )])
+        .await?;
     let form = Registration {
         username: &body.username,
         password: &body.password,

@@ -1,5 +1,6 @@
 //! Managing TOTP two-factor: status, enrol (secret, otpauth URL and recovery codes, shown
-//! once), enable with a code, disable with a code. Needs a browser session.
+//! once), enable with a code, disable with a code. Needs a browser session. Wrong codes are
+//! limited per account, wherever they are entered.
 
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{AuthVia, CurrentUser};
@@ -7,6 +8,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::two_factor::TwoFactorError;
+use keyward_core::limits::{self, Keyed};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -17,6 +19,66 @@ impl From<TwoFactorError> for ApiError {
             TwoFactorError::Secret(e) => ApiError::Internal(e),
             other => ApiError::Refused(other.to_string()),
         }
+    }
+}
+
+/// Where a code is entered: each has its own per-account budget, so that someone guessing at
+/// the login step cannot lock the logged-in owner out of managing two-factor, or the reverse.
+#[derive(Debug, Clone, Copy)]
+pub enum CodeUse {
+    Login,
+    Manage,
+}
+
+/// The account's budget of wrong TOTP and recovery codes for `purpose`; refused at once while
+/// it is spent.
+pub async fn code_budget(
+    state: &AppState,
+    user_id: i64,
+    purpose: CodeUse,
+) -> Result<Vec<Keyed>, ApiError> {
+    let settings = state.settings.get().await?;
+    let kind = match purpose {
+        CodeUse::Login => "totp:login",
+        CodeUse::Manage => "totp:manage",
+    };
+    let budget = vec![(
+        limits::key(kind, &user_id.to_string()),
+        settings.totp_failures_per_account(),
+    )];
+    state.limits.check(&budget).await?;
+    Ok(budget)
+}
+
+/// Counts a wrong code against the budget, or forgets the count after a right one.
+pub async fn settle_budget(
+    state: &AppState,
+    budget: &[Keyed],
+    correct: bool,
+) -> Result<(), ApiError> {
+    if correct {
+        for (key, _) in budget {
+            state.limits.clear(key).await?;
+        }
+    } else {
+        state.limits.record(budget).await?;
+    }
+    Ok(())
+}
+
+async fn with_budget(
+    state: &AppState,
+    user_id: i64,
+    result: impl Future<Output = Result<(), TwoFactorError>>,
+) -> Result<(), ApiError> {
+    let budget = code_budget(state, user_id, CodeUse::Manage).await?;
+    match result.await {
+        Ok(()) => settle_budget(state, &budget, true).await,
+        Err(TwoFactorError::WrongCode) => {
+            settle_budget(state, &budget, false).await?;
+            Err(TwoFactorError::WrongCode.into())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -62,7 +124,12 @@ pub async fn enable(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
-    state.two_factor.enable(&current.user, &body.code).await?;
+    with_budget(
+        &state,
+        current.user.id,
+        state.two_factor.enable(&current.user, &body.code),
+    )
+    .await?;
     Ok(Success {
         message: "两步验证已开启",
         data: (),
@@ -76,7 +143,12 @@ pub async fn disable(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
-    state.two_factor.disable(&current.user, &body.code).await?;
+    with_budget(
+        &state,
+        current.user.id,
+        state.two_factor.disable(&current.user, &body.code),
+    )
+    .await?;
     Ok(Success {
         message: "两步验证已关闭",
         data: (),

@@ -41,6 +41,7 @@ fn check(settings: &Settings, secret_set: impl Fn(&str) -> bool) -> Result<(), S
     if settings.quota_for_new_user < 0 || settings.linuxdo_minimum_trust_level < 0 {
         return Err("数值不能为负".into());
     }
+    settings.check_limits().map_err(str::to_owned)?;
     if settings.quota_per_unit <= 0 {
         return Err("quota_per_unit 必须为正数".into());
     }

@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use keyward_core::accounts::validate;
+use keyward_core::limits;
 use keyward_core::model::CodeCheck;
 use keyward_core::secret::{SecretHash, random_base64url, random_string};
 use keyward_upstream::mail::SmtpConfig;
@@ -17,9 +18,6 @@ const VERIFY: &str = "verify";
 const RESET: &str = "reset";
 const CODE_TTL_SECS: i64 = 600;
 const MAX_ATTEMPTS: i64 = 5;
-const SENDS_PER_ADDRESS: i64 = 3;
-const SENDS_PER_IP: i64 = 20;
-const SEND_WINDOW_SECS: i64 = 900;
 
 #[derive(Deserialize, Default)]
 pub struct EmailQuery {
@@ -35,21 +33,19 @@ pub struct BindQuery {
     code: String,
 }
 
-/// Sending is limited per address and per IP, counted in the database.
+/// Every mail sent counts against the address and the caller's IP, shared by every node.
 async fn throttle_send(state: &AppState, email: &str, ip: &str) -> Result<(), ApiError> {
-    let now = state.accounts.now();
-    for (key, max) in [
-        (format!("mail:address:{email}"), SENDS_PER_ADDRESS),
-        (format!("mail:ip:{ip}"), SENDS_PER_IP),
-    ] {
-        let count = state
-            .store
-            .throttle_hit(&key, SEND_WINDOW_SECS, now)
-            .await?;
-        if count > max {
-            return Err(ApiError::TooManyRequests(SEND_WINDOW_SECS));
-        }
-    }
+    let settings = state.settings.get().await?;
+    state
+        .limits
+        .consume(&[
+            (
+                limits::key("mail:address", email),
+                settings.mail_per_address(),
+            ),
+            (limits::key("mail:ip", ip), settings.mail_per_ip()),
+        ])
+        .await?;
     Ok(())
 }
 

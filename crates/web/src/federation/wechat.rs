@@ -1,5 +1,6 @@
 //! WeChat scan login through a WeChat verification server. The code is short, so guessing is
-//! throttled per client IP, and a bind checks the session before the code is spent.
+//! limited per client IP (and per account when binding), and a bind checks the session before
+//! the code is spent.
 
 use super::{enabled, finish, not_enabled, registration, upstream_error};
 use crate::envelope::{ApiError, ApiJson};
@@ -9,13 +10,12 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::federation::Intent;
+use keyward_core::limits;
 use keyward_upstream::UpstreamError;
 use keyward_upstream::wechat::WeChatConfig;
 use serde::Deserialize;
 
 const LABEL: &str = "微信";
-const MAX_FAILURES_PER_IP: i64 = 10;
-const WINDOW_SECS: i64 = 900;
 
 #[derive(Deserialize, Default)]
 pub struct CodeQuery {
@@ -23,24 +23,29 @@ pub struct CodeQuery {
     code: String,
 }
 
+/// Wrong codes count per IP, and per account when binding; while over either limit no code
+/// is tried at all.
 async fn identify(
     state: &AppState,
     ip: &str,
+    account: Option<i64>,
     code: &str,
 ) -> Result<keyward_core::accounts::federation::FederatedIdentity, ApiError> {
     let settings = state.settings.get().await?;
     if !enabled(&settings, "wechat") {
         return Err(not_enabled("微信"));
     }
-    let key = format!("wechat:ip:{ip}");
-    let now = state.accounts.now();
-    if let Some((count, since)) = state.store.throttle_count(&key, WINDOW_SECS, now).await?
-        && count >= MAX_FAILURES_PER_IP
-    {
-        return Err(ApiError::TooManyRequests(
-            (since + WINDOW_SECS - now).max(1),
+    let mut budgets = vec![(
+        limits::key("wechat:ip", ip),
+        settings.wechat_failures_per_ip(),
+    )];
+    if let Some(id) = account {
+        budgets.push((
+            limits::key("wechat:account", &id.to_string()),
+            settings.wechat_failures_per_account(),
         ));
     }
+    state.limits.check(&budgets).await?;
     let config = WeChatConfig {
         server_address: settings.wechat_server_address.clone(),
         server_token: super::state::vault_secret(state, "wechat_server_token").await?,
@@ -48,7 +53,7 @@ async fn identify(
     match keyward_upstream::wechat::identify(&state.http, &config, code).await {
         Ok(identity) => Ok(super::callback::federated(identity, LABEL)),
         Err(e @ (UpstreamError::InvalidCode | UpstreamError::Refused(_))) => {
-            state.store.throttle_hit(&key, WINDOW_SECS, now).await?;
+            state.limits.record(&budgets).await?;
             tracing::info!(error = %e, "wechat code refused");
             Err(ApiError::Refused("验证码错误或已过期".into()))
         }
@@ -63,7 +68,7 @@ pub async fn login(
     Client(client): Client,
     Query(query): Query<CodeQuery>,
 ) -> Result<Response, ApiError> {
-    let identity = identify(&state, &client.ip, &query.code).await?;
+    let identity = identify(&state, &client.ip, None, &query.code).await?;
     let settings = state.settings.get().await?;
     let outcome = state
         .accounts
@@ -106,7 +111,7 @@ async fn bind(
     Client(client): Client,
     code: String,
 ) -> Result<Response, ApiError> {
-    let identity = identify(&state, &client.ip, &code).await?;
+    let identity = identify(&state, &client.ip, Some(current.user.id), &code).await?;
     let settings = state.settings.get().await?;
     let outcome = state
         .accounts

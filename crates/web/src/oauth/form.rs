@@ -153,3 +153,123 @@ mod tests {
         ));
     }
 }
+
+/// Properties over arbitrary input (SECURITY.md, "Fuzzing").
+#[cfg(test)]
+mod props {
+    use super::*;
+    use axum::http::HeaderValue;
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
+            "[a-z_:%+= &]{0,40}",
+        ]
+    }
+
+    /// Credentials with the characters that need encoding: ':' '%' '+' ' ' and non-ASCII.
+    fn credential() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            vec(
+                prop::sample::select(vec![
+                    'a', 'Z', '0', ':', '%', '+', ' ', '&', '=', 'é', '密', '🔑', '\u{0}'
+                ]),
+                0..40
+            )
+            .prop_map(String::from_iter),
+        ]
+    }
+
+    /// `application/x-www-form-urlencoded`, as RFC 6749 §2.3.1 asks for both parts; spaces as
+    /// `%20` or as `+`, both of which a client may send.
+    fn form_encode(text: &str, plus_for_space: bool) -> String {
+        let encoded = utf8_percent_encode(text, NON_ALPHANUMERIC).to_string();
+        if plus_for_space {
+            encoded.replace("%20", "+")
+        } else {
+            encoded
+        }
+    }
+
+    fn basic(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(AUTHORIZATION, value);
+        }
+        headers
+    }
+
+    proptest! {
+        #[test]
+        fn any_body_parses_or_is_refused_and_never_yields_empty_values(
+            body in prop_oneof![vec(any::<u8>(), 0..4000), text().prop_map(String::into_bytes)],
+            key in text(),
+        ) {
+            if let Ok(form) = Form::parse(&body) {
+                prop_assert!(form.get(&key).is_none_or(|v| !v.is_empty()));
+            }
+        }
+
+        #[test]
+        fn parsed_forms_give_back_what_was_encoded(
+            pairs in proptest::collection::btree_map("[a-z_]{1,12}", credential(), 0..6),
+        ) {
+            let body = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", form_encode(v, true)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let form = Form::parse(body.as_bytes());
+            prop_assert!(form.is_ok(), "{}", body);
+            let form = form.unwrap_or_default();
+            for (k, v) in &pairs {
+                prop_assert_eq!(form.get(k), Some(v.as_str()).filter(|v| !v.is_empty()));
+            }
+        }
+
+        #[test]
+        fn any_authorization_header_is_handled_without_panicking(
+            header in prop_oneof![
+                text(),
+                text().prop_map(|t| format!("Basic {t}")),
+                vec(any::<u8>(), 0..200).prop_map(|b| format!("Basic {}", STANDARD.encode(b))),
+            ],
+            body in text(),
+        ) {
+            let form = Form::parse(body.as_bytes()).unwrap_or_default();
+            let _ = client_credentials(&basic(&header), &form);
+        }
+
+        #[test]
+        fn basic_credentials_round_trip(
+            id in credential(),
+            secret in credential(),
+            plus in any::<bool>(),
+        ) {
+            let raw = format!("{}:{}", form_encode(&id, plus), form_encode(&secret, plus));
+            let headers = basic(&format!("Basic {}", STANDARD.encode(raw)));
+            let got = client_credentials(&headers, &Form::default());
+            prop_assert!(got.is_ok());
+            let (creds, method) = got.unwrap_or_else(|_| (ClientCredentials::default(), AuthMethod::Post));
+            prop_assert_eq!(method, AuthMethod::Basic);
+            prop_assert_eq!(&creds.client_id, &id);
+            prop_assert_eq!(creds.secret.as_ref().map(Secret::expose), Some(secret.as_str()).filter(|s| !s.is_empty()));
+        }
+
+        #[test]
+        fn a_body_client_id_must_agree_with_basic(
+            id in "[a-z_]{1,20}",
+            other in "[a-z_]{1,20}",
+        ) {
+            let headers = basic(&format!("Basic {}", STANDARD.encode(format!("{id}:s"))));
+            let form = Form::parse(format!("client_id={other}").as_bytes()).unwrap_or_default();
+            let got = client_credentials(&headers, &form);
+            prop_assert_eq!(got.is_ok(), id == other);
+        }
+    }
+}

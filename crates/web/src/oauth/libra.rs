@@ -3,6 +3,7 @@
 
 use super::form::{Form, client_credentials};
 use super::token::{TokenResponse, grant, no_store};
+use crate::extract::Client;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -15,6 +16,7 @@ use keyward_core::oauth::scope::Scope;
 use serde_json::{Value, json};
 
 const OK: &str = "请求成功";
+const BUSY: &str = "请求过于频繁，请稍后再试";
 
 /// An answer in the 2libra envelope.
 pub struct Envelope {
@@ -22,6 +24,7 @@ pub struct Envelope {
     code: i64,
     message: &'static str,
     data: Value,
+    retry_after: Option<i64>,
 }
 
 impl Envelope {
@@ -31,6 +34,7 @@ impl Envelope {
             code: 0,
             message: OK,
             data,
+            retry_after: None,
         }
     }
 
@@ -40,6 +44,7 @@ impl Envelope {
             code: i64::from(status.as_u16()),
             message,
             data: Value::Null,
+            retry_after: None,
         }
     }
 }
@@ -51,6 +56,9 @@ impl IntoResponse for Envelope {
             self.status,
             Json(json!({"c": self.code, "m": self.message, "d": self.data})),
         ));
+        if let Some(seconds) = self.retry_after {
+            super::token::set_retry_after(&mut response, seconds);
+        }
         if unauthorized {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -74,7 +82,8 @@ fn token_error(error: &TokenError) -> Envelope {
         TokenError::InvalidGrant(_) => {
             Envelope::error(StatusCode::BAD_REQUEST, "无效或已过期的授权码")
         }
-        TokenError::Store(_) | TokenError::Signing(_) => {
+        TokenError::RateLimited { .. } => Envelope::error(StatusCode::TOO_MANY_REQUESTS, BUSY),
+        TokenError::Store(_) | TokenError::Settings(_) | TokenError::Signing(_) => {
             tracing::error!(error = %error, "token endpoint failed");
             Envelope::error(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误")
         }
@@ -92,6 +101,7 @@ fn token_error(error: &TokenError) -> Envelope {
 /// `POST /api/oauth/token`.
 pub async fn token(
     State(state): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Envelope {
@@ -99,13 +109,17 @@ pub async fn token(
         let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
         let form = Form::parse(&body)?;
         let (creds, _) = client_credentials(&headers, &form)?;
-        let (client, issued) = grant(&state, &form, &creds).await?;
-        let id_token = super::token::id_token(&state, &client, &issued).await?;
+        let (app, issued) = grant(&state, &form, &creds, &client.ip).await?;
+        let id_token = super::token::id_token(&state, &app, &issued).await?;
         Ok(TokenResponse::new(&issued, id_token))
     }
     .await;
     match result {
         Ok(response) => Envelope::ok(json!(response)),
+        Err(TokenError::RateLimited { retry_after }) => Envelope {
+            retry_after: Some(retry_after),
+            ..Envelope::error(StatusCode::TOO_MANY_REQUESTS, BUSY)
+        },
         Err(e) => token_error(&e),
     }
 }

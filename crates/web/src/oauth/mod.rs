@@ -20,3 +20,26 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
+
+/// Properties over arbitrary input (SECURITY.md, "Fuzzing").
+#[cfg(test)]
+mod props {
+    use super::*;
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn bearer_parsing_never_panics_and_needs_the_scheme(value in any::<String>()) {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(AUTHORIZATION, v);
+            }
+            if let Some(token) = bearer(&headers) {
+                prop_assert!(value.to_ascii_lowercase().starts_with("bearer "));
+                prop_assert!(value.contains(token));
+                prop_assert_eq!(token, token.trim());
+            }
+        }
+    }
+}

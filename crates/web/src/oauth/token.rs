@@ -2,6 +2,7 @@
 //! client_credentials; client_secret_basic or client_secret_post).
 
 use super::form::{AuthMethod, Form, client_credentials};
+use crate::extract::Client as ClientAddress;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -9,6 +10,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keyward_core::limits;
 use keyward_core::model::Client;
 use keyward_core::oauth::TokenError;
 use keyward_core::oauth::scope::Scope;
@@ -19,6 +21,7 @@ use serde_json::json;
 
 pub async fn post(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -29,8 +32,8 @@ pub async fn post(
         let form = Form::parse(&body)?;
         let (creds, how) = client_credentials(&headers, &form)?;
         method = how;
-        let (client, issued) = grant(&state, &form, &creds).await?;
-        let id_token = id_token(&state, &client, &issued).await?;
+        let (app, issued) = grant(&state, &form, &creds, &client.ip).await?;
+        let id_token = id_token(&state, &app, &issued).await?;
         Ok(TokenResponse::new(&issued, id_token))
     }
     .await;
@@ -72,11 +75,41 @@ pub async fn id_token(
     Ok(Some(sign(&state.keys, &request).await?))
 }
 
-/// Authenticates the client and runs the requested grant; shared by both API families.
+/// Authenticates the client and runs the requested grant; shared by both API families. Failed
+/// client authentications and grants are counted per client_id and per IP; while either is
+/// over its limit every request is refused, so guessing stops paying. Success writes nothing.
 pub async fn grant(
     state: &AppState,
     form: &Form,
     creds: &keyward_core::oauth::tokens::ClientCredentials,
+    ip: &str,
+) -> Result<(Client, IssuedTokens), TokenError> {
+    let settings = state.settings.get().await?;
+    let budgets = [
+        (
+            limits::key("token:client", &creds.client_id),
+            settings.token_failures_per_client(),
+        ),
+        (
+            limits::key("token:ip", ip),
+            settings.token_failures_per_ip(),
+        ),
+    ];
+    state.limits.check(&budgets).await?;
+    let result = run_grant(state, form, creds, settings.refresh_reuse_grace_seconds).await;
+    if let Err(e) = &result
+        && e.counts_as_failure()
+    {
+        state.limits.record(&budgets).await?;
+    }
+    result
+}
+
+async fn run_grant(
+    state: &AppState,
+    form: &Form,
+    creds: &keyward_core::oauth::tokens::ClientCredentials,
+    grace_secs: i64,
 ) -> Result<(Client, IssuedTokens), TokenError> {
     let grant_type = form
         .get("grant_type")
@@ -101,7 +134,9 @@ pub async fn grant(
             let refresh = form
                 .get("refresh_token")
                 .ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
-            tokens.refresh(&client, refresh, form.get("scope")).await
+            tokens
+                .refresh(&client, refresh, form.get("scope"), grace_secs)
+                .await
         }
         "client_credentials" => tokens.client_credentials(&client, form.get("scope")).await,
         _ => Err(TokenError::UnsupportedGrantType),
@@ -134,6 +169,13 @@ impl TokenResponse {
     }
 }
 
+/// `Retry-After: <seconds>` (RFC 9110 §10.2.3) on a 429.
+pub fn set_retry_after(response: &mut Response, seconds: i64) {
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+}
+
 /// Token responses carry credentials: never cached (RFC 6749 §5.1).
 pub fn no_store(body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
@@ -154,20 +196,26 @@ impl IntoResponse for OAuthError {
         let code = self.error.code();
         let status = match &self.error {
             TokenError::UnknownClient | TokenError::BadClientSecret => StatusCode::UNAUTHORIZED,
-            TokenError::Store(_) | TokenError::Signing(_) => {
+            TokenError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            TokenError::Store(_) | TokenError::Settings(_) | TokenError::Signing(_) => {
                 tracing::error!(error = %self.error, "token endpoint failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             _ => StatusCode::BAD_REQUEST,
         };
         let description = match &self.error {
-            TokenError::Store(_) | TokenError::Signing(_) => "internal error".to_owned(),
+            TokenError::Store(_) | TokenError::Settings(_) | TokenError::Signing(_) => {
+                "internal error".to_owned()
+            }
             other => other.to_string(),
         };
         let mut response = no_store((
             status,
             Json(json!({"error": code.as_str(), "error_description": description})),
         ));
+        if let TokenError::RateLimited { retry_after } = self.error {
+            set_retry_after(&mut response, retry_after);
+        }
         if status == StatusCode::UNAUTHORIZED {
             let challenge = match self.method {
                 AuthMethod::Basic | AuthMethod::Post => r#"Basic realm="keyward""#,

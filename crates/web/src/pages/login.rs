@@ -126,9 +126,11 @@ pub async fn post(
         },
         Err(AccountError::Store(e)) => crate::envelope::ApiError::from(e).into_response(),
         Err(e) => {
-            let status = match e {
-                AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::OK,
+            let (status, retry_after) = match e {
+                AccountError::Throttled { retry_after } => {
+                    (StatusCode::TOO_MANY_REQUESTS, Some(retry_after))
+                }
+                _ => (StatusCode::OK, None),
             };
             let message = e.to_string();
             let page = LoginPage {
@@ -139,7 +141,11 @@ pub async fn post(
                 username: &form.username,
                 error: Some(&message),
             };
-            (jar, render(status, &page)).into_response()
+            let mut response = (jar, render(status, &page)).into_response();
+            if let Some(seconds) = retry_after {
+                crate::oauth::token::set_retry_after(&mut response, seconds);
+            }
+            response
         }
     }
 }
@@ -243,4 +249,53 @@ pub async fn second_factor(
 
 fn encode(path: &str) -> String {
     percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// Properties over arbitrary input (SECURITY.md, "Fuzzing").
+#[cfg(test)]
+mod props {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn jar(cookie_header: &str) -> CookieJar {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(cookie_header) {
+            headers.insert(COOKIE, value);
+        }
+        CookieJar::from_headers(&headers)
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
+            "[a-zA-Z0-9_=; \"-]{0,60}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_cookie_header_and_form_value_is_handled(header in text(), submitted in text()) {
+            let jar = jar(&header);
+            if csrf_ok(&jar, &submitted) {
+                // Only ever by repeating the cookie's own, non-empty value.
+                prop_assert!(!submitted.is_empty());
+                prop_assert_eq!(jar.get(CSRF_COOKIE).map(|c| c.value()), Some(submitted.as_str()));
+            }
+        }
+
+        #[test]
+        fn the_form_must_repeat_the_cookie_exactly(
+            value in "[A-Za-z0-9_-]{0,43}",
+            submitted in prop_oneof!["[A-Za-z0-9_-]{0,43}", text()],
+            noise in "[a-z]{1,8}=[a-z0-9]{0,8}",
+        ) {
+            let jar = jar(&format!("{noise}; {CSRF_COOKIE}={value}"));
+            prop_assert_eq!(csrf_ok(&jar, &submitted), !value.is_empty() && submitted == value);
+            prop_assert!(csrf_ok(&jar, &value) || value.is_empty());
+            prop_assert!(!csrf_ok(&CookieJar::new(), &submitted));
+        }
+    }
 }

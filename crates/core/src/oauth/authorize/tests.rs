@@ -224,3 +224,117 @@ fn query_building_keeps_state_byte_for_byte() {
         "https://app.example/cb?x=1&code=abc&state=a%20b%26c%3Dd%2F%C3%A9%3F%23"
     );
 }
+
+/// Properties over arbitrary input (SECURITY.md, "Fuzzing").
+mod props {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
+            "[a-zA-Z0-9 _.~+/=-]{0,50}",
+        ]
+    }
+
+    /// A parameter: absent, a plausible value (so that validation gets deep), or hostile.
+    fn param(plausible: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            1 => Just(None),
+            4 => prop::sample::select(plausible).prop_map(|s| Some(s.to_owned())),
+            1 => text().prop_map(Some),
+        ]
+    }
+
+    prop_compose! {
+        fn arbitrary_params()(
+            redirect_uri in param(&["https://app.example/cb", "https://app.example/cb/", "https://APP.example/cb"]),
+            response_type in param(&["code", "token", "code id_token"]),
+            scope in param(&["profile", "openid profile balance", "email", "admin", ""]),
+            state in param(&["xyz", "a b&c=d/é?#"]),
+            code_challenge in param(&["E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "short"]),
+            code_challenge_method in param(&["S256", "plain", "s256"]),
+            nonce in param(&["n-0S6_WzA2Mj"]),
+            prompt in param(&["none", "login consent", "none login", "select_account", "bogus"]),
+            max_age in param(&["0", "3600", "-1", "9999999999999999999999"]),
+            login_hint in param(&["alice"]),
+            response_mode in param(&["query", "fragment"]),
+            auto_authorize in param(&["true"]),
+        ) -> AuthorizeParams {
+            AuthorizeParams {
+                client_id: Some("client_abc".into()),
+                redirect_uri, response_type, scope, state, code_challenge, code_challenge_method,
+                nonce, prompt, max_age, login_hint, response_mode, auto_authorize,
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_requests_never_panic_and_never_redirect_elsewhere(
+            params in arbitrary_params(),
+            public in any::<bool>(),
+        ) {
+            let mut app = client();
+            app.public = public;
+            let registered = app.redirect_uris.clone();
+            let allowed = app.allowed_scopes;
+            let sent_state = params.state.clone().filter(|s| !s.is_empty());
+            match validate(&params, Some(app)) {
+                Ok(request) => {
+                    prop_assert!(registered.contains(&request.redirect_uri));
+                    prop_assert!(request.scopes.is_subset_of(allowed));
+                    prop_assert_eq!(&request.state, &sent_state);
+                    prop_assert!(!public || request.code_challenge.is_some());
+                    prop_assert!(request.state.is_some() || request.code_challenge.is_some());
+                }
+                // Errors only ever go back to a URI registered byte for byte, with the state
+                // echoed unchanged.
+                Err(Rejection::Redirect { redirect_uri, state, .. }) => {
+                    prop_assert!(registered.contains(&redirect_uri));
+                    prop_assert_eq!(state, sent_state);
+                }
+                Err(Rejection::Page(_)) => {
+                    prop_assert!(
+                        params.redirect_uri.as_deref().is_none_or(|r| !registered.iter().any(|x| x == r))
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn the_state_survives_the_redirect_byte_for_byte(state in text(), code in "[A-Za-z0-9_-]{1,60}") {
+            let url = append_query("https://app.example/cb?x=1", &[("code", code.clone()), ("state", state.clone())]);
+            let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+            prop_assert!(!query.contains('#') && !query.contains(' '));
+            let mut seen_state = None;
+            for pair in query.split('&') {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                if k == "state" {
+                    seen_state = Some(percent_decode(v));
+                }
+            }
+            prop_assert_eq!(seen_state, Some(state));
+        }
+    }
+
+    fn percent_decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%'
+                && let Some(Ok(b)) = text.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16))
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}

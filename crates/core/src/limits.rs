@@ -1,0 +1,138 @@
+//! Rate limits on abuse-prone actions (registration, token requests, e-mail sending, WeChat and
+//! TOTP codes). Counters are fixed windows in the store's `throttle` table, so on PostgreSQL
+//! every node counts against the same numbers; on SQLite there is one node anyway.
+//!
+//! Two ways to count: failures only (`check` before, `record` after a failure — the success
+//! path writes nothing), or every attempt (`consume`, for actions that cost something even when
+//! they succeed, such as sending mail).
+
+use crate::clock::{Clock, UnixTime};
+use crate::store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// At most `max` events per fixed window of `window_secs`. `max` 0 turns the limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limit {
+    pub max: i64,
+    pub window_secs: i64,
+}
+
+impl Limit {
+    pub const fn new(max: i64, window_secs: i64) -> Self {
+        Self { max, window_secs }
+    }
+
+    fn is_off(self) -> bool {
+        self.max <= 0 || self.window_secs <= 0
+    }
+}
+
+/// A counter name and the limit that applies to it, e.g. `("register:ip:192.0.2.1", limit)`.
+pub type Keyed = (String, Limit);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("too many requests, retry after {retry_after} seconds")]
+    Exceeded { retry_after: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct RateLimiter {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RateLimiter {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Refuses when any counter has reached its limit in its current window. Reads only.
+    pub async fn check(&self, keys: &[Keyed]) -> Result<(), LimitError> {
+        let now = self.clock.now();
+        for (key, limit) in keys.iter().filter(|(_, l)| !l.is_off()) {
+            if let Some((count, since)) = self
+                .store
+                .throttle_count(key, limit.window_secs, now)
+                .await?
+                && count >= limit.max
+            {
+                return Err(exceeded(since, *limit, now));
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one failure against every counter.
+    pub async fn record(&self, keys: &[Keyed]) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for (key, limit) in keys.iter().filter(|(_, l)| !l.is_off()) {
+            self.store.throttle_hit(key, limit.window_secs, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts this attempt against every counter and refuses it if it goes over a limit. The
+    /// increment is one atomic statement, so concurrent attempts cannot slip past together.
+    pub async fn consume(&self, keys: &[Keyed]) -> Result<(), LimitError> {
+        let now = self.clock.now();
+        for (key, limit) in keys.iter().filter(|(_, l)| !l.is_off()) {
+            let count = self.store.throttle_hit(key, limit.window_secs, now).await?;
+            if count > limit.max {
+                let since = self
+                    .store
+                    .throttle_count(key, limit.window_secs, now)
+                    .await?
+                    .map_or(now, |(_, since)| since);
+                return Err(exceeded(since, *limit, now));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a counter (after a success that proves the failures were honest mistakes).
+    pub async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        self.store.throttle_clear(key).await
+    }
+}
+
+/// Seconds until the window that refused the request ends; at least 1.
+fn exceeded(since: UnixTime, limit: Limit, now: UnixTime) -> LimitError {
+    LimitError::Exceeded {
+        retry_after: (since + limit.window_secs - now).max(1),
+    }
+}
+
+/// A counter name with an untrusted part (a client id, an e-mail address) cut to a bounded
+/// length, so that hostile input cannot bloat the throttle table.
+pub fn key(kind: &str, id: &str) -> String {
+    let id: String = id.chars().take(128).collect();
+    format!("{kind}:{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_counts_down_to_the_end_of_the_window() {
+        let limit = Limit::new(3, 600);
+        let LimitError::Exceeded { retry_after } = exceeded(1000, limit, 1100) else {
+            panic!("exceeded");
+        };
+        assert_eq!(retry_after, 500);
+        let LimitError::Exceeded { retry_after } = exceeded(1000, limit, 5000) else {
+            panic!("exceeded");
+        };
+        assert_eq!(retry_after, 1);
+    }
+
+    #[test]
+    fn keys_are_bounded() {
+        assert_eq!(key("mail:address", "a@b.c"), "mail:address:a@b.c");
+        assert_eq!(key("x", &"é".repeat(1000)).chars().count(), 130);
+        assert!(Limit::new(0, 60).is_off() && !Limit::new(1, 60).is_off());
+    }
+}
