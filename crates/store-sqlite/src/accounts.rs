@@ -1,6 +1,6 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
-use crate::{SqliteStore, backend, session_from_row, user_from_row, write_error};
+use crate::{Columns, SqliteStore, backend, session_from_row, user_from_row, write_error};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
@@ -432,15 +432,23 @@ impl AccountStore for SqliteStore {
         window: i64,
         now: UnixTime,
     ) -> StoreResult<Option<(i64, UnixTime)>> {
-        sqlx::query_as(
-            "SELECT count, window_start FROM throttle WHERE key = $1 AND window_start > $2 - $3",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(window)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)
+        const SQL: &str =
+            "SELECT count, window_start FROM throttle WHERE key = $1 AND window_start > $2 - $3";
+        // Checked before every token request: on the hot path.
+        if let Some(fast) = self.fast() {
+            return fast.read(|c| {
+                crate::fast::first_row(c, SQL, rusqlite::params![key, now, window], |row| {
+                    Ok((row.col("count")?, row.col("window_start")?))
+                })
+            });
+        }
+        sqlx::query_as(SQL)
+            .bind(key)
+            .bind(now)
+            .bind(window)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
