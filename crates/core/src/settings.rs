@@ -227,7 +227,10 @@ impl Settings {
             ),
             (
                 self.oidc_enabled,
-                &[!self.oidc_client_id.is_empty(), !self.oidc_issuer.is_empty()],
+                &[
+                    !self.oidc_client_id.is_empty(),
+                    !self.oidc_issuer.is_empty(),
+                ],
                 "无法启用 OIDC 登录，请先填入 Client Id 与 Issuer！",
             ),
             (
