@@ -165,7 +165,25 @@ async fn a_developer_applies_sees_the_secret_once_rotates_and_deletes(backend: B
     );
     assert!(detail.contains("redirect_uri=https%3A%2F%2Fapp.example.com%2Foauth%2Fcallback"));
     assert!(detail.contains(&format!("{}/api/oauth2/token", app.base)));
-    assert!(detail.contains("/docs/integration-guide."));
+    assert!(detail.contains("href=\"/docs/integration-guide.zh-CN.md\""));
+    for doc in ["integration-guide.zh-CN.md", "integration-guide.en.md"] {
+        let res = developer
+            .get(app.url(&format!("/docs/{doc}")))
+            .send()
+            .await
+            .expect("doc");
+        assert_eq!(res.status(), StatusCode::OK, "{doc}");
+        assert!(res.text().await.expect("text").contains("/oauth/authorize"));
+    }
+    let res = developer
+        .get(app.url("/static/keyward.js"))
+        .send()
+        .await
+        .expect("js");
+    assert_eq!(
+        res.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
 
     // Approved: the first view shows the secret, read-only, with the warning; never again.
     let admin = app.admin().await;
