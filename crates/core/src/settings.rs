@@ -321,3 +321,170 @@ impl SettingsCache {
         Ok(())
     }
 }
+
+/// Why a settings document was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InvalidSettings {
+    #[error("数值不能为负")]
+    Negative,
+    #[error("quota_per_unit 必须为正数")]
+    QuotaPerUnit,
+    #[error("topup_url 必须是 http(s) 地址或站内路径")]
+    TopupUrl,
+    #[error("SMTP 设置不正确")]
+    Smtp,
+    /// A provider cannot be switched on without what it needs (new-api's rule and message).
+    #[error("{0}")]
+    ProviderIncomplete(&'static str),
+    /// A rate limit or the refresh grace window out of its bounds.
+    #[error("{0}")]
+    Limits(&'static str),
+}
+
+impl Settings {
+    /// `secret_set(name)` says whether the vault holds (or is about to hold) that secret.
+    pub fn validate(&self, secret_set: impl Fn(&str) -> bool) -> Result<(), InvalidSettings> {
+        if self.quota_for_new_user < 0 || self.linuxdo_minimum_trust_level < 0 {
+            return Err(InvalidSettings::Negative);
+        }
+        self.check_limits().map_err(InvalidSettings::Limits)?;
+        if self.quota_per_unit <= 0 {
+            return Err(InvalidSettings::QuotaPerUnit);
+        }
+        let url_ok = |u: &str| {
+            u.is_empty()
+                || u.starts_with("https://")
+                || u.starts_with("http://")
+                || u.starts_with('/')
+        };
+        if !url_ok(&self.topup_url) {
+            return Err(InvalidSettings::TopupUrl);
+        }
+        if !["starttls", "tls", "none"].contains(&self.smtp_security.as_str())
+            || !(1..=65535).contains(&self.smtp_port)
+        {
+            return Err(InvalidSettings::Smtp);
+        }
+        let missing = |enabled: bool, needs: &[bool]| enabled && needs.iter().any(|ok| !ok);
+        let rules: [(bool, &[bool], &'static str); 5] = [
+            (
+                self.github_enabled,
+                &[
+                    !self.github_client_id.is_empty(),
+                    secret_set("github_client_secret"),
+                ],
+                "无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！",
+            ),
+            (
+                self.oidc_enabled,
+                &[
+                    !self.oidc_client_id.is_empty(),
+                    !self.oidc_issuer.is_empty(),
+                ],
+                "无法启用 OIDC 登录，请先填入 Client Id 与 Issuer！",
+            ),
+            (
+                self.linuxdo_enabled,
+                &[
+                    !self.linuxdo_client_id.is_empty(),
+                    secret_set("linuxdo_client_secret"),
+                ],
+                "无法启用 Linux DO OAuth，请先填入 Client Id 以及 Client Secret！",
+            ),
+            (
+                self.wechat_enabled,
+                &[
+                    !self.wechat_server_address.is_empty(),
+                    secret_set("wechat_server_token"),
+                ],
+                "无法启用微信登录，请先填入微信登录相关配置信息！",
+            ),
+            (
+                self.telegram_enabled,
+                &[secret_set("telegram_bot_token")],
+                "无法启用 Telegram OAuth，请先填入 Telegram Bot Token！",
+            ),
+        ];
+        for (enabled, needs, message) in rules {
+            if missing(enabled, needs) {
+                return Err(InvalidSettings::ProviderIncomplete(message));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsUpdateError {
+    #[error("未知的设置项: {0}")]
+    Unknown(String),
+    #[error("设置项的值类型不正确")]
+    WrongType,
+    #[error(transparent)]
+    Invalid(#[from] InvalidSettings),
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// The outcome of an admin's change: the new document and which vault secrets were written.
+pub struct SettingsUpdate {
+    pub settings: Settings,
+    pub secrets_changed: Vec<String>,
+}
+
+/// Applies an admin's change (the admin API's `PUT` body, or the settings page's form): fields
+/// given replace the current ones, the rest stay. Vault names (e.g. `github_client_secret`) set
+/// that secret, an empty string clears it. Nothing is written unless the whole result is valid.
+pub async fn apply_changes(
+    cache: &SettingsCache,
+    vault: &crate::vault::Vault,
+    changes: serde_json::Map<String, serde_json::Value>,
+    now: UnixTime,
+) -> Result<SettingsUpdate, SettingsUpdateError> {
+    use serde_json::Value;
+    let current = cache.get().await?;
+    let mut merged = serde_json::to_value(current.as_ref())
+        .map_err(|e| SettingsError::Corrupt(e.to_string()))?;
+    let mut secrets = Vec::new();
+    if let Value::Object(fields) = &mut merged {
+        for (key, value) in changes {
+            if crate::vault::NAMES.contains(&key.as_str()) {
+                let Value::String(secret) = value else {
+                    return Err(SettingsUpdateError::WrongType);
+                };
+                secrets.push((key, secret));
+            } else if fields.contains_key(&key) {
+                fields.insert(key, value);
+            } else {
+                return Err(SettingsUpdateError::Unknown(key.chars().take(64).collect()));
+            }
+        }
+    }
+    let settings: Settings =
+        serde_json::from_value(merged).map_err(|_| SettingsUpdateError::WrongType)?;
+    let mut set_now = Vec::new();
+    for name in crate::vault::NAMES {
+        let pending = secrets
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| !v.is_empty());
+        let set = match pending {
+            Some(set) => set,
+            None => vault.is_set(name).await?,
+        };
+        if set {
+            set_now.push(*name);
+        }
+    }
+    settings.validate(|name| set_now.contains(&name))?;
+    for (name, value) in &secrets {
+        vault.set(name, value).await?;
+    }
+    cache.save(&settings, now).await?;
+    Ok(SettingsUpdate {
+        settings,
+        secrets_changed: secrets.into_iter().map(|(n, _)| n).collect(),
+    })
+}

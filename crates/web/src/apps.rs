@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use keyward_core::audit::{self, action};
-use keyward_core::model::Client as App;
+use keyward_core::model::{Client as App, User};
 use keyward_core::oauth::apps::{AppError, AppForm, AppPolicy};
 use keyward_core::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Store(e) => e.into(),
+            AppError::Settings(e) => e.into(),
             AppError::NotFound => ApiError::NotFound("应用不存在"),
             other => ApiError::Refused(other.to_string()),
         }
@@ -127,7 +128,6 @@ pub async fn create(
     Client(client): Client,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let settings = state.settings.get().await?;
     let mut uris = body.redirect_uris.unwrap_or_default();
     if let Some(single) = body.redirect_uri.filter(|u| !u.is_empty()) {
         uris.insert(0, single);
@@ -142,33 +142,7 @@ pub async fn create(
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         id_token_alg: body.id_token_signed_response_alg,
     };
-    let policy = AppPolicy {
-        review_required: settings.app_review_required,
-        allow_http_redirect_uris: settings.allow_http_redirect_uris,
-    };
-    let (app, secret) = state.apps.register(&current.user, form, policy).await?;
-    audit::record(
-        state.store.as_ref(),
-        app.created_at,
-        Some(current.user.id),
-        action::APP_CREATED,
-        app.client_id.clone(),
-        json!({"name": app.name, "status": app.status.as_str(), "public": app.public}),
-        &client.ip,
-    )
-    .await;
-    if secret.is_some() {
-        audit::record(
-            state.store.as_ref(),
-            app.created_at,
-            Some(current.user.id),
-            action::SECRET_REVEALED,
-            app.client_id.clone(),
-            json!({}),
-            &client.ip,
-        )
-        .await;
-    }
+    let (app, secret) = create_app(&state, &current.user, &client.ip, form).await?;
     Ok(Success {
         message: "应用创建成功",
         data: AppView::new(&app, secret),
@@ -192,19 +166,7 @@ pub async fn get(
     Client(client): Client,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (app, secret) = state.apps.view(&current.user, id).await?;
-    if secret.is_some() {
-        audit::record(
-            state.store.as_ref(),
-            state.apps.now(),
-            Some(current.user.id),
-            action::SECRET_REVEALED,
-            app.client_id.clone(),
-            json!({}),
-            &client.ip,
-        )
-        .await;
-    }
+    let (app, secret) = view_app(&state, &current.user, &client.ip, id).await?;
     Ok(Success::new(AppView::new(&app, secret)))
 }
 
@@ -215,17 +177,7 @@ pub async fn delete(
     Client(client): Client,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let app = state.apps.delete(&current.user, id).await?;
-    audit::record(
-        state.store.as_ref(),
-        state.apps.now(),
-        Some(current.user.id),
-        action::APP_DELETED,
-        app.client_id,
-        json!({}),
-        &client.ip,
-    )
-    .await;
+    delete_app(&state, &current.user, &client.ip, id).await?;
     Ok(Success {
         message: "应用已删除",
         data: (),
@@ -252,23 +204,111 @@ pub async fn rotate(
     } else {
         serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("无效的参数"))?
     };
-    let secret = state
-        .apps
-        .rotate_secret(&current.user, id, body.grace_seconds)
-        .await?;
-    let (app, _) = state.apps.view(&current.user, id).await?;
-    audit::record(
-        state.store.as_ref(),
-        state.apps.now(),
-        Some(current.user.id),
-        action::SECRET_ROTATED,
-        app.client_id.clone(),
-        json!({"grace_seconds": body.grace_seconds}),
-        &client.ip,
-    )
-    .await;
+    let (app, secret) =
+        rotate_app(&state, &current.user, &client.ip, id, body.grace_seconds).await?;
     Ok(Success {
         message: "密钥已重置",
         data: AppView::new(&app, Some(secret)),
     })
+}
+
+// The developer actions, each with its audit record: the API above and the console pages.
+
+/// Registers an app under the operator's current policy; the secret when approved at once.
+pub async fn create_app(
+    state: &AppState,
+    owner: &User,
+    ip: &str,
+    form: AppForm,
+) -> Result<(App, Option<Secret>), AppError> {
+    let settings = state.settings.get().await?;
+    let policy = AppPolicy {
+        review_required: settings.app_review_required,
+        allow_http_redirect_uris: settings.allow_http_redirect_uris,
+    };
+    let (app, secret) = state.apps.register(owner, form, policy).await?;
+    audit::record(
+        state.store.as_ref(),
+        app.created_at,
+        Some(owner.id),
+        action::APP_CREATED,
+        app.client_id.clone(),
+        json!({"name": app.name, "status": app.status.as_str(), "public": app.public}),
+        ip,
+    )
+    .await;
+    if secret.is_some() {
+        record_reveal(state, owner, ip, &app).await;
+    }
+    Ok((app, secret))
+}
+
+/// The owner's view; the first one after approval carries the secret, once.
+pub async fn view_app(
+    state: &AppState,
+    owner: &User,
+    ip: &str,
+    id: i64,
+) -> Result<(App, Option<Secret>), AppError> {
+    let (app, secret) = state.apps.view(owner, id).await?;
+    if secret.is_some() {
+        record_reveal(state, owner, ip, &app).await;
+    }
+    Ok((app, secret))
+}
+
+async fn record_reveal(state: &AppState, owner: &User, ip: &str, app: &App) {
+    audit::record(
+        state.store.as_ref(),
+        state.apps.now(),
+        Some(owner.id),
+        action::SECRET_REVEALED,
+        app.client_id.clone(),
+        json!({}),
+        ip,
+    )
+    .await;
+}
+
+pub async fn delete_app(
+    state: &AppState,
+    owner: &User,
+    ip: &str,
+    id: i64,
+) -> Result<App, AppError> {
+    let app = state.apps.delete(owner, id).await?;
+    audit::record(
+        state.store.as_ref(),
+        state.apps.now(),
+        Some(owner.id),
+        action::APP_DELETED,
+        app.client_id.clone(),
+        json!({}),
+        ip,
+    )
+    .await;
+    Ok(app)
+}
+
+/// A new secret, shown once; the old one keeps working for `grace_seconds`.
+pub async fn rotate_app(
+    state: &AppState,
+    owner: &User,
+    ip: &str,
+    id: i64,
+    grace_seconds: i64,
+) -> Result<(App, Secret), AppError> {
+    let secret = state.apps.rotate_secret(owner, id, grace_seconds).await?;
+    let (app, _) = state.apps.view(owner, id).await?;
+    audit::record(
+        state.store.as_ref(),
+        state.apps.now(),
+        Some(owner.id),
+        action::SECRET_ROTATED,
+        app.client_id.clone(),
+        json!({"grace_seconds": grace_seconds}),
+        ip,
+    )
+    .await;
+    Ok((app, secret))
 }

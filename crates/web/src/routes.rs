@@ -119,7 +119,35 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login::get).post(pages::login::post))
         .route("/login/2fa", post(pages::login::second_factor))
         .route("/lang", get(pages::switch_language))
-        .route("/static/keyward.css", get(pages::stylesheet));
+        .route("/static/keyward.css", get(pages::stylesheet))
+        .route("/static/keyward.js", get(pages::script))
+        .route("/docs/{name}", get(pages::docs))
+        // The developer console.
+        .route(
+            "/user/setting/oauth",
+            get(pages::console::list).post(pages::console::apply),
+        )
+        .route("/user/setting/oauth/{id}", get(pages::console::detail))
+        .route(
+            "/user/setting/oauth/{id}/rotate",
+            post(pages::console::rotate),
+        )
+        .route(
+            "/user/setting/oauth/{id}/delete",
+            get(pages::console::confirm_delete).post(pages::console::delete),
+        )
+        // The admin pages.
+        .route("/admin", get(pages::admin::overview))
+        .route("/admin/apps", get(pages::admin::apps))
+        .route("/admin/apps/{id}/review", post(pages::admin::review))
+        .route("/admin/apps/{id}/trusted", post(pages::admin::trust))
+        .route("/admin/users", get(pages::admin::users))
+        .route("/admin/users/{id}", post(pages::admin::update_user))
+        .route(
+            "/admin/settings",
+            get(pages::admin::settings).post(pages::admin::save_settings),
+        )
+        .route("/admin/audit", get(pages::admin::audit));
 
     let app = Router::new()
         .merge(api)

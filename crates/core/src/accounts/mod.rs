@@ -1,5 +1,6 @@
 //! Local accounts: registration, password login with throttling, sessions, developer tokens.
 
+pub mod admin;
 pub mod federation;
 mod password;
 pub mod two_factor;

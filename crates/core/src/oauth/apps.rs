@@ -50,6 +50,9 @@ pub enum AppError {
     WrongState,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The operator's policy for new apps could not be read.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
 }
 
 /// What a developer asks for.

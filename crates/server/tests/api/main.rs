@@ -11,10 +11,12 @@ mod oidc;
 
 mod accounts;
 mod admin;
+mod admin_pages;
 mod apps;
 mod bad_input;
 mod cli;
 mod cluster;
+mod console_pages;
 mod pages;
 mod provider_flows;
 mod provider_rules;

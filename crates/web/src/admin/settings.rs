@@ -8,7 +8,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::audit::{self, action};
-use keyward_core::settings::Settings;
+use keyward_core::model::User;
+use keyward_core::settings::{self, Settings, SettingsUpdateError};
 use keyward_core::vault;
 use serde_json::{Map, Value, json};
 
@@ -37,72 +38,14 @@ pub async fn get(
     Ok(Success::new(view(&state, &settings).await?))
 }
 
-fn check(settings: &Settings, secret_set: impl Fn(&str) -> bool) -> Result<(), String> {
-    if settings.quota_for_new_user < 0 || settings.linuxdo_minimum_trust_level < 0 {
-        return Err("数值不能为负".into());
+impl From<SettingsUpdateError> for ApiError {
+    fn from(e: SettingsUpdateError) -> Self {
+        match e {
+            SettingsUpdateError::Settings(e) => e.into(),
+            SettingsUpdateError::Vault(e) => ApiError::Internal(e.to_string()),
+            other => ApiError::Refused(other.to_string()),
+        }
     }
-    settings.check_limits().map_err(str::to_owned)?;
-    if settings.quota_per_unit <= 0 {
-        return Err("quota_per_unit 必须为正数".into());
-    }
-    let url_ok = |u: &str| {
-        u.is_empty() || u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/')
-    };
-    if !url_ok(&settings.topup_url) {
-        return Err("topup_url 必须是 http(s) 地址或站内路径".into());
-    }
-    if !["starttls", "tls", "none"].contains(&settings.smtp_security.as_str())
-        || !(1..=65535).contains(&settings.smtp_port)
-    {
-        return Err("SMTP 设置不正确".into());
-    }
-    // A provider cannot be switched on without what it needs (new-api's rule).
-    let missing = |enabled: bool, needs: &[bool]| enabled && needs.iter().any(|ok| !ok);
-    if missing(
-        settings.github_enabled,
-        &[
-            !settings.github_client_id.is_empty(),
-            secret_set("github_client_secret"),
-        ],
-    ) {
-        return Err(
-            "无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！".into(),
-        );
-    }
-    if missing(
-        settings.oidc_enabled,
-        &[
-            !settings.oidc_client_id.is_empty(),
-            !settings.oidc_issuer.is_empty(),
-        ],
-    ) {
-        return Err("无法启用 OIDC 登录，请先填入 Client Id 与 Issuer！".into());
-    }
-    if missing(
-        settings.linuxdo_enabled,
-        &[
-            !settings.linuxdo_client_id.is_empty(),
-            secret_set("linuxdo_client_secret"),
-        ],
-    ) {
-        return Err("无法启用 Linux DO OAuth，请先填入 Client Id 以及 Client Secret！".into());
-    }
-    if missing(
-        settings.wechat_enabled,
-        &[
-            !settings.wechat_server_address.is_empty(),
-            secret_set("wechat_server_token"),
-        ],
-    ) {
-        return Err("无法启用微信登录，请先填入微信登录相关配置信息！".into());
-    }
-    if missing(
-        settings.telegram_enabled,
-        &[secret_set("telegram_bot_token")],
-    ) {
-        return Err("无法启用 Telegram OAuth，请先填入 Telegram Bot Token！".into());
-    }
-    Ok(())
 }
 
 /// `PUT /api/admin/settings`: fields given replace the current ones; the rest stay. Secret
@@ -113,65 +56,29 @@ pub async fn put(
     crate::extract::Client(client): crate::extract::Client,
     ApiJson(changes): ApiJson<Map<String, Value>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let current = state.settings.get().await?;
-    let mut merged =
-        serde_json::to_value(current.as_ref()).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut secrets = Vec::new();
-    if let Value::Object(fields) = &mut merged {
-        for (key, value) in changes {
-            if vault::NAMES.contains(&key.as_str()) {
-                let Value::String(secret) = value else {
-                    return Err(ApiError::Refused("设置项的值类型不正确".into()));
-                };
-                secrets.push((key, secret));
-            } else if fields.contains_key(&key) {
-                fields.insert(key, value);
-            } else {
-                return Err(ApiError::Refused(format!(
-                    "未知的设置项: {}",
-                    key.chars().take(64).collect::<String>()
-                )));
-            }
-        }
-    }
-    let settings: Settings = serde_json::from_value(merged)
-        .map_err(|_| ApiError::Refused("设置项的值类型不正确".into()))?;
-    let mut set_now = Vec::new();
-    for name in vault::NAMES {
-        let pending = secrets
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| !v.is_empty());
-        let stored = state
-            .vault
-            .is_set(name)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        if pending.unwrap_or(stored) {
-            set_now.push(*name);
-        }
-    }
-    check(&settings, |name| set_now.contains(&name)).map_err(ApiError::Refused)?;
-    for (name, value) in &secrets {
-        state
-            .vault
-            .set(name, value)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-    }
+    let settings = update(&state, &admin.user, &client.ip, changes).await?;
+    Ok(Success::new(view(&state, &settings).await?))
+}
+
+/// Applies and records an admin's change: the admin API and the settings page.
+pub async fn update(
+    state: &AppState,
+    admin: &User,
+    ip: &str,
+    changes: Map<String, Value>,
+) -> Result<Settings, SettingsUpdateError> {
     let now = state.accounts.now();
-    state.settings.save(&settings, now).await?;
-    let changed: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
+    let update = settings::apply_changes(&state.settings, &state.vault, changes, now).await?;
     audit::record(
         state.store.as_ref(),
         now,
-        Some(admin.user.id),
+        Some(admin.id),
         action::SETTINGS_UPDATED,
         "",
-        json!({"secrets_changed": changed}),
-        &client.ip,
+        json!({"secrets_changed": update.secrets_changed}),
+        ip,
     )
     .await;
-    tracing::info!(admin.id = admin.user.id, "settings updated");
-    Ok(Success::new(view(&state, &settings).await?))
+    tracing::info!(admin.id = admin.id, "settings updated");
+    Ok(update.settings)
 }

@@ -4,7 +4,8 @@ use crate::extract::AdminUser;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
-use keyward_core::model::{Role, UserStatus};
+use keyward_core::accounts::admin::{self, UserEditError};
+use keyward_core::model::{Role, User, UserStatus};
 use keyward_core::store::UserPatch;
 use serde::Deserialize;
 
@@ -50,8 +51,7 @@ pub struct PatchBody {
     role: Option<serde_json::Value>,
 }
 
-/// `PATCH /api/admin/users/{id}`. Admins may not touch accounts of their own rank or above, and
-/// only root may change roles; nobody can disable or demote themselves.
+/// `PATCH /api/admin/users/{id}`. The rank rules are the domain's (`accounts::admin::check`).
 pub async fn patch(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -59,18 +59,6 @@ pub async fn patch(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let target = state
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("用户不存在"))?;
-    let actor = &admin.user;
-    let is_self = actor.id == target.id;
-    if !is_self && actor.role != Role::Root && target.role >= actor.role {
-        return Err(ApiError::Refused(
-            "无权更新同权限等级或更高权限等级的用户信息".into(),
-        ));
-    }
     let role = match &body.role {
         None => None,
         Some(value) => {
@@ -82,24 +70,10 @@ pub async fn patch(
             Some(parsed.ok_or(ApiError::Refused("无效的角色".into()))?)
         }
     };
-    if role.is_some() && actor.role != Role::Root {
-        return Err(ApiError::Refused("只有超级管理员可以修改角色".into()));
-    }
     let status = body
         .status
         .map(|s| UserStatus::from_i64(s).ok_or(ApiError::Refused("无效的状态".into())))
         .transpose()?;
-    if is_self && (status == Some(UserStatus::Disabled) || role.is_some_and(|r| r < actor.role)) {
-        return Err(ApiError::Refused("不能禁用或降级自己".into()));
-    }
-    for value in [body.quota, body.used_quota, body.level]
-        .into_iter()
-        .flatten()
-    {
-        if value < 0 {
-            return Err(ApiError::Refused("数值不能为负".into()));
-        }
-    }
     let patch = UserPatch {
         quota: body.quota,
         used_quota: body.used_quota,
@@ -107,8 +81,30 @@ pub async fn patch(
         role,
         status,
     };
+    let updated = edit_user(&state, &admin.user, &client.ip, id, &patch).await?;
+    Ok(Success::new(UserView::from(&updated)))
+}
+
+impl From<UserEditError> for ApiError {
+    fn from(e: UserEditError) -> Self {
+        match e {
+            UserEditError::Store(e) => e.into(),
+            UserEditError::NotFound => ApiError::NotFound("用户不存在"),
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
+/// Applies an admin's change to a user and records it: the admin API and the admin pages.
+pub async fn edit_user(
+    state: &AppState,
+    actor: &User,
+    ip: &str,
+    id: i64,
+    patch: &UserPatch,
+) -> Result<User, UserEditError> {
     let now = state.accounts.now();
-    state.store.patch_user(id, &patch, now).await?;
+    let updated = admin::edit_user(state.store.as_ref(), actor, id, patch, now).await?;
     tracing::info!(
         admin.id = actor.id,
         user.id = id,
@@ -125,13 +121,8 @@ pub async fn patch(
             "quota": patch.quota, "used_quota": patch.used_quota, "level": patch.level,
             "role": patch.role.map(|r| r.as_i64()), "status": patch.status.map(|s| s.as_i64()),
         }),
-        &client.ip,
+        ip,
     )
     .await;
-    let updated = state
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("用户不存在"))?;
-    Ok(Success::new(UserView::from(&updated)))
+    Ok(updated)
 }

@@ -362,3 +362,26 @@ pub async fn post(
         ),
     }
 }
+
+/// The consent page with sample data, for the test that renders every template.
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let page = ConsentPage {
+        t,
+        chrome: crate::pages::Chrome::bare(t, "/oauth/authorize"),
+        app_name: "Sample <App>",
+        app_description: "Reads your profile",
+        username: "alice",
+        scopes: vec![t.scope_profile, t.scope_balance],
+        redirect_host: "app.example.com",
+        csrf_token: "csrf",
+        client_id: "client_x",
+        redirect_uri: "https://app.example.com/cb",
+        scope: "profile balance".into(),
+        state: "s\"t",
+        code_challenge: "",
+        code_challenge_method: "",
+        nonce: "",
+    };
+    vec![("consent.html", page.render().unwrap_or_default())]
+}

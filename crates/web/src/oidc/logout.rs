@@ -222,3 +222,17 @@ async fn verify_hint(state: &AppState, token: &str) -> Option<HintClaims> {
         .ok()
         .map(|data| data.claims)
 }
+
+/// The logout confirmation with sample data, for the test that renders every template.
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let page = ConfirmPage {
+        t,
+        chrome: crate::pages::Chrome::bare(t, "/oauth2/logout"),
+        csrf_token: "csrf",
+        client_id: "client_x",
+        post_logout_redirect_uri: "https://app.example.com/bye",
+        state: "s",
+    };
+    vec![("logout.html", page.render().unwrap_or_default())]
+}

@@ -299,3 +299,27 @@ mod props {
         }
     }
 }
+
+/// This module's templates with sample data, for the test that renders every template.
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let login = LoginPage {
+        t,
+        chrome: super::Chrome::bare(t, "/login"),
+        csrf_token: "csrf",
+        return_to: "/oauth/authorize?x=1",
+        username: "alice",
+        error: Some("用户名或密码错误"),
+    };
+    let second = SecondFactorPage {
+        t,
+        chrome: super::Chrome::bare(t, "/login"),
+        csrf_token: "csrf",
+        return_to: "/",
+        error: Some("验证码无效"),
+    };
+    vec![
+        ("login.html", login.render().unwrap_or_default()),
+        ("login_2fa.html", second.render().unwrap_or_default()),
+    ]
+}

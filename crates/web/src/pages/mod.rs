@@ -1,6 +1,10 @@
 //! Server-rendered pages: shared texts, headers and helpers.
 
+pub mod admin;
+#[cfg(test)]
+mod all_templates;
 pub mod chrome;
+pub mod console;
 pub mod login;
 pub mod session;
 
@@ -188,8 +192,8 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
             headers.insert(
                 CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
-                    "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
-                     frame-ancestors 'none'; base-uri 'none'",
+                    "default-src 'none'; script-src 'self'; style-src 'self'; \
+                     img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
                 ),
             );
             response
@@ -248,6 +252,38 @@ pub async fn stylesheet() -> Response {
         CONTENT_TYPE,
         HeaderValue::from_static("text/css; charset=utf-8"),
     );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+/// `GET /static/keyward.js`: progressive enhancement (copy buttons); no page needs it.
+pub async fn script() -> Response {
+    static_file(
+        include_str!("../../static/keyward.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+/// `GET /docs/{name}`: the integration guides the developer console links to, as text.
+pub async fn docs(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let text = match name.as_str() {
+        "integration-guide.en.md" => include_str!("../../../../docs/integration-guide.en.md"),
+        "integration-guide.zh-CN.md" => {
+            include_str!("../../../../docs/integration-guide.zh-CN.md")
+        }
+        "api-reference.md" => include_str!("../../../../docs/api-reference.md"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    static_file(text, "text/plain; charset=utf-8")
+}
+
+fn static_file(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         axum::http::header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),

@@ -1,0 +1,138 @@
+//! What an admin may change on a user's account: the rank rules shared by the admin API and the
+//! admin pages.
+
+use crate::clock::UnixTime;
+use crate::model::{Role, User, UserId, UserStatus};
+use crate::store::{Store, StoreError, UserPatch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserEditError {
+    #[error("用户不存在")]
+    NotFound,
+    #[error("无权更新同权限等级或更高权限等级的用户信息")]
+    Rank,
+    #[error("只有超级管理员可以修改角色")]
+    RoleRootOnly,
+    #[error("不能禁用或降级自己")]
+    SelfLockout,
+    #[error("数值不能为负")]
+    Negative,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Admins may not touch accounts of their own rank or above, only root may change roles, and
+/// nobody can disable or demote themselves (so the last admin cannot lock everyone out).
+pub fn check(actor: &User, target: &User, patch: &UserPatch) -> Result<(), UserEditError> {
+    let is_self = actor.id == target.id;
+    if !is_self && actor.role != Role::Root && target.role >= actor.role {
+        return Err(UserEditError::Rank);
+    }
+    if patch.role.is_some() && actor.role != Role::Root {
+        return Err(UserEditError::RoleRootOnly);
+    }
+    if is_self
+        && (patch.status == Some(UserStatus::Disabled)
+            || patch.role.is_some_and(|r| r < actor.role))
+    {
+        return Err(UserEditError::SelfLockout);
+    }
+    if [patch.quota, patch.used_quota, patch.level]
+        .into_iter()
+        .flatten()
+        .any(|v| v < 0)
+    {
+        return Err(UserEditError::Negative);
+    }
+    Ok(())
+}
+
+/// Checks and applies `patch` to user `id`; returns the updated account. Disabling ends the
+/// user's sessions and revokes their tokens (the store does both with the update).
+pub async fn edit_user(
+    store: &dyn Store,
+    actor: &User,
+    id: UserId,
+    patch: &UserPatch,
+    now: UnixTime,
+) -> Result<User, UserEditError> {
+    let target = store.user_by_id(id).await?.ok_or(UserEditError::NotFound)?;
+    check(actor, &target, patch)?;
+    store.patch_user(id, patch, now).await?;
+    store.user_by_id(id).await?.ok_or(UserEditError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: UserId, role: Role) -> User {
+        User {
+            id,
+            uuid: uuid::Uuid::nil(),
+            username: format!("u{id}"),
+            display_name: String::new(),
+            email: None,
+            email_verified: false,
+            password_hash: None,
+            avatar_url: String::new(),
+            level: 0,
+            role,
+            status: UserStatus::Enabled,
+            quota: 0,
+            used_quota: 0,
+            aff_code: String::new(),
+            inviter_id: None,
+            created_at: 0,
+            last_login_at: None,
+            totp_enabled: false,
+        }
+    }
+
+    #[test]
+    fn ranks_roles_and_self_lockout() {
+        let root = user(1, Role::Root);
+        let admin = user(2, Role::Admin);
+        let other_admin = user(3, Role::Admin);
+        let plain = user(4, Role::User);
+        let disable = UserPatch {
+            status: Some(UserStatus::Disabled),
+            ..UserPatch::default()
+        };
+        assert!(check(&admin, &plain, &disable).is_ok());
+        assert!(matches!(
+            check(&admin, &other_admin, &disable),
+            Err(UserEditError::Rank)
+        ));
+        assert!(check(&root, &other_admin, &disable).is_ok());
+        assert!(matches!(
+            check(&admin, &admin, &disable),
+            Err(UserEditError::SelfLockout)
+        ));
+        let promote = UserPatch {
+            role: Some(Role::Admin),
+            ..UserPatch::default()
+        };
+        assert!(matches!(
+            check(&admin, &plain, &promote),
+            Err(UserEditError::RoleRootOnly)
+        ));
+        assert!(check(&root, &plain, &promote).is_ok());
+        let demote_self = UserPatch {
+            role: Some(Role::User),
+            ..UserPatch::default()
+        };
+        assert!(matches!(
+            check(&root, &root, &demote_self),
+            Err(UserEditError::SelfLockout)
+        ));
+        let negative = UserPatch {
+            quota: Some(-1),
+            ..UserPatch::default()
+        };
+        assert!(matches!(
+            check(&root, &plain, &negative),
+            Err(UserEditError::Negative)
+        ));
+    }
+}

@@ -1,0 +1,399 @@
+//! The admin pages: only admins get in, every form checks its CSRF token, and each action does
+//! what the admin API does (same rules, same audit records).
+
+use crate::console_pages::{apply, approve, csrf, page, submit};
+use crate::helpers::{Backend, TestApp, get_json};
+use crate::on_both_backends;
+use reqwest::StatusCode;
+use serde_json::json;
+
+on_both_backends!(
+    admin_pages_are_for_admins_only,
+    an_admin_reviews_apps_and_marks_them_trusted,
+    an_admin_finds_changes_and_disables_users,
+    the_settings_page_saves_switches_and_write_only_secrets,
+    the_audit_page_filters_and_pages,
+    admin_forms_refuse_a_missing_or_wrong_csrf_token,
+);
+
+const PAGES: [&str; 5] = [
+    "/admin",
+    "/admin/apps",
+    "/admin/users",
+    "/admin/settings",
+    "/admin/audit",
+];
+
+async fn admin_pages_are_for_admins_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anonymous = app.client();
+    let (user, _) = app.user("plain").await;
+    let admin = app.admin().await;
+    for path in PAGES {
+        let (status, location, _) = page(&anonymous, &app.url(path)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            location
+                .expect("location")
+                .starts_with("/login?return_to=%2Fadmin")
+        );
+        assert_eq!(
+            page(&user, &app.url(path)).await.0,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        let (status, _, html) = page(&admin, &app.url(path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        // The sub-navigation links every section, the other engineer's top-up codes too.
+        for link in PAGES.iter().chain(&["/admin/topup"]) {
+            assert!(
+                html.contains(&format!("href=\"{link}\"")),
+                "{path} lacks {link}"
+            );
+        }
+        assert!(html.contains("aria-current=\"page\""));
+    }
+    // Ordinary users' posts are refused too, with their own valid token.
+    let (_, _, console) = page(&user, &app.url("/user/setting/oauth")).await;
+    let (status, _, _) = submit(
+        &user,
+        &app.url("/admin/settings"),
+        &[("csrf_token", &csrf(&console)), ("register_enabled", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The navigation shows the admin link to admins only.
+    assert!(!console.contains("href=\"/admin\""));
+    let (_, _, html) = page(&admin, &app.url("/user/setting/oauth")).await;
+    assert!(html.contains("href=\"/admin\""));
+}
+
+async fn an_admin_reviews_apps_and_marks_them_trusted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("dora").await;
+    let first = apply(&app, &developer, "First App").await;
+    apply(&app, &developer, "Second App").await;
+    let admin = app.admin().await;
+
+    let (_, _, overview) = page(&admin, &app.url("/admin")).await;
+    assert!(overview.contains("First App") && overview.contains("Second App"));
+    assert!(overview.contains("dora"), "owner shown");
+    approve(&app, &admin, first).await;
+    let (_, _, overview) = page(&admin, &app.url("/admin")).await;
+    assert!(!overview.contains("First App"), "no longer pending");
+
+    // Filter by status (a plain GET form).
+    let (_, _, approved) = page(&admin, &app.url("/admin/apps?status=approved")).await;
+    assert!(approved.contains("First App") && !approved.contains("Second App"));
+    assert!(approved.contains("<option value=\"approved\" selected>"));
+    let (_, _, all) = page(&admin, &app.url("/admin/apps")).await;
+    assert!(all.contains("First App") && all.contains("Second App"));
+
+    // Mark trusted, then disable with a reason.
+    let token = csrf(&all);
+    let (status, location, _) = submit(
+        &admin,
+        &app.url(&format!("/admin/apps/{first}/trusted")),
+        &[
+            ("csrf_token", &token),
+            ("trusted", "1"),
+            ("return_to", "/admin/apps?status=approved"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/admin/apps?status=approved"))
+    );
+    let (_, view) = get_json(&developer, &app.url(&format!("/api/oauth_apps/{first}"))).await;
+    assert_eq!(view["data"]["trusted"], true);
+    let (status, location, _) = submit(
+        &admin,
+        &app.url(&format!("/admin/apps/{first}/review")),
+        &[
+            ("csrf_token", &token),
+            ("decision", "disable"),
+            ("reason", "abuse report"),
+            ("return_to", "https://evil.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/admin/apps")),
+        "return_to stays in /admin"
+    );
+    let (_, view) = get_json(&developer, &app.url(&format!("/api/oauth_apps/{first}"))).await;
+    assert_eq!(
+        (
+            view["data"]["status"].clone(),
+            view["data"]["review_note"].clone()
+        ),
+        (json!("disabled"), json!("abuse report"))
+    );
+    // A decision that does not fit the state is refused with a page, nothing changes.
+    let (status, _, body) = submit(
+        &admin,
+        &app.url(&format!("/admin/apps/{first}/review")),
+        &[
+            ("csrf_token", &token),
+            ("decision", "reject"),
+            ("reason", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("role=\"alert\""));
+    let (_, audit) = get_json(&admin, &app.url("/api/admin/audit?action=app.disabled")).await;
+    assert_eq!(
+        audit["data"]["items"][0]["detail"]["reason"],
+        "abuse report"
+    );
+}
+
+async fn an_admin_finds_changes_and_disables_users(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (user, id) = app.user("zelda").await;
+    app.register("yorick", "password-123").await;
+    let admin = app.admin().await;
+
+    let (_, _, found) = page(&admin, &app.url("/admin/users?keyword=ZEL")).await;
+    assert!(
+        found.contains("zelda") && !found.contains("yorick"),
+        "{found}"
+    );
+    assert!(found.contains("value=\"ZEL\""), "the search is kept");
+    let token = csrf(&found);
+    let (status, location, _) = submit(
+        &admin,
+        &app.url(&format!("/admin/users/{id}")),
+        &[
+            ("csrf_token", &token),
+            ("level", "3"),
+            ("quota", "500000"),
+            ("used_quota", ""),
+            ("role", "admin"),
+            ("return_to", "/admin/users?keyword=ZEL"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/admin/users?keyword=ZEL"))
+    );
+    let (_, me) = get_json(&user, &app.url("/api/user/self")).await;
+    assert_eq!(
+        (
+            me["data"]["level"].clone(),
+            me["data"]["quota"].clone(),
+            me["data"]["role"].clone()
+        ),
+        (json!(3), json!(500000), json!(10))
+    );
+    // Bad numbers are refused with a page.
+    let (status, _, _) = submit(
+        &admin,
+        &app.url(&format!("/admin/users/{id}")),
+        &[("csrf_token", &token), ("quota", "lots")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The new admin may not disable root (rank rules are the API's).
+    let (_, _, own) = page(&user, &app.url("/admin/users?keyword=root")).await;
+    let (_, root_me) = get_json(&admin, &app.url("/api/user/self")).await;
+    let root_id = root_me["data"]["id"].as_i64().expect("id");
+    let (status, _, _) = submit(
+        &user,
+        &app.url(&format!("/admin/users/{root_id}")),
+        &[("csrf_token", &csrf(&own)), ("status", "2")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Root disables zelda: her session ends at once.
+    let (status, _, _) = submit(
+        &admin,
+        &app.url(&format!("/admin/users/{id}")),
+        &[("csrf_token", &token), ("status", "2")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, location, _) = page(&user, &app.url("/user/setting/oauth")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.expect("location").starts_with("/login"));
+    let (_, _, listed) = page(&admin, &app.url("/admin/users?keyword=zelda")).await;
+    assert!(listed.contains("badge-disabled"));
+}
+
+async fn the_settings_page_saves_switches_and_write_only_secrets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let (_, _, html) = page(&admin, &app.url("/admin/settings")).await;
+    assert!(html.contains("name=\"github_client_secret\""));
+    assert!(
+        html.contains("name=\"register_enabled\" value=\"1\" checked"),
+        "{html}"
+    );
+    let token = csrf(&html);
+    let base = vec![
+        ("csrf_token", token.clone()),
+        ("password_login_enabled", "1".into()),
+        ("app_review_required", "1".into()),
+        ("quota_per_unit", "500000".into()),
+        ("topup_url", "https://pay.example.com/topup".into()),
+        ("smtp_port", "587".into()),
+        ("smtp_security", "starttls".into()),
+        ("github_client_id", "Iv1.abc".into()),
+        ("github_client_secret", "gh-secret-value".into()),
+    ];
+    // Enabling GitHub without its secret is refused; nothing is saved.
+    let mut refused: Vec<(&str, String)> = base
+        .iter()
+        .filter(|(k, _)| *k != "github_client_secret")
+        .cloned()
+        .collect();
+    refused.push(("github_enabled", "1".into()));
+    let res = admin
+        .post(app.url("/admin/settings"))
+        .form(&refused)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body = res.text().await.expect("body");
+    assert!(body.contains("GitHub"), "{body}");
+    assert!(body.contains("value=\"500000\""), "the input is kept");
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["quota_per_unit"], 1000, "unchanged");
+
+    // With the secret: saved; unchecked boxes turn off; the secret is only reported as set.
+    let mut accepted = base.clone();
+    accepted.push(("github_enabled", "1".into()));
+    let res = admin
+        .post(app.url("/admin/settings"))
+        .form(&accepted)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/admin/settings?done=saved");
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    let d = &settings["data"];
+    assert_eq!(d["quota_per_unit"], 500000);
+    assert_eq!(d["topup_url"], "https://pay.example.com/topup");
+    assert_eq!(d["github_enabled"], true);
+    assert_eq!(d["github_client_secret_set"], true);
+    assert_eq!(d["register_enabled"], false, "unchecked box");
+    let (_, _, html) = page(&admin, &app.url("/admin/settings?done=saved")).await;
+    assert!(!html.contains("gh-secret-value"), "write-only");
+    assert!(html.contains("role=\"status\""));
+
+    // An empty secret field keeps the secret; its clear box removes it.
+    let mut keep: Vec<(&str, String)> = base
+        .iter()
+        .filter(|(k, _)| *k != "github_client_secret")
+        .cloned()
+        .collect();
+    let res = admin
+        .post(app.url("/admin/settings"))
+        .form(&keep)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["github_client_secret_set"], true);
+    assert_eq!(settings["data"]["github_enabled"], false);
+    keep.push(("github_client_secret__clear", "1".into()));
+    let res = admin
+        .post(app.url("/admin/settings"))
+        .form(&keep)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["github_client_secret_set"], false);
+
+    // A bad number is refused with the page, not a crash.
+    let mut bad = base.clone();
+    bad.retain(|(k, _)| *k != "quota_per_unit");
+    bad.push(("quota_per_unit", "many".into()));
+    let res = admin
+        .post(app.url("/admin/settings"))
+        .form(&bad)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn the_audit_page_filters_and_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("audrey").await;
+    let admin = app.admin().await;
+    for i in 0..3 {
+        let id = apply(&app, &developer, &format!("Audited {i}")).await;
+        approve(&app, &admin, id).await;
+    }
+    let (status, _, all) = page(&admin, &app.url("/admin/audit")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(all.contains("app.created") && all.contains("app.approved"));
+    let (_, _, approved) = page(&admin, &app.url("/admin/audit?action=app.approved")).await;
+    assert!(approved.contains("app.approved") && !approved.contains("<code>app.created</code>"));
+    assert!(approved.contains("root"), "actor by name");
+    assert_eq!(approved.matches("<tr><td>").count(), 3);
+    let (_, _, none) = page(&admin, &app.url("/admin/audit?action=nothing.here")).await;
+    assert!(!none.contains("<table>"));
+    // Past the last page: empty, with a link back.
+    let (status, _, past) = page(&admin, &app.url("/admin/audit?action=app.approved&p=2")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        past.contains("href=\"/admin/audit?action=app.approved&#38;p=1\""),
+        "{past}"
+    );
+}
+
+async fn admin_forms_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, user_id) = app.user("victim").await;
+    let id = apply(&app, &developer, "Untouched").await;
+    let admin = app.admin().await;
+    for token in [None, Some("forged")] {
+        let forms: [(String, Vec<(&str, &str)>); 4] = [
+            (
+                format!("/admin/apps/{id}/review"),
+                vec![("decision", "approve")],
+            ),
+            (format!("/admin/apps/{id}/trusted"), vec![("trusted", "1")]),
+            (
+                format!("/admin/users/{user_id}"),
+                vec![("status", "2"), ("quota", "99")],
+            ),
+            ("/admin/settings".into(), vec![("quota_per_unit", "7")]),
+        ];
+        for (path, mut form) in forms {
+            if let Some(token) = token {
+                form.push(("csrf_token", token));
+            }
+            let (status, _, _) = submit(&admin, &app.url(&path), &form).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} {token:?}");
+        }
+    }
+    let (_, view) = get_json(&developer, &app.url(&format!("/api/oauth_apps/{id}"))).await;
+    assert_eq!(
+        (
+            view["data"]["status"].clone(),
+            view["data"]["trusted"].clone()
+        ),
+        (json!("pending"), json!(false))
+    );
+    let (_, me) = get_json(&developer, &app.url("/api/user/self")).await;
+    assert_eq!(
+        (me["data"]["status"].clone(), me["data"]["quota"].clone()),
+        (json!(1), json!(0))
+    );
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["quota_per_unit"], 1000);
+}

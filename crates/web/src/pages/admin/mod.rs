@@ -1,0 +1,421 @@
+//! `/admin`: reviewing apps, managing users, settings and the audit log. Thin pages over the same
+//! functions the admin API uses (`crate::admin::*`). Filters and paging are plain GET forms.
+
+mod audit;
+mod settings;
+mod texts;
+mod users;
+
+pub use audit::audit;
+pub use settings::{save_settings, settings};
+pub use texts::{AdminTexts, admin_texts};
+pub use users::{update_user, users};
+
+use super::console::{console_texts, format_time};
+use super::{Chrome, PageAdmin, Texts, error_page, login::redirect, render, safe_return_to};
+use crate::admin::apps::{review_app, update_app};
+use crate::admin::paging;
+use crate::extract::Client;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyward_core::model::{Client as App, ClientStatus, UserId};
+use keyward_core::oauth::apps::{AppError, Review};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Which section the sub-navigation marks as current.
+pub struct Section(pub &'static str);
+
+impl Section {
+    pub fn is(&self, name: &str) -> bool {
+        self.0 == name
+    }
+}
+
+/// An app as the review pages show it.
+pub struct AdminAppRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub client_id: String,
+    pub owner: String,
+    pub status_key: &'static str,
+    pub status: &'static str,
+    pub pending: bool,
+    pub approved: bool,
+    pub trusted: bool,
+    pub public: bool,
+    pub review_note: String,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+    pub created: String,
+}
+
+/// The previous and next page links of a listing; `None` where there is none.
+pub struct Pager {
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `query` is the listing's filter (already encoded, may be empty); `full` says whether the
+    /// page was full, so that a next one may exist.
+    pub fn new(path: &str, query: &str, page: i64, full: bool) -> Self {
+        let link = |p: i64| {
+            if query.is_empty() {
+                format!("{path}?p={p}")
+            } else {
+                format!("{path}?{query}&p={p}")
+            }
+        };
+        Self {
+            prev: (page > 1).then(|| link(page - 1)),
+            next: full.then(|| link(page + 1)),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_overview.html")]
+pub struct OverviewPage {
+    pub t: &'static Texts,
+    pub chrome: Chrome,
+    pub a: &'static AdminTexts,
+    pub section: Section,
+    pub csrf: String,
+    pub return_to: String,
+    pub apps: Vec<AdminAppRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_apps.html")]
+pub struct AppsPage {
+    pub t: &'static Texts,
+    pub chrome: Chrome,
+    pub a: &'static AdminTexts,
+    pub section: Section,
+    pub csrf: String,
+    pub return_to: String,
+    pub apps: Vec<AdminAppRow>,
+    pub statuses: Vec<(&'static str, &'static str, bool)>,
+    pub pager: Pager,
+}
+
+async fn app_rows(
+    state: &AppState,
+    t: &'static Texts,
+    apps: &[App],
+) -> Result<Vec<AdminAppRow>, Response> {
+    let c = console_texts(t);
+    let ids: Vec<UserId> = apps.iter().map(|a| a.owner_id).collect();
+    let owners = usernames(state, t, &ids).await?;
+    Ok(apps
+        .iter()
+        .map(|app| AdminAppRow {
+            id: app.id,
+            name: app.name.clone(),
+            description: app.description.clone(),
+            client_id: app.client_id.clone(),
+            owner: owners
+                .get(&app.owner_id)
+                .cloned()
+                .unwrap_or_else(|| format!("#{}", app.owner_id)),
+            status_key: app.status.as_str(),
+            status: c.status(app.status),
+            pending: app.status == ClientStatus::Pending,
+            approved: app.status == ClientStatus::Approved,
+            trusted: app.trusted,
+            public: app.public,
+            review_note: app.review_note.clone(),
+            redirect_uris: app.redirect_uris.clone(),
+            scopes: app.allowed_scopes.to_string(),
+            created: format_time(app.created_at),
+        })
+        .collect())
+}
+
+/// User names for the ids on one page of a listing (at most a page's worth of lookups).
+pub(crate) async fn usernames(
+    state: &AppState,
+    t: &'static Texts,
+    ids: &[UserId],
+) -> Result<HashMap<UserId, String>, Response> {
+    let mut names = HashMap::new();
+    for id in ids {
+        if names.contains_key(id) {
+            continue;
+        }
+        match state.store.user_by_id(*id).await {
+            Ok(Some(user)) => {
+                names.insert(*id, user.username);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(unavailable(t, &e)),
+        }
+    }
+    Ok(names)
+}
+
+/// `GET /admin`: the apps waiting for review.
+pub async fn overview(State(state): State<AppState>, PageAdmin(page): PageAdmin) -> Response {
+    let (_, window) = paging(None, Some(100), 100, 100);
+    let apps = match state
+        .store
+        .list_clients(Some(ClientStatus::Pending), window)
+        .await
+    {
+        Ok(apps) => apps,
+        Err(e) => return unavailable(page.t, &e),
+    };
+    let apps = match app_rows(&state, page.t, &apps).await {
+        Ok(rows) => rows,
+        Err(response) => return response,
+    };
+    render(
+        StatusCode::OK,
+        &OverviewPage {
+            t: page.t,
+            chrome: page.chrome(),
+            a: admin_texts(page.t),
+            section: Section("overview"),
+            csrf: page.csrf.clone(),
+            return_to: "/admin".into(),
+            apps,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct AppsQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    p: Option<i64>,
+}
+
+/// `GET /admin/apps?status=&p=`.
+pub async fn apps(
+    State(state): State<AppState>,
+    PageAdmin(page): PageAdmin,
+    Query(query): Query<AppsQuery>,
+) -> Response {
+    let status = ClientStatus::parse(&query.status);
+    let (number, window) = paging(query.p, None, 20, 20);
+    let apps = match state.store.list_clients(status, window).await {
+        Ok(apps) => apps,
+        Err(e) => return unavailable(page.t, &e),
+    };
+    let full = apps.len() as i64 == window.limit;
+    let rows = match app_rows(&state, page.t, &apps).await {
+        Ok(rows) => rows,
+        Err(response) => return response,
+    };
+    let c = console_texts(page.t);
+    let filter = status
+        .map(|s| format!("status={}", s.as_str()))
+        .unwrap_or_default();
+    let statuses = [
+        ClientStatus::Pending,
+        ClientStatus::Approved,
+        ClientStatus::Rejected,
+        ClientStatus::Disabled,
+    ]
+    .into_iter()
+    .map(|s| (s.as_str(), c.status(s), Some(s) == status))
+    .collect();
+    render(
+        StatusCode::OK,
+        &AppsPage {
+            t: page.t,
+            chrome: page.chrome(),
+            a: admin_texts(page.t),
+            section: Section("apps"),
+            csrf: page.csrf.clone(),
+            return_to: page.path.clone(),
+            apps: rows,
+            statuses,
+            pager: Pager::new("/admin/apps", &filter, number, full),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `POST /admin/apps/{id}/review`: approve, reject or disable, with the reason the owner sees.
+pub async fn review(
+    State(state): State<AppState>,
+    PageAdmin(page): PageAdmin,
+    Client(client): Client,
+    Path(id): Path<String>,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let decision = match form.decision.as_str() {
+        "approve" => Review::Approve,
+        "reject" => Review::Reject,
+        "disable" => Review::Disable,
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                page.t,
+                "无效的操作 / Unknown action",
+            );
+        }
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return app_failure(page.t, &AppError::NotFound);
+    };
+    match review_app(
+        &state,
+        &page.user,
+        &client.ip,
+        id,
+        decision,
+        form.reason.trim(),
+    )
+    .await
+    {
+        Ok(_) => redirect(back(&form.return_to, "/admin/apps")),
+        Err(e) => app_failure(page.t, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TrustForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    trusted: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+/// `POST /admin/apps/{id}/trusted`: `trusted=1` skips consent for the app's users.
+pub async fn trust(
+    State(state): State<AppState>,
+    PageAdmin(page): PageAdmin,
+    Client(client): Client,
+    Path(id): Path<String>,
+    Form(form): Form<TrustForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return app_failure(page.t, &AppError::NotFound);
+    };
+    let trusted = form.trusted == "1";
+    match update_app(&state, &page.user, &client.ip, id, Some(trusted), None).await {
+        Ok(_) => redirect(back(&form.return_to, "/admin/apps")),
+        Err(e) => app_failure(page.t, &e),
+    }
+}
+
+/// Where an admin form returns to: an admin page, else `default`.
+pub(crate) fn back<'a>(return_to: &'a str, default: &'a str) -> &'a str {
+    safe_return_to(return_to)
+        .filter(|p| *p == "/admin" || p.starts_with("/admin/") || p.starts_with("/admin?"))
+        .unwrap_or(default)
+}
+
+pub(crate) fn unavailable(t: &'static Texts, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "admin page failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        t,
+        "服务暂时不可用 / Temporarily unavailable",
+    )
+}
+
+fn app_failure(t: &'static Texts, e: &AppError) -> Response {
+    match e {
+        AppError::NotFound => error_page(StatusCode::NOT_FOUND, t, console_texts(t).app_not_found),
+        AppError::Store(_) | AppError::Settings(_) => unavailable(t, e),
+        other => error_page(
+            StatusCode::BAD_REQUEST,
+            t,
+            &super::console::app_error_text(t, other),
+        ),
+    }
+}
+
+/// This module's templates with sample data, for the test that renders every template.
+#[cfg(test)]
+pub(crate) fn samples(
+    t: &'static Texts,
+    user: &keyward_core::model::User,
+) -> Vec<(&'static str, String)> {
+    let a = admin_texts(t);
+    let c = console_texts(t);
+    let row = |status| {
+        let app = super::console::sample_app(status);
+        AdminAppRow {
+            id: app.id,
+            name: app.name.clone(),
+            description: app.description.clone(),
+            client_id: app.client_id.clone(),
+            owner: "dev".into(),
+            status_key: app.status.as_str(),
+            status: c.status(app.status),
+            pending: status == ClientStatus::Pending,
+            approved: status == ClientStatus::Approved,
+            trusted: status == ClientStatus::Approved,
+            public: false,
+            review_note: app.review_note.clone(),
+            redirect_uris: app.redirect_uris.clone(),
+            scopes: app.allowed_scopes.to_string(),
+            created: format_time(app.created_at),
+        }
+    };
+    let overview = OverviewPage {
+        t,
+        chrome: Chrome::new(t, "/admin", Some(user)),
+        a,
+        section: Section("overview"),
+        csrf: "csrf".into(),
+        return_to: "/admin".into(),
+        apps: vec![row(ClientStatus::Pending)],
+    };
+    let apps = AppsPage {
+        t,
+        chrome: Chrome::new(t, "/admin/apps", Some(user)),
+        a,
+        section: Section("apps"),
+        csrf: "csrf".into(),
+        return_to: "/admin/apps?status=approved".into(),
+        apps: vec![
+            row(ClientStatus::Pending),
+            row(ClientStatus::Approved),
+            row(ClientStatus::Rejected),
+            row(ClientStatus::Disabled),
+        ],
+        statuses: vec![
+            ("pending", c.pending, true),
+            ("approved", c.approved, false),
+        ],
+        pager: Pager::new("/admin/apps", "status=pending", 2, true),
+    };
+    let mut out = vec![
+        ("admin_overview.html", overview.render().unwrap_or_default()),
+        ("admin_apps.html", apps.render().unwrap_or_default()),
+    ];
+    out.extend(users::samples(t, user));
+    out.extend(settings::samples(t, user));
+    out.extend(audit::samples(t, user));
+    out
+}

@@ -1,0 +1,588 @@
+//! `/user/setting/oauth`: the developer console. Developers register apps, follow their review,
+//! read the one-time secret, rotate it, delete apps, and get an integration guide filled with
+//! their app's values. Every action goes through the same functions as `/api/oauth_apps`.
+
+mod texts;
+
+pub use texts::{ConsoleTexts, app_error_text, console_texts};
+
+use super::{Chrome, PageUser, Texts, error_page, login::redirect, render};
+use crate::apps::{create_app, delete_app, rotate_app, view_app};
+use crate::extract::Client;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use keyward_core::model::{Client as App, ClientStatus, GrantType};
+use keyward_core::oauth::apps::{AppError, AppForm};
+use keyward_core::secret::Secret;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+
+/// An app as the console shows it.
+pub struct AppRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub client_id: String,
+    /// `pending`, `approved`, ... for the badge's class.
+    pub status_key: &'static str,
+    pub status: &'static str,
+    pub approved: bool,
+    pub review_note: String,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+    pub grant_types: String,
+    pub public: bool,
+    pub trusted: bool,
+    pub secret_revealed: bool,
+    pub created: String,
+}
+
+impl AppRow {
+    pub fn new(c: &ConsoleTexts, app: &App) -> Self {
+        Self {
+            id: app.id,
+            name: app.name.clone(),
+            description: app.description.clone(),
+            client_id: app.client_id.clone(),
+            status_key: app.status.as_str(),
+            status: c.status(app.status),
+            approved: app.status == ClientStatus::Approved,
+            review_note: app.review_note.clone(),
+            redirect_uris: app.redirect_uris.clone(),
+            scopes: app.allowed_scopes.to_string(),
+            grant_types: app.grant_types_string(),
+            public: app.public,
+            trusted: app.trusted,
+            secret_revealed: app.secret_revealed_at.is_some(),
+            created: format_time(app.created_at),
+        }
+    }
+}
+
+/// `2026-05-01 08:30 UTC`.
+pub fn format_time(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(d) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute()
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+pub struct ScopeChoice {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+/// What the apply form shows: empty, or what was submitted when it was refused.
+#[derive(Default)]
+pub struct ApplyValues {
+    pub name: String,
+    pub description: String,
+    pub redirect_uris: String,
+    pub scopes: Vec<String>,
+    pub public: bool,
+    pub client_credentials: bool,
+}
+
+impl ApplyValues {
+    fn scope_choices(&self, t: &Texts) -> Vec<ScopeChoice> {
+        [
+            ("openid", t.scope_openid),
+            ("profile", t.scope_profile),
+            ("email", t.scope_email),
+            ("balance", t.scope_balance),
+            ("offline_access", t.scope_offline),
+        ]
+        .into_iter()
+        .map(|(name, label)| ScopeChoice {
+            name,
+            label,
+            checked: self.scopes.iter().any(|s| s == name),
+        })
+        .collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console.html")]
+pub struct ConsolePage {
+    pub t: &'static Texts,
+    pub chrome: Chrome,
+    pub c: &'static ConsoleTexts,
+    pub csrf: String,
+    pub apps: Vec<AppRow>,
+    pub form: ApplyValues,
+    pub scope_choices: Vec<ScopeChoice>,
+    pub error: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+/// The values the integration guide fills in.
+pub struct Guide {
+    pub authorize_url: String,
+    pub token_request: String,
+    pub userinfo_request: String,
+    pub docs_href: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console_app.html")]
+pub struct AppPage {
+    pub t: &'static Texts,
+    pub chrome: Chrome,
+    pub c: &'static ConsoleTexts,
+    pub csrf: String,
+    pub app: AppRow,
+    /// Present in the one answer that reveals it.
+    pub secret: Option<String>,
+    pub guide: Guide,
+}
+
+#[derive(Template)]
+#[template(path = "console_delete.html")]
+pub struct DeletePage {
+    pub t: &'static Texts,
+    pub chrome: Chrome,
+    pub c: &'static ConsoleTexts,
+    pub csrf: String,
+    pub app: AppRow,
+}
+
+const LIST: &str = "/user/setting/oauth";
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /user/setting/oauth`.
+pub async fn list(
+    State(state): State<AppState>,
+    page: PageUser,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let c = console_texts(page.t);
+    let notice = (query.done == "deleted").then_some(c.deleted);
+    let form = ApplyValues {
+        scopes: vec!["profile".into(), "balance".into()],
+        ..ApplyValues::default()
+    };
+    list_page(&state, &page, StatusCode::OK, form, None, notice).await
+}
+
+async fn list_page(
+    state: &AppState,
+    page: &PageUser,
+    status: StatusCode,
+    form: ApplyValues,
+    error: Option<String>,
+    notice: Option<&'static str>,
+) -> Response {
+    let c = console_texts(page.t);
+    let apps = match state.store.clients_of_owner(page.user.id).await {
+        Ok(apps) => apps,
+        Err(e) => return unavailable(page.t, &e),
+    };
+    render(
+        status,
+        &ConsolePage {
+            t: page.t,
+            chrome: Chrome::new(page.t, LIST, Some(&page.user)),
+            c,
+            csrf: page.csrf.clone(),
+            apps: apps.iter().map(|a| AppRow::new(c, a)).collect(),
+            scope_choices: form.scope_choices(page.t),
+            form,
+            error,
+            notice,
+        },
+    )
+}
+
+/// `POST /user/setting/oauth`: the apply form. Repeated `scope` fields, so a list of pairs.
+pub async fn apply(
+    State(state): State<AppState>,
+    page: PageUser,
+    Client(client): Client,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    if let Some(refused) = page.refuse_csrf(field("csrf_token")) {
+        return refused;
+    }
+    let values = ApplyValues {
+        name: field("name").to_owned(),
+        description: field("description").to_owned(),
+        redirect_uris: field("redirect_uris").to_owned(),
+        scopes: fields
+            .iter()
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        public: field("public") == "1",
+        client_credentials: field("client_credentials") == "1",
+    };
+    let grant_types = values.client_credentials.then(|| {
+        GrantType::ALL
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect()
+    });
+    let form = AppForm {
+        name: values.name.clone(),
+        description: values.description.clone(),
+        redirect_uris: values
+            .redirect_uris
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        scopes: Some(values.scopes.join(" ")),
+        grant_types,
+        public: values.public,
+        ..AppForm::default()
+    };
+    match create_app(&state, &page.user, &client.ip, form).await {
+        // Approved at once (review off): this answer is the only one with the secret.
+        Ok((app, Some(secret))) => app_page(&state, &page, &app, Some(secret)),
+        Ok((app, None)) => redirect(&format!("{LIST}/{}", app.id)),
+        Err(e @ (AppError::Store(_) | AppError::Settings(_))) => unavailable(page.t, &e),
+        Err(e) => {
+            let message = app_error_text(page.t, &e);
+            list_page(
+                &state,
+                &page,
+                StatusCode::BAD_REQUEST,
+                values,
+                Some(message),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /user/setting/oauth/{id}`: like `GET /api/oauth_apps/{id}`, the owner's first view
+/// after approval reveals the secret, once.
+pub async fn detail(
+    State(state): State<AppState>,
+    page: PageUser,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(page.t);
+    };
+    match view_app(&state, &page.user, &client.ip, id).await {
+        Ok((app, secret)) => app_page(&state, &page, &app, secret),
+        Err(e) => app_failure(page.t, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    grace_seconds: String,
+}
+
+/// `POST /user/setting/oauth/{id}/rotate`: answers with the new secret, shown this once (a
+/// reload asks to resubmit; it never shows the secret again).
+pub async fn rotate(
+    State(state): State<AppState>,
+    page: PageUser,
+    Client(client): Client,
+    Path(id): Path<String>,
+    Form(form): Form<RotateForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(page.t);
+    };
+    let grace = form.grace_seconds.trim().parse::<i64>().unwrap_or(0);
+    match rotate_app(&state, &page.user, &client.ip, id, grace).await {
+        Ok((app, secret)) => app_page(&state, &page, &app, Some(secret)),
+        Err(e) => app_failure(page.t, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// `GET /user/setting/oauth/{id}/delete`: the confirmation step (no script needed).
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(page.t);
+    };
+    let app = match state.store.client_by_pk(id).await {
+        Ok(Some(app)) if app.owner_id == page.user.id => app,
+        Ok(_) => return not_found(page.t),
+        Err(e) => return unavailable(page.t, &e),
+    };
+    let c = console_texts(page.t);
+    render(
+        StatusCode::OK,
+        &DeletePage {
+            t: page.t,
+            chrome: page.chrome(),
+            c,
+            csrf: page.csrf.clone(),
+            app: AppRow::new(c, &app),
+        },
+    )
+}
+
+/// `POST /user/setting/oauth/{id}/delete`.
+pub async fn delete(
+    State(state): State<AppState>,
+    page: PageUser,
+    Client(client): Client,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(page.t);
+    };
+    match delete_app(&state, &page.user, &client.ip, id).await {
+        Ok(_) => redirect(&format!("{LIST}?done=deleted")),
+        Err(e) => app_failure(page.t, &e),
+    }
+}
+
+fn app_page(state: &AppState, page: &PageUser, app: &App, secret: Option<Secret>) -> Response {
+    let c = console_texts(page.t);
+    let html = AppPage {
+        t: page.t,
+        chrome: Chrome::new(page.t, &format!("{LIST}/{}", app.id), Some(&page.user)),
+        c,
+        csrf: page.csrf.clone(),
+        guide: guide(&state.config.public_url, app, page.t),
+        app: AppRow::new(c, app),
+        secret: secret.map(Secret::into_exposed),
+    };
+    let mut response = render(StatusCode::OK, &html);
+    // The page may carry a secret: no cache may keep it, and a back button must not show it.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// RFC 3986 unreserved characters stay as they are.
+pub(crate) const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn guide(public_url: &str, app: &App, t: &Texts) -> Guide {
+    let base = public_url.trim_end_matches('/');
+    let redirect_uri = app.redirect_uris.first().map(String::as_str).unwrap_or("");
+    let scopes = app.allowed_scopes.to_string();
+    let authorize_url = format!(
+        "{base}/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope={}\
+         &state=RANDOM_STATE&code_challenge=BASE64URL_SHA256_OF_VERIFIER&code_challenge_method=S256",
+        utf8_percent_encode(&app.client_id, QUERY),
+        utf8_percent_encode(redirect_uri, QUERY),
+        utf8_percent_encode(&scopes, QUERY),
+    );
+    // The secret is always a placeholder here: it was shown once and belongs on the server.
+    let secret_line = if app.public {
+        String::new()
+    } else {
+        "  -d client_secret=\"$CLIENT_SECRET\" \\\n".to_owned()
+    };
+    let token_request = format!(
+        "curl -X POST {base}/api/oauth2/token \\\n  -d grant_type=authorization_code \\\n  \
+         -d code=\"$CODE\" \\\n  --data-urlencode redirect_uri='{redirect_uri}' \\\n  \
+         -d client_id={} \\\n{secret_line}  -d code_verifier=\"$CODE_VERIFIER\"",
+        app.client_id
+    );
+    let userinfo_request =
+        format!("curl -H \"Authorization: Bearer $ACCESS_TOKEN\" {base}/api/oauth2/userinfo");
+    Guide {
+        authorize_url,
+        token_request,
+        userinfo_request,
+        docs_href: if t.lang == "en" {
+            "/docs/integration-guide.en.md"
+        } else {
+            "/docs/integration-guide.zh-CN.md"
+        },
+    }
+}
+
+fn not_found(t: &'static Texts) -> Response {
+    error_page(StatusCode::NOT_FOUND, t, console_texts(t).app_not_found)
+}
+
+fn unavailable(t: &'static Texts, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console page failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        t,
+        "服务暂时不可用 / Temporarily unavailable",
+    )
+}
+
+fn app_failure(t: &'static Texts, e: &AppError) -> Response {
+    match e {
+        AppError::NotFound => not_found(t),
+        AppError::Store(_) | AppError::Settings(_) => unavailable(t, e),
+        other => error_page(StatusCode::BAD_REQUEST, t, &app_error_text(t, other)),
+    }
+}
+
+/// An app as the store would return it, for tests of the pages.
+#[cfg(test)]
+pub(crate) fn sample_app(status: ClientStatus) -> App {
+    App {
+        id: 7,
+        client_id: "client_sample".into(),
+        owner_id: 2,
+        name: "Sample <App>".into(),
+        description: "Signs users in & reads balances".into(),
+        redirect_uris: vec!["https://app.example.com/cb?x=1&y=2".into()],
+        post_logout_redirect_uris: Vec::new(),
+        allowed_scopes: keyward_core::oauth::scope::ScopeSet::parse("openid profile balance")
+            .unwrap_or_default(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        public: false,
+        secret_hash: None,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        secret_revealed_at: None,
+        status,
+        review_note: "请补充隐私政策 <b>".into(),
+        trusted: false,
+        id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
+        created_at: 1_767_225_600,
+        updated_at: 1_767_225_600,
+    }
+}
+
+/// This module's templates with sample data, for the test that renders every template.
+#[cfg(test)]
+pub(crate) fn samples(
+    t: &'static Texts,
+    user: &keyward_core::model::User,
+) -> Vec<(&'static str, String)> {
+    let c = console_texts(t);
+    let apps: Vec<App> = [
+        ClientStatus::Pending,
+        ClientStatus::Approved,
+        ClientStatus::Rejected,
+        ClientStatus::Disabled,
+    ]
+    .into_iter()
+    .map(sample_app)
+    .collect();
+    let form = ApplyValues {
+        name: "x".into(),
+        scopes: vec!["profile".into()],
+        ..ApplyValues::default()
+    };
+    let list = ConsolePage {
+        t,
+        chrome: Chrome::new(t, LIST, Some(user)),
+        c,
+        csrf: "csrf".into(),
+        apps: apps.iter().map(|a| AppRow::new(c, a)).collect(),
+        scope_choices: form.scope_choices(t),
+        form,
+        error: Some("重定向 URI 无效".into()),
+        notice: Some(c.deleted),
+    };
+    let approved = &apps[1];
+    let detail = |secret: Option<String>| AppPage {
+        t,
+        chrome: Chrome::new(t, "/user/setting/oauth/7", Some(user)),
+        c,
+        csrf: "csrf".into(),
+        app: AppRow::new(c, approved),
+        secret,
+        guide: guide("https://id.example.com", approved, t),
+    };
+    let delete = DeletePage {
+        t,
+        chrome: Chrome::new(t, "/user/setting/oauth/7/delete", Some(user)),
+        c,
+        csrf: "csrf".into(),
+        app: AppRow::new(c, approved),
+    };
+    vec![
+        ("console.html", list.render().unwrap_or_default()),
+        (
+            "console_app.html",
+            detail(Some("secret_abc".into()))
+                .render()
+                .unwrap_or_default(),
+        ),
+        (
+            "console_app.html",
+            detail(None).render().unwrap_or_default(),
+        ),
+        ("console_delete.html", delete.render().unwrap_or_default()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guide_fills_in_the_app_and_never_its_secret() {
+        let app = sample_app(ClientStatus::Approved);
+        let g = guide("https://id.example.com/", &app, &crate::pages::EN);
+        assert!(g.authorize_url.starts_with(
+            "https://id.example.com/oauth/authorize?response_type=code&client_id=client_sample\
+             &redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%3Fx%3D1%26y%3D2&scope=openid%20profile%20balance"
+        ), "{}", g.authorize_url);
+        assert!(
+            g.token_request
+                .contains("https://id.example.com/api/oauth2/token")
+        );
+        assert!(g.token_request.contains("client_id=client_sample"));
+        assert!(g.token_request.contains("client_secret=\"$CLIENT_SECRET\""));
+        assert!(!g.token_request.contains("secret_"), "{}", g.token_request);
+        assert_eq!(g.docs_href, "/docs/integration-guide.en.md");
+        let public = App {
+            public: true,
+            ..app
+        };
+        let g = guide("https://id.example.com", &public, &crate::pages::ZH);
+        assert!(!g.token_request.contains("client_secret"));
+        assert_eq!(g.docs_href, "/docs/integration-guide.zh-CN.md");
+    }
+}
