@@ -1,4 +1,5 @@
 use keyward_core::accounts::Accounts;
+use keyward_core::billing::topup::TopUps;
 use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::CodeIssuer;
 use keyward_core::oauth::tokens::TokenService;
@@ -58,6 +59,7 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub vault: Arc<Vault>,
     pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,
+    pub topups: Arc<TopUps>,
     /// Outbound HTTP to upstream providers.
     pub http: keyward_upstream::Http,
     pub store: Arc<dyn Store>,

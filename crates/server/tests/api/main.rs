@@ -8,6 +8,7 @@ mod logs;
 mod oauth_support;
 mod oidc;
 
+mod account_pages;
 mod accounts;
 mod admin;
 mod apps;
@@ -17,8 +18,10 @@ mod cluster;
 mod pages;
 mod provider_flows;
 mod provider_rules;
+mod security_pages;
 mod sessions;
 mod storage;
 mod throttling;
 mod tls;
+mod topup;
 mod two_factor;

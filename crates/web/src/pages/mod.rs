@@ -1,5 +1,7 @@
 //! Server-rendered pages: shared texts, headers and helpers.
 
+pub mod account;
+pub mod admin_topup;
 pub mod chrome;
 pub mod login;
 pub mod session;
