@@ -1,7 +1,7 @@
 //! `/admin/topup`: generating top-up codes (shown once) and the list of codes (never the codes
 //! themselves). The same domain calls as `/api/admin/topup_codes`.
 
-use super::account::{AccountTexts, account_texts, check_csrf, unavailable, when};
+use super::account::{AccountTexts, account_texts, unavailable, when};
 use crate::extract::Client;
 use crate::pages::{Chrome, PageAdmin, Texts, render};
 use crate::state::AppState;
@@ -157,7 +157,7 @@ pub async fn post(
     Form(form): Form<GenerateForm>,
 ) -> Response {
     let page = &admin.0;
-    if let Err(refused) = check_csrf(page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     let a = account_texts(page.t);

@@ -1,9 +1,7 @@
 //! `/user/authorizations`: the apps I authorized, and revoking one (the same domain call as
 //! `DELETE /api/user/authorizations/{client_id}`).
 
-use super::{
-    AccountTexts, DoneQuery, account_texts, check_csrf, notice, scope_words, unavailable, when,
-};
+use super::{AccountTexts, DoneQuery, account_texts, notice, scope_words, unavailable, when};
 use crate::extract::Client;
 use crate::pages::login::redirect;
 use crate::pages::{Chrome, PageUser, Texts, render};
@@ -83,7 +81,7 @@ pub async fn revoke(
     Client(client): Client,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     match crate::account::authorizations::revoke_for(

@@ -26,7 +26,7 @@ struct HomePage {
 pub async fn get(State(state): State<AppState>, page: PageUser) -> Response {
     let settings = match settings(&state, page.t).await {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let user = &page.user;
     render(

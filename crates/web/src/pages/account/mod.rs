@@ -12,7 +12,7 @@ pub mod topup;
 
 pub use texts::{AccountTexts, account_texts};
 
-use crate::pages::{PageUser, error_page};
+use crate::pages::error_page;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -90,11 +90,16 @@ pub fn unavailable(t: &'static crate::pages::Texts, what: &dyn std::fmt::Display
     )
 }
 
+/// The settings, or the unavailable page (boxed: a `Response` is large).
 pub async fn settings(
     state: &AppState,
     t: &'static crate::pages::Texts,
-) -> Result<Arc<Settings>, Response> {
-    state.settings.get().await.map_err(|e| unavailable(t, &e))
+) -> Result<Arc<Settings>, Box<Response>> {
+    state
+        .settings
+        .get()
+        .await
+        .map_err(|e| Box::new(unavailable(t, &e)))
 }
 
 /// Messages a page may show after a redirect (`?done=<key>`): only known keys, so a link cannot
@@ -131,9 +136,4 @@ impl DoneQuery {
             .filter(|e| !e.is_empty())
             .map(|e| e.chars().take(200).collect())
     }
-}
-
-/// Checks the form's token; the caller returns the refusal as is.
-pub fn check_csrf(page: &PageUser, submitted: &str) -> Result<(), Response> {
-    page.refuse_csrf(submitted).map_or(Ok(()), Err)
 }

@@ -3,8 +3,8 @@
 //! service as the JSON API, and comes back here (`?done=`) or shows why not.
 
 use super::{
-    AccountTexts, DoneQuery, ProviderLink, account_texts, check_csrf, hex, notice, provider_links,
-    settings, unavailable, when,
+    AccountTexts, DoneQuery, ProviderLink, account_texts, hex, notice, provider_links, settings,
+    unavailable, when,
 };
 use crate::envelope::ApiError;
 use crate::extract::Client;
@@ -81,7 +81,7 @@ async fn show(
     let t = page.t;
     let settings = match settings(state, t).await {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let user = match state.store.user_by_id(page.user.id).await {
         Ok(Some(user)) => user,
@@ -200,7 +200,7 @@ pub async fn password(
     jar: CookieJar,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     let a = account_texts(page.t);
@@ -303,7 +303,7 @@ pub async fn totp_setup(
     page: PageUser,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     match state.two_factor.begin(&page.user).await {
@@ -334,7 +334,7 @@ pub async fn totp_enable(
     page: PageUser,
     Form(form): Form<EnableForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     match state.two_factor.enable(&page.user, &form.code).await {
@@ -372,7 +372,7 @@ pub async fn totp_disable(
     page: PageUser,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     match state.two_factor.disable(&page.user, &form.code).await {
@@ -395,7 +395,7 @@ pub async fn unbind(
     page: PageUser,
     Form(form): Form<UnbindForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     match crate::account::identities::unlink_for(&state, &page.user, &form.provider).await {
@@ -424,7 +424,7 @@ pub async fn email(
     Client(client): Client,
     Form(form): Form<EmailForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     let a = account_texts(page.t);
@@ -484,7 +484,7 @@ pub async fn end_session(
     jar: CookieJar,
     Form(form): Form<EndForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     let Some(hash) = parse_handle(&form.handle) else {
@@ -508,7 +508,7 @@ pub async fn end_others(
     page: PageUser,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     match state

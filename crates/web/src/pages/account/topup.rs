@@ -1,7 +1,7 @@
 //! `/topup`: the balance, and redeeming a top-up code (the same domain call as
 //! `POST /api/user/topup`).
 
-use super::{AccountTexts, account_texts, check_csrf, settings, unavailable};
+use super::{AccountTexts, account_texts, settings, unavailable};
 use crate::extract::Client;
 use crate::pages::{Chrome, PageUser, Texts, render};
 use crate::state::AppState;
@@ -38,7 +38,7 @@ async fn show(
 ) -> Response {
     let settings = match settings(state, page.t).await {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     render(
         status,
@@ -75,7 +75,7 @@ pub async fn post(
     Client(client): Client,
     Form(form): Form<RedeemForm>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&page, &form.csrf_token) {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
     let a = account_texts(page.t);
