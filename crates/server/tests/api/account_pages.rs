@@ -114,6 +114,18 @@ async fn home_shows_the_account_and_links_everywhere(backend: Backend) {
     );
     let (_, _, html) = page(&admin, &app.url("/")).await;
     assert!(html.contains("href=\"/admin/topup\""));
+
+    let res = user
+        .get(app.url("/"))
+        .header("accept-language", "en-US,en;q=0.9")
+        .send()
+        .await
+        .expect("page");
+    let html = res.text().await.expect("html");
+    assert!(
+        html.contains("<h1>My account</h1>") && html.contains("Balance"),
+        "{html}"
+    );
 }
 
 async fn revoking_an_authorization_from_the_page_kills_its_tokens(backend: Backend) {

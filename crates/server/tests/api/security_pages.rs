@@ -261,6 +261,49 @@ async fn two_factor_is_enrolled_and_disabled_from_the_security_page(backend: Bac
     );
     let (_, status) = get_json(&user, &app.url("/api/user/2fa/status")).await;
     assert_eq!(status["data"]["enabled"], false);
+
+    // On again; guessing a code to switch it off is limited.
+    let (_, _, setup) = submit(
+        &user,
+        &app.url("/user/security/totp/setup"),
+        &[("csrf_token", &token)],
+    )
+    .await;
+    let fields = hidden_fields(&setup);
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .expect(name)
+    };
+    let code = TwoFactor::code_for(&field("otpauth_url"), now()).expect("code");
+    let (status, _, _) = submit(
+        &user,
+        &app.url("/user/security/totp/enable"),
+        &[("csrf_token", &token), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    for _ in 0..5 {
+        submit(
+            &user,
+            &app.url("/user/security/totp/disable"),
+            &[("csrf_token", &token), ("code", "000000")],
+        )
+        .await;
+    }
+    let recovery = field("codes");
+    let recovery = recovery.split_whitespace().next().expect("a recovery code");
+    let (status, _, _) = submit(
+        &user,
+        &app.url("/user/security/totp/disable"),
+        &[("csrf_token", &token), ("code", recovery)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "guessing is limited");
+    let (_, status) = get_json(&user, &app.url("/api/user/2fa/status")).await;
+    assert_eq!(status["data"]["enabled"], true, "still on");
 }
 
 async fn identities_and_email_are_managed_from_the_security_page(backend: Backend) {

@@ -76,9 +76,39 @@ pub async fn disable(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
-    state.two_factor.disable(&current.user, &body.code).await?;
+    disable_for(&state, &current.user, &body.code).await?;
     Ok(Success {
         message: "两步验证已关闭",
         data: (),
     })
+}
+
+/// Turns two-factor off with a code; wrong codes are counted and limited like second-factor
+/// logins, so a stolen session cannot guess its way to switching it off. Shared by the JSON
+/// API and the security page.
+pub async fn disable_for(
+    state: &AppState,
+    user: &keyward_core::model::User,
+    code: &str,
+) -> Result<(), ApiError> {
+    // Its own counter: a lockout of logins by someone guessing must not stop the owner here.
+    let key = format!("2fa-disable:{}", user.id);
+    let window = state.accounts.policy().window_secs;
+    let now = state.accounts.now();
+    if let Some((count, since)) = state.store.throttle_count(&key, window, now).await?
+        && count >= state.accounts.policy().max_failures_per_account
+    {
+        return Err(ApiError::TooManyRequests((since + window - now).max(1)));
+    }
+    match state.two_factor.disable(user, code).await {
+        Err(TwoFactorError::WrongCode) => {
+            state.store.throttle_hit(&key, window, now).await?;
+            Err(TwoFactorError::WrongCode.into())
+        }
+        Err(e) => Err(e.into()),
+        Ok(()) => {
+            state.store.throttle_clear(&key).await?;
+            Ok(())
+        }
+    }
 }

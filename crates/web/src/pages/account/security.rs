@@ -375,9 +375,9 @@ pub async fn totp_disable(
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    match state.two_factor.disable(&page.user, &form.code).await {
+    match crate::account::two_factor::disable_for(&state, &page.user, &form.code).await {
         Ok(()) => redirect("/user/security?done=totp_off"),
-        Err(e) => refused(&state, &page, e.into()).await,
+        Err(e) => refused(&state, &page, e).await,
     }
 }
 
