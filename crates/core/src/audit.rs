@@ -20,6 +20,8 @@ pub mod action {
     pub const REFRESH_REUSE: &str = "refresh.reuse_detected";
     pub const USER_UPDATED: &str = "user.updated";
     pub const SETTINGS_UPDATED: &str = "settings.updated";
+    pub const TOPUP_GENERATED: &str = "topup.generated";
+    pub const TOPUP_REDEEMED: &str = "topup.redeemed";
 }
 
 pub async fn record(

@@ -18,6 +18,9 @@ pub struct Settings {
     pub password_register_enabled: bool,
     /// Logging in with a password (new-api `PasswordLoginEnabled`).
     pub password_login_enabled: bool,
+    /// Password registration needs an e-mail address proved by a code (new-api
+    /// `EmailVerificationEnabled`); needs SMTP.
+    pub email_verification_enabled: bool,
     /// Quota given to every new account (new-api `QuotaForNewUser`).
     pub quota_for_new_user: i64,
     /// New apps wait for an admin's approval before they can be used.
@@ -209,6 +212,7 @@ impl Default for Settings {
             register_enabled: true,
             password_register_enabled: true,
             password_login_enabled: true,
+            email_verification_enabled: false,
             quota_for_new_user: 0,
             app_review_required: true,
             allow_http_redirect_uris: false,

@@ -4,6 +4,7 @@
 //! To add a query: add the method here, implement it in `keyward-store-sqlite` and
 //! `keyward-store-postgres`, and cover it in the integration tests that run on both.
 
+use crate::billing::topup::{NewTopUpCode, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, CodeCheck,
@@ -45,12 +46,24 @@ pub struct Page {
 
 /// Everything Keyward stores. Split by area so that each backend keeps one file per area.
 pub trait Store:
-    AccountStore + OAuthStore + AuditStore + KeyStore + FederationStore + MaintenanceStore
+    AccountStore
+    + OAuthStore
+    + AuditStore
+    + KeyStore
+    + FederationStore
+    + BillingStore
+    + MaintenanceStore
 {
 }
 
 impl<T> Store for T where
-    T: AccountStore + OAuthStore + AuditStore + KeyStore + FederationStore + MaintenanceStore
+    T: AccountStore
+        + OAuthStore
+        + AuditStore
+        + KeyStore
+        + FederationStore
+        + BillingStore
+        + MaintenanceStore
 {
 }
 
@@ -103,6 +116,9 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<Option<(Session, User)>>;
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()>;
     async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64>;
+    /// Ends one session of `user_id` (and no one else's); returns whether it existed.
+    async fn delete_user_session(&self, user_id: UserId, id_hash: &SecretHash)
+    -> StoreResult<bool>;
     async fn list_user_sessions(&self, user_id: UserId, now: UnixTime)
     -> StoreResult<Vec<Session>>;
 
@@ -313,4 +329,22 @@ pub trait FederationStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn operator_secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn delete_operator_secret(&self, name: &str) -> StoreResult<()>;
+}
+
+/// Top-up codes.
+#[async_trait]
+pub trait BillingStore: Send + Sync + 'static {
+    /// Stores a batch of codes in one transaction: all or none.
+    async fn create_topup_codes(&self, codes: &[NewTopUpCode]) -> StoreResult<()>;
+    /// In one transaction: marks the code used by `user` if it is unused and unexpired, and adds
+    /// its amount to the user's quota. Of concurrent redemptions exactly one gets
+    /// `Some((code id, amount))`; `None` for an unknown, used or expired code.
+    async fn redeem_topup_code(
+        &self,
+        hash: &SecretHash,
+        user: UserId,
+        now: UnixTime,
+    ) -> StoreResult<Option<(i64, i64)>>;
+    /// Newest first.
+    async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>>;
 }

@@ -124,6 +124,11 @@ impl Node {
             keys,
             vault,
             two_factor,
+            topups: Arc::new(keyward_core::billing::topup::TopUps::new(
+                store.clone(),
+                clock.clone(),
+                keyward_core::billing::topup::TopUpPolicy::default(),
+            )),
             http: keyward_upstream::Http::new().context("building the outbound HTTP client")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone())),

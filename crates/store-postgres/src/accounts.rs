@@ -340,6 +340,20 @@ impl AccountStore for PostgresStore {
             .map_err(backend)
     }
 
+    async fn delete_user_session(
+        &self,
+        user_id: UserId,
+        id_hash: &SecretHash,
+    ) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2")
+            .bind(user_id)
+            .bind(id_hash.as_bytes())
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected() > 0)
+            .map_err(backend)
+    }
+
     async fn list_user_sessions(
         &self,
         user_id: UserId,

@@ -14,6 +14,7 @@ macro_rules! user_columns {
 
 mod accounts;
 mod audit;
+mod billing;
 mod federation;
 mod keys;
 mod oauth;

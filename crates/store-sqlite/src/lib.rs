@@ -15,6 +15,7 @@ macro_rules! user_columns {
 
 mod accounts;
 mod audit;
+mod billing;
 mod fast;
 mod federation;
 mod keys;

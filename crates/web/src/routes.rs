@@ -18,6 +18,11 @@ pub fn router(state: AppState) -> Router {
             get(account::me::get).put(account::me::put),
         )
         .route("/api/user/token", get(account::token::get))
+        .route("/api/user/topup", post(account::topup::post))
+        .route(
+            "/api/admin/topup_codes",
+            post(admin::topup::create).get(admin::topup::list),
+        )
         .route("/api/user/login/2fa", post(account::login::second_factor))
         .route("/api/user/2fa/status", get(account::two_factor::status))
         .route("/api/user/2fa/setup", post(account::two_factor::setup))
@@ -147,7 +152,69 @@ pub fn router(state: AppState) -> Router {
             "/admin/settings",
             get(pages::admin::settings).post(pages::admin::save_settings),
         )
-        .route("/admin/audit", get(pages::admin::audit));
+        .route("/admin/audit", get(pages::admin::audit))
+        .route("/", get(pages::account::home::get))
+        .route(
+            "/user/authorizations",
+            get(pages::account::authorizations::get),
+        )
+        .route(
+            "/user/authorizations/revoke",
+            post(pages::account::authorizations::revoke),
+        )
+        .route(
+            "/register",
+            get(pages::account::register::get).post(pages::account::register::post),
+        )
+        .route(
+            "/reset",
+            get(pages::account::reset::get).post(pages::account::reset::post),
+        )
+        .route(
+            "/user/reset",
+            get(pages::account::reset::choose_get).post(pages::account::reset::choose_post),
+        )
+        .route("/user/security", get(pages::account::security::get))
+        .route(
+            "/user/security/password",
+            post(pages::account::security::password),
+        )
+        .route(
+            "/user/security/totp/setup",
+            post(pages::account::security::totp_setup),
+        )
+        .route(
+            "/user/security/totp/enable",
+            post(pages::account::security::totp_enable),
+        )
+        .route(
+            "/user/security/totp/disable",
+            post(pages::account::security::totp_disable),
+        )
+        .route(
+            "/user/security/identities/unbind",
+            post(pages::account::security::unbind),
+        )
+        .route(
+            "/user/security/email",
+            post(pages::account::security::email),
+        )
+        .route(
+            "/user/security/sessions/end",
+            post(pages::account::security::end_session),
+        )
+        .route(
+            "/user/security/sessions/others",
+            post(pages::account::security::end_others),
+        )
+        .route(
+            "/topup",
+            get(pages::account::topup::get).post(pages::account::topup::post),
+        )
+        .route(
+            "/admin/topup",
+            get(pages::admin_topup::get).post(pages::admin_topup::post),
+        );
 
     let app = Router::new()
         .merge(api)

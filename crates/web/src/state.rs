@@ -1,4 +1,5 @@
 use keyward_core::accounts::Accounts;
+use keyward_core::billing::topup::TopUps;
 use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::CodeIssuer;
 use keyward_core::oauth::tokens::TokenService;
@@ -60,6 +61,7 @@ pub struct AppState {
     pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,
     /// Rate limits counted in the store, shared by every node on the same database.
     pub limits: Arc<keyward_core::limits::RateLimiter>,
+    pub topups: Arc<TopUps>,
     /// Outbound HTTP to upstream providers.
     pub http: keyward_upstream::Http,
     pub store: Arc<dyn Store>,

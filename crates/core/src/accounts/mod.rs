@@ -1,6 +1,7 @@
 //! Local accounts: registration, password login with throttling, sessions, developer tokens.
 
 pub mod admin;
+pub mod email;
 pub mod federation;
 mod password;
 pub mod two_factor;
@@ -9,7 +10,7 @@ pub mod validate;
 pub use password::{HashError, PasswordHasher};
 
 use crate::clock::{Clock, UnixTime};
-use crate::model::{NewSession, NewUser, Role, Session, User};
+use crate::model::{CodeCheck, NewSession, NewUser, Role, Session, User, UserId};
 use crate::secret::{ALPHANUMERIC, Secret, SecretHash, random_string};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
@@ -39,6 +40,10 @@ pub enum AccountError {
     UsernameTaken,
     #[error("原密码错误")]
     WrongCurrentPassword,
+    #[error("管理员开启了邮箱验证，请输入邮箱地址和验证码")]
+    EmailVerificationRequired,
+    #[error("验证码错误或已过期")]
+    BadVerificationCode,
     #[error(transparent)]
     Invalid(#[from] FieldError),
     #[error(transparent)]
@@ -73,6 +78,9 @@ pub struct Registration<'a> {
     pub password: &'a str,
     pub display_name: Option<&'a str>,
     pub aff_code: Option<&'a str>,
+    /// With its code from `/api/verification`; required when the settings ask for it.
+    pub email: Option<&'a str>,
+    pub verification_code: Option<&'a str>,
 }
 
 /// Where a request came from, for throttling and the session list.
@@ -133,6 +141,14 @@ impl Accounts {
             Some(code) => self.store.user_by_aff_code(code).await?.map(|u| u.id),
             None => None,
         };
+        let email = if settings.email_verification_enabled {
+            Some(
+                self.verified_email(form.email, form.verification_code)
+                    .await?,
+            )
+        } else {
+            None
+        };
         let hash = self.hasher.hash(password.expose()).await?;
         self.create(NewUserSpec {
             username,
@@ -141,8 +157,42 @@ impl Accounts {
             role: Role::User,
             quota: settings.quota_for_new_user,
             inviter_id,
+            email,
         })
         .await
+    }
+
+    /// Checks (and spends) an anonymous e-mail code; returns the normalised address.
+    async fn verified_email(
+        &self,
+        email: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<String, AccountError> {
+        let (Some(email), Some(code)) = (
+            email.map(str::trim).filter(|e| !e.is_empty()),
+            code.map(str::trim).filter(|c| !c.is_empty()),
+        ) else {
+            return Err(AccountError::EmailVerificationRequired);
+        };
+        let email = validate::email(email).map_err(|_| AccountError::BadVerificationCode)?;
+        if code.len() > 32 {
+            return Err(AccountError::BadVerificationCode);
+        }
+        let check = self
+            .store
+            .check_code(
+                crate::accounts::email::VERIFY,
+                &email,
+                &SecretHash::of(code),
+                crate::accounts::email::MAX_ATTEMPTS,
+                self.clock.now(),
+            )
+            .await?;
+        // A code sent to a signed-in user belongs to that account, not to a new one.
+        match check {
+            CodeCheck::Valid(None) => Ok(email),
+            _ => Err(AccountError::BadVerificationCode),
+        }
     }
 
     /// Creates an account directly (CLI, bootstrap admin): no registration switches apply.
@@ -162,6 +212,7 @@ impl Accounts {
             role,
             quota: 0,
             inviter_id: None,
+            email: None,
         })
         .await
     }
@@ -175,8 +226,8 @@ impl Accounts {
                 uuid: uuid::Uuid::new_v4(),
                 username: spec.username.to_string(),
                 display_name: spec.display_name.clone(),
-                email: None,
-                email_verified: false,
+                email_verified: spec.email.is_some(),
+                email: spec.email.clone(),
                 password_hash: spec.password_hash.clone(),
                 role: spec.role,
                 quota: spec.quota,
@@ -186,7 +237,10 @@ impl Accounts {
             };
             match self.store.create_user(new).await {
                 Ok(user) => return Ok(user),
-                Err(StoreError::Conflict { what: "username" }) => {
+                // new-api answers a taken address with the same words as a taken name.
+                Err(StoreError::Conflict {
+                    what: "username" | "email",
+                }) => {
                     return Err(AccountError::UsernameTaken);
                 }
                 Err(StoreError::Conflict { what: "aff_code" }) if attempts < 5 => {}
@@ -334,6 +388,40 @@ impl Accounts {
         Ok(())
     }
 
+    /// Ends one of `user`'s sessions, named by the SHA-256 of its id; `false` if it is not
+    /// theirs or gone already.
+    pub async fn end_user_session(
+        &self,
+        user: UserId,
+        id_hash: &SecretHash,
+    ) -> Result<bool, AccountError> {
+        Ok(self.store.delete_user_session(user, id_hash).await?)
+    }
+
+    /// Ends every session of `user` but `keep` (the one asking); returns how many ended.
+    pub async fn end_other_sessions(
+        &self,
+        user: UserId,
+        keep: &SecretHash,
+    ) -> Result<u64, AccountError> {
+        let mut ended = 0;
+        for session in self
+            .store
+            .list_user_sessions(user, self.clock.now())
+            .await?
+        {
+            if session.id_hash != *keep
+                && self
+                    .store
+                    .delete_user_session(user, &session.id_hash)
+                    .await?
+            {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
     /// Issues a new developer token for `user`, replacing the old one. The clear value is
     /// returned once and never stored.
     pub async fn issue_developer_token(&self, user: &User) -> Result<Secret, AccountError> {
@@ -409,6 +497,8 @@ struct NewUserSpec {
     role: Role,
     quota: i64,
     inviter_id: Option<i64>,
+    /// A verified address, when registration proved it.
+    email: Option<String>,
 }
 
 fn truncate(value: &str, max_chars: usize) -> String {

@@ -23,12 +23,12 @@ on_both_backends!(
     password_reset_lets_the_user_choose_and_ends_sessions,
 );
 
-struct Env {
-    app: TestApp,
-    fakes: FakeServer,
+pub(crate) struct Env {
+    pub(crate) app: TestApp,
+    pub(crate) fakes: FakeServer,
 }
 
-async fn env(backend: Backend, extra: Value) -> Env {
+pub(crate) async fn env(backend: Backend, extra: Value) -> Env {
     let fakes = FakeServer::start().await;
     let app = TestApp::spawn(backend).await;
     let admin = app.admin().await;
@@ -66,13 +66,13 @@ async fn env(backend: Backend, extra: Value) -> Env {
     Env { app, fakes }
 }
 
-async fn state_for(env: &Env, browser: &Client, query: &str) -> String {
+pub(crate) async fn state_for(env: &Env, browser: &Client, query: &str) -> String {
     let (status, body) = get_json(browser, &env.app.url(&format!("/api/oauth/state{query}"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["data"].as_str().expect("state").to_owned()
 }
 
-async fn callback(
+pub(crate) async fn callback(
     env: &Env,
     browser: &Client,
     provider: &str,
@@ -87,7 +87,7 @@ async fn callback(
     .await
 }
 
-fn github_grant(id: &str, login: &str) -> Grant {
+pub(crate) fn github_grant(id: &str, login: &str) -> Grant {
     Grant {
         subject: id.into(),
         login: login.into(),
@@ -96,7 +96,7 @@ fn github_grant(id: &str, login: &str) -> Grant {
     }
 }
 
-async fn github_login(env: &Env, browser: &Client, grant: Grant) -> (StatusCode, Value) {
+pub(crate) async fn github_login(env: &Env, browser: &Client, grant: Grant) -> (StatusCode, Value) {
     let state = state_for(env, browser, "").await;
     let code = env.fakes.issue_code(grant);
     callback(env, browser, "github", &code, &state).await
@@ -664,14 +664,14 @@ async fn telegram_data_is_verified_fresh_and_bound_once(backend: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-fn code_in(mail: &str) -> String {
+pub(crate) fn code_in(mail: &str) -> String {
     mail.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 6)
         .expect("a 6-digit code")
         .to_owned()
 }
 
-async fn wait_for_mail(env: &Env, count: usize) -> Vec<String> {
+pub(crate) async fn wait_for_mail(env: &Env, count: usize) -> Vec<String> {
     for _ in 0..50 {
         let mails = env.fakes.mails();
         if mails.len() >= count {

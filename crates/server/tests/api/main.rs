@@ -9,6 +9,7 @@ mod logs;
 mod oauth_support;
 mod oidc;
 
+mod account_pages;
 mod accounts;
 mod admin;
 mod admin_pages;
@@ -23,8 +24,10 @@ mod provider_rules;
 mod races;
 mod rate_limits;
 mod refresh_grace;
+mod security_pages;
 mod sessions;
 mod storage;
 mod throttling;
 mod tls;
+mod topup;
 mod two_factor;

@@ -6,6 +6,8 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use keyward_core::audit::{self, action};
+use keyward_core::model::User;
+use keyward_core::store::StoreError;
 use serde_json::json;
 
 /// `GET /api/user/authorizations`: each app with the scopes granted, and when.
@@ -39,30 +41,42 @@ pub async fn revoke(
     Client(client): Client,
     Path(client_id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let app = match state.store.client_by_client_id(&client_id).await? {
-        Some(app) if client_id.len() <= 128 => app,
-        _ => return Err(ApiError::NotFound("授权不存在")),
-    };
-    let now = state.accounts.now();
-    if !state
-        .store
-        .revoke_consent(current.user.id, app.id, now)
-        .await?
-    {
+    if !revoke_for(&state, &current.user, &client_id, &client.ip).await? {
         return Err(ApiError::NotFound("授权不存在"));
     }
-    audit::record(
-        state.store.as_ref(),
-        now,
-        Some(current.user.id),
-        action::CONSENT_REVOKED,
-        app.client_id,
-        json!({}),
-        &client.ip,
-    )
-    .await;
     Ok(Success {
         message: "授权已撤销",
         data: (),
     })
+}
+
+/// Revokes `user`'s authorization of the app `client_id`, audited; `false` when there was none.
+/// Shared by the JSON API and the page.
+pub async fn revoke_for(
+    state: &AppState,
+    user: &User,
+    client_id: &str,
+    ip: &str,
+) -> Result<bool, StoreError> {
+    if client_id.len() > 128 {
+        return Ok(false);
+    }
+    let Some(app) = state.store.client_by_client_id(client_id).await? else {
+        return Ok(false);
+    };
+    let now = state.accounts.now();
+    if !state.store.revoke_consent(user.id, app.id, now).await? {
+        return Ok(false);
+    }
+    audit::record(
+        state.store.as_ref(),
+        now,
+        Some(user.id),
+        action::CONSENT_REVOKED,
+        app.client_id,
+        json!({}),
+        ip,
+    )
+    .await;
+    Ok(true)
 }

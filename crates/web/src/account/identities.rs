@@ -5,6 +5,7 @@ use crate::extract::CurrentUser;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
+use keyward_core::model::User;
 use serde_json::json;
 
 /// `GET /api/user/identities`.
@@ -26,21 +27,25 @@ pub async fn unlink(
     current: CurrentUser,
     Path(provider): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let identities = state.store.identities_of_user(current.user.id).await?;
-    if !identities.iter().any(|i| i.provider == provider) {
-        return Err(ApiError::NotFound("未绑定该账户"));
-    }
-    if current.user.password_hash.is_none() && identities.len() <= 1 {
-        return Err(ApiError::Refused(
-            "这是你唯一的登录方式，请先设置密码或绑定其他账户".into(),
-        ));
-    }
-    state
-        .store
-        .unlink_identity(current.user.id, &provider)
-        .await?;
+    unlink_for(&state, &current.user, &provider).await?;
     Ok(Success {
         message: "已解绑",
         data: (),
     })
+}
+
+/// Unbinds `provider` from `user`, unless it is the account's last way to log in (no password
+/// and no other identity). Shared by the JSON API and the security page.
+pub async fn unlink_for(state: &AppState, user: &User, provider: &str) -> Result<(), ApiError> {
+    let identities = state.store.identities_of_user(user.id).await?;
+    if !identities.iter().any(|i| i.provider == provider) {
+        return Err(ApiError::NotFound("未绑定该账户"));
+    }
+    if user.password_hash.is_none() && identities.len() <= 1 {
+        return Err(ApiError::Refused(
+            "这是你唯一的登录方式，请先设置密码或绑定其他账户".into(),
+        ));
+    }
+    state.store.unlink_identity(user.id, provider).await?;
+    Ok(())
 }

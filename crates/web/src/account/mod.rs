@@ -8,5 +8,6 @@ pub mod me;
 pub mod register;
 pub mod status;
 pub mod token;
+pub mod topup;
 pub mod two_factor;
 pub mod view;

@@ -17,6 +17,11 @@ pub struct RegisterBody {
     /// The inviter's referral code.
     #[serde(default)]
     aff_code: Option<String>,
+    /// Needed, with the code from `/api/verification`, when e-mail verification is on.
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    verification_code: Option<String>,
 }
 
 /// `POST /api/user/register`. As in new-api, the new user is not logged in by it. Every attempt
@@ -39,6 +44,8 @@ pub async fn post(
         password: &body.password,
         display_name: body.display_name.as_deref(),
         aff_code: body.aff_code.as_deref(),
+        email: body.email.as_deref(),
+        verification_code: body.verification_code.as_deref(),
     };
     let user = state.accounts.register(form, &settings).await?;
     tracing::info!(user.id = user.id, "user registered");

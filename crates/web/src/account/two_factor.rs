@@ -143,14 +143,22 @@ pub async fn disable(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
-    with_budget(
-        &state,
-        current.user.id,
-        state.two_factor.disable(&current.user, &body.code),
-    )
-    .await?;
+    disable_for(&state, &current.user, &body.code).await?;
     Ok(Success {
         message: "两步验证已关闭",
         data: (),
     })
+}
+
+/// Turns two-factor off with a code; wrong codes are counted and limited like second-factor
+/// logins, so a stolen session cannot guess its way to switching it off. Shared by the JSON
+/// API and the security page.
+pub async fn disable_for(
+    state: &AppState,
+    user: &keyward_core::model::User,
+    code: &str,
+) -> Result<(), ApiError> {
+    // The management budget, apart from the login one: someone guessing at the login step must
+    // not lock the owner out of managing two-factor.
+    with_budget(state, user.id, state.two_factor.disable(user, code)).await
 }

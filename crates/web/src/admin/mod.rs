@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod audit;
 pub mod settings;
+pub mod topup;
 pub mod users;
 
 /// `p` (1-based page) and `page_size` from a listing query, bounded: the page number and the

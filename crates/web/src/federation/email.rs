@@ -7,17 +7,15 @@ use crate::extract::{Client, CurrentUser};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
+use keyward_core::accounts::email::{MAX_ATTEMPTS, RESET, VERIFY};
 use keyward_core::accounts::validate;
 use keyward_core::limits;
-use keyward_core::model::CodeCheck;
+use keyward_core::model::{CodeCheck, User, UserId};
 use keyward_core::secret::{SecretHash, random_base64url, random_string};
 use keyward_upstream::mail::SmtpConfig;
 use serde::Deserialize;
 
-const VERIFY: &str = "verify";
-const RESET: &str = "reset";
 const CODE_TTL_SECS: i64 = 600;
-const MAX_ATTEMPTS: i64 = 5;
 
 #[derive(Deserialize, Default)]
 pub struct EmailQuery {
@@ -85,14 +83,24 @@ pub async fn send_code(
     Client(client): Client,
     Query(query): Query<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email =
-        validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
-    let config = smtp(&state)
+    send_verification(&state, &query.email, &client.ip, current.map(|c| c.user.id)).await?;
+    Ok(Success::new(()))
+}
+
+/// Mails a verification code to `email`, bound to `user` when one is signed in. Shared by the
+/// JSON API and the pages.
+pub async fn send_verification(
+    state: &AppState,
+    email: &str,
+    ip: &str,
+    user: Option<UserId>,
+) -> Result<(), ApiError> {
+    let email = validate::email(email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
+    let config = smtp(state)
         .await?
         .ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
-    throttle_send(&state, &email, &client.ip).await?;
+    throttle_send(state, &email, ip).await?;
     let owner = state.store.user_by_verified_email(&email).await?;
-    let user = current.map(|c| c.user.id);
     if owner.is_none_or(|o| Some(o.id) == user) {
         let code = random_string(b"0123456789", 6);
         let now = state.accounts.now();
@@ -117,7 +125,7 @@ pub async fn send_code(
             ),
         );
     }
-    Ok(Success::new(()))
+    Ok(())
 }
 
 /// `GET /api/oauth/email/bind?email=&code=` (the document) and `POST` `{"email","code"}`.
@@ -142,9 +150,23 @@ async fn bind(
     current: CurrentUser,
     form: BindQuery,
 ) -> Result<impl IntoResponse, ApiError> {
+    bind_email(&state, &current.user, &form.email, &form.code).await?;
+    Ok(Success {
+        message: "邮箱账户绑定成功!",
+        data: (),
+    })
+}
+
+/// Binds `email` to `user` with the code mailed to it. Shared by the JSON API and the pages.
+pub async fn bind_email(
+    state: &AppState,
+    user: &User,
+    email: &str,
+    code: &str,
+) -> Result<(), ApiError> {
     const BAD_CODE: &str = "验证码无效或已过期";
-    let email = validate::email(&form.email).map_err(|_| ApiError::Refused(BAD_CODE.into()))?;
-    if form.code.len() > 32 {
+    let email = validate::email(email).map_err(|_| ApiError::Refused(BAD_CODE.into()))?;
+    if code.len() > 32 {
         return Err(ApiError::Refused(BAD_CODE.into()));
     }
     let now = state.accounts.now();
@@ -153,25 +175,18 @@ async fn bind(
         .check_code(
             VERIFY,
             &email,
-            &SecretHash::of(form.code.trim()),
+            &SecretHash::of(code.trim()),
             MAX_ATTEMPTS,
             now,
         )
         .await?;
     match check {
         // A code sent to a logged-in user is bound to that user.
-        CodeCheck::Valid(owner) if owner.is_none_or(|o| o == current.user.id) => {}
+        CodeCheck::Valid(owner) if owner.is_none_or(|o| o == user.id) => {}
         _ => return Err(ApiError::Refused(BAD_CODE.into())),
     }
-    match state
-        .store
-        .set_verified_email(current.user.id, &email, now)
-        .await
-    {
-        Ok(()) => Ok(Success {
-            message: "邮箱账户绑定成功!",
-            data: (),
-        }),
+    match state.store.set_verified_email(user.id, &email, now).await {
+        Ok(()) => Ok(()),
         Err(keyward_core::store::StoreError::Conflict { .. }) => {
             Err(ApiError::Refused("邮箱地址已被占用".into()))
         }
@@ -186,12 +201,18 @@ pub async fn request_reset(
     Client(client): Client,
     Query(query): Query<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email =
-        validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
-    let config = smtp(&state)
+    send_reset_link(&state, &query.email, &client.ip).await?;
+    Ok(Success::new(()))
+}
+
+/// Mails a reset link (to the `/user/reset` page) if an enabled account has this verified
+/// address; the caller answers the same either way. Shared by the JSON API and the pages.
+pub async fn send_reset_link(state: &AppState, email: &str, ip: &str) -> Result<(), ApiError> {
+    let email = validate::email(email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
+    let config = smtp(state)
         .await?
         .ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
-    throttle_send(&state, &email, &client.ip).await?;
+    throttle_send(state, &email, ip).await?;
     if let Some(user) = state
         .store
         .user_by_verified_email(&email)
@@ -227,7 +248,7 @@ pub async fn request_reset(
             ),
         );
     }
-    Ok(Success::new(()))
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -243,17 +264,32 @@ pub async fn reset(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    reset_password(&state, &body.email, &body.token, &body.password).await?;
+    Ok(Success {
+        message: "密码已重置，请重新登录",
+        data: (),
+    })
+}
+
+/// Sets a new password with a mailed reset token, which works once; ends every session of the
+/// account. Shared by the JSON API and the `/user/reset` page.
+pub async fn reset_password(
+    state: &AppState,
+    email: &str,
+    token: &str,
+    password: &str,
+) -> Result<(), ApiError> {
     const BAD_LINK: &str = "重置链接非法或已过期";
-    let password = validate::NewPassword::parse(&body.password)
-        .map_err(|e| ApiError::Refused(e.to_string()))?;
-    let email = validate::email(&body.email).map_err(|_| ApiError::Refused(BAD_LINK.into()))?;
-    if body.token.len() > 128 {
+    let password =
+        validate::NewPassword::parse(password).map_err(|e| ApiError::Refused(e.to_string()))?;
+    let email = validate::email(email).map_err(|_| ApiError::Refused(BAD_LINK.into()))?;
+    if token.len() > 128 {
         return Err(ApiError::Refused(BAD_LINK.into()));
     }
     let now = state.accounts.now();
     let check = state
         .store
-        .check_code(RESET, &email, &SecretHash::of(&body.token), 3, now)
+        .check_code(RESET, &email, &SecretHash::of(token), 3, now)
         .await?;
     let CodeCheck::Valid(Some(user_id)) = check else {
         return Err(ApiError::Refused(BAD_LINK.into()));
@@ -265,8 +301,5 @@ pub async fn reset(
         .ok_or(ApiError::Refused(BAD_LINK.into()))?;
     state.accounts.set_password(&user, &password).await?;
     tracing::info!(user.id = user.id, "password reset by e-mail");
-    Ok(Success {
-        message: "密码已重置，请重新登录",
-        data: (),
-    })
+    Ok(())
 }

@@ -56,14 +56,7 @@ pub async fn user_context(
     }
 }
 
-/// `(quota − used_quota) / quota_per_unit` with two decimals, rounded half away from zero.
-pub fn balance_formatted(quota: i64, used: i64, per_unit: i64) -> String {
-    let per_unit = i128::from(per_unit.max(1));
-    let scaled = (i128::from(quota) - i128::from(used)) * 100;
-    let rounded = (scaled.abs() * 2 + per_unit) / (per_unit * 2);
-    let sign = if scaled < 0 && rounded != 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", rounded / 100, rounded % 100)
-}
+pub use keyward_core::billing::balance_formatted;
 
 /// `GET /api/oauth2/userinfo`. Always `id`, `created_time`, `status`; `username` and `email`
 /// with `profile`; `quota`, `used_quota`, `balance_formatted` with `balance`. Fields of scopes

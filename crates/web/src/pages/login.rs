@@ -16,13 +16,16 @@ use keyward_core::accounts::AccountError;
 use keyward_core::secret::{constant_time_eq, random_base64url};
 use serde::Deserialize;
 
-const CSRF_COOKIE: &str = "keyward_login_csrf";
+pub(crate) const CSRF_COOKIE: &str = "keyward_login_csrf";
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
     t: &'static Texts,
+    a: &'static super::account::AccountTexts,
     chrome: super::Chrome,
+    /// "Continue with ..." links, the register and reset links, as the settings allow.
+    ways: Ways,
     csrf_token: &'a str,
     return_to: &'a str,
     username: &'a str,
@@ -34,6 +37,35 @@ pub struct LoginQuery {
     return_to: Option<String>,
     /// Pre-fills the user name (OIDC `login_hint`).
     login_hint: Option<String>,
+    /// An upstream flow's failure, passed back by its callback.
+    error: Option<String>,
+}
+
+/// The other ways in that the login and register pages offer.
+pub(crate) struct Ways {
+    pub providers: Vec<super::account::ProviderLink>,
+    pub register_href: Option<String>,
+    pub reset: bool,
+}
+
+pub(crate) async fn ways(state: &AppState, return_to: &str) -> Ways {
+    match state.settings.get().await {
+        Ok(s) => Ways {
+            providers: super::account::provider_links(&s, "login", return_to),
+            register_href: s
+                .register_enabled
+                .then(|| format!("/register?return_to={}", encode(return_to))),
+            reset: !s.smtp_host.is_empty(),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "settings unavailable");
+            Ways {
+                providers: Vec::new(),
+                register_href: None,
+                reset: false,
+            }
+        }
+    }
 }
 
 pub async fn get(
@@ -59,13 +91,20 @@ pub async fn get(
         .as_deref()
         .filter(|h| h.chars().count() <= 256);
     let t = texts(&headers);
+    let error: Option<String> = query
+        .error
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .map(|e| e.chars().take(200).collect());
     let page = LoginPage {
         t,
+        a: super::account::account_texts(t),
         chrome: super::Chrome::bare(t, &format!("/login?return_to={}", encode(return_to))),
+        ways: ways(&state, return_to).await,
         csrf_token: &csrf,
         return_to,
         username: hint.unwrap_or_default(),
-        error: None,
+        error: error.as_deref(),
     };
     (jar, render(StatusCode::OK, &page)).into_response()
 }
@@ -135,7 +174,9 @@ pub async fn post(
             let message = e.to_string();
             let page = LoginPage {
                 t,
+                a: super::account::account_texts(t),
                 chrome: super::Chrome::bare(t, &format!("/login?return_to={}", encode(&return_to))),
+                ways: ways(&state, &return_to).await,
                 csrf_token: &form.csrf_token,
                 return_to: &return_to,
                 username: &form.username,
@@ -151,7 +192,7 @@ pub async fn post(
 }
 
 /// The form must repeat the value of the browser's CSRF cookie (double submit).
-fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
+pub(crate) fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
     let expected = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_owned())
@@ -159,7 +200,7 @@ fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
     !expected.is_empty() && constant_time_eq(expected.as_bytes(), submitted.as_bytes())
 }
 
-fn expired_page(t: &'static Texts) -> Response {
+pub(crate) fn expired_page(t: &'static Texts) -> Response {
     super::error_page(
         StatusCode::FORBIDDEN,
         t,
@@ -167,7 +208,7 @@ fn expired_page(t: &'static Texts) -> Response {
     )
 }
 
-fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+pub(crate) fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned())
         && existing.len() == 43
     {
@@ -247,7 +288,7 @@ pub async fn second_factor(
     }
 }
 
-fn encode(path: &str) -> String {
+pub(crate) fn encode(path: &str) -> String {
     percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
@@ -305,7 +346,16 @@ mod props {
 pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
     let login = LoginPage {
         t,
+        a: super::account::account_texts(t),
         chrome: super::Chrome::bare(t, "/login"),
+        ways: Ways {
+            providers: vec![super::account::ProviderLink {
+                label: "GitHub",
+                href: "/api/oauth/github/start?intent=login".into(),
+            }],
+            register_href: Some("/register".into()),
+            reset: true,
+        },
         csrf_token: "csrf",
         return_to: "/oauth/authorize?x=1",
         username: "alice",

@@ -1,6 +1,8 @@
 //! Server-rendered pages: shared texts, headers and helpers.
 
+pub mod account;
 pub mod admin;
+pub mod admin_topup;
 #[cfg(test)]
 mod all_templates;
 pub mod chrome;

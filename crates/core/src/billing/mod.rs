@@ -1,0 +1,26 @@
+//! Balances and top-up codes.
+
+pub mod topup;
+
+/// `(quota − used_quota) / quota_per_unit` with two decimals, rounded half away from zero
+/// (new-api's `balance_formatted`).
+pub fn balance_formatted(quota: i64, used: i64, per_unit: i64) -> String {
+    let per_unit = i128::from(per_unit.max(1));
+    let scaled = (i128::from(quota) - i128::from(used)) * 100;
+    let rounded = (scaled.abs() * 2 + per_unit) / (per_unit * 2);
+    let sign = if scaled < 0 && rounded != 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", rounded / 100, rounded % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balance_formatted;
+
+    #[test]
+    fn balance_is_formatted_with_two_decimals() {
+        assert_eq!(balance_formatted(1_000_000, 250_000, 1000), "750.00");
+        assert_eq!(balance_formatted(1_000_000, 250_000, 500_000), "1.50");
+        assert_eq!(balance_formatted(5, 0, 1000), "0.01");
+        assert_eq!(balance_formatted(0, 5, 1000), "-0.01");
+    }
+}

@@ -1,0 +1,99 @@
+//! `/user/authorizations`: the apps I authorized, and revoking one (the same domain call as
+//! `DELETE /api/user/authorizations/{client_id}`).
+
+use super::{AccountTexts, DoneQuery, account_texts, notice, scope_words, unavailable, when};
+use crate::extract::Client;
+use crate::pages::login::redirect;
+use crate::pages::{Chrome, PageUser, Texts, render};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+struct Row {
+    client_id: String,
+    name: String,
+    description: String,
+    scopes: Vec<&'static str>,
+    granted: String,
+    last_used: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "account/authorizations.html")]
+struct AuthorizationsPage {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    csrf_token: String,
+    rows: Vec<Row>,
+    notice: Option<&'static str>,
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    page: PageUser,
+    Query(query): Query<DoneQuery>,
+) -> Response {
+    let a = account_texts(page.t);
+    let consents = match state.store.consents_of_user(page.user.id).await {
+        Ok(c) => c,
+        Err(e) => return unavailable(page.t, &e),
+    };
+    let rows = consents
+        .iter()
+        .map(|(consent, app)| Row {
+            client_id: app.client_id.clone(),
+            name: app.name.clone(),
+            description: app.description.clone(),
+            scopes: scope_words(page.t, consent.scopes),
+            granted: when(consent.created_at),
+            last_used: consent.last_used_at.map(when),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &AuthorizationsPage {
+            t: page.t,
+            a,
+            chrome: page.chrome(),
+            csrf_token: page.csrf.clone(),
+            rows,
+            notice: notice(a, query.done.as_deref()),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+/// `POST /user/authorizations/revoke`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    page: PageUser,
+    Client(client): Client,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    match crate::account::authorizations::revoke_for(
+        &state,
+        &page.user,
+        &form.client_id,
+        &client.ip,
+    )
+    .await
+    {
+        Ok(true) => redirect("/user/authorizations?done=revoked"),
+        Ok(false) => redirect("/user/authorizations"),
+        Err(e) => unavailable(page.t, &e),
+    }
+}

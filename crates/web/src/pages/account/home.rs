@@ -1,0 +1,46 @@
+//! `GET /`: the signed-in user's account at a glance.
+
+use super::{AccountTexts, account_texts, settings};
+use crate::pages::{Chrome, PageUser, Texts, render};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyward_core::billing::balance_formatted;
+
+#[derive(Template)]
+#[template(path = "account/home.html")]
+struct HomePage {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    username: String,
+    display_name: String,
+    email: Option<String>,
+    email_verified: bool,
+    balance: String,
+    is_admin: bool,
+}
+
+pub async fn get(State(state): State<AppState>, page: PageUser) -> Response {
+    let settings = match settings(&state, page.t).await {
+        Ok(s) => s,
+        Err(refused) => return *refused,
+    };
+    let user = &page.user;
+    render(
+        StatusCode::OK,
+        &HomePage {
+            t: page.t,
+            a: account_texts(page.t),
+            chrome: page.chrome(),
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            balance: balance_formatted(user.quota, user.used_quota, settings.quota_per_unit),
+            is_admin: user.role.is_admin(),
+        },
+    )
+}

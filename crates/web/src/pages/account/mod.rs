@@ -1,0 +1,139 @@
+//! The signed-in user's own pages (home, authorizations, security, top-up) and the anonymous
+//! account pages (register, password reset). Handlers stay thin: the domain services in
+//! `keyward-core` hold the rules, and the JSON API calls the same ones.
+
+pub mod authorizations;
+pub mod home;
+pub mod register;
+pub mod reset;
+pub mod security;
+pub mod texts;
+pub mod topup;
+
+pub use texts::{AccountTexts, account_texts};
+
+use crate::pages::error_page;
+use crate::state::AppState;
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyward_core::clock::UnixTime;
+use keyward_core::oauth::scope::{Scope, ScopeSet};
+use keyward_core::settings::Settings;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use std::sync::Arc;
+
+/// A "continue with ..." button: a plain link that starts the upstream flow server-side.
+pub struct ProviderLink {
+    pub label: &'static str,
+    pub href: String,
+}
+
+/// One link per enabled provider that a link can start (GitHub, OIDC, LinuxDO). WeChat needs a
+/// code typed from the official account and Telegram its script widget, so neither is a link.
+pub fn provider_links(settings: &Settings, intent: &str, return_to: &str) -> Vec<ProviderLink> {
+    ["github", "oidc", "linuxdo"]
+        .into_iter()
+        .filter(|p| crate::federation::enabled(settings, p))
+        .filter_map(|p| {
+            Some(ProviderLink {
+                label: crate::federation::provider_label(p)?,
+                href: format!(
+                    "/api/oauth/{p}/start?intent={intent}&return_to={}",
+                    utf8_percent_encode(return_to, NON_ALPHANUMERIC)
+                ),
+            })
+        })
+        .collect()
+}
+
+/// A time for people: `2025-01-02 03:04 UTC`.
+pub fn when(at: UnixTime) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(at) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => at.to_string(),
+    }
+}
+
+/// What each scope lets an app do, in words.
+pub fn scope_words(t: &crate::pages::Texts, scopes: ScopeSet) -> Vec<&'static str> {
+    scopes
+        .iter()
+        .map(|s| match s {
+            Scope::OpenId => t.scope_openid,
+            Scope::Profile => t.scope_profile,
+            Scope::Email => t.scope_email,
+            Scope::Balance => t.scope_balance,
+            Scope::OfflineAccess => t.scope_offline,
+        })
+        .collect()
+}
+
+/// Lower-case hex, for public handles of stored hashes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The page for a failure that is ours, not the user's: logged, never shown.
+pub fn unavailable(t: &'static crate::pages::Texts, what: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %what, "page failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        t,
+        "服务暂时不可用 / Temporarily unavailable",
+    )
+}
+
+/// The settings, or the unavailable page (boxed: a `Response` is large).
+pub async fn settings(
+    state: &AppState,
+    t: &'static crate::pages::Texts,
+) -> Result<Arc<Settings>, Box<Response>> {
+    state
+        .settings
+        .get()
+        .await
+        .map_err(|e| Box::new(unavailable(t, &e)))
+}
+
+/// Messages a page may show after a redirect (`?done=<key>`): only known keys, so a link cannot
+/// make the page say anything else.
+pub fn notice(a: &'static AccountTexts, key: Option<&str>) -> Option<&'static str> {
+    Some(match key? {
+        "revoked" => a.revoked,
+        "password" => a.password_changed,
+        "totp_on" => a.totp_enabled,
+        "totp_off" => a.totp_disabled,
+        "unbound" => a.unbound,
+        "email" => a.email_bound,
+        "ended" => a.session_ended,
+        "others" => a.others_ended,
+        "code_sent" => a.code_sent,
+        _ => return None,
+    })
+}
+
+/// The query every account page reads after a redirect.
+#[derive(serde::Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    pub done: Option<String>,
+    /// An upstream flow's failure, passed back by the callback.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl DoneQuery {
+    pub fn error(&self) -> Option<String> {
+        self.error
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .map(|e| e.chars().take(200).collect())
+    }
+}

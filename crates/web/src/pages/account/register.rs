@@ -1,0 +1,242 @@
+//! `GET`/`POST /register`: password registration under the same switches as
+//! `/api/user/register` (registration closed, password registration off, e-mail verification),
+//! with the anonymous double-submit CSRF of `/login`. Success signs the new user in (a fresh
+//! session, as a login does) and goes on to `return_to`.
+
+use super::{AccountTexts, account_texts, unavailable};
+use crate::account::login::{LoginStep, begin_login};
+use crate::envelope::ApiError;
+use crate::extract::Client;
+use crate::pages::login::{
+    CSRF_COOKIE, Ways, csrf_cookie, csrf_ok, encode, expired_page, redirect, ways,
+};
+use crate::pages::{Chrome, Texts, render, safe_return_to, texts};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use keyward_core::accounts::{AccountError, Registration};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "account/register.html")]
+struct RegisterPage<'a> {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    ways: Ways,
+    csrf_token: &'a str,
+    return_to: &'a str,
+    login_href: String,
+    aff: &'a str,
+    username: &'a str,
+    email: &'a str,
+    /// Why there is no form: registration is off.
+    closed: Option<String>,
+    needs_email: bool,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct RegisterQuery {
+    #[serde(default)]
+    return_to: Option<String>,
+    #[serde(default)]
+    aff: Option<String>,
+}
+
+struct View<'a> {
+    return_to: &'a str,
+    aff: &'a str,
+    username: &'a str,
+    email: &'a str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+async fn show(
+    state: &AppState,
+    t: &'static Texts,
+    jar: CookieJar,
+    status: StatusCode,
+    view: View<'_>,
+) -> Response {
+    let settings = match state.settings.get().await {
+        Ok(s) => s,
+        Err(e) => return unavailable(t, &e),
+    };
+    let closed = if !settings.register_enabled {
+        Some(AccountError::RegistrationClosed.to_string())
+    } else if !settings.password_register_enabled {
+        Some(AccountError::PasswordRegistrationClosed.to_string())
+    } else {
+        None
+    };
+    let (jar, csrf) = csrf_cookie(state, jar);
+    let mut ways = ways(state, view.return_to).await;
+    ways.register_href = None;
+    let page = RegisterPage {
+        t,
+        a: account_texts(t),
+        chrome: Chrome::bare(
+            t,
+            &format!("/register?return_to={}", encode(view.return_to)),
+        ),
+        ways,
+        csrf_token: &csrf,
+        return_to: view.return_to,
+        login_href: format!("/login?return_to={}", encode(view.return_to)),
+        aff: view.aff,
+        username: view.username,
+        email: view.email,
+        closed,
+        needs_email: settings.email_verification_enabled,
+        notice: view.notice,
+        error: view.error,
+    };
+    (jar, render(status, &page)).into_response()
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(query): Query<RegisterQuery>,
+) -> Response {
+    let t = texts(&headers);
+    let return_to = query
+        .return_to
+        .as_deref()
+        .and_then(safe_return_to)
+        .unwrap_or("/");
+    let aff = query
+        .aff
+        .as_deref()
+        .filter(|a| a.len() <= 32)
+        .unwrap_or_default();
+    let view = View {
+        return_to,
+        aff,
+        username: "",
+        email: "",
+        notice: None,
+        error: None,
+    };
+    show(&state, t, jar, StatusCode::OK, view).await
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    aff: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+    /// `send_code` (mail a code to `email` first) or `register`.
+    #[serde(default)]
+    action: String,
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    jar: CookieJar,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let t = texts(&headers);
+    let a = account_texts(t);
+    if !csrf_ok(&jar, &form.csrf_token) {
+        return expired_page(t);
+    }
+    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
+    let aff = if form.aff.len() <= 32 {
+        form.aff.as_str()
+    } else {
+        ""
+    };
+    let view = |notice: Option<&'static str>, error: Option<String>| View {
+        return_to: &return_to,
+        aff,
+        username: &form.username,
+        email: &form.email,
+        notice,
+        error,
+    };
+    if form.action == "send_code" {
+        return match crate::federation::email::send_verification(
+            &state,
+            &form.email,
+            &client.ip,
+            None,
+        )
+        .await
+        {
+            Ok(()) => {
+                show(
+                    &state,
+                    t,
+                    jar,
+                    StatusCode::OK,
+                    view(Some(a.code_sent), None),
+                )
+                .await
+            }
+            Err(ApiError::Internal(e)) => unavailable(t, &e),
+            Err(e) => show(&state, t, jar, e.status(), view(None, Some(e.to_string()))).await,
+        };
+    }
+    if form.password != form.password2 {
+        let error = Some(a.passwords_differ.to_owned());
+        return show(&state, t, jar, StatusCode::OK, view(None, error)).await;
+    }
+    let settings = match state.settings.get().await {
+        Ok(s) => s,
+        Err(e) => return unavailable(t, &e),
+    };
+    let registration = Registration {
+        username: &form.username,
+        password: &form.password,
+        display_name: None,
+        aff_code: Some(aff),
+        email: Some(&form.email),
+        verification_code: Some(&form.code),
+    };
+    let user = match state.accounts.register(registration, &settings).await {
+        Ok(user) => user,
+        Err(e @ (AccountError::Store(_) | AccountError::Hash(_))) => return unavailable(t, &e),
+        Err(e) => {
+            return show(
+                &state,
+                t,
+                jar,
+                StatusCode::OK,
+                view(None, Some(e.to_string())),
+            )
+            .await;
+        }
+    };
+    tracing::info!(user.id = user.id, "user registered on the page");
+    match begin_login(&state, jar, &user, &client).await {
+        Ok((jar, LoginStep::Done | LoginStep::SecondFactor)) => {
+            let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+            (jar, redirect(&return_to)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}

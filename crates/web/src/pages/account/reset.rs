@@ -1,0 +1,250 @@
+//! Password reset by e-mail: `/reset` asks for the address (the same answer whether or not an
+//! account has it) and mails a link to `/user/reset`, where the user chooses a new password.
+//! The same domain calls as `/api/reset_password` and `/api/user/reset`; resetting ends every
+//! session of the account.
+
+use super::{AccountTexts, account_texts, unavailable};
+use crate::envelope::ApiError;
+use crate::extract::Client;
+use crate::pages::login::{csrf_cookie, csrf_ok, expired_page};
+use crate::pages::{Chrome, Texts, render, texts};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "account/reset.html")]
+struct AskPage<'a> {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    csrf_token: &'a str,
+    email: &'a str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+async fn ask(
+    state: &AppState,
+    t: &'static Texts,
+    jar: CookieJar,
+    status: StatusCode,
+    email: &str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Response {
+    let (jar, csrf) = csrf_cookie(state, jar);
+    let page = AskPage {
+        t,
+        a: account_texts(t),
+        chrome: Chrome::bare(t, "/reset"),
+        csrf_token: &csrf,
+        email,
+        notice,
+        error,
+    };
+    (jar, render(status, &page)).into_response()
+}
+
+/// `GET /reset`.
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Response {
+    ask(&state, texts(&headers), jar, StatusCode::OK, "", None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AskForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /reset`: mails the link if an account has the address; says the same either way.
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    jar: CookieJar,
+    Form(form): Form<AskForm>,
+) -> Response {
+    let t = texts(&headers);
+    if !csrf_ok(&jar, &form.csrf_token) {
+        return expired_page(t);
+    }
+    let a = account_texts(t);
+    match crate::federation::email::send_reset_link(&state, &form.email, &client.ip).await {
+        Ok(()) => {
+            ask(
+                &state,
+                t,
+                jar,
+                StatusCode::OK,
+                &form.email,
+                Some(a.reset_sent),
+                None,
+            )
+            .await
+        }
+        Err(ApiError::Internal(e)) => unavailable(t, &e),
+        Err(e) => {
+            let status = e.status();
+            ask(
+                &state,
+                t,
+                jar,
+                status,
+                &form.email,
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/reset_choose.html")]
+struct ChoosePage<'a> {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    csrf_token: &'a str,
+    email: &'a str,
+    token: &'a str,
+    /// Set once the password was changed: the form is gone.
+    done: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LinkQuery {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: String,
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one page, its states spelled out"
+)]
+async fn choose(
+    state: &AppState,
+    t: &'static Texts,
+    jar: CookieJar,
+    status: StatusCode,
+    email: &str,
+    token: &str,
+    done: bool,
+    error: Option<String>,
+) -> Response {
+    let (jar, csrf) = csrf_cookie(state, jar);
+    let page = ChoosePage {
+        t,
+        a: account_texts(t),
+        chrome: Chrome::bare(t, "/login"),
+        csrf_token: &csrf,
+        email,
+        token,
+        done,
+        error,
+    };
+    (jar, render(status, &page)).into_response()
+}
+
+/// `GET /user/reset?email=&token=`: the page the mailed link opens (new-api's path).
+pub async fn choose_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(query): Query<LinkQuery>,
+) -> Response {
+    let t = texts(&headers);
+    if query.email.len() > 256 || query.token.len() > 128 {
+        let error = Some(account_texts(t).reset_bad_link.to_owned());
+        return choose(
+            &state,
+            t,
+            jar,
+            StatusCode::BAD_REQUEST,
+            "",
+            "",
+            false,
+            error,
+        )
+        .await;
+    }
+    choose(
+        &state,
+        t,
+        jar,
+        StatusCode::OK,
+        &query.email,
+        &query.token,
+        false,
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ChooseForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+}
+
+/// `POST /user/reset`.
+pub async fn choose_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<ChooseForm>,
+) -> Response {
+    let t = texts(&headers);
+    if !csrf_ok(&jar, &form.csrf_token) {
+        return expired_page(t);
+    }
+    let a = account_texts(t);
+    let again = |error: String| (StatusCode::OK, Some(error));
+    let (status, error) = if form.password != form.password2 {
+        again(a.passwords_differ.to_owned())
+    } else {
+        match crate::federation::email::reset_password(
+            &state,
+            &form.email,
+            &form.token,
+            &form.password,
+        )
+        .await
+        {
+            Ok(()) => {
+                return choose(&state, t, jar, StatusCode::OK, "", "", true, None).await;
+            }
+            Err(ApiError::Internal(e)) => return unavailable(t, &e),
+            Err(e) => (e.status(), Some(e.to_string())),
+        }
+    };
+    choose(
+        &state,
+        t,
+        jar,
+        status,
+        &form.email,
+        &form.token,
+        false,
+        error,
+    )
+    .await
+}

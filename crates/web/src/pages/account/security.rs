@@ -1,0 +1,537 @@
+//! `/user/security`: password, two-factor (TOTP), linked identities, e-mail and sessions. Each
+//! form posts to its own path, checks the session's CSRF token first, calls the same domain
+//! service as the JSON API, and comes back here (`?done=`) or shows why not.
+
+use super::{
+    AccountTexts, DoneQuery, ProviderLink, account_texts, hex, notice, provider_links, settings,
+    unavailable, when,
+};
+use crate::envelope::ApiError;
+use crate::extract::Client;
+use crate::pages::login::redirect;
+use crate::pages::{Chrome, PageUser, Texts, render};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::Cookie;
+use keyward_core::accounts::AccountError;
+use keyward_core::accounts::two_factor::TwoFactorError;
+use keyward_core::secret::SecretHash;
+use serde::Deserialize;
+
+struct IdentityRow {
+    provider: String,
+    label: String,
+    display: String,
+    bound: String,
+}
+
+struct SessionRow {
+    handle: String,
+    created: String,
+    last_seen: String,
+    ip: String,
+    user_agent: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account/security.html")]
+struct SecurityPage {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    csrf_token: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    has_password: bool,
+    totp_enabled: bool,
+    recovery_left: usize,
+    identities: Vec<IdentityRow>,
+    bind_links: Vec<ProviderLink>,
+    email: Option<String>,
+    email_verified: bool,
+    smtp: bool,
+    email_prefill: String,
+    sessions: Vec<SessionRow>,
+}
+
+fn label_of(provider: &str) -> String {
+    match provider {
+        "wechat" => "微信 WeChat".into(),
+        "telegram" => "Telegram".into(),
+        other => crate::federation::provider_label(other)
+            .unwrap_or(other)
+            .to_owned(),
+    }
+}
+
+/// The page as it stands, with an optional notice or error and a pre-filled e-mail field.
+async fn show(
+    state: &AppState,
+    page: &PageUser,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    email_prefill: &str,
+) -> Response {
+    let t = page.t;
+    let settings = match settings(state, t).await {
+        Ok(s) => s,
+        Err(refused) => return *refused,
+    };
+    let user = match state.store.user_by_id(page.user.id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => page.user.clone(),
+        Err(e) => return unavailable(t, &e),
+    };
+    let (record, identities, sessions) = match tokio::try_join!(
+        state.store.two_factor(user.id),
+        state.store.identities_of_user(user.id),
+        state
+            .store
+            .list_user_sessions(user.id, state.accounts.now()),
+    ) {
+        Ok(found) => found,
+        Err(e) => return unavailable(t, &e),
+    };
+    let recovery_left =
+        serde_json::from_str::<Vec<String>>(&record.recovery_codes).map_or(0, |c| c.len());
+    let bind_links = provider_links(&settings, "bind", "/user/security")
+        .into_iter()
+        .filter(|link| {
+            !identities
+                .iter()
+                .any(|i| crate::federation::provider_label(&i.provider) == Some(link.label))
+        })
+        .collect();
+    let identities = identities
+        .iter()
+        .map(|i| IdentityRow {
+            provider: i.provider.clone(),
+            label: label_of(&i.provider),
+            display: i.display.clone(),
+            bound: when(i.created_at),
+        })
+        .collect();
+    let sessions = sessions
+        .iter()
+        .map(|s| SessionRow {
+            handle: hex(s.id_hash.as_bytes()),
+            created: when(s.created_at),
+            last_seen: when(s.last_seen_at),
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+            current: s.id_hash == page.session.id_hash,
+        })
+        .collect();
+    render(
+        status,
+        &SecurityPage {
+            t,
+            a: account_texts(t),
+            chrome: page.chrome(),
+            csrf_token: page.csrf.clone(),
+            notice,
+            error,
+            has_password: user.password_hash.is_some(),
+            totp_enabled: record.enabled,
+            recovery_left: if record.enabled { recovery_left } else { 0 },
+            identities,
+            bind_links,
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            smtp: !settings.smtp_host.is_empty(),
+            email_prefill: email_prefill.to_owned(),
+            sessions,
+        },
+    )
+}
+
+/// Shows a refusal on the page; our own failures get the unavailable page.
+async fn refused(state: &AppState, page: &PageUser, e: ApiError) -> Response {
+    match e {
+        ApiError::Internal(detail) => unavailable(page.t, &detail),
+        other => {
+            show(
+                state,
+                page,
+                other.status(),
+                None,
+                Some(other.to_string()),
+                "",
+            )
+            .await
+        }
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    page: PageUser,
+    Query(query): Query<DoneQuery>,
+) -> Response {
+    let a = account_texts(page.t);
+    let done = notice(a, query.done.as_deref());
+    show(&state, &page, StatusCode::OK, done, query.error(), "").await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+}
+
+/// `POST /user/security/password`: every session ends (as `PUT /api/user/self` does); this
+/// browser gets a fresh one.
+pub async fn password(
+    State(state): State<AppState>,
+    page: PageUser,
+    Client(client): Client,
+    jar: CookieJar,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let a = account_texts(page.t);
+    if form.password != form.password2 {
+        return show(
+            &state,
+            &page,
+            StatusCode::OK,
+            None,
+            Some(a.passwords_differ.into()),
+            "",
+        )
+        .await;
+    }
+    match state
+        .accounts
+        .change_password(&page.user, &form.current, &form.password)
+        .await
+    {
+        Ok(()) => {}
+        Err(e @ (AccountError::Store(_) | AccountError::Hash(_))) => {
+            return unavailable(page.t, &e);
+        }
+        Err(e) => return show(&state, &page, StatusCode::OK, None, Some(e.to_string()), "").await,
+    }
+    tracing::info!(user.id = page.user.id, "password changed on the page");
+    match crate::account::login::open_session(&state, jar, &page.user, &client).await {
+        Ok(jar) => (jar, redirect("/user/security?done=password")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/totp_setup.html")]
+struct TotpSetupPage {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    csrf_token: String,
+    secret: String,
+    otpauth_url: String,
+    /// `data:image/svg+xml;base64,...`: allowed by the CSP's `img-src data:`.
+    qr: Option<String>,
+    codes: Vec<String>,
+    error: Option<String>,
+}
+
+fn qr_data_uri(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    Some(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
+}
+
+fn setup_page(
+    page: &PageUser,
+    secret: String,
+    otpauth_url: String,
+    codes: Vec<String>,
+    error: Option<String>,
+) -> Response {
+    let qr = qr_data_uri(&otpauth_url);
+    render(
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+        &TotpSetupPage {
+            t: page.t,
+            a: account_texts(page.t),
+            chrome: page.chrome(),
+            csrf_token: page.csrf.clone(),
+            secret,
+            otpauth_url,
+            qr,
+            codes,
+            error,
+        },
+    )
+}
+
+/// `POST /user/security/totp/setup`: a new secret and recovery codes, shown on this answer
+/// only; two-factor stays off until a code confirms it.
+pub async fn totp_setup(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    match state.two_factor.begin(&page.user).await {
+        Ok(e) => setup_page(&page, e.secret, e.otpauth_url, e.backup_codes, None),
+        Err(e) => refused(&state, &page, e.into()).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EnableForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    code: String,
+    /// What the setup page showed, carried only to show it again after a mistyped code; the
+    /// server's own record decides.
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    otpauth_url: String,
+    #[serde(default)]
+    codes: String,
+}
+
+/// `POST /user/security/totp/enable`.
+pub async fn totp_enable(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<EnableForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    match state.two_factor.enable(&page.user, &form.code).await {
+        Ok(()) => redirect("/user/security?done=totp_on"),
+        Err(TwoFactorError::WrongCode) if form.otpauth_url.starts_with("otpauth://") => {
+            let codes = form
+                .codes
+                .split_whitespace()
+                .take(20)
+                .map(|c| c.chars().take(32).collect())
+                .collect();
+            setup_page(
+                &page,
+                form.secret.chars().take(64).collect(),
+                form.otpauth_url.chars().take(512).collect(),
+                codes,
+                Some(TwoFactorError::WrongCode.to_string()),
+            )
+        }
+        Err(e) => refused(&state, &page, e.into()).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /user/security/totp/disable`: needs a current code or a recovery code.
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    match crate::account::two_factor::disable_for(&state, &page.user, &form.code).await {
+        Ok(()) => redirect("/user/security?done=totp_off"),
+        Err(e) => refused(&state, &page, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UnbindForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    provider: String,
+}
+
+/// `POST /user/security/identities/unbind`: refused for the account's last way in.
+pub async fn unbind(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<UnbindForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    match crate::account::identities::unlink_for(&state, &page.user, &form.provider).await {
+        Ok(()) => redirect("/user/security?done=unbound"),
+        Err(e) => refused(&state, &page, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+    /// `send_code` or `bind`.
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /user/security/email`: send a code to the address, or bind it with the code.
+pub async fn email(
+    State(state): State<AppState>,
+    page: PageUser,
+    Client(client): Client,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let a = account_texts(page.t);
+    if form.action == "send_code" {
+        let sent = crate::federation::email::send_verification(
+            &state,
+            &form.email,
+            &client.ip,
+            Some(page.user.id),
+        )
+        .await;
+        return match sent {
+            Ok(()) => {
+                show(
+                    &state,
+                    &page,
+                    StatusCode::OK,
+                    Some(a.code_sent),
+                    None,
+                    &form.email,
+                )
+                .await
+            }
+            Err(e) => refused(&state, &page, e).await,
+        };
+    }
+    match crate::federation::email::bind_email(&state, &page.user, &form.email, &form.code).await {
+        Ok(()) => redirect("/user/security?done=email"),
+        Err(e) => refused(&state, &page, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EndForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// Hex SHA-256 of the session id, as the list shows it.
+    #[serde(default)]
+    handle: String,
+}
+
+fn parse_handle(handle: &str) -> Option<SecretHash> {
+    if handle.len() != 64 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(handle.get(i * 2..i * 2 + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    SecretHash::from_slice(&bytes)
+}
+
+/// `POST /user/security/sessions/end`: ends one of the user's sessions; ending this one logs
+/// this browser out.
+pub async fn end_session(
+    State(state): State<AppState>,
+    page: PageUser,
+    jar: CookieJar,
+    Form(form): Form<EndForm>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let Some(hash) = parse_handle(&form.handle) else {
+        return redirect("/user/security");
+    };
+    match state.accounts.end_user_session(page.user.id, &hash).await {
+        Ok(true) if hash == page.session.id_hash => {
+            let name = state.config.session_cookie_name();
+            let jar = jar.remove(Cookie::build(name).path("/"));
+            (jar, redirect("/login")).into_response()
+        }
+        Ok(true) => redirect("/user/security?done=ended"),
+        Ok(false) => redirect("/user/security"),
+        Err(e) => unavailable(page.t, &e),
+    }
+}
+
+/// `POST /user/security/sessions/others`: ends every session but this one.
+pub async fn end_others(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    match state
+        .accounts
+        .end_other_sessions(page.user.id, &page.session.id_hash)
+        .await
+    {
+        Ok(_) => redirect("/user/security?done=others"),
+        Err(e) => unavailable(page.t, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex, parse_handle};
+    use keyward_core::secret::SecretHash;
+
+    #[test]
+    fn session_handles_round_trip_and_refuse_junk() {
+        let hash = SecretHash::of("ses_x");
+        assert!(parse_handle(&hex(hash.as_bytes())) == Some(hash));
+        assert!(parse_handle("zz").is_none());
+        assert!(parse_handle(&"g".repeat(64)).is_none());
+        assert!(parse_handle(&"é".repeat(32)).is_none());
+    }
+}

@@ -1,0 +1,200 @@
+//! `/admin/topup`: generating top-up codes (shown once) and the list of codes (never the codes
+//! themselves). The same domain calls as `/api/admin/topup_codes`.
+
+use super::account::{AccountTexts, account_texts, unavailable, when};
+use crate::extract::Client;
+use crate::pages::{Chrome, PageAdmin, Texts, render};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyward_core::billing::topup::{Generate, TopUpError, TopUpStatus};
+use serde::Deserialize;
+
+const PAGE_SIZE: i64 = 50;
+
+struct Row {
+    label: String,
+    amount: i64,
+    status: &'static str,
+    redeemed_by: String,
+    created: String,
+    expires: String,
+    redeemed: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_topup.html")]
+struct AdminTopUpPage {
+    t: &'static Texts,
+    a: &'static AccountTexts,
+    chrome: Chrome,
+    csrf_token: String,
+    rows: Vec<Row>,
+    generated: Vec<String>,
+    error: Option<String>,
+    page: i64,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    p: Option<i64>,
+}
+
+async fn show(
+    state: &AppState,
+    admin: &PageAdmin,
+    page_number: i64,
+    generated: Vec<String>,
+    error: Option<String>,
+) -> Response {
+    let page = &admin.0;
+    let a = account_texts(page.t);
+    let (page_number, window) =
+        crate::admin::paging(Some(page_number), Some(PAGE_SIZE), PAGE_SIZE, PAGE_SIZE);
+    let codes = match state.topups.list(window).await {
+        Ok(codes) => codes,
+        Err(e) => return unavailable(page.t, &e),
+    };
+    let now = state.topups.now();
+    let full = i64::try_from(codes.len()).unwrap_or(0) == PAGE_SIZE;
+    let rows = codes
+        .iter()
+        .map(|c| Row {
+            label: c.label.clone(),
+            amount: c.amount,
+            status: match c.status(now) {
+                TopUpStatus::Unused => a.status_unused,
+                TopUpStatus::Used => a.status_used,
+                TopUpStatus::Expired => a.status_expired,
+            },
+            redeemed_by: c.redeemed_by_name.clone().unwrap_or_default(),
+            created: when(c.created_at),
+            expires: c.expires_at.map(when).unwrap_or_default(),
+            redeemed: c.redeemed_at.map(when).unwrap_or_default(),
+        })
+        .collect();
+    render(
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
+        &AdminTopUpPage {
+            t: page.t,
+            a,
+            chrome: page.chrome(),
+            csrf_token: page.csrf.clone(),
+            rows,
+            generated,
+            error,
+            page: page_number,
+            prev_href: (page_number > 1).then(|| format!("/admin/topup?p={}", page_number - 1)),
+            next_href: full.then(|| format!("/admin/topup?p={}", page_number + 1)),
+        },
+    )
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    admin: PageAdmin,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    show(&state, &admin, query.p.unwrap_or(1), Vec::new(), None).await
+}
+
+#[derive(Deserialize)]
+pub struct GenerateForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    count: String,
+    #[serde(default)]
+    label: String,
+    /// `YYYY-MM-DDTHH:MM` from a `datetime-local` input, taken as UTC; empty for none.
+    #[serde(default)]
+    expires: String,
+}
+
+/// Parses `YYYY-MM-DDTHH:MM[:SS]` (or with a space) as UTC.
+fn parse_expiry(text: &str) -> Result<Option<i64>, ()> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let (date, clock) = text.split_once(['T', ' ']).ok_or(())?;
+    let mut d = date.split('-').map(str::parse::<i32>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day)), None) = (d.next(), d.next(), d.next(), d.next())
+    else {
+        return Err(());
+    };
+    let mut c = clock.split(':').map(str::parse::<u8>);
+    let (Some(Ok(h)), Some(Ok(min))) = (c.next(), c.next()) else {
+        return Err(());
+    };
+    let month = time::Month::try_from(u8::try_from(m).map_err(|_| ())?).map_err(|_| ())?;
+    let date = time::Date::from_calendar_date(y, month, u8::try_from(day).map_err(|_| ())?)
+        .map_err(|_| ())?;
+    let time = time::Time::from_hms(h, min, 0).map_err(|_| ())?;
+    Ok(Some(
+        time::PrimitiveDateTime::new(date, time)
+            .assume_utc()
+            .unix_timestamp(),
+    ))
+}
+
+/// `POST /admin/topup`: the new codes appear on the answering page, once.
+pub async fn post(
+    State(state): State<AppState>,
+    admin: PageAdmin,
+    Client(client): Client,
+    Form(form): Form<GenerateForm>,
+) -> Response {
+    let page = &admin.0;
+    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
+        return refused;
+    }
+    let a = account_texts(page.t);
+    let Ok(expires_at) = parse_expiry(&form.expires) else {
+        return show(&state, &admin, 1, Vec::new(), Some(a.bad_expiry.into())).await;
+    };
+    let order = Generate {
+        amount: form.amount.trim().parse().unwrap_or(0),
+        count: form.count.trim().parse().unwrap_or(0),
+        label: Some(form.label.as_str()),
+        expires_at,
+    };
+    match state.topups.generate(&page.user, order, &client.ip).await {
+        Ok(codes) => {
+            tracing::info!(
+                admin.id = page.user.id,
+                count = codes.len(),
+                "top-up codes generated"
+            );
+            let codes = codes.into_iter().map(|c| c.into_exposed()).collect();
+            show(&state, &admin, 1, codes, None).await
+        }
+        Err(TopUpError::Store(e)) => unavailable(page.t, &e),
+        Err(e) => show(&state, &admin, 1, Vec::new(), Some(e.to_string())).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_expiry;
+
+    #[test]
+    fn expiry_is_read_as_utc() {
+        assert_eq!(parse_expiry(""), Ok(None));
+        assert_eq!(parse_expiry("1970-01-02T00:00"), Ok(Some(86_400)));
+        assert_eq!(parse_expiry("2024-02-29 12:30"), Ok(Some(1_709_209_800)));
+        assert!(parse_expiry("2023-02-29T00:00").is_err());
+        assert!(parse_expiry("tomorrow").is_err());
+    }
+}
