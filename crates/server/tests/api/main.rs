@@ -7,6 +7,7 @@ mod login_module;
 mod logs;
 mod oauth_support;
 mod oidc;
+mod openapi;
 
 mod accounts;
 mod admin;

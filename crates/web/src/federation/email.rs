@@ -2,16 +2,19 @@
 //! purpose-bound, attempt-limited and stored hashed; the answers never reveal whether an address
 //! belongs to an account; mail goes out in the background, so timing does not either.
 
+use crate::envelope::ApiQuery;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{Client, CurrentUser};
+use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::validate;
 use keyward_core::model::CodeCheck;
 use keyward_core::secret::{SecretHash, random_base64url, random_string};
 use keyward_upstream::mail::SmtpConfig;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 const VERIFY: &str = "verify";
 const RESET: &str = "reset";
@@ -21,13 +24,15 @@ const SENDS_PER_ADDRESS: i64 = 3;
 const SENDS_PER_IP: i64 = 20;
 const SEND_WINDOW_SECS: i64 = 900;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     #[serde(default)]
     email: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct BindQuery {
     #[serde(default)]
     email: String,
@@ -83,11 +88,17 @@ fn send_later(config: SmtpConfig, to: String, subject: String, body: String) {
 
 /// `GET /api/verification?email=`: sends a 6-digit code for binding that address. The answer is
 /// the same whether or not the address is taken (a taken address gets no mail).
+#[utoipa::path(get, path = "/api/verification", tag = "account",
+    params(EmailQuery),
+    responses(
+        (status = 200, description = "The same answer whether or not the address is taken; or a refusal (bad address, no SMTP).", body = Answer<Nothing>),
+        (status = 429, description = "Too many codes for this address or from this client.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn send_code(
     State(state): State<AppState>,
     current: Option<CurrentUser>,
     Client(client): Client,
-    Query(query): Query<EmailQuery>,
+    ApiQuery(query): ApiQuery<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email =
         validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
@@ -125,14 +136,22 @@ pub async fn send_code(
 }
 
 /// `GET /api/oauth/email/bind?email=&code=` (the document) and `POST` `{"email","code"}`.
+#[utoipa::path(get, path = "/api/oauth/email/bind", tag = "login-module",
+    params(BindQuery),
+    responses((status = 200, description = "Bound (`邮箱账户绑定成功!`), or `验证码无效或已过期`.", body = Answer<Nothing>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn bind_get(
     state: State<AppState>,
     current: CurrentUser,
-    Query(query): Query<BindQuery>,
+    ApiQuery(query): ApiQuery<BindQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     bind(state, current, query).await
 }
 
+#[utoipa::path(post, path = "/api/oauth/email/bind", tag = "login-module",
+    request_body = BindQuery,
+    responses((status = 200, description = "Bound (`邮箱账户绑定成功!`), or `验证码无效或已过期`.", body = Answer<Nothing>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn bind_post(
     state: State<AppState>,
     current: CurrentUser,
@@ -185,10 +204,15 @@ async fn bind(
 
 /// `GET /api/reset_password?email=`: mails a one-time link if a verified account has this
 /// address; answers the same either way.
+#[utoipa::path(get, path = "/api/reset_password", tag = "account",
+    params(EmailQuery),
+    responses(
+        (status = 200, description = "The same answer whether or not an account has the address; or a refusal.", body = Answer<Nothing>),
+        (status = 429, description = "Too many mails for this address or from this client.", body = Failure)))]
 pub async fn request_reset(
     State(state): State<AppState>,
     Client(client): Client,
-    Query(query): Query<EmailQuery>,
+    ApiQuery(query): ApiQuery<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email =
         validate::email(&query.email).map_err(|_| ApiError::Refused("无效的邮箱地址".into()))?;
@@ -234,7 +258,7 @@ pub async fn request_reset(
     Ok(Success::new(()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetBody {
     email: String,
     token: String,
@@ -243,6 +267,9 @@ pub struct ResetBody {
 
 /// `POST /api/user/reset` `{email, token, password}`: the user chooses the new password (new-api
 /// generated one and returned it in the answer); every session of the account ends.
+#[utoipa::path(post, path = "/api/user/reset", tag = "account",
+    request_body = ResetBody,
+    responses((status = 200, description = "The password is set and every session ended; or `重置链接非法或已过期`.", body = Answer<Nothing>)))]
 pub async fn reset(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetBody>,
