@@ -146,6 +146,16 @@ async fn the_openapi_document_describes_every_json_endpoint(backend: Backend) {
     }
     assert!(missing.is_empty(), "not documented: {missing:?}");
 
+    // Operation ids are unique (tools such as schemathesis select and report by them).
+    let mut ids = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for method in METHODS {
+            if let Some(id) = item[method]["operationId"].as_str() {
+                assert!(ids.insert(id.to_owned()), "operationId {id} repeats");
+            }
+        }
+    }
+
     // The envelopes are the real ones, per family.
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
