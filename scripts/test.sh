@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit and integration tests.
+# The whole test suite: formatting, lints, unit and integration tests, then the API fuzz run
+# (scripts/api-fuzz.sh) when schemathesis is installed; KEYWARD_REQUIRE_API_FUZZ=1 makes a missing
+# schemathesis an error.
 # Integration tests run on SQLite always, and on PostgreSQL too when KEYWARD_TEST_DATABASE_URL is
 # set or a local server answers on 127.0.0.1:5432 (then a throwaway database is made for this run
 # and dropped at the end). KEYWARD_REQUIRE_POSTGRES=1 makes a missing PostgreSQL an error.
@@ -10,7 +12,7 @@ pg_admin_url="${KEYWARD_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgre
 db=""
 log="$(mktemp)"
 cleanup() {
-  rm -f "$log"
+  rm -f "$log" "$log.summary" "$log.fuzz"
   if [[ -n "$db" ]]; then
     psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   fi
@@ -46,5 +48,28 @@ awk '/^test result:/ {
          if ($(i + 1) ~ /^failed/) failed += $i
        }
      }
-     END { printf "all tests: %d passed, %d failed\n", passed, failed }' "$log"
+     END { printf "all tests: %d passed, %d failed\n", passed, failed }' "$log" >"$log.summary"
+
+fuzz="skipped (schemathesis is not installed)"
+if [[ "$status" == 0 ]]; then
+  if command -v st >/dev/null || command -v schemathesis >/dev/null; then
+    set +e
+    bash scripts/api-fuzz.sh 2>&1 | tee "$log.fuzz"
+    fuzz_status=${PIPESTATUS[0]}
+    set -e
+    fuzz="$(grep "^api fuzz:" "$log.fuzz" | tail -n1 || true)"
+    fuzz="${fuzz:-api fuzz: FAILED (exit $fuzz_status)}"
+    ((fuzz_status == 0)) || status=$fuzz_status
+  elif [[ "${KEYWARD_REQUIRE_API_FUZZ:-}" == 1 ]]; then
+    fuzz="api fuzz: FAILED: KEYWARD_REQUIRE_API_FUZZ=1 but schemathesis is not installed"
+    status=1
+  else
+    fuzz="api fuzz: $fuzz"
+  fi
+else
+  fuzz="api fuzz: not run (the tests failed)"
+fi
+# The closing lines: the fuzz run, then the test count last.
+echo "$fuzz"
+cat "$log.summary"
 exit "$status"

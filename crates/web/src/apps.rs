@@ -2,10 +2,12 @@
 //! one-time secret), delete and rotate apps. Callers authenticate with a developer token or a
 //! session.
 
+use crate::envelope::ApiPath;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{Client, CurrentUser};
+use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::audit::{self, action};
 use keyward_core::model::{Client as App, User};
@@ -13,6 +15,7 @@ use keyward_core::oauth::apps::{AppError, AppForm, AppPolicy};
 use keyward_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
@@ -27,7 +30,7 @@ impl From<AppError> for ApiError {
 
 /// An app as its owner (and admins) see it. `client_secret` appears only in the one answer that
 /// reveals it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AppView {
     pub id: i64,
     pub name: String,
@@ -39,10 +42,13 @@ pub struct AppView {
     pub redirect_uri: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    #[schema(value_type = String)]
     pub id_token_signed_response_alg: &'static str,
     pub scopes: String,
     pub grant_types: String,
     pub public: bool,
+    /// `pending`, `approved`, `rejected` or `disabled`.
+    #[schema(value_type = String)]
     pub status: &'static str,
     pub review_note: String,
     pub trusted: bool,
@@ -80,7 +86,7 @@ impl AppView {
 }
 
 /// `scopes` and `grant_types` may be a JSON array or a space-separated string.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum Words {
     List(Vec<String>),
@@ -100,7 +106,7 @@ impl Words {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
     name: String,
     #[serde(default)]
@@ -122,6 +128,10 @@ pub struct CreateBody {
 }
 
 /// `POST /api/oauth_apps`.
+#[utoipa::path(post, path = "/api/oauth_apps", tag = "apps",
+    request_body = CreateBody,
+    responses((status = 200, description = "The new app: with its secret when no review is needed, `status: pending` and no secret otherwise; or a refusal.", body = Answer<AppView>)),
+    security(("developer_token" = []), ("session" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -150,6 +160,9 @@ pub async fn create(
 }
 
 /// `GET /api/oauth_apps`: the caller's apps, newest first. Never a secret.
+#[utoipa::path(get, path = "/api/oauth_apps", tag = "apps",
+    responses((status = 200, description = "The caller's apps, newest first; never a secret.", body = Answer<Vec<AppView>>)),
+    security(("developer_token" = []), ("session" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -160,22 +173,30 @@ pub async fn list(
 }
 
 /// `GET /api/oauth_apps/{id}`: the first read after approval carries the secret, once.
+#[utoipa::path(get, path = "/api/oauth_apps/{id}", tag = "apps",
+    params(("id" = i64, Path, description = "The app's id.")),
+    responses((status = 200, description = "The app; the owner's first read after approval carries `client_secret`, once.", body = Answer<AppView>)),
+    security(("developer_token" = []), ("session" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     current: CurrentUser,
     Client(client): Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (app, secret) = view_app(&state, &current.user, &client.ip, id).await?;
     Ok(Success::new(AppView::new(&app, secret)))
 }
 
 /// `DELETE /api/oauth_apps/{id}`: the app, its consents and every token it holds.
+#[utoipa::path(delete, path = "/api/oauth_apps/{id}", tag = "apps",
+    params(("id" = i64, Path, description = "The app's id.")),
+    responses((status = 200, description = "The app, its consents and its tokens are gone.", body = Answer<Nothing>)),
+    security(("developer_token" = []), ("session" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     current: CurrentUser,
     Client(client): Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     delete_app(&state, &current.user, &client.ip, id).await?;
     Ok(Success {
@@ -184,7 +205,7 @@ pub async fn delete(
     })
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct RotateBody {
     #[serde(default)]
     grace_seconds: i64,
@@ -192,11 +213,16 @@ pub struct RotateBody {
 
 /// `POST /api/oauth_apps/{id}/secret`: a new secret, shown once; the old one may keep working
 /// for `grace_seconds` (at most a week).
+#[utoipa::path(post, path = "/api/oauth_apps/{id}/secret", tag = "apps",
+    params(("id" = i64, Path, description = "The app's id.")),
+    request_body(content = Option<RotateBody>, description = "Optional; an empty body means no grace period."),
+    responses((status = 200, description = "The app with its new secret, shown once.", body = Answer<AppView>)),
+    security(("developer_token" = []), ("session" = [])))]
 pub async fn rotate(
     State(state): State<AppState>,
     current: CurrentUser,
     Client(client): Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let body: RotateBody = if body.is_empty() {

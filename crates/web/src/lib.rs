@@ -12,9 +12,10 @@ pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod oidc;
+pub mod openapi;
 pub mod pages;
 pub mod routes;
 pub mod state;
 
-pub use routes::router;
+pub use routes::{openapi_document, router};
 pub use state::{AppState, WebConfig};

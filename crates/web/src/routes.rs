@@ -1,122 +1,112 @@
 //! Every route Keyward serves, in one place.
+//!
+//! JSON endpoints go on the documented router (`documented`), registered with
+//! `.routes(routes!(handler))` next to a `#[utoipa::path]` on the handler: that one registration
+//! both routes the request and describes it in `/api/openapi.json` (see `crate::openapi` for the
+//! steps). Only HTML pages, redirects and plain-text probes go on the plain router below it.
 
 use crate::envelope::ApiError;
 use crate::federation::{callback, email, state as upstream, telegram, wechat};
 use crate::state::AppState;
-use crate::{account, admin, apps, health, middleware, oauth, oidc, pages};
+use crate::{account, admin, apps, health, middleware, oauth, oidc, openapi, pages};
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::http::header;
+use axum::routing::{get, post};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every JSON endpoint, each with its OpenAPI description.
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        // E: the account API.
+        .routes(routes!(account::register::post))
+        .routes(routes!(account::login::post))
+        .routes(routes!(account::logout::get))
+        .routes(routes!(account::me::get, account::me::put))
+        .routes(routes!(account::token::get))
+        .routes(routes!(account::topup::post))
+        .routes(routes!(admin::topup::create, admin::topup::list))
+        .routes(routes!(account::login::second_factor))
+        .routes(routes!(account::two_factor::status))
+        .routes(routes!(account::two_factor::setup))
+        .routes(routes!(account::two_factor::enable))
+        .routes(routes!(account::two_factor::disable))
+        .routes(routes!(account::authorizations::list))
+        .routes(routes!(account::authorizations::revoke))
+        .routes(routes!(account::identities::list))
+        .routes(routes!(account::identities::unlink))
+        .routes(routes!(account::status::get))
+        .routes(routes!(email::send_code))
+        .routes(routes!(email::request_reset))
+        .routes(routes!(email::reset))
+        // B: the developer API.
+        .routes(routes!(apps::create, apps::list))
+        .routes(routes!(apps::get, apps::delete))
+        .routes(routes!(apps::rotate))
+        // E: the admin API.
+        .routes(routes!(admin::apps::list))
+        .routes(routes!(admin::apps::patch))
+        .routes(routes!(admin::apps::approve))
+        .routes(routes!(admin::apps::reject))
+        .routes(routes!(admin::apps::disable))
+        .routes(routes!(admin::users::list))
+        .routes(routes!(admin::users::patch))
+        .routes(routes!(admin::settings::get, admin::settings::put))
+        .routes(routes!(admin::audit::list))
+        // D: the platform login module (new-api's `/api/oauth/...`).
+        .routes(routes!(upstream::get))
+        .routes(routes!(callback::github))
+        .routes(routes!(callback::oidc))
+        .routes(routes!(callback::linuxdo))
+        .routes(routes!(upstream::start))
+        .routes(routes!(wechat::login))
+        .routes(routes!(wechat::bind_get, wechat::bind_post))
+        .routes(routes!(telegram::login, telegram::login_post))
+        .routes(routes!(telegram::bind))
+        .routes(routes!(email::bind_get, email::bind_post))
+        // A: 2libra.
+        .routes(routes!(oauth::libra::token))
+        .routes(routes!(oauth::libra::me))
+        // B: new-api's provider endpoints.
+        .routes(routes!(oauth::token::post))
+        .routes(routes!(oauth::userinfo::get))
+        .routes(routes!(oauth::userinfo::topup))
+        // C: OpenID Connect.
+        .routes(routes!(oidc::discovery::openid_configuration))
+        .routes(routes!(oidc::discovery::authorization_server))
+        .routes(routes!(oidc::discovery::jwks))
+        .routes(routes!(oidc::userinfo::handle))
+        .routes(routes!(oidc::revoke::post))
+        .routes(routes!(oidc::introspect::post))
+}
+
+/// The OpenAPI document of every JSON endpoint, as `/api/openapi.json` serves it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = documented().split_for_parts();
+    complete(doc)
+}
+
+fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    openapi::register_envelopes(&mut doc);
+    openapi::family_errors(&mut doc);
+    openapi::name_operations(&mut doc);
+    doc
+}
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
-    let api = Router::new()
-        .route("/api/user/register", post(account::register::post))
-        .route("/api/user/login", post(account::login::post))
-        .route("/api/user/logout", get(account::logout::get))
-        .route(
-            "/api/user/self",
-            get(account::me::get).put(account::me::put),
-        )
-        .route("/api/user/token", get(account::token::get))
-        .route("/api/user/topup", post(account::topup::post))
-        .route(
-            "/api/admin/topup_codes",
-            post(admin::topup::create).get(admin::topup::list),
-        )
-        .route("/api/user/login/2fa", post(account::login::second_factor))
-        .route("/api/user/2fa/status", get(account::two_factor::status))
-        .route("/api/user/2fa/setup", post(account::two_factor::setup))
-        .route("/api/user/2fa/enable", post(account::two_factor::enable))
-        .route("/api/user/2fa/disable", post(account::two_factor::disable))
-        .route(
-            "/api/user/authorizations",
-            get(account::authorizations::list),
-        )
-        .route(
-            "/api/user/authorizations/{client_id}",
-            axum::routing::delete(account::authorizations::revoke),
-        )
-        .route("/api/oauth_apps", post(apps::create).get(apps::list))
-        .route("/api/oauth_apps/{id}", get(apps::get).delete(apps::delete))
-        .route("/api/oauth_apps/{id}/secret", post(apps::rotate))
-        .route("/api/admin/oauth_apps", get(admin::apps::list))
-        .route("/api/admin/oauth_apps/{id}", patch(admin::apps::patch))
-        .route(
-            "/api/admin/oauth_apps/{id}/approve",
-            post(admin::apps::approve),
-        )
-        .route(
-            "/api/admin/oauth_apps/{id}/reject",
-            post(admin::apps::reject),
-        )
-        .route(
-            "/api/admin/oauth_apps/{id}/disable",
-            post(admin::apps::disable),
-        )
-        .route("/api/admin/audit", get(admin::audit::list))
-        .route("/api/status", get(account::status::get))
-        // The platform login module (new-api's `/api/oauth/...`).
-        .route("/api/oauth/state", get(upstream::get))
-        .route("/api/oauth/github", get(callback::github))
-        .route("/api/oauth/oidc", get(callback::oidc))
-        .route("/api/oauth/linuxdo", get(callback::linuxdo))
-        .route("/api/oauth/{provider}/start", get(upstream::start))
-        .route("/api/oauth/wechat", get(wechat::login))
-        .route(
-            "/api/oauth/wechat/bind",
-            get(wechat::bind_get).post(wechat::bind_post),
-        )
-        .route(
-            "/api/oauth/telegram/login",
-            get(telegram::login).post(telegram::login_post),
-        )
-        .route("/api/oauth/telegram/bind", get(telegram::bind))
-        .route(
-            "/api/oauth/email/bind",
-            get(email::bind_get).post(email::bind_post),
-        )
-        .route("/api/verification", get(email::send_code))
-        .route("/api/reset_password", get(email::request_reset))
-        .route("/api/user/reset", post(email::reset))
-        .route("/api/user/identities", get(account::identities::list))
-        .route(
-            "/api/user/identities/{provider}",
-            axum::routing::delete(account::identities::unlink),
-        )
-        .route("/api/admin/users", get(admin::users::list))
-        .route("/api/admin/users/{id}", patch(admin::users::patch))
-        .route(
-            "/api/admin/settings",
-            get(admin::settings::get).put(admin::settings::put),
-        );
+    let (api, doc) = documented().split_for_parts();
+    // Built once per node; the document never changes while it runs.
+    let document = axum::body::Bytes::from(complete(doc).to_json().unwrap_or_default());
 
-    // The protocol endpoints keep their own envelopes, so they sit outside the account API.
-    let protocol = Router::new()
+    // HTML pages, redirects and the endpoints of other media types: not in the document.
+    let pages = Router::new()
         .route(
             "/oauth/authorize",
             get(oauth::authorize::get).post(oauth::authorize::post),
         )
         .route("/api/oauth2/authorize", get(oauth::authorize::get))
-        .route("/api/oauth/token", post(oauth::libra::token))
-        .route("/api/oauth/me", get(oauth::libra::me))
-        .route("/api/oauth2/token", post(oauth::token::post))
-        .route("/api/oauth2/userinfo", get(oauth::userinfo::get))
-        .route("/api/oauth2/topup", get(oauth::userinfo::topup))
-        .route(
-            "/.well-known/openid-configuration",
-            get(oidc::discovery::openid_configuration),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(oidc::discovery::authorization_server),
-        )
-        .route("/oauth2/jwks", get(oidc::discovery::jwks))
-        .route(
-            "/oauth2/userinfo",
-            get(oidc::userinfo::handle).post(oidc::userinfo::handle),
-        )
-        .route("/oauth2/revoke", post(oidc::revoke::post))
-        .route("/oauth2/introspect", post(oidc::introspect::post))
         .route(
             "/oauth2/logout",
             get(oidc::logout::get).post(oidc::logout::post),
@@ -214,11 +204,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/topup",
             get(pages::admin_topup::get).post(pages::admin_topup::post),
+        )
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+            }),
         );
 
     let app = Router::new()
         .merge(api)
-        .merge(protocol)
+        .merge(pages)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::render))

@@ -8,6 +8,7 @@ mod login_module;
 mod logs;
 mod oauth_support;
 mod oidc;
+mod openapi;
 
 mod account_pages;
 mod accounts;

@@ -1,16 +1,36 @@
 //! The apps a user has authorized, and taking an authorization back.
 
+use crate::envelope::ApiPath;
 use crate::envelope::{ApiError, Success};
 use crate::extract::{Client, CurrentUser};
+use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::audit::{self, action};
 use keyward_core::model::User;
 use keyward_core::store::StoreError;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
+
+/// An app the user authorized. Times are unix seconds.
+#[derive(Serialize, ToSchema)]
+pub struct AuthorizationView {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub granted_time: i64,
+    pub updated_time: i64,
+    pub last_used_time: Option<i64>,
+}
 
 /// `GET /api/user/authorizations`: each app with the scopes granted, and when.
+#[utoipa::path(get, path = "/api/user/authorizations", tag = "account",
+    responses((status = 200, description = "The apps one has authorized.", body = Answer<Vec<AuthorizationView>>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -18,16 +38,14 @@ pub async fn list(
     let consents = state.store.consents_of_user(current.user.id).await?;
     let items: Vec<_> = consents
         .iter()
-        .map(|(consent, app)| {
-            json!({
-                "client_id": app.client_id,
-                "name": app.name,
-                "description": app.description,
-                "scopes": consent.scopes.to_string(),
-                "granted_time": consent.created_at,
-                "updated_time": consent.updated_at,
-                "last_used_time": consent.last_used_at,
-            })
+        .map(|(consent, app)| AuthorizationView {
+            client_id: app.client_id.clone(),
+            name: app.name.clone(),
+            description: app.description.clone(),
+            scopes: consent.scopes.to_string(),
+            granted_time: consent.created_at,
+            updated_time: consent.updated_at,
+            last_used_time: consent.last_used_at,
         })
         .collect();
     Ok(Success::new(items))
@@ -35,11 +53,15 @@ pub async fn list(
 
 /// `DELETE /api/user/authorizations/{client_id}`: the consent, every code and every token the
 /// user gave that app die at once.
+#[utoipa::path(delete, path = "/api/user/authorizations/{client_id}", tag = "account",
+    params(("client_id" = String, Path, description = "The app's client id.")),
+    responses((status = 200, description = "The consent and every code and token it covered are gone.", body = Answer<Nothing>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
     current: CurrentUser,
     Client(client): Client,
-    Path(client_id): Path<String>,
+    ApiPath(client_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !revoke_for(&state, &current.user, &client_id, &client.ip).await? {
         return Err(ApiError::NotFound("授权不存在"));

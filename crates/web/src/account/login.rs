@@ -1,6 +1,7 @@
 use crate::account::view::LoginView;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::Client;
+use crate::openapi::{Answer, Failure};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -8,9 +9,10 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use keyward_core::accounts::ClientInfo;
 use keyward_core::model::User;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
     /// A user name or a verified e-mail address.
     username: String,
@@ -18,6 +20,11 @@ pub struct LoginBody {
 }
 
 /// `POST /api/user/login`: checks the password and opens a session under a fresh id.
+#[utoipa::path(post, path = "/api/user/login", tag = "account",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in (a session cookie is set; with two-factor on, a pending one and `require_2fa`), or a refusal.", body = Answer<LoginData>),
+        (status = 429, description = "Too many failures; see `Retry-After`.", body = Failure)))]
 pub async fn post(
     State(state): State<AppState>,
     Client(client): Client,
@@ -34,6 +41,19 @@ pub async fn post(
     Ok((jar, step.answer(&user)).into_response())
 }
 
+/// `data` of a login answer: the user, or word that a second factor is due.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginData {
+    User(LoginView),
+    SecondFactor(SecondFactorRequired),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SecondFactorRequired {
+    pub require_2fa: bool,
+}
+
 /// Where a login stands once its first factor is proven.
 pub enum LoginStep {
     Done,
@@ -46,10 +66,10 @@ impl LoginStep {
     /// new-api's answers: the user, or `{"require_2fa": true}`.
     pub fn answer(&self, user: &User) -> axum::response::Response {
         match self {
-            Self::Done => Success::new(LoginView::from(user)).into_response(),
+            Self::Done => Success::new(LoginData::User(LoginView::from(user))).into_response(),
             Self::SecondFactor => Success {
                 message: "请输入两步验证码",
-                data: serde_json::json!({"require_2fa": true}),
+                data: LoginData::SecondFactor(SecondFactorRequired { require_2fa: true }),
             }
             .into_response(),
         }
@@ -84,13 +104,20 @@ pub async fn begin_login(
     Ok((jar.add(cookie), LoginStep::SecondFactor))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SecondFactorBody {
     code: String,
 }
 
 /// `POST /api/user/login/2fa` `{"code"}`: a TOTP code or a recovery code finishes a pending
 /// login. Wrong codes are limited per account (`totp_failures_max_per_account`).
+#[utoipa::path(post, path = "/api/user/login/2fa", tag = "account",
+    request_body = SecondFactorBody,
+    responses(
+        (status = 200, description = "Logged in (a fresh session cookie), or a wrong code.", body = Answer<LoginView>),
+        (status = 401, description = "No pending login in this browser.", body = Failure),
+        (status = 429, description = "Too many failures; see `Retry-After`.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn second_factor(
     State(state): State<AppState>,
     Client(client): Client,

@@ -1,4 +1,5 @@
 use crate::envelope::{ApiError, Success};
+use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -6,6 +7,11 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 
 /// `GET /api/user/logout`: the session dies on the server, not just in the browser.
+#[utoipa::path(get, path = "/api/user/logout", tag = "account",
+    responses(
+        (status = 200, description = "The session, if any, is ended and its cookie removed.", body = Answer<Nothing>),
+        (status = 403, description = "A cross-site request.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -1,19 +1,24 @@
 use crate::account::view::UserView;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{Client, CurrentUser};
+use crate::openapi::Answer;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::validate;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// `GET /api/user/self`.
+#[utoipa::path(get, path = "/api/user/self", tag = "account",
+    responses((status = 200, description = "One's own account.", body = Answer<UserView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn get(current: CurrentUser) -> impl IntoResponse {
     Success::new(UserView::from(&current.user))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateBody {
     #[serde(default)]
     display_name: Option<String>,
@@ -25,6 +30,10 @@ pub struct UpdateBody {
 
 /// `PUT /api/user/self`: change the display name and/or the password. A password change needs
 /// the current password and ends every session; this browser gets a fresh one.
+#[utoipa::path(put, path = "/api/user/self", tag = "account",
+    request_body = UpdateBody,
+    responses((status = 200, description = "The updated account (a password change sets a fresh session cookie), or a refusal.", body = Answer<UserView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     current: CurrentUser,

@@ -1,14 +1,16 @@
 use crate::account::view::UserView;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::Client;
+use crate::openapi::Answer;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::Registration;
 use keyward_core::limits;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterBody {
     username: String,
     password: String,
@@ -26,6 +28,9 @@ pub struct RegisterBody {
 
 /// `POST /api/user/register`. As in new-api, the new user is not logged in by it. Every attempt
 /// counts against the caller's IP, so mass sign-ups (and probing for taken names) stay slow.
+#[utoipa::path(post, path = "/api/user/register", tag = "account",
+    request_body = RegisterBody,
+    responses((status = 200, description = "The new account (not logged in), or a refusal.", body = Answer<UserView>)))]
 pub async fn post(
     State(state): State<AppState>,
     Client(client): Client,

@@ -4,13 +4,15 @@
 
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{AuthVia, CurrentUser};
+use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use keyward_core::accounts::two_factor::Enrolment;
 use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::limits::{self, Keyed};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 impl From<TwoFactorError> for ApiError {
     fn from(e: TwoFactorError) -> Self {
@@ -89,7 +91,34 @@ fn session_only(current: &CurrentUser) -> Result<(), ApiError> {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    pub backup_codes_remaining: usize,
+}
+
+/// A new TOTP secret, its `otpauth://` URL and the recovery codes: shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct EnrolmentView {
+    pub secret: String,
+    pub otpauth_url: String,
+    pub backup_codes: Vec<String>,
+}
+
+impl From<Enrolment> for EnrolmentView {
+    fn from(e: Enrolment) -> Self {
+        Self {
+            secret: e.secret,
+            otpauth_url: e.otpauth_url,
+            backup_codes: e.backup_codes,
+        }
+    }
+}
+
 /// `GET /api/user/2fa/status`.
+#[utoipa::path(get, path = "/api/user/2fa/status", tag = "account",
+    responses((status = 200, description = "Whether two-factor is on.", body = Answer<TwoFactorStatus>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn status(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -97,27 +126,35 @@ pub async fn status(
     let record = state.store.two_factor(current.user.id).await?;
     let remaining =
         serde_json::from_str::<Vec<String>>(&record.recovery_codes).map_or(0, |c| c.len());
-    Ok(Success::new(
-        json!({"enabled": record.enabled, "backup_codes_remaining": if record.enabled { remaining } else { 0 }}),
-    ))
+    Ok(Success::new(TwoFactorStatus {
+        enabled: record.enabled,
+        backup_codes_remaining: if record.enabled { remaining } else { 0 },
+    }))
 }
 
 /// `POST /api/user/2fa/setup`.
+#[utoipa::path(post, path = "/api/user/2fa/setup", tag = "account",
+    responses((status = 200, description = "A new secret to enrol, or a refusal (already on).", body = Answer<EnrolmentView>)),
+    security(("session" = [])))]
 pub async fn setup(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
     let enrolment = state.two_factor.begin(&current.user).await?;
-    Ok(Success::new(enrolment))
+    Ok(Success::new(EnrolmentView::from(enrolment)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CodeBody {
     code: String,
 }
 
 /// `POST /api/user/2fa/enable` `{"code"}`.
+#[utoipa::path(post, path = "/api/user/2fa/enable", tag = "account",
+    request_body = CodeBody,
+    responses((status = 200, description = "Two-factor is on, or a wrong code.", body = Answer<Nothing>)),
+    security(("session" = [])))]
 pub async fn enable(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -137,6 +174,10 @@ pub async fn enable(
 }
 
 /// `POST /api/user/2fa/disable` `{"code"}` (a current code or a recovery code).
+#[utoipa::path(post, path = "/api/user/2fa/disable", tag = "account",
+    request_body = CodeBody,
+    responses((status = 200, description = "Two-factor is off, or a wrong code.", body = Answer<Nothing>)),
+    security(("session" = [])))]
 pub async fn disable(
     State(state): State<AppState>,
     current: CurrentUser,

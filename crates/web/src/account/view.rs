@@ -2,15 +2,17 @@
 
 use keyward_core::model::User;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The short form login answers with (new-api `setupLogin`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LoginView {
     pub id: i64,
     pub username: String,
     pub display_name: String,
     pub role: i64,
     pub status: i64,
+    #[schema(value_type = String)]
     pub group: &'static str,
 }
 
@@ -29,7 +31,7 @@ impl From<&User> for LoginView {
 
 /// The full view of one's own account (`GET /api/user/self`) and of users to admins. Never the
 /// password hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub uuid: String,
@@ -42,6 +44,7 @@ pub struct UserView {
     pub level: i64,
     pub role: i64,
     pub status: i64,
+    #[schema(value_type = String)]
     pub group: &'static str,
     pub quota: i64,
     pub used_quota: i64,

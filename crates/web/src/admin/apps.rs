@@ -2,19 +2,24 @@
 
 use crate::apps::AppView;
 use crate::envelope::{ApiError, ApiJson, Success};
+use crate::envelope::{ApiPath, ApiQuery};
 use crate::extract::{AdminUser, Client};
+use crate::openapi::Answer;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::audit::{self, action};
 use keyward_core::model::{Client as App, ClientStatus, User};
 use keyward_core::oauth::apps::{AppError, Review};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     #[serde(default)]
+    /// `pending`, `approved`, `rejected` or `disabled`; all when absent.
     status: Option<String>,
     #[serde(default)]
     p: Option<i64>,
@@ -23,10 +28,14 @@ pub struct ListQuery {
 }
 
 /// `GET /api/admin/oauth_apps?status=pending&p=&page_size=`.
+#[utoipa::path(get, path = "/api/admin/oauth_apps", tag = "admin",
+    params(ListQuery),
+    responses((status = 200, description = "Apps, newest first; refused for an unknown status.", body = Answer<crate::admin::Listing<AppView>>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -37,12 +46,14 @@ pub async fn list(
     let (page, window) = super::paging(query.p, query.page_size, 20, 100);
     let apps = state.store.list_clients(status, window).await?;
     let items: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
-    Ok(Success::new(
-        json!({"items": items, "page": page, "page_size": window.limit}),
-    ))
+    Ok(Success::new(super::Listing {
+        items,
+        page,
+        page_size: window.limit,
+    }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct ReviewBody {
     #[serde(default)]
     reason: String,
@@ -118,39 +129,54 @@ pub async fn update_app(
 }
 
 /// `POST /api/admin/oauth_apps/{id}/approve`.
+#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/approve", tag = "admin",
+    params(("id" = i64, Path, description = "The app's id.")),
+    request_body(content = Option<ReviewBody>, description = "Optional; `reason` is shown to the owner."),
+    responses((status = 200, description = "The app after the review, or a refusal (a transition that is not allowed).", body = Answer<AppView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn approve(
     State(state): State<AppState>,
     admin: AdminUser,
     Client(c): Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     review(&state, &admin, &c.ip, id, Review::Approve, &body).await
 }
 
 /// `POST /api/admin/oauth_apps/{id}/reject` `{reason}`.
+#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/reject", tag = "admin",
+    params(("id" = i64, Path, description = "The app's id.")),
+    request_body(content = Option<ReviewBody>, description = "Optional; `reason` is shown to the owner."),
+    responses((status = 200, description = "The app after the review, or a refusal (a transition that is not allowed).", body = Answer<AppView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn reject(
     State(state): State<AppState>,
     admin: AdminUser,
     Client(c): Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     review(&state, &admin, &c.ip, id, Review::Reject, &body).await
 }
 
 /// `POST /api/admin/oauth_apps/{id}/disable`: its tokens stop working at once.
+#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/disable", tag = "admin",
+    params(("id" = i64, Path, description = "The app's id.")),
+    request_body(content = Option<ReviewBody>, description = "Optional; `reason` is shown to the owner."),
+    responses((status = 200, description = "The app after the review, or a refusal (a transition that is not allowed).", body = Answer<AppView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn disable(
     State(state): State<AppState>,
     admin: AdminUser,
     Client(c): Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     review(&state, &admin, &c.ip, id, Review::Disable, &body).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
     trusted: Option<bool>,
@@ -158,11 +184,16 @@ pub struct PatchBody {
 }
 
 /// `PATCH /api/admin/oauth_apps/{id}` `{trusted, scopes}`.
+#[utoipa::path(patch, path = "/api/admin/oauth_apps/{id}", tag = "admin",
+    params(("id" = i64, Path, description = "The app's id.")),
+    request_body = PatchBody,
+    responses((status = 200, description = "The updated app, or a refusal.", body = Answer<AppView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
     admin: AdminUser,
     Client(c): Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let app = update_app(

@@ -1,12 +1,15 @@
+use crate::envelope::ApiQuery;
 use crate::envelope::{ApiError, Success};
 use crate::extract::AdminUser;
+use crate::openapi::Answer;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     #[serde(default)]
     action: Option<String>,
@@ -16,11 +19,29 @@ pub struct AuditQuery {
     page_size: Option<i64>,
 }
 
+/// One audit log entry; `time` in unix seconds.
+#[derive(Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: i64,
+    pub time: i64,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub target: String,
+    /// What the action changed; never a secret.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Map<String, serde_json::Value>,
+    pub ip: String,
+}
+
 /// `GET /api/admin/audit?action=&p=&page_size=`: newest first.
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin",
+    params(AuditQuery),
+    responses((status = 200, description = "Audit entries, newest first.", body = Answer<crate::admin::Listing<AuditView>>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (page, window) = super::paging(query.p, query.page_size, 50, 200);
     let action = query
@@ -30,19 +51,19 @@ pub async fn list(
     let entries = state.store.list_audit(action, window).await?;
     let items: Vec<_> = entries
         .iter()
-        .map(|e| {
-            json!({
-                "id": e.id,
-                "time": e.at,
-                "actor_id": e.actor_id,
-                "action": e.action,
-                "target": e.target,
-                "detail": serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or_default(),
-                "ip": e.ip,
-            })
+        .map(|e| AuditView {
+            id: e.id,
+            time: e.at,
+            actor_id: e.actor_id,
+            action: e.action.clone(),
+            target: e.target.clone(),
+            detail: serde_json::from_str(&e.detail).unwrap_or_default(),
+            ip: e.ip.clone(),
         })
         .collect();
-    Ok(Success::new(
-        json!({"items": items, "page": page, "page_size": window.limit}),
-    ))
+    Ok(Success::new(super::Listing {
+        items,
+        page,
+        page_size: window.limit,
+    }))
 }

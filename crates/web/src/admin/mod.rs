@@ -24,3 +24,11 @@ pub fn paging(
         },
     )
 }
+
+/// One page of a listing.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub page_size: i64,
+}

@@ -4,6 +4,7 @@
 
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::AdminUser;
+use crate::openapi::{Answer, schema_of_example};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -12,6 +13,44 @@ use keyward_core::model::User;
 use keyward_core::settings::{self, Settings, SettingsUpdateError};
 use keyward_core::vault;
 use serde_json::{Map, Value, json};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
+
+/// The settings as the admin API shows them: every setting, plus `<secret>_set` for each
+/// write-only secret. Its schema is read off the defaults, so it follows the `Settings` type.
+pub struct SettingsView;
+
+crate::runtime_schema!(SettingsView, || {
+    let mut example = serde_json::to_value(Settings::default()).unwrap_or_default();
+    if let Value::Object(fields) = &mut example {
+        for name in vault::NAMES {
+            fields.insert(format!("{name}_set"), json!(false));
+        }
+    }
+    schema_of_example(&example)
+});
+
+/// The changes a `PUT` may carry: any setting, or a write-only secret; nothing else.
+pub struct SettingsChanges;
+
+crate::runtime_schema!(SettingsChanges, || {
+    let defaults = serde_json::to_value(Settings::default()).unwrap_or_default();
+    let mut object = ObjectBuilder::new()
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+    if let Value::Object(fields) = &defaults {
+        for (name, value) in fields {
+            object = object.property(name, schema_of_example(value));
+        }
+    }
+    for name in vault::NAMES {
+        object = object.property(
+            *name,
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("Write-only; an empty string clears it.")),
+        );
+    }
+    object.into()
+});
 
 async fn view(state: &AppState, settings: &Settings) -> Result<Value, ApiError> {
     let mut value =
@@ -30,6 +69,9 @@ async fn view(state: &AppState, settings: &Settings) -> Result<Value, ApiError> 
 }
 
 /// `GET /api/admin/settings`.
+#[utoipa::path(get, path = "/api/admin/settings", tag = "admin",
+    responses((status = 200, description = "Every setting; secrets only as `<name>_set`.", body = Answer<SettingsView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -50,6 +92,10 @@ impl From<SettingsUpdateError> for ApiError {
 
 /// `PUT /api/admin/settings`: fields given replace the current ones; the rest stay. Secret
 /// names (e.g. `github_client_secret`) set the secret; an empty string clears it.
+#[utoipa::path(put, path = "/api/admin/settings", tag = "admin",
+    request_body = SettingsChanges,
+    responses((status = 200, description = "The settings after the change, or a refusal (unknown name, wrong type, inconsistent values).", body = Answer<SettingsView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,

@@ -1,19 +1,22 @@
 //! `POST /api/admin/topup_codes` (generate; the codes are in the answer, once) and
 //! `GET /api/admin/topup_codes` (paged listing, never the codes).
 
-use crate::envelope::{ApiError, ApiJson, Success};
+use crate::envelope::{ApiError, ApiJson, ApiQuery, Success};
 use crate::extract::{AdminUser, Client};
+use crate::openapi::Answer;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::billing::topup::{Generate, TopUpCode};
 use keyward_core::clock::UnixTime;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct GenerateBody {
+    /// Quota units each code adds (> 0).
     amount: i64,
+    /// How many codes (1 to 100).
     count: i64,
     #[serde(default)]
     name: Option<String>,
@@ -22,6 +25,11 @@ pub struct GenerateBody {
     expires_at: Option<i64>,
 }
 
+/// `POST /api/admin/topup_codes`: the new codes, shown this once (stored only as hashes).
+#[utoipa::path(post, path = "/api/admin/topup_codes", tag = "admin",
+    request_body = GenerateBody,
+    responses((status = 200, description = "The codes, shown once; or a refusal.", body = Answer<Vec<String>>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -53,7 +61,8 @@ pub async fn create(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     #[serde(default)]
     p: Option<i64>,
@@ -61,36 +70,59 @@ pub struct ListQuery {
     page_size: Option<i64>,
 }
 
-/// One code as listings show it.
-pub fn code_json(code: &TopUpCode, now: UnixTime) -> Value {
-    json!({
-        "id": code.id,
-        "name": code.label,
-        "amount": code.amount,
-        "status": code.status(now).as_str(),
-        "redeemed_by": code.redeemed_by,
-        "redeemed_by_name": code.redeemed_by_name,
-        "created_time": code.created_at,
-        "expires_time": code.expires_at,
-        "redeemed_time": code.redeemed_at,
-    })
+/// One code as listings show it: never the code itself.
+#[derive(Serialize, ToSchema)]
+pub struct TopUpCodeView {
+    pub id: i64,
+    pub name: String,
+    pub amount: i64,
+    /// `unused`, `redeemed` or `expired`.
+    pub status: &'static str,
+    pub redeemed_by: Option<i64>,
+    pub redeemed_by_name: Option<String>,
+    pub created_time: i64,
+    pub expires_time: Option<i64>,
+    pub redeemed_time: Option<i64>,
 }
 
+impl TopUpCodeView {
+    pub fn new(code: &TopUpCode, now: UnixTime) -> Self {
+        Self {
+            id: code.id,
+            name: code.label.clone(),
+            amount: code.amount,
+            status: code.status(now).as_str(),
+            redeemed_by: code.redeemed_by,
+            redeemed_by_name: code.redeemed_by_name.clone(),
+            created_time: code.created_at,
+            expires_time: code.expires_at,
+            redeemed_time: code.redeemed_at,
+        }
+    }
+}
+
+/// `GET /api/admin/topup_codes?p=&page_size=`: newest first.
+#[utoipa::path(get, path = "/api/admin/topup_codes", tag = "admin",
+    params(ListQuery),
+    responses((status = 200, description = "Top-up codes (never the codes themselves).", body = Answer<crate::admin::Listing<TopUpCodeView>>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (page, window) = super::paging(query.p, query.page_size, 20, 100);
     let now = state.topups.now();
-    let items: Vec<Value> = state
+    let items: Vec<TopUpCodeView> = state
         .topups
         .list(window)
         .await?
         .iter()
-        .map(|c| code_json(c, now))
+        .map(|c| TopUpCodeView::new(c, now))
         .collect();
-    Ok(Success::new(
-        json!({"items": items, "page": page, "page_size": window.limit}),
-    ))
+    Ok(Success::new(super::Listing {
+        items,
+        page,
+        page_size: window.limit,
+    }))
 }

@@ -1,15 +1,19 @@
 use crate::account::view::UserView;
 use crate::envelope::{ApiError, ApiJson, Success};
+use crate::envelope::{ApiPath, ApiQuery};
 use crate::extract::AdminUser;
+use crate::openapi::Answer;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::admin::{self, UserEditError};
 use keyward_core::model::{Role, User, UserStatus};
 use keyward_core::store::UserPatch;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     #[serde(default)]
     keyword: Option<String>,
@@ -20,10 +24,14 @@ pub struct ListQuery {
 }
 
 /// `GET /api/admin/users?keyword=&p=&page_size=`: newest first.
+#[utoipa::path(get, path = "/api/admin/users", tag = "admin",
+    params(ListQuery),
+    responses((status = 200, description = "Users, newest first.", body = Answer<crate::admin::Listing<UserView>>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (page, window) = super::paging(query.p, query.page_size, 20, 100);
     let keyword = query
@@ -36,27 +44,45 @@ pub async fn list(
     }
     let users = state.store.list_users(keyword, window).await?;
     let items: Vec<UserView> = users.iter().map(UserView::from).collect();
-    Ok(Success::new(
-        serde_json::json!({"items": items, "page": page, "page_size": window.limit}),
-    ))
+    Ok(Success::new(super::Listing {
+        items,
+        page,
+        page_size: window.limit,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
     quota: Option<i64>,
     used_quota: Option<i64>,
     level: Option<i64>,
     status: Option<i64>,
+    /// `1` user, `10` admin, `100` root, or their names.
+    #[schema(schema_with = role_schema)]
     role: Option<serde_json::Value>,
 }
 
+/// A role as a number or a name.
+fn role_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .into()
+}
+
 /// `PATCH /api/admin/users/{id}`. The rank rules are the domain's (`accounts::admin::check`).
+#[utoipa::path(patch, path = "/api/admin/users/{id}", tag = "admin",
+    params(("id" = i64, Path, description = "The user's id.")),
+    request_body = PatchBody,
+    responses((status = 200, description = "The updated user, or a refusal.", body = Answer<UserView>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     crate::extract::Client(client): crate::extract::Client,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let role = match &body.role {

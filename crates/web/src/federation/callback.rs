@@ -1,14 +1,17 @@
 //! `GET /api/oauth/github`, `/api/oauth/oidc`, `/api/oauth/linuxdo`: the providers' callbacks.
 
+use super::UpstreamOutcome;
 use super::state::{callback_uri, github_config, linuxdo_config, oidc_config, spa_callback_uri};
 use super::{
     FLOW_COOKIE, STATE_MISMATCH, enabled, not_enabled, provider_label, registration, upstream_error,
 };
 use crate::envelope::ApiError;
+use crate::envelope::ApiQuery;
 use crate::extract::Client;
+use crate::openapi::{Answer, Failure};
 use crate::pages::login::redirect;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::federation::{FederatedIdentity, Intent};
@@ -16,8 +19,10 @@ use keyward_core::model::UpstreamState;
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_upstream::ExternalIdentity;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     #[serde(default)]
     code: String,
@@ -27,29 +32,50 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/oauth/github", tag = "login-module",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "Logged in (session cookie set), registered, or bound, as the state's intent says; or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 303, description = "Flows started by this server's pages go back to the page (with `error` on failure)."),
+        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn github(
     state: State<AppState>,
     jar: CookieJar,
     client: Client,
-    query: Query<CallbackQuery>,
+    query: ApiQuery<CallbackQuery>,
 ) -> Response {
     handle(state, jar, client, query, "github").await
 }
 
+#[utoipa::path(get, path = "/api/oauth/oidc", tag = "login-module",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "Logged in (session cookie set), registered, or bound, as the state's intent says; or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 303, description = "Flows started by this server's pages go back to the page (with `error` on failure)."),
+        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn oidc(
     state: State<AppState>,
     jar: CookieJar,
     client: Client,
-    query: Query<CallbackQuery>,
+    query: ApiQuery<CallbackQuery>,
 ) -> Response {
     handle(state, jar, client, query, "oidc").await
 }
 
+#[utoipa::path(get, path = "/api/oauth/linuxdo", tag = "login-module",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "Logged in (session cookie set), registered, or bound, as the state's intent says; or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 303, description = "Flows started by this server's pages go back to the page (with `error` on failure)."),
+        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn linuxdo(
     state: State<AppState>,
     jar: CookieJar,
     client: Client,
-    query: Query<CallbackQuery>,
+    query: ApiQuery<CallbackQuery>,
 ) -> Response {
     handle(state, jar, client, query, "linuxdo").await
 }
@@ -116,7 +142,7 @@ async fn handle(
     State(state): State<AppState>,
     jar: CookieJar,
     Client(client): Client,
-    Query(query): Query<CallbackQuery>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
     provider: &'static str,
 ) -> Response {
     let label = provider_label(provider).unwrap_or(provider);

@@ -2,10 +2,12 @@
 //! purpose-bound, attempt-limited and stored hashed; the answers never reveal whether an address
 //! belongs to an account; mail goes out in the background, so timing does not either.
 
+use crate::envelope::ApiQuery;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{Client, CurrentUser};
+use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::email::{MAX_ATTEMPTS, RESET, VERIFY};
 use keyward_core::accounts::validate;
@@ -14,16 +16,19 @@ use keyward_core::model::{CodeCheck, User, UserId};
 use keyward_core::secret::{SecretHash, random_base64url, random_string};
 use keyward_upstream::mail::SmtpConfig;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 const CODE_TTL_SECS: i64 = 600;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailQuery {
     #[serde(default)]
     email: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct BindQuery {
     #[serde(default)]
     email: String,
@@ -77,11 +82,17 @@ fn send_later(config: SmtpConfig, to: String, subject: String, body: String) {
 
 /// `GET /api/verification?email=`: sends a 6-digit code for binding that address. The answer is
 /// the same whether or not the address is taken (a taken address gets no mail).
+#[utoipa::path(get, path = "/api/verification", tag = "account",
+    params(EmailQuery),
+    responses(
+        (status = 200, description = "The same answer whether or not the address is taken; or a refusal (bad address, no SMTP).", body = Answer<Nothing>),
+        (status = 429, description = "Too many codes for this address or from this client.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn send_code(
     State(state): State<AppState>,
     current: Option<CurrentUser>,
     Client(client): Client,
-    Query(query): Query<EmailQuery>,
+    ApiQuery(query): ApiQuery<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     send_verification(&state, &query.email, &client.ip, current.map(|c| c.user.id)).await?;
     Ok(Success::new(()))
@@ -129,14 +140,22 @@ pub async fn send_verification(
 }
 
 /// `GET /api/oauth/email/bind?email=&code=` (the document) and `POST` `{"email","code"}`.
+#[utoipa::path(get, path = "/api/oauth/email/bind", tag = "login-module",
+    params(BindQuery),
+    responses((status = 200, description = "Bound (`邮箱账户绑定成功!`), or `验证码无效或已过期`.", body = Answer<Nothing>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn bind_get(
     state: State<AppState>,
     current: CurrentUser,
-    Query(query): Query<BindQuery>,
+    ApiQuery(query): ApiQuery<BindQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     bind(state, current, query).await
 }
 
+#[utoipa::path(post, path = "/api/oauth/email/bind", tag = "login-module",
+    request_body = BindQuery,
+    responses((status = 200, description = "Bound (`邮箱账户绑定成功!`), or `验证码无效或已过期`.", body = Answer<Nothing>)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn bind_post(
     state: State<AppState>,
     current: CurrentUser,
@@ -196,10 +215,15 @@ pub async fn bind_email(
 
 /// `GET /api/reset_password?email=`: mails a one-time link if a verified account has this
 /// address; answers the same either way.
+#[utoipa::path(get, path = "/api/reset_password", tag = "account",
+    params(EmailQuery),
+    responses(
+        (status = 200, description = "The same answer whether or not an account has the address; or a refusal.", body = Answer<Nothing>),
+        (status = 429, description = "Too many mails for this address or from this client.", body = Failure)))]
 pub async fn request_reset(
     State(state): State<AppState>,
     Client(client): Client,
-    Query(query): Query<EmailQuery>,
+    ApiQuery(query): ApiQuery<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     send_reset_link(&state, &query.email, &client.ip).await?;
     Ok(Success::new(()))
@@ -251,7 +275,7 @@ pub async fn send_reset_link(state: &AppState, email: &str, ip: &str) -> Result<
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetBody {
     email: String,
     token: String,
@@ -260,6 +284,9 @@ pub struct ResetBody {
 
 /// `POST /api/user/reset` `{email, token, password}`: the user chooses the new password (new-api
 /// generated one and returned it in the answer); every session of the account ends.
+#[utoipa::path(post, path = "/api/user/reset", tag = "account",
+    request_body = ResetBody,
+    responses((status = 200, description = "The password is set and every session ended; or `重置链接非法或已过期`.", body = Answer<Nothing>)))]
 pub async fn reset(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetBody>,

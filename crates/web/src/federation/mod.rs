@@ -12,6 +12,7 @@ pub mod state;
 pub mod telegram;
 pub mod wechat;
 
+use crate::account::login::SecondFactorRequired;
 use crate::account::login::{LoginStep, begin_login};
 use crate::envelope::{ApiError, Success};
 use crate::state::AppState;
@@ -22,7 +23,8 @@ use keyward_core::accounts::federation::{FederationError, Outcome};
 use keyward_core::model::User;
 use keyward_core::settings::Settings;
 use keyward_upstream::UpstreamError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub const FLOW_COOKIE: &str = "keyward_flow";
 pub const STATE_TTL_SECS: i64 = 600;
@@ -106,16 +108,45 @@ impl From<FederationError> for ApiError {
 }
 
 /// The user as a login answer shows it (`data.user`).
-pub fn user_json(user: &User) -> serde_json::Value {
-    json!({
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "email": user.email.clone().unwrap_or_default(),
-        "role": user.role.as_i64(),
-        "status": user.status.as_i64(),
-        "group": "default",
-    })
+#[derive(Serialize, ToSchema)]
+pub struct LoginUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: i64,
+    pub status: i64,
+    #[schema(value_type = String)]
+    pub group: &'static str,
+}
+
+impl From<&User> for LoginUser {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            email: user.email.clone().unwrap_or_default(),
+            role: user.role.as_i64(),
+            status: user.status.as_i64(),
+            group: "default",
+        }
+    }
+}
+
+/// `data` of a finished upstream flow: logged in, bound, or a second factor is due.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum UpstreamOutcome {
+    LoggedIn {
+        user: LoginUser,
+    },
+    /// new-api's SPA checks `data.action === "bind"`.
+    Bound {
+        #[schema(value_type = String)]
+        action: &'static str,
+    },
+    SecondFactor(SecondFactorRequired),
 }
 
 /// Answers a completed upstream flow: a login opens a session (new id) and says `登录成功`; a
@@ -134,7 +165,7 @@ pub async fn finish(
                 jar,
                 Success {
                     message: bind_message,
-                    data: json!({"action": "bind"}),
+                    data: UpstreamOutcome::Bound { action: "bind" },
                 },
             )
                 .into_response())
@@ -145,7 +176,9 @@ pub async fn finish(
             let answer = match step {
                 LoginStep::Done => Success {
                     message: "登录成功",
-                    data: json!({"user": user_json(&user)}),
+                    data: UpstreamOutcome::LoggedIn {
+                        user: LoginUser::from(&user),
+                    },
                 }
                 .into_response(),
                 LoginStep::SecondFactor => step.answer(&user),

@@ -2,9 +2,11 @@
 
 use super::{FLOW_COOKIE, STATE_TTL_SECS, enabled, not_enabled, provider_label};
 use crate::envelope::{ApiError, Success};
+use crate::envelope::{ApiPath, ApiQuery};
+use crate::openapi::{Answer, Failure};
 use crate::pages::safe_return_to;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -15,9 +17,12 @@ use keyward_core::secret::{ALPHANUMERIC, SecretHash, random_base64url, random_st
 use keyward_upstream::github::GitHubConfig;
 use keyward_upstream::linuxdo::LinuxDoConfig;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StateQuery {
+    /// A referral code, kept for a registration.
     #[serde(default)]
     aff: Option<String>,
     /// `login` or `bind`; by default, bind when the caller is logged in (new-api's rule), but
@@ -135,10 +140,14 @@ async fn begin(
 }
 
 /// `GET /api/oauth/state?aff=`: a fresh state for a flow whose authorize URL the caller builds.
+#[utoipa::path(get, path = "/api/oauth/state", tag = "login-module",
+    params(StateQuery),
+    responses((status = 200, description = "A fresh state (12 characters) for this browser (a flow cookie is set), single use, 10 minutes.", body = Answer<String>)),
+    security((), ("session" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     jar: CookieJar,
-    Query(query): Query<StateQuery>,
+    ApiQuery(query): ApiQuery<StateQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let provider = match query.provider.as_deref().filter(|p| !p.is_empty()) {
         Some(p) if provider_label(p).is_some() => p.to_owned(),
@@ -152,11 +161,17 @@ pub async fn get(
 /// `GET /api/oauth/{provider}/start?intent=&aff=&return_to=`: this server's own pages start here;
 /// the authorize URL is built server-side, with PKCE (and a nonce for OIDC), and the callback
 /// sends the browser back to `return_to`.
+#[utoipa::path(get, path = "/api/oauth/{provider}/start", tag = "login-module",
+    params(("provider" = String, Path, description = "`github`, `oidc` or `linuxdo`."), StateQuery),
+    responses(
+        (status = 302, description = "To the provider's authorization page."),
+        (status = 200, description = "Refused: the provider is not enabled, or it is misconfigured.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn start(
     State(state): State<AppState>,
     jar: CookieJar,
-    Path(provider): Path<String>,
-    Query(mut query): Query<StateQuery>,
+    ApiPath(provider): ApiPath<String>,
+    ApiQuery(mut query): ApiQuery<StateQuery>,
 ) -> Result<Response, ApiError> {
     let label = provider_label(&provider).ok_or(ApiError::NotFound("未知的 OAuth 提供商"))?;
     let settings = state.settings.get().await?;

@@ -1,16 +1,35 @@
 //! The Telegram Login Widget: `GET /api/oauth/telegram/login` and `/api/oauth/telegram/bind`
 //! with the widget's signed fields.
 
+use super::UpstreamOutcome;
 use super::{enabled, finish, not_enabled, registration};
 use crate::envelope::ApiError;
+use crate::envelope::ApiQuery;
 use crate::extract::{Client, CurrentUser};
+use crate::openapi::{Answer, Failure};
 use crate::pages::login::redirect;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::federation::{FederatedIdentity, FederationError, Intent};
+use serde::Deserialize;
 use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// The Telegram Login Widget's fields, signed by Telegram with the bot token. Documentation
+/// only: the handlers read the fields as a map, so that the signature covers exactly what came.
+#[derive(Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct WidgetFields {
+    pub id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub photo_url: Option<String>,
+    pub auth_date: Option<String>,
+    pub hash: Option<String>,
+}
 
 const LABEL: &str = "Telegram";
 const FIELDS: [&str; 7] = [
@@ -60,6 +79,10 @@ fn telegram_error(e: FederationError) -> ApiError {
 
 /// `POST /api/oauth/telegram/login` with the widget's fields as JSON: keeps them out of URLs,
 /// logs and Referer headers (the GET form is kept for new-api's clients).
+#[utoipa::path(post, path = "/api/oauth/telegram/login", tag = "login-module",
+    request_body = WidgetFields,
+    responses((status = 200, description = "Logged in (session cookie set), or a refusal (`Telegram验证失败`...).", body = Answer<UpstreamOutcome>)),
+    security((), ("session" = [])))]
 pub async fn login_post(
     state: State<AppState>,
     jar: CookieJar,
@@ -73,16 +96,20 @@ pub async fn login_post(
             other => (k, other.to_string()),
         })
         .collect();
-    login(state, jar, client, Query(fields)).await
+    login(state, jar, client, ApiQuery(fields)).await
 }
 
 /// Login. As in new-api, an unknown Telegram account does not register unless the admin
 /// turned that on (`telegram_register_enabled`); a disabled account is refused.
+#[utoipa::path(get, path = "/api/oauth/telegram/login", tag = "login-module",
+    params(WidgetFields),
+    responses((status = 200, description = "Logged in (session cookie set), or a refusal (`Telegram验证失败`...).", body = Answer<UpstreamOutcome>)),
+    security((), ("session" = [])))]
 pub async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
     Client(client): Client,
-    Query(query): Query<BTreeMap<String, String>>,
+    ApiQuery(query): ApiQuery<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let identity = identify(&state, &query).await?;
     let settings = state.settings.get().await?;
@@ -101,10 +128,16 @@ pub async fn login(
 }
 
 /// Bind: the widget navigates the browser here, so success goes back to the security page.
+#[utoipa::path(get, path = "/api/oauth/telegram/bind", tag = "login-module",
+    params(WidgetFields),
+    responses(
+        (status = 302, description = "Bound: back to the security page."),
+        (status = 200, description = "Refused (`Telegram验证失败`, `该Telegram账户已被绑定`...).", body = Failure)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn bind(
     State(state): State<AppState>,
     current: CurrentUser,
-    Query(query): Query<BTreeMap<String, String>>,
+    ApiQuery(query): ApiQuery<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let identity = identify(&state, &query).await?;
     let settings = state.settings.get().await?;

@@ -2,11 +2,14 @@
 //! limited per client IP (and per account when binding), and a bind checks the session before
 //! the code is spent.
 
+use super::UpstreamOutcome;
 use super::{enabled, finish, not_enabled, registration, upstream_error};
+use crate::envelope::ApiQuery;
 use crate::envelope::{ApiError, ApiJson};
 use crate::extract::{Client, CurrentUser};
+use crate::openapi::{Answer, Failure};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::federation::Intent;
@@ -14,10 +17,12 @@ use keyward_core::limits;
 use keyward_upstream::UpstreamError;
 use keyward_upstream::wechat::WeChatConfig;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 const LABEL: &str = "微信";
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct CodeQuery {
     #[serde(default)]
     code: String,
@@ -62,11 +67,17 @@ async fn identify(
 }
 
 /// `GET /api/oauth/wechat?code=`.
+#[utoipa::path(get, path = "/api/oauth/wechat", tag = "login-module",
+    params(CodeQuery),
+    responses(
+        (status = 200, description = "Logged in or registered (session cookie set), or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
+    security((), ("session" = [])))]
 pub async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
     Client(client): Client,
-    Query(query): Query<CodeQuery>,
+    ApiQuery(query): ApiQuery<CodeQuery>,
 ) -> Result<Response, ApiError> {
     let identity = identify(&state, &client.ip, None, &query.code).await?;
     let settings = state.settings.get().await?;
@@ -84,16 +95,28 @@ pub async fn login(
 
 /// `GET /api/oauth/wechat/bind?code=` (the document) and `POST` with `{"code"}` (new-api today).
 /// The session is checked first: without one, the code is not touched.
+#[utoipa::path(get, path = "/api/oauth/wechat/bind", tag = "login-module",
+    params(CodeQuery),
+    responses(
+        (status = 200, description = "Bound (`微信账户绑定成功!`), or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn bind_get(
     state: State<AppState>,
     current: CurrentUser,
     jar: CookieJar,
     client: Client,
-    Query(query): Query<CodeQuery>,
+    ApiQuery(query): ApiQuery<CodeQuery>,
 ) -> Result<Response, ApiError> {
     bind(state, current, jar, client, query.code).await
 }
 
+#[utoipa::path(post, path = "/api/oauth/wechat/bind", tag = "login-module",
+    request_body = CodeQuery,
+    responses(
+        (status = 200, description = "Bound (`微信账户绑定成功!`), or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
+    security(("session" = []), ("developer_token" = [])))]
 pub async fn bind_post(
     state: State<AppState>,
     current: CurrentUser,

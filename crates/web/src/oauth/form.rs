@@ -9,6 +9,32 @@ use keyward_core::oauth::tokens::ClientCredentials;
 use keyward_core::secret::Secret;
 use std::collections::HashMap;
 
+/// The parameters the token endpoints read (RFC 6749 §4.1.3, §6, §4.4). Documentation only: the
+/// body is parsed by [`Form`], which refuses repeated parameters.
+#[derive(utoipa::ToSchema)]
+pub struct TokenRequest {
+    /// `authorization_code`, `refresh_token` or `client_credentials`.
+    pub grant_type: String,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    /// Space-separated.
+    pub scope: Option<String>,
+    /// `client_secret_post`; with `client_secret_basic` it may be left out.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// The parameters of revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1).
+#[derive(utoipa::ToSchema)]
+pub struct TokenParam {
+    pub token: String,
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
 /// A form-encoded body. A parameter sent twice is refused (RFC 6749 §3.2), so that two parts
 /// of a stack cannot read different values.
 #[derive(Debug, Default)]

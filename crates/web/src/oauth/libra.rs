@@ -4,6 +4,7 @@
 use super::form::{Form, client_credentials};
 use super::token::{TokenResponse, grant, no_store};
 use crate::extract::Client;
+use crate::openapi::{Libra, LibraError};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -13,7 +14,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::oauth::TokenError;
 use keyward_core::oauth::scope::Scope;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 const OK: &str = "请求成功";
 const BUSY: &str = "请求过于频繁，请稍后再试";
@@ -99,6 +102,13 @@ fn token_error(error: &TokenError) -> Envelope {
 }
 
 /// `POST /api/oauth/token`.
+#[utoipa::path(post, path = "/api/oauth/token", tag = "2libra",
+    request_body(content = super::form::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens, in `d`.", body = Libra<super::token::TokenResponse>),
+        (status = 400, description = "`无效或已过期的授权码`, `无效的重定向 URI`, `请求参数错误`...", body = LibraError),
+        (status = 401, description = "`无效的客户端 ID`, `无效的客户端密钥`.", body = LibraError)),
+    security((), ("client_basic" = [])))]
 pub async fn token(
     State(state): State<AppState>,
     Client(client): Client,
@@ -124,7 +134,25 @@ pub async fn token(
     }
 }
 
+/// The 2libra profile.
+#[derive(Serialize, ToSchema)]
+pub struct LibraProfile {
+    /// The user's UUID.
+    pub id: String,
+    pub username: String,
+    /// `u_<number>`.
+    pub user_number: String,
+    pub avatar_url: String,
+    pub level: i64,
+}
+
 /// `GET /api/oauth/me`: the 2libra profile (`id` is the user's UUID).
+#[utoipa::path(get, path = "/api/oauth/me", tag = "2libra",
+    responses(
+        (status = 200, description = "The user's profile, in `d`.", body = Libra<LibraProfile>),
+        (status = 401, description = "`无效或已过期的访问令牌`.", body = LibraError),
+        (status = 403, description = "The token lacks `profile`.", body = LibraError)),
+    security(("access_token" = [])))]
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Envelope {
     const BAD_TOKEN: &str = "无效或已过期的访问令牌";
     let Some(bearer) = super::bearer(&headers) else {
@@ -141,11 +169,11 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Envelope {
     else {
         return Envelope::error(StatusCode::FORBIDDEN, "权限不足");
     };
-    Envelope::ok(json!({
-        "id": user.uuid.to_string(),
-        "username": user.username,
-        "user_number": user.user_number(),
-        "avatar_url": user.avatar_url,
-        "level": user.level,
+    Envelope::ok(json!(LibraProfile {
+        id: user.uuid.to_string(),
+        user_number: user.user_number(),
+        username: user.username,
+        avatar_url: user.avatar_url,
+        level: user.level,
     }))
 }

@@ -3,6 +3,7 @@
 
 use super::form::{AuthMethod, Form, client_credentials};
 use crate::extract::Client as ClientAddress;
+use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -18,7 +19,16 @@ use keyward_core::oauth::tokens::IssuedTokens;
 use keyward_core::oidc::id_token::{IdTokenRequest, sign};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
+/// `POST /api/oauth2/token`.
+#[utoipa::path(post, path = "/api/oauth2/token", tag = "new-api",
+    request_body(content = super::form::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Tokens (RFC 6749 §5.1); `id_token` when `openid` was granted.", body = TokenResponse),
+        (status = 400, description = "RFC 6749 §5.2 error.", body = OAuthErrorBody),
+        (status = 401, description = "Client authentication failed (`invalid_client`, with `WWW-Authenticate`).", body = OAuthErrorBody)),
+    security((), ("client_basic" = [])))]
 pub async fn post(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -144,9 +154,12 @@ async fn run_grant(
     Ok((client, issued))
 }
 
-#[derive(Serialize)]
+/// RFC 6749 §5.1 (and OIDC Core §3.1.3.3 with `openid`).
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
+    /// `Bearer`.
+    #[schema(value_type = String)]
     pub token_type: &'static str,
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,7 @@
 //! The new-api family's resource endpoints: `GET /api/oauth2/userinfo` and `/api/oauth2/topup`.
 
 use super::token::no_store;
+use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::model::AccessContext;
 use keyward_core::oauth::scope::Scope;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 
 /// RFC 6750 §3 errors for a missing or dead bearer token.
 pub fn bearer_error(
@@ -58,9 +61,45 @@ pub async fn user_context(
 
 pub use keyward_core::billing::balance_formatted;
 
+/// The new-api userinfo. Fields of scopes not granted are absent.
+#[derive(Serialize, ToSchema)]
+pub struct NewApiUserInfo {
+    pub id: i64,
+    /// With `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// With `balance`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_quota: Option<i64>,
+    /// `(quota − used_quota) / quota_per_unit`, two decimals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_formatted: Option<String>,
+    /// Unix seconds.
+    pub created_time: i64,
+    /// 1 enabled.
+    pub status: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Topup {
+    /// The platform's top-up page.
+    pub topup_url: String,
+}
+
 /// `GET /api/oauth2/userinfo`. Always `id`, `created_time`, `status`; `username` and `email`
 /// with `profile`; `quota`, `used_quota`, `balance_formatted` with `balance`. Fields of scopes
 /// not granted are absent.
+#[utoipa::path(get, path = "/api/oauth2/userinfo", tag = "new-api",
+    responses(
+        (status = 200, description = "The user, by the token's scopes.", body = NewApiUserInfo),
+        (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody)),
+    security(("access_token" = [])))]
 pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let context = match user_context(&state, &headers).await {
         Ok(context) => context,
@@ -70,15 +109,21 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "no user");
     };
     let scopes = context.token.scopes;
-    let mut body = Map::new();
-    body.insert("id".into(), json!(user.id));
+    let mut body = NewApiUserInfo {
+        id: user.id,
+        username: None,
+        display_name: None,
+        email: None,
+        quota: None,
+        used_quota: None,
+        balance_formatted: None,
+        created_time: user.created_at,
+        status: user.status.as_i64(),
+    };
     if scopes.contains(Scope::Profile) {
-        body.insert("username".into(), json!(user.username));
-        body.insert("display_name".into(), json!(user.display_name));
-        body.insert(
-            "email".into(),
-            json!(user.email.clone().unwrap_or_default()),
-        );
+        body.username = Some(user.username.clone());
+        body.display_name = Some(user.display_name.clone());
+        body.email = Some(user.email.clone().unwrap_or_default());
     }
     if scopes.contains(Scope::Balance) {
         let per_unit = match state.settings.get().await {
@@ -88,19 +133,19 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
         };
-        body.insert("quota".into(), json!(user.quota));
-        body.insert("used_quota".into(), json!(user.used_quota));
-        body.insert(
-            "balance_formatted".into(),
-            json!(balance_formatted(user.quota, user.used_quota, per_unit)),
-        );
+        body.quota = Some(user.quota);
+        body.used_quota = Some(user.used_quota);
+        body.balance_formatted = Some(balance_formatted(user.quota, user.used_quota, per_unit));
     }
-    body.insert("created_time".into(), json!(user.created_at));
-    body.insert("status".into(), json!(user.status.as_i64()));
-    no_store(Json(Value::Object(body)))
+    no_store(Json(body))
 }
 
 /// `GET /api/oauth2/topup`: where to send the user to add balance.
+#[utoipa::path(get, path = "/api/oauth2/topup", tag = "new-api",
+    responses(
+        (status = 200, description = "Where to send the user to add balance.", body = Topup),
+        (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody)),
+    security(("access_token" = [])))]
 pub async fn topup(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(response) = user_context(&state, &headers).await {
         return response;
@@ -116,7 +161,7 @@ pub async fn topup(State(state): State<AppState>, headers: HeaderMap) -> Respons
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    no_store(Json(json!({"topup_url": url})))
+    no_store(Json(Topup { topup_url: url }))
 }
 
 #[cfg(test)]

@@ -10,6 +10,32 @@ use axum::response::{IntoResponse, Response};
 use keyward_core::oauth::scope::Scope;
 use keyward_core::oidc::SigningAlg;
 use serde_json::{Value, json};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+
+/// The discovery document; its schema is read off the document this module builds.
+pub struct ProviderMetadata;
+
+crate::runtime_schema!(ProviderMetadata, || {
+    crate::openapi::schema_of_example(&document("https://issuer.example"))
+});
+
+/// A JSON Web Key Set (RFC 7517 §5): public keys only.
+pub struct JwkSet;
+
+crate::runtime_schema!(JwkSet, || {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    let key = ObjectBuilder::new()
+        .property("kty", text())
+        .required("kty")
+        .property("kid", text())
+        .required("kid")
+        .property("use", text())
+        .property("alg", text());
+    ObjectBuilder::new()
+        .property("keys", ArrayBuilder::new().items(key))
+        .required("keys")
+        .into()
+});
 
 pub fn document(issuer: &str) -> Value {
     let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
@@ -48,6 +74,8 @@ pub fn document(issuer: &str) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc",
+    responses((status = 200, description = "OpenID Connect Discovery 1.0 metadata.", body = ProviderMetadata)))]
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     public_document(
         Json(document(&state.config.public_url)).into_response(),
@@ -55,6 +83,8 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     )
 }
 
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oidc",
+    responses((status = 200, description = "RFC 8414 metadata (the same document).", body = ProviderMetadata)))]
 pub async fn authorization_server(State(state): State<AppState>) -> Response {
     public_document(
         Json(document(&state.config.public_url)).into_response(),
@@ -63,6 +93,8 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /oauth2/jwks`: current, next and still-needed previous public keys.
+#[utoipa::path(get, path = "/oauth2/jwks", tag = "oidc",
+    responses((status = 200, description = "The published signing keys.", body = JwkSet)))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     match state.keys.jwks().await {
         Ok(set) => public_document(Json(set).into_response(), 60),

@@ -3,6 +3,7 @@
 
 use crate::oauth::form::{AuthMethod, Form, client_credentials};
 use crate::oauth::token::{OAuthError, no_store};
+use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -13,8 +14,42 @@ use axum::response::{IntoResponse, Response};
 use keyward_core::model::{TokenKind, TokenRecord};
 use keyward_core::oauth::TokenError;
 use keyward_core::secret::SecretHash;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+/// RFC 7662 §2.2. An inactive token is `{"active": false}` and nothing else.
+#[derive(Serialize, ToSchema, Default)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// `Bearer` or `refresh_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The user's UUID, for tokens that have a user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oidc",
+    request_body(content = crate::oauth::form::TokenParam, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "RFC 7662 §2.2; `{\"active\": false}` for anything not this client's live token.", body = Introspection),
+        (status = 400, description = "RFC 6749 §5.2 error (public clients get `unauthorized_client`).", body = OAuthErrorBody),
+        (status = 401, description = "Client authentication failed.", body = OAuthErrorBody)),
+    security((), ("client_basic" = [])))]
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -28,10 +63,14 @@ pub async fn post(
         method = how;
         let client = state.tokens.authenticate(&creds).await?;
         if client.public {
-            return Err(TokenError::UnauthorizedClient("public clients cannot introspect"));
+            return Err(TokenError::UnauthorizedClient(
+                "public clients cannot introspect",
+            ));
         }
-        let token = form.get("token").ok_or(TokenError::InvalidRequest("token is required"))?;
-        let inactive = json!({"active": false});
+        let token = form
+            .get("token")
+            .ok_or(TokenError::InvalidRequest("token is required"))?;
+        let inactive = Introspection::default();
         if token.len() > 256 {
             return Ok(inactive);
         }
@@ -45,21 +84,22 @@ pub async fn post(
             Some(id) => state.store.user_by_id(id).await?,
             None => None,
         };
-        let mut body = json!({
-            "active": true,
-            "scope": record.scopes.to_string(),
-            "client_id": client.client_id,
-            "token_type": match record.kind { TokenKind::Access => "Bearer", TokenKind::Refresh => "refresh_token" },
-            "exp": record.expires_at,
-            "iat": record.created_at,
-            "aud": client.client_id,
-            "iss": state.config.public_url,
-        });
-        if let (Some(user), Value::Object(map)) = (user, &mut body) {
-            map.insert("sub".into(), json!(user.uuid.to_string()));
-            map.insert("username".into(), json!(user.username));
-        }
-        Ok(body)
+        let token_type = match record.kind {
+            TokenKind::Access => "Bearer",
+            TokenKind::Refresh => "refresh_token",
+        };
+        Ok(Introspection {
+            active: true,
+            scope: Some(record.scopes.to_string()),
+            client_id: Some(client.client_id.clone()),
+            token_type: Some(token_type.to_owned()),
+            exp: Some(record.expires_at),
+            iat: Some(record.created_at),
+            aud: Some(client.client_id),
+            iss: Some(state.config.public_url.clone()),
+            sub: user.as_ref().map(|u| u.uuid.to_string()),
+            username: user.map(|u| u.username),
+        })
     }
     .await;
     match result {

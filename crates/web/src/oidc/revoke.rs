@@ -4,6 +4,7 @@
 
 use crate::oauth::form::{AuthMethod, Form, client_credentials};
 use crate::oauth::token::{OAuthError, no_store};
+use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,6 +15,13 @@ use keyward_core::model::TokenKind;
 use keyward_core::oauth::TokenError;
 use keyward_core::secret::SecretHash;
 
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oidc",
+    request_body(content = crate::oauth::form::TokenParam, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or unknown: the same empty answer (RFC 7009 §2.2)."),
+        (status = 400, description = "RFC 6749 §5.2 error.", body = OAuthErrorBody),
+        (status = 401, description = "Client authentication failed.", body = OAuthErrorBody)),
+    security((), ("client_basic" = [])))]
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,

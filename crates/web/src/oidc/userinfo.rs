@@ -2,14 +2,45 @@
 
 use crate::oauth::token::no_store;
 use crate::oauth::userinfo::{balance_formatted, bearer_error, user_context};
+use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::oauth::scope::Scope;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+/// Standard claims (OIDC Core §5.1) by scope, and the balance with `balance`.
+#[derive(Serialize, ToSchema, Default)]
+pub struct Claims {
+    /// The user's UUID.
+    pub sub: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_formatted: Option<String>,
+}
+
+#[utoipa::path(method(get, post), path = "/oauth2/userinfo", tag = "oidc",
+    responses(
+        (status = 200, description = "Claims by the token's scopes.", body = Claims),
+        (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody),
+        (status = 403, description = "RFC 6750 `insufficient_scope`: the token was not issued for `openid`.", body = OAuthErrorBody)),
+    security(("access_token" = [])))]
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut response = claims(&state, &headers).await;
     response.headers_mut().insert(
@@ -35,20 +66,20 @@ async fn claims(state: &AppState, headers: &HeaderMap) -> Response {
     let Some(user) = context.user else {
         return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "no user");
     };
-    let mut body = Map::new();
-    body.insert("sub".into(), json!(user.uuid.to_string()));
+    let mut body = Claims {
+        sub: user.uuid.to_string(),
+        ..Claims::default()
+    };
     if scopes.contains(Scope::Profile) {
-        body.insert("preferred_username".into(), json!(user.username));
-        body.insert("name".into(), json!(user.display_name));
-        if !user.avatar_url.is_empty() {
-            body.insert("picture".into(), json!(user.avatar_url));
-        }
+        body.preferred_username = Some(user.username.clone());
+        body.name = Some(user.display_name.clone());
+        body.picture = Some(user.avatar_url.clone()).filter(|p| !p.is_empty());
     }
     if scopes.contains(Scope::Email)
         && let Some(email) = &user.email
     {
-        body.insert("email".into(), json!(email));
-        body.insert("email_verified".into(), json!(user.email_verified));
+        body.email = Some(email.clone());
+        body.email_verified = Some(user.email_verified);
     }
     if scopes.contains(Scope::Balance) {
         let per_unit = match state.settings.get().await {
@@ -58,12 +89,9 @@ async fn claims(state: &AppState, headers: &HeaderMap) -> Response {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
         };
-        body.insert("quota".into(), json!(user.quota));
-        body.insert("used_quota".into(), json!(user.used_quota));
-        body.insert(
-            "balance_formatted".into(),
-            json!(balance_formatted(user.quota, user.used_quota, per_unit)),
-        );
+        body.quota = Some(user.quota);
+        body.used_quota = Some(user.used_quota);
+        body.balance_formatted = Some(balance_formatted(user.quota, user.used_quota, per_unit));
     }
-    no_store(Json(Value::Object(body)))
+    no_store(Json(body))
 }
