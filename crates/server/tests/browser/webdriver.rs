@@ -4,7 +4,7 @@
 use fantoccini::cookies::Cookie;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -227,28 +227,6 @@ impl Browser {
         for cookie in cookies {
             self.client.add_cookie(cookie).await.expect("add cookie");
         }
-    }
-
-    /// Runs an async script; it calls its last argument with the result.
-    pub async fn run_async(&self, script: &str, arg: Value) -> Value {
-        self.client
-            .execute_async(script, vec![arg])
-            .await
-            .expect("script")
-    }
-
-    /// Whether the server serves `url` at all (not the 404 of an unknown route).
-    pub async fn page_exists(&self, url: &str) -> bool {
-        let status = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-            .get(url)
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(404);
-        status != 404
     }
 
     /// Opens `url` and takes both screenshots.

@@ -186,6 +186,57 @@ pub async fn post(
 }
 
 #[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let a = account_texts(t);
+    let page = |rows, generated| AdminTopUpPage {
+        t,
+        a,
+        chrome: super::account::sample_chrome(t, "/admin/topup"),
+        csrf_token: "csrf".into(),
+        rows,
+        generated,
+        error: Some(a.bad_expiry.into()),
+        page: 2,
+        prev_href: Some("/admin/topup?p=1".into()),
+        next_href: Some("/admin/topup?p=3".into()),
+    };
+    let rows = vec![
+        Row {
+            label: "launch <promo>".into(),
+            amount: 500_000,
+            status: a.status_used,
+            redeemed_by: "bob".into(),
+            created: when(1_767_225_600),
+            expires: when(1_769_904_000),
+            redeemed: when(1_767_229_200),
+        },
+        Row {
+            label: String::new(),
+            amount: 100,
+            status: a.status_unused,
+            redeemed_by: String::new(),
+            created: when(1_767_225_600),
+            expires: String::new(),
+            redeemed: String::new(),
+        },
+    ];
+    let generated = vec![
+        "kwt_3f9a1c0e7b2d4e6f8a0b1c2d3e4f5a6b".into(),
+        "kwt_0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e".into(),
+    ];
+    vec![
+        (
+            "admin_topup.html",
+            page(rows, generated).render().unwrap_or_default(),
+        ),
+        (
+            "admin_topup.html",
+            page(Vec::new(), Vec::new()).render().unwrap_or_default(),
+        ),
+    ]
+}
+
+#[cfg(test)]
 mod tests {
     use super::parse_expiry;
 

@@ -292,6 +292,39 @@ pub(crate) fn encode(path: &str) -> String {
     percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// This module's templates with sample data, for the test that renders every template.
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let login = LoginPage {
+        t,
+        a: super::account::account_texts(t),
+        chrome: super::Chrome::bare(t, "/login"),
+        ways: Ways {
+            providers: vec![super::account::ProviderLink {
+                label: "GitHub",
+                href: "/api/oauth/github/start?intent=login".into(),
+            }],
+            register_href: Some("/register".into()),
+            reset: true,
+        },
+        csrf_token: "csrf",
+        return_to: "/oauth/authorize?x=1",
+        username: "alice",
+        error: Some("用户名或密码错误"),
+    };
+    let second = SecondFactorPage {
+        t,
+        chrome: super::Chrome::bare(t, "/login"),
+        csrf_token: "csrf",
+        return_to: "/",
+        error: Some("验证码无效"),
+    };
+    vec![
+        ("login.html", login.render().unwrap_or_default()),
+        ("login_2fa.html", second.render().unwrap_or_default()),
+    ]
+}
+
 /// Properties over arbitrary input (SECURITY.md, "Fuzzing").
 #[cfg(test)]
 mod props {
@@ -339,37 +372,4 @@ mod props {
             prop_assert!(!csrf_ok(&CookieJar::new(), &submitted));
         }
     }
-}
-
-/// This module's templates with sample data, for the test that renders every template.
-#[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
-    let login = LoginPage {
-        t,
-        a: super::account::account_texts(t),
-        chrome: super::Chrome::bare(t, "/login"),
-        ways: Ways {
-            providers: vec![super::account::ProviderLink {
-                label: "GitHub",
-                href: "/api/oauth/github/start?intent=login".into(),
-            }],
-            register_href: Some("/register".into()),
-            reset: true,
-        },
-        csrf_token: "csrf",
-        return_to: "/oauth/authorize?x=1",
-        username: "alice",
-        error: Some("用户名或密码错误"),
-    };
-    let second = SecondFactorPage {
-        t,
-        chrome: super::Chrome::bare(t, "/login"),
-        csrf_token: "csrf",
-        return_to: "/",
-        error: Some("验证码无效"),
-    };
-    vec![
-        ("login.html", login.render().unwrap_or_default()),
-        ("login_2fa.html", second.render().unwrap_or_default()),
-    ]
 }

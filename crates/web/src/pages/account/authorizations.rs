@@ -97,3 +97,44 @@ pub async fn revoke(
         Err(e) => unavailable(page.t, &e),
     }
 }
+
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let a = account_texts(t);
+    let page = |rows| AuthorizationsPage {
+        t,
+        a,
+        chrome: super::sample_chrome(t, "/user/authorizations"),
+        csrf_token: "csrf".into(),
+        rows,
+        notice: Some(a.revoked),
+    };
+    let rows = vec![
+        Row {
+            client_id: "kw_client_1".into(),
+            name: "Chat <UI>".into(),
+            description: "A chat front end".into(),
+            scopes: vec![t.scope_openid, t.scope_profile, t.scope_balance],
+            granted: when(1_767_225_600),
+            last_used: Some(when(1_767_229_200)),
+        },
+        Row {
+            client_id: "kw_client_2".into(),
+            name: "Notes".into(),
+            description: String::new(),
+            scopes: vec![t.scope_openid],
+            granted: when(1_767_225_600),
+            last_used: None,
+        },
+    ];
+    vec![
+        (
+            "account/authorizations.html",
+            page(rows).render().unwrap_or_default(),
+        ),
+        (
+            "account/authorizations.html",
+            page(Vec::new()).render().unwrap_or_default(),
+        ),
+    ]
+}

@@ -44,3 +44,30 @@ pub async fn get(State(state): State<AppState>, page: PageUser) -> Response {
         },
     )
 }
+
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let page = |email: Option<&str>, email_verified, is_admin| HomePage {
+        t,
+        a: account_texts(t),
+        chrome: super::sample_chrome(t, "/"),
+        username: "alice".into(),
+        display_name: "Alice <A>".into(),
+        email: email.map(Into::into),
+        email_verified,
+        balance: "$1.50".into(),
+        is_admin,
+    };
+    vec![
+        (
+            "account/home.html",
+            page(Some("alice@example.com"), false, true)
+                .render()
+                .unwrap_or_default(),
+        ),
+        (
+            "account/home.html",
+            page(None, false, false).render().unwrap_or_default(),
+        ),
+    ]
+}

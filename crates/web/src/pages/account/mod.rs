@@ -137,3 +137,14 @@ impl DoneQuery {
             .map(|e| e.chars().take(200).collect())
     }
 }
+
+/// The frame of a signed-in admin's page, for the samples.
+#[cfg(test)]
+pub(crate) fn sample_chrome(t: &crate::pages::Texts, path: &str) -> crate::pages::Chrome {
+    let mut chrome = crate::pages::Chrome::bare(t, path);
+    chrome.nav = Some(crate::pages::chrome::Nav {
+        username: "alice".into(),
+        is_admin: true,
+    });
+    chrome
+}

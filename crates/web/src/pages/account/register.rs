@@ -240,3 +240,43 @@ pub async fn post(
         Err(e) => e.into_response(),
     }
 }
+
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let a = account_texts(t);
+    let page = |closed: Option<String>, needs_email| RegisterPage {
+        t,
+        a,
+        chrome: Chrome::bare(t, "/register?return_to=%2F"),
+        ways: Ways {
+            providers: vec![super::ProviderLink {
+                label: "GitHub",
+                href: "/api/oauth/github/start?intent=login&return_to=%2F".into(),
+            }],
+            register_href: None,
+            reset: true,
+        },
+        csrf_token: "csrf",
+        return_to: "/oauth/authorize?x=1",
+        login_href: "/login?return_to=%2Foauth%2Fauthorize%3Fx%3D1".into(),
+        aff: "aff",
+        username: "alice",
+        email: "alice@example.com",
+        closed,
+        needs_email,
+        notice: Some(a.code_sent),
+        error: Some(a.passwords_differ.into()),
+    };
+    vec![
+        (
+            "account/register.html",
+            page(None, true).render().unwrap_or_default(),
+        ),
+        (
+            "account/register.html",
+            page(Some(AccountError::RegistrationClosed.to_string()), false)
+                .render()
+                .unwrap_or_default(),
+        ),
+    ]
+}

@@ -248,3 +248,38 @@ pub async fn choose_post(
     )
     .await
 }
+
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let a = account_texts(t);
+    let ask = AskPage {
+        t,
+        a,
+        chrome: Chrome::bare(t, "/reset"),
+        csrf_token: "csrf",
+        email: "alice@example.com",
+        notice: Some(a.reset_sent),
+        error: Some("请求过于频繁 <b>".into()),
+    };
+    let choose = |done| ChoosePage {
+        t,
+        a,
+        chrome: Chrome::bare(t, "/login"),
+        csrf_token: "csrf",
+        email: "alice@example.com",
+        token: "tok_0123456789abcdef",
+        done,
+        error: Some(a.reset_bad_link.into()),
+    };
+    vec![
+        ("account/reset.html", ask.render().unwrap_or_default()),
+        (
+            "account/reset_choose.html",
+            choose(false).render().unwrap_or_default(),
+        ),
+        (
+            "account/reset_choose.html",
+            choose(true).render().unwrap_or_default(),
+        ),
+    ]
+}

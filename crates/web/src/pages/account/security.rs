@@ -522,6 +522,93 @@ pub async fn end_others(
 }
 
 #[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let a = account_texts(t);
+    let security = |on: bool| SecurityPage {
+        t,
+        a,
+        chrome: super::sample_chrome(t, "/user/security"),
+        csrf_token: "csrf".into(),
+        notice: Some(a.password_changed),
+        error: Some("验证码无效 <b>".into()),
+        has_password: on,
+        totp_enabled: on,
+        recovery_left: if on { 7 } else { 0 },
+        identities: if on {
+            vec![
+                IdentityRow {
+                    provider: "github".into(),
+                    label: label_of("github"),
+                    display: "alice-gh".into(),
+                    bound: when(1_767_225_600),
+                },
+                IdentityRow {
+                    provider: "wechat".into(),
+                    label: label_of("wechat"),
+                    display: "Alice <wx>".into(),
+                    bound: when(1_767_225_600),
+                },
+            ]
+        } else {
+            Vec::new()
+        },
+        bind_links: vec![ProviderLink {
+            label: "LinuxDO",
+            href: "/api/oauth/linuxdo/start?intent=bind&return_to=%2Fuser%2Fsecurity".into(),
+        }],
+        email: on.then(|| "alice@example.com".into()),
+        email_verified: on,
+        smtp: on,
+        email_prefill: "alice@example.com".into(),
+        sessions: vec![
+            SessionRow {
+                handle: hex(SecretHash::of("ses_a").as_bytes()),
+                created: when(1_767_225_600),
+                last_seen: when(1_767_229_200),
+                ip: "203.0.113.7".into(),
+                user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into(),
+                current: true,
+            },
+            SessionRow {
+                handle: hex(SecretHash::of("ses_b").as_bytes()),
+                created: when(1_767_225_600),
+                last_seen: when(1_767_225_700),
+                ip: "2001:db8::1".into(),
+                user_agent: "curl/8.5 <x>".into(),
+                current: false,
+            },
+        ],
+    };
+    let otpauth_url =
+        "otpauth://totp/Keyward:alice?secret=JBSWY3DPEHPK3PXP&issuer=Keyward".to_owned();
+    let setup = TotpSetupPage {
+        t,
+        a,
+        chrome: super::sample_chrome(t, "/user/security"),
+        csrf_token: "csrf".into(),
+        secret: "JBSWY3DPEHPK3PXP".into(),
+        qr: qr_data_uri(&otpauth_url),
+        otpauth_url,
+        codes: vec!["a1b2-c3d4".into(), "e5f6-0718".into()],
+        error: Some(TwoFactorError::WrongCode.to_string()),
+    };
+    vec![
+        (
+            "account/security.html",
+            security(true).render().unwrap_or_default(),
+        ),
+        (
+            "account/security.html",
+            security(false).render().unwrap_or_default(),
+        ),
+        (
+            "account/totp_setup.html",
+            setup.render().unwrap_or_default(),
+        ),
+    ]
+}
+
+#[cfg(test)]
 mod tests {
     use super::{hex, parse_handle};
     use keyward_core::secret::SecretHash;

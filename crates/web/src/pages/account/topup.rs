@@ -99,3 +99,20 @@ pub async fn post(
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+    let a = account_texts(t);
+    let page = TopUpPage {
+        t,
+        a,
+        chrome: super::sample_chrome(t, "/topup"),
+        csrf_token: "csrf".into(),
+        quota: 1_000_000,
+        used_quota: 250_000,
+        balance: "$1.50".into(),
+        notice: Some(format!("{}500000", a.redeemed)),
+        error: Some("兑换码无效 <b>".into()),
+    };
+    vec![("account/topup.html", page.render().unwrap_or_default())]
+}
