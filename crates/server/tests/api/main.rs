@@ -19,6 +19,7 @@ mod bad_input;
 mod cli;
 mod cluster;
 mod console_pages;
+mod crash;
 mod pages;
 mod provider_flows;
 mod provider_rules;
