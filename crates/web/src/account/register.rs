@@ -1,7 +1,7 @@
 use crate::account::view::UserView;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::Client;
-use crate::openapi::Answer;
+use crate::openapi::{Answer, Failure};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -30,7 +30,9 @@ pub struct RegisterBody {
 /// counts against the caller's IP, so mass sign-ups (and probing for taken names) stay slow.
 #[utoipa::path(post, path = "/api/user/register", tag = "account",
     request_body = RegisterBody,
-    responses((status = 200, description = "The new account (not logged in), or a refusal.", body = Answer<UserView>)))]
+    responses(
+        (status = 200, description = "The new account (not logged in), or a refusal.", body = Answer<UserView>),
+        (status = 429, description = "Too many registrations from this client; see `Retry-After`.", body = Failure)))]
 pub async fn post(
     State(state): State<AppState>,
     Client(client): Client,

@@ -4,7 +4,7 @@
 
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{AuthVia, CurrentUser};
-use crate::openapi::{Answer, Nothing};
+use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -153,7 +153,9 @@ pub struct CodeBody {
 /// `POST /api/user/2fa/enable` `{"code"}`.
 #[utoipa::path(post, path = "/api/user/2fa/enable", tag = "account",
     request_body = CodeBody,
-    responses((status = 200, description = "Two-factor is on, or a wrong code.", body = Answer<Nothing>)),
+    responses(
+        (status = 200, description = "Two-factor is on, or a wrong code.", body = Answer<Nothing>),
+        (status = 429, description = "Too many wrong codes; see `Retry-After`.", body = Failure)),
     security(("session" = [])))]
 pub async fn enable(
     State(state): State<AppState>,
@@ -176,7 +178,9 @@ pub async fn enable(
 /// `POST /api/user/2fa/disable` `{"code"}` (a current code or a recovery code).
 #[utoipa::path(post, path = "/api/user/2fa/disable", tag = "account",
     request_body = CodeBody,
-    responses((status = 200, description = "Two-factor is off, or a wrong code.", body = Answer<Nothing>)),
+    responses(
+        (status = 200, description = "Two-factor is off, or a wrong code.", body = Answer<Nothing>),
+        (status = 429, description = "Too many wrong codes; see `Retry-After`.", body = Failure)),
     security(("session" = [])))]
 pub async fn disable(
     State(state): State<AppState>,

@@ -27,7 +27,8 @@ use utoipa::ToSchema;
     responses(
         (status = 200, description = "Tokens (RFC 6749 §5.1); `id_token` when `openid` was granted.", body = TokenResponse),
         (status = 400, description = "RFC 6749 §5.2 error.", body = OAuthErrorBody),
-        (status = 401, description = "Client authentication failed (`invalid_client`, with `WWW-Authenticate`).", body = OAuthErrorBody)),
+        (status = 401, description = "Client authentication failed (`invalid_client`, with `WWW-Authenticate`).", body = OAuthErrorBody),
+        (status = 429, description = "Too many failed requests for this client or from this address (`temporarily_unavailable`, with `Retry-After`).", body = OAuthErrorBody)),
     security((), ("client_basic" = [])))]
 pub async fn post(
     State(state): State<AppState>,
