@@ -3,10 +3,10 @@
 
 use crate::helpers::{Backend, TestApp, get_json, post_json};
 use crate::oauth_support::{
-    CALLBACK, hidden_fields, obtain_code, register_app, token_b, userinfo_b,
+    CALLBACK, csrf, obtain_code, page, register_app, submit, token_b, userinfo_b,
 };
 use crate::on_both_backends;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 on_both_backends!(
@@ -16,43 +16,6 @@ on_both_backends!(
     the_topup_page_redeems_codes_and_refuses_forged_forms,
     the_admin_topup_page_generates_codes_once_for_admins_only,
 );
-
-/// GET a page: status, Location, body.
-pub async fn page(client: &Client, url: &str) -> (StatusCode, Option<String>, String) {
-    let res = client.get(url).send().await.expect("page");
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (status, location, res.text().await.expect("body"))
-}
-
-/// POST a form: status, Location, body.
-pub async fn submit(
-    client: &Client,
-    url: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, Option<String>, String) {
-    let res = client.post(url).form(form).send().await.expect("form");
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (status, location, res.text().await.expect("body"))
-}
-
-/// The first hidden `csrf_token` of a page.
-pub fn csrf(html: &str) -> String {
-    hidden_fields(html)
-        .into_iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| panic!("no csrf_token in {html}"))
-}
 
 async fn account_pages_send_anonymous_visitors_to_login(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -1,8 +1,9 @@
 //! The admin pages: only admins get in, every form checks its CSRF token, and each action does
 //! what the admin API does (same rules, same audit records).
 
-use crate::console_pages::{apply, approve, csrf, page, submit};
+use crate::console_pages::{apply, approve};
 use crate::helpers::{Backend, TestApp, get_json};
+use crate::oauth_support::{csrf, page, submit};
 use crate::on_both_backends;
 use reqwest::StatusCode;
 use serde_json::json;

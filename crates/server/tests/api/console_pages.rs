@@ -2,7 +2,7 @@
 //! rotate, delete; anonymous visitors go to /login and every form refuses a wrong CSRF token.
 
 use crate::helpers::{Backend, TestApp, get_json};
-use crate::oauth_support::{hidden_fields, token_b};
+use crate::oauth_support::{csrf, page, submit, token_b};
 use crate::on_both_backends;
 use reqwest::{Client, StatusCode};
 
@@ -12,43 +12,6 @@ on_both_backends!(
     console_forms_refuse_a_missing_or_wrong_csrf_token,
     a_refused_application_keeps_the_input_and_a_rejection_shows_its_reason,
 );
-
-/// GET a page; status, Location and body.
-pub async fn page(client: &Client, url: &str) -> (StatusCode, Option<String>, String) {
-    let res = client.get(url).send().await.expect("page");
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (status, location, res.text().await.expect("body"))
-}
-
-/// POST a form; status, Location and body.
-pub async fn submit(
-    client: &Client,
-    url: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, Option<String>, String) {
-    let res = client.post(url).form(form).send().await.expect("submit");
-    let status = res.status();
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (status, location, res.text().await.expect("body"))
-}
-
-/// The page's CSRF token (every form on a page carries the same one).
-pub fn csrf(html: &str) -> String {
-    hidden_fields(html)
-        .into_iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| panic!("no csrf_token in {html}"))
-}
 
 /// The value of the read-only input with this id.
 pub fn input_value(html: &str, id: &str) -> Option<String> {

@@ -237,3 +237,40 @@ pub async fn me_a(app: &TestApp, token: &str) -> (StatusCode, Value) {
         .expect("me");
     into_parts(res).await
 }
+
+/// GET a page (with a browser-like client): status, Location, body.
+pub async fn page(client: &Client, url: &str) -> (StatusCode, Option<String>, String) {
+    let res = client.get(url).send().await.expect("page");
+    let status = res.status();
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, location, res.text().await.expect("body"))
+}
+
+/// POST a form: status, Location, body.
+pub async fn submit(
+    client: &Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Option<String>, String) {
+    let res = client.post(url).form(form).send().await.expect("form");
+    let status = res.status();
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, location, res.text().await.expect("body"))
+}
+
+/// The first hidden `csrf_token` of a page.
+pub fn csrf(html: &str) -> String {
+    hidden_fields(html)
+        .into_iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no csrf_token in {html}"))
+}

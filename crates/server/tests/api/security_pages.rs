@@ -1,9 +1,9 @@
 //! The security page, registration, password reset and the login page's other ways in.
 
-use crate::account_pages::{csrf, page, submit};
 use crate::helpers::{Backend, TestApp, get_json};
 use crate::login_module::{code_in, env, github_grant, github_login, wait_for_mail};
 use crate::oauth_support::hidden_fields;
+use crate::oauth_support::{csrf, page, submit};
 use crate::on_both_backends;
 use keyward_core::accounts::two_factor::TwoFactor;
 use reqwest::{Client, StatusCode};
