@@ -3,7 +3,6 @@
 
 use super::Texts;
 use keyward_core::model::User;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 pub struct Chrome {
     pub nav: Option<Nav>,
@@ -28,7 +27,7 @@ impl Chrome {
             switch_href: format!(
                 "/lang?to={}&return_to={}",
                 t.other_lang,
-                utf8_percent_encode(path, NON_ALPHANUMERIC)
+                super::encode_return_to(path)
             ),
         }
     }

@@ -54,7 +54,7 @@ pub(crate) async fn ways(state: &AppState, return_to: &str) -> Ways {
             providers: super::account::provider_links(&s, "login", return_to),
             register_href: s
                 .register_enabled
-                .then(|| format!("/register?return_to={}", encode(return_to))),
+                .then(|| format!("/register?return_to={}", super::encode_return_to(return_to))),
             reset: !s.smtp_host.is_empty(),
         },
         Err(e) => {
@@ -99,7 +99,10 @@ pub async fn get(
     let page = LoginPage {
         t,
         a: super::account::account_texts(t),
-        chrome: super::Chrome::bare(t, &format!("/login?return_to={}", encode(return_to))),
+        chrome: super::Chrome::bare(
+            t,
+            &format!("/login?return_to={}", super::encode_return_to(return_to)),
+        ),
         ways: ways(&state, return_to).await,
         csrf_token: &csrf,
         return_to,
@@ -175,7 +178,10 @@ pub async fn post(
             let page = LoginPage {
                 t,
                 a: super::account::account_texts(t),
-                chrome: super::Chrome::bare(t, &format!("/login?return_to={}", encode(&return_to))),
+                chrome: super::Chrome::bare(
+                    t,
+                    &format!("/login?return_to={}", super::encode_return_to(&return_to)),
+                ),
                 ways: ways(&state, &return_to).await,
                 csrf_token: &form.csrf_token,
                 return_to: &return_to,
@@ -286,10 +292,6 @@ pub async fn second_factor(
         }
         Err(e) => e.into_response(),
     }
-}
-
-pub(crate) fn encode(path: &str) -> String {
-    percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// This module's templates with sample data, for the test that renders every template.

@@ -246,6 +246,11 @@ pub fn safe_return_to(value: &str) -> Option<&str> {
     ok.then_some(value)
 }
 
+/// A path as the value of a `return_to` query parameter.
+pub fn encode_return_to(path: &str) -> String {
+    percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// `GET /static/keyward.css`.
 pub async fn stylesheet() -> Response {
     let mut response = include_str!("../../static/keyward.css").into_response();

@@ -11,7 +11,6 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use keyward_core::model::{Session, User};
 use keyward_core::secret::{constant_time_eq, derive};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 const CSRF_PURPOSE: &str = "keyward-page-csrf";
 
@@ -57,7 +56,7 @@ impl FromRequestParts<AppState> for PageUser {
         let to_login = || {
             redirect(&format!(
                 "/login?return_to={}",
-                utf8_percent_encode(&path, NON_ALPHANUMERIC)
+                super::encode_return_to(&path)
             ))
         };
         let jar = CookieJar::from_headers(&parts.headers);

@@ -19,7 +19,6 @@ use axum::response::Response;
 use keyward_core::clock::UnixTime;
 use keyward_core::oauth::scope::{Scope, ScopeSet};
 use keyward_core::settings::Settings;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use std::sync::Arc;
 
 /// A "continue with ..." button: a plain link that starts the upstream flow server-side.
@@ -39,7 +38,7 @@ pub fn provider_links(settings: &Settings, intent: &str, return_to: &str) -> Vec
                 label: crate::federation::provider_label(p)?,
                 href: format!(
                     "/api/oauth/{p}/start?intent={intent}&return_to={}",
-                    utf8_percent_encode(return_to, NON_ALPHANUMERIC)
+                    super::encode_return_to(return_to)
                 ),
             })
         })

@@ -7,9 +7,7 @@ use super::{AccountTexts, account_texts, unavailable};
 use crate::account::login::{LoginStep, begin_login};
 use crate::envelope::ApiError;
 use crate::extract::Client;
-use crate::pages::login::{
-    CSRF_COOKIE, Ways, csrf_cookie, csrf_ok, encode, expired_page, redirect, ways,
-};
+use crate::pages::login::{CSRF_COOKIE, Ways, csrf_cookie, csrf_ok, expired_page, redirect, ways};
 use crate::pages::{Chrome, Texts, render, safe_return_to, texts};
 use crate::state::AppState;
 use askama::Template;
@@ -84,12 +82,18 @@ async fn show(
         a: account_texts(t),
         chrome: Chrome::bare(
             t,
-            &format!("/register?return_to={}", encode(view.return_to)),
+            &format!(
+                "/register?return_to={}",
+                crate::pages::encode_return_to(view.return_to)
+            ),
         ),
         ways,
         csrf_token: &csrf,
         return_to: view.return_to,
-        login_href: format!("/login?return_to={}", encode(view.return_to)),
+        login_href: format!(
+            "/login?return_to={}",
+            crate::pages::encode_return_to(view.return_to)
+        ),
         aff: view.aff,
         username: view.username,
         email: view.email,
