@@ -1,5 +1,6 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
+use crate::db::{execute, first_row};
 use crate::{Columns, SqliteStore, backend, session_from_row, user_from_row, write_error};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
@@ -8,6 +9,7 @@ use keyward_core::model::{
 };
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{AccountStore, Page, StoreResult, UserPatch};
+use rusqlite::params;
 use sqlx::Row;
 
 #[async_trait]
@@ -208,33 +210,22 @@ impl AccountStore for SqliteStore {
             " FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 0"
         );
-        let found = match self.fast() {
-            Some(fast) => fast.read(|c| {
-                crate::fast::first_row(c, SQL, rusqlite::params![id_hash.as_bytes(), now], |row| {
-                    session_and_user(row)
-                })
-            })?,
-            None => sqlx::query(SQL)
-                .bind(id_hash.as_bytes())
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?
-                .as_ref()
-                .map(session_and_user)
-                .transpose()
-                .map_err(backend)?,
-        };
+        let found = self.db().read(|c| {
+            first_row(c, SQL, params![id_hash.as_bytes(), now], |row| {
+                session_and_user(row)
+            })
+        })?;
         let Some((mut session, user)) = found else {
             return Ok(None);
         };
         if session.last_seen_at < now - touch_after {
-            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
-                .bind(id_hash.as_bytes())
-                .bind(now)
-                .execute(self.writer())
-                .await
-                .map_err(backend)?;
+            self.db().write(|tx| {
+                execute(
+                    tx,
+                    "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
+                    params![id_hash.as_bytes(), now],
+                )
+            })?;
             session.last_seen_at = now;
         }
         Ok(Some((session, user)))
@@ -424,20 +415,19 @@ impl AccountStore for SqliteStore {
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO throttle (key, count, window_start) VALUES ($1, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET \
-               count = CASE WHEN throttle.window_start <= $2 - $3 THEN 1 ELSE throttle.count + 1 END, \
-               window_start = CASE WHEN throttle.window_start <= $2 - $3 THEN $2 \
-                              ELSE throttle.window_start END \
-             RETURNING count",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(window)
-        .fetch_one(self.writer())
-        .await
-        .map_err(backend)
+        self.db().write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO throttle (key, count, window_start) VALUES (?1, 1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                   count = CASE WHEN throttle.window_start <= ?2 - ?3 THEN 1 \
+                           ELSE throttle.count + 1 END, \
+                   window_start = CASE WHEN throttle.window_start <= ?2 - ?3 THEN ?2 \
+                                  ELSE throttle.window_start END \
+                 RETURNING count",
+            )
+            .and_then(|mut hit| hit.query_row(params![key, now, window], |row| row.get(0)))
+            .map_err(backend)
+        })
     }
 
     async fn throttle_count(
@@ -449,20 +439,11 @@ impl AccountStore for SqliteStore {
         const SQL: &str =
             "SELECT count, window_start FROM throttle WHERE key = $1 AND window_start > $2 - $3";
         // Checked before every token request: on the hot path.
-        if let Some(fast) = self.fast() {
-            return fast.read(|c| {
-                crate::fast::first_row(c, SQL, rusqlite::params![key, now, window], |row| {
-                    Ok((row.col("count")?, row.col("window_start")?))
-                })
-            });
-        }
-        sqlx::query_as(SQL)
-            .bind(key)
-            .bind(now)
-            .bind(window)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)
+        self.db().read(|c| {
+            first_row(c, SQL, params![key, now, window], |row| {
+                Ok((row.col("count")?, row.col("window_start")?))
+            })
+        })
     }
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {

@@ -16,7 +16,7 @@ macro_rules! user_columns {
 mod accounts;
 mod audit;
 mod billing;
-mod fast;
+mod db;
 mod federation;
 mod keys;
 mod oauth;
@@ -43,13 +43,20 @@ pub struct SqliteStore {
     /// Every write, through one connection: SQLite has one writer at a time, and queueing
     /// writers here (asynchronously) beats having them sleep in SQLite's busy handler.
     writer: SqlitePool,
-    /// The hottest reads, inline (fast.rs); absent for an in-memory database.
-    fast: Option<std::sync::Arc<fast::FastReads>>,
+    /// The hot reads and writes, inline on rusqlite (db.rs).
+    db: std::sync::Arc<db::Db>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` (`sqlite://path` or `sqlite::memory:`).
+    /// Opens (creating if missing) the database at `url` (`sqlite://path`).
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        if url.contains(":memory:") {
+            // Every connection would get a database of its own.
+            return Err(backend(
+                "an in-memory SQLite database is not supported: give a file (a temporary one \
+                 for a throwaway run)",
+            ));
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(backend)?
             .create_if_missing(true)
@@ -57,26 +64,15 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let db = std::sync::Arc::new(db::Db::open(options.get_filename())?);
         let open = |max: u32| {
             SqlitePoolOptions::new()
                 .max_connections(max)
                 .connect_with(options.clone())
         };
-        // An in-memory database exists per connection, so it gets exactly one, for everything.
-        if url.contains(":memory:") {
-            let pool = open(1).await.map_err(backend)?;
-            return Ok(Self {
-                writer: pool.clone(),
-                pool,
-                fast: None,
-            });
-        }
         let writer = open(1).await.map_err(backend)?;
         let pool = open(8).await.map_err(backend)?;
-        let fast = Some(std::sync::Arc::new(fast::FastReads::new(
-            options.get_filename().to_path_buf(),
-        )));
-        Ok(Self { pool, writer, fast })
+        Ok(Self { pool, writer, db })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -147,27 +143,32 @@ pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Maps a failed write to `Conflict` when a uniqueness rule refused it. SQLite names the column
-/// in the message (`UNIQUE constraint failed: users.username_lower`).
+/// Maps a failed write to `Conflict` when a uniqueness rule refused it.
 pub(crate) fn write_error(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
     {
-        let message = db.message();
-        let what = if message.contains("username") {
-            "username"
-        } else if message.contains("aff_code") {
-            "aff_code"
-        } else if message.contains("email") {
-            "email"
-        } else if message.contains("uuid") {
-            "uuid"
-        } else {
-            "record"
+        return StoreError::Conflict {
+            what: conflict_subject(db.message()),
         };
-        return StoreError::Conflict { what };
     }
     backend(e)
+}
+
+/// What a uniqueness rule protected, from SQLite's message, which names the column
+/// (`UNIQUE constraint failed: users.username_lower`).
+pub(crate) fn conflict_subject(message: &str) -> &'static str {
+    if message.contains("username") {
+        "username"
+    } else if message.contains("aff_code") {
+        "aff_code"
+    } else if message.contains("email") {
+        "email"
+    } else if message.contains("uuid") {
+        "uuid"
+    } else {
+        "record"
+    }
 }
 
 pub(crate) fn user_from_row(row: &impl Columns) -> Result<User, sqlx::Error> {
@@ -226,8 +227,8 @@ impl SqliteStore {
         &self.writer
     }
 
-    pub(crate) fn fast(&self) -> Option<&fast::FastReads> {
-        self.fast.as_deref()
+    pub(crate) fn db(&self) -> &db::Db {
+        &self.db
     }
 
     pub(crate) async fn one_user(&self, sql: &'static str, key: &str) -> StoreResult<Option<User>> {

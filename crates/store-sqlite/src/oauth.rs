@@ -1,6 +1,6 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::fast::first_row;
+use crate::db::{execute, first_row};
 use crate::{Columns, SqliteStore, backend, user_from_row, write_error};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
@@ -12,6 +12,7 @@ use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
+use rusqlite::{OptionalExtension, params};
 use sqlx::{Row, Sqlite, Transaction};
 
 macro_rules! client_columns {
@@ -129,59 +130,58 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-async fn insert_tokens(
-    tx: &mut Transaction<'_, Sqlite>,
+fn insert_tokens(
+    tx: &rusqlite::Transaction<'_>,
     family_id: i64,
     tokens: &[NewToken],
     now: UnixTime,
 ) -> StoreResult<()> {
     for token in tokens {
-        sqlx::query(
+        execute(
+            tx,
             "INSERT INTO tokens (token_hash, kind, family_id, scopes, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(token.hash.as_bytes())
-        .bind(token.kind.as_str())
-        .bind(family_id)
-        .bind(token.scopes.to_string())
-        .bind(now)
-        .bind(token.expires_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(write_error)?;
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                token.hash.as_bytes(),
+                token.kind.as_str(),
+                family_id,
+                token.scopes.to_string(),
+                now,
+                token.expires_at
+            ],
+        )?;
     }
     Ok(())
 }
 
-async fn insert_family(tx: &mut Transaction<'_, Sqlite>, family: &NewFamily) -> StoreResult<i64> {
-    sqlx::query_scalar(
+fn insert_family(tx: &rusqlite::Transaction<'_>, family: &NewFamily) -> StoreResult<i64> {
+    execute(
+        tx,
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(family.client)
-    .bind(family.user_id)
-    .bind(family.code_hash.as_ref().map(SecretHash::as_bytes))
-    .bind(family.auth_time)
-    .bind(family.created_at)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(write_error)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            family.client,
+            family.user_id,
+            family.code_hash.as_ref().map(SecretHash::as_bytes),
+            family.auth_time,
+            family.created_at
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
 }
 
-async fn touch_consent(
-    tx: &mut Transaction<'_, Sqlite>,
+fn touch_consent(
+    tx: &rusqlite::Transaction<'_>,
     user: UserId,
     client: ClientPk,
     now: UnixTime,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE consents SET last_used_at = $3 WHERE user_id = $1 AND client = $2")
-        .bind(user)
-        .bind(client)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
-        .map_err(backend)
+    execute(
+        tx,
+        "UPDATE consents SET last_used_at = ?3 WHERE user_id = ?1 AND client = ?2",
+        params![user, client, now],
+    )
+    .map(drop)
 }
 
 impl SqliteStore {
@@ -256,15 +256,8 @@ impl OAuthStore for SqliteStore {
             client_columns!(),
             " FROM clients c WHERE c.client_id = $1"
         );
-        if let Some(fast) = self.fast() {
-            return fast.read(|c| first_row(c, SQL, [client_id], |row| client_from_row(row)));
-        }
-        let q = sqlx::query(SQL);
-        Ok(self
-            .clients_where(q.bind(client_id))
-            .await?
-            .into_iter()
-            .next())
+        self.db()
+            .read(|c| first_row(c, SQL, [client_id], |row| client_from_row(row)))
     }
 
     async fn clients_of_owner(&self, owner: UserId) -> StoreResult<Vec<Client>> {
@@ -394,23 +387,8 @@ impl OAuthStore for SqliteStore {
              scopes AS consent_scopes, created_at AS consent_created_at, \
              updated_at AS consent_updated_at, last_used_at AS consent_last_used_at \
              FROM consents WHERE user_id = $1 AND client = $2";
-        if let Some(fast) = self.fast() {
-            return fast.read(|c| {
-                first_row(c, SQL, rusqlite::params![user, client], |row| {
-                    consent_from_row(row)
-                })
-            });
-        }
-        let row = sqlx::query(SQL)
-            .bind(user)
-            .bind(client)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(backend)?;
-        row.as_ref()
-            .map(consent_from_row)
-            .transpose()
-            .map_err(backend)
+        self.db()
+            .read(|c| first_row(c, SQL, params![user, client], |row| consent_from_row(row)))
     }
 
     async fn save_consent(
@@ -420,19 +398,17 @@ impl OAuthStore for SqliteStore {
         scopes: ScopeSet,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id, client) \
-             DO UPDATE SET scopes = consents.scopes | excluded.scopes, updated_at = excluded.updated_at",
-        )
-        .bind(user)
-        .bind(client)
-        .bind(scopes.bits())
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (user_id, client) \
+                 DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
+                 updated_at = excluded.updated_at",
+                params![user, client, scopes.bits(), now],
+            )
+            .map(drop)
+        })
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
@@ -490,25 +466,27 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
-             code_challenge, nonce, auth_time, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(code.hash.as_bytes())
-        .bind(code.client)
-        .bind(code.user_id)
-        .bind(&code.redirect_uri)
-        .bind(code.scopes.to_string())
-        .bind(&code.code_challenge)
-        .bind(&code.nonce)
-        .bind(code.auth_time)
-        .bind(code.created_at)
-        .bind(code.expires_at)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
+                 code_challenge, nonce, auth_time, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    code.hash.as_bytes(),
+                    code.client,
+                    code.user_id,
+                    code.redirect_uri,
+                    code.scopes.to_string(),
+                    code.code_challenge,
+                    code.nonce,
+                    code.auth_time,
+                    code.created_at,
+                    code.expires_at
+                ],
+            )
+            .map(drop)
+        })
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
@@ -547,28 +525,23 @@ impl OAuthStore for SqliteStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.immediate().await?;
-        let won = sqlx::query(
-            "UPDATE auth_codes SET used_at = $2 \
-             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(hash.as_bytes())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .rows_affected()
-            == 1;
-        if !won {
-            return Ok(None);
-        }
-        let family_id = insert_family(&mut tx, &family).await?;
-        insert_tokens(&mut tx, family_id, tokens, now).await?;
-        if let Some(user) = family.user_id {
-            touch_consent(&mut tx, user, family.client, now).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Some(family_id))
+        self.db().write(|tx| {
+            let won = execute(
+                tx,
+                "UPDATE auth_codes SET used_at = ?2 \
+                 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+                params![hash.as_bytes(), now],
+            )? == 1;
+            if !won {
+                return Ok(None);
+            }
+            let family_id = insert_family(tx, &family)?;
+            insert_tokens(tx, family_id, tokens, now)?;
+            if let Some(user) = family.user_id {
+                touch_consent(tx, user, family.client, now)?;
+            }
+            Ok(Some(family_id))
+        })
     }
 
     async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
@@ -584,11 +557,11 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
-        let mut tx = self.immediate().await?;
-        let family_id = insert_family(&mut tx, &family).await?;
-        insert_tokens(&mut tx, family_id, tokens, family.created_at).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(family_id)
+        self.db().write(|tx| {
+            let family_id = insert_family(tx, &family)?;
+            insert_tokens(tx, family_id, tokens, family.created_at)?;
+            Ok(family_id)
+        })
     }
 
     async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
@@ -613,54 +586,57 @@ impl OAuthStore for SqliteStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.immediate().await?;
-        let family: Option<(i64, Option<UserId>, ClientPk)> = sqlx::query_as(
-            "UPDATE tokens SET used_at = $2 \
-             WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL \
-               AND revoked_at IS NULL AND expires_at > $2 \
-               AND EXISTS (SELECT 1 FROM token_families f WHERE f.id = tokens.family_id AND f.revoked_at IS NULL) \
-             RETURNING family_id, \
-               (SELECT user_id FROM token_families WHERE id = family_id), \
-               (SELECT client FROM token_families WHERE id = family_id)",
-        )
-        .bind(old.as_bytes())
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some((family_id, user, client)) = family else {
-            return Ok(false);
-        };
-        insert_tokens(&mut tx, family_id, tokens, now).await?;
-        if let Some(user) = user {
-            touch_consent(&mut tx, user, client, now).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(true)
+        self.db().write(|tx| {
+            let family: Option<(i64, Option<UserId>, ClientPk)> = tx
+                .prepare_cached(
+                    "UPDATE tokens SET used_at = ?2 \
+                     WHERE token_hash = ?1 AND kind = 'refresh' AND used_at IS NULL \
+                       AND revoked_at IS NULL AND expires_at > ?2 \
+                       AND EXISTS (SELECT 1 FROM token_families f \
+                                   WHERE f.id = tokens.family_id AND f.revoked_at IS NULL) \
+                     RETURNING family_id, \
+                       (SELECT user_id FROM token_families WHERE id = family_id), \
+                       (SELECT client FROM token_families WHERE id = family_id)",
+                )
+                .and_then(|mut update| {
+                    update
+                        .query_row(params![old.as_bytes(), now], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                        })
+                        .optional()
+                })
+                .map_err(backend)?;
+            let Some((family_id, user, client)) = family else {
+                return Ok(false);
+            };
+            insert_tokens(tx, family_id, tokens, now)?;
+            if let Some(user) = user {
+                touch_consent(tx, user, client, now)?;
+            }
+            Ok(true)
+        })
     }
 
     async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind(family_id)
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(backend)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "UPDATE token_families SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![family_id, now],
+            )
+            .map(drop)
+        })
     }
 
     async fn revoke_token(&self, hash: &SecretHash, now: UnixTime) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(hash.as_bytes())
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(backend)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+                params![hash.as_bytes(), now],
+            )
+            .map(drop)
+        })
     }
 
     async fn access_context(
@@ -680,22 +656,10 @@ impl OAuthStore for SqliteStore {
                 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND c.status = 'approved' \
                 AND (f.user_id IS NULL OR u.status = 1)"
         );
-        if let Some(fast) = self.fast() {
-            return fast.read(|c| {
-                first_row(c, SQL, rusqlite::params![hash.as_bytes(), now], |row| {
-                    access_from_row(row)
-                })
-            });
-        }
-        let row = sqlx::query(SQL)
-            .bind(hash.as_bytes())
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(backend)?;
-        row.as_ref()
-            .map(access_from_row)
-            .transpose()
-            .map_err(backend)
+        self.db().read(|c| {
+            first_row(c, SQL, params![hash.as_bytes(), now], |row| {
+                access_from_row(row)
+            })
+        })
     }
 }

@@ -1,0 +1,152 @@
+//! The SQLite connections, on rusqlite, used synchronously on the calling thread.
+//!
+//! sqlx runs every SQLite connection on a worker thread of its own, so each statement pays a
+//! pool checkout and two thread hand-offs: several times the cost of the statement itself, an
+//! indexed lookup or insert in pages already in memory. Here a read runs inline on one of a few
+//! read-only connections (in WAL mode a reader never waits for the writer), and a write runs
+//! inline on the one read-write connection, under a mutex: SQLite has one writer at a time, and
+//! queueing writers on a mutex beats having them sleep in SQLite's busy handler.
+//!
+//! Nothing is cached: every read sees the committed state, including changes made by other
+//! processes (the CLI) on the same file. A write is durable when `write` returns: in WAL mode
+//! with `synchronous = NORMAL` the commit is in the log file, which survives the process being
+//! killed (not a power cut: that is `synchronous = FULL`).
+
+use crate::backend;
+use keyward_core::store::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// Read connections kept open between calls; more are opened when needed, then dropped.
+const MAX_IDLE: usize = 16;
+/// Prepared statements kept per connection: every query this crate runs, with room to spare.
+const STATEMENT_CACHE: usize = 128;
+
+pub(crate) struct Db {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    writer: Mutex<Connection>,
+}
+
+impl Db {
+    /// Opens (creating if missing) the database file at `path` in WAL mode.
+    pub(crate) fn open(path: &Path) -> StoreResult<Self> {
+        let writer = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(backend)?;
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(backend)?;
+        // Only another process (the CLI) can hold the write lock while this one waits.
+        writer
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(backend)?;
+        writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Self {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            writer: Mutex::new(writer),
+        })
+    }
+
+    /// Runs `read` on an idle read-only connection.
+    pub(crate) fn read<R>(
+        &self,
+        read: impl FnOnce(&Connection) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let connection = match idle {
+            Some(connection) => connection,
+            None => self.open_reader()?,
+        };
+        let result = read(&connection);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(connection);
+        }
+        result
+    }
+
+    /// Runs `write` in a transaction that takes the write lock up front (`BEGIN IMMEDIATE`, so it
+    /// never fails upgrading from a read), committed if it returns `Ok`, rolled back otherwise.
+    pub(crate) fn write<R>(
+        &self,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        // A panic inside `write` dropped its transaction, which rolled it back: the connection
+        // is sound, so a poisoned lock is taken over rather than failing every later write.
+        let mut connection = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let result = write(&tx)?;
+        tx.commit().map_err(backend)?;
+        Ok(result)
+    }
+
+    fn open_reader(&self) -> StoreResult<Connection> {
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(backend)?;
+        // A WAL reader waits only in rare moments (e.g. a WAL reset); never for long here,
+        // since this runs on an async worker thread.
+        connection
+            .busy_timeout(Duration::from_millis(250))
+            .map_err(backend)?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(connection)
+    }
+}
+
+/// The first row of `sql` with `params`, mapped by `map`.
+pub(crate) fn first_row<R>(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl FnOnce(&rusqlite::Row<'_>) -> Result<R, sqlx::Error>,
+) -> StoreResult<Option<R>> {
+    let mut statement = connection.prepare_cached(sql).map_err(backend)?;
+    let mut rows = statement.query(params).map_err(backend)?;
+    match rows.next().map_err(backend)? {
+        Some(row) => map(row).map(Some).map_err(backend),
+        None => Ok(None),
+    }
+}
+
+/// Runs one statement; returns the number of rows it changed.
+pub(crate) fn execute(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<u64> {
+    let mut statement = connection.prepare_cached(sql).map_err(write_error)?;
+    let changed = statement.execute(params).map_err(write_error)?;
+    Ok(changed as u64)
+}
+
+/// Maps a failed statement to `Conflict` when a uniqueness rule refused it. SQLite names the
+/// column in the message (`UNIQUE constraint failed: users.username_lower`).
+pub(crate) fn write_error(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(failure, message) = &e
+        && matches!(
+            failure.extended_code,
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        )
+    {
+        return StoreError::Conflict {
+            what: crate::conflict_subject(message.as_deref().unwrap_or_default()),
+        };
+    }
+    backend(e)
+}
