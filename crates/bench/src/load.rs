@@ -105,6 +105,11 @@ pub struct LoadSpec {
     pub server_cpu: Option<usize>,
     #[serde(default)]
     pub load_cpu: Option<usize>,
+    /// Operations per second over all connections, evenly spaced (open loop: a slow answer does
+    /// not delay the next request's schedule, and latency counts from the scheduled start);
+    /// unset, each connection sends its next request as soon as the last is answered.
+    #[serde(default)]
+    pub rate: Option<f64>,
     pub work: Work,
 }
 
@@ -137,6 +142,10 @@ pub struct LoadResult {
     pub stopped_early: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
+    /// For refresh chains: each connection's latest refresh token, in connection order, so a
+    /// later run can walk the chains on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refresh_tails: Vec<String>,
 }
 
 /// The child process's entry point: read the spec, run, print the result.
@@ -285,6 +294,47 @@ struct WorkerStats {
     error_samples: Vec<String>,
     codes: Vec<String>,
     stopped_early: Option<String>,
+    refresh_tail: Option<String>,
+}
+
+/// When a connection sends its next request: at once (closed loop), or on a fixed schedule.
+struct Pacer {
+    next: Instant,
+    interval: Option<Duration>,
+    deadline: Instant,
+}
+
+impl Pacer {
+    fn new(shared: &Shared, index: usize) -> Self {
+        let connections = shared.connections;
+        let interval = shared
+            .rate
+            .filter(|r| *r > 0.0)
+            .map(|rate| Duration::from_secs_f64(connections as f64 / rate));
+        // Connections take turns, so requests are spread evenly rather than sent in bursts.
+        let offset = interval.map_or(Duration::ZERO, |i| i * index as u32 / connections as u32);
+        Self {
+            next: shared.started + offset,
+            interval,
+            deadline: shared.deadline,
+        }
+    }
+
+    /// The start of the next request (its scheduled time when paced), or `None` past the
+    /// deadline.
+    async fn start(&mut self) -> Option<Instant> {
+        let Some(interval) = self.interval else {
+            let now = Instant::now();
+            return (now < self.deadline).then_some(now);
+        };
+        let at = self.next;
+        if at >= self.deadline {
+            return None;
+        }
+        self.next = at + interval;
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        Some(at)
+    }
 }
 
 impl WorkerStats {
@@ -315,6 +365,9 @@ struct Shared {
     host: HeaderValue,
     /// The next code of the pool, or the number of codes minted so far.
     counter: AtomicUsize,
+    rate: Option<f64>,
+    connections: usize,
+    started: Instant,
 }
 
 pub async fn run(spec: LoadSpec) -> Result<LoadResult> {
@@ -349,6 +402,9 @@ pub async fn run(spec: LoadSpec) -> Result<LoadResult> {
         work: spec.work,
         host,
         counter: AtomicUsize::new(0),
+        rate: spec.rate,
+        connections: spec.connections,
+        started,
     });
     // Requests still running at the deadline get a few seconds to finish, not more.
     let timeout_at = tokio::time::Instant::from_std(started + duration + Duration::from_secs(5));
@@ -363,8 +419,12 @@ pub async fn run(spec: LoadSpec) -> Result<LoadResult> {
         workers.spawn(worker(index, conn, Arc::clone(&shared)));
     }
     let mut all = WorkerStats::default();
+    let mut tails = Vec::new();
     while let Some(joined) = workers.join_next().await {
-        let stats = joined.context("a worker panicked")??;
+        let (index, stats) = joined.context("a worker panicked")??;
+        if let Some(tail) = stats.refresh_tail {
+            tails.push((index, tail));
+        }
         all.latencies.extend(stats.latencies);
         all.ok += stats.ok;
         all.errors += stats.errors;
@@ -410,6 +470,10 @@ pub async fn run(spec: LoadSpec) -> Result<LoadResult> {
         error_samples: all.error_samples,
         stopped_early: all.stopped_early,
         codes: all.codes,
+        refresh_tails: {
+            tails.sort_unstable();
+            tails.into_iter().map(|(_, tail)| tail).collect()
+        },
     })
 }
 
@@ -429,14 +493,14 @@ fn form_with(form: &[(String, String)], key: &str, value: &str) -> Result<Bytes>
     ))
 }
 
-async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<WorkerStats> {
+async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<(usize, WorkerStats)> {
     let mut stats = WorkerStats::default();
     let host = &shared.host;
+    let mut pacer = Pacer::new(&shared, index);
     match &shared.work {
         Work::Repeat { request } => {
             let prepared = Prepared::new(request, host)?;
-            while Instant::now() < shared.deadline {
-                let started = Instant::now();
+            while let Some(started) = pacer.start().await {
                 stats.http += 1;
                 match conn.send(prepared.request()).await {
                     Ok(answer) if answer.status.is_success() => {
@@ -517,9 +581,8 @@ async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<Wor
                 .get(index)
                 .cloned()
                 .context("no refresh token for this connection")?;
-            while Instant::now() < shared.deadline {
+            while let Some(started) = pacer.start().await {
                 let body = form_with(form, "refresh_token", &token)?;
-                let started = Instant::now();
                 stats.http += 1;
                 match conn.send(prepared.request_with(body)).await {
                     Ok(answer) if answer.status.is_success() => {
@@ -550,6 +613,9 @@ async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<Wor
                     Err(e) => stats.error(format!("{e:#}")),
                 }
             }
+            if stats.stopped_early.is_none() {
+                stats.refresh_tail = Some(token);
+            }
         }
         Work::BrowserFlow {
             authorize,
@@ -558,8 +624,7 @@ async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<Wor
         } => {
             let authorize = Prepared::new(authorize, host)?;
             let token = Prepared::form(token_path, host)?;
-            while Instant::now() < shared.deadline {
-                let started = Instant::now();
+            while let Some(started) = pacer.start().await {
                 stats.http += 1;
                 let code = match conn.send(authorize.request()).await {
                     Ok(answer) => match redirect_code(&answer) {
@@ -592,7 +657,7 @@ async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<Wor
         }
     }
     stats.reconnects = conn.reconnects;
-    Ok(stats)
+    Ok((index, stats))
 }
 
 fn redirect_code(answer: &Answer) -> Option<String> {

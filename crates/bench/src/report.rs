@@ -60,6 +60,40 @@ pub struct ScenarioReport {
     pub rate_vs_baseline: Option<f64>,
     pub stopped_early: Option<String>,
     pub error_samples: Vec<String>,
+    /// The second run, paced at half of this one's rate.
+    pub half_load: Option<HalfLoad>,
+}
+
+/// A run paced at a fixed rate (half the peak): the latency a client sees when the server is
+/// not saturated. Latency counts from each request's scheduled start.
+#[derive(Debug, Clone, Serialize)]
+pub struct HalfLoad {
+    pub target_ops_per_sec: f64,
+    pub ops_per_sec: f64,
+    pub ok: u64,
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    pub server_cpu_us_per_op: Option<f64>,
+}
+
+impl HalfLoad {
+    pub fn new(target_ops_per_sec: f64, result: &LoadResult) -> Self {
+        let ticks = result.clock_ticks_per_sec.max(1) as f64;
+        let ms = |us: Option<u32>| us.map(|v| f64::from(v) / 1000.0);
+        Self {
+            target_ops_per_sec,
+            ops_per_sec: result.ops as f64 / result.elapsed_secs.max(f64::EPSILON),
+            ok: result.ok,
+            errors: result.errors,
+            p50_ms: ms(result.p50_us),
+            p99_ms: ms(result.p99_us),
+            max_ms: ms(result.max_us),
+            server_cpu_us_per_op: (result.ops > 0)
+                .then(|| result.server_cpu_ticks as f64 / ticks * 1e6 / result.ops as f64),
+        }
+    }
 }
 
 impl ScenarioReport {
@@ -116,6 +150,7 @@ impl ScenarioReport {
             rate_vs_baseline: None,
             stopped_early: result.stopped_early.clone(),
             error_samples: result.error_samples.clone(),
+            half_load: None,
         }
     }
 }
@@ -150,7 +185,10 @@ pub struct Settings {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KeywardFacts {
     pub binary_bytes: Option<u64>,
+    /// `/readyz` on a fresh database (migrations, the first signing keys).
     pub ready_after_ms: Option<u128>,
+    /// `/readyz` after a restart on the database the run filled.
+    pub ready_existing_ms: Option<u128>,
     /// VmRSS when `/readyz` first answered.
     pub rss_at_ready_kb: Option<u64>,
     /// VmRSS right after seeding.
@@ -245,10 +283,10 @@ impl Report {
             s.id_token_alg,
         );
         out.push_str(
-            "| scenario | requests/s | p50 | p99 | errors | server CPU / req | × baseline CPU | \
-             % of baseline rate | server core busy | load core busy |\n",
+            "| scenario | requests/s | p50 | p99 | p99 at half load | errors | server CPU / req | \
+             × baseline CPU | % of baseline rate | server core busy | load core busy |\n",
         );
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for r in &self.scenarios {
             let label = if r.server == "baseline" {
                 format!("baseline: {}", r.what)
@@ -262,11 +300,16 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {:.0}% |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0}% | {:.0}% |",
                 label,
                 thousands(r.ops_per_sec),
                 millis(r.p50_ms),
                 millis(r.p99_ms),
+                match &r.half_load {
+                    Some(h) if h.errors == 0 => millis(h.p99_ms),
+                    Some(h) => format!("{} (**{}** errors)", millis(h.p99_ms), h.errors),
+                    None => "—".to_owned(),
+                },
                 if r.errors == 0 {
                     "0".to_owned()
                 } else {
@@ -289,12 +332,15 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "Keyward: binary {}, `/readyz` after {}, RSS at ready {}, after seeding {}, \
-             peak RSS (VmHWM) {}.\n",
+            "Keyward: binary {}, `/readyz` after {} on a fresh database and {} on the filled \
+             one after a restart, RSS at ready {}, after seeding {}, peak RSS (VmHWM) {}.\n",
             k.binary_bytes
                 .map(|b| format!("{:.1} MB", b as f64 / 1_048_576.0))
                 .unwrap_or_else(|| "n/a".to_owned()),
             k.ready_after_ms
+                .map(|ms| format!("{ms} ms"))
+                .unwrap_or_else(|| "n/a".to_owned()),
+            k.ready_existing_ms
                 .map(|ms| format!("{ms} ms"))
                 .unwrap_or_else(|| "n/a".to_owned()),
             mb(k.rss_at_ready_kb),
