@@ -18,7 +18,7 @@ use keyward_core::vault::Vault;
 use keyward_core::{Clock, SystemClock};
 use keyward_store_postgres::PostgresStore;
 use keyward_store_sqlite::SqliteStore;
-use keyward_web::{AppState, WebConfig};
+use keyward_web::{AppState, Services, WebConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -120,7 +120,7 @@ impl Node {
             master_for_2fa,
             "Keyward".into(),
         ));
-        let state = AppState {
+        let state = AppState::new(Services {
             keys,
             vault,
             two_factor,
@@ -143,7 +143,7 @@ impl Node {
             settings: Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2))),
             store,
             config: Arc::new(web),
-        };
+        });
         Ok(Self { state, config })
     }
 

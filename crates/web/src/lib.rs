@@ -18,4 +18,4 @@ pub mod routes;
 pub mod state;
 
 pub use routes::{openapi_document, router};
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, Services, WebConfig};

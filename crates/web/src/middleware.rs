@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use std::any::Any;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -13,41 +14,45 @@ use tower_http::trace::TraceLayer;
 
 use crate::state::WebConfig;
 
+/// Wraps the whole router in one stack of layers. Built with `ServiceBuilder` around the
+/// router, not with `Router::layer`, which wraps every route and boxes each layer, so that every
+/// request would clone and allocate each layer of its route again.
 pub fn apply(router: Router, config: &WebConfig) -> Router {
     // Browsers that reached us over https stay on https.
-    let router = if config.https() {
-        router.layer(SetResponseHeaderLayer::if_not_present(
+    let hsts = config.https().then(|| {
+        SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
-        ))
-    } else {
-        router
-    };
-    router
-        .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
-        // Account answers carry personal data and one-time secrets: never cache them.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+        )
+    });
+    let stack = ServiceBuilder::new()
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
         // Spans carry the path only: query strings of callbacks hold codes and states.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
             }),
         )
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-            header::COOKIE,
-        ]))
+        // Account answers carry personal data and one-time secrets: never cache them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .option_layer(hsts)
+        .service(router);
+    Router::new().fallback_service(stack)
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

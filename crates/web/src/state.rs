@@ -50,8 +50,26 @@ impl Default for WebConfig {
     }
 }
 
+/// What every handler reaches. Cloned for every request (axum hands each handler its own
+/// copy), so it is one `Arc` rather than a struct of them.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub accounts: Arc<Accounts>,
     pub apps: Arc<Apps>,
     pub tokens: Arc<TokenService>,
