@@ -22,6 +22,8 @@ mod db;
 mod federation;
 mod keys;
 mod oauth;
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
 use db::{execute, first_row};
