@@ -1,7 +1,7 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
-use crate::db::{execute, first_row};
-use crate::{Columns, SqliteStore, backend, session_from_row, user_from_row, write_error};
+use crate::db::{all_rows, execute, first_row, store_error};
+use crate::{SqliteStore, session_from_row, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
@@ -9,29 +9,30 @@ use keyward_core::model::{
 };
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{AccountStore, Page, StoreResult, UserPatch};
-use rusqlite::params;
-use sqlx::Row;
+use rusqlite::{Row, params};
+
+impl SqliteStore {
+    /// The user `sql` (selecting `user_columns!()`) finds with `params`.
+    fn one_user(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Option<User>> {
+        self.db().read(|c| first_row(c, sql, params, user_from_row))
+    }
+
+    /// Runs an `UPDATE users ... WHERE id = ?1`; returns whether a row changed.
+    fn update_user(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<bool> {
+        self.db()
+            .write(|tx| execute(tx, sql, params))
+            .map(|n| n > 0)
+    }
+}
 
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        let id = crate::insert_user(self.writer(), &user).await?;
-        self.user_by_id(id)
-            .await?
-            .ok_or_else(|| backend("the inserted user is gone"))
+        self.db().write(|tx| crate::insert_user(tx, &user))
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose().map_err(backend)
+        self.one_user(crate::USER_BY_ID, [id])
     }
 
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
@@ -39,14 +40,13 @@ impl AccountStore for SqliteStore {
             concat!(
                 "SELECT ",
                 user_columns!(),
-                " FROM users u WHERE u.username_lower = $1 \
+                " FROM users u WHERE u.username_lower = ?1 \
                  UNION ALL SELECT ",
                 user_columns!(),
-                " FROM users u WHERE u.email = $1 AND u.email_verified = 1 LIMIT 1"
+                " FROM users u WHERE u.email = ?1 AND u.email_verified = 1 LIMIT 1"
             ),
-            login,
+            [login],
         )
-        .await
     }
 
     async fn user_by_aff_code(&self, code: &str) -> StoreResult<Option<User>> {
@@ -54,101 +54,88 @@ impl AccountStore for SqliteStore {
             concat!(
                 "SELECT ",
                 user_columns!(),
-                " FROM users u WHERE u.aff_code = $1"
+                " FROM users u WHERE u.aff_code = ?1"
             ),
-            code,
+            [code],
         )
-        .await
     }
 
     async fn count_admins(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role >= 10")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)
+        self.db()
+            .read(|c| {
+                first_row(
+                    c,
+                    "SELECT COUNT(*) FROM users WHERE role >= 10",
+                    [],
+                    |row| row.get(0),
+                )
+            })
+            .map(Option::unwrap_or_default)
     }
 
     async fn list_users(&self, search: Option<&str>, page: Page) -> StoreResult<Vec<User>> {
         let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE $1 IS NULL OR u.username_lower LIKE $1 OR u.email LIKE $1 \
-             OR u.display_name LIKE $1 ORDER BY u.id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(pattern)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(user_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
+        self.db().read(|c| {
+            all_rows(
+                c,
+                concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users u WHERE ?1 IS NULL OR u.username_lower LIKE ?1 \
+                     OR u.email LIKE ?1 OR u.display_name LIKE ?1 \
+                     ORDER BY u.id DESC LIMIT ?2 OFFSET ?3"
+                ),
+                params![pattern, page.limit, page.offset],
+                user_from_row,
+            )
+        })
     }
 
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let changed = sqlx::query(
-            "UPDATE users SET quota = COALESCE($2, quota), used_quota = COALESCE($3, used_quota), \
-             level = COALESCE($4, level), role = COALESCE($5, role), \
-             status = COALESCE($6, status), updated_at = $7 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(patch.quota)
-        .bind(patch.used_quota)
-        .bind(patch.level)
-        .bind(patch.role.map(Role::as_i64))
-        .bind(patch.status.map(UserStatus::as_i64))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?
-        .rows_affected();
-        if patch.status == Some(UserStatus::Disabled) {
-            // Sessions end and every token dies for good: re-enabling the account later does
-            // not bring old credentials back.
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query(
-                "UPDATE token_families SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(changed > 0)
+        self.db().write(|tx| {
+            let changed = execute(
+                tx,
+                "UPDATE users SET quota = COALESCE(?2, quota), \
+                 used_quota = COALESCE(?3, used_quota), level = COALESCE(?4, level), \
+                 role = COALESCE(?5, role), status = COALESCE(?6, status), updated_at = ?7 \
+                 WHERE id = ?1",
+                params![
+                    id,
+                    patch.quota,
+                    patch.used_quota,
+                    patch.level,
+                    patch.role.map(Role::as_i64),
+                    patch.status.map(UserStatus::as_i64),
+                    now
+                ],
+            )?;
+            if patch.status == Some(UserStatus::Disabled) {
+                // Sessions end and every token dies for good: re-enabling the account later
+                // does not bring old credentials back.
+                execute(tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                execute(
+                    tx,
+                    "UPDATE token_families SET revoked_at = ?2 \
+                     WHERE user_id = ?1 AND revoked_at IS NULL",
+                    [id, now],
+                )?;
+            }
+            Ok(changed > 0)
+        })
     }
 
     async fn set_password_hash(&self, id: UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
         self.update_user(
-            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(hash)
-                .bind(now),
+            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, hash, now],
         )
-        .await
     }
 
     async fn set_display_name(&self, id: UserId, name: &str, now: UnixTime) -> StoreResult<bool> {
         self.update_user(
-            sqlx::query("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(name)
-                .bind(now),
+            "UPDATE users SET display_name = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, name, now],
         )
-        .await
     }
 
     async fn adjust_quota(
@@ -157,44 +144,43 @@ impl AccountStore for SqliteStore {
         delta: i64,
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
-            "UPDATE users SET quota = quota + $2, updated_at = $3 \
-             WHERE id = $1 AND quota + $2 >= 0 RETURNING quota",
-        )
-        .bind(id)
-        .bind(delta)
-        .bind(now)
-        .fetch_optional(self.writer())
-        .await
-        .map_err(write_error)
+        self.db().write(|tx| {
+            first_row(
+                tx,
+                "UPDATE users SET quota = quota + ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND quota + ?2 >= 0 RETURNING quota",
+                [id, delta, now],
+                |row| row.get(0),
+            )
+        })
     }
 
     async fn record_login(&self, id: UserId, now: UnixTime) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(self.writer())
-            .await
-            .map(drop)
-            .map_err(backend)
+        self.update_user(
+            "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
+            [id, now],
+        )
+        .map(drop)
     }
 
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, \
-             user_agent, mfa_pending) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)",
-        )
-        .bind(s.id_hash.as_bytes())
-        .bind(s.user_id)
-        .bind(s.created_at)
-        .bind(s.expires_at)
-        .bind(&s.ip)
-        .bind(&s.user_agent)
-        .bind(i64::from(s.mfa_pending))
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, \
+                 ip, user_agent, mfa_pending) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    s.id_hash.as_bytes(),
+                    s.user_id,
+                    s.created_at,
+                    s.expires_at,
+                    s.ip,
+                    s.user_agent,
+                    i64::from(s.mfa_pending)
+                ],
+            )
+            .map(drop)
+        })
     }
 
     async fn session_with_user(
@@ -208,13 +194,11 @@ impl AccountStore for SqliteStore {
              s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
             user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 0"
+             WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND s.mfa_pending = 0"
         );
-        let found = self.db().read(|c| {
-            first_row(c, SQL, params![id_hash.as_bytes(), now], |row| {
-                session_and_user(row)
-            })
-        })?;
+        let found = self
+            .db()
+            .read(|c| first_row(c, SQL, params![id_hash.as_bytes(), now], session_and_user))?;
         let Some((mut session, user)) = found else {
             return Ok(None);
         };
@@ -236,44 +220,35 @@ impl AccountStore for SqliteStore {
         id_hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<(Session, User)>> {
-        let row = sqlx::query(concat!(
+        const SQL: &str = concat!(
             "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
              s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
             user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 1"
-        ))
-        .bind(id_hash.as_bytes())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let mut session = session_from_row(&row).map_err(backend)?;
-        session.created_at = row.try_get("s_created_at").map_err(backend)?;
-        Ok(Some((session, user_from_row(&row).map_err(backend)?)))
+             WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND s.mfa_pending = 1"
+        );
+        self.db()
+            .read(|c| first_row(c, SQL, params![id_hash.as_bytes(), now], session_and_user))
     }
 
     async fn two_factor(&self, user: UserId) -> StoreResult<TwoFactorRecord> {
-        let row = sqlx::query(
-            "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = $1",
-        )
-        .bind(user)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else {
-            return Ok(TwoFactorRecord::default());
-        };
-        (|| -> Result<TwoFactorRecord, sqlx::Error> {
-            Ok(TwoFactorRecord {
-                secret: row.try_get("totp_secret")?,
-                enabled: row.try_get("totp_enabled")?,
-                last_step: row.try_get("totp_last_step")?,
-                recovery_codes: row.try_get("recovery_codes")?,
-            })
-        })()
-        .map_err(backend)
+        let found = self.db().read(|c| {
+            first_row(
+                c,
+                "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes \
+                 FROM users WHERE id = ?1",
+                [user],
+                |row| {
+                    Ok(TwoFactorRecord {
+                        secret: row.get("totp_secret")?,
+                        enabled: row.get("totp_enabled")?,
+                        last_step: row.get("totp_last_step")?,
+                        recovery_codes: row.get("recovery_codes")?,
+                    })
+                },
+            )
+        })?;
+        Ok(found.unwrap_or_default())
     }
 
     async fn set_two_factor(
@@ -282,32 +257,27 @@ impl AccountStore for SqliteStore {
         record: &TwoFactorRecord,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE users SET totp_secret = $2, totp_enabled = $3, totp_last_step = $4, \
-             recovery_codes = $5, updated_at = $6 WHERE id = $1",
+        self.update_user(
+            "UPDATE users SET totp_secret = ?2, totp_enabled = ?3, totp_last_step = ?4, \
+             recovery_codes = ?5, updated_at = ?6 WHERE id = ?1",
+            params![
+                user,
+                record.secret,
+                record.enabled,
+                record.last_step,
+                record.recovery_codes,
+                now
+            ],
         )
-        .bind(user)
-        .bind(&record.secret)
-        .bind(record.enabled)
-        .bind(record.last_step)
-        .bind(&record.recovery_codes)
-        .bind(now)
-        .execute(self.writer())
-        .await
         .map(drop)
-        .map_err(backend)
     }
 
     async fn advance_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 AND totp_enabled = 1",
+        self.update_user(
+            "UPDATE users SET totp_last_step = ?2 \
+             WHERE id = ?1 AND totp_last_step < ?2 AND totp_enabled = 1",
+            [user, step],
         )
-        .bind(user)
-        .bind(step)
-        .execute(self.writer())
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn replace_recovery_codes(
@@ -316,34 +286,27 @@ impl AccountStore for SqliteStore {
         old: &str,
         new: &str,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET recovery_codes = $3 WHERE id = $1 AND recovery_codes = $2",
+        self.update_user(
+            "UPDATE users SET recovery_codes = ?3 WHERE id = ?1 AND recovery_codes = ?2",
+            params![user, old, new],
         )
-        .bind(user)
-        .bind(old)
-        .bind(new)
-        .execute(self.writer())
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash.as_bytes())
-            .execute(self.writer())
-            .await
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "DELETE FROM sessions WHERE id_hash = ?1",
+                    [id_hash.as_bytes()],
+                )
+            })
             .map(drop)
-            .map_err(backend)
     }
 
     async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(self.writer())
-            .await
-            .map(|done| done.rows_affected())
-            .map_err(backend)
+        self.db()
+            .write(|tx| execute(tx, "DELETE FROM sessions WHERE user_id = ?1", [user_id]))
     }
 
     async fn delete_user_session(
@@ -351,13 +314,15 @@ impl AccountStore for SqliteStore {
         user_id: UserId,
         id_hash: &SecretHash,
     ) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2")
-            .bind(user_id)
-            .bind(id_hash.as_bytes())
-            .execute(self.writer())
-            .await
-            .map(|done| done.rows_affected() > 0)
-            .map_err(backend)
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "DELETE FROM sessions WHERE user_id = ?1 AND id_hash = ?2",
+                    params![user_id, id_hash.as_bytes()],
+                )
+            })
+            .map(|n| n > 0)
     }
 
     async fn list_user_sessions(
@@ -365,20 +330,17 @@ impl AccountStore for SqliteStore {
         user_id: UserId,
         now: UnixTime,
     ) -> StoreResult<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
-             mfa_pending FROM sessions WHERE user_id = $1 AND expires_at > $2 AND mfa_pending = 0 \
-             ORDER BY last_seen_at DESC",
-        )
-        .bind(user_id)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(session_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
+        self.db().read(|c| {
+            all_rows(
+                c,
+                "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
+                 mfa_pending FROM sessions \
+                 WHERE user_id = ?1 AND expires_at > ?2 AND mfa_pending = 0 \
+                 ORDER BY last_seen_at DESC",
+                [user_id, now],
+                session_from_row,
+            )
+        })
     }
 
     async fn replace_developer_token(
@@ -387,31 +349,29 @@ impl AccountStore for SqliteStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO developer_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, \
-             created_at = excluded.created_at, last_used_at = NULL",
-        )
-        .bind(hash.as_bytes())
-        .bind(user_id)
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO developer_tokens (token_hash, user_id, created_at) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO UPDATE SET \
+                 token_hash = excluded.token_hash, created_at = excluded.created_at, \
+                 last_used_at = NULL",
+                params![hash.as_bytes(), user_id, now],
+            )
+            .map(drop)
+        })
     }
 
     async fn user_by_developer_token(&self, hash: &SecretHash) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM developer_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
-        ))
-        .bind(hash.as_bytes())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose().map_err(backend)
+        self.one_user(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM developer_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.token_hash = ?1"
+            ),
+            [hash.as_bytes()],
+        )
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
@@ -426,7 +386,7 @@ impl AccountStore for SqliteStore {
                  RETURNING count",
             )
             .and_then(|mut hit| hit.query_row(params![key, now, window], |row| row.get(0)))
-            .map_err(backend)
+            .map_err(store_error)
         })
     }
 
@@ -437,47 +397,48 @@ impl AccountStore for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<Option<(i64, UnixTime)>> {
         const SQL: &str =
-            "SELECT count, window_start FROM throttle WHERE key = $1 AND window_start > $2 - $3";
+            "SELECT count, window_start FROM throttle WHERE key = ?1 AND window_start > ?2 - ?3";
         // Checked before every token request: on the hot path.
         self.db().read(|c| {
             first_row(c, SQL, params![key, now, window], |row| {
-                Ok((row.col("count")?, row.col("window_start")?))
+                Ok((row.get("count")?, row.get("window_start")?))
             })
         })
     }
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM throttle WHERE key = $1")
-            .bind(key)
-            .execute(self.writer())
-            .await
+        self.db()
+            .write(|tx| execute(tx, "DELETE FROM throttle WHERE key = ?1", [key]))
             .map(drop)
-            .map_err(backend)
     }
 
     async fn load_settings(&self) -> StoreResult<Option<String>> {
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'site'")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)
+        self.db().read(|c| {
+            first_row(
+                c,
+                "SELECT value FROM settings WHERE key = 'site'",
+                [],
+                |row| row.get(0),
+            )
+        })
     }
 
     async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES ('site', $1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(json)
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(backend)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO settings (key, value, updated_at) VALUES ('site', ?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+                 updated_at = excluded.updated_at",
+                params![json, now],
+            )
+            .map(drop)
+        })
     }
 }
 
-fn session_and_user(row: &impl crate::Columns) -> Result<(Session, User), sqlx::Error> {
+fn session_and_user(row: &Row<'_>) -> rusqlite::Result<(Session, User)> {
     let mut session = session_from_row(row)?;
-    session.created_at = row.col("s_created_at")?;
+    session.created_at = row.get("s_created_at")?;
     Ok((session, user_from_row(row)?))
 }

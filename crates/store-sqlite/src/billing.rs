@@ -1,38 +1,36 @@
 //! Top-up codes.
 
-use crate::{SqliteStore, backend, write_error};
+use crate::SqliteStore;
+use crate::db::{all_rows, execute, first_row};
 use async_trait::async_trait;
 use keyward_core::billing::topup::{NewTopUpCode, TopUpCode};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::UserId;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{BillingStore, Page, StoreResult};
-use sqlx::Row;
+use rusqlite::params;
 
 #[async_trait]
 impl BillingStore for SqliteStore {
     async fn create_topup_codes(&self, codes: &[NewTopUpCode]) -> StoreResult<()> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        for code in codes {
-            sqlx::query(
-                "INSERT INTO topup_codes (code_hash, label, amount, created_by, created_at, \
-                 expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(code.hash.as_bytes())
-            .bind(&code.label)
-            .bind(code.amount)
-            .bind(code.created_by)
-            .bind(code.created_at)
-            .bind(code.expires_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        }
-        tx.commit().await.map_err(backend)
+        self.db().write(|tx| {
+            for code in codes {
+                execute(
+                    tx,
+                    "INSERT INTO topup_codes (code_hash, label, amount, created_by, created_at, \
+                     expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        code.hash.as_bytes(),
+                        code.label,
+                        code.amount,
+                        code.created_by,
+                        code.created_at,
+                        code.expires_at
+                    ],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     async fn redeem_topup_code(
@@ -41,72 +39,53 @@ impl BillingStore for SqliteStore {
         user: UserId,
         now: UnixTime,
     ) -> StoreResult<Option<(i64, i64)>> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        // The row lock taken by this conditional update decides races: a concurrent redemption
-        // waits, then finds the code used and changes nothing.
-        let claimed: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE topup_codes SET redeemed_by = $2, redeemed_at = $3 \
-             WHERE code_hash = $1 AND redeemed_at IS NULL \
-             AND (expires_at IS NULL OR expires_at > $3) RETURNING id, amount",
-        )
-        .bind(hash.as_bytes())
-        .bind(user)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some((id, amount)) = claimed else {
-            return Ok(None);
-        };
-        let credited = sqlx::query(
-            "UPDATE users SET quota = quota + $2, updated_at = $3 WHERE id = $1 AND status = 1",
-        )
-        .bind(user)
-        .bind(amount)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?
-        .rows_affected();
-        if credited == 0 {
-            // Dropping the transaction rolls the claim back: the code stays unused.
-            return Ok(None);
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Some((id, amount)))
+        // `None` rolls back: a claimed code whose owner cannot be credited stays unused.
+        self.db().write_if_some(|tx| {
+            // The write lock decides races: a concurrent redemption waits, then finds the code
+            // used and changes nothing.
+            let claimed: Option<(i64, i64)> = first_row(
+                tx,
+                "UPDATE topup_codes SET redeemed_by = ?2, redeemed_at = ?3 \
+                 WHERE code_hash = ?1 AND redeemed_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > ?3) RETURNING id, amount",
+                params![hash.as_bytes(), user, now],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let Some((id, amount)) = claimed else {
+                return Ok(None);
+            };
+            let credited = execute(
+                tx,
+                "UPDATE users SET quota = quota + ?2, updated_at = ?3 WHERE id = ?1 AND status = 1",
+                [user, amount, now],
+            )?;
+            Ok((credited > 0).then_some((id, amount)))
+        })
     }
 
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.label, c.amount, c.created_by, c.created_at, c.expires_at, \
-             c.redeemed_by, c.redeemed_at, u.username AS redeemed_by_name \
-             FROM topup_codes c LEFT JOIN users u ON u.id = c.redeemed_by \
-             ORDER BY c.id DESC LIMIT $1 OFFSET $2",
-        )
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(self.pool())
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                Ok(TopUpCode {
-                    id: row.try_get("id")?,
-                    label: row.try_get("label")?,
-                    amount: row.try_get("amount")?,
-                    created_by: row.try_get("created_by")?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    redeemed_by: row.try_get("redeemed_by")?,
-                    redeemed_by_name: row.try_get("redeemed_by_name")?,
-                    redeemed_at: row.try_get("redeemed_at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
+        self.db().read(|c| {
+            all_rows(
+                c,
+                "SELECT c.id, c.label, c.amount, c.created_by, c.created_at, c.expires_at, \
+                 c.redeemed_by, c.redeemed_at, u.username AS redeemed_by_name \
+                 FROM topup_codes c LEFT JOIN users u ON u.id = c.redeemed_by \
+                 ORDER BY c.id DESC LIMIT ?1 OFFSET ?2",
+                [page.limit, page.offset],
+                |row| {
+                    Ok(TopUpCode {
+                        id: row.get("id")?,
+                        label: row.get("label")?,
+                        amount: row.get("amount")?,
+                        created_by: row.get("created_by")?,
+                        created_at: row.get("created_at")?,
+                        expires_at: row.get("expires_at")?,
+                        redeemed_by: row.get("redeemed_by")?,
+                        redeemed_by_name: row.get("redeemed_by_name")?,
+                        redeemed_at: row.get("redeemed_at")?,
+                    })
+                },
+            )
+        })
     }
 }

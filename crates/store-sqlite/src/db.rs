@@ -1,11 +1,12 @@
 //! The SQLite connections, on rusqlite, used synchronously on the calling thread.
 //!
-//! sqlx runs every SQLite connection on a worker thread of its own, so each statement pays a
-//! pool checkout and two thread hand-offs: several times the cost of the statement itself, an
+//! sqlx runs every SQLite connection on a worker thread of its own, so each statement would pay
+//! a pool checkout and two thread hand-offs: several times the cost of the statement itself, an
 //! indexed lookup or insert in pages already in memory. Here a read runs inline on one of a few
 //! read-only connections (in WAL mode a reader never waits for the writer), and a write runs
 //! inline on the one read-write connection, under a mutex: SQLite has one writer at a time, and
-//! queueing writers on a mutex beats having them sleep in SQLite's busy handler.
+//! queueing writers on a mutex beats having them sleep in SQLite's busy handler. The closures
+//! are synchronous, so no lock is ever held across an `.await`.
 //!
 //! Nothing is cached: every read sees the committed state, including changes made by other
 //! processes (the CLI) on the same file. A write is durable when `write` returns: in WAL mode
@@ -14,7 +15,7 @@
 
 use crate::backend;
 use keyward_core::store::{StoreError, StoreResult};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Params, Row, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -80,7 +81,24 @@ impl Db {
     /// never fails upgrading from a read), committed if it returns `Ok`, rolled back otherwise.
     pub(crate) fn write<R>(
         &self,
-        write: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<R>,
+        write: impl FnOnce(&Transaction<'_>) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        self.transaction(write, |_| true)
+    }
+
+    /// Like `write`, but `Ok(None)` rolls back too: for a write that finds halfway through that
+    /// it must not happen.
+    pub(crate) fn write_if_some<R>(
+        &self,
+        write: impl FnOnce(&Transaction<'_>) -> StoreResult<Option<R>>,
+    ) -> StoreResult<Option<R>> {
+        self.transaction(write, Option::is_some)
+    }
+
+    fn transaction<R>(
+        &self,
+        write: impl FnOnce(&Transaction<'_>) -> StoreResult<R>,
+        keep: impl FnOnce(&R) -> bool,
     ) -> StoreResult<R> {
         // A panic inside `write` dropped its transaction, which rolled it back: the connection
         // is sound, so a poisoned lock is taken over rather than failing every later write.
@@ -88,8 +106,13 @@ impl Db {
         let tx = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
+        // On `Err`, dropping `tx` rolls it back.
         let result = write(&tx)?;
-        tx.commit().map_err(backend)?;
+        if keep(&result) {
+            tx.commit().map_err(backend)?;
+        } else {
+            tx.rollback().map_err(backend)?;
+        }
         Ok(result)
     }
 
@@ -113,40 +136,75 @@ impl Db {
 pub(crate) fn first_row<R>(
     connection: &Connection,
     sql: &str,
-    params: impl rusqlite::Params,
-    map: impl FnOnce(&rusqlite::Row<'_>) -> Result<R, sqlx::Error>,
+    params: impl Params,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<R>,
 ) -> StoreResult<Option<R>> {
-    let mut statement = connection.prepare_cached(sql).map_err(backend)?;
-    let mut rows = statement.query(params).map_err(backend)?;
-    match rows.next().map_err(backend)? {
-        Some(row) => map(row).map(Some).map_err(backend),
+    let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
+    let mut rows = statement.query(params).map_err(store_error)?;
+    match rows.next().map_err(store_error)? {
+        Some(row) => map(row).map(Some).map_err(store_error),
         None => Ok(None),
     }
 }
 
-/// Runs one statement; returns the number of rows it changed.
-pub(crate) fn execute(
+/// Every row of `sql` with `params`, mapped by `map`.
+pub(crate) fn all_rows<R>(
     connection: &Connection,
     sql: &str,
-    params: impl rusqlite::Params,
-) -> StoreResult<u64> {
-    let mut statement = connection.prepare_cached(sql).map_err(write_error)?;
-    let changed = statement.execute(params).map_err(write_error)?;
+    params: impl Params,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
+) -> StoreResult<Vec<R>> {
+    let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
+    let rows = statement.query_map(params, map).map_err(store_error)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(store_error)
+}
+
+/// Runs one statement; returns the number of rows it changed.
+pub(crate) fn execute(connection: &Connection, sql: &str, params: impl Params) -> StoreResult<u64> {
+    let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
+    let changed = statement.execute(params).map_err(store_error)?;
     Ok(changed as u64)
 }
 
-/// Maps a failed statement to `Conflict` when a uniqueness rule refused it. SQLite names the
-/// column in the message (`UNIQUE constraint failed: users.username_lower`).
-pub(crate) fn write_error(e: rusqlite::Error) -> StoreError {
-    if let rusqlite::Error::SqliteFailure(failure, message) = &e
-        && matches!(
-            failure.extended_code,
-            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        )
-    {
-        return StoreError::Conflict {
-            what: crate::conflict_subject(message.as_deref().unwrap_or_default()),
-        };
+/// Maps a failed statement to `Conflict` when a uniqueness rule refused it, to `Backend`
+/// otherwise.
+pub(crate) fn store_error(e: rusqlite::Error) -> StoreError {
+    match unique_violation(&e) {
+        Some(message) => StoreError::Conflict {
+            what: conflict_subject(message),
+        },
+        None => backend(e),
     }
-    backend(e)
+}
+
+/// SQLite's message when a uniqueness rule refused a statement. It names the columns
+/// (`UNIQUE constraint failed: users.username_lower`).
+pub(crate) fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, message)
+            if matches!(
+                failure.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ) =>
+        {
+            Some(message.as_deref().unwrap_or_default())
+        }
+        _ => None,
+    }
+}
+
+/// What a uniqueness rule protected, from the columns it names.
+fn conflict_subject(message: &str) -> &'static str {
+    if message.contains("username") {
+        "username"
+    } else if message.contains("aff_code") {
+        "aff_code"
+    } else if message.contains("email") {
+        "email"
+    } else if message.contains("uuid") {
+        "uuid"
+    } else {
+        "record"
+    }
 }

@@ -1,72 +1,80 @@
 //! Upstream identities and login flows, verification codes, operator secrets.
 
-use crate::{SqliteStore, backend, user_from_row, write_error};
+use crate::db::{all_rows, execute, first_row, store_error, unique_violation};
+use crate::{SqliteStore, required_hash, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_core::store::{FederationStore, StoreError, StoreResult};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use rusqlite::{Row, Transaction, params};
 
-fn hash(row: &SqliteRow, column: &str) -> Result<SecretHash, sqlx::Error> {
-    let bytes: Vec<u8> = row.try_get(column)?;
-    SecretHash::from_slice(&bytes).ok_or_else(|| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: "not 32 bytes".into(),
-    })
-}
-
-fn identity_from_row(row: &SqliteRow) -> Result<Identity, sqlx::Error> {
+fn identity_from_row(row: &Row<'_>) -> rusqlite::Result<Identity> {
     Ok(Identity {
-        provider: row.try_get("provider")?,
-        subject: row.try_get("subject")?,
-        user_id: row.try_get("user_id")?,
-        display: row.try_get("display")?,
-        created_at: row.try_get("created_at")?,
+        provider: row.get("provider")?,
+        subject: row.get("subject")?,
+        user_id: row.get("user_id")?,
+        display: row.get("display")?,
+        created_at: row.get("created_at")?,
     })
 }
 
-/// Identity conflicts name which rule refused them: the identity is someone's already, or the
-/// account already has one of this provider.
-fn identity_error(e: sqlx::Error) -> StoreError {
-    let per_account = matches!(&e, sqlx::Error::Database(db) if db.message().contains("user"));
-    match write_error(e) {
-        StoreError::Conflict { .. } if per_account => StoreError::Conflict {
+/// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
+/// someone's already, or the account already has one of this provider.
+fn insert_identity(tx: &Transaction<'_>, identity: &Identity, user: UserId) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO identities (provider, subject, user_id, display, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            identity.provider,
+            identity.subject,
+            user,
+            identity.display,
+            identity.created_at
+        ])
+    })
+    .map(drop)
+    .map_err(|e| match unique_violation(&e) {
+        Some(message) if message.contains("user") => StoreError::Conflict {
             what: "identity_provider",
         },
-        StoreError::Conflict { .. } => StoreError::Conflict { what: "identity" },
-        other => other,
-    }
+        Some(_) => StoreError::Conflict { what: "identity" },
+        None => store_error(e),
+    })
 }
 
 #[async_trait]
 impl FederationStore for SqliteStore {
     async fn create_upstream_state(&self, s: UpstreamState) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO upstream_states (state_hash, browser_hash, provider, intent, user_id, \
-             aff_code, pkce_verifier, nonce, return_to, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(s.state_hash.as_bytes())
-        .bind(s.browser_hash.as_bytes())
-        .bind(&s.provider)
-        .bind(if s.bind_user.is_some() {
+        let intent = if s.bind_user.is_some() {
             "bind"
         } else {
             "login"
+        };
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO upstream_states (state_hash, browser_hash, provider, intent, \
+                 user_id, aff_code, pkce_verifier, nonce, return_to, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    s.state_hash.as_bytes(),
+                    s.browser_hash.as_bytes(),
+                    s.provider,
+                    intent,
+                    s.bind_user,
+                    s.aff_code,
+                    s.pkce_verifier,
+                    s.nonce,
+                    s.return_to,
+                    s.created_at,
+                    s.expires_at
+                ],
+            )
+            .map(drop)
         })
-        .bind(s.bind_user)
-        .bind(&s.aff_code)
-        .bind(&s.pkce_verifier)
-        .bind(&s.nonce)
-        .bind(&s.return_to)
-        .bind(s.created_at)
-        .bind(s.expires_at)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
     }
 
     async fn take_upstream_state(
@@ -74,106 +82,82 @@ impl FederationStore for SqliteStore {
         state: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<UpstreamState>> {
-        let row = sqlx::query(
-            "DELETE FROM upstream_states WHERE state_hash = $1 RETURNING state_hash, browser_hash, \
-             provider, user_id, aff_code, pkce_verifier, nonce, return_to, created_at, expires_at",
-        )
-        .bind(state.as_bytes())
-        .fetch_optional(self.writer())
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let taken = (|| -> Result<UpstreamState, sqlx::Error> {
-            Ok(UpstreamState {
-                state_hash: hash(&row, "state_hash")?,
-                browser_hash: hash(&row, "browser_hash")?,
-                provider: row.try_get("provider")?,
-                bind_user: row.try_get("user_id")?,
-                aff_code: row.try_get("aff_code")?,
-                pkce_verifier: row.try_get("pkce_verifier")?,
-                nonce: row.try_get("nonce")?,
-                return_to: row.try_get("return_to")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })()
-        .map_err(backend)?;
-        Ok((taken.expires_at > now).then_some(taken))
+        let taken = self.db().write(|tx| {
+            first_row(
+                tx,
+                "DELETE FROM upstream_states WHERE state_hash = ?1 RETURNING state_hash, \
+                 browser_hash, provider, user_id, aff_code, pkce_verifier, nonce, return_to, \
+                 created_at, expires_at",
+                [state.as_bytes()],
+                |row| {
+                    Ok(UpstreamState {
+                        state_hash: required_hash(row, "state_hash")?,
+                        browser_hash: required_hash(row, "browser_hash")?,
+                        provider: row.get("provider")?,
+                        bind_user: row.get("user_id")?,
+                        aff_code: row.get("aff_code")?,
+                        pkce_verifier: row.get("pkce_verifier")?,
+                        nonce: row.get("nonce")?,
+                        return_to: row.get("return_to")?,
+                        created_at: row.get("created_at")?,
+                        expires_at: row.get("expires_at")?,
+                    })
+                },
+            )
+        })?;
+        Ok(taken.filter(|taken| taken.expires_at > now))
     }
 
     async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>> {
-        let row = sqlx::query(
-            "SELECT provider, subject, user_id, display, created_at FROM identities \
-             WHERE provider = $1 AND subject = $2",
-        )
-        .bind(provider)
-        .bind(subject)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        row.as_ref()
-            .map(identity_from_row)
-            .transpose()
-            .map_err(backend)
+        self.db().read(|c| {
+            first_row(
+                c,
+                "SELECT provider, subject, user_id, display, created_at FROM identities \
+                 WHERE provider = ?1 AND subject = ?2",
+                [provider, subject],
+                identity_from_row,
+            )
+        })
     }
 
     async fn identities_of_user(&self, user: UserId) -> StoreResult<Vec<Identity>> {
-        let rows = sqlx::query(
-            "SELECT provider, subject, user_id, display, created_at FROM identities \
-             WHERE user_id = $1 ORDER BY provider",
-        )
-        .bind(user)
-        .fetch_all(self.pool())
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(identity_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
+        self.db().read(|c| {
+            all_rows(
+                c,
+                "SELECT provider, subject, user_id, display, created_at FROM identities \
+                 WHERE user_id = ?1 ORDER BY provider",
+                [user],
+                identity_from_row,
+            )
+        })
     }
 
     async fn link_identity(&self, identity: Identity) -> StoreResult<()> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let existing: Option<UserId> = sqlx::query_scalar(
-            "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        match existing {
-            Some(owner) if owner == identity.user_id => return Ok(()),
-            Some(_) => return Err(StoreError::Conflict { what: "identity" }),
-            None => {}
-        }
-        sqlx::query(
-            "INSERT INTO identities (provider, subject, user_id, display, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .bind(identity.user_id)
-        .bind(&identity.display)
-        .bind(identity.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(identity_error)?;
-        tx.commit().await.map_err(backend)
+        self.db().write(|tx| {
+            let existing: Option<UserId> = first_row(
+                tx,
+                "SELECT user_id FROM identities WHERE provider = ?1 AND subject = ?2",
+                [&identity.provider, &identity.subject],
+                |row| row.get(0),
+            )?;
+            match existing {
+                Some(owner) if owner == identity.user_id => Ok(()),
+                Some(_) => Err(StoreError::Conflict { what: "identity" }),
+                None => insert_identity(tx, &identity, identity.user_id),
+            }
+        })
     }
 
     async fn unlink_identity(&self, user: UserId, provider: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
-            .bind(user)
-            .bind(provider)
-            .execute(self.writer())
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "DELETE FROM identities WHERE user_id = ?1 AND provider = ?2",
+                    params![user, provider],
+                )
+            })
+            .map(|n| n > 0)
     }
 
     async fn create_user_with_identity(
@@ -181,36 +165,11 @@ impl FederationStore for SqliteStore {
         user: NewUser,
         identity: Identity,
     ) -> StoreResult<User> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let id = crate::insert_user(&mut *tx, &user).await?;
-        sqlx::query(
-            "INSERT INTO identities (provider, subject, user_id, display, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .bind(id)
-        .bind(&identity.display)
-        .bind(identity.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(identity_error)?;
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.id = $1"
-        ))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let created = user_from_row(&row).map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(created)
+        self.db().write(|tx| {
+            let created = crate::insert_user(tx, &user)?;
+            insert_identity(tx, &identity, created.id)?;
+            Ok(created)
+        })
     }
 
     async fn set_verified_email(
@@ -219,28 +178,29 @@ impl FederationStore for SqliteStore {
         email: &str,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE users SET email = $2, email_verified = 1, updated_at = $3 WHERE id = $1",
-        )
-        .bind(user)
-        .bind(email)
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "UPDATE users SET email = ?2, email_verified = 1, updated_at = ?3 WHERE id = ?1",
+                params![user, email, now],
+            )
+            .map(drop)
+        })
     }
 
     async fn user_by_verified_email(&self, email: &str) -> StoreResult<Option<User>> {
-        self.one_user(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users u WHERE u.email = $1 AND u.email_verified = 1"
-            ),
-            email,
-        )
-        .await
+        self.db().read(|c| {
+            first_row(
+                c,
+                concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users u WHERE u.email = ?1 AND u.email_verified = 1"
+                ),
+                [email],
+                user_from_row,
+            )
+        })
     }
 
     async fn put_code(
@@ -252,23 +212,18 @@ impl FederationStore for SqliteStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, 0, $5, $6) \
-             ON CONFLICT (purpose, email) DO UPDATE SET user_id = excluded.user_id, \
-             code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, \
-             expires_at = excluded.expires_at",
-        )
-        .bind(purpose)
-        .bind(email)
-        .bind(user)
-        .bind(hash.as_bytes())
-        .bind(now)
-        .bind(expires_at)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
+                 created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6) \
+                 ON CONFLICT (purpose, email) DO UPDATE SET user_id = excluded.user_id, \
+                 code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, \
+                 expires_at = excluded.expires_at",
+                params![purpose, email, user, hash.as_bytes(), now, expires_at],
+            )
+            .map(drop)
+        })
     }
 
     async fn check_code(
@@ -279,48 +234,41 @@ impl FederationStore for SqliteStore {
         max_attempts: i64,
         now: UnixTime,
     ) -> StoreResult<CodeCheck> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let row = sqlx::query(
-            "SELECT user_id, code_hash, attempts, expires_at FROM verification_codes \
-             WHERE purpose = $1 AND email = $2",
-        )
-        .bind(purpose)
-        .bind(email)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else {
-            return Ok(CodeCheck::Missing);
-        };
-        let stored = hash(&row, "code_hash").map_err(backend)?;
-        let attempts: i64 = row.try_get("attempts").map_err(backend)?;
-        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
-        let user: Option<UserId> = row.try_get("user_id").map_err(backend)?;
-        let outcome = if expires_at <= now || attempts >= max_attempts {
-            CodeCheck::Missing
-        } else if constant_time_eq(stored.as_bytes(), attempt.as_bytes()) {
-            CodeCheck::Valid(user)
-        } else {
-            CodeCheck::Wrong
-        };
-        let spent = !matches!(outcome, CodeCheck::Wrong) || attempts + 1 >= max_attempts;
-        let sql = if spent {
-            "DELETE FROM verification_codes WHERE purpose = $1 AND email = $2"
-        } else {
-            "UPDATE verification_codes SET attempts = attempts + 1 WHERE purpose = $1 AND email = $2"
-        };
-        sqlx::query(sql)
-            .bind(purpose)
-            .bind(email)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(outcome)
+        self.db().write(|tx| {
+            let stored = first_row(
+                tx,
+                "SELECT user_id, code_hash, attempts, expires_at FROM verification_codes \
+                 WHERE purpose = ?1 AND email = ?2",
+                [purpose, email],
+                |row| {
+                    Ok((
+                        row.get::<_, Option<UserId>>("user_id")?,
+                        required_hash(row, "code_hash")?,
+                        row.get::<_, i64>("attempts")?,
+                        row.get::<_, i64>("expires_at")?,
+                    ))
+                },
+            )?;
+            let Some((user, stored, attempts, expires_at)) = stored else {
+                return Ok(CodeCheck::Missing);
+            };
+            let outcome = if expires_at <= now || attempts >= max_attempts {
+                CodeCheck::Missing
+            } else if constant_time_eq(stored.as_bytes(), attempt.as_bytes()) {
+                CodeCheck::Valid(user)
+            } else {
+                CodeCheck::Wrong
+            };
+            let spent = !matches!(outcome, CodeCheck::Wrong) || attempts + 1 >= max_attempts;
+            let sql = if spent {
+                "DELETE FROM verification_codes WHERE purpose = ?1 AND email = ?2"
+            } else {
+                "UPDATE verification_codes SET attempts = attempts + 1 \
+                 WHERE purpose = ?1 AND email = ?2"
+            };
+            execute(tx, sql, [purpose, email])?;
+            Ok(outcome)
+        })
     }
 
     async fn put_operator_secret(
@@ -329,34 +277,32 @@ impl FederationStore for SqliteStore {
         ciphertext: &[u8],
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO operator_secrets (name, ciphertext, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(ciphertext)
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO operator_secrets (name, ciphertext, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, \
+                 updated_at = excluded.updated_at",
+                params![name, ciphertext, now],
+            )
+            .map(drop)
+        })
     }
 
     async fn operator_secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query_scalar("SELECT ciphertext FROM operator_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(backend)
+        self.db().read(|c| {
+            first_row(
+                c,
+                "SELECT ciphertext FROM operator_secrets WHERE name = ?1",
+                [name],
+                |row| row.get(0),
+            )
+        })
     }
 
     async fn delete_operator_secret(&self, name: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM operator_secrets WHERE name = $1")
-            .bind(name)
-            .execute(self.writer())
-            .await
+        self.db()
+            .write(|tx| execute(tx, "DELETE FROM operator_secrets WHERE name = ?1", [name]))
             .map(drop)
-            .map_err(backend)
     }
 }

@@ -1,59 +1,57 @@
 //! Signing keys.
 
-use crate::{SqliteStore, backend, write_error};
+use crate::SqliteStore;
+use crate::db::{all_rows, execute};
 use async_trait::async_trait;
 use keyward_core::model::StoredKey;
 use keyward_core::store::{KeyStore, StoreResult};
-use sqlx::Row;
+use rusqlite::params;
 
 #[async_trait]
 impl KeyStore for SqliteStore {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query(
-            "SELECT kid, alg, private_key, public_jwk, created_at, not_before FROM signing_keys \
-             ORDER BY created_at",
-        )
-        .fetch_all(self.pool())
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredKey {
-                    kid: row.try_get("kid")?,
-                    alg: row.try_get("alg")?,
-                    private_key: row.try_get("private_key")?,
-                    public_jwk: row.try_get("public_jwk")?,
-                    created_at: row.try_get("created_at")?,
-                    not_before: row.try_get("not_before")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
+        self.db().read(|c| {
+            all_rows(
+                c,
+                "SELECT kid, alg, private_key, public_jwk, created_at, not_before \
+                 FROM signing_keys ORDER BY created_at",
+                [],
+                |row| {
+                    Ok(StoredKey {
+                        kid: row.get("kid")?,
+                        alg: row.get("alg")?,
+                        private_key: row.get("private_key")?,
+                        public_jwk: row.get("public_jwk")?,
+                        created_at: row.get("created_at")?,
+                        not_before: row.get("not_before")?,
+                    })
+                },
+            )
+        })
     }
 
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, not_before) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&key.kid)
-        .bind(&key.alg)
-        .bind(&key.private_key)
-        .bind(&key.public_jwk)
-        .bind(key.created_at)
-        .bind(key.not_before)
-        .execute(self.writer())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, \
+                 not_before) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    key.kid,
+                    key.alg,
+                    key.private_key,
+                    key.public_jwk,
+                    key.created_at,
+                    key.not_before
+                ],
+            )
+            .map(drop)
+        })
     }
 
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
-            .bind(kid)
-            .execute(self.writer())
-            .await
+        self.db()
+            .write(|tx| execute(tx, "DELETE FROM signing_keys WHERE kid = ?1", [kid]))
             .map(drop)
-            .map_err(backend)
     }
 }

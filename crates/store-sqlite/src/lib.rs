@@ -1,8 +1,10 @@
 //! Keyward's storage on an embedded SQLite file: the zero-configuration default.
 //!
-//! SQLite has one writer at a time. Every write here is a single statement, or a transaction
-//! opened with `BEGIN IMMEDIATE` so that it takes the write lock up front instead of failing
-//! with `SQLITE_BUSY` when it upgrades from a read.
+//! Every statement runs on rusqlite, synchronously on the calling thread (db.rs): reads on a
+//! few read-only connections, writes on the one read-write connection of the process, each
+//! write a `BEGIN IMMEDIATE` transaction so that it takes the write lock up front instead of
+//! failing with `SQLITE_BUSY` when it upgrades from a read. sqlx only runs the migrations, on a
+//! connection of its own, so that databases it migrated before keep their history.
 
 /// The user columns every query that returns a user selects, from a table aliased `u`.
 macro_rules! user_columns {
@@ -20,31 +22,32 @@ mod db;
 mod federation;
 mod keys;
 mod oauth;
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
+use db::{execute, first_row};
 use keyward_core::clock::UnixTime;
-use keyward_core::model::{NewUser, Role, Session, User, UserId, UserStatus};
+use keyward_core::model::{NewUser, Role, Session, User, UserStatus};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Row, migrate::Migrator};
+use rusqlite::types::FromSql;
+use rusqlite::{Row, params};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, migrate::Migrator};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = ?1");
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    /// Reads, in parallel.
-    pool: SqlitePool,
-    /// Every write, through one connection: SQLite has one writer at a time, and queueing
-    /// writers here (asynchronously) beats having them sleep in SQLite's busy handler.
-    writer: SqlitePool,
-    /// The hot reads and writes, inline on rusqlite (db.rs).
-    db: std::sync::Arc<db::Db>,
+    /// Where `migrate` connects.
+    options: SqliteConnectOptions,
+    db: Arc<db::Db>,
 }
 
 impl SqliteStore {
@@ -64,232 +67,161 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let db = std::sync::Arc::new(db::Db::open(options.get_filename())?);
-        let open = |max: u32| {
-            SqlitePoolOptions::new()
-                .max_connections(max)
-                .connect_with(options.clone())
-        };
-        let writer = open(1).await.map_err(backend)?;
-        let pool = open(8).await.map_err(backend)?;
-        Ok(Self { pool, writer, db })
+        let db = Arc::new(db::Db::open(options.get_filename())?);
+        Ok(Self { options, db })
     }
 
+    /// Brings the schema up to date on a sqlx connection of its own, closed when done.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.writer).await.map_err(backend)
+        let mut connection = self.options.connect().await.map_err(backend)?;
+        let migrated = MIGRATOR.run(&mut connection).await.map_err(backend);
+        connection.close().await.map_err(backend)?;
+        migrated
+    }
+
+    pub(crate) fn db(&self) -> &db::Db {
+        &self.db
     }
 }
 
-/// Inserts a user row (on a pool or inside a transaction); returns its id.
-pub(crate) async fn insert_user<'e, E>(executor: E, user: &NewUser) -> StoreResult<UserId>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    sqlx::query_scalar(
+/// Inserts a user row; returns it as stored.
+pub(crate) fn insert_user(tx: &rusqlite::Transaction<'_>, user: &NewUser) -> StoreResult<User> {
+    execute(
+        tx,
         "INSERT INTO users (uuid, username, username_lower, display_name, email, \
          email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
-         RETURNING id",
-    )
-    .bind(user.uuid.to_string())
-    .bind(&user.username)
-    .bind(user.username.to_lowercase())
-    .bind(&user.display_name)
-    .bind(&user.email)
-    .bind(user.email_verified)
-    .bind(&user.password_hash)
-    .bind(user.role.as_i64())
-    .bind(user.quota)
-    .bind(&user.aff_code)
-    .bind(user.inviter_id)
-    .bind(user.created_at)
-    .fetch_one(executor)
-    .await
-    .map_err(write_error)
+         updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+        params![
+            user.uuid.to_string(),
+            user.username,
+            user.username.to_lowercase(),
+            user.display_name,
+            user.email,
+            user.email_verified,
+            user.password_hash,
+            user.role.as_i64(),
+            user.quota,
+            user.aff_code,
+            user.inviter_id,
+            user.created_at
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    first_row(tx, USER_BY_ID, [id], user_from_row)?
+        .ok_or_else(|| backend("the inserted user is gone"))
 }
 
-/// Column access shared by sqlx rows and rusqlite rows (fast.rs), so each mapper is written once.
-pub(crate) trait Columns {
-    fn col<T>(&self, name: &str) -> Result<T, sqlx::Error>
-    where
-        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-        T: rusqlite::types::FromSql;
+/// Reads column `name` as `F` and converts it with `parse`; a value `parse` refuses fails like
+/// a value of the wrong type.
+pub(crate) fn parsed<F, T, E>(
+    row: &Row<'_>,
+    name: &str,
+    parse: impl FnOnce(F) -> Result<T, E>,
+) -> rusqlite::Result<T>
+where
+    F: FromSql,
+    E: std::fmt::Display,
+{
+    let index = row.as_ref().column_index(name)?;
+    let raw = row.get(index)?;
+    parse(raw).map_err(|e| {
+        let data_type = row
+            .get_ref(index)
+            .map_or(rusqlite::types::Type::Null, |value| value.data_type());
+        rusqlite::Error::FromSqlConversionFailure(index, data_type, format!("{name}: {e}").into())
+    })
 }
 
-impl Columns for SqliteRow {
-    fn col<T>(&self, name: &str) -> Result<T, sqlx::Error>
-    where
-        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-        T: rusqlite::types::FromSql,
-    {
-        self.try_get(name)
-    }
+pub(crate) fn hash_column(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<SecretHash>> {
+    parsed(row, name, |bytes: Option<Vec<u8>>| {
+        bytes
+            .map(|b| SecretHash::from_slice(&b).ok_or("not 32 bytes"))
+            .transpose()
+    })
 }
 
-impl Columns for rusqlite::Row<'_> {
-    fn col<T>(&self, name: &str) -> Result<T, sqlx::Error>
-    where
-        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-        T: rusqlite::types::FromSql,
-    {
-        self.get(name).map_err(|e| sqlx::Error::ColumnDecode {
-            index: name.to_owned(),
-            source: e.into(),
-        })
-    }
+pub(crate) fn required_hash(row: &Row<'_>, name: &str) -> rusqlite::Result<SecretHash> {
+    parsed(row, name, |bytes: Vec<u8>| {
+        SecretHash::from_slice(&bytes).ok_or("not 32 bytes")
+    })
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Maps a failed write to `Conflict` when a uniqueness rule refused it.
-pub(crate) fn write_error(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
-    {
-        return StoreError::Conflict {
-            what: conflict_subject(db.message()),
-        };
-    }
-    backend(e)
-}
-
-/// What a uniqueness rule protected, from SQLite's message, which names the column
-/// (`UNIQUE constraint failed: users.username_lower`).
-pub(crate) fn conflict_subject(message: &str) -> &'static str {
-    if message.contains("username") {
-        "username"
-    } else if message.contains("aff_code") {
-        "aff_code"
-    } else if message.contains("email") {
-        "email"
-    } else if message.contains("uuid") {
-        "uuid"
-    } else {
-        "record"
-    }
-}
-
-pub(crate) fn user_from_row(row: &impl Columns) -> Result<User, sqlx::Error> {
-    let decode = |column: &str, reason: String| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: reason.into(),
-    };
-    let uuid: String = row.col("uuid")?;
-    let role: i64 = row.col("role")?;
-    let status: i64 = row.col("status")?;
+pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
-        id: row.col("id")?,
-        uuid: uuid::Uuid::parse_str(&uuid).map_err(|e| decode("uuid", e.to_string()))?,
-        username: row.col("username")?,
-        display_name: row.col("display_name")?,
-        email: row.col("email")?,
-        email_verified: row.col("email_verified")?,
-        password_hash: row.col("password_hash")?,
-        avatar_url: row.col("avatar_url")?,
-        level: row.col("level")?,
-        role: Role::from_i64(role).ok_or_else(|| decode("role", role.to_string()))?,
-        status: UserStatus::from_i64(status).ok_or_else(|| decode("status", status.to_string()))?,
-        quota: row.col("quota")?,
-        used_quota: row.col("used_quota")?,
-        aff_code: row.col("aff_code")?,
-        inviter_id: row.col("inviter_id")?,
-        created_at: row.col("created_at")?,
-        last_login_at: row.col("last_login_at")?,
-        totp_enabled: row.col("totp_enabled")?,
-    })
-}
-
-pub(crate) fn session_from_row(row: &impl Columns) -> Result<Session, sqlx::Error> {
-    let hash: Vec<u8> = row.col("id_hash")?;
-    Ok(Session {
-        id_hash: SecretHash::from_slice(&hash).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: "id_hash".into(),
-            source: "not 32 bytes".into(),
+        id: row.get("id")?,
+        uuid: parsed(row, "uuid", |text: String| uuid::Uuid::parse_str(&text))?,
+        username: row.get("username")?,
+        display_name: row.get("display_name")?,
+        email: row.get("email")?,
+        email_verified: row.get("email_verified")?,
+        password_hash: row.get("password_hash")?,
+        avatar_url: row.get("avatar_url")?,
+        level: row.get("level")?,
+        role: parsed(row, "role", |role: i64| Role::from_i64(role).ok_or(role))?,
+        status: parsed(row, "status", |status: i64| {
+            UserStatus::from_i64(status).ok_or(status)
         })?,
-        user_id: row.col("user_id")?,
-        created_at: row.col("created_at")?,
-        last_seen_at: row.col("last_seen_at")?,
-        expires_at: row.col("expires_at")?,
-        ip: row.col("ip")?,
-        user_agent: row.col("user_agent")?,
-        mfa_pending: row.col::<i64>("mfa_pending")? != 0,
+        quota: row.get("quota")?,
+        used_quota: row.get("used_quota")?,
+        aff_code: row.get("aff_code")?,
+        inviter_id: row.get("inviter_id")?,
+        created_at: row.get("created_at")?,
+        last_login_at: row.get("last_login_at")?,
+        totp_enabled: row.get("totp_enabled")?,
     })
 }
 
-impl SqliteStore {
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    pub(crate) fn writer(&self) -> &SqlitePool {
-        &self.writer
-    }
-
-    pub(crate) fn db(&self) -> &db::Db {
-        &self.db
-    }
-
-    pub(crate) async fn one_user(&self, sql: &'static str, key: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query(sql)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose().map_err(backend)
-    }
-
-    /// Runs an `UPDATE users ... WHERE id = $1` whose other parameters are bound by `bind`;
-    /// returns whether a row changed.
-    pub(crate) async fn update_user(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> StoreResult<bool> {
-        let done = query.execute(&self.writer).await.map_err(write_error)?;
-        Ok(done.rows_affected() > 0)
-    }
+pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id_hash: required_hash(row, "id_hash")?,
+        user_id: row.get("user_id")?,
+        created_at: row.get("created_at")?,
+        last_seen_at: row.get("last_seen_at")?,
+        expires_at: row.get("expires_at")?,
+        ip: row.get("ip")?,
+        user_agent: row.get("user_agent")?,
+        mfa_pending: row.get::<_, i64>("mfa_pending")? != 0,
+    })
 }
 
 #[async_trait]
 impl MaintenanceStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
+        // A read from the file, not only a connection that answers.
+        self.db().read(|c| {
+            first_row(c, "SELECT COUNT(*) FROM sqlite_master", [], |row| {
+                row.get::<_, i64>(0)
+            })
             .map(drop)
-            .map_err(backend)
+        })
     }
 
     async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64> {
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(self.writer())
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let windows = sqlx::query("DELETE FROM throttle WHERE window_start <= $1 - $2")
-            .bind(now)
-            .bind(throttle_window)
-            .execute(self.writer())
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let mut removed = sessions + windows;
+        // A transaction per statement: a write on the token path waits for one delete, not for
+        // the whole purge.
+        let db = self.db();
+        let mut removed =
+            db.write(|tx| execute(tx, "DELETE FROM sessions WHERE expires_at <= ?1", [now]))?;
+        removed += db.write(|tx| {
+            execute(
+                tx,
+                "DELETE FROM throttle WHERE window_start <= ?1 - ?2",
+                [now, throttle_window],
+            )
+        })?;
         // Codes stay until they expire, so a replay is still recognised until then; a family
         // goes once its last token has expired.
         for sql in [
-            "DELETE FROM auth_codes WHERE expires_at <= $1",
-            "DELETE FROM tokens WHERE expires_at <= $1",
-            "DELETE FROM token_families WHERE created_at <= $1 - 600 \
+            "DELETE FROM auth_codes WHERE expires_at <= ?1",
+            "DELETE FROM tokens WHERE expires_at <= ?1",
+            "DELETE FROM token_families WHERE created_at <= ?1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",
         ] {
-            removed += sqlx::query(sql)
-                .bind(now)
-                .execute(&self.writer)
-                .await
-                .map_err(backend)?
-                .rows_affected();
+            removed += db.write(|tx| execute(tx, sql, [now]))?;
         }
         Ok(removed)
     }

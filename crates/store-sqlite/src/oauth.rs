@@ -1,7 +1,7 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::db::{execute, first_row};
-use crate::{Columns, SqliteStore, backend, user_from_row, write_error};
+use crate::db::{all_rows, execute, first_row, store_error};
+use crate::{SqliteStore, backend, hash_column, parsed, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
@@ -12,8 +12,7 @@ use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
-use rusqlite::{OptionalExtension, params};
-use sqlx::{Row, Sqlite, Transaction};
+use rusqlite::{OptionalExtension, Row, params};
 
 macro_rules! client_columns {
     () => {
@@ -33,87 +32,82 @@ macro_rules! token_columns {
     };
 }
 
-fn decode_error(column: &str, reason: &str) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: reason.to_owned().into(),
-    }
+const CLIENT_BY_PK: &str = concat!(
+    "SELECT ",
+    client_columns!(),
+    " FROM clients c WHERE c.id = ?1"
+);
+
+fn scopes_column(row: &Row<'_>, column: &str) -> rusqlite::Result<ScopeSet> {
+    parsed(row, column, |text: String| {
+        ScopeSet::parse(&text).map_err(|_| "unknown scope")
+    })
 }
 
-fn hash_column(row: &impl Columns, column: &str) -> Result<Option<SecretHash>, sqlx::Error> {
-    let bytes: Option<Vec<u8>> = row.col(column)?;
-    bytes
-        .map(|b| SecretHash::from_slice(&b).ok_or_else(|| decode_error(column, "not 32 bytes")))
-        .transpose()
+fn json_list(row: &Row<'_>, column: &str) -> rusqlite::Result<Vec<String>> {
+    parsed(row, column, |text: String| serde_json::from_str(&text))
 }
 
-fn scopes_column(row: &impl Columns, column: &str) -> Result<ScopeSet, sqlx::Error> {
-    let text: String = row.col(column)?;
-    ScopeSet::parse(&text).map_err(|_| decode_error(column, "unknown scope"))
-}
-
-fn json_list(row: &impl Columns, column: &str) -> Result<Vec<String>, sqlx::Error> {
-    let text: String = row.col(column)?;
-    serde_json::from_str(&text).map_err(|e| decode_error(column, &e.to_string()))
-}
-
-fn client_from_row(row: &impl Columns) -> Result<Client, sqlx::Error> {
-    let grants: String = row.col("grant_types")?;
-    let status: String = row.col("status")?;
-    let alg: String = row.col("id_token_alg")?;
+fn client_from_row(row: &Row<'_>) -> rusqlite::Result<Client> {
+    let grants: String = row.get("grant_types")?;
     Ok(Client {
-        id: row.col("id")?,
-        client_id: row.col("client_id")?,
-        owner_id: row.col("owner_id")?,
-        name: row.col("name")?,
-        description: row.col("description")?,
+        id: row.get("id")?,
+        client_id: row.get("client_id")?,
+        owner_id: row.get("owner_id")?,
+        name: row.get("name")?,
+        description: row.get("description")?,
         redirect_uris: json_list(row, "redirect_uris")?,
         post_logout_redirect_uris: json_list(row, "post_logout_redirect_uris")?,
         allowed_scopes: scopes_column(row, "allowed_scopes")?,
         grant_types: grants.split(' ').filter_map(GrantType::parse).collect(),
-        public: row.col("public")?,
+        public: row.get("public")?,
         secret_hash: hash_column(row, "secret_hash")?,
         previous_secret_hash: hash_column(row, "previous_secret_hash")?,
-        previous_secret_expires_at: row.col("previous_secret_expires_at")?,
-        secret_revealed_at: row.col("secret_revealed_at")?,
-        status: ClientStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
-        review_note: row.col("review_note")?,
-        trusted: row.col("trusted")?,
-        id_token_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("id_token_alg", &alg))?,
-        created_at: row.col("client_created_at")?,
-        updated_at: row.col("client_updated_at")?,
+        previous_secret_expires_at: row.get("previous_secret_expires_at")?,
+        secret_revealed_at: row.get("secret_revealed_at")?,
+        status: parsed(row, "status", |status: String| {
+            ClientStatus::parse(&status).ok_or(status)
+        })?,
+        review_note: row.get("review_note")?,
+        trusted: row.get("trusted")?,
+        id_token_alg: parsed(row, "id_token_alg", |alg: String| {
+            SigningAlg::parse(&alg).ok_or(alg)
+        })?,
+        created_at: row.get("client_created_at")?,
+        updated_at: row.get("client_updated_at")?,
     })
 }
 
-fn consent_from_row(row: &impl Columns) -> Result<Consent, sqlx::Error> {
+fn consent_from_row(row: &Row<'_>) -> rusqlite::Result<Consent> {
     Ok(Consent {
-        user_id: row.col("consent_user_id")?,
-        client: row.col("consent_client")?,
-        scopes: ScopeSet::from_bits(row.col("consent_scopes")?),
-        created_at: row.col("consent_created_at")?,
-        updated_at: row.col("consent_updated_at")?,
-        last_used_at: row.col("consent_last_used_at")?,
+        user_id: row.get("consent_user_id")?,
+        client: row.get("consent_client")?,
+        scopes: ScopeSet::from_bits(row.get("consent_scopes")?),
+        created_at: row.get("consent_created_at")?,
+        updated_at: row.get("consent_updated_at")?,
+        last_used_at: row.get("consent_last_used_at")?,
     })
 }
 
-fn token_from_row(row: &impl Columns) -> Result<TokenRecord, sqlx::Error> {
-    let kind: String = row.col("kind")?;
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     Ok(TokenRecord {
-        hash: hash_column(row, "token_hash")?.ok_or_else(|| decode_error("token_hash", "null"))?,
-        kind: TokenKind::parse(&kind).ok_or_else(|| decode_error("kind", &kind))?,
-        family_id: row.col("family_id")?,
-        client: row.col("client")?,
-        user_id: row.col("family_user_id")?,
+        hash: crate::required_hash(row, "token_hash")?,
+        kind: parsed(row, "kind", |kind: String| {
+            TokenKind::parse(&kind).ok_or(kind)
+        })?,
+        family_id: row.get("family_id")?,
+        client: row.get("client")?,
+        user_id: row.get("family_user_id")?,
         scopes: scopes_column(row, "scopes")?,
-        created_at: row.col("token_created_at")?,
-        expires_at: row.col("token_expires_at")?,
-        used_at: row.col("used_at")?,
-        revoked_at: row.col("token_revoked_at")?,
-        auth_time: row.col("auth_time")?,
+        created_at: row.get("token_created_at")?,
+        expires_at: row.get("token_expires_at")?,
+        used_at: row.get("used_at")?,
+        revoked_at: row.get("token_revoked_at")?,
+        auth_time: row.get("auth_time")?,
     })
 }
 
-fn access_from_row(row: &impl Columns) -> Result<AccessContext, sqlx::Error> {
+fn access_from_row(row: &Row<'_>) -> rusqlite::Result<AccessContext> {
     let token = token_from_row(row)?;
     let user = match token.user_id {
         Some(_) => Some(user_from_row(row)?),
@@ -121,7 +115,7 @@ fn access_from_row(row: &impl Columns) -> Result<AccessContext, sqlx::Error> {
     };
     Ok(AccessContext {
         token,
-        client_id: row.col("client_id")?,
+        client_id: row.get("client_id")?,
         user,
     })
 }
@@ -185,88 +179,74 @@ fn touch_consent(
 }
 
 impl SqliteStore {
-    async fn clients_where(
-        &self,
-        query: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> StoreResult<Vec<Client>> {
-        let rows = query.fetch_all(self.pool()).await.map_err(backend)?;
-        rows.iter()
-            .map(client_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
-    }
-
-    async fn immediate(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)
+    /// The apps `sql` (selecting `client_columns!()`) finds with `params`.
+    fn clients_where(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Client>> {
+        self.db()
+            .read(|c| all_rows(c, sql, params, client_from_row))
     }
 }
 
 #[async_trait]
 impl OAuthStore for SqliteStore {
     async fn create_client(&self, c: NewClient) -> StoreResult<Client> {
-        let pk: ClientPk = sqlx::query_scalar(
-            "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
-             allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
-             created_at, updated_at, post_logout_redirect_uris, id_token_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14) RETURNING id",
-        )
-        .bind(&c.client_id)
-        .bind(c.owner_id)
-        .bind(&c.name)
-        .bind(&c.description)
-        .bind(to_json(&c.redirect_uris))
-        .bind(c.allowed_scopes.to_string())
-        .bind(
-            c.grant_types
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-        .bind(c.public)
-        .bind(c.secret_hash.as_ref().map(SecretHash::as_bytes))
-        .bind(c.secret_revealed_at)
-        .bind(c.status.as_str())
-        .bind(c.created_at)
-        .bind(to_json(&c.post_logout_redirect_uris))
-        .bind(c.id_token_alg.as_str())
-        .fetch_one(self.writer())
-        .await
-        .map_err(write_error)?;
-        self.client_by_pk(pk)
-            .await?
-            .ok_or_else(|| backend("the inserted app is gone"))
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
+                 allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
+                 created_at, updated_at, post_logout_redirect_uris, id_token_alg) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+                params![
+                    c.client_id,
+                    c.owner_id,
+                    c.name,
+                    c.description,
+                    to_json(&c.redirect_uris),
+                    c.allowed_scopes.to_string(),
+                    c.grant_types
+                        .iter()
+                        .map(|g| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    c.public,
+                    c.secret_hash.as_ref().map(SecretHash::as_bytes),
+                    c.secret_revealed_at,
+                    c.status.as_str(),
+                    c.created_at,
+                    to_json(&c.post_logout_redirect_uris),
+                    c.id_token_alg.as_str()
+                ],
+            )?;
+            let pk = tx.last_insert_rowid();
+            first_row(tx, CLIENT_BY_PK, [pk], client_from_row)?
+                .ok_or_else(|| backend("the inserted app is gone"))
+        })
     }
 
     async fn client_by_pk(&self, pk: ClientPk) -> StoreResult<Option<Client>> {
-        let q = sqlx::query(concat!(
-            "SELECT ",
-            client_columns!(),
-            " FROM clients c WHERE c.id = $1"
-        ));
-        Ok(self.clients_where(q.bind(pk)).await?.into_iter().next())
+        self.db()
+            .read(|c| first_row(c, CLIENT_BY_PK, [pk], client_from_row))
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
         const SQL: &str = concat!(
             "SELECT ",
             client_columns!(),
-            " FROM clients c WHERE c.client_id = $1"
+            " FROM clients c WHERE c.client_id = ?1"
         );
         self.db()
-            .read(|c| first_row(c, SQL, [client_id], |row| client_from_row(row)))
+            .read(|c| first_row(c, SQL, [client_id], client_from_row))
     }
 
     async fn clients_of_owner(&self, owner: UserId) -> StoreResult<Vec<Client>> {
-        let q = sqlx::query(concat!(
-            "SELECT ",
-            client_columns!(),
-            " FROM clients c WHERE c.owner_id = $1 ORDER BY c.id DESC"
-        ));
-        self.clients_where(q.bind(owner)).await
+        self.clients_where(
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients c WHERE c.owner_id = ?1 ORDER BY c.id DESC"
+            ),
+            [owner],
+        )
     }
 
     async fn list_clients(
@@ -274,17 +254,15 @@ impl OAuthStore for SqliteStore {
         status: Option<ClientStatus>,
         page: Page,
     ) -> StoreResult<Vec<Client>> {
-        let q = sqlx::query(concat!(
-            "SELECT ",
-            client_columns!(),
-            " FROM clients c WHERE $1 IS NULL OR c.status = $1 ORDER BY c.id DESC LIMIT $2 OFFSET $3"
-        ));
         self.clients_where(
-            q.bind(status.map(ClientStatus::as_str))
-                .bind(page.limit)
-                .bind(page.offset),
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients c WHERE ?1 IS NULL OR c.status = ?1 \
+                 ORDER BY c.id DESC LIMIT ?2 OFFSET ?3"
+            ),
+            params![status.map(ClientStatus::as_str), page.limit, page.offset],
         )
-        .await
     }
 
     async fn patch_client(
@@ -293,41 +271,33 @@ impl OAuthStore for SqliteStore {
         patch: &ClientPatch,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self
-            .writer()
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let done = sqlx::query(
-            "UPDATE clients SET status = COALESCE($2, status), \
-             review_note = COALESCE($3, review_note), trusted = COALESCE($4, trusted), \
-             allowed_scopes = COALESCE($5, allowed_scopes), updated_at = $6 WHERE id = $1",
-        )
-        .bind(pk)
-        .bind(patch.status.map(ClientStatus::as_str))
-        .bind(&patch.review_note)
-        .bind(patch.trusted)
-        .bind(patch.allowed_scopes.map(|s| s.to_string()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?;
-        // An app that is no longer approved loses every code and token at once and for good.
-        if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
-            sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE client = $1 AND revoked_at IS NULL")
-                .bind(pk)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query("DELETE FROM auth_codes WHERE client = $1")
-                .bind(pk)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        self.db().write(|tx| {
+            let changed = execute(
+                tx,
+                "UPDATE clients SET status = COALESCE(?2, status), \
+                 review_note = COALESCE(?3, review_note), trusted = COALESCE(?4, trusted), \
+                 allowed_scopes = COALESCE(?5, allowed_scopes), updated_at = ?6 WHERE id = ?1",
+                params![
+                    pk,
+                    patch.status.map(ClientStatus::as_str),
+                    patch.review_note,
+                    patch.trusted,
+                    patch.allowed_scopes.map(|s| s.to_string()),
+                    now
+                ],
+            )?;
+            // An app that is no longer approved loses every code and token at once and for good.
+            if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
+                execute(
+                    tx,
+                    "UPDATE token_families SET revoked_at = ?2 \
+                     WHERE client = ?1 AND revoked_at IS NULL",
+                    [pk, now],
+                )?;
+                execute(tx, "DELETE FROM auth_codes WHERE client = ?1", [pk])?;
+            }
+            Ok(changed > 0)
+        })
     }
 
     async fn reveal_secret(
@@ -336,17 +306,17 @@ impl OAuthStore for SqliteStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE clients SET secret_hash = $2, secret_revealed_at = $3, updated_at = $3 \
-             WHERE id = $1 AND status = 'approved' AND public = 0 AND secret_revealed_at IS NULL",
-        )
-        .bind(pk)
-        .bind(hash.as_bytes())
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map_err(write_error)?;
-        Ok(done.rows_affected() > 0)
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "UPDATE clients SET secret_hash = ?2, secret_revealed_at = ?3, \
+                     updated_at = ?3 WHERE id = ?1 AND status = 'approved' AND public = 0 \
+                     AND secret_revealed_at IS NULL",
+                    params![pk, hash.as_bytes(), now],
+                )
+            })
+            .map(|n| n > 0)
     }
 
     async fn rotate_secret(
@@ -356,39 +326,34 @@ impl OAuthStore for SqliteStore {
         previous_expires_at: Option<UnixTime>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE clients SET \
-               previous_secret_hash = CASE WHEN $3 IS NULL THEN NULL ELSE secret_hash END, \
-               previous_secret_expires_at = $3, \
-               secret_hash = $2, secret_revealed_at = $4, updated_at = $4 \
-             WHERE id = $1 AND public = 0",
-        )
-        .bind(pk)
-        .bind(hash.as_bytes())
-        .bind(previous_expires_at)
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map_err(write_error)?;
-        Ok(done.rows_affected() > 0)
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "UPDATE clients SET \
+                       previous_secret_hash = CASE WHEN ?3 IS NULL THEN NULL ELSE secret_hash END, \
+                       previous_secret_expires_at = ?3, \
+                       secret_hash = ?2, secret_revealed_at = ?4, updated_at = ?4 \
+                     WHERE id = ?1 AND public = 0",
+                    params![pk, hash.as_bytes(), previous_expires_at, now],
+                )
+            })
+            .map(|n| n > 0)
     }
 
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
-            .bind(pk)
-            .execute(self.writer())
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        self.db()
+            .write(|tx| execute(tx, "DELETE FROM clients WHERE id = ?1", [pk]))
+            .map(|n| n > 0)
     }
 
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
         const SQL: &str = "SELECT user_id AS consent_user_id, client AS consent_client, \
              scopes AS consent_scopes, created_at AS consent_created_at, \
              updated_at AS consent_updated_at, last_used_at AS consent_last_used_at \
-             FROM consents WHERE user_id = $1 AND client = $2";
+             FROM consents WHERE user_id = ?1 AND client = ?2";
         self.db()
-            .read(|c| first_row(c, SQL, params![user, client], |row| consent_from_row(row)))
+            .read(|c| first_row(c, SQL, [user, client], consent_from_row))
     }
 
     async fn save_consent(
@@ -412,22 +377,19 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
-        let rows = sqlx::query(concat!(
+        const SQL: &str = concat!(
             "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \
              g.scopes AS consent_scopes, g.created_at AS consent_created_at, \
              g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, ",
             client_columns!(),
-            " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = $1 \
+            " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = ?1 \
               ORDER BY g.updated_at DESC"
-        ))
-        .bind(user)
-        .fetch_all(self.pool())
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|row| Ok((consent_from_row(row)?, client_from_row(row)?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
+        );
+        self.db().read(|c| {
+            all_rows(c, SQL, [user], |row| {
+                Ok((consent_from_row(row)?, client_from_row(row)?))
+            })
+        })
     }
 
     async fn revoke_consent(
@@ -436,33 +398,25 @@ impl OAuthStore for SqliteStore {
         client: ClientPk,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.immediate().await?;
-        let consents = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client = $2")
-            .bind(user)
-            .bind(client)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let families = sqlx::query(
-            "UPDATE token_families SET revoked_at = $3 \
-             WHERE user_id = $1 AND client = $2 AND revoked_at IS NULL",
-        )
-        .bind(user)
-        .bind(client)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .rows_affected();
-        sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND client = $2")
-            .bind(user)
-            .bind(client)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(consents + families > 0)
+        self.db().write(|tx| {
+            let consents = execute(
+                tx,
+                "DELETE FROM consents WHERE user_id = ?1 AND client = ?2",
+                [user, client],
+            )?;
+            let families = execute(
+                tx,
+                "UPDATE token_families SET revoked_at = ?3 \
+                 WHERE user_id = ?1 AND client = ?2 AND revoked_at IS NULL",
+                [user, client, now],
+            )?;
+            execute(
+                tx,
+                "DELETE FROM auth_codes WHERE user_id = ?1 AND client = ?2",
+                [user, client],
+            )?;
+            Ok(consents + families > 0)
+        })
     }
 
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
@@ -490,32 +444,29 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
-        let row = sqlx::query(
-            "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
-             auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = $1",
-        )
-        .bind(hash.as_bytes())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let code = (|| -> Result<AuthCode, sqlx::Error> {
-            Ok(AuthCode {
-                hash: *hash,
-                client: row.try_get("client")?,
-                user_id: row.try_get("user_id")?,
-                redirect_uri: row.try_get("redirect_uri")?,
-                scopes: scopes_column(&row, "scopes")?,
-                code_challenge: row.try_get("code_challenge")?,
-                nonce: row.try_get("nonce")?,
-                auth_time: row.try_get("auth_time")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-                used_at: row.try_get("used_at")?,
-            })
-        })()
-        .map_err(backend)?;
-        Ok(Some(code))
+        self.db().read(|c| {
+            first_row(
+                c,
+                "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
+                 auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = ?1",
+                [hash.as_bytes()],
+                |row| {
+                    Ok(AuthCode {
+                        hash: *hash,
+                        client: row.get("client")?,
+                        user_id: row.get("user_id")?,
+                        redirect_uri: row.get("redirect_uri")?,
+                        scopes: scopes_column(row, "scopes")?,
+                        code_challenge: row.get("code_challenge")?,
+                        nonce: row.get("nonce")?,
+                        auth_time: row.get("auth_time")?,
+                        created_at: row.get("created_at")?,
+                        expires_at: row.get("expires_at")?,
+                        used_at: row.get("used_at")?,
+                    })
+                },
+            )
+        })
     }
 
     async fn redeem_code(
@@ -545,15 +496,14 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
-        sqlx::query(
-            "UPDATE token_families SET revoked_at = $2 WHERE code_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(code.as_bytes())
-        .bind(now)
-        .execute(self.writer())
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(backend)
+        self.db().write(|tx| {
+            execute(
+                tx,
+                "UPDATE token_families SET revoked_at = ?2 \
+                 WHERE code_hash = ?1 AND revoked_at IS NULL",
+                params![code.as_bytes(), now],
+            )
+        })
     }
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
@@ -565,19 +515,13 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(concat!(
+        const SQL: &str = concat!(
             "SELECT ",
             token_columns!(),
-            " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = $1"
-        ))
-        .bind(hash.as_bytes())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        row.as_ref()
-            .map(token_from_row)
-            .transpose()
-            .map_err(backend)
+            " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = ?1"
+        );
+        self.db()
+            .read(|c| first_row(c, SQL, [hash.as_bytes()], token_from_row))
     }
 
     async fn rotate_refresh(
@@ -605,7 +549,7 @@ impl OAuthStore for SqliteStore {
                         })
                         .optional()
                 })
-                .map_err(backend)?;
+                .map_err(store_error)?;
             let Some((family_id, user, client)) = family else {
                 return Ok(false);
             };
@@ -652,14 +596,11 @@ impl OAuthStore for SqliteStore {
             " FROM tokens t JOIN token_families f ON f.id = t.family_id \
               JOIN clients c ON c.id = f.client \
               LEFT JOIN users u ON u.id = f.user_id \
-              WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 \
+              WHERE t.token_hash = ?1 AND t.kind = 'access' AND t.expires_at > ?2 \
                 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND c.status = 'approved' \
                 AND (f.user_id IS NULL OR u.status = 1)"
         );
-        self.db().read(|c| {
-            first_row(c, SQL, params![hash.as_bytes(), now], |row| {
-                access_from_row(row)
-            })
-        })
+        self.db()
+            .read(|c| first_row(c, SQL, params![hash.as_bytes(), now], access_from_row))
     }
 }
