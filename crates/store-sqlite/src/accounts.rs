@@ -1,6 +1,6 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
-use crate::db::{all_rows, execute, first_row, store_error};
+use crate::db::{Cols, all_rows, execute, first_row, store_error};
 use crate::{SqliteStore, session_from_row, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
@@ -9,7 +9,7 @@ use keyward_core::model::{
 };
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{AccountStore, Page, StoreResult, UserPatch};
-use rusqlite::{Row, params};
+use rusqlite::params;
 
 impl SqliteStore {
     /// The user `sql` (selecting `user_columns!()`) finds with `params`.
@@ -437,7 +437,7 @@ impl AccountStore for SqliteStore {
     }
 }
 
-fn session_and_user(row: &Row<'_>) -> rusqlite::Result<(Session, User)> {
+fn session_and_user(row: &Cols<'_, '_>) -> rusqlite::Result<(Session, User)> {
     let mut session = session_from_row(row)?;
     session.created_at = row.get("s_created_at")?;
     Ok((session, user_from_row(row)?))

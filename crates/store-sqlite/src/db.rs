@@ -15,7 +15,9 @@
 
 use crate::backend;
 use keyward_core::store::{StoreError, StoreResult};
+use rusqlite::types::{FromSql, ValueRef};
 use rusqlite::{Connection, OpenFlags, Params, Row, Transaction, TransactionBehavior};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -132,17 +134,73 @@ impl Db {
     }
 }
 
+/// A result row whose columns the mappers find by name. rusqlite's `Row::get("name")` reads
+/// every column's name from SQLite on each lookup (some 450 name reads to map a bearer token's
+/// 30-column row: an eighth of a userinfo request); here the names are read once per row, and
+/// a lookup tries the column after the previous one first, since mappers read in SELECT order.
+pub(crate) struct Cols<'a, 's> {
+    row: &'a Row<'s>,
+    names: Vec<&'a str>,
+    next: Cell<usize>,
+}
+
+/// A column by name, or by position.
+pub(crate) trait Column {
+    fn position(self, cols: &Cols<'_, '_>) -> rusqlite::Result<usize>;
+}
+
+impl Column for usize {
+    fn position(self, _: &Cols<'_, '_>) -> rusqlite::Result<usize> {
+        Ok(self)
+    }
+}
+
+impl Column for &str {
+    fn position(self, cols: &Cols<'_, '_>) -> rusqlite::Result<usize> {
+        cols.index(self)
+    }
+}
+
+impl<'a, 's> Cols<'a, 's> {
+    fn new(row: &'a Row<'s>) -> Self {
+        Self {
+            row,
+            names: row.as_ref().column_names(),
+            next: Cell::new(0),
+        }
+    }
+
+    /// The position of column `name` (ASCII case-insensitive, as SQLite names are).
+    pub(crate) fn index(&self, name: &str) -> rusqlite::Result<usize> {
+        let count = self.names.len();
+        let start = self.next.get();
+        (0..count)
+            .map(|k| (start + k) % count)
+            .find(|&i| self.names[i].eq_ignore_ascii_case(name))
+            .inspect(|&i| self.next.set(i + 1))
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))
+    }
+
+    pub(crate) fn get<I: Column, T: FromSql>(&self, column: I) -> rusqlite::Result<T> {
+        self.row.get(column.position(self)?)
+    }
+
+    pub(crate) fn get_ref(&self, index: usize) -> rusqlite::Result<ValueRef<'_>> {
+        self.row.get_ref(index)
+    }
+}
+
 /// The first row of `sql` with `params`, mapped by `map`.
 pub(crate) fn first_row<R>(
     connection: &Connection,
     sql: &str,
     params: impl Params,
-    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<R>,
+    map: impl FnOnce(&Cols<'_, '_>) -> rusqlite::Result<R>,
 ) -> StoreResult<Option<R>> {
     let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
     let mut rows = statement.query(params).map_err(store_error)?;
     match rows.next().map_err(store_error)? {
-        Some(row) => map(row).map(Some).map_err(store_error),
+        Some(row) => map(&Cols::new(row)).map(Some).map_err(store_error),
         None => Ok(None),
     }
 }
@@ -152,11 +210,15 @@ pub(crate) fn all_rows<R>(
     connection: &Connection,
     sql: &str,
     params: impl Params,
-    map: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
+    mut map: impl FnMut(&Cols<'_, '_>) -> rusqlite::Result<R>,
 ) -> StoreResult<Vec<R>> {
     let mut statement = connection.prepare_cached(sql).map_err(store_error)?;
-    let rows = statement.query_map(params, map).map_err(store_error)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(store_error)
+    let mut rows = statement.query(params).map_err(store_error)?;
+    let mut all = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        all.push(map(&Cols::new(row)).map_err(store_error)?);
+    }
+    Ok(all)
 }
 
 /// Runs one statement; returns the number of rows it changed.

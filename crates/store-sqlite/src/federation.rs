@@ -1,15 +1,15 @@
 //! Upstream identities and login flows, verification codes, operator secrets.
 
-use crate::db::{all_rows, execute, first_row, store_error, unique_violation};
+use crate::db::{Cols, all_rows, execute, first_row, store_error, unique_violation};
 use crate::{SqliteStore, required_hash, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_core::store::{FederationStore, StoreError, StoreResult};
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{Transaction, params};
 
-fn identity_from_row(row: &Row<'_>) -> rusqlite::Result<Identity> {
+fn identity_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Identity> {
     Ok(Identity {
         provider: row.get("provider")?,
         subject: row.get("subject")?,

@@ -26,13 +26,13 @@ mod oauth;
 mod tests;
 
 use async_trait::async_trait;
-use db::{execute, first_row};
+use db::{Cols, execute, first_row};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{NewUser, Role, Session, User, UserStatus};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
+use rusqlite::params;
 use rusqlite::types::FromSql;
-use rusqlite::{Row, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, migrate::Migrator};
 use std::str::FromStr;
@@ -114,7 +114,7 @@ pub(crate) fn insert_user(tx: &rusqlite::Transaction<'_>, user: &NewUser) -> Sto
 /// Reads column `name` as `F` and converts it with `parse`; a value `parse` refuses fails like
 /// a value of the wrong type.
 pub(crate) fn parsed<F, T, E>(
-    row: &Row<'_>,
+    row: &Cols<'_, '_>,
     name: &str,
     parse: impl FnOnce(F) -> Result<T, E>,
 ) -> rusqlite::Result<T>
@@ -122,7 +122,7 @@ where
     F: FromSql,
     E: std::fmt::Display,
 {
-    let index = row.as_ref().column_index(name)?;
+    let index = row.index(name)?;
     let raw = row.get(index)?;
     parse(raw).map_err(|e| {
         let data_type = row
@@ -132,7 +132,7 @@ where
     })
 }
 
-pub(crate) fn hash_column(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<SecretHash>> {
+pub(crate) fn hash_column(row: &Cols<'_, '_>, name: &str) -> rusqlite::Result<Option<SecretHash>> {
     parsed(row, name, |bytes: Option<Vec<u8>>| {
         bytes
             .map(|b| SecretHash::from_slice(&b).ok_or("not 32 bytes"))
@@ -140,7 +140,7 @@ pub(crate) fn hash_column(row: &Row<'_>, name: &str) -> rusqlite::Result<Option<
     })
 }
 
-pub(crate) fn required_hash(row: &Row<'_>, name: &str) -> rusqlite::Result<SecretHash> {
+pub(crate) fn required_hash(row: &Cols<'_, '_>, name: &str) -> rusqlite::Result<SecretHash> {
     parsed(row, name, |bytes: Vec<u8>| {
         SecretHash::from_slice(&bytes).ok_or("not 32 bytes")
     })
@@ -150,7 +150,7 @@ pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get("id")?,
         uuid: parsed(row, "uuid", |text: String| uuid::Uuid::parse_str(&text))?,
@@ -175,7 +175,7 @@ pub(crate) fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
+pub(crate) fn session_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Session> {
     Ok(Session {
         id_hash: required_hash(row, "id_hash")?,
         user_id: row.get("user_id")?,

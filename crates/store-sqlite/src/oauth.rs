@@ -1,6 +1,6 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::db::{all_rows, execute, first_row, store_error};
+use crate::db::{Cols, all_rows, execute, first_row, store_error};
 use crate::{SqliteStore, backend, hash_column, parsed, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
@@ -12,7 +12,7 @@ use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, params};
 
 macro_rules! client_columns {
     () => {
@@ -38,17 +38,17 @@ const CLIENT_BY_PK: &str = concat!(
     " FROM clients c WHERE c.id = ?1"
 );
 
-fn scopes_column(row: &Row<'_>, column: &str) -> rusqlite::Result<ScopeSet> {
+fn scopes_column(row: &Cols<'_, '_>, column: &str) -> rusqlite::Result<ScopeSet> {
     parsed(row, column, |text: String| {
         ScopeSet::parse(&text).map_err(|_| "unknown scope")
     })
 }
 
-fn json_list(row: &Row<'_>, column: &str) -> rusqlite::Result<Vec<String>> {
+fn json_list(row: &Cols<'_, '_>, column: &str) -> rusqlite::Result<Vec<String>> {
     parsed(row, column, |text: String| serde_json::from_str(&text))
 }
 
-fn client_from_row(row: &Row<'_>) -> rusqlite::Result<Client> {
+fn client_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Client> {
     let grants: String = row.get("grant_types")?;
     Ok(Client {
         id: row.get("id")?,
@@ -78,7 +78,7 @@ fn client_from_row(row: &Row<'_>) -> rusqlite::Result<Client> {
     })
 }
 
-fn consent_from_row(row: &Row<'_>) -> rusqlite::Result<Consent> {
+fn consent_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Consent> {
     Ok(Consent {
         user_id: row.get("consent_user_id")?,
         client: row.get("consent_client")?,
@@ -89,7 +89,7 @@ fn consent_from_row(row: &Row<'_>) -> rusqlite::Result<Consent> {
     })
 }
 
-fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+fn token_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<TokenRecord> {
     Ok(TokenRecord {
         hash: crate::required_hash(row, "token_hash")?,
         kind: parsed(row, "kind", |kind: String| {
@@ -107,7 +107,7 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-fn access_from_row(row: &Row<'_>) -> rusqlite::Result<AccessContext> {
+fn access_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<AccessContext> {
     let token = token_from_row(row)?;
     let user = match token.user_id {
         Some(_) => Some(user_from_row(row)?),
