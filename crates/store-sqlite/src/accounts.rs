@@ -18,9 +18,10 @@ impl SqliteStore {
     }
 
     /// Runs an `UPDATE users ... WHERE id = ?1`; returns whether a row changed.
-    fn update_user(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<bool> {
+    async fn update_user(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<bool> {
         self.db()
             .write(|tx| execute(tx, sql, params))
+            .await
             .map(|n| n > 0)
     }
 }
@@ -28,7 +29,7 @@ impl SqliteStore {
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        self.db().write(|tx| crate::insert_user(tx, &user))
+        self.db().write(|tx| crate::insert_user(tx, &user)).await
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -92,50 +93,54 @@ impl AccountStore for SqliteStore {
     }
 
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
-        self.db().write(|tx| {
-            let changed = execute(
-                tx,
-                "UPDATE users SET quota = COALESCE(?2, quota), \
+        self.db()
+            .write(|tx| {
+                let changed = execute(
+                    tx,
+                    "UPDATE users SET quota = COALESCE(?2, quota), \
                  used_quota = COALESCE(?3, used_quota), level = COALESCE(?4, level), \
                  role = COALESCE(?5, role), status = COALESCE(?6, status), updated_at = ?7 \
                  WHERE id = ?1",
-                params![
-                    id,
-                    patch.quota,
-                    patch.used_quota,
-                    patch.level,
-                    patch.role.map(Role::as_i64),
-                    patch.status.map(UserStatus::as_i64),
-                    now
-                ],
-            )?;
-            if patch.status == Some(UserStatus::Disabled) {
-                // Sessions end and every token dies for good: re-enabling the account later
-                // does not bring old credentials back.
-                execute(tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
-                execute(
-                    tx,
-                    "UPDATE token_families SET revoked_at = ?2 \
-                     WHERE user_id = ?1 AND revoked_at IS NULL",
-                    [id, now],
+                    params![
+                        id,
+                        patch.quota,
+                        patch.used_quota,
+                        patch.level,
+                        patch.role.map(Role::as_i64),
+                        patch.status.map(UserStatus::as_i64),
+                        now
+                    ],
                 )?;
-            }
-            Ok(changed > 0)
-        })
+                if patch.status == Some(UserStatus::Disabled) {
+                    // Sessions end and every token dies for good: re-enabling the account later
+                    // does not bring old credentials back.
+                    execute(tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                    execute(
+                        tx,
+                        "UPDATE token_families SET revoked_at = ?2 \
+                     WHERE user_id = ?1 AND revoked_at IS NULL",
+                        [id, now],
+                    )?;
+                }
+                Ok(changed > 0)
+            })
+            .await
     }
 
     async fn set_password_hash(&self, id: UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
         self.update_user(
             "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, hash, now],
+            (id, hash, now),
         )
+        .await
     }
 
     async fn set_display_name(&self, id: UserId, name: &str, now: UnixTime) -> StoreResult<bool> {
         self.update_user(
             "UPDATE users SET display_name = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, name, now],
+            (id, name, now),
         )
+        .await
     }
 
     async fn adjust_quota(
@@ -144,15 +149,17 @@ impl AccountStore for SqliteStore {
         delta: i64,
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        self.db().write(|tx| {
-            first_row(
-                tx,
-                "UPDATE users SET quota = quota + ?2, updated_at = ?3 \
+        self.db()
+            .write(|tx| {
+                first_row(
+                    tx,
+                    "UPDATE users SET quota = quota + ?2, updated_at = ?3 \
                  WHERE id = ?1 AND quota + ?2 >= 0 RETURNING quota",
-                [id, delta, now],
-                |row| row.get(0),
-            )
-        })
+                    [id, delta, now],
+                    |row| row.get(0),
+                )
+            })
+            .await
     }
 
     async fn record_login(&self, id: UserId, now: UnixTime) -> StoreResult<()> {
@@ -160,27 +167,30 @@ impl AccountStore for SqliteStore {
             "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
             [id, now],
         )
+        .await
         .map(drop)
     }
 
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, \
                  ip, user_agent, mfa_pending) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    s.id_hash.as_bytes(),
-                    s.user_id,
-                    s.created_at,
-                    s.expires_at,
-                    s.ip,
-                    s.user_agent,
-                    i64::from(s.mfa_pending)
-                ],
-            )
-            .map(drop)
-        })
+                    params![
+                        s.id_hash.as_bytes(),
+                        s.user_id,
+                        s.created_at,
+                        s.expires_at,
+                        s.ip,
+                        s.user_agent,
+                        i64::from(s.mfa_pending)
+                    ],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn session_with_user(
@@ -203,13 +213,15 @@ impl AccountStore for SqliteStore {
             return Ok(None);
         };
         if session.last_seen_at < now - touch_after {
-            self.db().write(|tx| {
-                execute(
-                    tx,
-                    "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
-                    params![id_hash.as_bytes(), now],
-                )
-            })?;
+            self.db()
+                .write(|tx| {
+                    execute(
+                        tx,
+                        "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
+                        params![id_hash.as_bytes(), now],
+                    )
+                })
+                .await?;
             session.last_seen_at = now;
         }
         Ok(Some((session, user)))
@@ -260,15 +272,16 @@ impl AccountStore for SqliteStore {
         self.update_user(
             "UPDATE users SET totp_secret = ?2, totp_enabled = ?3, totp_last_step = ?4, \
              recovery_codes = ?5, updated_at = ?6 WHERE id = ?1",
-            params![
+            (
                 user,
-                record.secret,
+                &record.secret,
                 record.enabled,
                 record.last_step,
-                record.recovery_codes,
-                now
-            ],
+                &record.recovery_codes,
+                now,
+            ),
         )
+        .await
         .map(drop)
     }
 
@@ -278,6 +291,7 @@ impl AccountStore for SqliteStore {
              WHERE id = ?1 AND totp_last_step < ?2 AND totp_enabled = 1",
             [user, step],
         )
+        .await
     }
 
     async fn replace_recovery_codes(
@@ -288,8 +302,9 @@ impl AccountStore for SqliteStore {
     ) -> StoreResult<bool> {
         self.update_user(
             "UPDATE users SET recovery_codes = ?3 WHERE id = ?1 AND recovery_codes = ?2",
-            params![user, old, new],
+            (user, old, new),
         )
+        .await
     }
 
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()> {
@@ -301,12 +316,14 @@ impl AccountStore for SqliteStore {
                     [id_hash.as_bytes()],
                 )
             })
+            .await
             .map(drop)
     }
 
     async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64> {
         self.db()
             .write(|tx| execute(tx, "DELETE FROM sessions WHERE user_id = ?1", [user_id]))
+            .await
     }
 
     async fn delete_user_session(
@@ -322,6 +339,7 @@ impl AccountStore for SqliteStore {
                     params![user_id, id_hash.as_bytes()],
                 )
             })
+            .await
             .map(|n| n > 0)
     }
 
@@ -349,17 +367,19 @@ impl AccountStore for SqliteStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO developer_tokens (token_hash, user_id, created_at) \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO developer_tokens (token_hash, user_id, created_at) \
                  VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO UPDATE SET \
                  token_hash = excluded.token_hash, created_at = excluded.created_at, \
                  last_used_at = NULL",
-                params![hash.as_bytes(), user_id, now],
-            )
-            .map(drop)
-        })
+                    params![hash.as_bytes(), user_id, now],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn user_by_developer_token(&self, hash: &SecretHash) -> StoreResult<Option<User>> {
@@ -375,19 +395,21 @@ impl AccountStore for SqliteStore {
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
-        self.db().write(|tx| {
-            tx.prepare_cached(
-                "INSERT INTO throttle (key, count, window_start) VALUES (?1, 1, ?2) \
+        self.db()
+            .write(|tx| {
+                tx.prepare_cached(
+                    "INSERT INTO throttle (key, count, window_start) VALUES (?1, 1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET \
                    count = CASE WHEN throttle.window_start <= ?2 - ?3 THEN 1 \
                            ELSE throttle.count + 1 END, \
                    window_start = CASE WHEN throttle.window_start <= ?2 - ?3 THEN ?2 \
                                   ELSE throttle.window_start END \
                  RETURNING count",
-            )
-            .and_then(|mut hit| hit.query_row(params![key, now, window], |row| row.get(0)))
-            .map_err(store_error)
-        })
+                )
+                .and_then(|mut hit| hit.query_row(params![key, now, window], |row| row.get(0)))
+                .map_err(store_error)
+            })
+            .await
     }
 
     async fn throttle_count(
@@ -409,6 +431,7 @@ impl AccountStore for SqliteStore {
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
         self.db()
             .write(|tx| execute(tx, "DELETE FROM throttle WHERE key = ?1", [key]))
+            .await
             .map(drop)
     }
 
@@ -424,16 +447,18 @@ impl AccountStore for SqliteStore {
     }
 
     async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO settings (key, value, updated_at) VALUES ('site', ?1, ?2) \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO settings (key, value, updated_at) VALUES ('site', ?1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
                  updated_at = excluded.updated_at",
-                params![json, now],
-            )
-            .map(drop)
-        })
+                    params![json, now],
+                )
+                .map(drop)
+            })
+            .await
     }
 }
 

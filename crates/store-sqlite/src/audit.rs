@@ -10,22 +10,24 @@ use rusqlite::params;
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO audit_log (at, actor_id, action, target, detail, ip) \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO audit_log (at, actor_id, action, target, detail, ip) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    entry.at,
-                    entry.actor_id,
-                    entry.action,
-                    entry.target,
-                    entry.detail,
-                    entry.ip
-                ],
-            )
-            .map(drop)
-        })
+                    params![
+                        entry.at,
+                        entry.actor_id,
+                        entry.action,
+                        entry.target,
+                        entry.detail,
+                        entry.ip
+                    ],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>> {

@@ -30,7 +30,7 @@ impl BillingStore for SqliteStore {
                 )?;
             }
             Ok(())
-        })
+        }).await
     }
 
     async fn redeem_topup_code(
@@ -60,7 +60,7 @@ impl BillingStore for SqliteStore {
                 [user, amount, now],
             )?;
             Ok((credited > 0).then_some((id, amount)))
-        })
+        }).await
     }
 
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>> {

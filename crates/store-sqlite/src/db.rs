@@ -8,6 +8,9 @@
 //! queueing writers on a mutex beats having them sleep in SQLite's busy handler. The closures
 //! are synchronous, so no lock is ever held across an `.await`.
 //!
+//! Writes are committed in groups (`Db::write`), and the log is copied back into the database
+//! file by a thread of its own, off the request path.
+//!
 //! Nothing is cached: every read sees the committed state, including changes made by other
 //! processes (the CLI) on the same file. A write is durable when `write` returns: in WAL mode
 //! with `synchronous = NORMAL` the commit is in the log file, which survives the process being
@@ -16,8 +19,9 @@
 use crate::backend;
 use keyward_core::store::{StoreError, StoreResult};
 use rusqlite::types::{FromSql, ValueRef};
-use rusqlite::{Connection, OpenFlags, Params, Row, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Params, Row};
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -26,37 +30,68 @@ use std::time::Duration;
 const MAX_IDLE: usize = 16;
 /// Prepared statements kept per connection: every query this crate runs, with room to spare.
 const STATEMENT_CACHE: usize = 128;
+/// How often the checkpointer copies the log into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// Log pages after which a commit checkpoints by itself (the checkpointer normally comes first).
+const BACKSTOP_CHECKPOINT_PAGES: u32 = 8000;
+/// The log file is cut back to this size after a checkpoint has emptied it.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+/// Failed commits remembered for the requests still waiting on them.
+const FAILED_BATCHES_KEPT: usize = 16;
 
 pub(crate) struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Ends the checkpointer thread when the store is dropped.
+    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// The read-write connection and the batch of writes its open transaction holds.
+struct Writer {
+    connection: Connection,
+    /// Writes in the open transaction, not yet committed; 0 when no transaction is open.
+    pending: usize,
+    /// The batch that writes join now; each commit moves on to the next.
+    batch: u64,
+    /// Recent batches whose commit failed, with the reason.
+    failed: VecDeque<(u64, String)>,
 }
 
 impl Db {
     /// Opens (creating if missing) the database file at `path` in WAL mode.
     pub(crate) fn open(path: &Path) -> StoreResult<Self> {
-        let writer = Connection::open_with_flags(
+        let connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(backend)?;
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
+        // Checkpoints run on a thread of their own (`checkpointer`), not inside a commit on the
+        // request path; the automatic one stays as a backstop for when that thread falls behind.
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}; \
+                 PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+            ))
             .map_err(backend)?;
         // Only another process (the CLI) can hold the write lock while this one waits.
-        writer
+        connection
             .busy_timeout(Duration::from_secs(5))
             .map_err(backend)?;
-        writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Self {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                connection,
+                pending: 0,
+                batch: 0,
+                failed: VecDeque::new(),
+            }),
+            _checkpointer: checkpointer(path),
         })
     }
 
@@ -79,43 +114,114 @@ impl Db {
         result
     }
 
-    /// Runs `write` in a transaction that takes the write lock up front (`BEGIN IMMEDIATE`, so it
-    /// never fails upgrading from a read), committed if it returns `Ok`, rolled back otherwise.
-    pub(crate) fn write<R>(
+    /// Runs `write` atomically (all of its statements or none) and returns once it is committed.
+    ///
+    /// Group commit: `write` runs at once, inline, inside a savepoint of the writer's open
+    /// transaction (`BEGIN IMMEDIATE`, so it never fails upgrading from a read); then the task
+    /// yields, so that the other requests ready to run can add their writes, and the first of
+    /// them to resume commits the whole batch. One commit (its log writes, its locks) serves
+    /// many writes, and pages they share (the last leaf of a table, of an index) are written
+    /// once. Nothing is answered before its batch is committed.
+    pub(crate) async fn write<R>(
         &self,
-        write: impl FnOnce(&Transaction<'_>) -> StoreResult<R>,
+        write: impl FnOnce(&Connection) -> StoreResult<R>,
     ) -> StoreResult<R> {
-        self.transaction(write, |_| true)
+        self.batched(write, |_| true).await
     }
 
-    /// Like `write`, but `Ok(None)` rolls back too: for a write that finds halfway through that
+    /// Like `write`, but `Ok(None)` undoes it too: for a write that finds halfway through that
     /// it must not happen.
-    pub(crate) fn write_if_some<R>(
+    pub(crate) async fn write_if_some<R>(
         &self,
-        write: impl FnOnce(&Transaction<'_>) -> StoreResult<Option<R>>,
+        write: impl FnOnce(&Connection) -> StoreResult<Option<R>>,
     ) -> StoreResult<Option<R>> {
-        self.transaction(write, Option::is_some)
+        self.batched(write, Option::is_some).await
     }
 
-    fn transaction<R>(
+    async fn batched<R>(
         &self,
-        write: impl FnOnce(&Transaction<'_>) -> StoreResult<R>,
+        write: impl FnOnce(&Connection) -> StoreResult<R>,
         keep: impl FnOnce(&R) -> bool,
     ) -> StoreResult<R> {
-        // A panic inside `write` dropped its transaction, which rolled it back: the connection
-        // is sound, so a poisoned lock is taken over rather than failing every later write.
-        let mut connection = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        // On `Err`, dropping `tx` rolls it back.
-        let result = write(&tx)?;
-        if keep(&result) {
-            tx.commit().map_err(backend)?;
-        } else {
-            tx.rollback().map_err(backend)?;
+        let (result, batch) = self.run(write, keep)?;
+        let Some(batch) = batch else {
+            return result;
+        };
+        // Whatever happens to this request from here on, its batch gets committed.
+        let commit = Commit {
+            db: self,
+            batch: Some(batch),
+        };
+        tokio::task::yield_now().await;
+        let committed = commit.now();
+        match result {
+            // A write that was kept stands or falls with its batch; one that was undone only
+            // waited so that what it saw is committed before it answers.
+            Ok(value) if committed.is_err() => committed.map(|()| value),
+            other => other,
         }
-        Ok(result)
+    }
+
+    /// Runs `write` in a savepoint of the open transaction (opening one if needed). Returns its
+    /// result and the batch to wait for, if any writes are pending.
+    fn run<R>(
+        &self,
+        write: impl FnOnce(&Connection) -> StoreResult<R>,
+        keep: impl FnOnce(&R) -> bool,
+    ) -> StoreResult<(StoreResult<R>, Option<u64>)> {
+        // A panic inside `write` undid its savepoint (`Savepoint` below): the connection is
+        // sound, so a poisoned lock is taken over rather than failing every later write.
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if writer.pending == 0 && writer.connection.is_autocommit() {
+            writer
+                .connection
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(backend)?;
+        }
+        let savepoint = Savepoint::start(&writer.connection)?;
+        let result = write(&writer.connection);
+        let kept = matches!(&result, Ok(value) if keep(value));
+        if kept {
+            savepoint.release()?;
+            writer.pending += 1;
+        } else {
+            savepoint.undo()?;
+        }
+        if writer.pending == 0 {
+            // Nothing of anyone's to commit: end the transaction, so the lock is not held.
+            writer
+                .connection
+                .execute_batch("ROLLBACK")
+                .map_err(backend)?;
+            return Ok((result, None));
+        }
+        Ok((result, Some(writer.batch)))
+    }
+
+    /// Commits `batch` if it is still open; otherwise tells how its commit went.
+    fn commit(&self, batch: u64) -> StoreResult<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if writer.batch != batch {
+            return match writer.failed.iter().find(|(b, _)| *b == batch) {
+                Some((_, reason)) => Err(backend(reason)),
+                None => Ok(()),
+            };
+        }
+        writer.batch += 1;
+        writer.pending = 0;
+        let outcome = writer.connection.execute_batch("COMMIT");
+        if let Err(e) = outcome {
+            if !writer.connection.is_autocommit() {
+                let _ = writer.connection.execute_batch("ROLLBACK");
+            }
+            tracing::error!(error = %e, "SQLite commit failed; the batch's writes are undone");
+            if writer.failed.len() == FAILED_BATCHES_KEPT {
+                writer.failed.pop_front();
+            }
+            writer.failed.push_back((batch, e.to_string()));
+            return Err(backend(e));
+        }
+        Ok(())
     }
 
     fn open_reader(&self) -> StoreResult<Connection> {
@@ -132,6 +238,96 @@ impl Db {
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(connection)
     }
+}
+
+/// Commits its batch when dropped, unless `now` did: a request cancelled while it waited (the
+/// client went away) still has its write committed, and the lock is not held forever.
+struct Commit<'a> {
+    db: &'a Db,
+    batch: Option<u64>,
+}
+
+impl Commit<'_> {
+    fn now(mut self) -> StoreResult<()> {
+        match self.batch.take() {
+            Some(batch) => self.db.commit(batch),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Commit<'_> {
+    fn drop(&mut self) {
+        if let Some(batch) = self.batch.take() {
+            let _ = self.db.commit(batch);
+        }
+    }
+}
+
+/// One write's savepoint in the batch's transaction; undone if dropped unreleased (a panic).
+struct Savepoint<'c> {
+    connection: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Savepoint<'c> {
+    fn start(connection: &'c Connection) -> StoreResult<Self> {
+        connection
+            .execute_batch("SAVEPOINT write")
+            .map_err(backend)?;
+        Ok(Self {
+            connection,
+            open: true,
+        })
+    }
+
+    fn release(mut self) -> StoreResult<()> {
+        self.open = false;
+        self.connection
+            .execute_batch("RELEASE write")
+            .map_err(backend)
+    }
+
+    fn undo(mut self) -> StoreResult<()> {
+        self.open = false;
+        self.connection
+            .execute_batch("ROLLBACK TO write; RELEASE write")
+            .map_err(backend)
+    }
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self
+                .connection
+                .execute_batch("ROLLBACK TO write; RELEASE write");
+        }
+    }
+}
+
+/// Copies the log back into the database file every `CHECKPOINT_EVERY`, on a thread and a
+/// connection of its own (`PASSIVE`: it never waits for, nor blocks, readers or the writer).
+fn checkpointer(path: &Path) -> Option<std::sync::mpsc::Sender<()>> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(e) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
+                }
+            }
+        })
+        .ok()?;
+    Some(stop)
 }
 
 /// A result row whose columns the mappers find by name. rusqlite's `Row::get("name")` reads

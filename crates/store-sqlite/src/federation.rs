@@ -7,7 +7,7 @@ use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_core::store::{FederationStore, StoreError, StoreResult};
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 fn identity_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Identity> {
     Ok(Identity {
@@ -21,7 +21,7 @@ fn identity_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Identity> {
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
 /// someone's already, or the account already has one of this provider.
-fn insert_identity(tx: &Transaction<'_>, identity: &Identity, user: UserId) -> StoreResult<()> {
+fn insert_identity(tx: &Connection, identity: &Identity, user: UserId) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO identities (provider, subject, user_id, display, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -53,28 +53,30 @@ impl FederationStore for SqliteStore {
         } else {
             "login"
         };
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO upstream_states (state_hash, browser_hash, provider, intent, \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO upstream_states (state_hash, browser_hash, provider, intent, \
                  user_id, aff_code, pkce_verifier, nonce, return_to, created_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    s.state_hash.as_bytes(),
-                    s.browser_hash.as_bytes(),
-                    s.provider,
-                    intent,
-                    s.bind_user,
-                    s.aff_code,
-                    s.pkce_verifier,
-                    s.nonce,
-                    s.return_to,
-                    s.created_at,
-                    s.expires_at
-                ],
-            )
-            .map(drop)
-        })
+                    params![
+                        s.state_hash.as_bytes(),
+                        s.browser_hash.as_bytes(),
+                        s.provider,
+                        intent,
+                        s.bind_user,
+                        s.aff_code,
+                        s.pkce_verifier,
+                        s.nonce,
+                        s.return_to,
+                        s.created_at,
+                        s.expires_at
+                    ],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn take_upstream_state(
@@ -82,29 +84,32 @@ impl FederationStore for SqliteStore {
         state: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<UpstreamState>> {
-        let taken = self.db().write(|tx| {
-            first_row(
-                tx,
-                "DELETE FROM upstream_states WHERE state_hash = ?1 RETURNING state_hash, \
+        let taken = self
+            .db()
+            .write(|tx| {
+                first_row(
+                    tx,
+                    "DELETE FROM upstream_states WHERE state_hash = ?1 RETURNING state_hash, \
                  browser_hash, provider, user_id, aff_code, pkce_verifier, nonce, return_to, \
                  created_at, expires_at",
-                [state.as_bytes()],
-                |row| {
-                    Ok(UpstreamState {
-                        state_hash: required_hash(row, "state_hash")?,
-                        browser_hash: required_hash(row, "browser_hash")?,
-                        provider: row.get("provider")?,
-                        bind_user: row.get("user_id")?,
-                        aff_code: row.get("aff_code")?,
-                        pkce_verifier: row.get("pkce_verifier")?,
-                        nonce: row.get("nonce")?,
-                        return_to: row.get("return_to")?,
-                        created_at: row.get("created_at")?,
-                        expires_at: row.get("expires_at")?,
-                    })
-                },
-            )
-        })?;
+                    [state.as_bytes()],
+                    |row| {
+                        Ok(UpstreamState {
+                            state_hash: required_hash(row, "state_hash")?,
+                            browser_hash: required_hash(row, "browser_hash")?,
+                            provider: row.get("provider")?,
+                            bind_user: row.get("user_id")?,
+                            aff_code: row.get("aff_code")?,
+                            pkce_verifier: row.get("pkce_verifier")?,
+                            nonce: row.get("nonce")?,
+                            return_to: row.get("return_to")?,
+                            created_at: row.get("created_at")?,
+                            expires_at: row.get("expires_at")?,
+                        })
+                    },
+                )
+            })
+            .await?;
         Ok(taken.filter(|taken| taken.expires_at > now))
     }
 
@@ -133,19 +138,21 @@ impl FederationStore for SqliteStore {
     }
 
     async fn link_identity(&self, identity: Identity) -> StoreResult<()> {
-        self.db().write(|tx| {
-            let existing: Option<UserId> = first_row(
-                tx,
-                "SELECT user_id FROM identities WHERE provider = ?1 AND subject = ?2",
-                [&identity.provider, &identity.subject],
-                |row| row.get(0),
-            )?;
-            match existing {
-                Some(owner) if owner == identity.user_id => Ok(()),
-                Some(_) => Err(StoreError::Conflict { what: "identity" }),
-                None => insert_identity(tx, &identity, identity.user_id),
-            }
-        })
+        self.db()
+            .write(|tx| {
+                let existing: Option<UserId> = first_row(
+                    tx,
+                    "SELECT user_id FROM identities WHERE provider = ?1 AND subject = ?2",
+                    [&identity.provider, &identity.subject],
+                    |row| row.get(0),
+                )?;
+                match existing {
+                    Some(owner) if owner == identity.user_id => Ok(()),
+                    Some(_) => Err(StoreError::Conflict { what: "identity" }),
+                    None => insert_identity(tx, &identity, identity.user_id),
+                }
+            })
+            .await
     }
 
     async fn unlink_identity(&self, user: UserId, provider: &str) -> StoreResult<bool> {
@@ -157,6 +164,7 @@ impl FederationStore for SqliteStore {
                     params![user, provider],
                 )
             })
+            .await
             .map(|n| n > 0)
     }
 
@@ -165,11 +173,13 @@ impl FederationStore for SqliteStore {
         user: NewUser,
         identity: Identity,
     ) -> StoreResult<User> {
-        self.db().write(|tx| {
-            let created = crate::insert_user(tx, &user)?;
-            insert_identity(tx, &identity, created.id)?;
-            Ok(created)
-        })
+        self.db()
+            .write(|tx| {
+                let created = crate::insert_user(tx, &user)?;
+                insert_identity(tx, &identity, created.id)?;
+                Ok(created)
+            })
+            .await
     }
 
     async fn set_verified_email(
@@ -178,14 +188,16 @@ impl FederationStore for SqliteStore {
         email: &str,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
+        self.db()
+            .write(|tx| {
+                execute(
                 tx,
                 "UPDATE users SET email = ?2, email_verified = 1, updated_at = ?3 WHERE id = ?1",
                 params![user, email, now],
             )
             .map(drop)
-        })
+            })
+            .await
     }
 
     async fn user_by_verified_email(&self, email: &str) -> StoreResult<Option<User>> {
@@ -212,18 +224,20 @@ impl FederationStore for SqliteStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
                  created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6) \
                  ON CONFLICT (purpose, email) DO UPDATE SET user_id = excluded.user_id, \
                  code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, \
                  expires_at = excluded.expires_at",
-                params![purpose, email, user, hash.as_bytes(), now, expires_at],
-            )
-            .map(drop)
-        })
+                    params![purpose, email, user, hash.as_bytes(), now, expires_at],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn check_code(
@@ -234,41 +248,43 @@ impl FederationStore for SqliteStore {
         max_attempts: i64,
         now: UnixTime,
     ) -> StoreResult<CodeCheck> {
-        self.db().write(|tx| {
-            let stored = first_row(
-                tx,
-                "SELECT user_id, code_hash, attempts, expires_at FROM verification_codes \
+        self.db()
+            .write(|tx| {
+                let stored = first_row(
+                    tx,
+                    "SELECT user_id, code_hash, attempts, expires_at FROM verification_codes \
                  WHERE purpose = ?1 AND email = ?2",
-                [purpose, email],
-                |row| {
-                    Ok((
-                        row.get::<_, Option<UserId>>("user_id")?,
-                        required_hash(row, "code_hash")?,
-                        row.get::<_, i64>("attempts")?,
-                        row.get::<_, i64>("expires_at")?,
-                    ))
-                },
-            )?;
-            let Some((user, stored, attempts, expires_at)) = stored else {
-                return Ok(CodeCheck::Missing);
-            };
-            let outcome = if expires_at <= now || attempts >= max_attempts {
-                CodeCheck::Missing
-            } else if constant_time_eq(stored.as_bytes(), attempt.as_bytes()) {
-                CodeCheck::Valid(user)
-            } else {
-                CodeCheck::Wrong
-            };
-            let spent = !matches!(outcome, CodeCheck::Wrong) || attempts + 1 >= max_attempts;
-            let sql = if spent {
-                "DELETE FROM verification_codes WHERE purpose = ?1 AND email = ?2"
-            } else {
-                "UPDATE verification_codes SET attempts = attempts + 1 \
+                    [purpose, email],
+                    |row| {
+                        Ok((
+                            row.get::<_, Option<UserId>>("user_id")?,
+                            required_hash(row, "code_hash")?,
+                            row.get::<_, i64>("attempts")?,
+                            row.get::<_, i64>("expires_at")?,
+                        ))
+                    },
+                )?;
+                let Some((user, stored, attempts, expires_at)) = stored else {
+                    return Ok(CodeCheck::Missing);
+                };
+                let outcome = if expires_at <= now || attempts >= max_attempts {
+                    CodeCheck::Missing
+                } else if constant_time_eq(stored.as_bytes(), attempt.as_bytes()) {
+                    CodeCheck::Valid(user)
+                } else {
+                    CodeCheck::Wrong
+                };
+                let spent = !matches!(outcome, CodeCheck::Wrong) || attempts + 1 >= max_attempts;
+                let sql = if spent {
+                    "DELETE FROM verification_codes WHERE purpose = ?1 AND email = ?2"
+                } else {
+                    "UPDATE verification_codes SET attempts = attempts + 1 \
                  WHERE purpose = ?1 AND email = ?2"
-            };
-            execute(tx, sql, [purpose, email])?;
-            Ok(outcome)
-        })
+                };
+                execute(tx, sql, [purpose, email])?;
+                Ok(outcome)
+            })
+            .await
     }
 
     async fn put_operator_secret(
@@ -277,8 +293,9 @@ impl FederationStore for SqliteStore {
         ciphertext: &[u8],
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
+        self.db()
+            .write(|tx| {
+                execute(
                 tx,
                 "INSERT INTO operator_secrets (name, ciphertext, updated_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, \
@@ -286,7 +303,8 @@ impl FederationStore for SqliteStore {
                 params![name, ciphertext, now],
             )
             .map(drop)
-        })
+            })
+            .await
     }
 
     async fn operator_secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -303,6 +321,7 @@ impl FederationStore for SqliteStore {
     async fn delete_operator_secret(&self, name: &str) -> StoreResult<()> {
         self.db()
             .write(|tx| execute(tx, "DELETE FROM operator_secrets WHERE name = ?1", [name]))
+            .await
             .map(drop)
     }
 }

@@ -31,27 +31,30 @@ impl KeyStore for SqliteStore {
     }
 
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, \
                  not_before) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    key.kid,
-                    key.alg,
-                    key.private_key,
-                    key.public_jwk,
-                    key.created_at,
-                    key.not_before
-                ],
-            )
-            .map(drop)
-        })
+                    params![
+                        key.kid,
+                        key.alg,
+                        key.private_key,
+                        key.public_jwk,
+                        key.created_at,
+                        key.not_before
+                    ],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
         self.db()
             .write(|tx| execute(tx, "DELETE FROM signing_keys WHERE kid = ?1", [kid]))
+            .await
             .map(drop)
     }
 }

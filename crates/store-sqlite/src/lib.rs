@@ -31,10 +31,10 @@ use keyward_core::clock::UnixTime;
 use keyward_core::model::{NewUser, Role, Session, User, UserStatus};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
-use rusqlite::params;
 use rusqlite::types::FromSql;
+use rusqlite::{Connection, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, migrate::Migrator};
+use sqlx::{ConnectOptions, Connection as _, migrate::Migrator};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +85,7 @@ impl SqliteStore {
 }
 
 /// Inserts a user row; returns it as stored.
-pub(crate) fn insert_user(tx: &rusqlite::Transaction<'_>, user: &NewUser) -> StoreResult<User> {
+pub(crate) fn insert_user(tx: &Connection, user: &NewUser) -> StoreResult<User> {
     execute(
         tx,
         "INSERT INTO users (uuid, username, username_lower, display_name, email, \
@@ -204,15 +204,18 @@ impl MaintenanceStore for SqliteStore {
         // A transaction per statement: a write on the token path waits for one delete, not for
         // the whole purge.
         let db = self.db();
-        let mut removed =
-            db.write(|tx| execute(tx, "DELETE FROM sessions WHERE expires_at <= ?1", [now]))?;
-        removed += db.write(|tx| {
-            execute(
-                tx,
-                "DELETE FROM throttle WHERE window_start <= ?1 - ?2",
-                [now, throttle_window],
-            )
-        })?;
+        let mut removed = db
+            .write(|tx| execute(tx, "DELETE FROM sessions WHERE expires_at <= ?1", [now]))
+            .await?;
+        removed += db
+            .write(|tx| {
+                execute(
+                    tx,
+                    "DELETE FROM throttle WHERE window_start <= ?1 - ?2",
+                    [now, throttle_window],
+                )
+            })
+            .await?;
         // Codes stay until they expire, so a replay is still recognised until then; a family
         // goes once its last token has expired.
         for sql in [
@@ -221,7 +224,7 @@ impl MaintenanceStore for SqliteStore {
             "DELETE FROM token_families WHERE created_at <= ?1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",
         ] {
-            removed += db.write(|tx| execute(tx, sql, [now]))?;
+            removed += db.write(|tx| execute(tx, sql, [now])).await?;
         }
         Ok(removed)
     }

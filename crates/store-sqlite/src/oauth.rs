@@ -12,7 +12,7 @@ use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 macro_rules! client_columns {
     () => {
@@ -125,7 +125,7 @@ fn to_json(list: &[String]) -> String {
 }
 
 fn insert_tokens(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     family_id: i64,
     tokens: &[NewToken],
     now: UnixTime,
@@ -148,7 +148,7 @@ fn insert_tokens(
     Ok(())
 }
 
-fn insert_family(tx: &rusqlite::Transaction<'_>, family: &NewFamily) -> StoreResult<i64> {
+fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
     execute(
         tx,
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
@@ -165,7 +165,7 @@ fn insert_family(tx: &rusqlite::Transaction<'_>, family: &NewFamily) -> StoreRes
 }
 
 fn touch_consent(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     user: UserId,
     client: ClientPk,
     now: UnixTime,
@@ -189,38 +189,40 @@ impl SqliteStore {
 #[async_trait]
 impl OAuthStore for SqliteStore {
     async fn create_client(&self, c: NewClient) -> StoreResult<Client> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
                  allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
                  created_at, updated_at, post_logout_redirect_uris, id_token_alg) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
-                params![
-                    c.client_id,
-                    c.owner_id,
-                    c.name,
-                    c.description,
-                    to_json(&c.redirect_uris),
-                    c.allowed_scopes.to_string(),
-                    c.grant_types
-                        .iter()
-                        .map(|g| g.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    c.public,
-                    c.secret_hash.as_ref().map(SecretHash::as_bytes),
-                    c.secret_revealed_at,
-                    c.status.as_str(),
-                    c.created_at,
-                    to_json(&c.post_logout_redirect_uris),
-                    c.id_token_alg.as_str()
-                ],
-            )?;
-            let pk = tx.last_insert_rowid();
-            first_row(tx, CLIENT_BY_PK, [pk], client_from_row)?
-                .ok_or_else(|| backend("the inserted app is gone"))
-        })
+                    params![
+                        c.client_id,
+                        c.owner_id,
+                        c.name,
+                        c.description,
+                        to_json(&c.redirect_uris),
+                        c.allowed_scopes.to_string(),
+                        c.grant_types
+                            .iter()
+                            .map(|g| g.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        c.public,
+                        c.secret_hash.as_ref().map(SecretHash::as_bytes),
+                        c.secret_revealed_at,
+                        c.status.as_str(),
+                        c.created_at,
+                        to_json(&c.post_logout_redirect_uris),
+                        c.id_token_alg.as_str()
+                    ],
+                )?;
+                let pk = tx.last_insert_rowid();
+                first_row(tx, CLIENT_BY_PK, [pk], client_from_row)?
+                    .ok_or_else(|| backend("the inserted app is gone"))
+            })
+            .await
     }
 
     async fn client_by_pk(&self, pk: ClientPk) -> StoreResult<Option<Client>> {
@@ -271,33 +273,35 @@ impl OAuthStore for SqliteStore {
         patch: &ClientPatch,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.db().write(|tx| {
-            let changed = execute(
-                tx,
-                "UPDATE clients SET status = COALESCE(?2, status), \
+        self.db()
+            .write(|tx| {
+                let changed = execute(
+                    tx,
+                    "UPDATE clients SET status = COALESCE(?2, status), \
                  review_note = COALESCE(?3, review_note), trusted = COALESCE(?4, trusted), \
                  allowed_scopes = COALESCE(?5, allowed_scopes), updated_at = ?6 WHERE id = ?1",
-                params![
-                    pk,
-                    patch.status.map(ClientStatus::as_str),
-                    patch.review_note,
-                    patch.trusted,
-                    patch.allowed_scopes.map(|s| s.to_string()),
-                    now
-                ],
-            )?;
-            // An app that is no longer approved loses every code and token at once and for good.
-            if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
-                execute(
-                    tx,
-                    "UPDATE token_families SET revoked_at = ?2 \
-                     WHERE client = ?1 AND revoked_at IS NULL",
-                    [pk, now],
+                    params![
+                        pk,
+                        patch.status.map(ClientStatus::as_str),
+                        patch.review_note,
+                        patch.trusted,
+                        patch.allowed_scopes.map(|s| s.to_string()),
+                        now
+                    ],
                 )?;
-                execute(tx, "DELETE FROM auth_codes WHERE client = ?1", [pk])?;
-            }
-            Ok(changed > 0)
-        })
+                // An app that is no longer approved loses every code and token at once and for good.
+                if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
+                    execute(
+                        tx,
+                        "UPDATE token_families SET revoked_at = ?2 \
+                     WHERE client = ?1 AND revoked_at IS NULL",
+                        [pk, now],
+                    )?;
+                    execute(tx, "DELETE FROM auth_codes WHERE client = ?1", [pk])?;
+                }
+                Ok(changed > 0)
+            })
+            .await
     }
 
     async fn reveal_secret(
@@ -316,6 +320,7 @@ impl OAuthStore for SqliteStore {
                     params![pk, hash.as_bytes(), now],
                 )
             })
+            .await
             .map(|n| n > 0)
     }
 
@@ -338,12 +343,14 @@ impl OAuthStore for SqliteStore {
                     params![pk, hash.as_bytes(), previous_expires_at, now],
                 )
             })
+            .await
             .map(|n| n > 0)
     }
 
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
         self.db()
             .write(|tx| execute(tx, "DELETE FROM clients WHERE id = ?1", [pk]))
+            .await
             .map(|n| n > 0)
     }
 
@@ -363,17 +370,19 @@ impl OAuthStore for SqliteStore {
         scopes: ScopeSet,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (user_id, client) \
                  DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
                  updated_at = excluded.updated_at",
-                params![user, client, scopes.bits(), now],
-            )
-            .map(drop)
-        })
+                    params![user, client, scopes.bits(), now],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
@@ -398,49 +407,53 @@ impl OAuthStore for SqliteStore {
         client: ClientPk,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.db().write(|tx| {
-            let consents = execute(
-                tx,
-                "DELETE FROM consents WHERE user_id = ?1 AND client = ?2",
-                [user, client],
-            )?;
-            let families = execute(
-                tx,
-                "UPDATE token_families SET revoked_at = ?3 \
+        self.db()
+            .write(|tx| {
+                let consents = execute(
+                    tx,
+                    "DELETE FROM consents WHERE user_id = ?1 AND client = ?2",
+                    [user, client],
+                )?;
+                let families = execute(
+                    tx,
+                    "UPDATE token_families SET revoked_at = ?3 \
                  WHERE user_id = ?1 AND client = ?2 AND revoked_at IS NULL",
-                [user, client, now],
-            )?;
-            execute(
-                tx,
-                "DELETE FROM auth_codes WHERE user_id = ?1 AND client = ?2",
-                [user, client],
-            )?;
-            Ok(consents + families > 0)
-        })
+                    [user, client, now],
+                )?;
+                execute(
+                    tx,
+                    "DELETE FROM auth_codes WHERE user_id = ?1 AND client = ?2",
+                    [user, client],
+                )?;
+                Ok(consents + families > 0)
+            })
+            .await
     }
 
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
                  code_challenge, nonce, auth_time, created_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    code.hash.as_bytes(),
-                    code.client,
-                    code.user_id,
-                    code.redirect_uri,
-                    code.scopes.to_string(),
-                    code.code_challenge,
-                    code.nonce,
-                    code.auth_time,
-                    code.created_at,
-                    code.expires_at
-                ],
-            )
-            .map(drop)
-        })
+                    params![
+                        code.hash.as_bytes(),
+                        code.client,
+                        code.user_id,
+                        code.redirect_uri,
+                        code.scopes.to_string(),
+                        code.code_challenge,
+                        code.nonce,
+                        code.auth_time,
+                        code.created_at,
+                        code.expires_at
+                    ],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
@@ -476,42 +489,48 @@ impl OAuthStore for SqliteStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        self.db().write(|tx| {
-            let won = execute(
-                tx,
-                "UPDATE auth_codes SET used_at = ?2 \
+        self.db()
+            .write(|tx| {
+                let won = execute(
+                    tx,
+                    "UPDATE auth_codes SET used_at = ?2 \
                  WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![hash.as_bytes(), now],
-            )? == 1;
-            if !won {
-                return Ok(None);
-            }
-            let family_id = insert_family(tx, &family)?;
-            insert_tokens(tx, family_id, tokens, now)?;
-            if let Some(user) = family.user_id {
-                touch_consent(tx, user, family.client, now)?;
-            }
-            Ok(Some(family_id))
-        })
+                    params![hash.as_bytes(), now],
+                )? == 1;
+                if !won {
+                    return Ok(None);
+                }
+                let family_id = insert_family(tx, &family)?;
+                insert_tokens(tx, family_id, tokens, now)?;
+                if let Some(user) = family.user_id {
+                    touch_consent(tx, user, family.client, now)?;
+                }
+                Ok(Some(family_id))
+            })
+            .await
     }
 
     async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
-        self.db().write(|tx| {
-            execute(
-                tx,
-                "UPDATE token_families SET revoked_at = ?2 \
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "UPDATE token_families SET revoked_at = ?2 \
                  WHERE code_hash = ?1 AND revoked_at IS NULL",
-                params![code.as_bytes(), now],
-            )
-        })
+                    params![code.as_bytes(), now],
+                )
+            })
+            .await
     }
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
-        self.db().write(|tx| {
-            let family_id = insert_family(tx, &family)?;
-            insert_tokens(tx, family_id, tokens, family.created_at)?;
-            Ok(family_id)
-        })
+        self.db()
+            .write(|tx| {
+                let family_id = insert_family(tx, &family)?;
+                insert_tokens(tx, family_id, tokens, family.created_at)?;
+                Ok(family_id)
+            })
+            .await
     }
 
     async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
@@ -530,10 +549,11 @@ impl OAuthStore for SqliteStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.db().write(|tx| {
-            let family: Option<(i64, Option<UserId>, ClientPk)> = tx
-                .prepare_cached(
-                    "UPDATE tokens SET used_at = ?2 \
+        self.db()
+            .write(|tx| {
+                let family: Option<(i64, Option<UserId>, ClientPk)> = tx
+                    .prepare_cached(
+                        "UPDATE tokens SET used_at = ?2 \
                      WHERE token_hash = ?1 AND kind = 'refresh' AND used_at IS NULL \
                        AND revoked_at IS NULL AND expires_at > ?2 \
                        AND EXISTS (SELECT 1 FROM token_families f \
@@ -541,46 +561,51 @@ impl OAuthStore for SqliteStore {
                      RETURNING family_id, \
                        (SELECT user_id FROM token_families WHERE id = family_id), \
                        (SELECT client FROM token_families WHERE id = family_id)",
-                )
-                .and_then(|mut update| {
-                    update
-                        .query_row(params![old.as_bytes(), now], |row| {
-                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                        })
-                        .optional()
-                })
-                .map_err(store_error)?;
-            let Some((family_id, user, client)) = family else {
-                return Ok(false);
-            };
-            insert_tokens(tx, family_id, tokens, now)?;
-            if let Some(user) = user {
-                touch_consent(tx, user, client, now)?;
-            }
-            Ok(true)
-        })
+                    )
+                    .and_then(|mut update| {
+                        update
+                            .query_row(params![old.as_bytes(), now], |row| {
+                                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                            })
+                            .optional()
+                    })
+                    .map_err(store_error)?;
+                let Some((family_id, user, client)) = family else {
+                    return Ok(false);
+                };
+                insert_tokens(tx, family_id, tokens, now)?;
+                if let Some(user) = user {
+                    touch_consent(tx, user, client, now)?;
+                }
+                Ok(true)
+            })
+            .await
     }
 
     async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
+        self.db()
+            .write(|tx| {
+                execute(
                 tx,
                 "UPDATE token_families SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                 params![family_id, now],
             )
             .map(drop)
-        })
+            })
+            .await
     }
 
     async fn revoke_token(&self, hash: &SecretHash, now: UnixTime) -> StoreResult<()> {
-        self.db().write(|tx| {
-            execute(
+        self.db()
+            .write(|tx| {
+                execute(
                 tx,
                 "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
                 params![hash.as_bytes(), now],
             )
             .map(drop)
-        })
+            })
+            .await
     }
 
     async fn access_context(
