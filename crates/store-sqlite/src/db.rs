@@ -73,7 +73,8 @@ impl Db {
         connection
             .execute_batch(&format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}; \
+                 PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
+                 PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}; \
                  PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
             ))
             .map_err(backend)?;
@@ -173,10 +174,7 @@ impl Db {
         // sound, so a poisoned lock is taken over rather than failing every later write.
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.pending == 0 && writer.connection.is_autocommit() {
-            writer
-                .connection
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(backend)?;
+            run(&writer.connection, "BEGIN IMMEDIATE").map_err(backend)?;
         }
         let savepoint = Savepoint::start(&writer.connection)?;
         let result = write(&writer.connection);
@@ -189,10 +187,7 @@ impl Db {
         }
         if writer.pending == 0 {
             // Nothing of anyone's to commit: end the transaction, so the lock is not held.
-            writer
-                .connection
-                .execute_batch("ROLLBACK")
-                .map_err(backend)?;
+            run(&writer.connection, "ROLLBACK").map_err(backend)?;
             return Ok((result, None));
         }
         Ok((result, Some(writer.batch)))
@@ -207,12 +202,13 @@ impl Db {
                 None => Ok(()),
             };
         }
+        metrics::histogram!("keyward_sqlite_writes_per_commit").record(writer.pending as f64);
         writer.batch += 1;
         writer.pending = 0;
-        let outcome = writer.connection.execute_batch("COMMIT");
+        let outcome = run(&writer.connection, "COMMIT");
         if let Err(e) = outcome {
             if !writer.connection.is_autocommit() {
-                let _ = writer.connection.execute_batch("ROLLBACK");
+                let _ = run(&writer.connection, "ROLLBACK");
             }
             tracing::error!(error = %e, "SQLite commit failed; the batch's writes are undone");
             if writer.failed.len() == FAILED_BATCHES_KEPT {
@@ -272,9 +268,7 @@ struct Savepoint<'c> {
 
 impl<'c> Savepoint<'c> {
     fn start(connection: &'c Connection) -> StoreResult<Self> {
-        connection
-            .execute_batch("SAVEPOINT write")
-            .map_err(backend)?;
+        run(connection, "SAVEPOINT write").map_err(backend)?;
         Ok(Self {
             connection,
             open: true,
@@ -283,15 +277,13 @@ impl<'c> Savepoint<'c> {
 
     fn release(mut self) -> StoreResult<()> {
         self.open = false;
-        self.connection
-            .execute_batch("RELEASE write")
-            .map_err(backend)
+        run(self.connection, "RELEASE write").map_err(backend)
     }
 
     fn undo(mut self) -> StoreResult<()> {
         self.open = false;
-        self.connection
-            .execute_batch("ROLLBACK TO write; RELEASE write")
+        run(self.connection, "ROLLBACK TO write")
+            .and_then(|()| run(self.connection, "RELEASE write"))
             .map_err(backend)
     }
 }
@@ -299,11 +291,16 @@ impl<'c> Savepoint<'c> {
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
         if self.open {
-            let _ = self
-                .connection
-                .execute_batch("ROLLBACK TO write; RELEASE write");
+            let _ = run(self.connection, "ROLLBACK TO write")
+                .and_then(|()| run(self.connection, "RELEASE write"));
         }
     }
+}
+
+/// Runs a statement without parameters, prepared once per connection (`execute_batch` would
+/// parse it again on every call).
+fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 /// Copies the log back into the database file every `CHECKPOINT_EVERY`, on a thread and a
