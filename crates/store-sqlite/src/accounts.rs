@@ -173,7 +173,7 @@ impl AccountStore for SqliteStore {
 
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 execute(
                     tx,
                     "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, \
@@ -214,7 +214,7 @@ impl AccountStore for SqliteStore {
         };
         if session.last_seen_at < now - touch_after {
             self.db()
-                .write(|tx| {
+                .append(|tx| {
                     execute(
                         tx,
                         "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
@@ -396,7 +396,7 @@ impl AccountStore for SqliteStore {
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 tx.prepare_cached(
                     "INSERT INTO throttle (key, count, window_start) VALUES (?1, 1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET \
@@ -430,7 +430,7 @@ impl AccountStore for SqliteStore {
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
         self.db()
-            .write(|tx| execute(tx, "DELETE FROM throttle WHERE key = ?1", [key]))
+            .append(|tx| execute(tx, "DELETE FROM throttle WHERE key = ?1", [key]))
             .await
             .map(drop)
     }

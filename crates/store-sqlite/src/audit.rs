@@ -11,7 +11,7 @@ use rusqlite::params;
 impl AuditStore for SqliteStore {
     async fn audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 execute(
                     tx,
                     "INSERT INTO audit_log (at, actor_id, action, target, detail, ip) \

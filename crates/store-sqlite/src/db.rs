@@ -23,8 +23,9 @@ use rusqlite::{Connection, OpenFlags, Params, Row};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Read connections kept open between calls; more are opened when needed, then dropped.
 const MAX_IDLE: usize = 16;
@@ -36,6 +37,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 const BACKSTOP_CHECKPOINT_PAGES: u32 = 8000;
 /// The log file is cut back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+/// How stale a cached read may be after another process (the CLI) wrote to the file.
+const EXTERNAL_CHECK_MS: u64 = 100;
 /// Failed commits remembered for the requests still waiting on them.
 const FAILED_BATCHES_KEPT: usize = 16;
 
@@ -43,6 +46,11 @@ pub(crate) struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     writer: Mutex<Writer>,
+    /// Moves on with every commit that may change what a cached read returns (cache.rs).
+    generation: AtomicU64,
+    /// When the writer last asked SQLite whether another process wrote (ms since `opened`).
+    external_checked_ms: AtomicU64,
+    opened: Instant,
     /// Ends the checkpointer thread when the store is dropped.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -56,6 +64,10 @@ struct Writer {
     batch: u64,
     /// Recent batches whose commit failed, with the reason.
     failed: VecDeque<(u64, String)>,
+    /// Whether the open batch holds a write that may change a cached read.
+    invalidates: bool,
+    /// SQLite's `data_version` as last seen: it changes when another process commits.
+    data_version: i64,
 }
 
 impl Db {
@@ -91,7 +103,12 @@ impl Db {
                 pending: 0,
                 batch: 0,
                 failed: VecDeque::new(),
+                invalidates: false,
+                data_version: 0,
             }),
+            generation: AtomicU64::new(0),
+            external_checked_ms: AtomicU64::new(0),
+            opened: Instant::now(),
             _checkpointer: checkpointer(path),
         })
     }
@@ -127,7 +144,17 @@ impl Db {
         &self,
         write: impl FnOnce(&Connection) -> StoreResult<R>,
     ) -> StoreResult<R> {
-        self.batched(write, |_| true).await
+        self.batched(write, |_| true, true).await
+    }
+
+    /// `write` for writes that only add rows (tokens, codes, sessions, counters, consents) or
+    /// mark a code or refresh token used: nothing a cached read returns (cache.rs), so the
+    /// cached reads stay valid.
+    pub(crate) async fn append<R>(
+        &self,
+        write: impl FnOnce(&Connection) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        self.batched(write, |_| true, false).await
     }
 
     /// Like `write`, but `Ok(None)` undoes it too: for a write that finds halfway through that
@@ -136,15 +163,16 @@ impl Db {
         &self,
         write: impl FnOnce(&Connection) -> StoreResult<Option<R>>,
     ) -> StoreResult<Option<R>> {
-        self.batched(write, Option::is_some).await
+        self.batched(write, Option::is_some, true).await
     }
 
     async fn batched<R>(
         &self,
         write: impl FnOnce(&Connection) -> StoreResult<R>,
         keep: impl FnOnce(&R) -> bool,
+        invalidates: bool,
     ) -> StoreResult<R> {
-        let (result, batch) = self.run(write, keep)?;
+        let (result, batch) = self.run(write, keep, invalidates)?;
         let Some(batch) = batch else {
             return result;
         };
@@ -169,6 +197,7 @@ impl Db {
         &self,
         write: impl FnOnce(&Connection) -> StoreResult<R>,
         keep: impl FnOnce(&R) -> bool,
+        invalidates: bool,
     ) -> StoreResult<(StoreResult<R>, Option<u64>)> {
         // A panic inside `write` undid its savepoint (`Savepoint` below): the connection is
         // sound, so a poisoned lock is taken over rather than failing every later write.
@@ -182,6 +211,7 @@ impl Db {
         if kept {
             savepoint.release()?;
             writer.pending += 1;
+            writer.invalidates |= invalidates;
         } else {
             savepoint.undo()?;
         }
@@ -206,6 +236,11 @@ impl Db {
         writer.batch += 1;
         writer.pending = 0;
         let outcome = run(&writer.connection, "COMMIT");
+        // After the commit, and before anyone in the batch answers: a read cached from here on
+        // sees the new state, and one cached before is no longer served.
+        if std::mem::take(&mut writer.invalidates) {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
         if let Err(e) = outcome {
             if !writer.connection.is_autocommit() {
                 let _ = run(&writer.connection, "ROLLBACK");
@@ -218,6 +253,32 @@ impl Db {
             return Err(backend(e));
         }
         Ok(())
+    }
+
+    /// The generation cached reads are tagged with (cache.rs). At most every
+    /// `EXTERNAL_CHECK_MS` the writer asks SQLite whether another process (the CLI) committed,
+    /// and if so moves the generation on.
+    pub(crate) fn generation(&self) -> u64 {
+        let now_ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let checked = self.external_checked_ms.load(Ordering::Acquire);
+        if now_ms.saturating_sub(checked) >= EXTERNAL_CHECK_MS
+            && self
+                .external_checked_ms
+                .compare_exchange(checked, now_ms, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let version = writer
+                .connection
+                .prepare_cached("PRAGMA data_version")
+                .and_then(|mut pragma| pragma.query_row([], |row| row.get::<_, i64>(0)));
+            // Unknown counts as changed.
+            if version.as_ref().ok() != Some(&writer.data_version) {
+                writer.data_version = version.unwrap_or_default();
+                self.generation.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        self.generation.load(Ordering::Acquire)
     }
 
     fn open_reader(&self) -> StoreResult<Connection> {

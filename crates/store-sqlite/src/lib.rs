@@ -18,6 +18,7 @@ macro_rules! user_columns {
 mod accounts;
 mod audit;
 mod billing;
+mod cache;
 mod db;
 mod federation;
 mod keys;
@@ -48,6 +49,9 @@ pub struct SqliteStore {
     /// Where `migrate` connects.
     options: SqliteConnectOptions,
     db: Arc<db::Db>,
+    /// Bearer tokens' contexts and apps by client_id, between the writes that change them.
+    contexts: Arc<cache::Cache<SecretHash, keyward_core::model::AccessContext>>,
+    clients: Arc<cache::Cache<String, keyward_core::model::Client>>,
 }
 
 impl SqliteStore {
@@ -68,7 +72,12 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let db = Arc::new(db::Db::open(options.get_filename())?);
-        Ok(Self { options, db })
+        Ok(Self {
+            options,
+            db,
+            contexts: Arc::new(cache::Cache::new()),
+            clients: Arc::new(cache::Cache::new()),
+        })
     }
 
     /// Brings the schema up to date on a sqlx connection of its own, closed when done.

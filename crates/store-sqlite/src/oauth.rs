@@ -236,8 +236,16 @@ impl OAuthStore for SqliteStore {
             client_columns!(),
             " FROM clients c WHERE c.client_id = ?1"
         );
-        self.db()
-            .read(|c| first_row(c, SQL, [client_id], client_from_row))
+        let generation = self.db().generation();
+        self.clients.get_or_read(
+            client_id,
+            generation,
+            |_| true,
+            || {
+                self.db()
+                    .read(|c| first_row(c, SQL, [client_id], client_from_row))
+            },
+        )
     }
 
     async fn clients_of_owner(&self, owner: UserId) -> StoreResult<Vec<Client>> {
@@ -371,7 +379,7 @@ impl OAuthStore for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<()> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 execute(
                     tx,
                     "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
@@ -432,7 +440,7 @@ impl OAuthStore for SqliteStore {
 
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 execute(
                     tx,
                     "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
@@ -490,7 +498,7 @@ impl OAuthStore for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 let won = execute(
                     tx,
                     "UPDATE auth_codes SET used_at = ?2 \
@@ -525,7 +533,7 @@ impl OAuthStore for SqliteStore {
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 let family_id = insert_family(tx, &family)?;
                 insert_tokens(tx, family_id, tokens, family.created_at)?;
                 Ok(family_id)
@@ -550,7 +558,7 @@ impl OAuthStore for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<bool> {
         self.db()
-            .write(|tx| {
+            .append(|tx| {
                 let family: Option<(i64, Option<UserId>, ClientPk)> = tx
                     .prepare_cached(
                         "UPDATE tokens SET used_at = ?2 \
@@ -625,7 +633,15 @@ impl OAuthStore for SqliteStore {
                 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND c.status = 'approved' \
                 AND (f.user_id IS NULL OR u.status = 1)"
         );
-        self.db()
-            .read(|c| first_row(c, SQL, params![hash.as_bytes(), now], access_from_row))
+        let generation = self.db().generation();
+        self.contexts.get_or_read(
+            hash,
+            generation,
+            |context| context.token.expires_at > now,
+            || {
+                self.db()
+                    .read(|c| first_row(c, SQL, params![hash.as_bytes(), now], access_from_row))
+            },
+        )
     }
 }

@@ -210,3 +210,167 @@ async fn a_code_claimed_for_a_disabled_account_stays_unused() {
         None
     );
 }
+
+/// An app and a live access token of `user` for it; returns the token's hash.
+async fn app_and_token(store: &SqliteStore, user: i64) -> (i64, SecretHash) {
+    use keyward_core::model::{ClientStatus, GrantType, NewClient, NewFamily, NewToken, TokenKind};
+    use keyward_core::oauth::scope::ScopeSet;
+    use keyward_core::oidc::SigningAlg;
+    use keyward_core::store::OAuthStore;
+    let client = store
+        .create_client(NewClient {
+            client_id: format!("client-{}", uuid::Uuid::new_v4().simple()),
+            owner_id: user,
+            name: "app".into(),
+            description: String::new(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: Vec::new(),
+            allowed_scopes: ScopeSet::parse("profile balance").expect("scopes"),
+            grant_types: vec![GrantType::AuthorizationCode],
+            public: false,
+            id_token_alg: SigningAlg::Rs256,
+            status: ClientStatus::Approved,
+            secret_hash: Some(SecretHash::of("secret")),
+            secret_revealed_at: None,
+            created_at: 1_000,
+        })
+        .await
+        .expect("client");
+    let hash = SecretHash::of(&format!("token-{}", uuid::Uuid::new_v4().simple()));
+    let family = NewFamily {
+        client: client.id,
+        user_id: Some(user),
+        code_hash: None,
+        auth_time: 1_000,
+        created_at: 1_000,
+    };
+    let token = NewToken {
+        hash,
+        kind: TokenKind::Access,
+        scopes: ScopeSet::parse("profile balance").expect("scopes"),
+        expires_at: 1_000_000,
+    };
+    store.issue_family(family, &[token]).await.expect("token");
+    (client.id, hash)
+}
+
+#[tokio::test]
+async fn cached_token_contexts_follow_every_write_that_changes_them() {
+    use keyward_core::model::{ClientPatch, ClientStatus};
+    use keyward_core::store::OAuthStore;
+    let db = TempDb::new();
+    let store = db.open().await;
+    let user = store.create_user(new_user("carol")).await.expect("user").id;
+    let (_, hash) = app_and_token(&store, user).await;
+    let context = |store: &SqliteStore| {
+        let store = store.clone();
+        async move { store.access_context(&hash, 2_000).await.expect("read") }
+    };
+
+    let first = context(&store).await.expect("live token");
+    assert_eq!(first.user.as_ref().map(|u| u.quota), Some(0));
+    // Served from the cache now; a balance change must show at once.
+    store.adjust_quota(user, 500, 2_000).await.expect("quota");
+    let funded = context(&store).await.expect("still live");
+    assert_eq!(funded.user.as_ref().map(|u| u.quota), Some(500));
+    // Expiry is checked on every hit, not only when read from the file.
+    assert!(
+        store
+            .access_context(&hash, 1_000_001)
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    // The user disabled: refused at once, and for good (her tokens die with her account).
+    let disable = UserPatch {
+        status: Some(UserStatus::Disabled),
+        ..UserPatch::default()
+    };
+    store
+        .patch_user(user, &disable, 2_000)
+        .await
+        .expect("disable");
+    assert!(context(&store).await.is_none());
+    let enable = UserPatch {
+        status: Some(UserStatus::Enabled),
+        ..UserPatch::default()
+    };
+    store
+        .patch_user(user, &enable, 2_000)
+        .await
+        .expect("enable");
+    assert!(context(&store).await.is_none());
+
+    // The app disabled: refused at once, and for good (its tokens die with it).
+    let (client, hash) = app_and_token(&store, user).await;
+    let context = |store: &SqliteStore| {
+        let store = store.clone();
+        async move { store.access_context(&hash, 2_000).await.expect("read") }
+    };
+    assert!(context(&store).await.is_some());
+    let patch = |status| ClientPatch {
+        status: Some(status),
+        ..ClientPatch::default()
+    };
+    store
+        .patch_client(client, &patch(ClientStatus::Disabled), 2_000)
+        .await
+        .expect("disable app");
+    assert!(context(&store).await.is_none());
+    store
+        .patch_client(client, &patch(ClientStatus::Approved), 2_000)
+        .await
+        .expect("approve app");
+    assert!(context(&store).await.is_none());
+
+    // Another process (the CLI) revokes a token on the same file: seen within its check
+    // interval, without any write of this process.
+    let (_, hash) = app_and_token(&store, user).await;
+    assert!(
+        store
+            .access_context(&hash, 2_000)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    let other = db.open().await;
+    other.revoke_token(&hash, 2_000).await.expect("revoke");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while store
+        .access_context(&hash, 2_000)
+        .await
+        .expect("read")
+        .is_some()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "another process's revocation was not seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_in_this_process_is_seen_by_the_next_read() {
+    use keyward_core::store::OAuthStore;
+    let db = TempDb::new();
+    let store = db.open().await;
+    let user = store.create_user(new_user("dave")).await.expect("user").id;
+    let (_, hash) = app_and_token(&store, user).await;
+    assert!(
+        store
+            .access_context(&hash, 2_000)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    store.revoke_token(&hash, 2_000).await.expect("revoke");
+    assert!(
+        store
+            .access_context(&hash, 2_000)
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
