@@ -12,6 +12,7 @@ on_both_backends!(
     expired_sessions_codes_and_tokens_are_purged,
     quota_changes_are_atomic_and_never_go_below_zero,
     throttle_counters_are_read_together_each_by_its_own_key_and_window,
+    the_limiter_judges_each_counter_by_its_own_limit,
 );
 
 async fn store_with_user(
@@ -195,4 +196,74 @@ async fn throttle_counters_are_read_together_each_by_its_own_key_and_window(back
     }
     let too_many = vec![("t:a", 600); MAX_THROTTLE_KEYS + 1];
     assert!(store.throttle_counts(&too_many, 1_300).await.is_err());
+}
+
+async fn the_limiter_judges_each_counter_by_its_own_limit(backend: Backend) {
+    use keyward_core::clock::MockClock;
+    use keyward_core::limits::{Limit, LimitError, RateLimiter};
+    use std::sync::Arc;
+
+    let (_db, store, _) = store_with_user(backend).await;
+    let clock = Arc::new(MockClock::new(1_000));
+    let limiter = RateLimiter::new(store.clone(), clock.clone());
+    // Asked for client first, stored IP first (in key order too).
+    let client = ("l:2-client".to_owned(), Limit::new(2, 600));
+    let ip = ("l:1-ip".to_owned(), Limit::new(5, 60));
+    // Off (no maximum), with a live counter that any maximum of 0 would find reached.
+    let off = ("l:off".to_owned(), Limit::new(0, 600));
+    // At the IP's limit, under the client's (written IP first, read client first).
+    for _ in 0..5 {
+        limiter
+            .record(std::slice::from_ref(&ip))
+            .await
+            .expect("record");
+    }
+    limiter
+        .record(std::slice::from_ref(&client))
+        .await
+        .expect("record");
+    store.throttle_hit("l:off", 600, 1_000).await.expect("hit");
+    let keys = [client.clone(), ip.clone(), off.clone()];
+
+    // The IP's counter refuses, with the IP's window: counts swapped between the keys would
+    // refuse by the client's (590 s).
+    clock.advance(10);
+    match limiter.check(&keys).await {
+        Err(LimitError::Exceeded { retry_after }) => assert_eq!(retry_after, 50),
+        other => panic!("refused by the IP limit: {other:?}"),
+    }
+    // Once the IP's 60 s window ends its counter no longer counts, though the client's 600 s
+    // window goes on; a limit that is off never refuses.
+    clock.advance(50);
+    limiter
+        .check(&keys)
+        .await
+        .expect("the IP's window has ended");
+    assert_eq!(
+        store
+            .throttle_counts(&[("l:2-client", 600)], 1_060)
+            .await
+            .expect("counts"),
+        vec![Some((1, 1_000))]
+    );
+    // The first counter over its limit refuses.
+    limiter
+        .record(std::slice::from_ref(&client))
+        .await
+        .expect("record");
+    for _ in 0..5 {
+        limiter
+            .record(std::slice::from_ref(&ip))
+            .await
+            .expect("record");
+    }
+    match limiter.check(&keys).await {
+        Err(LimitError::Exceeded { retry_after }) => assert_eq!(retry_after, 540),
+        other => panic!("refused by the client limit: {other:?}"),
+    }
+    // Every limit off: nothing to read, nothing refused.
+    limiter
+        .check(&[("l:2-client".to_owned(), Limit::new(0, 600)), off])
+        .await
+        .expect("all off");
 }
