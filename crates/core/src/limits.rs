@@ -7,7 +7,7 @@
 //! they succeed, such as sending mail).
 
 use crate::clock::{Clock, UnixTime};
-use crate::store::{Store, StoreError};
+use crate::store::{MAX_THROTTLE_KEYS, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -49,17 +49,35 @@ impl RateLimiter {
         Self { store, clock }
     }
 
-    /// Refuses when any counter has reached its limit in its current window. Reads only.
+    /// Refuses when any counter has reached its limit in its current window. Reads only: one
+    /// store read for all the counters whose limit is on, none when every limit is off.
     pub async fn check(&self, keys: &[Keyed]) -> Result<(), LimitError> {
         let now = self.clock.now();
-        for (key, limit) in keys.iter().filter(|(_, l)| !l.is_off()) {
-            if let Some((count, since)) = self
-                .store
-                .throttle_count(key, limit.window_secs, now)
-                .await?
-                && count >= limit.max
-            {
-                return Err(exceeded(since, *limit, now));
+        let on: Vec<(&str, Limit)> = keys
+            .iter()
+            .filter(|(_, l)| !l.is_off())
+            .map(|(key, limit)| (key.as_str(), *limit))
+            .collect();
+        for batch in on.chunks(MAX_THROTTLE_KEYS) {
+            let asked: Vec<(&str, i64)> = batch
+                .iter()
+                .map(|&(key, limit)| (key, limit.window_secs))
+                .collect();
+            let counts = self.store.throttle_counts(&asked, now).await?;
+            if counts.len() != batch.len() {
+                return Err(StoreError::Backend(format!(
+                    "{} throttle counters read for {} keys",
+                    counts.len(),
+                    batch.len()
+                ))
+                .into());
+            }
+            for (&(_, limit), count) in batch.iter().zip(counts) {
+                if let Some((count, since)) = count
+                    && count >= limit.max
+                {
+                    return Err(exceeded(since, limit, now));
+                }
             }
         }
         Ok(())

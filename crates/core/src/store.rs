@@ -27,6 +27,37 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The most counters one `throttle_counts` call reads (callers check two or three).
+pub const MAX_THROTTLE_KEYS: usize = 8;
+
+/// For the backends' `throttle_counts`: refuses more than [`MAX_THROTTLE_KEYS`] keys.
+pub fn check_throttle_keys(keys: &[(&str, i64)]) -> StoreResult<()> {
+    if keys.len() > MAX_THROTTLE_KEYS {
+        return Err(StoreError::Backend(format!(
+            "{} throttle counters asked for in one read, at most {MAX_THROTTLE_KEYS}",
+            keys.len()
+        )));
+    }
+    Ok(())
+}
+
+/// For the backends' `throttle_counts`: matches the rows read for the keys (`key`, `count`,
+/// `window_start`, in any order) to the keys asked for, each judged by its own window.
+pub fn live_throttle_counts(
+    keys: &[(&str, i64)],
+    now: UnixTime,
+    rows: &[(String, i64, UnixTime)],
+) -> Vec<Option<(i64, UnixTime)>> {
+    keys.iter()
+        .map(|&(key, window)| {
+            rows.iter()
+                .find(|(k, _, _)| k == key)
+                .filter(|&&(_, _, since)| since > now - window)
+                .map(|&(_, count, since)| (count, since))
+        })
+        .collect()
+}
+
 /// Admin changes to a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
@@ -157,6 +188,14 @@ pub trait AccountStore: Send + Sync + 'static {
         window: i64,
         now: UnixTime,
     ) -> StoreResult<Option<(i64, UnixTime)>>;
+    /// `throttle_count` for several counters in one read: for each `(key, window)`, in the same
+    /// order, the failures counted against `key` in its current window of `window` seconds and
+    /// when that window started, or `None`. At most [`MAX_THROTTLE_KEYS`] keys; no keys, no read.
+    async fn throttle_counts(
+        &self,
+        keys: &[(&str, i64)],
+        now: UnixTime,
+    ) -> StoreResult<Vec<Option<(i64, UnixTime)>>>;
     async fn throttle_clear(&self, key: &str) -> StoreResult<()>;
 
     // --- settings ---
@@ -347,4 +386,35 @@ pub trait BillingStore: Send + Sync + 'static {
     ) -> StoreResult<Option<(i64, i64)>>;
     /// Newest first.
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_rows_are_matched_by_key_each_in_its_own_window() {
+        let rows = vec![("ip".to_owned(), 7, 900), ("client".to_owned(), 3, 500)];
+        // In the order asked, not the order read; a missing key is `None`.
+        assert_eq!(
+            live_throttle_counts(&[("client", 600), ("none", 600), ("ip", 600)], 1_000, &rows),
+            vec![Some((3, 500)), None, Some((7, 900))]
+        );
+        // The client's window of 400 s ended at 900; the IP's did not.
+        assert_eq!(
+            live_throttle_counts(&[("client", 400), ("ip", 400)], 1_000, &rows),
+            vec![None, Some((7, 900))]
+        );
+        // A window ends exactly `window` seconds after it started.
+        assert_eq!(
+            live_throttle_counts(&[("client", 500), ("client", 501)], 1_000, &rows),
+            vec![None, Some((3, 500))]
+        );
+    }
+
+    #[test]
+    fn throttle_reads_are_bounded() {
+        assert!(check_throttle_keys(&[("k", 1); MAX_THROTTLE_KEYS]).is_ok());
+        assert!(check_throttle_keys(&[("k", 1); MAX_THROTTLE_KEYS + 1]).is_err());
+    }
 }

@@ -7,7 +7,9 @@ use keyward_core::model::{
     NewSession, NewUser, Role, Session, TwoFactorRecord, User, UserId, UserStatus,
 };
 use keyward_core::secret::SecretHash;
-use keyward_core::store::{AccountStore, Page, StoreResult, UserPatch};
+use keyward_core::store::{
+    AccountStore, Page, StoreResult, UserPatch, check_throttle_keys, live_throttle_counts,
+};
 use sqlx::Row;
 
 #[async_trait]
@@ -440,6 +442,26 @@ impl AccountStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)
+    }
+
+    async fn throttle_counts(
+        &self,
+        keys: &[(&str, i64)],
+        now: UnixTime,
+    ) -> StoreResult<Vec<Option<(i64, UnixTime)>>> {
+        check_throttle_keys(keys)?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Checked before every token request: one round trip for all its counters.
+        let names: Vec<&str> = keys.iter().map(|&(key, _)| key).collect();
+        let rows: Vec<(String, i64, UnixTime)> =
+            sqlx::query_as("SELECT key, count, window_start FROM throttle WHERE key = ANY($1)")
+                .bind(&names)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(live_throttle_counts(keys, now, &rows))
     }
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {

@@ -264,17 +264,22 @@ impl Accounts {
         let account_key = format!("login:account:{}", validate::login_key(login));
         let ip_key = format!("login:ip:{}", client.ip);
         let now = self.clock.now();
-        for (key, max) in [
-            (&account_key, self.policy.max_failures_per_account),
-            (&ip_key, self.policy.max_failures_per_ip),
-        ] {
-            if let Some((count, since)) = self
-                .store
-                .throttle_count(key, self.policy.window_secs, now)
-                .await?
+        let window = self.policy.window_secs;
+        let counts = self
+            .store
+            .throttle_counts(
+                &[(account_key.as_str(), window), (ip_key.as_str(), window)],
+                now,
+            )
+            .await?;
+        for (count, max) in counts.into_iter().zip([
+            self.policy.max_failures_per_account,
+            self.policy.max_failures_per_ip,
+        ]) {
+            if let Some((count, since)) = count
                 && count >= max
             {
-                let retry_after = (since + self.policy.window_secs - now).max(1);
+                let retry_after = (since + window - now).max(1);
                 return Err(AccountError::Throttled { retry_after });
             }
         }
@@ -295,7 +300,6 @@ impl Accounts {
                 Ok(user)
             }
             _ => {
-                let window = self.policy.window_secs;
                 self.store.throttle_hit(&account_key, window, now).await?;
                 self.store.throttle_hit(&ip_key, window, now).await?;
                 Err(AccountError::InvalidCredentials)

@@ -193,11 +193,18 @@ impl TopUps {
         let window = self.policy.window_secs;
         let user_key = format!("topup:user:{}", user.id);
         let ip_key = format!("topup:ip:{ip}");
-        for (key, max) in [
-            (&user_key, self.policy.max_failures_per_user),
-            (&ip_key, self.policy.max_failures_per_ip),
-        ] {
-            if let Some((count, since)) = self.store.throttle_count(key, window, now).await?
+        let counts = self
+            .store
+            .throttle_counts(
+                &[(user_key.as_str(), window), (ip_key.as_str(), window)],
+                now,
+            )
+            .await?;
+        for (count, max) in counts.into_iter().zip([
+            self.policy.max_failures_per_user,
+            self.policy.max_failures_per_ip,
+        ]) {
+            if let Some((count, since)) = count
                 && count >= max
             {
                 return Err(TopUpError::Throttled {

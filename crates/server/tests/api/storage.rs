@@ -1,15 +1,18 @@
 //! The storage contract, exercised directly on each backend where HTTP cannot reach: expiry
-//! purges and atomic balance changes.
+//! purges, atomic balance changes, and throttle counters read several at a time.
 
 use crate::helpers::{Backend, TestDatabase};
 use crate::on_both_backends;
 use keyward_core::model::{AuthCode, ClientStatus, GrantType, NewClient, NewUser, Role};
 use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::secret::SecretHash;
+use keyward_core::store::MAX_THROTTLE_KEYS;
 
 on_both_backends!(
     expired_sessions_codes_and_tokens_are_purged,
     quota_changes_are_atomic_and_never_go_below_zero,
+    throttle_counters_are_read_together_each_by_its_own_key_and_window,
+    the_limiter_judges_each_counter_by_its_own_limit,
 );
 
 async fn store_with_user(
@@ -116,4 +119,151 @@ async fn quota_changes_are_atomic_and_never_go_below_zero(backend: Backend) {
         store.adjust_quota(user, 5, 2_000).await.expect("adjust"),
         Some(5)
     );
+}
+
+async fn throttle_counters_are_read_together_each_by_its_own_key_and_window(backend: Backend) {
+    let (_db, store, _) = store_with_user(backend).await;
+    for _ in 0..3 {
+        store.throttle_hit("t:a", 600, 1_000).await.expect("hit");
+    }
+    store.throttle_hit("t:b", 600, 1_200).await.expect("hit");
+    store.throttle_hit("t:c", 600, 1_250).await.expect("hit");
+    store.throttle_hit("t:c", 600, 1_260).await.expect("hit");
+
+    // In the order asked, each with its own count; an unknown key is `None`.
+    let asked = [("t:b", 600), ("t:none", 600), ("t:a", 600), ("t:c", 600)];
+    let counts = store.throttle_counts(&asked, 1_300).await.expect("counts");
+    assert_eq!(
+        counts,
+        vec![Some((1, 1_200)), None, Some((3, 1_000)), Some((2, 1_250))]
+    );
+    // The same answers as one read per key.
+    for ((key, window), count) in asked.iter().zip(&counts) {
+        let one = store
+            .throttle_count(key, *window, 1_300)
+            .await
+            .expect("count");
+        assert_eq!(one, *count, "{key}");
+    }
+    // Each key judged by its own window: a's window of 250 s ended at 1250, b's and c's not.
+    assert_eq!(
+        store
+            .throttle_counts(&[("t:a", 250), ("t:b", 250), ("t:c", 60)], 1_300)
+            .await
+            .expect("counts"),
+        vec![None, Some((1, 1_200)), Some((2, 1_250))]
+    );
+    // One key, the same key twice with different windows, and none at all.
+    assert_eq!(
+        store
+            .throttle_counts(&[("t:c", 600)], 1_300)
+            .await
+            .expect("counts"),
+        vec![Some((2, 1_250))]
+    );
+    assert_eq!(
+        store
+            .throttle_counts(&[("t:a", 300), ("t:a", 301)], 1_300)
+            .await
+            .expect("counts"),
+        vec![None, Some((3, 1_000))]
+    );
+    assert!(
+        store
+            .throttle_counts(&[], 1_300)
+            .await
+            .expect("counts")
+            .is_empty()
+    );
+
+    // Every count up to the bound; beyond it the read is refused.
+    let keys: Vec<String> = (0..MAX_THROTTLE_KEYS)
+        .map(|i| format!("t:many:{i}"))
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        for _ in 0..=i {
+            store.throttle_hit(key, 600, 1_000).await.expect("hit");
+        }
+    }
+    for n in 1..=MAX_THROTTLE_KEYS {
+        let asked: Vec<(&str, i64)> = keys[..n].iter().map(|k| (k.as_str(), 600)).rev().collect();
+        let expected: Vec<_> = (1..=n as i64).rev().map(|c| Some((c, 1_000))).collect();
+        assert_eq!(
+            store.throttle_counts(&asked, 1_100).await.expect("counts"),
+            expected,
+            "{n} keys"
+        );
+    }
+    let too_many = vec![("t:a", 600); MAX_THROTTLE_KEYS + 1];
+    assert!(store.throttle_counts(&too_many, 1_300).await.is_err());
+}
+
+async fn the_limiter_judges_each_counter_by_its_own_limit(backend: Backend) {
+    use keyward_core::clock::MockClock;
+    use keyward_core::limits::{Limit, LimitError, RateLimiter};
+    use std::sync::Arc;
+
+    let (_db, store, _) = store_with_user(backend).await;
+    let clock = Arc::new(MockClock::new(1_000));
+    let limiter = RateLimiter::new(store.clone(), clock.clone());
+    // Asked for client first, stored IP first (in key order too).
+    let client = ("l:2-client".to_owned(), Limit::new(2, 600));
+    let ip = ("l:1-ip".to_owned(), Limit::new(5, 60));
+    // Off (no maximum), with a live counter that any maximum of 0 would find reached.
+    let off = ("l:off".to_owned(), Limit::new(0, 600));
+    // At the IP's limit, under the client's (written IP first, read client first).
+    for _ in 0..5 {
+        limiter
+            .record(std::slice::from_ref(&ip))
+            .await
+            .expect("record");
+    }
+    limiter
+        .record(std::slice::from_ref(&client))
+        .await
+        .expect("record");
+    store.throttle_hit("l:off", 600, 1_000).await.expect("hit");
+    let keys = [client.clone(), ip.clone(), off.clone()];
+
+    // The IP's counter refuses, with the IP's window: counts swapped between the keys would
+    // refuse by the client's (590 s).
+    clock.advance(10);
+    match limiter.check(&keys).await {
+        Err(LimitError::Exceeded { retry_after }) => assert_eq!(retry_after, 50),
+        other => panic!("refused by the IP limit: {other:?}"),
+    }
+    // Once the IP's 60 s window ends its counter no longer counts, though the client's 600 s
+    // window goes on; a limit that is off never refuses.
+    clock.advance(50);
+    limiter
+        .check(&keys)
+        .await
+        .expect("the IP's window has ended");
+    assert_eq!(
+        store
+            .throttle_counts(&[("l:2-client", 600)], 1_060)
+            .await
+            .expect("counts"),
+        vec![Some((1, 1_000))]
+    );
+    // The first counter over its limit refuses.
+    limiter
+        .record(std::slice::from_ref(&client))
+        .await
+        .expect("record");
+    for _ in 0..5 {
+        limiter
+            .record(std::slice::from_ref(&ip))
+            .await
+            .expect("record");
+    }
+    match limiter.check(&keys).await {
+        Err(LimitError::Exceeded { retry_after }) => assert_eq!(retry_after, 540),
+        other => panic!("refused by the client limit: {other:?}"),
+    }
+    // Every limit off: nothing to read, nothing refused.
+    limiter
+        .check(&[("l:2-client".to_owned(), Limit::new(0, 600)), off])
+        .await
+        .expect("all off");
 }
