@@ -5,9 +5,10 @@
 //! An entry is tagged with the generation (`Db::generation`) current before it was read from
 //! the database, and served only while that generation is still current. Every commit that may
 //! change what these reads return moves the generation on before anyone in its batch answers
-//! (any write but `Db::append`); a write by another process on the same file (the CLI) moves
-//! it on within `EXTERNAL_CHECK_MS`. So a revocation, a disabled user or app, a changed
-//! balance is seen by the next request, as without the cache.
+//! (any write but `Db::append`), and so does a commit by another process on the same file (the
+//! CLI, another node), noticed through SQLite's `data_version` before every cached read. So a
+//! revocation, a disabled user or app, a changed balance is seen by the next request, as
+//! without the cache.
 
 use keyward_core::store::StoreResult;
 use std::borrow::Borrow;

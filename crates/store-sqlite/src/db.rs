@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Read connections kept open between calls; more are opened when needed, then dropped.
 const MAX_IDLE: usize = 16;
@@ -37,8 +37,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 const BACKSTOP_CHECKPOINT_PAGES: u32 = 8000;
 /// The log file is cut back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
-/// How stale a cached read may be after another process (the CLI) wrote to the file.
-const EXTERNAL_CHECK_MS: u64 = 100;
 /// Failed commits remembered for the requests still waiting on them.
 const FAILED_BATCHES_KEPT: usize = 16;
 
@@ -48,9 +46,6 @@ pub(crate) struct Db {
     writer: Mutex<Writer>,
     /// Moves on with every commit that may change what a cached read returns (cache.rs).
     generation: AtomicU64,
-    /// When the writer last asked SQLite whether another process wrote (ms since `opened`).
-    external_checked_ms: AtomicU64,
-    opened: Instant,
     /// Ends the checkpointer thread when the store is dropped.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -107,8 +102,7 @@ impl Db {
                 data_version: 0,
             }),
             generation: AtomicU64::new(0),
-            external_checked_ms: AtomicU64::new(0),
-            opened: Instant::now(),
+
             _checkpointer: checkpointer(path),
         })
     }
@@ -255,28 +249,20 @@ impl Db {
         Ok(())
     }
 
-    /// The generation cached reads are tagged with (cache.rs). At most every
-    /// `EXTERNAL_CHECK_MS` the writer asks SQLite whether another process (the CLI) committed,
-    /// and if so moves the generation on.
+    /// The generation cached reads are tagged with (cache.rs), after asking SQLite whether
+    /// another process (the CLI, another node on the same file) committed since the last call;
+    /// if so, the generation moves on. The writer's `data_version` changes only with other
+    /// connections' commits, and reading it costs a fraction of the query it saves.
     pub(crate) fn generation(&self) -> u64 {
-        let now_ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let checked = self.external_checked_ms.load(Ordering::Acquire);
-        if now_ms.saturating_sub(checked) >= EXTERNAL_CHECK_MS
-            && self
-                .external_checked_ms
-                .compare_exchange(checked, now_ms, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            let version = writer
-                .connection
-                .prepare_cached("PRAGMA data_version")
-                .and_then(|mut pragma| pragma.query_row([], |row| row.get::<_, i64>(0)));
-            // Unknown counts as changed.
-            if version.as_ref().ok() != Some(&writer.data_version) {
-                writer.data_version = version.unwrap_or_default();
-                self.generation.fetch_add(1, Ordering::AcqRel);
-            }
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let version = writer
+            .connection
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut pragma| pragma.query_row([], |row| row.get::<_, i64>(0)));
+        // Unknown counts as changed.
+        if version.as_ref().ok() != Some(&writer.data_version) {
+            writer.data_version = version.unwrap_or_default();
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
         self.generation.load(Ordering::Acquire)
     }

@@ -324,8 +324,8 @@ async fn cached_token_contexts_follow_every_write_that_changes_them() {
         .expect("approve app");
     assert!(context(&store).await.is_none());
 
-    // Another process (the CLI) revokes a token on the same file: seen within its check
-    // interval, without any write of this process.
+    // Another process (the CLI, another node) revokes a token on the same file: seen by the
+    // next read here, without any write of this process.
     let (_, hash) = app_and_token(&store, user).await;
     assert!(
         store
@@ -336,19 +336,13 @@ async fn cached_token_contexts_follow_every_write_that_changes_them() {
     );
     let other = db.open().await;
     other.revoke_token(&hash, 2_000).await.expect("revoke");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    while store
-        .access_context(&hash, 2_000)
-        .await
-        .expect("read")
-        .is_some()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "another process's revocation was not seen"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    assert!(
+        store
+            .access_context(&hash, 2_000)
+            .await
+            .expect("read")
+            .is_none()
+    );
 }
 
 #[tokio::test]
