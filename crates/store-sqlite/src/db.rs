@@ -9,12 +9,13 @@
 //! are synchronous, so no lock is ever held across an `.await`.
 //!
 //! Writes are committed in groups (`Db::write`), and the log is copied back into the database
-//! file by a thread of its own, off the request path.
+//! file by a thread of its own, off the request path. Reads see the committed state, including
+//! changes made by other processes (the CLI) on the same file; the two reads cache.rs keeps in
+//! memory are tied to `Db::generation`.
 //!
-//! Nothing is cached: every read sees the committed state, including changes made by other
-//! processes (the CLI) on the same file. A write is durable when `write` returns: in WAL mode
-//! with `synchronous = NORMAL` the commit is in the log file, which survives the process being
-//! killed (not a power cut: that is `synchronous = FULL`).
+//! A write is durable when `write` returns: in WAL mode with `synchronous = NORMAL` the commit
+//! is in the log file, which survives the process being killed (not a power cut: that is
+//! `synchronous = FULL`).
 
 use crate::backend;
 use keyward_core::store::{StoreError, StoreResult};
