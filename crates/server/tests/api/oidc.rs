@@ -23,6 +23,7 @@ on_both_backends!(
     id_tokens_carry_the_nonce_and_the_apps_algorithm,
     tokens_signed_before_a_rotation_still_verify_after_it,
     introspection_and_revocation_are_per_client,
+    introspection_follows_refresh_rotation_and_a_disabled_user,
     rp_initiated_logout_ends_the_session,
 );
 
@@ -559,4 +560,92 @@ async fn rp_initiated_logout_ends_the_session(backend: Backend) {
         .await
         .expect("logout");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn introspection_follows_refresh_rotation_and_a_disabled_user(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let registered = oidc_app(&app, json!({})).await;
+    let (browser, user_id) = app.user("ines").await;
+    let tokens = code_for(
+        &app,
+        &browser,
+        &registered,
+        "openid profile offline_access",
+        "n",
+    )
+    .await;
+    let access = tokens["access_token"].as_str().expect("access").to_owned();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_owned();
+    let introspect = |token: &str| {
+        let url = app.url("/oauth2/introspect");
+        let form = vec![("token".to_owned(), token.to_owned())];
+        let (id, secret) = (
+            registered.client_id.clone(),
+            registered.client_secret.clone(),
+        );
+        async move {
+            into_parts(
+                reqwest::Client::new()
+                    .post(url)
+                    .basic_auth(id, Some(secret))
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("introspect"),
+            )
+            .await
+            .1
+        }
+    };
+    let body = introspect(&access).await;
+    assert_eq!(
+        (body["active"].clone(), body["token_type"].clone()),
+        (json!(true), json!("Bearer")),
+        "{body}"
+    );
+    assert_eq!(body["username"], "ines");
+    let body = introspect(&refresh).await;
+    assert_eq!(
+        (body["active"].clone(), body["token_type"].clone()),
+        (json!(true), json!("refresh_token")),
+        "{body}"
+    );
+    assert_eq!(body["username"], "ines");
+
+    // A rotated refresh token is no longer active; its successor is.
+    let (status, rotated) = into_parts(
+        reqwest::Client::new()
+            .post(app.url("/api/oauth2/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("client_id", registered.client_id.as_str()),
+                ("client_secret", registered.client_secret.as_str()),
+            ])
+            .send()
+            .await
+            .expect("refresh"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let next_refresh = rotated["refresh_token"].as_str().expect("refresh");
+    let next_access = rotated["access_token"].as_str().expect("access");
+    assert_eq!(introspect(&refresh).await, json!({"active": false}));
+    assert_eq!(introspect(next_refresh).await["active"], true);
+    assert_eq!(introspect(next_access).await["active"], true);
+
+    // A disabled user's tokens are inactive at once, both kinds.
+    let admin = app.admin().await;
+    let res = admin
+        .patch(app.url(&format!("/api/admin/users/{user_id}")))
+        .json(&json!({"status": 2}))
+        .send()
+        .await
+        .expect("disable");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(introspect(next_access).await, json!({"active": false}));
+    assert_eq!(introspect(next_refresh).await, json!({"active": false}));
 }

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use keyward_core::model::{TokenKind, TokenRecord};
+use keyward_core::model::{Client, TokenKind, TokenRecord, User};
 use keyward_core::oauth::TokenError;
 use keyward_core::secret::SecretHash;
 use serde::Serialize;
@@ -74,32 +74,33 @@ pub async fn post(
         if token.len() > 256 {
             return Ok(inactive);
         }
+        // An access token: the same check (and, on SQLite, cache) a bearer request gets.
+        if let Some(context) = state.tokens.access(token).await? {
+            if context.token.client != client.id {
+                return Ok(inactive);
+            }
+            return Ok(active(
+                &state,
+                client,
+                &context.token,
+                context.user.as_ref(),
+            ));
+        }
         let Some(record) = state.store.token_by_hash(&SecretHash::of(token)).await? else {
             return Ok(inactive);
         };
-        if record.client != client.id || !live(&state, &record).await? {
+        // An access token that check refused is dead; the rest concerns refresh tokens.
+        if record.kind == TokenKind::Access || record.client != client.id {
             return Ok(inactive);
         }
         let user = match record.user_id {
             Some(id) => state.store.user_by_id(id).await?,
             None => None,
         };
-        let token_type = match record.kind {
-            TokenKind::Access => "Bearer",
-            TokenKind::Refresh => "refresh_token",
-        };
-        Ok(Introspection {
-            active: true,
-            scope: Some(record.scopes.to_string()),
-            client_id: Some(client.client_id.clone()),
-            token_type: Some(token_type.to_owned()),
-            exp: Some(record.expires_at),
-            iat: Some(record.created_at),
-            aud: Some(client.client_id),
-            iss: Some(state.config.public_url.clone()),
-            sub: user.as_ref().map(|u| u.uuid.to_string()),
-            username: user.map(|u| u.username),
-        })
+        if !live(&state, &record, user.as_ref()) {
+            return Ok(inactive);
+        }
+        Ok(active(&state, client, &record, user.as_ref()))
     }
     .await;
     match result {
@@ -108,18 +109,38 @@ pub async fn post(
     }
 }
 
-/// Alive: unexpired, unrevoked, not yet rotated (refresh), and its user still enabled.
-async fn live(state: &AppState, record: &TokenRecord) -> Result<bool, TokenError> {
+/// Alive: unexpired, unrevoked, not yet rotated (refresh), and its user (if any) still enabled.
+fn live(state: &AppState, record: &TokenRecord, user: Option<&User>) -> bool {
     let now = state.accounts.now();
     if record.revoked_at.is_some() || record.expires_at <= now || record.used_at.is_some() {
-        return Ok(false);
+        return false;
     }
     match record.user_id {
-        Some(id) => Ok(state
-            .store
-            .user_by_id(id)
-            .await?
-            .is_some_and(|u| u.is_enabled())),
-        None => Ok(true),
+        Some(_) => user.is_some_and(User::is_enabled),
+        None => true,
+    }
+}
+
+fn active(
+    state: &AppState,
+    client: Client,
+    record: &TokenRecord,
+    user: Option<&User>,
+) -> Introspection {
+    let token_type = match record.kind {
+        TokenKind::Access => "Bearer",
+        TokenKind::Refresh => "refresh_token",
+    };
+    Introspection {
+        active: true,
+        scope: Some(record.scopes.to_string()),
+        client_id: Some(client.client_id.clone()),
+        token_type: Some(token_type.to_owned()),
+        exp: Some(record.expires_at),
+        iat: Some(record.created_at),
+        aud: Some(client.client_id),
+        iss: Some(state.config.public_url.clone()),
+        sub: user.map(|u| u.uuid.to_string()),
+        username: user.map(|u| u.username.clone()),
     }
 }
