@@ -440,37 +440,20 @@ async fn introspection_and_revocation_are_per_client(backend: Backend) {
     let (browser, _) = app.user("sven").await;
     let tokens = code_for(&app, &browser, &first, "openid profile", "n").await;
     let access = tokens["access_token"].as_str().expect("access");
-    let introspect = |client: &RegisteredApp, token: &str| {
-        let url = app.url("/oauth2/introspect");
-        let form = vec![("token".to_owned(), token.to_owned())];
-        let (id, secret) = (client.client_id.clone(), client.client_secret.clone());
-        async move {
-            into_parts(
-                reqwest::Client::new()
-                    .post(url)
-                    .basic_auth(id, Some(secret))
-                    .form(&form)
-                    .send()
-                    .await
-                    .expect("introspect"),
-            )
-            .await
-        }
-    };
-    let (status, body) = introspect(&first, access).await;
+    let (status, body) = introspect(&app, &first, access).await;
     assert_eq!(
         (status, body["active"].clone()),
         (StatusCode::OK, json!(true)),
         "{body}"
     );
     assert_eq!(body["username"], "sven");
-    let (_, body) = introspect(&second, access).await;
+    let (_, body) = introspect(&app, &second, access).await;
     assert_eq!(
         body,
         json!({"active": false}),
         "another client learns nothing"
     );
-    let (_, body) = introspect(&first, "kwat_unknown").await;
+    let (_, body) = introspect(&app, &first, "kwat_unknown").await;
     assert_eq!(body, json!({"active": false}));
     // Revoking by another client does nothing; by the owner, the token dies.
     let revoke = |client: &RegisteredApp| {
@@ -492,9 +475,9 @@ async fn introspection_and_revocation_are_per_client(backend: Backend) {
         }
     };
     assert_eq!(revoke(&second).await, StatusCode::OK);
-    assert_eq!(introspect(&first, access).await.1["active"], true);
+    assert_eq!(introspect(&app, &first, access).await.1["active"], true);
     assert_eq!(revoke(&first).await, StatusCode::OK);
-    assert_eq!(introspect(&first, access).await.1["active"], false);
+    assert_eq!(introspect(&app, &first, access).await.1["active"], false);
     assert_eq!(userinfo_b(&app, access).await.0, StatusCode::UNAUTHORIZED);
     // Unauthenticated introspection is refused.
     let res = reqwest::Client::new()
@@ -579,35 +562,14 @@ async fn introspection_follows_refresh_rotation_and_a_disabled_user(backend: Bac
         .as_str()
         .expect("refresh")
         .to_owned();
-    let introspect = |token: &str| {
-        let url = app.url("/oauth2/introspect");
-        let form = vec![("token".to_owned(), token.to_owned())];
-        let (id, secret) = (
-            registered.client_id.clone(),
-            registered.client_secret.clone(),
-        );
-        async move {
-            into_parts(
-                reqwest::Client::new()
-                    .post(url)
-                    .basic_auth(id, Some(secret))
-                    .form(&form)
-                    .send()
-                    .await
-                    .expect("introspect"),
-            )
-            .await
-            .1
-        }
-    };
-    let body = introspect(&access).await;
+    let body = introspect(&app, &registered, &access).await.1;
     assert_eq!(
         (body["active"].clone(), body["token_type"].clone()),
         (json!(true), json!("Bearer")),
         "{body}"
     );
     assert_eq!(body["username"], "ines");
-    let body = introspect(&refresh).await;
+    let body = introspect(&app, &registered, &refresh).await.1;
     assert_eq!(
         (body["active"].clone(), body["token_type"].clone()),
         (json!(true), json!("refresh_token")),
@@ -633,9 +595,18 @@ async fn introspection_follows_refresh_rotation_and_a_disabled_user(backend: Bac
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let next_refresh = rotated["refresh_token"].as_str().expect("refresh");
     let next_access = rotated["access_token"].as_str().expect("access");
-    assert_eq!(introspect(&refresh).await, json!({"active": false}));
-    assert_eq!(introspect(next_refresh).await["active"], true);
-    assert_eq!(introspect(next_access).await["active"], true);
+    assert_eq!(
+        introspect(&app, &registered, &refresh).await.1,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &registered, next_refresh).await.1["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&app, &registered, next_access).await.1["active"],
+        true
+    );
 
     // A disabled user's tokens are inactive at once, both kinds.
     let admin = app.admin().await;
@@ -646,6 +617,26 @@ async fn introspection_follows_refresh_rotation_and_a_disabled_user(backend: Bac
         .await
         .expect("disable");
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(introspect(next_access).await, json!({"active": false}));
-    assert_eq!(introspect(next_refresh).await, json!({"active": false}));
+    assert_eq!(
+        introspect(&app, &registered, next_access).await.1,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &registered, next_refresh).await.1,
+        json!({"active": false})
+    );
+}
+
+/// `POST /oauth2/introspect` about `token`, as `client` (client_secret_basic).
+async fn introspect(app: &TestApp, client: &RegisteredApp, token: &str) -> (StatusCode, Value) {
+    into_parts(
+        reqwest::Client::new()
+            .post(app.url("/oauth2/introspect"))
+            .basic_auth(&client.client_id, Some(&client.client_secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("introspect"),
+    )
+    .await
 }
