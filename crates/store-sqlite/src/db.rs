@@ -200,21 +200,28 @@ impl Db {
         if writer.pending == 0 && writer.connection.is_autocommit() {
             run(&writer.connection, "BEGIN IMMEDIATE").map_err(backend)?;
         }
-        let savepoint = Savepoint::start(&writer.connection)?;
-        let result = write(&writer.connection);
-        let kept = matches!(&result, Ok(value) if keep(value));
-        if kept {
-            savepoint.release()?;
+        let step = (|| {
+            let savepoint = Savepoint::start(&writer.connection)?;
+            let result = write(&writer.connection);
+            let kept = matches!(&result, Ok(value) if keep(value));
+            if kept {
+                savepoint.release()?;
+            } else {
+                savepoint.undo()?;
+            }
+            Ok((result, kept))
+        })();
+        if let Ok((_, true)) = &step {
             writer.pending += 1;
             writer.invalidates |= invalidates;
-        } else {
-            savepoint.undo()?;
         }
         if writer.pending == 0 {
-            // Nothing of anyone's to commit: end the transaction, so the lock is not held.
+            // Nothing of anyone's to commit (this write was undone, or its savepoint failed):
+            // end the transaction, so the write lock is not held.
             run(&writer.connection, "ROLLBACK").map_err(backend)?;
-            return Ok((result, None));
+            return step.map(|(result, _)| (result, None));
         }
+        let (result, _) = step?;
         Ok((result, Some(writer.batch)))
     }
 
