@@ -2,9 +2,12 @@
 //! TOTP codes). Counters are fixed windows in the store's `throttle` table, so on PostgreSQL
 //! every node counts against the same numbers; on SQLite there is one node anyway.
 //!
-//! Two ways to count: failures only (`check` before, `record` after a failure — the success
-//! path writes nothing), or every attempt (`consume`, for actions that cost something even when
-//! they succeed, such as sending mail).
+//! Guessing limits *reserve* the attempt before the work (`reserve`: one atomic
+//! increment-then-compare per counter), so a burst of parallel attempts cannot all pass a check
+//! before any failure is written; a success that is free gives its slot back (`release`).
+//! Actions that cost something even when they succeed (sending mail) `consume` instead, which
+//! keeps the count. `check` + `record` (read before, write after a failure) remain only where
+//! the work between them is too short for a burst to matter and the success path must not write.
 
 use crate::clock::{Clock, UnixTime};
 use crate::store::{MAX_THROTTLE_KEYS, Store, StoreError};
@@ -110,10 +113,52 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Counts this attempt against every counter *before* the work it guards, and refuses it when
+    /// that takes any counter over its limit. The returned reservation is kept (a failure stays
+    /// counted) unless given back with [`RateLimiter::release`].
+    pub async fn reserve(&self, keys: &[Keyed]) -> Result<Reservation, LimitError> {
+        let at = self.clock.now();
+        let mut taken = Vec::new();
+        for (key, limit) in keys.iter().filter(|(_, l)| !l.is_off()) {
+            let count = self.store.throttle_hit(key, limit.window_secs, at).await?;
+            taken.push((key.clone(), *limit));
+            if count > limit.max {
+                let since = self
+                    .store
+                    .throttle_count(key, limit.window_secs, at)
+                    .await?
+                    .map_or(at, |(_, since)| since);
+                // A refused attempt does no work, so it takes no slot: only the attempts that
+                // ran stay counted, and slots given back by successes can be used again.
+                self.release(Reservation { taken, at }).await?;
+                return Err(exceeded(since, *limit, at));
+            }
+        }
+        Ok(Reservation { taken, at })
+    }
+
+    /// Gives a reservation's slots back: the attempt succeeded and successes are not counted.
+    pub async fn release(&self, reservation: Reservation) -> Result<(), StoreError> {
+        for (key, limit) in &reservation.taken {
+            self.store
+                .throttle_release(key, limit.window_secs, reservation.at)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Forgets a counter (after a success that proves the failures were honest mistakes).
     pub async fn clear(&self, key: &str) -> Result<(), StoreError> {
         self.store.throttle_clear(key).await
     }
+}
+
+/// Attempts counted by [`RateLimiter::reserve`]; dropping it keeps them counted.
+#[derive(Debug)]
+#[must_use = "a reservation is kept as a failure unless released"]
+pub struct Reservation {
+    taken: Vec<Keyed>,
+    at: UnixTime,
 }
 
 /// Seconds until the window that refused the request ends; at least 1.

@@ -197,6 +197,14 @@ pub trait AccountStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<Vec<Option<(i64, UnixTime)>>>;
     async fn throttle_clear(&self, key: &str) -> StoreResult<()>;
+    /// Takes back one count from `key`, but only in the window that was current at
+    /// `reserved_at` (a later window's counts are not this attempt's) and never below zero.
+    async fn throttle_release(
+        &self,
+        key: &str,
+        window: i64,
+        reserved_at: UnixTime,
+    ) -> StoreResult<()>;
 
     // --- settings ---
     /// The operator's runtime settings document (JSON), if one was saved.

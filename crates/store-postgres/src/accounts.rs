@@ -473,6 +473,25 @@ impl AccountStore for PostgresStore {
             .map_err(backend)
     }
 
+    async fn throttle_release(
+        &self,
+        key: &str,
+        window: i64,
+        reserved_at: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE throttle SET count = count - 1 WHERE key = $1 AND count > 0 \
+             AND window_start <= $2 AND window_start > $2 - $3",
+        )
+        .bind(key)
+        .bind(reserved_at)
+        .bind(window)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(backend)
+    }
+
     async fn load_settings(&self) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT value FROM settings WHERE key = 'site'")
             .fetch_optional(&self.pool)

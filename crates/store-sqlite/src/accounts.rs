@@ -478,6 +478,25 @@ impl AccountStore for SqliteStore {
             .map(drop)
     }
 
+    async fn throttle_release(
+        &self,
+        key: &str,
+        window: i64,
+        reserved_at: UnixTime,
+    ) -> StoreResult<()> {
+        self.db()
+            .append(|tx| {
+                execute(
+                    tx,
+                    "UPDATE throttle SET count = count - 1 WHERE key = ?1 AND count > 0 \
+                     AND window_start <= ?2 AND window_start > ?2 - ?3",
+                    params![key, reserved_at, window],
+                )
+            })
+            .await
+            .map(drop)
+    }
+
     async fn load_settings(&self) -> StoreResult<Option<String>> {
         self.db().read(|c| {
             first_row(

@@ -13,6 +13,7 @@ on_both_backends!(
     quota_changes_are_atomic_and_never_go_below_zero,
     throttle_counters_are_read_together_each_by_its_own_key_and_window,
     the_limiter_judges_each_counter_by_its_own_limit,
+    reservations_count_before_the_work_and_are_given_back_only_in_their_window,
 );
 
 async fn store_with_user(
@@ -266,4 +267,66 @@ async fn the_limiter_judges_each_counter_by_its_own_limit(backend: Backend) {
         .check(&[("l:2-client".to_owned(), Limit::new(0, 600)), off])
         .await
         .expect("all off");
+}
+
+async fn reservations_count_before_the_work_and_are_given_back_only_in_their_window(
+    backend: Backend,
+) {
+    use keyward_core::clock::MockClock;
+    use keyward_core::limits::{Limit, LimitError, RateLimiter};
+    use std::sync::Arc;
+
+    let (_db, store, _) = store_with_user(backend).await;
+    let clock = Arc::new(MockClock::new(1_000));
+    let limiter = Arc::new(RateLimiter::new(store.clone(), clock.clone()));
+    let key = vec![("r:burst".to_owned(), Limit::new(3, 60))];
+
+    // Eight attempts at once, none finished: only the first three may start their work.
+    let attempts = (0..8).map(|_| {
+        let (limiter, key) = (limiter.clone(), key.clone());
+        tokio::spawn(async move { limiter.reserve(&key).await })
+    });
+    let mut granted = Vec::new();
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(reservation) => granted.push(reservation),
+            Err(LimitError::Exceeded { retry_after }) => assert_eq!(retry_after, 60),
+            Err(other) => panic!("store error: {other}"),
+        }
+    }
+    assert_eq!(granted.len(), 3, "attempts let through by a limit of 3");
+
+    // Two of them succeed and give their slots back: one more attempt fits, then none.
+    let mut granted = granted.into_iter();
+    for reservation in granted.by_ref().take(2) {
+        limiter.release(reservation).await.expect("release");
+    }
+    let kept = limiter.reserve(&key).await.expect("a slot was given back");
+    let another = limiter.reserve(&key).await.expect("and another");
+    assert!(
+        limiter.reserve(&key).await.is_err(),
+        "the limit holds again"
+    );
+    drop((kept, another));
+
+    // A reservation from a window that has ended takes nothing from the new window's count.
+    let stale = granted.next().expect("the third reservation");
+    clock.advance(61);
+    let fresh = limiter.reserve(&key).await.expect("new window");
+    limiter.release(stale).await.expect("release");
+    assert_eq!(
+        store
+            .throttle_counts(&[("r:burst", 60)], 1_061)
+            .await
+            .expect("counts"),
+        vec![Some((1, 1_061))]
+    );
+    limiter.release(fresh).await.expect("release");
+    assert_eq!(
+        store
+            .throttle_counts(&[("r:burst", 60)], 1_061)
+            .await
+            .expect("counts"),
+        vec![Some((0, 1_061))]
+    );
 }
