@@ -120,6 +120,7 @@ impl Node {
             master_for_2fa,
             "Keyward".into(),
         ));
+        let settings = Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2)));
         let state = AppState::new(Services {
             keys,
             vault,
@@ -131,7 +132,7 @@ impl Node {
             )),
             http: keyward_upstream::Http::new().context("building the outbound HTTP client")?,
             accounts,
-            apps: Arc::new(Apps::new(store.clone(), clock.clone())),
+            apps: Arc::new(Apps::new(store.clone(), clock.clone(), settings.clone())),
             tokens: Arc::new(TokenService::new(
                 store.clone(),
                 clock.clone(),
@@ -140,7 +141,7 @@ impl Node {
             )),
             limits: Arc::new(RateLimiter::new(store.clone(), clock.clone())),
             codes: Arc::new(CodeIssuer::new(store.clone(), clock, lifetimes)),
-            settings: Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2))),
+            settings,
             store,
             config: Arc::new(web),
         });

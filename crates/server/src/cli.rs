@@ -322,7 +322,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 review_required: false,
                 allow_http_redirect_uris: true,
             };
-            let (app, secret) = node.state.apps.register(&owner, form, policy).await?;
+            let (app, secret) = node.state.apps.register(&owner, form, policy, "").await?;
             let view = AppView::new(&app, secret);
             if json {
                 println!("{}", serde_json::to_string_pretty(&view)?);
@@ -345,7 +345,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
             let approved = node
                 .state
                 .apps
-                .review(found.id, Review::Approve, "")
+                .review(None, found.id, Review::Approve, "", "")
                 .await?;
             let view = AppView::new(&approved, None);
             if json {

@@ -1,9 +1,11 @@
 //! GitHub: OAuth 2.0 with PKCE, identity keyed on the numeric user id (never the login, which
 //! GitHub lets people change and later hands to someone else), e-mail only when verified.
 
-use crate::http::connect_error;
+use crate::oauth2::{ClientAuth, exchange_code, get_json};
 use crate::{ExternalIdentity, Http, UpstreamError, clean};
 use serde::Deserialize;
+
+const GITHUB_JSON: &str = "application/vnd.github+json";
 
 #[derive(Debug, Clone)]
 pub struct GitHubConfig {
@@ -42,13 +44,6 @@ impl GitHubConfig {
 }
 
 #[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: Option<String>,
-    error_description: Option<String>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct GitHubUser {
     id: i64,
     login: String,
@@ -70,79 +65,32 @@ pub async fn identify(
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
 ) -> Result<ExternalIdentity, UpstreamError> {
-    if code.is_empty() || code.len() > 512 {
-        return Err(UpstreamError::InvalidCode);
-    }
-    let token_url = Http::endpoint(&format!(
+    let token_url = format!(
         "{}/login/oauth/access_token",
         config.web_base.trim_end_matches('/')
-    ))?;
-    let mut body = vec![
-        ("client_id", config.client_id.as_str()),
-        ("client_secret", config.client_secret.as_str()),
-        ("code", code),
-    ];
+    );
+    let mut form = Vec::new();
     if let Some(uri) = redirect_uri {
-        body.push(("redirect_uri", uri));
+        form.push(("redirect_uri", uri));
     }
     if let Some(verifier) = verifier {
-        body.push(("code_verifier", verifier));
+        form.push(("code_verifier", verifier));
     }
-    let answer = http
-        .client()
-        .post(token_url)
-        .header("Accept", "application/json")
-        .form(&body)
-        .send()
-        .await
-        .map_err(connect_error)?;
-    // An error status is a refused (or failed) exchange, whatever its body says.
-    if !answer.status().is_success() && !answer.status().is_client_error() {
-        return Err(UpstreamError::Token(answer.status().to_string()));
-    }
-    let answer: TokenAnswer = answer
-        .json()
-        .await
-        .map_err(|e| UpstreamError::Token(e.to_string()))?;
-    let Some(token) = answer.access_token.filter(|t| !t.is_empty()) else {
-        let why = answer
-            .error_description
-            .or(answer.error)
-            .unwrap_or_default();
-        return Err(UpstreamError::Token(clean(&why, 200)));
+    let auth = ClientAuth::Form {
+        id: &config.client_id,
+        secret: &config.client_secret,
     };
-
+    let token = exchange_code(http, &token_url, auth, code, &form).await?;
     let api = config.api_base.trim_end_matches('/');
-    let response = http
-        .client()
-        .get(Http::endpoint(&format!("{api}/user"))?)
-        .bearer_auth(&token)
-        .header("Accept", "application/vnd.github+json")
-        .send()
-        .await
-        .map_err(connect_error)?;
-    if !response.status().is_success() {
-        return Err(UpstreamError::UserInfo(response.status().to_string()));
-    }
-    let user: GitHubUser = response
-        .json()
-        .await
-        .map_err(|e| UpstreamError::Malformed(e.to_string()))?;
+    let user: GitHubUser = get_json(http, &format!("{api}/user"), &token, GITHUB_JSON).await?;
     if user.id <= 0 || user.login.is_empty() {
         return Err(UpstreamError::EmptyIdentity);
     }
     // Only a verified address may be attached to an account; the profile e-mail is not checked.
-    let emails: Vec<GitHubEmail> = match http
-        .client()
-        .get(Http::endpoint(&format!("{api}/user/emails"))?)
-        .bearer_auth(&token)
-        .header("Accept", "application/vnd.github+json")
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => r.json().await.unwrap_or_default(),
-        _ => Vec::new(),
-    };
+    let emails: Vec<GitHubEmail> =
+        get_json(http, &format!("{api}/user/emails"), &token, GITHUB_JSON)
+            .await
+            .unwrap_or_default();
     let verified_email = emails
         .iter()
         .filter(|e| e.verified)

@@ -9,6 +9,7 @@ pub mod github;
 pub mod http;
 pub mod linuxdo;
 pub mod mail;
+pub mod oauth2;
 pub mod oidc;
 pub mod telegram;
 pub mod wechat;

@@ -1,9 +1,8 @@
 //! LinuxDO Connect: OAuth 2.0 (client authenticated with HTTP Basic), identity keyed on the
 //! numeric id, with a minimum trust level for login, bind and registration alike.
 
-use crate::http::connect_error;
+use crate::oauth2::{ClientAuth, exchange_code, get_json};
 use crate::{ExternalIdentity, Http, UpstreamError, clean};
-use base64::Engine as _;
 use serde::Deserialize;
 
 #[derive(Debug, Clone)]
@@ -29,13 +28,6 @@ impl LinuxDoConfig {
 }
 
 #[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: Option<String>,
-    message: Option<String>,
-    error_description: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct LinuxDoUser {
     id: i64,
     username: Option<String>,
@@ -52,54 +44,16 @@ pub async fn identify(
     code: &str,
     redirect_uri: &str,
 ) -> Result<ExternalIdentity, UpstreamError> {
-    if code.is_empty() || code.len() > 512 {
-        return Err(UpstreamError::InvalidCode);
-    }
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", config.client_id, config.client_secret));
-    let answer = http
-        .client()
-        .post(Http::endpoint(&config.token_url)?)
-        .header("Authorization", format!("Basic {basic}"))
-        .header("Accept", "application/json")
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-        ])
-        .send()
-        .await
-        .map_err(connect_error)?;
-    // An error status is a refused (or failed) exchange, whatever its body says.
-    if !answer.status().is_success() && !answer.status().is_client_error() {
-        return Err(UpstreamError::Token(answer.status().to_string()));
-    }
-    let answer: TokenAnswer = answer
-        .json()
-        .await
-        .map_err(|e| UpstreamError::Token(e.to_string()))?;
-    let Some(token) = answer.access_token.filter(|t| !t.is_empty()) else {
-        let why = answer
-            .message
-            .or(answer.error_description)
-            .unwrap_or_default();
-        return Err(UpstreamError::Token(clean(&why, 200)));
+    let auth = ClientAuth::Basic {
+        id: &config.client_id,
+        secret: &config.client_secret,
     };
-    let response = http
-        .client()
-        .get(Http::endpoint(&config.user_url)?)
-        .bearer_auth(&token)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(connect_error)?;
-    if !response.status().is_success() {
-        return Err(UpstreamError::UserInfo(response.status().to_string()));
-    }
-    let user: LinuxDoUser = response
-        .json()
-        .await
-        .map_err(|e| UpstreamError::Malformed(e.to_string()))?;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("redirect_uri", redirect_uri),
+    ];
+    let token = exchange_code(http, &config.token_url, auth, code, &form).await?;
+    let user: LinuxDoUser = get_json(http, &config.user_url, &token, "application/json").await?;
     if user.id <= 0 {
         return Err(UpstreamError::EmptyIdentity);
     }

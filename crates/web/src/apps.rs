@@ -9,12 +9,10 @@ use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use keyward_core::audit::{self, action};
-use keyward_core::model::{Client as App, User};
-use keyward_core::oauth::apps::{AppError, AppForm, AppPolicy};
+use keyward_core::model::Client as App;
+use keyward_core::oauth::apps::{AppError, AppForm};
 use keyward_core::secret::Secret;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 impl From<AppError> for ApiError {
@@ -152,7 +150,7 @@ pub async fn create(
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         id_token_alg: body.id_token_signed_response_alg,
     };
-    let (app, secret) = create_app(&state, &current.user, &client.ip, form).await?;
+    let (app, secret) = state.apps.create(&current.user, form, &client.ip).await?;
     Ok(Success {
         message: "应用创建成功",
         data: AppView::new(&app, secret),
@@ -183,7 +181,7 @@ pub async fn get(
     Client(client): Client,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (app, secret) = view_app(&state, &current.user, &client.ip, id).await?;
+    let (app, secret) = state.apps.view(&current.user, id, &client.ip).await?;
     Ok(Success::new(AppView::new(&app, secret)))
 }
 
@@ -198,7 +196,7 @@ pub async fn delete(
     Client(client): Client,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    delete_app(&state, &current.user, &client.ip, id).await?;
+    state.apps.delete(&current.user, id, &client.ip).await?;
     Ok(Success {
         message: "应用已删除",
         data: (),
@@ -230,111 +228,12 @@ pub async fn rotate(
     } else {
         serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("无效的参数"))?
     };
-    let (app, secret) =
-        rotate_app(&state, &current.user, &client.ip, id, body.grace_seconds).await?;
+    let (app, secret) = state
+        .apps
+        .rotate_secret(&current.user, id, body.grace_seconds, &client.ip)
+        .await?;
     Ok(Success {
         message: "密钥已重置",
         data: AppView::new(&app, Some(secret)),
     })
-}
-
-// The developer actions, each with its audit record: the API above and the console pages.
-
-/// Registers an app under the operator's current policy; the secret when approved at once.
-pub async fn create_app(
-    state: &AppState,
-    owner: &User,
-    ip: &str,
-    form: AppForm,
-) -> Result<(App, Option<Secret>), AppError> {
-    let settings = state.settings.get().await?;
-    let policy = AppPolicy {
-        review_required: settings.app_review_required,
-        allow_http_redirect_uris: settings.allow_http_redirect_uris,
-    };
-    let (app, secret) = state.apps.register(owner, form, policy).await?;
-    audit::record(
-        state.store.as_ref(),
-        app.created_at,
-        Some(owner.id),
-        action::APP_CREATED,
-        app.client_id.clone(),
-        json!({"name": app.name, "status": app.status.as_str(), "public": app.public}),
-        ip,
-    )
-    .await;
-    if secret.is_some() {
-        record_reveal(state, owner, ip, &app).await;
-    }
-    Ok((app, secret))
-}
-
-/// The owner's view; the first one after approval carries the secret, once.
-pub async fn view_app(
-    state: &AppState,
-    owner: &User,
-    ip: &str,
-    id: i64,
-) -> Result<(App, Option<Secret>), AppError> {
-    let (app, secret) = state.apps.view(owner, id).await?;
-    if secret.is_some() {
-        record_reveal(state, owner, ip, &app).await;
-    }
-    Ok((app, secret))
-}
-
-async fn record_reveal(state: &AppState, owner: &User, ip: &str, app: &App) {
-    audit::record(
-        state.store.as_ref(),
-        state.apps.now(),
-        Some(owner.id),
-        action::SECRET_REVEALED,
-        app.client_id.clone(),
-        json!({}),
-        ip,
-    )
-    .await;
-}
-
-pub async fn delete_app(
-    state: &AppState,
-    owner: &User,
-    ip: &str,
-    id: i64,
-) -> Result<App, AppError> {
-    let app = state.apps.delete(owner, id).await?;
-    audit::record(
-        state.store.as_ref(),
-        state.apps.now(),
-        Some(owner.id),
-        action::APP_DELETED,
-        app.client_id.clone(),
-        json!({}),
-        ip,
-    )
-    .await;
-    Ok(app)
-}
-
-/// A new secret, shown once; the old one keeps working for `grace_seconds`.
-pub async fn rotate_app(
-    state: &AppState,
-    owner: &User,
-    ip: &str,
-    id: i64,
-    grace_seconds: i64,
-) -> Result<(App, Secret), AppError> {
-    let secret = state.apps.rotate_secret(owner, id, grace_seconds).await?;
-    let (app, _) = state.apps.view(owner, id).await?;
-    audit::record(
-        state.store.as_ref(),
-        state.apps.now(),
-        Some(owner.id),
-        action::SECRET_ROTATED,
-        app.client_id.clone(),
-        json!({"grace_seconds": grace_seconds}),
-        ip,
-    )
-    .await;
-    Ok((app, secret))
 }

@@ -7,11 +7,14 @@
 use super::redirect_uri::{self, RedirectUriError};
 use super::scope::ScopeSet;
 use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
+use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
 use crate::model::{Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User};
 use crate::oidc::SigningAlg;
 use crate::secret::{ALPHANUMERIC, Secret, random_string};
+use crate::settings::{Settings, SettingsCache};
 use crate::store::{Store, StoreError};
+use serde_json::json;
 use std::sync::Arc;
 
 pub const NAME_MAX: usize = 50;
@@ -79,6 +82,15 @@ pub struct AppPolicy {
     pub allow_http_redirect_uris: bool,
 }
 
+impl AppPolicy {
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            review_required: settings.app_review_required,
+            allow_http_redirect_uris: settings.allow_http_redirect_uris,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Review {
     Approve,
@@ -86,23 +98,42 @@ pub enum Review {
     Disable,
 }
 
+/// The developers' and the admins' actions on apps, and users' revocation of their grants; each
+/// writes its own audit record (`ip` is the caller's address, for that record).
 pub struct Apps {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    settings: Arc<SettingsCache>,
 }
 
 impl Apps {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Arc<SettingsCache>) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+        }
     }
 
-    /// Registers an app for `owner`. Returns the app and, when it is approved at once and
-    /// confidential, its secret (shown in this answer only).
+    /// Registers an app for `owner` under the operator's current policy for new apps.
+    pub async fn create(
+        &self,
+        owner: &User,
+        form: AppForm,
+        ip: &str,
+    ) -> Result<(Client, Option<Secret>), AppError> {
+        let policy = AppPolicy::of(&*self.settings.get().await?);
+        self.register(owner, form, policy, ip).await
+    }
+
+    /// Registers an app for `owner` under `policy`. Returns the app and, when it is approved at
+    /// once and confidential, its secret (shown in this answer only).
     pub async fn register(
         &self,
         owner: &User,
         form: AppForm,
         policy: AppPolicy,
+        ip: &str,
     ) -> Result<(Client, Option<Secret>), AppError> {
         let name = form.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control)
@@ -188,6 +219,14 @@ impl Apps {
             created_at: now,
         };
         let client = self.store.create_client(new).await?;
+        let detail =
+            json!({"name": client.name, "status": client.status.as_str(), "public": client.public});
+        self.audit(Some(owner), action::APP_CREATED, &client, detail, ip)
+            .await;
+        if secret.is_some() {
+            self.audit(Some(owner), action::SECRET_REVEALED, &client, json!({}), ip)
+                .await;
+        }
         Ok((client, secret))
     }
 
@@ -197,6 +236,7 @@ impl Apps {
         &self,
         owner: &User,
         pk: ClientPk,
+        ip: &str,
     ) -> Result<(Client, Option<Secret>), AppError> {
         let client = self.owned(owner, pk).await?;
         if client.status != ClientStatus::Approved
@@ -213,6 +253,8 @@ impl Apps {
             return Ok((client, None));
         }
         let client = self.owned(owner, pk).await?;
+        self.audit(Some(owner), action::SECRET_REVEALED, &client, json!({}), ip)
+            .await;
         Ok((client, Some(secret)))
     }
 
@@ -223,7 +265,8 @@ impl Apps {
         owner: &User,
         pk: ClientPk,
         grace_secs: i64,
-    ) -> Result<Secret, AppError> {
+        ip: &str,
+    ) -> Result<(Client, Secret), AppError> {
         if !(0..=ROTATION_GRACE_MAX).contains(&grace_secs) {
             return Err(AppError::Grace);
         }
@@ -244,23 +287,32 @@ impl Apps {
         {
             return Err(AppError::NotFound);
         }
-        Ok(secret)
+        let client = self.owned(owner, pk).await?;
+        let detail = json!({"grace_seconds": grace_secs});
+        self.audit(Some(owner), action::SECRET_ROTATED, &client, detail, ip)
+            .await;
+        Ok((client, secret))
     }
 
-    pub async fn delete(&self, owner: &User, pk: ClientPk) -> Result<Client, AppError> {
+    pub async fn delete(&self, owner: &User, pk: ClientPk, ip: &str) -> Result<Client, AppError> {
         let client = self.owned(owner, pk).await?;
         self.store.delete_client(pk).await?;
+        self.audit(Some(owner), action::APP_DELETED, &client, json!({}), ip)
+            .await;
         Ok(client)
     }
 
     /// An admin's decision. Approving works from pending, rejected or disabled; rejecting only
     /// a pending app; disabling any approved or pending one. Tokens of an app that is no longer
     /// approved stop working at once (the token check joins on the app's status).
+    /// `reviewer` is `None` for the operator on the command line.
     pub async fn review(
         &self,
+        reviewer: Option<&User>,
         pk: ClientPk,
         decision: Review,
         note: &str,
+        ip: &str,
     ) -> Result<Client, AppError> {
         let client = self
             .store
@@ -283,23 +335,38 @@ impl Apps {
             Review::Reject => ClientStatus::Rejected,
             Review::Disable => ClientStatus::Disabled,
         };
+        let note: String = note.chars().take(500).collect();
         let patch = ClientPatch {
             status: Some(status),
-            review_note: Some(note.chars().take(500).collect()),
+            review_note: Some(note.clone()),
             ..ClientPatch::default()
         };
         self.store
             .patch_client(pk, &patch, self.clock.now())
             .await?;
-        self.store.client_by_pk(pk).await?.ok_or(AppError::NotFound)
+        let client = self
+            .store
+            .client_by_pk(pk)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let what = match decision {
+            Review::Approve => action::APP_APPROVED,
+            Review::Reject => action::APP_REJECTED,
+            Review::Disable => action::APP_DISABLED,
+        };
+        self.audit(reviewer, what, &client, json!({"reason": note}), ip)
+            .await;
+        Ok(client)
     }
 
     /// Admin edits that are not a review decision (the trusted flag, allowed scopes).
     pub async fn update(
         &self,
+        admin: &User,
         pk: ClientPk,
         trusted: Option<bool>,
         scopes: Option<&str>,
+        ip: &str,
     ) -> Result<Client, AppError> {
         let allowed_scopes = scopes
             .map(|s| ScopeSet::parse(s).map_err(|_| AppError::Scope))
@@ -319,7 +386,55 @@ impl Apps {
         {
             return Err(AppError::NotFound);
         }
-        self.store.client_by_pk(pk).await?.ok_or(AppError::NotFound)
+        let client = self
+            .store
+            .client_by_pk(pk)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let detail = json!({"trusted": trusted, "scopes": scopes});
+        self.audit(Some(admin), action::APP_UPDATED, &client, detail, ip)
+            .await;
+        Ok(client)
+    }
+
+    /// Ends `user`'s authorization of the app `client_id`: the consent and every token issued
+    /// under it. `false` when there was none (or no such app).
+    pub async fn revoke_consent(
+        &self,
+        user: &User,
+        client_id: &str,
+        ip: &str,
+    ) -> Result<bool, StoreError> {
+        if client_id.len() > 128 {
+            return Ok(false);
+        }
+        let Some(client) = self.store.client_by_client_id(client_id).await? else {
+            return Ok(false);
+        };
+        if !self
+            .store
+            .revoke_consent(user.id, client.id, self.clock.now())
+            .await?
+        {
+            return Ok(false);
+        }
+        self.audit(Some(user), action::CONSENT_REVOKED, &client, json!({}), ip)
+            .await;
+        Ok(true)
+    }
+
+    async fn audit(
+        &self,
+        actor: Option<&User>,
+        what: &'static str,
+        client: &Client,
+        detail: serde_json::Value,
+        ip: &str,
+    ) {
+        let now = self.clock.now();
+        let target = client.client_id.clone();
+        let actor = actor.map(|u| u.id);
+        audit::record(self.store.as_ref(), now, actor, what, target, detail, ip).await;
     }
 
     /// Another user's app is reported as missing, not as forbidden, so ids cannot be probed.

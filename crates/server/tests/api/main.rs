@@ -15,6 +15,7 @@ mod accounts;
 mod admin;
 mod admin_pages;
 mod apps;
+mod audit_trail;
 mod bad_input;
 mod cli;
 mod cluster;

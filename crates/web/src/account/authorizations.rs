@@ -7,11 +7,7 @@ use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use keyward_core::audit::{self, action};
-use keyward_core::model::User;
-use keyward_core::store::StoreError;
 use serde::Serialize;
-use serde_json::json;
 use utoipa::ToSchema;
 
 /// An app the user authorized. Times are unix seconds.
@@ -63,42 +59,15 @@ pub async fn revoke(
     Client(client): Client,
     ApiPath(client_id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if !revoke_for(&state, &current.user, &client_id, &client.ip).await? {
+    if !state
+        .apps
+        .revoke_consent(&current.user, &client_id, &client.ip)
+        .await?
+    {
         return Err(ApiError::NotFound("授权不存在"));
     }
     Ok(Success {
         message: "授权已撤销",
         data: (),
     })
-}
-
-/// Revokes `user`'s authorization of the app `client_id`, audited; `false` when there was none.
-/// Shared by the JSON API and the page.
-pub async fn revoke_for(
-    state: &AppState,
-    user: &User,
-    client_id: &str,
-    ip: &str,
-) -> Result<bool, StoreError> {
-    if client_id.len() > 128 {
-        return Ok(false);
-    }
-    let Some(app) = state.store.client_by_client_id(client_id).await? else {
-        return Ok(false);
-    };
-    let now = state.accounts.now();
-    if !state.store.revoke_consent(user.id, app.id, now).await? {
-        return Ok(false);
-    }
-    audit::record(
-        state.store.as_ref(),
-        now,
-        Some(user.id),
-        action::CONSENT_REVOKED,
-        app.client_id,
-        json!({}),
-        ip,
-    )
-    .await;
-    Ok(true)
 }

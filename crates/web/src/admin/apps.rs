@@ -8,11 +8,9 @@ use crate::openapi::Answer;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use keyward_core::audit::{self, action};
-use keyward_core::model::{Client as App, ClientStatus, User};
-use keyward_core::oauth::apps::{AppError, Review};
+use keyward_core::model::ClientStatus;
+use keyward_core::oauth::apps::Review;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
@@ -72,60 +70,11 @@ async fn review(
     } else {
         serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("无效的参数"))?
     };
-    let app = review_app(state, &admin.0.user, ip, id, decision, &body.reason).await?;
+    let app = state
+        .apps
+        .review(Some(&admin.0.user), id, decision, &body.reason, ip)
+        .await?;
     Ok(Success::new(AppView::new(&app, None)))
-}
-
-/// An admin's review decision, recorded with its reason (shown to the owner as `review_note`):
-/// the admin API and the admin pages.
-pub async fn review_app(
-    state: &AppState,
-    admin: &User,
-    ip: &str,
-    id: i64,
-    decision: Review,
-    reason: &str,
-) -> Result<App, AppError> {
-    let app = state.apps.review(id, decision, reason).await?;
-    let what = match decision {
-        Review::Approve => action::APP_APPROVED,
-        Review::Reject => action::APP_REJECTED,
-        Review::Disable => action::APP_DISABLED,
-    };
-    audit::record(
-        state.store.as_ref(),
-        state.apps.now(),
-        Some(admin.id),
-        what,
-        app.client_id.clone(),
-        json!({"reason": reason.chars().take(500).collect::<String>()}),
-        ip,
-    )
-    .await;
-    Ok(app)
-}
-
-/// The trusted flag and allowed scopes, recorded.
-pub async fn update_app(
-    state: &AppState,
-    admin: &User,
-    ip: &str,
-    id: i64,
-    trusted: Option<bool>,
-    scopes: Option<&str>,
-) -> Result<App, AppError> {
-    let app = state.apps.update(id, trusted, scopes).await?;
-    audit::record(
-        state.store.as_ref(),
-        state.apps.now(),
-        Some(admin.id),
-        action::APP_UPDATED,
-        app.client_id.clone(),
-        json!({"trusted": trusted, "scopes": scopes}),
-        ip,
-    )
-    .await;
-    Ok(app)
 }
 
 /// `POST /api/admin/oauth_apps/{id}/approve`.
@@ -196,14 +145,15 @@ pub async fn patch(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let app = update_app(
-        &state,
-        &admin.0.user,
-        &c.ip,
-        id,
-        body.trusted,
-        body.scopes.as_deref(),
-    )
-    .await?;
+    let app = state
+        .apps
+        .update(
+            &admin.0.user,
+            id,
+            body.trusted,
+            body.scopes.as_deref(),
+            &c.ip,
+        )
+        .await?;
     Ok(Success::new(AppView::new(&app, None)))
 }

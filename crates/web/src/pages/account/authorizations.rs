@@ -84,13 +84,10 @@ pub async fn revoke(
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    match crate::account::authorizations::revoke_for(
-        &state,
-        &page.user,
-        &form.client_id,
-        &client.ip,
-    )
-    .await
+    match state
+        .apps
+        .revoke_consent(&page.user, &form.client_id, &client.ip)
+        .await
     {
         Ok(true) => redirect("/user/authorizations?done=revoked"),
         Ok(false) => redirect("/user/authorizations"),

@@ -13,7 +13,6 @@ pub use users::{update_user, users};
 
 use super::console::{console_texts, format_time};
 use super::{Chrome, PageAdmin, Texts, error_page, login::redirect, render, safe_return_to};
-use crate::admin::apps::{review_app, update_app};
 use crate::admin::paging;
 use crate::extract::Client;
 use crate::state::AppState;
@@ -280,15 +279,16 @@ pub async fn review(
     let Ok(id) = id.parse::<i64>() else {
         return app_failure(page.t, &AppError::NotFound);
     };
-    match review_app(
-        &state,
-        &page.user,
-        &client.ip,
-        id,
-        decision,
-        form.reason.trim(),
-    )
-    .await
+    match state
+        .apps
+        .review(
+            Some(&page.user),
+            id,
+            decision,
+            form.reason.trim(),
+            &client.ip,
+        )
+        .await
     {
         Ok(_) => redirect(back(&form.return_to, "/admin/apps")),
         Err(e) => app_failure(page.t, &e),
@@ -320,7 +320,11 @@ pub async fn trust(
         return app_failure(page.t, &AppError::NotFound);
     };
     let trusted = form.trusted == "1";
-    match update_app(&state, &page.user, &client.ip, id, Some(trusted), None).await {
+    match state
+        .apps
+        .update(&page.user, id, Some(trusted), None, &client.ip)
+        .await
+    {
         Ok(_) => redirect(back(&form.return_to, "/admin/apps")),
         Err(e) => app_failure(page.t, &e),
     }

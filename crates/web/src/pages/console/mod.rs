@@ -7,7 +7,6 @@ mod texts;
 pub use texts::{ConsoleTexts, app_error_text, console_texts};
 
 use super::{Chrome, PageUser, Texts, error_page, login::redirect, render};
-use crate::apps::{create_app, delete_app, rotate_app, view_app};
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
@@ -260,7 +259,7 @@ pub async fn apply(
         public: values.public,
         ..AppForm::default()
     };
-    match create_app(&state, &page.user, &client.ip, form).await {
+    match state.apps.create(&page.user, form, &client.ip).await {
         // Approved at once (review off): this answer is the only one with the secret.
         Ok((app, Some(secret))) => app_page(&state, &page, &app, Some(secret)),
         Ok((app, None)) => redirect(&format!("{LIST}/{}", app.id)),
@@ -291,7 +290,7 @@ pub async fn detail(
     let Ok(id) = id.parse::<i64>() else {
         return not_found(page.t);
     };
-    match view_app(&state, &page.user, &client.ip, id).await {
+    match state.apps.view(&page.user, id, &client.ip).await {
         Ok((app, secret)) => app_page(&state, &page, &app, secret),
         Err(e) => app_failure(page.t, &e),
     }
@@ -321,7 +320,11 @@ pub async fn rotate(
         return not_found(page.t);
     };
     let grace = form.grace_seconds.trim().parse::<i64>().unwrap_or(0);
-    match rotate_app(&state, &page.user, &client.ip, id, grace).await {
+    match state
+        .apps
+        .rotate_secret(&page.user, id, grace, &client.ip)
+        .await
+    {
         Ok((app, secret)) => app_page(&state, &page, &app, Some(secret)),
         Err(e) => app_failure(page.t, &e),
     }
@@ -374,7 +377,7 @@ pub async fn delete(
     let Ok(id) = id.parse::<i64>() else {
         return not_found(page.t);
     };
-    match delete_app(&state, &page.user, &client.ip, id).await {
+    match state.apps.delete(&page.user, id, &client.ip).await {
         Ok(_) => redirect(&format!("{LIST}?done=deleted")),
         Err(e) => app_failure(page.t, &e),
     }
