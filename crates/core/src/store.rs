@@ -154,7 +154,9 @@ pub trait AccountStore: Send + Sync + 'static {
     /// [`Conflict::Uuid`] when another account has it.
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
-    /// By user name (case-insensitive) or verified e-mail address, as new-api's login accepts both.
+    /// By user name or verified e-mail address, as new-api's login accepts both. `login` is
+    /// compared as given: callers fold it first (`accounts::validate::login_key`), names being
+    /// stored folded too.
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
     async fn user_by_aff_code(&self, code: &str) -> StoreResult<Option<User>>;
     async fn count_admins(&self) -> StoreResult<i64>;

@@ -1,0 +1,390 @@
+//! The storage contract: every `Store` method called directly, on SQLite and PostgreSQL, against
+//! what crates/core/src/store.rs documents (not-found is `Ok(None)`, the conflicts each uniqueness
+//! rule names, conditional updates that take effect once). The SQLite-only cache tests stay in
+//! crates/store-sqlite/src/tests.rs.
+
+mod accounts;
+mod federation;
+mod oauth;
+mod schema;
+
+use crate::helpers::{Backend, TestDatabase};
+use crate::on_both_backends;
+use keyward_core::Store;
+use keyward_core::billing::topup::NewTopUpCode;
+use keyward_core::model::{
+    ClientStatus, GrantType, Identity, NewClient, NewSession, NewUser, Role, StoredKey, UserStatus,
+};
+use keyward_core::oauth::scope::ScopeSet;
+use keyward_core::secret::SecretHash;
+use keyward_core::store::{Conflict, Page, StoreError, UserPatch};
+use std::sync::Arc;
+
+/// A migrated store on a fresh database; keep the `TestDatabase` alive as long as the store.
+pub(super) async fn store(backend: Backend) -> (TestDatabase, Arc<dyn Store>) {
+    let db = TestDatabase::new(backend).await;
+    let store = keyward::app::open_store(&db.url, 4).await.expect("store");
+    (db, store)
+}
+
+pub(super) fn new_user(name: &str) -> NewUser {
+    NewUser {
+        uuid: uuid::Uuid::new_v4(),
+        username: name.into(),
+        display_name: name.into(),
+        email: None,
+        email_verified: false,
+        password_hash: None,
+        role: Role::User,
+        quota: 0,
+        aff_code: format!("aff-{name}"),
+        inviter_id: None,
+        created_at: 1_000,
+    }
+}
+
+pub(super) fn identity(subject: &str, user_id: i64) -> Identity {
+    Identity {
+        provider: "github".into(),
+        subject: subject.into(),
+        user_id,
+        display: format!("gh-{subject}"),
+        created_at: 1_000,
+    }
+}
+
+pub(super) fn new_client(client_id: &str, owner: i64, status: ClientStatus) -> NewClient {
+    NewClient {
+        client_id: client_id.into(),
+        owner_id: owner,
+        name: client_id.into(),
+        description: String::new(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
+        allowed_scopes: ScopeSet::parse("profile balance").expect("scopes"),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        public: false,
+        status,
+        secret_hash: None,
+        secret_revealed_at: None,
+        created_at: 1_000,
+    }
+}
+
+pub(super) fn new_session(secret: &str, user_id: i64, expires_at: i64) -> NewSession {
+    NewSession {
+        id_hash: SecretHash::of(secret),
+        user_id,
+        created_at: 1_000,
+        expires_at,
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+        mfa_pending: false,
+    }
+}
+
+pub(super) const PAGE: Page = Page {
+    offset: 0,
+    limit: 50,
+};
+
+/// The rule a write broke; panics on anything but a conflict.
+pub(super) fn conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Conflict {
+    match result {
+        Err(StoreError::Conflict(conflict)) => conflict,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+on_both_backends!(
+    conflicts_name_the_rule_that_refused_the_write,
+    a_failed_write_keeps_its_cause_for_the_logs_and_not_for_clients,
+    topup_codes_go_in_together_and_are_redeemed_once_by_an_enabled_account,
+    signing_keys_audit_entries_and_pings,
+);
+
+async fn conflicts_name_the_rule_that_refused_the_write(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    let bob = store.create_user(new_user("bob")).await.expect("bob");
+
+    // Users: the name without case, the referral code, the uuid, a verified address.
+    assert_eq!(
+        conflict(store.create_user(new_user("Alice")).await),
+        Conflict::Username
+    );
+    let mut same_code = new_user("carol");
+    same_code.aff_code = alice.aff_code.clone();
+    assert_eq!(
+        conflict(store.create_user(same_code).await),
+        Conflict::AffCode
+    );
+    let mut same_uuid = new_user("carol");
+    same_uuid.uuid = alice.uuid;
+    assert_eq!(conflict(store.create_user(same_uuid).await), Conflict::Uuid);
+    store
+        .set_verified_email(alice.id, "a@example.com", 1_000)
+        .await
+        .expect("verify");
+    assert_eq!(
+        conflict(
+            store
+                .set_verified_email(bob.id, "a@example.com", 1_000)
+                .await
+        ),
+        Conflict::Email
+    );
+    let mut same_email = new_user("carol");
+    same_email.email = Some("a@example.com".into());
+    same_email.email_verified = true;
+    assert_eq!(
+        conflict(store.create_user(same_email).await),
+        Conflict::Email
+    );
+    // An unverified address may repeat.
+    let mut unverified = new_user("carol");
+    unverified.email = Some("a@example.com".into());
+    store.create_user(unverified).await.expect("carol");
+
+    // Identities: linking again is a no-op; someone else's, or a second of the provider, is not.
+    store
+        .link_identity(identity("1", alice.id))
+        .await
+        .expect("link");
+    store
+        .link_identity(identity("1", alice.id))
+        .await
+        .expect("link again");
+    assert_eq!(
+        conflict(store.link_identity(identity("1", bob.id)).await),
+        Conflict::Identity
+    );
+    assert_eq!(
+        conflict(store.link_identity(identity("2", alice.id)).await),
+        Conflict::IdentityProvider
+    );
+    // The account and its identity go in together or not at all.
+    let taken = store
+        .create_user_with_identity(new_user("dave"), identity("1", 0))
+        .await;
+    assert_eq!(conflict(taken), Conflict::Identity);
+    assert!(store.user_by_login("dave").await.expect("read").is_none());
+    let taken = store
+        .create_user_with_identity(new_user("ALICE"), identity("9", 0))
+        .await;
+    assert_eq!(conflict(taken), Conflict::Username);
+    assert!(store.identity("github", "9").await.expect("read").is_none());
+    let dave = store
+        .create_user_with_identity(new_user("dave"), identity("3", 0))
+        .await
+        .expect("dave");
+    let linked = store.identity("github", "3").await.expect("read");
+    assert_eq!(linked.map(|i| i.user_id), Some(dave.id));
+
+    // Apps, sessions, keys.
+    let app = new_client("client_same", alice.id, ClientStatus::Pending);
+    store.create_client(app.clone()).await.expect("app");
+    assert_eq!(conflict(store.create_client(app).await), Conflict::ClientId);
+    let session = new_session("s", alice.id, 9_000);
+    store
+        .create_session(session.clone())
+        .await
+        .expect("session");
+    assert_eq!(
+        conflict(store.create_session(session).await),
+        Conflict::Secret
+    );
+    store.insert_signing_key(key("k1")).await.expect("key");
+    assert_eq!(
+        conflict(store.insert_signing_key(key("k1")).await),
+        Conflict::SigningKey
+    );
+}
+
+async fn a_failed_write_keeps_its_cause_for_the_logs_and_not_for_clients(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    // A session of nobody: the foreign key refuses it, which is no uniqueness rule.
+    let failed = store
+        .create_session(new_session("orphan", 424_242, 9_000))
+        .await
+        .expect_err("no such user");
+    let StoreError::Backend(_) = &failed else {
+        panic!("expected a backend failure, got {failed:?}");
+    };
+    let cause = std::error::Error::source(&failed).expect("the database's error as the source");
+    assert!(
+        cause.to_string().to_lowercase().contains("foreign key"),
+        "{cause}"
+    );
+    assert!(failed.to_string().starts_with("storage failure"));
+}
+
+async fn topup_codes_go_in_together_and_are_redeemed_once_by_an_enabled_account(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    let bob = store.create_user(new_user("bob")).await.expect("bob");
+    let code = |secret: &str, amount, expires_at| NewTopUpCode {
+        hash: SecretHash::of(secret),
+        label: format!("label-{secret}"),
+        amount,
+        created_by: alice.id,
+        created_at: 1_000,
+        expires_at,
+    };
+    // One duplicate refuses the whole batch.
+    assert_eq!(
+        conflict(
+            store
+                .create_topup_codes(&[code("a", 25, None), code("a", 25, None)])
+                .await
+        ),
+        Conflict::Secret
+    );
+    assert!(store.list_topup_codes(PAGE).await.expect("list").is_empty());
+    store
+        .create_topup_codes(&[code("a", 25, None), code("old", 10, Some(1_500))])
+        .await
+        .expect("codes");
+    let listed = store.list_topup_codes(PAGE).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].label, "label-old", "newest first");
+    let a = listed.iter().find(|c| c.amount == 25).expect("code a");
+
+    // A disabled account claims nothing, and the code stays unused.
+    let disable = UserPatch {
+        status: Some(UserStatus::Disabled),
+        ..UserPatch::default()
+    };
+    assert!(
+        store
+            .patch_user(bob.id, &disable, 1_000)
+            .await
+            .expect("patch")
+    );
+    let hash = SecretHash::of("a");
+    assert_eq!(
+        store
+            .redeem_topup_code(&hash, bob.id, 1_001)
+            .await
+            .expect("bob"),
+        None
+    );
+    let redeemed = store
+        .redeem_topup_code(&hash, alice.id, 1_002)
+        .await
+        .expect("alice");
+    assert_eq!(redeemed, Some((a.id, 25)));
+    let quota = store
+        .user_by_id(alice.id)
+        .await
+        .expect("read")
+        .map(|u| u.quota);
+    assert_eq!(quota, Some(25));
+    // Used, expired or unknown: `None`, and the quota stays.
+    for (secret, at) in [("a", 1_003), ("old", 2_000), ("never", 1_003)] {
+        let again = store
+            .redeem_topup_code(&SecretHash::of(secret), alice.id, at)
+            .await
+            .expect("again");
+        assert_eq!(again, None, "{secret}");
+    }
+    let listed = store.list_topup_codes(PAGE).await.expect("list");
+    let a = listed.iter().find(|c| c.amount == 25).expect("code a");
+    assert_eq!(a.redeemed_by, Some(alice.id));
+    assert_eq!(a.redeemed_by_name.as_deref(), Some("alice"));
+    assert_eq!(a.redeemed_at, Some(1_002));
+    let quota = store
+        .user_by_id(alice.id)
+        .await
+        .expect("read")
+        .map(|u| u.quota);
+    assert_eq!(quota, Some(25));
+}
+
+fn key(kid: &str) -> StoredKey {
+    StoredKey {
+        kid: kid.into(),
+        alg: "RS256".into(),
+        private_key: vec![1, 2, 3],
+        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
+        created_at: 1_000,
+        not_before: 1_100,
+    }
+}
+
+async fn signing_keys_audit_entries_and_pings(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    store.ping().await.expect("ping");
+
+    store.insert_signing_key(key("k1")).await.expect("k1");
+    store.insert_signing_key(key("k2")).await.expect("k2");
+    let mut kids: Vec<_> = store
+        .signing_keys()
+        .await
+        .expect("keys")
+        .into_iter()
+        .map(|k| (k.kid, k.private_key, k.not_before))
+        .collect();
+    kids.sort();
+    assert_eq!(
+        kids,
+        vec![
+            ("k1".to_owned(), vec![1, 2, 3], 1_100),
+            ("k2".to_owned(), vec![1, 2, 3], 1_100)
+        ]
+    );
+    store.delete_signing_key("k1").await.expect("delete");
+    store
+        .delete_signing_key("missing")
+        .await
+        .expect("deleting nothing is fine");
+    let kids: Vec<_> = store
+        .signing_keys()
+        .await
+        .expect("keys")
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, vec!["k2".to_owned()]);
+
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    for (at, action) in [
+        (1_000, "user.login"),
+        (1_001, "app.create"),
+        (1_002, "user.login"),
+    ] {
+        store
+            .audit(keyward_core::model::NewAuditEntry {
+                at,
+                actor_id: Some(alice.id),
+                action,
+                target: format!("t{at}"),
+                detail: "{}".into(),
+                ip: "127.0.0.1".into(),
+            })
+            .await
+            .expect("audit");
+    }
+    let all = store.list_audit(None, PAGE).await.expect("list");
+    let ats: Vec<_> = all.iter().map(|e| e.at).collect();
+    assert_eq!(ats, vec![1_002, 1_001, 1_000], "newest first");
+    let logins = store
+        .list_audit(Some("user.login"), PAGE)
+        .await
+        .expect("list");
+    let targets: Vec<_> = logins.iter().map(|e| e.target.as_str()).collect();
+    assert_eq!(targets, vec!["t1002", "t1000"]);
+    assert_eq!(logins[0].actor_id, Some(alice.id));
+    let second = store
+        .list_audit(
+            None,
+            Page {
+                offset: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .expect("page");
+    assert_eq!(second.iter().map(|e| e.at).collect::<Vec<_>>(), vec![1_001]);
+}
