@@ -388,3 +388,29 @@ async fn signing_keys_audit_entries_and_pings(backend: Backend) {
         .expect("page");
     assert_eq!(second.iter().map(|e| e.at).collect::<Vec<_>>(), vec![1_001]);
 }
+
+/// A PostgreSQL test that cannot run must not count as passed: every PostgreSQL variant is
+/// `#[ignore]`d (reported as skipped), every SQLite one runs. Asks this test binary itself.
+#[test]
+fn postgres_variants_are_skipped_not_passed_unless_asked_for() {
+    let list = |ignored: bool| {
+        let mut command = std::process::Command::new(std::env::current_exe().expect("exe"));
+        command.args(["--list", "--format", "terse", "store_contract::"]);
+        if ignored {
+            command.arg("--ignored");
+        }
+        let out = command.output().expect("list tests");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let ignored = list(true);
+    let all = list(false);
+    let postgres = all.lines().filter(|l| l.contains("::postgres: test")).count();
+    assert!(postgres > 10, "{all}");
+    assert_eq!(
+        ignored.lines().filter(|l| l.contains("::postgres: test")).count(),
+        postgres,
+        "{ignored}"
+    );
+    assert!(!ignored.contains("::sqlite: test"), "{ignored}");
+}
