@@ -13,7 +13,8 @@ use crate::on_both_backends;
 use keyward_core::Store;
 use keyward_core::billing::topup::NewTopUpCode;
 use keyward_core::model::{
-    ClientStatus, GrantType, Identity, NewClient, NewSession, NewUser, Role, StoredKey, UserStatus,
+    ClientStatus, GrantType, Identity, NewClient, NewSession, NewUser, Role, StoredKey, TokenKind,
+    UserStatus,
 };
 use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::secret::SecretHash;
@@ -182,10 +183,23 @@ async fn conflicts_name_the_rule_that_refused_the_write(backend: Backend) {
     let linked = store.identity("github", "3").await.expect("read");
     assert_eq!(linked.map(|i| i.user_id), Some(dave.id));
 
-    // Apps, sessions, keys.
+    // Apps, codes, tokens, sessions, keys.
     let app = new_client("client_same", alice.id, ClientStatus::Pending);
-    store.create_client(app.clone()).await.expect("app");
+    let app_pk = store.create_client(app.clone()).await.expect("app").id;
     assert_eq!(conflict(store.create_client(app).await), Conflict::ClientId);
+    let code = oauth::code("c", app_pk, alice.id, 9_000);
+    store.create_code(code.clone()).await.expect("code");
+    assert_eq!(conflict(store.create_code(code).await), Conflict::Secret);
+    let tokens = [oauth::token("t", TokenKind::Access)];
+    let family = oauth::family(app_pk, Some(alice.id), None);
+    store
+        .issue_family(family.clone(), &tokens)
+        .await
+        .expect("token");
+    assert_eq!(
+        conflict(store.issue_family(family, &tokens).await),
+        Conflict::Secret
+    );
     let session = new_session("s", alice.id, 9_000);
     store
         .create_session(session.clone())
@@ -405,10 +419,16 @@ fn postgres_variants_are_skipped_not_passed_unless_asked_for() {
     };
     let ignored = list(true);
     let all = list(false);
-    let postgres = all.lines().filter(|l| l.contains("::postgres: test")).count();
+    let postgres = all
+        .lines()
+        .filter(|l| l.contains("::postgres: test"))
+        .count();
     assert!(postgres > 10, "{all}");
     assert_eq!(
-        ignored.lines().filter(|l| l.contains("::postgres: test")).count(),
+        ignored
+            .lines()
+            .filter(|l| l.contains("::postgres: test"))
+            .count(),
         postgres,
         "{ignored}"
     );

@@ -23,7 +23,7 @@ fn scopes(text: &str) -> ScopeSet {
     ScopeSet::parse(text).expect("scopes")
 }
 
-fn code(secret: &str, client: i64, user_id: i64, expires_at: i64) -> AuthCode {
+pub(super) fn code(secret: &str, client: i64, user_id: i64, expires_at: i64) -> AuthCode {
     AuthCode {
         hash: SecretHash::of(secret),
         client,
@@ -39,7 +39,7 @@ fn code(secret: &str, client: i64, user_id: i64, expires_at: i64) -> AuthCode {
     }
 }
 
-fn family(client: i64, user_id: Option<i64>, code: Option<&str>) -> NewFamily {
+pub(super) fn family(client: i64, user_id: Option<i64>, code: Option<&str>) -> NewFamily {
     NewFamily {
         client,
         user_id,
@@ -49,7 +49,7 @@ fn family(client: i64, user_id: Option<i64>, code: Option<&str>) -> NewFamily {
     }
 }
 
-fn token(secret: &str, kind: TokenKind) -> NewToken {
+pub(super) fn token(secret: &str, kind: TokenKind) -> NewToken {
     NewToken {
         hash: SecretHash::of(secret),
         kind,
