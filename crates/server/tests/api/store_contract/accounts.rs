@@ -13,6 +13,7 @@ on_both_backends!(
     sessions_are_live_until_they_expire_and_end_one_or_all_at_once,
     two_factor_steps_and_recovery_codes_are_used_once,
     developer_tokens_and_settings_are_replaced,
+    throttle_counters_count_in_fixed_windows_and_clear,
 );
 
 async fn users_are_found_by_id_login_and_referral_code_or_not_at_all(backend: Backend) {
@@ -433,5 +434,49 @@ async fn developer_tokens_and_settings_are_replaced(backend: Backend) {
     assert_eq!(
         store.load_settings().await.expect("load").as_deref(),
         Some("{\"a\":2}")
+    );
+}
+
+async fn throttle_counters_count_in_fixed_windows_and_clear(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    assert_eq!(
+        store.throttle_count("k", 60, 1_000).await.expect("read"),
+        None
+    );
+    assert_eq!(store.throttle_hit("k", 60, 1_000).await.expect("hit"), 1);
+    assert_eq!(store.throttle_hit("k", 60, 1_059).await.expect("hit"), 2);
+    assert_eq!(
+        store.throttle_hit("other", 60, 1_059).await.expect("hit"),
+        1
+    );
+    assert_eq!(
+        store.throttle_count("k", 60, 1_059).await.expect("read"),
+        Some((2, 1_000))
+    );
+    // The window ends `window` seconds after it started; the next hit starts a new one.
+    assert_eq!(
+        store.throttle_count("k", 60, 1_060).await.expect("read"),
+        None
+    );
+    assert_eq!(store.throttle_hit("k", 60, 1_060).await.expect("hit"), 1);
+    assert_eq!(
+        store.throttle_count("k", 60, 1_061).await.expect("read"),
+        Some((1, 1_060))
+    );
+    store.throttle_clear("k").await.expect("clear");
+    store
+        .throttle_clear("never")
+        .await
+        .expect("clearing nothing is fine");
+    assert_eq!(
+        store.throttle_count("k", 60, 1_061).await.expect("read"),
+        None
+    );
+    assert_eq!(
+        store
+            .throttle_count("other", 60, 1_061)
+            .await
+            .expect("read"),
+        Some((1, 1_059))
     );
 }
