@@ -4,21 +4,21 @@
 //! crates/store-sqlite/src/tests.rs.
 
 mod accounts;
+mod billing;
 mod federation;
+mod keys_and_audit;
 mod oauth;
 mod schema;
 
 use crate::helpers::{Backend, TestDatabase};
 use crate::on_both_backends;
 use keyward_core::Store;
-use keyward_core::billing::topup::NewTopUpCode;
 use keyward_core::model::{
-    ClientStatus, GrantType, Identity, NewClient, NewSession, NewUser, Role, StoredKey, TokenKind,
-    UserStatus,
+    ClientStatus, GrantType, Identity, NewClient, NewSession, NewUser, Role, TokenKind,
 };
 use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::secret::SecretHash;
-use keyward_core::store::{Conflict, Page, StoreError, UserPatch};
+use keyward_core::store::{Conflict, Page, StoreError};
 use std::sync::Arc;
 
 /// A migrated store on a fresh database; keep the `TestDatabase` alive as long as the store.
@@ -101,8 +101,6 @@ pub(super) fn conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Con
 on_both_backends!(
     conflicts_name_the_rule_that_refused_the_write,
     a_failed_write_keeps_its_cause_for_the_logs_and_not_for_clients,
-    topup_codes_go_in_together_and_are_redeemed_once_by_an_enabled_account,
-    signing_keys_audit_entries_and_pings,
 );
 
 async fn conflicts_name_the_rule_that_refused_the_write(backend: Backend) {
@@ -209,9 +207,12 @@ async fn conflicts_name_the_rule_that_refused_the_write(backend: Backend) {
         conflict(store.create_session(session).await),
         Conflict::Secret
     );
-    store.insert_signing_key(key("k1")).await.expect("key");
+    store
+        .insert_signing_key(keys_and_audit::key("k1"))
+        .await
+        .expect("key");
     assert_eq!(
-        conflict(store.insert_signing_key(key("k1")).await),
+        conflict(store.insert_signing_key(keys_and_audit::key("k1")).await),
         Conflict::SigningKey
     );
 }
@@ -232,175 +233,6 @@ async fn a_failed_write_keeps_its_cause_for_the_logs_and_not_for_clients(backend
         "{cause}"
     );
     assert!(failed.to_string().starts_with("storage failure"));
-}
-
-async fn topup_codes_go_in_together_and_are_redeemed_once_by_an_enabled_account(backend: Backend) {
-    let (_db, store) = store(backend).await;
-    let alice = store.create_user(new_user("alice")).await.expect("alice");
-    let bob = store.create_user(new_user("bob")).await.expect("bob");
-    let code = |secret: &str, amount, expires_at| NewTopUpCode {
-        hash: SecretHash::of(secret),
-        label: format!("label-{secret}"),
-        amount,
-        created_by: alice.id,
-        created_at: 1_000,
-        expires_at,
-    };
-    // One duplicate refuses the whole batch.
-    assert_eq!(
-        conflict(
-            store
-                .create_topup_codes(&[code("a", 25, None), code("a", 25, None)])
-                .await
-        ),
-        Conflict::Secret
-    );
-    assert!(store.list_topup_codes(PAGE).await.expect("list").is_empty());
-    store
-        .create_topup_codes(&[code("a", 25, None), code("old", 10, Some(1_500))])
-        .await
-        .expect("codes");
-    let listed = store.list_topup_codes(PAGE).await.expect("list");
-    assert_eq!(listed.len(), 2);
-    assert_eq!(listed[0].label, "label-old", "newest first");
-    let a = listed.iter().find(|c| c.amount == 25).expect("code a");
-
-    // A disabled account claims nothing, and the code stays unused.
-    let disable = UserPatch {
-        status: Some(UserStatus::Disabled),
-        ..UserPatch::default()
-    };
-    assert!(
-        store
-            .patch_user(bob.id, &disable, 1_000)
-            .await
-            .expect("patch")
-    );
-    let hash = SecretHash::of("a");
-    assert_eq!(
-        store
-            .redeem_topup_code(&hash, bob.id, 1_001)
-            .await
-            .expect("bob"),
-        None
-    );
-    let redeemed = store
-        .redeem_topup_code(&hash, alice.id, 1_002)
-        .await
-        .expect("alice");
-    assert_eq!(redeemed, Some((a.id, 25)));
-    let quota = store
-        .user_by_id(alice.id)
-        .await
-        .expect("read")
-        .map(|u| u.quota);
-    assert_eq!(quota, Some(25));
-    // Used, expired or unknown: `None`, and the quota stays.
-    for (secret, at) in [("a", 1_003), ("old", 2_000), ("never", 1_003)] {
-        let again = store
-            .redeem_topup_code(&SecretHash::of(secret), alice.id, at)
-            .await
-            .expect("again");
-        assert_eq!(again, None, "{secret}");
-    }
-    let listed = store.list_topup_codes(PAGE).await.expect("list");
-    let a = listed.iter().find(|c| c.amount == 25).expect("code a");
-    assert_eq!(a.redeemed_by, Some(alice.id));
-    assert_eq!(a.redeemed_by_name.as_deref(), Some("alice"));
-    assert_eq!(a.redeemed_at, Some(1_002));
-    let quota = store
-        .user_by_id(alice.id)
-        .await
-        .expect("read")
-        .map(|u| u.quota);
-    assert_eq!(quota, Some(25));
-}
-
-fn key(kid: &str) -> StoredKey {
-    StoredKey {
-        kid: kid.into(),
-        alg: "RS256".into(),
-        private_key: vec![1, 2, 3],
-        public_jwk: format!("{{\"kid\":\"{kid}\"}}"),
-        created_at: 1_000,
-        not_before: 1_100,
-    }
-}
-
-async fn signing_keys_audit_entries_and_pings(backend: Backend) {
-    let (_db, store) = store(backend).await;
-    store.ping().await.expect("ping");
-
-    store.insert_signing_key(key("k1")).await.expect("k1");
-    store.insert_signing_key(key("k2")).await.expect("k2");
-    let mut kids: Vec<_> = store
-        .signing_keys()
-        .await
-        .expect("keys")
-        .into_iter()
-        .map(|k| (k.kid, k.private_key, k.not_before))
-        .collect();
-    kids.sort();
-    assert_eq!(
-        kids,
-        vec![
-            ("k1".to_owned(), vec![1, 2, 3], 1_100),
-            ("k2".to_owned(), vec![1, 2, 3], 1_100)
-        ]
-    );
-    store.delete_signing_key("k1").await.expect("delete");
-    store
-        .delete_signing_key("missing")
-        .await
-        .expect("deleting nothing is fine");
-    let kids: Vec<_> = store
-        .signing_keys()
-        .await
-        .expect("keys")
-        .into_iter()
-        .map(|k| k.kid)
-        .collect();
-    assert_eq!(kids, vec!["k2".to_owned()]);
-
-    let alice = store.create_user(new_user("alice")).await.expect("alice");
-    for (at, action) in [
-        (1_000, "user.login"),
-        (1_001, "app.create"),
-        (1_002, "user.login"),
-    ] {
-        store
-            .audit(keyward_core::model::NewAuditEntry {
-                at,
-                actor_id: Some(alice.id),
-                action,
-                target: format!("t{at}"),
-                detail: "{}".into(),
-                ip: "127.0.0.1".into(),
-            })
-            .await
-            .expect("audit");
-    }
-    let all = store.list_audit(None, PAGE).await.expect("list");
-    let ats: Vec<_> = all.iter().map(|e| e.at).collect();
-    assert_eq!(ats, vec![1_002, 1_001, 1_000], "newest first");
-    let logins = store
-        .list_audit(Some("user.login"), PAGE)
-        .await
-        .expect("list");
-    let targets: Vec<_> = logins.iter().map(|e| e.target.as_str()).collect();
-    assert_eq!(targets, vec!["t1002", "t1000"]);
-    assert_eq!(logins[0].actor_id, Some(alice.id));
-    let second = store
-        .list_audit(
-            None,
-            Page {
-                offset: 1,
-                limit: 1,
-            },
-        )
-        .await
-        .expect("page");
-    assert_eq!(second.iter().map(|e| e.at).collect::<Vec<_>>(), vec![1_001]);
 }
 
 /// A PostgreSQL test that cannot run must not count as passed: every PostgreSQL variant is
