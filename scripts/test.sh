@@ -5,6 +5,9 @@
 # Integration tests run on SQLite always, and on PostgreSQL too when KEYWARD_TEST_DATABASE_URL is
 # set or a local server answers on 127.0.0.1:5432 (then a throwaway database is made for this run
 # and dropped at the end). KEYWARD_REQUIRE_POSTGRES=1 makes a missing PostgreSQL an error.
+# The tests that need PostgreSQL or a browser are #[ignore]d, so that a machine without them counts
+# them as skipped, never as passed; they run here (`-- --ignored`) when what they need is found, or
+# required (KEYWARD_REQUIRE_BROWSER=1: then a missing browser fails them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +15,7 @@ pg_admin_url="${KEYWARD_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgre
 db=""
 log="$(mktemp)"
 cleanup() {
-  rm -f "$log" "$log.summary" "$log.fuzz"
+  rm -f "$log" "$log.ignored" "$log.summary" "$log.fuzz"
   if [[ -n "$db" ]]; then
     psql "$pg_admin_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   fi
@@ -34,21 +37,45 @@ else
   echo "PostgreSQL tests: skipped (no server on 127.0.0.1:5432 and KEYWARD_TEST_DATABASE_URL unset)"
 fi
 
+# Where the browser test looks for a program (crates/server/tests/browser/webdriver.rs): at the
+# path in the variable named $2 if it is set, else $1 on the PATH.
+found() {
+  if [[ -n "${!2:-}" ]]; then [[ -e "${!2}" ]]; else command -v "$1" >/dev/null; fi
+}
+# The test binaries whose #[ignore]d tests run too.
+ignored_tests=()
+if [[ -n "${KEYWARD_TEST_DATABASE_URL:-}" ]]; then ignored_tests+=(api); fi
+if [[ "${KEYWARD_REQUIRE_BROWSER:-}" == 1 ]] || { found chromedriver CHROMEDRIVER \
+    && { found chromium CHROMIUM || found chromium-browser CHROMIUM; }; }; then
+  ignored_tests+=(browser)
+  echo "browser tests: on"
+else
+  echo "browser tests: skipped (chromedriver or chromium is not installed)"
+fi
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 set +e
 cargo test --workspace --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+: >"$log.ignored"
+for test in "${ignored_tests[@]}"; do
+  cargo test -p keyward --locked --test "$test" -- --ignored 2>&1 | tee -a "$log.ignored"
+  ((PIPESTATUS[0] == 0)) || status=1
+done
 set -e
-# One closing line for the whole run, summed over every test binary.
+# One closing line for the whole run, summed over every test binary: what the first run ignored
+# and the second did not run is skipped.
 awk '/^test result:/ {
        for (i = 1; i < NF; i++) {
-         if ($(i + 1) ~ /^passed/) passed += $i
-         if ($(i + 1) ~ /^failed/) failed += $i
+         if ($(i + 1) ~ /^passed/) { passed += $i; if (FILENAME ~ /ignored$/) ran += $i }
+         if ($(i + 1) ~ /^failed/) { failed += $i; if (FILENAME ~ /ignored$/) ran += $i }
+         if ($(i + 1) ~ /^ignored/ && FILENAME !~ /ignored$/) ignored += $i
        }
      }
-     END { printf "all tests: %d passed, %d failed\n", passed, failed }' "$log" >"$log.summary"
+     END { printf "all tests: %d passed, %d failed, %d skipped\n", passed, failed, ignored - ran }' \
+  "$log" "$log.ignored" >"$log.summary"
 
 fuzz="skipped (schemathesis is not installed)"
 if [[ "$status" == 0 ]]; then

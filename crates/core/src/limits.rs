@@ -68,7 +68,7 @@ impl RateLimiter {
                 .collect();
             let counts = self.store.throttle_counts(&asked, now).await?;
             if counts.len() != batch.len() {
-                return Err(StoreError::Backend(format!(
+                return Err(StoreError::backend(format!(
                     "{} throttle counters read for {} keys",
                     counts.len(),
                     batch.len()

@@ -17,12 +17,51 @@ use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness rule refused the write; `what` names the rule (e.g. `username`).
-    #[error("{what} already exists")]
-    Conflict { what: &'static str },
-    /// Anything the database or the connection reported. The message is for logs, never clients.
+    /// A uniqueness rule refused the write.
+    #[error("{0} already exists")]
+    Conflict(Conflict),
+    /// Anything the database or the connection reported, with its cause as the source. The
+    /// message is for logs, never clients.
     #[error("storage failure: {0}")]
-    Backend(String),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A `Backend` error from any cause, including a plain message.
+    pub fn backend(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Backend(cause.into())
+    }
+}
+
+/// The uniqueness rules a write can break. Each backend maps its own constraint names to these
+/// in one function; a uniqueness failure it does not know stays a `Backend` error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A user name, compared without case.
+    #[error("username")]
+    Username,
+    /// A verified e-mail address (unverified ones may repeat).
+    #[error("email")]
+    Email,
+    #[error("aff_code")]
+    AffCode,
+    #[error("uuid")]
+    Uuid,
+    /// An upstream identity (provider and subject) that an account already owns.
+    #[error("identity")]
+    Identity,
+    /// The account already has an identity of this provider.
+    #[error("identity_provider")]
+    IdentityProvider,
+    #[error("client_id")]
+    ClientId,
+    /// A signing key id.
+    #[error("kid")]
+    SigningKey,
+    /// A row keyed by the hash of a secret (session, code, token, upstream state, developer
+    /// token or top-up code) exists already: a duplicate write of the same secret.
+    #[error("secret")]
+    Secret,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -33,7 +72,7 @@ pub const MAX_THROTTLE_KEYS: usize = 8;
 /// For the backends' `throttle_counts`: refuses more than [`MAX_THROTTLE_KEYS`] keys.
 pub fn check_throttle_keys(keys: &[(&str, i64)]) -> StoreResult<()> {
     if keys.len() > MAX_THROTTLE_KEYS {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend(format!(
             "{} throttle counters asked for in one read, at most {MAX_THROTTLE_KEYS}",
             keys.len()
         )));
@@ -111,9 +150,13 @@ pub trait MaintenanceStore: Send + Sync + 'static {
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
     // --- users ---
+    /// [`Conflict::Username`], [`Conflict::Email`] (verified), [`Conflict::AffCode`] or
+    /// [`Conflict::Uuid`] when another account has it.
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
-    /// By user name (case-insensitive) or verified e-mail address, as new-api's login accepts both.
+    /// By user name or verified e-mail address, as new-api's login accepts both. `login` is
+    /// compared as given: callers fold it first (`accounts::validate::login_key`), names being
+    /// stored folded too.
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
     async fn user_by_aff_code(&self, code: &str) -> StoreResult<Option<User>>;
     async fn count_admins(&self) -> StoreResult<i64>;
@@ -332,8 +375,8 @@ pub trait FederationStore: Send + Sync + 'static {
     ) -> StoreResult<Option<UpstreamState>>;
     async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>>;
     async fn identities_of_user(&self, user: UserId) -> StoreResult<Vec<Identity>>;
-    /// Links an identity to an account. `Conflict { what: "identity" }` when someone owns it,
-    /// `Conflict { what: "identity_provider" }` when the account has another of this provider.
+    /// Links an identity to an account. [`Conflict::Identity`] when someone owns it,
+    /// [`Conflict::IdentityProvider`] when the account has another of this provider.
     async fn link_identity(&self, identity: Identity) -> StoreResult<()>;
     async fn unlink_identity(&self, user: UserId, provider: &str) -> StoreResult<bool>;
     /// Creates an account and links its first identity in one transaction.
@@ -342,7 +385,7 @@ pub trait FederationStore: Send + Sync + 'static {
         user: NewUser,
         identity: Identity,
     ) -> StoreResult<User>;
-    /// Sets a verified e-mail address; `Conflict { what: "email" }` when another account has it.
+    /// Sets a verified e-mail address; [`Conflict::Email`] when another account has it.
     async fn set_verified_email(&self, user: UserId, email: &str, now: UnixTime)
     -> StoreResult<()>;
     async fn user_by_verified_email(&self, email: &str) -> StoreResult<Option<User>>;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{FederationStore, StoreError, StoreResult};
+use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -25,19 +25,6 @@ fn identity_from_row(row: &PgRow) -> Result<Identity, sqlx::Error> {
         display: row.try_get("display")?,
         created_at: row.try_get("created_at")?,
     })
-}
-
-/// Identity conflicts name which rule refused them: the identity is someone's already, or the
-/// account already has one of this provider.
-fn identity_error(e: sqlx::Error) -> StoreError {
-    let per_account = matches!(&e, sqlx::Error::Database(db) if db.constraint().unwrap_or_default().contains("user"));
-    match write_error(e) {
-        StoreError::Conflict { .. } if per_account => StoreError::Conflict {
-            what: "identity_provider",
-        },
-        StoreError::Conflict { .. } => StoreError::Conflict { what: "identity" },
-        other => other,
-    }
 }
 
 #[async_trait]
@@ -144,7 +131,7 @@ impl FederationStore for PostgresStore {
         .map_err(backend)?;
         match existing {
             Some(owner) if owner == identity.user_id => return Ok(()),
-            Some(_) => return Err(StoreError::Conflict { what: "identity" }),
+            Some(_) => return Err(StoreError::Conflict(Conflict::Identity)),
             None => {}
         }
         sqlx::query(
@@ -158,7 +145,7 @@ impl FederationStore for PostgresStore {
         .bind(identity.created_at)
         .execute(&mut *tx)
         .await
-        .map_err(identity_error)?;
+        .map_err(write_error)?;
         tx.commit().await.map_err(backend)
     }
 
@@ -190,7 +177,7 @@ impl FederationStore for PostgresStore {
         .bind(identity.created_at)
         .execute(&mut *tx)
         .await
-        .map_err(identity_error)?;
+        .map_err(write_error)?;
         let row = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),

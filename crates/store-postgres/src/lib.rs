@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{NewUser, Role, Session, User, UserId, UserStatus};
 use keyward_core::secret::SecretHash;
-use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
+use keyward_core::store::{Conflict, MaintenanceStore, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Row, migrate::Migrator};
 use std::str::FromStr;
@@ -86,30 +86,42 @@ where
     .map_err(write_error)
 }
 
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+pub(crate) fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::Backend(e.into())
 }
 
-/// Maps a failed write to `Conflict` when a uniqueness rule refused it, by the constraint's name.
+/// Maps a failed write to `Conflict` when a uniqueness rule refused it, by the constraint's
+/// name, to `Backend` (with sqlx's error as the source) otherwise.
 pub(crate) fn write_error(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
+        && let Some(conflict) = db.constraint().and_then(conflict_of)
     {
-        let message = db.constraint().unwrap_or_default();
-        let what = if message.contains("username") {
-            "username"
-        } else if message.contains("aff_code") {
-            "aff_code"
-        } else if message.contains("email") {
-            "email"
-        } else if message.contains("uuid") {
-            "uuid"
-        } else {
-            "record"
-        };
-        return StoreError::Conflict { what };
+        return StoreError::Conflict(conflict);
     }
     backend(e)
+}
+
+/// The rule behind a unique constraint or index, by its name in the migrations (the SQLite twin
+/// reads the column list instead).
+fn conflict_of(constraint: &str) -> Option<Conflict> {
+    Some(match constraint {
+        "users_username_lower" => Conflict::Username,
+        "users_verified_email" => Conflict::Email,
+        "users_aff_code" => Conflict::AffCode,
+        "users_uuid_key" => Conflict::Uuid,
+        "identities_pkey" => Conflict::Identity,
+        "identities_user_provider" => Conflict::IdentityProvider,
+        "clients_client_id_key" => Conflict::ClientId,
+        "signing_keys_pkey" => Conflict::SigningKey,
+        "sessions_pkey"
+        | "auth_codes_pkey"
+        | "tokens_pkey"
+        | "upstream_states_pkey"
+        | "developer_tokens_pkey"
+        | "topup_codes_code_hash_key" => Conflict::Secret,
+        _ => return None,
+    })
 }
 
 pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {

@@ -18,7 +18,7 @@
 //! `synchronous = FULL`).
 
 use crate::backend;
-use keyward_core::store::{StoreError, StoreResult};
+use keyward_core::store::{Conflict, StoreError, StoreResult};
 use rusqlite::types::{FromSql, ValueRef};
 use rusqlite::{Connection, OpenFlags, Params, Row};
 use std::cell::Cell;
@@ -230,7 +230,7 @@ impl Db {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.batch != batch {
             return match writer.failed.iter().find(|(b, _)| *b == batch) {
-                Some((_, reason)) => Err(backend(reason)),
+                Some((_, reason)) => Err(backend(reason.clone())),
                 None => Ok(()),
             };
         }
@@ -476,20 +476,17 @@ pub(crate) fn execute(connection: &Connection, sql: &str, params: impl Params) -
     Ok(changed as u64)
 }
 
-/// Maps a failed statement to `Conflict` when a uniqueness rule refused it, to `Backend`
-/// otherwise.
+/// Maps a failed statement to `Conflict` when a uniqueness rule refused it, to `Backend` (with
+/// SQLite's error as the source) otherwise.
 pub(crate) fn store_error(e: rusqlite::Error) -> StoreError {
-    match unique_violation(&e) {
-        Some(message) => StoreError::Conflict {
-            what: conflict_subject(message),
-        },
+    match unique_violation(&e).and_then(conflict_of) {
+        Some(conflict) => StoreError::Conflict(conflict),
         None => backend(e),
     }
 }
 
-/// SQLite's message when a uniqueness rule refused a statement. It names the columns
-/// (`UNIQUE constraint failed: users.username_lower`).
-pub(crate) fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
+/// SQLite's message when a uniqueness rule refused a statement.
+fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
     match e {
         rusqlite::Error::SqliteFailure(failure, message)
             if matches!(
@@ -498,23 +495,31 @@ pub(crate) fn unique_violation(e: &rusqlite::Error) -> Option<&str> {
                     | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
             ) =>
         {
-            Some(message.as_deref().unwrap_or_default())
+            message.as_deref()
         }
         _ => None,
     }
 }
 
-/// What a uniqueness rule protected, from the columns it names.
-fn conflict_subject(message: &str) -> &'static str {
-    if message.contains("username") {
-        "username"
-    } else if message.contains("aff_code") {
-        "aff_code"
-    } else if message.contains("email") {
-        "email"
-    } else if message.contains("uuid") {
-        "uuid"
-    } else {
-        "record"
-    }
+/// The rule behind `UNIQUE constraint failed: <table>.<column>, …`: SQLite names the index's
+/// columns, not the index (the PostgreSQL twin is `write_error`'s constraint names).
+fn conflict_of(message: &str) -> Option<Conflict> {
+    let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+    Some(match columns {
+        "users.username_lower" => Conflict::Username,
+        "users.email" => Conflict::Email,
+        "users.aff_code" => Conflict::AffCode,
+        "users.uuid" => Conflict::Uuid,
+        "identities.provider, identities.subject" => Conflict::Identity,
+        "identities.user_id, identities.provider" => Conflict::IdentityProvider,
+        "clients.client_id" => Conflict::ClientId,
+        "signing_keys.kid" => Conflict::SigningKey,
+        "sessions.id_hash"
+        | "auth_codes.code_hash"
+        | "tokens.token_hash"
+        | "upstream_states.state_hash"
+        | "developer_tokens.token_hash"
+        | "topup_codes.code_hash" => Conflict::Secret,
+        _ => return None,
+    })
 }

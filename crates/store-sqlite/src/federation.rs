@@ -1,12 +1,12 @@
 //! Upstream identities and login flows, verification codes, operator secrets.
 
-use crate::db::{Cols, all_rows, execute, first_row, store_error, unique_violation};
+use crate::db::{Cols, all_rows, execute, first_row, store_error};
 use crate::{SqliteStore, required_hash, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{FederationStore, StoreError, StoreResult};
+use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult};
 use rusqlite::{Connection, params};
 
 fn identity_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Identity> {
@@ -36,13 +36,7 @@ fn insert_identity(tx: &Connection, identity: &Identity, user: UserId) -> StoreR
         ])
     })
     .map(drop)
-    .map_err(|e| match unique_violation(&e) {
-        Some(message) if message.contains("user") => StoreError::Conflict {
-            what: "identity_provider",
-        },
-        Some(_) => StoreError::Conflict { what: "identity" },
-        None => store_error(e),
-    })
+    .map_err(store_error)
 }
 
 #[async_trait]
@@ -148,7 +142,7 @@ impl FederationStore for SqliteStore {
                 )?;
                 match existing {
                     Some(owner) if owner == identity.user_id => Ok(()),
-                    Some(_) => Err(StoreError::Conflict { what: "identity" }),
+                    Some(_) => Err(StoreError::Conflict(Conflict::Identity)),
                     None => insert_identity(tx, &identity, identity.user_id),
                 }
             })

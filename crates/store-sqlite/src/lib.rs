@@ -155,8 +155,8 @@ pub(crate) fn required_hash(row: &Cols<'_, '_>, name: &str) -> rusqlite::Result<
     })
 }
 
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+pub(crate) fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::Backend(e.into())
 }
 
 pub(crate) fn user_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<User> {

@@ -5,7 +5,7 @@
 use super::{AccountError, Accounts};
 use crate::model::{Identity, NewUser, Role, User, UserId};
 use crate::secret::{ALPHANUMERIC, random_string};
-use crate::store::StoreError;
+use crate::store::{Conflict, StoreError};
 
 /// Who an upstream provider says the user is (see `keyward-upstream`).
 #[derive(Debug, Clone)]
@@ -126,10 +126,10 @@ impl Accounts {
         };
         match self.store.link_identity(link).await {
             Ok(()) => Ok(Outcome::Bound(user)),
-            Err(StoreError::Conflict { what: "identity" }) => {
+            Err(StoreError::Conflict(Conflict::Identity)) => {
                 Err(FederationError::AlreadyBound(identity.provider_label))
             }
-            Err(StoreError::Conflict { .. }) => {
+            Err(StoreError::Conflict(Conflict::IdentityProvider)) => {
                 Err(FederationError::ProviderTaken(identity.provider_label))
             }
             Err(e) => Err(e.into()),
@@ -191,7 +191,7 @@ impl Accounts {
                     return Ok(Outcome::Registered(user));
                 }
                 // Two first logins of one identity raced: the other one created the account.
-                Err(StoreError::Conflict { what: "identity" }) => {
+                Err(StoreError::Conflict(Conflict::Identity)) => {
                     return Box::pin(self.federate(
                         Intent::Login,
                         identity,
@@ -205,14 +205,12 @@ impl Accounts {
                 }
                 // The address was taken meanwhile (by the twin of a racing first login, or by
                 // anyone): the account is made without it, as when it was taken before.
-                Err(StoreError::Conflict { what: "email" }) => email = None,
+                Err(StoreError::Conflict(Conflict::Email)) => email = None,
                 // A generated name or referral code collided: draw again.
-                Err(StoreError::Conflict {
-                    what: "username" | "aff_code",
-                }) => {}
+                Err(StoreError::Conflict(Conflict::Username | Conflict::AffCode)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Backend("could not generate a free user name".into()).into())
+        Err(StoreError::backend("could not generate a free user name").into())
     }
 }

@@ -13,7 +13,7 @@ use crate::clock::{Clock, UnixTime};
 use crate::model::{CodeCheck, NewSession, NewUser, Role, Session, User, UserId};
 use crate::secret::{ALPHANUMERIC, Secret, SecretHash, random_string};
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::{Conflict, Store, StoreError};
 use std::sync::Arc;
 use validate::{FieldError, NewPassword, Username};
 
@@ -238,12 +238,10 @@ impl Accounts {
             match self.store.create_user(new).await {
                 Ok(user) => return Ok(user),
                 // new-api answers a taken address with the same words as a taken name.
-                Err(StoreError::Conflict {
-                    what: "username" | "email",
-                }) => {
+                Err(StoreError::Conflict(Conflict::Username | Conflict::Email)) => {
                     return Err(AccountError::UsernameTaken);
                 }
-                Err(StoreError::Conflict { what: "aff_code" }) if attempts < 5 => {}
+                Err(StoreError::Conflict(Conflict::AffCode)) if attempts < 5 => {}
                 Err(e) => return Err(e.into()),
             }
         }

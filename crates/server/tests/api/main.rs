@@ -30,6 +30,7 @@ mod refresh_grace;
 mod security_pages;
 mod sessions;
 mod storage;
+mod store_contract;
 mod throttling;
 mod tls;
 mod topup;

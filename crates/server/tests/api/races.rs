@@ -59,7 +59,7 @@ async fn concurrent_verifications_of_one_address_let_exactly_one_account_have_it
     for task in tasks {
         match task.await.expect("task") {
             Ok(()) => wins += 1,
-            Err(StoreError::Conflict { what: "email" }) => {}
+            Err(StoreError::Conflict(keyward_core::store::Conflict::Email)) => {}
             Err(e) => panic!("unexpected: {e}"),
         }
     }

@@ -32,20 +32,14 @@ fn find(program: &str, env: &str) -> Option<PathBuf> {
 }
 
 impl Browser {
-    /// `None` (after saying "skipped") when chromedriver or Chromium is missing and the run does
-    /// not require them.
-    pub async fn start() -> Option<Self> {
-        let required = std::env::var("KEYWARD_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    /// Fails the test when chromedriver or Chromium is missing: the tests that need them are
+    /// `#[ignore]`d, and whoever runs them asked for a browser.
+    pub async fn start() -> Self {
         let driver = find("chromedriver", "CHROMEDRIVER");
         let chromium =
             find("chromium", "CHROMIUM").or_else(|| find("chromium-browser", "CHROMIUM"));
         let (Some(driver), Some(chromium)) = (driver, chromium) else {
-            assert!(
-                !required,
-                "KEYWARD_REQUIRE_BROWSER=1 but chromedriver or chromium is missing"
-            );
-            eprintln!("skipped: chromedriver or chromium is not installed");
-            return None;
+            panic!("a browser test needs chromedriver and chromium (or CHROMEDRIVER and CHROMIUM)");
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -106,12 +100,12 @@ impl Browser {
         };
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
         std::fs::create_dir_all(&shots).expect("screenshot folder");
-        Some(Self {
+        Self {
             client,
             driver: child,
             _profile: profile,
             shots,
-        })
+        }
     }
 
     pub async fn goto(&self, url: &str) {

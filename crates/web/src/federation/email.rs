@@ -206,7 +206,7 @@ pub async fn bind_email(
     }
     match state.store.set_verified_email(user.id, &email, now).await {
         Ok(()) => Ok(()),
-        Err(keyward_core::store::StoreError::Conflict { .. }) => {
+        Err(keyward_core::store::StoreError::Conflict(keyward_core::store::Conflict::Email)) => {
             Err(ApiError::Refused("邮箱地址已被占用".into()))
         }
         Err(e) => Err(e.into()),
