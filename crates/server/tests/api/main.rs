@@ -31,5 +31,6 @@ mod sessions;
 mod storage;
 mod throttling;
 mod tls;
+mod token_core;
 mod topup;
 mod two_factor;
