@@ -189,7 +189,10 @@ mod tests {
             ..client.clone()
         };
         assert!(!is_live(&record, &disabled_app, None, 50));
-        let other_app = Client { id: 8, ..client() };
+        let other_app = Client {
+            id: 8,
+            ..client.clone()
+        };
         assert!(!is_live(&record, &other_app, None, 50));
         let with_user = TokenRecord {
             user_id: Some(3),
