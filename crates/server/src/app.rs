@@ -9,7 +9,7 @@ use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::CodeIssuer;
 use keyward_core::oauth::successor::SuccessorKey;
-use keyward_core::oauth::tokens::TokenService;
+use keyward_core::oauth::tokens::{TokenService, TokenServiceParts};
 use keyward_core::oidc::keys::KeyPolicy;
 use keyward_core::oidc::{KeyRing, MasterKey};
 use keyward_core::settings::SettingsCache;
@@ -120,7 +120,18 @@ impl Node {
             master_for_2fa,
             "Keyward".into(),
         ));
+        let limits = Arc::new(RateLimiter::new(store.clone(), clock.clone()));
         let settings = Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2)));
+        let tokens = Arc::new(TokenService::new(TokenServiceParts {
+            store: store.clone(),
+            clock: clock.clone(),
+            lifetimes,
+            successor_key,
+            keys: keys.clone(),
+            issuer: web.public_url.clone(),
+            limits: limits.clone(),
+            settings: settings.clone(),
+        }));
         let state = AppState::new(Services {
             keys,
             vault,
@@ -133,13 +144,8 @@ impl Node {
             http: keyward_upstream::Http::new().context("building the outbound HTTP client")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone(), settings.clone())),
-            tokens: Arc::new(TokenService::new(
-                store.clone(),
-                clock.clone(),
-                lifetimes,
-                successor_key,
-            )),
-            limits: Arc::new(RateLimiter::new(store.clone(), clock.clone())),
+            tokens,
+            limits,
             codes: Arc::new(CodeIssuer::new(store.clone(), clock, lifetimes)),
             settings,
             store,

@@ -641,7 +641,7 @@ impl OAuthStore for PostgresStore {
         let row = sqlx::query(concat!(
             "SELECT ",
             token_columns!(),
-            ", c.client_id, ",
+            ", c.client_id, c.allowed_scopes, ",
             user_columns!(),
             " FROM tokens t JOIN token_families f ON f.id = t.family_id \
               JOIN clients c ON c.id = f.client \
@@ -662,9 +662,11 @@ impl OAuthStore for PostgresStore {
             None => None,
         };
         let client_id = row.try_get("client_id").map_err(backend)?;
+        let client_scopes = scopes_column(&row, "allowed_scopes").map_err(backend)?;
         Ok(Some(AccessContext {
             token,
             client_id,
+            client_scopes,
             user,
         }))
     }

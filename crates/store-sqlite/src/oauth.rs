@@ -116,6 +116,7 @@ fn access_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<AccessContext> {
     Ok(AccessContext {
         token,
         client_id: row.get("client_id")?,
+        client_scopes: scopes_column(row, "allowed_scopes")?,
         user,
     })
 }
@@ -624,7 +625,7 @@ impl OAuthStore for SqliteStore {
         const SQL: &str = concat!(
             "SELECT ",
             token_columns!(),
-            ", c.client_id, ",
+            ", c.client_id, c.allowed_scopes, ",
             user_columns!(),
             " FROM tokens t JOIN token_families f ON f.id = t.family_id \
               JOIN clients c ON c.id = f.client \

@@ -98,6 +98,8 @@ pub struct TokenRecord {
 pub struct AccessContext {
     pub token: TokenRecord,
     pub client_id: String,
+    /// The app's allowed scopes as they are now, which may have been narrowed since the grant.
+    pub client_scopes: ScopeSet,
     pub user: Option<User>,
 }
 

@@ -92,6 +92,11 @@ impl TokenError {
         )
     }
 
+    /// Whether the client failed to prove who it is.
+    pub fn is_client_authentication(&self) -> bool {
+        matches!(self, Self::UnknownClient | Self::BadClientSecret)
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,

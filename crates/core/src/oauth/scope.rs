@@ -89,6 +89,10 @@ impl ScopeSet {
         Self(self.0 | other.0)
     }
 
+    pub fn intersection(self, other: ScopeSet) -> Self {
+        Self(self.0 & other.0)
+    }
+
     /// The set as a bit mask, for storage where sets are merged with a bitwise OR in SQL.
     pub fn bits(self) -> i64 {
         i64::from(self.0)

@@ -1,18 +1,33 @@
-//! The token endpoint's logic: client authentication and the three grants, plus the access-token
-//! check every resource endpoint makes.
+//! The token endpoint's protocol, whole: the client-authentication throttle, client
+//! authentication, the three grants, the id_token and the one commit; revocation (RFC 7009) and
+//! introspection (RFC 7662); and the access-token check every resource endpoint makes. The web
+//! crate parses a request into a [`TokenRequest`], calls one function here and renders the result
+//! in its API family's envelope.
+
+mod introspection;
+mod request;
+mod throttle;
+
+pub use introspection::{ActiveToken, is_live};
+pub use request::{Grant, TokenRequest};
 
 use super::scope::{Scope, ScopeSet};
 use super::successor::SuccessorKey;
 use super::{ACCESS_TOKEN_PREFIX, Lifetimes, REFRESH_TOKEN_PREFIX, TokenError, pkce, redirect_uri};
 use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
+use crate::limits::RateLimiter;
 use crate::model::{
-    AccessContext, Client, GrantType, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
+    AccessContext, Client, GrantType, NewFamily, NewToken, TokenKind, TokenRecord, User, UserId,
 };
+use crate::oidc::KeyRing;
+use crate::oidc::id_token::{IdTokenRequest, sign};
 use crate::secret::{Secret, SecretHash, constant_time_eq};
+use crate::settings::SettingsCache;
 use crate::store::Store;
 use serde_json::json;
 use std::sync::Arc;
+use throttle::FailureBudget;
 
 /// What a client presented to prove who it is.
 #[derive(Debug, Default)]
@@ -21,42 +36,66 @@ pub struct ClientCredentials {
     pub secret: Option<Secret>,
 }
 
-/// Tokens just issued, in clear text for this one answer.
+/// Tokens just issued, in clear text for this one answer: what both token envelopes render.
 #[derive(Debug)]
 pub struct IssuedTokens {
     pub access_token: Secret,
     pub refresh_token: Option<Secret>,
     pub expires_in: i64,
+    /// The access token's scopes.
     pub scopes: ScopeSet,
-    pub user_id: Option<UserId>,
-    pub auth_time: UnixTime,
-    /// Echoed into the id_token of a code exchange.
-    pub nonce: Option<String>,
+    /// For grants that carry `openid` and a user (OIDC Core §3.1.3.3, §12.2).
+    pub id_token: Option<String>,
 }
 
 /// The longest refresh-retry grace window an operator may set: long enough for a client's
 /// retry after a lost answer, short enough that a stolen token is not usable for long.
 pub const MAX_REFRESH_GRACE_SECS: i64 = 120;
 
+/// What the token service is built from.
+pub struct TokenServiceParts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub lifetimes: Lifetimes,
+    pub successor_key: SuccessorKey,
+    /// Signs id_tokens.
+    pub keys: Arc<KeyRing>,
+    /// The `iss` of id_tokens and introspection answers.
+    pub issuer: String,
+    /// Counts failed client authentications and grants.
+    pub limits: Arc<RateLimiter>,
+    /// The failure budgets and the refresh grace window.
+    pub settings: Arc<SettingsCache>,
+}
+
 pub struct TokenService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lifetimes: Lifetimes,
     successor_key: SuccessorKey,
+    keys: Arc<KeyRing>,
+    issuer: String,
+    limits: Arc<RateLimiter>,
+    settings: Arc<SettingsCache>,
+}
+
+/// Tokens minted for a grant and not yet stored.
+struct Minted {
+    issued: IssuedTokens,
+    rows: Vec<NewToken>,
 }
 
 impl TokenService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        lifetimes: Lifetimes,
-        successor_key: SuccessorKey,
-    ) -> Self {
+    pub fn new(parts: TokenServiceParts) -> Self {
         Self {
-            store,
-            clock,
-            lifetimes,
-            successor_key,
+            store: parts.store,
+            clock: parts.clock,
+            lifetimes: parts.lifetimes,
+            successor_key: parts.successor_key,
+            keys: parts.keys,
+            issuer: parts.issuer,
+            limits: parts.limits,
+            settings: parts.settings,
         }
     }
 
@@ -64,9 +103,60 @@ impl TokenService {
         self.lifetimes
     }
 
+    /// The token endpoint (RFC 6749 §3.2), for both API families: throttle, authenticate the
+    /// client, run the grant, check the user, build and sign the id_token, and only then commit.
+    /// Everything that can fail happens before the code or refresh token is spent, so a failure
+    /// leaves the client free to retry.
+    pub async fn token(
+        &self,
+        request: &TokenRequest,
+        ip: &str,
+    ) -> Result<IssuedTokens, TokenError> {
+        let settings = self.settings.get().await?;
+        let budget = FailureBudget::new(&settings, &request.client.client_id, ip);
+        budget.check(&self.limits).await?;
+        let result = self
+            .run_grant(request, settings.refresh_reuse_grace_seconds)
+            .await;
+        budget.settle(&self.limits, result).await
+    }
+
+    async fn run_grant(
+        &self,
+        request: &TokenRequest,
+        grace_secs: i64,
+    ) -> Result<IssuedTokens, TokenError> {
+        let client = self.authenticate(&request.client).await?;
+        match &request.grant {
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.exchange_code(
+                    &client,
+                    code,
+                    redirect_uri.as_deref(),
+                    code_verifier.as_deref(),
+                )
+                .await
+            }
+            Grant::RefreshToken {
+                refresh_token,
+                scope,
+            } => {
+                self.refresh(&client, refresh_token, scope.as_deref(), grace_secs)
+                    .await
+            }
+            Grant::ClientCredentials { scope } => {
+                self.client_credentials(&client, scope.as_deref()).await
+            }
+        }
+    }
+
     /// Authenticates a client: an approved app, and for a confidential one its current secret (or
     /// the previous one within its grace period). Public apps must not send a secret.
-    pub async fn authenticate(&self, creds: &ClientCredentials) -> Result<Client, TokenError> {
+    async fn authenticate(&self, creds: &ClientCredentials) -> Result<Client, TokenError> {
         if creds.client_id.is_empty() || creds.client_id.len() > 128 {
             return Err(TokenError::UnknownClient);
         }
@@ -96,8 +186,21 @@ impl TokenService {
         }
     }
 
+    /// [`Self::authenticate`] behind the same failure budget as the token endpoint.
+    async fn authenticate_throttled(
+        &self,
+        creds: &ClientCredentials,
+        ip: &str,
+    ) -> Result<Client, TokenError> {
+        let settings = self.settings.get().await?;
+        let budget = FailureBudget::new(&settings, &creds.client_id, ip);
+        budget.check(&self.limits).await?;
+        let result = self.authenticate(creds).await;
+        budget.settle(&self.limits, result).await
+    }
+
     /// The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
-    pub async fn exchange_code(
+    async fn exchange_code(
         &self,
         client: &Client,
         code: &str,
@@ -161,15 +264,26 @@ impl TokenService {
             }
             (None, None) => {}
         }
-
-        let issued = self.mint(
-            client,
-            stored.scopes,
-            Some(stored.user_id),
-            stored.auth_time,
-            now,
-            None,
-        );
+        // A code issued before its user was disabled is worth nothing now.
+        let user = self
+            .store
+            .user_by_id(stored.user_id)
+            .await?
+            .filter(User::is_enabled)
+            .ok_or(TokenError::InvalidGrant("the user is disabled or gone"))?;
+        // The app's scopes may have been narrowed since the user consented.
+        let scopes = stored.scopes.intersection(client.allowed_scopes);
+        let mut minted = self.mint(client, scopes, scopes, now, None);
+        minted.issued.id_token = self
+            .id_token(
+                client,
+                Some(&user),
+                scopes,
+                stored.nonce.as_deref(),
+                stored.auth_time,
+                &minted.issued.access_token,
+            )
+            .await?;
         let family = NewFamily {
             client: client.id,
             user_id: Some(stored.user_id),
@@ -177,15 +291,13 @@ impl TokenService {
             auth_time: stored.auth_time,
             created_at: now,
         };
+        // The one commit: the code is spent and the tokens stored together.
         match self
             .store
-            .redeem_code(&hash, family, &issued.1, now)
+            .redeem_code(&hash, family, &minted.rows, now)
             .await?
         {
-            Some(_) => Ok(IssuedTokens {
-                nonce: stored.nonce,
-                ..issued.0
-            }),
+            Some(_) => Ok(minted.issued),
             // Lost a race with a concurrent redemption of the same code: that is a replay too.
             None => {
                 self.store.revoke_code_family(&hash, now).await?;
@@ -197,10 +309,13 @@ impl TokenService {
     /// The refresh grant with rotation: the presented token dies, a new pair is issued, and
     /// presenting a dead refresh token again revokes the whole family (RFC 9700 §4.14.2).
     ///
+    /// A narrower `scope` narrows the new access token only; the new refresh token keeps the
+    /// grant's scope (RFC 6749 §6), cut to what the app is still allowed.
+    ///
     /// With `grace_secs` > 0 (the operator's `refresh_reuse_grace_seconds`), presenting the
     /// token again within that many seconds of its rotation, while its successor is still
     /// unused, is taken for an honest retry and answered with the same new pair.
-    pub async fn refresh(
+    async fn refresh(
         &self,
         client: &Client,
         refresh_token: &str,
@@ -229,7 +344,10 @@ impl TokenService {
             return Err(BAD);
         }
         if record.used_at.is_some() {
-            return match self.retry(refresh_token, &record, grace_secs, now).await? {
+            return match self
+                .retry(client, refresh_token, &record, grace_secs, now)
+                .await?
+            {
                 Some(issued) => Ok(issued),
                 None => {
                     self.reuse_detected(client, record.family_id, record.user_id, now)
@@ -238,37 +356,46 @@ impl TokenService {
                 }
             };
         }
-        if record.expires_at <= now || !self.user_enabled(record.user_id).await? {
+        // The one read of the user: for the liveness rule and for the id_token.
+        let user = self.grant_user(record.user_id).await?;
+        if !is_live(&record, client, user.as_ref(), now) {
             return Err(BAD);
         }
+        let granted = record.scopes.intersection(client.allowed_scopes);
         let scopes = match scope.filter(|s| !s.trim().is_empty()) {
-            None => record.scopes,
+            None => granted,
             Some(text) => {
                 let asked =
                     ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope"))?;
-                if !asked.is_subset_of(record.scopes) {
+                if !asked.is_subset_of(granted) {
                     return Err(TokenError::InvalidScope("scope exceeds the original grant"));
                 }
                 asked
             }
         };
         let successors = self.successor_key.successors(refresh_token);
-        let (issued, tokens) = self.mint(
-            client,
-            scopes,
-            record.user_id,
-            record.auth_time,
-            now,
-            Some(successors),
-        );
-        if self.store.rotate_refresh(&hash, &tokens, now).await? {
-            return Ok(issued);
+        let mut minted = self.mint(client, scopes, granted, now, Some(successors));
+        minted.issued.id_token = self
+            .id_token(
+                client,
+                user.as_ref(),
+                scopes,
+                None,
+                record.auth_time,
+                &minted.issued.access_token,
+            )
+            .await?;
+        // The one commit.
+        if self.store.rotate_refresh(&hash, &minted.rows, now).await? {
+            return Ok(minted.issued);
         }
         // Someone else rotated it first: the same token was presented twice at once. Within
         // the grace window that is a retry like any other; otherwise it is reuse.
         let latest = self.store.token_by_hash(&hash).await?;
         if let Some(latest) = latest.filter(|r| r.revoked_at.is_none())
-            && let Some(issued) = self.retry(refresh_token, &latest, grace_secs, now).await?
+            && let Some(issued) = self
+                .retry(client, refresh_token, &latest, grace_secs, now)
+                .await?
         {
             return Ok(issued);
         }
@@ -280,8 +407,10 @@ impl TokenService {
     /// The pair a rotated refresh token was replaced by, if presenting it again counts as an
     /// honest retry: within `grace_secs` of the rotation, and the successor refresh token still
     /// unused and live (once the client has used its new token, the old one can only be a leak).
+    /// Writes nothing, so an id_token that cannot be signed here costs the client nothing.
     async fn retry(
         &self,
+        client: &Client,
         refresh_token: &str,
         record: &TokenRecord,
         grace_secs: i64,
@@ -308,36 +437,43 @@ impl TokenService {
         else {
             return Ok(None);
         };
-        // The rotation may have issued no refresh token (an OIDC grant narrowed to drop
-        // offline_access); when it did, that token must not have been used yet.
+        // The rotation may have issued no refresh token (a grant without offline_access);
+        // when it did, that token must not have been used yet.
         let refresh = match self.store.token_by_hash(&refresh.hash()).await? {
             None => None,
             Some(t) if live(&t, TokenKind::Refresh) && t.used_at.is_none() => Some(refresh),
             Some(_) => return Ok(None),
         };
-        if !self.user_enabled(record.user_id).await? {
+        let user = self.grant_user(record.user_id).await?;
+        if !introspection::user_allows(record.user_id, user.as_ref()) {
             return Ok(None);
         }
+        let scopes = access_record.scopes.intersection(client.allowed_scopes);
+        let id_token = self
+            .id_token(
+                client,
+                user.as_ref(),
+                scopes,
+                None,
+                record.auth_time,
+                &access,
+            )
+            .await?;
         Ok(Some(IssuedTokens {
             access_token: access,
             refresh_token: refresh,
             expires_in: access_record.expires_at - now,
-            scopes: access_record.scopes,
-            user_id: record.user_id,
-            auth_time: record.auth_time,
-            nonce: None,
+            scopes,
+            id_token,
         }))
     }
 
-    async fn user_enabled(&self, user_id: Option<UserId>) -> Result<bool, TokenError> {
-        let Some(user_id) = user_id else {
-            return Ok(true);
-        };
-        Ok(self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .is_some_and(|u| u.is_enabled()))
+    /// The user behind a grant, if it has one (read once per request).
+    async fn grant_user(&self, user_id: Option<UserId>) -> Result<Option<User>, TokenError> {
+        match user_id {
+            Some(id) => Ok(self.store.user_by_id(id).await?),
+            None => Ok(None),
+        }
     }
 
     async fn reuse_detected(
@@ -363,7 +499,7 @@ impl TokenService {
     }
 
     /// The client-credentials grant: a token for the app itself, with no user and no refresh.
-    pub async fn client_credentials(
+    async fn client_credentials(
         &self,
         client: &Client,
         scope: Option<&str>,
@@ -413,43 +549,43 @@ impl TokenService {
             refresh_token: None,
             expires_in,
             scopes,
-            user_id: None,
-            auth_time: now,
-            nonce: None,
+            id_token: None,
         })
     }
 
     /// New access (and, where the grant allows, refresh) tokens, not yet stored: random, or
-    /// the given `(access, refresh)` pair derived for a rotation.
+    /// the given `(access, refresh)` pair derived for a rotation. The access token carries
+    /// `scopes`, the refresh token the grant's `grant_scopes`.
     fn mint(
         &self,
         client: &Client,
         scopes: ScopeSet,
-        user_id: Option<UserId>,
-        auth_time: UnixTime,
+        grant_scopes: ScopeSet,
         now: UnixTime,
         derived: Option<(Secret, Secret)>,
-    ) -> (IssuedTokens, Vec<NewToken>) {
+    ) -> Minted {
         let (access, refresh_secret) = match derived {
             Some((access, refresh)) => (access, Some(refresh)),
             None => (Secret::generate(ACCESS_TOKEN_PREFIX), None),
         };
-        let mut tokens = vec![NewToken {
+        let mut rows = vec![NewToken {
             hash: access.hash(),
             kind: TokenKind::Access,
             scopes,
             expires_at: now + self.lifetimes.access_token_secs,
         }];
         // OIDC clients get refresh tokens only with offline_access (OIDC Core §11); new-api
-        // style apps (no openid) get them whenever the grant type is enabled.
+        // style apps (no openid) get them whenever the grant type is enabled. Decided on the
+        // grant, so narrowing one access token does not end the grant.
         let wants_refresh = client.allows_grant(GrantType::RefreshToken)
-            && (!scopes.contains(Scope::OpenId) || scopes.contains(Scope::OfflineAccess));
+            && (!grant_scopes.contains(Scope::OpenId)
+                || grant_scopes.contains(Scope::OfflineAccess));
         let refresh = wants_refresh.then(|| {
             let secret = refresh_secret.unwrap_or_else(|| Secret::generate(REFRESH_TOKEN_PREFIX));
-            tokens.push(NewToken {
+            rows.push(NewToken {
                 hash: secret.hash(),
                 kind: TokenKind::Refresh,
-                scopes,
+                scopes: grant_scopes,
                 expires_at: now + self.lifetimes.refresh_token_secs,
             });
             secret
@@ -459,14 +595,42 @@ impl TokenService {
             refresh_token: refresh,
             expires_in: self.lifetimes.access_token_secs,
             scopes,
-            user_id,
-            auth_time,
-            nonce: None,
+            id_token: None,
         };
-        (issued, tokens)
+        Minted { issued, rows }
+    }
+
+    /// A signed id_token when the access token carries `openid` and there is a user.
+    async fn id_token(
+        &self,
+        client: &Client,
+        user: Option<&User>,
+        scopes: ScopeSet,
+        nonce: Option<&str>,
+        auth_time: UnixTime,
+        access_token: &Secret,
+    ) -> Result<Option<String>, TokenError> {
+        let Some(user) = user.filter(|_| scopes.contains(Scope::OpenId)) else {
+            return Ok(None);
+        };
+        let request = IdTokenRequest {
+            issuer: &self.issuer,
+            client_id: &client.client_id,
+            user,
+            scopes,
+            nonce,
+            auth_time,
+            access_token: Some(access_token.expose()),
+            alg: client.id_token_alg,
+            now: self.clock.now(),
+            ttl: self.keys.policy().id_token_ttl_secs,
+        };
+        Ok(Some(sign(&self.keys, &request).await?))
     }
 
     /// The live access token behind a bearer value, with its user; `None` for anything else.
+    /// Its scopes are cut to what its app is allowed now, so narrowing an app's scopes takes
+    /// effect on tokens already issued.
     pub async fn access(&self, bearer: &str) -> Result<Option<AccessContext>, TokenError> {
         if !bearer.starts_with(ACCESS_TOKEN_PREFIX) || bearer.len() > 256 {
             return Ok(None);
@@ -475,7 +639,10 @@ impl TokenService {
             .store
             .access_context(&SecretHash::of(bearer), self.clock.now())
             .await?;
-        Ok(context)
+        Ok(context.map(|mut context| {
+            context.token.scopes = context.token.scopes.intersection(context.client_scopes);
+            context
+        }))
     }
 }
 

@@ -33,5 +33,6 @@ mod storage;
 mod store_contract;
 mod throttling;
 mod tls;
+mod token_core;
 mod topup;
 mod two_factor;

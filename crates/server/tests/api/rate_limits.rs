@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     registration_is_limited_per_ip,
-    token_failures_are_limited_per_client_even_for_correct_credentials,
+    token_failures_are_limited_per_client_but_correct_credentials_pass,
     token_failures_are_limited_per_ip_and_successes_are_not_counted,
     mail_is_limited_per_address_and_per_ip,
     wechat_codes_are_limited_per_account_when_binding,
@@ -136,7 +136,7 @@ async fn token_response(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Res
         .expect("token")
 }
 
-async fn token_failures_are_limited_per_client_even_for_correct_credentials(backend: Backend) {
+async fn token_failures_are_limited_per_client_but_correct_credentials_pass(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     set(
         &app,
@@ -154,11 +154,11 @@ async fn token_failures_are_limited_per_client_even_for_correct_credentials(back
         .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    // Over the limit: the right secret and a good code are refused too (family B)...
+    // Over the limit: another wrong secret is refused (family B)...
     let res = token_response(
         &app,
         "/api/oauth2/token",
-        &exchange(&code, &registered, &registered.client_secret),
+        &exchange(&code, &registered, "secret_wrong"),
     )
     .await;
     retry_after(&res, 600);
@@ -173,12 +173,19 @@ async fn token_failures_are_limited_per_client_even_for_correct_credentials(back
     let res = token_response(
         &app,
         "/api/oauth/token",
-        &exchange(&code, &registered, &registered.client_secret),
+        &exchange(&code, &registered, "secret_wrong"),
     )
     .await;
     retry_after(&res, 600);
     let (_, body) = into_parts(res).await;
     assert_eq!(body, json!({"c": 429, "m": BUSY, "d": null}));
+    // A client_id is public: the app's own correct credentials still work (issue 13).
+    let (status, body) = token_b(
+        &app,
+        &exchange(&code, &registered, &registered.client_secret),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     // Another client is not affected, and the code was not spent.
     let developer = app.login("dev", "password-123").await;
@@ -432,7 +439,7 @@ async fn a_limit_reached_at_one_node_refuses_at_the_other(backend: Backend) {
     let res = token_response(
         &b,
         "/api/oauth2/token",
-        &exchange(&code, &registered, &registered.client_secret),
+        &exchange(&code, &registered, "secret_wrong"),
     )
     .await;
     retry_after(&res, 600);

@@ -5,7 +5,7 @@ use axum::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use keyward_core::oauth::TokenError;
-use keyward_core::oauth::tokens::ClientCredentials;
+use keyward_core::oauth::tokens::{self, ClientCredentials, Grant};
 use keyward_core::secret::Secret;
 use std::collections::HashMap;
 
@@ -119,6 +119,16 @@ pub fn client_credentials(
         },
         AuthMethod::Post,
     ))
+}
+
+/// A token request, parsed once: the client's credentials and the typed grant.
+pub fn token_request(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(tokens::TokenRequest, AuthMethod), TokenError> {
+    let (client, method) = client_credentials(headers, form)?;
+    let grant = Grant::parse(|name| form.get(name))?;
+    Ok((tokens::TokenRequest { client, grant }, method))
 }
 
 /// `base64(urlencode(id) ":" urlencode(secret))`.

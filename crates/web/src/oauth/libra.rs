@@ -1,8 +1,8 @@
 //! The 2libra family: `POST /api/oauth/token` and `GET /api/oauth/me` in the `{c, m, d}`
 //! envelope, with the seed document's messages.
 
-use super::form::{Form, client_credentials};
-use super::token::{TokenResponse, grant, no_store};
+use super::form::{Form, token_request};
+use super::token::{TokenResponse, no_store};
 use crate::extract::Client;
 use crate::openapi::{Libra, LibraError};
 use crate::state::AppState;
@@ -119,10 +119,9 @@ pub async fn token(
     let result = async {
         let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
         let form = Form::parse(&body)?;
-        let (creds, _) = client_credentials(&headers, &form)?;
-        let (app, issued) = grant(&state, &form, &creds, &client.ip).await?;
-        let id_token = super::token::id_token(&state, &app, &issued).await?;
-        Ok(TokenResponse::new(&issued, id_token))
+        let (request, _) = token_request(&headers, &form)?;
+        let issued = state.tokens.token(&request, &client.ip).await?;
+        Ok(TokenResponse::new(issued))
     }
     .await;
     match result {

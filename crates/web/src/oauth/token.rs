@@ -1,7 +1,7 @@
 //! `POST /api/oauth2/token`: the RFC 6749 token endpoint (authorization_code, refresh_token,
 //! client_credentials; client_secret_basic or client_secret_post).
 
-use super::form::{AuthMethod, Form, client_credentials};
+use super::form::{AuthMethod, Form, token_request};
 use crate::extract::Client as ClientAddress;
 use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
@@ -11,12 +11,8 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keyward_core::limits;
-use keyward_core::model::Client;
 use keyward_core::oauth::TokenError;
-use keyward_core::oauth::scope::Scope;
 use keyward_core::oauth::tokens::IssuedTokens;
-use keyward_core::oidc::id_token::{IdTokenRequest, sign};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -41,118 +37,16 @@ pub async fn post(
         let body =
             body.map_err(|_| TokenError::InvalidRequest("the body is too large or unreadable"))?;
         let form = Form::parse(&body)?;
-        let (creds, how) = client_credentials(&headers, &form)?;
+        let (request, how) = token_request(&headers, &form)?;
         method = how;
-        let (app, issued) = grant(&state, &form, &creds, &client.ip).await?;
-        let id_token = id_token(&state, &app, &issued).await?;
-        Ok(TokenResponse::new(&issued, id_token))
+        let issued = state.tokens.token(&request, &client.ip).await?;
+        Ok(TokenResponse::new(issued))
     }
     .await;
     match result {
         Ok(response) => no_store(Json(response)),
         Err(e) => OAuthError { error: e, method }.into_response(),
     }
-}
-
-/// An id_token for grants that carry `openid` and a user (OIDC Core §3.1.3.3, §12.2).
-pub async fn id_token(
-    state: &AppState,
-    client: &Client,
-    issued: &IssuedTokens,
-) -> Result<Option<String>, TokenError> {
-    let Some(user_id) = issued
-        .user_id
-        .filter(|_| issued.scopes.contains(Scope::OpenId))
-    else {
-        return Ok(None);
-    };
-    let user = state
-        .store
-        .user_by_id(user_id)
-        .await?
-        .ok_or(TokenError::InvalidGrant("the user no longer exists"))?;
-    let request = IdTokenRequest {
-        issuer: &state.config.public_url,
-        client_id: &client.client_id,
-        user: &user,
-        scopes: issued.scopes,
-        nonce: issued.nonce.as_deref(),
-        auth_time: issued.auth_time,
-        access_token: Some(issued.access_token.expose()),
-        alg: client.id_token_alg,
-        now: state.accounts.now(),
-        ttl: state.keys.policy().id_token_ttl_secs,
-    };
-    Ok(Some(sign(&state.keys, &request).await?))
-}
-
-/// Authenticates the client and runs the requested grant; shared by both API families. Failed
-/// client authentications and grants are counted per client_id and per IP; while either is
-/// over its limit every request is refused, so guessing stops paying. Success writes nothing.
-pub async fn grant(
-    state: &AppState,
-    form: &Form,
-    creds: &keyward_core::oauth::tokens::ClientCredentials,
-    ip: &str,
-) -> Result<(Client, IssuedTokens), TokenError> {
-    let settings = state.settings.get().await?;
-    let budgets = [
-        (
-            limits::key("token:client", &creds.client_id),
-            settings.token_failures_per_client(),
-        ),
-        (
-            limits::key("token:ip", ip),
-            settings.token_failures_per_ip(),
-        ),
-    ];
-    state.limits.check(&budgets).await?;
-    let result = run_grant(state, form, creds, settings.refresh_reuse_grace_seconds).await;
-    if let Err(e) = &result
-        && e.counts_as_failure()
-    {
-        state.limits.record(&budgets).await?;
-    }
-    result
-}
-
-async fn run_grant(
-    state: &AppState,
-    form: &Form,
-    creds: &keyward_core::oauth::tokens::ClientCredentials,
-    grace_secs: i64,
-) -> Result<(Client, IssuedTokens), TokenError> {
-    let grant_type = form
-        .get("grant_type")
-        .ok_or(TokenError::InvalidRequest("grant_type is required"))?;
-    let tokens = &state.tokens;
-    let client = tokens.authenticate(creds).await?;
-    let issued = match grant_type {
-        "authorization_code" => {
-            let code = form
-                .get("code")
-                .ok_or(TokenError::InvalidRequest("code is required"))?;
-            tokens
-                .exchange_code(
-                    &client,
-                    code,
-                    form.get("redirect_uri"),
-                    form.get("code_verifier"),
-                )
-                .await
-        }
-        "refresh_token" => {
-            let refresh = form
-                .get("refresh_token")
-                .ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
-            tokens
-                .refresh(&client, refresh, form.get("scope"), grace_secs)
-                .await
-        }
-        "client_credentials" => tokens.client_credentials(&client, form.get("scope")).await,
-        _ => Err(TokenError::UnsupportedGrantType),
-    }?;
-    Ok((client, issued))
 }
 
 /// RFC 6749 §5.1 (and OIDC Core §3.1.3.3 with `openid`).
@@ -171,14 +65,14 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    pub fn new(issued: &IssuedTokens, id_token: Option<String>) -> Self {
+    pub fn new(issued: IssuedTokens) -> Self {
         Self {
             access_token: issued.access_token.expose().to_owned(),
             token_type: "Bearer",
             expires_in: issued.expires_in,
             refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
             scope: issued.scopes.to_string(),
-            id_token,
+            id_token: issued.id_token,
         }
     }
 }

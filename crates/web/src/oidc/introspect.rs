@@ -1,6 +1,7 @@
 //! `POST /oauth2/introspect` (RFC 7662), for confidential clients about their own tokens. Any
 //! other token is simply `{"active": false}`.
 
+use crate::extract::Client as ClientAddress;
 use crate::oauth::form::{AuthMethod, Form, client_credentials};
 use crate::oauth::token::{OAuthError, no_store};
 use crate::openapi::OAuthErrorBody;
@@ -11,9 +12,9 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use keyward_core::model::{Client, TokenKind, TokenRecord, User};
+use keyward_core::model::TokenKind;
 use keyward_core::oauth::TokenError;
-use keyward_core::secret::SecretHash;
+use keyward_core::oauth::tokens::ActiveToken;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -39,8 +40,30 @@ pub struct Introspection {
     /// The user's UUID, for tokens that have a user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    /// With `profile`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+}
+
+impl Introspection {
+    fn new(token: ActiveToken, issuer: &str) -> Self {
+        let token_type = match token.kind {
+            TokenKind::Access => "Bearer",
+            TokenKind::Refresh => "refresh_token",
+        };
+        Self {
+            active: true,
+            scope: Some(token.scopes.to_string()),
+            client_id: Some(token.client_id.clone()),
+            token_type: Some(token_type.to_owned()),
+            exp: Some(token.expires_at),
+            iat: Some(token.issued_at),
+            aud: Some(token.client_id),
+            iss: Some(issuer.to_owned()),
+            sub: token.subject,
+            username: token.username,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/oauth2/introspect", tag = "oidc",
@@ -48,10 +71,12 @@ pub struct Introspection {
     responses(
         (status = 200, description = "RFC 7662 §2.2; `{\"active\": false}` for anything not this client's live token.", body = Introspection),
         (status = 400, description = "RFC 6749 §5.2 error (public clients get `unauthorized_client`).", body = OAuthErrorBody),
-        (status = 401, description = "Client authentication failed.", body = OAuthErrorBody)),
+        (status = 401, description = "Client authentication failed.", body = OAuthErrorBody),
+        (status = 429, description = "Too many failed client authentications for this client or from this address (`temporarily_unavailable`, with `Retry-After`).", body = OAuthErrorBody)),
     security((), ("client_basic" = [])))]
 pub async fn post(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -61,86 +86,15 @@ pub async fn post(
         let form = Form::parse(&body)?;
         let (creds, how) = client_credentials(&headers, &form)?;
         method = how;
-        let client = state.tokens.authenticate(&creds).await?;
-        if client.public {
-            return Err(TokenError::UnauthorizedClient(
-                "public clients cannot introspect",
-            ));
-        }
         let token = form
             .get("token")
             .ok_or(TokenError::InvalidRequest("token is required"))?;
-        let inactive = Introspection::default();
-        if token.len() > 256 {
-            return Ok(inactive);
-        }
-        // An access token: the same check (and, on SQLite, cache) a bearer request gets.
-        if let Some(context) = state.tokens.access(token).await? {
-            if context.token.client != client.id {
-                return Ok(inactive);
-            }
-            return Ok(active(
-                &state,
-                client,
-                &context.token,
-                context.user.as_ref(),
-            ));
-        }
-        let Some(record) = state.store.token_by_hash(&SecretHash::of(token)).await? else {
-            return Ok(inactive);
-        };
-        // An access token that check refused is dead; the rest concerns refresh tokens.
-        if record.kind == TokenKind::Access || record.client != client.id {
-            return Ok(inactive);
-        }
-        let user = match record.user_id {
-            Some(id) => state.store.user_by_id(id).await?,
-            None => None,
-        };
-        if !live(&state, &record, user.as_ref()) {
-            return Ok(inactive);
-        }
-        Ok(active(&state, client, &record, user.as_ref()))
+        state.tokens.introspect(&creds, token, &address.ip).await
     }
     .await;
     match result {
-        Ok(body) => no_store(Json(body)),
+        Ok(Some(token)) => no_store(Json(Introspection::new(token, &state.config.public_url))),
+        Ok(None) => no_store(Json(Introspection::default())),
         Err(error) => OAuthError { error, method }.into_response(),
-    }
-}
-
-/// Alive: unexpired, unrevoked, not yet rotated (refresh), and its user (if any) still enabled.
-fn live(state: &AppState, record: &TokenRecord, user: Option<&User>) -> bool {
-    let now = state.accounts.now();
-    if record.revoked_at.is_some() || record.expires_at <= now || record.used_at.is_some() {
-        return false;
-    }
-    match record.user_id {
-        Some(_) => user.is_some_and(User::is_enabled),
-        None => true,
-    }
-}
-
-fn active(
-    state: &AppState,
-    client: Client,
-    record: &TokenRecord,
-    user: Option<&User>,
-) -> Introspection {
-    let token_type = match record.kind {
-        TokenKind::Access => "Bearer",
-        TokenKind::Refresh => "refresh_token",
-    };
-    Introspection {
-        active: true,
-        scope: Some(record.scopes.to_string()),
-        client_id: Some(client.client_id.clone()),
-        token_type: Some(token_type.to_owned()),
-        exp: Some(record.expires_at),
-        iat: Some(record.created_at),
-        aud: Some(client.client_id),
-        iss: Some(state.config.public_url.clone()),
-        sub: user.map(|u| u.uuid.to_string()),
-        username: user.map(|u| u.username.clone()),
     }
 }
