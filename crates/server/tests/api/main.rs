@@ -18,6 +18,7 @@ mod apps;
 mod bad_input;
 mod cli;
 mod cluster;
+mod consent;
 mod console_pages;
 mod crash;
 mod pages;

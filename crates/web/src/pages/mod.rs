@@ -17,6 +17,7 @@ use askama::Template;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use keyward_core::oauth::scope::{Access, ScopeSet};
 
 /// The words on the pages, in one language.
 pub struct Texts {
@@ -70,7 +71,7 @@ pub static ZH: Texts = Texts {
     deny: "拒绝",
     error_title: "出错了",
     scope_openid: "确认你的身份",
-    scope_profile: "读取你的用户名、头像和等级",
+    scope_profile: "读取你的用户名、显示名称、头像和等级",
     scope_email: "读取你的邮箱地址",
     scope_balance: "读取你的账户余额",
     scope_offline: "在你离开后继续访问（刷新令牌）",
@@ -106,7 +107,7 @@ pub static EN: Texts = Texts {
     deny: "Deny",
     error_title: "Something went wrong",
     scope_openid: "Confirm who you are",
-    scope_profile: "Read your user name, avatar and level",
+    scope_profile: "Read your user name, display name, avatar and level",
     scope_email: "Read your e-mail address",
     scope_balance: "Read your account balance",
     scope_offline: "Keep access when you are away (refresh tokens)",
@@ -127,6 +128,23 @@ pub static EN: Texts = Texts {
     nav_admin: "Admin",
     nav_logout: "Log out",
 };
+
+impl Texts {
+    /// What a grant of `scopes` lets the app read or do, one line each, from the one rule in
+    /// core (`ScopeSet::access`): the consent page and the list of connected apps.
+    pub fn access_words(&self, scopes: ScopeSet) -> Vec<&'static str> {
+        scopes
+            .access()
+            .map(|a| match a {
+                Access::Identity => self.scope_openid,
+                Access::Profile => self.scope_profile,
+                Access::Email => self.scope_email,
+                Access::Balance => self.scope_balance,
+                Access::Offline => self.scope_offline,
+            })
+            .collect()
+    }
+}
 
 /// The cookie the language switch sets; it wins over `Accept-Language`.
 pub const LANG_COOKIE: &str = "keyward_lang";
