@@ -55,11 +55,22 @@ impl AuthorizeParams {
     }
 }
 
+/// Why a request is refused with a page: the redirect URI cannot be trusted yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorizeError {
+    #[error("无效的客户端 ID")]
+    UnknownClient,
+    #[error("缺少重定向 URI")]
+    MissingRedirectUri,
+    #[error("无效的重定向 URI")]
+    UnregisteredRedirectUri,
+}
+
 /// A refusal. `Page` errors are shown to the user and never redirect, because the redirect URI
 /// cannot be trusted; every other error goes back to the app (SPEC §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    Page(&'static str),
+    Page(AuthorizeError),
     Redirect {
         redirect_uri: String,
         error: ErrorCode,
@@ -111,13 +122,13 @@ pub fn validate(
 ) -> Result<ValidRequest, Rejection> {
     let params = &params.normalized();
     let Some(client) = client.filter(Client::is_active) else {
-        return Err(Rejection::Page("无效的客户端 ID"));
+        return Err(Rejection::Page(AuthorizeError::UnknownClient));
     };
     let Some(redirect) = params.redirect_uri.as_deref().filter(|r| !r.is_empty()) else {
-        return Err(Rejection::Page("缺少重定向 URI"));
+        return Err(Rejection::Page(AuthorizeError::MissingRedirectUri));
     };
     if !redirect_uri::is_registered(redirect, &client.redirect_uris) {
-        return Err(Rejection::Page("无效的重定向 URI"));
+        return Err(Rejection::Page(AuthorizeError::UnregisteredRedirectUri));
     }
     let state = params.state.clone().filter(|s| !s.is_empty());
     let mut request = ValidRequest {

@@ -21,6 +21,7 @@ mod cluster;
 mod consent;
 mod console_pages;
 mod crash;
+mod page_language;
 mod pages;
 mod provider_flows;
 mod provider_rules;

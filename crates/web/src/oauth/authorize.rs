@@ -44,7 +44,7 @@ struct ConsentPage<'a> {
 /// Everything a request may fail with before its redirect URI is trusted is shown here.
 fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Response {
     match rejection {
-        Rejection::Page(message) => error_page(StatusCode::BAD_REQUEST, t, message),
+        Rejection::Page(kind) => error_page(StatusCode::BAD_REQUEST, t, &t.error(&kind)),
         Rejection::Redirect {
             redirect_uri,
             error,

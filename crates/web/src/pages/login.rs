@@ -178,7 +178,7 @@ pub async fn post(
                 }
                 _ => (StatusCode::OK, None),
             };
-            let message = e.to_string();
+            let message = t.error(&e);
             let page = LoginPage {
                 t,
                 a: super::account::account_texts(t),
