@@ -27,6 +27,9 @@ pub struct AuthorizeParams {
     pub response_mode: Option<String>,
     /// new-api's "one-click" flag. Honoured only where consent is not needed anyway.
     pub auto_authorize: Option<String>,
+    /// Ours, on the way back from a forced login (see [`after_login`]): the session must have
+    /// begun at or after this Unix time. It can only make the request stricter.
+    pub login_after: Option<String>,
 }
 
 impl AuthorizeParams {
@@ -47,15 +50,27 @@ impl AuthorizeParams {
             login_hint: keep(&self.login_hint),
             response_mode: keep(&self.response_mode),
             auto_authorize: keep(&self.auto_authorize),
+            login_after: keep(&self.login_after),
         }
     }
+}
+
+/// Why a request is refused with a page: the redirect URI cannot be trusted yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorizeError {
+    #[error("无效的客户端 ID")]
+    UnknownClient,
+    #[error("缺少重定向 URI")]
+    MissingRedirectUri,
+    #[error("无效的重定向 URI")]
+    UnregisteredRedirectUri,
 }
 
 /// A refusal. `Page` errors are shown to the user and never redirect, because the redirect URI
 /// cannot be trusted; every other error goes back to the app (SPEC §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    Page(&'static str),
+    Page(AuthorizeError),
     Redirect {
         redirect_uri: String,
         error: ErrorCode,
@@ -82,6 +97,8 @@ pub struct ValidRequest {
     pub nonce: Option<String>,
     pub prompt: Prompt,
     pub max_age: Option<i64>,
+    /// The session must have begun at or after this time (`login_after`).
+    pub login_after: Option<UnixTime>,
 }
 
 impl ValidRequest {
@@ -105,13 +122,13 @@ pub fn validate(
 ) -> Result<ValidRequest, Rejection> {
     let params = &params.normalized();
     let Some(client) = client.filter(Client::is_active) else {
-        return Err(Rejection::Page("无效的客户端 ID"));
+        return Err(Rejection::Page(AuthorizeError::UnknownClient));
     };
     let Some(redirect) = params.redirect_uri.as_deref().filter(|r| !r.is_empty()) else {
-        return Err(Rejection::Page("缺少重定向 URI"));
+        return Err(Rejection::Page(AuthorizeError::MissingRedirectUri));
     };
     if !redirect_uri::is_registered(redirect, &client.redirect_uris) {
-        return Err(Rejection::Page("无效的重定向 URI"));
+        return Err(Rejection::Page(AuthorizeError::UnregisteredRedirectUri));
     }
     let state = params.state.clone().filter(|s| !s.is_empty());
     let mut request = ValidRequest {
@@ -123,6 +140,7 @@ pub fn validate(
         nonce: params.nonce.clone().filter(|n| !n.is_empty()),
         prompt: Prompt::default(),
         max_age: None,
+        login_after: None,
     };
     let too_long = [
         &params.state,
@@ -234,7 +252,38 @@ pub fn validate(
             )
         })?);
     }
+    if let Some(after) = params.login_after.as_deref() {
+        let parsed = after.parse::<UnixTime>().ok().filter(|t| *t >= 0);
+        request.login_after =
+            Some(parsed.ok_or_else(|| {
+                request.reject(ErrorCode::InvalidRequest, "malformed login_after")
+            })?);
+    }
     Ok(request)
+}
+
+/// How far in the future a `login_after` may lie (clock skew between nodes) before it is bad
+/// input rather than a login that cannot have happened yet.
+const LOGIN_AFTER_SKEW: i64 = 300;
+
+/// The request to come back with after a forced login (`prompt=login`, an expired `max_age`, no
+/// session): both are replaced by `login_after=now`, which the new login satisfies and an old
+/// session cannot, so the user logs in once and is not sent round again.
+pub fn after_login(params: &AuthorizeParams, now: UnixTime) -> AuthorizeParams {
+    let mut again = params.clone();
+    again.prompt = params
+        .prompt
+        .as_deref()
+        .map(|p| {
+            p.split(' ')
+                .filter(|v| !v.is_empty() && *v != "login")
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|p| !p.is_empty());
+    again.max_age = None;
+    again.login_after = Some(now.to_string());
+    again
 }
 
 /// What to do with a valid request for the current browser.
@@ -250,16 +299,30 @@ pub enum Decision {
 }
 
 /// Decides, given the session's login time (if logged in) and the user's earlier consent.
-/// Consent is skipped when it was given before for every requested scope or the app is trusted
-/// (whether or not `auto_authorize` was asked for), unless `prompt=consent` (SPEC §3.4).
+/// A login is asked for with no session, with `prompt=login`, when the session is older than
+/// `max_age` or began before `login_after`. Consent is skipped when it was given before for
+/// every requested scope or the app is trusted (whether or not `auto_authorize` was asked for),
+/// unless `prompt=consent` (SPEC §3.4).
 pub fn decide(
     request: &ValidRequest,
     auth_time: Option<UnixTime>,
     consent: Option<&Consent>,
     now: UnixTime,
 ) -> Decision {
-    let fresh = auth_time.is_some_and(|t| request.max_age.is_none_or(|max| now - t <= max));
-    if !fresh || request.prompt.login {
+    if request
+        .login_after
+        .is_some_and(|after| after > now + LOGIN_AFTER_SKEW)
+    {
+        return Decision::Reject(
+            request.reject(ErrorCode::InvalidRequest, "malformed login_after"),
+        );
+    }
+    let fresh = auth_time.is_some_and(|t| {
+        !request.prompt.login
+            && request.max_age.is_none_or(|max| now - t <= max)
+            && request.login_after.is_none_or(|after| t >= after)
+    });
+    if !fresh {
         return if request.prompt.none {
             Decision::Reject(request.reject(ErrorCode::LoginRequired, "the user is not logged in"))
         } else {

@@ -7,9 +7,9 @@ use std::fmt;
 pub enum Scope {
     /// OpenID Connect: an id_token and `sub`.
     OpenId,
-    /// User name, display name, avatar (and, for new-api apps, e-mail).
+    /// User name, display name, avatar, level; without `openid` also the e-mail ([`Access`]).
     Profile,
-    /// The e-mail address and whether it is verified (OIDC).
+    /// The e-mail address and whether it is verified.
     Email,
     /// Quota, used quota and formatted balance.
     Balance,
@@ -113,6 +113,64 @@ impl ScopeSet {
     }
 }
 
+/// What a grant lets an app read or do, whichever endpoint it asks: the two userinfo endpoints,
+/// the id_token and 2libra's `me`. The consent page lists exactly these, so what the user is
+/// told and what the app gets are decided here, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Who the user is: `sub` (OIDC).
+    Identity,
+    /// User name, display name, avatar and level.
+    Profile,
+    /// The e-mail address and whether it is verified.
+    Email,
+    /// Quota, used quota and formatted balance.
+    Balance,
+    /// Refresh tokens: access goes on while the user is away.
+    Offline,
+}
+
+impl Access {
+    pub const ALL: [Access; 5] = [
+        Access::Identity,
+        Access::Profile,
+        Access::Email,
+        Access::Balance,
+        Access::Offline,
+    ];
+}
+
+impl ScopeSet {
+    /// Whether this grant gives `access`. The e-mail rule: new-api style grants (no `openid`)
+    /// read it with `profile`, as seed 001 documents ("profile: 用户名、邮箱"); an OIDC grant
+    /// (with `openid`) reads it only with `email` (OIDC Core §5.4), so an OIDC app refused
+    /// `email` does not get it through the new-api userinfo either.
+    pub fn gives(self, access: Access) -> bool {
+        match access {
+            Access::Identity => self.contains(Scope::OpenId),
+            Access::Profile => self.contains(Scope::Profile),
+            Access::Email => {
+                self.contains(Scope::Email)
+                    || (self.contains(Scope::Profile) && !self.contains(Scope::OpenId))
+            }
+            Access::Balance => self.contains(Scope::Balance),
+            Access::Offline => self.contains(Scope::OfflineAccess),
+        }
+    }
+
+    /// Everything this grant gives, in a fixed order (the consent page's list).
+    pub fn access(self) -> impl Iterator<Item = Access> {
+        Access::ALL.into_iter().filter(move |a| self.gives(*a))
+    }
+
+    /// Whether a token of this grant may be narrowed to `asked` (a refresh with `scope`): a
+    /// subset that gives nothing the grant does not. Dropping `openid` alone would turn an
+    /// OIDC `profile` into a new-api one and reveal the e-mail.
+    pub fn may_narrow_to(self, asked: ScopeSet) -> bool {
+        asked.is_subset_of(self) && asked.access().all(|a| self.gives(a))
+    }
+}
+
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
@@ -139,6 +197,41 @@ mod tests {
         assert_eq!(ScopeSet::parse("").expect("empty"), ScopeSet::EMPTY);
         assert_eq!(ScopeSet::parse("profile admin"), Err(UnknownScope));
         assert_eq!(ScopeSet::parse("PROFILE"), Err(UnknownScope));
+    }
+
+    #[test]
+    fn profile_gives_the_email_only_without_openid() {
+        let new_api = ScopeSet::of(&[Scope::Profile, Scope::Balance]);
+        assert!(new_api.gives(Access::Email) && new_api.gives(Access::Profile));
+        let oidc = ScopeSet::of(&[Scope::OpenId, Scope::Profile]);
+        assert!(!oidc.gives(Access::Email) && oidc.gives(Access::Profile));
+        assert!(oidc.with(Scope::Email).gives(Access::Email));
+        assert!(ScopeSet::of(&[Scope::Email]).gives(Access::Email));
+        assert_eq!(
+            new_api.access().collect::<Vec<_>>(),
+            [Access::Profile, Access::Email, Access::Balance]
+        );
+        assert_eq!(
+            oidc.with(Scope::OfflineAccess).access().collect::<Vec<_>>(),
+            [Access::Identity, Access::Profile, Access::Offline]
+        );
+    }
+
+    #[test]
+    fn narrowing_never_reveals_more() {
+        let oidc = ScopeSet::of(&[Scope::OpenId, Scope::Profile, Scope::Balance]);
+        assert!(oidc.may_narrow_to(ScopeSet::of(&[Scope::OpenId, Scope::Profile])));
+        assert!(oidc.may_narrow_to(ScopeSet::of(&[Scope::Balance])));
+        assert!(
+            !oidc.may_narrow_to(ScopeSet::of(&[Scope::Profile])),
+            "e-mail"
+        );
+        assert!(
+            !oidc.may_narrow_to(ScopeSet::of(&[Scope::Email])),
+            "not a subset"
+        );
+        let new_api = ScopeSet::of(&[Scope::Profile, Scope::Balance]);
+        assert!(new_api.may_narrow_to(ScopeSet::of(&[Scope::Profile])));
     }
 
     #[test]

@@ -367,7 +367,7 @@ impl TokenService {
             Some(text) => {
                 let asked =
                     ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope"))?;
-                if !asked.is_subset_of(granted) {
+                if !granted.may_narrow_to(asked) {
                     return Err(TokenError::InvalidScope("scope exceeds the original grant"));
                 }
                 asked

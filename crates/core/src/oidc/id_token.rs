@@ -3,7 +3,7 @@
 use super::keys::{KeyError, KeyRing, SigningAlg};
 use crate::clock::UnixTime;
 use crate::model::User;
-use crate::oauth::scope::{Scope, ScopeSet};
+use crate::oauth::scope::{Access, ScopeSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -60,8 +60,8 @@ pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
 
 pub fn claims(request: &IdTokenRequest<'_>) -> IdTokenClaims {
     let user = request.user;
-    let profile = request.scopes.contains(Scope::Profile);
-    let email = request.scopes.contains(Scope::Email);
+    let profile = request.scopes.gives(Access::Profile);
+    let email = request.scopes.gives(Access::Email);
     IdTokenClaims {
         iss: request.issuer.to_owned(),
         sub: user.uuid.to_string(),

@@ -12,10 +12,10 @@ use keyward_core::audit::{self, action};
 use keyward_core::model::{Session, User};
 use keyward_core::oauth::ErrorCode;
 use keyward_core::oauth::authorize::{
-    AuthorizeParams, Decision, Rejection, ValidRequest, decide, error_redirect, validate,
+    AuthorizeParams, Decision, Rejection, ValidRequest, after_login, decide, error_redirect,
+    validate,
 };
 use keyward_core::oauth::redirect_uri::display_host;
-use keyward_core::oauth::scope::Scope;
 use keyward_core::secret::{constant_time_eq, derive};
 use serde_json::json;
 
@@ -44,7 +44,7 @@ struct ConsentPage<'a> {
 /// Everything a request may fail with before its redirect URI is trusted is shown here.
 fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Response {
     match rejection {
-        Rejection::Page(message) => error_page(StatusCode::BAD_REQUEST, t, message),
+        Rejection::Page(kind) => error_page(StatusCode::BAD_REQUEST, t, &t.error(&kind)),
         Rejection::Redirect {
             redirect_uri,
             error,
@@ -140,17 +140,13 @@ pub async fn get(
     let auth_time = current.as_ref().map(|(_, s, _)| s.created_at);
     match decide(&request, auth_time, consent.as_ref(), state.accounts.now()) {
         Decision::Login => {
-            // Back here after logging in, minus prompt=login so the login is not asked again.
-            let mut again = params.clone();
-            again.prompt = params.prompt.as_deref().map(|p| {
-                p.split(' ')
-                    .filter(|v| *v != "login")
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            });
+            let again = after_login(&params, state.accounts.now());
             let query = serde_urlencoded::to_string(&again).unwrap_or_default();
-            let return_to = format!("/oauth/authorize?{query}");
-            let mut login_query = vec![("return_to", return_to)];
+            let mut login_query = vec![("return_to", format!("/oauth/authorize?{query}"))];
+            // A live session that is not fresh enough: the login page must ask anyway.
+            if current.is_some() {
+                login_query.push(("prompt", "login".to_owned()));
+            }
             if let Some(hint) = params
                 .login_hint
                 .as_deref()
@@ -210,18 +206,10 @@ fn consent_page(
     cookie: &str,
     path: &str,
 ) -> Response {
-    let scopes = request
-        .scopes
-        .iter()
-        .map(|s| match s {
-            Scope::OpenId => t.scope_openid,
-            Scope::Profile => t.scope_profile,
-            Scope::Email => t.scope_email,
-            Scope::Balance => t.scope_balance,
-            Scope::OfflineAccess => t.scope_offline,
-        })
-        .collect();
+    let scopes = t.access_words(request.scopes);
     let csrf = derive(CSRF_PURPOSE, cookie);
+    // Registration only accepts URIs with a host; one stored before that rule shows in full.
+    let host = display_host(&request.redirect_uri).unwrap_or_else(|| request.redirect_uri.clone());
     let page = ConsentPage {
         t,
         // No navigation here: the page asks one question.
@@ -230,7 +218,7 @@ fn consent_page(
         app_description: &request.client.description,
         username: &user.username,
         scopes,
-        redirect_host: display_host(&request.redirect_uri),
+        redirect_host: &host,
         csrf_token: &csrf,
         client_id: &request.client.client_id,
         redirect_uri: &request.redirect_uri,

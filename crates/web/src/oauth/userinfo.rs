@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::model::AccessContext;
-use keyward_core::oauth::scope::Scope;
+use keyward_core::oauth::scope::Access;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -92,8 +92,8 @@ pub struct Topup {
     pub topup_url: String,
 }
 
-/// `GET /api/oauth2/userinfo`. Always `id`, `created_time`, `status`; `username` and `email`
-/// with `profile`; `quota`, `used_quota`, `balance_formatted` with `balance`. Fields of scopes
+/// `GET /api/oauth2/userinfo`. Always `id`, `created_time`, `status`; `username` with
+/// `profile`; `email` as `ScopeSet::gives` rules (with `profile` unless the grant is OIDC); `quota`, `used_quota`, `balance_formatted` with `balance`. Fields of scopes
 /// not granted are absent.
 #[utoipa::path(get, path = "/api/oauth2/userinfo", tag = "new-api",
     responses(
@@ -120,12 +120,14 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         created_time: user.created_at,
         status: user.status.as_i64(),
     };
-    if scopes.contains(Scope::Profile) {
+    if scopes.gives(Access::Profile) {
         body.username = Some(user.username.clone());
         body.display_name = Some(user.display_name.clone());
+    }
+    if scopes.gives(Access::Email) {
         body.email = Some(user.email.clone().unwrap_or_default());
     }
-    if scopes.contains(Scope::Balance) {
+    if scopes.gives(Access::Balance) {
         let per_unit = match state.settings.get().await {
             Ok(settings) => settings.quota_per_unit,
             Err(e) => {

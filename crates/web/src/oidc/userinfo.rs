@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keyward_core::oauth::scope::Scope;
+use keyward_core::oauth::scope::{Access, Scope};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -70,18 +70,18 @@ async fn claims(state: &AppState, headers: &HeaderMap) -> Response {
         sub: user.uuid.to_string(),
         ..Claims::default()
     };
-    if scopes.contains(Scope::Profile) {
+    if scopes.gives(Access::Profile) {
         body.preferred_username = Some(user.username.clone());
         body.name = Some(user.display_name.clone());
         body.picture = Some(user.avatar_url.clone()).filter(|p| !p.is_empty());
     }
-    if scopes.contains(Scope::Email)
+    if scopes.gives(Access::Email)
         && let Some(email) = &user.email
     {
         body.email = Some(email.clone());
         body.email_verified = Some(user.email_verified);
     }
-    if scopes.contains(Scope::Balance) {
+    if scopes.gives(Access::Balance) {
         let per_unit = match state.settings.get().await {
             Ok(settings) => settings.quota_per_unit,
             Err(e) => {

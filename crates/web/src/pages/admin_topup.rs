@@ -181,7 +181,7 @@ pub async fn post(
             show(&state, &admin, 1, codes, None).await
         }
         Err(TopUpError::Store(e)) => unavailable(page.t, &e),
-        Err(e) => show(&state, &admin, 1, Vec::new(), Some(e.to_string())).await,
+        Err(e) => show(&state, &admin, 1, Vec::new(), Some(page.t.error(&e))).await,
     }
 }
 

@@ -39,6 +39,8 @@ pub struct LoginQuery {
     login_hint: Option<String>,
     /// An upstream flow's failure, passed back by its callback.
     error: Option<String>,
+    /// `login`: the authorization endpoint wants a fresh login even with a live session.
+    prompt: Option<String>,
 }
 
 /// The other ways in that the login and register pages offer.
@@ -79,7 +81,9 @@ pub async fn get(
         .as_deref()
         .and_then(safe_return_to)
         .unwrap_or("/");
-    if let Some(cookie) = jar.get(state.config.session_cookie_name())
+    let reauthenticate = query.prompt.as_deref() == Some("login");
+    if !reauthenticate
+        && let Some(cookie) = jar.get(state.config.session_cookie_name())
         && let Ok(Some(_)) = state.accounts.session(cookie.value()).await
         && return_to != "/"
     {
@@ -174,7 +178,7 @@ pub async fn post(
                 }
                 _ => (StatusCode::OK, None),
             };
-            let message = e.to_string();
+            let message = t.error(&e);
             let page = LoginPage {
                 t,
                 a: super::account::account_texts(t),

@@ -7,16 +7,19 @@ pub mod admin_topup;
 mod all_templates;
 pub mod chrome;
 pub mod console;
+pub mod errors;
 pub mod login;
 pub mod session;
 
 pub use chrome::Chrome;
+pub use errors::PageMessage;
 pub use session::{PageAdmin, PageUser};
 
 use askama::Template;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use keyward_core::oauth::scope::{Access, ScopeSet};
 
 /// The words on the pages, in one language.
 pub struct Texts {
@@ -70,7 +73,7 @@ pub static ZH: Texts = Texts {
     deny: "拒绝",
     error_title: "出错了",
     scope_openid: "确认你的身份",
-    scope_profile: "读取你的用户名、头像和等级",
+    scope_profile: "读取你的用户名、显示名称、头像和等级",
     scope_email: "读取你的邮箱地址",
     scope_balance: "读取你的账户余额",
     scope_offline: "在你离开后继续访问（刷新令牌）",
@@ -106,7 +109,7 @@ pub static EN: Texts = Texts {
     deny: "Deny",
     error_title: "Something went wrong",
     scope_openid: "Confirm who you are",
-    scope_profile: "Read your user name, avatar and level",
+    scope_profile: "Read your user name, display name, avatar and level",
     scope_email: "Read your e-mail address",
     scope_balance: "Read your account balance",
     scope_offline: "Keep access when you are away (refresh tokens)",
@@ -128,10 +131,48 @@ pub static EN: Texts = Texts {
     nav_logout: "Log out",
 };
 
+/// The pages' languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Texts {
+    pub fn language(&self) -> Lang {
+        if self.lang == EN.lang {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    /// A core error in this page's language, in place of its `Display` (the APIs' text).
+    pub fn error(&self, e: &impl PageMessage) -> String {
+        e.in_lang(self.language()).into_owned()
+    }
+
+    /// What a grant of `scopes` lets the app read or do, one line each, from the one rule in
+    /// core (`ScopeSet::access`): the consent page and the list of connected apps.
+    pub fn access_words(&self, scopes: ScopeSet) -> Vec<&'static str> {
+        scopes
+            .access()
+            .map(|a| match a {
+                Access::Identity => self.scope_openid,
+                Access::Profile => self.scope_profile,
+                Access::Email => self.scope_email,
+                Access::Balance => self.scope_balance,
+                Access::Offline => self.scope_offline,
+            })
+            .collect()
+    }
+}
+
 /// The cookie the language switch sets; it wins over `Accept-Language`.
 pub const LANG_COOKIE: &str = "keyward_lang";
 
-/// The visitor's choice from the switch, else the browser's first language; Chinese by default.
+/// The visitor's choice from the switch, else the browser's preferred language; Chinese by
+/// default.
 pub fn texts(headers: &HeaderMap) -> &'static Texts {
     let chosen = axum_extra::extract::CookieJar::from_headers(headers)
         .get(LANG_COOKIE)
@@ -144,12 +185,68 @@ pub fn texts(headers: &HeaderMap) -> &'static Texts {
     let preferred = headers
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_ascii_lowercase());
+        .and_then(preferred_language);
     match preferred {
-        Some(lang) if lang.starts_with("en") => &EN,
-        _ => &ZH,
+        Some(Lang::En) => &EN,
+        Some(Lang::Zh) | None => &ZH,
     }
+}
+
+/// The language an `Accept-Language` header (RFC 9110 §12.5.4) prefers among ours: the highest
+/// weight wins, ties go to the earlier entry; `*` stands for each language not named; a
+/// language named with `q=0` is refused; tags we do not speak and malformed entries are
+/// ignored. `None` when nothing we speak is acceptable.
+pub fn preferred_language(header: &str) -> Option<Lang> {
+    /// Weight in thousandths and position of the entry that gave it.
+    type Weight = Option<(u16, usize)>;
+    let mut named: [Weight; 2] = [None, None];
+    let mut wildcard: Weight = None;
+    for (position, entry) in header.split(',').enumerate() {
+        let mut parts = entry.split(';');
+        let tag = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mut weight = Some(1000);
+        for param in parts {
+            if let Some(q) = param
+                .trim()
+                .strip_prefix("q=")
+                .or_else(|| param.trim().strip_prefix("Q="))
+            {
+                weight = parse_weight(q);
+            }
+        }
+        let Some(weight) = weight else { continue };
+        let slot = match tag.split('-').next().unwrap_or_default() {
+            "*" => &mut wildcard,
+            "zh" => &mut named[0],
+            "en" => &mut named[1],
+            _ => continue,
+        };
+        // The best entry for a language counts (`en-GB;q=0.2, en;q=0.8` is 0.8).
+        if slot.is_none_or(|(w, _)| weight > w) {
+            *slot = Some((weight, position));
+        }
+    }
+    let candidates = [(Lang::Zh, named[0]), (Lang::En, named[1])];
+    candidates
+        .into_iter()
+        .filter_map(|(lang, weight)| weight.or(wildcard).map(|w| (lang, w)))
+        .filter(|(_, (weight, _))| *weight > 0)
+        .min_by_key(|(_, (weight, position))| (std::cmp::Reverse(*weight), *position))
+        .map(|(lang, _)| lang)
+}
+
+/// A `q` value: 0 to 1 with at most three decimals, as thousandths.
+fn parse_weight(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = match whole {
+        "0" => format!("{fraction:0<3}").parse::<u16>().ok()?,
+        "1" if fraction.bytes().all(|b| b == b'0') => 1000,
+        _ => return None,
+    };
+    Some(thousandths)
 }
 
 #[derive(serde::Deserialize)]
@@ -300,7 +397,39 @@ fn static_file(body: &'static str, content_type: &'static str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_return_to;
+    use super::{Lang, preferred_language, safe_return_to};
+
+    #[test]
+    fn accept_language_weights_are_honoured() {
+        let cases = [
+            ("zh-CN;q=0.1, en;q=0.9", Some(Lang::En)),
+            ("en-US,en;q=0.9", Some(Lang::En)),
+            ("zh-CN,zh;q=0.9,en;q=0.8", Some(Lang::Zh)),
+            ("fr-FR, en;q=0.5, zh;q=0.4", Some(Lang::En)),
+            // Ties go to the earlier entry.
+            ("en;q=0.5, zh;q=0.5", Some(Lang::En)),
+            ("zh;q=0.5, en;q=0.5", Some(Lang::Zh)),
+            // `*` stands for what is not named; q=0 refuses.
+            ("en;q=0.1, *;q=0.9", Some(Lang::Zh)),
+            ("zh;q=0, *", Some(Lang::En)),
+            ("*", Some(Lang::Zh)),
+            ("en;q=0, zh;q=0", None),
+            // The best entry for a language counts.
+            ("zh;q=0.5, en-GB;q=0.2, en;q=0.8", Some(Lang::En)),
+            // Unknown tags and malformed weights are ignored.
+            ("fr, de", None),
+            ("en;q=2, zh;q=0.3", Some(Lang::Zh)),
+            ("en;q=abc, zh;q=0.001", Some(Lang::Zh)),
+            ("en;q=0.0001, zh;q=0.2", Some(Lang::Zh)),
+            ("EN-us;Q=0.7 , zh-TW;q=0.6", Some(Lang::En)),
+            ("english, zh", Some(Lang::Zh)),
+            ("", None),
+            (",,;;", None),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(preferred_language(header), expected, "{header:?}");
+        }
+    }
 
     #[test]
     fn return_to_stays_on_site() {

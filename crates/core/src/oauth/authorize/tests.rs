@@ -213,6 +213,90 @@ fn decisions_follow_login_consent_and_prompt() {
     ));
 }
 
+/// The request as it comes back from the login page.
+fn returned(p: &AuthorizeParams, now: UnixTime) -> ValidRequest {
+    validate(&after_login(p, now), Some(client())).expect("valid on the way back")
+}
+
+#[test]
+fn prompt_login_asks_once_and_the_new_login_satisfies_it() {
+    let remembered = consent("profile");
+    let mut p = params();
+    p.prompt = Some("login consent".into());
+    let request = validate(&p, Some(client())).expect("valid");
+    // A live session is not enough: prompt=login wants a login after the request.
+    assert_eq!(
+        decide(&request, Some(90), Some(&remembered), 100),
+        Decision::Login
+    );
+    let back = after_login(&p, 100);
+    assert_eq!(back.prompt.as_deref(), Some("consent"));
+    assert_eq!(back.login_after.as_deref(), Some("100"));
+    let back = returned(&p, 100);
+    // Coming back with the old session (the login page was skipped): asked again.
+    assert_eq!(
+        decide(&back, Some(90), Some(&remembered), 105),
+        Decision::Login
+    );
+    // Coming back after logging in: on to consent, not round again.
+    assert_eq!(
+        decide(&back, Some(103), Some(&remembered), 105),
+        Decision::Consent
+    );
+}
+
+#[test]
+fn an_expired_max_age_asks_once_and_does_not_loop() {
+    let remembered = consent("profile");
+    let mut p = params();
+    p.max_age = Some("1".into());
+    let request = validate(&p, Some(client())).expect("valid");
+    assert_eq!(
+        decide(&request, Some(50), Some(&remembered), 100),
+        Decision::Login
+    );
+    let back = returned(&p, 100);
+    assert_eq!(back.max_age, None);
+    // The login takes longer than max_age: still done, no loop.
+    assert_eq!(
+        decide(&back, Some(104), Some(&remembered), 110),
+        Decision::Issue
+    );
+    assert_eq!(
+        decide(&back, Some(50), Some(&remembered), 110),
+        Decision::Login
+    );
+    // prompt=none cannot log in: login_required to the app.
+    let mut none = request.clone();
+    none.prompt.none = true;
+    assert!(matches!(
+        decide(&none, Some(50), Some(&remembered), 100),
+        Decision::Reject(Rejection::Redirect {
+            error: ErrorCode::LoginRequired,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn login_after_is_checked() {
+    let mut p = params();
+    p.login_after = Some("soon".into());
+    assert_eq!(
+        redirect_error(validate(&p, Some(client()))),
+        ErrorCode::InvalidRequest
+    );
+    p.login_after = Some("100000".into());
+    let request = validate(&p, Some(client())).expect("valid");
+    assert!(matches!(
+        decide(&request, Some(50), None, 100),
+        Decision::Reject(Rejection::Redirect {
+            error: ErrorCode::InvalidRequest,
+            ..
+        })
+    ));
+}
+
 #[test]
 fn query_building_keeps_state_byte_for_byte() {
     let url = append_query(
@@ -261,12 +345,12 @@ mod props {
             max_age in param(&["0", "3600", "-1", "9999999999999999999999"]),
             login_hint in param(&["alice"]),
             response_mode in param(&["query", "fragment"]),
-            auto_authorize in param(&["true"]),
+            (auto_authorize, login_after) in (param(&["true"]), param(&["0", "100", "-5", "x"])),
         ) -> AuthorizeParams {
             AuthorizeParams {
                 client_id: Some("client_abc".into()),
                 redirect_uri, response_type, scope, state, code_challenge, code_challenge_method,
-                nonce, prompt, max_age, login_hint, response_mode, auto_authorize,
+                nonce, prompt, max_age, login_hint, response_mode, auto_authorize, login_after,
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::clock::UnixTime;
-use keyward_core::oauth::scope::{Scope, ScopeSet};
+use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::settings::Settings;
 use std::sync::Arc;
 
@@ -60,18 +60,9 @@ pub fn when(at: UnixTime) -> String {
     }
 }
 
-/// What each scope lets an app do, in words.
+/// What a grant lets an app do, in words.
 pub fn scope_words(t: &crate::pages::Texts, scopes: ScopeSet) -> Vec<&'static str> {
-    scopes
-        .iter()
-        .map(|s| match s {
-            Scope::OpenId => t.scope_openid,
-            Scope::Profile => t.scope_profile,
-            Scope::Email => t.scope_email,
-            Scope::Balance => t.scope_balance,
-            Scope::OfflineAccess => t.scope_offline,
-        })
-        .collect()
+    t.access_words(scopes)
 }
 
 /// Lower-case hex, for public handles of stored hashes.

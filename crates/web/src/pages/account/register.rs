@@ -68,9 +68,9 @@ async fn show(
         Err(e) => return unavailable(t, &e),
     };
     let closed = if !settings.register_enabled {
-        Some(AccountError::RegistrationClosed.to_string())
+        Some(t.error(&AccountError::RegistrationClosed))
     } else if !settings.password_register_enabled {
-        Some(AccountError::PasswordRegistrationClosed.to_string())
+        Some(t.error(&AccountError::PasswordRegistrationClosed))
     } else {
         None
     };
@@ -230,7 +230,7 @@ pub async fn post(
                 t,
                 jar,
                 StatusCode::OK,
-                view(None, Some(e.to_string())),
+                view(None, Some(t.error(&e))),
             )
             .await;
         }
@@ -278,7 +278,7 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         ),
         (
             "account/register.html",
-            page(Some(AccountError::RegistrationClosed.to_string()), false)
+            page(Some(t.error(&AccountError::RegistrationClosed)), false)
                 .render()
                 .unwrap_or_default(),
         ),

@@ -224,7 +224,17 @@ pub async fn password(
         Err(e @ (AccountError::Store(_) | AccountError::Hash(_))) => {
             return unavailable(page.t, &e);
         }
-        Err(e) => return show(&state, &page, StatusCode::OK, None, Some(e.to_string()), "").await,
+        Err(e) => {
+            return show(
+                &state,
+                &page,
+                StatusCode::OK,
+                None,
+                Some(page.t.error(&e)),
+                "",
+            )
+            .await;
+        }
     }
     tracing::info!(user.id = page.user.id, "password changed on the page");
     match crate::account::login::open_session(&state, jar, &page.user, &client).await {
@@ -351,7 +361,7 @@ pub async fn totp_enable(
                 form.secret.chars().take(64).collect(),
                 form.otpauth_url.chars().take(512).collect(),
                 codes,
-                Some(TwoFactorError::WrongCode.to_string()),
+                Some(page.t.error(&TwoFactorError::WrongCode)),
             )
         }
         Err(e) => refused(&state, &page, e.into()).await,
@@ -590,7 +600,7 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         qr: qr_data_uri(&otpauth_url),
         otpauth_url,
         codes: vec!["a1b2-c3d4".into(), "e5f6-0718".into()],
-        error: Some(TwoFactorError::WrongCode.to_string()),
+        error: Some(t.error(&TwoFactorError::WrongCode)),
     };
     vec![
         (

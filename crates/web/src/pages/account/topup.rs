@@ -95,7 +95,15 @@ pub async fn post(
                 TopUpError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::OK,
             };
-            show(&state, &page, &page.user, status, None, Some(e.to_string())).await
+            show(
+                &state,
+                &page,
+                &page.user,
+                status,
+                None,
+                Some(page.t.error(&e)),
+            )
+            .await
         }
     }
 }

@@ -350,11 +350,7 @@ fn app_failure(t: &'static Texts, e: &AppError) -> Response {
     match e {
         AppError::NotFound => error_page(StatusCode::NOT_FOUND, t, console_texts(t).app_not_found),
         AppError::Store(_) | AppError::Settings(_) => unavailable(t, e),
-        other => error_page(
-            StatusCode::BAD_REQUEST,
-            t,
-            &super::console::app_error_text(t, other),
-        ),
+        other => error_page(StatusCode::BAD_REQUEST, t, &t.error(other)),
     }
 }
 

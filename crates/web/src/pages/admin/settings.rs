@@ -218,7 +218,7 @@ pub async fn save_settings(
                 &page,
                 StatusCode::BAD_REQUEST,
                 &shown,
-                Some(e.to_string()),
+                Some(page.t.error(&e)),
                 None,
             )
             .await

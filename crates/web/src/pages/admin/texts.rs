@@ -1,7 +1,6 @@
 //! The admin pages' words, in Chinese and English.
 
 use crate::pages::Texts;
-use keyward_core::accounts::admin::UserEditError;
 
 pub struct AdminTexts {
     pub title: &'static str,
@@ -197,21 +196,6 @@ pub static EN: AdminTexts = AdminTexts {
 
 pub fn admin_texts(t: &Texts) -> &'static AdminTexts {
     if t.lang == "en" { &EN } else { &ZH }
-}
-
-pub fn user_edit_error_text(t: &Texts, e: &UserEditError) -> String {
-    if t.lang != "en" {
-        return e.to_string();
-    }
-    match e {
-        UserEditError::NotFound => "No such user.",
-        UserEditError::Rank => "You may not change users of your own rank or above.",
-        UserEditError::RoleRootOnly => "Only root may change roles.",
-        UserEditError::SelfLockout => "You cannot disable or demote yourself.",
-        UserEditError::Negative => "Numbers may not be negative.",
-        UserEditError::Store(_) => "Temporarily unavailable.",
-    }
-    .to_owned()
 }
 
 /// Labels of the settings form, in the order shown: key, Chinese, English. Keys not listed

@@ -1,6 +1,5 @@
 //! `/admin/users`: search, page through, and change users (level, quota, role, status).
 
-use super::texts::user_edit_error_text;
 use super::{AdminTexts, Pager, Section, admin_texts, back, unavailable};
 use crate::admin::paging;
 use crate::admin::users::edit_user;
@@ -215,7 +214,7 @@ fn edit_failure(t: &'static Texts, e: &UserEditError) -> Response {
         UserEditError::Negative => StatusCode::BAD_REQUEST,
         _ => StatusCode::FORBIDDEN,
     };
-    error_page(status, t, &user_edit_error_text(t, e))
+    error_page(status, t, &t.error(e))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 mod texts;
 
-pub use texts::{ConsoleTexts, app_error_text, console_texts};
+pub use texts::{ConsoleTexts, console_texts};
 
 use super::{Chrome, PageUser, Texts, error_page, login::redirect, render};
 use crate::extract::Client;
@@ -265,7 +265,7 @@ pub async fn apply(
         Ok((app, None)) => redirect(&format!("{LIST}/{}", app.id)),
         Err(e @ (AppError::Store(_) | AppError::Settings(_))) => unavailable(page.t, &e),
         Err(e) => {
-            let message = app_error_text(page.t, &e);
+            let message = page.t.error(&e);
             list_page(
                 &state,
                 &page,
@@ -463,7 +463,7 @@ fn app_failure(t: &'static Texts, e: &AppError) -> Response {
     match e {
         AppError::NotFound => not_found(t),
         AppError::Store(_) | AppError::Settings(_) => unavailable(t, e),
-        other => error_page(StatusCode::BAD_REQUEST, t, &app_error_text(t, other)),
+        other => error_page(StatusCode::BAD_REQUEST, t, &t.error(other)),
     }
 }
 

@@ -2,7 +2,6 @@
 
 use crate::pages::Texts;
 use keyward_core::model::ClientStatus;
-use keyward_core::oauth::apps::AppError;
 
 pub struct ConsoleTexts {
     pub title: &'static str,
@@ -206,30 +205,4 @@ impl ConsoleTexts {
             ClientStatus::Disabled => self.disabled,
         }
     }
-}
-
-/// The domain's messages are Chinese (the seed's language); English pages get their own words.
-pub fn app_error_text(t: &Texts, e: &AppError) -> String {
-    if t.lang != "en" {
-        return e.to_string();
-    }
-    match e {
-        AppError::Name => "The name must not be empty and at most 50 characters long.",
-        AppError::Description => "The description may be at most 500 characters long.",
-        AppError::RedirectUriCount => "Give at least one and at most 10 redirect URIs.",
-        AppError::RedirectUri(_) => {
-            "Redirect URIs must be absolute https URLs (http only for loopback addresses), without a fragment."
-        }
-        AppError::Scope => "Choose at least one supported scope.",
-        AppError::GrantType => "Unsupported grant type.",
-        AppError::IdTokenAlg => "Unsupported id_token signing algorithm.",
-        AppError::PublicClientCredentials => "Public clients cannot use client_credentials.",
-        AppError::NotFound => "No such app.",
-        AppError::NoSecret => "Public clients have no secret.",
-        AppError::NotApproved => "The app has not been approved yet.",
-        AppError::Grace => "The grace period may be at most 7 days.",
-        AppError::WrongState => "This action does not apply to the app's current status.",
-        AppError::Store(_) | AppError::Settings(_) => "Temporarily unavailable.",
-    }
-    .to_owned()
 }

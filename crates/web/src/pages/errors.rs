@@ -1,0 +1,435 @@
+//! The core's errors as the pages show them, in the page's language. The core's `Display`
+//! strings are the seed-fixed API messages (mostly Chinese) and stay the APIs' business; pages
+//! translate the error's kind here instead. Every arm gives both languages, and no match has a
+//! wildcard, so a new variant does not compile until it has its words.
+
+use super::Lang;
+use keyward_core::StoreError;
+use keyward_core::accounts::admin::UserEditError;
+use keyward_core::accounts::federation::FederationError;
+use keyward_core::accounts::two_factor::TwoFactorError;
+use keyward_core::accounts::validate::FieldError;
+use keyward_core::accounts::{AccountError, HashError};
+use keyward_core::billing::topup::TopUpError;
+use keyward_core::limits::LimitError;
+use keyward_core::oauth::TokenError;
+use keyward_core::oauth::apps::AppError;
+use keyward_core::oauth::authorize::AuthorizeError;
+use keyward_core::oauth::redirect_uri::RedirectUriError;
+use keyward_core::oauth::scope::UnknownScope;
+use keyward_core::oidc::KeyError;
+use keyward_core::oidc::master_key::MasterKeyError;
+use keyward_core::settings::{InvalidSettings, SettingsError, SettingsUpdateError};
+use keyward_core::vault::VaultError;
+use std::borrow::Cow;
+
+/// A message in both languages; `Cow` so that fixed words cost no allocation.
+type Words = (Cow<'static, str>, Cow<'static, str>);
+
+/// A core error a page can show.
+pub trait PageMessage {
+    /// The message in Chinese and in English.
+    fn words(&self) -> Words;
+
+    fn in_lang(&self, lang: Lang) -> Cow<'static, str> {
+        let (zh, en) = self.words();
+        match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+fn fixed(zh: &'static str, en: &'static str) -> Words {
+    (Cow::Borrowed(zh), Cow::Borrowed(en))
+}
+
+/// Our failure, not the user's: details go to the log, never onto a page.
+fn unavailable() -> Words {
+    fixed("服务暂时不可用", "Temporarily unavailable.")
+}
+
+fn throttled(retry_after: i64) -> Words {
+    (
+        Cow::Owned(format!("尝试次数过多，请 {retry_after} 秒后再试")),
+        Cow::Owned(format!(
+            "Too many attempts; try again in {retry_after} seconds."
+        )),
+    )
+}
+
+impl PageMessage for AccountError {
+    fn words(&self) -> Words {
+        match self {
+            Self::InvalidCredentials => fixed(
+                "用户名或密码错误，或用户已被封禁",
+                "Wrong user name or password, or the account is disabled.",
+            ),
+            Self::Throttled { retry_after } => throttled(*retry_after),
+            Self::RegistrationClosed => fixed(
+                "管理员关闭了新用户注册",
+                "New accounts are closed by the administrator.",
+            ),
+            Self::PasswordRegistrationClosed => fixed(
+                "管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册",
+                "Sign-up with a password is closed; sign up with another account instead.",
+            ),
+            Self::PasswordLoginClosed => fixed(
+                "管理员关闭了密码登录",
+                "Password login is closed by the administrator.",
+            ),
+            Self::UsernameTaken => fixed(
+                "用户名已存在，或已注销",
+                "That user name is taken or was used by a deleted account.",
+            ),
+            Self::WrongCurrentPassword => fixed("原密码错误", "The current password is wrong."),
+            Self::EmailVerificationRequired => fixed(
+                "管理员开启了邮箱验证，请输入邮箱地址和验证码",
+                "E-mail verification is required: enter your address and the code sent to it.",
+            ),
+            Self::BadVerificationCode => fixed(
+                "验证码错误或已过期",
+                "The verification code is wrong or has expired.",
+            ),
+            Self::Invalid(field) => field.words(),
+            Self::Store(_) | Self::Hash(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for FieldError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Username => fixed(
+                "用户名长度须为 1-20 个字符，只能包含字母、数字、下划线、点和连字符",
+                "User names are 1-20 characters: letters, digits, underscore, dot and hyphen.",
+            ),
+            Self::Password => fixed(
+                "密码长度须为 8-128 个字符",
+                "Passwords are 8-128 characters long.",
+            ),
+            Self::DisplayName => fixed(
+                "显示名称不能超过 20 个字符，且不能包含控制字符",
+                "Display names are at most 20 characters, without control characters.",
+            ),
+            Self::Email => fixed("邮箱地址格式不正确", "That is not a valid e-mail address."),
+        }
+    }
+}
+
+impl PageMessage for TopUpError {
+    fn words(&self) -> Words {
+        match self {
+            Self::BadCount => fixed(
+                "生成数量必须在 1 到 100 之间",
+                "Generate between 1 and 100 codes.",
+            ),
+            Self::BadAmount => fixed(
+                "额度必须为正整数",
+                "The amount must be a positive whole number.",
+            ),
+            Self::BadExpiry => fixed("过期时间必须晚于现在", "The expiry must be in the future."),
+            Self::BadLabel => fixed(
+                "名称不能超过 64 个字符",
+                "The label may be at most 64 characters long.",
+            ),
+            Self::InvalidCode => fixed(
+                "兑换码无效或已被使用",
+                "The code is not valid or was already used.",
+            ),
+            Self::Throttled { retry_after } => throttled(*retry_after),
+            Self::Store(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for TwoFactorError {
+    fn words(&self) -> Words {
+        match self {
+            Self::AlreadyEnabled => fixed("两步验证已开启", "Two-factor login is already on."),
+            Self::NotEnabled => fixed("两步验证未开启", "Two-factor login is not on."),
+            Self::NotStarted => fixed("请先生成两步验证密钥", "Start the two-factor setup first."),
+            Self::WrongCode => fixed("验证码错误", "Wrong code."),
+            Self::Secret(_) | Self::Store(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for FederationError {
+    fn words(&self) -> Words {
+        match self {
+            Self::RegistrationClosed => AccountError::RegistrationClosed.words(),
+            Self::UserDisabled => fixed("用户已被封禁", "The account is disabled."),
+            Self::AlreadyBound(provider) => (
+                Cow::Owned(format!("该 {provider} 账户已被绑定")),
+                Cow::Owned(format!(
+                    "This {provider} account is already linked to another user."
+                )),
+            ),
+            Self::ProviderTaken(provider) => (
+                Cow::Owned(format!("你已绑定了另一个 {provider} 账户，请先解绑")),
+                Cow::Owned(format!(
+                    "You have linked another {provider} account; unlink it first."
+                )),
+            ),
+            Self::NotBound(provider) => (
+                Cow::Owned(format!("该 {provider} 账户未绑定")),
+                Cow::Owned(format!("No {provider} account is linked.")),
+            ),
+            Self::Account(e) => e.words(),
+        }
+    }
+}
+
+impl PageMessage for AppError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Name => fixed(
+                "应用名称不能为空，且不能超过 50 个字符",
+                "The name must not be empty and at most 50 characters long.",
+            ),
+            Self::Description => fixed(
+                "应用描述不能超过 500 个字符",
+                "The description may be at most 500 characters long.",
+            ),
+            Self::RedirectUriCount => fixed(
+                "至少需要一个重定向 URI，最多 10 个",
+                "Give at least one and at most 10 redirect URIs.",
+            ),
+            Self::RedirectUri(e) => e.words(),
+            Self::Scope => fixed("不支持的权限范围", "Choose at least one supported scope."),
+            Self::GrantType => fixed("不支持的授权类型", "Unsupported grant type."),
+            Self::IdTokenAlg => fixed(
+                "不支持的 id_token 签名算法",
+                "Unsupported id_token signing algorithm.",
+            ),
+            Self::PublicClientCredentials => fixed(
+                "公开客户端不能使用 client_credentials",
+                "Public clients cannot use client_credentials.",
+            ),
+            Self::NotFound => fixed("应用不存在", "No such app."),
+            Self::NoSecret => fixed("公开客户端没有密钥", "Public clients have no secret."),
+            Self::NotApproved => fixed("应用尚未通过审核", "The app has not been approved yet."),
+            Self::Grace => fixed(
+                "宽限期不能超过 7 天",
+                "The grace period may be at most 7 days.",
+            ),
+            Self::WrongState => fixed(
+                "该操作不适用于应用当前的状态",
+                "This action does not apply to the app's current status.",
+            ),
+            Self::Store(_) | Self::Settings(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for RedirectUriError {
+    fn words(&self) -> Words {
+        match self {
+            Self::NotAbsoluteHttp => fixed(
+                "重定向 URI 必须是完整的 http/https 地址",
+                "Redirect URIs must be absolute http or https URLs.",
+            ),
+            Self::Fragment => fixed(
+                "重定向 URI 不能包含片段 (#)",
+                "A redirect URI may not have a fragment (#).",
+            ),
+            Self::Userinfo => fixed(
+                "重定向 URI 不能包含用户名或密码",
+                "A redirect URI may not contain a user name or password.",
+            ),
+            Self::InsecureHttp => fixed(
+                "非本机地址的重定向 URI 必须使用 https",
+                "A redirect URI must use https unless it points at this machine.",
+            ),
+            Self::TooLong => fixed("重定向 URI 过长", "The redirect URI is too long."),
+        }
+    }
+}
+
+impl PageMessage for AuthorizeError {
+    fn words(&self) -> Words {
+        match self {
+            Self::UnknownClient => fixed("无效的客户端 ID", "Unknown or unapproved app."),
+            Self::MissingRedirectUri => fixed("缺少重定向 URI", "The redirect URI is missing."),
+            Self::UnregisteredRedirectUri => fixed(
+                "无效的重定向 URI",
+                "The redirect URI is not registered for this app.",
+            ),
+        }
+    }
+}
+
+impl PageMessage for UnknownScope {
+    fn words(&self) -> Words {
+        fixed("未知的权限范围", "Unknown scope.")
+    }
+}
+
+/// The token endpoints answer in their own envelopes; these words are for a page that shows
+/// the same failure. The detail texts are the protocol's (English); Chinese gets the kind.
+impl PageMessage for TokenError {
+    fn words(&self) -> Words {
+        match self {
+            Self::InvalidRequest(detail) => (
+                Cow::Borrowed("请求参数错误"),
+                Cow::Owned(format!("Invalid request: {detail}.")),
+            ),
+            Self::UnknownClient => fixed("无效的客户端 ID", "Unknown or unapproved app."),
+            Self::BadClientSecret => fixed("无效的客户端密钥", "Wrong client secret."),
+            Self::InvalidGrant(_) => fixed(
+                "无效或已过期的授权码",
+                "The code or token is invalid or has expired.",
+            ),
+            Self::UnregisteredRedirectUri => AuthorizeError::UnregisteredRedirectUri.words(),
+            Self::UnauthorizedClient(_) => fixed(
+                "客户端无权使用该授权类型",
+                "This app may not use that grant type.",
+            ),
+            Self::UnsupportedGrantType => fixed("不支持的授权类型", "Unsupported grant type."),
+            Self::InvalidScope(_) => fixed("无效的权限范围", "Invalid scope."),
+            Self::RateLimited { retry_after } => throttled(*retry_after),
+            Self::Store(_) | Self::Settings(_) | Self::Signing(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for InvalidSettings {
+    fn words(&self) -> Words {
+        match self {
+            Self::Negative => fixed("数值不能为负", "Numbers may not be negative."),
+            Self::QuotaPerUnit => fixed(
+                "quota_per_unit 必须为正数",
+                "quota_per_unit must be positive.",
+            ),
+            Self::TopupUrl => fixed(
+                "topup_url 必须是 http(s) 地址或站内路径",
+                "topup_url must be an http(s) URL or a path on this site.",
+            ),
+            Self::Smtp => fixed("SMTP 设置不正确", "The SMTP settings are not valid."),
+            // new-api's message names the provider and what it needs.
+            Self::ProviderIncomplete(message) => (
+                Cow::Borrowed(message),
+                Cow::Borrowed(
+                    "This sign-in provider cannot be turned on until its settings are complete.",
+                ),
+            ),
+            Self::Limits(message) => (
+                Cow::Borrowed(message),
+                Cow::Borrowed(
+                    "A rate limit or the refresh grace period is out of its bounds \
+                     (counts not negative, windows 1 second to 1 day, grace 0-120 seconds).",
+                ),
+            ),
+        }
+    }
+}
+
+impl PageMessage for SettingsUpdateError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Unknown(key) => (
+                Cow::Owned(format!("未知的设置项: {key}")),
+                Cow::Owned(format!("Unknown setting: {key}")),
+            ),
+            Self::WrongType => fixed(
+                "设置项的值类型不正确",
+                "A setting has a value of the wrong type.",
+            ),
+            Self::Invalid(e) => e.words(),
+            Self::Vault(e) => e.words(),
+            Self::Settings(e) => e.words(),
+        }
+    }
+}
+
+impl PageMessage for SettingsError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Store(_) | Self::Corrupt(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for UserEditError {
+    fn words(&self) -> Words {
+        match self {
+            Self::NotFound => fixed("用户不存在", "No such user."),
+            Self::Rank => fixed(
+                "无权更新同权限等级或更高权限等级的用户信息",
+                "You may not change users of your own rank or above.",
+            ),
+            Self::RoleRootOnly => {
+                fixed("只有超级管理员可以修改角色", "Only root may change roles.")
+            }
+            Self::SelfLockout => fixed(
+                "不能禁用或降级自己",
+                "You cannot disable or demote yourself.",
+            ),
+            Self::Negative => fixed("数值不能为负", "Numbers may not be negative."),
+            Self::Store(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for LimitError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Exceeded { retry_after } => throttled(*retry_after),
+            Self::Store(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for StoreError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Conflict { .. } => fixed(
+                "数据已存在，请勿重复提交",
+                "That already exists; it was not saved twice.",
+            ),
+            Self::Backend(_) => unavailable(),
+        }
+    }
+}
+
+/// The internal failures below never reach a user as anything but "unavailable"; they are
+/// listed so that a page handed one cannot print its details.
+impl PageMessage for VaultError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Unknown(_) | Self::Decrypt(_) | Self::Encrypt | Self::Store(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for KeyError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Generate
+            | Self::NoKey(_)
+            | Self::Unusable(_)
+            | Self::Sign(_)
+            | Self::Store(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for MasterKeyError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Format | Self::Decrypt | Self::Encrypt => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for HashError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Hash(_) | Self::Task => unavailable(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

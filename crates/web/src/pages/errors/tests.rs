@@ -1,0 +1,235 @@
+//! Every variant of every core error reads in both languages.
+
+use super::*;
+
+/// A sample of each variant, each paired with the pattern that names it: the `match` in the
+/// witness has no wildcard, so a new variant does not compile until it gets a sample here.
+macro_rules! every {
+    ($ty:ty { $($pat:pat => $sample:expr),+ $(,)? }) => {{
+        fn _witness(e: &$ty) {
+            match e {
+                $($pat => {})+
+            }
+        }
+        let all: Vec<Box<dyn PageMessage>> = vec![$(Box::new($sample)),+];
+        (stringify!($ty), all)
+    }};
+}
+
+fn store() -> StoreError {
+    StoreError::Backend("connection refused at 10.0.0.1".into())
+}
+
+#[allow(clippy::too_many_lines)]
+fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
+    use AccountError as A;
+    vec![
+        every!(AccountError {
+            A::InvalidCredentials => A::InvalidCredentials,
+            A::Throttled { .. } => A::Throttled { retry_after: 42 },
+            A::RegistrationClosed => A::RegistrationClosed,
+            A::PasswordRegistrationClosed => A::PasswordRegistrationClosed,
+            A::PasswordLoginClosed => A::PasswordLoginClosed,
+            A::UsernameTaken => A::UsernameTaken,
+            A::WrongCurrentPassword => A::WrongCurrentPassword,
+            A::EmailVerificationRequired => A::EmailVerificationRequired,
+            A::BadVerificationCode => A::BadVerificationCode,
+            A::Invalid(_) => A::Invalid(FieldError::Username),
+            A::Store(_) => A::Store(store()),
+            A::Hash(_) => A::Hash(HashError::Task),
+        }),
+        every!(FieldError {
+            FieldError::Username => FieldError::Username,
+            FieldError::Password => FieldError::Password,
+            FieldError::DisplayName => FieldError::DisplayName,
+            FieldError::Email => FieldError::Email,
+        }),
+        every!(TopUpError {
+            TopUpError::BadCount => TopUpError::BadCount,
+            TopUpError::BadAmount => TopUpError::BadAmount,
+            TopUpError::BadExpiry => TopUpError::BadExpiry,
+            TopUpError::BadLabel => TopUpError::BadLabel,
+            TopUpError::InvalidCode => TopUpError::InvalidCode,
+            TopUpError::Throttled { .. } => TopUpError::Throttled { retry_after: 7 },
+            TopUpError::Store(_) => TopUpError::Store(store()),
+        }),
+        every!(TwoFactorError {
+            TwoFactorError::AlreadyEnabled => TwoFactorError::AlreadyEnabled,
+            TwoFactorError::NotEnabled => TwoFactorError::NotEnabled,
+            TwoFactorError::NotStarted => TwoFactorError::NotStarted,
+            TwoFactorError::WrongCode => TwoFactorError::WrongCode,
+            TwoFactorError::Secret(_) => TwoFactorError::Secret("bad base32".into()),
+            TwoFactorError::Store(_) => TwoFactorError::Store(store()),
+        }),
+        every!(FederationError {
+            FederationError::RegistrationClosed => FederationError::RegistrationClosed,
+            FederationError::UserDisabled => FederationError::UserDisabled,
+            FederationError::AlreadyBound(_) => FederationError::AlreadyBound("GitHub"),
+            FederationError::ProviderTaken(_) => FederationError::ProviderTaken("LinuxDO"),
+            FederationError::NotBound(_) => FederationError::NotBound("Telegram"),
+            FederationError::Account(_) => FederationError::Account(A::UsernameTaken),
+        }),
+        every!(AppError {
+            AppError::Name => AppError::Name,
+            AppError::Description => AppError::Description,
+            AppError::RedirectUriCount => AppError::RedirectUriCount,
+            AppError::RedirectUri(_) => AppError::RedirectUri(RedirectUriError::Fragment),
+            AppError::Scope => AppError::Scope,
+            AppError::GrantType => AppError::GrantType,
+            AppError::IdTokenAlg => AppError::IdTokenAlg,
+            AppError::PublicClientCredentials => AppError::PublicClientCredentials,
+            AppError::NotFound => AppError::NotFound,
+            AppError::NoSecret => AppError::NoSecret,
+            AppError::NotApproved => AppError::NotApproved,
+            AppError::Grace => AppError::Grace,
+            AppError::WrongState => AppError::WrongState,
+            AppError::Store(_) => AppError::Store(store()),
+            AppError::Settings(_) => AppError::Settings(SettingsError::Corrupt("x".into())),
+        }),
+        every!(RedirectUriError {
+            RedirectUriError::NotAbsoluteHttp => RedirectUriError::NotAbsoluteHttp,
+            RedirectUriError::Fragment => RedirectUriError::Fragment,
+            RedirectUriError::Userinfo => RedirectUriError::Userinfo,
+            RedirectUriError::InsecureHttp => RedirectUriError::InsecureHttp,
+            RedirectUriError::TooLong => RedirectUriError::TooLong,
+        }),
+        every!(AuthorizeError {
+            AuthorizeError::UnknownClient => AuthorizeError::UnknownClient,
+            AuthorizeError::MissingRedirectUri => AuthorizeError::MissingRedirectUri,
+            AuthorizeError::UnregisteredRedirectUri => AuthorizeError::UnregisteredRedirectUri,
+        }),
+        every!(UnknownScope {
+            UnknownScope => UnknownScope,
+        }),
+        every!(TokenError {
+            TokenError::InvalidRequest(_) => TokenError::InvalidRequest("unreadable body"),
+            TokenError::UnknownClient => TokenError::UnknownClient,
+            TokenError::BadClientSecret => TokenError::BadClientSecret,
+            TokenError::InvalidGrant(_) => TokenError::InvalidGrant("code expired"),
+            TokenError::UnregisteredRedirectUri => TokenError::UnregisteredRedirectUri,
+            TokenError::UnauthorizedClient(_) => TokenError::UnauthorizedClient("no refresh"),
+            TokenError::UnsupportedGrantType => TokenError::UnsupportedGrantType,
+            TokenError::InvalidScope(_) => TokenError::InvalidScope("unknown scope"),
+            TokenError::RateLimited { .. } => TokenError::RateLimited { retry_after: 3 },
+            TokenError::Store(_) => TokenError::Store(store()),
+            TokenError::Settings(_) => TokenError::Settings(SettingsError::Store(store())),
+            TokenError::Signing(_) => TokenError::Signing(KeyError::Generate),
+        }),
+        every!(InvalidSettings {
+            InvalidSettings::Negative => InvalidSettings::Negative,
+            InvalidSettings::QuotaPerUnit => InvalidSettings::QuotaPerUnit,
+            InvalidSettings::TopupUrl => InvalidSettings::TopupUrl,
+            InvalidSettings::Smtp => InvalidSettings::Smtp,
+            InvalidSettings::ProviderIncomplete(_) => InvalidSettings::ProviderIncomplete(
+                "无法启用 Telegram OAuth，请先填入 Telegram Bot Token！"
+            ),
+            InvalidSettings::Limits(_) => InvalidSettings::Limits("频率限制的次数不能为负"),
+        }),
+        every!(SettingsUpdateError {
+            SettingsUpdateError::Unknown(_) => SettingsUpdateError::Unknown("colour".into()),
+            SettingsUpdateError::WrongType => SettingsUpdateError::WrongType,
+            SettingsUpdateError::Invalid(_) => SettingsUpdateError::Invalid(InvalidSettings::Smtp),
+            SettingsUpdateError::Vault(_) => SettingsUpdateError::Vault(VaultError::Encrypt),
+            SettingsUpdateError::Settings(_) =>
+                SettingsUpdateError::Settings(SettingsError::Corrupt("x".into())),
+        }),
+        every!(SettingsError {
+            SettingsError::Store(_) => SettingsError::Store(store()),
+            SettingsError::Corrupt(_) => SettingsError::Corrupt("bad json".into()),
+        }),
+        every!(UserEditError {
+            UserEditError::NotFound => UserEditError::NotFound,
+            UserEditError::Rank => UserEditError::Rank,
+            UserEditError::RoleRootOnly => UserEditError::RoleRootOnly,
+            UserEditError::SelfLockout => UserEditError::SelfLockout,
+            UserEditError::Negative => UserEditError::Negative,
+            UserEditError::Store(_) => UserEditError::Store(store()),
+        }),
+        every!(LimitError {
+            LimitError::Exceeded { .. } => LimitError::Exceeded { retry_after: 9 },
+            LimitError::Store(_) => LimitError::Store(store()),
+        }),
+        every!(StoreError {
+            StoreError::Conflict { .. } => StoreError::Conflict { what: "username" },
+            StoreError::Backend(_) => store(),
+        }),
+        every!(VaultError {
+            VaultError::Unknown(_) => VaultError::Unknown("smtp_password".into()),
+            VaultError::Decrypt(_) => VaultError::Decrypt("smtp_password".into()),
+            VaultError::Encrypt => VaultError::Encrypt,
+            VaultError::Store(_) => VaultError::Store(store()),
+        }),
+        every!(KeyError {
+            KeyError::Generate => KeyError::Generate,
+            KeyError::NoKey(_) => KeyError::NoKey("RS256"),
+            KeyError::Unusable(_) => KeyError::Unusable("pkcs8".into()),
+            KeyError::Sign(_) => KeyError::Sign("oops".into()),
+            KeyError::Store(_) => KeyError::Store(store()),
+        }),
+        every!(MasterKeyError {
+            MasterKeyError::Format => MasterKeyError::Format,
+            MasterKeyError::Decrypt => MasterKeyError::Decrypt,
+            MasterKeyError::Encrypt => MasterKeyError::Encrypt,
+        }),
+        every!(HashError {
+            HashError::Hash(_) => HashError::Hash("argon2".into()),
+            HashError::Task => HashError::Task,
+        }),
+    ]
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303F}' | '\u{3400}'..='\u{9FFF}' | '\u{FF00}'..='\u{FFEF}')
+}
+
+#[test]
+fn every_variant_of_every_core_error_reads_in_both_languages() {
+    let mut checked = 0;
+    for (name, errors) in every_core_error() {
+        for (i, e) in errors.iter().enumerate() {
+            let zh = e.in_lang(Lang::Zh);
+            let en = e.in_lang(Lang::En);
+            assert!(zh.chars().any(is_cjk), "{name} #{i}: Chinese {zh:?}");
+            assert!(
+                !en.trim().is_empty() && !en.chars().any(is_cjk),
+                "{name} #{i}: English {en:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "{checked}");
+}
+
+#[test]
+fn internal_details_never_reach_a_page() {
+    for (name, errors) in every_core_error() {
+        for e in errors {
+            for lang in [Lang::Zh, Lang::En] {
+                let text = e.in_lang(lang);
+                for secret in ["10.0.0.1", "smtp_password", "argon2", "pkcs8", "bad json"] {
+                    assert!(!text.contains(secret), "{name}: {text}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn chinese_words_are_the_seed_messages() {
+    // Pages in Chinese read as they did: the core's own Chinese text.
+    for e in [
+        AccountError::InvalidCredentials,
+        AccountError::RegistrationClosed,
+        AccountError::BadVerificationCode,
+    ] {
+        assert_eq!(e.in_lang(Lang::Zh), e.to_string());
+    }
+    assert_eq!(
+        AuthorizeError::UnknownClient.in_lang(Lang::Zh),
+        AuthorizeError::UnknownClient.to_string()
+    );
+    assert_eq!(
+        TopUpError::Throttled { retry_after: 5 }.in_lang(Lang::Zh),
+        TopUpError::Throttled { retry_after: 5 }.to_string()
+    );
+}
