@@ -3,8 +3,10 @@
 //! logged-in user who clicks "log in with X" cannot silently bind X.
 
 use super::{AccountError, Accounts};
+use crate::limits::{self, LimitError};
 use crate::model::{Identity, NewUser, Role, User, UserId};
 use crate::secret::{ALPHANUMERIC, random_string};
+use crate::settings::Settings;
 use crate::store::StoreError;
 
 /// Who an upstream provider says the user is (see `keyward-upstream`).
@@ -62,6 +64,35 @@ pub struct RegistrationPolicy {
 }
 
 impl Accounts {
+    /// Checks a WeChat scan code, which is short, as one guess: a slot of the IP's budget (and
+    /// the account's, when binding) is taken before `lookup` asks the verification server, kept
+    /// when the code was wrong (`Ok(None)`), given back otherwise. While a budget is spent, no
+    /// code is tried at all.
+    pub async fn check_wechat_code<E>(
+        &self,
+        settings: &Settings,
+        ip: &str,
+        binding: Option<UserId>,
+        lookup: impl Future<Output = Result<Option<FederatedIdentity>, E>>,
+    ) -> Result<Option<FederatedIdentity>, E>
+    where
+        E: From<LimitError>,
+    {
+        let mut budget = vec![(
+            limits::key("wechat:ip", ip),
+            settings.wechat_failures_per_ip(),
+        )];
+        if let Some(id) = binding {
+            budget.push((
+                limits::key("wechat:account", &id.to_string()),
+                settings.wechat_failures_per_account(),
+            ));
+        }
+        self.limiter
+            .attempt(&budget, |outcome| matches!(outcome, Ok(None)), lookup)
+            .await
+    }
+
     pub async fn federate(
         &self,
         intent: Intent,

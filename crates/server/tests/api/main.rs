@@ -3,6 +3,7 @@
 
 mod fakes;
 mod fuzz;
+mod guess_bursts;
 mod helpers;
 mod login_module;
 mod logs;

@@ -24,7 +24,7 @@ on_both_backends!(
 
 const BUSY: &str = "请求过于频繁，请稍后再试";
 
-async fn set(app: &TestApp, settings: Value) {
+pub(crate) async fn set(app: &TestApp, settings: Value) {
     let admin = app.admin().await;
     let res = admin
         .put(app.url("/api/admin/settings"))
@@ -247,7 +247,7 @@ async fn token_failures_are_limited_per_ip_and_successes_are_not_counted(backend
     retry_after(&res, 600);
 }
 
-async fn mail_env(backend: Backend, limits: Value) -> (TestApp, FakeServer) {
+pub(crate) async fn mail_env(backend: Backend, limits: Value) -> (TestApp, FakeServer) {
     let fakes = FakeServer::start().await;
     let app = TestApp::spawn(backend).await;
     let mut settings = json!({
