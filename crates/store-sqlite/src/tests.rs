@@ -3,7 +3,7 @@
 
 use crate::SqliteStore;
 use crate::db::first_row;
-use keyward_core::billing::topup::NewTopUpCode;
+use keyward_core::billing::topup::{NewTopUpCode, Redemption};
 use keyward_core::model::{Identity, NewUser, Role, UserStatus};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{
@@ -179,7 +179,7 @@ async fn a_code_claimed_for_a_disabled_account_stays_unused() {
             .redeem_topup_code(&hash, bob.id, 1_001)
             .await
             .expect("bob"),
-        None
+        Redemption::Invalid
     );
     let listed = store
         .list_topup_codes(Page {
@@ -195,7 +195,13 @@ async fn a_code_claimed_for_a_disabled_account_stays_unused() {
         .redeem_topup_code(&hash, alice.id, 1_002)
         .await
         .expect("alice");
-    assert_eq!(redeemed, Some((listed[0].id, 25)));
+    assert_eq!(
+        redeemed,
+        Redemption::Credited {
+            id: listed[0].id,
+            amount: 25
+        }
+    );
     let quota = store
         .user_by_id(alice.id)
         .await
@@ -207,7 +213,7 @@ async fn a_code_claimed_for_a_disabled_account_stays_unused() {
             .redeem_topup_code(&hash, alice.id, 1_003)
             .await
             .expect("again"),
-        None
+        Redemption::Invalid
     );
 }
 

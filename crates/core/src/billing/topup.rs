@@ -34,6 +34,8 @@ pub enum TopUpError {
     InvalidCode,
     #[error("尝试次数过多，请 {retry_after} 秒后再试")]
     Throttled { retry_after: i64 },
+    #[error("额度已达上限，无法兑换")]
+    QuotaFull,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -45,6 +47,19 @@ impl From<LimitError> for TopUpError {
             LimitError::Store(e) => Self::Store(e),
         }
     }
+}
+
+/// What redeeming a code came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redemption {
+    Credited {
+        id: i64,
+        amount: i64,
+    },
+    /// An unknown, used or expired code, or a user who cannot be credited (disabled).
+    Invalid,
+    /// The amount would take the quota over [`crate::billing::MAX_QUOTA`]: the code stays unused.
+    QuotaFull,
 }
 
 /// A code as stored: never the code itself.
@@ -221,14 +236,22 @@ impl TopUps {
                     .await
                     .map_err(TopUpError::from)
             } else {
-                Ok(None)
+                Ok(Redemption::Invalid)
             }
         };
-        let (id, amount) = self
+        let redeemed = self
             .limiter
-            .attempt(&budget, |outcome| matches!(outcome, Ok(None)), redeem)
-            .await?
-            .ok_or(TopUpError::InvalidCode)?;
+            .attempt(
+                &budget,
+                |outcome| matches!(outcome, Ok(Redemption::Invalid)),
+                redeem,
+            )
+            .await?;
+        let (id, amount) = match redeemed {
+            Redemption::Credited { id, amount } => (id, amount),
+            Redemption::Invalid => return Err(TopUpError::InvalidCode),
+            Redemption::QuotaFull => return Err(TopUpError::QuotaFull),
+        };
         audit::record(
             self.store.as_ref(),
             now,

@@ -12,6 +12,7 @@ mod oidc;
 mod openapi;
 
 mod account_pages;
+mod account_rules;
 mod accounts;
 mod admin;
 mod admin_pages;

@@ -401,12 +401,15 @@ pub struct UnbindForm {
 pub async fn unbind(
     State(state): State<AppState>,
     page: PageUser,
+    Client(client): Client,
     Form(form): Form<UnbindForm>,
 ) -> Response {
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    match crate::account::identities::unlink_for(&state, &page.user, &form.provider).await {
+    match crate::account::identities::unlink_for(&state, &page.user, &form.provider, &client.ip)
+        .await
+    {
         Ok(()) => redirect("/user/security?done=unbound"),
         Err(e) => refused(&state, &page, e).await,
     }

@@ -209,6 +209,7 @@ pub fn user_edit_error_text(t: &Texts, e: &UserEditError) -> String {
         UserEditError::RoleRootOnly => "Only root may change roles.",
         UserEditError::SelfLockout => "You cannot disable or demote yourself.",
         UserEditError::Negative => "Numbers may not be negative.",
+        UserEditError::QuotaTooLarge => "The quota is above the largest allowed.",
         UserEditError::Store(_) => "Temporarily unavailable.",
     }
     .to_owned()
