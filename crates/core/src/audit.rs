@@ -22,6 +22,7 @@ pub mod action {
     pub const SETTINGS_UPDATED: &str = "settings.updated";
     pub const TOPUP_GENERATED: &str = "topup.generated";
     pub const TOPUP_REDEEMED: &str = "topup.redeemed";
+    pub const IDENTITY_UNLINKED: &str = "identity.unlinked";
 }
 
 pub async fn record(

@@ -147,6 +147,31 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Runs `work` as one guess against `keys`: its slot is reserved before the work starts,
+    /// kept when `wrong_guess` says the outcome was one, and given back otherwise (a success,
+    /// or a refusal or outage that tested nothing).
+    pub async fn attempt<T, E>(
+        &self,
+        keys: &[Keyed],
+        wrong_guess: impl FnOnce(&Result<T, E>) -> bool,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        E: From<LimitError>,
+    {
+        let reservation = self.reserve(keys).await?;
+        let outcome = work.await;
+        if wrong_guess(&outcome) {
+            return outcome;
+        }
+        if let Err(e) = self.release(reservation).await {
+            // The slot stays taken, as if the attempt had failed: harmless, and the outcome
+            // (perhaps a redeemed code) must still reach the caller.
+            tracing::warn!(error = %e, "rate limit slot not given back");
+        }
+        outcome
+    }
+
     /// Forgets a counter (after a success that proves the failures were honest mistakes).
     pub async fn clear(&self, key: &str) -> Result<(), StoreError> {
         self.store.throttle_clear(key).await

@@ -331,6 +331,8 @@ impl SettingsCache {
 pub enum InvalidSettings {
     #[error("数值不能为负")]
     Negative,
+    #[error("quota_for_new_user 不能超过 {}", crate::billing::MAX_QUOTA)]
+    QuotaTooLarge,
     #[error("quota_per_unit 必须为正数")]
     QuotaPerUnit,
     #[error("topup_url 必须是 http(s) 地址或站内路径")]
@@ -350,6 +352,9 @@ impl Settings {
     pub fn validate(&self, secret_set: impl Fn(&str) -> bool) -> Result<(), InvalidSettings> {
         if self.quota_for_new_user < 0 || self.linuxdo_minimum_trust_level < 0 {
             return Err(InvalidSettings::Negative);
+        }
+        if self.quota_for_new_user > crate::billing::MAX_QUOTA {
+            return Err(InvalidSettings::QuotaTooLarge);
         }
         self.check_limits().map_err(InvalidSettings::Limits)?;
         if self.quota_per_unit <= 0 {

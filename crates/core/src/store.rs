@@ -4,7 +4,7 @@
 //! To add a query: add the method here, implement it in `keyward-store-sqlite` and
 //! `keyward-store-postgres`, and cover it in the integration tests that run on both.
 
-use crate::billing::topup::{NewTopUpCode, TopUpCode};
+use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, CodeCheck,
@@ -107,6 +107,16 @@ pub struct UserPatch {
     pub status: Option<UserStatus>,
 }
 
+/// What [`FederationStore::unlink_identity_keeping_a_way_in`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlink {
+    Unlinked,
+    /// The account has no identity of that provider.
+    NotLinked,
+    /// It is the account's last way in: nothing was changed.
+    LastWayIn,
+}
+
 /// A page of a listing, newest first.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
@@ -167,7 +177,7 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn set_password_hash(&self, id: UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn set_display_name(&self, id: UserId, name: &str, now: UnixTime) -> StoreResult<bool>;
     /// Adds `delta` (which may be negative) in one conditional update: refused, returning
-    /// `Ok(None)`, when the user is missing or the quota would drop below zero.
+    /// `Ok(None)`, when the user is missing or the quota would leave `0..=MAX_QUOTA`.
     async fn adjust_quota(&self, id: UserId, delta: i64, now: UnixTime)
     -> StoreResult<Option<i64>>;
     async fn record_login(&self, id: UserId, now: UnixTime) -> StoreResult<()>;
@@ -378,7 +388,14 @@ pub trait FederationStore: Send + Sync + 'static {
     /// Links an identity to an account. [`Conflict::Identity`] when someone owns it,
     /// [`Conflict::IdentityProvider`] when the account has another of this provider.
     async fn link_identity(&self, identity: Identity) -> StoreResult<()>;
-    async fn unlink_identity(&self, user: UserId, provider: &str) -> StoreResult<bool>;
+    /// Unlinks `user`'s `provider` identity only if the account keeps another way in (a
+    /// password or another identity), judged and done atomically, so that concurrent unlinks
+    /// cannot remove the last ways in between them.
+    async fn unlink_identity_keeping_a_way_in(
+        &self,
+        user: UserId,
+        provider: &str,
+    ) -> StoreResult<Unlink>;
     /// Creates an account and links its first identity in one transaction.
     async fn create_user_with_identity(
         &self,
@@ -427,14 +444,14 @@ pub trait BillingStore: Send + Sync + 'static {
     /// Stores a batch of codes in one transaction: all or none.
     async fn create_topup_codes(&self, codes: &[NewTopUpCode]) -> StoreResult<()>;
     /// In one transaction: marks the code used by `user` if it is unused and unexpired, and adds
-    /// its amount to the user's quota. Of concurrent redemptions exactly one gets
-    /// `Some((code id, amount))`; `None` for an unknown, used or expired code.
+    /// its amount to the user's quota, if that stays within `MAX_QUOTA`. Of concurrent
+    /// redemptions exactly one is `Credited`; a code that would overflow the quota stays unused.
     async fn redeem_topup_code(
         &self,
         hash: &SecretHash,
         user: UserId,
         now: UnixTime,
-    ) -> StoreResult<Option<(i64, i64)>>;
+    ) -> StoreResult<Redemption>;
     /// Newest first.
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>>;
 }

@@ -246,8 +246,11 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             quota,
             json,
         } => {
-            if quota < 0 {
-                bail!("quota cannot be negative");
+            if !(0..=keyward_core::billing::MAX_QUOTA).contains(&quota) {
+                bail!(
+                    "quota must be between 0 and {}",
+                    keyward_core::billing::MAX_QUOTA
+                );
             }
             let patch = UserPatch {
                 quota: Some(quota),

@@ -2,6 +2,7 @@
 
 use crate::{PostgresStore, backend, session_from_row, user_from_row, write_error};
 use async_trait::async_trait;
+use keyward_core::billing::MAX_QUOTA;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     NewSession, NewUser, Role, Session, TwoFactorRecord, User, UserId, UserStatus,
@@ -154,12 +155,14 @@ impl AccountStore for PostgresStore {
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
         sqlx::query_scalar(
+            // Compared without adding, so that nothing overflows ("bigint out of range").
             "UPDATE users SET quota = quota + $2, updated_at = $3 \
-             WHERE id = $1 AND quota + $2 >= 0 RETURNING quota",
+             WHERE id = $1 AND $2 >= -quota AND $2 <= $4 - quota RETURNING quota",
         )
         .bind(id)
         .bind(delta)
         .bind(now)
+        .bind(MAX_QUOTA)
         .fetch_optional(&self.pool)
         .await
         .map_err(write_error)

@@ -2,7 +2,8 @@
 
 use crate::{PostgresStore, backend, write_error};
 use async_trait::async_trait;
-use keyward_core::billing::topup::{NewTopUpCode, TopUpCode};
+use keyward_core::billing::MAX_QUOTA;
+use keyward_core::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::UserId;
 use keyward_core::secret::SecretHash;
@@ -36,40 +37,58 @@ impl BillingStore for PostgresStore {
         hash: &SecretHash,
         user: UserId,
         now: UnixTime,
-    ) -> StoreResult<Option<(i64, i64)>> {
+    ) -> StoreResult<Redemption> {
         let mut tx = self.pool().begin().await.map_err(backend)?;
-        // The row lock taken by this conditional update decides races: a concurrent redemption
-        // waits, then finds the code used and changes nothing.
+        // The user's row lock orders this user's redemptions, so the headroom read here holds
+        // until the credit; the code's row lock (the conditional update) decides races for one
+        // code: a concurrent redemption waits, then finds it used and changes nothing.
+        let quota: Option<i64> =
+            sqlx::query_scalar("SELECT quota FROM users WHERE id = $1 AND status = 1 FOR UPDATE")
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        // A code whose owner cannot be credited stays unused.
+        let Some(quota) = quota else {
+            return Ok(Redemption::Invalid);
+        };
         let claimed: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE topup_codes SET redeemed_by = $2, redeemed_at = $3 \
              WHERE code_hash = $1 AND redeemed_at IS NULL \
-             AND (expires_at IS NULL OR expires_at > $3) RETURNING id, amount",
+             AND (expires_at IS NULL OR expires_at > $3) AND amount <= $4 RETURNING id, amount",
         )
         .bind(hash.as_bytes())
         .bind(user)
         .bind(now)
+        .bind(MAX_QUOTA.saturating_sub(quota))
         .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
         let Some((id, amount)) = claimed else {
-            return Ok(None);
+            let live = sqlx::query(
+                "SELECT 1 FROM topup_codes WHERE code_hash = $1 AND redeemed_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(hash.as_bytes())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+            return Ok(if live.is_some() {
+                Redemption::QuotaFull
+            } else {
+                Redemption::Invalid
+            });
         };
-        let credited = sqlx::query(
-            "UPDATE users SET quota = quota + $2, updated_at = $3 WHERE id = $1 AND status = 1",
-        )
-        .bind(user)
-        .bind(amount)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?
-        .rows_affected();
-        if credited == 0 {
-            // Dropping the transaction rolls the claim back: the code stays unused.
-            return Ok(None);
-        }
+        sqlx::query("UPDATE users SET quota = quota + $2, updated_at = $3 WHERE id = $1")
+            .bind(user)
+            .bind(amount)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
         tx.commit().await.map_err(backend)?;
-        Ok(Some((id, amount)))
+        Ok(Redemption::Credited { id, amount })
     }
 
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>> {

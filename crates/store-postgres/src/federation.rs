@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult};
+use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -149,14 +149,49 @@ impl FederationStore for PostgresStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn unlink_identity(&self, user: UserId, provider: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM identities WHERE user_id = $1 AND provider = $2")
+    async fn unlink_identity_keeping_a_way_in(
+        &self,
+        user: UserId,
+        provider: &str,
+    ) -> StoreResult<Unlink> {
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        // Concurrent unlinks of one account queue on its row; each then judges, in a statement
+        // of its own, the identities the one before it left.
+        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
             .bind(user)
-            .bind(provider)
-            .execute(self.pool())
+            .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        let removed = sqlx::query(
+            // Another way in: a password or another identity (passkeys will count here).
+            "DELETE FROM identities WHERE user_id = $1 AND provider = $2 AND ( \
+             EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
+             OR EXISTS (SELECT 1 FROM identities WHERE user_id = $1 AND provider <> $2))",
+        )
+        .bind(user)
+        .bind(provider)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        let outcome = if removed > 0 {
+            Unlink::Unlinked
+        } else {
+            let linked =
+                sqlx::query("SELECT 1 FROM identities WHERE user_id = $1 AND provider = $2")
+                    .bind(user)
+                    .bind(provider)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if linked.is_some() {
+                Unlink::LastWayIn
+            } else {
+                Unlink::NotLinked
+            }
+        };
+        tx.commit().await.map_err(backend)?;
+        Ok(outcome)
     }
 
     async fn create_user_with_identity(

@@ -3,6 +3,7 @@
 use crate::db::{Cols, all_rows, execute, first_row, store_error};
 use crate::{SqliteStore, session_from_row, user_from_row};
 use async_trait::async_trait;
+use keyward_core::billing::MAX_QUOTA;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     NewSession, NewUser, Role, Session, TwoFactorRecord, User, UserId, UserStatus,
@@ -171,9 +172,11 @@ impl AccountStore for SqliteStore {
             .write(|tx| {
                 first_row(
                     tx,
+                    // Compared without adding, so that nothing overflows (SQLite would turn the
+                    // integer into a REAL).
                     "UPDATE users SET quota = quota + ?2, updated_at = ?3 \
-                 WHERE id = ?1 AND quota + ?2 >= 0 RETURNING quota",
-                    [id, delta, now],
+                 WHERE id = ?1 AND ?2 >= -quota AND ?2 <= ?4 - quota RETURNING quota",
+                    [id, delta, now, MAX_QUOTA],
                     |row| row.get(0),
                 )
             })

@@ -3,7 +3,8 @@
 use crate::SqliteStore;
 use crate::db::{all_rows, execute, first_row};
 use async_trait::async_trait;
-use keyward_core::billing::topup::{NewTopUpCode, TopUpCode};
+use keyward_core::billing::MAX_QUOTA;
+use keyward_core::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::UserId;
 use keyward_core::secret::SecretHash;
@@ -38,29 +39,51 @@ impl BillingStore for SqliteStore {
         hash: &SecretHash,
         user: UserId,
         now: UnixTime,
-    ) -> StoreResult<Option<(i64, i64)>> {
-        // `None` rolls back: a claimed code whose owner cannot be credited stays unused.
-        self.db().write_if_some(|tx| {
-            // The write lock decides races: a concurrent redemption waits, then finds the code
-            // used and changes nothing.
-            let claimed: Option<(i64, i64)> = first_row(
-                tx,
-                "UPDATE topup_codes SET redeemed_by = ?2, redeemed_at = ?3 \
-                 WHERE code_hash = ?1 AND redeemed_at IS NULL \
-                 AND (expires_at IS NULL OR expires_at > ?3) RETURNING id, amount",
-                params![hash.as_bytes(), user, now],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?;
-            let Some((id, amount)) = claimed else {
-                return Ok(None);
-            };
-            let credited = execute(
-                tx,
-                "UPDATE users SET quota = quota + ?2, updated_at = ?3 WHERE id = ?1 AND status = 1",
-                [user, amount, now],
-            )?;
-            Ok((credited > 0).then_some((id, amount)))
-        }).await
+    ) -> StoreResult<Redemption> {
+        // The write lock decides races: a concurrent redemption waits, then finds the code used
+        // (or the quota fuller) and changes nothing.
+        self.db()
+            .write(|tx| {
+                let quota: Option<i64> = first_row(
+                    tx,
+                    "SELECT quota FROM users WHERE id = ?1 AND status = 1",
+                    [user],
+                    |row| row.get(0),
+                )?;
+                // A code whose owner cannot be credited stays unused.
+                let Some(quota) = quota else {
+                    return Ok(Redemption::Invalid);
+                };
+                let claimed: Option<(i64, i64)> = first_row(
+                    tx,
+                    "UPDATE topup_codes SET redeemed_by = ?2, redeemed_at = ?3 \
+                     WHERE code_hash = ?1 AND redeemed_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > ?3) AND amount <= ?4 \
+                     RETURNING id, amount",
+                    params![hash.as_bytes(), user, now, MAX_QUOTA.saturating_sub(quota)],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?;
+                let Some((id, amount)) = claimed else {
+                    let live = first_row(
+                        tx,
+                        "SELECT 1 FROM topup_codes WHERE code_hash = ?1 AND redeemed_at IS NULL \
+                         AND (expires_at IS NULL OR expires_at > ?2)",
+                        params![hash.as_bytes(), now],
+                        |_| Ok(()),
+                    )?;
+                    return Ok(match live {
+                        Some(()) => Redemption::QuotaFull,
+                        None => Redemption::Invalid,
+                    });
+                };
+                execute(
+                    tx,
+                    "UPDATE users SET quota = quota + ?2, updated_at = ?3 WHERE id = ?1",
+                    [user, amount, now],
+                )?;
+                Ok(Redemption::Credited { id, amount })
+            })
+            .await
     }
 
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>> {

@@ -152,15 +152,6 @@ impl Db {
         self.batched(write, |_| true, false).await
     }
 
-    /// Like `write`, but `Ok(None)` undoes it too: for a write that finds halfway through that
-    /// it must not happen.
-    pub(crate) async fn write_if_some<R>(
-        &self,
-        write: impl FnOnce(&Connection) -> StoreResult<Option<R>>,
-    ) -> StoreResult<Option<R>> {
-        self.batched(write, Option::is_some, true).await
-    }
-
     async fn batched<R>(
         &self,
         write: impl FnOnce(&Connection) -> StoreResult<R>,

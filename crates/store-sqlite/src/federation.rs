@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult};
+use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
 use rusqlite::{Connection, params};
 
 fn identity_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Identity> {
@@ -149,17 +149,37 @@ impl FederationStore for SqliteStore {
             .await
     }
 
-    async fn unlink_identity(&self, user: UserId, provider: &str) -> StoreResult<bool> {
+    async fn unlink_identity_keeping_a_way_in(
+        &self,
+        user: UserId,
+        provider: &str,
+    ) -> StoreResult<Unlink> {
+        // One writer at a time: the check and the delete see no concurrent unlink between them.
         self.db()
             .write(|tx| {
-                execute(
+                let removed = execute(
                     tx,
-                    "DELETE FROM identities WHERE user_id = ?1 AND provider = ?2",
+                    // Another way in: a password or another identity (passkeys will count here).
+                    "DELETE FROM identities WHERE user_id = ?1 AND provider = ?2 AND ( \
+                     EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash IS NOT NULL) \
+                     OR EXISTS (SELECT 1 FROM identities WHERE user_id = ?1 AND provider <> ?2))",
                     params![user, provider],
-                )
+                )?;
+                if removed > 0 {
+                    return Ok(Unlink::Unlinked);
+                }
+                let linked = first_row(
+                    tx,
+                    "SELECT 1 FROM identities WHERE user_id = ?1 AND provider = ?2",
+                    params![user, provider],
+                    |_| Ok(()),
+                )?;
+                Ok(match linked {
+                    Some(()) => Unlink::LastWayIn,
+                    None => Unlink::NotLinked,
+                })
             })
             .await
-            .map(|n| n > 0)
     }
 
     async fn create_user_with_identity(

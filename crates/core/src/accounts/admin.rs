@@ -17,6 +17,8 @@ pub enum UserEditError {
     SelfLockout,
     #[error("数值不能为负")]
     Negative,
+    #[error("额度不能超过 {}", crate::billing::MAX_QUOTA)]
+    QuotaTooLarge,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -43,6 +45,13 @@ pub fn check(actor: &User, target: &User, patch: &UserPatch) -> Result<(), UserE
         .any(|v| v < 0)
     {
         return Err(UserEditError::Negative);
+    }
+    if [patch.quota, patch.used_quota]
+        .into_iter()
+        .flatten()
+        .any(|v| v > crate::billing::MAX_QUOTA)
+    {
+        return Err(UserEditError::QuotaTooLarge);
     }
     Ok(())
 }

@@ -3,9 +3,12 @@
 //! logged-in user who clicks "log in with X" cannot silently bind X.
 
 use super::{AccountError, Accounts};
+use crate::audit::{self, action};
+use crate::limits::{self, LimitError};
 use crate::model::{Identity, NewUser, Role, User, UserId};
 use crate::secret::{ALPHANUMERIC, random_string};
-use crate::store::{Conflict, StoreError};
+use crate::settings::Settings;
+use crate::store::{Conflict, StoreError, Unlink};
 
 /// Who an upstream provider says the user is (see `keyward-upstream`).
 #[derive(Debug, Clone)]
@@ -44,6 +47,10 @@ pub enum FederationError {
     ProviderTaken(&'static str),
     #[error("该 {0} 账户未绑定")]
     NotBound(&'static str),
+    #[error("未绑定该账户")]
+    NotLinked,
+    #[error("这是你唯一的登录方式，请先设置密码或绑定其他账户")]
+    LastWayIn,
     #[error(transparent)]
     Account(#[from] AccountError),
 }
@@ -62,6 +69,66 @@ pub struct RegistrationPolicy {
 }
 
 impl Accounts {
+    /// Checks a WeChat scan code, which is short, as one guess: a slot of the IP's budget (and
+    /// the account's, when binding) is taken before `lookup` asks the verification server, kept
+    /// when the code was wrong (`Ok(None)`), given back otherwise. While a budget is spent, no
+    /// code is tried at all.
+    pub async fn check_wechat_code<E>(
+        &self,
+        settings: &Settings,
+        ip: &str,
+        binding: Option<UserId>,
+        lookup: impl Future<Output = Result<Option<FederatedIdentity>, E>>,
+    ) -> Result<Option<FederatedIdentity>, E>
+    where
+        E: From<LimitError>,
+    {
+        let mut budget = vec![(
+            limits::key("wechat:ip", ip),
+            settings.wechat_failures_per_ip(),
+        )];
+        if let Some(id) = binding {
+            budget.push((
+                limits::key("wechat:account", &id.to_string()),
+                settings.wechat_failures_per_account(),
+            ));
+        }
+        self.limiter
+            .attempt(&budget, |outcome| matches!(outcome, Ok(None)), lookup)
+            .await
+    }
+
+    /// Unbinds `user`'s `provider` identity, unless it is the account's last way to log in
+    /// (no password, no other identity): the store judges that and unlinks in one step, so two
+    /// unlinks at once cannot remove the last two ways in. Audited.
+    pub async fn unlink_identity(
+        &self,
+        user: &User,
+        provider: &str,
+        ip: &str,
+    ) -> Result<(), FederationError> {
+        match self
+            .store
+            .unlink_identity_keeping_a_way_in(user.id, provider)
+            .await?
+        {
+            Unlink::Unlinked => {}
+            Unlink::NotLinked => return Err(FederationError::NotLinked),
+            Unlink::LastWayIn => return Err(FederationError::LastWayIn),
+        }
+        audit::record(
+            self.store.as_ref(),
+            self.clock.now(),
+            Some(user.id),
+            action::IDENTITY_UNLINKED,
+            provider,
+            serde_json::json!({}),
+            ip,
+        )
+        .await;
+        Ok(())
+    }
+
     pub async fn federate(
         &self,
         intent: Intent,

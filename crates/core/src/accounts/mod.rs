@@ -10,6 +10,7 @@ pub mod validate;
 pub use password::{HashError, PasswordHasher};
 
 use crate::clock::{Clock, UnixTime};
+use crate::limits::{self, Keyed, Limit, LimitError, RateLimiter};
 use crate::model::{CodeCheck, NewSession, NewUser, Role, Session, User, UserId};
 use crate::secret::{ALPHANUMERIC, Secret, SecretHash, random_string};
 use crate::settings::Settings;
@@ -52,8 +53,9 @@ pub enum AccountError {
     Hash(#[from] HashError),
 }
 
-/// How hard password guessing is made. Failures are counted in the database, so the limits hold
-/// across every node, and per submitted name (existing or not), so they reveal nothing.
+/// How hard password guessing is made. Attempts are counted in the database, so the limits hold
+/// across every node, per submitted name (existing or not), so they reveal nothing, and per
+/// account, so that its name and its address do not give two budgets.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginPolicy {
     pub window_secs: i64,
@@ -69,6 +71,15 @@ impl Default for LoginPolicy {
             max_failures_per_account: 5,
             max_failures_per_ip: 30,
             session_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+impl From<LimitError> for AccountError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Exceeded { retry_after } => Self::Throttled { retry_after },
+            LimitError::Store(e) => Self::Store(e),
         }
     }
 }
@@ -95,6 +106,7 @@ pub struct Accounts {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     policy: LoginPolicy,
+    limiter: RateLimiter,
 }
 
 impl Accounts {
@@ -105,6 +117,7 @@ impl Accounts {
         policy: LoginPolicy,
     ) -> Self {
         Self {
+            limiter: RateLimiter::new(store.clone(), clock.clone()),
             store,
             clock,
             hasher,
@@ -247,8 +260,10 @@ impl Accounts {
         }
     }
 
-    /// Checks a name-or-e-mail and password. Throttled per submitted name and per IP; every
-    /// failure looks the same and costs the same time.
+    /// Checks a name-or-e-mail and password. Each attempt takes a slot, before the password is
+    /// checked, per submitted name, per resolved account (a name and an address of one account
+    /// share it) and per IP; a success gives the slots back. Every failure looks the same and
+    /// costs the same time.
     pub async fn login(
         &self,
         login: &str,
@@ -259,50 +274,53 @@ impl Accounts {
         if !settings.password_login_enabled {
             return Err(AccountError::PasswordLoginClosed);
         }
-        let account_key = format!("login:account:{}", validate::login_key(login));
-        let ip_key = format!("login:ip:{}", client.ip);
-        let now = self.clock.now();
-        let window = self.policy.window_secs;
-        let counts = self
-            .store
-            .throttle_counts(
-                &[(account_key.as_str(), window), (ip_key.as_str(), window)],
-                now,
-            )
-            .await?;
-        for (count, max) in counts.into_iter().zip([
-            self.policy.max_failures_per_account,
-            self.policy.max_failures_per_ip,
-        ]) {
-            if let Some((count, since)) = count
-                && count >= max
-            {
-                let retry_after = (since + window - now).max(1);
-                return Err(AccountError::Throttled { retry_after });
-            }
-        }
-
+        let identifier = validate::login_key(login);
         let user = if login.len() > 256 {
             None
         } else {
-            self.store
-                .user_by_login(&validate::login_key(login))
-                .await?
+            self.store.user_by_login(&identifier).await?
         };
-        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let matched = self.hasher.verify(password, stored).await?;
-        match user {
-            Some(user) if matched && user.is_enabled() => {
-                self.store.throttle_clear(&account_key).await?;
-                self.store.record_login(user.id, now).await?;
-                Ok(user)
-            }
-            _ => {
-                self.store.throttle_hit(&account_key, window, now).await?;
-                self.store.throttle_hit(&ip_key, window, now).await?;
-                Err(AccountError::InvalidCredentials)
-            }
+        let account_counters = self.account_counters(&identifier, user.as_ref().map(|u| u.id));
+        let ip_counter = (
+            limits::key("login:ip", &client.ip),
+            Limit::new(self.policy.max_failures_per_ip, self.policy.window_secs),
+        );
+        let budget = [account_counters.as_slice(), &[ip_counter]].concat();
+        let user = self
+            .limiter
+            .attempt(
+                &budget,
+                |outcome| matches!(outcome, Err(AccountError::InvalidCredentials)),
+                async {
+                    let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+                    let matched = self.hasher.verify(password, stored).await?;
+                    match user {
+                        Some(user) if matched && user.is_enabled() => Ok(user),
+                        _ => Err(AccountError::InvalidCredentials),
+                    }
+                },
+            )
+            .await?;
+        // The owner got in: the failures counted against the account were their typos.
+        for (key, _) in &account_counters {
+            self.limiter.clear(key).await?;
         }
+        self.store.record_login(user.id, self.clock.now()).await?;
+        Ok(user)
+    }
+
+    /// The per-account counters of a password attempt. An unknown name counts under the name
+    /// alone, exactly like a known one, so the answers do not tell which names exist.
+    fn account_counters(&self, identifier: &str, user: Option<UserId>) -> Vec<Keyed> {
+        let limit = Limit::new(
+            self.policy.max_failures_per_account,
+            self.policy.window_secs,
+        );
+        let mut counters = vec![(limits::key("login:account", identifier), limit)];
+        if let Some(id) = user {
+            counters.push((format!("login:user:{id}"), limit));
+        }
+        counters
     }
 
     /// Opens a session for `user` under a fresh id. The caller ends any session the browser had

@@ -1,11 +1,14 @@
 //! TOTP (RFC 6238) as a second factor, with single-use recovery codes. The secret is encrypted
 //! with the master key; each time step is accepted once; every way of logging in ends here
-//! when the account has it on.
+//! when the account has it on. Every code entered takes a slot of the account's budget before
+//! it is checked, so a burst of guesses cannot outrun the limit.
 
 use crate::clock::Clock;
-use crate::model::{TwoFactorRecord, User};
+use crate::limits::{self, Keyed, LimitError, RateLimiter};
+use crate::model::{TwoFactorRecord, User, UserId};
 use crate::oidc::MasterKey;
 use crate::secret::{SecretHash, random_bytes, random_string};
+use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use totp_rs::{Builder, Totp};
@@ -23,10 +26,41 @@ pub enum TwoFactorError {
     NotStarted,
     #[error("验证码错误")]
     WrongCode,
+    #[error("尝试次数过多，请 {retry_after} 秒后再试")]
+    Throttled { retry_after: i64 },
     #[error("two-factor secret unusable: {0}")]
     Secret(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<LimitError> for TwoFactorError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Exceeded { retry_after } => Self::Throttled { retry_after },
+            LimitError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Where a code is entered: each has its own per-account budget, so that someone guessing at
+/// the login step cannot lock the logged-in owner out of managing two-factor, or the reverse.
+#[derive(Debug, Clone, Copy)]
+pub enum CodeUse {
+    Login,
+    Manage,
+}
+
+/// The account's budget of wrong TOTP and recovery codes for `purpose`.
+fn code_budget(user: UserId, purpose: CodeUse, settings: &Settings) -> [Keyed; 1] {
+    let kind = match purpose {
+        CodeUse::Login => "totp:login",
+        CodeUse::Manage => "totp:manage",
+    };
+    [(
+        limits::key(kind, &user.to_string()),
+        settings.totp_failures_per_account(),
+    )]
 }
 
 /// Shown once, at enrolment.
@@ -42,6 +76,7 @@ pub struct TwoFactor {
     clock: Arc<dyn Clock>,
     master: MasterKey,
     issuer: String,
+    limiter: RateLimiter,
 }
 
 fn totp(secret: Vec<u8>, account: &str, issuer: &str) -> Result<Totp, TwoFactorError> {
@@ -77,6 +112,7 @@ impl TwoFactor {
         issuer: String,
     ) -> Self {
         Self {
+            limiter: RateLimiter::new(store.clone(), clock.clone()),
             store,
             clock,
             master,
@@ -135,48 +171,106 @@ impl TwoFactor {
         })
     }
 
-    /// Turns two-factor on after checking a code from the user's app.
-    pub async fn enable(&self, user: &User, code: &str) -> Result<(), TwoFactorError> {
-        let mut record = self.store.two_factor(user.id).await?;
-        if record.enabled {
-            return Err(TwoFactorError::AlreadyEnabled);
-        }
-        let generator = self.open(user, &record)?;
-        let step = self
-            .matching_step(&generator, code)
-            .ok_or(TwoFactorError::WrongCode)?;
-        record.enabled = true;
-        record.last_step = step;
-        self.store
-            .set_two_factor(user.id, &record, self.clock.now())
+    /// Runs one code check as an attempt against `user`'s budget for `purpose`; a right code
+    /// forgets the wrong ones before it (they were the owner's typos).
+    async fn guarded(
+        &self,
+        user: &User,
+        purpose: CodeUse,
+        settings: &Settings,
+        check: impl Future<Output = Result<(), TwoFactorError>>,
+    ) -> Result<(), TwoFactorError> {
+        let budget = code_budget(user.id, purpose, settings);
+        self.limiter
+            .attempt(
+                &budget,
+                |outcome| matches!(outcome, Err(TwoFactorError::WrongCode)),
+                check,
+            )
             .await?;
+        for (key, _) in &budget {
+            self.limiter.clear(key).await?;
+        }
         Ok(())
     }
 
-    /// Turns two-factor off; needs a current code or a recovery code.
-    pub async fn disable(&self, user: &User, code: &str) -> Result<(), TwoFactorError> {
-        if !self.store.two_factor(user.id).await?.enabled {
-            return Err(TwoFactorError::NotEnabled);
-        }
-        if !self.verify(user, code).await? {
-            return Err(TwoFactorError::WrongCode);
-        }
-        self.store
-            .set_two_factor(
-                user.id,
-                &TwoFactorRecord {
-                    recovery_codes: "[]".into(),
-                    ..TwoFactorRecord::default()
-                },
-                self.clock.now(),
-            )
-            .await?;
-        Ok(())
+    /// Turns two-factor on after checking a code from the user's app.
+    pub async fn enable(
+        &self,
+        user: &User,
+        code: &str,
+        settings: &Settings,
+    ) -> Result<(), TwoFactorError> {
+        self.guarded(user, CodeUse::Manage, settings, async {
+            let mut record = self.store.two_factor(user.id).await?;
+            if record.enabled {
+                return Err(TwoFactorError::AlreadyEnabled);
+            }
+            let generator = self.open(user, &record)?;
+            let step = self
+                .matching_step(&generator, code)
+                .ok_or(TwoFactorError::WrongCode)?;
+            record.enabled = true;
+            record.last_step = step;
+            self.store
+                .set_two_factor(user.id, &record, self.clock.now())
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Turns two-factor off; needs a current code or a recovery code. Wrong codes count like
+    /// second-factor logins (in their own budget), so a stolen session cannot guess its way to
+    /// switching it off.
+    pub async fn disable(
+        &self,
+        user: &User,
+        code: &str,
+        settings: &Settings,
+    ) -> Result<(), TwoFactorError> {
+        self.guarded(user, CodeUse::Manage, settings, async {
+            if !self.store.two_factor(user.id).await?.enabled {
+                return Err(TwoFactorError::NotEnabled);
+            }
+            if !self.verify(user, code).await? {
+                return Err(TwoFactorError::WrongCode);
+            }
+            self.store
+                .set_two_factor(
+                    user.id,
+                    &TwoFactorRecord {
+                        recovery_codes: "[]".into(),
+                        ..TwoFactorRecord::default()
+                    },
+                    self.clock.now(),
+                )
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The second step of a login: `WrongCode` unless `code` is a right one (see `verify`).
+    pub async fn complete_login(
+        &self,
+        user: &User,
+        code: &str,
+        settings: &Settings,
+    ) -> Result<(), TwoFactorError> {
+        self.guarded(user, CodeUse::Login, settings, async {
+            if self.verify(user, code).await? {
+                Ok(())
+            } else {
+                Err(TwoFactorError::WrongCode)
+            }
+        })
+        .await
     }
 
     /// Checks a second factor: a TOTP code for a time step not used before, or an unused
     /// recovery code (which is then spent).
-    pub async fn verify(&self, user: &User, code: &str) -> Result<bool, TwoFactorError> {
+    async fn verify(&self, user: &User, code: &str) -> Result<bool, TwoFactorError> {
         let record = self.store.two_factor(user.id).await?;
         if !record.enabled || code.len() > 32 {
             return Ok(false);

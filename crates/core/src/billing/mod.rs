@@ -2,6 +2,10 @@
 
 pub mod topup;
 
+/// The most quota one account may hold (admin edits, top-ups, the new-user setting): far
+/// below `i64::MAX`, so that no sum of quotas overflows in either database.
+pub const MAX_QUOTA: i64 = 1_000_000_000_000_000;
+
 /// `(quota − used_quota) / quota_per_unit` with two decimals, rounded half away from zero
 /// (new-api's `balance_formatted`).
 pub fn balance_formatted(quota: i64, used: i64, per_unit: i64) -> String {

@@ -1,10 +1,12 @@
 //! Top-up codes: an admin generates codes worth an amount of quota; a user redeems one, once.
 //! A code is 256 random bits shown once at generation and stored only as its SHA-256. Redeeming
 //! marks the code used and adds the amount in one transaction, so of concurrent redemptions
-//! exactly one wins; failures are throttled per user and per IP, and all look the same.
+//! exactly one wins; each attempt takes a slot per user and per IP before the code is looked up,
+//! and a success gives them back, so only failures count; failures all look the same.
 
 use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
+use crate::limits::{self, Limit, LimitError, RateLimiter};
 use crate::model::{User, UserId};
 use crate::secret::{Secret, SecretHash};
 use crate::store::{Page, Store, StoreError};
@@ -32,8 +34,32 @@ pub enum TopUpError {
     InvalidCode,
     #[error("尝试次数过多，请 {retry_after} 秒后再试")]
     Throttled { retry_after: i64 },
+    #[error("额度已达上限，无法兑换")]
+    QuotaFull,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<LimitError> for TopUpError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Exceeded { retry_after } => Self::Throttled { retry_after },
+            LimitError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// What redeeming a code came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redemption {
+    Credited {
+        id: i64,
+        amount: i64,
+    },
+    /// An unknown, used or expired code, or a user who cannot be credited (disabled).
+    Invalid,
+    /// The amount would take the quota over [`crate::billing::MAX_QUOTA`]: the code stays unused.
+    QuotaFull,
 }
 
 /// A code as stored: never the code itself.
@@ -122,11 +148,13 @@ pub struct TopUps {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     policy: TopUpPolicy,
+    limiter: RateLimiter,
 }
 
 impl TopUps {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: TopUpPolicy) -> Self {
         Self {
+            limiter: RateLimiter::new(store.clone(), clock.clone()),
             store,
             clock,
             policy,
@@ -190,40 +218,39 @@ impl TopUps {
     /// Redeems `code` for `user`; returns the quota added.
     pub async fn redeem(&self, user: &User, code: &str, ip: &str) -> Result<i64, TopUpError> {
         let now = self.clock.now();
-        let window = self.policy.window_secs;
-        let user_key = format!("topup:user:{}", user.id);
-        let ip_key = format!("topup:ip:{ip}");
-        let counts = self
-            .store
-            .throttle_counts(
-                &[(user_key.as_str(), window), (ip_key.as_str(), window)],
-                now,
+        let budget = [
+            (
+                limits::key("topup:user", &user.id.to_string()),
+                Limit::new(self.policy.max_failures_per_user, self.policy.window_secs),
+            ),
+            (
+                limits::key("topup:ip", ip),
+                Limit::new(self.policy.max_failures_per_ip, self.policy.window_secs),
+            ),
+        ];
+        let code = code.trim();
+        let redeem = async {
+            if code.starts_with(TOPUP_PREFIX) && code.len() <= 128 && user.is_enabled() {
+                self.store
+                    .redeem_topup_code(&SecretHash::of(code), user.id, now)
+                    .await
+                    .map_err(TopUpError::from)
+            } else {
+                Ok(Redemption::Invalid)
+            }
+        };
+        let redeemed = self
+            .limiter
+            .attempt(
+                &budget,
+                |outcome| matches!(outcome, Ok(Redemption::Invalid)),
+                redeem,
             )
             .await?;
-        for (count, max) in counts.into_iter().zip([
-            self.policy.max_failures_per_user,
-            self.policy.max_failures_per_ip,
-        ]) {
-            if let Some((count, since)) = count
-                && count >= max
-            {
-                return Err(TopUpError::Throttled {
-                    retry_after: (since + window - now).max(1),
-                });
-            }
-        }
-        let code = code.trim();
-        let redeemed = if code.starts_with(TOPUP_PREFIX) && code.len() <= 128 && user.is_enabled() {
-            self.store
-                .redeem_topup_code(&SecretHash::of(code), user.id, now)
-                .await?
-        } else {
-            None
-        };
-        let Some((id, amount)) = redeemed else {
-            self.store.throttle_hit(&user_key, window, now).await?;
-            self.store.throttle_hit(&ip_key, window, now).await?;
-            return Err(TopUpError::InvalidCode);
+        let (id, amount) = match redeemed {
+            Redemption::Credited { id, amount } => (id, amount),
+            Redemption::Invalid => return Err(TopUpError::InvalidCode),
+            Redemption::QuotaFull => return Err(TopUpError::QuotaFull),
         };
         audit::record(
             self.store.as_ref(),

@@ -13,7 +13,7 @@ on_both_backends!(
     settings_reject_unknown_keys_and_bad_types,
 );
 
-async fn patch(
+pub(crate) async fn patch(
     client: &reqwest::Client,
     app: &TestApp,
     id: i64,

@@ -3,6 +3,7 @@
 
 mod fakes;
 mod fuzz;
+mod guess_bursts;
 mod helpers;
 mod login_module;
 mod logs;
@@ -11,6 +12,7 @@ mod oidc;
 mod openapi;
 
 mod account_pages;
+mod account_rules;
 mod accounts;
 mod admin;
 mod admin_pages;

@@ -15,7 +15,7 @@ on_both_backends!(
     concurrent_first_logins_with_one_address_give_it_to_exactly_one_account,
 );
 
-fn new_user(name: &str) -> NewUser {
+pub(crate) fn new_user(name: &str) -> NewUser {
     NewUser {
         uuid: uuid::Uuid::new_v4(),
         username: name.into(),

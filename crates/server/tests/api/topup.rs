@@ -30,7 +30,7 @@ pub async fn generate(app: &TestApp, body: Value) -> Vec<String> {
         .collect()
 }
 
-async fn quota(app: &TestApp, client: &reqwest::Client) -> i64 {
+pub(crate) async fn quota(app: &TestApp, client: &reqwest::Client) -> i64 {
     let (_, me) = get_json(client, &app.url("/api/user/self")).await;
     me["data"]["quota"].as_i64().expect("quota")
 }

@@ -2,11 +2,12 @@
 
 use crate::envelope::ApiPath;
 use crate::envelope::{ApiError, Success};
-use crate::extract::CurrentUser;
+use crate::extract::{Client, CurrentUser};
 use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use keyward_core::accounts::federation::FederationError;
 use keyward_core::model::User;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -48,27 +49,27 @@ pub async fn list(
 pub async fn unlink(
     State(state): State<AppState>,
     current: CurrentUser,
+    Client(client): Client,
     ApiPath(provider): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    unlink_for(&state, &current.user, &provider).await?;
+    unlink_for(&state, &current.user, &provider, &client.ip).await?;
     Ok(Success {
         message: "已解绑",
         data: (),
     })
 }
 
-/// Unbinds `provider` from `user`, unless it is the account's last way to log in (no password
-/// and no other identity). Shared by the JSON API and the security page.
-pub async fn unlink_for(state: &AppState, user: &User, provider: &str) -> Result<(), ApiError> {
-    let identities = state.store.identities_of_user(user.id).await?;
-    if !identities.iter().any(|i| i.provider == provider) {
-        return Err(ApiError::NotFound("未绑定该账户"));
+/// Unbinds `provider` from `user` (core refuses the account's last way in). Shared by the JSON
+/// API and the security page.
+pub async fn unlink_for(
+    state: &AppState,
+    user: &User,
+    provider: &str,
+    ip: &str,
+) -> Result<(), ApiError> {
+    match state.accounts.unlink_identity(user, provider, ip).await {
+        Ok(()) => Ok(()),
+        Err(FederationError::NotLinked) => Err(ApiError::NotFound("未绑定该账户")),
+        Err(e) => Err(e.into()),
     }
-    if user.password_hash.is_none() && identities.len() <= 1 {
-        return Err(ApiError::Refused(
-            "这是你唯一的登录方式，请先设置密码或绑定其他账户".into(),
-        ));
-    }
-    state.store.unlink_identity(user.id, provider).await?;
-    Ok(())
 }

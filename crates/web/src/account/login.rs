@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use keyward_core::accounts::ClientInfo;
+use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::model::User;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -144,16 +145,15 @@ pub async fn complete_second_factor(
         .pending_session(cookie.value())
         .await?
         .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))?;
-    let budget =
-        super::two_factor::code_budget(state, user.id, super::two_factor::CodeUse::Login).await?;
-    let ok = state
+    let settings = state.settings.get().await?;
+    match state
         .two_factor
-        .verify(&user, code)
+        .complete_login(&user, code, &settings)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    super::two_factor::settle_budget(state, &budget, ok).await?;
-    if !ok {
-        return Err(ApiError::Refused("验证码错误".into()));
+    {
+        Ok(()) => {}
+        Err(TwoFactorError::WrongCode) => return Err(ApiError::Refused("验证码错误".into())),
+        Err(e) => return Err(e.into()),
     }
     Ok(user)
 }

@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::two_factor::Enrolment;
 use keyward_core::accounts::two_factor::TwoFactorError;
-use keyward_core::limits::{self, Keyed};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -19,68 +18,9 @@ impl From<TwoFactorError> for ApiError {
         match e {
             TwoFactorError::Store(e) => e.into(),
             TwoFactorError::Secret(e) => ApiError::Internal(e),
+            TwoFactorError::Throttled { retry_after } => ApiError::TooManyRequests(retry_after),
             other => ApiError::Refused(other.to_string()),
         }
-    }
-}
-
-/// Where a code is entered: each has its own per-account budget, so that someone guessing at
-/// the login step cannot lock the logged-in owner out of managing two-factor, or the reverse.
-#[derive(Debug, Clone, Copy)]
-pub enum CodeUse {
-    Login,
-    Manage,
-}
-
-/// The account's budget of wrong TOTP and recovery codes for `purpose`; refused at once while
-/// it is spent.
-pub async fn code_budget(
-    state: &AppState,
-    user_id: i64,
-    purpose: CodeUse,
-) -> Result<Vec<Keyed>, ApiError> {
-    let settings = state.settings.get().await?;
-    let kind = match purpose {
-        CodeUse::Login => "totp:login",
-        CodeUse::Manage => "totp:manage",
-    };
-    let budget = vec![(
-        limits::key(kind, &user_id.to_string()),
-        settings.totp_failures_per_account(),
-    )];
-    state.limits.check(&budget).await?;
-    Ok(budget)
-}
-
-/// Counts a wrong code against the budget, or forgets the count after a right one.
-pub async fn settle_budget(
-    state: &AppState,
-    budget: &[Keyed],
-    correct: bool,
-) -> Result<(), ApiError> {
-    if correct {
-        for (key, _) in budget {
-            state.limits.clear(key).await?;
-        }
-    } else {
-        state.limits.record(budget).await?;
-    }
-    Ok(())
-}
-
-async fn with_budget(
-    state: &AppState,
-    user_id: i64,
-    result: impl Future<Output = Result<(), TwoFactorError>>,
-) -> Result<(), ApiError> {
-    let budget = code_budget(state, user_id, CodeUse::Manage).await?;
-    match result.await {
-        Ok(()) => settle_budget(state, &budget, true).await,
-        Err(TwoFactorError::WrongCode) => {
-            settle_budget(state, &budget, false).await?;
-            Err(TwoFactorError::WrongCode.into())
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -163,12 +103,11 @@ pub async fn enable(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
-    with_budget(
-        &state,
-        current.user.id,
-        state.two_factor.enable(&current.user, &body.code),
-    )
-    .await?;
+    let settings = state.settings.get().await?;
+    state
+        .two_factor
+        .enable(&current.user, &body.code, &settings)
+        .await?;
     Ok(Success {
         message: "两步验证已开启",
         data: (),
@@ -195,15 +134,13 @@ pub async fn disable(
     })
 }
 
-/// Turns two-factor off with a code; wrong codes are counted and limited like second-factor
-/// logins, so a stolen session cannot guess its way to switching it off. Shared by the JSON
-/// API and the security page.
+/// Turns two-factor off with a code (limited in core). Shared by the JSON API and the
+/// security page.
 pub async fn disable_for(
     state: &AppState,
     user: &keyward_core::model::User,
     code: &str,
 ) -> Result<(), ApiError> {
-    // The management budget, apart from the login one: someone guessing at the login step must
-    // not lock the owner out of managing two-factor.
-    with_budget(state, user.id, state.two_factor.disable(user, code)).await
+    let settings = state.settings.get().await?;
+    Ok(state.two_factor.disable(user, code, &settings).await?)
 }

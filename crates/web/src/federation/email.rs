@@ -36,14 +36,22 @@ pub struct BindQuery {
     code: String,
 }
 
-/// Every mail sent counts against the address and the caller's IP, shared by every node.
-async fn throttle_send(state: &AppState, email: &str, ip: &str) -> Result<(), ApiError> {
+/// Every mail asked for counts against the address and the caller's IP, shared by every node,
+/// whether or not it is sent (so the limit does not tell whether the address is taken). Codes
+/// and reset links have separate address budgets: asking codes for someone's address must not
+/// block their password reset.
+async fn throttle_send(
+    state: &AppState,
+    purpose: &str,
+    email: &str,
+    ip: &str,
+) -> Result<(), ApiError> {
     let settings = state.settings.get().await?;
     state
         .limits
         .consume(&[
             (
-                limits::key("mail:address", email),
+                limits::key(&format!("mail:{purpose}:address"), email),
                 settings.mail_per_address(),
             ),
             (limits::key("mail:ip", ip), settings.mail_per_ip()),
@@ -110,7 +118,7 @@ pub async fn send_verification(
     let config = smtp(state)
         .await?
         .ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
-    throttle_send(state, &email, ip).await?;
+    throttle_send(state, VERIFY, &email, ip).await?;
     let owner = state.store.user_by_verified_email(&email).await?;
     if owner.is_none_or(|o| Some(o.id) == user) {
         let code = random_string(b"0123456789", 6);
@@ -236,7 +244,7 @@ pub async fn send_reset_link(state: &AppState, email: &str, ip: &str) -> Result<
     let config = smtp(state)
         .await?
         .ok_or(ApiError::Refused("管理员未配置 SMTP，无法发送邮件".into()))?;
-    throttle_send(state, &email, ip).await?;
+    throttle_send(state, RESET, &email, ip).await?;
     if let Some(user) = state
         .store
         .user_by_verified_email(&email)

@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::federation::Intent;
-use keyward_core::limits;
 use keyward_upstream::UpstreamError;
 use keyward_upstream::wechat::WeChatConfig;
 use serde::Deserialize;
@@ -28,8 +27,7 @@ pub struct CodeQuery {
     code: String,
 }
 
-/// Wrong codes count per IP, and per account when binding; while over either limit no code
-/// is tried at all.
+/// Asks the verification server who `code` belongs to; the guessing limits are core's.
 async fn identify(
     state: &AppState,
     ip: &str,
@@ -40,30 +38,25 @@ async fn identify(
     if !enabled(&settings, "wechat") {
         return Err(not_enabled("微信"));
     }
-    let mut budgets = vec![(
-        limits::key("wechat:ip", ip),
-        settings.wechat_failures_per_ip(),
-    )];
-    if let Some(id) = account {
-        budgets.push((
-            limits::key("wechat:account", &id.to_string()),
-            settings.wechat_failures_per_account(),
-        ));
-    }
-    state.limits.check(&budgets).await?;
     let config = WeChatConfig {
         server_address: settings.wechat_server_address.clone(),
         server_token: super::state::vault_secret(state, "wechat_server_token").await?,
     };
-    match keyward_upstream::wechat::identify(&state.http, &config, code).await {
-        Ok(identity) => Ok(super::callback::federated(identity, LABEL)),
-        Err(e @ (UpstreamError::InvalidCode | UpstreamError::Refused(_))) => {
-            state.limits.record(&budgets).await?;
-            tracing::info!(error = %e, "wechat code refused");
-            Err(ApiError::Refused("验证码错误或已过期".into()))
+    let lookup = async {
+        match keyward_upstream::wechat::identify(&state.http, &config, code).await {
+            Ok(identity) => Ok(Some(super::callback::federated(identity, LABEL))),
+            Err(e @ (UpstreamError::InvalidCode | UpstreamError::Refused(_))) => {
+                tracing::info!(error = %e, "wechat code refused");
+                Ok(None)
+            }
+            Err(e) => Err(upstream_error(LABEL, &e)),
         }
-        Err(e) => Err(upstream_error(LABEL, &e)),
-    }
+    };
+    state
+        .accounts
+        .check_wechat_code(&settings, ip, account, lookup)
+        .await?
+        .ok_or_else(|| ApiError::Refused("验证码错误或已过期".into()))
 }
 
 /// `GET /api/oauth/wechat?code=`.

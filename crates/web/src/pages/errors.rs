@@ -137,6 +137,10 @@ impl PageMessage for TopUpError {
                 "兑换码无效或已被使用",
                 "The code is not valid or was already used.",
             ),
+            Self::QuotaFull => fixed(
+                "额度已达上限，无法兑换",
+                "Your balance is at its maximum; this code cannot be redeemed.",
+            ),
             Self::Throttled { retry_after } => throttled(*retry_after),
             Self::Store(_) => unavailable(),
         }
@@ -150,6 +154,7 @@ impl PageMessage for TwoFactorError {
             Self::NotEnabled => fixed("两步验证未开启", "Two-factor login is not on."),
             Self::NotStarted => fixed("请先生成两步验证密钥", "Start the two-factor setup first."),
             Self::WrongCode => fixed("验证码错误", "Wrong code."),
+            Self::Throttled { retry_after } => throttled(*retry_after),
             Self::Secret(_) | Self::Store(_) => unavailable(),
         }
     }
@@ -175,6 +180,11 @@ impl PageMessage for FederationError {
             Self::NotBound(provider) => (
                 Cow::Owned(format!("该 {provider} 账户未绑定")),
                 Cow::Owned(format!("No {provider} account is linked.")),
+            ),
+            Self::NotLinked => fixed("未绑定该账户", "That account is not linked."),
+            Self::LastWayIn => fixed(
+                "这是你唯一的登录方式，请先设置密码或绑定其他账户",
+                "This is your only way to sign in: set a password or link another account first.",
             ),
             Self::Account(e) => e.words(),
         }
@@ -307,6 +317,16 @@ impl PageMessage for InvalidSettings {
                 "topup_url must be an http(s) URL or a path on this site.",
             ),
             Self::Smtp => fixed("SMTP 设置不正确", "The SMTP settings are not valid."),
+            Self::QuotaTooLarge => (
+                Cow::Owned(format!(
+                    "quota_for_new_user 不能超过 {}",
+                    keyward_core::billing::MAX_QUOTA
+                )),
+                Cow::Owned(format!(
+                    "quota_for_new_user may be at most {}.",
+                    keyward_core::billing::MAX_QUOTA
+                )),
+            ),
             // new-api's message names the provider and what it needs.
             Self::ProviderIncomplete(message) => (
                 Cow::Borrowed(message),
@@ -367,6 +387,13 @@ impl PageMessage for UserEditError {
                 "You cannot disable or demote yourself.",
             ),
             Self::Negative => fixed("数值不能为负", "Numbers may not be negative."),
+            Self::QuotaTooLarge => (
+                Cow::Owned(format!("额度不能超过 {}", keyward_core::billing::MAX_QUOTA)),
+                Cow::Owned(format!(
+                    "A quota may be at most {}.",
+                    keyward_core::billing::MAX_QUOTA
+                )),
+            ),
             Self::Store(_) => unavailable(),
         }
     }

@@ -3,7 +3,7 @@
 use super::{PAGE, conflict, new_user, store};
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use keyward_core::billing::topup::NewTopUpCode;
+use keyward_core::billing::topup::{NewTopUpCode, Redemption};
 use keyward_core::model::UserStatus;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{Conflict, UserPatch};
@@ -58,26 +58,32 @@ async fn topup_codes_go_in_together_and_are_redeemed_once_by_an_enabled_account(
             .redeem_topup_code(&hash, bob.id, 1_001)
             .await
             .expect("bob"),
-        None
+        Redemption::Invalid
     );
     let redeemed = store
         .redeem_topup_code(&hash, alice.id, 1_002)
         .await
         .expect("alice");
-    assert_eq!(redeemed, Some((a.id, 25)));
+    assert_eq!(
+        redeemed,
+        Redemption::Credited {
+            id: a.id,
+            amount: 25
+        }
+    );
     let quota = store
         .user_by_id(alice.id)
         .await
         .expect("read")
         .map(|u| u.quota);
     assert_eq!(quota, Some(25));
-    // Used, expired or unknown: `None`, and the quota stays.
+    // Used, expired or unknown: invalid, and the quota stays.
     for (secret, at) in [("a", 1_003), ("old", 2_000), ("never", 1_003)] {
         let again = store
             .redeem_topup_code(&SecretHash::of(secret), alice.id, at)
             .await
             .expect("again");
-        assert_eq!(again, None, "{secret}");
+        assert_eq!(again, Redemption::Invalid, "{secret}");
     }
     let listed = store.list_topup_codes(PAGE).await.expect("list");
     let a = listed.iter().find(|c| c.amount == 25).expect("code a");

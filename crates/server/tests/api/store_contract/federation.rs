@@ -6,6 +6,7 @@ use crate::helpers::Backend;
 use crate::on_both_backends;
 use keyward_core::model::{CodeCheck, UpstreamState};
 use keyward_core::secret::SecretHash;
+use keyward_core::store::Unlink;
 
 on_both_backends!(
     an_upstream_state_is_taken_once_and_only_while_live,
@@ -99,18 +100,19 @@ async fn identities_are_listed_and_unlinked_per_provider(backend: Backend) {
         .collect();
     assert_eq!(providers, vec!["github".to_owned(), "google".to_owned()]);
 
-    assert!(
-        store
-            .unlink_identity(alice.id, "github")
-            .await
-            .expect("unlink")
-    );
-    assert!(
-        !store
-            .unlink_identity(alice.id, "github")
-            .await
-            .expect("unlink again")
-    );
+    let unlink = |provider: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .unlink_identity_keeping_a_way_in(alice.id, provider)
+                .await
+                .expect("unlink")
+        }
+    };
+    assert_eq!(unlink("github").await, Unlink::Unlinked);
+    assert_eq!(unlink("github").await, Unlink::NotLinked);
+    // Without a password, the one identity left is the account's last way in.
+    assert_eq!(unlink("google").await, Unlink::LastWayIn);
     assert!(store.identity("github", "1").await.expect("read").is_none());
     assert_eq!(
         store

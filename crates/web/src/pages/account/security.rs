@@ -347,7 +347,15 @@ pub async fn totp_enable(
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    match state.two_factor.enable(&page.user, &form.code).await {
+    let settings = match state.settings.get().await {
+        Ok(settings) => settings,
+        Err(e) => return refused(&state, &page, e.into()).await,
+    };
+    match state
+        .two_factor
+        .enable(&page.user, &form.code, &settings)
+        .await
+    {
         Ok(()) => redirect("/user/security?done=totp_on"),
         Err(TwoFactorError::WrongCode) if form.otpauth_url.starts_with("otpauth://") => {
             let codes = form
@@ -403,12 +411,15 @@ pub struct UnbindForm {
 pub async fn unbind(
     State(state): State<AppState>,
     page: PageUser,
+    Client(client): Client,
     Form(form): Form<UnbindForm>,
 ) -> Response {
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    match crate::account::identities::unlink_for(&state, &page.user, &form.provider).await {
+    match crate::account::identities::unlink_for(&state, &page.user, &form.provider, &client.ip)
+        .await
+    {
         Ok(()) => redirect("/user/security?done=unbound"),
         Err(e) => refused(&state, &page, e).await,
     }

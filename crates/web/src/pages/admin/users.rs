@@ -211,7 +211,7 @@ fn edit_failure(t: &'static Texts, e: &UserEditError) -> Response {
     let status = match e {
         UserEditError::NotFound => StatusCode::NOT_FOUND,
         UserEditError::Store(_) => return unavailable(t, e),
-        UserEditError::Negative => StatusCode::BAD_REQUEST,
+        UserEditError::Negative | UserEditError::QuotaTooLarge => StatusCode::BAD_REQUEST,
         _ => StatusCode::FORBIDDEN,
     };
     error_page(status, t, &t.error(e))

@@ -50,6 +50,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             TopUpError::BadExpiry => TopUpError::BadExpiry,
             TopUpError::BadLabel => TopUpError::BadLabel,
             TopUpError::InvalidCode => TopUpError::InvalidCode,
+            TopUpError::QuotaFull => TopUpError::QuotaFull,
             TopUpError::Throttled { .. } => TopUpError::Throttled { retry_after: 7 },
             TopUpError::Store(_) => TopUpError::Store(store()),
         }),
@@ -58,6 +59,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             TwoFactorError::NotEnabled => TwoFactorError::NotEnabled,
             TwoFactorError::NotStarted => TwoFactorError::NotStarted,
             TwoFactorError::WrongCode => TwoFactorError::WrongCode,
+            TwoFactorError::Throttled { .. } => TwoFactorError::Throttled { retry_after: 9 },
             TwoFactorError::Secret(_) => TwoFactorError::Secret("bad base32".into()),
             TwoFactorError::Store(_) => TwoFactorError::Store(store()),
         }),
@@ -67,6 +69,8 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             FederationError::AlreadyBound(_) => FederationError::AlreadyBound("GitHub"),
             FederationError::ProviderTaken(_) => FederationError::ProviderTaken("LinuxDO"),
             FederationError::NotBound(_) => FederationError::NotBound("Telegram"),
+            FederationError::NotLinked => FederationError::NotLinked,
+            FederationError::LastWayIn => FederationError::LastWayIn,
             FederationError::Account(_) => FederationError::Account(A::UsernameTaken),
         }),
         every!(AppError {
@@ -120,6 +124,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             InvalidSettings::QuotaPerUnit => InvalidSettings::QuotaPerUnit,
             InvalidSettings::TopupUrl => InvalidSettings::TopupUrl,
             InvalidSettings::Smtp => InvalidSettings::Smtp,
+            InvalidSettings::QuotaTooLarge => InvalidSettings::QuotaTooLarge,
             InvalidSettings::ProviderIncomplete(_) => InvalidSettings::ProviderIncomplete(
                 "无法启用 Telegram OAuth，请先填入 Telegram Bot Token！"
             ),
@@ -143,6 +148,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             UserEditError::RoleRootOnly => UserEditError::RoleRootOnly,
             UserEditError::SelfLockout => UserEditError::SelfLockout,
             UserEditError::Negative => UserEditError::Negative,
+            UserEditError::QuotaTooLarge => UserEditError::QuotaTooLarge,
             UserEditError::Store(_) => UserEditError::Store(store()),
         }),
         every!(LimitError {
