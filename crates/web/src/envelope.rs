@@ -41,6 +41,8 @@ pub enum ApiError {
     BadRequest(&'static str),
     #[error("请求体过大")]
     TooLarge,
+    #[error("请求体须为 JSON（Content-Type: application/json）")]
+    UnsupportedMediaType,
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -61,6 +63,7 @@ impl ApiError {
             Self::Refused(_) => StatusCode::OK,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -123,15 +126,28 @@ impl From<SettingsError> for ApiError {
     }
 }
 
-/// A JSON body for the new-api families. Like new-api (gin's `ShouldBindJSON`) it does not insist
-/// on a `Content-Type`; a body that is too big, not UTF-8 or not the expected shape is refused in
-/// the envelope.
+/// A JSON body for the new-api families. It must say `Content-Type: application/json` (415
+/// otherwise): an HTML form or a `text/plain` fetch from another site can send that body with
+/// the browser's cookies and no CORS preflight, `application/json` cannot. A body that is too
+/// big, not UTF-8 or not the expected shape is refused in the envelope.
 pub struct ApiJson<T>(pub T);
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&req) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|rejection| {

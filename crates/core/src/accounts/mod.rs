@@ -402,12 +402,15 @@ impl Accounts {
         Ok(self.store.delete_user_session(user, id_hash).await?)
     }
 
-    /// Ends every session of `user` but `keep` (the one asking); returns how many ended.
+    /// Ends every session of `user` but `keep` (the one asking), and revokes the developer
+    /// token: it is a standing login too, and "log out everywhere" must reach it. Returns how
+    /// many sessions ended.
     pub async fn end_other_sessions(
         &self,
         user: UserId,
         keep: &SecretHash,
     ) -> Result<u64, AccountError> {
+        self.store.delete_developer_token(user).await?;
         let mut ended = 0;
         for session in self
             .store
@@ -449,7 +452,8 @@ impl Accounts {
     }
 
     /// Changes a password after checking the current one (if there is one), and ends every
-    /// session of the user: whoever knew the old password is logged out everywhere.
+    /// session of the user and revokes the developer token: whoever knew the old password is
+    /// logged out everywhere.
     pub async fn change_password(
         &self,
         user: &User,
@@ -469,12 +473,14 @@ impl Accounts {
         self.set_password(user, &new).await
     }
 
-    /// Sets a password with no check of the old one (CLI, admin reset).
+    /// Sets a password with no check of the old one (CLI, reset by e-mail). Every session and
+    /// the developer token die with the old password: whoever held one must not outlive it.
     pub async fn set_password(&self, user: &User, new: &NewPassword) -> Result<(), AccountError> {
         let hash = self.hasher.hash(new.expose()).await?;
         let now = self.clock.now();
         self.store.set_password_hash(user.id, &hash, now).await?;
         self.store.delete_user_sessions(user.id).await?;
+        self.store.delete_developer_token(user.id).await?;
         Ok(())
     }
 

@@ -33,3 +33,4 @@ mod throttling;
 mod tls;
 mod topup;
 mod two_factor;
+mod web_security;

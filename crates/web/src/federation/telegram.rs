@@ -5,7 +5,7 @@ use super::UpstreamOutcome;
 use super::{enabled, finish, not_enabled, registration};
 use crate::envelope::ApiError;
 use crate::envelope::ApiQuery;
-use crate::extract::{Client, CurrentUser};
+use crate::extract::{Client, SessionUser};
 use crate::openapi::{Answer, Failure};
 use crate::pages::login::redirect;
 use crate::state::AppState;
@@ -133,10 +133,10 @@ pub async fn login(
     responses(
         (status = 302, description = "Bound: back to the security page."),
         (status = 200, description = "Refused (`Telegram验证失败`, `该Telegram账户已被绑定`...).", body = Failure)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind(
     State(state): State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     ApiQuery(query): ApiQuery<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let identity = identify(&state, &query).await?;

@@ -6,7 +6,7 @@ use super::UpstreamOutcome;
 use super::{enabled, finish, not_enabled, registration, upstream_error};
 use crate::envelope::ApiQuery;
 use crate::envelope::{ApiError, ApiJson};
-use crate::extract::{Client, CurrentUser};
+use crate::extract::{Client, SessionUser};
 use crate::openapi::{Answer, Failure};
 use crate::state::AppState;
 use axum::extract::State;
@@ -100,10 +100,10 @@ pub async fn login(
     responses(
         (status = 200, description = "Bound (`微信账户绑定成功!`), or a refusal.", body = Answer<UpstreamOutcome>),
         (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind_get(
     state: State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     jar: CookieJar,
     client: Client,
     ApiQuery(query): ApiQuery<CodeQuery>,
@@ -116,10 +116,10 @@ pub async fn bind_get(
     responses(
         (status = 200, description = "Bound (`微信账户绑定成功!`), or a refusal.", body = Answer<UpstreamOutcome>),
         (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind_post(
     state: State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     jar: CookieJar,
     client: Client,
     ApiJson(body): ApiJson<CodeQuery>,
@@ -129,7 +129,7 @@ pub async fn bind_post(
 
 async fn bind(
     State(state): State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     jar: CookieJar,
     Client(client): Client,
     code: String,
