@@ -132,35 +132,60 @@ impl From<SettingsError> for ApiError {
 /// big, not UTF-8 or not the expected shape is refused in the envelope.
 pub struct ApiJson<T>(pub T);
 
-/// `application/json`, with or without parameters (`; charset=utf-8`).
-fn is_json(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
-}
-
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(&req) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge
-                } else {
-                    ApiError::BadRequest("无效的参数")
-                }
-            })?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|_| ApiError::BadRequest("无效的参数"))
+        let (declared, bytes) = read_body(req, state).await?;
+        json_body(declared, &bytes).map(Self)
     }
+}
+
+/// An optional JSON body: none at all means `T::default()`; any body must be JSON as for
+/// [`ApiJson`].
+pub struct OptionalApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (declared, bytes) = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        json_body(declared, &bytes).map(Self)
+    }
+}
+
+/// Whether the body was declared `application/json` (with or without parameters such as
+/// `; charset=utf-8`), and the body.
+async fn read_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<(bool, axum::body::Bytes), ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    let bytes = axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest("无效的参数")
+            }
+        })?;
+    Ok((declared, bytes))
+}
+
+fn json_body<T: DeserializeOwned>(declared: bool, bytes: &[u8]) -> Result<T, ApiError> {
+    if !declared {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest("无效的参数"))
 }
 
 /// A path parameter for the new-api families: one that does not parse (e.g. `/api/oauth_apps/x`)

@@ -10,6 +10,7 @@ pub mod validate;
 pub use password::{HashError, PasswordHasher};
 
 use crate::clock::{Clock, UnixTime};
+use crate::limits::{self, LimitError, RateLimiter};
 use crate::model::{CodeCheck, NewSession, NewUser, Role, Session, User, UserId};
 use crate::secret::{ALPHANUMERIC, Secret, SecretHash, random_string};
 use crate::settings::Settings;
@@ -81,6 +82,8 @@ pub struct Registration<'a> {
     /// With its code from `/api/verification`; required when the settings ask for it.
     pub email: Option<&'a str>,
     pub verification_code: Option<&'a str>,
+    /// The caller's address: every attempt counts against `register_max_per_ip`.
+    pub ip: &'a str,
 }
 
 /// Where a request came from, for throttling and the session list.
@@ -120,11 +123,24 @@ impl Accounts {
         &self.policy
     }
 
+    /// Registers an account with a password: the one way both the JSON API and the page do it.
+    /// Every attempt counts against the caller's IP first (`register_max_per_ip`), so mass
+    /// sign-ups, and probing for taken names, stay slow whichever door is used.
     pub async fn register(
         &self,
         form: Registration<'_>,
         settings: &Settings,
     ) -> Result<User, AccountError> {
+        RateLimiter::new(self.store.clone(), self.clock.clone())
+            .consume(&[(
+                limits::key("register:ip", form.ip),
+                settings.register_per_ip(),
+            )])
+            .await
+            .map_err(|e| match e {
+                LimitError::Exceeded { retry_after } => AccountError::Throttled { retry_after },
+                LimitError::Store(e) => AccountError::Store(e),
+            })?;
         if !settings.register_enabled {
             return Err(AccountError::RegistrationClosed);
         }

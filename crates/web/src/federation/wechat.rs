@@ -28,6 +28,17 @@ pub struct CodeQuery {
     code: String,
 }
 
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LoginQuery {
+    #[serde(default)]
+    code: String,
+    /// From `GET /api/oauth/state` in this browser: a code alone would let whoever has it log
+    /// any browser into their account (login CSRF).
+    #[serde(default)]
+    state: String,
+}
+
 /// Wrong codes count per IP, and per account when binding; while over either limit no code
 /// is tried at all.
 async fn identify(
@@ -66,19 +77,22 @@ async fn identify(
     }
 }
 
-/// `GET /api/oauth/wechat?code=`.
+/// `GET /api/oauth/wechat?code=&state=`: bound to the browser that started it (the state's
+/// flow cookie), like the other upstream logins.
 #[utoipa::path(get, path = "/api/oauth/wechat", tag = "login-module",
-    params(CodeQuery),
+    params(LoginQuery),
     responses(
         (status = 200, description = "Logged in or registered (session cookie set), or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure),
         (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
     security((), ("session" = [])))]
 pub async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
     Client(client): Client,
-    ApiQuery(query): ApiQuery<CodeQuery>,
+    ApiQuery(query): ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
+    super::callback::take_state(&state, &jar, &query.state, "wechat").await?;
     let identity = identify(&state, &client.ip, None, &query.code).await?;
     let settings = state.settings.get().await?;
     let outcome = state
