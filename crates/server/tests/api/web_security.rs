@@ -553,6 +553,23 @@ async fn telegram_and_wechat_get_logins_are_bound_to_their_browser(backend: Back
     )
     .await;
     assert_eq!(body["message"], "登录成功", "{body}");
+    // The document says so.
+    let (_, doc) = get_json(&wechat, &env.app.url("/api/openapi.json")).await;
+    for path in ["/api/oauth/telegram/login", "/api/oauth/wechat"] {
+        let names: Vec<&str> = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(names.contains(&"state"), "{path}: {names:?}");
+        if path.contains("telegram") {
+            assert!(
+                names.contains(&"hash") && names.contains(&"id"),
+                "{names:?}"
+            );
+        }
+    }
     // A state for another provider does not do.
     let state = state_for(&env, &wechat, "?provider=github").await;
     let (status, _) = get_json(

@@ -104,25 +104,13 @@ pub async fn login_post(
     log_in(&state, jar, &client, &fields).await
 }
 
-/// The widget's fields plus the `state` of this browser's flow (`/api/oauth/state`), for the
-/// document; the widget appends its fields to an `auth_url` that carries the state.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct WidgetLoginQuery {
-    /// From `GET /api/oauth/state` in this browser: the signed data alone would let anyone who
-    /// has it log any browser into their account for a day (login CSRF).
-    pub state: Option<String>,
-    #[serde(flatten)]
-    #[param(inline)]
-    pub fields: WidgetFields,
-}
-
 /// Login by the widget's redirect. Bound to the browser that started it: the `state` must be
 /// one issued to this browser (its flow cookie), unused and fresh. As in new-api, an unknown
 /// Telegram account does not register unless the admin turned that on
 /// (`telegram_register_enabled`); a disabled account is refused.
 #[utoipa::path(get, path = "/api/oauth/telegram/login", tag = "login-module",
-    params(WidgetLoginQuery),
+    params(WidgetFields,
+        ("state" = String, Query, description = "From `GET /api/oauth/state` in this browser (the widget's `auth_url` carries it): the signed data alone would let anyone who has it log any browser into their account for a day (login CSRF).")),
     responses(
         (status = 200, description = "Logged in (session cookie set), or a refusal (`Telegram验证失败`...).", body = Answer<UpstreamOutcome>),
         (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
