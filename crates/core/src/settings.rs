@@ -423,8 +423,46 @@ impl Settings {
     }
 }
 
+/// The settings (and vault secrets) that decide where recovery mail and identity assertions
+/// come from: whoever controls them receives any user's reset link, or vouches for any upstream
+/// identity, and so can take over any account, root's included. Only root may change them.
+pub const ROOT_ONLY: &[&str] = &[
+    "smtp_host",
+    "smtp_port",
+    "smtp_username",
+    "smtp_from",
+    "smtp_security",
+    "smtp_password",
+    "github_client_id",
+    "github_web_base",
+    "github_api_base",
+    "github_client_secret",
+    "oidc_client_id",
+    "oidc_issuer",
+    "oidc_authorization_endpoint",
+    "oidc_token_endpoint",
+    "oidc_userinfo_endpoint",
+    "oidc_jwks_uri",
+    "oidc_client_secret",
+    "linuxdo_client_id",
+    "linuxdo_authorize_url",
+    "linuxdo_token_url",
+    "linuxdo_user_url",
+    "linuxdo_client_secret",
+    "wechat_server_address",
+    "wechat_server_token",
+    "telegram_bot_token",
+];
+
+pub fn is_root_only(name: &str) -> bool {
+    ROOT_ONLY.contains(&name)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsUpdateError {
+    /// An admin below root tried to change a [`ROOT_ONLY`] setting.
+    #[error("只有超级管理员可以修改此设置: {0}")]
+    RootOnly(String),
     #[error("未知的设置项: {0}")]
     Unknown(String),
     #[error("设置项的值类型不正确")]
@@ -437,18 +475,23 @@ pub enum SettingsUpdateError {
     Settings(#[from] SettingsError),
 }
 
-/// The outcome of an admin's change: the new document and which vault secrets were written.
+/// The outcome of an admin's change: the new document, which vault secrets were written, and
+/// which [`ROOT_ONLY`] settings changed (for the audit log).
 pub struct SettingsUpdate {
     pub settings: Settings,
     pub secrets_changed: Vec<String>,
+    pub root_only_changed: Vec<String>,
 }
 
 /// Applies an admin's change (the admin API's `PUT` body, or the settings page's form): fields
 /// given replace the current ones, the rest stay. Vault names (e.g. `github_client_secret`) set
-/// that secret, an empty string clears it. Nothing is written unless the whole result is valid.
+/// that secret, an empty string clears it. A [`ROOT_ONLY`] setting given with a new value (or
+/// any secret of that list) by someone below root refuses the whole change. Nothing is written
+/// unless the whole result is valid and allowed.
 pub async fn apply_changes(
     cache: &SettingsCache,
     vault: &crate::vault::Vault,
+    actor: crate::model::Role,
     changes: serde_json::Map<String, serde_json::Value>,
     now: UnixTime,
 ) -> Result<SettingsUpdate, SettingsUpdateError> {
@@ -457,17 +500,27 @@ pub async fn apply_changes(
     let mut merged = serde_json::to_value(current.as_ref())
         .map_err(|e| SettingsError::Corrupt(e.to_string()))?;
     let mut secrets = Vec::new();
+    let mut root_only_changed = Vec::new();
     if let Value::Object(fields) = &mut merged {
         for (key, value) in changes {
-            if crate::vault::NAMES.contains(&key.as_str()) {
+            let is_secret = crate::vault::NAMES.contains(&key.as_str());
+            if !is_secret && !fields.contains_key(&key) {
+                return Err(SettingsUpdateError::Unknown(key.chars().take(64).collect()));
+            }
+            // Sending back an unchanged value (a whole document, a whole form) is no change.
+            if is_root_only(&key) && (is_secret || fields.get(&key) != Some(&value)) {
+                if actor != crate::model::Role::Root {
+                    return Err(SettingsUpdateError::RootOnly(key));
+                }
+                root_only_changed.push(key.clone());
+            }
+            if is_secret {
                 let Value::String(secret) = value else {
                     return Err(SettingsUpdateError::WrongType);
                 };
                 secrets.push((key, secret));
-            } else if fields.contains_key(&key) {
-                fields.insert(key, value);
             } else {
-                return Err(SettingsUpdateError::Unknown(key.chars().take(64).collect()));
+                fields.insert(key, value);
             }
         }
     }
@@ -495,5 +548,6 @@ pub async fn apply_changes(
     Ok(SettingsUpdate {
         settings,
         secrets_changed: secrets.into_iter().map(|(n, _)| n).collect(),
+        root_only_changed,
     })
 }

@@ -229,6 +229,8 @@ pub trait AccountStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<()>;
     async fn user_by_developer_token(&self, hash: &SecretHash) -> StoreResult<Option<User>>;
+    /// Revokes the user's developer token, if any; returns whether there was one.
+    async fn delete_developer_token(&self, user_id: UserId) -> StoreResult<bool>;
 
     // --- throttling (shared by every node using this database) ---
     /// Counts one failure against `key` in a fixed window of `window` seconds and returns the

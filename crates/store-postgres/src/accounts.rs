@@ -115,6 +115,11 @@ impl AccountStore for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+            sqlx::query("DELETE FROM developer_tokens WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
             sqlx::query(
                 "UPDATE token_families SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
             )
@@ -411,6 +416,15 @@ impl AccountStore for PostgresStore {
         .await
         .map_err(backend)?;
         row.as_ref().map(user_from_row).transpose().map_err(backend)
+    }
+
+    async fn delete_developer_token(&self, user_id: UserId) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM developer_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected() > 0)
+            .map_err(backend)
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {

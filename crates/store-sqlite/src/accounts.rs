@@ -134,6 +134,7 @@ impl AccountStore for SqliteStore {
                     // Sessions end and every token dies for good: re-enabling the account later
                     // does not bring old credentials back.
                     execute(tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                    execute(tx, "DELETE FROM developer_tokens WHERE user_id = ?1", [id])?;
                     execute(
                         tx,
                         "UPDATE token_families SET revoked_at = ?2 \
@@ -413,6 +414,19 @@ impl AccountStore for SqliteStore {
             ),
             [hash.as_bytes()],
         )
+    }
+
+    async fn delete_developer_token(&self, user_id: UserId) -> StoreResult<bool> {
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "DELETE FROM developer_tokens WHERE user_id = ?1",
+                    [user_id],
+                )
+            })
+            .await
+            .map(|n| n > 0)
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {

@@ -3,7 +3,7 @@
 //! session.
 
 use crate::envelope::ApiPath;
-use crate::envelope::{ApiError, ApiJson, Success};
+use crate::envelope::{ApiError, ApiJson, OptionalApiJson, Success};
 use crate::extract::{Client, CurrentUser};
 use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
@@ -221,13 +221,8 @@ pub async fn rotate(
     current: CurrentUser,
     Client(client): Client,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    OptionalApiJson(body): OptionalApiJson<RotateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let body: RotateBody = if body.is_empty() {
-        RotateBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest("无效的参数"))?
-    };
     let (app, secret) = state
         .apps
         .rotate_secret(&current.user, id, body.grace_seconds, &client.ip)

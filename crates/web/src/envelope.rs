@@ -41,6 +41,8 @@ pub enum ApiError {
     BadRequest(&'static str),
     #[error("请求体过大")]
     TooLarge,
+    #[error("请求体须为 JSON（Content-Type: application/json）")]
+    UnsupportedMediaType,
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -61,6 +63,7 @@ impl ApiError {
             Self::Refused(_) => StatusCode::OK,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -123,28 +126,66 @@ impl From<SettingsError> for ApiError {
     }
 }
 
-/// A JSON body for the new-api families. Like new-api (gin's `ShouldBindJSON`) it does not insist
-/// on a `Content-Type`; a body that is too big, not UTF-8 or not the expected shape is refused in
-/// the envelope.
+/// A JSON body for the new-api families. It must say `Content-Type: application/json` (415
+/// otherwise): an HTML form or a `text/plain` fetch from another site can send that body with
+/// the browser's cookies and no CORS preflight, `application/json` cannot. A body that is too
+/// big, not UTF-8 or not the expected shape is refused in the envelope.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge
-                } else {
-                    ApiError::BadRequest("无效的参数")
-                }
-            })?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|_| ApiError::BadRequest("无效的参数"))
+        let (declared, bytes) = read_body(req, state).await?;
+        json_body(declared, &bytes).map(Self)
     }
+}
+
+/// An optional JSON body: none at all means `T::default()`; any body must be JSON as for
+/// [`ApiJson`].
+pub struct OptionalApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (declared, bytes) = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(Self(T::default()));
+        }
+        json_body(declared, &bytes).map(Self)
+    }
+}
+
+/// Whether the body was declared `application/json` (with or without parameters such as
+/// `; charset=utf-8`), and the body.
+async fn read_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<(bool, axum::body::Bytes), ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    let bytes = axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest("无效的参数")
+            }
+        })?;
+    Ok((declared, bytes))
+}
+
+fn json_body<T: DeserializeOwned>(declared: bool, bytes: &[u8]) -> Result<T, ApiError> {
+    if !declared {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest("无效的参数"))
 }
 
 /// A path parameter for the new-api families: one that does not parse (e.g. `/api/oauth_apps/x`)

@@ -13,7 +13,7 @@
 //! 2. register it in routes.rs with `.routes(routes!(handler))` (handlers of one path that differ
 //!    by method go in one `routes!`);
 //! 3. the error answers every endpoint of its family can give (400, 401/403 when it needs a
-//!    caller, 404 with a path parameter, 413 with a body, 500) are added by [`family_errors`]
+//!    caller, 404 with a path parameter, 413 and 415 with a body, 500) are added by [`family_errors`]
 //!    from the tag; declare any other status (429, 302...) on the handler.
 //!
 //! HTML pages and redirect-only endpoints (`/oauth/authorize`, `/oauth2/logout`, `/login`) and
@@ -341,6 +341,11 @@ fn add_errors(operation: &mut Operation, path_params_on_item: bool) {
             }
             if has_body {
                 add("413", "The body is too large.", failure());
+                add(
+                    "415",
+                    "The body is not sent as `Content-Type: application/json`.",
+                    failure(),
+                );
             }
             add("500", "Internal error; details are logged.", failure());
         }

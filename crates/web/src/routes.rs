@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::{account, admin, apps, health, middleware, oauth, oidc, openapi, pages};
 use axum::Router;
 use axum::http::header;
-use axum::routing::{get, post};
+use axum::routing::{get, options, post};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -112,7 +112,10 @@ pub fn router(state: AppState) -> Router {
             get(oidc::logout::get).post(oidc::logout::post),
         )
         .route("/login", get(pages::login::get).post(pages::login::post))
-        .route("/login/2fa", post(pages::login::second_factor))
+        .route(
+            "/login/2fa",
+            get(pages::login::second_factor_page).post(pages::login::second_factor),
+        )
         .route("/lang", get(pages::switch_language))
         .route("/static/keyward.css", get(pages::stylesheet))
         .route("/static/keyward.js", get(pages::script))
@@ -216,6 +219,8 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(api)
         .merge(pages)
+        // Browser apps call userinfo cross-origin with a bearer token: answer its preflight.
+        .route("/oauth2/userinfo", options(oidc::bearer_preflight))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::render))

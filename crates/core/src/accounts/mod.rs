@@ -92,6 +92,8 @@ pub struct Registration<'a> {
     /// With its code from `/api/verification`; required when the settings ask for it.
     pub email: Option<&'a str>,
     pub verification_code: Option<&'a str>,
+    /// The caller's address: every attempt counts against `register_max_per_ip`.
+    pub ip: &'a str,
 }
 
 /// Where a request came from, for throttling and the session list.
@@ -133,11 +135,24 @@ impl Accounts {
         &self.policy
     }
 
+    /// Registers an account with a password: the one way both the JSON API and the page do it.
+    /// Every attempt counts against the caller's IP first (`register_max_per_ip`), so mass
+    /// sign-ups, and probing for taken names, stay slow whichever door is used.
     pub async fn register(
         &self,
         form: Registration<'_>,
         settings: &Settings,
     ) -> Result<User, AccountError> {
+        RateLimiter::new(self.store.clone(), self.clock.clone())
+            .consume(&[(
+                limits::key("register:ip", form.ip),
+                settings.register_per_ip(),
+            )])
+            .await
+            .map_err(|e| match e {
+                LimitError::Exceeded { retry_after } => AccountError::Throttled { retry_after },
+                LimitError::Store(e) => AccountError::Store(e),
+            })?;
         if !settings.register_enabled {
             return Err(AccountError::RegistrationClosed);
         }
@@ -418,12 +433,15 @@ impl Accounts {
         Ok(self.store.delete_user_session(user, id_hash).await?)
     }
 
-    /// Ends every session of `user` but `keep` (the one asking); returns how many ended.
+    /// Ends every session of `user` but `keep` (the one asking), and revokes the developer
+    /// token: it is a standing login too, and "log out everywhere" must reach it. Returns how
+    /// many sessions ended.
     pub async fn end_other_sessions(
         &self,
         user: UserId,
         keep: &SecretHash,
     ) -> Result<u64, AccountError> {
+        self.store.delete_developer_token(user).await?;
         let mut ended = 0;
         for session in self
             .store
@@ -465,7 +483,8 @@ impl Accounts {
     }
 
     /// Changes a password after checking the current one (if there is one), and ends every
-    /// session of the user: whoever knew the old password is logged out everywhere.
+    /// session of the user and revokes the developer token: whoever knew the old password is
+    /// logged out everywhere.
     pub async fn change_password(
         &self,
         user: &User,
@@ -485,12 +504,14 @@ impl Accounts {
         self.set_password(user, &new).await
     }
 
-    /// Sets a password with no check of the old one (CLI, admin reset).
+    /// Sets a password with no check of the old one (CLI, reset by e-mail). Every session and
+    /// the developer token die with the old password: whoever held one must not outlive it.
     pub async fn set_password(&self, user: &User, new: &NewPassword) -> Result<(), AccountError> {
         let hash = self.hasher.hash(new.expose()).await?;
         let now = self.clock.now();
         self.store.set_password_hash(user.id, &hash, now).await?;
         self.store.delete_user_sessions(user.id).await?;
+        self.store.delete_developer_token(user.id).await?;
         Ok(())
     }
 

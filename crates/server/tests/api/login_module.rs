@@ -505,9 +505,11 @@ async fn wechat_codes_log_in_bind_after_auth_and_are_throttled(backend: Backend)
     let env = env(backend, json!({})).await;
     let browser = env.app.client();
     let code = env.fakes.wechat_code("openid-1");
+    let state = state_for(&env, &browser, "?provider=wechat").await;
     let (_, body) = get_json(
         &browser,
-        &env.app.url(&format!("/api/oauth/wechat?code={code}")),
+        &env.app
+            .url(&format!("/api/oauth/wechat?code={code}&state={state}")),
     )
     .await;
     assert_eq!(body["message"], "登录成功", "{body}");
@@ -546,10 +548,13 @@ async fn wechat_codes_log_in_bind_after_auth_and_are_throttled(backend: Backend)
     let guesser = env.app.client();
     let mut statuses = Vec::new();
     for i in 0..11 {
+        let state = state_for(&env, &guesser, "?provider=wechat").await;
         let (status, body) = get_json(
             &guesser,
-            &env.app
-                .url(&format!("/api/oauth/wechat?code={:06}", 900_000 + i)),
+            &env.app.url(&format!(
+                "/api/oauth/wechat?code={:06}&state={state}",
+                900_000 + i
+            )),
         )
         .await;
         if status == StatusCode::OK {
@@ -591,7 +596,10 @@ async fn telegram_data_is_verified_fresh_and_bound_once(backend: Backend) {
     let browser = env.app.client();
     let (_, body) = get_json(
         &browser,
-        &env.app.url(&format!("/api/oauth/telegram/login?{good}")),
+        &env.app.url(&format!(
+            "/api/oauth/telegram/login?{good}&state={}",
+            state_for(&env, &browser, "?provider=telegram").await
+        )),
     )
     .await;
     assert_eq!(
@@ -608,7 +616,10 @@ async fn telegram_data_is_verified_fresh_and_bound_once(backend: Backend) {
     assert_eq!(res.status(), StatusCode::FOUND);
     let (_, body) = get_json(
         &browser,
-        &env.app.url(&format!("/api/oauth/telegram/login?{good}")),
+        &env.app.url(&format!(
+            "/api/oauth/telegram/login?{good}&state={}",
+            state_for(&env, &browser, "?provider=telegram").await
+        )),
     )
     .await;
     assert_eq!(
@@ -629,22 +640,30 @@ async fn telegram_data_is_verified_fresh_and_bound_once(backend: Backend) {
     let tampered = good.replace("first_name=Tele", "first_name=Tela");
     let (_, body) = get_json(
         &browser,
-        &env.app
-            .url(&format!("/api/oauth/telegram/login?{tampered}")),
+        &env.app.url(&format!(
+            "/api/oauth/telegram/login?{tampered}&state={}",
+            state_for(&env, &browser, "?provider=telegram").await
+        )),
     )
     .await;
     assert_eq!(body["message"], "Telegram验证失败");
     let stale = telegram_query(&[("id", "99"), ("auth_date", "1000")], "12345:BOT");
     let (_, body) = get_json(
         &browser,
-        &env.app.url(&format!("/api/oauth/telegram/login?{stale}")),
+        &env.app.url(&format!(
+            "/api/oauth/telegram/login?{stale}&state={}",
+            state_for(&env, &browser, "?provider=telegram").await
+        )),
     )
     .await;
     assert_eq!(body["message"], "Telegram验证失败");
     let forged = telegram_query(&fields, "other:TOKEN");
     let (_, body) = get_json(
         &browser,
-        &env.app.url(&format!("/api/oauth/telegram/login?{forged}")),
+        &env.app.url(&format!(
+            "/api/oauth/telegram/login?{forged}&state={}",
+            state_for(&env, &browser, "?provider=telegram").await
+        )),
     )
     .await;
     assert_eq!(body["message"], "Telegram验证失败");

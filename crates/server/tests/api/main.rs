@@ -40,3 +40,4 @@ mod tls;
 mod token_core;
 mod topup;
 mod two_factor;
+mod web_security;

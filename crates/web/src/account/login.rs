@@ -1,6 +1,6 @@
 use crate::account::view::LoginView;
 use crate::envelope::{ApiError, ApiJson, Success};
-use crate::extract::Client;
+use crate::extract::{Client, SameOrigin};
 use crate::openapi::{Answer, Failure};
 use crate::state::AppState;
 use axum::extract::State;
@@ -25,9 +25,11 @@ pub struct LoginBody {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Logged in (a session cookie is set; with two-factor on, a pending one and `require_2fa`), or a refusal.", body = Answer<LoginData>),
+        (status = 403, description = "A cross-site request (another site must not log this browser in).", body = Failure),
         (status = 429, description = "Too many failures; see `Retry-After`.", body = Failure)))]
 pub async fn post(
     State(state): State<AppState>,
+    _same_origin: SameOrigin,
     Client(client): Client,
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginBody>,
@@ -117,10 +119,12 @@ pub struct SecondFactorBody {
     responses(
         (status = 200, description = "Logged in (a fresh session cookie), or a wrong code.", body = Answer<LoginView>),
         (status = 401, description = "No pending login in this browser.", body = Failure),
+        (status = 403, description = "A cross-site request.", body = Failure),
         (status = 429, description = "Too many failures; see `Retry-After`.", body = Failure)),
     security((), ("session" = [])))]
 pub async fn second_factor(
     State(state): State<AppState>,
+    _same_origin: SameOrigin,
     Client(client): Client,
     jar: CookieJar,
     ApiJson(body): ApiJson<SecondFactorBody>,

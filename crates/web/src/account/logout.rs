@@ -18,12 +18,7 @@ pub async fn get(
     jar: CookieJar,
 ) -> Result<impl IntoResponse, ApiError> {
     // A GET that changes state: a link on another site must not log people out.
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v == "cross-site")
-    {
-        return Err(ApiError::Forbidden("跨站请求被拒绝"));
-    }
+    crate::extract::origin::check(&headers, &state.config.public_url)?;
     let name = state.config.session_cookie_name();
     if let Some(cookie) = jar.get(name) {
         state.accounts.end_session(cookie.value()).await?;

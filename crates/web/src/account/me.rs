@@ -1,7 +1,7 @@
 use crate::account::view::UserView;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::extract::{Client, CurrentUser};
-use crate::openapi::Answer;
+use crate::openapi::{Answer, Failure};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -29,10 +29,13 @@ pub struct UpdateBody {
 }
 
 /// `PUT /api/user/self`: change the display name and/or the password. A password change needs
-/// the current password and ends every session; this browser gets a fresh one.
+/// a browser session and the current password, ends every session and revokes the developer
+/// token; this browser gets a fresh session.
 #[utoipa::path(put, path = "/api/user/self", tag = "account",
     request_body = UpdateBody,
-    responses((status = 200, description = "The updated account (a password change sets a fresh session cookie), or a refusal.", body = Answer<UserView>)),
+    responses(
+        (status = 200, description = "The updated account (a password change sets a fresh session cookie), or a refusal.", body = Answer<UserView>),
+        (status = 403, description = "A password change with a developer token (it needs a browser session), or a cross-site request.", body = Failure)),
     security(("session" = []), ("developer_token" = [])))]
 pub async fn put(
     State(state): State<AppState>,
@@ -42,6 +45,10 @@ pub async fn put(
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = &current.user;
+    // Checked before anything changes: a refused request changes nothing.
+    if body.password.is_some() {
+        current.browser_session()?;
+    }
     let now = state.accounts.now();
     if let Some(name) = &body.display_name {
         let name = validate::display_name(name).map_err(|e| ApiError::Refused(e.to_string()))?;

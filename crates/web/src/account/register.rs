@@ -6,7 +6,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::accounts::Registration;
-use keyward_core::limits;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -39,13 +38,6 @@ pub async fn post(
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let settings = state.settings.get().await?;
-    state
-        .limits
-        .consume(&[(
-            limits::key("register:ip", &client.ip),
-            settings.register_per_ip(),
-        )])
-        .await?;
     let form = Registration {
         username: &body.username,
         password: &body.password,
@@ -53,6 +45,7 @@ pub async fn post(
         aff_code: body.aff_code.as_deref(),
         email: body.email.as_deref(),
         verification_code: body.verification_code.as_deref(),
+        ip: &client.ip,
     };
     let user = state.accounts.register(form, &settings).await?;
     tracing::info!(user.id = user.id, "user registered");

@@ -55,7 +55,7 @@ pub async fn get(State(state): State<AppState>) -> Result<impl IntoResponse, Api
         wechat_qrcode: s.wechat_qrcode_url.clone(),
         telegram_oauth: s.telegram_enabled,
         telegram_bot_name: s.telegram_bot_name.clone(),
-        email_verification: !s.smtp_host.is_empty(),
+        email_verification: s.email_verification_enabled,
         quota_per_unit: s.quota_per_unit,
     }))
 }

@@ -3,7 +3,7 @@
 //! limited per account, wherever they are entered.
 
 use crate::envelope::{ApiError, ApiJson, Success};
-use crate::extract::{AuthVia, CurrentUser};
+use crate::extract::CurrentUser;
 use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
@@ -25,10 +25,7 @@ impl From<TwoFactorError> for ApiError {
 }
 
 fn session_only(current: &CurrentUser) -> Result<(), ApiError> {
-    match current.via {
-        AuthVia::Session(_) => Ok(()),
-        AuthVia::DeveloperToken => Err(ApiError::Forbidden("请在浏览器中登录后操作")),
-    }
+    current.browser_session().map(drop)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! Reviewing apps: list (by status), approve, reject, disable, and mark trusted.
 
 use crate::apps::AppView;
-use crate::envelope::{ApiError, ApiJson, Success};
+use crate::envelope::{ApiError, ApiJson, OptionalApiJson, Success};
 use crate::envelope::{ApiPath, ApiQuery};
 use crate::extract::{AdminUser, Client};
 use crate::openapi::Answer;
@@ -63,13 +63,8 @@ async fn review(
     ip: &str,
     id: i64,
     decision: Review,
-    body: &[u8],
+    body: ReviewBody,
 ) -> Result<Success<AppView>, ApiError> {
-    let body: ReviewBody = if body.is_empty() {
-        ReviewBody::default()
-    } else {
-        serde_json::from_slice(body).map_err(|_| ApiError::BadRequest("无效的参数"))?
-    };
     let app = state
         .apps
         .review(Some(&admin.0.user), id, decision, &body.reason, ip)
@@ -88,9 +83,9 @@ pub async fn approve(
     admin: AdminUser,
     Client(c): Client,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    OptionalApiJson(body): OptionalApiJson<ReviewBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    review(&state, &admin, &c.ip, id, Review::Approve, &body).await
+    review(&state, &admin, &c.ip, id, Review::Approve, body).await
 }
 
 /// `POST /api/admin/oauth_apps/{id}/reject` `{reason}`.
@@ -104,9 +99,9 @@ pub async fn reject(
     admin: AdminUser,
     Client(c): Client,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    OptionalApiJson(body): OptionalApiJson<ReviewBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    review(&state, &admin, &c.ip, id, Review::Reject, &body).await
+    review(&state, &admin, &c.ip, id, Review::Reject, body).await
 }
 
 /// `POST /api/admin/oauth_apps/{id}/disable`: its tokens stop working at once.
@@ -120,9 +115,9 @@ pub async fn disable(
     admin: AdminUser,
     Client(c): Client,
     ApiPath(id): ApiPath<i64>,
-    body: axum::body::Bytes,
+    OptionalApiJson(body): OptionalApiJson<ReviewBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    review(&state, &admin, &c.ip, id, Review::Disable, &body).await
+    review(&state, &admin, &c.ip, id, Review::Disable, body).await
 }
 
 #[derive(Deserialize, ToSchema)]

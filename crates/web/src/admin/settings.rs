@@ -85,16 +85,22 @@ impl From<SettingsUpdateError> for ApiError {
         match e {
             SettingsUpdateError::Settings(e) => e.into(),
             SettingsUpdateError::Vault(e) => ApiError::Internal(e.to_string()),
+            SettingsUpdateError::RootOnly(_) => {
+                ApiError::Forbidden("只有超级管理员可以修改邮件与第三方登录的来源设置")
+            }
             other => ApiError::Refused(other.to_string()),
         }
     }
 }
 
 /// `PUT /api/admin/settings`: fields given replace the current ones; the rest stay. Secret
-/// names (e.g. `github_client_secret`) set the secret; an empty string clears it.
+/// names (e.g. `github_client_secret`) set the secret; an empty string clears it. Where recovery
+/// mail and upstream identities come from is root's alone (`settings::ROOT_ONLY`).
 #[utoipa::path(put, path = "/api/admin/settings", tag = "admin",
     request_body = SettingsChanges,
-    responses((status = 200, description = "The settings after the change, or a refusal (unknown name, wrong type, inconsistent values).", body = Answer<SettingsView>)),
+    responses(
+        (status = 200, description = "The settings after the change, or a refusal (unknown name, wrong type, inconsistent values).", body = Answer<SettingsView>),
+        (status = 403, description = "Not an admin; or an admin below root changing where recovery mail or upstream identities come from (SMTP, provider endpoints, client ids and secrets): root only.", body = crate::openapi::Failure)),
     security(("session" = []), ("developer_token" = [])))]
 pub async fn put(
     State(state): State<AppState>,
@@ -114,14 +120,18 @@ pub async fn update(
     changes: Map<String, Value>,
 ) -> Result<Settings, SettingsUpdateError> {
     let now = state.accounts.now();
-    let update = settings::apply_changes(&state.settings, &state.vault, changes, now).await?;
+    let update =
+        settings::apply_changes(&state.settings, &state.vault, admin.role, changes, now).await?;
     audit::record(
         state.store.as_ref(),
         now,
         Some(admin.id),
         action::SETTINGS_UPDATED,
         "",
-        json!({"secrets_changed": update.secrets_changed}),
+        json!({
+            "secrets_changed": update.secrets_changed,
+            "root_only_changed": update.root_only_changed,
+        }),
         ip,
     )
     .await;

@@ -61,15 +61,10 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<CurrentUser, Ap
             "无权进行此操作，未登录且未提供 access token",
         ));
     };
-    // A cookie rides along on cross-site requests too; refuse those outright (CSRF), in addition
-    // to SameSite=Lax, which still lets top-level GET navigations through.
-    if parts
-        .headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v == "cross-site")
-    {
-        return Err(ApiError::Forbidden("跨站请求被拒绝"));
-    }
+    // A cookie rides along on requests other sites make the browser send (SameSite=Lax still
+    // lets top-level GETs through, and a sibling sub-domain is "same-site"): refuse them (CSRF).
+    // A developer token is a header no other site can set, so it needs no such check.
+    super::origin::check(&parts.headers, &state.config.public_url)?;
     match state.accounts.session(cookie.value()).await? {
         Some((session, user)) => Ok(CurrentUser {
             user,
@@ -98,6 +93,40 @@ fn check_new_api_user(parts: &Parts, user: &User) -> Result<(), ApiError> {
         None => Err(ApiError::Unauthorized(
             "无权进行此操作，New-Api-User 格式错误",
         )),
+    }
+}
+
+const BROWSER_ONLY: &str = "请在浏览器中登录后操作";
+
+impl CurrentUser {
+    /// The browser session the caller came with. Whatever yields a session or a way in (setting
+    /// the password, binding an e-mail or an identity, a new developer token) needs one: a
+    /// developer token must never turn itself into more than it is.
+    pub fn browser_session(&self) -> Result<&Session, ApiError> {
+        match &self.via {
+            AuthVia::Session(session) => Ok(session),
+            AuthVia::DeveloperToken => Err(ApiError::Forbidden(BROWSER_ONLY)),
+        }
+    }
+}
+
+/// A user logged in with a browser session; a developer token is refused (403).
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        let session = current.browser_session()?.clone();
+        Ok(Self {
+            user: current.user,
+            session,
+        })
     }
 }
 

@@ -2,6 +2,8 @@
 
 mod auth;
 mod client;
+pub mod origin;
 
-pub use auth::{AdminUser, AuthVia, CurrentUser};
+pub use auth::{AdminUser, AuthVia, CurrentUser, SessionUser};
 pub use client::Client;
+pub use origin::SameOrigin;

@@ -3,7 +3,8 @@
 use super::UpstreamOutcome;
 use super::state::{callback_uri, github_config, linuxdo_config, oidc_config, spa_callback_uri};
 use super::{
-    FLOW_COOKIE, STATE_MISMATCH, enabled, not_enabled, provider_label, registration, upstream_error,
+    FLOW_COOKIE, Failed, FlowFailure, STATE_MISMATCH, enabled, not_enabled, provider_label,
+    registration, upstream_error,
 };
 use crate::envelope::ApiError;
 use crate::envelope::ApiQuery;
@@ -152,24 +153,33 @@ async fn handle(
     };
     let return_to = flow.return_to.clone();
     let result = run(&state, jar, &client, &query, provider, label, flow).await;
-    match (result, return_to.is_empty()) {
-        (Ok(response), true) => response,
-        (Err(e), true) => e.into_response(),
-        // Flows started by this server's pages go back to the page.
-        (Ok(response), false) => {
+    if return_to.is_empty() {
+        return match result {
+            Ok((response, _)) => response,
+            Err(failed) => failed.error.into_response(),
+        };
+    }
+    // Flows started by this server's pages go back to the page: with the session cookie, to
+    // the login page's second step when a second factor is due, or with a failure code.
+    match result {
+        Ok((response, second_factor)) => {
             let (parts, _) = response.into_parts();
-            let mut back = redirect(&return_to);
+            let mut back = if second_factor {
+                let query = serde_urlencoded::to_string([("return_to", return_to.as_str())])
+                    .unwrap_or_default();
+                redirect(&format!("/login/2fa?{query}"))
+            } else {
+                redirect(&return_to)
+            };
             for cookie in parts.headers.get_all(axum::http::header::SET_COOKIE) {
                 back.headers_mut()
                     .append(axum::http::header::SET_COOKIE, cookie.clone());
             }
             back
         }
-        (Err(e), false) => {
-            let message = e.to_string();
-            let query = serde_urlencoded::to_string([("error", message)]).unwrap_or_default();
+        Err(failed) => {
             let sep = if return_to.contains('?') { '&' } else { '?' };
-            redirect(&format!("{return_to}{sep}{query}"))
+            redirect(&format!("{return_to}{sep}error={}", failed.failure.code()))
         }
     }
 }
@@ -182,16 +192,18 @@ async fn run(
     provider: &'static str,
     label: &'static str,
     flow: UpstreamState,
-) -> Result<Response, ApiError> {
-    let settings = state.settings.get().await?;
+) -> Result<(Response, bool), Failed> {
+    let settings = state.settings.get().await.map_err(ApiError::from)?;
     if !enabled(&settings, provider) {
-        return Err(not_enabled(label));
+        return Err(Failed::new(FlowFailure::NotEnabled)(not_enabled(label)));
     }
     let intent = intent_of(state, &jar, &flow).await?;
     // The provider's own error text is not echoed (it is attacker-influenced); it is logged.
     if let Some(error) = &query.error {
         tracing::info!(provider, error = %error.chars().take(100).collect::<String>(), "provider returned an error");
-        return Err(ApiError::Refused(format!("{label} 授权失败或被取消")));
+        return Err(Failed::new(FlowFailure::Denied)(ApiError::Refused(
+            format!("{label} 授权失败或被取消"),
+        )));
     }
     // Flows started by `/start` carry a return_to and use the API callback; new-api's SPA uses
     // its own page.
@@ -201,6 +213,7 @@ async fn run(
     } else {
         spa_callback_uri(state, provider)
     };
+    let upstream = Failed::new(FlowFailure::Upstream);
     let identity = match provider {
         "github" => {
             let config = github_config(state, &settings).await?;
@@ -238,7 +251,7 @@ async fn run(
             .await
         }
     }
-    .map_err(|e| upstream_error(label, &e))?;
+    .map_err(|e| upstream(upstream_error(label, &e)))?;
     let aff = Some(flow.aff_code.as_str()).filter(|a| !a.is_empty());
     let outcome = state
         .accounts
@@ -249,5 +262,5 @@ async fn run(
             aff,
         )
         .await?;
-    super::finish(state, jar, client, outcome, "bind").await
+    Ok(super::finish_with_step(state, jar, client, outcome, "bind").await?)
 }

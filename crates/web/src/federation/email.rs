@@ -4,7 +4,7 @@
 
 use crate::envelope::ApiQuery;
 use crate::envelope::{ApiError, ApiJson, Success};
-use crate::extract::{Client, CurrentUser};
+use crate::extract::{Client, CurrentUser, SessionUser};
 use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
@@ -94,6 +94,7 @@ fn send_later(config: SmtpConfig, to: String, subject: String, body: String) {
     params(EmailQuery),
     responses(
         (status = 200, description = "The same answer whether or not the address is taken; or a refusal (bad address, no SMTP).", body = Answer<Nothing>),
+        (status = 403, description = "A developer token (a code for one's account needs a browser session), or a cross-site request.", body = Failure),
         (status = 429, description = "Too many codes for this address or from this client.", body = Failure)),
     security((), ("session" = [])))]
 pub async fn send_code(
@@ -102,7 +103,12 @@ pub async fn send_code(
     Client(client): Client,
     ApiQuery(query): ApiQuery<EmailQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    send_verification(&state, &query.email, &client.ip, current.map(|c| c.user.id)).await?;
+    // A code for one's own account leads to binding the address: a browser session only.
+    let user = match &current {
+        Some(current) => Some(current.browser_session().map(|_| current.user.id)?),
+        None => None,
+    };
+    send_verification(&state, &query.email, &client.ip, user).await?;
     Ok(Success::new(()))
 }
 
@@ -151,10 +157,10 @@ pub async fn send_verification(
 #[utoipa::path(get, path = "/api/oauth/email/bind", tag = "login-module",
     params(BindQuery),
     responses((status = 200, description = "Bound (`邮箱账户绑定成功!`), or `验证码无效或已过期`.", body = Answer<Nothing>)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind_get(
     state: State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     ApiQuery(query): ApiQuery<BindQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     bind(state, current, query).await
@@ -163,18 +169,19 @@ pub async fn bind_get(
 #[utoipa::path(post, path = "/api/oauth/email/bind", tag = "login-module",
     request_body = BindQuery,
     responses((status = 200, description = "Bound (`邮箱账户绑定成功!`), or `验证码无效或已过期`.", body = Answer<Nothing>)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind_post(
     state: State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     ApiJson(body): ApiJson<BindQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     bind(state, current, body).await
 }
 
+/// Binding an address needs a browser session: with it, the address can reset the password.
 async fn bind(
     State(state): State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     form: BindQuery,
 ) -> Result<impl IntoResponse, ApiError> {
     bind_email(&state, &current.user, &form.email, &form.code).await?;

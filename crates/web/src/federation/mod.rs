@@ -69,6 +69,162 @@ pub fn registration(
     }
 }
 
+/// Why an upstream flow started from one of this server's pages failed. The page gets the code
+/// (`?error=<code>`) and shows its own fixed words: never text from the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowFailure {
+    /// The state is missing, used, expired or from another browser.
+    State,
+    /// The provider answered with an error (denied, cancelled).
+    Denied,
+    NotEnabled,
+    RegistrationClosed,
+    AccountDisabled,
+    AlreadyBound,
+    ProviderTaken,
+    NotBound,
+    /// The session that started a bind is gone.
+    Session,
+    /// The provider could not be reached or answered badly.
+    Upstream,
+    Throttled,
+    Failed,
+}
+
+impl FlowFailure {
+    const ALL: [Self; 12] = [
+        Self::State,
+        Self::Denied,
+        Self::NotEnabled,
+        Self::RegistrationClosed,
+        Self::AccountDisabled,
+        Self::AlreadyBound,
+        Self::ProviderTaken,
+        Self::NotBound,
+        Self::Session,
+        Self::Upstream,
+        Self::Throttled,
+        Self::Failed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::State => "state",
+            Self::Denied => "denied",
+            Self::NotEnabled => "not_enabled",
+            Self::RegistrationClosed => "registration_closed",
+            Self::AccountDisabled => "account_disabled",
+            Self::AlreadyBound => "already_bound",
+            Self::ProviderTaken => "provider_taken",
+            Self::NotBound => "not_bound",
+            Self::Session => "session",
+            Self::Upstream => "upstream",
+            Self::Throttled => "throttled",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The failure a page's `?error=` names; an unknown code is a generic failure.
+    pub fn from_code(code: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.code() == code)
+            .unwrap_or(Self::Failed)
+    }
+
+    /// The words a page shows: (Chinese, English).
+    pub fn message(self) -> (&'static str, &'static str) {
+        match self {
+            Self::State => (
+                "登录请求已过期或来自其他浏览器，请重试",
+                "The sign-in request expired or came from another browser; please try again",
+            ),
+            Self::Denied => (
+                "第三方授权失败或被取消",
+                "The provider's authorization failed or was cancelled",
+            ),
+            Self::NotEnabled => (
+                "管理员未开启此登录方式",
+                "This way of signing in is not enabled",
+            ),
+            Self::RegistrationClosed => ("管理员关闭了新用户注册", "Registration is closed"),
+            Self::AccountDisabled => ("用户已被封禁", "This account is disabled"),
+            Self::AlreadyBound => (
+                "该第三方账户已被其他用户绑定",
+                "That account is already bound to another user",
+            ),
+            Self::ProviderTaken => (
+                "你已绑定了该平台的另一个账户，请先解绑",
+                "Another account of this provider is bound already; unbind it first",
+            ),
+            Self::NotBound => (
+                "该第三方账户未绑定任何用户",
+                "That account is not bound to any user",
+            ),
+            Self::Session => (
+                "登录已过期，请重新登录",
+                "Your session expired; please sign in again",
+            ),
+            Self::Upstream => (
+                "无法从第三方获取身份信息，请稍后重试",
+                "Could not get your identity from the provider; please try again later",
+            ),
+            Self::Throttled => (
+                "请求过于频繁，请稍后再试",
+                "Too many attempts; please try again later",
+            ),
+            Self::Failed => ("登录失败，请重试", "Signing in failed; please try again"),
+        }
+    }
+}
+
+impl From<&FederationError> for FlowFailure {
+    fn from(e: &FederationError) -> Self {
+        match e {
+            FederationError::RegistrationClosed => Self::RegistrationClosed,
+            FederationError::UserDisabled => Self::AccountDisabled,
+            FederationError::AlreadyBound(_) => Self::AlreadyBound,
+            FederationError::ProviderTaken(_) => Self::ProviderTaken,
+            FederationError::NotBound(_) | FederationError::NotLinked => Self::NotBound,
+            FederationError::LastWayIn | FederationError::Account(_) => Self::Failed,
+        }
+    }
+}
+
+/// An upstream flow's failure: the API's answer, and the code a page is sent back with.
+pub struct Failed {
+    pub failure: FlowFailure,
+    pub error: ApiError,
+}
+
+impl Failed {
+    pub fn new(failure: FlowFailure) -> impl FnOnce(ApiError) -> Self {
+        move |error| Self { failure, error }
+    }
+}
+
+/// Errors met before anything upstream-specific: the kind of [`ApiError`] says enough.
+impl From<ApiError> for Failed {
+    fn from(error: ApiError) -> Self {
+        let failure = match &error {
+            ApiError::Forbidden(_) => FlowFailure::State,
+            ApiError::Unauthorized(_) => FlowFailure::Session,
+            ApiError::TooManyRequests(_) => FlowFailure::Throttled,
+            _ => FlowFailure::Failed,
+        };
+        Self { failure, error }
+    }
+}
+
+impl From<FederationError> for Failed {
+    fn from(e: FederationError) -> Self {
+        Self {
+            failure: FlowFailure::from(&e),
+            error: e.into(),
+        }
+    }
+}
+
 pub fn not_enabled(label: &str) -> ApiError {
     ApiError::Refused(format!("管理员未开启通过 {label} 登录以及注册"))
 }
@@ -158,21 +314,38 @@ pub async fn finish(
     outcome: Outcome,
     bind_message: &'static str,
 ) -> Result<Response, ApiError> {
+    finish_with_step(state, jar, client, outcome, bind_message)
+        .await
+        .map(|(response, _)| response)
+}
+
+/// [`finish`], and whether a second factor is now due (the browser holds a pending session).
+pub async fn finish_with_step(
+    state: &AppState,
+    jar: CookieJar,
+    client: &ClientInfo,
+    outcome: Outcome,
+    bind_message: &'static str,
+) -> Result<(Response, bool), ApiError> {
     match outcome {
         Outcome::Bound(user) => {
             tracing::info!(user.id = user.id, "upstream identity bound");
             Ok((
-                jar,
-                Success {
-                    message: bind_message,
-                    data: UpstreamOutcome::Bound { action: "bind" },
-                },
-            )
-                .into_response())
+                (
+                    jar,
+                    Success {
+                        message: bind_message,
+                        data: UpstreamOutcome::Bound { action: "bind" },
+                    },
+                )
+                    .into_response(),
+                false,
+            ))
         }
         Outcome::LoggedIn(user) | Outcome::Registered(user) => {
             let (jar, step) = begin_login(state, jar, &user, client).await?;
             tracing::info!(user.id = user.id, "upstream login");
+            let second_factor = matches!(step, LoginStep::SecondFactor);
             let answer = match step {
                 LoginStep::Done => Success {
                     message: "登录成功",
@@ -183,7 +356,7 @@ pub async fn finish(
                 .into_response(),
                 LoginStep::SecondFactor => step.answer(&user),
             };
-            Ok((jar, answer).into_response())
+            Ok(((jar, answer).into_response(), second_factor))
         }
     }
 }

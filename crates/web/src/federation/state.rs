@@ -150,7 +150,11 @@ pub async fn get(
     ApiQuery(query): ApiQuery<StateQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let provider = match query.provider.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) if provider_label(p).is_some() => p.to_owned(),
+        // Telegram and WeChat logins take a state too (no upstream redirect, but the same
+        // binding to this browser).
+        Some(p) if provider_label(p).is_some() || matches!(p, "telegram" | "wechat") => {
+            p.to_owned()
+        }
         Some(_) => return Err(ApiError::BadRequest("未知的 OAuth 提供商")),
         None => String::new(),
     };

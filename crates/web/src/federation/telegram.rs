@@ -5,7 +5,7 @@ use super::UpstreamOutcome;
 use super::{enabled, finish, not_enabled, registration};
 use crate::envelope::ApiError;
 use crate::envelope::ApiQuery;
-use crate::extract::{Client, CurrentUser};
+use crate::extract::{Client, SameOrigin, SessionUser};
 use crate::openapi::{Answer, Failure};
 use crate::pages::login::redirect;
 use crate::state::AppState;
@@ -79,14 +79,19 @@ fn telegram_error(e: FederationError) -> ApiError {
 
 /// `POST /api/oauth/telegram/login` with the widget's fields as JSON: keeps them out of URLs,
 /// logs and Referer headers (the GET form is kept for new-api's clients).
+/// A script on this site's origin posts the fields; another site cannot (JSON content type,
+/// `Origin` and Fetch Metadata checked), so no state is needed.
 #[utoipa::path(post, path = "/api/oauth/telegram/login", tag = "login-module",
     request_body = WidgetFields,
-    responses((status = 200, description = "Logged in (session cookie set), or a refusal (`Telegram验证失败`...).", body = Answer<UpstreamOutcome>)),
+    responses(
+        (status = 200, description = "Logged in (session cookie set), or a refusal (`Telegram验证失败`...).", body = Answer<UpstreamOutcome>),
+        (status = 403, description = "A cross-site request.", body = Failure)),
     security((), ("session" = [])))]
 pub async fn login_post(
-    state: State<AppState>,
+    State(state): State<AppState>,
+    _same_origin: SameOrigin,
     jar: CookieJar,
-    client: Client,
+    Client(client): Client,
     crate::envelope::ApiJson(body): crate::envelope::ApiJson<BTreeMap<String, serde_json::Value>>,
 ) -> Result<Response, ApiError> {
     let fields = body
@@ -96,14 +101,19 @@ pub async fn login_post(
             other => (k, other.to_string()),
         })
         .collect();
-    login(state, jar, client, ApiQuery(fields)).await
+    log_in(&state, jar, &client, &fields).await
 }
 
-/// Login. As in new-api, an unknown Telegram account does not register unless the admin
-/// turned that on (`telegram_register_enabled`); a disabled account is refused.
+/// Login by the widget's redirect. Bound to the browser that started it: the `state` must be
+/// one issued to this browser (its flow cookie), unused and fresh. As in new-api, an unknown
+/// Telegram account does not register unless the admin turned that on
+/// (`telegram_register_enabled`); a disabled account is refused.
 #[utoipa::path(get, path = "/api/oauth/telegram/login", tag = "login-module",
-    params(WidgetFields),
-    responses((status = 200, description = "Logged in (session cookie set), or a refusal (`Telegram验证失败`...).", body = Answer<UpstreamOutcome>)),
+    params(WidgetFields,
+        ("state" = String, Query, description = "From `GET /api/oauth/state` in this browser (the widget's `auth_url` carries it): the signed data alone would let anyone who has it log any browser into their account for a day (login CSRF).")),
+    responses(
+        (status = 200, description = "Logged in (session cookie set), or a refusal (`Telegram验证失败`...).", body = Answer<UpstreamOutcome>),
+        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
     security((), ("session" = [])))]
 pub async fn login(
     State(state): State<AppState>,
@@ -111,7 +121,18 @@ pub async fn login(
     Client(client): Client,
     ApiQuery(query): ApiQuery<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let identity = identify(&state, &query).await?;
+    let flow = query.get("state").map(String::as_str).unwrap_or_default();
+    super::callback::take_state(&state, &jar, flow, "telegram").await?;
+    log_in(&state, jar, &client, &query).await
+}
+
+async fn log_in(
+    state: &AppState,
+    jar: CookieJar,
+    client: &keyward_core::accounts::ClientInfo,
+    query: &BTreeMap<String, String>,
+) -> Result<Response, ApiError> {
+    let identity = identify(state, query).await?;
     let settings = state.settings.get().await?;
     let policy = registration(&settings, "telegram");
     let outcome = match state
@@ -124,7 +145,7 @@ pub async fn login(
         }
         other => other.map_err(telegram_error)?,
     };
-    finish(&state, jar, &client, outcome, "").await
+    finish(state, jar, client, outcome, "").await
 }
 
 /// Bind: the widget navigates the browser here, so success goes back to the security page.
@@ -133,10 +154,10 @@ pub async fn login(
     responses(
         (status = 302, description = "Bound: back to the security page."),
         (status = 200, description = "Refused (`Telegram验证失败`, `该Telegram账户已被绑定`...).", body = Failure)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind(
     State(state): State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     ApiQuery(query): ApiQuery<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let identity = identify(&state, &query).await?;

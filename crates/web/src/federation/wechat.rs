@@ -6,7 +6,7 @@ use super::UpstreamOutcome;
 use super::{enabled, finish, not_enabled, registration, upstream_error};
 use crate::envelope::ApiQuery;
 use crate::envelope::{ApiError, ApiJson};
-use crate::extract::{Client, CurrentUser};
+use crate::extract::{Client, SessionUser};
 use crate::openapi::{Answer, Failure};
 use crate::state::AppState;
 use axum::extract::State;
@@ -25,6 +25,17 @@ const LABEL: &str = "微信";
 pub struct CodeQuery {
     #[serde(default)]
     code: String,
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LoginQuery {
+    #[serde(default)]
+    code: String,
+    /// From `GET /api/oauth/state` in this browser: a code alone would let whoever has it log
+    /// any browser into their account (login CSRF).
+    #[serde(default)]
+    state: String,
 }
 
 /// Asks the verification server who `code` belongs to; the guessing limits are core's.
@@ -59,19 +70,22 @@ async fn identify(
         .ok_or_else(|| ApiError::Refused("验证码错误或已过期".into()))
 }
 
-/// `GET /api/oauth/wechat?code=`.
+/// `GET /api/oauth/wechat?code=&state=`: bound to the browser that started it (the state's
+/// flow cookie), like the other upstream logins.
 #[utoipa::path(get, path = "/api/oauth/wechat", tag = "login-module",
-    params(CodeQuery),
+    params(LoginQuery),
     responses(
         (status = 200, description = "Logged in or registered (session cookie set), or a refusal.", body = Answer<UpstreamOutcome>),
+        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure),
         (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
     security((), ("session" = [])))]
 pub async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
     Client(client): Client,
-    ApiQuery(query): ApiQuery<CodeQuery>,
+    ApiQuery(query): ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
+    super::callback::take_state(&state, &jar, &query.state, "wechat").await?;
     let identity = identify(&state, &client.ip, None, &query.code).await?;
     let settings = state.settings.get().await?;
     let outcome = state
@@ -93,10 +107,10 @@ pub async fn login(
     responses(
         (status = 200, description = "Bound (`微信账户绑定成功!`), or a refusal.", body = Answer<UpstreamOutcome>),
         (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind_get(
     state: State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     jar: CookieJar,
     client: Client,
     ApiQuery(query): ApiQuery<CodeQuery>,
@@ -109,10 +123,10 @@ pub async fn bind_get(
     responses(
         (status = 200, description = "Bound (`微信账户绑定成功!`), or a refusal.", body = Answer<UpstreamOutcome>),
         (status = 429, description = "Too many wrong codes from this address.", body = Failure)),
-    security(("session" = []), ("developer_token" = [])))]
+    security(("session" = [])))]
 pub async fn bind_post(
     state: State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     jar: CookieJar,
     client: Client,
     ApiJson(body): ApiJson<CodeQuery>,
@@ -122,7 +136,7 @@ pub async fn bind_post(
 
 async fn bind(
     State(state): State<AppState>,
-    current: CurrentUser,
+    current: SessionUser,
     jar: CookieJar,
     Client(client): Client,
     code: String,

@@ -22,3 +22,23 @@ pub fn public_document(mut response: Response, max_age: u32) -> Response {
     }
     response
 }
+
+/// The CORS preflight of a bearer-token endpoint (userinfo): any origin may call it with GET or
+/// POST and an `Authorization` header. No credentials are allowed (the token is a header, not
+/// a cookie), so `*` is safe.
+pub async fn bearer_preflight() -> Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Authorization, Content-Type",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        ],
+    )
+        .into_response()
+}

@@ -356,6 +356,10 @@ impl PageMessage for SettingsUpdateError {
                 "设置项的值类型不正确",
                 "A setting has a value of the wrong type.",
             ),
+            Self::RootOnly(key) => (
+                Cow::Owned(format!("只有超级管理员可以修改此设置: {key}")),
+                Cow::Owned(format!("Only root may change this setting: {key}")),
+            ),
             Self::Invalid(e) => e.words(),
             Self::Vault(e) => e.words(),
             Self::Settings(e) => e.words(),

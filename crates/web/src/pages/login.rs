@@ -37,7 +37,7 @@ pub struct LoginQuery {
     return_to: Option<String>,
     /// Pre-fills the user name (OIDC `login_hint`).
     login_hint: Option<String>,
-    /// An upstream flow's failure, passed back by its callback.
+    /// An upstream flow's failure code, passed back by its callback (never shown as text).
     error: Option<String>,
     /// `login`: the authorization endpoint wants a fresh login even with a live session.
     prompt: Option<String>,
@@ -95,11 +95,7 @@ pub async fn get(
         .as_deref()
         .filter(|h| h.chars().count() <= 256);
     let t = texts(&headers);
-    let error: Option<String> = query
-        .error
-        .as_deref()
-        .filter(|e| !e.is_empty())
-        .map(|e| e.chars().take(200).collect());
+    let error = super::flow_failure(t, query.error.as_deref());
     let page = LoginPage {
         t,
         a: super::account::account_texts(t),
@@ -111,7 +107,7 @@ pub async fn get(
         csrf_token: &csrf,
         return_to,
         username: hint.unwrap_or_default(),
-        error: error.as_deref(),
+        error,
     };
     (jar, render(StatusCode::OK, &page)).into_response()
 }
@@ -261,6 +257,36 @@ pub struct SecondFactorForm {
     csrf_token: String,
     #[serde(default)]
     return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactorQuery {
+    return_to: Option<String>,
+}
+
+/// `GET /login/2fa`: the second step on its own, where an upstream login started from a page
+/// comes when the account has two-factor on (the browser holds the pending session).
+pub async fn second_factor_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(query): Query<SecondFactorQuery>,
+) -> Response {
+    let t = texts(&headers);
+    let return_to = query
+        .return_to
+        .as_deref()
+        .and_then(safe_return_to)
+        .unwrap_or("/");
+    let (jar, csrf) = csrf_cookie(&state, jar);
+    let page = SecondFactorPage {
+        t,
+        chrome: super::Chrome::bare(t, "/login"),
+        csrf_token: &csrf,
+        return_to,
+        error: None,
+    };
+    (jar, render(StatusCode::OK, &page)).into_response()
 }
 
 /// `POST /login/2fa`: the page's second step.

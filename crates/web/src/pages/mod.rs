@@ -332,6 +332,15 @@ pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Respo
     )
 }
 
+/// The words for an upstream flow's failure code in a page's `?error=`: fixed, in the page's
+/// language; an unknown code gets a generic message. Never the query's own text (it would let
+/// anyone put words on this site's pages).
+pub fn flow_failure(t: &Texts, code: Option<&str>) -> Option<&'static str> {
+    let code = code.filter(|c| !c.is_empty())?;
+    let (zh, en) = crate::federation::FlowFailure::from_code(code).message();
+    Some(if t.lang == "en" { en } else { zh })
+}
+
 /// A `return_to` that stays on this site: a path, never `//host` or `/\host`, which browsers
 /// would treat as another origin.
 pub fn safe_return_to(value: &str) -> Option<&str> {

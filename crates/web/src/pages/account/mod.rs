@@ -114,17 +114,15 @@ pub fn notice(a: &'static AccountTexts, key: Option<&str>) -> Option<&'static st
 pub struct DoneQuery {
     #[serde(default)]
     pub done: Option<String>,
-    /// An upstream flow's failure, passed back by the callback.
+    /// An upstream flow's failure code, passed back by the callback.
     #[serde(default)]
     pub error: Option<String>,
 }
 
 impl DoneQuery {
-    pub fn error(&self) -> Option<String> {
-        self.error
-            .as_deref()
-            .filter(|e| !e.is_empty())
-            .map(|e| e.chars().take(200).collect())
+    /// The fixed words for the failure code, never the query's text.
+    pub fn error(&self, t: &crate::pages::Texts) -> Option<String> {
+        crate::pages::flow_failure(t, self.error.as_deref()).map(str::to_owned)
     }
 }
 

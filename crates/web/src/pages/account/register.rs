@@ -220,19 +220,17 @@ pub async fn post(
         aff_code: Some(aff),
         email: Some(&form.email),
         verification_code: Some(&form.code),
+        ip: &client.ip,
     };
     let user = match state.accounts.register(registration, &settings).await {
         Ok(user) => user,
         Err(e @ (AccountError::Store(_) | AccountError::Hash(_))) => return unavailable(t, &e),
         Err(e) => {
-            return show(
-                &state,
-                t,
-                jar,
-                StatusCode::OK,
-                view(None, Some(t.error(&e))),
-            )
-            .await;
+            let status = match e {
+                AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::OK,
+            };
+            return show(&state, t, jar, status, view(None, Some(t.error(&e)))).await;
         }
     };
     tracing::info!(user.id = user.id, "user registered on the page");

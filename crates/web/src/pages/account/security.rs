@@ -176,7 +176,7 @@ pub async fn get(
 ) -> Response {
     let a = account_texts(page.t);
     let done = notice(a, query.done.as_deref());
-    show(&state, &page, StatusCode::OK, done, query.error(), "").await
+    show(&state, &page, StatusCode::OK, done, query.error(page.t), "").await
 }
 
 #[derive(Deserialize)]

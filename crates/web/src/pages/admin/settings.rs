@@ -12,7 +12,8 @@ use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyward_core::settings::SettingsUpdateError;
+use keyward_core::model::Role;
+use keyward_core::settings::{self, SettingsUpdateError};
 use keyward_core::vault;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -26,6 +27,8 @@ pub struct SettingField {
     pub checked: bool,
     /// For secrets: whether the vault holds one (its value is never shown).
     pub is_set: bool,
+    /// Root's alone (`settings::ROOT_ONLY`): shown to other admins, not editable.
+    pub locked: bool,
 }
 
 pub struct SettingGroup {
@@ -42,6 +45,8 @@ pub struct SettingsPage {
     pub section: Section,
     pub csrf: String,
     pub groups: Vec<SettingGroup>,
+    /// Some fields are root's alone and shown read-only.
+    pub has_locked: bool,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
 }
@@ -84,6 +89,7 @@ async fn settings_page(
     notice: Option<&'static str>,
 ) -> Response {
     let en = page.t.lang == "en";
+    let is_root = page.user.role == Role::Root;
     let mut secrets_set = Vec::new();
     for name in vault::NAMES {
         match state.vault.is_set(name).await {
@@ -110,6 +116,7 @@ async fn settings_page(
             value,
             checked,
             is_set: secrets_set.contains(&key),
+            locked: !is_root && settings::is_root_only(key),
         };
         match groups.iter_mut().find(|g| g.title == title) {
             Some(group) => group.fields.push(field),
@@ -132,6 +139,7 @@ async fn settings_page(
             add(key, key, Some(value));
         }
     }
+    let has_locked = groups.iter().any(|g| g.fields.iter().any(|f| f.locked));
     render(
         status,
         &SettingsPage {
@@ -141,6 +149,7 @@ async fn settings_page(
             section: Section("settings"),
             csrf: page.csrf.clone(),
             groups,
+            has_locked,
             error,
             notice,
         },
@@ -170,9 +179,11 @@ pub async fn save_settings(
         Ok(values) => values,
         Err(e) => return unavailable(page.t, &e),
     };
+    // Other admins' forms have no root-only fields; whatever such a name carries is ignored.
+    let editable = |key: &str| page.user.role == Role::Root || !settings::is_root_only(key);
     let mut changes = Map::new();
     let mut error = None;
-    for (key, value) in &current {
+    for (key, value) in current.iter().filter(|(key, _)| editable(key)) {
         let new = match (value, field(key)) {
             (Value::Bool(_), submitted) => Value::Bool(submitted.is_some()),
             (_, None) => continue,
@@ -200,7 +211,7 @@ pub async fn save_settings(
         )
         .await;
     }
-    for name in vault::NAMES {
+    for name in vault::NAMES.iter().filter(|name| editable(name)) {
         if field(&format!("{name}__clear")).is_some() {
             changes.insert((*name).to_owned(), Value::String(String::new()));
         } else if let Some(secret) = field(name).filter(|s| !s.is_empty()) {
@@ -238,6 +249,7 @@ pub(crate) fn samples(
         value: value.into(),
         checked,
         is_set,
+        locked: key == "github_client_id",
     };
     let page = SettingsPage {
         t,
@@ -254,6 +266,7 @@ pub(crate) fn samples(
                 field("quota_per_unit", "number", "1000", false, false),
             ],
         }],
+        has_locked: true,
         error: Some("无法启用 GitHub OAuth".into()),
         notice: Some(admin_texts(t).saved),
     };

@@ -133,6 +133,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
         every!(SettingsUpdateError {
             SettingsUpdateError::Unknown(_) => SettingsUpdateError::Unknown("colour".into()),
             SettingsUpdateError::WrongType => SettingsUpdateError::WrongType,
+            SettingsUpdateError::RootOnly(_) => SettingsUpdateError::RootOnly("smtp_host".into()),
             SettingsUpdateError::Invalid(_) => SettingsUpdateError::Invalid(InvalidSettings::Smtp),
             SettingsUpdateError::Vault(_) => SettingsUpdateError::Vault(VaultError::Encrypt),
             SettingsUpdateError::Settings(_) =>
