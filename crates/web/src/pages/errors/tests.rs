@@ -1,6 +1,7 @@
 //! Every variant of every core error reads in both languages.
 
 use super::*;
+use keyward_core::store::Conflict;
 
 /// A sample of each variant, each paired with the pattern that names it: the `match` in the
 /// witness has no wildcard, so a new variant does not compile until it gets a sample here.
@@ -157,7 +158,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             LimitError::Store(_) => LimitError::Store(store()),
         }),
         every!(StoreError {
-            StoreError::Conflict { .. } => StoreError::Conflict { what: "username" },
+            StoreError::Conflict(_) => StoreError::Conflict(Conflict::Username),
             StoreError::Backend(_) => store(),
         }),
         every!(VaultError {
