@@ -2,7 +2,9 @@
 //! password hash, a call to the WeChat server), so many guesses sent at once are not all
 //! evaluated; and an account's name and address share one budget.
 
-use crate::helpers::{Backend, TestApp, TestDatabase, into_parts, post_json, test_config};
+use crate::helpers::{
+    Backend, TestApp, TestDatabase, get_json, into_parts, post_json, test_config,
+};
 use crate::on_both_backends;
 use crate::rate_limits::{mail_env, set};
 use keyward_core::accounts::two_factor::TwoFactor;
@@ -72,18 +74,42 @@ async fn a_burst_of_wrong_passwords_is_evaluated_only_up_to_the_account_limit(ba
 async fn a_burst_of_wechat_codes_is_checked_only_up_to_the_ip_limit(backend: Backend) {
     let (app, fakes) = mail_env(backend, json!({"wechat_failures_max_per_ip": 10})).await;
     let client = app.client();
-    let login = |code: &str| client.get(app.url(&format!("/api/oauth/wechat?code={code}")));
+    // Each login spends a state issued to this browser (login CSRF): the guesser asks for one
+    // per guess, as anyone can, so the limit is what stops the guessing.
+    let states = |n: usize| {
+        let (client, url) = (&client, app.url("/api/oauth/state?provider=wechat"));
+        async move {
+            let mut states = Vec::new();
+            for _ in 0..n {
+                let (_, body) = get_json(client, &url).await;
+                states.push(body["data"].as_str().expect("state").to_owned());
+            }
+            states.into_iter()
+        }
+    };
+    let login = |code: &str, state: String| {
+        client.get(app.url(&format!("/api/oauth/wechat?code={code}&state={state}")))
+    };
     // The victim's account exists; a success takes nothing from the address's budget.
+    let mut first = states(1).await;
+    let victim = fakes.wechat_code("openid-victim");
     let (_, body) = into_parts(
-        login(&fakes.wechat_code("openid-victim"))
+        login(&victim, first.next().expect("state"))
             .send()
             .await
             .expect("login"),
     )
     .await;
     assert_eq!(body["success"], true, "{body}");
-    let wrong = (0..100).map(|i| login(&format!("wrong{i}"))).collect();
-    let (evaluated, right) = burst(wrong, login(&fakes.wechat_code("openid-victim"))).await;
+    let mut states = states(101).await;
+    let wrong = (0..100)
+        .map(|i| login(&format!("wrong{i}"), states.next().expect("state")))
+        .collect();
+    let right = login(
+        &fakes.wechat_code("openid-victim"),
+        states.next().expect("state"),
+    );
+    let (evaluated, right) = burst(wrong, right).await;
     assert_eq!(evaluated, 10);
     assert_eq!(right, StatusCode::TOO_MANY_REQUESTS);
 }
