@@ -157,7 +157,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             LimitError::Store(_) => LimitError::Store(store()),
         }),
         every!(StoreError {
-            StoreError::Conflict { .. } => StoreError::Conflict { what: "username" },
+            StoreError::Conflict(_) => StoreError::Conflict(keyward_core::store::Conflict::Username),
             StoreError::Backend(_) => store(),
         }),
         every!(VaultError {
