@@ -237,3 +237,41 @@ async fn email_binding_and_password_reset_are_audited_by_core(backend: Backend) 
         assert!(!audit.to_string().contains(&query["token"]), "{audit}");
     }
 }
+
+on_both_backends!(a_trusted_apps_silent_consent_is_recorded_by_core);
+
+/// A trusted app skips the consent question, but the consent it gets is stored and audited like
+/// an answered one, so the trail shows every app a user let in.
+async fn a_trusted_apps_silent_consent_is_recorded_by_core(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("tess").await;
+    let (browser, user_id) = app.user("ursula").await;
+    let admin = app.admin().await;
+    let registered = register_app(&app, &developer, json!({})).await;
+    let res = admin
+        .patch(app.url(&format!("/api/admin/oauth_apps/{}", registered.id)))
+        .json(&json!({"trusted": true}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(into_parts(res).await.0, StatusCode::OK);
+    obtain_code(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        &[
+            ("response_type", "code"),
+            ("client_id", &registered.client_id),
+            ("redirect_uri", CALLBACK),
+            ("scope", "profile"),
+            ("state", "s"),
+        ],
+    )
+    .await;
+    let (_, audit) = get_json(&admin, &app.url("/api/admin/audit?action=consent.granted")).await;
+    let items = audit["data"]["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{audit}");
+    assert_eq!(items[0]["actor_id"], user_id, "{audit}");
+    assert_eq!(items[0]["target"], registered.client_id.as_str(), "{audit}");
+    assert_eq!(items[0]["detail"]["scopes"], "profile", "{audit}");
+}

@@ -107,6 +107,7 @@ async fn load_request(
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    crate::extract::Client(client_info): crate::extract::Client,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -175,12 +176,11 @@ pub async fn get(
                 .as_ref()
                 .is_some_and(|c| request.scopes.is_subset_of(c.scopes));
             if !covered {
-                let now = state.accounts.now();
-                if let Err(e) = state
-                    .store
-                    .save_consent(user.id, request.client.id, request.scopes, now)
-                    .await
-                {
+                let granted = state
+                    .apps
+                    .grant_consent(&user, &request.client, request.scopes, &client_info.ip)
+                    .await;
+                if let Err(e) = granted {
                     return crate::envelope::ApiError::from(e).into_response();
                 }
             }
