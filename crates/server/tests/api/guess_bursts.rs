@@ -2,7 +2,9 @@
 //! password hash, a call to the WeChat server), so many guesses sent at once are not all
 //! evaluated; and an account's name and address share one budget.
 
-use crate::helpers::{Backend, TestApp, TestDatabase, into_parts, post_json, test_config};
+use crate::helpers::{
+    Backend, TestApp, TestDatabase, get_json, into_parts, post_json, test_config,
+};
 use crate::on_both_backends;
 use crate::rate_limits::{mail_env, set};
 use keyward_core::accounts::two_factor::TwoFactor;
@@ -72,18 +74,24 @@ async fn a_burst_of_wrong_passwords_is_evaluated_only_up_to_the_account_limit(ba
 async fn a_burst_of_wechat_codes_is_checked_only_up_to_the_ip_limit(backend: Backend) {
     let (app, fakes) = mail_env(backend, json!({"wechat_failures_max_per_ip": 10})).await;
     let client = app.client();
-    let login = |code: &str| client.get(app.url(&format!("/api/oauth/wechat?code={code}")));
+    // Every login needs a state this browser started (login CSRF), one per attempt.
+    let started = || async {
+        let (_, body) = get_json(&client, &app.url("/api/oauth/state?provider=wechat")).await;
+        body["data"].as_str().expect("state").to_owned()
+    };
+    let login = |code: &str, state: &str| {
+        client.get(app.url(&format!("/api/oauth/wechat?code={code}&state={state}")))
+    };
     // The victim's account exists; a success takes nothing from the address's budget.
-    let (_, body) = into_parts(
-        login(&fakes.wechat_code("openid-victim"))
-            .send()
-            .await
-            .expect("login"),
-    )
-    .await;
+    let first = login(&fakes.wechat_code("openid-victim"), &started().await);
+    let (_, body) = into_parts(first.send().await.expect("login")).await;
     assert_eq!(body["success"], true, "{body}");
-    let wrong = (0..100).map(|i| login(&format!("wrong{i}"))).collect();
-    let (evaluated, right) = burst(wrong, login(&fakes.wechat_code("openid-victim"))).await;
+    let mut wrong = Vec::new();
+    for i in 0..100 {
+        wrong.push(login(&format!("wrong{i}"), &started().await));
+    }
+    let right = login(&fakes.wechat_code("openid-victim"), &started().await);
+    let (evaluated, right) = burst(wrong, right).await;
     assert_eq!(evaluated, 10);
     assert_eq!(right, StatusCode::TOO_MANY_REQUESTS);
 }
