@@ -23,6 +23,8 @@ pub mod action {
     pub const TOPUP_GENERATED: &str = "topup.generated";
     pub const TOPUP_REDEEMED: &str = "topup.redeemed";
     pub const IDENTITY_UNLINKED: &str = "identity.unlinked";
+    pub const EMAIL_BOUND: &str = "email.bound";
+    pub const PASSWORD_RESET: &str = "password.reset";
 }
 
 pub async fn record(

@@ -488,12 +488,16 @@ pub struct SettingsUpdate {
 /// that secret, an empty string clears it. A [`ROOT_ONLY`] setting given with a new value (or
 /// any secret of that list) by someone below root refuses the whole change. Nothing is written
 /// unless the whole result is valid and allowed.
+///
+/// The change is recorded in the audit log: each changed setting with its old and new value,
+/// each secret only as `"set"` or `"cleared"`.
 pub async fn apply_changes(
     cache: &SettingsCache,
     vault: &crate::vault::Vault,
-    actor: crate::model::Role,
+    actor: &crate::model::User,
     changes: serde_json::Map<String, serde_json::Value>,
     now: UnixTime,
+    ip: &str,
 ) -> Result<SettingsUpdate, SettingsUpdateError> {
     use serde_json::Value;
     let current = cache.get().await?;
@@ -501,6 +505,7 @@ pub async fn apply_changes(
         .map_err(|e| SettingsError::Corrupt(e.to_string()))?;
     let mut secrets = Vec::new();
     let mut root_only_changed = Vec::new();
+    let mut changed = serde_json::Map::new();
     if let Value::Object(fields) = &mut merged {
         for (key, value) in changes {
             let is_secret = crate::vault::NAMES.contains(&key.as_str());
@@ -509,7 +514,7 @@ pub async fn apply_changes(
             }
             // Sending back an unchanged value (a whole document, a whole form) is no change.
             if is_root_only(&key) && (is_secret || fields.get(&key) != Some(&value)) {
-                if actor != crate::model::Role::Root {
+                if actor.role != crate::model::Role::Root {
                     return Err(SettingsUpdateError::RootOnly(key));
                 }
                 root_only_changed.push(key.clone());
@@ -518,8 +523,14 @@ pub async fn apply_changes(
                 let Value::String(secret) = value else {
                     return Err(SettingsUpdateError::WrongType);
                 };
+                let masked = if secret.is_empty() { "cleared" } else { "set" };
+                changed.insert(key.clone(), Value::from(masked));
                 secrets.push((key, secret));
             } else {
+                if fields.get(&key) != Some(&value) {
+                    let old = fields.get(&key).cloned().unwrap_or(Value::Null);
+                    changed.insert(key.clone(), serde_json::json!({"old": old, "new": value}));
+                }
                 fields.insert(key, value);
             }
         }
@@ -545,9 +556,25 @@ pub async fn apply_changes(
         vault.set(name, value).await?;
     }
     cache.save(&settings, now).await?;
+    let secrets_changed: Vec<String> = secrets.into_iter().map(|(n, _)| n).collect();
+    crate::audit::record(
+        cache.store.as_ref(),
+        now,
+        Some(actor.id),
+        crate::audit::action::SETTINGS_UPDATED,
+        "",
+        serde_json::json!({
+            "changed": changed,
+            "secrets_changed": secrets_changed,
+            "root_only_changed": root_only_changed,
+        }),
+        ip,
+    )
+    .await;
+    tracing::info!(admin.id = actor.id, "settings updated");
     Ok(SettingsUpdate {
         settings,
-        secrets_changed: secrets.into_iter().map(|(n, _)| n).collect(),
+        secrets_changed,
         root_only_changed,
     })
 }

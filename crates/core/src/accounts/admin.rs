@@ -1,6 +1,7 @@
 //! What an admin may change on a user's account: the rank rules shared by the admin API and the
 //! admin pages.
 
+use crate::audit;
 use crate::clock::UnixTime;
 use crate::model::{Role, User, UserId, UserStatus};
 use crate::store::{Store, StoreError, UserPatch};
@@ -56,19 +57,53 @@ pub fn check(actor: &User, target: &User, patch: &UserPatch) -> Result<(), UserE
     Ok(())
 }
 
-/// Checks and applies `patch` to user `id`; returns the updated account. Disabling ends the
-/// user's sessions and revokes their tokens (the store does both with the update).
+/// Checks and applies `patch` to user `id` and records it in the audit log; returns the updated
+/// account. Disabling ends the user's sessions and revokes their tokens (the store does both with
+/// the update).
 pub async fn edit_user(
     store: &dyn Store,
     actor: &User,
     id: UserId,
     patch: &UserPatch,
     now: UnixTime,
+    ip: &str,
 ) -> Result<User, UserEditError> {
     let target = store.user_by_id(id).await?.ok_or(UserEditError::NotFound)?;
     check(actor, &target, patch)?;
     store.patch_user(id, patch, now).await?;
+    tracing::info!(
+        admin.id = actor.id,
+        user.id = id,
+        ?patch,
+        "user updated by admin"
+    );
+    audit::record(
+        store,
+        now,
+        Some(actor.id),
+        audit::action::USER_UPDATED,
+        id.to_string(),
+        serde_json::json!({
+            "quota": patch.quota, "used_quota": patch.used_quota, "level": patch.level,
+            "role": patch.role.map(|r| r.as_i64()), "status": patch.status.map(|s| s.as_i64()),
+        }),
+        ip,
+    )
+    .await;
     store.user_by_id(id).await?.ok_or(UserEditError::NotFound)
+}
+
+impl super::Accounts {
+    /// [`edit_user`] at this moment: the admin API's and the admin pages' way in.
+    pub async fn edit_user(
+        &self,
+        actor: &User,
+        id: UserId,
+        patch: &UserPatch,
+        ip: &str,
+    ) -> Result<User, UserEditError> {
+        edit_user(self.store.as_ref(), actor, id, patch, self.clock.now(), ip).await
+    }
 }
 
 #[cfg(test)]

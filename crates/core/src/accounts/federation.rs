@@ -5,8 +5,8 @@
 use super::{AccountError, Accounts};
 use crate::audit::{self, action};
 use crate::limits::{self, LimitError};
-use crate::model::{Identity, NewUser, Role, User, UserId};
-use crate::secret::{ALPHANUMERIC, random_string};
+use crate::model::{Identity, NewUser, Role, UpstreamState, User, UserId};
+use crate::secret::{ALPHANUMERIC, SecretHash, random_string};
 use crate::settings::Settings;
 use crate::store::{Conflict, StoreError, Unlink};
 
@@ -69,6 +69,38 @@ pub struct RegistrationPolicy {
 }
 
 impl Accounts {
+    /// Remembers a started upstream flow (its state, PKCE verifier, nonce and intent) until the
+    /// callback takes it.
+    pub async fn start_upstream_flow(&self, flow: UpstreamState) -> Result<(), StoreError> {
+        self.store.create_upstream_state(flow).await
+    }
+
+    /// Takes (once) the flow whose state is `value`, if it was started by this browser (the hash
+    /// of its flow cookie) for `provider` (or for any provider). `None` for anything else: an
+    /// unknown, used or expired state, or another browser's.
+    pub async fn take_upstream_flow(
+        &self,
+        value: &str,
+        browser_cookie: Option<&str>,
+        provider: &str,
+    ) -> Result<Option<UpstreamState>, StoreError> {
+        if value.is_empty() || value.len() > 128 {
+            return Ok(None);
+        }
+        let Some(taken) = self
+            .store
+            .take_upstream_state(&SecretHash::of(value), self.clock.now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let same_browser = browser_cookie.map(SecretHash::of).is_some_and(|b| {
+            crate::secret::constant_time_eq(b.as_bytes(), taken.browser_hash.as_bytes())
+        });
+        let right_provider = taken.provider.is_empty() || taken.provider == provider;
+        Ok((same_browser && right_provider).then_some(taken))
+    }
+
     /// Checks a WeChat scan code, which is short, as one guess: a slot of the IP's budget (and
     /// the account's, when binding) is taken before `lookup` asks the verification server, kept
     /// when the code was wrong (`Ok(None)`), given back otherwise. While a budget is spent, no

@@ -11,7 +11,7 @@ pub use password::{HashError, PasswordHasher};
 
 use crate::clock::{Clock, UnixTime};
 use crate::limits::{self, Keyed, Limit, LimitError, RateLimiter};
-use crate::model::{CodeCheck, NewSession, NewUser, Role, Session, User, UserId};
+use crate::model::{NewSession, NewUser, Role, Session, User, UserId};
 use crate::secret::{ALPHANUMERIC, Secret, SecretHash, random_string};
 use crate::settings::Settings;
 use crate::store::{Conflict, Store, StoreError};
@@ -203,22 +203,18 @@ impl Accounts {
             return Err(AccountError::EmailVerificationRequired);
         };
         let email = validate::email(email).map_err(|_| AccountError::BadVerificationCode)?;
-        if code.len() > 32 {
-            return Err(AccountError::BadVerificationCode);
-        }
-        let check = self
-            .store
-            .check_code(
-                crate::accounts::email::VERIFY,
+        let owner = self
+            .check_mailed_code(
+                email::VERIFY,
                 &email,
-                &SecretHash::of(code),
-                crate::accounts::email::MAX_ATTEMPTS,
-                self.clock.now(),
+                code,
+                email::MAX_CODE_LEN,
+                email::MAX_ATTEMPTS,
             )
             .await?;
         // A code sent to a signed-in user belongs to that account, not to a new one.
-        match check {
-            CodeCheck::Valid(None) => Ok(email),
+        match owner {
+            Some(None) => Ok(email),
             _ => Err(AccountError::BadVerificationCode),
         }
     }
@@ -502,6 +498,20 @@ impl Accounts {
             return Err(AccountError::WrongCurrentPassword);
         }
         self.set_password(user, &new).await
+    }
+
+    /// Sets the name shown for a user; an empty one falls back to the username.
+    pub async fn set_display_name(&self, user: &User, raw: &str) -> Result<(), AccountError> {
+        let name = validate::display_name(raw)?;
+        let name = if name.is_empty() {
+            user.username.clone()
+        } else {
+            name
+        };
+        self.store
+            .set_display_name(user.id, &name, self.clock.now())
+            .await?;
+        Ok(())
     }
 
     /// Sets a password with no check of the old one (CLI, reset by e-mail). Every session and

@@ -397,6 +397,24 @@ impl Apps {
         Ok(client)
     }
 
+    /// Records that `user` lets `client` have `scopes` (the consent page's "approve"), so that
+    /// later requests within them skip the page.
+    pub async fn grant_consent(
+        &self,
+        user: &User,
+        client: &Client,
+        scopes: ScopeSet,
+        ip: &str,
+    ) -> Result<(), StoreError> {
+        self.store
+            .save_consent(user.id, client.id, scopes, self.clock.now())
+            .await?;
+        let detail = json!({"scopes": scopes.to_string()});
+        self.audit(Some(user), action::CONSENT_GRANTED, client, detail, ip)
+            .await;
+        Ok(())
+    }
+
     /// Ends `user`'s authorization of the app `client_id`: the consent and every token issued
     /// under it. `false` when there was none (or no such app).
     pub async fn revoke_consent(

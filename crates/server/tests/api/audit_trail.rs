@@ -105,3 +105,173 @@ async fn every_app_action_and_consent_revocation_is_audited_by_core(backend: Bac
     assert_eq!(trail[7].2["reason"], "spam");
     assert_eq!(trail[4].2["scopes"], "profile balance");
 }
+
+on_both_backends!(admin_user_edits_and_settings_changes_are_audited_by_core);
+
+/// Both doors (the admin API and the admin pages) reach core, which writes the record: the user
+/// edit with what it set, the settings change with old and new values and secrets only masked.
+async fn admin_user_edits_and_settings_changes_are_audited_by_core(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, user_id) = app.user("edna").await;
+    let root = app.admin().await;
+    let (_, me) = get_json(&root, &app.url("/api/user/self")).await;
+    let root_id = me["data"]["id"].as_i64().expect("root id");
+
+    let res = root
+        .patch(app.url(&format!("/api/admin/users/{user_id}")))
+        .json(&json!({"quota": 77, "level": 2}))
+        .send()
+        .await
+        .expect("patch user");
+    assert_eq!(into_parts(res).await.0, StatusCode::OK);
+    let (_, audit) = get_json(&root, &app.url("/api/admin/audit?action=user.updated")).await;
+    let entry = &audit["data"]["items"][0];
+    assert_eq!(entry["actor_id"], root_id, "{audit}");
+    assert_eq!(entry["target"], user_id.to_string(), "{audit}");
+    assert_eq!(entry["detail"]["quota"], 77, "{audit}");
+    assert_eq!(entry["detail"]["level"], 2, "{audit}");
+    assert_eq!(entry["detail"]["role"], Value::Null, "{audit}");
+
+    let (_, before) = get_json(&root, &app.url("/api/admin/settings")).await;
+    let res = root
+        .put(app.url("/api/admin/settings"))
+        .json(&json!({
+            "quota_for_new_user": 4242,
+            "topup_url": before["data"]["topup_url"],
+            "github_client_secret": "gh-secret-value",
+        }))
+        .send()
+        .await
+        .expect("put settings");
+    let (status, body) = into_parts(res).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, audit) = get_json(&root, &app.url("/api/admin/audit?action=settings.updated")).await;
+    let entry = &audit["data"]["items"][0];
+    assert_eq!(entry["actor_id"], root_id, "{audit}");
+    let changed = &entry["detail"]["changed"];
+    assert_eq!(
+        changed["quota_for_new_user"],
+        json!({"old": before["data"]["quota_for_new_user"], "new": 4242}),
+        "{audit}"
+    );
+    // An unchanged value sent back is no change; a secret is never written out.
+    assert_eq!(changed.get("topup_url"), None, "{audit}");
+    assert_eq!(changed["github_client_secret"], "set", "{audit}");
+    assert!(!audit.to_string().contains("gh-secret-value"), "{audit}");
+}
+
+on_both_backends!(email_binding_and_password_reset_are_audited_by_core);
+
+/// Binding an address (it can then reset the password) and a reset by e-mail each leave a record
+/// naming the account, written by core; a refused bind or reset writes none.
+async fn email_binding_and_password_reset_are_audited_by_core(backend: Backend) {
+    let env = crate::login_module::env(backend, json!({})).await;
+    let (user, user_id) = env.app.user("ava").await;
+    get_json(
+        &user,
+        &env.app.url("/api/verification?email=ava@example.com"),
+    )
+    .await;
+    let mails = crate::login_module::wait_for_mail(&env, 1).await;
+    let code = crate::login_module::code_in(&mails[0]);
+    let bind = |code: String| {
+        let url = env.app.url("/api/oauth/email/bind");
+        let user = user.clone();
+        async move {
+            post_json(
+                &user,
+                &url,
+                json!({"email": "ava@example.com", "code": code}),
+            )
+            .await
+        }
+    };
+    let (_, body) = bind("000000".into()).await;
+    assert_eq!(body["success"], false, "{body}");
+    let (_, body) = bind(code).await;
+    assert_eq!(body["success"], true, "{body}");
+
+    let anonymous = env.app.client();
+    get_json(
+        &anonymous,
+        &env.app.url("/api/reset_password?email=ava@example.com"),
+    )
+    .await;
+    let mails = crate::login_module::wait_for_mail(&env, 2).await;
+    let link = mails[1]
+        .lines()
+        .find(|l| l.contains("/user/reset?"))
+        .expect("link")
+        .trim()
+        .to_owned();
+    let query: std::collections::BTreeMap<String, String> =
+        serde_urlencoded::from_str(link.split_once('?').expect("query").1).expect("params");
+    let reset = |token: String| {
+        let url = env.app.url("/api/user/reset");
+        async move {
+            post_json(
+                &reqwest::Client::new(),
+                &url,
+                json!({"email": "ava@example.com", "token": token, "password": "a-new-password"}),
+            )
+            .await
+        }
+    };
+    let (_, body) = reset("wrong-token".into()).await;
+    assert_eq!(body["success"], false, "{body}");
+    let (_, body) = reset(query["token"].clone()).await;
+    assert_eq!(body["success"], true, "{body}");
+
+    let admin = env.app.admin().await;
+    for action in ["email.bound", "password.reset"] {
+        let (_, audit) = get_json(
+            &admin,
+            &env.app.url(&format!("/api/admin/audit?action={action}")),
+        )
+        .await;
+        let items = audit["data"]["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "one record for {action}: {audit}");
+        assert_eq!(items[0]["actor_id"], user_id, "{audit}");
+        assert_eq!(items[0]["target"], user_id.to_string(), "{audit}");
+        assert_eq!(items[0]["detail"]["email"], "ava@example.com", "{audit}");
+        assert!(!audit.to_string().contains(&query["token"]), "{audit}");
+    }
+}
+
+on_both_backends!(a_trusted_apps_silent_consent_is_recorded_by_core);
+
+/// A trusted app skips the consent question, but the consent it gets is stored and audited like
+/// an answered one, so the trail shows every app a user let in.
+async fn a_trusted_apps_silent_consent_is_recorded_by_core(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("tess").await;
+    let (browser, user_id) = app.user("ursula").await;
+    let admin = app.admin().await;
+    let registered = register_app(&app, &developer, json!({})).await;
+    let res = admin
+        .patch(app.url(&format!("/api/admin/oauth_apps/{}", registered.id)))
+        .json(&json!({"trusted": true}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(into_parts(res).await.0, StatusCode::OK);
+    obtain_code(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        &[
+            ("response_type", "code"),
+            ("client_id", &registered.client_id),
+            ("redirect_uri", CALLBACK),
+            ("scope", "profile"),
+            ("state", "s"),
+        ],
+    )
+    .await;
+    let (_, audit) = get_json(&admin, &app.url("/api/admin/audit?action=consent.granted")).await;
+    let items = audit["data"]["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{audit}");
+    assert_eq!(items[0]["actor_id"], user_id, "{audit}");
+    assert_eq!(items[0]["target"], registered.client_id.as_str(), "{audit}");
+    assert_eq!(items[0]["detail"]["scopes"], "profile", "{audit}");
+}

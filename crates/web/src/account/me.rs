@@ -6,7 +6,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
-use keyward_core::accounts::validate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -49,15 +48,8 @@ pub async fn put(
     if body.password.is_some() {
         current.browser_session()?;
     }
-    let now = state.accounts.now();
     if let Some(name) = &body.display_name {
-        let name = validate::display_name(name).map_err(|e| ApiError::Refused(e.to_string()))?;
-        let name = if name.is_empty() {
-            user.username.clone()
-        } else {
-            name
-        };
-        state.store.set_display_name(user.id, &name, now).await?;
+        state.accounts.set_display_name(user, name).await?;
     }
     let mut jar = jar;
     if let Some(new) = &body.password {

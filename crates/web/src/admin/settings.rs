@@ -8,7 +8,6 @@ use crate::openapi::{Answer, schema_of_example};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use keyward_core::audit::{self, action};
 use keyward_core::model::User;
 use keyward_core::settings::{self, Settings, SettingsUpdateError};
 use keyward_core::vault;
@@ -112,7 +111,7 @@ pub async fn put(
     Ok(Success::new(view(&state, &settings).await?))
 }
 
-/// Applies and records an admin's change: the admin API and the settings page.
+/// Applies an admin's change (core records it): the admin API and the settings page.
 pub async fn update(
     state: &AppState,
     admin: &User,
@@ -121,20 +120,6 @@ pub async fn update(
 ) -> Result<Settings, SettingsUpdateError> {
     let now = state.accounts.now();
     let update =
-        settings::apply_changes(&state.settings, &state.vault, admin.role, changes, now).await?;
-    audit::record(
-        state.store.as_ref(),
-        now,
-        Some(admin.id),
-        action::SETTINGS_UPDATED,
-        "",
-        json!({
-            "secrets_changed": update.secrets_changed,
-            "root_only_changed": update.root_only_changed,
-        }),
-        ip,
-    )
-    .await;
-    tracing::info!(admin.id = admin.id, "settings updated");
+        settings::apply_changes(&state.settings, &state.vault, admin, changes, now, ip).await?;
     Ok(update.settings)
 }

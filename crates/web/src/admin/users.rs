@@ -6,8 +6,8 @@ use crate::openapi::Answer;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use keyward_core::accounts::admin::{self, UserEditError};
-use keyward_core::model::{Role, User, UserStatus};
+use keyward_core::accounts::admin::UserEditError;
+use keyward_core::model::{Role, UserStatus};
 use keyward_core::store::UserPatch;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -107,7 +107,10 @@ pub async fn patch(
         role,
         status,
     };
-    let updated = edit_user(&state, &admin.user, &client.ip, id, &patch).await?;
+    let updated = state
+        .accounts
+        .edit_user(&admin.user, id, &patch, &client.ip)
+        .await?;
     Ok(Success::new(UserView::from(&updated)))
 }
 
@@ -119,36 +122,4 @@ impl From<UserEditError> for ApiError {
             other => ApiError::Refused(other.to_string()),
         }
     }
-}
-
-/// Applies an admin's change to a user and records it: the admin API and the admin pages.
-pub async fn edit_user(
-    state: &AppState,
-    actor: &User,
-    ip: &str,
-    id: i64,
-    patch: &UserPatch,
-) -> Result<User, UserEditError> {
-    let now = state.accounts.now();
-    let updated = admin::edit_user(state.store.as_ref(), actor, id, patch, now).await?;
-    tracing::info!(
-        admin.id = actor.id,
-        user.id = id,
-        ?patch,
-        "user updated by admin"
-    );
-    keyward_core::audit::record(
-        state.store.as_ref(),
-        now,
-        Some(actor.id),
-        keyward_core::audit::action::USER_UPDATED,
-        id.to_string(),
-        serde_json::json!({
-            "quota": patch.quota, "used_quota": patch.used_quota, "level": patch.level,
-            "role": patch.role.map(|r| r.as_i64()), "status": patch.status.map(|s| s.as_i64()),
-        }),
-        ip,
-    )
-    .await;
-    Ok(updated)
 }

@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::federation::{FederatedIdentity, Intent};
 use keyward_core::model::UpstreamState;
-use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_upstream::ExternalIdentity;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -89,21 +88,12 @@ pub async fn take_state(
     value: &str,
     provider: &str,
 ) -> Result<UpstreamState, ApiError> {
-    if value.is_empty() || value.len() > 128 {
-        return Err(ApiError::Forbidden(STATE_MISMATCH));
-    }
-    let taken = state
-        .store
-        .take_upstream_state(&SecretHash::of(value), state.accounts.now())
+    let browser = jar.get(FLOW_COOKIE).map(|c| c.value());
+    state
+        .accounts
+        .take_upstream_flow(value, browser, provider)
         .await?
-        .ok_or(ApiError::Forbidden(STATE_MISMATCH))?;
-    let browser = jar.get(FLOW_COOKIE).map(|c| SecretHash::of(c.value()));
-    let same_browser =
-        browser.is_some_and(|b| constant_time_eq(b.as_bytes(), taken.browser_hash.as_bytes()));
-    if !same_browser || !(taken.provider.is_empty() || taken.provider == provider) {
-        return Err(ApiError::Forbidden(STATE_MISMATCH));
-    }
-    Ok(taken)
+        .ok_or(ApiError::Forbidden(STATE_MISMATCH))
 }
 
 /// For a bind, the account that started it must still be the one logged in.

@@ -110,8 +110,8 @@ async fn begin(
     let nonce = (with_pkce && provider == "oidc").then(|| random_base64url(24));
     let now = state.accounts.now();
     state
-        .store
-        .create_upstream_state(UpstreamState {
+        .accounts
+        .start_upstream_flow(UpstreamState {
             state_hash: SecretHash::of(&value),
             browser_hash: SecretHash::of(&browser),
             provider: provider.to_owned(),

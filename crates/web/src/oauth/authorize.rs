@@ -8,7 +8,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use keyward_core::audit::{self, action};
 use keyward_core::model::{Session, User};
 use keyward_core::oauth::ErrorCode;
 use keyward_core::oauth::authorize::{
@@ -17,7 +16,6 @@ use keyward_core::oauth::authorize::{
 };
 use keyward_core::oauth::redirect_uri::display_host;
 use keyward_core::secret::{constant_time_eq, derive};
-use serde_json::json;
 
 const CSRF_PURPOSE: &str = "keyward-consent-csrf";
 
@@ -109,6 +107,7 @@ async fn load_request(
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
+    crate::extract::Client(client_info): crate::extract::Client,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -177,12 +176,11 @@ pub async fn get(
                 .as_ref()
                 .is_some_and(|c| request.scopes.is_subset_of(c.scopes));
             if !covered {
-                let now = state.accounts.now();
-                if let Err(e) = state
-                    .store
-                    .save_consent(user.id, request.client.id, request.scopes, now)
-                    .await
-                {
+                let granted = state
+                    .apps
+                    .grant_consent(&user, &request.client, request.scopes, &client_info.ip)
+                    .await;
+                if let Err(e) = granted {
                     return crate::envelope::ApiError::from(e).into_response();
                 }
             }
@@ -306,24 +304,13 @@ pub async fn post(
     };
     match form.decision.as_str() {
         "approve" => {
-            let now = state.accounts.now();
-            if let Err(e) = state
-                .store
-                .save_consent(user.id, request.client.id, request.scopes, now)
-                .await
-            {
+            let granted = state
+                .apps
+                .grant_consent(&user, &request.client, request.scopes, &client_info.ip)
+                .await;
+            if let Err(e) = granted {
                 return crate::envelope::ApiError::from(e).into_response();
             }
-            audit::record(
-                state.store.as_ref(),
-                now,
-                Some(user.id),
-                action::CONSENT_GRANTED,
-                request.client.client_id.clone(),
-                json!({"scopes": request.scopes.to_string()}),
-                &client_info.ip,
-            )
-            .await;
             issue(
                 &state,
                 &request,

@@ -183,14 +183,12 @@ pub async fn post(
         error,
     };
     if form.action == "send_code" {
-        return match crate::federation::email::send_verification(
-            &state,
-            &form.email,
-            &client.ip,
-            None,
-        )
-        .await
-        {
+        let mail = crate::federation::email::mail_context(&state);
+        let sent = state
+            .accounts
+            .send_verification(&mail, &form.email, &client.ip, None)
+            .await;
+        return match sent.map_err(ApiError::from) {
             Ok(()) => {
                 show(
                     &state,

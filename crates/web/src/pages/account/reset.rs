@@ -76,7 +76,12 @@ pub async fn post(
         return expired_page(t);
     }
     let a = account_texts(t);
-    match crate::federation::email::send_reset_link(&state, &form.email, &client.ip).await {
+    let mail = crate::federation::email::mail_context(&state);
+    let sent = state
+        .accounts
+        .send_reset_link(&mail, &form.email, &client.ip)
+        .await;
+    match sent.map_err(ApiError::from) {
         Ok(()) => {
             ask(
                 &state,
@@ -209,6 +214,7 @@ pub struct ChooseForm {
 pub async fn choose_post(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Client(client): Client,
     jar: CookieJar,
     Form(form): Form<ChooseForm>,
 ) -> Response {
@@ -221,14 +227,11 @@ pub async fn choose_post(
     let (status, error) = if form.password != form.password2 {
         again(a.passwords_differ.to_owned())
     } else {
-        match crate::federation::email::reset_password(
-            &state,
-            &form.email,
-            &form.token,
-            &form.password,
-        )
-        .await
-        {
+        let reset = state
+            .accounts
+            .reset_password(&form.email, &form.token, &form.password, &client.ip)
+            .await;
+        match reset.map_err(ApiError::from) {
             Ok(()) => {
                 return choose(&state, t, jar, StatusCode::OK, "", "", true, None).await;
             }

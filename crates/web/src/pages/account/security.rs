@@ -450,13 +450,12 @@ pub async fn email(
     }
     let a = account_texts(page.t);
     if form.action == "send_code" {
-        let sent = crate::federation::email::send_verification(
-            &state,
-            &form.email,
-            &client.ip,
-            Some(page.user.id),
-        )
-        .await;
+        let mail = crate::federation::email::mail_context(&state);
+        let sent = state
+            .accounts
+            .send_verification(&mail, &form.email, &client.ip, Some(page.user.id))
+            .await
+            .map_err(ApiError::from);
         return match sent {
             Ok(()) => {
                 show(
@@ -472,7 +471,11 @@ pub async fn email(
             Err(e) => refused(&state, &page, e).await,
         };
     }
-    match crate::federation::email::bind_email(&state, &page.user, &form.email, &form.code).await {
+    let bound = state
+        .accounts
+        .bind_email(&page.user, &form.email, &form.code, &client.ip)
+        .await;
+    match bound.map_err(ApiError::from) {
         Ok(()) => redirect("/user/security?done=email"),
         Err(e) => refused(&state, &page, e).await,
     }

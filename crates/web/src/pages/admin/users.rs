@@ -2,7 +2,6 @@
 
 use super::{AdminTexts, Pager, Section, admin_texts, back, unavailable};
 use crate::admin::paging;
-use crate::admin::users::edit_user;
 use crate::extract::Client;
 use crate::pages::console::QUERY;
 use crate::pages::console::format_time;
@@ -171,7 +170,11 @@ pub async fn update_user(
     let Ok(id) = id.parse::<i64>() else {
         return edit_failure(page.t, &UserEditError::NotFound);
     };
-    match edit_user(&state, &page.user, &client.ip, id, &patch).await {
+    match state
+        .accounts
+        .edit_user(&page.user, id, &patch, &client.ip)
+        .await
+    {
         Ok(_) => redirect(back(&form.return_to, "/admin/users")),
         Err(e) => edit_failure(page.t, &e),
     }
