@@ -502,15 +502,36 @@ impl Accounts {
 
     /// Sets the name shown for a user; an empty one falls back to the username.
     pub async fn set_display_name(&self, user: &User, raw: &str) -> Result<(), AccountError> {
-        let name = validate::display_name(raw)?;
-        let name = if name.is_empty() {
-            user.username.clone()
-        } else {
-            name
-        };
-        self.store
-            .set_display_name(user.id, &name, self.clock.now())
-            .await?;
+        self.update_self(user, Some(raw), None).await
+    }
+
+    /// A user's own change of display name and/or password (`(current, new)`). Everything that
+    /// can refuse — the name's rules, the new password's, the current password — is checked
+    /// before anything is written, so a refused request changes nothing.
+    pub async fn update_self(
+        &self,
+        user: &User,
+        display_name: Option<&str>,
+        password: Option<(&str, &str)>,
+    ) -> Result<(), AccountError> {
+        let name = display_name
+            .map(|raw| {
+                let name = validate::display_name(raw)?;
+                Ok::<_, AccountError>(if name.is_empty() {
+                    user.username.clone()
+                } else {
+                    name
+                })
+            })
+            .transpose()?;
+        if let Some((current, new)) = password {
+            self.change_password(user, current, new).await?;
+        }
+        if let Some(name) = name {
+            self.store
+                .set_display_name(user.id, &name, self.clock.now())
+                .await?;
+        }
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use crate::helpers::{Backend, TestApp, get_json, into_parts, post_json};
 use crate::on_both_backends;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 on_both_backends!(
     a_user_registers_logs_in_reads_self_and_logs_out,
@@ -17,6 +17,7 @@ on_both_backends!(
     new_api_user_header_must_name_the_caller,
     concurrent_registrations_of_one_name_let_exactly_one_win,
     health_and_readiness_answer,
+    a_refused_self_update_changes_nothing,
 );
 
 async fn a_user_registers_logs_in_reads_self_and_logs_out(backend: Backend) {
@@ -421,4 +422,36 @@ async fn health_and_readiness_answer(backend: Backend) {
         "raw paths must not become labels"
     );
     app.stop().await;
+}
+
+async fn a_refused_self_update_changes_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (client, _) = app.user("gina").await;
+    let update = |body: Value| {
+        let (client, url) = (&client, app.url("/api/user/self"));
+        async move { into_parts(client.put(url).json(&body).send().await.expect("put")).await }
+    };
+    // A wrong current password refuses the whole request: the new name is not saved either.
+    let (_, body) = update(json!({
+        "display_name": "Renamed",
+        "password": "brand-new-pass",
+        "original_password": "wrong-old",
+    }))
+    .await;
+    assert_eq!(body["success"], false, "{body}");
+    // And a bad name refuses the password change with it.
+    let (_, body) = update(json!({
+        "display_name": "x".repeat(21),
+        "password": "brand-new-pass",
+        "original_password": "password-123",
+    }))
+    .await;
+    assert_eq!(body["success"], false, "{body}");
+    let (_, me) = get_json(&client, &app.url("/api/user/self")).await;
+    assert_eq!(me["data"]["display_name"], "gina", "{me}");
+    app.login("gina", "password-123").await;
+
+    let (_, body) = update(json!({"display_name": "Gina G"})).await;
+    assert_eq!(body["success"], true, "{body}");
+    assert_eq!(body["data"]["display_name"], "Gina G");
 }

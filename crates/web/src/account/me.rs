@@ -48,16 +48,14 @@ pub async fn put(
     if body.password.is_some() {
         current.browser_session()?;
     }
-    if let Some(name) = &body.display_name {
-        state.accounts.set_display_name(user, name).await?;
-    }
+    let current_password = body.original_password.as_deref().unwrap_or_default();
+    let password = body.password.as_deref().map(|new| (current_password, new));
+    state
+        .accounts
+        .update_self(user, body.display_name.as_deref(), password)
+        .await?;
     let mut jar = jar;
-    if let Some(new) = &body.password {
-        let current_password = body.original_password.as_deref().unwrap_or_default();
-        state
-            .accounts
-            .change_password(user, current_password, new)
-            .await?;
+    if password.is_some() {
         jar = crate::account::login::open_session(&state, jar, user, &client).await?;
         tracing::info!(user.id = user.id, "password changed");
     }
