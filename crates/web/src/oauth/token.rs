@@ -1,7 +1,7 @@
 //! `POST /api/oauth2/token`: the RFC 6749 token endpoint (authorization_code, refresh_token,
 //! client_credentials; client_secret_basic or client_secret_post).
 
-use super::form::{AuthMethod, Form, token_request};
+use super::form::{Form, token_request};
 use crate::extract::Client as ClientAddress;
 use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
@@ -32,20 +32,18 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut method = AuthMethod::Post;
     let result = async {
         let body =
             body.map_err(|_| TokenError::InvalidRequest("the body is too large or unreadable"))?;
         let form = Form::parse(&body)?;
-        let (request, how) = token_request(&headers, &form)?;
-        method = how;
+        let (request, _) = token_request(&headers, &form)?;
         let issued = state.tokens.token(&request, &client.ip).await?;
         Ok(TokenResponse::new(issued))
     }
     .await;
     match result {
         Ok(response) => no_store(Json(response)),
-        Err(e) => OAuthError { error: e, method }.into_response(),
+        Err(e) => OAuthError(e).into_response(),
     }
 }
 
@@ -94,24 +92,23 @@ pub fn no_store(body: impl IntoResponse) -> Response {
 }
 
 /// An RFC 6749 §5.2 error: 400, or 401 with a challenge when client authentication failed.
-pub struct OAuthError {
-    pub error: TokenError,
-    pub method: AuthMethod,
-}
+/// The challenge is `Basic` whichever way the client sent its credentials (RFC 6749 §5.2).
+pub struct OAuthError(pub TokenError);
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let code = self.error.code();
-        let status = match &self.error {
+        let error = self.0;
+        let code = error.code();
+        let status = match &error {
             TokenError::UnknownClient | TokenError::BadClientSecret => StatusCode::UNAUTHORIZED,
             TokenError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             TokenError::Store(_) | TokenError::Settings(_) | TokenError::Signing(_) => {
-                tracing::error!(error = %self.error, "token endpoint failed");
+                tracing::error!(error = %error, "token endpoint failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             _ => StatusCode::BAD_REQUEST,
         };
-        let description = match &self.error {
+        let description = match &error {
             TokenError::Store(_) | TokenError::Settings(_) | TokenError::Signing(_) => {
                 "internal error".to_owned()
             }
@@ -121,16 +118,13 @@ impl IntoResponse for OAuthError {
             status,
             Json(json!({"error": code.as_str(), "error_description": description})),
         ));
-        if let TokenError::RateLimited { retry_after } = self.error {
+        if let TokenError::RateLimited { retry_after } = error {
             set_retry_after(&mut response, retry_after);
         }
         if status == StatusCode::UNAUTHORIZED {
-            let challenge = match self.method {
-                AuthMethod::Basic | AuthMethod::Post => r#"Basic realm="keyward""#,
-            };
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
+                HeaderValue::from_static(r#"Basic realm="keyward""#),
             );
         }
         response

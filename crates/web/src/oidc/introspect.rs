@@ -2,7 +2,7 @@
 //! other token is simply `{"active": false}`.
 
 use crate::extract::Client as ClientAddress;
-use crate::oauth::form::{AuthMethod, Form, client_credentials};
+use crate::oauth::form::{Form, client_credentials};
 use crate::oauth::token::{OAuthError, no_store};
 use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
@@ -80,12 +80,10 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut method = AuthMethod::Post;
     let result = async {
         let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
         let form = Form::parse(&body)?;
-        let (creds, how) = client_credentials(&headers, &form)?;
-        method = how;
+        let (creds, _) = client_credentials(&headers, &form)?;
         let token = form
             .get("token")
             .ok_or(TokenError::InvalidRequest("token is required"))?;
@@ -95,6 +93,6 @@ pub async fn post(
     match result {
         Ok(Some(token)) => no_store(Json(Introspection::new(token, &state.config.public_url))),
         Ok(None) => no_store(Json(Introspection::default())),
-        Err(error) => OAuthError { error, method }.into_response(),
+        Err(error) => OAuthError(error).into_response(),
     }
 }

@@ -3,7 +3,7 @@
 //! the endpoint reveals nothing.
 
 use crate::extract::Client as ClientAddress;
-use crate::oauth::form::{AuthMethod, Form, client_credentials};
+use crate::oauth::form::{Form, client_credentials};
 use crate::oauth::token::{OAuthError, no_store};
 use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
@@ -28,12 +28,10 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut method = AuthMethod::Post;
     let result = async {
         let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
         let form = Form::parse(&body)?;
-        let (creds, how) = client_credentials(&headers, &form)?;
-        method = how;
+        let (creds, _) = client_credentials(&headers, &form)?;
         let token = form
             .get("token")
             .ok_or(TokenError::InvalidRequest("token is required"))?;
@@ -42,6 +40,6 @@ pub async fn post(
     .await;
     match result {
         Ok(()) => no_store(StatusCode::OK),
-        Err(error) => OAuthError { error, method }.into_response(),
+        Err(error) => OAuthError(error).into_response(),
     }
 }
