@@ -1,0 +1,89 @@
+//! TOTP enrolment, login codes (each time step once), recovery codes and the guessing budget.
+
+use crate::world::*;
+use keyward_core::accounts::two_factor::{TwoFactor, TwoFactorError};
+use keyward_core::settings::Settings;
+
+fn code_now(w: &World, url: &str) -> String {
+    let now = u64::try_from(w.clock.now()).expect("time");
+    TwoFactor::code_for(url, now).expect("a code")
+}
+
+#[tokio::test]
+async fn a_code_works_once_per_time_step_and_recovery_codes_once() {
+    let w = World::new().await;
+    let user = w.user("leo").await;
+    let settings = Settings::default();
+    let enrolment = w.two_factor.begin(&user).await.expect("begin");
+    let wrong = w.two_factor.enable(&user, "000000", &settings).await;
+    assert!(matches!(wrong, Err(TwoFactorError::WrongCode)), "{wrong:?}");
+    w.two_factor
+        .enable(&user, &code_now(&w, &enrolment.otpauth_url), &settings)
+        .await
+        .expect("enable");
+    assert!(matches!(
+        w.two_factor.begin(&user).await,
+        Err(TwoFactorError::AlreadyEnabled)
+    ));
+
+    // The step that enabled it is spent; the next one logs in, once.
+    w.clock.advance(30);
+    let code = code_now(&w, &enrolment.otpauth_url);
+    w.two_factor
+        .complete_login(&user, &code, &settings)
+        .await
+        .expect("login");
+    let replay = w.two_factor.complete_login(&user, &code, &settings).await;
+    assert!(
+        matches!(replay, Err(TwoFactorError::WrongCode)),
+        "{replay:?}"
+    );
+
+    let recovery = &enrolment.backup_codes[0];
+    w.two_factor
+        .complete_login(&user, &recovery.to_uppercase(), &settings)
+        .await
+        .expect("a recovery code, in any case");
+    let again = w
+        .two_factor
+        .complete_login(&user, recovery, &settings)
+        .await;
+    assert!(matches!(again, Err(TwoFactorError::WrongCode)), "{again:?}");
+}
+
+#[tokio::test]
+async fn wrong_login_codes_are_throttled_without_locking_out_management() {
+    let w = World::new().await;
+    let user = w.user("mia").await;
+    let settings = Settings::default();
+    let enrolment = w.two_factor.begin(&user).await.expect("begin");
+    w.two_factor
+        .enable(&user, &code_now(&w, &enrolment.otpauth_url), &settings)
+        .await
+        .expect("enable");
+    let mut throttled = false;
+    for _ in 0..20 {
+        match w
+            .two_factor
+            .complete_login(&user, "123456", &settings)
+            .await
+        {
+            Err(TwoFactorError::WrongCode) => {}
+            Err(TwoFactorError::Throttled { .. }) => throttled = true,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(throttled, "guessing at the login step is throttled");
+    w.clock.advance(30);
+    let right = code_now(&w, &enrolment.otpauth_url);
+    let still = w.two_factor.complete_login(&user, &right, &settings).await;
+    assert!(
+        matches!(still, Err(TwoFactorError::Throttled { .. })),
+        "{still:?}"
+    );
+    // The owner's settings page has its own budget.
+    w.two_factor
+        .disable(&user, &right, &settings)
+        .await
+        .expect("disable");
+}
