@@ -223,7 +223,7 @@ impl App<'_> {
         let location = match (res.status(), consent) {
             (StatusCode::OK, true) => {
                 let html = res.text().await?;
-                let mut fields = hidden_fields(&html);
+                let mut fields = keyward_testkit::hidden_fields(&html);
                 if !fields.iter().any(|(k, _)| k == "csrf_token") {
                     bail!("no consent form in: {html}");
                 }
@@ -275,57 +275,4 @@ fn location_of(res: &reqwest::Response) -> Result<String> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .context("redirect without a Location")
-}
-
-/// The hidden fields of the consent form.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for chunk in html.split("<input type=\"hidden\" ").skip(1) {
-        let name = between(chunk, "name=\"", "\"");
-        let value = between(chunk, "value=\"", "\"");
-        if let (Some(name), Some(value)) = (name, value) {
-            fields.push((unescape(name), unescape(value)));
-        }
-    }
-    fields
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let to = text[from..].find(end)? + from;
-    Some(&text[from..to])
-}
-
-/// HTML entities back to characters (what the template escaped).
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = &tail[1..end];
-        let ch = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
-                .ok()
-                .and_then(char::from_u32),
-            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match ch {
-            Some(c) => out.push(c),
-            None => out.push_str(&tail[..=end]),
-        }
-        rest = &tail[end + 1..];
-    }
-    out.push_str(rest);
-    out
 }

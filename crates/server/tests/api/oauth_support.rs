@@ -94,57 +94,7 @@ pub async fn authorize(
     (status, location, res.text().await.expect("body"))
 }
 
-/// The hidden fields of the consent form.
-pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    for chunk in html.split("<input type=\"hidden\" ").skip(1) {
-        let name = between(chunk, "name=\"", "\"");
-        let value = between(chunk, "value=\"", "\"");
-        if let (Some(name), Some(value)) = (name, value) {
-            fields.push((unescape(name), unescape(value)));
-        }
-    }
-    fields
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let to = text[from..].find(end)? + from;
-    Some(&text[from..to])
-}
-
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = &tail[1..end];
-        let ch = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
-                .ok()
-                .and_then(char::from_u32),
-            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match ch {
-            Some(c) => out.push(c),
-            None => out.push_str(&tail[..=end]),
-        }
-        rest = &tail[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
+pub use keyward_testkit::hidden_fields;
 
 /// Submits the consent form found in `html` with `decision`; returns status and Location.
 pub async fn answer_consent(
@@ -268,9 +218,6 @@ pub async fn submit(
 
 /// The first hidden `csrf_token` of a page.
 pub fn csrf(html: &str) -> String {
-    hidden_fields(html)
-        .into_iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v)
+    keyward_testkit::hidden_field(html, "csrf_token")
         .unwrap_or_else(|| panic!("no csrf_token in {html}"))
 }
