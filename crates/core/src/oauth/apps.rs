@@ -146,7 +146,7 @@ impl Apps {
         }
         let mut uris: Vec<String> = Vec::new();
         for uri in form.redirect_uris.iter().map(|u| u.trim()) {
-            redirect_uri::validate(uri, policy.allow_http_redirect_uris)?;
+            redirect_uri::validate_redirect(uri, policy.allow_http_redirect_uris, form.public)?;
             if !uris.iter().any(|u| u == uri) {
                 uris.push(uri.to_owned());
             }

@@ -1,4 +1,5 @@
-//! Redirect URIs: what an app may register, and the exact-match rule at authorization time.
+//! Redirect URIs: what an app may register, and the matching rule at authorization time — exact,
+//! except the port of a loopback redirect, which a native app picks when it starts (RFC 8252).
 
 /// Why a redirect URI cannot be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,6 +14,12 @@ pub enum RedirectUriError {
     InsecureHttp,
     #[error("重定向 URI 过长")]
     TooLong,
+    /// RFC 8252 §7.1: a reversed domain name as the scheme, and only for native (public) apps,
+    /// which cannot keep a secret anyway.
+    #[error(
+        "自定义协议的重定向 URI 只能用于公开客户端（原生应用），且协议名须为反向域名，如 com.example.app:/callback"
+    )]
+    PrivateUseScheme,
 }
 
 pub const MAX_LEN: usize = 2000;
@@ -51,6 +58,47 @@ pub fn validate(uri: &str, allow_http: bool) -> Result<(), RedirectUriError> {
     Ok(())
 }
 
+/// Checks one redirect URI of an app: a web URI as [`validate`] has it, or, for a public client,
+/// a private-use scheme named after a reversed domain (`com.example.app:/callback`, RFC 8252
+/// §7.1), the way a native app on a phone or desktop receives its code.
+pub fn validate_redirect(
+    uri: &str,
+    allow_http: bool,
+    public_client: bool,
+) -> Result<(), RedirectUriError> {
+    match private_use_scheme(uri) {
+        None => validate(uri, allow_http),
+        Some(_) if !public_client => Err(RedirectUriError::PrivateUseScheme),
+        Some(_) if uri.len() > MAX_LEN => Err(RedirectUriError::TooLong),
+        Some(_) if uri.contains('#') => Err(RedirectUriError::Fragment),
+        Some(scheme) => {
+            let rest = &uri[scheme.len() + 1..];
+            let valid = rest.starts_with('/')
+                && !rest.starts_with("//")
+                && !rest.chars().any(|c| c.is_whitespace() || c.is_control());
+            if valid {
+                Ok(())
+            } else {
+                Err(RedirectUriError::PrivateUseScheme)
+            }
+        }
+    }
+}
+
+/// The scheme of `uri` when it is a private-use one: RFC 3986 scheme characters with at least
+/// one dot, so `javascript:`, `data:` or `file:` never qualify, nor do http and https.
+fn private_use_scheme(uri: &str) -> Option<&str> {
+    let (scheme, _) = uri.split_once(':')?;
+    let mut chars = scheme.chars();
+    let well_formed = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+    let dotted = scheme.contains('.')
+        && scheme
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with(['+', '-']));
+    (well_formed && dotted).then_some(scheme)
+}
+
 fn host_of(authority: &str) -> &str {
     if let Some(v6) = authority.strip_prefix('[') {
         return v6.split(']').next().unwrap_or_default();
@@ -68,11 +116,46 @@ fn is_loopback(host: &str) -> bool {
 
 /// The authorization-time rule: the requested URI must equal a registered one byte for byte. No
 /// prefix, wildcard or normalisation matching, which is how open redirectors are born.
+///
+/// One exception, RFC 8252 §7.3: a native app listens on whatever loopback port is free when it
+/// starts, so a registered `http://127.0.0.1/…`, `http://[::1]/…` or `http://localhost/…` matches
+/// the same URI with any port — scheme, host, path and query still byte for byte. `localhost`
+/// counts because many CLIs register it; browsers resolve it to loopback only.
 pub fn is_registered<'a>(
     requested: &str,
     registered: impl IntoIterator<Item = &'a String>,
 ) -> bool {
-    registered.into_iter().any(|r| r == requested)
+    let loopback = LoopbackUri::parse(requested);
+    registered.into_iter().any(|r| {
+        r == requested || loopback.is_some_and(|wanted| LoopbackUri::parse(r) == Some(wanted))
+    })
+}
+
+/// A loopback redirect URI without its port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LoopbackUri<'a> {
+    host: &'a str,
+    /// The path and query, exactly as written.
+    rest: &'a str,
+}
+
+impl<'a> LoopbackUri<'a> {
+    const HOSTS: [&'static str; 3] = ["127.0.0.1", "[::1]", "localhost"];
+
+    fn parse(uri: &'a str) -> Option<Self> {
+        let after = uri.strip_prefix("http://")?;
+        let end = after.find(['/', '?']).unwrap_or(after.len());
+        let (authority, rest) = after.split_at(end);
+        let host = Self::HOSTS.into_iter().find(|h| authority.starts_with(h))?;
+        let port = &authority[host.len()..];
+        let port_ok = port.is_empty()
+            || port.strip_prefix(':').is_some_and(|digits| {
+                (1..=5).contains(&digits.len())
+                    && digits.bytes().all(|b| b.is_ascii_digit())
+                    && digits.parse::<u16>().is_ok_and(|p| p != 0)
+            });
+        (port_ok && !rest.contains('#')).then_some(Self { host, rest })
+    }
 }
 
 /// The host shown on the consent page, so the user sees where they will be sent: parsed as a
@@ -157,6 +240,107 @@ mod tests {
         }
     }
 
+    /// RFC 8252 §7.3: any port for a loopback redirect; everything else still exact.
+    #[test]
+    fn rfc8252_7_3_loopback_redirects_match_any_port() {
+        let registered = vec![
+            "http://127.0.0.1/callback".to_owned(),
+            "http://[::1]:8080/cb?x=1".to_owned(),
+            "http://localhost/oauth".to_owned(),
+        ];
+        for ok in [
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:49152/callback",
+            "http://127.0.0.1:1/callback",
+            "http://[::1]/cb?x=1",
+            "http://[::1]:65535/cb?x=1",
+            "http://localhost:3000/oauth",
+        ] {
+            assert!(is_registered(ok, &registered), "{ok}");
+        }
+        for refused in [
+            // Another path or query, even by one byte.
+            "http://127.0.0.1:49152/callback/",
+            "http://127.0.0.1:49152/Callback",
+            "http://127.0.0.1:49152/callback?x=1",
+            "http://[::1]:9/cb",
+            // Another loopback host than the one registered.
+            "http://localhost:49152/callback",
+            "http://127.0.0.2:49152/callback",
+            // Not a port: a user name, a longer host, junk.
+            "http://127.0.0.1:49152@evil.example/callback",
+            "http://127.0.0.1.evil.example/callback",
+            "http://localhost.evil.example/oauth",
+            "http://127.0.0.1:/callback",
+            "http://127.0.0.1:0/callback",
+            "http://127.0.0.1:65536/callback",
+            "http://127.0.0.1:+80/callback",
+            "http://127.0.0.1:49152/callback#x",
+            // https is not a loopback redirect: exact only.
+            "https://127.0.0.1:49152/callback",
+        ] {
+            assert!(!is_registered(refused, &registered), "{refused}");
+        }
+        // A non-loopback registration gets no port freedom.
+        let web = vec!["http://app.example.com/cb".to_owned()];
+        assert!(!is_registered("http://app.example.com:81/cb", &web));
+    }
+
+    /// RFC 8252 §7.1: private-use schemes, reversed domain names, for public clients only.
+    #[test]
+    fn rfc8252_7_1_private_use_schemes_are_for_public_clients() {
+        for ok in [
+            "com.example.app:/oauth2redirect",
+            "io.keyward.cli:/cb?x=1",
+            "com.example-app.v2:/done",
+        ] {
+            assert_eq!(validate_redirect(ok, false, true), Ok(()), "{ok}");
+            assert_eq!(
+                validate_redirect(ok, false, false),
+                Err(RedirectUriError::PrivateUseScheme),
+                "{ok} on a confidential client"
+            );
+        }
+        for bad in [
+            "com.example.app:cb",
+            "com.example.app://host/cb",
+            "com.example.app:/a b",
+        ] {
+            assert_eq!(
+                validate_redirect(bad, false, true),
+                Err(RedirectUriError::PrivateUseScheme),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            validate_redirect("com.example.app:/cb#x", false, true),
+            Err(RedirectUriError::Fragment)
+        );
+        for not_private in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "file:/etc/passwd",
+            "com..example:/cb",
+            "com.-example:/cb",
+            "Com.Example:/cb",
+        ] {
+            assert_eq!(
+                validate_redirect(not_private, false, true),
+                Err(RedirectUriError::NotAbsoluteHttp),
+                "{not_private}"
+            );
+        }
+        // Web URIs follow the web rules whatever the client.
+        assert_eq!(
+            validate_redirect("https://app.example.com/cb", false, false),
+            Ok(())
+        );
+        assert_eq!(
+            validate_redirect("http://app.example.com/cb", false, true),
+            Err(RedirectUriError::InsecureHttp)
+        );
+    }
+
     #[test]
     fn consent_page_shows_the_parsed_host() {
         let shown = |uri| display_host(uri).unwrap_or_default();
@@ -186,6 +370,39 @@ mod props {
             vec(any::<char>(), 0..3000).prop_map(String::from_iter),
             "(https?|HTTP|javascript)://[a-zA-Z0-9.@:\\[\\]/?#%\\\\ -]{0,60}",
         ]
+    }
+
+    /// The model of RFC 8252 §7.3 the matcher is held to: `http://`, a loopback host, an
+    /// optional port 1–65535 in plain digits, then the rest without a fragment.
+    fn loopback_without_port(uri: &str) -> Option<String> {
+        let after = uri.strip_prefix("http://")?;
+        let end = after.find(['/', '?']).unwrap_or(after.len());
+        let (authority, rest) = after.split_at(end);
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if host != "[" && !host.ends_with(':') => (host, Some(port)),
+            _ => (authority, None),
+        };
+        let port_ok = port.is_none_or(|p| {
+            !p.is_empty()
+                && p.len() <= 5
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n > 0)
+        });
+        let loopback = ["127.0.0.1", "[::1]", "localhost"].contains(&host);
+        (loopback && port_ok && !rest.contains('#')).then(|| format!("{host}{rest}"))
+    }
+
+    /// A loopback redirect, with or without a port.
+    fn loopback() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["127.0.0.1", "[::1]", "localhost"]),
+            proptest::option::of(0u32..70_000),
+            prop::sample::select(vec!["/cb", "/cb/", "/cb?x=1", "", "?a", "/c#f"]),
+        )
+            .prop_map(|(host, port, rest)| {
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                format!("http://{host}{port}{rest}")
+            })
     }
 
     /// A URI an app could register.
@@ -245,15 +462,17 @@ mod props {
             }
         }
 
+        /// Byte equality, or the same loopback URI with another port (RFC 8252 §7.3).
         #[test]
-        fn matching_is_byte_equality(
-            requested in text(),
-            registered in vec(text(), 0..4),
+        fn matching_is_byte_equality_up_to_a_loopback_port(
+            requested in prop_oneof![text(), loopback()],
+            registered in vec(prop_oneof![text(), loopback()], 0..4),
         ) {
-            prop_assert_eq!(
-                is_registered(&requested, &registered),
-                registered.iter().any(|r| r.as_bytes() == requested.as_bytes())
-            );
+            let expected = registered.iter().any(|r| {
+                r.as_bytes() == requested.as_bytes()
+                    || loopback_without_port(r).is_some_and(|a| Some(a) == loopback_without_port(&requested))
+            });
+            prop_assert_eq!(is_registered(&requested, &registered), expected);
         }
 
         #[test]

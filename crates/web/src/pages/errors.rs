@@ -253,6 +253,10 @@ impl PageMessage for RedirectUriError {
                 "A redirect URI must use https unless it points at this machine.",
             ),
             Self::TooLong => fixed("重定向 URI 过长", "The redirect URI is too long."),
+            Self::PrivateUseScheme => fixed(
+                "自定义协议的重定向 URI 只能用于公开客户端（原生应用），且协议名须为反向域名，如 com.example.app:/callback",
+                "Custom-scheme redirect URIs are for native (public) apps only, and the scheme must be a reversed domain name, such as com.example.app:/callback.",
+            ),
         }
     }
 }

@@ -97,6 +97,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             RedirectUriError::Userinfo => RedirectUriError::Userinfo,
             RedirectUriError::InsecureHttp => RedirectUriError::InsecureHttp,
             RedirectUriError::TooLong => RedirectUriError::TooLong,
+            RedirectUriError::PrivateUseScheme => RedirectUriError::PrivateUseScheme,
         }),
         every!(AuthorizeError {
             AuthorizeError::UnknownClient => AuthorizeError::UnknownClient,
