@@ -27,13 +27,13 @@ mod oauth;
 mod tests;
 
 use async_trait::async_trait;
-use db::{Cols, execute, first_row};
+use db::{Cols, all_rows, execute, first_row};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{NewUser, Role, Session, User, UserStatus};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
 use rusqlite::types::FromSql;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Params, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection as _, migrate::Migrator};
 use std::str::FromStr;
@@ -90,6 +90,44 @@ impl SqliteStore {
 
     pub(crate) fn db(&self) -> &db::Db {
         &self.db
+    }
+
+    /// The first row of `sql` with `params`, mapped by `map`.
+    pub(crate) fn read_one<R>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl FnOnce(&Cols<'_, '_>) -> rusqlite::Result<R>,
+    ) -> StoreResult<Option<R>> {
+        self.db.read(|c| first_row(c, sql, params, map))
+    }
+
+    /// Every row of `sql` with `params`, mapped by `map`.
+    pub(crate) fn read_all<R>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl FnMut(&Cols<'_, '_>) -> rusqlite::Result<R>,
+    ) -> StoreResult<Vec<R>> {
+        self.db.read(|c| all_rows(c, sql, params, map))
+    }
+
+    /// Runs one statement as a write of its own (`Db::write`); returns the rows it changed.
+    pub(crate) async fn write_one(
+        &self,
+        sql: &str,
+        params: impl Params + Send,
+    ) -> StoreResult<u64> {
+        self.db.write(|tx| execute(tx, sql, params)).await
+    }
+
+    /// `write_one` for a statement that changes nothing a cached read returns (`Db::append`).
+    pub(crate) async fn append_one(
+        &self,
+        sql: &str,
+        params: impl Params + Send,
+    ) -> StoreResult<u64> {
+        self.db.append(|tx| execute(tx, sql, params)).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::db::{Cols, all_rows, execute, first_row, store_error};
+use crate::db::{Cols, execute, first_row, store_error};
 use crate::{SqliteStore, backend, hash_column, parsed, user_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
@@ -182,8 +182,7 @@ fn touch_consent(
 impl SqliteStore {
     /// The apps `sql` (selecting `client_columns!()`) finds with `params`.
     fn clients_where(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Client>> {
-        self.db()
-            .read(|c| all_rows(c, sql, params, client_from_row))
+        self.read_all(sql, params, client_from_row)
     }
 }
 
@@ -227,8 +226,7 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn client_by_pk(&self, pk: ClientPk) -> StoreResult<Option<Client>> {
-        self.db()
-            .read(|c| first_row(c, CLIENT_BY_PK, [pk], client_from_row))
+        self.read_one(CLIENT_BY_PK, [pk], client_from_row)
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
@@ -242,10 +240,7 @@ impl OAuthStore for SqliteStore {
             client_id,
             generation,
             |_| true,
-            || {
-                self.db()
-                    .read(|c| first_row(c, SQL, [client_id], client_from_row))
-            },
+            || self.read_one(SQL, [client_id], client_from_row),
         )
     }
 
@@ -319,18 +314,12 @@ impl OAuthStore for SqliteStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "UPDATE clients SET secret_hash = ?2, secret_revealed_at = ?3, \
-                     updated_at = ?3 WHERE id = ?1 AND status = 'approved' AND public = 0 \
-                     AND secret_revealed_at IS NULL",
-                    params![pk, hash.as_bytes(), now],
-                )
-            })
-            .await
-            .map(|n| n > 0)
+        self.changed(
+            "UPDATE clients SET secret_hash = ?2, secret_revealed_at = ?3, updated_at = ?3 \
+             WHERE id = ?1 AND status = 'approved' AND public = 0 AND secret_revealed_at IS NULL",
+            (pk, hash.as_bytes(), now),
+        )
+        .await
     }
 
     async fn rotate_secret(
@@ -340,27 +329,20 @@ impl OAuthStore for SqliteStore {
         previous_expires_at: Option<UnixTime>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "UPDATE clients SET \
-                       previous_secret_hash = CASE WHEN ?3 IS NULL THEN NULL ELSE secret_hash END, \
-                       previous_secret_expires_at = ?3, \
-                       secret_hash = ?2, secret_revealed_at = ?4, updated_at = ?4 \
-                     WHERE id = ?1 AND public = 0",
-                    params![pk, hash.as_bytes(), previous_expires_at, now],
-                )
-            })
-            .await
-            .map(|n| n > 0)
+        self.changed(
+            "UPDATE clients SET \
+               previous_secret_hash = CASE WHEN ?3 IS NULL THEN NULL ELSE secret_hash END, \
+               previous_secret_expires_at = ?3, \
+               secret_hash = ?2, secret_revealed_at = ?4, updated_at = ?4 \
+             WHERE id = ?1 AND public = 0",
+            (pk, hash.as_bytes(), previous_expires_at, now),
+        )
+        .await
     }
 
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| execute(tx, "DELETE FROM clients WHERE id = ?1", [pk]))
+        self.changed("DELETE FROM clients WHERE id = ?1", [pk])
             .await
-            .map(|n| n > 0)
     }
 
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
@@ -368,8 +350,7 @@ impl OAuthStore for SqliteStore {
              scopes AS consent_scopes, created_at AS consent_created_at, \
              updated_at AS consent_updated_at, last_used_at AS consent_last_used_at \
              FROM consents WHERE user_id = ?1 AND client = ?2";
-        self.db()
-            .read(|c| first_row(c, SQL, [user, client], consent_from_row))
+        self.read_one(SQL, [user, client], consent_from_row)
     }
 
     async fn save_consent(
@@ -379,19 +360,15 @@ impl OAuthStore for SqliteStore {
         scopes: ScopeSet,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db()
-            .append(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (user_id, client) \
-                 DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
-                 updated_at = excluded.updated_at",
-                    params![user, client, scopes.bits(), now],
-                )
-                .map(drop)
-            })
-            .await
+        self.append_one(
+            "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (user_id, client) \
+             DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
+             updated_at = excluded.updated_at",
+            (user, client, scopes.bits(), now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
@@ -403,10 +380,8 @@ impl OAuthStore for SqliteStore {
             " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = ?1 \
               ORDER BY g.updated_at DESC"
         );
-        self.db().read(|c| {
-            all_rows(c, SQL, [user], |row| {
-                Ok((consent_from_row(row)?, client_from_row(row)?))
-            })
+        self.read_all(SQL, [user], |row| {
+            Ok((consent_from_row(row)?, client_from_row(row)?))
         })
     }
 
@@ -440,54 +415,45 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
-        self.db()
-            .append(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
-                 code_challenge, nonce, auth_time, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        code.hash.as_bytes(),
-                        code.client,
-                        code.user_id,
-                        code.redirect_uri,
-                        code.scopes.to_string(),
-                        code.code_challenge,
-                        code.nonce,
-                        code.auth_time,
-                        code.created_at,
-                        code.expires_at
-                    ],
-                )
-                .map(drop)
-            })
-            .await
+        self.append_one(
+            "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
+             code_challenge, nonce, auth_time, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            (
+                code.hash.as_bytes(),
+                code.client,
+                code.user_id,
+                &code.redirect_uri,
+                code.scopes.to_string(),
+                &code.code_challenge,
+                &code.nonce,
+                code.auth_time,
+                code.created_at,
+                code.expires_at,
+            ),
+        )
+        .await
+        .map(drop)
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
-        self.db().read(|c| {
-            first_row(
-                c,
-                "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
-                 auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = ?1",
-                [hash.as_bytes()],
-                |row| {
-                    Ok(AuthCode {
-                        hash: *hash,
-                        client: row.get("client")?,
-                        user_id: row.get("user_id")?,
-                        redirect_uri: row.get("redirect_uri")?,
-                        scopes: scopes_column(row, "scopes")?,
-                        code_challenge: row.get("code_challenge")?,
-                        nonce: row.get("nonce")?,
-                        auth_time: row.get("auth_time")?,
-                        created_at: row.get("created_at")?,
-                        expires_at: row.get("expires_at")?,
-                        used_at: row.get("used_at")?,
-                    })
-                },
-            )
+        const SQL: &str = "SELECT code_hash, client, user_id, redirect_uri, scopes, \
+             code_challenge, nonce, auth_time, created_at, expires_at, used_at \
+             FROM auth_codes WHERE code_hash = ?1";
+        self.read_one(SQL, [hash.as_bytes()], |row| {
+            Ok(AuthCode {
+                hash: *hash,
+                client: row.get("client")?,
+                user_id: row.get("user_id")?,
+                redirect_uri: row.get("redirect_uri")?,
+                scopes: scopes_column(row, "scopes")?,
+                code_challenge: row.get("code_challenge")?,
+                nonce: row.get("nonce")?,
+                auth_time: row.get("auth_time")?,
+                created_at: row.get("created_at")?,
+                expires_at: row.get("expires_at")?,
+                used_at: row.get("used_at")?,
+            })
         })
     }
 
@@ -520,16 +486,11 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "UPDATE token_families SET revoked_at = ?2 \
-                 WHERE code_hash = ?1 AND revoked_at IS NULL",
-                    params![code.as_bytes(), now],
-                )
-            })
-            .await
+        self.write_one(
+            "UPDATE token_families SET revoked_at = ?2 WHERE code_hash = ?1 AND revoked_at IS NULL",
+            (code.as_bytes(), now),
+        )
+        .await
     }
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
@@ -548,8 +509,7 @@ impl OAuthStore for SqliteStore {
             token_columns!(),
             " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = ?1"
         );
-        self.db()
-            .read(|c| first_row(c, SQL, [hash.as_bytes()], token_from_row))
+        self.read_one(SQL, [hash.as_bytes()], token_from_row)
     }
 
     async fn rotate_refresh(
@@ -592,29 +552,21 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                tx,
-                "UPDATE token_families SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                params![family_id, now],
-            )
-            .map(drop)
-            })
-            .await
+        self.write_one(
+            "UPDATE token_families SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            (family_id, now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn revoke_token(&self, hash: &SecretHash, now: UnixTime) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                tx,
-                "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-                params![hash.as_bytes(), now],
-            )
-            .map(drop)
-            })
-            .await
+        self.write_one(
+            "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+            (hash.as_bytes(), now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn access_context(
@@ -639,10 +591,7 @@ impl OAuthStore for SqliteStore {
             hash,
             generation,
             |context| context.token.expires_at > now,
-            || {
-                self.db()
-                    .read(|c| first_row(c, SQL, params![hash.as_bytes(), now], access_from_row))
-            },
+            || self.read_one(SQL, params![hash.as_bytes(), now], access_from_row),
         )
     }
 }
