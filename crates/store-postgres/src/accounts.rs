@@ -1,9 +1,7 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
-use crate::{
-    PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional, session_from_row,
-    user_from_row,
-};
+use crate::rows::{session_from_row, two_factor_from_row, user_from_row};
+use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
 use keyward_core::clock::UnixTime;
@@ -228,15 +226,7 @@ impl AccountStore for PostgresStore {
         let query = sqlx::query(
             "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = $1",
         );
-        let found = fetch_optional(self.pool(), query.bind(user), |row| {
-            Ok(TwoFactorRecord {
-                secret: row.try_get("totp_secret")?,
-                enabled: row.try_get("totp_enabled")?,
-                last_step: row.try_get("totp_last_step")?,
-                recovery_codes: row.try_get("recovery_codes")?,
-            })
-        })
-        .await?;
+        let found = fetch_optional(self.pool(), query.bind(user), two_factor_from_row).await?;
         Ok(found.unwrap_or_default())
     }
 

@@ -1,10 +1,10 @@
 //! The audit log: who did what to which app, account or consent.
 
+use crate::rows::audit_entry_from_row;
 use crate::{PostgresStore, fetch_all};
 use async_trait::async_trait;
 use keyward_core::model::{AuditEntry, NewAuditEntry};
 use keyward_core::store::{AuditStore, Page, StoreResult};
-use sqlx::Row;
 
 #[async_trait]
 impl AuditStore for PostgresStore {
@@ -28,17 +28,6 @@ impl AuditStore for PostgresStore {
              WHERE $1 IS NULL OR action = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
         );
         let query = query.bind(action).bind(page.limit).bind(page.offset);
-        fetch_all(self.pool(), query, |row| {
-            Ok(AuditEntry {
-                id: row.try_get("id")?,
-                at: row.try_get("at")?,
-                actor_id: row.try_get("actor_id")?,
-                action: row.try_get("action")?,
-                target: row.try_get("target")?,
-                detail: row.try_get("detail")?,
-                ip: row.try_get("ip")?,
-            })
-        })
-        .await
+        fetch_all(self.pool(), query, audit_entry_from_row).await
     }
 }

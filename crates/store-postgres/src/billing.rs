@@ -1,5 +1,6 @@
 //! Top-up codes.
 
+use crate::rows::topup_code_from_row;
 use crate::{PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
@@ -8,7 +9,6 @@ use keyward_core::clock::UnixTime;
 use keyward_core::model::UserId;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{BillingStore, Page, StoreResult};
-use sqlx::Row;
 
 #[async_trait]
 impl BillingStore for PostgresStore {
@@ -90,19 +90,7 @@ impl BillingStore for PostgresStore {
         fetch_all(
             self.pool(),
             query.bind(page.limit).bind(page.offset),
-            |row| {
-                Ok(TopUpCode {
-                    id: row.try_get("id")?,
-                    label: row.try_get("label")?,
-                    amount: row.try_get("amount")?,
-                    created_by: row.try_get("created_by")?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    redeemed_by: row.try_get("redeemed_by")?,
-                    redeemed_by_name: row.try_get("redeemed_by_name")?,
-                    redeemed_at: row.try_get("redeemed_at")?,
-                })
-            },
+            topup_code_from_row,
         )
         .await
     }

@@ -1,12 +1,12 @@
 //! Upstream identities and login flows, verification codes, operator secrets.
 
-use crate::{PostgresStore, backend, execute, fetch_all, fetch_optional, required_hash};
+use crate::rows::{identity_from_row, required_hash, upstream_state_from_row, user_from_row};
+use crate::{PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
-use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
@@ -26,16 +26,6 @@ async fn insert_identity(
     .bind(&identity.display)
     .bind(identity.created_at);
     execute(&mut **tx, insert).await.map(drop)
-}
-
-fn identity_from_row(row: &PgRow) -> Result<Identity, sqlx::Error> {
-    Ok(Identity {
-        provider: row.try_get("provider")?,
-        subject: row.try_get("subject")?,
-        user_id: row.try_get("user_id")?,
-        display: row.try_get("display")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 #[async_trait]
@@ -73,20 +63,11 @@ impl FederationStore for PostgresStore {
             "DELETE FROM upstream_states WHERE state_hash = $1 RETURNING state_hash, browser_hash, \
              provider, user_id, aff_code, pkce_verifier, nonce, return_to, created_at, expires_at",
         );
-        let taken = fetch_optional(self.pool(), query.bind(state.as_bytes()), |row| {
-            Ok(UpstreamState {
-                state_hash: required_hash(row, "state_hash")?,
-                browser_hash: required_hash(row, "browser_hash")?,
-                provider: row.try_get("provider")?,
-                bind_user: row.try_get("user_id")?,
-                aff_code: row.try_get("aff_code")?,
-                pkce_verifier: row.try_get("pkce_verifier")?,
-                nonce: row.try_get("nonce")?,
-                return_to: row.try_get("return_to")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })
+        let taken = fetch_optional(
+            self.pool(),
+            query.bind(state.as_bytes()),
+            upstream_state_from_row,
+        )
         .await?;
         Ok(taken.filter(|taken| taken.expires_at > now))
     }
@@ -171,7 +152,7 @@ impl FederationStore for PostgresStore {
         let id = crate::insert_user(&mut *tx, &user).await?;
         insert_identity(&mut tx, &identity, id).await?;
         let created = sqlx::query(crate::USER_BY_ID).bind(id);
-        let created = fetch_optional(&mut *tx, created, crate::user_from_row)
+        let created = fetch_optional(&mut *tx, created, user_from_row)
             .await?
             .ok_or_else(|| backend("the inserted user is gone"))?;
         tx.commit().await.map_err(backend)?;

@@ -1,10 +1,10 @@
 //! Signing keys.
 
+use crate::rows::stored_key_from_row;
 use crate::{PostgresStore, fetch_all};
 use async_trait::async_trait;
 use keyward_core::model::StoredKey;
 use keyward_core::store::{KeyStore, StoreResult};
-use sqlx::Row;
 
 #[async_trait]
 impl KeyStore for PostgresStore {
@@ -13,17 +13,7 @@ impl KeyStore for PostgresStore {
             "SELECT kid, alg, private_key, public_jwk, created_at, not_before FROM signing_keys \
              ORDER BY created_at",
         );
-        fetch_all(self.pool(), query, |row| {
-            Ok(StoredKey {
-                kid: row.try_get("kid")?,
-                alg: row.try_get("alg")?,
-                private_key: row.try_get("private_key")?,
-                public_jwk: row.try_get("public_jwk")?,
-                created_at: row.try_get("created_at")?,
-                not_before: row.try_get("not_before")?,
-            })
-        })
-        .await
+        fetch_all(self.pool(), query, stored_key_from_row).await
     }
 
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()> {

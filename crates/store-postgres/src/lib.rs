@@ -18,14 +18,14 @@ mod billing;
 mod federation;
 mod keys;
 mod oauth;
+mod rows;
 
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
-use keyward_core::model::{NewUser, Role, Session, User, UserId, UserStatus};
-use keyward_core::secret::SecretHash;
+use keyward_core::model::{NewUser, UserId};
 use keyward_core::store::{Conflict, MaintenanceStore, StoreError, StoreResult};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgExecutor, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction, migrate::Migrator};
+use sqlx::{Postgres, Transaction, migrate::Migrator};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -155,64 +155,6 @@ fn conflict_of(constraint: &str) -> Option<Conflict> {
         | "developer_tokens_pkey"
         | "topup_codes_code_hash_key" => Conflict::Secret,
         _ => return None,
-    })
-}
-
-/// A column whose value the row holds but the domain refuses (`reason`).
-pub(crate) fn decode_error(column: &str, reason: &str) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: reason.to_owned().into(),
-    }
-}
-
-pub(crate) fn hash_column(row: &PgRow, column: &str) -> Result<Option<SecretHash>, sqlx::Error> {
-    let bytes: Option<Vec<u8>> = row.try_get(column)?;
-    bytes
-        .map(|b| SecretHash::from_slice(&b).ok_or_else(|| decode_error(column, "not 32 bytes")))
-        .transpose()
-}
-
-pub(crate) fn required_hash(row: &PgRow, column: &str) -> Result<SecretHash, sqlx::Error> {
-    hash_column(row, column)?.ok_or_else(|| decode_error(column, "null"))
-}
-
-pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
-    let role: i64 = row.try_get("role")?;
-    let status: i64 = row.try_get("status")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        uuid: row.try_get("uuid")?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        email: row.try_get("email")?,
-        email_verified: row.try_get("email_verified")?,
-        password_hash: row.try_get("password_hash")?,
-        avatar_url: row.try_get("avatar_url")?,
-        level: row.try_get("level")?,
-        role: Role::from_i64(role).ok_or_else(|| decode_error("role", &role.to_string()))?,
-        status: UserStatus::from_i64(status)
-            .ok_or_else(|| decode_error("status", &status.to_string()))?,
-        quota: row.try_get("quota")?,
-        used_quota: row.try_get("used_quota")?,
-        aff_code: row.try_get("aff_code")?,
-        inviter_id: row.try_get("inviter_id")?,
-        created_at: row.try_get("created_at")?,
-        last_login_at: row.try_get("last_login_at")?,
-        totp_enabled: row.try_get("totp_enabled")?,
-    })
-}
-
-pub(crate) fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
-    Ok(Session {
-        id_hash: required_hash(row, "id_hash")?,
-        user_id: row.try_get("user_id")?,
-        created_at: row.try_get("created_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-        expires_at: row.try_get("expires_at")?,
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
-        mfa_pending: row.try_get::<i64, _>("mfa_pending")? != 0,
     })
 }
 

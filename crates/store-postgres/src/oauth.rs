@@ -1,21 +1,19 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::{
-    PgQuery, PostgresStore, backend, decode_error, execute, fetch_all, fetch_optional, hash_column,
-    required_hash, user_from_row,
+use crate::rows::{
+    access_from_row, auth_code_from_row, client_from_row, consent_from_row, token_from_row,
 };
+use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, GrantType,
-    NewClient, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
+    NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::scope::ScopeSet;
-use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Transaction};
 
 macro_rules! client_columns {
     () => {
@@ -33,86 +31,6 @@ macro_rules! token_columns {
          t.created_at AS token_created_at, t.expires_at AS token_expires_at, t.used_at, \
          COALESCE(t.revoked_at, f.revoked_at) AS token_revoked_at, f.auth_time"
     };
-}
-
-fn scopes_column(row: &PgRow, column: &str) -> Result<ScopeSet, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    ScopeSet::parse(&text).map_err(|_| decode_error(column, "unknown scope"))
-}
-
-fn json_list(row: &PgRow, column: &str) -> Result<Vec<String>, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    serde_json::from_str(&text).map_err(|e| decode_error(column, &e.to_string()))
-}
-
-fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
-    let grants: String = row.try_get("grant_types")?;
-    let status: String = row.try_get("status")?;
-    let alg: String = row.try_get("id_token_alg")?;
-    Ok(Client {
-        id: row.try_get("id")?,
-        client_id: row.try_get("client_id")?,
-        owner_id: row.try_get("owner_id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        redirect_uris: json_list(row, "redirect_uris")?,
-        post_logout_redirect_uris: json_list(row, "post_logout_redirect_uris")?,
-        allowed_scopes: scopes_column(row, "allowed_scopes")?,
-        grant_types: grants.split(' ').filter_map(GrantType::parse).collect(),
-        public: row.try_get("public")?,
-        secret_hash: hash_column(row, "secret_hash")?,
-        previous_secret_hash: hash_column(row, "previous_secret_hash")?,
-        previous_secret_expires_at: row.try_get("previous_secret_expires_at")?,
-        secret_revealed_at: row.try_get("secret_revealed_at")?,
-        status: ClientStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
-        review_note: row.try_get("review_note")?,
-        trusted: row.try_get("trusted")?,
-        id_token_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("id_token_alg", &alg))?,
-        created_at: row.try_get("client_created_at")?,
-        updated_at: row.try_get("client_updated_at")?,
-    })
-}
-
-fn consent_from_row(row: &PgRow) -> Result<Consent, sqlx::Error> {
-    Ok(Consent {
-        user_id: row.try_get("consent_user_id")?,
-        client: row.try_get("consent_client")?,
-        scopes: ScopeSet::from_bits(row.try_get("consent_scopes")?),
-        created_at: row.try_get("consent_created_at")?,
-        updated_at: row.try_get("consent_updated_at")?,
-        last_used_at: row.try_get("consent_last_used_at")?,
-    })
-}
-
-fn token_from_row(row: &PgRow) -> Result<TokenRecord, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    Ok(TokenRecord {
-        hash: required_hash(row, "token_hash")?,
-        kind: TokenKind::parse(&kind).ok_or_else(|| decode_error("kind", &kind))?,
-        family_id: row.try_get("family_id")?,
-        client: row.try_get("client")?,
-        user_id: row.try_get("family_user_id")?,
-        scopes: scopes_column(row, "scopes")?,
-        created_at: row.try_get("token_created_at")?,
-        expires_at: row.try_get("token_expires_at")?,
-        used_at: row.try_get("used_at")?,
-        revoked_at: row.try_get("token_revoked_at")?,
-        auth_time: row.try_get("auth_time")?,
-    })
-}
-
-fn access_from_row(row: &PgRow) -> Result<AccessContext, sqlx::Error> {
-    let token = token_from_row(row)?;
-    let user = match token.user_id {
-        Some(_) => Some(user_from_row(row)?),
-        None => None,
-    };
-    Ok(AccessContext {
-        token,
-        client_id: row.try_get("client_id")?,
-        client_scopes: scopes_column(row, "allowed_scopes")?,
-        user,
-    })
 }
 
 fn to_json(list: &[String]) -> String {
@@ -419,22 +337,7 @@ impl OAuthStore for PostgresStore {
             "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
              auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = $1",
         );
-        fetch_optional(self.pool(), query.bind(hash.as_bytes()), |row| {
-            Ok(AuthCode {
-                hash: *hash,
-                client: row.try_get("client")?,
-                user_id: row.try_get("user_id")?,
-                redirect_uri: row.try_get("redirect_uri")?,
-                scopes: scopes_column(row, "scopes")?,
-                code_challenge: row.try_get("code_challenge")?,
-                nonce: row.try_get("nonce")?,
-                auth_time: row.try_get("auth_time")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-                used_at: row.try_get("used_at")?,
-            })
-        })
-        .await
+        fetch_optional(self.pool(), query.bind(hash.as_bytes()), auth_code_from_row).await
     }
 
     async fn redeem_code(

@@ -1,7 +1,8 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
+use crate::SqliteStore;
 use crate::db::{Cols, execute, first_row, store_error};
-use crate::{SqliteStore, session_from_row, user_from_row};
+use crate::rows::{session_from_row, two_factor_from_row, user_from_row};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
 use keyward_core::clock::UnixTime;
@@ -246,14 +247,7 @@ impl AccountStore for SqliteStore {
     async fn two_factor(&self, user: UserId) -> StoreResult<TwoFactorRecord> {
         const SQL: &str = "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes \
              FROM users WHERE id = ?1";
-        let found = self.read_one(SQL, [user], |row| {
-            Ok(TwoFactorRecord {
-                secret: row.get("totp_secret")?,
-                enabled: row.get("totp_enabled")?,
-                last_step: row.get("totp_last_step")?,
-                recovery_codes: row.get("recovery_codes")?,
-            })
-        })?;
+        let found = self.read_one(SQL, [user], two_factor_from_row)?;
         Ok(found.unwrap_or_default())
     }
 

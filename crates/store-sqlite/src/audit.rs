@@ -1,6 +1,7 @@
 //! The audit log: who did what to which app, account or consent.
 
 use crate::SqliteStore;
+use crate::rows::audit_entry_from_row;
 use async_trait::async_trait;
 use keyward_core::model::{AuditEntry, NewAuditEntry};
 use keyward_core::store::{AuditStore, Page, StoreResult};
@@ -28,16 +29,10 @@ impl AuditStore for SqliteStore {
     async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>> {
         const SQL: &str = "SELECT id, at, actor_id, action, target, detail, ip FROM audit_log \
              WHERE ?1 IS NULL OR action = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3";
-        self.read_all(SQL, params![action, page.limit, page.offset], |row| {
-            Ok(AuditEntry {
-                id: row.get("id")?,
-                at: row.get("at")?,
-                actor_id: row.get("actor_id")?,
-                action: row.get("action")?,
-                target: row.get("target")?,
-                detail: row.get("detail")?,
-                ip: row.get("ip")?,
-            })
-        })
+        self.read_all(
+            SQL,
+            params![action, page.limit, page.offset],
+            audit_entry_from_row,
+        )
     }
 }

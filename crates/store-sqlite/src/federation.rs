@@ -1,23 +1,14 @@
 //! Upstream identities and login flows, verification codes, operator secrets.
 
-use crate::db::{Cols, execute, first_row, store_error};
-use crate::{SqliteStore, required_hash};
+use crate::SqliteStore;
+use crate::db::{execute, first_row, store_error};
+use crate::rows::{identity_from_row, required_hash, upstream_state_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
 use rusqlite::{Connection, params};
-
-fn identity_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Identity> {
-    Ok(Identity {
-        provider: row.get("provider")?,
-        subject: row.get("subject")?,
-        user_id: row.get("user_id")?,
-        display: row.get("display")?,
-        created_at: row.get("created_at")?,
-    })
-}
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
 /// someone's already, or the account already has one of this provider.
@@ -83,20 +74,7 @@ impl FederationStore for SqliteStore {
                  browser_hash, provider, user_id, aff_code, pkce_verifier, nonce, return_to, \
                  created_at, expires_at",
                     [state.as_bytes()],
-                    |row| {
-                        Ok(UpstreamState {
-                            state_hash: required_hash(row, "state_hash")?,
-                            browser_hash: required_hash(row, "browser_hash")?,
-                            provider: row.get("provider")?,
-                            bind_user: row.get("user_id")?,
-                            aff_code: row.get("aff_code")?,
-                            pkce_verifier: row.get("pkce_verifier")?,
-                            nonce: row.get("nonce")?,
-                            return_to: row.get("return_to")?,
-                            created_at: row.get("created_at")?,
-                            expires_at: row.get("expires_at")?,
-                        })
-                    },
+                    upstream_state_from_row,
                 )
             })
             .await?;

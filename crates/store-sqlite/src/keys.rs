@@ -1,6 +1,7 @@
 //! Signing keys.
 
 use crate::SqliteStore;
+use crate::rows::stored_key_from_row;
 use async_trait::async_trait;
 use keyward_core::model::StoredKey;
 use keyward_core::store::{KeyStore, StoreResult};
@@ -10,16 +11,7 @@ impl KeyStore for SqliteStore {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
         const SQL: &str = "SELECT kid, alg, private_key, public_jwk, created_at, not_before \
              FROM signing_keys ORDER BY created_at";
-        self.read_all(SQL, [], |row| {
-            Ok(StoredKey {
-                kid: row.get("kid")?,
-                alg: row.get("alg")?,
-                private_key: row.get("private_key")?,
-                public_jwk: row.get("public_jwk")?,
-                created_at: row.get("created_at")?,
-                not_before: row.get("not_before")?,
-            })
-        })
+        self.read_all(SQL, [], stored_key_from_row)
     }
 
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()> {

@@ -1,15 +1,17 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::db::{Cols, execute, first_row, store_error};
-use crate::{SqliteStore, backend, hash_column, parsed, user_from_row};
+use crate::db::{execute, first_row, store_error};
+use crate::rows::{
+    access_from_row, auth_code_from_row, client_from_row, consent_from_row, token_from_row,
+};
+use crate::{SqliteStore, backend};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, GrantType,
-    NewClient, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
+    NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::scope::ScopeSet;
-use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -37,89 +39,6 @@ const CLIENT_BY_PK: &str = concat!(
     client_columns!(),
     " FROM clients c WHERE c.id = ?1"
 );
-
-fn scopes_column(row: &Cols<'_, '_>, column: &str) -> rusqlite::Result<ScopeSet> {
-    parsed(row, column, |text: String| {
-        ScopeSet::parse(&text).map_err(|_| "unknown scope")
-    })
-}
-
-fn json_list(row: &Cols<'_, '_>, column: &str) -> rusqlite::Result<Vec<String>> {
-    parsed(row, column, |text: String| serde_json::from_str(&text))
-}
-
-fn client_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Client> {
-    let grants: String = row.get("grant_types")?;
-    Ok(Client {
-        id: row.get("id")?,
-        client_id: row.get("client_id")?,
-        owner_id: row.get("owner_id")?,
-        name: row.get("name")?,
-        description: row.get("description")?,
-        redirect_uris: json_list(row, "redirect_uris")?,
-        post_logout_redirect_uris: json_list(row, "post_logout_redirect_uris")?,
-        allowed_scopes: scopes_column(row, "allowed_scopes")?,
-        grant_types: grants.split(' ').filter_map(GrantType::parse).collect(),
-        public: row.get("public")?,
-        secret_hash: hash_column(row, "secret_hash")?,
-        previous_secret_hash: hash_column(row, "previous_secret_hash")?,
-        previous_secret_expires_at: row.get("previous_secret_expires_at")?,
-        secret_revealed_at: row.get("secret_revealed_at")?,
-        status: parsed(row, "status", |status: String| {
-            ClientStatus::parse(&status).ok_or(status)
-        })?,
-        review_note: row.get("review_note")?,
-        trusted: row.get("trusted")?,
-        id_token_alg: parsed(row, "id_token_alg", |alg: String| {
-            SigningAlg::parse(&alg).ok_or(alg)
-        })?,
-        created_at: row.get("client_created_at")?,
-        updated_at: row.get("client_updated_at")?,
-    })
-}
-
-fn consent_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Consent> {
-    Ok(Consent {
-        user_id: row.get("consent_user_id")?,
-        client: row.get("consent_client")?,
-        scopes: ScopeSet::from_bits(row.get("consent_scopes")?),
-        created_at: row.get("consent_created_at")?,
-        updated_at: row.get("consent_updated_at")?,
-        last_used_at: row.get("consent_last_used_at")?,
-    })
-}
-
-fn token_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<TokenRecord> {
-    Ok(TokenRecord {
-        hash: crate::required_hash(row, "token_hash")?,
-        kind: parsed(row, "kind", |kind: String| {
-            TokenKind::parse(&kind).ok_or(kind)
-        })?,
-        family_id: row.get("family_id")?,
-        client: row.get("client")?,
-        user_id: row.get("family_user_id")?,
-        scopes: scopes_column(row, "scopes")?,
-        created_at: row.get("token_created_at")?,
-        expires_at: row.get("token_expires_at")?,
-        used_at: row.get("used_at")?,
-        revoked_at: row.get("token_revoked_at")?,
-        auth_time: row.get("auth_time")?,
-    })
-}
-
-fn access_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<AccessContext> {
-    let token = token_from_row(row)?;
-    let user = match token.user_id {
-        Some(_) => Some(user_from_row(row)?),
-        None => None,
-    };
-    Ok(AccessContext {
-        token,
-        client_id: row.get("client_id")?,
-        client_scopes: scopes_column(row, "allowed_scopes")?,
-        user,
-    })
-}
 
 fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
@@ -440,21 +359,7 @@ impl OAuthStore for SqliteStore {
         const SQL: &str = "SELECT code_hash, client, user_id, redirect_uri, scopes, \
              code_challenge, nonce, auth_time, created_at, expires_at, used_at \
              FROM auth_codes WHERE code_hash = ?1";
-        self.read_one(SQL, [hash.as_bytes()], |row| {
-            Ok(AuthCode {
-                hash: *hash,
-                client: row.get("client")?,
-                user_id: row.get("user_id")?,
-                redirect_uri: row.get("redirect_uri")?,
-                scopes: scopes_column(row, "scopes")?,
-                code_challenge: row.get("code_challenge")?,
-                nonce: row.get("nonce")?,
-                auth_time: row.get("auth_time")?,
-                created_at: row.get("created_at")?,
-                expires_at: row.get("expires_at")?,
-                used_at: row.get("used_at")?,
-            })
-        })
+        self.read_one(SQL, [hash.as_bytes()], auth_code_from_row)
     }
 
     async fn redeem_code(
