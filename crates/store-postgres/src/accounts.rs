@@ -1,6 +1,7 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
-use crate::{PostgresStore, backend, session_from_row, user_from_row, write_error};
+use crate::rows::{session_from_row, two_factor_from_row, user_from_row};
+use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
 use keyward_core::clock::UnixTime;
@@ -12,66 +13,96 @@ use keyward_core::store::{
     AccountStore, Page, StoreResult, UserPatch, check_throttle_keys, live_throttle_counts,
 };
 use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+impl PostgresStore {
+    /// The user `query` (selecting `user_columns!()`) finds.
+    pub(crate) async fn one_user(&self, query: PgQuery<'_>) -> StoreResult<Option<User>> {
+        fetch_optional(self.pool(), query, user_from_row).await
+    }
+
+    /// Runs `query` on the pool; returns whether it changed a row.
+    pub(crate) async fn changed(&self, query: PgQuery<'_>) -> StoreResult<bool> {
+        Ok(execute(self.pool(), query).await? > 0)
+    }
+
+    /// Runs `query` on the pool, for its effect alone.
+    pub(crate) async fn run(&self, query: PgQuery<'_>) -> StoreResult<()> {
+        execute(self.pool(), query).await.map(drop)
+    }
+
+    /// The live session with this hash and its user, if its second factor is still `pending`
+    /// (or, with `false`, done or never asked).
+    async fn live_session(
+        &self,
+        id_hash: &SecretHash,
+        now: UnixTime,
+        pending: bool,
+    ) -> StoreResult<Option<(Session, User)>> {
+        let query = sqlx::query(concat!(
+            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
+             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = $3"
+        ))
+        .bind(id_hash.as_bytes())
+        .bind(now)
+        .bind(i64::from(pending));
+        fetch_optional(self.pool(), query, session_and_user).await
+    }
+}
+
+fn session_and_user(row: &PgRow) -> Result<(Session, User), sqlx::Error> {
+    let mut session = session_from_row(row)?;
+    session.created_at = row.try_get("s_created_at")?;
+    Ok((session, user_from_row(row)?))
+}
 
 #[async_trait]
 impl AccountStore for PostgresStore {
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        let id = crate::insert_user(&self.pool, &user).await?;
+        let id = crate::insert_user(self.pool(), &user).await?;
         self.user_by_id(id)
             .await?
             .ok_or_else(|| backend("the inserted user is gone"))
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose().map_err(backend)
+        self.one_user(sqlx::query(crate::USER_BY_ID).bind(id)).await
     }
 
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
-        self.one_user(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users u WHERE u.username_lower = $1 \
-                 UNION ALL SELECT ",
-                user_columns!(),
-                " FROM users u WHERE u.email = $1 AND u.email_verified LIMIT 1"
-            ),
-            login,
-        )
-        .await
+        let query = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.username_lower = $1 \
+             UNION ALL SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.email = $1 AND u.email_verified LIMIT 1"
+        ));
+        self.one_user(query.bind(login)).await
     }
 
     async fn user_by_aff_code(&self, code: &str) -> StoreResult<Option<User>> {
-        self.one_user(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users u WHERE u.aff_code = $1"
-            ),
-            code,
-        )
-        .await
+        let query = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.aff_code = $1"
+        ));
+        self.one_user(query.bind(code)).await
     }
 
     async fn count_admins(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role >= 10")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .map_err(backend)
     }
 
     async fn list_users(&self, search: Option<&str>, page: Page) -> StoreResult<Vec<User>> {
         let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
-        let rows = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users u WHERE $1 IS NULL OR u.username_lower LIKE $1 OR u.email LIKE $1 \
@@ -79,19 +110,13 @@ impl AccountStore for PostgresStore {
         ))
         .bind(pattern)
         .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(user_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
+        .bind(page.offset);
+        fetch_all(self.pool(), query, user_from_row).await
     }
 
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let changed = sqlx::query(
+        let mut tx = self.begin().await?;
+        let update = sqlx::query(
             "UPDATE users SET quota = COALESCE($2, quota), used_quota = COALESCE($3, used_quota), \
              level = COALESCE($4, level), role = COALESCE($5, role), \
              status = COALESCE($6, status), updated_at = $7 WHERE id = $1",
@@ -102,55 +127,36 @@ impl AccountStore for PostgresStore {
         .bind(patch.level)
         .bind(patch.role.map(Role::as_i64))
         .bind(patch.status.map(UserStatus::as_i64))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?
-        .rows_affected();
+        .bind(now);
+        let changed = execute(&mut *tx, update).await?;
         if patch.status == Some(UserStatus::Disabled) {
             // Sessions end and every token dies for good: re-enabling the account later does
             // not bring old credentials back.
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query("DELETE FROM developer_tokens WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query(
+            for sql in [
+                "DELETE FROM sessions WHERE user_id = $1",
+                "DELETE FROM developer_tokens WHERE user_id = $1",
+            ] {
+                execute(&mut *tx, sqlx::query(sql).bind(id)).await?;
+            }
+            let revoke = sqlx::query(
                 "UPDATE token_families SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            );
+            execute(&mut *tx, revoke.bind(id).bind(now)).await?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(changed > 0)
     }
 
     async fn set_password_hash(&self, id: UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        self.update_user(
-            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(hash)
-                .bind(now),
-        )
-        .await
+        let query =
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1");
+        self.changed(query.bind(id).bind(hash).bind(now)).await
     }
 
     async fn set_display_name(&self, id: UserId, name: &str, now: UnixTime) -> StoreResult<bool> {
-        self.update_user(
-            sqlx::query("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(name)
-                .bind(now),
-        )
-        .await
+        let query =
+            sqlx::query("UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1");
+        self.changed(query.bind(id).bind(name).bind(now)).await
     }
 
     async fn adjust_quota(
@@ -159,7 +165,7 @@ impl AccountStore for PostgresStore {
         delta: i64,
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        sqlx::query_scalar(
+        let query = sqlx::query(
             // Compared without adding, so that nothing overflows ("bigint out of range").
             "UPDATE users SET quota = quota + $2, updated_at = $3 \
              WHERE id = $1 AND $2 >= -quota AND $2 <= $4 - quota RETURNING quota",
@@ -167,24 +173,17 @@ impl AccountStore for PostgresStore {
         .bind(id)
         .bind(delta)
         .bind(now)
-        .bind(MAX_QUOTA)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(write_error)
+        .bind(MAX_QUOTA);
+        fetch_optional(self.pool(), query, |row| row.try_get(0)).await
     }
 
     async fn record_login(&self, id: UserId, now: UnixTime) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(backend)
+        let query = sqlx::query("UPDATE users SET last_login_at = $2 WHERE id = $1");
+        self.run(query.bind(id).bind(now)).await
     }
 
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, \
              user_agent, mfa_pending) VALUES ($1, $2, $3, $3, $4, $5, $6, $7)",
         )
@@ -194,11 +193,8 @@ impl AccountStore for PostgresStore {
         .bind(s.expires_at)
         .bind(&s.ip)
         .bind(&s.user_agent)
-        .bind(i64::from(s.mfa_pending))
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(write_error)
+        .bind(i64::from(s.mfa_pending));
+        self.run(query).await
     }
 
     async fn session_with_user(
@@ -207,29 +203,12 @@ impl AccountStore for PostgresStore {
         now: UnixTime,
         touch_after: i64,
     ) -> StoreResult<Option<(Session, User)>> {
-        let row = sqlx::query(concat!(
-            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
-             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
-            user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 0"
-        ))
-        .bind(id_hash.as_bytes())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let mut session = session_from_row(&row).map_err(backend)?;
-        session.created_at = row.try_get("s_created_at").map_err(backend)?;
-        let user = user_from_row(&row).map_err(backend)?;
+        let Some((mut session, user)) = self.live_session(id_hash, now, false).await? else {
+            return Ok(None);
+        };
         if session.last_seen_at < now - touch_after {
-            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
-                .bind(id_hash.as_bytes())
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+            let touch = sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1");
+            self.run(touch.bind(id_hash.as_bytes()).bind(now)).await?;
             session.last_seen_at = now;
         }
         Ok(Some((session, user)))
@@ -240,44 +219,15 @@ impl AccountStore for PostgresStore {
         id_hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<(Session, User)>> {
-        let row = sqlx::query(concat!(
-            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
-             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
-            user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.mfa_pending = 1"
-        ))
-        .bind(id_hash.as_bytes())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let mut session = session_from_row(&row).map_err(backend)?;
-        session.created_at = row.try_get("s_created_at").map_err(backend)?;
-        Ok(Some((session, user_from_row(&row).map_err(backend)?)))
+        self.live_session(id_hash, now, true).await
     }
 
     async fn two_factor(&self, user: UserId) -> StoreResult<TwoFactorRecord> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = $1",
-        )
-        .bind(user)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else {
-            return Ok(TwoFactorRecord::default());
-        };
-        (|| -> Result<TwoFactorRecord, sqlx::Error> {
-            Ok(TwoFactorRecord {
-                secret: row.try_get("totp_secret")?,
-                enabled: row.try_get("totp_enabled")?,
-                last_step: row.try_get("totp_last_step")?,
-                recovery_codes: row.try_get("recovery_codes")?,
-            })
-        })()
-        .map_err(backend)
+        );
+        let found = fetch_optional(self.pool(), query.bind(user), two_factor_from_row).await?;
+        Ok(found.unwrap_or_default())
     }
 
     async fn set_two_factor(
@@ -286,7 +236,7 @@ impl AccountStore for PostgresStore {
         record: &TwoFactorRecord,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE users SET totp_secret = $2, totp_enabled = $3, totp_last_step = $4, \
              recovery_codes = $5, updated_at = $6 WHERE id = $1",
         )
@@ -295,23 +245,16 @@ impl AccountStore for PostgresStore {
         .bind(record.enabled)
         .bind(record.last_step)
         .bind(&record.recovery_codes)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(backend)
+        .bind(now);
+        self.run(query).await
     }
 
     async fn advance_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 AND totp_enabled = TRUE",
-        )
-        .bind(user)
-        .bind(step)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        let query = sqlx::query(
+            "UPDATE users SET totp_last_step = $2 \
+             WHERE id = $1 AND totp_last_step < $2 AND totp_enabled = TRUE",
+        );
+        self.changed(query.bind(user).bind(step)).await
     }
 
     async fn replace_recovery_codes(
@@ -320,34 +263,20 @@ impl AccountStore for PostgresStore {
         old: &str,
         new: &str,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE users SET recovery_codes = $3 WHERE id = $1 AND recovery_codes = $2",
-        )
-        .bind(user)
-        .bind(old)
-        .bind(new)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        );
+        self.changed(query.bind(user).bind(old).bind(new)).await
     }
 
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash.as_bytes())
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(backend)
+        let query = sqlx::query("DELETE FROM sessions WHERE id_hash = $1");
+        self.run(query.bind(id_hash.as_bytes())).await
     }
 
     async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map(|done| done.rows_affected())
-            .map_err(backend)
+        let query = sqlx::query("DELETE FROM sessions WHERE user_id = $1");
+        execute(self.pool(), query.bind(user_id)).await
     }
 
     async fn delete_user_session(
@@ -355,13 +284,9 @@ impl AccountStore for PostgresStore {
         user_id: UserId,
         id_hash: &SecretHash,
     ) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2")
-            .bind(user_id)
-            .bind(id_hash.as_bytes())
-            .execute(&self.pool)
+        let query = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2");
+        self.changed(query.bind(user_id).bind(id_hash.as_bytes()))
             .await
-            .map(|done| done.rows_affected() > 0)
-            .map_err(backend)
     }
 
     async fn list_user_sessions(
@@ -369,20 +294,12 @@ impl AccountStore for PostgresStore {
         user_id: UserId,
         now: UnixTime,
     ) -> StoreResult<Vec<Session>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
              mfa_pending FROM sessions WHERE user_id = $1 AND expires_at > $2 AND mfa_pending = 0 \
              ORDER BY last_seen_at DESC",
-        )
-        .bind(user_id)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(session_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
+        );
+        fetch_all(self.pool(), query.bind(user_id).bind(now), session_from_row).await
     }
 
     async fn replace_developer_token(
@@ -391,40 +308,27 @@ impl AccountStore for PostgresStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO developer_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, \
              created_at = excluded.created_at, last_used_at = NULL",
-        )
-        .bind(hash.as_bytes())
-        .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(write_error)
+        );
+        self.run(query.bind(hash.as_bytes()).bind(user_id).bind(now))
+            .await
     }
 
     async fn user_by_developer_token(&self, hash: &SecretHash) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
             " FROM developer_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
-        ))
-        .bind(hash.as_bytes())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose().map_err(backend)
+        ));
+        self.one_user(query.bind(hash.as_bytes())).await
     }
 
     async fn delete_developer_token(&self, user_id: UserId) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM developer_tokens WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map(|done| done.rows_affected() > 0)
-            .map_err(backend)
+        let query = sqlx::query("DELETE FROM developer_tokens WHERE user_id = $1");
+        self.changed(query.bind(user_id)).await
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
@@ -439,7 +343,7 @@ impl AccountStore for PostgresStore {
         .bind(key)
         .bind(now)
         .bind(window)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await
         .map_err(backend)
     }
@@ -450,15 +354,13 @@ impl AccountStore for PostgresStore {
         window: i64,
         now: UnixTime,
     ) -> StoreResult<Option<(i64, UnixTime)>> {
-        sqlx::query_as(
+        let query = sqlx::query(
             "SELECT count, window_start FROM throttle WHERE key = $1 AND window_start > $2 - $3",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(window)
-        .fetch_optional(&self.pool)
+        );
+        fetch_optional(self.pool(), query.bind(key).bind(now).bind(window), |row| {
+            Ok((row.try_get("count")?, row.try_get("window_start")?))
+        })
         .await
-        .map_err(backend)
     }
 
     async fn throttle_counts(
@@ -472,22 +374,22 @@ impl AccountStore for PostgresStore {
         }
         // Checked before every token request: one round trip for all its counters.
         let names: Vec<&str> = keys.iter().map(|&(key, _)| key).collect();
-        let rows: Vec<(String, i64, UnixTime)> =
-            sqlx::query_as("SELECT key, count, window_start FROM throttle WHERE key = ANY($1)")
-                .bind(&names)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
+        let query =
+            sqlx::query("SELECT key, count, window_start FROM throttle WHERE key = ANY($1)");
+        let rows = fetch_all(self.pool(), query.bind(&names), |row| {
+            Ok((
+                row.try_get("key")?,
+                row.try_get("count")?,
+                row.try_get("window_start")?,
+            ))
+        })
+        .await?;
         Ok(live_throttle_counts(keys, now, &rows))
     }
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM throttle WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
+        self.run(sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key))
             .await
-            .map(drop)
-            .map_err(backend)
     }
 
     async fn throttle_release(
@@ -496,36 +398,24 @@ impl AccountStore for PostgresStore {
         window: i64,
         reserved_at: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE throttle SET count = count - 1 WHERE key = $1 AND count > 0 \
              AND window_start <= $2 AND window_start > $2 - $3",
-        )
-        .bind(key)
-        .bind(reserved_at)
-        .bind(window)
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(backend)
+        );
+        self.run(query.bind(key).bind(reserved_at).bind(window))
+            .await
     }
 
     async fn load_settings(&self) -> StoreResult<Option<String>> {
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'site'")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)
+        let query = sqlx::query("SELECT value FROM settings WHERE key = 'site'");
+        fetch_optional(self.pool(), query, |row| row.try_get(0)).await
     }
 
     async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ('site', $1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(json)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map(drop)
-        .map_err(backend)
+        );
+        self.run(query.bind(json).bind(now)).await
     }
 }

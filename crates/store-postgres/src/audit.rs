@@ -1,15 +1,15 @@
 //! The audit log: who did what to which app, account or consent.
 
-use crate::{PostgresStore, backend};
+use crate::rows::audit_entry_from_row;
+use crate::{PostgresStore, fetch_all};
 use async_trait::async_trait;
 use keyward_core::model::{AuditEntry, NewAuditEntry};
 use keyward_core::store::{AuditStore, Page, StoreResult};
-use sqlx::Row;
 
 #[async_trait]
 impl AuditStore for PostgresStore {
     async fn audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO audit_log (at, actor_id, action, target, detail, ip) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -18,37 +18,16 @@ impl AuditStore for PostgresStore {
         .bind(entry.action)
         .bind(&entry.target)
         .bind(&entry.detail)
-        .bind(&entry.ip)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(backend)
+        .bind(&entry.ip);
+        self.run(query).await
     }
 
     async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT id, at, actor_id, action, target, detail, ip FROM audit_log \
              WHERE $1 IS NULL OR action = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-        )
-        .bind(action)
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(self.pool())
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditEntry {
-                    id: row.try_get("id")?,
-                    at: row.try_get("at")?,
-                    actor_id: row.try_get("actor_id")?,
-                    action: row.try_get("action")?,
-                    target: row.try_get("target")?,
-                    detail: row.try_get("detail")?,
-                    ip: row.try_get("ip")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
+        );
+        let query = query.bind(action).bind(page.limit).bind(page.offset);
+        fetch_all(self.pool(), query, audit_entry_from_row).await
     }
 }

@@ -1,6 +1,7 @@
 //! Top-up codes.
 
-use crate::{PostgresStore, backend, write_error};
+use crate::rows::topup_code_from_row;
+use crate::{PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
 use keyward_core::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
@@ -8,14 +9,13 @@ use keyward_core::clock::UnixTime;
 use keyward_core::model::UserId;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{BillingStore, Page, StoreResult};
-use sqlx::Row;
 
 #[async_trait]
 impl BillingStore for PostgresStore {
     async fn create_topup_codes(&self, codes: &[NewTopUpCode]) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         for code in codes {
-            sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO topup_codes (code_hash, label, amount, created_by, created_at, \
                  expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -24,10 +24,8 @@ impl BillingStore for PostgresStore {
             .bind(code.amount)
             .bind(code.created_by)
             .bind(code.created_at)
-            .bind(code.expires_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
+            .bind(code.expires_at);
+            execute(&mut *tx, insert).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -38,7 +36,7 @@ impl BillingStore for PostgresStore {
         user: UserId,
         now: UnixTime,
     ) -> StoreResult<Redemption> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         // The user's row lock orders this user's redemptions, so the headroom read here holds
         // until the credit; the code's row lock (the conditional update) decides races for one
         // code: a concurrent redemption waits, then finds it used and changes nothing.
@@ -68,56 +66,32 @@ impl BillingStore for PostgresStore {
             let live = sqlx::query(
                 "SELECT 1 FROM topup_codes WHERE code_hash = $1 AND redeemed_at IS NULL \
                  AND (expires_at IS NULL OR expires_at > $2)",
-            )
-            .bind(hash.as_bytes())
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-            return Ok(if live.is_some() {
-                Redemption::QuotaFull
-            } else {
-                Redemption::Invalid
+            );
+            let live = live.bind(hash.as_bytes()).bind(now);
+            return Ok(match fetch_optional(&mut *tx, live, |_| Ok(())).await? {
+                Some(()) => Redemption::QuotaFull,
+                None => Redemption::Invalid,
             });
         };
-        sqlx::query("UPDATE users SET quota = quota + $2, updated_at = $3 WHERE id = $1")
-            .bind(user)
-            .bind(amount)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
+        let credit =
+            sqlx::query("UPDATE users SET quota = quota + $2, updated_at = $3 WHERE id = $1");
+        execute(&mut *tx, credit.bind(user).bind(amount).bind(now)).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Redemption::Credited { id, amount })
     }
 
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT c.id, c.label, c.amount, c.created_by, c.created_at, c.expires_at, \
              c.redeemed_by, c.redeemed_at, u.username AS redeemed_by_name \
              FROM topup_codes c LEFT JOIN users u ON u.id = c.redeemed_by \
              ORDER BY c.id DESC LIMIT $1 OFFSET $2",
+        );
+        fetch_all(
+            self.pool(),
+            query.bind(page.limit).bind(page.offset),
+            topup_code_from_row,
         )
-        .bind(page.limit)
-        .bind(page.offset)
-        .fetch_all(self.pool())
         .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|row| {
-                Ok(TopUpCode {
-                    id: row.try_get("id")?,
-                    label: row.try_get("label")?,
-                    amount: row.try_get("amount")?,
-                    created_by: row.try_get("created_by")?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    redeemed_by: row.try_get("redeemed_by")?,
-                    redeemed_by_name: row.try_get("redeemed_by_name")?,
-                    redeemed_at: row.try_get("redeemed_at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
     }
 }

@@ -1,36 +1,37 @@
 //! Upstream identities and login flows, verification codes, operator secrets.
 
-use crate::{PostgresStore, backend, user_from_row, write_error};
+use crate::rows::{identity_from_row, required_hash, upstream_state_from_row, user_from_row};
+use crate::{PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
 
-fn hash(row: &PgRow, column: &str) -> Result<SecretHash, sqlx::Error> {
-    let bytes: Vec<u8> = row.try_get(column)?;
-    SecretHash::from_slice(&bytes).ok_or_else(|| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: "not 32 bytes".into(),
-    })
-}
-
-fn identity_from_row(row: &PgRow) -> Result<Identity, sqlx::Error> {
-    Ok(Identity {
-        provider: row.try_get("provider")?,
-        subject: row.try_get("subject")?,
-        user_id: row.try_get("user_id")?,
-        display: row.try_get("display")?,
-        created_at: row.try_get("created_at")?,
-    })
+/// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
+/// someone's already, or the account already has one of this provider.
+async fn insert_identity(
+    tx: &mut Transaction<'_, Postgres>,
+    identity: &Identity,
+    user: UserId,
+) -> StoreResult<()> {
+    let insert = sqlx::query(
+        "INSERT INTO identities (provider, subject, user_id, display, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&identity.provider)
+    .bind(&identity.subject)
+    .bind(user)
+    .bind(&identity.display)
+    .bind(identity.created_at);
+    execute(&mut **tx, insert).await.map(drop)
 }
 
 #[async_trait]
 impl FederationStore for PostgresStore {
     async fn create_upstream_state(&self, s: UpstreamState) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO upstream_states (state_hash, browser_hash, provider, intent, user_id, \
              aff_code, pkce_verifier, nonce, return_to, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -49,11 +50,8 @@ impl FederationStore for PostgresStore {
         .bind(&s.nonce)
         .bind(&s.return_to)
         .bind(s.created_at)
-        .bind(s.expires_at)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        .bind(s.expires_at);
+        self.run(query).await
     }
 
     async fn take_upstream_state(
@@ -61,66 +59,42 @@ impl FederationStore for PostgresStore {
         state: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<UpstreamState>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "DELETE FROM upstream_states WHERE state_hash = $1 RETURNING state_hash, browser_hash, \
              provider, user_id, aff_code, pkce_verifier, nonce, return_to, created_at, expires_at",
+        );
+        let taken = fetch_optional(
+            self.pool(),
+            query.bind(state.as_bytes()),
+            upstream_state_from_row,
         )
-        .bind(state.as_bytes())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let taken = (|| -> Result<UpstreamState, sqlx::Error> {
-            Ok(UpstreamState {
-                state_hash: hash(&row, "state_hash")?,
-                browser_hash: hash(&row, "browser_hash")?,
-                provider: row.try_get("provider")?,
-                bind_user: row.try_get("user_id")?,
-                aff_code: row.try_get("aff_code")?,
-                pkce_verifier: row.try_get("pkce_verifier")?,
-                nonce: row.try_get("nonce")?,
-                return_to: row.try_get("return_to")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })()
-        .map_err(backend)?;
-        Ok((taken.expires_at > now).then_some(taken))
+        .await?;
+        Ok(taken.filter(|taken| taken.expires_at > now))
     }
 
     async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT provider, subject, user_id, display, created_at FROM identities \
              WHERE provider = $1 AND subject = $2",
+        );
+        fetch_optional(
+            self.pool(),
+            query.bind(provider).bind(subject),
+            identity_from_row,
         )
-        .bind(provider)
-        .bind(subject)
-        .fetch_optional(self.pool())
         .await
-        .map_err(backend)?;
-        row.as_ref()
-            .map(identity_from_row)
-            .transpose()
-            .map_err(backend)
     }
 
     async fn identities_of_user(&self, user: UserId) -> StoreResult<Vec<Identity>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT provider, subject, user_id, display, created_at FROM identities \
              WHERE user_id = $1 ORDER BY provider",
-        )
-        .bind(user)
-        .fetch_all(self.pool())
-        .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(identity_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
+        );
+        fetch_all(self.pool(), query.bind(user), identity_from_row).await
     }
 
     async fn link_identity(&self, identity: Identity) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let existing: Option<UserId> = sqlx::query_scalar(
             "SELECT user_id FROM identities WHERE provider = $1 AND subject = $2",
         )
@@ -134,18 +108,7 @@ impl FederationStore for PostgresStore {
             Some(_) => return Err(StoreError::Conflict(Conflict::Identity)),
             None => {}
         }
-        sqlx::query(
-            "INSERT INTO identities (provider, subject, user_id, display, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .bind(identity.user_id)
-        .bind(&identity.display)
-        .bind(identity.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?;
+        insert_identity(&mut tx, &identity, identity.user_id).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -154,40 +117,26 @@ impl FederationStore for PostgresStore {
         user: UserId,
         provider: &str,
     ) -> StoreResult<Unlink> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         // Concurrent unlinks of one account queue on its row; each then judges, in a statement
         // of its own, the identities the one before it left.
-        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
-            .bind(user)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let removed = sqlx::query(
+        let lock = sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE");
+        fetch_optional(&mut *tx, lock.bind(user), |_| Ok(())).await?;
+        let unlink = sqlx::query(
             // Another way in: a password or another identity (passkeys will count here).
             "DELETE FROM identities WHERE user_id = $1 AND provider = $2 AND ( \
              EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
              OR EXISTS (SELECT 1 FROM identities WHERE user_id = $1 AND provider <> $2))",
-        )
-        .bind(user)
-        .bind(provider)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .rows_affected();
+        );
+        let removed = execute(&mut *tx, unlink.bind(user).bind(provider)).await?;
         let outcome = if removed > 0 {
             Unlink::Unlinked
         } else {
             let linked =
-                sqlx::query("SELECT 1 FROM identities WHERE user_id = $1 AND provider = $2")
-                    .bind(user)
-                    .bind(provider)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            if linked.is_some() {
-                Unlink::LastWayIn
-            } else {
-                Unlink::NotLinked
+                sqlx::query("SELECT 1 FROM identities WHERE user_id = $1 AND provider = $2");
+            match fetch_optional(&mut *tx, linked.bind(user).bind(provider), |_| Ok(())).await? {
+                Some(()) => Unlink::LastWayIn,
+                None => Unlink::NotLinked,
             }
         };
         tx.commit().await.map_err(backend)?;
@@ -199,30 +148,13 @@ impl FederationStore for PostgresStore {
         user: NewUser,
         identity: Identity,
     ) -> StoreResult<User> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let mut tx = self.begin().await?;
         let id = crate::insert_user(&mut *tx, &user).await?;
-        sqlx::query(
-            "INSERT INTO identities (provider, subject, user_id, display, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&identity.provider)
-        .bind(&identity.subject)
-        .bind(id)
-        .bind(&identity.display)
-        .bind(identity.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?;
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.id = $1"
-        ))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let created = user_from_row(&row).map_err(backend)?;
+        insert_identity(&mut tx, &identity, id).await?;
+        let created = sqlx::query(crate::USER_BY_ID).bind(id);
+        let created = fetch_optional(&mut *tx, created, user_from_row)
+            .await?
+            .ok_or_else(|| backend("the inserted user is gone"))?;
         tx.commit().await.map_err(backend)?;
         Ok(created)
     }
@@ -233,28 +165,19 @@ impl FederationStore for PostgresStore {
         email: &str,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE users SET email = $2, email_verified = TRUE, updated_at = $3 WHERE id = $1",
-        )
-        .bind(user)
-        .bind(email)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        );
+        self.run(query.bind(user).bind(email).bind(now)).await
     }
 
     async fn user_by_verified_email(&self, email: &str) -> StoreResult<Option<User>> {
-        self.one_user(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users u WHERE u.email = $1 AND u.email_verified"
-            ),
-            email,
-        )
-        .await
+        let query = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.email = $1 AND u.email_verified"
+        ));
+        self.one_user(query.bind(email)).await
     }
 
     async fn put_code(
@@ -266,7 +189,7 @@ impl FederationStore for PostgresStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, 0, $5, $6) \
              ON CONFLICT (purpose, email) DO UPDATE SET user_id = excluded.user_id, \
@@ -278,11 +201,8 @@ impl FederationStore for PostgresStore {
         .bind(user)
         .bind(hash.as_bytes())
         .bind(now)
-        .bind(expires_at)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        .bind(expires_at);
+        self.run(query).await
     }
 
     async fn check_code(
@@ -293,23 +213,23 @@ impl FederationStore for PostgresStore {
         max_attempts: i64,
         now: UnixTime,
     ) -> StoreResult<CodeCheck> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
-        let row = sqlx::query(
+        let mut tx = self.begin().await?;
+        let query = sqlx::query(
             "SELECT user_id, code_hash, attempts, expires_at FROM verification_codes \
              WHERE purpose = $1 AND email = $2 FOR UPDATE",
-        )
-        .bind(purpose)
-        .bind(email)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else {
+        );
+        let stored = fetch_optional(&mut *tx, query.bind(purpose).bind(email), |row| {
+            Ok((
+                row.try_get::<Option<UserId>, _>("user_id")?,
+                required_hash(row, "code_hash")?,
+                row.try_get::<i64, _>("attempts")?,
+                row.try_get::<i64, _>("expires_at")?,
+            ))
+        })
+        .await?;
+        let Some((user, stored, attempts, expires_at)) = stored else {
             return Ok(CodeCheck::Missing);
         };
-        let stored = hash(&row, "code_hash").map_err(backend)?;
-        let attempts: i64 = row.try_get("attempts").map_err(backend)?;
-        let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
-        let user: Option<UserId> = row.try_get("user_id").map_err(backend)?;
         let outcome = if expires_at <= now || attempts >= max_attempts {
             CodeCheck::Missing
         } else if constant_time_eq(stored.as_bytes(), attempt.as_bytes()) {
@@ -323,12 +243,7 @@ impl FederationStore for PostgresStore {
         } else {
             "UPDATE verification_codes SET attempts = attempts + 1 WHERE purpose = $1 AND email = $2"
         };
-        sqlx::query(sql)
-            .bind(purpose)
-            .bind(email)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        execute(&mut *tx, sqlx::query(sql).bind(purpose).bind(email)).await?;
         tx.commit().await.map_err(backend)?;
         Ok(outcome)
     }
@@ -339,18 +254,12 @@ impl FederationStore for PostgresStore {
         ciphertext: &[u8],
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO operator_secrets (name, ciphertext, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, \
              updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(ciphertext)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        );
+        self.run(query.bind(name).bind(ciphertext).bind(now)).await
     }
 
     async fn operator_secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -362,11 +271,7 @@ impl FederationStore for PostgresStore {
     }
 
     async fn delete_operator_secret(&self, name: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM operator_secrets WHERE name = $1")
-            .bind(name)
-            .execute(self.pool())
+        self.run(sqlx::query("DELETE FROM operator_secrets WHERE name = $1").bind(name))
             .await
-            .map(drop)
-            .map_err(backend)
     }
 }

@@ -18,16 +18,18 @@ mod billing;
 mod federation;
 mod keys;
 mod oauth;
+mod rows;
 
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
-use keyward_core::model::{NewUser, Role, Session, User, UserId, UserStatus};
-use keyward_core::secret::SecretHash;
+use keyward_core::model::{NewUser, UserId};
 use keyward_core::store::{Conflict, MaintenanceStore, StoreError, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Row, migrate::Migrator};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgExecutor, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Transaction, migrate::Migrator};
 use std::str::FromStr;
 use std::time::Duration;
+
+const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -58,11 +60,43 @@ impl PostgresStore {
     }
 }
 
+/// A statement with its parameters bound, ready to run on the pool or in a transaction.
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+/// Runs `query`; returns the number of rows it changed.
+pub(crate) async fn execute<'c>(on: impl PgExecutor<'c>, query: PgQuery<'_>) -> StoreResult<u64> {
+    let done = query.execute(on).await.map_err(store_error)?;
+    Ok(done.rows_affected())
+}
+
+/// The first row `query` returns, mapped by `map`; `None` when it returns none.
+pub(crate) async fn fetch_optional<'c, T>(
+    on: impl PgExecutor<'c>,
+    query: PgQuery<'_>,
+    map: impl FnOnce(&PgRow) -> Result<T, sqlx::Error>,
+) -> StoreResult<Option<T>> {
+    let row = query.fetch_optional(on).await.map_err(store_error)?;
+    row.as_ref().map(map).transpose().map_err(backend)
+}
+
+/// Every row `query` returns, each mapped by `map`.
+pub(crate) async fn fetch_all<'c, T>(
+    on: impl PgExecutor<'c>,
+    query: PgQuery<'_>,
+    map: impl FnMut(&PgRow) -> Result<T, sqlx::Error>,
+) -> StoreResult<Vec<T>> {
+    let rows = query.fetch_all(on).await.map_err(store_error)?;
+    rows.iter()
+        .map(map)
+        .collect::<Result<_, _>>()
+        .map_err(backend)
+}
+
 /// Inserts a user row (on the pool or inside a transaction); returns its id.
-pub(crate) async fn insert_user<'e, E>(executor: E, user: &NewUser) -> StoreResult<UserId>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
-{
+pub(crate) async fn insert_user<'c>(
+    on: impl PgExecutor<'c>,
+    user: &NewUser,
+) -> StoreResult<UserId> {
     sqlx::query_scalar(
         "INSERT INTO users (uuid, username, username_lower, display_name, email, \
          email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
@@ -81,18 +115,18 @@ where
     .bind(&user.aff_code)
     .bind(user.inviter_id)
     .bind(user.created_at)
-    .fetch_one(executor)
+    .fetch_one(on)
     .await
-    .map_err(write_error)
+    .map_err(store_error)
 }
 
 pub(crate) fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
     StoreError::Backend(e.into())
 }
 
-/// Maps a failed write to `Conflict` when a uniqueness rule refused it, by the constraint's
+/// Maps a failed statement to `Conflict` when a uniqueness rule refused it, by the constraint's
 /// name, to `Backend` (with sqlx's error as the source) otherwise.
-pub(crate) fn write_error(e: sqlx::Error) -> StoreError {
+pub(crate) fn store_error(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
         && let Some(conflict) = db.constraint().and_then(conflict_of)
@@ -124,102 +158,31 @@ fn conflict_of(constraint: &str) -> Option<Conflict> {
     })
 }
 
-pub(crate) fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
-    let decode = |column: &str, reason: String| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: reason.into(),
-    };
-    let role: i64 = row.try_get("role")?;
-    let status: i64 = row.try_get("status")?;
-    Ok(User {
-        id: row.try_get("id")?,
-        uuid: row.try_get("uuid")?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        email: row.try_get("email")?,
-        email_verified: row.try_get("email_verified")?,
-        password_hash: row.try_get("password_hash")?,
-        avatar_url: row.try_get("avatar_url")?,
-        level: row.try_get("level")?,
-        role: Role::from_i64(role).ok_or_else(|| decode("role", role.to_string()))?,
-        status: UserStatus::from_i64(status).ok_or_else(|| decode("status", status.to_string()))?,
-        quota: row.try_get("quota")?,
-        used_quota: row.try_get("used_quota")?,
-        aff_code: row.try_get("aff_code")?,
-        inviter_id: row.try_get("inviter_id")?,
-        created_at: row.try_get("created_at")?,
-        last_login_at: row.try_get("last_login_at")?,
-        totp_enabled: row.try_get("totp_enabled")?,
-    })
-}
-
-pub(crate) fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
-    let hash: Vec<u8> = row.try_get("id_hash")?;
-    Ok(Session {
-        id_hash: SecretHash::from_slice(&hash).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: "id_hash".into(),
-            source: "not 32 bytes".into(),
-        })?,
-        user_id: row.try_get("user_id")?,
-        created_at: row.try_get("created_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-        expires_at: row.try_get("expires_at")?,
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
-        mfa_pending: row.try_get::<i64, _>("mfa_pending")? != 0,
-    })
-}
-
 impl PostgresStore {
     pub(crate) fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    pub(crate) async fn one_user(&self, sql: &'static str, key: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query(sql)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose().map_err(backend)
-    }
-
-    /// Runs an `UPDATE users ... WHERE id = $1` whose other parameters are bound by `bind`;
-    /// returns whether a row changed.
-    pub(crate) async fn update_user(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> StoreResult<bool> {
-        let done = query.execute(&self.pool).await.map_err(write_error)?;
-        Ok(done.rows_affected() > 0)
+    /// A transaction at READ COMMITTED: contended rows are guarded by conditional updates or
+    /// row locks, not by isolation.
+    pub(crate) async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(backend)
     }
 }
 
 #[async_trait]
 impl MaintenanceStore for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(backend)
+        execute(&self.pool, sqlx::query("SELECT 1")).await.map(drop)
     }
 
     async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64> {
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now);
         let windows = sqlx::query("DELETE FROM throttle WHERE window_start <= $1 - $2")
             .bind(now)
-            .bind(throttle_window)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let mut removed = sessions + windows;
+            .bind(throttle_window);
+        let mut removed =
+            execute(&self.pool, sessions).await? + execute(&self.pool, windows).await?;
         // Codes stay until they expire, so a replay is still recognised until then; a family
         // goes once its last token has expired.
         for sql in [
@@ -228,12 +191,7 @@ impl MaintenanceStore for PostgresStore {
             "DELETE FROM token_families WHERE created_at <= $1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",
         ] {
-            removed += sqlx::query(sql)
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?
-                .rows_affected();
+            removed += execute(&self.pool, sqlx::query(sql).bind(now)).await?;
         }
         Ok(removed)
     }

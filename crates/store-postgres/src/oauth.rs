@@ -1,18 +1,19 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::{PostgresStore, backend, user_from_row, write_error};
+use crate::rows::{
+    access_from_row, auth_code_from_row, client_from_row, consent_from_row, token_from_row,
+};
+use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, GrantType,
-    NewClient, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
+    NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::scope::ScopeSet;
-use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Transaction};
 
 macro_rules! client_columns {
     () => {
@@ -32,86 +33,6 @@ macro_rules! token_columns {
     };
 }
 
-fn decode_error(column: &str, reason: &str) -> sqlx::Error {
-    sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: reason.to_owned().into(),
-    }
-}
-
-fn hash_column(row: &PgRow, column: &str) -> Result<Option<SecretHash>, sqlx::Error> {
-    let bytes: Option<Vec<u8>> = row.try_get(column)?;
-    bytes
-        .map(|b| SecretHash::from_slice(&b).ok_or_else(|| decode_error(column, "not 32 bytes")))
-        .transpose()
-}
-
-fn scopes_column(row: &PgRow, column: &str) -> Result<ScopeSet, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    ScopeSet::parse(&text).map_err(|_| decode_error(column, "unknown scope"))
-}
-
-fn json_list(row: &PgRow, column: &str) -> Result<Vec<String>, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    serde_json::from_str(&text).map_err(|e| decode_error(column, &e.to_string()))
-}
-
-fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
-    let grants: String = row.try_get("grant_types")?;
-    let status: String = row.try_get("status")?;
-    let alg: String = row.try_get("id_token_alg")?;
-    Ok(Client {
-        id: row.try_get("id")?,
-        client_id: row.try_get("client_id")?,
-        owner_id: row.try_get("owner_id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        redirect_uris: json_list(row, "redirect_uris")?,
-        post_logout_redirect_uris: json_list(row, "post_logout_redirect_uris")?,
-        allowed_scopes: scopes_column(row, "allowed_scopes")?,
-        grant_types: grants.split(' ').filter_map(GrantType::parse).collect(),
-        public: row.try_get("public")?,
-        secret_hash: hash_column(row, "secret_hash")?,
-        previous_secret_hash: hash_column(row, "previous_secret_hash")?,
-        previous_secret_expires_at: row.try_get("previous_secret_expires_at")?,
-        secret_revealed_at: row.try_get("secret_revealed_at")?,
-        status: ClientStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
-        review_note: row.try_get("review_note")?,
-        trusted: row.try_get("trusted")?,
-        id_token_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("id_token_alg", &alg))?,
-        created_at: row.try_get("client_created_at")?,
-        updated_at: row.try_get("client_updated_at")?,
-    })
-}
-
-fn consent_from_row(row: &PgRow) -> Result<Consent, sqlx::Error> {
-    Ok(Consent {
-        user_id: row.try_get("consent_user_id")?,
-        client: row.try_get("consent_client")?,
-        scopes: ScopeSet::from_bits(row.try_get("consent_scopes")?),
-        created_at: row.try_get("consent_created_at")?,
-        updated_at: row.try_get("consent_updated_at")?,
-        last_used_at: row.try_get("consent_last_used_at")?,
-    })
-}
-
-fn token_from_row(row: &PgRow) -> Result<TokenRecord, sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    Ok(TokenRecord {
-        hash: hash_column(row, "token_hash")?.ok_or_else(|| decode_error("token_hash", "null"))?,
-        kind: TokenKind::parse(&kind).ok_or_else(|| decode_error("kind", &kind))?,
-        family_id: row.try_get("family_id")?,
-        client: row.try_get("client")?,
-        user_id: row.try_get("family_user_id")?,
-        scopes: scopes_column(row, "scopes")?,
-        created_at: row.try_get("token_created_at")?,
-        expires_at: row.try_get("token_expires_at")?,
-        used_at: row.try_get("used_at")?,
-        revoked_at: row.try_get("token_revoked_at")?,
-        auth_time: row.try_get("auth_time")?,
-    })
-}
-
 fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
@@ -123,7 +44,7 @@ async fn insert_tokens(
     now: UnixTime,
 ) -> StoreResult<()> {
     for token in tokens {
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO tokens (token_hash, kind, family_id, scopes, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -132,10 +53,8 @@ async fn insert_tokens(
         .bind(family_id)
         .bind(token.scopes.to_string())
         .bind(now)
-        .bind(token.expires_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(write_error)?;
+        .bind(token.expires_at);
+        execute(&mut **tx, insert).await?;
     }
     Ok(())
 }
@@ -152,7 +71,7 @@ async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -
     .bind(family.created_at)
     .fetch_one(&mut **tx)
     .await
-    .map_err(write_error)
+    .map_err(crate::store_error)
 }
 
 async fn touch_consent(
@@ -161,31 +80,22 @@ async fn touch_consent(
     client: ClientPk,
     now: UnixTime,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE consents SET last_used_at = $3 WHERE user_id = $1 AND client = $2")
-        .bind(user)
-        .bind(client)
-        .bind(now)
-        .execute(&mut **tx)
+    let touch =
+        sqlx::query("UPDATE consents SET last_used_at = $3 WHERE user_id = $1 AND client = $2");
+    execute(&mut **tx, touch.bind(user).bind(client).bind(now))
         .await
         .map(drop)
-        .map_err(backend)
 }
 
 impl PostgresStore {
-    async fn clients_where(
-        &self,
-        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
-    ) -> StoreResult<Vec<Client>> {
-        let rows = query.fetch_all(self.pool()).await.map_err(backend)?;
-        rows.iter()
-            .map(client_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(backend)
+    /// The app `query` (selecting `client_columns!()`) finds.
+    async fn one_client(&self, query: PgQuery<'_>) -> StoreResult<Option<Client>> {
+        fetch_optional(self.pool(), query, client_from_row).await
     }
 
-    async fn immediate(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        // READ COMMITTED: contended rows are guarded by conditional updates, not by isolation.
-        self.pool().begin().await.map_err(backend)
+    /// The apps `query` (selecting `client_columns!()`) finds.
+    async fn clients_where(&self, query: PgQuery<'_>) -> StoreResult<Vec<Client>> {
+        fetch_all(self.pool(), query, client_from_row).await
     }
 }
 
@@ -220,7 +130,7 @@ impl OAuthStore for PostgresStore {
         .bind(c.id_token_alg.as_str())
         .fetch_one(self.pool())
         .await
-        .map_err(write_error)?;
+        .map_err(crate::store_error)?;
         self.client_by_pk(pk)
             .await?
             .ok_or_else(|| backend("the inserted app is gone"))
@@ -232,7 +142,7 @@ impl OAuthStore for PostgresStore {
             client_columns!(),
             " FROM clients c WHERE c.id = $1"
         ));
-        Ok(self.clients_where(q.bind(pk)).await?.into_iter().next())
+        self.one_client(q.bind(pk)).await
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
@@ -241,11 +151,7 @@ impl OAuthStore for PostgresStore {
             client_columns!(),
             " FROM clients c WHERE c.client_id = $1"
         ));
-        Ok(self
-            .clients_where(q.bind(client_id))
-            .await?
-            .into_iter()
-            .next())
+        self.one_client(q.bind(client_id)).await
     }
 
     async fn clients_of_owner(&self, owner: UserId) -> StoreResult<Vec<Client>> {
@@ -281,8 +187,8 @@ impl OAuthStore for PostgresStore {
         patch: &ClientPatch,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await.map_err(backend)?;
-        let done = sqlx::query(
+        let mut tx = self.begin().await?;
+        let update = sqlx::query(
             "UPDATE clients SET status = COALESCE($2, status), \
              review_note = COALESCE($3, review_note), trusted = COALESCE($4, trusted), \
              allowed_scopes = COALESCE($5, allowed_scopes), updated_at = $6 WHERE id = $1",
@@ -292,26 +198,19 @@ impl OAuthStore for PostgresStore {
         .bind(&patch.review_note)
         .bind(patch.trusted)
         .bind(patch.allowed_scopes.map(|s| s.to_string()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?;
+        .bind(now);
+        let changed = execute(&mut *tx, update).await?;
         // An app that is no longer approved loses every code and token at once and for good.
         if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
-            sqlx::query("UPDATE token_families SET revoked_at = $2 WHERE client = $1 AND revoked_at IS NULL")
-                .bind(pk)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query("DELETE FROM auth_codes WHERE client = $1")
-                .bind(pk)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+            let revoke = sqlx::query(
+                "UPDATE token_families SET revoked_at = $2 WHERE client = $1 AND revoked_at IS NULL",
+            );
+            execute(&mut *tx, revoke.bind(pk).bind(now)).await?;
+            let forget = sqlx::query("DELETE FROM auth_codes WHERE client = $1");
+            execute(&mut *tx, forget.bind(pk)).await?;
         }
         tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() > 0)
+        Ok(changed > 0)
     }
 
     async fn reveal_secret(
@@ -320,17 +219,12 @@ impl OAuthStore for PostgresStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE clients SET secret_hash = $2, secret_revealed_at = $3, updated_at = $3 \
              WHERE id = $1 AND status = 'approved' AND NOT public AND secret_revealed_at IS NULL",
-        )
-        .bind(pk)
-        .bind(hash.as_bytes())
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map_err(write_error)?;
-        Ok(done.rows_affected() > 0)
+        );
+        self.changed(query.bind(pk).bind(hash.as_bytes()).bind(now))
+            .await
     }
 
     async fn rotate_secret(
@@ -340,7 +234,7 @@ impl OAuthStore for PostgresStore {
         previous_expires_at: Option<UnixTime>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE clients SET \
                previous_secret_hash = CASE WHEN $3 IS NULL THEN NULL ELSE secret_hash END, \
                previous_secret_expires_at = $3, \
@@ -350,37 +244,22 @@ impl OAuthStore for PostgresStore {
         .bind(pk)
         .bind(hash.as_bytes())
         .bind(previous_expires_at)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map_err(write_error)?;
-        Ok(done.rows_affected() > 0)
+        .bind(now);
+        self.changed(query).await
     }
 
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
-            .bind(pk)
-            .execute(self.pool())
+        self.changed(sqlx::query("DELETE FROM clients WHERE id = $1").bind(pk))
             .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT user_id AS consent_user_id, client AS consent_client, scopes AS consent_scopes, \
              created_at AS consent_created_at, updated_at AS consent_updated_at, \
              last_used_at AS consent_last_used_at FROM consents WHERE user_id = $1 AND client = $2",
-        )
-        .bind(user)
-        .bind(client)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        row.as_ref()
-            .map(consent_from_row)
-            .transpose()
-            .map_err(backend)
+        );
+        fetch_optional(self.pool(), query.bind(user).bind(client), consent_from_row).await
     }
 
     async fn save_consent(
@@ -390,38 +269,28 @@ impl OAuthStore for PostgresStore {
         scopes: ScopeSet,
         now: UnixTime,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id, client) \
              DO UPDATE SET scopes = consents.scopes | excluded.scopes, updated_at = excluded.updated_at",
-        )
-        .bind(user)
-        .bind(client)
-        .bind(scopes.bits())
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        );
+        self.run(query.bind(user).bind(client).bind(scopes.bits()).bind(now))
+            .await
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
-        let rows = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \
              g.scopes AS consent_scopes, g.created_at AS consent_created_at, \
              g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, ",
             client_columns!(),
             " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = $1 \
               ORDER BY g.updated_at DESC"
-        ))
-        .bind(user)
-        .fetch_all(self.pool())
+        ));
+        fetch_all(self.pool(), query.bind(user), |row| {
+            Ok((consent_from_row(row)?, client_from_row(row)?))
+        })
         .await
-        .map_err(backend)?;
-        rows.iter()
-            .map(|row| Ok((consent_from_row(row)?, client_from_row(row)?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(backend)
     }
 
     async fn revoke_consent(
@@ -430,37 +299,22 @@ impl OAuthStore for PostgresStore {
         client: ClientPk,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.immediate().await?;
-        let consents = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client = $2")
-            .bind(user)
-            .bind(client)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        let families = sqlx::query(
+        let mut tx = self.begin().await?;
+        let forget = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client = $2");
+        let consents = execute(&mut *tx, forget.bind(user).bind(client)).await?;
+        let revoke = sqlx::query(
             "UPDATE token_families SET revoked_at = $3 \
              WHERE user_id = $1 AND client = $2 AND revoked_at IS NULL",
-        )
-        .bind(user)
-        .bind(client)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .rows_affected();
-        sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND client = $2")
-            .bind(user)
-            .bind(client)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        );
+        let families = execute(&mut *tx, revoke.bind(user).bind(client).bind(now)).await?;
+        let codes = sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND client = $2");
+        execute(&mut *tx, codes.bind(user).bind(client)).await?;
         tx.commit().await.map_err(backend)?;
         Ok(consents + families > 0)
     }
 
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
              code_challenge, nonce, auth_time, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -474,40 +328,16 @@ impl OAuthStore for PostgresStore {
         .bind(&code.nonce)
         .bind(code.auth_time)
         .bind(code.created_at)
-        .bind(code.expires_at)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(write_error)
+        .bind(code.expires_at);
+        self.run(query).await
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
              auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = $1",
-        )
-        .bind(hash.as_bytes())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let code = (|| -> Result<AuthCode, sqlx::Error> {
-            Ok(AuthCode {
-                hash: *hash,
-                client: row.try_get("client")?,
-                user_id: row.try_get("user_id")?,
-                redirect_uri: row.try_get("redirect_uri")?,
-                scopes: scopes_column(&row, "scopes")?,
-                code_challenge: row.try_get("code_challenge")?,
-                nonce: row.try_get("nonce")?,
-                auth_time: row.try_get("auth_time")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-                used_at: row.try_get("used_at")?,
-            })
-        })()
-        .map_err(backend)?;
-        Ok(Some(code))
+        );
+        fetch_optional(self.pool(), query.bind(hash.as_bytes()), auth_code_from_row).await
     }
 
     async fn redeem_code(
@@ -517,18 +347,12 @@ impl OAuthStore for PostgresStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.immediate().await?;
-        let won = sqlx::query(
+        let mut tx = self.begin().await?;
+        let redeem = sqlx::query(
             "UPDATE auth_codes SET used_at = $2 \
              WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
-        )
-        .bind(hash.as_bytes())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .rows_affected()
-            == 1;
+        );
+        let won = execute(&mut *tx, redeem.bind(hash.as_bytes()).bind(now)).await? == 1;
         if !won {
             return Ok(None);
         }
@@ -542,19 +366,14 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE token_families SET revoked_at = $2 WHERE code_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(code.as_bytes())
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map(|done| done.rows_affected())
-        .map_err(backend)
+        );
+        execute(self.pool(), query.bind(code.as_bytes()).bind(now)).await
     }
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
-        let mut tx = self.immediate().await?;
+        let mut tx = self.begin().await?;
         let family_id = insert_family(&mut tx, &family).await?;
         insert_tokens(&mut tx, family_id, tokens, family.created_at).await?;
         tx.commit().await.map_err(backend)?;
@@ -562,19 +381,12 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             token_columns!(),
             " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = $1"
-        ))
-        .bind(hash.as_bytes())
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        row.as_ref()
-            .map(token_from_row)
-            .transpose()
-            .map_err(backend)
+        ));
+        fetch_optional(self.pool(), query.bind(hash.as_bytes()), token_from_row).await
     }
 
     async fn rotate_refresh(
@@ -583,7 +395,7 @@ impl OAuthStore for PostgresStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.immediate().await?;
+        let mut tx = self.begin().await?;
         let family: Option<(i64, Option<UserId>, ClientPk)> = sqlx::query_as(
             "UPDATE tokens SET used_at = $2 \
              WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL \
@@ -610,27 +422,17 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE token_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind(family_id)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(backend)
+        );
+        self.run(query.bind(family_id).bind(now)).await
     }
 
     async fn revoke_token(&self, hash: &SecretHash, now: UnixTime) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(hash.as_bytes())
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map(drop)
-        .map_err(backend)
+        );
+        self.run(query.bind(hash.as_bytes()).bind(now)).await
     }
 
     async fn access_context(
@@ -638,7 +440,7 @@ impl OAuthStore for PostgresStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<AccessContext>> {
-        let row = sqlx::query(concat!(
+        let query = sqlx::query(concat!(
             "SELECT ",
             token_columns!(),
             ", c.client_id, c.allowed_scopes, ",
@@ -649,25 +451,8 @@ impl OAuthStore for PostgresStore {
               WHERE t.token_hash = $1 AND t.kind = 'access' AND t.expires_at > $2 \
                 AND t.revoked_at IS NULL AND f.revoked_at IS NULL AND c.status = 'approved' \
                 AND (f.user_id IS NULL OR u.status = 1)"
-        ))
-        .bind(hash.as_bytes())
-        .bind(now)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let token = token_from_row(&row).map_err(backend)?;
-        let user = match token.user_id {
-            Some(_) => Some(user_from_row(&row).map_err(backend)?),
-            None => None,
-        };
-        let client_id = row.try_get("client_id").map_err(backend)?;
-        let client_scopes = scopes_column(&row, "allowed_scopes").map_err(backend)?;
-        Ok(Some(AccessContext {
-            token,
-            client_id,
-            client_scopes,
-            user,
-        }))
+        ));
+        let query = query.bind(hash.as_bytes()).bind(now);
+        fetch_optional(self.pool(), query, access_from_row).await
     }
 }

@@ -1,7 +1,8 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
-use crate::db::{Cols, all_rows, execute, first_row, store_error};
-use crate::{SqliteStore, session_from_row, user_from_row};
+use crate::SqliteStore;
+use crate::db::{Cols, execute, first_row, store_error};
+use crate::rows::{session_from_row, two_factor_from_row, user_from_row};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
 use keyward_core::clock::UnixTime;
@@ -13,7 +14,7 @@ use keyward_core::store::{
     AccountStore, MAX_THROTTLE_KEYS, Page, StoreResult, UserPatch, check_throttle_keys,
     live_throttle_counts,
 };
-use rusqlite::{params, params_from_iter};
+use rusqlite::{Params, params, params_from_iter};
 use std::sync::LazyLock;
 
 /// `throttle_counts`' query for 1, 2, ... `MAX_THROTTLE_KEYS` keys: one text per key count, so
@@ -32,16 +33,32 @@ static THROTTLE_COUNTS: LazyLock<Vec<String>> = LazyLock::new(|| {
 
 impl SqliteStore {
     /// The user `sql` (selecting `user_columns!()`) finds with `params`.
-    fn one_user(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Option<User>> {
-        self.db().read(|c| first_row(c, sql, params, user_from_row))
+    pub(crate) fn one_user(&self, sql: &str, params: impl Params) -> StoreResult<Option<User>> {
+        self.read_one(sql, params, user_from_row)
     }
 
-    /// Runs an `UPDATE users ... WHERE id = ?1`; returns whether a row changed.
-    async fn update_user(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| execute(tx, sql, params))
-            .await
-            .map(|n| n > 0)
+    /// Runs one statement as a write of its own; returns whether it changed a row.
+    pub(crate) async fn changed(&self, sql: &str, params: impl Params + Send) -> StoreResult<bool> {
+        Ok(self.write_one(sql, params).await? > 0)
+    }
+
+    /// The live session with this hash and its user, if its second factor is still `pending`
+    /// (or, with `false`, done or never asked).
+    fn live_session(
+        &self,
+        id_hash: &SecretHash,
+        now: UnixTime,
+        pending: bool,
+    ) -> StoreResult<Option<(Session, User)>> {
+        const SQL: &str = concat!(
+            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
+             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND s.mfa_pending = ?3"
+        );
+        let params = params![id_hash.as_bytes(), now, i64::from(pending)];
+        self.read_one(SQL, params, session_and_user)
     }
 }
 
@@ -81,34 +98,25 @@ impl AccountStore for SqliteStore {
     }
 
     async fn count_admins(&self) -> StoreResult<i64> {
-        self.db()
-            .read(|c| {
-                first_row(
-                    c,
-                    "SELECT COUNT(*) FROM users WHERE role >= 10",
-                    [],
-                    |row| row.get(0),
-                )
-            })
-            .map(Option::unwrap_or_default)
+        self.read_one("SELECT COUNT(*) FROM users WHERE role >= 10", [], |row| {
+            row.get(0)
+        })
+        .map(Option::unwrap_or_default)
     }
 
     async fn list_users(&self, search: Option<&str>, page: Page) -> StoreResult<Vec<User>> {
         let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
-        self.db().read(|c| {
-            all_rows(
-                c,
-                concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users u WHERE ?1 IS NULL OR u.username_lower LIKE ?1 \
-                     OR u.email LIKE ?1 OR u.display_name LIKE ?1 \
-                     ORDER BY u.id DESC LIMIT ?2 OFFSET ?3"
-                ),
-                params![pattern, page.limit, page.offset],
-                user_from_row,
-            )
-        })
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE ?1 IS NULL OR u.username_lower LIKE ?1 \
+             OR u.email LIKE ?1 OR u.display_name LIKE ?1 ORDER BY u.id DESC LIMIT ?2 OFFSET ?3"
+        );
+        self.read_all(
+            SQL,
+            params![pattern, page.limit, page.offset],
+            user_from_row,
+        )
     }
 
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
@@ -148,7 +156,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn set_password_hash(&self, id: UserId, hash: &str, now: UnixTime) -> StoreResult<bool> {
-        self.update_user(
+        self.changed(
             "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
             (id, hash, now),
         )
@@ -156,7 +164,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn set_display_name(&self, id: UserId, name: &str, now: UnixTime) -> StoreResult<bool> {
-        self.update_user(
+        self.changed(
             "UPDATE users SET display_name = ?2, updated_at = ?3 WHERE id = ?1",
             (id, name, now),
         )
@@ -185,7 +193,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn record_login(&self, id: UserId, now: UnixTime) -> StoreResult<()> {
-        self.update_user(
+        self.write_one(
             "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
             [id, now],
         )
@@ -194,25 +202,21 @@ impl AccountStore for SqliteStore {
     }
 
     async fn create_session(&self, s: NewSession) -> StoreResult<()> {
-        self.db()
-            .append(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, \
-                 ip, user_agent, mfa_pending) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        s.id_hash.as_bytes(),
-                        s.user_id,
-                        s.created_at,
-                        s.expires_at,
-                        s.ip,
-                        s.user_agent,
-                        i64::from(s.mfa_pending)
-                    ],
-                )
-                .map(drop)
-            })
-            .await
+        self.append_one(
+            "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, \
+             user_agent, mfa_pending) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+            (
+                s.id_hash.as_bytes(),
+                s.user_id,
+                s.created_at,
+                s.expires_at,
+                &s.ip,
+                &s.user_agent,
+                i64::from(s.mfa_pending),
+            ),
+        )
+        .await
+        .map(drop)
     }
 
     async fn session_with_user(
@@ -221,29 +225,12 @@ impl AccountStore for SqliteStore {
         now: UnixTime,
         touch_after: i64,
     ) -> StoreResult<Option<(Session, User)>> {
-        const SQL: &str = concat!(
-            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
-             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
-            user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND s.mfa_pending = 0"
-        );
-        let found = self
-            .db()
-            .read(|c| first_row(c, SQL, params![id_hash.as_bytes(), now], session_and_user))?;
-        let Some((mut session, user)) = found else {
+        let Some((mut session, user)) = self.live_session(id_hash, now, false)? else {
             return Ok(None);
         };
         if session.last_seen_at < now - touch_after {
-            self.db()
-                .append(|tx| {
-                    execute(
-                        tx,
-                        "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1",
-                        params![id_hash.as_bytes(), now],
-                    )
-                })
-                .await?;
+            let touch = "UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1";
+            self.append_one(touch, (id_hash.as_bytes(), now)).await?;
             session.last_seen_at = now;
         }
         Ok(Some((session, user)))
@@ -254,34 +241,13 @@ impl AccountStore for SqliteStore {
         id_hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<(Session, User)>> {
-        const SQL: &str = concat!(
-            "SELECT s.id_hash, s.user_id, s.created_at AS s_created_at, s.last_seen_at, \
-             s.expires_at, s.ip, s.user_agent, s.mfa_pending, ",
-            user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = ?1 AND s.expires_at > ?2 AND s.mfa_pending = 1"
-        );
-        self.db()
-            .read(|c| first_row(c, SQL, params![id_hash.as_bytes(), now], session_and_user))
+        self.live_session(id_hash, now, true)
     }
 
     async fn two_factor(&self, user: UserId) -> StoreResult<TwoFactorRecord> {
-        let found = self.db().read(|c| {
-            first_row(
-                c,
-                "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes \
-                 FROM users WHERE id = ?1",
-                [user],
-                |row| {
-                    Ok(TwoFactorRecord {
-                        secret: row.get("totp_secret")?,
-                        enabled: row.get("totp_enabled")?,
-                        last_step: row.get("totp_last_step")?,
-                        recovery_codes: row.get("recovery_codes")?,
-                    })
-                },
-            )
-        })?;
+        const SQL: &str = "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes \
+             FROM users WHERE id = ?1";
+        let found = self.read_one(SQL, [user], two_factor_from_row)?;
         Ok(found.unwrap_or_default())
     }
 
@@ -291,7 +257,7 @@ impl AccountStore for SqliteStore {
         record: &TwoFactorRecord,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.update_user(
+        self.write_one(
             "UPDATE users SET totp_secret = ?2, totp_enabled = ?3, totp_last_step = ?4, \
              recovery_codes = ?5, updated_at = ?6 WHERE id = ?1",
             (
@@ -308,7 +274,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn advance_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool> {
-        self.update_user(
+        self.changed(
             "UPDATE users SET totp_last_step = ?2 \
              WHERE id = ?1 AND totp_last_step < ?2 AND totp_enabled = 1",
             [user, step],
@@ -322,7 +288,7 @@ impl AccountStore for SqliteStore {
         old: &str,
         new: &str,
     ) -> StoreResult<bool> {
-        self.update_user(
+        self.changed(
             "UPDATE users SET recovery_codes = ?3 WHERE id = ?1 AND recovery_codes = ?2",
             (user, old, new),
         )
@@ -330,21 +296,16 @@ impl AccountStore for SqliteStore {
     }
 
     async fn delete_session(&self, id_hash: &SecretHash) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "DELETE FROM sessions WHERE id_hash = ?1",
-                    [id_hash.as_bytes()],
-                )
-            })
-            .await
-            .map(drop)
+        self.write_one(
+            "DELETE FROM sessions WHERE id_hash = ?1",
+            [id_hash.as_bytes()],
+        )
+        .await
+        .map(drop)
     }
 
     async fn delete_user_sessions(&self, user_id: UserId) -> StoreResult<u64> {
-        self.db()
-            .write(|tx| execute(tx, "DELETE FROM sessions WHERE user_id = ?1", [user_id]))
+        self.write_one("DELETE FROM sessions WHERE user_id = ?1", [user_id])
             .await
     }
 
@@ -353,16 +314,11 @@ impl AccountStore for SqliteStore {
         user_id: UserId,
         id_hash: &SecretHash,
     ) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "DELETE FROM sessions WHERE user_id = ?1 AND id_hash = ?2",
-                    params![user_id, id_hash.as_bytes()],
-                )
-            })
-            .await
-            .map(|n| n > 0)
+        self.changed(
+            "DELETE FROM sessions WHERE user_id = ?1 AND id_hash = ?2",
+            (user_id, id_hash.as_bytes()),
+        )
+        .await
     }
 
     async fn list_user_sessions(
@@ -370,17 +326,10 @@ impl AccountStore for SqliteStore {
         user_id: UserId,
         now: UnixTime,
     ) -> StoreResult<Vec<Session>> {
-        self.db().read(|c| {
-            all_rows(
-                c,
-                "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, \
-                 mfa_pending FROM sessions \
-                 WHERE user_id = ?1 AND expires_at > ?2 AND mfa_pending = 0 \
-                 ORDER BY last_seen_at DESC",
-                [user_id, now],
-                session_from_row,
-            )
-        })
+        const SQL: &str = "SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, \
+             user_agent, mfa_pending FROM sessions \
+             WHERE user_id = ?1 AND expires_at > ?2 AND mfa_pending = 0 ORDER BY last_seen_at DESC";
+        self.read_all(SQL, [user_id, now], session_from_row)
     }
 
     async fn replace_developer_token(
@@ -389,19 +338,14 @@ impl AccountStore for SqliteStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO developer_tokens (token_hash, user_id, created_at) \
-                 VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO UPDATE SET \
-                 token_hash = excluded.token_hash, created_at = excluded.created_at, \
-                 last_used_at = NULL",
-                    params![hash.as_bytes(), user_id, now],
-                )
-                .map(drop)
-            })
-            .await
+        self.write_one(
+            "INSERT INTO developer_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, \
+             created_at = excluded.created_at, last_used_at = NULL",
+            (hash.as_bytes(), user_id, now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn user_by_developer_token(&self, hash: &SecretHash) -> StoreResult<Option<User>> {
@@ -417,16 +361,8 @@ impl AccountStore for SqliteStore {
     }
 
     async fn delete_developer_token(&self, user_id: UserId) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "DELETE FROM developer_tokens WHERE user_id = ?1",
-                    [user_id],
-                )
-            })
+        self.changed("DELETE FROM developer_tokens WHERE user_id = ?1", [user_id])
             .await
-            .map(|n| n > 0)
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
@@ -455,10 +391,8 @@ impl AccountStore for SqliteStore {
     ) -> StoreResult<Option<(i64, UnixTime)>> {
         const SQL: &str =
             "SELECT count, window_start FROM throttle WHERE key = ?1 AND window_start > ?2 - ?3";
-        self.db().read(|c| {
-            first_row(c, SQL, params![key, now, window], |row| {
-                Ok((row.get("count")?, row.get("window_start")?))
-            })
+        self.read_one(SQL, params![key, now, window], |row| {
+            Ok((row.get("count")?, row.get("window_start")?))
         })
     }
 
@@ -477,20 +411,15 @@ impl AccountStore for SqliteStore {
             return Ok(Vec::new());
         };
         // Checked before every token request: on the hot path, one read for all its counters.
-        let rows = self.db().read(|c| {
-            all_rows(
-                c,
-                sql,
-                params_from_iter(keys.iter().map(|(key, _)| key)),
-                |row| Ok((row.get("key")?, row.get("count")?, row.get("window_start")?)),
-            )
+        let keys_read = params_from_iter(keys.iter().map(|(key, _)| key));
+        let rows = self.read_all(sql, keys_read, |row| {
+            Ok((row.get("key")?, row.get("count")?, row.get("window_start")?))
         })?;
         Ok(live_throttle_counts(keys, now, &rows))
     }
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
-        self.db()
-            .append(|tx| execute(tx, "DELETE FROM throttle WHERE key = ?1", [key]))
+        self.append_one("DELETE FROM throttle WHERE key = ?1", [key])
             .await
             .map(drop)
     }
@@ -501,43 +430,30 @@ impl AccountStore for SqliteStore {
         window: i64,
         reserved_at: UnixTime,
     ) -> StoreResult<()> {
-        self.db()
-            .append(|tx| {
-                execute(
-                    tx,
-                    "UPDATE throttle SET count = count - 1 WHERE key = ?1 AND count > 0 \
-                     AND window_start <= ?2 AND window_start > ?2 - ?3",
-                    params![key, reserved_at, window],
-                )
-            })
-            .await
-            .map(drop)
+        self.append_one(
+            "UPDATE throttle SET count = count - 1 WHERE key = ?1 AND count > 0 \
+             AND window_start <= ?2 AND window_start > ?2 - ?3",
+            (key, reserved_at, window),
+        )
+        .await
+        .map(drop)
     }
 
     async fn load_settings(&self) -> StoreResult<Option<String>> {
-        self.db().read(|c| {
-            first_row(
-                c,
-                "SELECT value FROM settings WHERE key = 'site'",
-                [],
-                |row| row.get(0),
-            )
+        self.read_one("SELECT value FROM settings WHERE key = 'site'", [], |row| {
+            row.get(0)
         })
     }
 
     async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO settings (key, value, updated_at) VALUES ('site', ?1, ?2) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
-                 updated_at = excluded.updated_at",
-                    params![json, now],
-                )
-                .map(drop)
-            })
-            .await
+        self.write_one(
+            "INSERT INTO settings (key, value, updated_at) VALUES ('site', ?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
+             updated_at = excluded.updated_at",
+            (json, now),
+        )
+        .await
+        .map(drop)
     }
 }
 

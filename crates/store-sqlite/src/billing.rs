@@ -1,7 +1,8 @@
 //! Top-up codes.
 
 use crate::SqliteStore;
-use crate::db::{all_rows, execute, first_row};
+use crate::db::{execute, first_row};
+use crate::rows::topup_code_from_row;
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
 use keyward_core::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
@@ -87,28 +88,10 @@ impl BillingStore for SqliteStore {
     }
 
     async fn list_topup_codes(&self, page: Page) -> StoreResult<Vec<TopUpCode>> {
-        self.db().read(|c| {
-            all_rows(
-                c,
-                "SELECT c.id, c.label, c.amount, c.created_by, c.created_at, c.expires_at, \
-                 c.redeemed_by, c.redeemed_at, u.username AS redeemed_by_name \
-                 FROM topup_codes c LEFT JOIN users u ON u.id = c.redeemed_by \
-                 ORDER BY c.id DESC LIMIT ?1 OFFSET ?2",
-                [page.limit, page.offset],
-                |row| {
-                    Ok(TopUpCode {
-                        id: row.get("id")?,
-                        label: row.get("label")?,
-                        amount: row.get("amount")?,
-                        created_by: row.get("created_by")?,
-                        created_at: row.get("created_at")?,
-                        expires_at: row.get("expires_at")?,
-                        redeemed_by: row.get("redeemed_by")?,
-                        redeemed_by_name: row.get("redeemed_by_name")?,
-                        redeemed_at: row.get("redeemed_at")?,
-                    })
-                },
-            )
-        })
+        const SQL: &str = "SELECT c.id, c.label, c.amount, c.created_by, c.created_at, \
+             c.expires_at, c.redeemed_by, c.redeemed_at, u.username AS redeemed_by_name \
+             FROM topup_codes c LEFT JOIN users u ON u.id = c.redeemed_by \
+             ORDER BY c.id DESC LIMIT ?1 OFFSET ?2";
+        self.read_all(SQL, [page.limit, page.offset], topup_code_from_row)
     }
 }

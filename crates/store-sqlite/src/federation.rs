@@ -1,23 +1,14 @@
 //! Upstream identities and login flows, verification codes, operator secrets.
 
-use crate::db::{Cols, all_rows, execute, first_row, store_error};
-use crate::{SqliteStore, required_hash, user_from_row};
+use crate::SqliteStore;
+use crate::db::{execute, first_row, store_error};
+use crate::rows::{identity_from_row, required_hash, upstream_state_from_row};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
 use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
 use rusqlite::{Connection, params};
-
-fn identity_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Identity> {
-    Ok(Identity {
-        provider: row.get("provider")?,
-        subject: row.get("subject")?,
-        user_id: row.get("user_id")?,
-        display: row.get("display")?,
-        created_at: row.get("created_at")?,
-    })
-}
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
 /// someone's already, or the account already has one of this provider.
@@ -47,30 +38,26 @@ impl FederationStore for SqliteStore {
         } else {
             "login"
         };
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO upstream_states (state_hash, browser_hash, provider, intent, \
-                 user_id, aff_code, pkce_verifier, nonce, return_to, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![
-                        s.state_hash.as_bytes(),
-                        s.browser_hash.as_bytes(),
-                        s.provider,
-                        intent,
-                        s.bind_user,
-                        s.aff_code,
-                        s.pkce_verifier,
-                        s.nonce,
-                        s.return_to,
-                        s.created_at,
-                        s.expires_at
-                    ],
-                )
-                .map(drop)
-            })
-            .await
+        self.write_one(
+            "INSERT INTO upstream_states (state_hash, browser_hash, provider, intent, user_id, \
+             aff_code, pkce_verifier, nonce, return_to, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            (
+                s.state_hash.as_bytes(),
+                s.browser_hash.as_bytes(),
+                &s.provider,
+                intent,
+                s.bind_user,
+                &s.aff_code,
+                &s.pkce_verifier,
+                &s.nonce,
+                &s.return_to,
+                s.created_at,
+                s.expires_at,
+            ),
+        )
+        .await
+        .map(drop)
     }
 
     async fn take_upstream_state(
@@ -87,20 +74,7 @@ impl FederationStore for SqliteStore {
                  browser_hash, provider, user_id, aff_code, pkce_verifier, nonce, return_to, \
                  created_at, expires_at",
                     [state.as_bytes()],
-                    |row| {
-                        Ok(UpstreamState {
-                            state_hash: required_hash(row, "state_hash")?,
-                            browser_hash: required_hash(row, "browser_hash")?,
-                            provider: row.get("provider")?,
-                            bind_user: row.get("user_id")?,
-                            aff_code: row.get("aff_code")?,
-                            pkce_verifier: row.get("pkce_verifier")?,
-                            nonce: row.get("nonce")?,
-                            return_to: row.get("return_to")?,
-                            created_at: row.get("created_at")?,
-                            expires_at: row.get("expires_at")?,
-                        })
-                    },
+                    upstream_state_from_row,
                 )
             })
             .await?;
@@ -108,27 +82,15 @@ impl FederationStore for SqliteStore {
     }
 
     async fn identity(&self, provider: &str, subject: &str) -> StoreResult<Option<Identity>> {
-        self.db().read(|c| {
-            first_row(
-                c,
-                "SELECT provider, subject, user_id, display, created_at FROM identities \
-                 WHERE provider = ?1 AND subject = ?2",
-                [provider, subject],
-                identity_from_row,
-            )
-        })
+        const SQL: &str = "SELECT provider, subject, user_id, display, created_at \
+             FROM identities WHERE provider = ?1 AND subject = ?2";
+        self.read_one(SQL, [provider, subject], identity_from_row)
     }
 
     async fn identities_of_user(&self, user: UserId) -> StoreResult<Vec<Identity>> {
-        self.db().read(|c| {
-            all_rows(
-                c,
-                "SELECT provider, subject, user_id, display, created_at FROM identities \
-                 WHERE user_id = ?1 ORDER BY provider",
-                [user],
-                identity_from_row,
-            )
-        })
+        const SQL: &str = "SELECT provider, subject, user_id, display, created_at \
+             FROM identities WHERE user_id = ?1 ORDER BY provider";
+        self.read_all(SQL, [user], identity_from_row)
     }
 
     async fn link_identity(&self, identity: Identity) -> StoreResult<()> {
@@ -202,31 +164,21 @@ impl FederationStore for SqliteStore {
         email: &str,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                tx,
-                "UPDATE users SET email = ?2, email_verified = 1, updated_at = ?3 WHERE id = ?1",
-                params![user, email, now],
-            )
-            .map(drop)
-            })
-            .await
+        self.write_one(
+            "UPDATE users SET email = ?2, email_verified = 1, updated_at = ?3 WHERE id = ?1",
+            (user, email, now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn user_by_verified_email(&self, email: &str) -> StoreResult<Option<User>> {
-        self.db().read(|c| {
-            first_row(
-                c,
-                concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users u WHERE u.email = ?1 AND u.email_verified = 1"
-                ),
-                [email],
-                user_from_row,
-            )
-        })
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.email = ?1 AND u.email_verified = 1"
+        );
+        self.one_user(SQL, [email])
     }
 
     async fn put_code(
@@ -238,20 +190,16 @@ impl FederationStore for SqliteStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
-                 created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6) \
-                 ON CONFLICT (purpose, email) DO UPDATE SET user_id = excluded.user_id, \
-                 code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, \
-                 expires_at = excluded.expires_at",
-                    params![purpose, email, user, hash.as_bytes(), now, expires_at],
-                )
-                .map(drop)
-            })
-            .await
+        self.write_one(
+            "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
+             created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6) \
+             ON CONFLICT (purpose, email) DO UPDATE SET user_id = excluded.user_id, \
+             code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at",
+            (purpose, email, user, hash.as_bytes(), now, expires_at),
+        )
+        .await
+        .map(drop)
     }
 
     async fn check_code(
@@ -307,34 +255,23 @@ impl FederationStore for SqliteStore {
         ciphertext: &[u8],
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                tx,
-                "INSERT INTO operator_secrets (name, ciphertext, updated_at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, \
-                 updated_at = excluded.updated_at",
-                params![name, ciphertext, now],
-            )
-            .map(drop)
-            })
-            .await
+        self.write_one(
+            "INSERT INTO operator_secrets (name, ciphertext, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, \
+             updated_at = excluded.updated_at",
+            (name, ciphertext, now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn operator_secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.db().read(|c| {
-            first_row(
-                c,
-                "SELECT ciphertext FROM operator_secrets WHERE name = ?1",
-                [name],
-                |row| row.get(0),
-            )
-        })
+        const SQL: &str = "SELECT ciphertext FROM operator_secrets WHERE name = ?1";
+        self.read_one(SQL, [name], |row| row.get(0))
     }
 
     async fn delete_operator_secret(&self, name: &str) -> StoreResult<()> {
-        self.db()
-            .write(|tx| execute(tx, "DELETE FROM operator_secrets WHERE name = ?1", [name]))
+        self.write_one("DELETE FROM operator_secrets WHERE name = ?1", [name])
             .await
             .map(drop)
     }

@@ -23,17 +23,17 @@ mod db;
 mod federation;
 mod keys;
 mod oauth;
+mod rows;
 #[cfg(test)]
 mod tests;
 
 use async_trait::async_trait;
-use db::{Cols, execute, first_row};
+use db::{Cols, all_rows, execute, first_row};
 use keyward_core::clock::UnixTime;
-use keyward_core::model::{NewUser, Role, Session, User, UserStatus};
+use keyward_core::model::{NewUser, User};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
-use rusqlite::types::FromSql;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Params, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection as _, migrate::Migrator};
 use std::str::FromStr;
@@ -91,6 +91,44 @@ impl SqliteStore {
     pub(crate) fn db(&self) -> &db::Db {
         &self.db
     }
+
+    /// The first row of `sql` with `params`, mapped by `map`.
+    pub(crate) fn read_one<R>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl FnOnce(&Cols<'_, '_>) -> rusqlite::Result<R>,
+    ) -> StoreResult<Option<R>> {
+        self.db.read(|c| first_row(c, sql, params, map))
+    }
+
+    /// Every row of `sql` with `params`, mapped by `map`.
+    pub(crate) fn read_all<R>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        map: impl FnMut(&Cols<'_, '_>) -> rusqlite::Result<R>,
+    ) -> StoreResult<Vec<R>> {
+        self.db.read(|c| all_rows(c, sql, params, map))
+    }
+
+    /// Runs one statement as a write of its own (`Db::write`); returns the rows it changed.
+    pub(crate) async fn write_one(
+        &self,
+        sql: &str,
+        params: impl Params + Send,
+    ) -> StoreResult<u64> {
+        self.db.write(|tx| execute(tx, sql, params)).await
+    }
+
+    /// `write_one` for a statement that changes nothing a cached read returns (`Db::append`).
+    pub(crate) async fn append_one(
+        &self,
+        sql: &str,
+        params: impl Params + Send,
+    ) -> StoreResult<u64> {
+        self.db.append(|tx| execute(tx, sql, params)).await
+    }
 }
 
 /// Inserts a user row; returns it as stored.
@@ -116,85 +154,12 @@ pub(crate) fn insert_user(tx: &Connection, user: &NewUser) -> StoreResult<User> 
         ],
     )?;
     let id = tx.last_insert_rowid();
-    first_row(tx, USER_BY_ID, [id], user_from_row)?
+    first_row(tx, USER_BY_ID, [id], rows::user_from_row)?
         .ok_or_else(|| backend("the inserted user is gone"))
-}
-
-/// Reads column `name` as `F` and converts it with `parse`; a value `parse` refuses fails like
-/// a value of the wrong type.
-pub(crate) fn parsed<F, T, E>(
-    row: &Cols<'_, '_>,
-    name: &str,
-    parse: impl FnOnce(F) -> Result<T, E>,
-) -> rusqlite::Result<T>
-where
-    F: FromSql,
-    E: std::fmt::Display,
-{
-    let index = row.index(name)?;
-    let raw = row.get(index)?;
-    parse(raw).map_err(|e| {
-        let data_type = row
-            .get_ref(index)
-            .map_or(rusqlite::types::Type::Null, |value| value.data_type());
-        rusqlite::Error::FromSqlConversionFailure(index, data_type, format!("{name}: {e}").into())
-    })
-}
-
-pub(crate) fn hash_column(row: &Cols<'_, '_>, name: &str) -> rusqlite::Result<Option<SecretHash>> {
-    parsed(row, name, |bytes: Option<Vec<u8>>| {
-        bytes
-            .map(|b| SecretHash::from_slice(&b).ok_or("not 32 bytes"))
-            .transpose()
-    })
-}
-
-pub(crate) fn required_hash(row: &Cols<'_, '_>, name: &str) -> rusqlite::Result<SecretHash> {
-    parsed(row, name, |bytes: Vec<u8>| {
-        SecretHash::from_slice(&bytes).ok_or("not 32 bytes")
-    })
 }
 
 pub(crate) fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
     StoreError::Backend(e.into())
-}
-
-pub(crate) fn user_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<User> {
-    Ok(User {
-        id: row.get("id")?,
-        uuid: parsed(row, "uuid", |text: String| uuid::Uuid::parse_str(&text))?,
-        username: row.get("username")?,
-        display_name: row.get("display_name")?,
-        email: row.get("email")?,
-        email_verified: row.get("email_verified")?,
-        password_hash: row.get("password_hash")?,
-        avatar_url: row.get("avatar_url")?,
-        level: row.get("level")?,
-        role: parsed(row, "role", |role: i64| Role::from_i64(role).ok_or(role))?,
-        status: parsed(row, "status", |status: i64| {
-            UserStatus::from_i64(status).ok_or(status)
-        })?,
-        quota: row.get("quota")?,
-        used_quota: row.get("used_quota")?,
-        aff_code: row.get("aff_code")?,
-        inviter_id: row.get("inviter_id")?,
-        created_at: row.get("created_at")?,
-        last_login_at: row.get("last_login_at")?,
-        totp_enabled: row.get("totp_enabled")?,
-    })
-}
-
-pub(crate) fn session_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Session> {
-    Ok(Session {
-        id_hash: required_hash(row, "id_hash")?,
-        user_id: row.get("user_id")?,
-        created_at: row.get("created_at")?,
-        last_seen_at: row.get("last_seen_at")?,
-        expires_at: row.get("expires_at")?,
-        ip: row.get("ip")?,
-        user_agent: row.get("user_agent")?,
-        mfa_pending: row.get::<_, i64>("mfa_pending")? != 0,
-    })
 }
 
 #[async_trait]

@@ -1,15 +1,17 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
-use crate::db::{Cols, all_rows, execute, first_row, store_error};
-use crate::{SqliteStore, backend, hash_column, parsed, user_from_row};
+use crate::db::{execute, first_row, store_error};
+use crate::rows::{
+    access_from_row, auth_code_from_row, client_from_row, consent_from_row, token_from_row,
+};
+use crate::{SqliteStore, backend};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, GrantType,
-    NewClient, NewFamily, NewToken, TokenKind, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
+    NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::scope::ScopeSet;
-use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -37,89 +39,6 @@ const CLIENT_BY_PK: &str = concat!(
     client_columns!(),
     " FROM clients c WHERE c.id = ?1"
 );
-
-fn scopes_column(row: &Cols<'_, '_>, column: &str) -> rusqlite::Result<ScopeSet> {
-    parsed(row, column, |text: String| {
-        ScopeSet::parse(&text).map_err(|_| "unknown scope")
-    })
-}
-
-fn json_list(row: &Cols<'_, '_>, column: &str) -> rusqlite::Result<Vec<String>> {
-    parsed(row, column, |text: String| serde_json::from_str(&text))
-}
-
-fn client_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Client> {
-    let grants: String = row.get("grant_types")?;
-    Ok(Client {
-        id: row.get("id")?,
-        client_id: row.get("client_id")?,
-        owner_id: row.get("owner_id")?,
-        name: row.get("name")?,
-        description: row.get("description")?,
-        redirect_uris: json_list(row, "redirect_uris")?,
-        post_logout_redirect_uris: json_list(row, "post_logout_redirect_uris")?,
-        allowed_scopes: scopes_column(row, "allowed_scopes")?,
-        grant_types: grants.split(' ').filter_map(GrantType::parse).collect(),
-        public: row.get("public")?,
-        secret_hash: hash_column(row, "secret_hash")?,
-        previous_secret_hash: hash_column(row, "previous_secret_hash")?,
-        previous_secret_expires_at: row.get("previous_secret_expires_at")?,
-        secret_revealed_at: row.get("secret_revealed_at")?,
-        status: parsed(row, "status", |status: String| {
-            ClientStatus::parse(&status).ok_or(status)
-        })?,
-        review_note: row.get("review_note")?,
-        trusted: row.get("trusted")?,
-        id_token_alg: parsed(row, "id_token_alg", |alg: String| {
-            SigningAlg::parse(&alg).ok_or(alg)
-        })?,
-        created_at: row.get("client_created_at")?,
-        updated_at: row.get("client_updated_at")?,
-    })
-}
-
-fn consent_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Consent> {
-    Ok(Consent {
-        user_id: row.get("consent_user_id")?,
-        client: row.get("consent_client")?,
-        scopes: ScopeSet::from_bits(row.get("consent_scopes")?),
-        created_at: row.get("consent_created_at")?,
-        updated_at: row.get("consent_updated_at")?,
-        last_used_at: row.get("consent_last_used_at")?,
-    })
-}
-
-fn token_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<TokenRecord> {
-    Ok(TokenRecord {
-        hash: crate::required_hash(row, "token_hash")?,
-        kind: parsed(row, "kind", |kind: String| {
-            TokenKind::parse(&kind).ok_or(kind)
-        })?,
-        family_id: row.get("family_id")?,
-        client: row.get("client")?,
-        user_id: row.get("family_user_id")?,
-        scopes: scopes_column(row, "scopes")?,
-        created_at: row.get("token_created_at")?,
-        expires_at: row.get("token_expires_at")?,
-        used_at: row.get("used_at")?,
-        revoked_at: row.get("token_revoked_at")?,
-        auth_time: row.get("auth_time")?,
-    })
-}
-
-fn access_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<AccessContext> {
-    let token = token_from_row(row)?;
-    let user = match token.user_id {
-        Some(_) => Some(user_from_row(row)?),
-        None => None,
-    };
-    Ok(AccessContext {
-        token,
-        client_id: row.get("client_id")?,
-        client_scopes: scopes_column(row, "allowed_scopes")?,
-        user,
-    })
-}
 
 fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
@@ -182,8 +101,7 @@ fn touch_consent(
 impl SqliteStore {
     /// The apps `sql` (selecting `client_columns!()`) finds with `params`.
     fn clients_where(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Client>> {
-        self.db()
-            .read(|c| all_rows(c, sql, params, client_from_row))
+        self.read_all(sql, params, client_from_row)
     }
 }
 
@@ -227,8 +145,7 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn client_by_pk(&self, pk: ClientPk) -> StoreResult<Option<Client>> {
-        self.db()
-            .read(|c| first_row(c, CLIENT_BY_PK, [pk], client_from_row))
+        self.read_one(CLIENT_BY_PK, [pk], client_from_row)
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
@@ -242,10 +159,7 @@ impl OAuthStore for SqliteStore {
             client_id,
             generation,
             |_| true,
-            || {
-                self.db()
-                    .read(|c| first_row(c, SQL, [client_id], client_from_row))
-            },
+            || self.read_one(SQL, [client_id], client_from_row),
         )
     }
 
@@ -319,18 +233,12 @@ impl OAuthStore for SqliteStore {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "UPDATE clients SET secret_hash = ?2, secret_revealed_at = ?3, \
-                     updated_at = ?3 WHERE id = ?1 AND status = 'approved' AND public = 0 \
-                     AND secret_revealed_at IS NULL",
-                    params![pk, hash.as_bytes(), now],
-                )
-            })
-            .await
-            .map(|n| n > 0)
+        self.changed(
+            "UPDATE clients SET secret_hash = ?2, secret_revealed_at = ?3, updated_at = ?3 \
+             WHERE id = ?1 AND status = 'approved' AND public = 0 AND secret_revealed_at IS NULL",
+            (pk, hash.as_bytes(), now),
+        )
+        .await
     }
 
     async fn rotate_secret(
@@ -340,27 +248,20 @@ impl OAuthStore for SqliteStore {
         previous_expires_at: Option<UnixTime>,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "UPDATE clients SET \
-                       previous_secret_hash = CASE WHEN ?3 IS NULL THEN NULL ELSE secret_hash END, \
-                       previous_secret_expires_at = ?3, \
-                       secret_hash = ?2, secret_revealed_at = ?4, updated_at = ?4 \
-                     WHERE id = ?1 AND public = 0",
-                    params![pk, hash.as_bytes(), previous_expires_at, now],
-                )
-            })
-            .await
-            .map(|n| n > 0)
+        self.changed(
+            "UPDATE clients SET \
+               previous_secret_hash = CASE WHEN ?3 IS NULL THEN NULL ELSE secret_hash END, \
+               previous_secret_expires_at = ?3, \
+               secret_hash = ?2, secret_revealed_at = ?4, updated_at = ?4 \
+             WHERE id = ?1 AND public = 0",
+            (pk, hash.as_bytes(), previous_expires_at, now),
+        )
+        .await
     }
 
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
-        self.db()
-            .write(|tx| execute(tx, "DELETE FROM clients WHERE id = ?1", [pk]))
+        self.changed("DELETE FROM clients WHERE id = ?1", [pk])
             .await
-            .map(|n| n > 0)
     }
 
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
@@ -368,8 +269,7 @@ impl OAuthStore for SqliteStore {
              scopes AS consent_scopes, created_at AS consent_created_at, \
              updated_at AS consent_updated_at, last_used_at AS consent_last_used_at \
              FROM consents WHERE user_id = ?1 AND client = ?2";
-        self.db()
-            .read(|c| first_row(c, SQL, [user, client], consent_from_row))
+        self.read_one(SQL, [user, client], consent_from_row)
     }
 
     async fn save_consent(
@@ -379,19 +279,15 @@ impl OAuthStore for SqliteStore {
         scopes: ScopeSet,
         now: UnixTime,
     ) -> StoreResult<()> {
-        self.db()
-            .append(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (user_id, client) \
-                 DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
-                 updated_at = excluded.updated_at",
-                    params![user, client, scopes.bits(), now],
-                )
-                .map(drop)
-            })
-            .await
+        self.append_one(
+            "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (user_id, client) \
+             DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
+             updated_at = excluded.updated_at",
+            (user, client, scopes.bits(), now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
@@ -403,10 +299,8 @@ impl OAuthStore for SqliteStore {
             " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = ?1 \
               ORDER BY g.updated_at DESC"
         );
-        self.db().read(|c| {
-            all_rows(c, SQL, [user], |row| {
-                Ok((consent_from_row(row)?, client_from_row(row)?))
-            })
+        self.read_all(SQL, [user], |row| {
+            Ok((consent_from_row(row)?, client_from_row(row)?))
         })
     }
 
@@ -440,55 +334,32 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
-        self.db()
-            .append(|tx| {
-                execute(
-                    tx,
-                    "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
-                 code_challenge, nonce, auth_time, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        code.hash.as_bytes(),
-                        code.client,
-                        code.user_id,
-                        code.redirect_uri,
-                        code.scopes.to_string(),
-                        code.code_challenge,
-                        code.nonce,
-                        code.auth_time,
-                        code.created_at,
-                        code.expires_at
-                    ],
-                )
-                .map(drop)
-            })
-            .await
+        self.append_one(
+            "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
+             code_challenge, nonce, auth_time, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            (
+                code.hash.as_bytes(),
+                code.client,
+                code.user_id,
+                &code.redirect_uri,
+                code.scopes.to_string(),
+                &code.code_challenge,
+                &code.nonce,
+                code.auth_time,
+                code.created_at,
+                code.expires_at,
+            ),
+        )
+        .await
+        .map(drop)
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
-        self.db().read(|c| {
-            first_row(
-                c,
-                "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
-                 auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = ?1",
-                [hash.as_bytes()],
-                |row| {
-                    Ok(AuthCode {
-                        hash: *hash,
-                        client: row.get("client")?,
-                        user_id: row.get("user_id")?,
-                        redirect_uri: row.get("redirect_uri")?,
-                        scopes: scopes_column(row, "scopes")?,
-                        code_challenge: row.get("code_challenge")?,
-                        nonce: row.get("nonce")?,
-                        auth_time: row.get("auth_time")?,
-                        created_at: row.get("created_at")?,
-                        expires_at: row.get("expires_at")?,
-                        used_at: row.get("used_at")?,
-                    })
-                },
-            )
-        })
+        const SQL: &str = "SELECT code_hash, client, user_id, redirect_uri, scopes, \
+             code_challenge, nonce, auth_time, created_at, expires_at, used_at \
+             FROM auth_codes WHERE code_hash = ?1";
+        self.read_one(SQL, [hash.as_bytes()], auth_code_from_row)
     }
 
     async fn redeem_code(
@@ -520,16 +391,11 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
-        self.db()
-            .write(|tx| {
-                execute(
-                    tx,
-                    "UPDATE token_families SET revoked_at = ?2 \
-                 WHERE code_hash = ?1 AND revoked_at IS NULL",
-                    params![code.as_bytes(), now],
-                )
-            })
-            .await
+        self.write_one(
+            "UPDATE token_families SET revoked_at = ?2 WHERE code_hash = ?1 AND revoked_at IS NULL",
+            (code.as_bytes(), now),
+        )
+        .await
     }
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
@@ -548,8 +414,7 @@ impl OAuthStore for SqliteStore {
             token_columns!(),
             " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = ?1"
         );
-        self.db()
-            .read(|c| first_row(c, SQL, [hash.as_bytes()], token_from_row))
+        self.read_one(SQL, [hash.as_bytes()], token_from_row)
     }
 
     async fn rotate_refresh(
@@ -592,29 +457,21 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                tx,
-                "UPDATE token_families SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                params![family_id, now],
-            )
-            .map(drop)
-            })
-            .await
+        self.write_one(
+            "UPDATE token_families SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            (family_id, now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn revoke_token(&self, hash: &SecretHash, now: UnixTime) -> StoreResult<()> {
-        self.db()
-            .write(|tx| {
-                execute(
-                tx,
-                "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-                params![hash.as_bytes(), now],
-            )
-            .map(drop)
-            })
-            .await
+        self.write_one(
+            "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+            (hash.as_bytes(), now),
+        )
+        .await
+        .map(drop)
     }
 
     async fn access_context(
@@ -639,10 +496,7 @@ impl OAuthStore for SqliteStore {
             hash,
             generation,
             |context| context.token.expires_at > now,
-            || {
-                self.db()
-                    .read(|c| first_row(c, SQL, params![hash.as_bytes(), now], access_from_row))
-            },
+            || self.read_one(SQL, params![hash.as_bytes(), now], access_from_row),
         )
     }
 }

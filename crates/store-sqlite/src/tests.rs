@@ -82,6 +82,13 @@ async fn an_in_memory_database_is_refused() {
     assert!(SqliteStore::connect("sqlite::memory:").await.is_err());
 }
 
+/// Whether `hash` is a live access token at `now`, as the token path reads it.
+async fn has_live_context(store: &SqliteStore, hash: &SecretHash, now: i64) -> bool {
+    use keyward_core::store::OAuthStore;
+    let context = store.access_context(hash, now).await.expect("read");
+    context.is_some()
+}
+
 /// An app and a live access token of `user` for it; returns the token's hash.
 async fn app_and_token(store: &SqliteStore, user: i64) -> (i64, SecretHash) {
     use keyward_core::model::{ClientStatus, GrantType, NewClient, NewFamily, NewToken, TokenKind};
@@ -145,13 +152,7 @@ async fn cached_token_contexts_follow_every_write_that_changes_them() {
     let funded = context(&store).await.expect("still live");
     assert_eq!(funded.user.as_ref().map(|u| u.quota), Some(500));
     // Expiry is checked on every hit, not only when read from the file.
-    assert!(
-        store
-            .access_context(&hash, 1_000_001)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(!has_live_context(&store, &hash, 1_000_001).await);
 
     // The user disabled: refused at once, and for good (her tokens die with her account).
     let disable = UserPatch {
@@ -198,22 +199,10 @@ async fn cached_token_contexts_follow_every_write_that_changes_them() {
     // Another process (the CLI, another node) revokes a token on the same file: seen by the
     // next read here, without any write of this process.
     let (_, hash) = app_and_token(&store, user).await;
-    assert!(
-        store
-            .access_context(&hash, 2_000)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(has_live_context(&store, &hash, 2_000).await);
     let other = db.open().await;
     other.revoke_token(&hash, 2_000).await.expect("revoke");
-    assert!(
-        store
-            .access_context(&hash, 2_000)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(!has_live_context(&store, &hash, 2_000).await);
 }
 
 #[tokio::test]
@@ -223,19 +212,7 @@ async fn a_revocation_in_this_process_is_seen_by_the_next_read() {
     let store = db.open().await;
     let user = store.create_user(new_user("dave")).await.expect("user").id;
     let (_, hash) = app_and_token(&store, user).await;
-    assert!(
-        store
-            .access_context(&hash, 2_000)
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert!(has_live_context(&store, &hash, 2_000).await);
     store.revoke_token(&hash, 2_000).await.expect("revoke");
-    assert!(
-        store
-            .access_context(&hash, 2_000)
-            .await
-            .expect("read")
-            .is_none()
-    );
+    assert!(!has_live_context(&store, &hash, 2_000).await);
 }
