@@ -56,10 +56,10 @@ pub async fn create(
         "top-up codes generated"
     );
     let codes: Vec<String> = codes.into_iter().map(|c| c.into_exposed()).collect();
-    Ok(Success {
-        message: "兑换码已生成，请立即保存：它们不会再次显示",
-        data: codes,
-    })
+    Ok(Success::with_message(
+        "兑换码已生成，请立即保存：它们不会再次显示",
+        codes,
+    ))
 }
 
 /// One code as listings show it: never the code itself.
