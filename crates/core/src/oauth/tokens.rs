@@ -362,16 +362,10 @@ impl TokenService {
             return Err(BAD);
         }
         let granted = record.scopes.intersection(client.allowed_scopes);
-        let scopes = match scope.filter(|s| !s.trim().is_empty()) {
+        let scopes = match requested_scopes(scope)? {
             None => granted,
-            Some(text) => {
-                let asked =
-                    ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope"))?;
-                if !granted.may_narrow_to(asked) {
-                    return Err(TokenError::InvalidScope("scope exceeds the original grant"));
-                }
-                asked
-            }
+            Some(asked) if granted.may_narrow_to(asked) => asked,
+            Some(_) => return Err(TokenError::InvalidScope("scope exceeds the original grant")),
         };
         let successors = self.successor_key.successors(refresh_token);
         let mut minted = self.mint(client, scopes, granted, now, Some(successors));
@@ -514,17 +508,13 @@ impl TokenService {
             .allowed_scopes
             .without(Scope::OpenId)
             .without(Scope::OfflineAccess);
-        let scopes = match scope.filter(|s| !s.trim().is_empty()) {
+        let scopes = match requested_scopes(scope)? {
             None => allowed,
-            Some(text) => {
-                let asked =
-                    ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope"))?;
-                if !asked.is_subset_of(allowed) {
-                    return Err(TokenError::InvalidScope(
-                        "scope not allowed for this client",
-                    ));
-                }
-                asked
+            Some(asked) if asked.is_subset_of(allowed) => asked,
+            Some(_) => {
+                return Err(TokenError::InvalidScope(
+                    "scope not allowed for this client",
+                ));
             }
         };
         let now = self.clock.now();
@@ -648,4 +638,13 @@ impl TokenService {
 
 fn hash_eq(a: &SecretHash, b: &SecretHash) -> bool {
     constant_time_eq(a.as_bytes(), b.as_bytes())
+}
+
+/// The scopes a token request asks for (RFC 6749 §3.3), or `None` when its `scope` is absent
+/// or blank and the grant's own scopes apply.
+fn requested_scopes(scope: Option<&str>) -> Result<Option<ScopeSet>, TokenError> {
+    scope
+        .filter(|s| !s.trim().is_empty())
+        .map(|text| ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope")))
+        .transpose()
 }
