@@ -370,12 +370,11 @@ impl TokenService {
         let successors = self.successor_key.successors(refresh_token);
         let mut minted = self.mint(client, scopes, granted, now, Some(successors));
         minted.issued.id_token = self
-            .id_token(
+            .refreshed_id_token(
                 client,
                 user.as_ref(),
                 scopes,
-                None,
-                record.auth_time,
+                &record,
                 &minted.issued.access_token,
             )
             .await?;
@@ -444,14 +443,7 @@ impl TokenService {
         }
         let scopes = access_record.scopes.intersection(client.allowed_scopes);
         let id_token = self
-            .id_token(
-                client,
-                user.as_ref(),
-                scopes,
-                None,
-                record.auth_time,
-                &access,
-            )
+            .refreshed_id_token(client, user.as_ref(), scopes, record, &access)
             .await?;
         Ok(Some(IssuedTokens {
             access_token: access,
@@ -616,6 +608,20 @@ impl TokenService {
             ttl: self.keys.policy().id_token_ttl_secs,
         };
         Ok(Some(sign(&self.keys, &request).await?))
+    }
+
+    /// The id_token of a refresh (OIDC Core §12.2): no nonce, and the `auth_time` of the
+    /// login that started the grant.
+    async fn refreshed_id_token(
+        &self,
+        client: &Client,
+        user: Option<&User>,
+        scopes: ScopeSet,
+        grant: &TokenRecord,
+        access_token: &Secret,
+    ) -> Result<Option<String>, TokenError> {
+        self.id_token(client, user, scopes, None, grant.auth_time, access_token)
+            .await
     }
 
     /// The live access token behind a bearer value, with its user; `None` for anything else.
