@@ -13,6 +13,8 @@ pub mod oidc;
 pub mod secret;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod vault;
 
 pub use clock::{Clock, SystemClock};

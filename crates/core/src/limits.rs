@@ -102,11 +102,7 @@ impl RateLimiter {
         for (key, limit) in keys.iter().filter(|(_, l)| !l.is_off()) {
             let count = self.store.throttle_hit(key, limit.window_secs, now).await?;
             if count > limit.max {
-                let since = self
-                    .store
-                    .throttle_count(key, limit.window_secs, now)
-                    .await?
-                    .map_or(now, |(_, since)| since);
+                let since = self.window_start(key, *limit, now).await?;
                 return Err(exceeded(since, *limit, now));
             }
         }
@@ -123,11 +119,7 @@ impl RateLimiter {
             let count = self.store.throttle_hit(key, limit.window_secs, at).await?;
             taken.push((key.clone(), *limit));
             if count > limit.max {
-                let since = self
-                    .store
-                    .throttle_count(key, limit.window_secs, at)
-                    .await?
-                    .map_or(at, |(_, since)| since);
+                let since = self.window_start(key, *limit, at).await?;
                 // A refused attempt does no work, so it takes no slot: only the attempts that
                 // ran stay counted, and slots given back by successes can be used again.
                 self.release(Reservation { taken, at }).await?;
@@ -135,6 +127,21 @@ impl RateLimiter {
             }
         }
         Ok(Reservation { taken, at })
+    }
+
+    /// When the counter of `key` started counting its current window (`now` if it is empty):
+    /// `Retry-After` runs from there.
+    async fn window_start(
+        &self,
+        key: &str,
+        limit: Limit,
+        now: UnixTime,
+    ) -> Result<UnixTime, StoreError> {
+        Ok(self
+            .store
+            .throttle_count(key, limit.window_secs, now)
+            .await?
+            .map_or(now, |(_, since)| since))
     }
 
     /// Gives a reservation's slots back: the attempt succeeded and successes are not counted.

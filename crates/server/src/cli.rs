@@ -273,9 +273,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             (patch_user(&node, &username, &patch, now).await?, json)
         }
     };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&UserView::from(&user))?);
-    } else {
+    print_report(json, &UserView::from(&user), |_| {
         println!(
             "user {} (id {}): role {}, status {}, quota {}",
             user.username,
@@ -288,8 +286,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             },
             user.quota
         );
-    }
-    Ok(())
+    })
 }
 
 async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
@@ -326,10 +323,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 allow_http_redirect_uris: true,
             };
             let (app, secret) = node.state.apps.register(&owner, form, policy, "").await?;
-            let view = AppView::new(&app, secret);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&view)?);
-            } else {
+            print_report(json, &AppView::new(&app, secret), |view| {
                 println!(
                     "app {} (id {}): client_id {}",
                     view.name, view.id, view.client_id
@@ -337,7 +331,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 if let Some(secret) = &view.client_secret {
                     println!("client_secret (shown once): {secret}");
                 }
-            }
+            })?;
         }
         ClientCommand::Approve { app, json } => {
             let found = match app.parse::<i64>() {
@@ -350,15 +344,12 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 .apps
                 .review(None, found.id, Review::Approve, "", "")
                 .await?;
-            let view = AppView::new(&approved, None);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&view)?);
-            } else {
+            print_report(json, &AppView::new(&approved, None), |view| {
                 println!(
                     "app {} (id {}) approved; its owner sees the secret once",
                     view.name, view.id
                 );
-            }
+            })?;
         }
         ClientCommand::List { status, json } => {
             let status = status
@@ -377,17 +368,29 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 )
                 .await?;
             let views: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&views)?);
-            } else {
-                for view in &views {
+            print_report(json, &views, |views| {
+                for view in views {
                     println!(
                         "{:>5}  {:<9}  {}  {}",
                         view.id, view.status, view.client_id, view.name
                     );
                 }
-            }
+            })?;
         }
+    }
+    Ok(())
+}
+
+/// Prints what a command did: `report` as JSON with `--json`, otherwise as `human` writes it.
+fn print_report<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    human: impl FnOnce(&T),
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        human(report);
     }
     Ok(())
 }

@@ -9,9 +9,10 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EmptyAdditionalProviderMetadata,
-    IssuerUrl, JsonWebKeySetUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, ResponseTypes, Scope, TokenResponse, TokenUrl, UserInfoUrl,
+    IssuerUrl, JsonWebKeySetUrl, LocalizedClaim, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, ResponseTypes, Scope, TokenResponse, TokenUrl, UserInfoUrl,
 };
+use std::ops::Deref;
 
 #[derive(Debug, Clone, Default)]
 pub struct OidcConfig {
@@ -129,6 +130,16 @@ pub async fn authorize_url(
     Ok(request.url().0.into())
 }
 
+/// A claim's text, or "" when the provider left it out.
+fn claim_text<T: Deref<Target = String>>(claim: Option<&T>) -> String {
+    claim.map(|value| String::clone(value)).unwrap_or_default()
+}
+
+/// A localized claim's text in its default language, or "" when there is none.
+fn default_language<T: Deref<Target = String>>(claim: Option<&LocalizedClaim<T>>) -> String {
+    claim_text(claim.and_then(|localized| localized.get(None)))
+}
+
 /// Redeems the code and proves who the user is. `nonce` and `verifier` are those of the flow
 /// this server started; without them (a flow started by another front end) the id_token must
 /// still be valid, but its nonce cannot be checked.
@@ -174,24 +185,13 @@ pub async fn identify(
     if sub.is_empty() {
         return Err(UpstreamError::EmptyIdentity);
     }
-    let mut handle = claims
-        .preferred_username()
-        .map(|u| u.as_str().to_owned())
-        .unwrap_or_default();
-    let mut name = claims
-        .name()
-        .and_then(|n| n.get(None))
-        .map(|n| n.as_str().to_owned())
-        .unwrap_or_default();
+    let mut handle = claim_text(claims.preferred_username());
+    let mut name = default_language(claims.name());
     let mut email = claims
         .email()
         .filter(|_| claims.email_verified() == Some(true))
         .map(|e| e.as_str().to_lowercase());
-    let mut avatar = claims
-        .picture()
-        .and_then(|p| p.get(None))
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
+    let mut avatar = default_language(claims.picture());
 
     if let Ok(request) = client.user_info(tokens.access_token().clone(), None) {
         let info: CoreUserInfoClaims = request
@@ -204,27 +204,16 @@ pub async fn identify(
             ));
         }
         if handle.is_empty() {
-            handle = info
-                .preferred_username()
-                .map(|u| u.as_str().to_owned())
-                .unwrap_or_default();
+            handle = claim_text(info.preferred_username());
         }
         if name.is_empty() {
-            name = info
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned())
-                .unwrap_or_default();
+            name = default_language(info.name());
         }
         if email.is_none() && info.email_verified() == Some(true) {
             email = info.email().map(|e| e.as_str().to_lowercase());
         }
         if avatar.is_empty() {
-            avatar = info
-                .picture()
-                .and_then(|p| p.get(None))
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default();
+            avatar = default_language(info.picture());
         }
     }
     let display = if name.is_empty() {

@@ -29,17 +29,11 @@ pub fn verify(
     }
     let hash = fields.get("hash").ok_or_else(bad)?;
     let expected = hex::decode(hash).map_err(|_| bad())?;
-    let check_string = fields
-        .iter()
-        .filter(|(k, _)| k.as_str() != "hash")
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let key = Sha256::digest(bot_token.as_bytes());
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).map_err(|_| bad())?;
-    mac.update(check_string.as_bytes());
     // `verify_slice` compares in constant time.
-    mac.verify_slice(&expected).map_err(|_| bad())?;
+    signature(fields, bot_token)
+        .ok_or_else(bad)?
+        .verify_slice(&expected)
+        .map_err(|_| bad())?;
 
     let auth_date: i64 = fields
         .get("auth_date")
@@ -52,19 +46,9 @@ pub fn verify(
         .get("id")
         .filter(|id| !id.is_empty() && id.len() <= 32)
         .ok_or_else(bad)?;
-    let first = fields
-        .get("first_name")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let last = fields
-        .get("last_name")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let username = fields
-        .get("username")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let name = format!("{first} {last}");
+    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+    let username = field("username");
+    let name = format!("{} {}", field("first_name"), field("last_name"));
     Ok(ExternalIdentity {
         provider: "telegram",
         subject: id.clone(),
@@ -78,18 +62,20 @@ pub fn verify(
             20,
         ),
         verified_email: None,
-        avatar_url: clean(
-            fields
-                .get("photo_url")
-                .map(String::as_str)
-                .unwrap_or_default(),
-            500,
-        ),
+        avatar_url: clean(field("photo_url"), 500),
     })
 }
 
 /// Signs widget data the way Telegram does; for tests and fakes.
 pub fn sign(fields: &BTreeMap<String, String>, bot_token: &str) -> String {
+    signature(fields, bot_token)
+        .map(|mac| hex::encode(mac.finalize().into_bytes()))
+        .unwrap_or_default()
+}
+
+/// The HMAC over the signed string of `fields`, ready to finish or to compare; `None` only if
+/// the key were refused (HMAC takes a key of any length).
+fn signature(fields: &BTreeMap<String, String>, bot_token: &str) -> Option<Hmac<Sha256>> {
     let check_string = fields
         .iter()
         .filter(|(k, _)| k.as_str() != "hash")
@@ -97,13 +83,9 @@ pub fn sign(fields: &BTreeMap<String, String>, bot_token: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n");
     let key = Sha256::digest(bot_token.as_bytes());
-    match <Hmac<Sha256> as Mac>::new_from_slice(&key) {
-        Ok(mut mac) => {
-            mac.update(check_string.as_bytes());
-            hex::encode(mac.finalize().into_bytes())
-        }
-        Err(_) => String::new(),
-    }
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).ok()?;
+    mac.update(check_string.as_bytes());
+    Some(mac)
 }
 
 #[cfg(test)]

@@ -151,10 +151,10 @@ pub async fn create(
         id_token_alg: body.id_token_signed_response_alg,
     };
     let (app, secret) = state.apps.create(&current.user, form, &client.ip).await?;
-    Ok(Success {
-        message: "应用创建成功",
-        data: AppView::new(&app, secret),
-    })
+    Ok(Success::with_message(
+        "应用创建成功",
+        AppView::new(&app, secret),
+    ))
 }
 
 /// `GET /api/oauth_apps`: the caller's apps, newest first. Never a secret.
@@ -197,10 +197,7 @@ pub async fn delete(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     state.apps.delete(&current.user, id, &client.ip).await?;
-    Ok(Success {
-        message: "应用已删除",
-        data: (),
-    })
+    Ok(Success::done("应用已删除"))
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -227,8 +224,8 @@ pub async fn rotate(
         .apps
         .rotate_secret(&current.user, id, body.grace_seconds, &client.ip)
         .await?;
-    Ok(Success {
-        message: "密钥已重置",
-        data: AppView::new(&app, Some(secret)),
-    })
+    Ok(Success::with_message(
+        "密钥已重置",
+        AppView::new(&app, Some(secret)),
+    ))
 }

@@ -24,6 +24,17 @@ impl<T: Serialize> Success<T> {
     pub fn new(data: T) -> Self {
         Self { message: "", data }
     }
+
+    pub fn with_message(message: &'static str, data: T) -> Self {
+        Self { message, data }
+    }
+}
+
+impl Success<()> {
+    /// An answer that carries only its message (`data` is null).
+    pub fn done(message: &'static str) -> Self {
+        Self { message, data: () }
+    }
 }
 
 impl<T: Serialize> IntoResponse for Success<T> {

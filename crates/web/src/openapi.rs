@@ -209,6 +209,39 @@ pub struct OAuthErrorBody {
     pub error_description: String,
 }
 
+/// The failures of client authentication at revocation and introspection: a bad client is 401,
+/// too many failed attempts 429 (both with an RFC 6749 §5.2 body).
+pub struct ClientAuthFailures;
+
+impl utoipa::IntoResponses for ClientAuthFailures {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        let oauth_error = |description: &str| {
+            let body = Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                OAuthErrorBody::name(),
+            ))));
+            RefOr::T(
+                utoipa::openapi::ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", body)
+                    .build(),
+            )
+        };
+        [
+            ("401", oauth_error("Client authentication failed.")),
+            (
+                "429",
+                oauth_error(
+                    "Too many failed client authentications for this client or from this address \
+                     (`temporarily_unavailable`, with `Retry-After`).",
+                ),
+            ),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_owned(), response))
+        .collect()
+    }
+}
+
 /// A schema read off an example value the code itself produces, so that documents whose fields
 /// live in one place (the settings, the discovery document) are described without a second copy:
 /// every field the example has is required and typed as in the example.

@@ -176,14 +176,7 @@ impl Accounts {
             Intent::Bind(user_id) => self.bind(user_id, owner, identity).await,
             Intent::Login => match owner {
                 Some(linked) => {
-                    let user = self
-                        .store
-                        .user_by_id(linked.user_id)
-                        .await?
-                        .ok_or(FederationError::UserDisabled)?;
-                    if !user.is_enabled() {
-                        return Err(FederationError::UserDisabled);
-                    }
+                    let user = self.enabled_user(linked.user_id).await?;
                     self.store.record_login(user.id, self.clock.now()).await?;
                     Ok(Outcome::LoggedIn(user))
                 }
@@ -196,18 +189,22 @@ impl Accounts {
         }
     }
 
+    /// The account an identity leads to; a disabled or deleted one is `UserDisabled`.
+    async fn enabled_user(&self, user_id: UserId) -> Result<User, FederationError> {
+        self.store
+            .user_by_id(user_id)
+            .await?
+            .filter(User::is_enabled)
+            .ok_or(FederationError::UserDisabled)
+    }
+
     async fn bind(
         &self,
         user_id: UserId,
         owner: Option<Identity>,
         identity: &FederatedIdentity,
     ) -> Result<Outcome, FederationError> {
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .filter(User::is_enabled)
-            .ok_or(FederationError::UserDisabled)?;
+        let user = self.enabled_user(user_id).await?;
         // An identity that belongs to another account is never moved.
         if let Some(owner) = owner {
             return if owner.user_id == user.id {

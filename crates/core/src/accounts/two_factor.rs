@@ -161,9 +161,7 @@ impl TwoFactor {
             last_step: 0,
             recovery_codes: hash_list(&backup_codes),
         };
-        self.store
-            .set_two_factor(user.id, &record, self.clock.now())
-            .await?;
+        self.save(user, &record).await?;
         Ok(Enrolment {
             secret: base32,
             otpauth_url: url,
@@ -212,10 +210,7 @@ impl TwoFactor {
                 .ok_or(TwoFactorError::WrongCode)?;
             record.enabled = true;
             record.last_step = step;
-            self.store
-                .set_two_factor(user.id, &record, self.clock.now())
-                .await?;
-            Ok(())
+            self.save(user, &record).await
         })
         .await
     }
@@ -233,20 +228,12 @@ impl TwoFactor {
             if !self.store.two_factor(user.id).await?.enabled {
                 return Err(TwoFactorError::NotEnabled);
             }
-            if !self.verify(user, code).await? {
-                return Err(TwoFactorError::WrongCode);
-            }
-            self.store
-                .set_two_factor(
-                    user.id,
-                    &TwoFactorRecord {
-                        recovery_codes: "[]".into(),
-                        ..TwoFactorRecord::default()
-                    },
-                    self.clock.now(),
-                )
-                .await?;
-            Ok(())
+            self.require_code(user, code).await?;
+            let off = TwoFactorRecord {
+                recovery_codes: "[]".into(),
+                ..TwoFactorRecord::default()
+            };
+            self.save(user, &off).await
         })
         .await
     }
@@ -258,14 +245,29 @@ impl TwoFactor {
         code: &str,
         settings: &Settings,
     ) -> Result<(), TwoFactorError> {
-        self.guarded(user, CodeUse::Login, settings, async {
-            if self.verify(user, code).await? {
-                Ok(())
-            } else {
-                Err(TwoFactorError::WrongCode)
-            }
-        })
+        self.guarded(
+            user,
+            CodeUse::Login,
+            settings,
+            self.require_code(user, code),
+        )
         .await
+    }
+
+    /// `WrongCode` unless `code` is a right second factor (see `verify`).
+    async fn require_code(&self, user: &User, code: &str) -> Result<(), TwoFactorError> {
+        if self.verify(user, code).await? {
+            Ok(())
+        } else {
+            Err(TwoFactorError::WrongCode)
+        }
+    }
+
+    async fn save(&self, user: &User, record: &TwoFactorRecord) -> Result<(), TwoFactorError> {
+        Ok(self
+            .store
+            .set_two_factor(user.id, record, self.clock.now())
+            .await?)
     }
 
     /// Checks a second factor: a TOTP code for a time step not used before, or an unused

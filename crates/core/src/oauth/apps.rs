@@ -144,14 +144,11 @@ impl Apps {
         if description.chars().count() > DESCRIPTION_MAX {
             return Err(AppError::Description);
         }
-        let mut uris: Vec<String> = Vec::new();
-        for uri in form.redirect_uris.iter().map(|u| u.trim()) {
-            redirect_uri::validate_redirect(uri, policy.allow_http_redirect_uris, form.public)?;
-            if !uris.iter().any(|u| u == uri) {
-                uris.push(uri.to_owned());
-            }
-        }
-        if uris.is_empty() || uris.len() > REDIRECT_URIS_MAX {
+        let allow_http = policy.allow_http_redirect_uris;
+        let uris = distinct_uris(&form.redirect_uris, |uri| {
+            redirect_uri::validate_redirect(uri, allow_http, form.public)
+        })?;
+        if uris.is_empty() {
             return Err(AppError::RedirectUriCount);
         }
         let scopes = match form.scopes.as_deref() {
@@ -180,16 +177,10 @@ impl Apps {
         if form.public && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(AppError::PublicClientCredentials);
         }
-        let mut logout_uris: Vec<String> = Vec::new();
-        for uri in form.post_logout_redirect_uris.iter().map(|u| u.trim()) {
-            redirect_uri::validate(uri, policy.allow_http_redirect_uris)?;
-            if !logout_uris.iter().any(|u| u == uri) {
-                logout_uris.push(uri.to_owned());
-            }
-        }
-        if logout_uris.len() > REDIRECT_URIS_MAX {
-            return Err(AppError::RedirectUriCount);
-        }
+        // Logout returns to a web page: no private-use schemes there.
+        let logout_uris = distinct_uris(&form.post_logout_redirect_uris, |uri| {
+            redirect_uri::validate(uri, allow_http)
+        })?;
         let id_token_alg = match form.id_token_alg.as_deref() {
             None | Some("") => SigningAlg::Rs256,
             Some(name) => SigningAlg::parse(name).ok_or(AppError::IdTokenAlg)?,
@@ -314,11 +305,7 @@ impl Apps {
         note: &str,
         ip: &str,
     ) -> Result<Client, AppError> {
-        let client = self
-            .store
-            .client_by_pk(pk)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let client = self.by_pk(pk).await?;
         let allowed = match decision {
             Review::Approve => client.status != ClientStatus::Approved,
             Review::Reject => client.status == ClientStatus::Pending,
@@ -344,11 +331,7 @@ impl Apps {
         self.store
             .patch_client(pk, &patch, self.clock.now())
             .await?;
-        let client = self
-            .store
-            .client_by_pk(pk)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let client = self.by_pk(pk).await?;
         let what = match decision {
             Review::Approve => action::APP_APPROVED,
             Review::Reject => action::APP_REJECTED,
@@ -386,11 +369,7 @@ impl Apps {
         {
             return Err(AppError::NotFound);
         }
-        let client = self
-            .store
-            .client_by_pk(pk)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let client = self.by_pk(pk).await?;
         let detail = json!({"trusted": trusted, "scopes": scopes});
         self.audit(Some(admin), action::APP_UPDATED, &client, detail, ip)
             .await;
@@ -455,6 +434,10 @@ impl Apps {
         audit::record(self.store.as_ref(), now, actor, what, target, detail, ip).await;
     }
 
+    async fn by_pk(&self, pk: ClientPk) -> Result<Client, AppError> {
+        self.store.client_by_pk(pk).await?.ok_or(AppError::NotFound)
+    }
+
     /// Another user's app is reported as missing, not as forbidden, so ids cannot be probed.
     async fn owned(&self, owner: &User, pk: ClientPk) -> Result<Client, AppError> {
         self.store
@@ -467,4 +450,23 @@ impl Apps {
     pub fn now(&self) -> UnixTime {
         self.clock.now()
     }
+}
+
+/// The URIs of a registration, trimmed, each passed through `check` and kept once
+/// (in the order given); more than `REDIRECT_URIS_MAX` is refused.
+fn distinct_uris(
+    raw: &[String],
+    check: impl Fn(&str) -> Result<(), RedirectUriError>,
+) -> Result<Vec<String>, AppError> {
+    let mut uris: Vec<String> = Vec::new();
+    for uri in raw.iter().map(|u| u.trim()) {
+        check(uri)?;
+        if !uris.iter().any(|u| u == uri) {
+            uris.push(uri.to_owned());
+        }
+    }
+    if uris.len() > REDIRECT_URIS_MAX {
+        return Err(AppError::RedirectUriCount);
+    }
+    Ok(uris)
 }

@@ -361,15 +361,12 @@ mod tests {
 #[cfg(test)]
 mod props {
     use super::*;
+    use crate::test_support::hostile_text;
     use proptest::collection::vec;
     use proptest::prelude::*;
 
     fn text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            any::<String>(),
-            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
-            "(https?|HTTP|javascript)://[a-zA-Z0-9.@:\\[\\]/?#%\\\\ -]{0,60}",
-        ]
+        hostile_text("(https?|HTTP|javascript)://[a-zA-Z0-9.@:\\[\\]/?#%\\\\ -]{0,60}")
     }
 
     /// The model of RFC 8252 §7.3 the matcher is held to: `http://`, a loopback host, an

@@ -362,26 +362,19 @@ impl TokenService {
             return Err(BAD);
         }
         let granted = record.scopes.intersection(client.allowed_scopes);
-        let scopes = match scope.filter(|s| !s.trim().is_empty()) {
+        let scopes = match requested_scopes(scope)? {
             None => granted,
-            Some(text) => {
-                let asked =
-                    ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope"))?;
-                if !granted.may_narrow_to(asked) {
-                    return Err(TokenError::InvalidScope("scope exceeds the original grant"));
-                }
-                asked
-            }
+            Some(asked) if granted.may_narrow_to(asked) => asked,
+            Some(_) => return Err(TokenError::InvalidScope("scope exceeds the original grant")),
         };
         let successors = self.successor_key.successors(refresh_token);
         let mut minted = self.mint(client, scopes, granted, now, Some(successors));
         minted.issued.id_token = self
-            .id_token(
+            .refreshed_id_token(
                 client,
                 user.as_ref(),
                 scopes,
-                None,
-                record.auth_time,
+                &record,
                 &minted.issued.access_token,
             )
             .await?;
@@ -450,14 +443,7 @@ impl TokenService {
         }
         let scopes = access_record.scopes.intersection(client.allowed_scopes);
         let id_token = self
-            .id_token(
-                client,
-                user.as_ref(),
-                scopes,
-                None,
-                record.auth_time,
-                &access,
-            )
+            .refreshed_id_token(client, user.as_ref(), scopes, record, &access)
             .await?;
         Ok(Some(IssuedTokens {
             access_token: access,
@@ -514,17 +500,13 @@ impl TokenService {
             .allowed_scopes
             .without(Scope::OpenId)
             .without(Scope::OfflineAccess);
-        let scopes = match scope.filter(|s| !s.trim().is_empty()) {
+        let scopes = match requested_scopes(scope)? {
             None => allowed,
-            Some(text) => {
-                let asked =
-                    ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope"))?;
-                if !asked.is_subset_of(allowed) {
-                    return Err(TokenError::InvalidScope(
-                        "scope not allowed for this client",
-                    ));
-                }
-                asked
+            Some(asked) if asked.is_subset_of(allowed) => asked,
+            Some(_) => {
+                return Err(TokenError::InvalidScope(
+                    "scope not allowed for this client",
+                ));
             }
         };
         let now = self.clock.now();
@@ -628,6 +610,20 @@ impl TokenService {
         Ok(Some(sign(&self.keys, &request).await?))
     }
 
+    /// The id_token of a refresh (OIDC Core §12.2): no nonce, and the `auth_time` of the
+    /// login that started the grant.
+    async fn refreshed_id_token(
+        &self,
+        client: &Client,
+        user: Option<&User>,
+        scopes: ScopeSet,
+        grant: &TokenRecord,
+        access_token: &Secret,
+    ) -> Result<Option<String>, TokenError> {
+        self.id_token(client, user, scopes, None, grant.auth_time, access_token)
+            .await
+    }
+
     /// The live access token behind a bearer value, with its user; `None` for anything else.
     /// Its scopes are cut to what its app is allowed now, so narrowing an app's scopes takes
     /// effect on tokens already issued.
@@ -648,4 +644,13 @@ impl TokenService {
 
 fn hash_eq(a: &SecretHash, b: &SecretHash) -> bool {
     constant_time_eq(a.as_bytes(), b.as_bytes())
+}
+
+/// The scopes a token request asks for (RFC 6749 §3.3), or `None` when its `scope` is absent
+/// or blank and the grant's own scopes apply.
+fn requested_scopes(scope: Option<&str>) -> Result<Option<ScopeSet>, TokenError> {
+    scope
+        .filter(|s| !s.trim().is_empty())
+        .map(|text| ScopeSet::parse(text).map_err(|_| TokenError::InvalidScope("unknown scope")))
+        .transpose()
 }

@@ -66,8 +66,5 @@ pub async fn revoke(
     {
         return Err(ApiError::NotFound("授权不存在"));
     }
-    Ok(Success {
-        message: "授权已撤销",
-        data: (),
-    })
+    Ok(Success::done("授权已撤销"))
 }

@@ -53,10 +53,7 @@ pub async fn unlink(
     ApiPath(provider): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     unlink_for(&state, &current.user, &provider, &client.ip).await?;
-    Ok(Success {
-        message: "已解绑",
-        data: (),
-    })
+    Ok(Success::done("已解绑"))
 }
 
 /// Unbinds `provider` from `user` (core refuses the account's last way in). Shared by the JSON

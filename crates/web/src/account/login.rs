@@ -70,10 +70,10 @@ impl LoginStep {
     pub fn answer(&self, user: &User) -> axum::response::Response {
         match self {
             Self::Done => Success::new(LoginData::User(LoginView::from(user))).into_response(),
-            Self::SecondFactor => Success {
-                message: "请输入两步验证码",
-                data: LoginData::SecondFactor(SecondFactorRequired { require_2fa: true }),
-            }
+            Self::SecondFactor => Success::with_message(
+                "请输入两步验证码",
+                LoginData::SecondFactor(SecondFactorRequired { require_2fa: true }),
+            )
             .into_response(),
         }
     }

@@ -46,8 +46,5 @@ pub async fn post(
         .redeem(&current.user, &body.key, &client.ip)
         .await?;
     tracing::info!(user.id = current.user.id, amount, "top-up code redeemed");
-    Ok(Success {
-        message: "兑换成功",
-        data: amount,
-    })
+    Ok(Success::with_message("兑换成功", amount))
 }

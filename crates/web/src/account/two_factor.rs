@@ -105,10 +105,7 @@ pub async fn enable(
         .two_factor
         .enable(&current.user, &body.code, &settings)
         .await?;
-    Ok(Success {
-        message: "两步验证已开启",
-        data: (),
-    })
+    Ok(Success::done("两步验证已开启"))
 }
 
 /// `POST /api/user/2fa/disable` `{"code"}` (a current code or a recovery code).
@@ -125,10 +122,7 @@ pub async fn disable(
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
     disable_for(&state, &current.user, &body.code).await?;
-    Ok(Success {
-        message: "两步验证已关闭",
-        data: (),
-    })
+    Ok(Success::done("两步验证已关闭"))
 }
 
 /// Turns two-factor off with a code (limited in core). Shared by the JSON API and the

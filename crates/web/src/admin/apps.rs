@@ -1,5 +1,6 @@
 //! Reviewing apps: list (by status), approve, reject, disable, and mark trusted.
 
+use super::{Listing, PageQuery};
 use crate::apps::AppView;
 use crate::envelope::{ApiError, ApiJson, OptionalApiJson, Success};
 use crate::envelope::{ApiPath, ApiQuery};
@@ -15,40 +16,33 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub struct StatusFilter {
     #[serde(default)]
     /// `pending`, `approved`, `rejected` or `disabled`; all when absent.
     status: Option<String>,
-    #[serde(default)]
-    p: Option<i64>,
-    #[serde(default)]
-    page_size: Option<i64>,
 }
 
 /// `GET /api/admin/oauth_apps?status=pending&p=&page_size=`.
 #[utoipa::path(get, path = "/api/admin/oauth_apps", tag = "admin",
-    params(ListQuery),
+    params(StatusFilter, PageQuery),
     responses((status = 200, description = "Apps, newest first; refused for an unknown status.", body = Answer<crate::admin::Listing<AppView>>)),
     security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(filter): ApiQuery<StatusFilter>,
+    ApiQuery(paging): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => {
             Some(ClientStatus::parse(text).ok_or(ApiError::Refused("无效的状态".into()))?)
         }
     };
-    let (page, window) = super::paging(query.p, query.page_size, 20, 100);
+    let (page, window) = paging.window(20, 100);
     let apps = state.store.list_clients(status, window).await?;
     let items: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
-    Ok(Success::new(super::Listing {
-        items,
-        page,
-        page_size: window.limit,
-    }))
+    Ok(Listing::answer(items, page, window))
 }
 
 #[derive(Deserialize, Default, ToSchema)]

@@ -1,5 +1,6 @@
+use super::{Listing, PageQuery};
+use crate::envelope::ApiError;
 use crate::envelope::ApiQuery;
-use crate::envelope::{ApiError, Success};
 use crate::extract::AdminUser;
 use crate::openapi::Answer;
 use crate::state::AppState;
@@ -10,13 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AuditQuery {
+pub struct ActionFilter {
     #[serde(default)]
     action: Option<String>,
-    #[serde(default)]
-    p: Option<i64>,
-    #[serde(default)]
-    page_size: Option<i64>,
 }
 
 /// One audit log entry; `time` in unix seconds.
@@ -35,16 +32,17 @@ pub struct AuditView {
 
 /// `GET /api/admin/audit?action=&p=&page_size=`: newest first.
 #[utoipa::path(get, path = "/api/admin/audit", tag = "admin",
-    params(AuditQuery),
+    params(ActionFilter, PageQuery),
     responses((status = 200, description = "Audit entries, newest first.", body = Answer<crate::admin::Listing<AuditView>>)),
     security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    ApiQuery(query): ApiQuery<AuditQuery>,
+    ApiQuery(filter): ApiQuery<ActionFilter>,
+    ApiQuery(paging): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (page, window) = super::paging(query.p, query.page_size, 50, 200);
-    let action = query
+    let (page, window) = paging.window(50, 200);
+    let action = filter
         .action
         .as_deref()
         .filter(|a| !a.is_empty() && a.len() <= 64);
@@ -61,9 +59,5 @@ pub async fn list(
             ip: e.ip.clone(),
         })
         .collect();
-    Ok(Success::new(super::Listing {
-        items,
-        page,
-        page_size: window.limit,
-    }))
+    Ok(Listing::answer(items, page, window))
 }

@@ -25,10 +25,43 @@ pub fn paging(
     )
 }
 
+/// The page a listing query asks for. The listings read their filters with a second
+/// `ApiQuery` from the same query string.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    #[serde(default)]
+    p: Option<i64>,
+    #[serde(default)]
+    page_size: Option<i64>,
+}
+
+impl PageQuery {
+    /// The page number and the store's window, as [`paging`] bounds them.
+    pub fn window(&self, default: i64, max: i64) -> (i64, keyward_core::store::Page) {
+        paging(self.p, self.page_size, default, max)
+    }
+}
+
 /// One page of a listing.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub page: i64,
     pub page_size: i64,
+}
+
+impl<T: serde::Serialize> Listing<T> {
+    /// The `page`th page: `items`, as the store read them through `window`.
+    pub fn answer(
+        items: Vec<T>,
+        page: i64,
+        window: keyward_core::store::Page,
+    ) -> crate::envelope::Success<Self> {
+        crate::envelope::Success::new(Self {
+            items,
+            page,
+            page_size: window.limit,
+        })
+    }
 }

@@ -1,6 +1,7 @@
 //! `POST /api/admin/topup_codes` (generate; the codes are in the answer, once) and
 //! `GET /api/admin/topup_codes` (paged listing, never the codes).
 
+use super::{Listing, PageQuery};
 use crate::envelope::{ApiError, ApiJson, ApiQuery, Success};
 use crate::extract::{AdminUser, Client};
 use crate::openapi::Answer;
@@ -10,7 +11,7 @@ use axum::response::IntoResponse;
 use keyward_core::billing::topup::{Generate, TopUpCode};
 use keyward_core::clock::UnixTime;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 pub struct GenerateBody {
@@ -55,19 +56,10 @@ pub async fn create(
         "top-up codes generated"
     );
     let codes: Vec<String> = codes.into_iter().map(|c| c.into_exposed()).collect();
-    Ok(Success {
-        message: "兑换码已生成，请立即保存：它们不会再次显示",
-        data: codes,
-    })
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    #[serde(default)]
-    p: Option<i64>,
-    #[serde(default)]
-    page_size: Option<i64>,
+    Ok(Success::with_message(
+        "兑换码已生成，请立即保存：它们不会再次显示",
+        codes,
+    ))
 }
 
 /// One code as listings show it: never the code itself.
@@ -103,15 +95,15 @@ impl TopUpCodeView {
 
 /// `GET /api/admin/topup_codes?p=&page_size=`: newest first.
 #[utoipa::path(get, path = "/api/admin/topup_codes", tag = "admin",
-    params(ListQuery),
+    params(PageQuery),
     responses((status = 200, description = "Top-up codes (never the codes themselves).", body = Answer<crate::admin::Listing<TopUpCodeView>>)),
     security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(paging): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (page, window) = super::paging(query.p, query.page_size, 20, 100);
+    let (page, window) = paging.window(20, 100);
     let now = state.topups.now();
     let items: Vec<TopUpCodeView> = state
         .topups
@@ -120,9 +112,5 @@ pub async fn list(
         .iter()
         .map(|c| TopUpCodeView::new(c, now))
         .collect();
-    Ok(Success::new(super::Listing {
-        items,
-        page,
-        page_size: window.limit,
-    }))
+    Ok(Listing::answer(items, page, window))
 }

@@ -1,3 +1,4 @@
+use super::{Listing, PageQuery};
 use crate::account::view::UserView;
 use crate::envelope::{ApiError, ApiJson, Success};
 use crate::envelope::{ApiPath, ApiQuery};
@@ -14,27 +15,24 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub struct KeywordFilter {
     #[serde(default)]
     keyword: Option<String>,
-    #[serde(default)]
-    p: Option<i64>,
-    #[serde(default)]
-    page_size: Option<i64>,
 }
 
 /// `GET /api/admin/users?keyword=&p=&page_size=`: newest first.
 #[utoipa::path(get, path = "/api/admin/users", tag = "admin",
-    params(ListQuery),
+    params(KeywordFilter, PageQuery),
     responses((status = 200, description = "Users, newest first.", body = Answer<crate::admin::Listing<UserView>>)),
     security(("session" = []), ("developer_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(filter): ApiQuery<KeywordFilter>,
+    ApiQuery(paging): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (page, window) = super::paging(query.p, query.page_size, 20, 100);
-    let keyword = query
+    let (page, window) = paging.window(20, 100);
+    let keyword = filter
         .keyword
         .as_deref()
         .map(str::trim)
@@ -44,11 +42,7 @@ pub async fn list(
     }
     let users = state.store.list_users(keyword, window).await?;
     let items: Vec<UserView> = users.iter().map(UserView::from).collect();
-    Ok(Success::new(super::Listing {
-        items,
-        page,
-        page_size: window.limit,
-    }))
+    Ok(Listing::answer(items, page, window))
 }
 
 #[derive(Deserialize, ToSchema)]

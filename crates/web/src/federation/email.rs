@@ -150,10 +150,7 @@ async fn bind(
         .accounts
         .bind_email(&current.user, &form.email, &form.code, &client.ip)
         .await?;
-    Ok(Success {
-        message: "邮箱账户绑定成功!",
-        data: (),
-    })
+    Ok(Success::done("邮箱账户绑定成功!"))
 }
 
 /// `GET /api/reset_password?email=`: mails a one-time link if a verified account has this
@@ -196,8 +193,5 @@ pub async fn reset(
         .accounts
         .reset_password(&body.email, &body.token, &body.password, &client.ip)
         .await?;
-    Ok(Success {
-        message: "密码已重置，请重新登录",
-        data: (),
-    })
+    Ok(Success::done("密码已重置，请重新登录"))
 }

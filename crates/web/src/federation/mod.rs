@@ -333,10 +333,7 @@ pub async fn finish_with_step(
             Ok((
                 (
                     jar,
-                    Success {
-                        message: bind_message,
-                        data: UpstreamOutcome::Bound { action: "bind" },
-                    },
+                    Success::with_message(bind_message, UpstreamOutcome::Bound { action: "bind" }),
                 )
                     .into_response(),
                 false,
@@ -347,12 +344,12 @@ pub async fn finish_with_step(
             tracing::info!(user.id = user.id, "upstream login");
             let second_factor = matches!(step, LoginStep::SecondFactor);
             let answer = match step {
-                LoginStep::Done => Success {
-                    message: "登录成功",
-                    data: UpstreamOutcome::LoggedIn {
+                LoginStep::Done => Success::with_message(
+                    "登录成功",
+                    UpstreamOutcome::LoggedIn {
                         user: LoginUser::from(&user),
                     },
-                }
+                )
                 .into_response(),
                 LoginStep::SecondFactor => step.answer(&user),
             };

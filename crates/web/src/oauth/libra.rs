@@ -1,15 +1,12 @@
 //! The 2libra family: `POST /api/oauth/token` and `GET /api/oauth/me` in the `{c, m, d}`
 //! envelope, with the seed document's messages.
 
-use super::form::{Form, token_request};
+use super::client_request::ClientRequest;
 use super::token::{TokenResponse, no_store};
-use crate::extract::Client;
 use crate::openapi::{Libra, LibraError};
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::oauth::TokenError;
@@ -110,22 +107,14 @@ fn token_error(error: &TokenError) -> Envelope {
         (status = 401, description = "`无效的客户端 ID`, `无效的客户端密钥`.", body = LibraError),
         (status = 429, description = "`请求过于频繁，请稍后再试` (with `Retry-After`).", body = LibraError)),
     security((), ("client_basic" = [])))]
-pub async fn token(
-    State(state): State<AppState>,
-    Client(client): Client,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Envelope {
+pub async fn token(State(state): State<AppState>, request: ClientRequest) -> Envelope {
     let result = async {
-        let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
-        let form = Form::parse(&body)?;
-        let (request, _) = token_request(&headers, &form)?;
-        let issued = state.tokens.token(&request, &client.ip).await?;
-        Ok(TokenResponse::new(issued))
+        let token_request = request.token_request("unreadable body")?;
+        state.tokens.token(&token_request, &request.ip).await
     }
     .await;
     match result {
-        Ok(response) => Envelope::ok(json!(response)),
+        Ok(issued) => Envelope::ok(json!(TokenResponse::new(issued))),
         Err(TokenError::RateLimited { retry_after }) => Envelope {
             retry_after: Some(retry_after),
             ..Envelope::error(StatusCode::TOO_MANY_REQUESTS, BUSY)

@@ -3,6 +3,7 @@
 //! the authorization endpoint shared by both.
 
 pub mod authorize;
+pub mod client_request;
 pub mod form;
 pub mod libra;
 pub mod token;

@@ -1,15 +1,12 @@
 //! `POST /api/oauth2/token`: the RFC 6749 token endpoint (authorization_code, refresh_token,
 //! client_credentials; client_secret_basic or client_secret_post).
 
-use super::form::{Form, token_request};
-use crate::extract::Client as ClientAddress;
+use super::client_request::ClientRequest;
 use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::oauth::TokenError;
 use keyward_core::oauth::tokens::IssuedTokens;
@@ -26,25 +23,10 @@ use utoipa::ToSchema;
         (status = 401, description = "Client authentication failed (`invalid_client`, with `WWW-Authenticate`).", body = OAuthErrorBody),
         (status = 429, description = "Too many failed requests for this client or from this address (`temporarily_unavailable`, with `Retry-After`).", body = OAuthErrorBody)),
     security((), ("client_basic" = [])))]
-pub async fn post(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let body =
-            body.map_err(|_| TokenError::InvalidRequest("the body is too large or unreadable"))?;
-        let form = Form::parse(&body)?;
-        let (request, _) = token_request(&headers, &form)?;
-        let issued = state.tokens.token(&request, &client.ip).await?;
-        Ok(TokenResponse::new(issued))
-    }
-    .await;
-    match result {
-        Ok(response) => no_store(Json(response)),
-        Err(e) => OAuthError(e).into_response(),
-    }
+pub async fn post(State(state): State<AppState>, request: ClientRequest) -> OAuthResult {
+    let token_request = request.token_request("the body is too large or unreadable")?;
+    let issued = state.tokens.token(&token_request, &request.ip).await?;
+    Ok(no_store(Json(TokenResponse::new(issued))))
 }
 
 /// RFC 6749 §5.1 (and OIDC Core §3.1.3.3 with `openid`).
@@ -94,6 +76,15 @@ pub fn no_store(body: impl IntoResponse) -> Response {
 /// An RFC 6749 §5.2 error: 400, or 401 with a challenge when client authentication failed.
 /// The challenge is `Basic` whichever way the client sent its credentials (RFC 6749 §5.2).
 pub struct OAuthError(pub TokenError);
+
+/// The answer of an RFC 6749 protocol endpoint: its own, or an RFC 6749 §5.2 error.
+pub type OAuthResult = Result<Response, OAuthError>;
+
+impl From<TokenError> for OAuthError {
+    fn from(error: TokenError) -> Self {
+        Self(error)
+    }
+}
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {

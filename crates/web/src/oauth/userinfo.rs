@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keyward_core::model::AccessContext;
+use keyward_core::model::{AccessContext, User};
 use keyward_core::oauth::scope::Access;
 use serde::Serialize;
 use serde_json::json;
@@ -60,6 +60,32 @@ pub async fn user_context(
 }
 
 pub use keyward_core::billing::balance_formatted;
+
+/// A user's balance as the `balance` scope shows it.
+pub struct Balance {
+    pub quota: i64,
+    pub used_quota: i64,
+    /// `(quota − used_quota) / quota_per_unit`, two decimals.
+    pub formatted: String,
+}
+
+impl Balance {
+    /// The balance of `user`; a 500 when the settings (`quota_per_unit`) cannot be read.
+    pub async fn of(state: &AppState, user: &User) -> Result<Self, Response> {
+        let per_unit = match state.settings.get().await {
+            Ok(settings) => settings.quota_per_unit,
+            Err(e) => {
+                tracing::error!(error = %e, "settings unavailable");
+                return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+            }
+        };
+        Ok(Self {
+            quota: user.quota,
+            used_quota: user.used_quota,
+            formatted: balance_formatted(user.quota, user.used_quota, per_unit),
+        })
+    }
+}
 
 /// The new-api userinfo. Fields of scopes not granted are absent.
 #[derive(Serialize, ToSchema)]
@@ -128,16 +154,13 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         body.email = Some(user.email.clone().unwrap_or_default());
     }
     if scopes.gives(Access::Balance) {
-        let per_unit = match state.settings.get().await {
-            Ok(settings) => settings.quota_per_unit,
-            Err(e) => {
-                tracing::error!(error = %e, "settings unavailable");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
+        let balance = match Balance::of(&state, &user).await {
+            Ok(balance) => balance,
+            Err(response) => return response,
         };
-        body.quota = Some(user.quota);
-        body.used_quota = Some(user.used_quota);
-        body.balance_formatted = Some(balance_formatted(user.quota, user.used_quota, per_unit));
+        body.quota = Some(balance.quota);
+        body.used_quota = Some(balance.used_quota);
+        body.balance_formatted = Some(balance.formatted);
     }
     no_store(Json(body))
 }

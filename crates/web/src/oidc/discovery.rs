@@ -77,15 +77,17 @@ pub fn document(issuer: &str) -> Value {
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc",
     responses((status = 200, description = "OpenID Connect Discovery 1.0 metadata.", body = ProviderMetadata)))]
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
-    public_document(
-        Json(document(&state.config.public_url)).into_response(),
-        300,
-    )
+    metadata_document(&state)
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oidc",
     responses((status = 200, description = "RFC 8414 metadata (the same document).", body = ProviderMetadata)))]
 pub async fn authorization_server(State(state): State<AppState>) -> Response {
+    metadata_document(&state)
+}
+
+/// The provider metadata: one document, served at both well-known paths.
+fn metadata_document(state: &AppState) -> Response {
     public_document(
         Json(document(&state.config.public_url)).into_response(),
         300,

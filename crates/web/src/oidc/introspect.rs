@@ -1,19 +1,13 @@
 //! `POST /oauth2/introspect` (RFC 7662), for confidential clients about their own tokens. Any
 //! other token is simply `{"active": false}`.
 
-use crate::extract::Client as ClientAddress;
-use crate::oauth::form::{Form, client_credentials};
-use crate::oauth::token::{OAuthError, no_store};
-use crate::openapi::OAuthErrorBody;
+use crate::oauth::client_request::ClientRequest;
+use crate::oauth::token::{OAuthResult, no_store};
+use crate::openapi::{ClientAuthFailures, OAuthErrorBody};
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use keyward_core::model::TokenKind;
-use keyward_core::oauth::TokenError;
 use keyward_core::oauth::tokens::ActiveToken;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -71,28 +65,17 @@ impl Introspection {
     responses(
         (status = 200, description = "RFC 7662 §2.2; `{\"active\": false}` for anything not this client's live token.", body = Introspection),
         (status = 400, description = "RFC 6749 §5.2 error (public clients get `unauthorized_client`).", body = OAuthErrorBody),
-        (status = 401, description = "Client authentication failed.", body = OAuthErrorBody),
-        (status = 429, description = "Too many failed client authentications for this client or from this address (`temporarily_unavailable`, with `Retry-After`).", body = OAuthErrorBody)),
+        ClientAuthFailures),
     security((), ("client_basic" = [])))]
-pub async fn post(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let result = async {
-        let body = body.map_err(|_| TokenError::InvalidRequest("unreadable body"))?;
-        let form = Form::parse(&body)?;
-        let (creds, _) = client_credentials(&headers, &form)?;
-        let token = form
-            .get("token")
-            .ok_or(TokenError::InvalidRequest("token is required"))?;
-        state.tokens.introspect(&creds, token, &address.ip).await
-    }
-    .await;
-    match result {
-        Ok(Some(token)) => no_store(Json(Introspection::new(token, &state.config.public_url))),
-        Ok(None) => no_store(Json(Introspection::default())),
-        Err(error) => OAuthError(error).into_response(),
-    }
+pub async fn post(State(state): State<AppState>, request: ClientRequest) -> OAuthResult {
+    let (client, token) = request.client_and_token()?;
+    let introspection = match state
+        .tokens
+        .introspect(&client, &token, &request.ip)
+        .await?
+    {
+        Some(active) => Introspection::new(active, &state.config.public_url),
+        None => Introspection::default(),
+    };
+    Ok(no_store(Json(introspection)))
 }

@@ -1,13 +1,13 @@
 //! `GET`/`POST /oauth2/userinfo` (OIDC Core §5.3): standard claims by scope.
 
 use crate::oauth::token::no_store;
-use crate::oauth::userinfo::{balance_formatted, bearer_error, user_context};
+use crate::oauth::userinfo::{Balance, bearer_error, user_context};
 use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use keyward_core::oauth::scope::{Access, Scope};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -82,16 +82,13 @@ async fn claims(state: &AppState, headers: &HeaderMap) -> Response {
         body.email_verified = Some(user.email_verified);
     }
     if scopes.gives(Access::Balance) {
-        let per_unit = match state.settings.get().await {
-            Ok(settings) => settings.quota_per_unit,
-            Err(e) => {
-                tracing::error!(error = %e, "settings unavailable");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
+        let balance = match Balance::of(state, &user).await {
+            Ok(balance) => balance,
+            Err(response) => return response,
         };
-        body.quota = Some(user.quota);
-        body.used_quota = Some(user.used_quota);
-        body.balance_formatted = Some(balance_formatted(user.quota, user.used_quota, per_unit));
+        body.quota = Some(balance.quota);
+        body.used_quota = Some(balance.used_quota);
+        body.balance_formatted = Some(balance.formatted);
     }
     no_store(Json(body))
 }

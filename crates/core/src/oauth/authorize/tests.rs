@@ -1,29 +1,8 @@
 use super::*;
-use crate::model::{ClientStatus, GrantType};
+use crate::model::ClientStatus;
 
 fn client() -> Client {
-    Client {
-        id: 1,
-        client_id: "client_abc".into(),
-        owner_id: 1,
-        name: "App".into(),
-        description: String::new(),
-        redirect_uris: vec!["https://app.example/cb".into()],
-        post_logout_redirect_uris: vec![],
-        allowed_scopes: ScopeSet::parse("openid profile balance").expect("scopes"),
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        public: false,
-        secret_hash: None,
-        previous_secret_hash: None,
-        previous_secret_expires_at: None,
-        secret_revealed_at: None,
-        status: ClientStatus::Approved,
-        review_note: String::new(),
-        trusted: false,
-        id_token_alg: crate::oidc::SigningAlg::Rs256,
-        created_at: 0,
-        updated_at: 0,
-    }
+    crate::test_support::approved_client()
 }
 
 fn params() -> AuthorizeParams {
@@ -312,15 +291,11 @@ fn query_building_keeps_state_byte_for_byte() {
 /// Properties over arbitrary input (SECURITY.md, "Fuzzing").
 mod props {
     use super::*;
-    use proptest::collection::vec;
+    use crate::test_support::hostile_text;
     use proptest::prelude::*;
 
     fn text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            any::<String>(),
-            vec(any::<char>(), 0..3000).prop_map(String::from_iter),
-            "[a-zA-Z0-9 _.~+/=-]{0,50}",
-        ]
+        hostile_text("[a-zA-Z0-9 _.~+/=-]{0,50}")
     }
 
     /// A parameter: absent, a plausible value (so that validation gets deep), or hostile.

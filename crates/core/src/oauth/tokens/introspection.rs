@@ -126,30 +126,15 @@ fn active(client: &Client, record: &TokenRecord, user: Option<&User>) -> ActiveT
 mod tests {
     use super::*;
     use crate::model::{ClientStatus, GrantType};
-    use crate::oidc::SigningAlg;
 
     fn client() -> Client {
         Client {
             id: 7,
             client_id: "client_x".into(),
-            owner_id: 1,
-            name: "App".into(),
-            description: String::new(),
             redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
             allowed_scopes: ScopeSet::of(&[Scope::Profile]),
             grant_types: vec![GrantType::RefreshToken],
-            public: false,
-            secret_hash: None,
-            previous_secret_hash: None,
-            previous_secret_expires_at: None,
-            secret_revealed_at: None,
-            status: ClientStatus::Approved,
-            review_note: String::new(),
-            trusted: false,
-            id_token_alg: SigningAlg::Rs256,
-            created_at: 0,
-            updated_at: 0,
+            ..crate::test_support::approved_client()
         }
     }
 
