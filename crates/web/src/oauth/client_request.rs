@@ -51,16 +51,14 @@ impl ClientRequest {
 
     /// A token request (RFC 6749 §4.1.3, §6, §4.4): the client's credentials and the grant.
     pub fn token_request(&self, unreadable: &'static str) -> Result<TokenRequest, TokenError> {
-        let form = self.form(unreadable)?;
-        let (request, _) = token_request(&self.headers, &form)?;
-        Ok(request)
+        token_request(&self.headers, &self.form(unreadable)?)
     }
 
     /// A revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1): the client's credentials
     /// and the token it asks about.
     pub fn client_and_token(&self) -> Result<(ClientCredentials, String), TokenError> {
         let form = self.form("unreadable body")?;
-        let (client, _) = client_credentials(&self.headers, &form)?;
+        let client = client_credentials(&self.headers, &form)?;
         let token = form
             .get("token")
             .ok_or(TokenError::InvalidRequest("token is required"))?;

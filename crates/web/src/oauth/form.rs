@@ -63,19 +63,12 @@ impl Form {
     }
 }
 
-/// How the client authenticated, which decides the 401 challenge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    Basic,
-    Post,
-}
-
 /// The client's id and secret, from HTTP Basic (`client_secret_basic`) or the body
 /// (`client_secret_post`); using both at once is refused.
 pub fn client_credentials(
     headers: &HeaderMap,
     form: &Form,
-) -> Result<(ClientCredentials, AuthMethod), TokenError> {
+) -> Result<ClientCredentials, TokenError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let value = value.to_str().map_err(|_| TokenError::UnknownClient)?;
         let Some(encoded) = value
@@ -98,13 +91,10 @@ pub fn client_credentials(
             ));
         }
         let secret = (!secret.is_empty()).then(|| Secret::from_string(secret));
-        return Ok((
-            ClientCredentials {
-                client_id: id,
-                secret,
-            },
-            AuthMethod::Basic,
-        ));
+        return Ok(ClientCredentials {
+            client_id: id,
+            secret,
+        });
     }
     let client_id = form
         .get("client_id")
@@ -112,23 +102,17 @@ pub fn client_credentials(
     let secret = form
         .get("client_secret")
         .map(|s| Secret::from_string(s.to_owned()));
-    Ok((
-        ClientCredentials {
-            client_id: client_id.to_owned(),
-            secret,
-        },
-        AuthMethod::Post,
-    ))
+    Ok(ClientCredentials {
+        client_id: client_id.to_owned(),
+        secret,
+    })
 }
 
 /// A token request, parsed once: the client's credentials and the typed grant.
-pub fn token_request(
-    headers: &HeaderMap,
-    form: &Form,
-) -> Result<(tokens::TokenRequest, AuthMethod), TokenError> {
-    let (client, method) = client_credentials(headers, form)?;
+pub fn token_request(headers: &HeaderMap, form: &Form) -> Result<tokens::TokenRequest, TokenError> {
+    let client = client_credentials(headers, form)?;
     let grant = Grant::parse(|name| form.get(name))?;
-    Ok((tokens::TokenRequest { client, grant }, method))
+    Ok(tokens::TokenRequest { client, grant })
 }
 
 /// `base64(urlencode(id) ":" urlencode(secret))`.
@@ -168,9 +152,8 @@ mod tests {
     fn basic_credentials_are_url_decoded() {
         let form = Form::default();
         let encoded = STANDARD.encode("client_a%3Ab:s%2Bcr%20t");
-        let (creds, method) =
+        let creds =
             client_credentials(&headers(&format!("Basic {encoded}")), &form).expect("creds");
-        assert_eq!(method, AuthMethod::Basic);
         assert_eq!(creds.client_id, "client_a:b");
         assert_eq!(creds.secret.as_ref().map(Secret::expose), Some("s+cr t"));
     }
@@ -291,8 +274,7 @@ mod props {
             let headers = basic(&format!("Basic {}", STANDARD.encode(raw)));
             let got = client_credentials(&headers, &Form::default());
             prop_assert!(got.is_ok());
-            let (creds, method) = got.unwrap_or_else(|_| (ClientCredentials::default(), AuthMethod::Post));
-            prop_assert_eq!(method, AuthMethod::Basic);
+            let creds = got.unwrap_or_default();
             prop_assert_eq!(&creds.client_id, &id);
             prop_assert_eq!(creds.secret.as_ref().map(Secret::expose), Some(secret.as_str()).filter(|s| !s.is_empty()));
         }
