@@ -107,6 +107,20 @@ pub struct UserPatch {
     pub status: Option<UserStatus>,
 }
 
+/// A code sent by e-mail (verification or password reset), as stored: only its hash.
+#[derive(Debug, Clone, Copy)]
+pub struct MailedCode<'a> {
+    /// What it is for (`verify`, `reset`): codes of different purposes never stand in for each
+    /// other.
+    pub purpose: &'a str,
+    pub email: &'a str,
+    /// The account it was sent for, if any.
+    pub user: Option<UserId>,
+    pub hash: &'a SecretHash,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
 /// What [`FederationStore::unlink_identity_keeping_a_way_in`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unlink {
@@ -410,15 +424,7 @@ pub trait FederationStore: Send + Sync + 'static {
     async fn user_by_verified_email(&self, email: &str) -> StoreResult<Option<User>>;
 
     /// Stores a code for (purpose, e-mail), replacing any earlier one.
-    async fn put_code(
-        &self,
-        purpose: &str,
-        email: &str,
-        user: Option<UserId>,
-        hash: &SecretHash,
-        expires_at: UnixTime,
-        now: UnixTime,
-    ) -> StoreResult<()>;
+    async fn put_code(&self, code: &MailedCode<'_>) -> StoreResult<()>;
     /// Checks a code: a match deletes it; a miss counts an attempt, and the last allowed miss
     /// deletes it too.
     async fn check_code(

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
+use keyward_core::store::{Conflict, FederationStore, MailedCode, StoreError, StoreResult, Unlink};
 use sqlx::{Postgres, Row, Transaction};
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
@@ -180,15 +180,7 @@ impl FederationStore for PostgresStore {
         self.one_user(query.bind(email)).await
     }
 
-    async fn put_code(
-        &self,
-        purpose: &str,
-        email: &str,
-        user: Option<UserId>,
-        hash: &SecretHash,
-        expires_at: UnixTime,
-        now: UnixTime,
-    ) -> StoreResult<()> {
+    async fn put_code(&self, code: &MailedCode<'_>) -> StoreResult<()> {
         let query = sqlx::query(
             "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, 0, $5, $6) \
@@ -196,12 +188,12 @@ impl FederationStore for PostgresStore {
              code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, \
              expires_at = excluded.expires_at",
         )
-        .bind(purpose)
-        .bind(email)
-        .bind(user)
-        .bind(hash.as_bytes())
-        .bind(now)
-        .bind(expires_at);
+        .bind(code.purpose)
+        .bind(code.email)
+        .bind(code.user)
+        .bind(code.hash.as_bytes())
+        .bind(code.created_at)
+        .bind(code.expires_at);
         self.run(query).await
     }
 

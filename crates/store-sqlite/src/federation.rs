@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{Conflict, FederationStore, StoreError, StoreResult, Unlink};
+use keyward_core::store::{Conflict, FederationStore, MailedCode, StoreError, StoreResult, Unlink};
 use rusqlite::{Connection, params};
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
@@ -181,22 +181,21 @@ impl FederationStore for SqliteStore {
         self.one_user(SQL, [email])
     }
 
-    async fn put_code(
-        &self,
-        purpose: &str,
-        email: &str,
-        user: Option<UserId>,
-        hash: &SecretHash,
-        expires_at: UnixTime,
-        now: UnixTime,
-    ) -> StoreResult<()> {
+    async fn put_code(&self, code: &MailedCode<'_>) -> StoreResult<()> {
         self.write_one(
             "INSERT INTO verification_codes (purpose, email, user_id, code_hash, attempts, \
              created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6) \
              ON CONFLICT (purpose, email) DO UPDATE SET user_id = excluded.user_id, \
              code_hash = excluded.code_hash, attempts = 0, created_at = excluded.created_at, \
              expires_at = excluded.expires_at",
-            (purpose, email, user, hash.as_bytes(), now, expires_at),
+            (
+                code.purpose,
+                code.email,
+                code.user,
+                code.hash.as_bytes(),
+                code.created_at,
+                code.expires_at,
+            ),
         )
         .await
         .map(drop)

@@ -9,7 +9,7 @@ use crate::limits::{self, LimitError};
 use crate::model::{CodeCheck, User, UserId};
 use crate::secret::{SecretHash, random_base64url, random_string};
 use crate::settings::{SettingsCache, SettingsError};
-use crate::store::{Conflict, StoreError};
+use crate::store::{Conflict, MailedCode, StoreError};
 
 /// A 6-digit code that proves the owner of an address (binding, registration).
 pub const VERIFY: &str = "verify";
@@ -92,7 +92,14 @@ impl Accounts {
         let now = self.clock.now();
         let hash = SecretHash::of(&code);
         self.store
-            .put_code(VERIFY, &email, user, &hash, now + CODE_TTL_SECS, now)
+            .put_code(&MailedCode {
+                purpose: VERIFY,
+                email: &email,
+                user,
+                hash: &hash,
+                created_at: now,
+                expires_at: now + CODE_TTL_SECS,
+            })
             .await?;
         mail.mailer.send(Mail {
             to: email,
@@ -163,14 +170,14 @@ impl Accounts {
         let now = self.clock.now();
         let hash = SecretHash::of(&token);
         self.store
-            .put_code(
-                RESET,
-                &email,
-                Some(user.id),
-                &hash,
-                now + RESET_TTL_SECS,
-                now,
-            )
+            .put_code(&MailedCode {
+                purpose: RESET,
+                email: &email,
+                user: Some(user.id),
+                hash: &hash,
+                created_at: now,
+                expires_at: now + RESET_TTL_SECS,
+            })
             .await?;
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("email", &email)

@@ -301,34 +301,22 @@ mod tests {
                 "{ok} on a confidential client"
             );
         }
-        for bad in [
-            "com.example.app:cb",
-            "com.example.app://host/cb",
-            "com.example.app:/a b",
-        ] {
-            assert_eq!(
-                validate_redirect(bad, false, true),
-                Err(RedirectUriError::PrivateUseScheme),
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            validate_redirect("com.example.app:/cb#x", false, true),
-            Err(RedirectUriError::Fragment)
-        );
-        for not_private in [
-            "javascript:alert(1)",
-            "data:text/html,x",
-            "file:/etc/passwd",
-            "com..example:/cb",
-            "com.-example:/cb",
-            "Com.Example:/cb",
-        ] {
-            assert_eq!(
-                validate_redirect(not_private, false, true),
-                Err(RedirectUriError::NotAbsoluteHttp),
-                "{not_private}"
-            );
+        use RedirectUriError::{Fragment, NotAbsoluteHttp, PrivateUseScheme};
+        let refused = [
+            ("com.example.app:cb", PrivateUseScheme),
+            ("com.example.app://host/cb", PrivateUseScheme),
+            ("com.example.app:/a b", PrivateUseScheme),
+            ("com.example.app:/cb#x", Fragment),
+            // Not private-use schemes at all.
+            ("javascript:alert(1)", NotAbsoluteHttp),
+            ("data:text/html,x", NotAbsoluteHttp),
+            ("file:/etc/passwd", NotAbsoluteHttp),
+            ("com..example:/cb", NotAbsoluteHttp),
+            ("com.-example:/cb", NotAbsoluteHttp),
+            ("Com.Example:/cb", NotAbsoluteHttp),
+        ];
+        for (uri, error) in refused {
+            assert_eq!(validate_redirect(uri, false, true), Err(error), "{uri}");
         }
         // Web URIs follow the web rules whatever the client.
         assert_eq!(

@@ -175,26 +175,44 @@ pub async fn get(
             let covered = consent
                 .as_ref()
                 .is_some_and(|c| request.scopes.is_subset_of(c.scopes));
-            if !covered {
-                let granted = state
-                    .apps
-                    .grant_consent(&user, &request.client, request.scopes, &client_info.ip)
-                    .await;
-                if let Err(e) = granted {
-                    return crate::envelope::ApiError::from(e).into_response();
-                }
-            }
-            issue(
-                &state,
-                &request,
-                &user,
-                session.created_at,
-                StatusCode::FOUND,
-            )
-            .await
+            let approval = Approval {
+                user: &user,
+                auth_time: session.created_at,
+                ip: &client_info.ip,
+                record_consent: !covered,
+            };
+            approve(&state, &request, approval, StatusCode::FOUND).await
         }
         Decision::Reject(r) => rejection(&state, t, r),
     }
+}
+
+/// A user's yes to a request, asked on the page or remembered.
+struct Approval<'a> {
+    user: &'a User,
+    auth_time: i64,
+    ip: &'a str,
+    /// Whether the grant is new (or wider) and must be recorded.
+    record_consent: bool,
+}
+
+/// Records the grant when it is new and sends the browser back with a code.
+async fn approve(
+    state: &AppState,
+    request: &ValidRequest,
+    approval: Approval<'_>,
+    status: StatusCode,
+) -> Response {
+    if approval.record_consent {
+        let granted = state
+            .apps
+            .grant_consent(approval.user, &request.client, request.scopes, approval.ip)
+            .await;
+        if let Err(e) = granted {
+            return crate::envelope::ApiError::from(e).into_response();
+        }
+    }
+    issue(state, request, approval.user, approval.auth_time, status).await
 }
 
 fn consent_page(
@@ -304,21 +322,13 @@ pub async fn post(
     };
     match form.decision.as_str() {
         "approve" => {
-            let granted = state
-                .apps
-                .grant_consent(&user, &request.client, request.scopes, &client_info.ip)
-                .await;
-            if let Err(e) = granted {
-                return crate::envelope::ApiError::from(e).into_response();
-            }
-            issue(
-                &state,
-                &request,
-                &user,
-                session.created_at,
-                StatusCode::SEE_OTHER,
-            )
-            .await
+            let approval = Approval {
+                user: &user,
+                auth_time: session.created_at,
+                ip: &client_info.ip,
+                record_consent: true,
+            };
+            approve(&state, &request, approval, StatusCode::SEE_OTHER).await
         }
         "deny" => {
             let location = error_redirect(

@@ -6,7 +6,7 @@ use crate::helpers::Backend;
 use crate::on_both_backends;
 use keyward_core::model::{CodeCheck, UpstreamState};
 use keyward_core::secret::SecretHash;
-use keyward_core::store::Unlink;
+use keyward_core::store::{MailedCode, Unlink};
 
 on_both_backends!(
     an_upstream_state_is_taken_once_and_only_while_live,
@@ -164,14 +164,14 @@ async fn verification_codes_work_once_and_die_after_the_last_allowed_miss(backen
         let store = store.clone();
         async move {
             store
-                .put_code(
+                .put_code(&MailedCode {
                     purpose,
                     email,
-                    Some(alice.id),
-                    &SecretHash::of(code),
+                    user: Some(alice.id),
+                    hash: &SecretHash::of(code),
+                    created_at: 1_000,
                     expires_at,
-                    1_000,
-                )
+                })
                 .await
                 .expect("put");
         }
@@ -202,14 +202,14 @@ async fn verification_codes_work_once_and_die_after_the_last_allowed_miss(backen
     assert_eq!(check("444444", 1_600).await, CodeCheck::Missing);
     // Codes of another purpose or address are apart.
     store
-        .put_code(
-            "reset",
+        .put_code(&MailedCode {
+            purpose: "reset",
             email,
-            None,
-            &SecretHash::of("555555"),
-            1_600,
-            1_000,
-        )
+            user: None,
+            hash: &SecretHash::of("555555"),
+            created_at: 1_000,
+            expires_at: 1_600,
+        })
         .await
         .expect("put");
     let other = store
