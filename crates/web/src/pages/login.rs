@@ -4,6 +4,7 @@
 
 use super::{Texts, render, safe_return_to, texts};
 use crate::account::login::LoginStep;
+use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use keyward_core::accounts::AccountError;
+use keyward_core::model::User;
 use keyward_core::secret::{constant_time_eq, random_base64url};
 use serde::Deserialize;
 
@@ -166,7 +168,7 @@ pub async fn post(
             }
             Err(e) => e.into_response(),
         },
-        Err(AccountError::Store(e)) => crate::envelope::ApiError::from(e).into_response(),
+        Err(AccountError::Store(e)) => ApiError::from(e).into_response(),
         Err(e) => {
             let (status, retry_after) = match e {
                 AccountError::Throttled { retry_after } => {
@@ -302,26 +304,57 @@ pub async fn second_factor(
     if !csrf_ok(&jar, &form.csrf_token) {
         return expired_page(t);
     }
-    match crate::account::login::complete_second_factor(&state, &jar, &form.code).await {
-        Ok(user) => match crate::account::login::open_session(&state, jar, &user, &client).await {
-            Ok(jar) => {
-                let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
-                (jar, redirect(&return_to)).into_response()
+    let user = match pending_user(&state, &jar).await {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    let checked = match state.settings.get().await {
+        Ok(settings) => {
+            state
+                .two_factor
+                .complete_login(&user, &form.code, &settings)
+                .await
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if let Err(e) = checked {
+        let message = t.error(&e);
+        return match ApiError::from(e) {
+            // A wrong code is said on the page; the rest is answered as the API answers it.
+            ApiError::Refused(_) => {
+                let page = SecondFactorPage {
+                    t,
+                    chrome: super::Chrome::bare(t, "/login"),
+                    csrf_token: &form.csrf_token,
+                    return_to: &return_to,
+                    error: Some(&message),
+                };
+                (jar, render(StatusCode::OK, &page)).into_response()
             }
-            Err(e) => e.into_response(),
-        },
-        Err(crate::envelope::ApiError::Refused(message)) => {
-            let page = SecondFactorPage {
-                t,
-                chrome: super::Chrome::bare(t, "/login"),
-                csrf_token: &form.csrf_token,
-                return_to: &return_to,
-                error: Some(&message),
-            };
-            (jar, render(StatusCode::OK, &page)).into_response()
+            other => other.into_response(),
+        };
+    }
+    match crate::account::login::open_session(&state, jar, &user, &client).await {
+        Ok(jar) => {
+            let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+            (jar, redirect(&return_to)).into_response()
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The user whose login waits for its second step in this browser. The page checks the code
+/// itself, rather than through the API's step, to keep the core's error for its own words.
+async fn pending_user(state: &AppState, jar: &CookieJar) -> Result<User, ApiError> {
+    let expired = || ApiError::Unauthorized("登录已过期，请重新登录");
+    let cookie = jar
+        .get(state.config.session_cookie_name())
+        .ok_or_else(expired)?;
+    state
+        .accounts
+        .pending_session(cookie.value())
+        .await?
+        .ok_or_else(expired)
 }
 
 /// This module's templates with sample data, for the test that renders every template.

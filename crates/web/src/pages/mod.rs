@@ -12,7 +12,7 @@ pub mod login;
 pub mod session;
 
 pub use chrome::Chrome;
-pub use errors::PageMessage;
+pub use errors::{PageMessage, Refusal};
 pub use session::{PageAdmin, PageUser};
 
 use askama::Template;
@@ -329,6 +329,16 @@ pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Respo
             chrome: Chrome::bare(t, "/"),
             message,
         },
+    )
+}
+
+/// The page for a failure that is ours, not the user's: logged, never shown.
+pub fn unavailable(t: &'static Texts, what: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %what, "page failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        t,
+        "服务暂时不可用 / Temporarily unavailable",
     )
 }
 

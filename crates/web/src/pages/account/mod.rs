@@ -12,9 +12,9 @@ pub mod topup;
 
 pub use texts::{AccountTexts, account_texts};
 
-use crate::pages::error_page;
+pub use crate::pages::unavailable;
+
 use crate::state::AppState;
-use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::clock::UnixTime;
 use keyward_core::oauth::scope::ScopeSet;
@@ -70,14 +70,18 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The page for a failure that is ours, not the user's: logged, never shown.
-pub fn unavailable(t: &'static crate::pages::Texts, what: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %what, "page failed");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        t,
-        "服务暂时不可用 / Temporarily unavailable",
-    )
+/// Mails a code that proves the owner of `email`, bound to `user` when one is signed in.
+pub async fn send_verification_code(
+    state: &AppState,
+    email: &str,
+    ip: &str,
+    user: Option<keyward_core::model::UserId>,
+) -> Result<(), keyward_core::accounts::email::EmailError> {
+    let mail = crate::federation::email::mail_context(state);
+    state
+        .accounts
+        .send_verification(&mail, email, ip, user)
+        .await
 }
 
 /// The settings, or the unavailable page (boxed: a `Response` is large).

@@ -3,12 +3,11 @@
 //! with the anonymous double-submit CSRF of `/login`. Success signs the new user in (a fresh
 //! session, as a login does) and goes on to `return_to`.
 
-use super::{AccountTexts, account_texts, unavailable};
+use super::{AccountTexts, account_texts, send_verification_code, unavailable};
 use crate::account::login::{LoginStep, begin_login};
-use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::pages::login::{CSRF_COOKIE, Ways, csrf_cookie, csrf_ok, expired_page, redirect, ways};
-use crate::pages::{Chrome, Texts, render, safe_return_to, texts};
+use crate::pages::{Chrome, Refusal, Texts, render, safe_return_to, texts};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Query, State};
@@ -183,25 +182,15 @@ pub async fn post(
         error,
     };
     if form.action == "send_code" {
-        let mail = crate::federation::email::mail_context(&state);
-        let sent = state
-            .accounts
-            .send_verification(&mail, &form.email, &client.ip, None)
-            .await;
-        return match sent.map_err(ApiError::from) {
-            Ok(()) => {
-                show(
-                    &state,
-                    t,
-                    jar,
-                    StatusCode::OK,
-                    view(Some(a.code_sent), None),
-                )
-                .await
-            }
-            Err(ApiError::Internal(e)) => unavailable(t, &e),
-            Err(e) => show(&state, t, jar, e.status(), view(None, Some(e.to_string()))).await,
-        };
+        let (status, view) =
+            match send_verification_code(&state, &form.email, &client.ip, None).await {
+                Ok(()) => (StatusCode::OK, view(Some(a.code_sent), None)),
+                Err(e) => match Refusal::of(t, e) {
+                    Refusal::Shown(status, message) => (status, view(None, Some(message))),
+                    Refusal::Ours(detail) => return unavailable(t, &detail),
+                },
+            };
+        return show(&state, t, jar, status, view).await;
     }
     if form.password != form.password2 {
         let error = Some(a.passwords_differ.to_owned());

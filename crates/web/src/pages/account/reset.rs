@@ -4,10 +4,9 @@
 //! session of the account.
 
 use super::{AccountTexts, account_texts, unavailable};
-use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::pages::login::{csrf_cookie, csrf_ok, expired_page};
-use crate::pages::{Chrome, Texts, render, texts};
+use crate::pages::{Chrome, Refusal, Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Query, State};
@@ -75,40 +74,19 @@ pub async fn post(
     if !csrf_ok(&jar, &form.csrf_token) {
         return expired_page(t);
     }
-    let a = account_texts(t);
     let mail = crate::federation::email::mail_context(&state);
     let sent = state
         .accounts
         .send_reset_link(&mail, &form.email, &client.ip)
         .await;
-    match sent.map_err(ApiError::from) {
-        Ok(()) => {
-            ask(
-                &state,
-                t,
-                jar,
-                StatusCode::OK,
-                &form.email,
-                Some(a.reset_sent),
-                None,
-            )
-            .await
-        }
-        Err(ApiError::Internal(e)) => unavailable(t, &e),
-        Err(e) => {
-            let status = e.status();
-            ask(
-                &state,
-                t,
-                jar,
-                status,
-                &form.email,
-                None,
-                Some(e.to_string()),
-            )
-            .await
-        }
-    }
+    let (status, notice, error) = match sent {
+        Ok(()) => (StatusCode::OK, Some(account_texts(t).reset_sent), None),
+        Err(e) => match Refusal::of(t, e) {
+            Refusal::Shown(status, message) => (status, None, Some(message)),
+            Refusal::Ours(detail) => return unavailable(t, &detail),
+        },
+    };
+    ask(&state, t, jar, status, &form.email, notice, error).await
 }
 
 #[derive(Template)]
@@ -231,12 +209,14 @@ pub async fn choose_post(
             .accounts
             .reset_password(&form.email, &form.token, &form.password, &client.ip)
             .await;
-        match reset.map_err(ApiError::from) {
+        match reset {
             Ok(()) => {
                 return choose(&state, t, jar, StatusCode::OK, "", "", true, None).await;
             }
-            Err(ApiError::Internal(e)) => return unavailable(t, &e),
-            Err(e) => (e.status(), Some(e.to_string())),
+            Err(e) => match Refusal::of(t, e) {
+                Refusal::Shown(status, message) => (status, Some(message)),
+                Refusal::Ours(detail) => return unavailable(t, &detail),
+            },
         }
     };
     choose(

@@ -3,13 +3,13 @@
 //! service as the JSON API, and comes back here (`?done=`) or shows why not.
 
 use super::{
-    AccountTexts, DoneQuery, ProviderLink, account_texts, hex, notice, provider_links, settings,
-    unavailable, when,
+    AccountTexts, DoneQuery, ProviderLink, account_texts, hex, notice, provider_links,
+    send_verification_code, settings, unavailable, when,
 };
 use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::pages::login::redirect;
-use crate::pages::{Chrome, PageUser, Texts, render};
+use crate::pages::{Chrome, PageMessage, PageUser, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Query, State};
@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
-use keyward_core::accounts::AccountError;
+use keyward_core::accounts::federation::FederationError;
 use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::secret::SecretHash;
 use serde::Deserialize;
@@ -151,21 +151,29 @@ async fn show(
     )
 }
 
-/// Shows a refusal on the page; our own failures get the unavailable page.
-async fn refused(state: &AppState, page: &PageUser, e: ApiError) -> Response {
-    match e {
-        ApiError::Internal(detail) => unavailable(page.t, &detail),
-        other => {
-            show(
-                state,
-                page,
-                other.status(),
-                None,
-                Some(other.to_string()),
-                "",
-            )
-            .await
-        }
+/// Shows a refusal on the page, in the page's language; our own failures get the unavailable
+/// page.
+async fn refused(
+    state: &AppState,
+    page: &PageUser,
+    e: impl PageMessage + Into<ApiError>,
+) -> Response {
+    match Refusal::of(page.t, e) {
+        Refusal::Shown(status, message) => show(state, page, status, None, Some(message), "").await,
+        Refusal::Ours(detail) => unavailable(page.t, &detail),
+    }
+}
+
+/// Back to the page with the notice for `done` (a key of `notice`), or the refusal on it.
+async fn finish<E: PageMessage + Into<ApiError>>(
+    state: &AppState,
+    page: &PageUser,
+    outcome: Result<(), E>,
+    done: &str,
+) -> Response {
+    match outcome {
+        Ok(()) => redirect(&format!("/user/security?done={done}")),
+        Err(e) => refused(state, page, e).await,
     }
 }
 
@@ -215,26 +223,12 @@ pub async fn password(
         )
         .await;
     }
-    match state
+    if let Err(e) = state
         .accounts
         .change_password(&page.user, &form.current, &form.password)
         .await
     {
-        Ok(()) => {}
-        Err(e @ (AccountError::Store(_) | AccountError::Hash(_))) => {
-            return unavailable(page.t, &e);
-        }
-        Err(e) => {
-            return show(
-                &state,
-                &page,
-                StatusCode::OK,
-                None,
-                Some(page.t.error(&e)),
-                "",
-            )
-            .await;
-        }
+        return refused(&state, &page, e).await;
     }
     tracing::info!(user.id = page.user.id, "password changed on the page");
     match crate::account::login::open_session(&state, jar, &page.user, &client).await {
@@ -318,7 +312,7 @@ pub async fn totp_setup(
     }
     match state.two_factor.begin(&page.user).await {
         Ok(e) => setup_page(&page, e.secret, e.otpauth_url, e.backup_codes, None),
-        Err(e) => refused(&state, &page, e.into()).await,
+        Err(e) => refused(&state, &page, e).await,
     }
 }
 
@@ -349,7 +343,7 @@ pub async fn totp_enable(
     }
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
-        Err(e) => return refused(&state, &page, e.into()).await,
+        Err(e) => return refused(&state, &page, e).await,
     };
     match state
         .two_factor
@@ -372,7 +366,7 @@ pub async fn totp_enable(
                 Some(page.t.error(&TwoFactorError::WrongCode)),
             )
         }
-        Err(e) => refused(&state, &page, e.into()).await,
+        Err(e) => refused(&state, &page, e).await,
     }
 }
 
@@ -393,10 +387,15 @@ pub async fn totp_disable(
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    match crate::account::two_factor::disable_for(&state, &page.user, &form.code).await {
-        Ok(()) => redirect("/user/security?done=totp_off"),
-        Err(e) => refused(&state, &page, e).await,
-    }
+    let settings = match state.settings.get().await {
+        Ok(settings) => settings,
+        Err(e) => return refused(&state, &page, e).await,
+    };
+    let disabled = state
+        .two_factor
+        .disable(&page.user, &form.code, &settings)
+        .await;
+    finish(&state, &page, disabled, "totp_off").await
 }
 
 #[derive(Deserialize)]
@@ -417,12 +416,16 @@ pub async fn unbind(
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    match crate::account::identities::unlink_for(&state, &page.user, &form.provider, &client.ip)
-        .await
-    {
-        Ok(()) => redirect("/user/security?done=unbound"),
-        Err(e) => refused(&state, &page, e).await,
+    let unlinked = state
+        .accounts
+        .unlink_identity(&page.user, &form.provider, &client.ip)
+        .await;
+    if let Err(e @ FederationError::NotLinked) = unlinked {
+        // A 404, as `DELETE /api/user/identities/{provider}` answers it.
+        let message = Some(page.t.error(&e));
+        return show(&state, &page, StatusCode::NOT_FOUND, None, message, "").await;
     }
+    finish(&state, &page, unlinked, "unbound").await
 }
 
 #[derive(Deserialize)]
@@ -448,25 +451,12 @@ pub async fn email(
     if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
         return refused;
     }
-    let a = account_texts(page.t);
     if form.action == "send_code" {
-        let mail = crate::federation::email::mail_context(&state);
-        let sent = state
-            .accounts
-            .send_verification(&mail, &form.email, &client.ip, Some(page.user.id))
-            .await
-            .map_err(ApiError::from);
-        return match sent {
+        let user = Some(page.user.id);
+        return match send_verification_code(&state, &form.email, &client.ip, user).await {
             Ok(()) => {
-                show(
-                    &state,
-                    &page,
-                    StatusCode::OK,
-                    Some(a.code_sent),
-                    None,
-                    &form.email,
-                )
-                .await
+                let sent = Some(account_texts(page.t).code_sent);
+                show(&state, &page, StatusCode::OK, sent, None, &form.email).await
             }
             Err(e) => refused(&state, &page, e).await,
         };
@@ -475,10 +465,7 @@ pub async fn email(
         .accounts
         .bind_email(&page.user, &form.email, &form.code, &client.ip)
         .await;
-    match bound.map_err(ApiError::from) {
-        Ok(()) => redirect("/user/security?done=email"),
-        Err(e) => refused(&state, &page, e).await,
-    }
+    finish(&state, &page, bound, "email").await
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,9 @@ pub use texts::{AdminTexts, admin_texts};
 pub use users::{update_user, users};
 
 use super::console::{console_texts, format_time};
-use super::{Chrome, PageAdmin, Texts, error_page, login::redirect, render, safe_return_to};
+use super::{
+    Chrome, PageAdmin, Texts, error_page, login::redirect, render, safe_return_to, unavailable,
+};
 use crate::admin::paging;
 use crate::extract::Client;
 use crate::state::AppState;
@@ -335,15 +337,6 @@ pub(crate) fn back<'a>(return_to: &'a str, default: &'a str) -> &'a str {
     safe_return_to(return_to)
         .filter(|p| *p == "/admin" || p.starts_with("/admin/") || p.starts_with("/admin?"))
         .unwrap_or(default)
-}
-
-pub(crate) fn unavailable(t: &'static Texts, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "admin page failed");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        t,
-        "服务暂时不可用 / Temporarily unavailable",
-    )
 }
 
 fn app_failure(t: &'static Texts, e: &AppError) -> Response {

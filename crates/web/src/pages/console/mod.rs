@@ -6,7 +6,7 @@ mod texts;
 
 pub use texts::{ConsoleTexts, console_texts};
 
-use super::{Chrome, PageUser, Texts, error_page, login::redirect, render};
+use super::{Chrome, PageUser, Texts, error_page, login::redirect, render, unavailable};
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
@@ -448,15 +448,6 @@ fn guide(public_url: &str, app: &App, t: &Texts) -> Guide {
 
 fn not_found(t: &'static Texts) -> Response {
     error_page(StatusCode::NOT_FOUND, t, console_texts(t).app_not_found)
-}
-
-fn unavailable(t: &'static Texts, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "console page failed");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        t,
-        "服务暂时不可用 / Temporarily unavailable",
-    )
 }
 
 fn app_failure(t: &'static Texts, e: &AppError) -> Response {
