@@ -91,27 +91,31 @@ pub async fn get(
     {
         return redirect(return_to);
     }
-    let (jar, csrf) = csrf_cookie(&state, jar);
     let hint = query
         .login_hint
         .as_deref()
         .filter(|h| h.chars().count() <= 256);
     let t = texts(&headers);
     let error = super::flow_failure(t, query.error.as_deref());
-    let page = LoginPage {
-        t,
-        a: super::account::account_texts(t),
-        chrome: super::Chrome::bare(
-            t,
-            &format!("/login?return_to={}", super::encode_return_to(return_to)),
-        ),
-        ways: ways(&state, return_to).await,
-        csrf_token: &csrf,
-        return_to,
-        username: hint.unwrap_or_default(),
-        error,
-    };
-    (jar, render(StatusCode::OK, &page)).into_response()
+    let ways = ways(&state, return_to).await;
+    anonymous_form(&state, jar, |csrf_token| {
+        render(
+            StatusCode::OK,
+            &LoginPage {
+                t,
+                a: super::account::account_texts(t),
+                chrome: super::Chrome::bare(
+                    t,
+                    &format!("/login?return_to={}", super::encode_return_to(return_to)),
+                ),
+                ways,
+                csrf_token,
+                return_to,
+                username: hint.unwrap_or_default(),
+                error,
+            },
+        )
+    })
 }
 
 #[derive(Deserialize)]
@@ -216,6 +220,16 @@ pub(crate) fn expired_page(t: &'static Texts) -> Response {
     )
 }
 
+/// An anonymous form page, made with the token of the double-submit cookie it sets.
+pub(crate) fn anonymous_form(
+    state: &AppState,
+    jar: CookieJar,
+    page: impl FnOnce(&str) -> Response,
+) -> Response {
+    let (jar, csrf) = csrf_cookie(state, jar);
+    (jar, page(&csrf)).into_response()
+}
+
 pub(crate) fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned())
         && existing.len() == 43
@@ -280,15 +294,18 @@ pub async fn second_factor_page(
         .as_deref()
         .and_then(safe_return_to)
         .unwrap_or("/");
-    let (jar, csrf) = csrf_cookie(&state, jar);
-    let page = SecondFactorPage {
-        t,
-        chrome: super::Chrome::bare(t, "/login"),
-        csrf_token: &csrf,
-        return_to,
-        error: None,
-    };
-    (jar, render(StatusCode::OK, &page)).into_response()
+    anonymous_form(&state, jar, |csrf_token| {
+        render(
+            StatusCode::OK,
+            &SecondFactorPage {
+                t,
+                chrome: super::Chrome::bare(t, "/login"),
+                csrf_token,
+                return_to,
+                error: None,
+            },
+        )
+    })
 }
 
 /// `POST /login/2fa`: the page's second step.

@@ -13,7 +13,7 @@ pub mod session;
 
 pub use chrome::Chrome;
 pub use errors::{PageMessage, Refusal};
-pub use session::{PageAdmin, PageUser};
+pub use session::{PageAdmin, PagePost, PageUser, TokenOnly};
 
 use askama::Template;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
@@ -330,6 +330,28 @@ pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Respo
             message,
         },
     )
+}
+
+/// The status of a page that answers a form: 422 when it says why the form failed.
+pub fn form_status(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// `2026-05-01 08:30 UTC`, the form every page shows times in; `None` out of range.
+pub fn utc_minutes(unix: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    ))
 }
 
 /// The page for a failure that is ours, not the user's: logged, never shown.

@@ -45,19 +45,9 @@ pub fn provider_links(settings: &Settings, intent: &str, return_to: &str) -> Vec
         .collect()
 }
 
-/// A time for people: `2025-01-02 03:04 UTC`.
+/// A time for people: `2025-01-02 03:04 UTC`; the bare number if it is out of range.
 pub fn when(at: UnixTime) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(at) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
-        Err(_) => at.to_string(),
-    }
+    crate::pages::utc_minutes(at).unwrap_or_else(|| at.to_string())
 }
 
 /// What a grant lets an app do, in words.

@@ -6,7 +6,9 @@
 use super::{AccountTexts, account_texts, send_verification_code, unavailable};
 use crate::account::login::{LoginStep, begin_login};
 use crate::extract::Client;
-use crate::pages::login::{CSRF_COOKIE, Ways, csrf_cookie, csrf_ok, expired_page, redirect, ways};
+use crate::pages::login::{
+    CSRF_COOKIE, Ways, anonymous_form, csrf_ok, expired_page, redirect, ways,
+};
 use crate::pages::{Chrome, Refusal, Texts, render, safe_return_to, texts};
 use crate::state::AppState;
 use askama::Template;
@@ -73,35 +75,38 @@ async fn show(
     } else {
         None
     };
-    let (jar, csrf) = csrf_cookie(state, jar);
     let mut ways = ways(state, view.return_to).await;
     ways.register_href = None;
-    let page = RegisterPage {
-        t,
-        a: account_texts(t),
-        chrome: Chrome::bare(
-            t,
-            &format!(
-                "/register?return_to={}",
-                crate::pages::encode_return_to(view.return_to)
-            ),
-        ),
-        ways,
-        csrf_token: &csrf,
-        return_to: view.return_to,
-        login_href: format!(
-            "/login?return_to={}",
-            crate::pages::encode_return_to(view.return_to)
-        ),
-        aff: view.aff,
-        username: view.username,
-        email: view.email,
-        closed,
-        needs_email: settings.email_verification_enabled,
-        notice: view.notice,
-        error: view.error,
-    };
-    (jar, render(status, &page)).into_response()
+    anonymous_form(state, jar, |csrf_token| {
+        render(
+            status,
+            &RegisterPage {
+                t,
+                a: account_texts(t),
+                chrome: Chrome::bare(
+                    t,
+                    &format!(
+                        "/register?return_to={}",
+                        crate::pages::encode_return_to(view.return_to)
+                    ),
+                ),
+                ways,
+                csrf_token,
+                return_to: view.return_to,
+                login_href: format!(
+                    "/login?return_to={}",
+                    crate::pages::encode_return_to(view.return_to)
+                ),
+                aff: view.aff,
+                username: view.username,
+                email: view.email,
+                closed,
+                needs_email: settings.email_verification_enabled,
+                notice: view.notice,
+                error: view.error,
+            },
+        )
+    })
 }
 
 pub async fn get(

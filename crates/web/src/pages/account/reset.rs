@@ -5,13 +5,13 @@
 
 use super::{AccountTexts, account_texts, unavailable};
 use crate::extract::Client;
-use crate::pages::login::{csrf_cookie, csrf_ok, expired_page};
+use crate::pages::login::{anonymous_form, csrf_ok, expired_page};
 use crate::pages::{Chrome, Refusal, Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
@@ -36,17 +36,20 @@ async fn ask(
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> Response {
-    let (jar, csrf) = csrf_cookie(state, jar);
-    let page = AskPage {
-        t,
-        a: account_texts(t),
-        chrome: Chrome::bare(t, "/reset"),
-        csrf_token: &csrf,
-        email,
-        notice,
-        error,
-    };
-    (jar, render(status, &page)).into_response()
+    anonymous_form(state, jar, |csrf_token| {
+        render(
+            status,
+            &AskPage {
+                t,
+                a: account_texts(t),
+                chrome: Chrome::bare(t, "/reset"),
+                csrf_token,
+                email,
+                notice,
+                error,
+            },
+        )
+    })
 }
 
 /// `GET /reset`.
@@ -125,18 +128,21 @@ async fn choose(
     done: bool,
     error: Option<String>,
 ) -> Response {
-    let (jar, csrf) = csrf_cookie(state, jar);
-    let page = ChoosePage {
-        t,
-        a: account_texts(t),
-        chrome: Chrome::bare(t, "/login"),
-        csrf_token: &csrf,
-        email,
-        token,
-        done,
-        error,
-    };
-    (jar, render(status, &page)).into_response()
+    anonymous_form(state, jar, |csrf_token| {
+        render(
+            status,
+            &ChoosePage {
+                t,
+                a: account_texts(t),
+                chrome: Chrome::bare(t, "/login"),
+                csrf_token,
+                email,
+                token,
+                done,
+                error,
+            },
+        )
+    })
 }
 
 /// `GET /user/reset?email=&token=`: the page the mailed link opens (new-api's path).

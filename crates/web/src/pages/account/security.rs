@@ -7,12 +7,11 @@ use super::{
     send_verification_code, settings, unavailable, when,
 };
 use crate::envelope::ApiError;
-use crate::extract::Client;
 use crate::pages::login::redirect;
-use crate::pages::{Chrome, PageMessage, PageUser, Refusal, Texts, render};
+use crate::pages::{Chrome, PageMessage, PagePost, PageUser, Refusal, Texts, TokenOnly, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -190,8 +189,6 @@ pub async fn get(
 #[derive(Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     current: String,
     #[serde(default)]
     password: String,
@@ -202,15 +199,14 @@ pub struct PasswordForm {
 /// `POST /user/security/password`: every session ends (as `PUT /api/user/self` does); this
 /// browser gets a fresh one.
 pub async fn password(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
     jar: CookieJar,
-    Form(form): Form<PasswordForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<PasswordForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let a = account_texts(page.t);
     if form.password != form.password2 {
         return show(
@@ -235,12 +231,6 @@ pub async fn password(
         Ok(jar) => (jar, redirect("/user/security?done=password")).into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 #[derive(Template)]
@@ -281,11 +271,7 @@ fn setup_page(
 ) -> Response {
     let qr = qr_data_uri(&otpauth_url);
     render(
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        crate::pages::form_status(&error),
         &TotpSetupPage {
             t: page.t,
             a: account_texts(page.t),
@@ -302,14 +288,7 @@ fn setup_page(
 
 /// `POST /user/security/totp/setup`: a new secret and recovery codes, shown on this answer
 /// only; two-factor stays off until a code confirms it.
-pub async fn totp_setup(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
+pub async fn totp_setup(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Response {
     match state.two_factor.begin(&page.user).await {
         Ok(e) => setup_page(&page, e.secret, e.otpauth_url, e.backup_codes, None),
         Err(e) => refused(&state, &page, e).await,
@@ -318,8 +297,6 @@ pub async fn totp_setup(
 
 #[derive(Deserialize)]
 pub struct EnableForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     code: String,
     /// What the setup page showed, carried only to show it again after a mistyped code; the
@@ -334,13 +311,10 @@ pub struct EnableForm {
 
 /// `POST /user/security/totp/enable`.
 pub async fn totp_enable(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<EnableForm>,
+    PagePost {
+        state, page, form, ..
+    }: PagePost<EnableForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
         Err(e) => return refused(&state, &page, e).await,
@@ -373,20 +347,15 @@ pub async fn totp_enable(
 #[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     code: String,
 }
 
 /// `POST /user/security/totp/disable`: needs a current code or a recovery code.
 pub async fn totp_disable(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<CodeForm>,
+    PagePost {
+        state, page, form, ..
+    }: PagePost<CodeForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
         Err(e) => return refused(&state, &page, e).await,
@@ -401,21 +370,18 @@ pub async fn totp_disable(
 #[derive(Deserialize)]
 pub struct UnbindForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     provider: String,
 }
 
 /// `POST /user/security/identities/unbind`: refused for the account's last way in.
 pub async fn unbind(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
-    Form(form): Form<UnbindForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<UnbindForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let unlinked = state
         .accounts
         .unlink_identity(&page.user, &form.provider, &client.ip)
@@ -431,8 +397,6 @@ pub async fn unbind(
 #[derive(Deserialize)]
 pub struct EmailForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     code: String,
@@ -443,14 +407,13 @@ pub struct EmailForm {
 
 /// `POST /user/security/email`: send a code to the address, or bind it with the code.
 pub async fn email(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
-    Form(form): Form<EmailForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<EmailForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     if form.action == "send_code" {
         let user = Some(page.user.id);
         return match send_verification_code(&state, &form.email, &client.ip, user).await {
@@ -470,8 +433,6 @@ pub async fn email(
 
 #[derive(Deserialize)]
 pub struct EndForm {
-    #[serde(default)]
-    csrf_token: String,
     /// Hex SHA-256 of the session id, as the list shows it.
     #[serde(default)]
     handle: String,
@@ -490,14 +451,11 @@ fn parse_handle(handle: &str) -> Option<SecretHash> {
 /// `POST /user/security/sessions/end`: ends one of the user's sessions; ending this one logs
 /// this browser out.
 pub async fn end_session(
-    State(state): State<AppState>,
-    page: PageUser,
     jar: CookieJar,
-    Form(form): Form<EndForm>,
+    PagePost {
+        state, page, form, ..
+    }: PagePost<EndForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let Some(hash) = parse_handle(&form.handle) else {
         return redirect("/user/security");
     };
@@ -514,14 +472,7 @@ pub async fn end_session(
 }
 
 /// `POST /user/security/sessions/others`: ends every session but this one.
-pub async fn end_others(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
+pub async fn end_others(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Response {
     match state
         .accounts
         .end_other_sessions(page.user.id, &page.session.id_hash)

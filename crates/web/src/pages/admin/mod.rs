@@ -11,15 +11,15 @@ pub use settings::{save_settings, settings};
 pub use texts::{AdminTexts, admin_texts};
 pub use users::{update_user, users};
 
-use super::console::{console_texts, format_time};
+use super::console::{AppRow, ConsoleTexts, app_failure, console_texts};
 use super::{
-    Chrome, PageAdmin, Texts, error_page, login::redirect, render, safe_return_to, unavailable,
+    Chrome, PageAdmin, PagePost, Texts, error_page, login::redirect, render, safe_return_to,
+    unavailable,
 };
 use crate::admin::paging;
-use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::model::{Client as App, ClientStatus, UserId};
@@ -36,23 +36,21 @@ impl Section {
     }
 }
 
-/// An app as the review pages show it.
+/// An app as the review pages show it: as its owner's console does, and whose it is.
 pub struct AdminAppRow {
-    pub id: i64,
-    pub name: String,
-    pub description: String,
-    pub client_id: String,
+    pub row: AppRow,
     pub owner: String,
-    pub status_key: &'static str,
-    pub status: &'static str,
     pub pending: bool,
-    pub approved: bool,
-    pub trusted: bool,
-    pub public: bool,
-    pub review_note: String,
-    pub redirect_uris: Vec<String>,
-    pub scopes: String,
-    pub created: String,
+}
+
+impl AdminAppRow {
+    fn new(c: &ConsoleTexts, app: &App, owner: String) -> Self {
+        Self {
+            row: AppRow::new(c, app),
+            owner,
+            pending: app.status == ClientStatus::Pending,
+        }
+    }
 }
 
 /// The previous and next page links of a listing; `None` where there is none.
@@ -115,25 +113,12 @@ async fn app_rows(
     let owners = usernames(state, t, &ids).await?;
     Ok(apps
         .iter()
-        .map(|app| AdminAppRow {
-            id: app.id,
-            name: app.name.clone(),
-            description: app.description.clone(),
-            client_id: app.client_id.clone(),
-            owner: owners
+        .map(|app| {
+            let owner = owners
                 .get(&app.owner_id)
                 .cloned()
-                .unwrap_or_else(|| format!("#{}", app.owner_id)),
-            status_key: app.status.as_str(),
-            status: c.status(app.status),
-            pending: app.status == ClientStatus::Pending,
-            approved: app.status == ClientStatus::Approved,
-            trusted: app.trusted,
-            public: app.public,
-            review_note: app.review_note.clone(),
-            redirect_uris: app.redirect_uris.clone(),
-            scopes: app.allowed_scopes.to_string(),
-            created: format_time(app.created_at),
+                .unwrap_or_else(|| format!("#{}", app.owner_id));
+            AdminAppRow::new(c, app, owner)
         })
         .collect())
 }
@@ -246,8 +231,6 @@ pub async fn apps(
 #[derive(Deserialize)]
 pub struct ReviewForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     decision: String,
     #[serde(default)]
     reason: String,
@@ -257,15 +240,14 @@ pub struct ReviewForm {
 
 /// `POST /admin/apps/{id}/review`: approve, reject or disable, with the reason the owner sees.
 pub async fn review(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<ReviewForm>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<ReviewForm, PageAdmin>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let decision = match form.decision.as_str() {
         "approve" => Review::Approve,
         "reject" => Review::Reject,
@@ -300,8 +282,6 @@ pub async fn review(
 #[derive(Deserialize)]
 pub struct TrustForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     trusted: String,
     #[serde(default)]
     return_to: String,
@@ -309,15 +289,14 @@ pub struct TrustForm {
 
 /// `POST /admin/apps/{id}/trusted`: `trusted=1` skips consent for the app's users.
 pub async fn trust(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<TrustForm>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<TrustForm, PageAdmin>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let Ok(id) = id.parse::<i64>() else {
         return app_failure(page.t, &AppError::NotFound);
     };
@@ -339,14 +318,6 @@ pub(crate) fn back<'a>(return_to: &'a str, default: &'a str) -> &'a str {
         .unwrap_or(default)
 }
 
-fn app_failure(t: &'static Texts, e: &AppError) -> Response {
-    match e {
-        AppError::NotFound => error_page(StatusCode::NOT_FOUND, t, console_texts(t).app_not_found),
-        AppError::Store(_) | AppError::Settings(_) => unavailable(t, e),
-        other => error_page(StatusCode::BAD_REQUEST, t, &t.error(other)),
-    }
-}
-
 /// This module's templates with sample data, for the test that renders every template.
 #[cfg(test)]
 pub(crate) fn samples(
@@ -356,24 +327,11 @@ pub(crate) fn samples(
     let a = admin_texts(t);
     let c = console_texts(t);
     let row = |status| {
-        let app = super::console::sample_app(status);
-        AdminAppRow {
-            id: app.id,
-            name: app.name.clone(),
-            description: app.description.clone(),
-            client_id: app.client_id.clone(),
-            owner: "dev".into(),
-            status_key: app.status.as_str(),
-            status: c.status(app.status),
-            pending: status == ClientStatus::Pending,
-            approved: status == ClientStatus::Approved,
+        let app = App {
             trusted: status == ClientStatus::Approved,
-            public: false,
-            review_note: app.review_note.clone(),
-            redirect_uris: app.redirect_uris.clone(),
-            scopes: app.allowed_scopes.to_string(),
-            created: format_time(app.created_at),
-        }
+            ..super::console::sample_app(status)
+        };
+        AdminAppRow::new(c, &app, "dev".into())
     };
     let overview = OverviewPage {
         t,

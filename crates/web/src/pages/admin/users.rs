@@ -2,13 +2,12 @@
 
 use super::{AdminTexts, Pager, Section, admin_texts, back, unavailable};
 use crate::admin::paging;
-use crate::extract::Client;
 use crate::pages::console::QUERY;
 use crate::pages::console::format_time;
-use crate::pages::{Chrome, PageAdmin, Texts, error_page, login::redirect, render};
+use crate::pages::{Chrome, PageAdmin, PagePost, Texts, error_page, login::redirect, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::accounts::admin::UserEditError;
@@ -137,8 +136,6 @@ pub async fn users(
 #[derive(Deserialize)]
 pub struct UserForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     level: String,
     #[serde(default)]
     quota: String,
@@ -154,15 +151,14 @@ pub struct UserForm {
 
 /// `POST /admin/users/{id}`: the same rules and audit record as `PATCH /api/admin/users/{id}`.
 pub async fn update_user(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<UserForm>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<UserForm, PageAdmin>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let patch = match parse_patch(&form, admin_texts(page.t)) {
         Ok(patch) => patch,
         Err(message) => return error_page(StatusCode::BAD_REQUEST, page.t, &message),
