@@ -2,21 +2,23 @@
 //! sends users to. Its form is protected by a double-submit token: a random value in a
 //! `SameSite=Strict` cookie that the form must repeat.
 
+use super::session::WithCsrf;
 use super::{Texts, render, safe_return_to, texts};
 use crate::account::login::LoginStep;
 use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use keyward_core::accounts::AccountError;
+use keyward_core::accounts::{AccountError, ClientInfo};
 use keyward_core::model::User;
 use keyward_core::secret::{constant_time_eq, random_base64url};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 pub(crate) const CSRF_COOKIE: &str = "keyward_login_csrf";
 
@@ -78,11 +80,7 @@ pub async fn get(
     jar: CookieJar,
     Query(query): Query<LoginQuery>,
 ) -> Response {
-    let return_to = query
-        .return_to
-        .as_deref()
-        .and_then(safe_return_to)
-        .unwrap_or("/");
+    let return_to = return_path(query.return_to.as_deref());
     let reauthenticate = query.prompt.as_deref() == Some("login");
     if !reauthenticate
         && let Some(cookie) = jar.get(state.config.session_cookie_name())
@@ -125,23 +123,20 @@ pub struct LoginForm {
     #[serde(default)]
     password: String,
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     return_to: String,
 }
 
 pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<LoginForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        csrf_token,
+        form,
+    }: AnonymousPost<LoginForm>,
 ) -> Response {
-    let t = texts(&headers);
-    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
+    let return_to = return_path(Some(&form.return_to)).to_owned();
     let result = match state.settings.get().await {
         Ok(settings) => {
             state
@@ -164,7 +159,7 @@ pub async fn post(
                 let page = SecondFactorPage {
                     t,
                     chrome: super::Chrome::bare(t, "/login"),
-                    csrf_token: &form.csrf_token,
+                    csrf_token: &csrf_token,
                     return_to: &return_to,
                     error: None,
                 };
@@ -189,7 +184,7 @@ pub async fn post(
                     &format!("/login?return_to={}", super::encode_return_to(&return_to)),
                 ),
                 ways: ways(&state, &return_to).await,
-                csrf_token: &form.csrf_token,
+                csrf_token: &csrf_token,
                 return_to: &return_to,
                 username: &form.username,
                 error: Some(&message),
@@ -201,6 +196,50 @@ pub async fn post(
             response
         }
     }
+}
+
+/// A form posted from an anonymous page (login, registration, password reset), with what its
+/// handler needs. The form must repeat the browser's CSRF cookie (double submit) before the
+/// handler runs: otherwise the answer is the expired page.
+pub struct AnonymousPost<F> {
+    pub state: AppState,
+    pub t: &'static Texts,
+    pub client: ClientInfo,
+    pub jar: CookieJar,
+    /// The token the form repeated, for the form on the answering page.
+    pub csrf_token: String,
+    pub form: F,
+}
+
+impl<F: DeserializeOwned + Send> FromRequest<AppState> for AnonymousPost<F> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let t = texts(&parts.headers);
+        let Ok(Client(client)) = Client::from_request_parts(&mut parts, state).await;
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Form(posted) =
+            Form::<WithCsrf<F>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        if !csrf_ok(&jar, &posted.csrf_token) {
+            return Err(expired_page(t));
+        }
+        Ok(Self {
+            state: state.clone(),
+            t,
+            client,
+            jar,
+            csrf_token: posted.csrf_token,
+            form: posted.form,
+        })
+    }
+}
+
+/// A path on this site to go on to: the given one if it is safe, else the home page.
+pub(crate) fn return_path(value: Option<&str>) -> &str {
+    value.and_then(safe_return_to).unwrap_or("/")
 }
 
 /// The form must repeat the value of the browser's CSRF cookie (double submit).
@@ -270,8 +309,6 @@ pub struct SecondFactorForm {
     #[serde(default)]
     code: String,
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     return_to: String,
 }
 
@@ -289,11 +326,7 @@ pub async fn second_factor_page(
     Query(query): Query<SecondFactorQuery>,
 ) -> Response {
     let t = texts(&headers);
-    let return_to = query
-        .return_to
-        .as_deref()
-        .and_then(safe_return_to)
-        .unwrap_or("/");
+    let return_to = return_path(query.return_to.as_deref());
     anonymous_form(&state, jar, |csrf_token| {
         render(
             StatusCode::OK,
@@ -310,17 +343,16 @@ pub async fn second_factor_page(
 
 /// `POST /login/2fa`: the page's second step.
 pub async fn second_factor(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<SecondFactorForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        csrf_token,
+        form,
+    }: AnonymousPost<SecondFactorForm>,
 ) -> Response {
-    let t = texts(&headers);
-    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
+    let return_to = return_path(Some(&form.return_to)).to_owned();
     let user = match pending_user(&state, &jar).await {
         Ok(user) => user,
         Err(e) => return e.into_response(),
@@ -342,7 +374,7 @@ pub async fn second_factor(
                 let page = SecondFactorPage {
                     t,
                     chrome: super::Chrome::bare(t, "/login"),
-                    csrf_token: &form.csrf_token,
+                    csrf_token: &csrf_token,
                     return_to: &return_to,
                     error: Some(&message),
                 };

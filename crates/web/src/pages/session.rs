@@ -135,11 +135,11 @@ pub struct TokenOnly {}
 
 /// Every page form's token, beside the form's own fields.
 #[derive(Deserialize)]
-struct WithCsrf<F> {
+pub(crate) struct WithCsrf<F> {
     #[serde(default)]
-    csrf_token: String,
+    pub csrf_token: String,
     #[serde(flatten)]
-    form: F,
+    pub form: F,
 }
 
 impl<F, P> FromRequest<AppState> for PagePost<F, P>

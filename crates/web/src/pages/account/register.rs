@@ -5,14 +5,13 @@
 
 use super::{AccountTexts, account_texts, send_verification_code, unavailable};
 use crate::account::login::{LoginStep, begin_login};
-use crate::extract::Client;
 use crate::pages::login::{
-    CSRF_COOKIE, Ways, anonymous_form, csrf_ok, expired_page, redirect, ways,
+    AnonymousPost, CSRF_COOKIE, Ways, anonymous_form, redirect, return_path, ways,
 };
-use crate::pages::{Chrome, Refusal, Texts, render, safe_return_to, texts};
+use crate::pages::{Chrome, Refusal, Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -116,11 +115,7 @@ pub async fn get(
     Query(query): Query<RegisterQuery>,
 ) -> Response {
     let t = texts(&headers);
-    let return_to = query
-        .return_to
-        .as_deref()
-        .and_then(safe_return_to)
-        .unwrap_or("/");
+    let return_to = return_path(query.return_to.as_deref());
     let aff = query
         .aff
         .as_deref()
@@ -139,8 +134,6 @@ pub async fn get(
 
 #[derive(Deserialize)]
 pub struct RegisterForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     return_to: String,
     #[serde(default)]
@@ -161,18 +154,17 @@ pub struct RegisterForm {
 }
 
 pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<RegisterForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        form,
+        ..
+    }: AnonymousPost<RegisterForm>,
 ) -> Response {
-    let t = texts(&headers);
     let a = account_texts(t);
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
-    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
+    let return_to = return_path(Some(&form.return_to)).to_owned();
     let aff = if form.aff.len() <= 32 {
         form.aff.as_str()
     } else {

@@ -4,12 +4,11 @@
 //! session of the account.
 
 use super::{AccountTexts, account_texts, unavailable};
-use crate::extract::Client;
-use crate::pages::login::{anonymous_form, csrf_ok, expired_page};
+use crate::pages::login::{AnonymousPost, anonymous_form};
 use crate::pages::{Chrome, Refusal, Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -60,23 +59,20 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, jar: CookieJ
 #[derive(Deserialize)]
 pub struct AskForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     email: String,
 }
 
 /// `POST /reset`: mails the link if an account has the address; says the same either way.
 pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<AskForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        form,
+        ..
+    }: AnonymousPost<AskForm>,
 ) -> Response {
-    let t = texts(&headers);
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
     let mail = crate::federation::email::mail_context(&state);
     let sent = state
         .accounts
@@ -183,8 +179,6 @@ pub async fn choose_get(
 #[derive(Deserialize)]
 pub struct ChooseForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     token: String,
@@ -196,16 +190,15 @@ pub struct ChooseForm {
 
 /// `POST /user/reset`.
 pub async fn choose_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<ChooseForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        form,
+        ..
+    }: AnonymousPost<ChooseForm>,
 ) -> Response {
-    let t = texts(&headers);
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
     let a = account_texts(t);
     let again = |error: String| (StatusCode::OK, Some(error));
     let (status, error) = if form.password != form.password2 {
