@@ -38,8 +38,8 @@ struct AdminTopUpPage {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
     p: Option<i64>,
 }
 
@@ -100,16 +100,13 @@ pub async fn get(
     show(&state, &admin, query.p.unwrap_or(1), Vec::new(), None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct GenerateForm {
-    #[serde(default)]
     amount: String,
-    #[serde(default)]
     count: String,
-    #[serde(default)]
     label: String,
     /// `YYYY-MM-DDTHH:MM` from a `datetime-local` input, taken as UTC; empty for none.
-    #[serde(default)]
     expires: String,
 }
 

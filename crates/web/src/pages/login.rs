@@ -116,13 +116,11 @@ pub async fn get(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LoginForm {
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     return_to: String,
 }
 
@@ -304,11 +302,10 @@ struct SecondFactorPage<'a> {
     error: Option<&'a str>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct SecondFactorForm {
-    #[serde(default)]
     code: String,
-    #[serde(default)]
     return_to: String,
 }
 

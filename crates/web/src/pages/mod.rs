@@ -203,11 +203,10 @@ fn parse_weight(text: &str) -> Option<u16> {
     Some(thousandths)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 pub struct LangQuery {
-    #[serde(default)]
     to: String,
-    #[serde(default)]
     return_to: String,
 }
 
@@ -345,17 +344,10 @@ pub fn encode_return_to(path: &str) -> String {
 
 /// `GET /static/keyward.css`.
 pub async fn stylesheet() -> Response {
-    let mut response = include_str!("../../static/keyward.css").into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    static_file(
+        include_str!("../../static/keyward.css"),
+        "text/css; charset=utf-8",
+    )
 }
 
 /// `GET /static/keyward.js`: progressive enhancement (copy buttons); no page needs it.

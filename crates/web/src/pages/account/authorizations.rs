@@ -65,9 +65,9 @@ pub async fn get(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RevokeForm {
-    #[serde(default)]
     client_id: String,
 }
 

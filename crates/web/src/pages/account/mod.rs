@@ -105,11 +105,10 @@ pub fn notice(a: &'static AccountTexts, key: Option<&str>) -> Option<&'static st
 
 /// The query every account page reads after a redirect.
 #[derive(serde::Deserialize, Default)]
+#[serde(default)]
 pub struct DoneQuery {
-    #[serde(default)]
     pub done: Option<String>,
     /// An upstream flow's failure code, passed back by the callback.
-    #[serde(default)]
     pub error: Option<String>,
 }
 

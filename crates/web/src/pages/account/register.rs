@@ -40,10 +40,9 @@ struct RegisterPage<'a> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RegisterQuery {
-    #[serde(default)]
     return_to: Option<String>,
-    #[serde(default)]
     aff: Option<String>,
 }
 
@@ -132,24 +131,17 @@ pub async fn get(
     show(&state, t, jar, StatusCode::OK, view).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RegisterForm {
-    #[serde(default)]
     return_to: String,
-    #[serde(default)]
     aff: String,
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password2: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     code: String,
     /// `send_code` (mail a code to `email` first) or `register`.
-    #[serde(default)]
     action: String,
 }
 

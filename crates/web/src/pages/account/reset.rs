@@ -56,9 +56,9 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, jar: CookieJ
     ask(&state, texts(&headers), jar, StatusCode::OK, "", None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AskForm {
-    #[serde(default)]
     email: String,
 }
 
@@ -103,10 +103,9 @@ struct ChoosePage<'a> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LinkQuery {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     token: String,
 }
 
@@ -176,15 +175,12 @@ pub async fn choose_get(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ChooseForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     token: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password2: String,
 }
 

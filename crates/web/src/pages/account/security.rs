@@ -186,13 +186,11 @@ pub async fn get(
     show(&state, &page, StatusCode::OK, done, query.error(page.t), "").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct PasswordForm {
-    #[serde(default)]
     current: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password2: String,
 }
 
@@ -295,17 +293,14 @@ pub async fn totp_setup(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Re
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EnableForm {
-    #[serde(default)]
     code: String,
     /// What the setup page showed, carried only to show it again after a mistyped code; the
     /// server's own record decides.
-    #[serde(default)]
     secret: String,
-    #[serde(default)]
     otpauth_url: String,
-    #[serde(default)]
     codes: String,
 }
 
@@ -344,9 +339,9 @@ pub async fn totp_enable(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CodeForm {
-    #[serde(default)]
     code: String,
 }
 
@@ -367,9 +362,9 @@ pub async fn totp_disable(
     finish(&state, &page, disabled, "totp_off").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct UnbindForm {
-    #[serde(default)]
     provider: String,
 }
 
@@ -394,14 +389,12 @@ pub async fn unbind(
     finish(&state, &page, unlinked, "unbound").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EmailForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     code: String,
     /// `send_code` or `bind`.
-    #[serde(default)]
     action: String,
 }
 
@@ -431,10 +424,10 @@ pub async fn email(
     finish(&state, &page, bound, "email").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EndForm {
     /// Hex SHA-256 of the session id, as the list shows it.
-    #[serde(default)]
     handle: String,
 }
 

@@ -59,9 +59,9 @@ pub async fn get(State(state): State<AppState>, page: PageUser) -> Response {
     show(&state, &page, &page.user, StatusCode::OK, None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RedeemForm {
-    #[serde(default)]
     key: String,
 }
 

@@ -75,6 +75,35 @@ impl Pager {
             next: full.then(|| link(page + 1)),
         }
     }
+
+    /// Page `p` of a listing, `per_page` items long, with its pager (as [`Pager::new`]).
+    pub async fn fetch<T, E, F>(
+        path: &str,
+        query: &str,
+        p: Option<i64>,
+        per_page: i64,
+        fetch: impl FnOnce(keyward_core::store::Page) -> F,
+    ) -> Result<(Vec<T>, Self), E>
+    where
+        F: Future<Output = Result<Vec<T>, E>>,
+    {
+        let (page, window) = paging(p, None, per_page, per_page);
+        let items = fetch(window).await?;
+        let full = i64::try_from(items.len()).is_ok_and(|n| n == window.limit);
+        Ok((items, Self::new(path, query, page, full)))
+    }
+}
+
+/// A listing's filter as its query (`name=value`, encoded), or empty for no filter.
+pub fn filter_query(name: &str, value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{name}={}",
+            percent_encoding::utf8_percent_encode(value, super::console::QUERY)
+        )
+    }
 }
 
 #[derive(Template)]
@@ -174,11 +203,14 @@ pub async fn overview(State(state): State<AppState>, PageAdmin(page): PageAdmin)
     )
 }
 
-#[derive(Deserialize)]
-pub struct AppsQuery {
-    #[serde(default)]
+/// The query of the admin listings: the filter each one reads (apps by `status`, users by
+/// `keyword`, the audit log by `action`) and the page number.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
     status: String,
-    #[serde(default)]
+    keyword: String,
+    action: String,
     p: Option<i64>,
 }
 
@@ -186,23 +218,22 @@ pub struct AppsQuery {
 pub async fn apps(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
-    Query(query): Query<AppsQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Response {
     let status = ClientStatus::parse(&query.status);
-    let (number, window) = paging(query.p, None, 20, 20);
-    let apps = match state.store.list_clients(status, window).await {
-        Ok(apps) => apps,
+    let filter = filter_query("status", status.map_or("", ClientStatus::as_str));
+    let listed = Pager::fetch("/admin/apps", &filter, query.p, 20, |window| {
+        state.store.list_clients(status, window)
+    });
+    let (apps, pager) = match listed.await {
+        Ok(listed) => listed,
         Err(e) => return unavailable(page.t, &e),
     };
-    let full = apps.len() as i64 == window.limit;
     let rows = match app_rows(&state, page.t, &apps).await {
         Ok(rows) => rows,
         Err(response) => return response,
     };
     let c = console_texts(page.t);
-    let filter = status
-        .map(|s| format!("status={}", s.as_str()))
-        .unwrap_or_default();
     let statuses = [
         ClientStatus::Pending,
         ClientStatus::Approved,
@@ -223,18 +254,16 @@ pub async fn apps(
             return_to: page.path.clone(),
             apps: rows,
             statuses,
-            pager: Pager::new("/admin/apps", &filter, number, full),
+            pager,
         },
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ReviewForm {
-    #[serde(default)]
     decision: String,
-    #[serde(default)]
     reason: String,
-    #[serde(default)]
     return_to: String,
 }
 
@@ -279,11 +308,10 @@ pub async fn review(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct TrustForm {
-    #[serde(default)]
     trusted: String,
-    #[serde(default)]
     return_to: String,
 }
 

@@ -1,8 +1,6 @@
 //! `/admin/users`: search, page through, and change users (level, quota, role, status).
 
-use super::{AdminTexts, Pager, Section, admin_texts, back, unavailable};
-use crate::admin::paging;
-use crate::pages::console::QUERY;
+use super::{AdminTexts, ListQuery, Pager, Section, admin_texts, back, filter_query, unavailable};
 use crate::pages::console::format_time;
 use crate::pages::{Chrome, PageAdmin, PagePost, Texts, error_page, login::redirect, render};
 use crate::state::AppState;
@@ -13,7 +11,6 @@ use axum::response::Response;
 use keyward_core::accounts::admin::UserEditError;
 use keyward_core::model::{Role, User, UserStatus};
 use keyward_core::store::UserPatch;
-use percent_encoding::utf8_percent_encode;
 use serde::Deserialize;
 
 pub struct UserRow {
@@ -76,35 +73,22 @@ fn row(a: &AdminTexts, user: &User) -> UserRow {
     }
 }
 
-#[derive(Deserialize)]
-pub struct UsersQuery {
-    #[serde(default)]
-    keyword: String,
-    #[serde(default)]
-    p: Option<i64>,
-}
-
 /// `GET /admin/users?keyword=&p=`.
 pub async fn users(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
-    Query(query): Query<UsersQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Response {
     let a = admin_texts(page.t);
     let keyword: String = query.keyword.trim().chars().take(100).collect();
-    let (number, window) = paging(query.p, None, 20, 20);
-    let found = state
-        .store
-        .list_users((!keyword.is_empty()).then_some(keyword.as_str()), window)
-        .await;
-    let users = match found {
-        Ok(users) => users,
+    let filter = filter_query("keyword", &keyword);
+    let search = (!keyword.is_empty()).then_some(keyword.as_str());
+    let listed = Pager::fetch("/admin/users", &filter, query.p, 20, |window| {
+        state.store.list_users(search, window)
+    });
+    let (users, pager) = match listed.await {
+        Ok(listed) => listed,
         Err(e) => return unavailable(page.t, &e),
-    };
-    let filter = if keyword.is_empty() {
-        String::new()
-    } else {
-        format!("keyword={}", utf8_percent_encode(&keyword, QUERY))
     };
     render(
         StatusCode::OK,
@@ -115,12 +99,7 @@ pub async fn users(
             section: Section("users"),
             csrf: page.csrf.clone(),
             return_to: page.path.clone(),
-            pager: Pager::new(
-                "/admin/users",
-                &filter,
-                number,
-                users.len() as i64 == window.limit,
-            ),
+            pager,
             users: users.iter().map(|u| row(a, u)).collect(),
             keyword,
             can_set_roles: page.user.role == Role::Root,
@@ -133,19 +112,14 @@ pub async fn users(
 }
 
 /// Every field is optional: an empty or missing one is left as it is.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct UserForm {
-    #[serde(default)]
     level: String,
-    #[serde(default)]
     quota: String,
-    #[serde(default)]
     used_quota: String,
-    #[serde(default)]
     role: String,
-    #[serde(default)]
     status: String,
-    #[serde(default)]
     return_to: String,
 }
 

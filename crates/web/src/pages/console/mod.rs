@@ -151,9 +151,9 @@ pub struct DeletePage {
 
 const LIST: &str = "/user/setting/oauth";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
     done: String,
 }
 
@@ -288,9 +288,9 @@ pub async fn detail(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RotateForm {
-    #[serde(default)]
     grace_seconds: String,
 }
 
