@@ -9,8 +9,9 @@ use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -19,6 +20,7 @@ use keyward_core::model::User;
 use keyward_core::secret::{constant_time_eq, random_base64url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::convert::Infallible;
 
 pub(crate) const CSRF_COOKIE: &str = "keyward_login_csrf";
 
@@ -74,12 +76,8 @@ pub(crate) async fn ways(state: &AppState, return_to: &str) -> Ways {
     }
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Query(query): Query<LoginQuery>,
-) -> Response {
+pub async fn get(page: AnonymousPage, Query(query): Query<LoginQuery>) -> Response {
+    let AnonymousPage { state, t, jar } = page;
     let return_to = return_path(query.return_to.as_deref());
     let reauthenticate = query.prompt.as_deref() == Some("login");
     if !reauthenticate
@@ -93,7 +91,6 @@ pub async fn get(
         .login_hint
         .as_deref()
         .filter(|h| h.chars().count() <= 256);
-    let t = texts(&headers);
     let error = super::flow_failure(t, query.error.as_deref());
     let ways = ways(&state, return_to).await;
     anonymous_form(&state, jar, |csrf_token| {
@@ -193,6 +190,26 @@ pub async fn post(
             }
             response
         }
+    }
+}
+
+/// An anonymous page's request (login, second step, registration, reset): the visitor's
+/// language and the cookie jar its form's double-submit token goes into.
+pub struct AnonymousPage {
+    pub state: AppState,
+    pub t: &'static Texts,
+    pub jar: CookieJar,
+}
+
+impl FromRequestParts<AppState> for AnonymousPage {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self {
+            state: state.clone(),
+            t: texts(&parts.headers),
+            jar: CookieJar::from_headers(&parts.headers),
+        })
     }
 }
 
@@ -317,12 +334,10 @@ pub struct SecondFactorQuery {
 /// `GET /login/2fa`: the second step on its own, where an upstream login started from a page
 /// comes when the account has two-factor on (the browser holds the pending session).
 pub async fn second_factor_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
+    page: AnonymousPage,
     Query(query): Query<SecondFactorQuery>,
 ) -> Response {
-    let t = texts(&headers);
+    let AnonymousPage { state, t, jar } = page;
     let return_to = return_path(query.return_to.as_deref());
     anonymous_form(&state, jar, |csrf_token| {
         render(

@@ -6,13 +6,13 @@
 use super::{AccountTexts, account_texts, send_verification_code, unavailable};
 use crate::account::login::{LoginStep, begin_login};
 use crate::pages::login::{
-    AnonymousPost, CSRF_COOKIE, Ways, anonymous_form, redirect, return_path, ways,
+    AnonymousPage, AnonymousPost, CSRF_COOKIE, Ways, anonymous_form, redirect, return_path, ways,
 };
-use crate::pages::{Chrome, Refusal, Texts, render, texts};
+use crate::pages::{Chrome, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
@@ -107,13 +107,8 @@ async fn show(
     })
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Query(query): Query<RegisterQuery>,
-) -> Response {
-    let t = texts(&headers);
+pub async fn get(page: AnonymousPage, Query(query): Query<RegisterQuery>) -> Response {
+    let AnonymousPage { state, t, jar } = page;
     let return_to = return_path(query.return_to.as_deref());
     let aff = query
         .aff

@@ -4,12 +4,12 @@
 //! session of the account.
 
 use super::{AccountTexts, account_texts, unavailable};
-use crate::pages::login::{AnonymousPost, anonymous_form};
-use crate::pages::{Chrome, Refusal, Texts, render, texts};
+use crate::pages::login::{AnonymousPage, AnonymousPost, anonymous_form};
+use crate::pages::{Chrome, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
@@ -52,8 +52,9 @@ async fn ask(
 }
 
 /// `GET /reset`.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Response {
-    ask(&state, texts(&headers), jar, StatusCode::OK, "", None, None).await
+pub async fn get(page: AnonymousPage) -> Response {
+    let AnonymousPage { state, t, jar } = page;
+    ask(&state, t, jar, StatusCode::OK, "", None, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -141,13 +142,8 @@ async fn choose(
 }
 
 /// `GET /user/reset?email=&token=`: the page the mailed link opens (new-api's path).
-pub async fn choose_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Query(query): Query<LinkQuery>,
-) -> Response {
-    let t = texts(&headers);
+pub async fn choose_get(page: AnonymousPage, Query(query): Query<LinkQuery>) -> Response {
+    let AnonymousPage { state, t, jar } = page;
     if query.email.len() > 256 || query.token.len() > 128 {
         let error = Some(account_texts(t).reset_bad_link.to_owned());
         return choose(
