@@ -3,12 +3,165 @@
 use crate::helpers::{Backend, TestApp};
 use crate::oauth_support::*;
 use crate::on_both_backends;
-use reqwest::StatusCode;
+use keyward_core::accounts::two_factor::TwoFactor;
+use reqwest::{Client, StatusCode};
 
 on_both_backends!(
     english_pages_show_core_errors_in_english,
     accept_language_weights_pick_the_page_language,
+    english_register_page_says_e_mail_refusals_in_english,
+    english_reset_pages_say_refusals_in_english,
+    english_second_factor_page_says_a_wrong_code_in_english,
+    english_security_page_says_refusals_in_english,
 );
+
+/// A browser that chose English with the language switch.
+async fn english_browser(app: &TestApp, client: Client) -> Client {
+    let (status, _, _) = page(&client, &app.url("/lang?to=en&return_to=/")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    client
+}
+
+/// Fails when an English page shows Chinese anywhere but on the switch to Chinese itself.
+fn assert_english(what: &str, body: &str) {
+    assert!(body.contains("<html lang=\"en\">"), "{what}: {body}");
+    let without_switch = body.replace(">中文</a>", "></a>");
+    let chinese: String = without_switch
+        .chars()
+        .filter(|c| matches!(c, '\u{3000}'..='\u{303F}' | '\u{3400}'..='\u{9FFF}' | '\u{FF00}'..='\u{FFEF}'))
+        .collect();
+    assert!(chinese.is_empty(), "{what}: Chinese {chinese:?} in {body}");
+}
+
+async fn english_register_page_says_e_mail_refusals_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let browser = english_browser(&app, app.client()).await;
+    let (_, _, html) = page(&browser, &app.url("/register")).await;
+    assert_english("register page", &html);
+    let token = csrf(&html);
+    for email in ["not-an-address", "alice@example.org"] {
+        // A malformed address, then no SMTP server configured.
+        let (status, _, body) = submit(
+            &browser,
+            &app.url("/register"),
+            &[
+                ("csrf_token", &token),
+                ("action", "send_code"),
+                ("email", email),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("class=\"error\""), "{email}: {body}");
+        assert_english(email, &body);
+    }
+}
+
+async fn english_reset_pages_say_refusals_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let browser = english_browser(&app, app.client()).await;
+    let (_, _, html) = page(&browser, &app.url("/reset")).await;
+    let token = csrf(&html);
+    let (status, _, body) = submit(
+        &browser,
+        &app.url("/reset"),
+        &[("csrf_token", &token), ("email", "alice@example.org")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("class=\"error\""), "no SMTP: {body}");
+    assert_english("reset request", &body);
+
+    let (_, _, html) = page(
+        &browser,
+        &app.url("/user/reset?email=alice%40example.org&token=forged"),
+    )
+    .await;
+    let token = csrf(&html);
+    let (status, _, body) = submit(
+        &browser,
+        &app.url("/user/reset"),
+        &[
+            ("csrf_token", &token),
+            ("email", "alice@example.org"),
+            ("token", "forged"),
+            ("password", "chosen-new-pass"),
+            ("password2", "chosen-new-pass"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("class=\"error\""), "bad link: {body}");
+    assert_english("reset link", &body);
+}
+
+async fn english_second_factor_page_says_a_wrong_code_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (client, _) = app.user("tfa").await;
+    let (url, _) = crate::two_factor::enrol(&app, &client).await;
+    let browser = english_browser(&app, app.client()).await;
+    let (_, _, html) = page(&browser, &app.url("/login")).await;
+    let (status, _, html) = submit(
+        &browser,
+        &app.url("/login"),
+        &[
+            ("csrf_token", &csrf(&html)),
+            ("return_to", "/"),
+            ("username", "tfa"),
+            ("password", "password-123"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"action="/login/2fa""#), "{html}");
+    assert_english("second factor page", &html);
+    let good = TwoFactor::code_for(&url, crate::two_factor::now()).expect("code");
+    let wrong = if good == "000000" { "111111" } else { "000000" };
+    let (status, _, body) = submit(
+        &browser,
+        &app.url("/login/2fa"),
+        &[
+            ("csrf_token", &csrf(&html)),
+            ("return_to", "/"),
+            ("code", wrong),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("class=\"error\""), "wrong code: {body}");
+    assert_english("wrong second factor", &body);
+}
+
+async fn english_security_page_says_refusals_in_english(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (client, _) = app.user("sec").await;
+    let browser = english_browser(&app, client).await;
+    let (_, _, html) = page(&browser, &app.url("/user/security")).await;
+    assert_english("security page", &html);
+    let token = csrf(&html);
+    let attempts: [(&str, &[(&str, &str)]); 3] = [
+        (
+            "/user/security/email",
+            &[("action", "send_code"), ("email", "sec@example.org")],
+        ),
+        (
+            "/user/security/email",
+            &[
+                ("action", "bind"),
+                ("email", "sec@example.org"),
+                ("code", "123456"),
+            ],
+        ),
+        ("/user/security/totp/disable", &[("code", "123456")]),
+    ];
+    for (path, fields) in attempts {
+        let mut form = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        let (_, _, body) = submit(&browser, &app.url(path), &form).await;
+        assert!(body.contains("class=\"error\""), "{path}: {body}");
+        assert_english(path, &body);
+    }
+}
 
 async fn english_pages_show_core_errors_in_english(backend: Backend) {
     let app = TestApp::spawn(backend).await;

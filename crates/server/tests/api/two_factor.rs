@@ -12,7 +12,7 @@ on_both_backends!(
     upstream_logins_and_the_login_page_ask_for_the_second_factor_too,
 );
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")
@@ -20,7 +20,7 @@ fn now() -> u64 {
 }
 
 /// Enrols `client`'s user; returns the otpauth URL and the recovery codes.
-async fn enrol(app: &TestApp, client: &Client) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, client: &Client) -> (String, Vec<String>) {
     let (status, setup) = post_json(client, &app.url("/api/user/2fa/setup"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{setup}");
     let url = setup["data"]["otpauth_url"]

@@ -2,12 +2,11 @@
 //! themselves). The same domain calls as `/api/admin/topup_codes`.
 
 use super::account::{AccountTexts, account_texts, unavailable, when};
-use crate::extract::Client;
-use crate::pages::{Chrome, PageAdmin, Texts, render};
+use super::admin::Pager;
+use crate::pages::{Chrome, PageAdmin, PagePost, Texts, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use keyward_core::billing::topup::{Generate, TopUpError, TopUpStatus};
 use serde::Deserialize;
@@ -35,13 +34,12 @@ struct AdminTopUpPage {
     generated: Vec<String>,
     error: Option<String>,
     page: i64,
-    prev_href: Option<String>,
-    next_href: Option<String>,
+    pager: Pager,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
     p: Option<i64>,
 }
 
@@ -79,11 +77,7 @@ async fn show(
         })
         .collect();
     render(
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        crate::pages::form_status(&error),
         &AdminTopUpPage {
             t: page.t,
             a,
@@ -93,8 +87,7 @@ async fn show(
             generated,
             error,
             page: page_number,
-            prev_href: (page_number > 1).then(|| format!("/admin/topup?p={}", page_number - 1)),
-            next_href: full.then(|| format!("/admin/topup?p={}", page_number + 1)),
+            pager: Pager::new("/admin/topup", "", page_number, full),
         },
     )
 }
@@ -107,18 +100,13 @@ pub async fn get(
     show(&state, &admin, query.p.unwrap_or(1), Vec::new(), None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct GenerateForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     amount: String,
-    #[serde(default)]
     count: String,
-    #[serde(default)]
     label: String,
     /// `YYYY-MM-DDTHH:MM` from a `datetime-local` input, taken as UTC; empty for none.
-    #[serde(default)]
     expires: String,
 }
 
@@ -151,15 +139,14 @@ fn parse_expiry(text: &str) -> Result<Option<i64>, ()> {
 
 /// `POST /admin/topup`: the new codes appear on the answering page, once.
 pub async fn post(
-    State(state): State<AppState>,
-    admin: PageAdmin,
-    Client(client): Client,
-    Form(form): Form<GenerateForm>,
+    PagePost {
+        state,
+        page: admin,
+        client,
+        form,
+    }: PagePost<GenerateForm, PageAdmin>,
 ) -> Response {
     let page = &admin.0;
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let a = account_texts(page.t);
     let Ok(expires_at) = parse_expiry(&form.expires) else {
         return show(&state, &admin, 1, Vec::new(), Some(a.bad_expiry.into())).await;
@@ -197,8 +184,7 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         generated,
         error: Some(a.bad_expiry.into()),
         page: 2,
-        prev_href: Some("/admin/topup?p=1".into()),
-        next_href: Some("/admin/topup?p=3".into()),
+        pager: Pager::new("/admin/topup", "", 2, true),
     };
     let rows = vec![
         Row {

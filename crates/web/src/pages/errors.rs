@@ -3,9 +3,12 @@
 //! translate the error's kind here instead. Every arm gives both languages, and no match has a
 //! wildcard, so a new variant does not compile until it has its words.
 
-use super::Lang;
+use super::{Lang, Texts};
+use crate::envelope::ApiError;
+use axum::http::StatusCode;
 use keyward_core::StoreError;
 use keyward_core::accounts::admin::UserEditError;
+use keyward_core::accounts::email::EmailError;
 use keyward_core::accounts::federation::FederationError;
 use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::accounts::validate::FieldError;
@@ -36,6 +39,24 @@ pub trait PageMessage {
         match lang {
             Lang::Zh => zh,
             Lang::En => en,
+        }
+    }
+}
+
+/// A core error that stops a page's form, sorted the way the JSON API sorts it.
+pub enum Refusal {
+    /// The user's: the page shows its words, in the page's language, with the API's status.
+    Shown(StatusCode, String),
+    /// Ours: its details are for the log, the user gets the unavailable page.
+    Ours(String),
+}
+
+impl Refusal {
+    pub fn of<E: PageMessage + Into<ApiError>>(t: &Texts, e: E) -> Self {
+        let words = t.error(&e);
+        match e.into() {
+            ApiError::Internal(detail) => Self::Ours(detail),
+            answer => Self::Shown(answer.status(), words),
         }
     }
 }
@@ -93,6 +114,32 @@ impl PageMessage for AccountError {
             ),
             Self::Invalid(field) => field.words(),
             Self::Store(_) | Self::Hash(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for EmailError {
+    fn words(&self) -> Words {
+        match self {
+            Self::InvalidAddress => fixed("无效的邮箱地址", "That is not a valid e-mail address."),
+            Self::NoSmtp => fixed(
+                "管理员未配置 SMTP，无法发送邮件",
+                "No mail can be sent: the administrator has not set up SMTP.",
+            ),
+            Self::BadCode => fixed(
+                "验证码无效或已过期",
+                "The verification code is wrong or has expired.",
+            ),
+            Self::AddressTaken => {
+                fixed("邮箱地址已被占用", "That e-mail address is already in use.")
+            }
+            Self::BadResetLink => fixed(
+                "重置链接非法或已过期",
+                "The reset link is not valid or has expired.",
+            ),
+            Self::Account(e) => e.words(),
+            Self::Settings(e) => e.words(),
+            Self::Store(_) => unavailable(),
         }
     }
 }

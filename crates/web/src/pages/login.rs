@@ -2,19 +2,25 @@
 //! sends users to. Its form is protected by a double-submit token: a random value in a
 //! `SameSite=Strict` cookie that the form must repeat.
 
+use super::session::WithCsrf;
 use super::{Texts, render, safe_return_to, texts};
 use crate::account::login::LoginStep;
+use crate::envelope::ApiError;
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use keyward_core::accounts::AccountError;
+use keyward_core::accounts::{AccountError, ClientInfo};
+use keyward_core::model::User;
 use keyward_core::secret::{constant_time_eq, random_base64url};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::convert::Infallible;
 
 pub(crate) const CSRF_COOKIE: &str = "keyward_login_csrf";
 
@@ -70,17 +76,9 @@ pub(crate) async fn ways(state: &AppState, return_to: &str) -> Ways {
     }
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Query(query): Query<LoginQuery>,
-) -> Response {
-    let return_to = query
-        .return_to
-        .as_deref()
-        .and_then(safe_return_to)
-        .unwrap_or("/");
+pub async fn get(page: AnonymousPage, Query(query): Query<LoginQuery>) -> Response {
+    let AnonymousPage { state, t, jar } = page;
+    let return_to = return_path(query.return_to.as_deref());
     let reauthenticate = query.prompt.as_deref() == Some("login");
     if !reauthenticate
         && let Some(cookie) = jar.get(state.config.session_cookie_name())
@@ -89,53 +87,51 @@ pub async fn get(
     {
         return redirect(return_to);
     }
-    let (jar, csrf) = csrf_cookie(&state, jar);
     let hint = query
         .login_hint
         .as_deref()
         .filter(|h| h.chars().count() <= 256);
-    let t = texts(&headers);
     let error = super::flow_failure(t, query.error.as_deref());
-    let page = LoginPage {
-        t,
-        a: super::account::account_texts(t),
-        chrome: super::Chrome::bare(
-            t,
-            &format!("/login?return_to={}", super::encode_return_to(return_to)),
-        ),
-        ways: ways(&state, return_to).await,
-        csrf_token: &csrf,
-        return_to,
-        username: hint.unwrap_or_default(),
-        error,
-    };
-    (jar, render(StatusCode::OK, &page)).into_response()
+    let ways = ways(&state, return_to).await;
+    anonymous_form(&state, jar, |csrf_token| {
+        render(
+            StatusCode::OK,
+            &LoginPage {
+                t,
+                a: super::account::account_texts(t),
+                chrome: super::Chrome::bare(
+                    t,
+                    &format!("/login?return_to={}", super::encode_return_to(return_to)),
+                ),
+                ways,
+                csrf_token,
+                return_to,
+                username: hint.unwrap_or_default(),
+                error,
+            },
+        )
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LoginForm {
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     return_to: String,
 }
 
 pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<LoginForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        csrf_token,
+        form,
+    }: AnonymousPost<LoginForm>,
 ) -> Response {
-    let t = texts(&headers);
-    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
+    let return_to = return_path(Some(&form.return_to)).to_owned();
     let result = match state.settings.get().await {
         Ok(settings) => {
             state
@@ -158,7 +154,7 @@ pub async fn post(
                 let page = SecondFactorPage {
                     t,
                     chrome: super::Chrome::bare(t, "/login"),
-                    csrf_token: &form.csrf_token,
+                    csrf_token: &csrf_token,
                     return_to: &return_to,
                     error: None,
                 };
@@ -166,7 +162,7 @@ pub async fn post(
             }
             Err(e) => e.into_response(),
         },
-        Err(AccountError::Store(e)) => crate::envelope::ApiError::from(e).into_response(),
+        Err(AccountError::Store(e)) => ApiError::from(e).into_response(),
         Err(e) => {
             let (status, retry_after) = match e {
                 AccountError::Throttled { retry_after } => {
@@ -183,7 +179,7 @@ pub async fn post(
                     &format!("/login?return_to={}", super::encode_return_to(&return_to)),
                 ),
                 ways: ways(&state, &return_to).await,
-                csrf_token: &form.csrf_token,
+                csrf_token: &csrf_token,
                 return_to: &return_to,
                 username: &form.username,
                 error: Some(&message),
@@ -195,6 +191,70 @@ pub async fn post(
             response
         }
     }
+}
+
+/// An anonymous page's request (login, second step, registration, reset): the visitor's
+/// language and the cookie jar its form's double-submit token goes into.
+pub struct AnonymousPage {
+    pub state: AppState,
+    pub t: &'static Texts,
+    pub jar: CookieJar,
+}
+
+impl FromRequestParts<AppState> for AnonymousPage {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self {
+            state: state.clone(),
+            t: texts(&parts.headers),
+            jar: CookieJar::from_headers(&parts.headers),
+        })
+    }
+}
+
+/// A form posted from an anonymous page (login, registration, password reset), with what its
+/// handler needs. The form must repeat the browser's CSRF cookie (double submit) before the
+/// handler runs: otherwise the answer is the expired page.
+pub struct AnonymousPost<F> {
+    pub state: AppState,
+    pub t: &'static Texts,
+    pub client: ClientInfo,
+    pub jar: CookieJar,
+    /// The token the form repeated, for the form on the answering page.
+    pub csrf_token: String,
+    pub form: F,
+}
+
+impl<F: DeserializeOwned + Send> FromRequest<AppState> for AnonymousPost<F> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let t = texts(&parts.headers);
+        let Ok(Client(client)) = Client::from_request_parts(&mut parts, state).await;
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Form(posted) =
+            Form::<WithCsrf<F>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        if !csrf_ok(&jar, &posted.csrf_token) {
+            return Err(expired_page(t));
+        }
+        Ok(Self {
+            state: state.clone(),
+            t,
+            client,
+            jar,
+            csrf_token: posted.csrf_token,
+            form: posted.form,
+        })
+    }
+}
+
+/// A path on this site to go on to: the given one if it is safe, else the home page.
+pub(crate) fn return_path(value: Option<&str>) -> &str {
+    value.and_then(safe_return_to).unwrap_or("/")
 }
 
 /// The form must repeat the value of the browser's CSRF cookie (double submit).
@@ -212,6 +272,16 @@ pub(crate) fn expired_page(t: &'static Texts) -> Response {
         t,
         "页面已过期，请刷新后重试 / The page expired, please reload it",
     )
+}
+
+/// An anonymous form page, made with the token of the double-submit cookie it sets.
+pub(crate) fn anonymous_form(
+    state: &AppState,
+    jar: CookieJar,
+    page: impl FnOnce(&str) -> Response,
+) -> Response {
+    let (jar, csrf) = csrf_cookie(state, jar);
+    (jar, page(&csrf)).into_response()
 }
 
 pub(crate) fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
@@ -249,13 +319,10 @@ struct SecondFactorPage<'a> {
     error: Option<&'a str>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct SecondFactorForm {
-    #[serde(default)]
     code: String,
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     return_to: String,
 }
 
@@ -267,61 +334,88 @@ pub struct SecondFactorQuery {
 /// `GET /login/2fa`: the second step on its own, where an upstream login started from a page
 /// comes when the account has two-factor on (the browser holds the pending session).
 pub async fn second_factor_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
+    page: AnonymousPage,
     Query(query): Query<SecondFactorQuery>,
 ) -> Response {
-    let t = texts(&headers);
-    let return_to = query
-        .return_to
-        .as_deref()
-        .and_then(safe_return_to)
-        .unwrap_or("/");
-    let (jar, csrf) = csrf_cookie(&state, jar);
-    let page = SecondFactorPage {
-        t,
-        chrome: super::Chrome::bare(t, "/login"),
-        csrf_token: &csrf,
-        return_to,
-        error: None,
-    };
-    (jar, render(StatusCode::OK, &page)).into_response()
+    let AnonymousPage { state, t, jar } = page;
+    let return_to = return_path(query.return_to.as_deref());
+    anonymous_form(&state, jar, |csrf_token| {
+        render(
+            StatusCode::OK,
+            &SecondFactorPage {
+                t,
+                chrome: super::Chrome::bare(t, "/login"),
+                csrf_token,
+                return_to,
+                error: None,
+            },
+        )
+    })
 }
 
 /// `POST /login/2fa`: the page's second step.
 pub async fn second_factor(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<SecondFactorForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        csrf_token,
+        form,
+    }: AnonymousPost<SecondFactorForm>,
 ) -> Response {
-    let t = texts(&headers);
-    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
-    match crate::account::login::complete_second_factor(&state, &jar, &form.code).await {
-        Ok(user) => match crate::account::login::open_session(&state, jar, &user, &client).await {
-            Ok(jar) => {
-                let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
-                (jar, redirect(&return_to)).into_response()
+    let return_to = return_path(Some(&form.return_to)).to_owned();
+    let user = match pending_user(&state, &jar).await {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    let checked = match state.settings.get().await {
+        Ok(settings) => {
+            state
+                .two_factor
+                .complete_login(&user, &form.code, &settings)
+                .await
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if let Err(e) = checked {
+        let message = t.error(&e);
+        return match ApiError::from(e) {
+            // A wrong code is said on the page; the rest is answered as the API answers it.
+            ApiError::Refused(_) => {
+                let page = SecondFactorPage {
+                    t,
+                    chrome: super::Chrome::bare(t, "/login"),
+                    csrf_token: &csrf_token,
+                    return_to: &return_to,
+                    error: Some(&message),
+                };
+                (jar, render(StatusCode::OK, &page)).into_response()
             }
-            Err(e) => e.into_response(),
-        },
-        Err(crate::envelope::ApiError::Refused(message)) => {
-            let page = SecondFactorPage {
-                t,
-                chrome: super::Chrome::bare(t, "/login"),
-                csrf_token: &form.csrf_token,
-                return_to: &return_to,
-                error: Some(&message),
-            };
-            (jar, render(StatusCode::OK, &page)).into_response()
+            other => other.into_response(),
+        };
+    }
+    match crate::account::login::open_session(&state, jar, &user, &client).await {
+        Ok(jar) => {
+            let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+            (jar, redirect(&return_to)).into_response()
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The user whose login waits for its second step in this browser. The page checks the code
+/// itself, rather than through the API's step, to keep the core's error for its own words.
+async fn pending_user(state: &AppState, jar: &CookieJar) -> Result<User, ApiError> {
+    let expired = || ApiError::Unauthorized("登录已过期，请重新登录");
+    let cookie = jar
+        .get(state.config.session_cookie_name())
+        .ok_or_else(expired)?;
+    state
+        .accounts
+        .pending_session(cookie.value())
+        .await?
+        .ok_or_else(expired)
 }
 
 /// This module's templates with sample data, for the test that renders every template.

@@ -12,8 +12,8 @@ pub mod login;
 pub mod session;
 
 pub use chrome::Chrome;
-pub use errors::PageMessage;
-pub use session::{PageAdmin, PageUser};
+pub use errors::{PageMessage, Refusal};
+pub use session::{PageAdmin, PagePost, PageUser, TokenOnly};
 
 use askama::Template;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
@@ -21,115 +21,69 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keyward_core::oauth::scope::{Access, ScopeSet};
 
-/// The words on the pages, in one language.
-pub struct Texts {
-    pub lang: &'static str,
-    pub login_title: &'static str,
-    pub username: &'static str,
-    pub password: &'static str,
-    pub login_button: &'static str,
-    pub consent_title: &'static str,
-    pub consent_intro: &'static str,
-    pub signed_in_as: &'static str,
-    pub redirect_to: &'static str,
-    pub approve: &'static str,
-    pub deny: &'static str,
-    pub error_title: &'static str,
-    pub scope_openid: &'static str,
-    pub scope_profile: &'static str,
-    pub scope_email: &'static str,
-    pub scope_balance: &'static str,
-    pub scope_offline: &'static str,
-    pub logout_title: &'static str,
-    pub logout_question: &'static str,
-    pub logout_button: &'static str,
-    pub logged_out: &'static str,
-    pub second_factor_title: &'static str,
-    pub second_factor_intro: &'static str,
-    pub second_factor_code: &'static str,
-    /// The other language: its code for `/lang?to=` and its name on the switch.
-    pub other_lang: &'static str,
-    pub switch_label: &'static str,
-    pub nav_label: &'static str,
-    pub nav_apps: &'static str,
-    pub nav_authorizations: &'static str,
-    pub nav_security: &'static str,
-    pub nav_topup: &'static str,
-    pub nav_admin: &'static str,
-    pub nav_logout: &'static str,
+/// Declares `$name`, the words of some pages as one `&'static str` field each, and its two
+/// values `ZH` and `EN`. Each word is written once, in Chinese then English, side by side: no
+/// language can miss a word, and a reader sees both at once.
+macro_rules! page_words {
+    (
+        $(#[$doc:meta])*
+        $name:ident {
+            $( $(#[$field_doc:meta])* $field:ident: $zh:literal, $en:literal; )*
+        }
+    ) => {
+        $(#[$doc])*
+        pub struct $name {
+            $( $(#[$field_doc])* pub $field: &'static str, )*
+        }
+
+        pub static ZH: $name = $name { $( $field: $zh, )* };
+
+        pub static EN: $name = $name { $( $field: $en, )* };
+    };
 }
+pub(crate) use page_words;
 
-pub static ZH: Texts = Texts {
-    lang: "zh-CN",
-    login_title: "登录",
-    username: "用户名或邮箱",
-    password: "密码",
-    login_button: "登录",
-    consent_title: "授权",
-    consent_intro: "该应用请求访问你的账户：",
-    signed_in_as: "当前登录：",
-    redirect_to: "授权后将跳转到",
-    approve: "授权",
-    deny: "拒绝",
-    error_title: "出错了",
-    scope_openid: "确认你的身份",
-    scope_profile: "读取你的用户名、显示名称、头像和等级",
-    scope_email: "读取你的邮箱地址",
-    scope_balance: "读取你的账户余额",
-    scope_offline: "在你离开后继续访问（刷新令牌）",
-    logout_title: "退出登录",
-    logout_question: "要退出当前账户吗？",
-    logout_button: "退出登录",
-    logged_out: "你已退出登录。",
-    second_factor_title: "两步验证",
-    second_factor_intro: "请输入身份验证器中的 6 位验证码，或一个恢复码。",
-    second_factor_code: "验证码",
-    other_lang: "en",
-    switch_label: "English",
-    nav_label: "账户导航",
-    nav_apps: "我的应用",
-    nav_authorizations: "已授权应用",
-    nav_security: "账户安全",
-    nav_topup: "充值",
-    nav_admin: "管理后台",
-    nav_logout: "退出登录",
-};
-
-pub static EN: Texts = Texts {
-    lang: "en",
-    login_title: "Log in",
-    username: "User name or e-mail",
-    password: "Password",
-    login_button: "Log in",
-    consent_title: "Authorize",
-    consent_intro: "This app asks to access your account:",
-    signed_in_as: "Signed in as",
-    redirect_to: "You will be sent to",
-    approve: "Authorize",
-    deny: "Deny",
-    error_title: "Something went wrong",
-    scope_openid: "Confirm who you are",
-    scope_profile: "Read your user name, display name, avatar and level",
-    scope_email: "Read your e-mail address",
-    scope_balance: "Read your account balance",
-    scope_offline: "Keep access when you are away (refresh tokens)",
-    logout_title: "Log out",
-    logout_question: "Do you want to log out?",
-    logout_button: "Log out",
-    logged_out: "You are logged out.",
-    second_factor_title: "Two-factor check",
-    second_factor_intro: "Enter the 6-digit code from your authenticator app, or a recovery code.",
-    second_factor_code: "Code",
-    other_lang: "zh",
-    switch_label: "中文",
-    nav_label: "Account",
-    nav_apps: "My apps",
-    nav_authorizations: "Connected apps",
-    nav_security: "Security",
-    nav_topup: "Top up",
-    nav_admin: "Admin",
-    nav_logout: "Log out",
-};
+page_words! {
+    /// The words on the pages, in one language.
+    Texts {
+        lang: "zh-CN", "en";
+        login_title: "登录", "Log in";
+        username: "用户名或邮箱", "User name or e-mail";
+        password: "密码", "Password";
+        login_button: "登录", "Log in";
+        consent_title: "授权", "Authorize";
+        consent_intro: "该应用请求访问你的账户：", "This app asks to access your account:";
+        signed_in_as: "当前登录：", "Signed in as";
+        redirect_to: "授权后将跳转到", "You will be sent to";
+        approve: "授权", "Authorize";
+        deny: "拒绝", "Deny";
+        error_title: "出错了", "Something went wrong";
+        scope_openid: "确认你的身份", "Confirm who you are";
+        scope_profile: "读取你的用户名、显示名称、头像和等级", "Read your user name, display name, avatar and level";
+        scope_email: "读取你的邮箱地址", "Read your e-mail address";
+        scope_balance: "读取你的账户余额", "Read your account balance";
+        scope_offline: "在你离开后继续访问（刷新令牌）", "Keep access when you are away (refresh tokens)";
+        logout_title: "退出登录", "Log out";
+        logout_question: "要退出当前账户吗？", "Do you want to log out?";
+        logout_button: "退出登录", "Log out";
+        logged_out: "你已退出登录。", "You are logged out.";
+        second_factor_title: "两步验证", "Two-factor check";
+        second_factor_intro:
+            "请输入身份验证器中的 6 位验证码，或一个恢复码。",
+            "Enter the 6-digit code from your authenticator app, or a recovery code.";
+        second_factor_code: "验证码", "Code";
+        /// The other language: its code for `/lang?to=` and its name on the switch.
+        other_lang: "en", "zh";
+        switch_label: "English", "中文";
+        nav_label: "账户导航", "Account";
+        nav_apps: "我的应用", "My apps";
+        nav_authorizations: "已授权应用", "Connected apps";
+        nav_security: "账户安全", "Security";
+        nav_topup: "充值", "Top up";
+        nav_admin: "管理后台", "Admin";
+        nav_logout: "退出登录", "Log out";
+    }
+}
 
 /// The pages' languages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,11 +203,10 @@ fn parse_weight(text: &str) -> Option<u16> {
     Some(thousandths)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 pub struct LangQuery {
-    #[serde(default)]
     to: String,
-    #[serde(default)]
     return_to: String,
 }
 
@@ -332,6 +285,38 @@ pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Respo
     )
 }
 
+/// The status of a page that answers a form: 422 when it says why the form failed.
+pub fn form_status(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// `2026-05-01 08:30 UTC`, the form every page shows times in; `None` out of range.
+pub fn utc_minutes(unix: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).ok()?;
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    ))
+}
+
+/// The page for a failure that is ours, not the user's: logged, never shown.
+pub fn unavailable(t: &'static Texts, what: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %what, "page failed");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        t,
+        "服务暂时不可用 / Temporarily unavailable",
+    )
+}
+
 /// The words for an upstream flow's failure code in a page's `?error=`: fixed, in the page's
 /// language; an unknown code gets a generic message. Never the query's own text (it would let
 /// anyone put words on this site's pages).
@@ -359,17 +344,10 @@ pub fn encode_return_to(path: &str) -> String {
 
 /// `GET /static/keyward.css`.
 pub async fn stylesheet() -> Response {
-    let mut response = include_str!("../../static/keyward.css").into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    static_file(
+        include_str!("../../static/keyward.css"),
+        "text/css; charset=utf-8",
+    )
 }
 
 /// `GET /static/keyward.js`: progressive enhancement (copy buttons); no page needs it.

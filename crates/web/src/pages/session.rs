@@ -3,14 +3,18 @@
 //! session, so a token is worthless in any other browser and dies with the session.
 
 use super::{Chrome, Texts, error_page, login::redirect, texts};
+use crate::extract::Client;
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
+use keyward_core::accounts::ClientInfo;
 use keyward_core::model::{Session, User};
 use keyward_core::secret::{constant_time_eq, derive};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 const CSRF_PURPOSE: &str = "keyward-page-csrf";
 
@@ -30,7 +34,7 @@ impl PageUser {
     }
 
     /// The page to answer with when a form's token is not this session's; `None` when it is.
-    /// Use: `if let Some(refused) = page.refuse_csrf(&form.csrf_token) { return refused; }`.
+    /// Forms posted as fields (`F`) go through [`PagePost`], which asks this for them.
     pub fn refuse_csrf(&self, submitted: &str) -> Option<Response> {
         if constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
             return None;
@@ -100,5 +104,67 @@ impl FromRequestParts<AppState> for PageAdmin {
             ));
         }
         Ok(Self(page))
+    }
+}
+
+impl AsRef<PageUser> for PageUser {
+    fn as_ref(&self) -> &PageUser {
+        self
+    }
+}
+
+impl AsRef<PageUser> for PageAdmin {
+    fn as_ref(&self) -> &PageUser {
+        &self.0
+    }
+}
+
+/// A form posted from a signed-in page (`P`: any signed-in user, or [`PageAdmin`]), with what
+/// its handler needs. The form's CSRF token is checked before the handler runs: a forged or
+/// stale one gets the expired page, so no handler can forget it.
+pub struct PagePost<F, P = PageUser> {
+    pub state: AppState,
+    pub page: P,
+    pub client: ClientInfo,
+    pub form: F,
+}
+
+/// For a form that carries nothing but its token.
+#[derive(Deserialize)]
+pub struct TokenOnly {}
+
+/// Every page form's token, beside the form's own fields.
+#[derive(Deserialize)]
+pub(crate) struct WithCsrf<F> {
+    #[serde(default)]
+    pub csrf_token: String,
+    #[serde(flatten)]
+    pub form: F,
+}
+
+impl<F, P> FromRequest<AppState> for PagePost<F, P>
+where
+    F: DeserializeOwned + Send,
+    P: FromRequestParts<AppState, Rejection = Response> + AsRef<PageUser> + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let page = P::from_request_parts(&mut parts, state).await?;
+        let Ok(Client(client)) = Client::from_request_parts(&mut parts, state).await;
+        let Form(posted) =
+            Form::<WithCsrf<F>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        if let Some(refused) = page.as_ref().refuse_csrf(&posted.csrf_token) {
+            return Err(refused);
+        }
+        Ok(Self {
+            state: state.clone(),
+            page,
+            client,
+            form: posted.form,
+        })
     }
 }

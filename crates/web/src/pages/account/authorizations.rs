@@ -2,12 +2,11 @@
 //! `DELETE /api/user/authorizations/{client_id}`).
 
 use super::{AccountTexts, DoneQuery, account_texts, notice, scope_words, unavailable, when};
-use crate::extract::Client;
 use crate::pages::login::redirect;
-use crate::pages::{Chrome, PageUser, Texts, render};
+use crate::pages::{Chrome, PagePost, PageUser, Texts, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -66,24 +65,21 @@ pub async fn get(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RevokeForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     client_id: String,
 }
 
 /// `POST /user/authorizations/revoke`.
 pub async fn revoke(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
-    Form(form): Form<RevokeForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<RevokeForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     match state
         .apps
         .revoke_consent(&page.user, &form.client_id, &client.ip)

@@ -12,9 +12,9 @@ pub mod topup;
 
 pub use texts::{AccountTexts, account_texts};
 
-use crate::pages::error_page;
+pub use crate::pages::unavailable;
+
 use crate::state::AppState;
-use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::clock::UnixTime;
 use keyward_core::oauth::scope::ScopeSet;
@@ -45,19 +45,9 @@ pub fn provider_links(settings: &Settings, intent: &str, return_to: &str) -> Vec
         .collect()
 }
 
-/// A time for people: `2025-01-02 03:04 UTC`.
+/// A time for people: `2025-01-02 03:04 UTC`; the bare number if it is out of range.
 pub fn when(at: UnixTime) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(at) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
-        Err(_) => at.to_string(),
-    }
+    crate::pages::utc_minutes(at).unwrap_or_else(|| at.to_string())
 }
 
 /// What a grant lets an app do, in words.
@@ -70,14 +60,18 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The page for a failure that is ours, not the user's: logged, never shown.
-pub fn unavailable(t: &'static crate::pages::Texts, what: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %what, "page failed");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        t,
-        "服务暂时不可用 / Temporarily unavailable",
-    )
+/// Mails a code that proves the owner of `email`, bound to `user` when one is signed in.
+pub async fn send_verification_code(
+    state: &AppState,
+    email: &str,
+    ip: &str,
+    user: Option<keyward_core::model::UserId>,
+) -> Result<(), keyward_core::accounts::email::EmailError> {
+    let mail = crate::federation::email::mail_context(state);
+    state
+        .accounts
+        .send_verification(&mail, email, ip, user)
+        .await
 }
 
 /// The settings, or the unavailable page (boxed: a `Response` is large).
@@ -111,11 +105,10 @@ pub fn notice(a: &'static AccountTexts, key: Option<&str>) -> Option<&'static st
 
 /// The query every account page reads after a redirect.
 #[derive(serde::Deserialize, Default)]
+#[serde(default)]
 pub struct DoneQuery {
-    #[serde(default)]
     pub done: Option<String>,
     /// An upstream flow's failure code, passed back by the callback.
-    #[serde(default)]
     pub error: Option<String>,
 }
 

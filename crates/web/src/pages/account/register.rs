@@ -3,16 +3,16 @@
 //! with the anonymous double-submit CSRF of `/login`. Success signs the new user in (a fresh
 //! session, as a login does) and goes on to `return_to`.
 
-use super::{AccountTexts, account_texts, unavailable};
+use super::{AccountTexts, account_texts, send_verification_code, unavailable};
 use crate::account::login::{LoginStep, begin_login};
-use crate::envelope::ApiError;
-use crate::extract::Client;
-use crate::pages::login::{CSRF_COOKIE, Ways, csrf_cookie, csrf_ok, expired_page, redirect, ways};
-use crate::pages::{Chrome, Texts, render, safe_return_to, texts};
+use crate::pages::login::{
+    AnonymousPage, AnonymousPost, CSRF_COOKIE, Ways, anonymous_form, redirect, return_path, ways,
+};
+use crate::pages::{Chrome, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
@@ -40,10 +40,9 @@ struct RegisterPage<'a> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RegisterQuery {
-    #[serde(default)]
     return_to: Option<String>,
-    #[serde(default)]
     aff: Option<String>,
 }
 
@@ -74,49 +73,43 @@ async fn show(
     } else {
         None
     };
-    let (jar, csrf) = csrf_cookie(state, jar);
     let mut ways = ways(state, view.return_to).await;
     ways.register_href = None;
-    let page = RegisterPage {
-        t,
-        a: account_texts(t),
-        chrome: Chrome::bare(
-            t,
-            &format!(
-                "/register?return_to={}",
-                crate::pages::encode_return_to(view.return_to)
-            ),
-        ),
-        ways,
-        csrf_token: &csrf,
-        return_to: view.return_to,
-        login_href: format!(
-            "/login?return_to={}",
-            crate::pages::encode_return_to(view.return_to)
-        ),
-        aff: view.aff,
-        username: view.username,
-        email: view.email,
-        closed,
-        needs_email: settings.email_verification_enabled,
-        notice: view.notice,
-        error: view.error,
-    };
-    (jar, render(status, &page)).into_response()
+    anonymous_form(state, jar, |csrf_token| {
+        render(
+            status,
+            &RegisterPage {
+                t,
+                a: account_texts(t),
+                chrome: Chrome::bare(
+                    t,
+                    &format!(
+                        "/register?return_to={}",
+                        crate::pages::encode_return_to(view.return_to)
+                    ),
+                ),
+                ways,
+                csrf_token,
+                return_to: view.return_to,
+                login_href: format!(
+                    "/login?return_to={}",
+                    crate::pages::encode_return_to(view.return_to)
+                ),
+                aff: view.aff,
+                username: view.username,
+                email: view.email,
+                closed,
+                needs_email: settings.email_verification_enabled,
+                notice: view.notice,
+                error: view.error,
+            },
+        )
+    })
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Query(query): Query<RegisterQuery>,
-) -> Response {
-    let t = texts(&headers);
-    let return_to = query
-        .return_to
-        .as_deref()
-        .and_then(safe_return_to)
-        .unwrap_or("/");
+pub async fn get(page: AnonymousPage, Query(query): Query<RegisterQuery>) -> Response {
+    let AnonymousPage { state, t, jar } = page;
+    let return_to = return_path(query.return_to.as_deref());
     let aff = query
         .aff
         .as_deref()
@@ -133,42 +126,32 @@ pub async fn get(
     show(&state, t, jar, StatusCode::OK, view).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RegisterForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     return_to: String,
-    #[serde(default)]
     aff: String,
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password2: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     code: String,
     /// `send_code` (mail a code to `email` first) or `register`.
-    #[serde(default)]
     action: String,
 }
 
 pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<RegisterForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        form,
+        ..
+    }: AnonymousPost<RegisterForm>,
 ) -> Response {
-    let t = texts(&headers);
     let a = account_texts(t);
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
-    let return_to = safe_return_to(&form.return_to).unwrap_or("/").to_owned();
+    let return_to = return_path(Some(&form.return_to)).to_owned();
     let aff = if form.aff.len() <= 32 {
         form.aff.as_str()
     } else {
@@ -183,25 +166,15 @@ pub async fn post(
         error,
     };
     if form.action == "send_code" {
-        let mail = crate::federation::email::mail_context(&state);
-        let sent = state
-            .accounts
-            .send_verification(&mail, &form.email, &client.ip, None)
-            .await;
-        return match sent.map_err(ApiError::from) {
-            Ok(()) => {
-                show(
-                    &state,
-                    t,
-                    jar,
-                    StatusCode::OK,
-                    view(Some(a.code_sent), None),
-                )
-                .await
-            }
-            Err(ApiError::Internal(e)) => unavailable(t, &e),
-            Err(e) => show(&state, t, jar, e.status(), view(None, Some(e.to_string()))).await,
-        };
+        let (status, view) =
+            match send_verification_code(&state, &form.email, &client.ip, None).await {
+                Ok(()) => (StatusCode::OK, view(Some(a.code_sent), None)),
+                Err(e) => match Refusal::of(t, e) {
+                    Refusal::Shown(status, message) => (status, view(None, Some(message))),
+                    Refusal::Ours(detail) => return unavailable(t, &detail),
+                },
+            };
+        return show(&state, t, jar, status, view).await;
     }
     if form.password != form.password2 {
         let error = Some(a.passwords_differ.to_owned());

@@ -4,15 +4,13 @@
 //! session of the account.
 
 use super::{AccountTexts, account_texts, unavailable};
-use crate::envelope::ApiError;
-use crate::extract::Client;
-use crate::pages::login::{csrf_cookie, csrf_ok, expired_page};
-use crate::pages::{Chrome, Texts, render, texts};
+use crate::pages::login::{AnonymousPage, AnonymousPost, anonymous_form};
+use crate::pages::{Chrome, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
@@ -37,78 +35,58 @@ async fn ask(
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> Response {
-    let (jar, csrf) = csrf_cookie(state, jar);
-    let page = AskPage {
-        t,
-        a: account_texts(t),
-        chrome: Chrome::bare(t, "/reset"),
-        csrf_token: &csrf,
-        email,
-        notice,
-        error,
-    };
-    (jar, render(status, &page)).into_response()
+    anonymous_form(state, jar, |csrf_token| {
+        render(
+            status,
+            &AskPage {
+                t,
+                a: account_texts(t),
+                chrome: Chrome::bare(t, "/reset"),
+                csrf_token,
+                email,
+                notice,
+                error,
+            },
+        )
+    })
 }
 
 /// `GET /reset`.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> Response {
-    ask(&state, texts(&headers), jar, StatusCode::OK, "", None, None).await
+pub async fn get(page: AnonymousPage) -> Response {
+    let AnonymousPage { state, t, jar } = page;
+    ask(&state, t, jar, StatusCode::OK, "", None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AskForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     email: String,
 }
 
 /// `POST /reset`: mails the link if an account has the address; says the same either way.
 pub async fn post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<AskForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        form,
+        ..
+    }: AnonymousPost<AskForm>,
 ) -> Response {
-    let t = texts(&headers);
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
-    let a = account_texts(t);
     let mail = crate::federation::email::mail_context(&state);
     let sent = state
         .accounts
         .send_reset_link(&mail, &form.email, &client.ip)
         .await;
-    match sent.map_err(ApiError::from) {
-        Ok(()) => {
-            ask(
-                &state,
-                t,
-                jar,
-                StatusCode::OK,
-                &form.email,
-                Some(a.reset_sent),
-                None,
-            )
-            .await
-        }
-        Err(ApiError::Internal(e)) => unavailable(t, &e),
-        Err(e) => {
-            let status = e.status();
-            ask(
-                &state,
-                t,
-                jar,
-                status,
-                &form.email,
-                None,
-                Some(e.to_string()),
-            )
-            .await
-        }
-    }
+    let (status, notice, error) = match sent {
+        Ok(()) => (StatusCode::OK, Some(account_texts(t).reset_sent), None),
+        Err(e) => match Refusal::of(t, e) {
+            Refusal::Shown(status, message) => (status, None, Some(message)),
+            Refusal::Ours(detail) => return unavailable(t, &detail),
+        },
+    };
+    ask(&state, t, jar, status, &form.email, notice, error).await
 }
 
 #[derive(Template)]
@@ -126,10 +104,9 @@ struct ChoosePage<'a> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LinkQuery {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     token: String,
 }
 
@@ -147,28 +124,26 @@ async fn choose(
     done: bool,
     error: Option<String>,
 ) -> Response {
-    let (jar, csrf) = csrf_cookie(state, jar);
-    let page = ChoosePage {
-        t,
-        a: account_texts(t),
-        chrome: Chrome::bare(t, "/login"),
-        csrf_token: &csrf,
-        email,
-        token,
-        done,
-        error,
-    };
-    (jar, render(status, &page)).into_response()
+    anonymous_form(state, jar, |csrf_token| {
+        render(
+            status,
+            &ChoosePage {
+                t,
+                a: account_texts(t),
+                chrome: Chrome::bare(t, "/login"),
+                csrf_token,
+                email,
+                token,
+                done,
+                error,
+            },
+        )
+    })
 }
 
 /// `GET /user/reset?email=&token=`: the page the mailed link opens (new-api's path).
-pub async fn choose_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Query(query): Query<LinkQuery>,
-) -> Response {
-    let t = texts(&headers);
+pub async fn choose_get(page: AnonymousPage, Query(query): Query<LinkQuery>) -> Response {
+    let AnonymousPage { state, t, jar } = page;
     if query.email.len() > 256 || query.token.len() > 128 {
         let error = Some(account_texts(t).reset_bad_link.to_owned());
         return choose(
@@ -196,32 +171,26 @@ pub async fn choose_get(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ChooseForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     token: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password2: String,
 }
 
 /// `POST /user/reset`.
 pub async fn choose_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<ChooseForm>,
+    AnonymousPost {
+        state,
+        t,
+        client,
+        jar,
+        form,
+        ..
+    }: AnonymousPost<ChooseForm>,
 ) -> Response {
-    let t = texts(&headers);
-    if !csrf_ok(&jar, &form.csrf_token) {
-        return expired_page(t);
-    }
     let a = account_texts(t);
     let again = |error: String| (StatusCode::OK, Some(error));
     let (status, error) = if form.password != form.password2 {
@@ -231,12 +200,14 @@ pub async fn choose_post(
             .accounts
             .reset_password(&form.email, &form.token, &form.password, &client.ip)
             .await;
-        match reset.map_err(ApiError::from) {
+        match reset {
             Ok(()) => {
                 return choose(&state, t, jar, StatusCode::OK, "", "", true, None).await;
             }
-            Err(ApiError::Internal(e)) => return unavailable(t, &e),
-            Err(e) => (e.status(), Some(e.to_string())),
+            Err(e) => match Refusal::of(t, e) {
+                Refusal::Shown(status, message) => (status, Some(message)),
+                Refusal::Ours(detail) => return unavailable(t, &detail),
+            },
         }
     };
     choose(

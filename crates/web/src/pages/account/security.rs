@@ -3,21 +3,20 @@
 //! service as the JSON API, and comes back here (`?done=`) or shows why not.
 
 use super::{
-    AccountTexts, DoneQuery, ProviderLink, account_texts, hex, notice, provider_links, settings,
-    unavailable, when,
+    AccountTexts, DoneQuery, ProviderLink, account_texts, hex, notice, provider_links,
+    send_verification_code, settings, unavailable, when,
 };
 use crate::envelope::ApiError;
-use crate::extract::Client;
 use crate::pages::login::redirect;
-use crate::pages::{Chrome, PageUser, Texts, render};
+use crate::pages::{Chrome, PageMessage, PagePost, PageUser, Refusal, Texts, TokenOnly, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
-use keyward_core::accounts::AccountError;
+use keyward_core::accounts::federation::FederationError;
 use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::secret::SecretHash;
 use serde::Deserialize;
@@ -151,21 +150,29 @@ async fn show(
     )
 }
 
-/// Shows a refusal on the page; our own failures get the unavailable page.
-async fn refused(state: &AppState, page: &PageUser, e: ApiError) -> Response {
-    match e {
-        ApiError::Internal(detail) => unavailable(page.t, &detail),
-        other => {
-            show(
-                state,
-                page,
-                other.status(),
-                None,
-                Some(other.to_string()),
-                "",
-            )
-            .await
-        }
+/// Shows a refusal on the page, in the page's language; our own failures get the unavailable
+/// page.
+async fn refused(
+    state: &AppState,
+    page: &PageUser,
+    e: impl PageMessage + Into<ApiError>,
+) -> Response {
+    match Refusal::of(page.t, e) {
+        Refusal::Shown(status, message) => show(state, page, status, None, Some(message), "").await,
+        Refusal::Ours(detail) => unavailable(page.t, &detail),
+    }
+}
+
+/// Back to the page with the notice for `done` (a key of `notice`), or the refusal on it.
+async fn finish<E: PageMessage + Into<ApiError>>(
+    state: &AppState,
+    page: &PageUser,
+    outcome: Result<(), E>,
+    done: &str,
+) -> Response {
+    match outcome {
+        Ok(()) => redirect(&format!("/user/security?done={done}")),
+        Err(e) => refused(state, page, e).await,
     }
 }
 
@@ -179,30 +186,25 @@ pub async fn get(
     show(&state, &page, StatusCode::OK, done, query.error(page.t), "").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct PasswordForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     current: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     password2: String,
 }
 
 /// `POST /user/security/password`: every session ends (as `PUT /api/user/self` does); this
 /// browser gets a fresh one.
 pub async fn password(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
     jar: CookieJar,
-    Form(form): Form<PasswordForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<PasswordForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let a = account_texts(page.t);
     if form.password != form.password2 {
         return show(
@@ -215,38 +217,18 @@ pub async fn password(
         )
         .await;
     }
-    match state
+    if let Err(e) = state
         .accounts
         .change_password(&page.user, &form.current, &form.password)
         .await
     {
-        Ok(()) => {}
-        Err(e @ (AccountError::Store(_) | AccountError::Hash(_))) => {
-            return unavailable(page.t, &e);
-        }
-        Err(e) => {
-            return show(
-                &state,
-                &page,
-                StatusCode::OK,
-                None,
-                Some(page.t.error(&e)),
-                "",
-            )
-            .await;
-        }
+        return refused(&state, &page, e).await;
     }
     tracing::info!(user.id = page.user.id, "password changed on the page");
     match crate::account::login::open_session(&state, jar, &page.user, &client).await {
         Ok(jar) => (jar, redirect("/user/security?done=password")).into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 #[derive(Template)]
@@ -287,11 +269,7 @@ fn setup_page(
 ) -> Response {
     let qr = qr_data_uri(&otpauth_url);
     render(
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        crate::pages::form_status(&error),
         &TotpSetupPage {
             t: page.t,
             a: account_texts(page.t),
@@ -308,48 +286,33 @@ fn setup_page(
 
 /// `POST /user/security/totp/setup`: a new secret and recovery codes, shown on this answer
 /// only; two-factor stays off until a code confirms it.
-pub async fn totp_setup(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
+pub async fn totp_setup(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Response {
     match state.two_factor.begin(&page.user).await {
         Ok(e) => setup_page(&page, e.secret, e.otpauth_url, e.backup_codes, None),
-        Err(e) => refused(&state, &page, e.into()).await,
+        Err(e) => refused(&state, &page, e).await,
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EnableForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     code: String,
     /// What the setup page showed, carried only to show it again after a mistyped code; the
     /// server's own record decides.
-    #[serde(default)]
     secret: String,
-    #[serde(default)]
     otpauth_url: String,
-    #[serde(default)]
     codes: String,
 }
 
 /// `POST /user/security/totp/enable`.
 pub async fn totp_enable(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<EnableForm>,
+    PagePost {
+        state, page, form, ..
+    }: PagePost<EnableForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
-        Err(e) => return refused(&state, &page, e.into()).await,
+        Err(e) => return refused(&state, &page, e).await,
     };
     match state
         .two_factor
@@ -372,101 +335,84 @@ pub async fn totp_enable(
                 Some(page.t.error(&TwoFactorError::WrongCode)),
             )
         }
-        Err(e) => refused(&state, &page, e.into()).await,
+        Err(e) => refused(&state, &page, e).await,
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CodeForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     code: String,
 }
 
 /// `POST /user/security/totp/disable`: needs a current code or a recovery code.
 pub async fn totp_disable(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<CodeForm>,
+    PagePost {
+        state, page, form, ..
+    }: PagePost<CodeForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
-    match crate::account::two_factor::disable_for(&state, &page.user, &form.code).await {
-        Ok(()) => redirect("/user/security?done=totp_off"),
-        Err(e) => refused(&state, &page, e).await,
-    }
+    let settings = match state.settings.get().await {
+        Ok(settings) => settings,
+        Err(e) => return refused(&state, &page, e).await,
+    };
+    let disabled = state
+        .two_factor
+        .disable(&page.user, &form.code, &settings)
+        .await;
+    finish(&state, &page, disabled, "totp_off").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct UnbindForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     provider: String,
 }
 
 /// `POST /user/security/identities/unbind`: refused for the account's last way in.
 pub async fn unbind(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
-    Form(form): Form<UnbindForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<UnbindForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
+    let unlinked = state
+        .accounts
+        .unlink_identity(&page.user, &form.provider, &client.ip)
+        .await;
+    if let Err(e @ FederationError::NotLinked) = unlinked {
+        // A 404, as `DELETE /api/user/identities/{provider}` answers it.
+        let message = Some(page.t.error(&e));
+        return show(&state, &page, StatusCode::NOT_FOUND, None, message, "").await;
     }
-    match crate::account::identities::unlink_for(&state, &page.user, &form.provider, &client.ip)
-        .await
-    {
-        Ok(()) => redirect("/user/security?done=unbound"),
-        Err(e) => refused(&state, &page, e).await,
-    }
+    finish(&state, &page, unlinked, "unbound").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EmailForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     code: String,
     /// `send_code` or `bind`.
-    #[serde(default)]
     action: String,
 }
 
 /// `POST /user/security/email`: send a code to the address, or bind it with the code.
 pub async fn email(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
-    Form(form): Form<EmailForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<EmailForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
-    let a = account_texts(page.t);
     if form.action == "send_code" {
-        let mail = crate::federation::email::mail_context(&state);
-        let sent = state
-            .accounts
-            .send_verification(&mail, &form.email, &client.ip, Some(page.user.id))
-            .await
-            .map_err(ApiError::from);
-        return match sent {
+        let user = Some(page.user.id);
+        return match send_verification_code(&state, &form.email, &client.ip, user).await {
             Ok(()) => {
-                show(
-                    &state,
-                    &page,
-                    StatusCode::OK,
-                    Some(a.code_sent),
-                    None,
-                    &form.email,
-                )
-                .await
+                let sent = Some(account_texts(page.t).code_sent);
+                show(&state, &page, StatusCode::OK, sent, None, &form.email).await
             }
             Err(e) => refused(&state, &page, e).await,
         };
@@ -475,18 +421,13 @@ pub async fn email(
         .accounts
         .bind_email(&page.user, &form.email, &form.code, &client.ip)
         .await;
-    match bound.map_err(ApiError::from) {
-        Ok(()) => redirect("/user/security?done=email"),
-        Err(e) => refused(&state, &page, e).await,
-    }
+    finish(&state, &page, bound, "email").await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct EndForm {
-    #[serde(default)]
-    csrf_token: String,
     /// Hex SHA-256 of the session id, as the list shows it.
-    #[serde(default)]
     handle: String,
 }
 
@@ -503,14 +444,11 @@ fn parse_handle(handle: &str) -> Option<SecretHash> {
 /// `POST /user/security/sessions/end`: ends one of the user's sessions; ending this one logs
 /// this browser out.
 pub async fn end_session(
-    State(state): State<AppState>,
-    page: PageUser,
     jar: CookieJar,
-    Form(form): Form<EndForm>,
+    PagePost {
+        state, page, form, ..
+    }: PagePost<EndForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let Some(hash) = parse_handle(&form.handle) else {
         return redirect("/user/security");
     };
@@ -527,14 +465,7 @@ pub async fn end_session(
 }
 
 /// `POST /user/security/sessions/others`: ends every session but this one.
-pub async fn end_others(
-    State(state): State<AppState>,
-    page: PageUser,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
+pub async fn end_others(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Response {
     match state
         .accounts
         .end_other_sessions(page.user.id, &page.session.id_hash)

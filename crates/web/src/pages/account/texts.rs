@@ -3,338 +3,134 @@
 
 use crate::pages::Texts;
 
-pub struct AccountTexts {
-    pub home_title: &'static str,
-    pub user_name: &'static str,
-    pub display_name: &'static str,
-    pub email: &'static str,
-    pub not_set: &'static str,
-    pub unverified: &'static str,
-    pub balance: &'static str,
-    pub quota: &'static str,
-    pub used_quota: &'static str,
-    pub home_links: &'static str,
-    pub or_continue: &'static str,
-    pub login_with_before: &'static str,
-    pub login_with_after: &'static str,
-    pub no_account: &'static str,
-    pub register_link: &'static str,
-    pub forgot_password: &'static str,
-    pub register_title: &'static str,
-    pub password_confirm: &'static str,
-    pub passwords_differ: &'static str,
-    pub password_hint: &'static str,
-    pub email_code: &'static str,
-    pub send_code: &'static str,
-    pub code_sent: &'static str,
-    pub register_button: &'static str,
-    pub have_account: &'static str,
-    pub reset_title: &'static str,
-    pub reset_intro: &'static str,
-    pub reset_sent: &'static str,
-    pub send_link: &'static str,
-    pub choose_title: &'static str,
-    pub new_password: &'static str,
-    pub save_password: &'static str,
-    pub reset_done: &'static str,
-    pub reset_bad_link: &'static str,
-    pub back_to_login: &'static str,
-    pub auth_intro: &'static str,
-    pub auth_none: &'static str,
-    pub app: &'static str,
-    pub scopes: &'static str,
-    pub granted_at: &'static str,
-    pub last_used: &'static str,
-    pub never: &'static str,
-    pub revoke: &'static str,
-    pub revoked: &'static str,
-    pub not_found: &'static str,
-    pub password_section: &'static str,
-    pub current_password: &'static str,
-    pub change_password: &'static str,
-    pub set_password: &'static str,
-    pub no_password_yet: &'static str,
-    pub password_changed: &'static str,
-    pub totp_section: &'static str,
-    pub totp_on: &'static str,
-    pub totp_off: &'static str,
-    pub totp_start: &'static str,
-    pub totp_scan: &'static str,
-    pub totp_qr_alt: &'static str,
-    pub totp_secret: &'static str,
-    pub totp_uri: &'static str,
-    pub recovery_codes: &'static str,
-    pub totp_confirm: &'static str,
-    pub totp_enabled: &'static str,
-    pub totp_disable: &'static str,
-    pub totp_disabled: &'static str,
-    pub totp_code: &'static str,
-    pub code: &'static str,
-    pub recovery_left: &'static str,
-    pub identities_section: &'static str,
-    pub identities_none: &'static str,
-    pub bind: &'static str,
-    pub unbind: &'static str,
-    pub unbound: &'static str,
-    pub email_section: &'static str,
-    pub email_verified: &'static str,
-    pub bind_email: &'static str,
-    pub email_bound: &'static str,
-    pub email_unavailable: &'static str,
-    pub sessions_section: &'static str,
-    pub signed_in_at: &'static str,
-    pub last_seen: &'static str,
-    pub ip: &'static str,
-    pub device: &'static str,
-    pub this_session: &'static str,
-    pub end_session: &'static str,
-    pub end_others: &'static str,
-    pub session_ended: &'static str,
-    pub others_ended: &'static str,
-    pub redeem_title: &'static str,
-    pub topup_code: &'static str,
-    pub redeem: &'static str,
-    pub redeemed: &'static str,
-    pub topup_admin_title: &'static str,
-    pub generate: &'static str,
-    pub amount: &'static str,
-    pub count: &'static str,
-    pub label: &'static str,
-    pub expires: &'static str,
-    pub generated: &'static str,
-    pub status: &'static str,
-    pub status_unused: &'static str,
-    pub status_used: &'static str,
-    pub status_expired: &'static str,
-    pub redeemed_by: &'static str,
-    pub created: &'static str,
-    pub codes_none: &'static str,
-    pub prev_page: &'static str,
-    pub next_page: &'static str,
-    pub bad_expiry: &'static str,
+crate::pages::page_words! {
+    AccountTexts {
+        home_title: "我的账户", "My account";
+        user_name: "用户名", "User name";
+        display_name: "显示名称", "Display name";
+        email: "邮箱", "E-mail";
+        not_set: "未设置", "Not set";
+        unverified: "未验证", "unverified";
+        balance: "余额", "Balance";
+        quota: "总额度", "Quota";
+        used_quota: "已用额度", "Used";
+        home_links: "管理你的账户", "Manage your account";
+        or_continue: "或使用以下方式继续", "Or continue with";
+        login_with_before: "使用 ", "Continue with ";
+        login_with_after: " 继续", "";
+        no_account: "还没有账户？", "No account yet?";
+        register_link: "注册", "Create one";
+        forgot_password: "忘记密码？", "Forgot your password?";
+        register_title: "注册", "Create an account";
+        password_confirm: "确认密码", "Confirm password";
+        passwords_differ: "两次输入的密码不一致", "The two passwords differ";
+        password_hint: "8 到 128 个字符", "8 to 128 characters";
+        email_code: "邮箱验证码", "E-mail code";
+        send_code: "发送验证码", "Send a code";
+        code_sent:
+            "如果该邮箱可以使用，验证码已发出，10 分钟内有效。",
+            "If the address can be used, a code is on its way; it works for 10 minutes.";
+        register_button: "注册", "Create account";
+        have_account: "已有账户？", "Already have an account?";
+        reset_title: "找回密码", "Reset your password";
+        reset_intro:
+            "输入账户绑定的邮箱，我们会发送一个重置链接。",
+            "Enter the e-mail address of your account and we will send you a link.";
+        reset_sent:
+            "如果该邮箱绑定了账户，重置链接已发出，30 分钟内有效。",
+            "If an account has this address, a link is on its way; it works for 30 minutes.";
+        send_link: "发送重置链接", "Send the link";
+        choose_title: "设置新密码", "Choose a new password";
+        new_password: "新密码", "New password";
+        save_password: "保存新密码", "Save the new password";
+        reset_done:
+            "密码已重置，其他设备上的登录已退出。请用新密码登录。",
+            "Your password was reset and every other login ended. Log in with the new one.";
+        reset_bad_link: "重置链接非法或已过期", "This link is invalid or has expired";
+        back_to_login: "返回登录", "Back to log in";
+        auth_intro:
+            "这些应用可以在你授权的范围内访问你的账户。撤销后，它们的令牌立即失效。",
+            "These apps can access your account within what you allowed. Revoking takes their tokens away at once.";
+        auth_none: "你还没有授权任何应用。", "You have not authorized any app.";
+        app: "应用", "App";
+        scopes: "权限", "Access";
+        granted_at: "授权时间", "Authorized";
+        last_used: "最近使用", "Last used";
+        never: "从未", "never";
+        revoke: "撤销授权", "Revoke";
+        revoked: "已撤销该应用的授权。", "The app’s access was revoked.";
+        not_found: "找不到该项目，它可能已被删除。", "Not found; it may be gone already.";
+        password_section: "密码", "Password";
+        current_password: "当前密码", "Current password";
+        change_password: "修改密码", "Change password";
+        set_password: "设置密码", "Set a password";
+        no_password_yet:
+            "你的账户还没有密码，可以设置一个，之后即可用密码登录。",
+            "Your account has no password yet; set one to log in with it.";
+        password_changed: "密码已修改，其他设备上的登录已退出。", "Password changed; every other login ended.";
+        totp_section: "两步验证", "Two-factor authentication";
+        totp_on: "已开启", "On";
+        totp_off: "未开启", "Off";
+        totp_start: "开启两步验证", "Turn on two-factor";
+        totp_scan:
+            "用身份验证器扫描二维码，或手动输入密钥，然后填写应用显示的 6 位验证码。",
+            "Scan the QR code with your authenticator app, or type the key, then enter the 6-digit code it shows.";
+        totp_qr_alt: "两步验证二维码", "Two-factor QR code";
+        totp_secret: "密钥", "Key";
+        totp_uri: "otpauth 链接", "otpauth link";
+        recovery_codes:
+            "恢复码：只显示这一次，请妥善保存。每个恢复码可代替验证码使用一次。",
+            "Recovery codes: shown only now, keep them safe. Each works once instead of a code.";
+        totp_confirm: "确认开启", "Confirm";
+        totp_enabled: "两步验证已开启。", "Two-factor authentication is on.";
+        totp_disable: "关闭两步验证", "Turn off two-factor";
+        totp_disabled: "两步验证已关闭。", "Two-factor authentication is off.";
+        totp_code: "验证码或恢复码", "Code or recovery code";
+        code: "验证码", "Code";
+        recovery_left: "剩余恢复码", "Recovery codes left";
+        identities_section: "第三方账户", "Linked accounts";
+        identities_none: "尚未绑定第三方账户。", "No linked account.";
+        bind: "绑定", "Link";
+        unbind: "解绑", "Unlink";
+        unbound: "已解绑。", "Unlinked.";
+        email_section: "邮箱", "E-mail";
+        email_verified: "已验证", "verified";
+        bind_email: "绑定邮箱", "Link this address";
+        email_bound: "邮箱已绑定。", "E-mail address linked.";
+        email_unavailable: "管理员尚未配置邮件发送。", "E-mail sending is not set up.";
+        sessions_section: "登录设备", "Sessions";
+        signed_in_at: "登录时间", "Signed in";
+        last_seen: "最近活动", "Last active";
+        ip: "IP 地址", "IP address";
+        device: "设备", "Device";
+        this_session: "当前会话", "This session";
+        end_session: "退出", "End";
+        end_others: "退出其他所有设备", "End all other sessions";
+        session_ended: "已退出该会话。", "Session ended.";
+        others_ended: "其他设备已全部退出。", "Every other session ended.";
+        redeem_title: "兑换充值码", "Redeem a top-up code";
+        topup_code: "充值码", "Top-up code";
+        redeem: "兑换", "Redeem";
+        redeemed: "兑换成功，增加额度：", "Redeemed; quota added: ";
+        topup_admin_title: "充值码管理", "Top-up codes";
+        generate: "生成充值码", "Generate codes";
+        amount: "额度（配额单位）", "Amount (quota units)";
+        count: "数量（1–100）", "How many (1–100)";
+        label: "名称（可选）", "Label (optional)";
+        expires: "过期时间（可选，UTC）", "Expires (optional, UTC)";
+        generated: "以下充值码只显示这一次，请立即保存：", "These codes are shown only now; save them:";
+        status: "状态", "Status";
+        status_unused: "未使用", "unused";
+        status_used: "已使用", "used";
+        status_expired: "已过期", "expired";
+        redeemed_by: "兑换人", "Redeemed by";
+        created: "创建时间", "Created";
+        codes_none: "还没有充值码。", "No codes yet.";
+        prev_page: "上一页", "Previous";
+        next_page: "下一页", "Next";
+        bad_expiry: "过期时间格式不正确", "The expiry date is not valid";
+    }
 }
-
-pub static ZH: AccountTexts = AccountTexts {
-    home_title: "我的账户",
-    user_name: "用户名",
-    display_name: "显示名称",
-    email: "邮箱",
-    not_set: "未设置",
-    unverified: "未验证",
-    balance: "余额",
-    quota: "总额度",
-    used_quota: "已用额度",
-    home_links: "管理你的账户",
-    or_continue: "或使用以下方式继续",
-    login_with_before: "使用 ",
-    login_with_after: " 继续",
-    no_account: "还没有账户？",
-    register_link: "注册",
-    forgot_password: "忘记密码？",
-    register_title: "注册",
-    password_confirm: "确认密码",
-    passwords_differ: "两次输入的密码不一致",
-    password_hint: "8 到 128 个字符",
-    email_code: "邮箱验证码",
-    send_code: "发送验证码",
-    code_sent: "如果该邮箱可以使用，验证码已发出，10 分钟内有效。",
-    register_button: "注册",
-    have_account: "已有账户？",
-    reset_title: "找回密码",
-    reset_intro: "输入账户绑定的邮箱，我们会发送一个重置链接。",
-    reset_sent: "如果该邮箱绑定了账户，重置链接已发出，30 分钟内有效。",
-    send_link: "发送重置链接",
-    choose_title: "设置新密码",
-    new_password: "新密码",
-    save_password: "保存新密码",
-    reset_done: "密码已重置，其他设备上的登录已退出。请用新密码登录。",
-    reset_bad_link: "重置链接非法或已过期",
-    back_to_login: "返回登录",
-    auth_intro: "这些应用可以在你授权的范围内访问你的账户。撤销后，它们的令牌立即失效。",
-    auth_none: "你还没有授权任何应用。",
-    app: "应用",
-    scopes: "权限",
-    granted_at: "授权时间",
-    last_used: "最近使用",
-    never: "从未",
-    revoke: "撤销授权",
-    revoked: "已撤销该应用的授权。",
-    not_found: "找不到该项目，它可能已被删除。",
-    password_section: "密码",
-    current_password: "当前密码",
-    change_password: "修改密码",
-    set_password: "设置密码",
-    no_password_yet: "你的账户还没有密码，可以设置一个，之后即可用密码登录。",
-    password_changed: "密码已修改，其他设备上的登录已退出。",
-    totp_section: "两步验证",
-    totp_on: "已开启",
-    totp_off: "未开启",
-    totp_start: "开启两步验证",
-    totp_scan: "用身份验证器扫描二维码，或手动输入密钥，然后填写应用显示的 6 位验证码。",
-    totp_qr_alt: "两步验证二维码",
-    totp_secret: "密钥",
-    totp_uri: "otpauth 链接",
-    recovery_codes: "恢复码：只显示这一次，请妥善保存。每个恢复码可代替验证码使用一次。",
-    totp_confirm: "确认开启",
-    totp_enabled: "两步验证已开启。",
-    totp_disable: "关闭两步验证",
-    totp_disabled: "两步验证已关闭。",
-    totp_code: "验证码或恢复码",
-    code: "验证码",
-    recovery_left: "剩余恢复码",
-    identities_section: "第三方账户",
-    identities_none: "尚未绑定第三方账户。",
-    bind: "绑定",
-    unbind: "解绑",
-    unbound: "已解绑。",
-    email_section: "邮箱",
-    email_verified: "已验证",
-    bind_email: "绑定邮箱",
-    email_bound: "邮箱已绑定。",
-    email_unavailable: "管理员尚未配置邮件发送。",
-    sessions_section: "登录设备",
-    signed_in_at: "登录时间",
-    last_seen: "最近活动",
-    ip: "IP 地址",
-    device: "设备",
-    this_session: "当前会话",
-    end_session: "退出",
-    end_others: "退出其他所有设备",
-    session_ended: "已退出该会话。",
-    others_ended: "其他设备已全部退出。",
-    redeem_title: "兑换充值码",
-    topup_code: "充值码",
-    redeem: "兑换",
-    redeemed: "兑换成功，增加额度：",
-    topup_admin_title: "充值码管理",
-    generate: "生成充值码",
-    amount: "额度（配额单位）",
-    count: "数量（1–100）",
-    label: "名称（可选）",
-    expires: "过期时间（可选，UTC）",
-    generated: "以下充值码只显示这一次，请立即保存：",
-    status: "状态",
-    status_unused: "未使用",
-    status_used: "已使用",
-    status_expired: "已过期",
-    redeemed_by: "兑换人",
-    created: "创建时间",
-    codes_none: "还没有充值码。",
-    prev_page: "上一页",
-    next_page: "下一页",
-    bad_expiry: "过期时间格式不正确",
-};
-
-pub static EN: AccountTexts = AccountTexts {
-    home_title: "My account",
-    user_name: "User name",
-    display_name: "Display name",
-    email: "E-mail",
-    not_set: "Not set",
-    unverified: "unverified",
-    balance: "Balance",
-    quota: "Quota",
-    used_quota: "Used",
-    home_links: "Manage your account",
-    or_continue: "Or continue with",
-    login_with_before: "Continue with ",
-    login_with_after: "",
-    no_account: "No account yet?",
-    register_link: "Create one",
-    forgot_password: "Forgot your password?",
-    register_title: "Create an account",
-    password_confirm: "Confirm password",
-    passwords_differ: "The two passwords differ",
-    password_hint: "8 to 128 characters",
-    email_code: "E-mail code",
-    send_code: "Send a code",
-    code_sent: "If the address can be used, a code is on its way; it works for 10 minutes.",
-    register_button: "Create account",
-    have_account: "Already have an account?",
-    reset_title: "Reset your password",
-    reset_intro: "Enter the e-mail address of your account and we will send you a link.",
-    reset_sent: "If an account has this address, a link is on its way; it works for 30 minutes.",
-    send_link: "Send the link",
-    choose_title: "Choose a new password",
-    new_password: "New password",
-    save_password: "Save the new password",
-    reset_done: "Your password was reset and every other login ended. Log in with the new one.",
-    reset_bad_link: "This link is invalid or has expired",
-    back_to_login: "Back to log in",
-    auth_intro: "These apps can access your account within what you allowed. Revoking takes their tokens away at once.",
-    auth_none: "You have not authorized any app.",
-    app: "App",
-    scopes: "Access",
-    granted_at: "Authorized",
-    last_used: "Last used",
-    never: "never",
-    revoke: "Revoke",
-    revoked: "The app’s access was revoked.",
-    not_found: "Not found; it may be gone already.",
-    password_section: "Password",
-    current_password: "Current password",
-    change_password: "Change password",
-    set_password: "Set a password",
-    no_password_yet: "Your account has no password yet; set one to log in with it.",
-    password_changed: "Password changed; every other login ended.",
-    totp_section: "Two-factor authentication",
-    totp_on: "On",
-    totp_off: "Off",
-    totp_start: "Turn on two-factor",
-    totp_scan: "Scan the QR code with your authenticator app, or type the key, then enter the 6-digit code it shows.",
-    totp_qr_alt: "Two-factor QR code",
-    totp_secret: "Key",
-    totp_uri: "otpauth link",
-    recovery_codes: "Recovery codes: shown only now, keep them safe. Each works once instead of a code.",
-    totp_confirm: "Confirm",
-    totp_enabled: "Two-factor authentication is on.",
-    totp_disable: "Turn off two-factor",
-    totp_disabled: "Two-factor authentication is off.",
-    totp_code: "Code or recovery code",
-    code: "Code",
-    recovery_left: "Recovery codes left",
-    identities_section: "Linked accounts",
-    identities_none: "No linked account.",
-    bind: "Link",
-    unbind: "Unlink",
-    unbound: "Unlinked.",
-    email_section: "E-mail",
-    email_verified: "verified",
-    bind_email: "Link this address",
-    email_bound: "E-mail address linked.",
-    email_unavailable: "E-mail sending is not set up.",
-    sessions_section: "Sessions",
-    signed_in_at: "Signed in",
-    last_seen: "Last active",
-    ip: "IP address",
-    device: "Device",
-    this_session: "This session",
-    end_session: "End",
-    end_others: "End all other sessions",
-    session_ended: "Session ended.",
-    others_ended: "Every other session ended.",
-    redeem_title: "Redeem a top-up code",
-    topup_code: "Top-up code",
-    redeem: "Redeem",
-    redeemed: "Redeemed; quota added: ",
-    topup_admin_title: "Top-up codes",
-    generate: "Generate codes",
-    amount: "Amount (quota units)",
-    count: "How many (1–100)",
-    label: "Label (optional)",
-    expires: "Expires (optional, UTC)",
-    generated: "These codes are shown only now; save them:",
-    status: "Status",
-    status_unused: "unused",
-    status_used: "used",
-    status_expired: "expired",
-    redeemed_by: "Redeemed by",
-    created: "Created",
-    codes_none: "No codes yet.",
-    prev_page: "Previous",
-    next_page: "Next",
-    bad_expiry: "The expiry date is not valid",
-};
 
 /// The account pages' words in the language of `t`.
 pub fn account_texts(t: &Texts) -> &'static AccountTexts {

@@ -2,11 +2,10 @@
 //! `POST /api/user/topup`).
 
 use super::{AccountTexts, account_texts, settings, unavailable};
-use crate::extract::Client;
-use crate::pages::{Chrome, PageUser, Texts, render};
+use crate::pages::{Chrome, PagePost, PageUser, Texts, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::billing::balance_formatted;
@@ -60,24 +59,21 @@ pub async fn get(State(state): State<AppState>, page: PageUser) -> Response {
     show(&state, &page, &page.user, StatusCode::OK, None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RedeemForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     key: String,
 }
 
 /// `POST /topup`: answers with the page itself, showing the new balance or why not.
 pub async fn post(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
-    Form(form): Form<RedeemForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<RedeemForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let a = account_texts(page.t);
     match state.topups.redeem(&page.user, &form.key, &client.ip).await {
         Ok(amount) => {

@@ -1,8 +1,8 @@
 //! `/admin/audit`: the audit log, newest first, filtered by action.
 
-use super::{AdminTexts, Pager, Section, admin_texts, unavailable, usernames};
-use crate::admin::paging;
-use crate::pages::console::QUERY;
+use super::{
+    AdminTexts, ListQuery, Pager, Section, admin_texts, filter_query, unavailable, usernames,
+};
 use crate::pages::console::format_time;
 use crate::pages::{Chrome, PageAdmin, Texts, render};
 use crate::state::AppState;
@@ -11,8 +11,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::audit::action;
-use percent_encoding::utf8_percent_encode;
-use serde::Deserialize;
 
 pub struct AuditRow {
     pub time: String,
@@ -54,42 +52,26 @@ const ACTIONS: &[&str] = &[
     action::SETTINGS_UPDATED,
 ];
 
-#[derive(Deserialize)]
-pub struct AuditQuery {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    p: Option<i64>,
-}
-
 /// `GET /admin/audit?action=&p=`.
 pub async fn audit(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
-    Query(query): Query<AuditQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Response {
     let filter_action: String = query.action.trim().chars().take(64).collect();
-    let (number, window) = paging(query.p, None, 50, 50);
-    let found = state
-        .store
-        .list_audit(
-            (!filter_action.is_empty()).then_some(filter_action.as_str()),
-            window,
-        )
-        .await;
-    let entries = match found {
-        Ok(entries) => entries,
+    let filter = filter_query("action", &filter_action);
+    let action = (!filter_action.is_empty()).then_some(filter_action.as_str());
+    let listed = Pager::fetch("/admin/audit", &filter, query.p, 50, |window| {
+        state.store.list_audit(action, window)
+    });
+    let (entries, pager) = match listed.await {
+        Ok(listed) => listed,
         Err(e) => return unavailable(page.t, &e),
     };
     let ids: Vec<i64> = entries.iter().filter_map(|e| e.actor_id).collect();
     let names = match usernames(&state, page.t, &ids).await {
         Ok(names) => names,
         Err(response) => return response,
-    };
-    let filter = if filter_action.is_empty() {
-        String::new()
-    } else {
-        format!("action={}", utf8_percent_encode(&filter_action, QUERY))
     };
     let rows = entries
         .iter()
@@ -116,12 +98,7 @@ pub async fn audit(
             chrome: page.chrome(),
             a: admin_texts(page.t),
             section: Section("audit"),
-            pager: Pager::new(
-                "/admin/audit",
-                &filter,
-                number,
-                entries.len() as i64 == window.limit,
-            ),
+            pager,
             action: filter_action,
             actions: ACTIONS,
             entries: rows,

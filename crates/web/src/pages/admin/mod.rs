@@ -11,13 +11,15 @@ pub use settings::{save_settings, settings};
 pub use texts::{AdminTexts, admin_texts};
 pub use users::{update_user, users};
 
-use super::console::{console_texts, format_time};
-use super::{Chrome, PageAdmin, Texts, error_page, login::redirect, render, safe_return_to};
+use super::console::{AppRow, ConsoleTexts, app_failure, console_texts};
+use super::{
+    Chrome, PageAdmin, PagePost, Texts, error_page, login::redirect, render, safe_return_to,
+    unavailable,
+};
 use crate::admin::paging;
-use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::model::{Client as App, ClientStatus, UserId};
@@ -34,23 +36,21 @@ impl Section {
     }
 }
 
-/// An app as the review pages show it.
+/// An app as the review pages show it: as its owner's console does, and whose it is.
 pub struct AdminAppRow {
-    pub id: i64,
-    pub name: String,
-    pub description: String,
-    pub client_id: String,
+    pub row: AppRow,
     pub owner: String,
-    pub status_key: &'static str,
-    pub status: &'static str,
     pub pending: bool,
-    pub approved: bool,
-    pub trusted: bool,
-    pub public: bool,
-    pub review_note: String,
-    pub redirect_uris: Vec<String>,
-    pub scopes: String,
-    pub created: String,
+}
+
+impl AdminAppRow {
+    fn new(c: &ConsoleTexts, app: &App, owner: String) -> Self {
+        Self {
+            row: AppRow::new(c, app),
+            owner,
+            pending: app.status == ClientStatus::Pending,
+        }
+    }
 }
 
 /// The previous and next page links of a listing; `None` where there is none.
@@ -74,6 +74,35 @@ impl Pager {
             prev: (page > 1).then(|| link(page - 1)),
             next: full.then(|| link(page + 1)),
         }
+    }
+
+    /// Page `p` of a listing, `per_page` items long, with its pager (as [`Pager::new`]).
+    pub async fn fetch<T, E, F>(
+        path: &str,
+        query: &str,
+        p: Option<i64>,
+        per_page: i64,
+        fetch: impl FnOnce(keyward_core::store::Page) -> F,
+    ) -> Result<(Vec<T>, Self), E>
+    where
+        F: Future<Output = Result<Vec<T>, E>>,
+    {
+        let (page, window) = paging(p, None, per_page, per_page);
+        let items = fetch(window).await?;
+        let full = i64::try_from(items.len()).is_ok_and(|n| n == window.limit);
+        Ok((items, Self::new(path, query, page, full)))
+    }
+}
+
+/// A listing's filter as its query (`name=value`, encoded), or empty for no filter.
+pub fn filter_query(name: &str, value: &str) -> String {
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{name}={}",
+            percent_encoding::utf8_percent_encode(value, super::console::QUERY)
+        )
     }
 }
 
@@ -113,25 +142,12 @@ async fn app_rows(
     let owners = usernames(state, t, &ids).await?;
     Ok(apps
         .iter()
-        .map(|app| AdminAppRow {
-            id: app.id,
-            name: app.name.clone(),
-            description: app.description.clone(),
-            client_id: app.client_id.clone(),
-            owner: owners
+        .map(|app| {
+            let owner = owners
                 .get(&app.owner_id)
                 .cloned()
-                .unwrap_or_else(|| format!("#{}", app.owner_id)),
-            status_key: app.status.as_str(),
-            status: c.status(app.status),
-            pending: app.status == ClientStatus::Pending,
-            approved: app.status == ClientStatus::Approved,
-            trusted: app.trusted,
-            public: app.public,
-            review_note: app.review_note.clone(),
-            redirect_uris: app.redirect_uris.clone(),
-            scopes: app.allowed_scopes.to_string(),
-            created: format_time(app.created_at),
+                .unwrap_or_else(|| format!("#{}", app.owner_id));
+            AdminAppRow::new(c, app, owner)
         })
         .collect())
 }
@@ -187,11 +203,14 @@ pub async fn overview(State(state): State<AppState>, PageAdmin(page): PageAdmin)
     )
 }
 
-#[derive(Deserialize)]
-pub struct AppsQuery {
-    #[serde(default)]
+/// The query of the admin listings: the filter each one reads (apps by `status`, users by
+/// `keyword`, the audit log by `action`) and the page number.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
     status: String,
-    #[serde(default)]
+    keyword: String,
+    action: String,
     p: Option<i64>,
 }
 
@@ -199,23 +218,22 @@ pub struct AppsQuery {
 pub async fn apps(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
-    Query(query): Query<AppsQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Response {
     let status = ClientStatus::parse(&query.status);
-    let (number, window) = paging(query.p, None, 20, 20);
-    let apps = match state.store.list_clients(status, window).await {
-        Ok(apps) => apps,
+    let filter = filter_query("status", status.map_or("", ClientStatus::as_str));
+    let listed = Pager::fetch("/admin/apps", &filter, query.p, 20, |window| {
+        state.store.list_clients(status, window)
+    });
+    let (apps, pager) = match listed.await {
+        Ok(listed) => listed,
         Err(e) => return unavailable(page.t, &e),
     };
-    let full = apps.len() as i64 == window.limit;
     let rows = match app_rows(&state, page.t, &apps).await {
         Ok(rows) => rows,
         Err(response) => return response,
     };
     let c = console_texts(page.t);
-    let filter = status
-        .map(|s| format!("status={}", s.as_str()))
-        .unwrap_or_default();
     let statuses = [
         ClientStatus::Pending,
         ClientStatus::Approved,
@@ -236,34 +254,29 @@ pub async fn apps(
             return_to: page.path.clone(),
             apps: rows,
             statuses,
-            pager: Pager::new("/admin/apps", &filter, number, full),
+            pager,
         },
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ReviewForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     decision: String,
-    #[serde(default)]
     reason: String,
-    #[serde(default)]
     return_to: String,
 }
 
 /// `POST /admin/apps/{id}/review`: approve, reject or disable, with the reason the owner sees.
 pub async fn review(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<ReviewForm>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<ReviewForm, PageAdmin>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let decision = match form.decision.as_str() {
         "approve" => Review::Approve,
         "reject" => Review::Reject,
@@ -295,27 +308,23 @@ pub async fn review(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct TrustForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     trusted: String,
-    #[serde(default)]
     return_to: String,
 }
 
 /// `POST /admin/apps/{id}/trusted`: `trusted=1` skips consent for the app's users.
 pub async fn trust(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<TrustForm>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<TrustForm, PageAdmin>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let Ok(id) = id.parse::<i64>() else {
         return app_failure(page.t, &AppError::NotFound);
     };
@@ -337,23 +346,6 @@ pub(crate) fn back<'a>(return_to: &'a str, default: &'a str) -> &'a str {
         .unwrap_or(default)
 }
 
-pub(crate) fn unavailable(t: &'static Texts, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "admin page failed");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        t,
-        "服务暂时不可用 / Temporarily unavailable",
-    )
-}
-
-fn app_failure(t: &'static Texts, e: &AppError) -> Response {
-    match e {
-        AppError::NotFound => error_page(StatusCode::NOT_FOUND, t, console_texts(t).app_not_found),
-        AppError::Store(_) | AppError::Settings(_) => unavailable(t, e),
-        other => error_page(StatusCode::BAD_REQUEST, t, &t.error(other)),
-    }
-}
-
 /// This module's templates with sample data, for the test that renders every template.
 #[cfg(test)]
 pub(crate) fn samples(
@@ -363,24 +355,11 @@ pub(crate) fn samples(
     let a = admin_texts(t);
     let c = console_texts(t);
     let row = |status| {
-        let app = super::console::sample_app(status);
-        AdminAppRow {
-            id: app.id,
-            name: app.name.clone(),
-            description: app.description.clone(),
-            client_id: app.client_id.clone(),
-            owner: "dev".into(),
-            status_key: app.status.as_str(),
-            status: c.status(app.status),
-            pending: status == ClientStatus::Pending,
-            approved: status == ClientStatus::Approved,
+        let app = App {
             trusted: status == ClientStatus::Approved,
-            public: false,
-            review_note: app.review_note.clone(),
-            redirect_uris: app.redirect_uris.clone(),
-            scopes: app.allowed_scopes.to_string(),
-            created: format_time(app.created_at),
-        }
+            ..super::console::sample_app(status)
+        };
+        AdminAppRow::new(c, &app, "dev".into())
     };
     let overview = OverviewPage {
         t,

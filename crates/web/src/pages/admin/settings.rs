@@ -51,9 +51,9 @@ pub struct SettingsPage {
     pub notice: Option<&'static str>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct SettingsQuery {
-    #[serde(default)]
     done: String,
 }
 

@@ -2,200 +2,78 @@
 
 use crate::pages::Texts;
 
-pub struct AdminTexts {
-    pub title: &'static str,
-    pub subnav_label: &'static str,
-    pub nav_overview: &'static str,
-    pub nav_apps: &'static str,
-    pub nav_users: &'static str,
-    pub nav_settings: &'static str,
-    pub nav_audit: &'static str,
-    pub nav_topup: &'static str,
-    pub overview_intro: &'static str,
-    pub pending_title: &'static str,
-    pub pending_none: &'static str,
-    pub approve: &'static str,
-    pub reject: &'static str,
-    pub disable: &'static str,
-    pub reason: &'static str,
-    pub reason_hint: &'static str,
-    pub trusted: &'static str,
-    pub mark_trusted: &'static str,
-    pub unmark_trusted: &'static str,
-    pub owner: &'static str,
-    pub apps_title: &'static str,
-    pub no_apps: &'static str,
-    pub status: &'static str,
-    pub all: &'static str,
-    pub filter: &'static str,
-    pub prev: &'static str,
-    pub next: &'static str,
-    pub users_title: &'static str,
-    pub search: &'static str,
-    pub search_hint: &'static str,
-    pub email: &'static str,
-    pub role: &'static str,
-    pub role_user: &'static str,
-    pub role_admin: &'static str,
-    pub role_root: &'static str,
-    pub enabled: &'static str,
-    pub disabled: &'static str,
-    pub level: &'static str,
-    pub quota: &'static str,
-    pub used_quota: &'static str,
-    pub save: &'static str,
-    pub disable_user: &'static str,
-    pub enable_user: &'static str,
-    pub no_users: &'static str,
-    pub last_login: &'static str,
-    pub never: &'static str,
-    pub settings_title: &'static str,
-    pub settings_intro: &'static str,
-    pub root_only_note: &'static str,
-    pub saved: &'static str,
-    pub secret_set: &'static str,
-    pub secret_unset: &'static str,
-    pub clear_secret: &'static str,
-    pub audit_title: &'static str,
-    pub time: &'static str,
-    pub actor: &'static str,
-    pub action: &'static str,
-    pub target: &'static str,
-    pub detail: &'static str,
-    pub ip: &'static str,
-    pub no_entries: &'static str,
-    pub not_a_number: &'static str,
+crate::pages::page_words! {
+    AdminTexts {
+        title: "管理后台", "Admin";
+        subnav_label: "管理后台导航", "Admin sections";
+        nav_overview: "概览", "Overview";
+        nav_apps: "应用", "Apps";
+        nav_users: "用户", "Users";
+        nav_settings: "设置", "Settings";
+        nav_audit: "审计日志", "Audit log";
+        nav_topup: "充值码", "Top-up codes";
+        overview_intro:
+            "审核开发者提交的应用。通过后，开发者首次打开应用详情时会看到一次密钥。",
+            "Review the apps developers submitted. After approval, the developer sees the secret once, the first time they open the app.";
+        pending_title: "待审核的应用", "Apps waiting for review";
+        pending_none: "没有待审核的应用。", "No app is waiting for review.";
+        approve: "通过", "Approve";
+        reject: "拒绝", "Reject";
+        disable: "停用", "Disable";
+        reason: "原因", "Reason";
+        reason_hint: "拒绝或停用的原因，会显示给开发者", "Why it is rejected or disabled; the developer sees this";
+        trusted: "受信任", "Trusted";
+        mark_trusted: "标记为受信任", "Mark trusted";
+        unmark_trusted: "取消受信任", "Remove trust";
+        owner: "开发者", "Developer";
+        apps_title: "所有应用", "All apps";
+        no_apps: "没有应用。", "No apps.";
+        status: "状态", "Status";
+        all: "全部", "All";
+        filter: "筛选", "Filter";
+        prev: "← 上一页", "← Previous";
+        next: "下一页 →", "Next →";
+        users_title: "用户", "Users";
+        search: "搜索", "Search";
+        search_hint: "用户名、显示名或邮箱", "User name, display name or e-mail";
+        email: "邮箱", "E-mail";
+        role: "角色", "Role";
+        role_user: "普通用户", "User";
+        role_admin: "管理员", "Admin";
+        role_root: "超级管理员", "Root";
+        enabled: "正常", "Enabled";
+        disabled: "已禁用", "Disabled";
+        level: "等级", "Level";
+        quota: "额度", "Quota";
+        used_quota: "已用额度", "Used quota";
+        save: "保存", "Save";
+        disable_user: "禁用用户", "Disable user";
+        enable_user: "启用用户", "Enable user";
+        no_users: "没有找到用户。", "No users found.";
+        last_login: "最近登录", "Last login";
+        never: "从未", "never";
+        settings_title: "设置", "Settings";
+        settings_intro:
+            "修改后立即生效（集群中的其他节点在缓存过期后生效）。密钥只写不读：留空表示保持不变。",
+            "Changes apply at once (other nodes of a cluster pick them up when their cache expires). Secrets are write-only: leave a field empty to keep it.";
+        root_only_note:
+            "邮件（SMTP）与第三方登录的地址、Client ID 和密钥决定了找回密码的邮件与登录身份从何而来，只有超级管理员可以修改。",
+            "Mail (SMTP) and the upstream providers' addresses, client ids and secrets decide where recovery mail and login identities come from: only root may change them.";
+        saved: "设置已保存。", "Settings saved.";
+        secret_set: "已设置，留空保持不变", "Set; leave empty to keep";
+        secret_unset: "未设置", "Not set";
+        clear_secret: "清除", "Clear";
+        audit_title: "审计日志", "Audit log";
+        time: "时间", "Time";
+        actor: "操作者", "Actor";
+        action: "操作", "Action";
+        target: "对象", "Target";
+        detail: "详情", "Detail";
+        ip: "IP", "IP";
+        no_entries: "没有记录。", "No entries.";
+        not_a_number: "请输入整数：", "Enter a whole number: ";
+    }
 }
-
-pub static ZH: AdminTexts = AdminTexts {
-    title: "管理后台",
-    subnav_label: "管理后台导航",
-    nav_overview: "概览",
-    nav_apps: "应用",
-    nav_users: "用户",
-    nav_settings: "设置",
-    nav_audit: "审计日志",
-    nav_topup: "充值码",
-    overview_intro: "审核开发者提交的应用。通过后，开发者首次打开应用详情时会看到一次密钥。",
-    pending_title: "待审核的应用",
-    pending_none: "没有待审核的应用。",
-    approve: "通过",
-    reject: "拒绝",
-    disable: "停用",
-    reason: "原因",
-    reason_hint: "拒绝或停用的原因，会显示给开发者",
-    trusted: "受信任",
-    mark_trusted: "标记为受信任",
-    unmark_trusted: "取消受信任",
-    owner: "开发者",
-    apps_title: "所有应用",
-    no_apps: "没有应用。",
-    status: "状态",
-    all: "全部",
-    filter: "筛选",
-    prev: "← 上一页",
-    next: "下一页 →",
-    users_title: "用户",
-    search: "搜索",
-    search_hint: "用户名、显示名或邮箱",
-    email: "邮箱",
-    role: "角色",
-    role_user: "普通用户",
-    role_admin: "管理员",
-    role_root: "超级管理员",
-    enabled: "正常",
-    disabled: "已禁用",
-    level: "等级",
-    quota: "额度",
-    used_quota: "已用额度",
-    save: "保存",
-    disable_user: "禁用用户",
-    enable_user: "启用用户",
-    no_users: "没有找到用户。",
-    last_login: "最近登录",
-    never: "从未",
-    settings_title: "设置",
-    settings_intro: "修改后立即生效（集群中的其他节点在缓存过期后生效）。密钥只写不读：留空表示保持不变。",
-    root_only_note: "邮件（SMTP）与第三方登录的地址、Client ID 和密钥决定了找回密码的邮件与登录身份从何而来，只有超级管理员可以修改。",
-    saved: "设置已保存。",
-    secret_set: "已设置，留空保持不变",
-    secret_unset: "未设置",
-    clear_secret: "清除",
-    audit_title: "审计日志",
-    time: "时间",
-    actor: "操作者",
-    action: "操作",
-    target: "对象",
-    detail: "详情",
-    ip: "IP",
-    no_entries: "没有记录。",
-    not_a_number: "请输入整数：",
-};
-
-pub static EN: AdminTexts = AdminTexts {
-    title: "Admin",
-    subnav_label: "Admin sections",
-    nav_overview: "Overview",
-    nav_apps: "Apps",
-    nav_users: "Users",
-    nav_settings: "Settings",
-    nav_audit: "Audit log",
-    nav_topup: "Top-up codes",
-    overview_intro: "Review the apps developers submitted. After approval, the developer sees the secret once, the first time they open the app.",
-    pending_title: "Apps waiting for review",
-    pending_none: "No app is waiting for review.",
-    approve: "Approve",
-    reject: "Reject",
-    disable: "Disable",
-    reason: "Reason",
-    reason_hint: "Why it is rejected or disabled; the developer sees this",
-    trusted: "Trusted",
-    mark_trusted: "Mark trusted",
-    unmark_trusted: "Remove trust",
-    owner: "Developer",
-    apps_title: "All apps",
-    no_apps: "No apps.",
-    status: "Status",
-    all: "All",
-    filter: "Filter",
-    prev: "← Previous",
-    next: "Next →",
-    users_title: "Users",
-    search: "Search",
-    search_hint: "User name, display name or e-mail",
-    email: "E-mail",
-    role: "Role",
-    role_user: "User",
-    role_admin: "Admin",
-    role_root: "Root",
-    enabled: "Enabled",
-    disabled: "Disabled",
-    level: "Level",
-    quota: "Quota",
-    used_quota: "Used quota",
-    save: "Save",
-    disable_user: "Disable user",
-    enable_user: "Enable user",
-    no_users: "No users found.",
-    last_login: "Last login",
-    never: "never",
-    settings_title: "Settings",
-    settings_intro: "Changes apply at once (other nodes of a cluster pick them up when their cache expires). Secrets are write-only: leave a field empty to keep it.",
-    root_only_note: "Mail (SMTP) and the upstream providers' addresses, client ids and secrets decide where recovery mail and login identities come from: only root may change them.",
-    saved: "Settings saved.",
-    secret_set: "Set; leave empty to keep",
-    secret_unset: "Not set",
-    clear_secret: "Clear",
-    audit_title: "Audit log",
-    time: "Time",
-    actor: "Actor",
-    action: "Action",
-    target: "Target",
-    detail: "Detail",
-    ip: "IP",
-    no_entries: "No entries.",
-    not_a_number: "Enter a whole number: ",
-};
 
 pub fn admin_texts(t: &Texts) -> &'static AdminTexts {
     if t.lang == "en" { &EN } else { &ZH }

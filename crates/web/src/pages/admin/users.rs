@@ -1,20 +1,16 @@
 //! `/admin/users`: search, page through, and change users (level, quota, role, status).
 
-use super::{AdminTexts, Pager, Section, admin_texts, back, unavailable};
-use crate::admin::paging;
-use crate::extract::Client;
-use crate::pages::console::QUERY;
+use super::{AdminTexts, ListQuery, Pager, Section, admin_texts, back, filter_query, unavailable};
 use crate::pages::console::format_time;
-use crate::pages::{Chrome, PageAdmin, Texts, error_page, login::redirect, render};
+use crate::pages::{Chrome, PageAdmin, PagePost, Texts, error_page, login::redirect, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::accounts::admin::UserEditError;
 use keyward_core::model::{Role, User, UserStatus};
 use keyward_core::store::UserPatch;
-use percent_encoding::utf8_percent_encode;
 use serde::Deserialize;
 
 pub struct UserRow {
@@ -77,35 +73,22 @@ fn row(a: &AdminTexts, user: &User) -> UserRow {
     }
 }
 
-#[derive(Deserialize)]
-pub struct UsersQuery {
-    #[serde(default)]
-    keyword: String,
-    #[serde(default)]
-    p: Option<i64>,
-}
-
 /// `GET /admin/users?keyword=&p=`.
 pub async fn users(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
-    Query(query): Query<UsersQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Response {
     let a = admin_texts(page.t);
     let keyword: String = query.keyword.trim().chars().take(100).collect();
-    let (number, window) = paging(query.p, None, 20, 20);
-    let found = state
-        .store
-        .list_users((!keyword.is_empty()).then_some(keyword.as_str()), window)
-        .await;
-    let users = match found {
-        Ok(users) => users,
+    let filter = filter_query("keyword", &keyword);
+    let search = (!keyword.is_empty()).then_some(keyword.as_str());
+    let listed = Pager::fetch("/admin/users", &filter, query.p, 20, |window| {
+        state.store.list_users(search, window)
+    });
+    let (users, pager) = match listed.await {
+        Ok(listed) => listed,
         Err(e) => return unavailable(page.t, &e),
-    };
-    let filter = if keyword.is_empty() {
-        String::new()
-    } else {
-        format!("keyword={}", utf8_percent_encode(&keyword, QUERY))
     };
     render(
         StatusCode::OK,
@@ -116,12 +99,7 @@ pub async fn users(
             section: Section("users"),
             csrf: page.csrf.clone(),
             return_to: page.path.clone(),
-            pager: Pager::new(
-                "/admin/users",
-                &filter,
-                number,
-                users.len() as i64 == window.limit,
-            ),
+            pager,
             users: users.iter().map(|u| row(a, u)).collect(),
             keyword,
             can_set_roles: page.user.role == Role::Root,
@@ -134,35 +112,27 @@ pub async fn users(
 }
 
 /// Every field is optional: an empty or missing one is left as it is.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct UserForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     level: String,
-    #[serde(default)]
     quota: String,
-    #[serde(default)]
     used_quota: String,
-    #[serde(default)]
     role: String,
-    #[serde(default)]
     status: String,
-    #[serde(default)]
     return_to: String,
 }
 
 /// `POST /admin/users/{id}`: the same rules and audit record as `PATCH /api/admin/users/{id}`.
 pub async fn update_user(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<UserForm>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<UserForm, PageAdmin>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let patch = match parse_patch(&form, admin_texts(page.t)) {
         Ok(patch) => patch,
         Err(message) => return error_page(StatusCode::BAD_REQUEST, page.t, &message),

@@ -6,7 +6,9 @@ mod texts;
 
 pub use texts::{ConsoleTexts, console_texts};
 
-use super::{Chrome, PageUser, Texts, error_page, login::redirect, render};
+use super::{
+    Chrome, PagePost, PageUser, Texts, TokenOnly, error_page, login::redirect, render, unavailable,
+};
 use crate::extract::Client;
 use crate::state::AppState;
 use askama::Template;
@@ -61,19 +63,9 @@ impl AppRow {
     }
 }
 
-/// `2026-05-01 08:30 UTC`.
+/// `2026-05-01 08:30 UTC`; empty if it is out of range.
 pub fn format_time(unix: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(d) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            d.year(),
-            u8::from(d.month()),
-            d.day(),
-            d.hour(),
-            d.minute()
-        ),
-        Err(_) => String::new(),
-    }
+    super::utc_minutes(unix).unwrap_or_default()
 }
 
 pub struct ScopeChoice {
@@ -159,9 +151,9 @@ pub struct DeletePage {
 
 const LIST: &str = "/user/setting/oauth";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
     done: String,
 }
 
@@ -296,26 +288,23 @@ pub async fn detail(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RotateForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     grace_seconds: String,
 }
 
 /// `POST /user/setting/oauth/{id}/rotate`: answers with the new secret, shown this once (a
 /// reload asks to resubmit; it never shows the secret again).
 pub async fn rotate(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<RotateForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<RotateForm>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let Ok(id) = id.parse::<i64>() else {
         return not_found(page.t);
     };
@@ -328,12 +317,6 @@ pub async fn rotate(
         Ok((app, secret)) => app_page(&state, &page, &app, Some(secret)),
         Err(e) => app_failure(page.t, &e),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// `GET /user/setting/oauth/{id}/delete`: the confirmation step (no script needed).
@@ -365,15 +348,14 @@ pub async fn confirm_delete(
 
 /// `POST /user/setting/oauth/{id}/delete`.
 pub async fn delete(
-    State(state): State<AppState>,
-    page: PageUser,
-    Client(client): Client,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    PagePost {
+        state,
+        page,
+        client,
+        ..
+    }: PagePost<TokenOnly>,
 ) -> Response {
-    if let Some(refused) = page.refuse_csrf(&form.csrf_token) {
-        return refused;
-    }
     let Ok(id) = id.parse::<i64>() else {
         return not_found(page.t);
     };
@@ -450,16 +432,8 @@ fn not_found(t: &'static Texts) -> Response {
     error_page(StatusCode::NOT_FOUND, t, console_texts(t).app_not_found)
 }
 
-fn unavailable(t: &'static Texts, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "console page failed");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        t,
-        "服务暂时不可用 / Temporarily unavailable",
-    )
-}
-
-fn app_failure(t: &'static Texts, e: &AppError) -> Response {
+/// The page for an app action core refused.
+pub(crate) fn app_failure(t: &'static Texts, e: &AppError) -> Response {
     match e {
         AppError::NotFound => not_found(t),
         AppError::Store(_) | AppError::Settings(_) => unavailable(t, e),

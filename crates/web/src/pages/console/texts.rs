@@ -3,194 +3,96 @@
 use crate::pages::Texts;
 use keyward_core::model::ClientStatus;
 
-pub struct ConsoleTexts {
-    pub title: &'static str,
-    pub intro: &'static str,
-    pub apply_title: &'static str,
-    pub name: &'static str,
-    pub description: &'static str,
-    pub redirect_uris: &'static str,
-    pub redirect_uris_hint: &'static str,
-    pub scopes: &'static str,
-    pub options: &'static str,
-    pub public_client: &'static str,
-    pub public_hint: &'static str,
-    pub client_credentials: &'static str,
-    pub client_credentials_hint: &'static str,
-    pub submit: &'static str,
-    pub review_notice: &'static str,
-    pub my_apps: &'static str,
-    pub none_yet: &'static str,
-    pub status: &'static str,
-    pub pending: &'static str,
-    pub approved: &'static str,
-    pub rejected: &'static str,
-    pub disabled: &'static str,
-    pub review_note: &'static str,
-    pub created: &'static str,
-    pub open: &'static str,
-    pub client_id: &'static str,
-    pub client_secret: &'static str,
-    pub grant_types: &'static str,
-    pub client_type: &'static str,
-    pub confidential: &'static str,
-    pub public: &'static str,
-    pub trusted: &'static str,
-    pub secret_once: &'static str,
-    pub copy: &'static str,
-    pub secret_shown_before: &'static str,
-    pub secret_after_approval: &'static str,
-    pub secret_none_public: &'static str,
-    pub rotate_title: &'static str,
-    pub rotate_intro: &'static str,
-    pub grace: &'static str,
-    pub grace_none: &'static str,
-    pub grace_hour: &'static str,
-    pub grace_day: &'static str,
-    pub grace_week: &'static str,
-    pub rotate_button: &'static str,
-    pub delete_title: &'static str,
-    pub delete_intro: &'static str,
-    pub delete_button: &'static str,
-    pub delete_question: &'static str,
-    pub cancel: &'static str,
-    pub deleted: &'static str,
-    pub guide_title: &'static str,
-    pub guide_intro: &'static str,
-    pub guide_authorize: &'static str,
-    pub guide_token: &'static str,
-    pub guide_secret_note: &'static str,
-    pub guide_userinfo: &'static str,
-    pub guide_docs: &'static str,
-    pub back: &'static str,
-    pub app_not_found: &'static str,
+crate::pages::page_words! {
+    ConsoleTexts {
+        title: "我的应用", "My apps";
+        intro:
+            "在这里申请 OAuth 应用，让你的网站或程序支持“使用本平台账号登录”。",
+            "Register OAuth apps here so that your site or program can offer “Sign in with this platform”.";
+        apply_title: "申请应用", "Register an app";
+        name: "应用名称", "App name";
+        description: "应用描述", "Description";
+        redirect_uris: "重定向 URI", "Redirect URIs";
+        redirect_uris_hint:
+            "每行一个，最多 10 个。必须是完整的 https 地址（本机回环地址可用 http），不能带 # 片段；授权时必须完全一致。",
+            "One per line, at most 10. Absolute https URLs (http only for loopback addresses), no # fragment; authorization requests must match exactly.";
+        scopes: "申请的权限", "Scopes";
+        options: "高级选项", "Options";
+        public_client: "公开客户端（无密钥）", "Public client (no secret)";
+        public_hint:
+            "用于无法保管密钥的原生或浏览器应用，必须使用 PKCE。",
+            "For native or browser apps that cannot keep a secret; PKCE is required.";
+        client_credentials: "允许 client_credentials", "Allow client_credentials";
+        client_credentials_hint:
+            "应用可以不经用户、以自身身份获取令牌（仅限机密客户端）。",
+            "The app may obtain tokens as itself, without a user (confidential clients only).";
+        submit: "提交申请", "Submit";
+        review_notice:
+            "提交后需要管理员审核；审核通过后首次打开应用详情时会显示一次密钥。",
+            "An admin reviews new apps; the secret is shown once, the first time you open the app after approval.";
+        my_apps: "我申请的应用", "Apps I registered";
+        none_yet: "你还没有申请过应用。", "You have not registered any app yet.";
+        status: "状态", "Status";
+        pending: "待审核", "Pending review";
+        approved: "已通过", "Approved";
+        rejected: "已拒绝", "Rejected";
+        disabled: "已停用", "Disabled";
+        review_note: "管理员说明", "Admin's note";
+        created: "申请时间", "Registered";
+        open: "查看", "Open";
+        client_id: "Client ID", "Client ID";
+        client_secret: "Client Secret", "Client secret";
+        grant_types: "授权类型", "Grant types";
+        client_type: "客户端类型", "Client type";
+        confidential: "机密客户端", "Confidential";
+        public: "公开客户端", "Public";
+        trusted: "受信任（用户无需确认授权）", "Trusted (users are not asked to consent)";
+        secret_once:
+            "这是该密钥唯一一次显示。请立即复制并保存在服务器端；离开或刷新本页后将无法再次查看，只能重置。",
+            "This is the only time this secret is shown. Copy it now and keep it on your server; once you leave or reload this page it cannot be shown again, only replaced.";
+        copy: "复制", "Copy";
+        secret_shown_before:
+            "密钥已经显示过，无法再次查看。如果丢失，请重置密钥。",
+            "The secret was already shown and cannot be shown again. If it is lost, rotate it.";
+        secret_after_approval:
+            "审核通过后，你首次打开本页时会显示一次密钥。",
+            "After approval, the secret is shown once, the first time you open this page.";
+        secret_none_public: "公开客户端没有密钥，请使用 PKCE。", "Public clients have no secret; use PKCE.";
+        rotate_title: "重置密钥", "Rotate the secret";
+        rotate_intro:
+            "生成新密钥（只显示一次）。可以让旧密钥在宽限期内继续有效，以便平滑更换。",
+            "Makes a new secret (shown once). The old one may keep working for a grace period so that you can switch without downtime.";
+        grace: "旧密钥宽限期", "Old secret keeps working for";
+        grace_none: "立即失效", "No grace period";
+        grace_hour: "1 小时", "1 hour";
+        grace_day: "1 天", "1 day";
+        grace_week: "7 天", "7 days";
+        rotate_button: "重置密钥", "Rotate secret";
+        delete_title: "删除应用", "Delete the app";
+        delete_intro:
+            "删除后，该应用的所有用户授权和令牌立即失效，无法恢复。",
+            "Every authorization and token of this app stops working at once. This cannot be undone.";
+        delete_button: "删除应用", "Delete app";
+        delete_question: "确定要删除这个应用吗？", "Do you really want to delete this app?";
+        cancel: "取消", "Cancel";
+        deleted: "应用已删除。", "The app was deleted.";
+        guide_title: "接入指南", "Integration guide";
+        guide_intro: "以下示例已填入本应用的值。", "The examples below carry this app's values.";
+        guide_authorize:
+            "1. 把用户的浏览器带到授权地址（state 和 PKCE 参数每次随机生成）：",
+            "1. Send the user's browser to the authorization URL (make state and the PKCE values fresh for every login):";
+        guide_token:
+            "2. 在你的服务器上用回调收到的 code 换取令牌：",
+            "2. On your server, exchange the code from the callback for tokens:";
+        guide_secret_note:
+            "密钥只能放在服务器端（例如环境变量），不要写进网页或客户端代码。",
+            "Keep the secret on the server (e.g. an environment variable); never put it in web pages or app binaries.";
+        guide_userinfo: "3. 用访问令牌读取用户信息：", "3. Read the user's profile with the access token:";
+        guide_docs: "完整的集成指南", "The full integration guide";
+        back: "返回我的应用", "Back to my apps";
+        app_not_found: "应用不存在", "No such app";
+    }
 }
-
-pub static ZH: ConsoleTexts = ConsoleTexts {
-    title: "我的应用",
-    intro: "在这里申请 OAuth 应用，让你的网站或程序支持“使用本平台账号登录”。",
-    apply_title: "申请应用",
-    name: "应用名称",
-    description: "应用描述",
-    redirect_uris: "重定向 URI",
-    redirect_uris_hint: "每行一个，最多 10 个。必须是完整的 https 地址（本机回环地址可用 http），不能带 # 片段；授权时必须完全一致。",
-    scopes: "申请的权限",
-    options: "高级选项",
-    public_client: "公开客户端（无密钥）",
-    public_hint: "用于无法保管密钥的原生或浏览器应用，必须使用 PKCE。",
-    client_credentials: "允许 client_credentials",
-    client_credentials_hint: "应用可以不经用户、以自身身份获取令牌（仅限机密客户端）。",
-    submit: "提交申请",
-    review_notice: "提交后需要管理员审核；审核通过后首次打开应用详情时会显示一次密钥。",
-    my_apps: "我申请的应用",
-    none_yet: "你还没有申请过应用。",
-    status: "状态",
-    pending: "待审核",
-    approved: "已通过",
-    rejected: "已拒绝",
-    disabled: "已停用",
-    review_note: "管理员说明",
-    created: "申请时间",
-    open: "查看",
-    client_id: "Client ID",
-    client_secret: "Client Secret",
-    grant_types: "授权类型",
-    client_type: "客户端类型",
-    confidential: "机密客户端",
-    public: "公开客户端",
-    trusted: "受信任（用户无需确认授权）",
-    secret_once: "这是该密钥唯一一次显示。请立即复制并保存在服务器端；离开或刷新本页后将无法再次查看，只能重置。",
-    copy: "复制",
-    secret_shown_before: "密钥已经显示过，无法再次查看。如果丢失，请重置密钥。",
-    secret_after_approval: "审核通过后，你首次打开本页时会显示一次密钥。",
-    secret_none_public: "公开客户端没有密钥，请使用 PKCE。",
-    rotate_title: "重置密钥",
-    rotate_intro: "生成新密钥（只显示一次）。可以让旧密钥在宽限期内继续有效，以便平滑更换。",
-    grace: "旧密钥宽限期",
-    grace_none: "立即失效",
-    grace_hour: "1 小时",
-    grace_day: "1 天",
-    grace_week: "7 天",
-    rotate_button: "重置密钥",
-    delete_title: "删除应用",
-    delete_intro: "删除后，该应用的所有用户授权和令牌立即失效，无法恢复。",
-    delete_button: "删除应用",
-    delete_question: "确定要删除这个应用吗？",
-    cancel: "取消",
-    deleted: "应用已删除。",
-    guide_title: "接入指南",
-    guide_intro: "以下示例已填入本应用的值。",
-    guide_authorize: "1. 把用户的浏览器带到授权地址（state 和 PKCE 参数每次随机生成）：",
-    guide_token: "2. 在你的服务器上用回调收到的 code 换取令牌：",
-    guide_secret_note: "密钥只能放在服务器端（例如环境变量），不要写进网页或客户端代码。",
-    guide_userinfo: "3. 用访问令牌读取用户信息：",
-    guide_docs: "完整的集成指南",
-    back: "返回我的应用",
-    app_not_found: "应用不存在",
-};
-
-pub static EN: ConsoleTexts = ConsoleTexts {
-    title: "My apps",
-    intro: "Register OAuth apps here so that your site or program can offer “Sign in with this platform”.",
-    apply_title: "Register an app",
-    name: "App name",
-    description: "Description",
-    redirect_uris: "Redirect URIs",
-    redirect_uris_hint: "One per line, at most 10. Absolute https URLs (http only for loopback addresses), no # fragment; authorization requests must match exactly.",
-    scopes: "Scopes",
-    options: "Options",
-    public_client: "Public client (no secret)",
-    public_hint: "For native or browser apps that cannot keep a secret; PKCE is required.",
-    client_credentials: "Allow client_credentials",
-    client_credentials_hint: "The app may obtain tokens as itself, without a user (confidential clients only).",
-    submit: "Submit",
-    review_notice: "An admin reviews new apps; the secret is shown once, the first time you open the app after approval.",
-    my_apps: "Apps I registered",
-    none_yet: "You have not registered any app yet.",
-    status: "Status",
-    pending: "Pending review",
-    approved: "Approved",
-    rejected: "Rejected",
-    disabled: "Disabled",
-    review_note: "Admin's note",
-    created: "Registered",
-    open: "Open",
-    client_id: "Client ID",
-    client_secret: "Client secret",
-    grant_types: "Grant types",
-    client_type: "Client type",
-    confidential: "Confidential",
-    public: "Public",
-    trusted: "Trusted (users are not asked to consent)",
-    secret_once: "This is the only time this secret is shown. Copy it now and keep it on your server; once you leave or reload this page it cannot be shown again, only replaced.",
-    copy: "Copy",
-    secret_shown_before: "The secret was already shown and cannot be shown again. If it is lost, rotate it.",
-    secret_after_approval: "After approval, the secret is shown once, the first time you open this page.",
-    secret_none_public: "Public clients have no secret; use PKCE.",
-    rotate_title: "Rotate the secret",
-    rotate_intro: "Makes a new secret (shown once). The old one may keep working for a grace period so that you can switch without downtime.",
-    grace: "Old secret keeps working for",
-    grace_none: "No grace period",
-    grace_hour: "1 hour",
-    grace_day: "1 day",
-    grace_week: "7 days",
-    rotate_button: "Rotate secret",
-    delete_title: "Delete the app",
-    delete_intro: "Every authorization and token of this app stops working at once. This cannot be undone.",
-    delete_button: "Delete app",
-    delete_question: "Do you really want to delete this app?",
-    cancel: "Cancel",
-    deleted: "The app was deleted.",
-    guide_title: "Integration guide",
-    guide_intro: "The examples below carry this app's values.",
-    guide_authorize: "1. Send the user's browser to the authorization URL (make state and the PKCE values fresh for every login):",
-    guide_token: "2. On your server, exchange the code from the callback for tokens:",
-    guide_secret_note: "Keep the secret on the server (e.g. an environment variable); never put it in web pages or app binaries.",
-    guide_userinfo: "3. Read the user's profile with the access token:",
-    guide_docs: "The full integration guide",
-    back: "Back to my apps",
-    app_not_found: "No such app",
-};
 
 pub fn console_texts(t: &Texts) -> &'static ConsoleTexts {
     if t.lang == "en" { &EN } else { &ZH }

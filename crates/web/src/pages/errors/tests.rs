@@ -39,6 +39,16 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             A::Store(_) => A::Store(store()),
             A::Hash(_) => A::Hash(HashError::Task),
         }),
+        every!(EmailError {
+            EmailError::InvalidAddress => EmailError::InvalidAddress,
+            EmailError::NoSmtp => EmailError::NoSmtp,
+            EmailError::BadCode => EmailError::BadCode,
+            EmailError::AddressTaken => EmailError::AddressTaken,
+            EmailError::BadResetLink => EmailError::BadResetLink,
+            EmailError::Account(_) => EmailError::Account(A::Throttled { retry_after: 60 }),
+            EmailError::Settings(_) => EmailError::Settings(SettingsError::Corrupt("bad json".into())),
+            EmailError::Store(_) => EmailError::Store(store()),
+        }),
         every!(FieldError {
             FieldError::Username => FieldError::Username,
             FieldError::Password => FieldError::Password,
@@ -230,6 +240,15 @@ fn chinese_words_are_the_seed_messages() {
         AccountError::InvalidCredentials,
         AccountError::RegistrationClosed,
         AccountError::BadVerificationCode,
+    ] {
+        assert_eq!(e.in_lang(Lang::Zh), e.to_string());
+    }
+    for e in [
+        EmailError::InvalidAddress,
+        EmailError::NoSmtp,
+        EmailError::BadCode,
+        EmailError::AddressTaken,
+        EmailError::BadResetLink,
     ] {
         assert_eq!(e.in_lang(Lang::Zh), e.to_string());
     }
