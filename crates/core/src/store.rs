@@ -121,6 +121,17 @@ pub struct MailedCode<'a> {
     pub expires_at: UnixTime,
 }
 
+/// Someone typing a mailed code: which one they mean, and what they typed (hashed).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeAttempt<'a> {
+    pub purpose: &'a str,
+    pub email: &'a str,
+    pub hash: &'a SecretHash,
+    /// Misses allowed before the code is deleted.
+    pub max_attempts: i64,
+    pub now: UnixTime,
+}
+
 /// What [`FederationStore::unlink_identity_keeping_a_way_in`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unlink {
@@ -427,14 +438,7 @@ pub trait FederationStore: Send + Sync + 'static {
     async fn put_code(&self, code: &MailedCode<'_>) -> StoreResult<()>;
     /// Checks a code: a match deletes it; a miss counts an attempt, and the last allowed miss
     /// deletes it too.
-    async fn check_code(
-        &self,
-        purpose: &str,
-        email: &str,
-        attempt: &SecretHash,
-        max_attempts: i64,
-        now: UnixTime,
-    ) -> StoreResult<CodeCheck>;
+    async fn check_code(&self, attempt: &CodeAttempt<'_>) -> StoreResult<CodeCheck>;
 
     async fn put_operator_secret(
         &self,

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{Conflict, FederationStore, MailedCode, StoreError, StoreResult, Unlink};
+use keyward_core::store::{
+    CodeAttempt, Conflict, FederationStore, MailedCode, StoreError, StoreResult, Unlink,
+};
 use sqlx::{Postgres, Row, Transaction};
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
@@ -197,14 +199,14 @@ impl FederationStore for PostgresStore {
         self.run(query).await
     }
 
-    async fn check_code(
-        &self,
-        purpose: &str,
-        email: &str,
-        attempt: &SecretHash,
-        max_attempts: i64,
-        now: UnixTime,
-    ) -> StoreResult<CodeCheck> {
+    async fn check_code(&self, typed: &CodeAttempt<'_>) -> StoreResult<CodeCheck> {
+        let CodeAttempt {
+            purpose,
+            email,
+            hash: attempt,
+            max_attempts,
+            now,
+        } = *typed;
         let mut tx = self.begin().await?;
         let query = sqlx::query(
             "SELECT user_id, code_hash, attempts, expires_at FROM verification_codes \

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{CodeCheck, Identity, NewUser, UpstreamState, User, UserId};
 use keyward_core::secret::{SecretHash, constant_time_eq};
-use keyward_core::store::{Conflict, FederationStore, MailedCode, StoreError, StoreResult, Unlink};
+use keyward_core::store::{
+    CodeAttempt, Conflict, FederationStore, MailedCode, StoreError, StoreResult, Unlink,
+};
 use rusqlite::{Connection, params};
 
 /// Inserts `identity` for `user`. Its conflicts name which rule refused it: the identity is
@@ -201,14 +203,14 @@ impl FederationStore for SqliteStore {
         .map(drop)
     }
 
-    async fn check_code(
-        &self,
-        purpose: &str,
-        email: &str,
-        attempt: &SecretHash,
-        max_attempts: i64,
-        now: UnixTime,
-    ) -> StoreResult<CodeCheck> {
+    async fn check_code(&self, typed: &CodeAttempt<'_>) -> StoreResult<CodeCheck> {
+        let CodeAttempt {
+            purpose,
+            email,
+            hash: attempt,
+            max_attempts,
+            now,
+        } = *typed;
         self.db()
             .write(|tx| {
                 let stored = first_row(

@@ -47,9 +47,7 @@ fn documented() -> OpenApiRouter<AppState> {
         // E: the admin API.
         .routes(routes!(admin::apps::list))
         .routes(routes!(admin::apps::patch))
-        .routes(routes!(admin::apps::approve))
-        .routes(routes!(admin::apps::reject))
-        .routes(routes!(admin::apps::disable))
+        .routes(routes!(admin::apps::review))
         .routes(routes!(admin::users::list))
         .routes(routes!(admin::users::patch))
         .routes(routes!(admin::settings::get, admin::settings::put))

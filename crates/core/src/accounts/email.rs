@@ -9,7 +9,7 @@ use crate::limits::{self, LimitError};
 use crate::model::{CodeCheck, User, UserId};
 use crate::secret::{SecretHash, random_base64url, random_string};
 use crate::settings::{SettingsCache, SettingsError};
-use crate::store::{Conflict, MailedCode, StoreError};
+use crate::store::{CodeAttempt, Conflict, MailedCode, StoreError};
 
 /// A 6-digit code that proves the owner of an address (binding, registration).
 pub const VERIFY: &str = "verify";
@@ -247,13 +247,13 @@ impl Accounts {
         }
         let check = self
             .store
-            .check_code(
+            .check_code(&CodeAttempt {
                 purpose,
                 email,
-                &SecretHash::of(code),
+                hash: &SecretHash::of(code),
                 max_attempts,
-                self.clock.now(),
-            )
+                now: self.clock.now(),
+            })
             .await?;
         Ok(match check {
             CodeCheck::Valid(owner) => Some(owner),

@@ -68,9 +68,8 @@ const JSON_ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/api/user/reset"),
     ("get", "/api/admin/oauth_apps"),
     ("patch", "/api/admin/oauth_apps/{id}"),
-    ("post", "/api/admin/oauth_apps/{id}/approve"),
-    ("post", "/api/admin/oauth_apps/{id}/reject"),
-    ("post", "/api/admin/oauth_apps/{id}/disable"),
+    // approve, reject, disable
+    ("post", "/api/admin/oauth_apps/{id}/{decision}"),
     ("get", "/api/admin/users"),
     ("patch", "/api/admin/users/{id}"),
     ("get", "/api/admin/settings"),

@@ -51,67 +51,54 @@ pub struct ReviewBody {
     reason: String,
 }
 
-async fn review(
-    state: &AppState,
-    admin: &AdminUser,
-    ip: &str,
-    id: i64,
-    decision: Review,
-    body: ReviewBody,
-) -> Result<Success<AppView>, ApiError> {
+/// An admin's decision on an app, named in the path.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// From pending, rejected or disabled.
+    Approve,
+    /// Only a pending app.
+    Reject,
+    /// An approved app; its tokens stop working at once.
+    Disable,
+}
+
+impl From<Decision> for Review {
+    fn from(decision: Decision) -> Self {
+        match decision {
+            Decision::Approve => Review::Approve,
+            Decision::Reject => Review::Reject,
+            Decision::Disable => Review::Disable,
+        }
+    }
+}
+
+/// `POST /api/admin/oauth_apps/{id}/approve`, `/reject` or `/disable` `{reason}`.
+#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/{decision}", tag = "admin",
+    params(
+        ("id" = i64, Path, description = "The app's id."),
+        ("decision" = inline(Decision), Path, description = "`approve`, `reject` or `disable`.")),
+    request_body(content = Option<ReviewBody>, description = "Optional; `reason` is shown to the owner."),
+    responses((status = 200, description = "The app after the review, or a refusal (a transition that is not allowed).", body = Answer<AppView>)),
+    security(("session" = []), ("developer_token" = [])))]
+pub async fn review(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Client(c): Client,
+    ApiPath((id, decision)): ApiPath<(i64, Decision)>,
+    OptionalApiJson(body): OptionalApiJson<ReviewBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let app = state
         .apps
-        .review(Some(&admin.0.user), id, decision, &body.reason, ip)
+        .review(
+            Some(&admin.0.user),
+            id,
+            decision.into(),
+            &body.reason,
+            &c.ip,
+        )
         .await?;
     Ok(Success::new(AppView::new(&app, None)))
-}
-
-/// `POST /api/admin/oauth_apps/{id}/approve`.
-#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/approve", tag = "admin",
-    params(("id" = i64, Path, description = "The app's id.")),
-    request_body(content = Option<ReviewBody>, description = "Optional; `reason` is shown to the owner."),
-    responses((status = 200, description = "The app after the review, or a refusal (a transition that is not allowed).", body = Answer<AppView>)),
-    security(("session" = []), ("developer_token" = [])))]
-pub async fn approve(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    Client(c): Client,
-    ApiPath(id): ApiPath<i64>,
-    OptionalApiJson(body): OptionalApiJson<ReviewBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    review(&state, &admin, &c.ip, id, Review::Approve, body).await
-}
-
-/// `POST /api/admin/oauth_apps/{id}/reject` `{reason}`.
-#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/reject", tag = "admin",
-    params(("id" = i64, Path, description = "The app's id.")),
-    request_body(content = Option<ReviewBody>, description = "Optional; `reason` is shown to the owner."),
-    responses((status = 200, description = "The app after the review, or a refusal (a transition that is not allowed).", body = Answer<AppView>)),
-    security(("session" = []), ("developer_token" = [])))]
-pub async fn reject(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    Client(c): Client,
-    ApiPath(id): ApiPath<i64>,
-    OptionalApiJson(body): OptionalApiJson<ReviewBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    review(&state, &admin, &c.ip, id, Review::Reject, body).await
-}
-
-/// `POST /api/admin/oauth_apps/{id}/disable`: its tokens stop working at once.
-#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/disable", tag = "admin",
-    params(("id" = i64, Path, description = "The app's id.")),
-    request_body(content = Option<ReviewBody>, description = "Optional; `reason` is shown to the owner."),
-    responses((status = 200, description = "The app after the review, or a refusal (a transition that is not allowed).", body = Answer<AppView>)),
-    security(("session" = []), ("developer_token" = [])))]
-pub async fn disable(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    Client(c): Client,
-    ApiPath(id): ApiPath<i64>,
-    OptionalApiJson(body): OptionalApiJson<ReviewBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    review(&state, &admin, &c.ip, id, Review::Disable, body).await
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -6,7 +6,7 @@ use crate::helpers::Backend;
 use crate::on_both_backends;
 use keyward_core::model::{CodeCheck, UpstreamState};
 use keyward_core::secret::SecretHash;
-use keyward_core::store::{MailedCode, Unlink};
+use keyward_core::store::{CodeAttempt, MailedCode, Unlink};
 
 on_both_backends!(
     an_upstream_state_is_taken_once_and_only_while_live,
@@ -153,7 +153,13 @@ async fn verification_codes_work_once_and_die_after_the_last_allowed_miss(backen
         let store = store.clone();
         async move {
             store
-                .check_code(purpose, email, &SecretHash::of(attempt), 3, now)
+                .check_code(&CodeAttempt {
+                    purpose,
+                    email,
+                    hash: &SecretHash::of(attempt),
+                    max_attempts: 3,
+                    now,
+                })
                 .await
                 .expect("check")
         }
@@ -213,7 +219,13 @@ async fn verification_codes_work_once_and_die_after_the_last_allowed_miss(backen
         .await
         .expect("put");
     let other = store
-        .check_code("reset", email, &SecretHash::of("555555"), 3, 1_100)
+        .check_code(&CodeAttempt {
+            purpose: "reset",
+            email,
+            hash: &SecretHash::of("555555"),
+            max_attempts: 3,
+            now: 1_100,
+        })
         .await
         .expect("check");
     assert_eq!(other, CodeCheck::Valid(None));
