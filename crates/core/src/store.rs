@@ -100,10 +100,15 @@ pub fn live_throttle_counts(
 /// Admin changes to a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
+    /// Quota units granted (0..=`MAX_QUOTA`); the balance is `quota − used_quota`.
     pub quota: Option<i64>,
+    /// Quota units the platform has counted as spent.
     pub used_quota: Option<i64>,
+    /// The user's level as the seed APIs show it (2libra's `level`); Keyward gives it no rights.
     pub level: Option<i64>,
+    /// Only root may change it (`accounts::admin::check`).
     pub role: Option<Role>,
+    /// Disabling also ends the user's sessions and revokes their tokens.
     pub status: Option<UserStatus>,
 }
 
@@ -149,7 +154,8 @@ pub struct Page {
     pub limit: i64,
 }
 
-/// Everything Keyward stores. Split by area so that each backend keeps one file per area.
+/// Everything Keyward stores. Split by area so that each backend keeps one file per area; a
+/// backend implements each area, then says `impl Store for ItsStore {}`.
 pub trait Store:
     AccountStore
     + OAuthStore
@@ -158,17 +164,6 @@ pub trait Store:
     + FederationStore
     + BillingStore
     + MaintenanceStore
-{
-}
-
-impl<T> Store for T where
-    T: AccountStore
-        + OAuthStore
-        + AuditStore
-        + KeyStore
-        + FederationStore
-        + BillingStore
-        + MaintenanceStore
 {
 }
 

@@ -170,6 +170,9 @@ impl PostgresStore {
     }
 }
 
+/// All areas: maintenance below, the rest in the sibling modules.
+impl keyward_core::store::Store for PostgresStore {}
+
 #[async_trait]
 impl MaintenanceStore for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {

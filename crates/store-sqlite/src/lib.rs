@@ -162,6 +162,9 @@ pub(crate) fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) ->
     StoreError::Backend(e.into())
 }
 
+/// All areas: maintenance below, the rest in the sibling modules.
+impl keyward_core::store::Store for SqliteStore {}
+
 #[async_trait]
 impl MaintenanceStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
