@@ -32,53 +32,30 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/oauth/github", tag = "login-module",
-    params(CallbackQuery),
-    responses(
-        (status = 200, description = "Logged in (session cookie set), registered, or bound, as the state's intent says; or a refusal.", body = Answer<UpstreamOutcome>),
-        (status = 303, description = "Flows started by this server's pages go back to the page (with `error` on failure)."),
-        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
-    security((), ("session" = [])))]
-pub async fn github(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: Client,
-    query: ApiQuery<CallbackQuery>,
-) -> Response {
-    handle(state, jar, client, query, "github").await
+/// One documented callback endpoint per provider, all handled alike by [`handle`].
+macro_rules! callback_endpoint {
+    ($name:ident, $path:literal, $provider:literal) => {
+        #[utoipa::path(get, path = $path, tag = "login-module",
+            params(CallbackQuery),
+            responses(
+                (status = 200, description = "Logged in (session cookie set), registered, or bound, as the state's intent says; or a refusal.", body = Answer<UpstreamOutcome>),
+                (status = 303, description = "Flows started by this server's pages go back to the page (with `error` on failure)."),
+                (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
+            security((), ("session" = [])))]
+        pub async fn $name(
+            state: State<AppState>,
+            jar: CookieJar,
+            client: Client,
+            query: ApiQuery<CallbackQuery>,
+        ) -> Response {
+            handle(state, jar, client, query, $provider).await
+        }
+    };
 }
 
-#[utoipa::path(get, path = "/api/oauth/oidc", tag = "login-module",
-    params(CallbackQuery),
-    responses(
-        (status = 200, description = "Logged in (session cookie set), registered, or bound, as the state's intent says; or a refusal.", body = Answer<UpstreamOutcome>),
-        (status = 303, description = "Flows started by this server's pages go back to the page (with `error` on failure)."),
-        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
-    security((), ("session" = [])))]
-pub async fn oidc(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: Client,
-    query: ApiQuery<CallbackQuery>,
-) -> Response {
-    handle(state, jar, client, query, "oidc").await
-}
-
-#[utoipa::path(get, path = "/api/oauth/linuxdo", tag = "login-module",
-    params(CallbackQuery),
-    responses(
-        (status = 200, description = "Logged in (session cookie set), registered, or bound, as the state's intent says; or a refusal.", body = Answer<UpstreamOutcome>),
-        (status = 303, description = "Flows started by this server's pages go back to the page (with `error` on failure)."),
-        (status = 403, description = "The state is missing, used, expired, or from another browser.", body = Failure)),
-    security((), ("session" = [])))]
-pub async fn linuxdo(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: Client,
-    query: ApiQuery<CallbackQuery>,
-) -> Response {
-    handle(state, jar, client, query, "linuxdo").await
-}
+callback_endpoint!(github, "/api/oauth/github", "github");
+callback_endpoint!(oidc, "/api/oauth/oidc", "oidc");
+callback_endpoint!(linuxdo, "/api/oauth/linuxdo", "linuxdo");
 
 /// Consumes the state: it must exist, be fresh, belong to this browser and (if it names one)
 /// this provider. It is gone afterwards whatever the outcome, so it can never be replayed.
