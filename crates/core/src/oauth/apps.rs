@@ -148,9 +148,6 @@ impl Apps {
         let uris = distinct_uris(&form.redirect_uris, |uri| {
             redirect_uri::validate_redirect(uri, allow_http, form.public)
         })?;
-        if uris.is_empty() {
-            return Err(AppError::RedirectUriCount);
-        }
         let scopes = match form.scopes.as_deref() {
             None => ScopeSet::parse("profile balance").map_err(|_| AppError::Scope)?,
             Some(text) => ScopeSet::parse(text).map_err(|_| AppError::Scope)?,
@@ -174,6 +171,11 @@ impl Apps {
                 grants
             }
         };
+        // A redirect URI is needed only where there is a redirect (RFC 7591 §2): an app that
+        // only uses client_credentials may have none.
+        if uris.is_empty() && grant_types.contains(&GrantType::AuthorizationCode) {
+            return Err(AppError::RedirectUriCount);
+        }
         if form.public && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(AppError::PublicClientCredentials);
         }

@@ -42,7 +42,7 @@ pub async fn apply(app: &TestApp, developer: &Client, name: &str) -> i64 {
             ),
             ("scope", "profile"),
             ("scope", "balance"),
-            ("client_credentials", "1"),
+            ("kind", "api"),
         ],
     )
     .await;

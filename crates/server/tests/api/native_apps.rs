@@ -2,7 +2,7 @@
 //! path and query byte for byte; private-use URI schemes are for public clients only; and a
 //! public client's code flow needs PKCE and no secret.
 
-use crate::helpers::{Backend, TestApp, into_parts};
+use crate::helpers::{Backend, TestApp, get_json, into_parts};
 use crate::oauth_support::*;
 use crate::on_both_backends;
 use reqwest::{Client, StatusCode};
@@ -12,6 +12,8 @@ on_both_backends!(
     rfc8252_7_3_a_loopback_redirect_matches_any_port_and_nothing_else,
     rfc8252_7_1_a_private_use_scheme_receives_the_code_of_a_public_client,
     rfc8252_7_1_private_use_schemes_are_refused_for_confidential_clients,
+    the_console_offers_web_native_and_api_only_apps,
+    rfc7591_2_only_redirect_based_apps_need_a_redirect_uri,
 );
 
 const VERIFIER: &str = "native-app-verifier-0123456789-0123456789-0123456789";
@@ -161,4 +163,125 @@ async fn rfc8252_7_1_private_use_schemes_are_refused_for_confidential_clients(ba
         Some(1),
         "refused registrations leave nothing behind: {mine}"
     );
+}
+
+/// Applies through the console with `kind` and `redirect_uris`; the app's JSON view, or the
+/// refusal page.
+async fn apply(
+    app: &TestApp,
+    developer: &Client,
+    kind: &str,
+    redirect_uris: &str,
+) -> Result<Value, String> {
+    let url = app.url("/user/setting/oauth");
+    let (_, _, html) = page(developer, &url).await;
+    let (status, location, body) = submit(
+        developer,
+        &url,
+        &[
+            ("csrf_token", &csrf(&html)),
+            ("name", &format!("A {kind} app")),
+            ("redirect_uris", redirect_uris),
+            ("scope", "profile"),
+            ("kind", kind),
+        ],
+    )
+    .await;
+    if status != StatusCode::SEE_OTHER {
+        return Err(body);
+    }
+    let id = location
+        .and_then(|l| l.strip_prefix("/user/setting/oauth/").map(str::to_owned))
+        .expect("the new app's page");
+    let (_, view) = get_json(developer, &app.url(&format!("/api/oauth_apps/{id}"))).await;
+    Ok(view["data"].clone())
+}
+
+/// Issue 14 #4: one choice — web app, native or CLI app, API only — instead of raw flags.
+async fn the_console_offers_web_native_and_api_only_apps(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("developer").await;
+    let (_, _, form) = page(&developer, &app.url("/user/setting/oauth")).await;
+    for kind in ["web", "native", "api"] {
+        assert!(
+            form.contains(&format!("name=\"kind\" value=\"{kind}\"")),
+            "a {kind} choice: {form}"
+        );
+    }
+
+    let web = apply(&app, &developer, "web", CALLBACK)
+        .await
+        .expect("web app");
+    assert_eq!(web["public"], json!(false));
+    assert_eq!(
+        web["grant_types"],
+        json!("authorization_code refresh_token")
+    );
+
+    let native = apply(&app, &developer, "native", "http://127.0.0.1/callback")
+        .await
+        .expect("native app");
+    assert_eq!(native["public"], json!(true), "{native}");
+    assert_eq!(
+        native["grant_types"],
+        json!("authorization_code refresh_token")
+    );
+
+    let api = apply(&app, &developer, "api", "")
+        .await
+        .expect("API-only app");
+    assert_eq!(api["public"], json!(false));
+    assert_eq!(api["grant_types"], json!("client_credentials"));
+    assert_eq!(api["redirect_uris"], json!([]));
+
+    // A web app without a redirect URI is refused, and the form keeps the choice.
+    let refused = apply(&app, &developer, "web", "")
+        .await
+        .expect_err("refused");
+    assert!(refused.contains("重定向 URI"), "{refused}");
+    assert!(
+        refused.contains("value=\"web\" aria-describedby=\"kind-web-hint\" checked"),
+        "{refused}"
+    );
+}
+
+/// RFC 7591 §2: `redirect_uris` is for redirect-based flows; an app that only uses
+/// client_credentials registers none, and gets its tokens.
+async fn rfc7591_2_only_redirect_based_apps_need_a_redirect_uri(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("developer").await;
+    let machine = register_app(
+        &app,
+        &developer,
+        json!({"redirect_uri": "", "grant_types": ["client_credentials"], "scopes": "balance"}),
+    )
+    .await;
+    let (status, body) = token_b(
+        &app,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &machine.client_id),
+            ("client_secret", &machine.client_secret),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (_, token) = get_json(&developer, &app.url("/api/user/token")).await;
+    let token = token["data"].as_str().expect("developer token").to_owned();
+    for body in [
+        json!({"name": "No redirect", "redirect_uri": ""}),
+        json!({"name": "No redirect", "grant_types": ["authorization_code"]}),
+        json!({"name": "No redirect", "grant_types": ["client_credentials", "authorization_code"]}),
+    ] {
+        let res = reqwest::Client::new()
+            .post(app.url("/api/oauth_apps"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("create app");
+        let (_, answer) = into_parts(res).await;
+        assert_eq!(answer["success"], json!(false), "{body}: {answer}");
+    }
 }

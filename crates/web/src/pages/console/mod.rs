@@ -81,8 +81,53 @@ pub struct ApplyValues {
     pub description: String,
     pub redirect_uris: String,
     pub scopes: Vec<String>,
-    pub public: bool,
-    pub client_credentials: bool,
+    pub kind: AppKind,
+}
+
+/// What a developer builds, which decides the client type and the grants (RFC 8252 for native
+/// apps): the console's one choice instead of raw flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AppKind {
+    /// Confidential; authorization code and refresh token.
+    #[default]
+    Web,
+    /// Public (no secret, PKCE); authorization code and refresh token.
+    Native,
+    /// Confidential; client_credentials only, no redirect URI needed.
+    Api,
+}
+
+impl AppKind {
+    pub const ALL: [AppKind; 3] = [Self::Web, Self::Native, Self::Api];
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "native" => Self::Native,
+            "api" => Self::Api,
+            _ => Self::Web,
+        }
+    }
+
+    pub fn value(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Native => "native",
+            Self::Api => "api",
+        }
+    }
+
+    /// The choice's label and hint in the page's language.
+    pub fn words(self, c: &ConsoleTexts) -> (&'static str, &'static str) {
+        match self {
+            Self::Web => (c.kind_web, c.kind_web_hint),
+            Self::Native => (c.kind_native, c.kind_native_hint),
+            Self::Api => (c.kind_api, c.kind_api_hint),
+        }
+    }
+
+    fn grant_types(self) -> Option<Vec<String>> {
+        (self == Self::Api).then(|| vec![GrantType::ClientCredentials.as_str().to_owned()])
+    }
 }
 
 impl ApplyValues {
@@ -102,6 +147,29 @@ impl ApplyValues {
         })
         .collect()
     }
+
+    fn kind_choices(&self, c: &ConsoleTexts) -> Vec<KindChoice> {
+        AppKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let (label, hint) = kind.words(c);
+                KindChoice {
+                    value: kind.value(),
+                    label,
+                    hint,
+                    checked: kind == self.kind,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One radio button of the apply form's "kind of app".
+pub struct KindChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub checked: bool,
 }
 
 #[derive(Template)]
@@ -114,6 +182,7 @@ pub struct ConsolePage {
     pub apps: Vec<AppRow>,
     pub form: ApplyValues,
     pub scope_choices: Vec<ScopeChoice>,
+    pub kinds: Vec<KindChoice>,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
 }
@@ -194,6 +263,7 @@ async fn list_page(
             csrf: page.csrf.clone(),
             apps: apps.iter().map(|a| AppRow::new(c, a)).collect(),
             scope_choices: form.scope_choices(page.t),
+            kinds: form.kind_choices(c),
             form,
             error,
             notice,
@@ -227,15 +297,8 @@ pub async fn apply(
             .filter(|(k, _)| k == "scope")
             .map(|(_, v)| v.clone())
             .collect(),
-        public: field("public") == "1",
-        client_credentials: field("client_credentials") == "1",
+        kind: AppKind::parse(field("kind")),
     };
-    let grant_types = values.client_credentials.then(|| {
-        GrantType::ALL
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect()
-    });
     let form = AppForm {
         name: values.name.clone(),
         description: values.description.clone(),
@@ -247,8 +310,8 @@ pub async fn apply(
             .map(str::to_owned)
             .collect(),
         scopes: Some(values.scopes.join(" ")),
-        grant_types,
-        public: values.public,
+        grant_types: values.kind.grant_types(),
+        public: values.kind == AppKind::Native,
         ..AppForm::default()
     };
     match state.apps.create(&page.user, form, &client.ip).await {
@@ -497,6 +560,7 @@ pub(crate) fn samples(
         csrf: "csrf".into(),
         apps: apps.iter().map(|a| AppRow::new(c, a)).collect(),
         scope_choices: form.scope_choices(t),
+        kinds: form.kind_choices(c),
         form,
         error: Some("重定向 URI 无效".into()),
         notice: Some(c.deleted),

@@ -16,16 +16,23 @@ crate::pages::page_words! {
         redirect_uris_hint:
             "每行一个，最多 10 个。必须是完整的 https 地址（本机回环地址可用 http），不能带 # 片段；授权时必须完全一致。",
             "One per line, at most 10. Absolute https URLs (http only for loopback addresses), no # fragment; authorization requests must match exactly.";
+        redirect_uris_native_hint:
+            "原生或命令行应用：登记 http://127.0.0.1/callback 这样的本机地址（授权时可用任意端口），或 com.example.app:/callback 这样以你的反向域名命名的自定义协议。只用 client_credentials 的应用可以不填。",
+            "Native or CLI apps: register a loopback address such as http://127.0.0.1/callback (any port works at sign-in), or a custom scheme named after your reversed domain, such as com.example.app:/callback. Apps that only use client_credentials may leave this empty.";
         scopes: "申请的权限", "Scopes";
-        options: "高级选项", "Options";
-        public_client: "公开客户端（无密钥）", "Public client (no secret)";
-        public_hint:
-            "用于无法保管密钥的原生或浏览器应用，必须使用 PKCE。",
-            "For native or browser apps that cannot keep a secret; PKCE is required.";
-        client_credentials: "允许 client_credentials", "Allow client_credentials";
-        client_credentials_hint:
-            "应用可以不经用户、以自身身份获取令牌（仅限机密客户端）。",
-            "The app may obtain tokens as itself, without a user (confidential clients only).";
+        kind: "应用类型", "Kind of app";
+        kind_web: "网站（服务端应用）", "Web app (server side)";
+        kind_web_hint:
+            "在服务器上保管密钥，用户通过授权码登录。",
+            "Keeps a secret on its server; users sign in with the authorization code flow.";
+        kind_native: "原生或命令行应用", "Native or CLI app";
+        kind_native_hint:
+            "桌面、手机或命令行程序，无法保管密钥：没有密钥，必须使用 PKCE，刷新令牌每次轮换。",
+            "A desktop, phone or command-line program that cannot keep a secret: no secret, PKCE required, refresh tokens rotated on every use.";
+        kind_api: "仅 API（client_credentials）", "API only (client_credentials)";
+        kind_api_hint:
+            "服务之间调用：应用以自身身份获取令牌，不代表任何用户，无需重定向 URI。",
+            "Service to service: the app obtains tokens as itself, for no user, and needs no redirect URI.";
         submit: "提交申请", "Submit";
         review_notice:
             "提交后需要管理员审核；审核通过后首次打开应用详情时会显示一次密钥。",
