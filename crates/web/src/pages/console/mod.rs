@@ -68,9 +68,12 @@ pub fn format_time(unix: i64) -> String {
     super::utc_minutes(unix).unwrap_or_default()
 }
 
-pub struct ScopeChoice {
-    pub name: &'static str,
+/// One box or radio button of the apply form: a scope, or the kind of app.
+pub struct Choice {
+    pub value: &'static str,
     pub label: &'static str,
+    /// Shown under the choice; empty for none.
+    pub hint: &'static str,
     pub checked: bool,
 }
 
@@ -131,7 +134,7 @@ impl AppKind {
 }
 
 impl ApplyValues {
-    fn scope_choices(&self, t: &Texts) -> Vec<ScopeChoice> {
+    fn scope_choices(&self, t: &Texts) -> Vec<Choice> {
         [
             ("openid", t.scope_openid),
             ("profile", t.scope_profile),
@@ -140,20 +143,21 @@ impl ApplyValues {
             ("offline_access", t.scope_offline),
         ]
         .into_iter()
-        .map(|(name, label)| ScopeChoice {
-            name,
+        .map(|(value, label)| Choice {
+            value,
             label,
-            checked: self.scopes.iter().any(|s| s == name),
+            hint: "",
+            checked: self.scopes.iter().any(|s| s == value),
         })
         .collect()
     }
 
-    fn kind_choices(&self, c: &ConsoleTexts) -> Vec<KindChoice> {
+    fn kind_choices(&self, c: &ConsoleTexts) -> Vec<Choice> {
         AppKind::ALL
             .into_iter()
             .map(|kind| {
                 let (label, hint) = kind.words(c);
-                KindChoice {
+                Choice {
                     value: kind.value(),
                     label,
                     hint,
@@ -162,14 +166,6 @@ impl ApplyValues {
             })
             .collect()
     }
-}
-
-/// One radio button of the apply form's "kind of app".
-pub struct KindChoice {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub hint: &'static str,
-    pub checked: bool,
 }
 
 #[derive(Template)]
@@ -181,8 +177,8 @@ pub struct ConsolePage {
     pub csrf: String,
     pub apps: Vec<AppRow>,
     pub form: ApplyValues,
-    pub scope_choices: Vec<ScopeChoice>,
-    pub kinds: Vec<KindChoice>,
+    pub scope_choices: Vec<Choice>,
+    pub kinds: Vec<Choice>,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
 }
