@@ -13,6 +13,7 @@ on_both_backends!(
     english_reset_pages_say_refusals_in_english,
     english_second_factor_page_says_a_wrong_code_in_english,
     english_security_page_says_refusals_in_english,
+    english_pages_say_their_own_refusals_in_english_only,
 );
 
 /// A browser that chose English with the language switch.
@@ -242,4 +243,46 @@ async fn accept_language_weights_pick_the_page_language(backend: Backend) {
             "{header} → {lang}"
         );
     }
+}
+
+/// The refusals pages make themselves (not core's errors): a consent answer without its session's
+/// token, an admin page for a user, a logout with a bad `id_token_hint`, a malformed consent
+/// answer. They used to carry both languages side by side.
+async fn english_pages_say_their_own_refusals_in_english_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (user, _) = app.user("alice").await;
+    let browser = english_browser(&app, user).await;
+
+    let (status, _, body) = submit(
+        &browser,
+        &app.url("/oauth/authorize"),
+        &[
+            ("csrf_token", "forged"),
+            ("decision", "approve"),
+            ("client_id", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("no longer valid"), "{body}");
+    assert_english("consent with a forged token", &body);
+
+    let res = browser
+        .post(app.url("/oauth/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("decision=approve&decision=deny")
+        .send()
+        .await
+        .expect("malformed consent");
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_english("malformed consent", &res.text().await.expect("body"));
+
+    let (status, _, body) = page(&browser, &app.url("/admin")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_english("admin page for a user", &body);
+
+    let (status, _, body) =
+        page(&browser, &app.url("/oauth2/logout?id_token_hint=not.a.jwt")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_english("logout with a bad id_token_hint", &body);
 }

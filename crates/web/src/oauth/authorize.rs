@@ -114,11 +114,7 @@ pub async fn get(
     let t = texts(&headers);
     let raw = query.unwrap_or_default();
     let Ok(params) = serde_urlencoded::from_str::<AuthorizeParams>(&raw) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            t,
-            "请求参数格式错误 / Malformed request",
-        );
+        return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
     };
     let request = match load_request(&state, &params).await {
         Ok(Ok(request)) => request,
@@ -291,29 +287,17 @@ pub async fn post(
 ) -> Response {
     let t = texts(&headers);
     let Ok(form) = serde_urlencoded::from_bytes::<ConsentForm>(&body) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            t,
-            "请求参数格式错误 / Malformed request",
-        );
+        return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
     };
     let Some((cookie, session, user)) = (match session(&state, &jar).await {
         Ok(current) => current,
         Err(response) => return response,
     }) else {
-        return error_page(
-            StatusCode::UNAUTHORIZED,
-            t,
-            "登录已过期，请重新开始授权 / Your session ended; start again",
-        );
+        return error_page(StatusCode::UNAUTHORIZED, t, t.session_ended_start_again);
     };
     let expected = derive(CSRF_PURPOSE, &cookie);
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            t,
-            "请求已失效，请重新开始授权 / This request is not valid; start again",
-        );
+        return error_page(StatusCode::FORBIDDEN, t, t.request_invalid_start_again);
     }
     let request = match load_request(&state, &form.params).await {
         Ok(Ok(request)) => request,
@@ -340,11 +324,7 @@ pub async fn post(
             );
             redirect_with(StatusCode::SEE_OTHER, &location)
         }
-        _ => error_page(
-            StatusCode::BAD_REQUEST,
-            t,
-            "请求参数格式错误 / Malformed request",
-        ),
+        _ => error_page(StatusCode::BAD_REQUEST, t, t.malformed_request),
     }
 }
 

@@ -83,21 +83,13 @@ async fn handle(
 ) -> Response {
     let t = texts(headers);
     let Some(params) = params else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            t,
-            "请求参数格式错误 / Malformed request",
-        );
+        return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
     };
     let hint = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         Some(token) => match verify_hint(state, token).await {
             Some(claims) => Some(claims),
             None => {
-                return error_page(
-                    StatusCode::BAD_REQUEST,
-                    t,
-                    "id_token_hint 无效 / Invalid id_token_hint",
-                );
+                return error_page(StatusCode::BAD_REQUEST, t, t.invalid_id_token_hint);
             }
         },
         None => None,
@@ -130,11 +122,7 @@ async fn handle(
                 _ => false,
             };
             if !registered {
-                return error_page(
-                    StatusCode::BAD_REQUEST,
-                    t,
-                    "未注册的退出后重定向 URI / Unregistered post_logout_redirect_uri",
-                );
+                return error_page(StatusCode::BAD_REQUEST, t, t.unregistered_logout_uri);
             }
             Some(uri.to_owned())
         }

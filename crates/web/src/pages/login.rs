@@ -267,11 +267,7 @@ pub(crate) fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
 }
 
 pub(crate) fn expired_page(t: &'static Texts) -> Response {
-    super::error_page(
-        StatusCode::FORBIDDEN,
-        t,
-        "页面已过期，请刷新后重试 / The page expired, please reload it",
-    )
+    super::error_page(StatusCode::FORBIDDEN, t, t.page_expired)
 }
 
 /// An anonymous form page, made with the token of the double-submit cookie it sets.

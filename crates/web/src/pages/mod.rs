@@ -47,6 +47,21 @@ page_words! {
     /// The words on the pages, in one language.
     Texts {
         lang: "zh-CN", "en";
+        malformed_request: "请求参数格式错误", "The request is malformed.";
+        session_ended_start_again:
+            "登录已过期，请重新开始授权",
+            "Your session ended; start again from the app.";
+        request_invalid_start_again:
+            "请求已失效，请重新开始授权",
+            "This request is no longer valid; start again from the app.";
+        invalid_id_token_hint: "id_token_hint 无效", "The id_token_hint is not valid.";
+        unregistered_logout_uri:
+            "未注册的退出后重定向 URI",
+            "This post_logout_redirect_uri is not registered for the app.";
+        temporarily_unavailable: "服务暂时不可用", "The service is temporarily unavailable.";
+        page_expired: "页面已过期，请刷新后重试", "The page expired; please reload it.";
+        page_forbidden: "无权访问此页面", "You may not open this page.";
+        wechat: "微信", "WeChat";
         login_title: "登录", "Log in";
         username: "用户名或邮箱", "User name or e-mail";
         password: "密码", "Password";
@@ -313,7 +328,7 @@ pub fn unavailable(t: &'static Texts, what: &dyn std::fmt::Display) -> Response 
     error_page(
         StatusCode::SERVICE_UNAVAILABLE,
         t,
-        "服务暂时不可用 / Temporarily unavailable",
+        t.temporarily_unavailable,
     )
 }
 

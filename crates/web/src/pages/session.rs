@@ -42,7 +42,7 @@ impl PageUser {
         Some(error_page(
             StatusCode::FORBIDDEN,
             self.t,
-            "页面已过期，请刷新后重试 / The page expired, please reload it",
+            self.t.page_expired,
         ))
     }
 }
@@ -81,7 +81,7 @@ impl FromRequestParts<AppState> for PageUser {
                 Err(error_page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     t,
-                    "服务暂时不可用 / Temporarily unavailable",
+                    t.temporarily_unavailable,
                 ))
             }
         }
@@ -100,7 +100,7 @@ impl FromRequestParts<AppState> for PageAdmin {
             return Err(error_page(
                 StatusCode::FORBIDDEN,
                 page.t,
-                "无权访问此页面 / You may not open this page",
+                page.t.page_forbidden,
             ));
         }
         Ok(Self(page))

@@ -58,9 +58,10 @@ struct SecurityPage {
     sessions: Vec<SessionRow>,
 }
 
-fn label_of(provider: &str) -> String {
+/// A provider's name on the page: WeChat's in the page's language.
+fn label_of(t: &Texts, provider: &str) -> String {
     match provider {
-        "wechat" => "微信 WeChat".into(),
+        "wechat" => t.wechat.into(),
         "telegram" => "Telegram".into(),
         other => crate::federation::provider_label(other)
             .unwrap_or(other)
@@ -111,7 +112,7 @@ async fn show(
         .iter()
         .map(|i| IdentityRow {
             provider: i.provider.clone(),
-            label: label_of(&i.provider),
+            label: label_of(page.t, &i.provider),
             display: i.display.clone(),
             bound: when(i.created_at),
         })
@@ -493,13 +494,13 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
             vec![
                 IdentityRow {
                     provider: "github".into(),
-                    label: label_of("github"),
+                    label: label_of(t, "github"),
                     display: "alice-gh".into(),
                     bound: when(1_767_225_600),
                 },
                 IdentityRow {
                     provider: "wechat".into(),
-                    label: label_of("wechat"),
+                    label: label_of(t, "wechat"),
                     display: "Alice <wx>".into(),
                     bound: when(1_767_225_600),
                 },

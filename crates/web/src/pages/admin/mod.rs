@@ -285,7 +285,7 @@ pub async fn review(
             return error_page(
                 StatusCode::BAD_REQUEST,
                 page.t,
-                "无效的操作 / Unknown action",
+                admin_texts(page.t).unknown_action,
             );
         }
     };

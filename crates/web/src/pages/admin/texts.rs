@@ -72,6 +72,9 @@ crate::pages::page_words! {
         ip: "IP", "IP";
         no_entries: "没有记录。", "No entries.";
         not_a_number: "请输入整数：", "Enter a whole number: ";
+        unknown_role: "无效的角色", "Unknown role.";
+        unknown_status: "无效的状态", "Unknown status.";
+        unknown_action: "无效的操作", "Unknown action.";
     }
 }
 

@@ -166,7 +166,7 @@ fn parse_patch(form: &UserForm, a: &AdminTexts) -> Result<UserPatch, String> {
         used_quota: number(a.used_quota, &form.used_quota)?,
         role: match form.role.trim() {
             "" => None,
-            text => Some(Role::parse(text).ok_or("无效的角色 / Unknown role")?),
+            text => Some(Role::parse(text).ok_or(a.unknown_role)?),
         },
         status: match form.status.trim() {
             "" => None,
@@ -174,7 +174,7 @@ fn parse_patch(form: &UserForm, a: &AdminTexts) -> Result<UserPatch, String> {
                 text.parse()
                     .ok()
                     .and_then(UserStatus::from_i64)
-                    .ok_or("无效的状态 / Unknown status")?,
+                    .ok_or(a.unknown_status)?,
             ),
         },
     })
