@@ -173,7 +173,7 @@ pub async fn post(
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
     let a = account_texts(t);
     let page = |rows, generated| AdminTopUpPage {
         t,

@@ -416,7 +416,7 @@ async fn pending_user(state: &AppState, jar: &CookieJar) -> Result<User, ApiErro
 
 /// This module's templates with sample data, for the test that renders every template.
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
     let login = LoginPage {
         t,
         a: super::account::account_texts(t),

@@ -43,6 +43,25 @@ macro_rules! page_words {
 }
 pub(crate) use page_words;
 
+/// The page gallery: each template rendered with sample data, by name.
+#[cfg(test)]
+pub(crate) type Gallery = Vec<(&'static str, String)>;
+
+/// Page structs that carry a frame (their words, navigation and form token) deref to it, so
+/// their templates read the frame's fields as their own.
+macro_rules! framed {
+    ($frame:ty => $($page:ty),+ $(,)?) => {
+        $(impl std::ops::Deref for $page {
+            type Target = $frame;
+
+            fn deref(&self) -> &$frame {
+                &self.frame
+            }
+        })+
+    };
+}
+pub(crate) use framed;
+
 page_words! {
     /// The words on the pages, in one language.
     Texts {

@@ -92,7 +92,7 @@ pub async fn revoke(
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
     let a = account_texts(t);
     let page = |rows| AuthorizationsPage {
         t,

@@ -46,7 +46,7 @@ pub async fn get(State(state): State<AppState>, page: PageUser) -> Response {
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
     let page = |email: Option<&str>, email_verified, is_admin| HomePage {
         t,
         a: account_texts(t),

@@ -224,7 +224,7 @@ pub async fn choose_post(
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
     let a = account_texts(t);
     let ask = AskPage {
         t,

@@ -478,7 +478,7 @@ pub async fn end_others(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Re
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
     let a = account_texts(t);
     let security = |on: bool| SecurityPage {
         t,

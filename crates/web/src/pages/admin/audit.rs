@@ -1,16 +1,16 @@
 //! `/admin/audit`: the audit log, newest first, filtered by action.
 
-use super::{
-    AdminTexts, ListQuery, Pager, Section, admin_texts, filter_query, unavailable, usernames,
-};
+use super::{AdminFrame, ListQuery, Pager, filter_query, unavailable, usernames};
 use crate::pages::console::format_time;
-use crate::pages::{Chrome, PageAdmin, Texts, render};
+use crate::pages::{PageAdmin, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::audit::action;
+#[cfg(test)]
+use {crate::pages::Gallery, keyward_core::model::User};
 
 pub struct AuditRow {
     pub time: String,
@@ -24,10 +24,7 @@ pub struct AuditRow {
 #[derive(Template)]
 #[template(path = "admin_audit.html")]
 pub struct AuditPage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub a: &'static AdminTexts,
-    pub section: Section,
+    pub frame: AdminFrame,
     pub action: String,
     pub actions: &'static [&'static str],
     pub entries: Vec<AuditRow>,
@@ -94,10 +91,7 @@ pub async fn audit(
     render(
         StatusCode::OK,
         &AuditPage {
-            t: page.t,
-            chrome: page.chrome(),
-            a: admin_texts(page.t),
-            section: Section("audit"),
+            frame: AdminFrame::new(page.t, page.chrome(), "audit", page.csrf.clone()),
             pager,
             action: filter_action,
             actions: ACTIONS,
@@ -107,15 +101,9 @@ pub async fn audit(
 }
 
 #[cfg(test)]
-pub(crate) fn samples(
-    t: &'static Texts,
-    user: &keyward_core::model::User,
-) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     let page = AuditPage {
-        t,
-        chrome: Chrome::new(t, "/admin/audit", Some(user)),
-        a: admin_texts(t),
-        section: Section("audit"),
+        frame: AdminFrame::sample(t, user, "/admin/audit", "audit"),
         action: "app.approved".into(),
         actions: ACTIONS,
         entries: vec![AuditRow {

@@ -26,9 +26,54 @@ use keyward_core::model::{Client as App, ClientStatus, UserId};
 use keyward_core::oauth::apps::{AppError, Review};
 use serde::Deserialize;
 use std::collections::HashMap;
+#[cfg(test)]
+use {crate::pages::Gallery, keyward_core::model::User};
 
 /// Which section the sub-navigation marks as current.
 pub struct Section(pub &'static str);
+
+/// What every admin page carries: the words, the navigation, its section and the form token.
+/// The page structs deref to it, so their templates read `t`, `a` or `csrf` as their own.
+pub struct AdminFrame {
+    pub t: &'static Texts,
+    pub chrome: Chrome,
+    pub a: &'static AdminTexts,
+    pub section: Section,
+    pub csrf: String,
+}
+
+impl AdminFrame {
+    pub fn new(t: &'static Texts, chrome: Chrome, section: &'static str, csrf: String) -> Self {
+        Self {
+            t,
+            chrome,
+            a: admin_texts(t),
+            section: Section(section),
+            csrf,
+        }
+    }
+}
+
+#[cfg(test)]
+impl AdminFrame {
+    /// A frame for the page gallery: `path`'s navigation for `user`, a placeholder token.
+    pub fn sample(
+        t: &'static Texts,
+        user: &keyward_core::model::User,
+        path: &str,
+        section: &'static str,
+    ) -> Self {
+        Self::new(t, Chrome::new(t, path, Some(user)), section, "csrf".into())
+    }
+}
+
+crate::pages::framed!(AdminFrame =>
+    OverviewPage,
+    AppsPage,
+    audit::AuditPage,
+    settings::SettingsPage,
+    users::UsersPage
+);
 
 impl Section {
     pub fn is(&self, name: &str) -> bool {
@@ -109,11 +154,7 @@ pub fn filter_query(name: &str, value: &str) -> String {
 #[derive(Template)]
 #[template(path = "admin_overview.html")]
 pub struct OverviewPage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub a: &'static AdminTexts,
-    pub section: Section,
-    pub csrf: String,
+    pub frame: AdminFrame,
     pub return_to: String,
     pub apps: Vec<AdminAppRow>,
 }
@@ -121,11 +162,7 @@ pub struct OverviewPage {
 #[derive(Template)]
 #[template(path = "admin_apps.html")]
 pub struct AppsPage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub a: &'static AdminTexts,
-    pub section: Section,
-    pub csrf: String,
+    pub frame: AdminFrame,
     pub return_to: String,
     pub apps: Vec<AdminAppRow>,
     pub statuses: Vec<(&'static str, &'static str, bool)>,
@@ -192,11 +229,7 @@ pub async fn overview(State(state): State<AppState>, PageAdmin(page): PageAdmin)
     render(
         StatusCode::OK,
         &OverviewPage {
-            t: page.t,
-            chrome: page.chrome(),
-            a: admin_texts(page.t),
-            section: Section("overview"),
-            csrf: page.csrf.clone(),
+            frame: AdminFrame::new(page.t, page.chrome(), "overview", page.csrf.clone()),
             return_to: "/admin".into(),
             apps,
         },
@@ -246,11 +279,7 @@ pub async fn apps(
     render(
         StatusCode::OK,
         &AppsPage {
-            t: page.t,
-            chrome: page.chrome(),
-            a: admin_texts(page.t),
-            section: Section("apps"),
-            csrf: page.csrf.clone(),
+            frame: AdminFrame::new(page.t, page.chrome(), "apps", page.csrf.clone()),
             return_to: page.path.clone(),
             apps: rows,
             statuses,
@@ -348,11 +377,7 @@ pub(crate) fn back<'a>(return_to: &'a str, default: &'a str) -> &'a str {
 
 /// This module's templates with sample data, for the test that renders every template.
 #[cfg(test)]
-pub(crate) fn samples(
-    t: &'static Texts,
-    user: &keyward_core::model::User,
-) -> Vec<(&'static str, String)> {
-    let a = admin_texts(t);
+pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     let c = console_texts(t);
     let row = |status| {
         let app = App {
@@ -362,20 +387,12 @@ pub(crate) fn samples(
         AdminAppRow::new(c, &app, "dev".into())
     };
     let overview = OverviewPage {
-        t,
-        chrome: Chrome::new(t, "/admin", Some(user)),
-        a,
-        section: Section("overview"),
-        csrf: "csrf".into(),
+        frame: AdminFrame::sample(t, user, "/admin", "overview"),
         return_to: "/admin".into(),
         apps: vec![row(ClientStatus::Pending)],
     };
     let apps = AppsPage {
-        t,
-        chrome: Chrome::new(t, "/admin/apps", Some(user)),
-        a,
-        section: Section("apps"),
-        csrf: "csrf".into(),
+        frame: AdminFrame::sample(t, user, "/admin/apps", "apps"),
         return_to: "/admin/apps?status=approved".into(),
         apps: vec![
             row(ClientStatus::Pending),

@@ -3,10 +3,10 @@
 //! a field added to `Settings` shows up here without a template change.
 
 use super::texts::{SETTINGS, settings_group};
-use super::{AdminTexts, Section, admin_texts, unavailable};
+use super::{AdminFrame, admin_texts, unavailable};
 use crate::admin::settings::update;
 use crate::extract::Client;
-use crate::pages::{Chrome, PageAdmin, PageUser, Texts, login::redirect, render};
+use crate::pages::{Chrome, PageAdmin, PageUser, login::redirect, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Query, State};
@@ -17,6 +17,8 @@ use keyward_core::settings::{self, SettingsUpdateError};
 use keyward_core::vault;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+#[cfg(test)]
+use {crate::pages::Gallery, keyward_core::model::User};
 
 pub struct SettingField {
     pub key: String,
@@ -39,11 +41,7 @@ pub struct SettingGroup {
 #[derive(Template)]
 #[template(path = "admin_settings.html")]
 pub struct SettingsPage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub a: &'static AdminTexts,
-    pub section: Section,
-    pub csrf: String,
+    pub frame: AdminFrame,
     pub groups: Vec<SettingGroup>,
     /// Some fields are root's alone and shown read-only.
     pub has_locked: bool,
@@ -143,11 +141,12 @@ async fn settings_page(
     render(
         status,
         &SettingsPage {
-            t: page.t,
-            chrome: Chrome::new(page.t, "/admin/settings", Some(&page.user)),
-            a: admin_texts(page.t),
-            section: Section("settings"),
-            csrf: page.csrf.clone(),
+            frame: AdminFrame::new(
+                page.t,
+                Chrome::new(page.t, "/admin/settings", Some(&page.user)),
+                "settings",
+                page.csrf.clone(),
+            ),
             groups,
             has_locked,
             error,
@@ -238,10 +237,7 @@ pub async fn save_settings(
 }
 
 #[cfg(test)]
-pub(crate) fn samples(
-    t: &'static Texts,
-    user: &keyward_core::model::User,
-) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     let field = |key: &str, kind, value: &str, checked, is_set| SettingField {
         key: key.into(),
         label: key.into(),
@@ -252,11 +248,7 @@ pub(crate) fn samples(
         locked: key == "github_client_id",
     };
     let page = SettingsPage {
-        t,
-        chrome: Chrome::new(t, "/admin/settings", Some(user)),
-        a: admin_texts(t),
-        section: Section("settings"),
-        csrf: "csrf".into(),
+        frame: AdminFrame::sample(t, user, "/admin/settings", "settings"),
         groups: vec![SettingGroup {
             title: "GitHub",
             fields: vec![

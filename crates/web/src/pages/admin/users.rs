@@ -1,8 +1,10 @@
 //! `/admin/users`: search, page through, and change users (level, quota, role, status).
 
-use super::{AdminTexts, ListQuery, Pager, Section, admin_texts, back, filter_query, unavailable};
+use super::{
+    AdminFrame, AdminTexts, ListQuery, Pager, admin_texts, back, filter_query, unavailable,
+};
 use crate::pages::console::format_time;
-use crate::pages::{Chrome, PageAdmin, PagePost, Texts, error_page, login::redirect, render};
+use crate::pages::{PageAdmin, PagePost, Texts, error_page, login::redirect, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -31,11 +33,7 @@ pub struct UserRow {
 #[derive(Template)]
 #[template(path = "admin_users.html")]
 pub struct UsersPage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub a: &'static AdminTexts,
-    pub section: Section,
-    pub csrf: String,
+    pub frame: AdminFrame,
     pub return_to: String,
     pub keyword: String,
     pub users: Vec<UserRow>,
@@ -93,11 +91,7 @@ pub async fn users(
     render(
         StatusCode::OK,
         &UsersPage {
-            t: page.t,
-            chrome: page.chrome(),
-            a,
-            section: Section("users"),
-            csrf: page.csrf.clone(),
+            frame: AdminFrame::new(page.t, page.chrome(), "users", page.csrf.clone()),
             return_to: page.path.clone(),
             pager,
             users: users.iter().map(|u| row(a, u)).collect(),
@@ -191,18 +185,14 @@ fn edit_failure(t: &'static Texts, e: &UserEditError) -> Response {
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts, user: &User) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> crate::pages::Gallery {
     let a = admin_texts(t);
     let disabled = User {
         status: UserStatus::Disabled,
         ..user.clone()
     };
     let page = UsersPage {
-        t,
-        chrome: Chrome::new(t, "/admin/users", Some(user)),
-        a,
-        section: Section("users"),
-        csrf: "csrf".into(),
+        frame: AdminFrame::sample(t, user, "/admin/users", "users"),
         return_to: "/admin/users?keyword=a".into(),
         keyword: "a\"b".into(),
         users: vec![row(a, user), row(a, &disabled)],

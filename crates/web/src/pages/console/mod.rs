@@ -20,6 +20,8 @@ use keyward_core::oauth::apps::{AppError, AppForm};
 use keyward_core::secret::Secret;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
+#[cfg(test)]
+use {crate::pages::Gallery, keyward_core::model::User};
 
 /// An app as the console shows it.
 pub struct AppRow {
@@ -67,6 +69,28 @@ impl AppRow {
 pub fn format_time(unix: i64) -> String {
     super::utc_minutes(unix).unwrap_or_default()
 }
+
+/// What every console page carries: the words, the navigation and the form token. The page
+/// structs deref to it, so their templates read `t`, `c` or `csrf` as their own.
+pub struct ConsoleFrame {
+    pub t: &'static Texts,
+    pub chrome: Chrome,
+    pub c: &'static ConsoleTexts,
+    pub csrf: String,
+}
+
+impl ConsoleFrame {
+    pub fn new(t: &'static Texts, chrome: Chrome, csrf: String) -> Self {
+        Self {
+            t,
+            chrome,
+            c: console_texts(t),
+            csrf,
+        }
+    }
+}
+
+crate::pages::framed!(ConsoleFrame => ConsolePage, AppPage, DeletePage);
 
 /// One box or radio button of the apply form: a scope, or the kind of app.
 pub struct Choice {
@@ -171,10 +195,7 @@ impl ApplyValues {
 #[derive(Template)]
 #[template(path = "console.html")]
 pub struct ConsolePage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub c: &'static ConsoleTexts,
-    pub csrf: String,
+    pub frame: ConsoleFrame,
     pub apps: Vec<AppRow>,
     pub form: ApplyValues,
     pub scope_choices: Vec<Choice>,
@@ -194,10 +215,7 @@ pub struct Guide {
 #[derive(Template)]
 #[template(path = "console_app.html")]
 pub struct AppPage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub c: &'static ConsoleTexts,
-    pub csrf: String,
+    pub frame: ConsoleFrame,
     pub app: AppRow,
     /// Present in the one answer that reveals it.
     pub secret: Option<String>,
@@ -207,10 +225,7 @@ pub struct AppPage {
 #[derive(Template)]
 #[template(path = "console_delete.html")]
 pub struct DeletePage {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub c: &'static ConsoleTexts,
-    pub csrf: String,
+    pub frame: ConsoleFrame,
     pub app: AppRow,
 }
 
@@ -253,10 +268,11 @@ async fn list_page(
     render(
         status,
         &ConsolePage {
-            t: page.t,
-            chrome: Chrome::new(page.t, LIST, Some(&page.user)),
-            c,
-            csrf: page.csrf.clone(),
+            frame: ConsoleFrame::new(
+                page.t,
+                Chrome::new(page.t, LIST, Some(&page.user)),
+                page.csrf.clone(),
+            ),
             apps: apps.iter().map(|a| AppRow::new(c, a)).collect(),
             scope_choices: form.scope_choices(page.t),
             kinds: form.kind_choices(c),
@@ -396,10 +412,7 @@ pub async fn confirm_delete(
     render(
         StatusCode::OK,
         &DeletePage {
-            t: page.t,
-            chrome: page.chrome(),
-            c,
-            csrf: page.csrf.clone(),
+            frame: ConsoleFrame::new(page.t, page.chrome(), page.csrf.clone()),
             app: AppRow::new(c, &app),
         },
     )
@@ -427,10 +440,11 @@ pub async fn delete(
 fn app_page(state: &AppState, page: &PageUser, app: &App, secret: Option<Secret>) -> Response {
     let c = console_texts(page.t);
     let html = AppPage {
-        t: page.t,
-        chrome: Chrome::new(page.t, &format!("{LIST}/{}", app.id), Some(&page.user)),
-        c,
-        csrf: page.csrf.clone(),
+        frame: ConsoleFrame::new(
+            page.t,
+            Chrome::new(page.t, &format!("{LIST}/{}", app.id), Some(&page.user)),
+            page.csrf.clone(),
+        ),
         guide: guide(&state.config.public_url, app, page.t),
         app: AppRow::new(c, app),
         secret: secret.map(Secret::into_exposed),
@@ -530,10 +544,7 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
 
 /// This module's templates with sample data, for the test that renders every template.
 #[cfg(test)]
-pub(crate) fn samples(
-    t: &'static Texts,
-    user: &keyward_core::model::User,
-) -> Vec<(&'static str, String)> {
+pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     let c = console_texts(t);
     let apps: Vec<App> = [
         ClientStatus::Pending,
@@ -550,10 +561,7 @@ pub(crate) fn samples(
         ..ApplyValues::default()
     };
     let list = ConsolePage {
-        t,
-        chrome: Chrome::new(t, LIST, Some(user)),
-        c,
-        csrf: "csrf".into(),
+        frame: ConsoleFrame::new(t, Chrome::new(t, LIST, Some(user)), "csrf".into()),
         apps: apps.iter().map(|a| AppRow::new(c, a)).collect(),
         scope_choices: form.scope_choices(t),
         kinds: form.kind_choices(c),
@@ -563,19 +571,21 @@ pub(crate) fn samples(
     };
     let approved = &apps[1];
     let detail = |secret: Option<String>| AppPage {
-        t,
-        chrome: Chrome::new(t, "/user/setting/oauth/7", Some(user)),
-        c,
-        csrf: "csrf".into(),
+        frame: ConsoleFrame::new(
+            t,
+            Chrome::new(t, "/user/setting/oauth/7", Some(user)),
+            "csrf".into(),
+        ),
         app: AppRow::new(c, approved),
         secret,
         guide: guide("https://id.example.com", approved, t),
     };
     let delete = DeletePage {
-        t,
-        chrome: Chrome::new(t, "/user/setting/oauth/7/delete", Some(user)),
-        c,
-        csrf: "csrf".into(),
+        frame: ConsoleFrame::new(
+            t,
+            Chrome::new(t, "/user/setting/oauth/7/delete", Some(user)),
+            "csrf".into(),
+        ),
         app: AppRow::new(c, approved),
     };
     vec![
