@@ -186,16 +186,25 @@ impl TokenService {
         }
     }
 
-    /// [`Self::authenticate`] behind the same failure budget as the token endpoint.
+    /// [`Self::authenticate`] with its failures counted against the token endpoint's budgets:
+    /// a failure over the address's budget, or over the client_id's, is answered 429. Unlike the
+    /// token endpoint, the budgets are read only after a failure: the only thing guessed here is
+    /// a client secret of 256 random bits, which guessing faster does not find, so a success
+    /// costs no throttle read.
     async fn authenticate_throttled(
         &self,
         creds: &ClientCredentials,
         ip: &str,
     ) -> Result<Client, TokenError> {
+        let result = self.authenticate(creds).await;
+        if result.is_ok() {
+            return result;
+        }
+        // As at the token endpoint, an address already over its budget is refused without
+        // counting the attempt against the client_id.
         let settings = self.settings.get().await?;
         let budget = FailureBudget::new(&settings, &creds.client_id, ip);
         budget.check(&self.limits).await?;
-        let result = self.authenticate(creds).await;
         budget.settle(&self.limits, result).await
     }
 

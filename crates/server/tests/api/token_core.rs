@@ -266,6 +266,12 @@ async fn introspection_and_revocation_throttle_client_authentication(backend: Ba
     assert_eq!((status, body), (StatusCode::OK, json!({"active": false})));
     let res = post_from(&app, "/oauth2/revoke", "203.0.113.1", &right).await;
     assert_eq!(res.status(), StatusCode::OK);
+    // Only a client secret is guessed here, so the budgets are read after a failure, not before:
+    // the client's own correct request is answered even from an address over its budget.
+    let res = post_from(&app, "/oauth2/introspect", "198.51.100.1", &right).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = post_from(&app, "/oauth2/introspect", "198.51.100.1", &wrong).await;
+    assert_busy(&res);
 }
 
 /// Issue 13 (c): a code issued before its user was disabled was still exchanged.

@@ -11,6 +11,11 @@
 //!   address's budget, and a failed client authentication once the client_id's budget is
 //!   exhausted, are answered 429.
 //!
+//! Revocation and introspection make that read after a failed authentication instead of before
+//! it (see `TokenService::authenticate_throttled`): they only authenticate the client, whose
+//! secret cannot be guessed faster, so failures are refused and counted exactly as here while a
+//! success costs nothing.
+//!
 //! The per-client budget never refuses a client that authenticates correctly: a client_id is
 //! public, so refusing its correct credentials would let anyone lock an app out. Reserving
 //! before the work (`reserve`/`release`) would bound a burst from a fresh address exactly, but
