@@ -21,16 +21,6 @@ impl PostgresStore {
         fetch_optional(self.pool(), query, user_from_row).await
     }
 
-    /// Runs `query` on the pool; returns whether it changed a row.
-    pub(crate) async fn changed(&self, query: PgQuery<'_>) -> StoreResult<bool> {
-        Ok(execute(self.pool(), query).await? > 0)
-    }
-
-    /// Runs `query` on the pool, for its effect alone.
-    pub(crate) async fn run(&self, query: PgQuery<'_>) -> StoreResult<()> {
-        execute(self.pool(), query).await.map(drop)
-    }
-
     /// The live session with this hash and its user, if its second factor is still `pending`
     /// (or, with `false`, done or never asked).
     async fn live_session(

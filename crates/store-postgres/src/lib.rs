@@ -163,6 +163,16 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// Runs `query` on the pool; returns whether it changed a row.
+    pub(crate) async fn changed(&self, query: PgQuery<'_>) -> StoreResult<bool> {
+        Ok(execute(self.pool(), query).await? > 0)
+    }
+
+    /// Runs `query` on the pool, for its effect alone.
+    pub(crate) async fn run(&self, query: PgQuery<'_>) -> StoreResult<()> {
+        execute(self.pool(), query).await.map(drop)
+    }
+
     /// A transaction at READ COMMITTED: contended rows are guarded by conditional updates or
     /// row locks, not by isolation.
     pub(crate) async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {

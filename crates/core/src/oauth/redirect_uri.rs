@@ -27,13 +27,8 @@ pub const MAX_LEN: usize = 2000;
 /// Checks one URI for registration (SPEC §3.1): absolute http/https, no fragment, no userinfo,
 /// and plain http only for loopback hosts unless `allow_http` is set by the operator.
 pub fn validate(uri: &str, allow_http: bool) -> Result<(), RedirectUriError> {
-    if uri.len() > MAX_LEN {
-        return Err(RedirectUriError::TooLong);
-    }
-    if uri.contains('#') {
-        return Err(RedirectUriError::Fragment);
-    }
-    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    length_and_fragment(uri)?;
+    if has_blank(uri) {
         return Err(RedirectUriError::NotAbsoluteHttp);
     }
     let lower = uri.to_ascii_lowercase();
@@ -69,13 +64,10 @@ pub fn validate_redirect(
     match private_use_scheme(uri) {
         None => validate(uri, allow_http),
         Some(_) if !public_client => Err(RedirectUriError::PrivateUseScheme),
-        Some(_) if uri.len() > MAX_LEN => Err(RedirectUriError::TooLong),
-        Some(_) if uri.contains('#') => Err(RedirectUriError::Fragment),
         Some(scheme) => {
+            length_and_fragment(uri)?;
             let rest = &uri[scheme.len() + 1..];
-            let valid = rest.starts_with('/')
-                && !rest.starts_with("//")
-                && !rest.chars().any(|c| c.is_whitespace() || c.is_control());
+            let valid = rest.starts_with('/') && !rest.starts_with("//") && !has_blank(rest);
             if valid {
                 Ok(())
             } else {
@@ -83,6 +75,21 @@ pub fn validate_redirect(
             }
         }
     }
+}
+
+/// The rules every redirect URI shares, web or private-use.
+fn length_and_fragment(uri: &str) -> Result<(), RedirectUriError> {
+    if uri.len() > MAX_LEN {
+        return Err(RedirectUriError::TooLong);
+    }
+    if uri.contains('#') {
+        return Err(RedirectUriError::Fragment);
+    }
+    Ok(())
+}
+
+fn has_blank(text: &str) -> bool {
+    text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// The scheme of `uri` when it is a private-use one: RFC 3986 scheme characters with at least

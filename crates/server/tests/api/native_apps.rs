@@ -2,7 +2,7 @@
 //! path and query byte for byte; private-use URI schemes are for public clients only; and a
 //! public client's code flow needs PKCE and no secret.
 
-use crate::helpers::{Backend, TestApp, get_json, into_parts};
+use crate::helpers::{Backend, TestApp, get_json};
 use crate::oauth_support::*;
 use crate::on_both_backends;
 use reqwest::{Client, StatusCode};
@@ -135,22 +135,14 @@ async fn rfc8252_7_1_a_private_use_scheme_receives_the_code_of_a_public_client(b
 async fn rfc8252_7_1_private_use_schemes_are_refused_for_confidential_clients(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (developer, _) = app.user("developer").await;
-    let (_, token) = crate::helpers::get_json(&developer, &app.url("/api/user/token")).await;
-    let token = token["data"].as_str().expect("developer token").to_owned();
     for (public, uri, accepted) in [
         (false, "com.example.app:/cb", false),
         (true, "com.example.app://host/cb", false),
         (true, "javascript:/alert(1)", false),
         (true, "com.example.app:/cb", true),
     ] {
-        let res = reqwest::Client::new()
-            .post(app.url("/api/oauth_apps"))
-            .bearer_auth(&token)
-            .json(&json!({"name": "Native", "redirect_uri": uri, "public": public}))
-            .send()
-            .await
-            .expect("create app");
-        let (_, body) = into_parts(res).await;
+        let request = json!({"name": "Native", "redirect_uri": uri, "public": public});
+        let (_, body) = create_app(&app, &developer, &request).await;
         assert_eq!(
             body["success"],
             json!(accepted),
@@ -267,21 +259,12 @@ async fn rfc7591_2_only_redirect_based_apps_need_a_redirect_uri(backend: Backend
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (_, token) = get_json(&developer, &app.url("/api/user/token")).await;
-    let token = token["data"].as_str().expect("developer token").to_owned();
     for body in [
         json!({"name": "No redirect", "redirect_uri": ""}),
         json!({"name": "No redirect", "grant_types": ["authorization_code"]}),
         json!({"name": "No redirect", "grant_types": ["client_credentials", "authorization_code"]}),
     ] {
-        let res = reqwest::Client::new()
-            .post(app.url("/api/oauth_apps"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .expect("create app");
-        let (_, answer) = into_parts(res).await;
+        let (_, answer) = create_app(&app, &developer, &body).await;
         assert_eq!(answer["success"], json!(false), "{body}: {answer}");
     }
 }

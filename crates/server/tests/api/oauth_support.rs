@@ -13,11 +13,23 @@ pub struct RegisteredApp {
     pub client_secret: String,
 }
 
+/// `POST /api/oauth_apps` with `body`, as `developer` through a developer token.
+pub async fn create_app(app: &TestApp, developer: &Client, body: &Value) -> (StatusCode, Value) {
+    let (_, token) = get_json(developer, &app.url("/api/user/token")).await;
+    let token = token["data"].as_str().expect("developer token").to_owned();
+    let res = reqwest::Client::new()
+        .post(app.url("/api/oauth_apps"))
+        .bearer_auth(&token)
+        .json(body)
+        .send()
+        .await
+        .expect("create app");
+    into_parts(res).await
+}
+
 /// A developer registers an app with `body` (merged over a default), an admin approves it, and
 /// the developer reads the one-time secret.
 pub async fn register_app(app: &TestApp, developer: &Client, body: Value) -> RegisteredApp {
-    let (_, token) = get_json(developer, &app.url("/api/user/token")).await;
-    let token = token["data"].as_str().expect("developer token").to_owned();
     let mut request = json!({
         "name": "Test App",
         "description": "An app under test",
@@ -28,14 +40,7 @@ pub async fn register_app(app: &TestApp, developer: &Client, body: Value) -> Reg
             base.insert(k.clone(), v.clone());
         }
     }
-    let res = reqwest::Client::new()
-        .post(app.url("/api/oauth_apps"))
-        .bearer_auth(&token)
-        .json(&request)
-        .send()
-        .await
-        .expect("create app");
-    let (status, created) = into_parts(res).await;
+    let (status, created) = create_app(app, developer, &request).await;
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["success"], true, "{created}");
     assert_eq!(created["data"]["status"], "pending");

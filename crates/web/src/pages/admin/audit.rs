@@ -91,7 +91,7 @@ pub async fn audit(
     render(
         StatusCode::OK,
         &AuditPage {
-            frame: AdminFrame::new(page.t, page.chrome(), "audit", page.csrf.clone()),
+            frame: AdminFrame::of(&page, "audit"),
             pager,
             action: filter_action,
             actions: ACTIONS,

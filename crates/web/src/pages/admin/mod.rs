@@ -52,6 +52,11 @@ impl AdminFrame {
             csrf,
         }
     }
+
+    /// The frame of `section` for the signed-in admin, on the page they asked for.
+    pub fn of(page: &super::PageUser, section: &'static str) -> Self {
+        Self::new(page.t, page.chrome(), section, page.csrf.clone())
+    }
 }
 
 #[cfg(test)]
@@ -229,7 +234,7 @@ pub async fn overview(State(state): State<AppState>, PageAdmin(page): PageAdmin)
     render(
         StatusCode::OK,
         &OverviewPage {
-            frame: AdminFrame::new(page.t, page.chrome(), "overview", page.csrf.clone()),
+            frame: AdminFrame::of(&page, "overview"),
             return_to: "/admin".into(),
             apps,
         },
@@ -279,7 +284,7 @@ pub async fn apps(
     render(
         StatusCode::OK,
         &AppsPage {
-            frame: AdminFrame::new(page.t, page.chrome(), "apps", page.csrf.clone()),
+            frame: AdminFrame::of(&page, "apps"),
             return_to: page.path.clone(),
             apps: rows,
             statuses,

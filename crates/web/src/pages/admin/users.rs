@@ -91,7 +91,7 @@ pub async fn users(
     render(
         StatusCode::OK,
         &UsersPage {
-            frame: AdminFrame::new(page.t, page.chrome(), "users", page.csrf.clone()),
+            frame: AdminFrame::of(&page, "users"),
             return_to: page.path.clone(),
             pager,
             users: users.iter().map(|u| row(a, u)).collect(),
