@@ -15,6 +15,8 @@ pub mod action {
     pub const SECRET_REVEALED: &str = "app.secret_revealed";
     pub const SECRET_ROTATED: &str = "app.secret_rotated";
     pub const CONSENT_GRANTED: &str = "consent.granted";
+    pub const RESOURCE_CREATED: &str = "resource.created";
+    pub const RESOURCE_UPDATED: &str = "resource.updated";
     pub const CONSENT_REVOKED: &str = "consent.revoked";
     pub const CODE_REPLAY: &str = "code.replay_detected";
     pub const REFRESH_REUSE: &str = "refresh.reuse_detected";

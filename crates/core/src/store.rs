@@ -8,9 +8,11 @@ use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, CodeCheck,
-    Consent, Identity, NewAuditEntry, NewClient, NewFamily, NewSession, NewToken, NewUser, Role,
-    Session, StoredKey, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
+    Consent, Identity, NewAuditEntry, NewClient, NewFamily, NewResource, NewSession, NewToken,
+    NewUser, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey, TokenRecord,
+    TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
 };
+use crate::oauth::audience::ResourceGrants;
 use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
 use async_trait::async_trait;
@@ -55,6 +57,9 @@ pub enum Conflict {
     IdentityProvider,
     #[error("client_id")]
     ClientId,
+    /// A resource server's identifier.
+    #[error("resource identifier")]
+    ResourceIdentifier,
     /// A signing key id.
     #[error("kid")]
     SigningKey,
@@ -163,6 +168,7 @@ pub trait Store:
     + KeyStore
     + FederationStore
     + BillingStore
+    + ResourceStore
     + MaintenanceStore
 {
 }
@@ -327,12 +333,14 @@ pub trait OAuthStore: Send + Sync + 'static {
 
     // --- consents ---
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>>;
-    /// Records consent to `scopes`, adding to what was granted before.
+    /// Records consent to `scopes`, adding to what was granted before, and to `resources`,
+    /// which replace what was granted before (the caller merges them).
     async fn save_consent(
         &self,
         user: UserId,
         client: ClientPk,
         scopes: ScopeSet,
+        resources: &ResourceGrants,
         now: UnixTime,
     ) -> StoreResult<()>;
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>>;
@@ -378,6 +386,23 @@ pub trait OAuthStore: Send + Sync + 'static {
         hash: &SecretHash,
         now: UnixTime,
     ) -> StoreResult<Option<AccessContext>>;
+}
+
+/// The APIs tokens can be bound to (RFC 8707).
+#[async_trait]
+pub trait ResourceStore: Send + Sync + 'static {
+    /// `Conflict::ResourceIdentifier` when the identifier is taken.
+    async fn create_resource(&self, resource: NewResource) -> StoreResult<Resource>;
+    async fn resource_by_id(&self, id: ResourcePk) -> StoreResult<Option<Resource>>;
+    async fn resource_by_identifier(&self, identifier: &str) -> StoreResult<Option<Resource>>;
+    async fn list_resources(&self) -> StoreResult<Vec<Resource>>;
+    /// `false` when there is no such resource.
+    async fn patch_resource(
+        &self,
+        id: ResourcePk,
+        patch: &ResourcePatch,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -28,6 +28,7 @@ pub fn approved_client() -> Client {
         review_note: String::new(),
         trusted: false,
         id_token_alg: SigningAlg::Rs256,
+        allowed_resources: None,
         created_at: 0,
         updated_at: 0,
     }

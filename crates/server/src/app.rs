@@ -7,7 +7,7 @@ use keyward_core::limits::RateLimiter;
 use keyward_core::model::Role;
 use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::Apps;
-use keyward_core::oauth::authorize::CodeIssuer;
+use keyward_core::oauth::authorize::Authorizer;
 use keyward_core::oauth::successor::SuccessorKey;
 use keyward_core::oauth::tokens::{TokenService, TokenServiceParts};
 use keyward_core::oidc::keys::KeyPolicy;
@@ -146,7 +146,17 @@ impl Node {
             apps: Arc::new(Apps::new(store.clone(), clock.clone(), settings.clone())),
             tokens,
             limits,
-            codes: Arc::new(CodeIssuer::new(store.clone(), clock, lifetimes)),
+            authorizer: Arc::new(Authorizer::new(
+                store.clone(),
+                clock.clone(),
+                lifetimes,
+                web.public_url.clone(),
+            )),
+            resources: Arc::new(keyward_core::oauth::resources::Resources::new(
+                store.clone(),
+                clock,
+                web.public_url.clone(),
+            )),
             settings,
             store,
             config: Arc::new(web),

@@ -18,6 +18,7 @@ mod billing;
 mod federation;
 mod keys;
 mod oauth;
+mod resources;
 mod rows;
 
 use async_trait::async_trait;
@@ -147,6 +148,7 @@ fn conflict_of(constraint: &str) -> Option<Conflict> {
         "identities_pkey" => Conflict::Identity,
         "identities_user_provider" => Conflict::IdentityProvider,
         "clients_client_id_key" => Conflict::ClientId,
+        "resources_identifier_key" => Conflict::ResourceIdentifier,
         "signing_keys_pkey" => Conflict::SigningKey,
         "sessions_pkey"
         | "auth_codes_pkey"

@@ -10,6 +10,7 @@ use keyward_core::model::{
     AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
     NewFamily, NewToken, TokenRecord, UserId,
 };
+use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
@@ -20,14 +21,15 @@ macro_rules! client_columns {
         "c.id, c.client_id, c.owner_id, c.name, c.description, c.redirect_uris, \
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
-         c.review_note, c.trusted, c.id_token_alg, c.created_at AS client_created_at, \
-         c.updated_at AS client_updated_at"
+         c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
+         c.created_at AS client_created_at, c.updated_at AS client_updated_at"
     };
 }
 
 macro_rules! token_columns {
     () => {
         "t.token_hash, t.kind, t.family_id, f.client, f.user_id AS family_user_id, t.scopes, \
+         t.resources, \
          t.created_at AS token_created_at, t.expires_at AS token_expires_at, t.used_at, \
          COALESCE(t.revoked_at, f.revoked_at) AS token_revoked_at, f.auth_time"
     };
@@ -45,13 +47,14 @@ async fn insert_tokens(
 ) -> StoreResult<()> {
     for token in tokens {
         let insert = sqlx::query(
-            "INSERT INTO tokens (token_hash, kind, family_id, scopes, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO tokens (token_hash, kind, family_id, scopes, resources, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token.hash.as_bytes())
         .bind(token.kind.as_str())
         .bind(family_id)
         .bind(token.scopes.to_string())
+        .bind(token.resources.to_storage())
         .bind(now)
         .bind(token.expires_at);
         execute(&mut **tx, insert).await?;
@@ -191,14 +194,22 @@ impl OAuthStore for PostgresStore {
         let update = sqlx::query(
             "UPDATE clients SET status = COALESCE($2, status), \
              review_note = COALESCE($3, review_note), trusted = COALESCE($4, trusted), \
-             allowed_scopes = COALESCE($5, allowed_scopes), updated_at = $6 WHERE id = $1",
+             allowed_scopes = COALESCE($5, allowed_scopes), updated_at = $6, \
+             allowed_resources = CASE WHEN $7 THEN $8 ELSE allowed_resources END WHERE id = $1",
         )
         .bind(pk)
         .bind(patch.status.map(ClientStatus::as_str))
         .bind(&patch.review_note)
         .bind(patch.trusted)
         .bind(patch.allowed_scopes.map(|s| s.to_string()))
-        .bind(now);
+        .bind(now)
+        .bind(patch.allowed_resources.is_some())
+        .bind(
+            patch
+                .allowed_resources
+                .as_ref()
+                .and_then(|list| list.as_deref().map(to_json)),
+        );
         let changed = execute(&mut *tx, update).await?;
         // An app that is no longer approved loses every code and token at once and for good.
         if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
@@ -256,6 +267,7 @@ impl OAuthStore for PostgresStore {
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
         let query = sqlx::query(
             "SELECT user_id AS consent_user_id, client AS consent_client, scopes AS consent_scopes, \
+             resources AS consent_resources, \
              created_at AS consent_created_at, updated_at AS consent_updated_at, \
              last_used_at AS consent_last_used_at FROM consents WHERE user_id = $1 AND client = $2",
         );
@@ -267,21 +279,24 @@ impl OAuthStore for PostgresStore {
         user: UserId,
         client: ClientPk,
         scopes: ScopeSet,
+        resources: &ResourceGrants,
         now: UnixTime,
     ) -> StoreResult<()> {
         let query = sqlx::query(
-            "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (user_id, client) \
-             DO UPDATE SET scopes = consents.scopes | excluded.scopes, updated_at = excluded.updated_at",
+            "INSERT INTO consents (user_id, client, scopes, resources, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (user_id, client) \
+             DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
+             resources = excluded.resources, updated_at = excluded.updated_at",
         );
-        self.run(query.bind(user).bind(client).bind(scopes.bits()).bind(now))
-            .await
+        let query = query.bind(user).bind(client).bind(scopes.bits());
+        self.run(query.bind(resources.to_storage()).bind(now)).await
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
         let query = sqlx::query(concat!(
             "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \
-             g.scopes AS consent_scopes, g.created_at AS consent_created_at, \
+             g.scopes AS consent_scopes, g.resources AS consent_resources, \
+             g.created_at AS consent_created_at, \
              g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, ",
             client_columns!(),
             " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = $1 \
@@ -316,8 +331,8 @@ impl OAuthStore for PostgresStore {
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
         let query = sqlx::query(
             "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
-             code_challenge, nonce, auth_time, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             code_challenge, nonce, auth_time, created_at, expires_at, resources) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(code.hash.as_bytes())
         .bind(code.client)
@@ -328,13 +343,14 @@ impl OAuthStore for PostgresStore {
         .bind(&code.nonce)
         .bind(code.auth_time)
         .bind(code.created_at)
-        .bind(code.expires_at);
+        .bind(code.expires_at)
+        .bind(code.resources.to_storage());
         self.run(query).await
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
         let query = sqlx::query(
-            "SELECT code_hash, client, user_id, redirect_uri, scopes, code_challenge, nonce, \
+            "SELECT code_hash, client, user_id, redirect_uri, scopes, resources, code_challenge, nonce, \
              auth_time, created_at, expires_at, used_at FROM auth_codes WHERE code_hash = $1",
         );
         fetch_optional(self.pool(), query.bind(hash.as_bytes()), auth_code_from_row).await

@@ -3,9 +3,11 @@
 
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientStatus, Consent, GrantType, Identity, Role,
-    Session, StoredKey, TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserStatus,
+    AccessContext, AuditEntry, AuthCode, Client, ClientStatus, Consent, GrantType, Identity,
+    Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord, TwoFactorRecord,
+    UpstreamState, User, UserStatus,
 };
+use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
@@ -75,6 +77,33 @@ pub(crate) fn scopes_column(row: &PgRow, column: &str) -> Result<ScopeSet, sqlx:
     ScopeSet::parse(&text).map_err(|_| decode_error(column, "unknown scope"))
 }
 
+pub(crate) fn resources_column(row: &PgRow, column: &str) -> Result<ResourceGrants, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    Ok(ResourceGrants::from_storage(&text))
+}
+
+pub(crate) fn resource_from_row(row: &PgRow) -> Result<Resource, sqlx::Error> {
+    let scopes: String = row.try_get("scopes")?;
+    let format: String = row.try_get("token_format")?;
+    let alg: String = row.try_get("signing_alg")?;
+    Ok(Resource {
+        id: row.try_get("id")?,
+        identifier: row.try_get("identifier")?,
+        name_zh: row.try_get("name_zh")?,
+        name_en: row.try_get("name_en")?,
+        scopes: serde_json::from_str(&scopes)
+            .map_err(|e| decode_error("scopes", &e.to_string()))?,
+        token_format: TokenFormat::parse(&format)
+            .ok_or_else(|| decode_error("token_format", &format))?,
+        signing_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("signing_alg", &alg))?,
+        access_token_ttl_secs: row.try_get("access_token_ttl_secs")?,
+        introspection_client_id: row.try_get("introspection_client")?,
+        enabled: row.try_get("enabled")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
 pub(crate) fn json_list(row: &PgRow, column: &str) -> Result<Vec<String>, sqlx::Error> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| decode_error(column, &e.to_string()))
@@ -103,6 +132,11 @@ pub(crate) fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
         review_note: row.try_get("review_note")?,
         trusted: row.try_get("trusted")?,
         id_token_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("id_token_alg", &alg))?,
+        allowed_resources: row
+            .try_get::<Option<String>, _>("allowed_resources")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| decode_error("allowed_resources", &e.to_string()))?,
         created_at: row.try_get("client_created_at")?,
         updated_at: row.try_get("client_updated_at")?,
     })
@@ -113,6 +147,7 @@ pub(crate) fn consent_from_row(row: &PgRow) -> Result<Consent, sqlx::Error> {
         user_id: row.try_get("consent_user_id")?,
         client: row.try_get("consent_client")?,
         scopes: ScopeSet::from_bits(row.try_get("consent_scopes")?),
+        resources: resources_column(row, "consent_resources")?,
         created_at: row.try_get("consent_created_at")?,
         updated_at: row.try_get("consent_updated_at")?,
         last_used_at: row.try_get("consent_last_used_at")?,
@@ -128,6 +163,7 @@ pub(crate) fn token_from_row(row: &PgRow) -> Result<TokenRecord, sqlx::Error> {
         client: row.try_get("client")?,
         user_id: row.try_get("family_user_id")?,
         scopes: scopes_column(row, "scopes")?,
+        resources: resources_column(row, "resources")?,
         created_at: row.try_get("token_created_at")?,
         expires_at: row.try_get("token_expires_at")?,
         used_at: row.try_get("used_at")?,
@@ -228,6 +264,7 @@ pub(crate) fn auth_code_from_row(row: &PgRow) -> Result<AuthCode, sqlx::Error> {
         user_id: row.try_get("user_id")?,
         redirect_uri: row.try_get("redirect_uri")?,
         scopes: scopes_column(row, "scopes")?,
+        resources: resources_column(row, "resources")?,
         code_challenge: row.try_get("code_challenge")?,
         nonce: row.try_get("nonce")?,
         auth_time: row.try_get("auth_time")?,

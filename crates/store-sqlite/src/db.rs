@@ -504,6 +504,7 @@ fn conflict_of(message: &str) -> Option<Conflict> {
         "identities.provider, identities.subject" => Conflict::Identity,
         "identities.user_id, identities.provider" => Conflict::IdentityProvider,
         "clients.client_id" => Conflict::ClientId,
+        "resources.identifier" => Conflict::ResourceIdentifier,
         "signing_keys.kid" => Conflict::SigningKey,
         "sessions.id_hash"
         | "auth_codes.code_hash"

@@ -23,6 +23,7 @@ mod db;
 mod federation;
 mod keys;
 mod oauth;
+mod resources;
 mod rows;
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,7 @@ use keyward_core::model::{
     AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
     NewFamily, NewToken, TokenRecord, UserId,
 };
+use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{OAuthStore, Page, StoreResult};
@@ -21,14 +22,15 @@ macro_rules! client_columns {
         "c.id, c.client_id, c.owner_id, c.name, c.description, c.redirect_uris, \
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
-         c.review_note, c.trusted, c.id_token_alg, c.created_at AS client_created_at, \
-         c.updated_at AS client_updated_at"
+         c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
+         c.created_at AS client_created_at, c.updated_at AS client_updated_at"
     };
 }
 
 macro_rules! token_columns {
     () => {
         "t.token_hash, t.kind, t.family_id, f.client, f.user_id AS family_user_id, t.scopes, \
+         t.resources, \
          t.created_at AS token_created_at, t.expires_at AS token_expires_at, t.used_at, \
          COALESCE(t.revoked_at, f.revoked_at) AS token_revoked_at, f.auth_time"
     };
@@ -53,13 +55,14 @@ fn insert_tokens(
     for token in tokens {
         execute(
             tx,
-            "INSERT INTO tokens (token_hash, kind, family_id, scopes, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO tokens (token_hash, kind, family_id, scopes, resources, created_at, \
+             expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 token.hash.as_bytes(),
                 token.kind.as_str(),
                 family_id,
                 token.scopes.to_string(),
+                token.resources.to_storage(),
                 now,
                 token.expires_at
             ],
@@ -202,14 +205,21 @@ impl OAuthStore for SqliteStore {
                     tx,
                     "UPDATE clients SET status = COALESCE(?2, status), \
                  review_note = COALESCE(?3, review_note), trusted = COALESCE(?4, trusted), \
-                 allowed_scopes = COALESCE(?5, allowed_scopes), updated_at = ?6 WHERE id = ?1",
+                 allowed_scopes = COALESCE(?5, allowed_scopes), updated_at = ?6, \
+                 allowed_resources = CASE WHEN ?7 THEN ?8 ELSE allowed_resources END \
+                 WHERE id = ?1",
                     params![
                         pk,
                         patch.status.map(ClientStatus::as_str),
                         patch.review_note,
                         patch.trusted,
                         patch.allowed_scopes.map(|s| s.to_string()),
-                        now
+                        now,
+                        patch.allowed_resources.is_some(),
+                        patch
+                            .allowed_resources
+                            .as_ref()
+                            .and_then(|list| list.as_deref().map(to_json)),
                     ],
                 )?;
                 // An app that is no longer approved loses every code and token at once and for good.
@@ -266,7 +276,8 @@ impl OAuthStore for SqliteStore {
 
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {
         const SQL: &str = "SELECT user_id AS consent_user_id, client AS consent_client, \
-             scopes AS consent_scopes, created_at AS consent_created_at, \
+             scopes AS consent_scopes, resources AS consent_resources, \
+             created_at AS consent_created_at, \
              updated_at AS consent_updated_at, last_used_at AS consent_last_used_at \
              FROM consents WHERE user_id = ?1 AND client = ?2";
         self.read_one(SQL, [user, client], consent_from_row)
@@ -277,14 +288,15 @@ impl OAuthStore for SqliteStore {
         user: UserId,
         client: ClientPk,
         scopes: ScopeSet,
+        resources: &ResourceGrants,
         now: UnixTime,
     ) -> StoreResult<()> {
         self.append_one(
-            "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (user_id, client) \
+            "INSERT INTO consents (user_id, client, scopes, resources, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (user_id, client) \
              DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
-             updated_at = excluded.updated_at",
-            (user, client, scopes.bits(), now),
+             resources = excluded.resources, updated_at = excluded.updated_at",
+            (user, client, scopes.bits(), resources.to_storage(), now),
         )
         .await
         .map(drop)
@@ -293,7 +305,8 @@ impl OAuthStore for SqliteStore {
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
         const SQL: &str = concat!(
             "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \
-             g.scopes AS consent_scopes, g.created_at AS consent_created_at, \
+             g.scopes AS consent_scopes, g.resources AS consent_resources, \
+             g.created_at AS consent_created_at, \
              g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, ",
             client_columns!(),
             " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = ?1 \
@@ -336,8 +349,8 @@ impl OAuthStore for SqliteStore {
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
         self.append_one(
             "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \
-             code_challenge, nonce, auth_time, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             code_challenge, nonce, auth_time, created_at, expires_at, resources) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             (
                 code.hash.as_bytes(),
                 code.client,
@@ -349,6 +362,7 @@ impl OAuthStore for SqliteStore {
                 code.auth_time,
                 code.created_at,
                 code.expires_at,
+                code.resources.to_storage(),
             ),
         )
         .await
@@ -356,7 +370,7 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>> {
-        const SQL: &str = "SELECT code_hash, client, user_id, redirect_uri, scopes, \
+        const SQL: &str = "SELECT code_hash, client, user_id, redirect_uri, scopes, resources, \
              code_challenge, nonce, auth_time, created_at, expires_at, used_at \
              FROM auth_codes WHERE code_hash = ?1";
         self.read_one(SQL, [hash.as_bytes()], auth_code_from_row)

@@ -4,9 +4,11 @@
 use crate::db::Cols;
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientStatus, Consent, GrantType, Identity, Role,
-    Session, StoredKey, TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserStatus,
+    AccessContext, AuditEntry, AuthCode, Client, ClientStatus, Consent, GrantType, Identity,
+    Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord, TwoFactorRecord,
+    UpstreamState, User, UserStatus,
 };
+use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
 use keyward_core::oidc::SigningAlg;
 use keyward_core::secret::SecretHash;
@@ -91,6 +93,35 @@ pub(crate) fn scopes_column(row: &Cols<'_, '_>, column: &str) -> rusqlite::Resul
     })
 }
 
+pub(crate) fn resources_column(
+    row: &Cols<'_, '_>,
+    column: &str,
+) -> rusqlite::Result<ResourceGrants> {
+    let text: String = row.get(column)?;
+    Ok(ResourceGrants::from_storage(&text))
+}
+
+pub(crate) fn resource_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Resource> {
+    Ok(Resource {
+        id: row.get("id")?,
+        identifier: row.get("identifier")?,
+        name_zh: row.get("name_zh")?,
+        name_en: row.get("name_en")?,
+        scopes: parsed(row, "scopes", |text: String| serde_json::from_str(&text))?,
+        token_format: parsed(row, "token_format", |f: String| {
+            TokenFormat::parse(&f).ok_or(f)
+        })?,
+        signing_alg: parsed(row, "signing_alg", |alg: String| {
+            SigningAlg::parse(&alg).ok_or(alg)
+        })?,
+        access_token_ttl_secs: row.get("access_token_ttl_secs")?,
+        introspection_client_id: row.get("introspection_client")?,
+        enabled: row.get("enabled")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
 pub(crate) fn json_list(row: &Cols<'_, '_>, column: &str) -> rusqlite::Result<Vec<String>> {
     parsed(row, column, |text: String| serde_json::from_str(&text))
 }
@@ -120,6 +151,9 @@ pub(crate) fn client_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Client> {
         id_token_alg: parsed(row, "id_token_alg", |alg: String| {
             SigningAlg::parse(&alg).ok_or(alg)
         })?,
+        allowed_resources: parsed(row, "allowed_resources", |text: Option<String>| {
+            text.map(|t| serde_json::from_str(&t)).transpose()
+        })?,
         created_at: row.get("client_created_at")?,
         updated_at: row.get("client_updated_at")?,
     })
@@ -130,6 +164,7 @@ pub(crate) fn consent_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Consent> 
         user_id: row.get("consent_user_id")?,
         client: row.get("consent_client")?,
         scopes: ScopeSet::from_bits(row.get("consent_scopes")?),
+        resources: resources_column(row, "consent_resources")?,
         created_at: row.get("consent_created_at")?,
         updated_at: row.get("consent_updated_at")?,
         last_used_at: row.get("consent_last_used_at")?,
@@ -146,6 +181,7 @@ pub(crate) fn token_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<TokenRecord
         client: row.get("client")?,
         user_id: row.get("family_user_id")?,
         scopes: scopes_column(row, "scopes")?,
+        resources: resources_column(row, "resources")?,
         created_at: row.get("token_created_at")?,
         expires_at: row.get("token_expires_at")?,
         used_at: row.get("used_at")?,
@@ -185,6 +221,7 @@ pub(crate) fn auth_code_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<AuthCod
         user_id: row.get("user_id")?,
         redirect_uri: row.get("redirect_uri")?,
         scopes: scopes_column(row, "scopes")?,
+        resources: resources_column(row, "resources")?,
         code_challenge: row.get("code_challenge")?,
         nonce: row.get("nonce")?,
         auth_time: row.get("auth_time")?,

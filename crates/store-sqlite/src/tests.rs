@@ -126,6 +126,7 @@ async fn app_and_token(store: &SqliteStore, user: i64) -> (i64, SecretHash) {
         hash,
         kind: TokenKind::Access,
         scopes: ScopeSet::parse("profile balance").expect("scopes"),
+        resources: Default::default(),
         expires_at: 1_000_000,
     };
     store.issue_family(family, &[token]).await.expect("token");

@@ -50,6 +50,9 @@ pub struct AppView {
     pub status: &'static str,
     pub review_note: String,
     pub trusted: bool,
+    /// The APIs an admin limited the app to (RFC 8707 identifiers); absent: any enabled one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_resources: Option<Vec<String>>,
     /// Whether the owner has been shown a secret (it cannot be shown again; rotate instead).
     pub secret_revealed: bool,
     pub owner_id: i64,
@@ -75,6 +78,7 @@ impl AppView {
             status: app.status.as_str(),
             review_note: app.review_note.clone(),
             trusted: app.trusted,
+            allowed_resources: app.allowed_resources.clone(),
             secret_revealed: app.secret_revealed_at.is_some(),
             owner_id: app.owner_id,
             created_time: app.created_at,

@@ -48,6 +48,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::apps::list))
         .routes(routes!(admin::apps::patch))
         .routes(routes!(admin::apps::review))
+        .routes(routes!(admin::resources::create, admin::resources::list))
+        .routes(routes!(admin::resources::get, admin::resources::patch))
         .routes(routes!(admin::users::list))
         .routes(routes!(admin::users::patch))
         .routes(routes!(admin::settings::get, admin::settings::put))
@@ -113,6 +115,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/login/2fa",
             get(pages::login::second_factor_page).post(pages::login::second_factor),
+        )
+        // RFC 8414 §3.1 for an issuer with a path; the document itself is in the OpenAPI
+        // under the plain well-known path.
+        .route(
+            "/.well-known/oauth-authorization-server/{*path}",
+            get(oidc::discovery::authorization_server_for_path),
         )
         .route("/lang", get(pages::switch_language))
         .route("/static/keyward.css", get(pages::stylesheet))

@@ -1,7 +1,7 @@
 use keyward_core::accounts::Accounts;
 use keyward_core::billing::topup::TopUps;
 use keyward_core::oauth::apps::Apps;
-use keyward_core::oauth::authorize::CodeIssuer;
+use keyward_core::oauth::authorize::Authorizer;
 use keyward_core::oauth::tokens::TokenService;
 use keyward_core::oidc::KeyRing;
 use keyward_core::settings::SettingsCache;
@@ -73,7 +73,9 @@ pub struct Services {
     pub accounts: Arc<Accounts>,
     pub apps: Arc<Apps>,
     pub tokens: Arc<TokenService>,
-    pub codes: Arc<CodeIssuer>,
+    pub authorizer: Arc<Authorizer>,
+    /// The resource servers (RFC 8707) admins register.
+    pub resources: Arc<keyward_core::oauth::resources::Resources>,
     pub keys: Arc<KeyRing>,
     pub vault: Arc<Vault>,
     pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,

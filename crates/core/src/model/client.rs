@@ -90,6 +90,9 @@ pub struct Client {
     pub trusted: bool,
     /// How this app's id_tokens are signed (OIDC `id_token_signed_response_alg`).
     pub id_token_alg: SigningAlg,
+    /// The APIs (resource identifiers) an admin limited the app to; `None`: any enabled one,
+    /// with the user's consent (client credentials need the app listed).
+    pub allowed_resources: Option<Vec<String>>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -138,4 +141,6 @@ pub struct ClientPatch {
     pub review_note: Option<String>,
     pub trusted: Option<bool>,
     pub allowed_scopes: Option<ScopeSet>,
+    /// `Some(None)` lifts the limit.
+    pub allowed_resources: Option<Option<Vec<String>>>,
 }

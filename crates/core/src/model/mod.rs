@@ -2,6 +2,7 @@
 
 mod client;
 mod oauth;
+mod resource;
 mod session;
 mod user;
 
@@ -10,5 +11,6 @@ pub use oauth::{
     AccessContext, AuditEntry, AuthCode, CodeCheck, Consent, Identity, NewAuditEntry, NewFamily,
     NewToken, StoredKey, TokenKind, TokenRecord, UpstreamState,
 };
+pub use resource::{NewResource, Resource, ResourcePatch, ResourcePk, ResourceScope, TokenFormat};
 pub use session::{DeveloperToken, NewSession, Session, TwoFactorRecord};
 pub use user::{NewUser, Role, User, UserId, UserStatus};

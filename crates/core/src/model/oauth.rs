@@ -1,5 +1,6 @@
 use crate::clock::UnixTime;
 use crate::model::{ClientPk, User, UserId};
+use crate::oauth::audience::ResourceGrants;
 use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
 
@@ -9,6 +10,8 @@ pub struct Consent {
     pub user_id: UserId,
     pub client: ClientPk,
     pub scopes: ScopeSet,
+    /// The APIs and their scopes the user agreed to (RFC 8707).
+    pub resources: ResourceGrants,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
@@ -22,6 +25,7 @@ pub struct AuthCode {
     pub user_id: UserId,
     pub redirect_uri: String,
     pub scopes: ScopeSet,
+    pub resources: ResourceGrants,
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
     pub auth_time: UnixTime,
@@ -59,6 +63,9 @@ pub struct NewToken {
     pub hash: SecretHash,
     pub kind: TokenKind,
     pub scopes: ScopeSet,
+    /// A refresh token's: the whole grant's APIs; an access token's: its one audience, or none
+    /// for Keyward's own APIs.
+    pub resources: ResourceGrants,
     pub expires_at: UnixTime,
 }
 
@@ -82,6 +89,7 @@ pub struct TokenRecord {
     pub client: ClientPk,
     pub user_id: Option<UserId>,
     pub scopes: ScopeSet,
+    pub resources: ResourceGrants,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     /// A refresh token that was exchanged; presenting it again is reuse.

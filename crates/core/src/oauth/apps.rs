@@ -4,6 +4,7 @@
 //! review is on, no secret exists until the owner's first look after approval: it is generated
 //! then, its hash stored, and it is never shown again (rotation makes a new one).
 
+use super::audience::{self, ResourceGrants, is_well_formed};
 use super::redirect_uri::{self, RedirectUriError};
 use super::scope::ScopeSet;
 use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
@@ -43,6 +44,8 @@ pub enum AppError {
     PublicClientCredentials,
     #[error("应用不存在")]
     NotFound,
+    #[error("资源列表无效：每项须是已注册资源的标识，最多 20 个")]
+    Resource,
     #[error("公开客户端没有密钥")]
     NoSecret,
     #[error("应用尚未通过审核")]
@@ -74,6 +77,18 @@ pub struct AppForm {
     /// `RS256` (default), `ES256` or `EdDSA`.
     pub id_token_alg: Option<String>,
 }
+
+/// An admin's changes to an app; `None` keeps a field.
+#[derive(Debug, Default)]
+pub struct AdminEdit {
+    pub trusted: Option<bool>,
+    pub scopes: Option<String>,
+    /// `Some(None)`: any enabled API; `Some(Some(list))`: only those (RFC 8707 identifiers).
+    pub resources: Option<Option<Vec<String>>>,
+}
+
+/// How many APIs an admin may list for one app.
+pub const RESOURCES_MAX: usize = 20;
 
 /// The operator's rules for new apps.
 #[derive(Debug, Clone, Copy)]
@@ -344,24 +359,47 @@ impl Apps {
         Ok(client)
     }
 
-    /// Admin edits that are not a review decision (the trusted flag, allowed scopes).
+    /// Admin edits that are not a review decision (the trusted flag, allowed scopes, the APIs
+    /// the app is limited to).
     pub async fn update(
         &self,
         admin: &User,
         pk: ClientPk,
-        trusted: Option<bool>,
-        scopes: Option<&str>,
+        edit: AdminEdit,
         ip: &str,
     ) -> Result<Client, AppError> {
+        let AdminEdit {
+            trusted,
+            scopes,
+            resources,
+        } = edit;
         let allowed_scopes = scopes
+            .as_deref()
             .map(|s| ScopeSet::parse(s).map_err(|_| AppError::Scope))
             .transpose()?;
         if allowed_scopes.is_some_and(ScopeSet::is_empty) {
             return Err(AppError::Scope);
         }
+        if let Some(Some(list)) = &resources {
+            if list.len() > RESOURCES_MAX {
+                return Err(AppError::Resource);
+            }
+            for identifier in list {
+                if !is_well_formed(identifier)
+                    || self
+                        .store
+                        .resource_by_identifier(identifier)
+                        .await?
+                        .is_none()
+                {
+                    return Err(AppError::Resource);
+                }
+            }
+        }
         let patch = ClientPatch {
             trusted,
             allowed_scopes,
+            allowed_resources: resources.clone(),
             ..ClientPatch::default()
         };
         if !self
@@ -372,7 +410,7 @@ impl Apps {
             return Err(AppError::NotFound);
         }
         let client = self.by_pk(pk).await?;
-        let detail = json!({"trusted": trusted, "scopes": scopes});
+        let detail = json!({"trusted": trusted, "scopes": scopes, "resources": resources});
         self.audit(Some(admin), action::APP_UPDATED, &client, detail, ip)
             .await;
         Ok(client)
@@ -385,12 +423,19 @@ impl Apps {
         user: &User,
         client: &Client,
         scopes: ScopeSet,
+        resources: &ResourceGrants,
         ip: &str,
     ) -> Result<(), StoreError> {
+        // The APIs add to those consented before; the built-in scopes merge in the store.
+        let before = self.store.consent(user.id, client.id).await?;
+        let all = before.map_or_else(|| resources.clone(), |c| c.resources.union(resources));
         self.store
-            .save_consent(user.id, client.id, scopes, self.clock.now())
+            .save_consent(user.id, client.id, scopes, &all, self.clock.now())
             .await?;
-        let detail = json!({"scopes": scopes.to_string()});
+        let detail = json!({
+            "scopes": audience::scope_string(scopes, resources),
+            "resources": resources.iter().map(|g| g.resource.as_str()).collect::<Vec<_>>(),
+        });
         self.audit(Some(user), action::CONSENT_GRANTED, client, detail, ip)
             .await;
         Ok(())

@@ -1,11 +1,13 @@
 //! The authorization request (RFC 6749 §4.1.1, OIDC Core §3.1.2): validation in the order that
 //! decides whether an error may be sent back to the app, then the login / consent / code decision.
 
+use super::audience::{self, ResourceGrants, TargetError};
 use super::error::ErrorCode;
+use super::resources::{ResolveError, resolve};
 use super::scope::{Scope, ScopeSet};
 use super::{CODE_PREFIX, Lifetimes, pkce, redirect_uri};
 use crate::clock::{Clock, UnixTime};
-use crate::model::{AuthCode, Client, Consent, GrantType, User};
+use crate::model::{AuthCode, Client, Consent, GrantType, Resource, User};
 use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
@@ -30,6 +32,9 @@ pub struct AuthorizeParams {
     /// Ours, on the way back from a forced login (see [`after_login`]): the session must have
     /// begun at or after this Unix time. It can only make the request stricter.
     pub login_after: Option<String>,
+    /// RFC 8707: the APIs the app wants tokens for; the one parameter that may repeat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
 }
 
 impl AuthorizeParams {
@@ -51,6 +56,12 @@ impl AuthorizeParams {
             response_mode: keep(&self.response_mode),
             auto_authorize: keep(&self.auto_authorize),
             login_after: keep(&self.login_after),
+            resource: self
+                .resource
+                .iter()
+                .filter(|r| !r.is_empty())
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -91,7 +102,12 @@ pub struct Prompt {
 pub struct ValidRequest {
     pub client: Client,
     pub redirect_uri: String,
+    /// Keyward's own scopes asked for.
     pub scopes: ScopeSet,
+    /// The APIs named in `resource` (RFC 8707), as registered.
+    pub resources: Vec<Resource>,
+    /// The scopes asked for on each of them.
+    pub grant: ResourceGrants,
     pub state: Option<String>,
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
@@ -102,6 +118,13 @@ pub struct ValidRequest {
 }
 
 impl ValidRequest {
+    /// Whether an earlier consent covers everything asked: each built-in scope, each API and
+    /// each scope on it.
+    pub fn covered_by(&self, consent: Option<&Consent>) -> bool {
+        consent
+            .is_some_and(|c| self.scopes.is_subset_of(c.scopes) && c.resources.covers(&self.grant))
+    }
+
     fn reject(&self, error: ErrorCode, description: &'static str) -> Rejection {
         Rejection::Redirect {
             redirect_uri: self.redirect_uri.clone(),
@@ -113,6 +136,50 @@ impl ValidRequest {
 }
 
 const MAX_PARAM: usize = 2048;
+
+impl ValidRequest {
+    fn with_scopes(&mut self, scopes: ScopeSet) -> Result<(), Rejection> {
+        if !scopes.is_subset_of(self.client.allowed_scopes) {
+            return Err(self.reject(ErrorCode::InvalidScope, "scope not allowed for this app"));
+        }
+        self.scopes = scopes;
+        Ok(())
+    }
+
+    /// Resolves `resource` (RFC 8707 §2) and splits `scope` between Keyward and those APIs. A
+    /// bad `resource` is `invalid_target`, sent back to the app like any error after the
+    /// redirect URI is known.
+    async fn with_resources(
+        mut self,
+        store: &dyn Store,
+        params: &AuthorizeParams,
+        issuer: &str,
+    ) -> Result<Result<Self, Rejection>, StoreError> {
+        let resources = match resolve(store, &self.client, &params.resource, issuer, false).await {
+            Ok(found) => found,
+            Err(ResolveError::Store(e)) => return Err(e),
+            Err(ResolveError::Target(e)) => return Ok(Err(self.target_error(e))),
+        };
+        let text = params.scope.as_deref().unwrap_or("");
+        let (scopes, grant) = match audience::split_scopes(text, &resources) {
+            Ok(split) => split,
+            Err(e) => return Ok(Err(self.target_error(e))),
+        };
+        if let Err(rejection) = self.with_scopes(scopes) {
+            return Ok(Err(rejection));
+        }
+        self.resources = resources;
+        self.grant = grant;
+        Ok(Ok(self))
+    }
+
+    fn target_error(&self, e: TargetError) -> Rejection {
+        match e {
+            TargetError::InvalidTarget(why) => self.reject(ErrorCode::InvalidTarget, why),
+            TargetError::InvalidScope(why) => self.reject(ErrorCode::InvalidScope, why),
+        }
+    }
+}
 
 /// Validates a request against its app. Only a known, approved app with an exactly registered
 /// redirect URI earns a redirect; anything wrong before that is a page.
@@ -135,6 +202,8 @@ pub fn validate(
         client,
         redirect_uri: redirect.to_owned(),
         scopes: ScopeSet::EMPTY,
+        resources: Vec::new(),
+        grant: ResourceGrants::none(),
         state,
         code_challenge: None,
         nonce: params.nonce.clone().filter(|n| !n.is_empty()),
@@ -213,17 +282,18 @@ pub fn validate(
         ));
     }
 
-    let scope_text = params.scope.as_deref().unwrap_or("").trim();
-    let scopes = if scope_text.is_empty() {
-        ScopeSet::of(&[Scope::Profile])
-    } else {
-        ScopeSet::parse(scope_text)
-            .map_err(|_| request.reject(ErrorCode::InvalidScope, "unknown scope"))?
-    };
-    if !scopes.is_subset_of(request.client.allowed_scopes) {
-        return Err(request.reject(ErrorCode::InvalidScope, "scope not allowed for this app"));
+    // With `resource`, the scopes are split between Keyward and the APIs once those are
+    // resolved ([`Authorizer::load`]).
+    if params.resource.is_empty() {
+        let scope_text = params.scope.as_deref().unwrap_or("").trim();
+        let scopes = if scope_text.is_empty() {
+            ScopeSet::of(&[Scope::Profile])
+        } else {
+            ScopeSet::parse(scope_text)
+                .map_err(|_| request.reject(ErrorCode::InvalidScope, "unknown scope"))?
+        };
+        request.with_scopes(scopes)?;
     }
-    request.scopes = scopes;
 
     for value in params
         .prompt
@@ -329,7 +399,7 @@ pub fn decide(
             Decision::Login
         };
     }
-    let remembered = consent.is_some_and(|c| request.scopes.is_subset_of(c.scopes));
+    let remembered = request.covered_by(consent);
     if request.prompt.consent || !(remembered || request.client.trusted) {
         return if request.prompt.none {
             Decision::Reject(
@@ -342,20 +412,51 @@ pub fn decide(
     Decision::Issue
 }
 
-/// Issues codes for approved requests.
-pub struct CodeIssuer {
+/// Loads authorization requests and issues codes for approved ones.
+pub struct Authorizer {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     lifetimes: Lifetimes,
+    issuer: String,
 }
 
-impl CodeIssuer {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, lifetimes: Lifetimes) -> Self {
+impl Authorizer {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        lifetimes: Lifetimes,
+        issuer: String,
+    ) -> Self {
         Self {
             store,
             clock,
             lifetimes,
+            issuer,
         }
+    }
+
+    /// The request's app and APIs, validated ([`validate`], then RFC 8707's `resource`).
+    pub async fn load(
+        &self,
+        params: &AuthorizeParams,
+    ) -> Result<Result<ValidRequest, Rejection>, StoreError> {
+        let params = params.normalized();
+        let client_id = params.client_id.as_deref().unwrap_or_default();
+        let client = if client_id.is_empty() || client_id.len() > 128 {
+            None
+        } else {
+            self.store.client_by_client_id(client_id).await?
+        };
+        let request = match validate(&params, client) {
+            Ok(request) => request,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        if params.resource.is_empty() {
+            return Ok(Ok(request));
+        }
+        request
+            .with_resources(self.store.as_ref(), &params, &self.issuer)
+            .await
     }
 
     /// Stores a code bound to the request and returns the URL to send the browser to.
@@ -364,7 +465,6 @@ impl CodeIssuer {
         request: &ValidRequest,
         user: &User,
         auth_time: UnixTime,
-        issuer: &str,
     ) -> Result<String, StoreError> {
         let code = Secret::generate(CODE_PREFIX);
         let now = self.clock.now();
@@ -375,6 +475,7 @@ impl CodeIssuer {
                 user_id: user.id,
                 redirect_uri: request.redirect_uri.clone(),
                 scopes: request.scopes,
+                resources: request.grant.clone(),
                 code_challenge: request.code_challenge.clone(),
                 nonce: request.nonce.clone(),
                 auth_time,
@@ -387,7 +488,7 @@ impl CodeIssuer {
         if let Some(state) = &request.state {
             pairs.push(("state", state.clone()));
         }
-        pairs.push(("iss", issuer.to_owned()));
+        pairs.push(("iss", self.issuer.clone()));
         Ok(append_query(&request.redirect_uri, &pairs))
     }
 }

@@ -10,6 +10,8 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     UnsupportedResponseType,
     InvalidScope,
+    /// RFC 8707 §2.
+    InvalidTarget,
     AccessDenied,
     ServerError,
     TemporarilyUnavailable,
@@ -28,6 +30,7 @@ impl ErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::AccessDenied => "access_denied",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
@@ -57,6 +60,9 @@ pub enum TokenError {
     UnsupportedGrantType,
     #[error("{0}")]
     InvalidScope(&'static str),
+    /// RFC 8707 §2: a `resource` that is malformed, unknown, disabled or not allowed.
+    #[error("{0}")]
+    InvalidTarget(&'static str),
     /// Too many failed token requests from this client or address (HTTP 429).
     #[error("too many failed requests, retry after {retry_after} seconds")]
     RateLimited { retry_after: i64 },
@@ -105,6 +111,7 @@ impl TokenError {
             Self::UnauthorizedClient(_) => ErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
             Self::InvalidScope(_) => ErrorCode::InvalidScope,
+            Self::InvalidTarget(_) => ErrorCode::InvalidTarget,
             Self::RateLimited { .. } => ErrorCode::TemporarilyUnavailable,
             Self::Store(_) | Self::Settings(_) | Self::Signing(_) => ErrorCode::ServerError,
         }

@@ -3,10 +3,12 @@
 //! outcomes to each API family's envelope.
 
 pub mod apps;
+pub mod audience;
 pub mod authorize;
 pub mod error;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod resources;
 pub mod scope;
 pub mod successor;
 pub mod tokens;

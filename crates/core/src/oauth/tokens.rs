@@ -5,12 +5,15 @@
 //! in its API family's envelope.
 
 mod introspection;
+pub mod jwt;
 mod request;
 mod throttle;
 
 pub use introspection::{ActiveToken, is_live};
 pub use request::{Grant, TokenRequest};
 
+use super::audience::{self, ResourceGrants, TargetError};
+use super::resources::resolve;
 use super::scope::{Scope, ScopeSet};
 use super::successor::SuccessorKey;
 use super::{ACCESS_TOKEN_PREFIX, Lifetimes, REFRESH_TOKEN_PREFIX, TokenError, pkce, redirect_uri};
@@ -18,7 +21,8 @@ use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
 use crate::limits::RateLimiter;
 use crate::model::{
-    AccessContext, Client, GrantType, NewFamily, NewToken, TokenKind, TokenRecord, User, UserId,
+    AccessContext, Client, GrantType, NewFamily, NewToken, Resource, TokenFormat, TokenKind,
+    TokenRecord, User, UserId,
 };
 use crate::oidc::KeyRing;
 use crate::oidc::id_token::{IdTokenRequest, sign};
@@ -42,10 +46,55 @@ pub struct IssuedTokens {
     pub access_token: Secret,
     pub refresh_token: Option<Secret>,
     pub expires_in: i64,
-    /// The access token's scopes.
+    /// The access token's built-in scopes.
     pub scopes: ScopeSet,
+    /// The access token's audience and its scopes there; none for Keyward's own APIs.
+    pub resources: ResourceGrants,
     /// For grants that carry `openid` and a user (OIDC Core §3.1.3.3, §12.2).
     pub id_token: Option<String>,
+}
+
+impl IssuedTokens {
+    /// The `scope` of the answer (RFC 6749 §5.1).
+    pub fn scope(&self) -> String {
+        audience::scope_string(self.scopes, &self.resources)
+    }
+}
+
+/// The API an access token is minted for, with the scopes it carries there.
+struct Target {
+    resource: Resource,
+    grant: ResourceGrants,
+}
+
+/// What one grant asks to mint: the access token's built-in scopes (empty for an API's token)
+/// and audience, and the grant's whole scope for the refresh token.
+struct Issue<'a> {
+    client: &'a Client,
+    user: Option<&'a User>,
+    auth_time: UnixTime,
+    scopes: ScopeSet,
+    target: Option<Target>,
+    grant_scopes: ScopeSet,
+    grant_resources: &'a ResourceGrants,
+}
+
+impl From<TargetError> for TokenError {
+    fn from(e: TargetError) -> Self {
+        match e {
+            TargetError::InvalidTarget(why) => Self::InvalidTarget(why),
+            TargetError::InvalidScope(why) => Self::InvalidScope(why),
+        }
+    }
+}
+
+impl From<super::resources::ResolveError> for TokenError {
+    fn from(e: super::resources::ResolveError) -> Self {
+        match e {
+            super::resources::ResolveError::Target(e) => e.into(),
+            super::resources::ResolveError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 /// The longest refresh-retry grace window an operator may set: long enough for a client's
@@ -132,24 +181,32 @@ impl TokenService {
                 code,
                 redirect_uri,
                 code_verifier,
+                resources,
             } => {
                 self.exchange_code(
                     &client,
                     code,
                     redirect_uri.as_deref(),
                     code_verifier.as_deref(),
+                    resources,
                 )
                 .await
             }
             Grant::RefreshToken {
                 refresh_token,
                 scope,
+                resources,
             } => {
-                self.refresh(&client, refresh_token, scope.as_deref(), grace_secs)
+                let asked = Asked {
+                    scope: scope.as_deref(),
+                    resources,
+                };
+                self.refresh(&client, refresh_token, asked, grace_secs)
                     .await
             }
-            Grant::ClientCredentials { scope } => {
-                self.client_credentials(&client, scope.as_deref()).await
+            Grant::ClientCredentials { scope, resources } => {
+                self.client_credentials(&client, scope.as_deref(), resources)
+                    .await
             }
         }
     }
@@ -208,13 +265,15 @@ impl TokenService {
         budget.settle(&self.limits, result).await
     }
 
-    /// The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    /// The authorization-code grant (RFC 6749 §4.1.3, RFC 7636 §4.6), its access token bound to
+    /// the audience `resources` picks from the code's grant (RFC 8707 §2.2).
     async fn exchange_code(
         &self,
         client: &Client,
         code: &str,
         redirect: Option<&str>,
         verifier: Option<&str>,
+        resources: &[String],
     ) -> Result<IssuedTokens, TokenError> {
         const BAD_CODE: TokenError = TokenError::InvalidGrant("invalid or expired code");
         if !client.allows_grant(GrantType::AuthorizationCode) {
@@ -282,7 +341,17 @@ impl TokenService {
             .ok_or(TokenError::InvalidGrant("the user is disabled or gone"))?;
         // The app's scopes may have been narrowed since the user consented.
         let scopes = stored.scopes.intersection(client.allowed_scopes);
-        let mut minted = self.mint(client, scopes, scopes, now, None);
+        let target = self.target(client, &stored.resources, resources).await?;
+        let issue = Issue {
+            client,
+            user: Some(&user),
+            auth_time: stored.auth_time,
+            scopes,
+            target,
+            grant_scopes: scopes,
+            grant_resources: &stored.resources,
+        };
+        let mut minted = self.mint(issue, now, None).await?;
         minted.issued.id_token = self
             .id_token(
                 client,
@@ -315,11 +384,44 @@ impl TokenService {
         }
     }
 
+    /// The API a token request's `resource` values pick from a grant (RFC 8707 §2.2), checked
+    /// again now: still registered, enabled and allowed for the app. `None`: Keyward's own APIs.
+    async fn target(
+        &self,
+        client: &Client,
+        grant: &ResourceGrants,
+        requested: &[String],
+    ) -> Result<Option<Target>, TokenError> {
+        let Some(picked) = audience::pick_audience(grant, requested, &self.issuer)? else {
+            return Ok(None);
+        };
+        let found = resolve(
+            self.store.as_ref(),
+            client,
+            std::slice::from_ref(&picked.resource),
+            &self.issuer,
+            false,
+        )
+        .await?;
+        let resource = found
+            .into_iter()
+            .next()
+            .ok_or(TokenError::InvalidTarget("unknown or disabled resource"))?;
+        // Scopes the API no longer defines are no longer granted.
+        let mut grant = ResourceGrants::none();
+        grant.insert(&resource.identifier, None);
+        for scope in picked.scopes.iter().filter(|s| resource.scope(s).is_some()) {
+            grant.insert(&resource.identifier, Some(scope));
+        }
+        Ok(Some(Target { resource, grant }))
+    }
+
     /// The refresh grant with rotation: the presented token dies, a new pair is issued, and
     /// presenting a dead refresh token again revokes the whole family (RFC 9700 §4.14.2).
     ///
-    /// A narrower `scope` narrows the new access token only; the new refresh token keeps the
-    /// grant's scope (RFC 6749 §6), cut to what the app is still allowed.
+    /// A narrower `scope`, or a `resource` of the grant (RFC 8707 §2.2), narrows the new access
+    /// token only; the new refresh token keeps the grant (RFC 6749 §6), cut to what the app is
+    /// still allowed.
     ///
     /// With `grace_secs` > 0 (the operator's `refresh_reuse_grace_seconds`), presenting the
     /// token again within that many seconds of its rotation, while its successor is still
@@ -328,7 +430,7 @@ impl TokenService {
         &self,
         client: &Client,
         refresh_token: &str,
-        scope: Option<&str>,
+        asked: Asked<'_>,
         grace_secs: i64,
     ) -> Result<IssuedTokens, TokenError> {
         const BAD: TokenError = TokenError::InvalidGrant("invalid or expired refresh token");
@@ -371,13 +473,24 @@ impl TokenService {
             return Err(BAD);
         }
         let granted = record.scopes.intersection(client.allowed_scopes);
-        let scopes = match requested_scopes(scope)? {
+        let mut target = self
+            .target(client, &record.resources, asked.resources)
+            .await?;
+        let scopes = match asked.scope.filter(|s| !s.trim().is_empty()) {
             None => granted,
-            Some(asked) if granted.may_narrow_to(asked) => asked,
-            Some(_) => return Err(TokenError::InvalidScope("scope exceeds the original grant")),
+            Some(text) => narrow(granted, target.as_mut(), text)?,
         };
         let successors = self.successor_key.successors(refresh_token);
-        let mut minted = self.mint(client, scopes, granted, now, Some(successors));
+        let issue = Issue {
+            client,
+            user: user.as_ref(),
+            auth_time: record.auth_time,
+            scopes,
+            target,
+            grant_scopes: granted,
+            grant_resources: &record.resources,
+        };
+        let mut minted = self.mint(issue, now, Some(successors)).await?;
         minted.issued.id_token = self
             .refreshed_id_token(
                 client,
@@ -451,6 +564,25 @@ impl TokenService {
             return Ok(None);
         }
         let scopes = access_record.scopes.intersection(client.allowed_scopes);
+        // A JWT is signed again with the same claims; its row is the one found above.
+        let access = match self
+            .target(client, &record.resources, &audience_of(&access_record))
+            .await?
+        {
+            Some(target) if target.resource.token_format == TokenFormat::Jwt => {
+                let at = AccessRow {
+                    hash: &access_record.hash,
+                    issued_at: access_record.created_at,
+                    expires_at: access_record.expires_at,
+                };
+                let scope = audience::scope_string(ScopeSet::EMPTY, &access_record.resources);
+                let jwt = self
+                    .sign_jwt(client, user.as_ref(), record.auth_time, &target, scope, at)
+                    .await?;
+                Secret::from_string(jwt)
+            }
+            _ => access,
+        };
         let id_token = self
             .refreshed_id_token(client, user.as_ref(), scopes, record, &access)
             .await?;
@@ -459,6 +591,7 @@ impl TokenService {
             refresh_token: refresh,
             expires_in: access_record.expires_at - now,
             scopes,
+            resources: access_record.resources,
             id_token,
         }))
     }
@@ -494,39 +627,47 @@ impl TokenService {
     }
 
     /// The client-credentials grant: a token for the app itself, with no user and no refresh.
+    /// With a `resource`, for an API an admin listed for the app (no user consents here), with
+    /// that API's scopes (RFC 8707 §2).
     async fn client_credentials(
         &self,
         client: &Client,
         scope: Option<&str>,
+        requested: &[String],
     ) -> Result<IssuedTokens, TokenError> {
         if client.public || !client.allows_grant(GrantType::ClientCredentials) {
             return Err(TokenError::UnauthorizedClient(
                 "client_credentials is not enabled",
             ));
         }
-        // User-facing scopes mean nothing without a user; the app gets what remains.
-        let allowed = client
-            .allowed_scopes
-            .without(Scope::OpenId)
-            .without(Scope::OfflineAccess);
-        let scopes = match requested_scopes(scope)? {
-            None => allowed,
-            Some(asked) if asked.is_subset_of(allowed) => asked,
-            Some(_) => {
-                return Err(TokenError::InvalidScope(
-                    "scope not allowed for this client",
+        let now = self.clock.now();
+        let found = resolve(self.store.as_ref(), client, requested, &self.issuer, true).await?;
+        let (scopes, target) = match found.as_slice() {
+            [] => (self.client_scopes(client, scope)?, None),
+            [_] => {
+                let resource = found
+                    .into_iter()
+                    .next()
+                    .ok_or(TokenError::InvalidTarget("unknown or disabled resource"))?;
+                (ScopeSet::EMPTY, Some(api_scopes(resource, scope)?))
+            }
+            _ => {
+                return Err(TokenError::InvalidTarget(
+                    "one access token serves one resource",
                 ));
             }
         };
-        let now = self.clock.now();
-        let access = Secret::generate(ACCESS_TOKEN_PREFIX);
-        let expires_in = self.lifetimes.access_token_secs;
-        let token = NewToken {
-            hash: access.hash(),
-            kind: TokenKind::Access,
+        let none = ResourceGrants::none();
+        let issue = Issue {
+            client,
+            user: None,
+            auth_time: now,
             scopes,
-            expires_at: now + expires_in,
+            target,
+            grant_scopes: scopes,
+            grant_resources: &none,
         };
+        let minted = self.mint(issue, now, None).await?;
         let family = NewFamily {
             client: client.id,
             user_id: None,
@@ -534,41 +675,74 @@ impl TokenService {
             auth_time: now,
             created_at: now,
         };
-        self.store.issue_family(family, &[token]).await?;
-        Ok(IssuedTokens {
-            access_token: access,
-            refresh_token: None,
-            expires_in,
-            scopes,
-            id_token: None,
-        })
+        self.store.issue_family(family, &minted.rows).await?;
+        Ok(minted.issued)
+    }
+
+    /// The built-in scopes of a client-credentials token for Keyward's own APIs: user-facing
+    /// scopes mean nothing without a user; the app gets what remains.
+    fn client_scopes(&self, client: &Client, scope: Option<&str>) -> Result<ScopeSet, TokenError> {
+        let allowed = client
+            .allowed_scopes
+            .without(Scope::OpenId)
+            .without(Scope::OfflineAccess);
+        match requested_scopes(scope)? {
+            None => Ok(allowed),
+            Some(asked) if asked.is_subset_of(allowed) => Ok(asked),
+            Some(_) => Err(TokenError::InvalidScope(
+                "scope not allowed for this client",
+            )),
+        }
     }
 
     /// New access (and, where the grant allows, refresh) tokens, not yet stored: random, or
-    /// the given `(access, refresh)` pair derived for a rotation. The access token carries
-    /// `scopes`, the refresh token the grant's `grant_scopes`.
-    fn mint(
+    /// the given `(access, refresh)` pair derived for a rotation. The access token carries the
+    /// issue's scopes and audience (a JWT for an API that wants one), the refresh token the
+    /// whole grant.
+    async fn mint(
         &self,
-        client: &Client,
-        scopes: ScopeSet,
-        grant_scopes: ScopeSet,
+        issue: Issue<'_>,
         now: UnixTime,
         derived: Option<(Secret, Secret)>,
-    ) -> Minted {
+    ) -> Result<Minted, TokenError> {
+        let client = issue.client;
         let (access, refresh_secret) = match derived {
             Some((access, refresh)) => (access, Some(refresh)),
             None => (Secret::generate(ACCESS_TOKEN_PREFIX), None),
         };
+        let (resources, ttl) = match &issue.target {
+            Some(target) => (target.grant.clone(), target.resource.access_token_ttl_secs),
+            None => (ResourceGrants::none(), self.lifetimes.access_token_secs),
+        };
+        let access_hash = access.hash();
         let mut rows = vec![NewToken {
-            hash: access.hash(),
+            hash: access_hash,
             kind: TokenKind::Access,
-            scopes,
-            expires_at: now + self.lifetimes.access_token_secs,
+            scopes: issue.scopes,
+            resources: resources.clone(),
+            expires_at: now + ttl,
         }];
+        let access = match &issue.target {
+            Some(target) if target.resource.token_format == TokenFormat::Jwt => {
+                let at = AccessRow {
+                    hash: &access_hash,
+                    issued_at: now,
+                    expires_at: now + ttl,
+                };
+                let scope = audience::scope_string(ScopeSet::EMPTY, &resources);
+                let jwt = self
+                    .sign_jwt(client, issue.user, issue.auth_time, target, scope, at)
+                    .await?;
+                Secret::from_string(jwt)
+            }
+            _ => access,
+        };
         // OIDC clients get refresh tokens only with offline_access (OIDC Core §11); new-api
         // style apps (no openid) get them whenever the grant type is enabled. Decided on the
         // grant, so narrowing one access token does not end the grant.
-        let wants_refresh = client.allows_grant(GrantType::RefreshToken)
+        let grant_scopes = issue.grant_scopes;
+        let wants_refresh = issue.user.is_some()
+            && client.allows_grant(GrantType::RefreshToken)
             && (!grant_scopes.contains(Scope::OpenId)
                 || grant_scopes.contains(Scope::OfflineAccess));
         let refresh = wants_refresh.then(|| {
@@ -577,6 +751,7 @@ impl TokenService {
                 hash: secret.hash(),
                 kind: TokenKind::Refresh,
                 scopes: grant_scopes,
+                resources: issue.grant_resources.clone(),
                 expires_at: now + self.lifetimes.refresh_token_secs,
             });
             secret
@@ -584,11 +759,36 @@ impl TokenService {
         let issued = IssuedTokens {
             access_token: access,
             refresh_token: refresh,
-            expires_in: self.lifetimes.access_token_secs,
-            scopes,
+            expires_in: ttl,
+            scopes: issue.scopes,
+            resources,
             id_token: None,
         };
-        Minted { issued, rows }
+        Ok(Minted { issued, rows })
+    }
+
+    /// An RFC 9068 access token for `target`, standing for the row `at`.
+    async fn sign_jwt(
+        &self,
+        client: &Client,
+        user: Option<&User>,
+        auth_time: UnixTime,
+        target: &Target,
+        scope: String,
+        at: AccessRow<'_>,
+    ) -> Result<String, TokenError> {
+        let claims = jwt::JwtAccess {
+            issuer: &self.issuer,
+            resource: &target.resource,
+            client_id: &client.client_id,
+            user,
+            auth_time,
+            scope,
+            hash: at.hash,
+            issued_at: at.issued_at,
+            expires_at: at.expires_at,
+        };
+        Ok(jwt::sign(&self.keys, &claims).await?)
     }
 
     /// A signed id_token when the access token carries `openid` and there is a user.
@@ -633,22 +833,114 @@ impl TokenService {
             .await
     }
 
-    /// The live access token behind a bearer value, with its user; `None` for anything else.
+    /// The live access token behind a bearer value, with its user, for Keyward's own APIs;
+    /// `None` for anything else, including a token bound to another resource (RFC 8707).
     /// Its scopes are cut to what its app is allowed now, so narrowing an app's scopes takes
     /// effect on tokens already issued.
     pub async fn access(&self, bearer: &str) -> Result<Option<AccessContext>, TokenError> {
         if !bearer.starts_with(ACCESS_TOKEN_PREFIX) || bearer.len() > 256 {
             return Ok(None);
         }
-        let context = self
-            .store
-            .access_context(&SecretHash::of(bearer), self.clock.now())
-            .await?;
+        let context = self.access_by_hash(&SecretHash::of(bearer)).await?;
+        Ok(context.filter(|c| c.token.resources.is_empty()))
+    }
+
+    /// The live access token stored under `hash`, whatever its audience.
+    async fn access_by_hash(&self, hash: &SecretHash) -> Result<Option<AccessContext>, TokenError> {
+        let context = self.store.access_context(hash, self.clock.now()).await?;
         Ok(context.map(|mut context| {
             context.token.scopes = context.token.scopes.intersection(context.client_scopes);
             context
         }))
     }
+}
+
+/// What a refresh request asks for beyond the token itself.
+struct Asked<'a> {
+    scope: Option<&'a str>,
+    resources: &'a [String],
+}
+
+/// The stored row a JWT access token stands for.
+#[derive(Clone, Copy)]
+struct AccessRow<'a> {
+    hash: &'a SecretHash,
+    issued_at: UnixTime,
+    expires_at: UnixTime,
+}
+
+/// The `resource` value that picks a stored access token's own audience again.
+fn audience_of(record: &TokenRecord) -> Vec<String> {
+    record
+        .resources
+        .audience()
+        .map(|a| vec![a.to_owned()])
+        .unwrap_or_default()
+}
+
+/// A refresh's `scope` (RFC 6749 §6): built-in names narrow the built-in grant without revealing
+/// more ([`ScopeSet::may_narrow_to`]); other names must be granted on the token's API, which
+/// they narrow to.
+fn narrow(
+    granted: ScopeSet,
+    target: Option<&mut Target>,
+    text: &str,
+) -> Result<ScopeSet, TokenError> {
+    const WIDER: TokenError = TokenError::InvalidScope("scope exceeds the original grant");
+    let mut builtin = ScopeSet::EMPTY;
+    let mut api = Vec::new();
+    for name in text.split([' ', '+']).filter(|s| !s.is_empty()) {
+        match Scope::parse(name) {
+            Some(scope) => builtin = builtin.with(scope),
+            None => api.push(name),
+        }
+    }
+    if !granted.may_narrow_to(builtin) {
+        return Err(WIDER);
+    }
+    match target {
+        Some(target) => {
+            let identifier = target.resource.identifier.clone();
+            let held = target.grant.get(&identifier).cloned();
+            let mut narrowed = ResourceGrants::none();
+            narrowed.insert(&identifier, None);
+            for name in api {
+                if !held.as_ref().is_some_and(|g| g.has(name)) {
+                    return Err(WIDER);
+                }
+                narrowed.insert(&identifier, Some(name));
+            }
+            target.grant = narrowed;
+        }
+        None if !api.is_empty() => return Err(TokenError::InvalidScope("unknown scope")),
+        None => {}
+    }
+    // An API's token carries no built-in scope; the built-in ones still decide the id_token.
+    Ok(builtin)
+}
+
+/// The scopes of a client-credentials token for `resource`: those `scope` names, all of them
+/// the API's own, or every scope the API defines when `scope` is absent.
+fn api_scopes(resource: Resource, scope: Option<&str>) -> Result<Target, TokenError> {
+    let mut grant = ResourceGrants::none();
+    grant.insert(&resource.identifier, None);
+    match scope.filter(|s| !s.trim().is_empty()) {
+        None => {
+            for defined in &resource.scopes {
+                grant.insert(&resource.identifier, Some(&defined.name));
+            }
+        }
+        Some(text) => {
+            let (builtin, asked) = audience::split_scopes(text, std::slice::from_ref(&resource))?;
+            if !builtin.is_empty() {
+                return Err(TokenError::InvalidScope(
+                    "Keyward's own scopes need a token without resource",
+                ));
+            }
+            grant = asked;
+        }
+    }
+    Ok(Target { resource, grant })
 }
 
 fn hash_eq(a: &SecretHash, b: &SecretHash) -> bool {

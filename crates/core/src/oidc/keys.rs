@@ -231,8 +231,13 @@ impl KeyRing {
         if signer.kid == key.kid || key.not_before > now {
             return true;
         }
-        // Superseded: kept until the tokens it could have signed have expired.
-        signer.not_before + self.policy.id_token_ttl_secs + RETIRE_MARGIN > now
+        // Superseded: kept until the tokens it could have signed (id_tokens and JWT access
+        // tokens) have expired.
+        let longest = self
+            .policy
+            .id_token_ttl_secs
+            .max(crate::oauth::resources::JWT_TTL_MAX);
+        signer.not_before + longest + RETIRE_MARGIN > now
     }
 
     pub async fn sign<T: Serialize>(
@@ -240,10 +245,21 @@ impl KeyRing {
         alg: SigningAlg,
         claims: &T,
     ) -> Result<String, KeyError> {
+        self.sign_typed(alg, "JWT", claims).await
+    }
+
+    /// [`Self::sign`] with the header's `typ` set, e.g. `at+jwt` (RFC 9068 §2.1).
+    pub async fn sign_typed<T: Serialize>(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, KeyError> {
         let keys = self.load(false).await?;
         let key =
             Self::signer(&keys, alg, self.clock.now()).ok_or(KeyError::NoKey(alg.as_str()))?;
         let mut header = Header::new(alg.jwt());
+        header.typ = Some(typ.to_owned());
         header.kid = Some(key.kid.clone());
         key.signer.sign(&header, claims)
     }

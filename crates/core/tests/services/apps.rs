@@ -86,7 +86,10 @@ async fn a_reviewed_app_gets_its_secret_once_after_approval() {
     ));
     let request = |secret: &keyward_core::secret::Secret| TokenRequest {
         client: credentials(&pending, secret),
-        grant: Grant::ClientCredentials { scope: None },
+        grant: Grant::ClientCredentials {
+            scope: None,
+            resources: Vec::new(),
+        },
     };
     // The default grants do not include client_credentials, but the secret authenticates.
     assert!(matches!(
@@ -119,7 +122,10 @@ async fn a_rotated_secret_keeps_the_old_one_only_for_its_grace() {
         .expect("rotate");
     let grant = |secret: &keyward_core::secret::Secret| TokenRequest {
         client: credentials(&client, secret),
-        grant: Grant::ClientCredentials { scope: None },
+        grant: Grant::ClientCredentials {
+            scope: None,
+            resources: Vec::new(),
+        },
     };
     w.tokens
         .token(&grant(&new), IP)
@@ -152,6 +158,7 @@ async fn revoking_a_consent_ends_every_token_of_the_grant() {
             &user,
             &client,
             keyward_core::oauth::scope::ScopeSet::parse("profile balance").expect("scopes"),
+            &Default::default(),
             IP,
         )
         .await

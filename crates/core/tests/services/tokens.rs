@@ -234,7 +234,10 @@ async fn expired_access_tokens_are_not_live() {
     let (client, secret) = w.app("balance", &["client_credentials"]).await;
     let request = TokenRequest {
         client: credentials(&client, &secret),
-        grant: Grant::ClientCredentials { scope: None },
+        grant: Grant::ClientCredentials {
+            scope: None,
+            resources: Vec::new(),
+        },
     };
     let issued = w
         .tokens
@@ -257,7 +260,10 @@ async fn others_guessing_a_client_id_never_lock_the_app_out() {
             client_id: c.client_id.clone(),
             secret: Some(Secret::from_string("kws_wrong".into())),
         },
-        grant: Grant::ClientCredentials { scope: None },
+        grant: Grant::ClientCredentials {
+            scope: None,
+            resources: Vec::new(),
+        },
     };
     let mut throttled = false;
     for _ in 0..120 {
@@ -270,7 +276,10 @@ async fn others_guessing_a_client_id_never_lock_the_app_out() {
     assert!(throttled, "the guessing address is throttled");
     let right = TokenRequest {
         client: credentials(&client, &secret),
-        grant: Grant::ClientCredentials { scope: None },
+        grant: Grant::ClientCredentials {
+            scope: None,
+            resources: Vec::new(),
+        },
     };
     w.tokens
         .token(&right, "203.0.113.9")

@@ -9,7 +9,7 @@ use keyward_core::limits::RateLimiter;
 use keyward_core::model::{Client, Role, User};
 use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::{AppForm, AppPolicy, Apps};
-use keyward_core::oauth::authorize::{self, AuthorizeParams, CodeIssuer};
+use keyward_core::oauth::authorize::{self, AuthorizeParams, Authorizer};
 use keyward_core::oauth::successor::SuccessorKey;
 use keyward_core::oauth::tokens::{
     ClientCredentials, Grant, TokenRequest, TokenService, TokenServiceParts,
@@ -36,7 +36,7 @@ pub struct World {
     pub accounts: Accounts,
     pub apps: Apps,
     pub tokens: TokenService,
-    pub codes: CodeIssuer,
+    pub codes: Authorizer,
     pub keys: Arc<KeyRing>,
     pub two_factor: TwoFactor,
     developers: std::sync::atomic::AtomicUsize,
@@ -93,7 +93,7 @@ impl World {
                 limits,
                 settings: settings.clone(),
             }),
-            codes: CodeIssuer::new(store.clone(), dyn_clock.clone(), lifetimes),
+            codes: Authorizer::new(store.clone(), dyn_clock.clone(), lifetimes, ISSUER.into()),
             two_factor: TwoFactor::new(store.clone(), dyn_clock, master, "Keyward".into()),
             keys,
             developers: Default::default(),
@@ -154,7 +154,7 @@ impl World {
         let request = authorize::validate(&params, Some(client.clone())).expect("valid request");
         let location = self
             .codes
-            .issue(&request, user, self.clock.now(), ISSUER)
+            .issue(&request, user, self.clock.now())
             .await
             .expect("code");
         let url = url::Url::parse(&location).expect("redirect");
@@ -179,6 +179,7 @@ pub fn code_grant(client: &Client, secret: &Secret, code: &str) -> TokenRequest 
             code: code.into(),
             redirect_uri: Some(REDIRECT.into()),
             code_verifier: None,
+            resources: Vec::new(),
         },
     }
 }
@@ -189,6 +190,7 @@ pub fn refresh_grant(client: &Client, secret: &Secret, refresh_token: &str) -> T
         grant: Grant::RefreshToken {
             refresh_token: refresh_token.into(),
             scope: None,
+            resources: Vec::new(),
         },
     }
 }

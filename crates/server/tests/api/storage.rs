@@ -67,6 +67,7 @@ async fn expired_sessions_codes_and_tokens_are_purged(backend: Backend) {
         user_id: user,
         redirect_uri: "https://a.example/cb".into(),
         scopes: ScopeSet::parse("profile").expect("scopes"),
+        resources: Default::default(),
         code_challenge: None,
         nonce: None,
         auth_time: 1_000,

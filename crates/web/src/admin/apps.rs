@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::model::ClientStatus;
-use keyward_core::oauth::apps::Review;
+use keyward_core::oauth::apps::{AdminEdit, Review};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -106,9 +106,21 @@ pub async fn review(
 pub struct PatchBody {
     trusted: Option<bool>,
     scopes: Option<String>,
+    /// The APIs (resource identifiers) the app is limited to; `null` lifts the limit, absent
+    /// keeps it. Client credentials may only target listed APIs.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    allowed_resources: Option<Option<Vec<String>>>,
 }
 
-/// `PATCH /api/admin/oauth_apps/{id}` `{trusted, scopes}`.
+/// A field that is present, even as `null`, is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<Vec<String>>>, D::Error> {
+    Option::<Vec<String>>::deserialize(deserializer).map(Some)
+}
+
+/// `PATCH /api/admin/oauth_apps/{id}` `{trusted, scopes, allowed_resources}`.
 #[utoipa::path(patch, path = "/api/admin/oauth_apps/{id}", tag = "admin",
     params(("id" = i64, Path, description = "The app's id.")),
     request_body = PatchBody,
@@ -126,8 +138,11 @@ pub async fn patch(
         .update(
             &admin.0.user,
             id,
-            body.trusted,
-            body.scopes.as_deref(),
+            AdminEdit {
+                trusted: body.trusted,
+                scopes: body.scopes,
+                resources: body.allowed_resources,
+            },
             &c.ip,
         )
         .await?;

@@ -12,7 +12,6 @@ use keyward_core::model::{Session, User};
 use keyward_core::oauth::ErrorCode;
 use keyward_core::oauth::authorize::{
     AuthorizeParams, Decision, Rejection, ValidRequest, after_login, decide, error_redirect,
-    validate,
 };
 use keyward_core::oauth::redirect_uri::display_host;
 use keyward_core::secret::{constant_time_eq, derive};
@@ -28,6 +27,9 @@ struct ConsentPage<'a> {
     app_description: &'a str,
     username: &'a str,
     scopes: Vec<&'static str>,
+    /// The APIs named in `resource`, each with its scopes in words.
+    apis: Vec<ApiAsked>,
+    resources: &'a [String],
     redirect_host: &'a str,
     csrf_token: &'a str,
     client_id: &'a str,
@@ -37,6 +39,54 @@ struct ConsentPage<'a> {
     code_challenge: &'a str,
     code_challenge_method: &'a str,
     nonce: &'a str,
+}
+
+/// An API on the consent page.
+struct ApiAsked {
+    name: String,
+    identifier: String,
+    scopes: Vec<String>,
+}
+
+impl ApiAsked {
+    /// Each API of the request, named and with its scopes described in the page's language.
+    fn list(t: &Texts, request: &ValidRequest) -> Vec<Self> {
+        let english = t.language() == crate::pages::Lang::En;
+        request
+            .resources
+            .iter()
+            .map(|resource| {
+                let granted = request.grant.get(&resource.identifier);
+                let scopes = resource
+                    .scopes
+                    .iter()
+                    .filter(|s| granted.is_some_and(|g| g.has(&s.name)))
+                    .map(|s| {
+                        let words = if english {
+                            &s.description_en
+                        } else {
+                            &s.description_zh
+                        };
+                        if words.is_empty() {
+                            s.name.clone()
+                        } else {
+                            format!("{words} ({})", s.name)
+                        }
+                    })
+                    .collect();
+                Self {
+                    name: if english {
+                        &resource.name_en
+                    } else {
+                        &resource.name_zh
+                    }
+                    .clone(),
+                    identifier: resource.identifier.clone(),
+                    scopes,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Everything a request may fail with before its redirect URI is trusted is shown here.
@@ -91,17 +141,11 @@ async fn load_request(
     state: &AppState,
     params: &AuthorizeParams,
 ) -> Result<Result<ValidRequest, Rejection>, Response> {
-    let client_id = params.client_id.as_deref().unwrap_or_default();
-    let client = if client_id.is_empty() || client_id.len() > 128 {
-        None
-    } else {
-        state
-            .store
-            .client_by_client_id(client_id)
-            .await
-            .map_err(|e| crate::envelope::ApiError::from(e).into_response())?
-    };
-    Ok(validate(params, client))
+    state
+        .authorizer
+        .load(params)
+        .await
+        .map_err(|e| crate::envelope::ApiError::from(e).into_response())
 }
 
 pub async fn get(
@@ -113,7 +157,8 @@ pub async fn get(
 ) -> Response {
     let t = texts(&headers);
     let raw = query.unwrap_or_default();
-    let Ok(params) = serde_urlencoded::from_str::<AuthorizeParams>(&raw) else {
+    // serde_html_form: `resource` may repeat (RFC 8707); any other parameter may not.
+    let Ok(params) = serde_html_form::from_str::<AuthorizeParams>(&raw) else {
         return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
     };
     let request = match load_request(&state, &params).await {
@@ -136,7 +181,7 @@ pub async fn get(
     match decide(&request, auth_time, consent.as_ref(), state.accounts.now()) {
         Decision::Login => {
             let again = after_login(&params, state.accounts.now());
-            let query = serde_urlencoded::to_string(&again).unwrap_or_default();
+            let query = serde_html_form::to_string(&again).unwrap_or_default();
             let mut login_query = vec![("return_to", format!("/oauth/authorize?{query}"))];
             // A live session that is not fresh enough: the login page must ask anyway.
             if current.is_some() {
@@ -168,9 +213,7 @@ pub async fn get(
             };
             // A trusted app skips the question, but the grant is still recorded, so the user
             // sees it among their authorizations and can revoke it.
-            let covered = consent
-                .as_ref()
-                .is_some_and(|c| request.scopes.is_subset_of(c.scopes));
+            let covered = request.covered_by(consent.as_ref());
             let approval = Approval {
                 user: &user,
                 auth_time: session.created_at,
@@ -202,7 +245,13 @@ async fn approve(
     if approval.record_consent {
         let granted = state
             .apps
-            .grant_consent(approval.user, &request.client, request.scopes, approval.ip)
+            .grant_consent(
+                approval.user,
+                &request.client,
+                request.scopes,
+                &request.grant,
+                approval.ip,
+            )
             .await;
         if let Err(e) = granted {
             return crate::envelope::ApiError::from(e).into_response();
@@ -219,6 +268,11 @@ fn consent_page(
     path: &str,
 ) -> Response {
     let scopes = t.access_words(request.scopes);
+    let resources: Vec<String> = request
+        .resources
+        .iter()
+        .map(|r| r.identifier.clone())
+        .collect();
     let csrf = derive(CSRF_PURPOSE, cookie);
     // Registration only accepts URIs with a host; one stored before that rule shows in full.
     let host = display_host(&request.redirect_uri).unwrap_or_else(|| request.redirect_uri.clone());
@@ -230,11 +284,13 @@ fn consent_page(
         app_description: &request.client.description,
         username: &user.username,
         scopes,
+        apis: ApiAsked::list(t, request),
+        resources: &resources,
         redirect_host: &host,
         csrf_token: &csrf,
         client_id: &request.client.client_id,
         redirect_uri: &request.redirect_uri,
-        scope: request.scopes.to_string(),
+        scope: keyward_core::oauth::audience::scope_string(request.scopes, &request.grant),
         state: request.state.as_deref().unwrap_or_default(),
         code_challenge: request.code_challenge.as_deref().unwrap_or_default(),
         code_challenge_method: if request.code_challenge.is_some() {
@@ -256,24 +312,19 @@ async fn issue(
     auth_time: i64,
     status: StatusCode,
 ) -> Response {
-    match state
-        .codes
-        .issue(request, user, auth_time, &state.config.public_url)
-        .await
-    {
+    match state.authorizer.issue(request, user, auth_time).await {
         Ok(location) => redirect_with(status, &location),
         Err(e) => crate::envelope::ApiError::from(e).into_response(),
     }
 }
 
+/// The consent form's own fields; the rest of the body is the request ([`AuthorizeParams`]).
 #[derive(serde::Deserialize)]
 pub struct ConsentForm {
     #[serde(default)]
     csrf_token: String,
     #[serde(default)]
     decision: String,
-    #[serde(flatten)]
-    params: AuthorizeParams,
 }
 
 /// `POST /oauth/authorize`: the user's answer. The request is validated again from scratch: the
@@ -286,7 +337,10 @@ pub async fn post(
     body: axum::body::Bytes,
 ) -> Response {
     let t = texts(&headers);
-    let Ok(form) = serde_urlencoded::from_bytes::<ConsentForm>(&body) else {
+    let (Ok(form), Ok(params)) = (
+        serde_html_form::from_bytes::<ConsentForm>(&body),
+        serde_html_form::from_bytes::<AuthorizeParams>(&body),
+    ) else {
         return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
     };
     let Some((cookie, session, user)) = (match session(&state, &jar).await {
@@ -299,7 +353,7 @@ pub async fn post(
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
         return error_page(StatusCode::FORBIDDEN, t, t.request_invalid_start_again);
     }
-    let request = match load_request(&state, &form.params).await {
+    let request = match load_request(&state, &params).await {
         Ok(Ok(request)) => request,
         Ok(Err(r)) => return rejection(&state, t, r),
         Err(response) => return response,
@@ -338,6 +392,12 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         app_description: "Reads your profile",
         username: "alice",
         scopes: vec![t.scope_profile, t.scope_balance],
+        apis: vec![ApiAsked {
+            name: "Files <API>".into(),
+            identifier: "https://files.example.com".into(),
+            scopes: vec!["Read your files (files:read)".into()],
+        }],
+        resources: &[],
         redirect_host: "app.example.com",
         csrf_token: "csrf",
         client_id: "client_x",

@@ -21,6 +21,8 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// Space-separated.
     pub scope: Option<String>,
+    /// RFC 8707: the API the access token is for (an absolute URI); may repeat.
+    pub resource: Option<Vec<String>>,
     /// `client_secret_post`; with `client_secret_basic` it may be left out.
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
@@ -36,27 +38,39 @@ pub struct TokenParam {
 }
 
 /// A form-encoded body. A parameter sent twice is refused (RFC 6749 §3.2), so that two parts
-/// of a stack cannot read different values.
+/// of a stack cannot read different values; only RFC 8707's `resource` may repeat.
 #[derive(Debug, Default)]
-pub struct Form(HashMap<String, String>);
+pub struct Form {
+    values: HashMap<String, String>,
+    resources: Vec<String>,
+}
 
 impl Form {
     pub fn parse(body: &[u8]) -> Result<Self, TokenError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
             TokenError::InvalidRequest("the body must be application/x-www-form-urlencoded")
         })?;
-        let mut map = HashMap::with_capacity(pairs.len());
+        let mut form = Self::default();
         for (key, value) in pairs {
-            if map.insert(key, value).is_some() {
+            if key == "resource" {
+                if !value.is_empty() {
+                    form.resources.push(value);
+                }
+            } else if form.values.insert(key, value).is_some() {
                 return Err(TokenError::InvalidRequest("a parameter was repeated"));
             }
         }
-        Ok(Self(map))
+        Ok(form)
+    }
+
+    /// The `resource` values (RFC 8707 §2), in order.
+    pub fn resources(&self) -> &[String] {
+        &self.resources
     }
 
     /// A parameter; an empty value counts as absent.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
+        self.values
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
@@ -111,7 +125,7 @@ pub fn client_credentials(
 /// A token request, parsed once: the client's credentials and the typed grant.
 pub fn token_request(headers: &HeaderMap, form: &Form) -> Result<tokens::TokenRequest, TokenError> {
     let client = client_credentials(headers, form)?;
-    let grant = Grant::parse(|name| form.get(name))?;
+    let grant = Grant::parse(|name| form.get(name), form.resources().to_vec())?;
     Ok(tokens::TokenRequest { client, grant })
 }
 

@@ -95,6 +95,7 @@ fn token_error(error: &TokenError) -> Envelope {
             Envelope::error(StatusCode::BAD_REQUEST, "不支持的授权类型")
         }
         TokenError::InvalidScope(_) => Envelope::error(StatusCode::BAD_REQUEST, "无效的权限范围"),
+        TokenError::InvalidTarget(_) => Envelope::error(StatusCode::BAD_REQUEST, "无效的资源"),
     }
 }
 

@@ -51,7 +51,7 @@ impl TokenResponse {
             token_type: "Bearer",
             expires_in: issued.expires_in,
             refresh_token: issued.refresh_token.as_ref().map(|t| t.expose().to_owned()),
-            scope: issued.scopes.to_string(),
+            scope: issued.scope(),
             id_token: issued.id_token,
         }
     }

@@ -65,6 +65,8 @@ pub fn document(issuer: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
+        // RFC 8707: `resource` on authorize and token requests; tokens bound to one audience.
+        "resource_indicators_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
@@ -83,6 +85,22 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oidc",
     responses((status = 200, description = "RFC 8414 metadata (the same document).", body = ProviderMetadata)))]
 pub async fn authorization_server(State(state): State<AppState>) -> Response {
+    metadata_document(&state)
+}
+
+/// `GET /.well-known/oauth-authorization-server/{path}`: RFC 8414 §3.1 puts the well-known
+/// segment between the host and an issuer's path, so an issuer `https://host/auth` is found at
+/// `https://host/.well-known/oauth-authorization-server/auth`. Any other path is not found.
+pub async fn authorization_server_for_path(
+    State(state): State<AppState>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> Response {
+    let issuer_path = url::Url::parse(&state.config.public_url)
+        .map(|u| u.path().trim_matches('/').to_owned())
+        .unwrap_or_default();
+    if issuer_path.is_empty() || path.trim_matches('/') != issuer_path {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     metadata_document(&state)
 }
 

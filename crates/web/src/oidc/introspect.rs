@@ -47,12 +47,12 @@ impl Introspection {
         };
         Self {
             active: true,
-            scope: Some(token.scopes.to_string()),
+            scope: Some(token.scope()),
             client_id: Some(token.client_id.clone()),
             token_type: Some(token_type.to_owned()),
             exp: Some(token.expires_at),
             iat: Some(token.issued_at),
-            aud: Some(token.client_id),
+            aud: Some(token.audience().to_owned()),
             iss: Some(issuer.to_owned()),
             sub: token.subject,
             username: token.username,

@@ -256,6 +256,10 @@ impl PageMessage for AppError {
             Self::RedirectUri(e) => e.words(),
             Self::Scope => fixed("不支持的权限范围", "Choose at least one supported scope."),
             Self::GrantType => fixed("不支持的授权类型", "Unsupported grant type."),
+            Self::Resource => fixed(
+                "资源列表无效：每项须是已注册资源的标识，最多 20 个",
+                "Each entry must be a registered resource's identifier; at most 20.",
+            ),
             Self::IdTokenAlg => fixed(
                 "不支持的 id_token 签名算法",
                 "Unsupported id_token signing algorithm.",
@@ -349,6 +353,7 @@ impl PageMessage for TokenError {
             ),
             Self::UnsupportedGrantType => fixed("不支持的授权类型", "Unsupported grant type."),
             Self::InvalidScope(_) => fixed("无效的权限范围", "Invalid scope."),
+            Self::InvalidTarget(_) => fixed("无效的资源", "Invalid resource."),
             Self::RateLimited { retry_after } => throttled(*retry_after),
             Self::Store(_) | Self::Settings(_) | Self::Signing(_) => unavailable(),
         }

@@ -87,6 +87,7 @@ page_words! {
         login_button: "登录", "Log in";
         consent_title: "授权", "Authorize";
         consent_intro: "该应用请求访问你的账户：", "This app asks to access your account:";
+        consent_resource: "以及代表你访问以下服务：", "And to act for you at:";
         signed_in_as: "当前登录：", "Signed in as";
         redirect_to: "授权后将跳转到", "You will be sent to";
         approve: "授权", "Authorize";

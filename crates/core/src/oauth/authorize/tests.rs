@@ -136,6 +136,7 @@ fn consent(scopes: &str) -> Consent {
         user_id: 1,
         client: 1,
         scopes: ScopeSet::parse(scopes).expect("scopes"),
+        resources: Default::default(),
         created_at: 0,
         updated_at: 0,
         last_used_at: None,
@@ -326,6 +327,7 @@ mod props {
                 client_id: Some("client_abc".into()),
                 redirect_uri, response_type, scope, state, code_challenge, code_challenge_method,
                 nonce, prompt, max_age, login_hint, response_mode, auto_authorize, login_after,
+                resource: Vec::new(),
             }
         }
     }

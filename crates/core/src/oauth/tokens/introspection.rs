@@ -1,9 +1,10 @@
 //! Revocation (RFC 7009) and introspection (RFC 7662), and the one rule for whether a token is
 //! live. Both endpoints authenticate the client behind the token endpoint's failure budget.
 
-use super::TokenService;
+use super::{TokenService, jwt};
 use crate::clock::UnixTime;
 use crate::model::{Client, TokenKind, TokenRecord, User, UserId};
+use crate::oauth::audience::{ResourceGrants, scope_string};
 use crate::oauth::scope::{Scope, ScopeSet};
 use crate::oauth::{TokenError, tokens::ClientCredentials};
 use crate::secret::SecretHash;
@@ -35,6 +36,8 @@ pub struct ActiveToken {
     pub kind: TokenKind,
     /// Cut to what the app is allowed now.
     pub scopes: ScopeSet,
+    /// An access token's audience and its scopes there (RFC 8707); a refresh token's grant.
+    pub resources: ResourceGrants,
     pub client_id: String,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
@@ -42,6 +45,21 @@ pub struct ActiveToken {
     pub subject: Option<String>,
     /// Only with `profile`, as everywhere else a username is shown.
     pub username: Option<String>,
+}
+
+impl ActiveToken {
+    /// RFC 7662 `scope`.
+    pub fn scope(&self) -> String {
+        scope_string(self.scopes, &self.resources)
+    }
+
+    /// RFC 7662 `aud`: the API an access token is bound to; otherwise the app itself.
+    pub fn audience(&self) -> &str {
+        match self.kind {
+            TokenKind::Access => self.resources.audience().unwrap_or(&self.client_id),
+            TokenKind::Refresh => &self.client_id,
+        }
+    }
 }
 
 impl TokenService {
@@ -54,11 +72,11 @@ impl TokenService {
         ip: &str,
     ) -> Result<(), TokenError> {
         let client = self.authenticate_throttled(creds, ip).await?;
-        if token.len() > 256 {
+        let Some(hash) = self.row_hash(token).await? else {
             return Ok(());
-        }
+        };
         let now = self.clock.now();
-        if let Some(record) = self.store.token_by_hash(&SecretHash::of(token)).await?
+        if let Some(record) = self.store.token_by_hash(&hash).await?
             && record.client == client.id
         {
             match record.kind {
@@ -69,7 +87,21 @@ impl TokenService {
         Ok(())
     }
 
-    /// RFC 7662, for confidential clients about their own tokens: `None` for anything else.
+    /// The row a presented token is stored under: an opaque token's hash, or the `jti` of a JWT
+    /// access token this provider signed. `None` for anything else.
+    async fn row_hash(&self, token: &str) -> Result<Option<SecretHash>, TokenError> {
+        if token.len() <= 256 && !token.contains('.') {
+            return Ok(Some(SecretHash::of(token)));
+        }
+        if !jwt::looks_like_jwt(token) {
+            return Ok(None);
+        }
+        Ok(jwt::row_hash(&self.keys, token).await?)
+    }
+
+    /// RFC 7662, for confidential clients: about their own tokens, and, for the app an API
+    /// introspects with, about access tokens bound to that API whichever app holds them.
+    /// `None` for anything else, and for tokens of a resource since disabled.
     pub async fn introspect(
         &self,
         creds: &ClientCredentials,
@@ -82,17 +114,29 @@ impl TokenService {
                 "public clients cannot introspect",
             ));
         }
-        if token.len() > 256 {
+        let Some(hash) = self.row_hash(token).await? else {
             return Ok(None);
-        }
+        };
         // An access token: the same check (and, on SQLite, cache) a bearer request gets.
-        if let Some(context) = self.access(token).await? {
-            if context.token.client != client.id {
+        if let Some(context) = self.access_by_hash(&hash).await? {
+            let token = &context.token;
+            let own = token.client == client.id;
+            if let Some(audience) = token.resources.audience() {
+                let resource = self.store.resource_by_identifier(audience).await?;
+                let Some(resource) = resource.filter(|r| r.enabled) else {
+                    return Ok(None);
+                };
+                let introspector = resource.introspection_client_id.as_deref();
+                if !own && introspector != Some(client.client_id.as_str()) {
+                    return Ok(None);
+                }
+            } else if !own {
                 return Ok(None);
             }
-            return Ok(Some(active(&client, &context.token, context.user.as_ref())));
+            let holder = context.client_id.clone();
+            return Ok(Some(active(holder, token, context.user.as_ref())));
         }
-        let Some(record) = self.store.token_by_hash(&SecretHash::of(token)).await? else {
+        let Some(record) = self.store.token_by_hash(&hash).await? else {
             return Ok(None);
         };
         // An access token that check refused is dead; the rest concerns refresh tokens.
@@ -105,16 +149,18 @@ impl TokenService {
         }
         let mut record = record;
         record.scopes = record.scopes.intersection(client.allowed_scopes);
-        Ok(Some(active(&client, &record, user.as_ref())))
+        Ok(Some(active(client.client_id, &record, user.as_ref())))
     }
 }
 
-fn active(client: &Client, record: &TokenRecord, user: Option<&User>) -> ActiveToken {
+/// What introspection tells about `record`, held by the app `client_id`.
+fn active(client_id: String, record: &TokenRecord, user: Option<&User>) -> ActiveToken {
     let profile = record.scopes.contains(Scope::Profile);
     ActiveToken {
         kind: record.kind,
         scopes: record.scopes,
-        client_id: client.client_id.clone(),
+        resources: record.resources.clone(),
+        client_id,
         issued_at: record.created_at,
         expires_at: record.expires_at,
         subject: user.map(|u| u.uuid.to_string()),
@@ -146,6 +192,7 @@ mod tests {
             client: 7,
             user_id: None,
             scopes: ScopeSet::of(&[Scope::Profile]),
+            resources: ResourceGrants::none(),
             created_at: 0,
             expires_at: 100,
             used_at: None,

@@ -10,21 +10,29 @@ pub enum Grant {
         code: String,
         redirect_uri: Option<String>,
         code_verifier: Option<String>,
+        /// RFC 8707 `resource` values, as sent.
+        resources: Vec<String>,
     },
     RefreshToken {
         refresh_token: String,
         scope: Option<String>,
+        resources: Vec<String>,
     },
     ClientCredentials {
         scope: Option<String>,
+        resources: Vec<String>,
     },
 }
 
 impl Grant {
     /// The grant named by `grant_type`, its parameters read with `param` (which yields only
-    /// non-empty values). An unknown grant type is `unsupported_grant_type`; a missing required
+    /// non-empty values), with the request's `resource` values (RFC 8707, the one parameter that
+    /// may repeat). An unknown grant type is `unsupported_grant_type`; a missing required
     /// parameter is `invalid_request`.
-    pub fn parse<'a>(param: impl Fn(&str) -> Option<&'a str>) -> Result<Self, TokenError> {
+    pub fn parse<'a>(
+        param: impl Fn(&str) -> Option<&'a str>,
+        resources: Vec<String>,
+    ) -> Result<Self, TokenError> {
         let owned = |name: &str| param(name).map(str::to_owned);
         let required = |name: &str, missing: &'static str| {
             owned(name).ok_or(TokenError::InvalidRequest(missing))
@@ -35,13 +43,16 @@ impl Grant {
                 code: required("code", "code is required")?,
                 redirect_uri: owned("redirect_uri"),
                 code_verifier: owned("code_verifier"),
+                resources,
             }),
             Some("refresh_token") => Ok(Self::RefreshToken {
                 refresh_token: required("refresh_token", "refresh_token is required")?,
                 scope: owned("scope"),
+                resources,
             }),
             Some("client_credentials") => Ok(Self::ClientCredentials {
                 scope: owned("scope"),
+                resources,
             }),
             Some(_) => Err(TokenError::UnsupportedGrantType),
         }
@@ -62,7 +73,7 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Grant, TokenError> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();
-        Grant::parse(|k| map.get(k).copied())
+        Grant::parse(|k| map.get(k).copied(), Vec::new())
     }
 
     #[test]
@@ -71,7 +82,8 @@ mod tests {
             parse(&[("grant_type", "refresh_token"), ("refresh_token", "kwrt_x")]).ok(),
             Some(Grant::RefreshToken {
                 refresh_token: "kwrt_x".into(),
-                scope: None
+                scope: None,
+                resources: Vec::new(),
             })
         );
         assert!(matches!(

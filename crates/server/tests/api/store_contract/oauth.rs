@@ -30,6 +30,7 @@ pub(super) fn code(secret: &str, client: i64, user_id: i64, expires_at: i64) -> 
         user_id,
         redirect_uri: "https://app.example/cb".into(),
         scopes: scopes("profile"),
+        resources: Default::default(),
         code_challenge: Some("challenge".into()),
         nonce: Some("nonce".into()),
         auth_time: 1_000,
@@ -54,6 +55,7 @@ pub(super) fn token(secret: &str, kind: TokenKind) -> NewToken {
         hash: SecretHash::of(secret),
         kind,
         scopes: scopes("profile"),
+        resources: Default::default(),
         expires_at: 9_000,
     }
 }
@@ -127,6 +129,7 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
         review_note: Some("no".into()),
         trusted: Some(true),
         allowed_scopes: Some(scopes("profile")),
+        allowed_resources: None,
     };
     assert!(
         store
@@ -157,7 +160,13 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
 
     // Deleting an app takes its consents, codes and tokens along.
     store
-        .save_consent(alice, approved, scopes("profile"), 1_000)
+        .save_consent(
+            alice,
+            approved,
+            scopes("profile"),
+            &Default::default(),
+            1_000,
+        )
         .await
         .expect("consent");
     store
@@ -248,11 +257,11 @@ async fn consents_add_up_and_their_revocation_kills_codes_and_tokens(backend: Ba
     let (alice, app) = user_and_app(&*store, "alice").await;
     assert!(store.consent(alice, app).await.expect("read").is_none());
     store
-        .save_consent(alice, app, scopes("profile"), 1_000)
+        .save_consent(alice, app, scopes("profile"), &Default::default(), 1_000)
         .await
         .expect("consent");
     store
-        .save_consent(alice, app, scopes("balance"), 2_000)
+        .save_consent(alice, app, scopes("balance"), &Default::default(), 2_000)
         .await
         .expect("more");
     let consent = store

@@ -365,7 +365,15 @@ pub async fn trust(
     let trusted = form.trusted == "1";
     match state
         .apps
-        .update(&page.user, id, Some(trusted), None, &client.ip)
+        .update(
+            &page.user,
+            id,
+            keyward_core::oauth::apps::AdminEdit {
+                trusted: Some(trusted),
+                ..Default::default()
+            },
+            &client.ip,
+        )
         .await
     {
         Ok(_) => redirect(back(&form.return_to, "/admin/apps")),

@@ -537,6 +537,7 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
         review_note: "请补充隐私政策 <b>".into(),
         trusted: false,
         id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
+        allowed_resources: None,
         created_at: 1_767_225_600,
         updated_at: 1_767_225_600,
     }
