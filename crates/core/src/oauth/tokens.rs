@@ -564,6 +564,12 @@ impl TokenService {
             return Ok(None);
         }
         let scopes = access_record.scopes.intersection(client.allowed_scopes);
+        // An API's token has no built-in scope; the grant's decide the id_token.
+        let id_scopes = if access_record.resources.is_empty() {
+            scopes
+        } else {
+            record.scopes.intersection(client.allowed_scopes)
+        };
         // A JWT is signed again with the same claims; its row is the one found above.
         let access = match self
             .target(client, &record.resources, &audience_of(&access_record))
@@ -584,7 +590,7 @@ impl TokenService {
             _ => access,
         };
         let id_token = self
-            .refreshed_id_token(client, user.as_ref(), scopes, record, &access)
+            .refreshed_id_token(client, user.as_ref(), id_scopes, record, &access)
             .await?;
         Ok(Some(IssuedTokens {
             access_token: access,
@@ -714,11 +720,17 @@ impl TokenService {
             Some(target) => (target.grant.clone(), target.resource.access_token_ttl_secs),
             None => (ResourceGrants::none(), self.lifetimes.access_token_secs),
         };
+        // An API's token carries that API's scopes only; the built-in ones are for Keyward's
+        // own APIs (and decide the id_token and the refresh token).
+        let scopes = match issue.target {
+            Some(_) => ScopeSet::EMPTY,
+            None => issue.scopes,
+        };
         let access_hash = access.hash();
         let mut rows = vec![NewToken {
             hash: access_hash,
             kind: TokenKind::Access,
-            scopes: issue.scopes,
+            scopes,
             resources: resources.clone(),
             expires_at: now + ttl,
         }];
@@ -760,7 +772,7 @@ impl TokenService {
             access_token: access,
             refresh_token: refresh,
             expires_in: ttl,
-            scopes: issue.scopes,
+            scopes,
             resources,
             id_token: None,
         };

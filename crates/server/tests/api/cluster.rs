@@ -229,8 +229,9 @@ async fn a_rotated_key_is_published_first_and_retired_only_after_its_tokens_expi
         signed_kid(ring.sign(SigningAlg::Rs256, &claims).await.expect("sign")),
         new
     );
-    // The old key covers its last tokens (id_token ttl) plus a margin, then goes.
-    clock.advance(100 + 300 - 1);
+    // The old key covers its last tokens (the longer of the id_token ttl and the longest JWT
+    // access token's, RFC 9068) plus a margin, then goes.
+    clock.advance(keyward_core::oauth::resources::JWT_TTL_MAX + 300 - 1);
     assert!(kids(ring.jwks().await.expect("jwks")).contains(&old));
     assert_eq!(ring.purge().await.expect("purge"), 0);
     clock.advance(2);
