@@ -8,6 +8,7 @@ mod billing;
 mod federation;
 mod keys_and_audit;
 mod oauth;
+mod resources;
 mod schema;
 
 use crate::helpers::{Backend, TestDatabase};
