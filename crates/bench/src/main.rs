@@ -92,7 +92,8 @@ struct RunArgs {
     #[arg(long, value_name = "ALG")]
     id_token_alg: Option<String>,
     /// Run only these scenarios (comma-separated): hello, form, healthz, userinfo, me, oidc-userinfo,
-    /// introspect, client-credentials, refresh, authorize, code-exchange, browser-flow.
+    /// introspect, client-credentials, cc-jwt-es256, cc-jwt-rs256, refresh, authorize,
+    /// code-exchange, authorize-resources, code-jwt-es256, code-jwt-rs256, browser-flow.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     only: Vec<String>,
     /// Skip the second run of each Keyward scenario (but authorize and code exchange), paced
@@ -111,11 +112,33 @@ const ALL_SCENARIOS: &[&str] = &[
     "oidc-userinfo",
     "introspect",
     "client-credentials",
+    "cc-jwt-es256",
+    "cc-jwt-rs256",
     "refresh",
     "authorize",
     "code-exchange",
+    "authorize-resources",
+    "code-jwt-es256",
+    "code-jwt-rs256",
     "browser-flow",
 ];
+
+/// Client credentials for a JWT API (RFC 8707 `resource`, RFC 9068 token).
+fn cc_jwt(name: &'static str, api: &str, client_basic: &str) -> Result<Scenario> {
+    Ok(Scenario {
+        name,
+        what: format!("`POST /api/oauth2/token` client_credentials → JWT for {api}"),
+        http_requests_per_op: 1,
+        compared_with: Some(Baseline::Form),
+        work: Work::Repeat {
+            request: Req::post_form(
+                "/api/oauth2/token",
+                &[("grant_type", "client_credentials"), ("resource", api)],
+            )?
+            .header("authorization", client_basic),
+        },
+    })
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -381,7 +404,13 @@ impl Bench {
         if let Some(families) = &mut self.families
             && matches!(
                 report.name.as_str(),
-                "client-credentials" | "code-exchange" | "browser-flow"
+                "client-credentials"
+                    | "cc-jwt-es256"
+                    | "cc-jwt-rs256"
+                    | "code-exchange"
+                    | "code-jwt-es256"
+                    | "code-jwt-rs256"
+                    | "browser-flow"
             )
         {
             *families += grants;
@@ -846,6 +875,8 @@ async fn run_keyward(bench: &mut Bench, bin: &Path, cpu: Option<usize>) -> Resul
                 .header("authorization", &client_basic),
             },
         },
+        cc_jwt("cc-jwt-es256", seed::API_ES256, &client_basic)?,
+        cc_jwt("cc-jwt-rs256", seed::API_RS256, &client_basic)?,
         Scenario {
             name: "refresh",
             what: "`POST /api/oauth2/token` refresh_token, rotating".into(),
@@ -907,6 +938,67 @@ async fn run_keyward(bench: &mut Bench, bin: &Path, cpu: Option<usize>) -> Resul
                     },
                 )
                 .await?;
+        }
+    }
+    // The same with RFC 8707 resources: codes whose grant names both JWT APIs, each half
+    // exchanged for one API's RFC 9068 access token.
+    let jwt_exchanges = ["code-jwt-es256", "code-jwt-rs256"];
+    if bench.wants("authorize-resources") || jwt_exchanges.iter().any(|n| bench.wants(n)) {
+        let scope = format!("{} {}", bench.args.flow_scope, seed::API_SCOPE);
+        let authorize = Req::get(seed::authorize_path_for(
+            &seeded.client_id,
+            &scope,
+            "bench",
+            &[seed::API_ES256, seed::API_RS256],
+        )?)
+        .header("cookie", &seeded.session_cookie);
+        let result = bench
+            .run(
+                &keyward,
+                "keyward",
+                Scenario {
+                    name: "authorize-resources",
+                    what: "`GET /oauth/authorize` with two `resource`s (consent remembered)".into(),
+                    http_requests_per_op: 1,
+                    compared_with: Some(Baseline::Hello),
+                    work: Work::MintCodes {
+                        authorize,
+                        max_codes: 2_000_000,
+                    },
+                },
+            )
+            .await?;
+        let mut codes = result.codes;
+        let half = codes.split_off(codes.len() / 2);
+        for (name, api, codes) in [
+            ("code-jwt-es256", seed::API_ES256, codes),
+            ("code-jwt-rs256", seed::API_RS256, half),
+        ] {
+            if !bench.wants(name) {
+                continue;
+            }
+            if codes.is_empty() {
+                bail!("no codes were minted for the {name} scenario");
+            }
+            let mut form = code_form.clone();
+            form.push(("resource".to_owned(), api.to_owned()));
+            let what = format!(
+                "`POST /api/oauth2/token` authorization_code → JWT for {api} ({} codes)",
+                codes.len()
+            );
+            let work = Work::ExchangeCodes {
+                token_path: "/api/oauth2/token".into(),
+                form,
+                codes,
+            };
+            let scenario = Scenario {
+                name,
+                what,
+                http_requests_per_op: 1,
+                compared_with: Some(Baseline::Form),
+                work,
+            };
+            bench.run(&keyward, "keyward", scenario).await?;
         }
     }
     if bench.wants("browser-flow") {

@@ -19,6 +19,12 @@ pub const USERINFO_SCOPES: &str = "openid profile email balance";
 /// A sign-in with OpenID Connect that keeps a refresh token (access + refresh + id_token).
 pub const FLOW_SCOPES: &str = "openid profile email offline_access";
 
+/// Two resource servers (RFC 8707) with JWT access tokens (RFC 9068), one per signing algorithm.
+pub const API_ES256: &str = "https://api-es256.bench.example";
+pub const API_RS256: &str = "https://api-rs256.bench.example";
+/// The scope both APIs define.
+pub const API_SCOPE: &str = "api:read";
+
 pub struct Seeded {
     pub client_id: String,
     pub client_secret: String,
@@ -32,14 +38,28 @@ pub struct Seeded {
 
 /// `/oauth/authorize?...` for the seeded app.
 pub fn authorize_path(client_id: &str, scope: &str, state: &str) -> Result<String> {
-    let query = serde_urlencoded::to_string([
+    authorize_path_for(client_id, scope, state, &[])
+}
+
+/// [`authorize_path`] naming `resources` (RFC 8707).
+pub fn authorize_path_for(
+    client_id: &str,
+    scope: &str,
+    state: &str,
+    resources: &[&str],
+) -> Result<String> {
+    let mut pairs = vec![
         ("response_type", "code"),
         ("client_id", client_id),
         ("redirect_uri", CALLBACK),
         ("scope", scope),
         ("state", state),
-    ])?;
-    Ok(format!("/oauth/authorize?{query}"))
+    ];
+    pairs.extend(resources.iter().map(|r| ("resource", *r)));
+    Ok(format!(
+        "/oauth/authorize?{}",
+        serde_urlencoded::to_string(pairs)?
+    ))
 }
 
 /// Reads a new-api envelope; fails unless `success` is true.
@@ -160,6 +180,31 @@ pub async fn seed(
         }
     };
 
+    // The APIs, and the app listed for them (client credentials may only target listed APIs).
+    for (identifier, alg) in [(API_ES256, "ES256"), (API_RS256, "RS256")] {
+        let res = http
+            .post(server.url("/api/admin/resources"))
+            .header(COOKIE, &admin)
+            .json(&json!({
+                "identifier": identifier,
+                "name": format!("Bench API {alg}"),
+                "scopes": [{"name": API_SCOPE, "description": "bench"}],
+                "token_format": "jwt",
+                "signing_alg": alg,
+            }))
+            .send()
+            .await?;
+        envelope(res, "POST /api/admin/resources").await?;
+    }
+    let id = data["id"].as_i64().context("app id")?;
+    let res = http
+        .patch(server.url(&format!("/api/admin/oauth_apps/{id}")))
+        .header(COOKIE, &admin)
+        .json(&json!({"allowed_resources": [API_ES256, API_RS256]}))
+        .send()
+        .await?;
+    envelope(res, "PATCH /api/admin/oauth_apps/{id}").await?;
+
     let app = App {
         http: &http,
         server,
@@ -167,9 +212,12 @@ pub async fn seed(
         client_id: &client_id,
         client_secret: &client_secret,
     };
-    // The user consents once, on the page, to everything the app may ask; from then on the
-    // consent is remembered.
-    let tokens = app.sign_in(APP_SCOPES, true).await?;
+    // The user consents once, on the page, to everything the app may ask, on Keyward and on
+    // both APIs; from then on the consent is remembered.
+    let everything = format!("{APP_SCOPES} {API_SCOPE}");
+    app.sign_in_for(&everything, true, &[API_ES256, API_RS256])
+        .await?;
+    let tokens = app.sign_in(APP_SCOPES, false).await?;
     if tokens["refresh_token"].as_str().is_none() || tokens["id_token"].as_str().is_none() {
         bail!("the first sign-in gave no refresh_token or id_token: {tokens}");
     }
@@ -213,7 +261,12 @@ struct App<'a> {
 impl App<'_> {
     /// authorize → (consent page, when `consent`) → code → token; returns the token answer.
     async fn sign_in(&self, scope: &str, consent: bool) -> Result<Value> {
-        let path = authorize_path(self.client_id, scope, "bench-seed")?;
+        self.sign_in_for(scope, consent, &[]).await
+    }
+
+    /// [`Self::sign_in`] naming `resources`; the token is asked for the first.
+    async fn sign_in_for(&self, scope: &str, consent: bool, resources: &[&str]) -> Result<Value> {
+        let path = authorize_path_for(self.client_id, scope, "bench-seed", resources)?;
         let res = self
             .http
             .get(self.server.url(&path))
@@ -248,16 +301,18 @@ impl App<'_> {
         };
         let code = crate::load::code_in(&location)
             .with_context(|| format!("no code in the redirect {location}"))?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("client_id", self.client_id),
+            ("client_secret", self.client_secret),
+        ];
+        form.extend(resources.first().map(|r| ("resource", *r)));
         let res = self
             .http
             .post(self.server.url("/api/oauth2/token"))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CALLBACK),
-                ("client_id", self.client_id),
-                ("client_secret", self.client_secret),
-            ])
+            .form(&form)
             .send()
             .await?;
         let status = res.status();
