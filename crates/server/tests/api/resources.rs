@@ -15,6 +15,7 @@ on_both_backends!(
     rfc8707_2_bad_resources_answer_invalid_target_and_foreign_scopes_invalid_scope,
     rfc8707_2_2_a_refresh_may_only_narrow_the_grants_resources,
     rfc8707_consent_is_remembered_per_app_resource_and_scopes,
+    rfc8707_the_consent_page_names_the_api_in_the_pages_language,
     rfc9068_jwt_access_tokens_verify_offline_against_jwks_with_the_audience,
     rfc7662_the_apis_own_app_introspects_tokens_bound_to_it_and_nothing_else,
     rfc8414_3_1_metadata_at_the_issuers_path_and_resource_support_advertised,
@@ -482,6 +483,44 @@ async fn rfc8707_consent_is_remembered_per_app_resource_and_scopes(backend: Back
         "a new scope on the API"
     );
     assert!(asks("mcp:tools", vec![MCP]).await, "another API");
+
+    // The user sees the API among what they authorized, and revoking ends it.
+    let (_, mine) = get_json(&w.browser, &w.app.url("/api/user/authorizations")).await;
+    assert_eq!(
+        mine["data"][0]["resources"],
+        json!([{"resource": FILES, "scopes": ["files:read"]}]),
+        "{mine}"
+    );
+    let (_, _, html) = page(&w.browser, &w.app.url("/user/authorizations")).await;
+    assert!(
+        html.contains("https://files.example.com: files:read"),
+        "{html}"
+    );
+}
+
+async fn rfc8707_the_consent_page_names_the_api_in_the_pages_language(backend: Backend) {
+    let w = world(backend).await;
+    resource(&w.app, files()).await;
+    let params = w.authorize_params("files:read", &[FILES]);
+    let query = serde_urlencoded::to_string(&params).expect("query");
+    let html = w
+        .browser
+        .get(w.app.url(&format!("/oauth/authorize?{query}")))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("authorize")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        html.contains("Files") && html.contains("Read your files (files:read)"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("文件服务") && !html.contains("读取你的文件"),
+        "English only: {html}"
+    );
 }
 
 /// Verifies `token` with the published keys, as a resource server would with a stock library.

@@ -18,9 +18,18 @@ pub struct AuthorizationView {
     pub description: String,
     /// Space-separated.
     pub scopes: String,
+    /// The APIs (RFC 8707 resources) granted, each with its scopes.
+    pub resources: Vec<ApiGrant>,
     pub granted_time: i64,
     pub updated_time: i64,
     pub last_used_time: Option<i64>,
+}
+
+/// The scopes granted on one API.
+#[derive(Serialize, ToSchema)]
+pub struct ApiGrant {
+    pub resource: String,
+    pub scopes: Vec<String>,
 }
 
 /// `GET /api/user/authorizations`: each app with the scopes granted, and when.
@@ -39,6 +48,14 @@ pub async fn list(
             name: app.name.clone(),
             description: app.description.clone(),
             scopes: consent.scopes.to_string(),
+            resources: consent
+                .resources
+                .iter()
+                .map(|g| ApiGrant {
+                    resource: g.resource.clone(),
+                    scopes: g.scopes.clone(),
+                })
+                .collect(),
             granted_time: consent.created_at,
             updated_time: consent.updated_at,
             last_used_time: consent.last_used_at,

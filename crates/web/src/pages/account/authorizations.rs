@@ -16,6 +16,8 @@ struct Row {
     name: String,
     description: String,
     scopes: Vec<&'static str>,
+    /// Each API (RFC 8707) with the scopes granted on it, as `identifier: a b`.
+    apis: Vec<String>,
     granted: String,
     last_used: Option<String>,
 }
@@ -48,6 +50,11 @@ pub async fn get(
             name: app.name.clone(),
             description: app.description.clone(),
             scopes: scope_words(page.t, consent.scopes),
+            apis: consent
+                .resources
+                .iter()
+                .map(|g| format!("{}: {}", g.resource, g.scopes.join(" ")))
+                .collect(),
             granted: when(consent.created_at),
             last_used: consent.last_used_at.map(when),
         })
@@ -108,6 +115,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
             name: "Chat <UI>".into(),
             description: "A chat front end".into(),
             scopes: vec![t.scope_openid, t.scope_profile, t.scope_balance],
+            apis: Vec::new(),
             granted: when(1_767_225_600),
             last_used: Some(when(1_767_229_200)),
         },
@@ -116,6 +124,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
             name: "Notes".into(),
             description: String::new(),
             scopes: vec![t.scope_openid],
+            apis: Vec::new(),
             granted: when(1_767_225_600),
             last_used: None,
         },
