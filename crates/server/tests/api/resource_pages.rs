@@ -522,6 +522,7 @@ async fn an_api_limit_set_on_the_review_page_takes_effect_and_can_be_lifted(back
         &[
             ("identifier", MCP),
             ("name", "MCP"),
+            ("name_en", "MCP"),
             ("scopes", "mcp:tools"),
         ],
     )
