@@ -145,6 +145,22 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/apps", get(pages::admin::apps))
         .route("/admin/apps/{id}/review", post(pages::admin::review))
         .route("/admin/apps/{id}/trusted", post(pages::admin::trust))
+        .route(
+            "/admin/apps/{id}/resources",
+            post(pages::admin::set_app_apis),
+        )
+        .route(
+            "/admin/resources",
+            get(pages::admin::resources).post(pages::admin::create_resource),
+        )
+        .route(
+            "/admin/resources/{id}",
+            get(pages::admin::resource).post(pages::admin::update_resource),
+        )
+        .route(
+            "/admin/resources/{id}/enabled",
+            post(pages::admin::set_resource_enabled),
+        )
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}", post(pages::admin::update_user))
         .route(

@@ -302,22 +302,23 @@ mod tests {
         let files = api("https://files.example", &["files:read", "files:write"]);
         let mcp = api("https://mcp.example", &["mcp:tools", "files:read"]);
         let (builtin, grants) =
-            split_scopes("openid files:read mcp:tools", &[files.clone(), mcp.clone()]).unwrap();
+            split_scopes("openid files:read mcp:tools", &[files.clone(), mcp.clone()])
+                .expect("split");
         assert_eq!(builtin.to_string(), "openid");
         assert_eq!(
-            grants.get("https://files.example").unwrap().scopes,
+            grants.get("https://files.example").expect("files").scopes,
             ["files:read"]
         );
         assert_eq!(
-            grants.get("https://mcp.example").unwrap().scopes,
+            grants.get("https://mcp.example").expect("mcp").scopes,
             ["files:read", "mcp:tools"]
         );
         // A named API with none of its scopes asked is still in the grant.
-        let (_, grants) = split_scopes("openid", &[files.clone()]).unwrap();
+        let (_, grants) = split_scopes("openid", std::slice::from_ref(&files)).expect("split");
         assert!(
             grants
                 .get("https://files.example")
-                .unwrap()
+                .expect("files")
                 .scopes
                 .is_empty()
         );
@@ -340,7 +341,7 @@ mod tests {
         grant.insert("https://a.example", Some("read"));
         assert_eq!(
             pick_audience(&grant, &[], "https://id.example")
-                .unwrap()
+                .expect("one audience")
                 .map(|g| g.resource.as_str()),
             Some("https://a.example")
         );

@@ -430,7 +430,7 @@ mod tests {
             assert!(check_scopes(vec![scope(bad)]).is_err(), "{bad:?}");
         }
         assert!(check_scopes(vec![scope("a"), scope("a")]).is_err());
-        let checked = check_scopes(vec![scope("a")]).unwrap();
+        let checked = check_scopes(vec![scope("a")]).expect("checked");
         assert_eq!(
             checked[0].description_en, "读取",
             "English falls back to the first"

@@ -32,6 +32,7 @@ mod provider_rules;
 mod races;
 mod rate_limits;
 mod refresh_grace;
+mod resource_pages;
 mod resources;
 mod security_pages;
 mod sessions;

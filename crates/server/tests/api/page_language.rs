@@ -17,14 +17,14 @@ on_both_backends!(
 );
 
 /// A browser that chose English with the language switch.
-async fn english_browser(app: &TestApp, client: Client) -> Client {
+pub async fn english_browser(app: &TestApp, client: Client) -> Client {
     let (status, _, _) = page(&client, &app.url("/lang?to=en&return_to=/")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     client
 }
 
 /// Fails when an English page shows Chinese anywhere but on the switch to Chinese itself.
-fn assert_english(what: &str, body: &str) {
+pub fn assert_english(what: &str, body: &str) {
     assert!(body.contains("<html lang=\"en\">"), "{what}: {body}");
     let without_switch = body.replace(">中文</a>", "></a>");
     let chinese: String = without_switch

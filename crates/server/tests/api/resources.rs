@@ -576,7 +576,7 @@ async fn rfc9068_jwt_access_tokens_verify_offline_against_jwks_with_the_audience
         "{claims}"
     );
     assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat"),
         300
     );
     assert!(

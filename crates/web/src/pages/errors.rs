@@ -19,6 +19,7 @@ use keyward_core::oauth::TokenError;
 use keyward_core::oauth::apps::AppError;
 use keyward_core::oauth::authorize::AuthorizeError;
 use keyward_core::oauth::redirect_uri::RedirectUriError;
+use keyward_core::oauth::resources::ResourceError;
 use keyward_core::oauth::scope::UnknownScope;
 use keyward_core::oidc::KeyError;
 use keyward_core::oidc::master_key::MasterKeyError;
@@ -280,6 +281,50 @@ impl PageMessage for AppError {
                 "This action does not apply to the app's current status.",
             ),
             Self::Store(_) | Self::Settings(_) => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for ResourceError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Identifier => fixed(
+                "资源标识必须是绝对 https URI（仅回环地址可用 http），不能含片段或用户信息，最长 512 个字符",
+                "The identifier must be an absolute https URI (http only for loopback addresses), without a fragment or user name, at most 512 characters.",
+            ),
+            Self::IssuerIdentifier => fixed(
+                "资源标识不能是本站的 issuer",
+                "The identifier may not be this server's issuer.",
+            ),
+            Self::Name => fixed(
+                "资源名称不能为空，且不能超过 50 个字符",
+                "The name must not be empty and at most 50 characters long.",
+            ),
+            Self::ScopeName => fixed(
+                "权限名称无效：1 到 64 个可见 ASCII 字符，不含空格、引号和反斜杠，不能重复，也不能是内置权限",
+                "A scope name is 1 to 64 visible ASCII characters without spaces, quotes or backslashes, appears once, and is not a built-in scope.",
+            ),
+            Self::ScopeDescription => fixed(
+                "权限说明不能超过 200 个字符",
+                "A scope description may be at most 200 characters long.",
+            ),
+            Self::ScopeCount => fixed("最多 50 个权限", "At most 50 scopes."),
+            Self::TokenFormat => fixed("不支持的访问令牌格式", "Unsupported access token format."),
+            Self::SigningAlg => fixed("不支持的签名算法", "Unsupported signing algorithm."),
+            Self::Ttl => fixed(
+                "访问令牌有效期超出范围（不透明令牌 60 到 86400 秒，JWT 60 到 3600 秒）",
+                "The access token lifetime is out of range (60 to 86400 seconds for opaque tokens, 60 to 3600 for JWTs).",
+            ),
+            Self::NotFound => fixed("资源不存在", "No such API."),
+            Self::Taken => fixed(
+                "该资源标识已被注册",
+                "That identifier is already registered.",
+            ),
+            Self::IntrospectionClient => fixed(
+                "用于令牌内省的应用必须是已存在的机密客户端",
+                "The introspection app must be an existing confidential app.",
+            ),
+            Self::Store(_) => unavailable(),
         }
     }
 }

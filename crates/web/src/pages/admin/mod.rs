@@ -1,17 +1,21 @@
 //! `/admin`: reviewing apps, managing users, settings and the audit log. Thin pages over the same
 //! functions the admin API uses (`crate::admin::*`). Filters and paging are plain GET forms.
 
+mod app_apis;
 mod audit;
+mod resources;
 mod settings;
 mod texts;
 mod users;
 
+pub use app_apis::set_app_apis;
 pub use audit::audit;
+pub use resources::{create_resource, resource, resources, set_resource_enabled, update_resource};
 pub use settings::{save_settings, settings};
 pub use texts::{AdminTexts, admin_texts};
 pub use users::{update_user, users};
 
-use super::console::{AppRow, ConsoleTexts, app_failure, console_texts};
+use super::console::{AppRow, app_failure, console_texts};
 use super::{
     Chrome, PageAdmin, PagePost, Texts, error_page, login::redirect, render, safe_return_to,
     unavailable,
@@ -22,7 +26,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyward_core::model::{Client as App, ClientStatus, UserId};
+use keyward_core::model::{Client as App, ClientStatus, Resource, UserId};
 use keyward_core::oauth::apps::{AppError, Review};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -86,19 +90,22 @@ impl Section {
     }
 }
 
-/// An app as the review pages show it: as its owner's console does, and whose it is.
+/// An app as the review pages show it: as its owner's console does, whose it is, and the APIs
+/// it may use.
 pub struct AdminAppRow {
     pub row: AppRow,
     pub owner: String,
     pub pending: bool,
+    pub apis: app_apis::ApiLimit,
 }
 
 impl AdminAppRow {
-    fn new(c: &ConsoleTexts, app: &App, owner: String) -> Self {
+    fn new(t: &Texts, app: &App, owner: String, resources: &[Resource]) -> Self {
         Self {
-            row: AppRow::new(c, app),
+            row: AppRow::new(console_texts(t), app),
             owner,
             pending: app.status == ClientStatus::Pending,
+            apis: app_apis::ApiLimit::new(app, resources, t.lang == "en"),
         }
     }
 }
@@ -179,9 +186,13 @@ async fn app_rows(
     t: &'static Texts,
     apps: &[App],
 ) -> Result<Vec<AdminAppRow>, Response> {
-    let c = console_texts(t);
     let ids: Vec<UserId> = apps.iter().map(|a| a.owner_id).collect();
     let owners = usernames(state, t, &ids).await?;
+    let resources = state
+        .resources
+        .list()
+        .await
+        .map_err(|e| unavailable(t, &e))?;
     Ok(apps
         .iter()
         .map(|app| {
@@ -189,7 +200,7 @@ async fn app_rows(
                 .get(&app.owner_id)
                 .cloned()
                 .unwrap_or_else(|| format!("#{}", app.owner_id));
-            AdminAppRow::new(c, app, owner)
+            AdminAppRow::new(t, app, owner, &resources)
         })
         .collect())
 }
@@ -392,12 +403,21 @@ pub(crate) fn back<'a>(return_to: &'a str, default: &'a str) -> &'a str {
 #[cfg(test)]
 pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     let c = console_texts(t);
+    let resources = [
+        resources::sample_resource(true),
+        Resource {
+            identifier: "https://mcp.example.com/mcp".into(),
+            ..resources::sample_resource(false)
+        },
+    ];
     let row = |status| {
         let app = App {
             trusted: status == ClientStatus::Approved,
+            allowed_resources: (status == ClientStatus::Approved)
+                .then(|| vec![resources[0].identifier.clone()]),
             ..super::console::sample_app(status)
         };
-        AdminAppRow::new(c, &app, "dev".into())
+        AdminAppRow::new(t, &app, "dev".into(), &resources)
     };
     let overview = OverviewPage {
         frame: AdminFrame::sample(t, user, "/admin", "overview"),
@@ -426,5 +446,6 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     out.extend(users::samples(t, user));
     out.extend(settings::samples(t, user));
     out.extend(audit::samples(t, user));
+    out.extend(resources::samples(t, user));
     out
 }

@@ -12,6 +12,7 @@ crate::pages::page_words! {
         nav_settings: "设置", "Settings";
         nav_audit: "审计日志", "Audit log";
         nav_topup: "充值码", "Top-up codes";
+        nav_resources: "API 资源", "APIs";
         overview_intro:
             "审核开发者提交的应用。通过后，开发者首次打开应用详情时会看到一次密钥。",
             "Review the apps developers submitted. After approval, the developer sees the secret once, the first time they open the app.";
@@ -75,6 +76,60 @@ crate::pages::page_words! {
         unknown_role: "无效的角色", "Unknown role.";
         unknown_status: "无效的状态", "Unknown status.";
         unknown_action: "无效的操作", "Unknown action.";
+        resources_title: "API 资源", "APIs";
+        resources_intro:
+            "登记接受本站访问令牌的 API 与 MCP 服务器（RFC 8707）。应用在授权请求中用 resource 参数指名 API，得到只对该 API 有效的令牌。资源标识登记后不能修改，资源也不能删除，只能停用。",
+            "Register the APIs and MCP servers that accept this server's access tokens (RFC 8707). Apps name an API with the resource parameter and get tokens good for that API alone. An identifier is fixed once registered, and an API is never deleted, only disabled.";
+        no_resources: "还没有登记 API。", "No API is registered yet.";
+        register_resource: "登记 API", "Register an API";
+        register: "登记", "Register";
+        edit_resource: "修改 API", "Edit the API";
+        edit: "修改", "Edit";
+        back_to_resources: "← 所有 API", "← All APIs";
+        identifier: "资源标识", "Identifier";
+        identifier_hint:
+            "应用在 resource 参数中发送的绝对 URI，也是令牌的 aud。须为 https（仅本机地址可用 http），不含片段。登记后不能修改。",
+            "The absolute URI apps send as resource, and the aud of its tokens: https (http only for this machine), no fragment. Fixed once registered.";
+        name_zh: "名称（中文）", "Name (Chinese)";
+        name_en: "名称（英文，留空同中文）", "Name (English; empty: same as Chinese)";
+        names: "名称", "Names";
+        scopes: "权限", "Scopes";
+        scopes_hint:
+            "每行一个权限：权限名 | 中文说明 | 英文说明。说明显示在授权页上；英文说明留空时使用中文说明。",
+            "One scope per line: name | Chinese description | English description. The descriptions are shown on the consent page; an empty English one repeats the Chinese.";
+        scopes_placeholder: "files:read | 读取你的文件 | Read your files", "files:read | (Chinese description) | Read your files";
+        no_scopes: "没有权限", "No scopes";
+        token_format: "令牌格式", "Token format";
+        token_opaque: "不透明令牌（可立即撤销，API 通过内省校验）", "Opaque (revocable at once; the API introspects it)";
+        token_jwt: "JWT（RFC 9068，API 用 jwks_uri 离线校验，过期前无法撤销）", "JWT (RFC 9068; the API checks it offline with jwks_uri; cannot be recalled before it expires)";
+        signing_alg: "JWT 签名算法", "JWT signing algorithm";
+        ttl: "访问令牌有效期（秒）", "Access token lifetime (seconds)";
+        ttl_hint:
+            "不透明令牌 60 到 86400 秒，JWT 60 到 3600 秒；留空使用默认值（3600 / 300）。",
+            "60 to 86400 seconds for opaque tokens, 60 to 3600 for JWTs; empty for the default (3600 / 300).";
+        introspection_client: "内省应用的 Client ID", "Introspection app's client ID";
+        introspection_hint:
+            "API 自己调用内省端点时使用的机密应用；留空表示没有。",
+            "The confidential app whose credentials the API uses at the introspection endpoint; empty for none.";
+        none: "无", "none";
+        seconds: "秒", "s";
+        enable_resource: "启用", "Enable";
+        disable_resource: "停用", "Disable";
+        disable_resource_hint:
+            "停用后，新的授权请求会得到 invalid_target，该 API 的不透明令牌立即失效，JWT 在到期前仍然有效。",
+            "Once disabled, new requests naming it get invalid_target and its opaque tokens stop working at once; its JWTs live until they expire.";
+        resource_created: "API 已登记。", "The API is registered.";
+        resource_saved: "API 已保存。", "The API is saved.";
+        resource_enabled: "API 已启用。", "The API is enabled.";
+        resource_disabled: "API 已停用。", "The API is disabled.";
+        api_limit: "可用的 API", "APIs it may use";
+        api_limit_any: "任何已启用的 API", "Any enabled API";
+        api_limit_empty: "无（限制为空）", "None (limited to no API)";
+        api_limit_hint:
+            "限制后，授权请求指名其他 API 会得到 invalid_target；client_credentials 只能使用这里允许的 API。",
+            "With a limit, a request naming another API gets invalid_target; client_credentials may only use the APIs allowed here.";
+        limit_to_ticked: "仅允许勾选的 API", "Allow only the APIs ticked";
+        lift_api_limit: "取消限制", "Lift the limit";
     }
 }
 

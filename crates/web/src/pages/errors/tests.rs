@@ -102,6 +102,21 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             AppError::Store(_) => AppError::Store(store()),
             AppError::Settings(_) => AppError::Settings(SettingsError::Corrupt("x".into())),
         }),
+        every!(ResourceError {
+            ResourceError::Identifier => ResourceError::Identifier,
+            ResourceError::IssuerIdentifier => ResourceError::IssuerIdentifier,
+            ResourceError::Name => ResourceError::Name,
+            ResourceError::ScopeName => ResourceError::ScopeName,
+            ResourceError::ScopeDescription => ResourceError::ScopeDescription,
+            ResourceError::ScopeCount => ResourceError::ScopeCount,
+            ResourceError::TokenFormat => ResourceError::TokenFormat,
+            ResourceError::SigningAlg => ResourceError::SigningAlg,
+            ResourceError::Ttl => ResourceError::Ttl,
+            ResourceError::NotFound => ResourceError::NotFound,
+            ResourceError::Taken => ResourceError::Taken,
+            ResourceError::IntrospectionClient => ResourceError::IntrospectionClient,
+            ResourceError::Store(_) => ResourceError::Store(store()),
+        }),
         every!(RedirectUriError {
             RedirectUriError::NotAbsoluteHttp => RedirectUriError::NotAbsoluteHttp,
             RedirectUriError::Fragment => RedirectUriError::Fragment,
@@ -251,6 +266,22 @@ fn chinese_words_are_the_seed_messages() {
         EmailError::BadCode,
         EmailError::AddressTaken,
         EmailError::BadResetLink,
+    ] {
+        assert_eq!(e.in_lang(Lang::Zh), e.to_string());
+    }
+    for e in [
+        ResourceError::Identifier,
+        ResourceError::IssuerIdentifier,
+        ResourceError::Name,
+        ResourceError::ScopeName,
+        ResourceError::ScopeDescription,
+        ResourceError::ScopeCount,
+        ResourceError::TokenFormat,
+        ResourceError::SigningAlg,
+        ResourceError::Ttl,
+        ResourceError::NotFound,
+        ResourceError::Taken,
+        ResourceError::IntrospectionClient,
     ] {
         assert_eq!(e.in_lang(Lang::Zh), e.to_string());
     }
