@@ -37,7 +37,7 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-async fn insert_tokens(
+pub(crate) async fn insert_tokens(
     tx: &mut Transaction<'_, Postgres>,
     family_id: i64,
     tokens: &[NewToken],
@@ -59,7 +59,10 @@ async fn insert_tokens(
     Ok(())
 }
 
-async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -> StoreResult<i64> {
+pub(crate) async fn insert_family(
+    tx: &mut Transaction<'_, Postgres>,
+    family: &NewFamily,
+) -> StoreResult<i64> {
     sqlx::query_scalar(
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -74,7 +77,7 @@ async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -
     .map_err(crate::store_error)
 }
 
-async fn touch_consent(
+pub(crate) async fn touch_consent(
     tx: &mut Transaction<'_, Postgres>,
     user: UserId,
     client: ClientPk,

@@ -44,7 +44,7 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-fn insert_tokens(
+pub(crate) fn insert_tokens(
     tx: &Connection,
     family_id: i64,
     tokens: &[NewToken],
@@ -68,7 +68,7 @@ fn insert_tokens(
     Ok(())
 }
 
-fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
+pub(crate) fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
     execute(
         tx,
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
@@ -84,7 +84,7 @@ fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
     Ok(tx.last_insert_rowid())
 }
 
-fn touch_consent(
+pub(crate) fn touch_consent(
     tx: &Connection,
     user: UserId,
     client: ClientPk,

@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod authorize;
+pub mod device;
 pub mod error;
 pub mod pkce;
 pub mod redirect_uri;

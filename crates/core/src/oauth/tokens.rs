@@ -4,6 +4,7 @@
 //! crate parses a request into a [`TokenRequest`], calls one function here and renders the result
 //! in its API family's envelope.
 
+mod device;
 mod introspection;
 mod request;
 mod throttle;
@@ -151,6 +152,7 @@ impl TokenService {
             Grant::ClientCredentials { scope } => {
                 self.client_credentials(&client, scope.as_deref()).await
             }
+            Grant::DeviceCode { device_code } => self.device_code(&client, device_code).await,
         }
     }
 
@@ -190,8 +192,8 @@ impl TokenService {
     /// a failure over the address's budget, or over the client_id's, is answered 429. Unlike the
     /// token endpoint, the budgets are read only after a failure: the only thing guessed here is
     /// a client secret of 256 random bits, which guessing faster does not find, so a success
-    /// costs no throttle read.
-    async fn authenticate_throttled(
+    /// costs no throttle read. Also the device authorization endpoint's (RFC 8628 §3.1).
+    pub(crate) async fn authenticate_throttled(
         &self,
         creds: &ClientCredentials,
         ip: &str,

@@ -3,6 +3,9 @@
 use super::ClientCredentials;
 use crate::oauth::TokenError;
 
+/// The `grant_type` of RFC 8628 §3.4.
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// The grant a client asks for (RFC 6749 §4.1.3, §6, §4.4), with its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
@@ -17,6 +20,10 @@ pub enum Grant {
     },
     ClientCredentials {
         scope: Option<String>,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        device_code: String,
     },
 }
 
@@ -42,6 +49,9 @@ impl Grant {
             }),
             Some("client_credentials") => Ok(Self::ClientCredentials {
                 scope: owned("scope"),
+            }),
+            Some(DEVICE_CODE_GRANT) => Ok(Self::DeviceCode {
+                device_code: required("device_code", "device_code is required")?,
             }),
             Some(_) => Err(TokenError::UnsupportedGrantType),
         }
