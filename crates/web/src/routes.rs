@@ -77,6 +77,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::userinfo::handle))
         .routes(routes!(oidc::revoke::post))
         .routes(routes!(oidc::introspect::post))
+        .routes(routes!(oauth::device::post))
 }
 
 /// The OpenAPI document of every JSON endpoint, as `/api/openapi.json` serves it.

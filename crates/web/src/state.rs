@@ -74,6 +74,8 @@ pub struct Services {
     pub apps: Arc<Apps>,
     pub tokens: Arc<TokenService>,
     pub codes: Arc<CodeIssuer>,
+    /// The device authorization grant's endpoint and `/device` page (RFC 8628).
+    pub device: Arc<keyward_core::oauth::device::DeviceService>,
     pub keys: Arc<KeyRing>,
     pub vault: Arc<Vault>,
     pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,

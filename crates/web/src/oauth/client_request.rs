@@ -54,6 +54,14 @@ impl ClientRequest {
         token_request(&self.headers, &self.form(unreadable)?)
     }
 
+    /// A device authorization request (RFC 8628 §3.1): the client's credentials and the
+    /// `scope` it asks for.
+    pub fn client_and_scope(&self) -> Result<(ClientCredentials, Option<String>), TokenError> {
+        let form = self.form("unreadable body")?;
+        let client = client_credentials(&self.headers, &form)?;
+        Ok((client, form.get("scope").map(str::to_owned)))
+    }
+
     /// A revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1): the client's credentials
     /// and the token it asks about.
     pub fn client_and_token(&self) -> Result<(ClientCredentials, String), TokenError> {
