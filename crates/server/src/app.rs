@@ -138,6 +138,7 @@ impl Node {
             clock.clone(),
             limits.clone(),
             &web.public_url,
+            config.device_code_ttl_secs,
         ));
         let state = AppState::new(Services {
             device,

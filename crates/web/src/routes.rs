@@ -115,6 +115,8 @@ pub fn router(state: AppState) -> Router {
             "/login/2fa",
             get(pages::login::second_factor_page).post(pages::login::second_factor),
         )
+        // The device flow's verification page (RFC 8628 §3.3).
+        .route("/device", get(pages::device::get).post(pages::device::post))
         .route("/lang", get(pages::switch_language))
         .route("/static/keyward.css", get(pages::stylesheet))
         .route("/static/keyward.js", get(pages::script))

@@ -27,7 +27,7 @@ pub const DEVICE_CODE_PREFIX: &str = "kwdc_";
 pub const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 /// Characters of a user code, shown as `XXXX-XXXX`.
 pub const USER_CODE_LEN: usize = 8;
-/// How long a device authorization waits for its user.
+/// How long a device authorization waits for its user, unless the operator says otherwise.
 pub const DEVICE_CODE_TTL_SECS: i64 = 600;
 /// The polling interval a device is told (RFC 8628 §3.2 default).
 pub const POLL_INTERVAL_SECS: i64 = 5;
@@ -141,6 +141,8 @@ pub struct DeviceService {
     limits: Arc<RateLimiter>,
     /// `<issuer>/device`.
     verification_uri: String,
+    /// How long the codes live (`expires_in`).
+    ttl_secs: i64,
 }
 
 impl DeviceService {
@@ -150,6 +152,7 @@ impl DeviceService {
         clock: Arc<dyn Clock>,
         limits: Arc<RateLimiter>,
         issuer: &str,
+        ttl_secs: i64,
     ) -> Self {
         Self {
             tokens,
@@ -157,6 +160,7 @@ impl DeviceService {
             clock,
             limits,
             verification_uri: format!("{issuer}/device"),
+            ttl_secs: ttl_secs.max(1),
         }
     }
 
@@ -198,7 +202,7 @@ impl DeviceService {
                 scopes,
                 interval_secs: POLL_INTERVAL_SECS,
                 created_at: now,
-                expires_at: now + DEVICE_CODE_TTL_SECS,
+                expires_at: now + self.ttl_secs,
             };
             match self.store.create_device_code(&record).await {
                 Ok(()) => {}
@@ -214,7 +218,7 @@ impl DeviceService {
                 verification_uri_complete: format!("{}?user_code={shown}", self.verification_uri),
                 verification_uri: self.verification_uri.clone(),
                 user_code: shown,
-                expires_in: DEVICE_CODE_TTL_SECS,
+                expires_in: self.ttl_secs,
                 interval: POLL_INTERVAL_SECS,
             });
         }

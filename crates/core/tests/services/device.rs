@@ -428,3 +428,21 @@ async fn rfc8628_3_5_pending_polls_never_count_as_client_authentication_failures
         w.clock.advance(5);
     }
 }
+
+#[tokio::test]
+async fn rfc8628_3_5_an_approved_code_is_answered_at_once_however_soon_the_poll() {
+    let (w, client, user, device) = started("profile").await;
+    assert!(matches!(
+        poll(&w, &client, &device).await,
+        Err(TokenError::AuthorizationPending)
+    ));
+    let browser = session(&user, "s1", START);
+    w.device
+        .decide(&device.user_code, &user, typist(&browser), true)
+        .await
+        .expect("approve");
+    w.clock.advance(1);
+    poll(&w, &client, &device)
+        .await
+        .expect("tokens, without a slow_down");
+}

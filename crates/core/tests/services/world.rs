@@ -101,6 +101,7 @@ impl World {
                 dyn_clock.clone(),
                 limits,
                 ISSUER,
+                keyward_core::oauth::device::DEVICE_CODE_TTL_SECS,
             ),
             tokens,
             codes: CodeIssuer::new(store.clone(), dyn_clock.clone(), lifetimes),

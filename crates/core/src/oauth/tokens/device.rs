@@ -16,6 +16,7 @@ impl TokenService {
     /// makes it single use); a denied one `access_denied`; an expired one `expired_token`; a poll
     /// sooner than the interval after the last one `slow_down` (and the interval grows by 5 s
     /// for every later poll); an unanswered one `authorization_pending`. An approved one is
+    /// answered at once, however soon (the answer is final, so waiting protects nothing), and
     /// spent in the same store transaction that stores its tokens.
     pub(super) async fn device_code(
         &self,
@@ -43,7 +44,7 @@ impl TokenService {
             DeviceState::Issued => return Err(BAD),
             DeviceState::Denied => return Err(TokenError::AccessDenied),
             DeviceState::Expired => return Err(TokenError::ExpiredToken),
-            _ if stored.polled_too_soon(now) => {
+            DeviceState::Pending if stored.polled_too_soon(now) => {
                 let interval = stored.interval_secs + SLOW_DOWN_STEP_SECS;
                 self.store.record_device_poll(&hash, now, interval).await?;
                 return Err(TokenError::SlowDown { interval });
