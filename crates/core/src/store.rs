@@ -339,7 +339,8 @@ pub trait OAuthStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<()>;
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>>;
-    /// Forgets the consent and kills every code and token the user gave the app, at once.
+    /// Forgets the consent and kills every code and token the user gave the app, at once
+    /// (a device authorization approved but not yet collected becomes denied).
     async fn revoke_consent(
         &self,
         user: UserId,

@@ -312,6 +312,12 @@ impl OAuthStore for PostgresStore {
         let families = execute(&mut *tx, revoke.bind(user).bind(client).bind(now)).await?;
         let codes = sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND client = $2");
         execute(&mut *tx, codes.bind(user).bind(client)).await?;
+        // A device approved but not yet collected gets nothing either (RFC 8628).
+        let devices = sqlx::query(
+            "UPDATE device_codes SET status = 'denied' \
+             WHERE user_id = $1 AND client = $2 AND status = 'approved'",
+        );
+        execute(&mut *tx, devices.bind(user).bind(client)).await?;
         tx.commit().await.map_err(backend)?;
         Ok(consents + families > 0)
     }

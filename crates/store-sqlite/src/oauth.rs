@@ -328,6 +328,13 @@ impl OAuthStore for SqliteStore {
                     "DELETE FROM auth_codes WHERE user_id = ?1 AND client = ?2",
                     [user, client],
                 )?;
+                // A device approved but not yet collected gets nothing either (RFC 8628).
+                execute(
+                    tx,
+                    "UPDATE device_codes SET status = 'denied' \
+                     WHERE user_id = ?1 AND client = ?2 AND status = 'approved'",
+                    [user, client],
+                )?;
                 Ok(consents + families > 0)
             })
             .await

@@ -15,6 +15,7 @@ on_both_backends!(
     rfc8628_device_codes_are_found_by_either_hash_and_decided_once,
     rfc8628_an_approved_device_code_is_redeemed_once_with_its_tokens,
     rfc8628_expired_device_codes_are_purged,
+    rfc8628_revoking_the_consent_denies_an_approved_uncollected_device_code,
 );
 
 fn device(device_code: &str, user_code: &str, client: i64, expires_at: i64) -> NewDeviceCode {
@@ -254,4 +255,46 @@ async fn rfc8628_expired_device_codes_are_purged(backend: Backend) {
             .expect("read")
             .is_some()
     );
+}
+
+/// Revoking the consent between the approval and the device's next poll: the device gets
+/// nothing (`access_denied`), as if the user had said no.
+async fn rfc8628_revoking_the_consent_denies_an_approved_uncollected_device_code(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let owner = store.create_user(new_user("owner")).await.expect("owner");
+    let client = store
+        .create_client(new_client("client_d", owner.id, ClientStatus::Approved))
+        .await
+        .expect("client");
+    store
+        .create_device_code(&device("kwdc_a", "BCDFGHJK", client.id, 1_600))
+        .await
+        .expect("create");
+    let approve = DeviceDecision::Approve {
+        user_id: owner.id,
+        auth_time: 900,
+    };
+    assert!(
+        store
+            .decide_device_code(&SecretHash::of("BCDFGHJK"), approve, 1_010)
+            .await
+            .expect("decide")
+    );
+    let scopes = ScopeSet::parse("profile").expect("scopes");
+    store
+        .save_consent(owner.id, client.id, scopes, 1_010)
+        .await
+        .expect("consent");
+    assert!(
+        store
+            .revoke_consent(owner.id, client.id, 1_020)
+            .await
+            .expect("revoke")
+    );
+    let after = store
+        .device_code_by_hash(&SecretHash::of("kwdc_a"))
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(after.status, DeviceStatus::Denied);
 }
