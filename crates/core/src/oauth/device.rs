@@ -272,8 +272,7 @@ impl DeviceService {
         typist: Typist<'_>,
         approve: bool,
     ) -> Result<PendingDevice, DeviceError> {
-        let pending = self.pending(typed).await?;
-        let hash = user_code_hash(typed).ok_or(DeviceError::Malformed)?;
+        let (pending, hash) = self.pending_with_hash(typed).await?;
         let now = self.clock.now();
         let decision = if approve {
             DeviceDecision::Approve {
@@ -310,6 +309,16 @@ impl DeviceService {
 
     /// The pending, unexpired authorization of an active app behind `typed`.
     async fn pending(&self, typed: &str) -> Result<PendingDevice, DeviceError> {
+        self.pending_with_hash(typed)
+            .await
+            .map(|(pending, _)| pending)
+    }
+
+    /// [`Self::pending`], with the hash of the user code it was found by.
+    async fn pending_with_hash(
+        &self,
+        typed: &str,
+    ) -> Result<(PendingDevice, SecretHash), DeviceError> {
         let canonical = normalise_user_code(typed).ok_or(DeviceError::Malformed)?;
         let hash = SecretHash::of(&canonical);
         let now = self.clock.now();
@@ -325,17 +334,14 @@ impl DeviceService {
             .await?
             .filter(Client::is_active)
             .ok_or(DeviceError::Unknown)?;
-        Ok(PendingDevice {
+        let pending = PendingDevice {
             client,
             scopes: record.scopes,
             user_code: display_user_code(&canonical),
             expires_at: record.expires_at,
-        })
+        };
+        Ok((pending, hash))
     }
-}
-
-fn user_code_hash(typed: &str) -> Option<SecretHash> {
-    normalise_user_code(typed).map(|code| SecretHash::of(&code))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub use texts::{DeviceTexts, device_texts};
 use super::{Chrome, PagePost, PageUser, Texts, form_status, render, unavailable};
 use crate::oauth::token::set_retry_after;
 use askama::Template;
-use axum::extract::Query;
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::oauth::device::{DeviceError, PendingDevice, Typist};
@@ -61,8 +61,11 @@ pub struct DeviceQuery {
     user_code: String,
 }
 
-/// `GET /device[?user_code=]`: the form to type the code in, filled in from the query.
-pub async fn get(page: PageUser, Query(query): Query<DeviceQuery>) -> Response {
+/// `GET /device[?user_code=]`: the form to type the code in, filled in from the query (a query
+/// that does not parse just leaves it empty).
+pub async fn get(page: PageUser, RawQuery(query): RawQuery) -> Response {
+    let query: DeviceQuery =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
     let typed: String = query.user_code.chars().take(64).collect();
     enter(&page, StatusCode::OK, &typed, None)
 }
