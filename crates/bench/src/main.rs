@@ -92,7 +92,7 @@ struct RunArgs {
     #[arg(long, value_name = "ALG")]
     id_token_alg: Option<String>,
     /// Run only these scenarios (comma-separated): hello, form, healthz, userinfo, me, oidc-userinfo,
-    /// introspect, client-credentials, refresh, authorize, code-exchange, browser-flow.
+    /// introspect, client-credentials, device-poll, refresh, authorize, code-exchange, browser-flow.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     only: Vec<String>,
     /// Skip the second run of each Keyward scenario (but authorize and code exchange), paced
@@ -111,6 +111,7 @@ const ALL_SCENARIOS: &[&str] = &[
     "oidc-userinfo",
     "introspect",
     "client-credentials",
+    "device-poll",
     "refresh",
     "authorize",
     "code-exchange",
@@ -844,6 +845,24 @@ async fn run_keyward(bench: &mut Bench, bin: &Path, cpu: Option<usize>) -> Resul
                     &[("grant_type", "client_credentials")],
                 )?
                 .header("authorization", &client_basic),
+            },
+        },
+        Scenario {
+            name: "device-poll",
+            what: "`POST /api/oauth2/token` device_code poll, pending (basic; 400 `slow_down`)"
+                .into(),
+            http_requests_per_op: 1,
+            compared_with: Some(Baseline::Form),
+            work: Work::RepeatExpecting {
+                request: Req::post_form(
+                    "/api/oauth2/token",
+                    &[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                        ("device_code", &seeded.device_code),
+                    ],
+                )?
+                .header("authorization", &client_basic),
+                status: 400,
             },
         },
         Scenario {
