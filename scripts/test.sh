@@ -7,7 +7,8 @@
 # and dropped at the end). KEYWARD_REQUIRE_POSTGRES=1 makes a missing PostgreSQL an error.
 # The tests that need PostgreSQL or a browser are #[ignore]d, so that a machine without them counts
 # them as skipped, never as passed; they run here (`-- --ignored`) when what they need is found, or
-# required (KEYWARD_REQUIRE_BROWSER=1: then a missing browser fails them).
+# required (KEYWARD_REQUIRE_BROWSER=1: then a missing browser fails them). Likewise the stock-client
+# tests with the Node harness (clients/node/node_modules; KEYWARD_REQUIRE_STOCK_CLIENTS=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +52,13 @@ if [[ "${KEYWARD_REQUIRE_BROWSER:-}" == 1 ]] || { found chromedriver CHROMEDRIVE
   echo "browser tests: on"
 else
   echo "browser tests: skipped (chromedriver or chromium is not installed)"
+fi
+# The stock-client tests (crates/server/tests/stock_clients) run the Node harness in clients/node.
+if [[ "${KEYWARD_REQUIRE_STOCK_CLIENTS:-}" == 1 ]] || [[ -d clients/node/node_modules ]]; then
+  ignored_tests+=(stock_clients)
+  echo "stock-client tests: on"
+else
+  echo "stock-client tests: skipped (run npm ci in clients/node)"
 fi
 
 cargo fmt --all --check

@@ -65,6 +65,9 @@ impl Req {
 pub enum Work {
     /// The same request, expecting 2xx.
     Repeat { request: Req },
+    /// The same request, expecting `status`: e.g. a device polling a pending authorization,
+    /// answered 400 `authorization_pending` or `slow_down` (RFC 8628 §3.5).
+    RepeatExpecting { request: Req, status: u16 },
     /// `GET` an authorize URL with a session whose consent is remembered, expecting a 302 to the
     /// app with a code; the codes are kept and returned (up to `max_codes`).
     MintCodes { authorize: Req, max_codes: usize },
@@ -498,12 +501,20 @@ async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<(us
     let host = &shared.host;
     let mut pacer = Pacer::new(&shared, index);
     match &shared.work {
-        Work::Repeat { request } => {
+        Work::Repeat { request } | Work::RepeatExpecting { request, .. } => {
+            let expected = match &shared.work {
+                Work::RepeatExpecting { status, .. } => Some(*status),
+                _ => None,
+            };
             let prepared = Prepared::new(request, host)?;
             while let Some(started) = pacer.start().await {
                 stats.http += 1;
                 match conn.send(prepared.request()).await {
-                    Ok(answer) if answer.status.is_success() => {
+                    Ok(answer)
+                        if expected.map_or(answer.status.is_success(), |s| {
+                            answer.status.as_u16() == s
+                        }) =>
+                    {
                         stats.record(started);
                         stats.ok += 1;
                     }

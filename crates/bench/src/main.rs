@@ -94,6 +94,7 @@ struct RunArgs {
     /// Run only these scenarios (comma-separated): hello, form, healthz, userinfo, me, oidc-userinfo,
     /// introspect, client-credentials, cc-jwt-es256, cc-jwt-rs256, refresh, authorize,
     /// code-exchange, authorize-resources, code-jwt-es256, code-jwt-rs256, browser-flow.
+    /// introspect, client-credentials, device-poll, refresh, authorize, code-exchange, browser-flow.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     only: Vec<String>,
     /// Skip the second run of each Keyward scenario (but authorize and code exchange), paced
@@ -114,6 +115,7 @@ const ALL_SCENARIOS: &[&str] = &[
     "client-credentials",
     "cc-jwt-es256",
     "cc-jwt-rs256",
+    "device-poll",
     "refresh",
     "authorize",
     "code-exchange",
@@ -877,6 +879,24 @@ async fn run_keyward(bench: &mut Bench, bin: &Path, cpu: Option<usize>) -> Resul
         },
         cc_jwt("cc-jwt-es256", seed::API_ES256, &client_basic)?,
         cc_jwt("cc-jwt-rs256", seed::API_RS256, &client_basic)?,
+        Scenario {
+            name: "device-poll",
+            what: "`POST /api/oauth2/token` device_code poll, pending (basic; 400 `slow_down`)"
+                .into(),
+            http_requests_per_op: 1,
+            compared_with: Some(Baseline::Form),
+            work: Work::RepeatExpecting {
+                request: Req::post_form(
+                    "/api/oauth2/token",
+                    &[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                        ("device_code", &seeded.device_code),
+                    ],
+                )?
+                .header("authorization", &client_basic),
+                status: 400,
+            },
+        },
         Scenario {
             name: "refresh",
             what: "`POST /api/oauth2/token` refresh_token, rotating".into(),

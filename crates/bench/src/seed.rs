@@ -34,6 +34,9 @@ pub struct Seeded {
     pub access_token: String,
     /// One refresh token (with the flow scope) per connection, each its own chain.
     pub refresh_tokens: Vec<String>,
+    /// A device authorization (RFC 8628) that nobody answers: polling it is the device-flow
+    /// poll's steady state.
+    pub device_code: String,
 }
 
 /// `/oauth/authorize?...` for the seeded app.
@@ -141,7 +144,12 @@ pub async fn seed(
         "description": "keyward-bench",
         "redirect_uri": CALLBACK,
         "scopes": APP_SCOPES,
-        "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
     });
     if let (Some(alg), Some(fields)) = (id_token_alg, app.as_object_mut()) {
         fields.insert("id_token_signed_response_alg".into(), json!(alg));
@@ -241,12 +249,25 @@ pub async fn seed(
                 .to_owned(),
         );
     }
+    let res = http
+        .post(server.url("/oauth2/device_authorization"))
+        .basic_auth(&client_id, Some(&client_secret))
+        .form(&[("scope", "profile")])
+        .send()
+        .await?;
+    let status = res.status();
+    let started: Value = res.json().await?;
+    let device_code = started["device_code"]
+        .as_str()
+        .with_context(|| format!("POST /oauth2/device_authorization: HTTP {status}: {started}"))?
+        .to_owned();
     Ok(Seeded {
         client_id,
         client_secret,
         session_cookie: session,
         access_token,
         refresh_tokens,
+        device_code,
     })
 }
 

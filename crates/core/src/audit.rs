@@ -19,6 +19,11 @@ pub mod action {
     pub const RESOURCE_UPDATED: &str = "resource.updated";
     pub const CONSENT_REVOKED: &str = "consent.revoked";
     pub const CODE_REPLAY: &str = "code.replay_detected";
+    /// A user approved a device authorization (RFC 8628) at the `/device` page.
+    pub const DEVICE_APPROVED: &str = "device.approved";
+    pub const DEVICE_DENIED: &str = "device.denied";
+    /// Tokens were issued for an approved device authorization.
+    pub const DEVICE_TOKEN_ISSUED: &str = "device.token_issued";
     pub const REFRESH_REUSE: &str = "refresh.reuse_detected";
     pub const USER_UPDATED: &str = "user.updated";
     pub const SETTINGS_UPDATED: &str = "settings.updated";

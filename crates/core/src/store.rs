@@ -8,9 +8,10 @@ use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, CodeCheck,
-    Consent, Identity, NewAuditEntry, NewClient, NewFamily, NewResource, NewSession, NewToken,
-    NewUser, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey, TokenRecord,
-    TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
+    Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry, NewClient, NewDeviceCode,
+    NewFamily, NewResource, NewSession, NewToken, NewUser, Resource, ResourcePatch, ResourcePk,
+    Role, Session, StoredKey, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId,
+    UserStatus,
 };
 use crate::oauth::audience::ResourceGrants;
 use crate::oauth::scope::ScopeSet;
@@ -169,6 +170,7 @@ pub trait Store:
     + FederationStore
     + BillingStore
     + ResourceStore
+    + DeviceStore
     + MaintenanceStore
 {
 }
@@ -178,7 +180,8 @@ pub trait MaintenanceStore: Send + Sync + 'static {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Deletes expired sessions, codes and tokens and stale throttle windows; returns rows removed.
+    /// Deletes expired sessions, codes (device codes included) and tokens and stale throttle
+    /// windows; returns rows removed.
     async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64>;
 }
 
@@ -344,7 +347,8 @@ pub trait OAuthStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<()>;
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>>;
-    /// Forgets the consent and kills every code and token the user gave the app, at once.
+    /// Forgets the consent and kills every code and token the user gave the app, at once
+    /// (a device authorization approved but not yet collected becomes denied).
     async fn revoke_consent(
         &self,
         user: UserId,
@@ -403,6 +407,42 @@ pub trait ResourceStore: Send + Sync + 'static {
         patch: &ResourcePatch,
         now: UnixTime,
     ) -> StoreResult<bool>;
+}
+
+/// Device authorizations (RFC 8628): the codes a device polls with and the user types.
+#[async_trait]
+pub trait DeviceStore: Send + Sync + 'static {
+    /// [`Conflict::Secret`] when either code's hash exists already.
+    async fn create_device_code(&self, code: &NewDeviceCode) -> StoreResult<()>;
+    async fn device_code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<DeviceCode>>;
+    async fn device_code_by_user_code(
+        &self,
+        user_code_hash: &SecretHash,
+    ) -> StoreResult<Option<DeviceCode>>;
+    /// Records the user's decision, only if the code is still pending and unexpired at `now`:
+    /// of two concurrent decisions exactly one gets `true`.
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        decision: DeviceDecision,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Records a poll at `now` and the interval that applies from now on.
+    async fn record_device_poll(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+        interval_secs: i64,
+    ) -> StoreResult<()>;
+    /// Marks an approved, unexpired code issued and stores the family's first tokens in one
+    /// transaction. Of concurrent redemptions exactly one gets `Some(family id)`.
+    async fn redeem_device_code(
+        &self,
+        hash: &SecretHash,
+        family: NewFamily,
+        tokens: &[NewToken],
+        now: UnixTime,
+    ) -> StoreResult<Option<i64>>;
 }
 
 #[async_trait]

@@ -132,7 +132,16 @@ impl Node {
             limits: limits.clone(),
             settings: settings.clone(),
         }));
+        let device = Arc::new(keyward_core::oauth::device::DeviceService::new(
+            tokens.clone(),
+            store.clone(),
+            clock.clone(),
+            limits.clone(),
+            &web.public_url,
+            config.device_code_ttl_secs,
+        ));
         let state = AppState::new(Services {
+            device,
             keys,
             vault,
             two_factor,

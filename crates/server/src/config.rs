@@ -30,6 +30,7 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   id_token_ttl_secs              id_token lifetime                     [3600]
   key_cache_secs                 how long a node caches the signing keys [30]
   authorization_code_ttl_secs    authorization code lifetime           [600]
+  device_code_ttl_secs           device flow (RFC 8628) code lifetime  [600]
   access_token_ttl_secs          OAuth access token lifetime           [7200]
   refresh_token_ttl_secs         OAuth refresh token lifetime          [2592000]
   login_window_secs              login throttling window               [900]
@@ -64,6 +65,9 @@ pub struct Config {
     pub id_token_ttl_secs: i64,
     pub key_cache_secs: u64,
     pub authorization_code_ttl_secs: i64,
+    /// How long a device authorization (RFC 8628) waits for its user: the `expires_in` of
+    /// `/oauth2/device_authorization`.
+    pub device_code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
     pub login_window_secs: i64,
@@ -101,6 +105,7 @@ impl Default for Config {
             id_token_ttl_secs: 3600,
             key_cache_secs: 30,
             authorization_code_ttl_secs: 600,
+            device_code_ttl_secs: 600,
             access_token_ttl_secs: 7200,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             login_window_secs: 15 * 60,

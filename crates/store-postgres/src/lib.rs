@@ -15,6 +15,7 @@ macro_rules! user_columns {
 mod accounts;
 mod audit;
 mod billing;
+mod device;
 mod federation;
 mod keys;
 mod oauth;
@@ -152,6 +153,8 @@ fn conflict_of(constraint: &str) -> Option<Conflict> {
         "signing_keys_pkey" => Conflict::SigningKey,
         "sessions_pkey"
         | "auth_codes_pkey"
+        | "device_codes_pkey"
+        | "device_codes_user_code_hash_key"
         | "tokens_pkey"
         | "upstream_states_pkey"
         | "developer_tokens_pkey"
@@ -202,6 +205,7 @@ impl MaintenanceStore for PostgresStore {
         // goes once its last token has expired.
         for sql in [
             "DELETE FROM auth_codes WHERE expires_at <= $1",
+            "DELETE FROM device_codes WHERE expires_at <= $1",
             "DELETE FROM tokens WHERE expires_at <= $1",
             "DELETE FROM token_families WHERE created_at <= $1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",

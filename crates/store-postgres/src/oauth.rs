@@ -39,7 +39,7 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-async fn insert_tokens(
+pub(crate) async fn insert_tokens(
     tx: &mut Transaction<'_, Postgres>,
     family_id: i64,
     tokens: &[NewToken],
@@ -62,7 +62,10 @@ async fn insert_tokens(
     Ok(())
 }
 
-async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -> StoreResult<i64> {
+pub(crate) async fn insert_family(
+    tx: &mut Transaction<'_, Postgres>,
+    family: &NewFamily,
+) -> StoreResult<i64> {
     sqlx::query_scalar(
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -77,7 +80,7 @@ async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -
     .map_err(crate::store_error)
 }
 
-async fn touch_consent(
+pub(crate) async fn touch_consent(
     tx: &mut Transaction<'_, Postgres>,
     user: UserId,
     client: ClientPk,
@@ -324,6 +327,12 @@ impl OAuthStore for PostgresStore {
         let families = execute(&mut *tx, revoke.bind(user).bind(client).bind(now)).await?;
         let codes = sqlx::query("DELETE FROM auth_codes WHERE user_id = $1 AND client = $2");
         execute(&mut *tx, codes.bind(user).bind(client)).await?;
+        // A device approved but not yet collected gets nothing either (RFC 8628).
+        let devices = sqlx::query(
+            "UPDATE device_codes SET status = 'denied' \
+             WHERE user_id = $1 AND client = $2 AND status = 'approved'",
+        );
+        execute(&mut *tx, devices.bind(user).bind(client)).await?;
         tx.commit().await.map_err(backend)?;
         Ok(consents + families > 0)
     }

@@ -508,6 +508,8 @@ fn conflict_of(message: &str) -> Option<Conflict> {
         "signing_keys.kid" => Conflict::SigningKey,
         "sessions.id_hash"
         | "auth_codes.code_hash"
+        | "device_codes.device_code_hash"
+        | "device_codes.user_code_hash"
         | "tokens.token_hash"
         | "upstream_states.state_hash"
         | "developer_tokens.token_hash"

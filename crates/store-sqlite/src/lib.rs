@@ -20,6 +20,7 @@ mod audit;
 mod billing;
 mod cache;
 mod db;
+mod device;
 mod federation;
 mod keys;
 mod oauth;
@@ -198,6 +199,7 @@ impl MaintenanceStore for SqliteStore {
         // goes once its last token has expired.
         for sql in [
             "DELETE FROM auth_codes WHERE expires_at <= ?1",
+            "DELETE FROM device_codes WHERE expires_at <= ?1",
             "DELETE FROM tokens WHERE expires_at <= ?1",
             "DELETE FROM token_families WHERE created_at <= ?1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",

@@ -46,7 +46,7 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-fn insert_tokens(
+pub(crate) fn insert_tokens(
     tx: &Connection,
     family_id: i64,
     tokens: &[NewToken],
@@ -71,7 +71,7 @@ fn insert_tokens(
     Ok(())
 }
 
-fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
+pub(crate) fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
     execute(
         tx,
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
@@ -87,7 +87,7 @@ fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
     Ok(tx.last_insert_rowid())
 }
 
-fn touch_consent(
+pub(crate) fn touch_consent(
     tx: &Connection,
     user: UserId,
     client: ClientPk,
@@ -339,6 +339,13 @@ impl OAuthStore for SqliteStore {
                 execute(
                     tx,
                     "DELETE FROM auth_codes WHERE user_id = ?1 AND client = ?2",
+                    [user, client],
+                )?;
+                // A device approved but not yet collected gets nothing either (RFC 8628).
+                execute(
+                    tx,
+                    "UPDATE device_codes SET status = 'denied' \
+                     WHERE user_id = ?1 AND client = ?2 AND status = 'approved'",
                     [user, client],
                 )?;
                 Ok(consents + families > 0)

@@ -79,6 +79,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::userinfo::handle))
         .routes(routes!(oidc::revoke::post))
         .routes(routes!(oidc::introspect::post))
+        .routes(routes!(oauth::device::post))
 }
 
 /// The OpenAPI document of every JSON endpoint, as `/api/openapi.json` serves it.
@@ -122,6 +123,8 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/oauth-authorization-server/{*path}",
             get(oidc::discovery::authorization_server_for_path),
         )
+        // The device flow's verification page (RFC 8628 §3.3).
+        .route("/device", get(pages::device::get).post(pages::device::post))
         .route("/lang", get(pages::switch_language))
         .route("/static/keyward.css", get(pages::stylesheet))
         .route("/static/keyward.js", get(pages::script))

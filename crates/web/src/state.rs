@@ -76,6 +76,8 @@ pub struct Services {
     pub authorizer: Arc<Authorizer>,
     /// The resource servers (RFC 8707) admins register.
     pub resources: Arc<keyward_core::oauth::resources::Resources>,
+    /// The device authorization grant's endpoint and `/device` page (RFC 8628).
+    pub device: Arc<keyward_core::oauth::device::DeviceService>,
     pub keys: Arc<KeyRing>,
     pub vault: Arc<Vault>,
     pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,

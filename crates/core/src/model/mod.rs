@@ -1,12 +1,14 @@
 //! The records Keyward keeps, as plain data. Lifecycle rules live in `accounts` and `oauth`.
 
 mod client;
+mod device;
 mod oauth;
 mod resource;
 mod session;
 mod user;
 
 pub use client::{Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient};
+pub use device::{DeviceCode, DeviceDecision, DeviceState, DeviceStatus, NewDeviceCode};
 pub use oauth::{
     AccessContext, AuditEntry, AuthCode, CodeCheck, Consent, Identity, NewAuditEntry, NewFamily,
     NewToken, StoredKey, TokenKind, TokenRecord, UpstreamState,

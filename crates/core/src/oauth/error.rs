@@ -18,6 +18,12 @@ pub enum ErrorCode {
     LoginRequired,
     ConsentRequired,
     InvalidToken,
+    /// RFC 8628 §3.5: the user has not answered yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polling faster than the interval.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -37,6 +43,9 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InvalidToken => "invalid_token",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }
@@ -63,6 +72,18 @@ pub enum TokenError {
     /// RFC 8707 §2: a `resource` that is malformed, unknown, disabled or not allowed.
     #[error("{0}")]
     InvalidTarget(&'static str),
+    /// RFC 8628 §3.5: the user has not approved or denied the device authorization yet.
+    #[error("the user has not answered yet")]
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled sooner than the interval; the interval grew by 5 seconds.
+    #[error("polling too fast: wait {interval} seconds between requests")]
+    SlowDown { interval: i64 },
+    /// RFC 8628 §3.5: the user denied the device authorization.
+    #[error("the user denied the request")]
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code expired before it was used.
+    #[error("the device_code has expired")]
+    ExpiredToken,
     /// Too many failed token requests from this client or address (HTTP 429).
     #[error("too many failed requests, retry after {retry_after} seconds")]
     RateLimited { retry_after: i64 },
@@ -87,7 +108,9 @@ impl From<crate::limits::LimitError> for TokenError {
 
 impl TokenError {
     /// Whether this failure counts against the client's and the address's failure budget: a
-    /// wrong credential, code or refresh token, which is what guessing looks like.
+    /// wrong credential, code or refresh token, which is what guessing looks like. A device's
+    /// polls (`authorization_pending`, `slow_down`, `access_denied`, `expired_token`) are the
+    /// grant working as designed (RFC 8628 §3.5), never counted.
     pub fn counts_as_failure(&self) -> bool {
         matches!(
             self,
@@ -113,6 +136,10 @@ impl TokenError {
             Self::InvalidScope(_) => ErrorCode::InvalidScope,
             Self::InvalidTarget(_) => ErrorCode::InvalidTarget,
             Self::RateLimited { .. } => ErrorCode::TemporarilyUnavailable,
+            Self::AuthorizationPending => ErrorCode::AuthorizationPending,
+            Self::SlowDown { .. } => ErrorCode::SlowDown,
+            Self::AccessDenied => ErrorCode::AccessDenied,
+            Self::ExpiredToken => ErrorCode::ExpiredToken,
             Self::Store(_) | Self::Settings(_) | Self::Signing(_) => ErrorCode::ServerError,
         }
     }

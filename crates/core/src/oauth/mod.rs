@@ -5,6 +5,7 @@
 pub mod apps;
 pub mod audience;
 pub mod authorize;
+pub mod device;
 pub mod error;
 pub mod pkce;
 pub mod redirect_uri;

@@ -4,6 +4,7 @@
 //! crate parses a request into a [`TokenRequest`], calls one function here and renders the result
 //! in its API family's envelope.
 
+mod device;
 mod introspection;
 pub mod jwt;
 mod request;
@@ -208,6 +209,10 @@ impl TokenService {
                 self.client_credentials(&client, scope.as_deref(), resources)
                     .await
             }
+            Grant::DeviceCode {
+                device_code,
+                resources,
+            } => self.device_code(&client, device_code, resources).await,
         }
     }
 
@@ -247,8 +252,8 @@ impl TokenService {
     /// a failure over the address's budget, or over the client_id's, is answered 429. Unlike the
     /// token endpoint, the budgets are read only after a failure: the only thing guessed here is
     /// a client secret of 256 random bits, which guessing faster does not find, so a success
-    /// costs no throttle read.
-    async fn authenticate_throttled(
+    /// costs no throttle read. Also the device authorization endpoint's (RFC 8628 §3.1).
+    pub(crate) async fn authenticate_throttled(
         &self,
         creds: &ClientCredentials,
         ip: &str,

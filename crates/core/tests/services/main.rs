@@ -4,6 +4,7 @@
 
 mod accounts;
 mod apps;
+mod device;
 mod federation;
 mod keys;
 mod tokens;

@@ -10,6 +10,7 @@ use keyward_core::model::{Client, Role, User};
 use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::{AppForm, AppPolicy, Apps};
 use keyward_core::oauth::authorize::{self, AuthorizeParams, Authorizer};
+use keyward_core::oauth::device::DeviceService;
 use keyward_core::oauth::successor::SuccessorKey;
 use keyward_core::oauth::tokens::{
     ClientCredentials, Grant, TokenRequest, TokenService, TokenServiceParts,
@@ -35,7 +36,8 @@ pub struct World {
     pub clock: Arc<MockClock>,
     pub accounts: Accounts,
     pub apps: Apps,
-    pub tokens: TokenService,
+    pub tokens: Arc<TokenService>,
+    pub device: DeviceService,
     pub codes: Authorizer,
     pub keys: Arc<KeyRing>,
     pub two_factor: TwoFactor,
@@ -79,20 +81,29 @@ impl World {
             session_ttl_secs: 86_400,
         };
         let hasher = PasswordHasher::new().expect("hasher");
+        let tokens = Arc::new(TokenService::new(TokenServiceParts {
+            store: store.clone(),
+            clock: dyn_clock.clone(),
+            lifetimes,
+            successor_key: SuccessorKey::new(&master),
+            keys: keys.clone(),
+            issuer: ISSUER.into(),
+            limits: limits.clone(),
+            settings: settings.clone(),
+        }));
         Self {
             _dir: dir,
             accounts: Accounts::new(store.clone(), dyn_clock.clone(), hasher, policy),
             apps: Apps::new(store.clone(), dyn_clock.clone(), settings.clone()),
-            tokens: TokenService::new(TokenServiceParts {
-                store: store.clone(),
-                clock: dyn_clock.clone(),
-                lifetimes,
-                successor_key: SuccessorKey::new(&master),
-                keys: keys.clone(),
-                issuer: ISSUER.into(),
+            device: DeviceService::new(
+                tokens.clone(),
+                store.clone(),
+                dyn_clock.clone(),
                 limits,
-                settings: settings.clone(),
-            }),
+                ISSUER,
+                keyward_core::oauth::device::DEVICE_CODE_TTL_SECS,
+            ),
+            tokens,
             codes: Authorizer::new(store.clone(), dyn_clock.clone(), lifetimes, ISSUER.into()),
             two_factor: TwoFactor::new(store.clone(), dyn_clock, master, "Keyward".into()),
             keys,

@@ -1,6 +1,7 @@
 //! No password, token, code or secret ever reaches the log, even at debug level: a whole run of
 //! the real binary is logged to a file and searched for every secret it handed out.
 
+use crate::device_flow::{DEVICE_GRANT, answer, device_authorization, poll};
 use crate::helpers::{ADMIN, ADMIN_PASSWORD, Backend, TestApp, TestDatabase, get_json, post_json};
 use crate::oauth_support::*;
 use crate::on_both_backends;
@@ -99,6 +100,36 @@ async fn a_whole_run_at_debug_level_logs_no_secret(backend: Backend) {
             .to_owned(),
     );
     userinfo_b(&app, tokens["access_token"].as_str().expect("access")).await;
+    // The device flow (RFC 8628): its two codes and its tokens.
+    let cli = register_app(
+        &app,
+        &developer,
+        json!({"public": true, "redirect_uri": "", "scopes": "openid profile",
+               "grant_types": [DEVICE_GRANT]}),
+    )
+    .await;
+    let (_, started) = device_authorization(
+        &app,
+        &[
+            ("client_id", cli.client_id.as_str()),
+            ("scope", "openid profile"),
+        ],
+    )
+    .await;
+    let device_code = started["device_code"].as_str().expect("device_code");
+    let user_code = started["user_code"].as_str().expect("user_code");
+    secrets.extend([device_code.to_owned(), user_code.to_owned()]);
+    poll(&app, &cli.client_id, device_code).await;
+    answer(&app, &browser, user_code, "approve").await;
+    let (_, device_tokens) = poll(&app, &cli.client_id, device_code).await;
+    for key in ["access_token", "id_token"] {
+        secrets.push(
+            device_tokens[key]
+                .as_str()
+                .expect("device tokens")
+                .to_owned(),
+        );
+    }
     // A replay and a wrong secret, so the failure paths log too.
     token_b(&app, &form).await;
     token_b(

@@ -24,6 +24,7 @@ mod cluster;
 mod consent;
 mod console_pages;
 mod crash;
+mod device_flow;
 mod native_apps;
 mod page_language;
 mod pages;

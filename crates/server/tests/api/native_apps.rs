@@ -214,9 +214,10 @@ async fn the_console_offers_web_native_and_api_only_apps(backend: Backend) {
         .await
         .expect("native app");
     assert_eq!(native["public"], json!(true), "{native}");
+    // A CLI may have no browser: the device flow (RFC 8628) comes with the choice.
     assert_eq!(
         native["grant_types"],
-        json!("authorization_code refresh_token")
+        json!("authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code")
     );
 
     let api = apply(&app, &developer, "api", "")

@@ -245,6 +245,7 @@ async fn discovery_tells_the_truth(backend: Backend) {
         "revocation_endpoint",
         "introspection_endpoint",
         "end_session_endpoint",
+        "device_authorization_endpoint",
     ] {
         let url = doc[key].as_str().expect("url");
         let res = client.get(url).send().await.expect("endpoint");

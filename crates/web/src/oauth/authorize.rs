@@ -41,22 +41,26 @@ struct ConsentPage<'a> {
     nonce: &'a str,
 }
 
-/// An API on the consent page.
-struct ApiAsked {
-    name: String,
-    identifier: String,
-    scopes: Vec<String>,
+/// An API on a consent page (this one and the device flow's): `templates/_apis_asked.html`.
+pub(crate) struct ApiAsked {
+    pub name: String,
+    pub identifier: String,
+    pub scopes: Vec<String>,
 }
 
 impl ApiAsked {
-    /// Each API of the request, named and with its scopes described in the page's language.
-    fn list(t: &Texts, request: &ValidRequest) -> Vec<Self> {
+    /// Each API asked for, named and with the scopes asked on it described in the page's
+    /// language.
+    pub(crate) fn list(
+        t: &Texts,
+        resources: &[keyward_core::model::Resource],
+        grant: &keyward_core::oauth::audience::ResourceGrants,
+    ) -> Vec<Self> {
         let english = t.language() == crate::pages::Lang::En;
-        request
-            .resources
+        resources
             .iter()
             .map(|resource| {
-                let granted = request.grant.get(&resource.identifier);
+                let granted = grant.get(&resource.identifier);
                 let scopes = resource
                     .scopes
                     .iter()
@@ -284,7 +288,7 @@ fn consent_page(
         app_description: &request.client.description,
         username: &user.username,
         scopes,
-        apis: ApiAsked::list(t, request),
+        apis: ApiAsked::list(t, &request.resources, &request.grant),
         resources: &resources,
         redirect_host: &host,
         csrf_token: &csrf,

@@ -12,6 +12,13 @@ use keyward_core::oauth::TokenError;
 use keyward_core::oauth::tokens::{ClientCredentials, TokenRequest};
 use std::convert::Infallible;
 
+/// What a device authorization request asks for.
+pub struct DeviceRequest {
+    pub client: ClientCredentials,
+    pub scope: Option<String>,
+    pub resources: Vec<String>,
+}
+
 /// A request to an endpoint where the client authenticates itself. Reading it never fails:
 /// what is wrong with the body becomes the endpoint's own error answer (RFC 6749 §5.2), which
 /// each API family words its own way.
@@ -52,6 +59,17 @@ impl ClientRequest {
     /// A token request (RFC 6749 §4.1.3, §6, §4.4): the client's credentials and the grant.
     pub fn token_request(&self, unreadable: &'static str) -> Result<TokenRequest, TokenError> {
         token_request(&self.headers, &self.form(unreadable)?)
+    }
+
+    /// A device authorization request (RFC 8628 §3.1): the client's credentials, the `scope`
+    /// and the `resource`s (RFC 8707) it asks for.
+    pub fn device_request(&self) -> Result<DeviceRequest, TokenError> {
+        let form = self.form("unreadable body")?;
+        Ok(DeviceRequest {
+            client: client_credentials(&self.headers, &form)?,
+            scope: form.get("scope").map(str::to_owned),
+            resources: form.resources().to_vec(),
+        })
     }
 
     /// A revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1): the client's credentials

@@ -13,9 +13,12 @@ use std::collections::HashMap;
 /// body is parsed by [`Form`], which refuses repeated parameters.
 #[derive(utoipa::ToSchema)]
 pub struct TokenRequest {
-    /// `authorization_code`, `refresh_token` or `client_credentials`.
+    /// `authorization_code`, `refresh_token`, `client_credentials` or
+    /// `urn:ietf:params:oauth:grant-type:device_code`.
     pub grant_type: String,
     pub code: Option<String>,
+    /// For the device-code grant (RFC 8628 §3.4).
+    pub device_code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,

@@ -96,6 +96,14 @@ fn token_error(error: &TokenError) -> Envelope {
         }
         TokenError::InvalidScope(_) => Envelope::error(StatusCode::BAD_REQUEST, "无效的权限范围"),
         TokenError::InvalidTarget(_) => Envelope::error(StatusCode::BAD_REQUEST, "无效的资源"),
+        TokenError::AuthorizationPending => {
+            Envelope::error(StatusCode::BAD_REQUEST, "等待用户授权")
+        }
+        TokenError::SlowDown { .. } => {
+            Envelope::error(StatusCode::BAD_REQUEST, "轮询过于频繁，请放慢速度")
+        }
+        TokenError::AccessDenied => Envelope::error(StatusCode::BAD_REQUEST, "用户拒绝了授权"),
+        TokenError::ExpiredToken => Envelope::error(StatusCode::BAD_REQUEST, "设备码已过期"),
     }
 }
 

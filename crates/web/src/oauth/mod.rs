@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod client_request;
+pub mod device;
 pub mod form;
 pub mod libra;
 pub mod token;

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use keyward_core::model::GrantType;
 use keyward_core::oauth::scope::Scope;
 use keyward_core::oidc::SigningAlg;
 use serde_json::{Value, json};
@@ -40,6 +41,7 @@ crate::runtime_schema!(JwkSet, || {
 pub fn document(issuer: &str) -> Value {
     let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
+    let grants: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
@@ -48,10 +50,11 @@ pub fn document(issuer: &str) -> Value {
         "jwks_uri": format!("{issuer}/oauth2/jwks"),
         "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
+        "device_authorization_endpoint": format!("{issuer}/oauth2/device_authorization"),
         "end_session_endpoint": format!("{issuer}/oauth2/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": grants,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "scopes_supported": scopes,

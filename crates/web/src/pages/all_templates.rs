@@ -60,6 +60,7 @@ fn every_page(t: &'static Texts) -> Vec<(&'static str, String)> {
     pages.extend(crate::oauth::authorize::samples(t));
     pages.extend(crate::oidc::logout::samples(t));
     pages.extend(super::console::samples(t, &user));
+    pages.extend(super::device::samples(t, &user));
     pages.extend(super::admin::samples(t, &user));
     pages.extend(super::admin_topup::samples(t));
     pages.extend(super::account::home::samples(t));

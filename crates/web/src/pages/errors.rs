@@ -400,6 +400,10 @@ impl PageMessage for TokenError {
             Self::InvalidScope(_) => fixed("无效的权限范围", "Invalid scope."),
             Self::InvalidTarget(_) => fixed("无效的资源", "Invalid resource."),
             Self::RateLimited { retry_after } => throttled(*retry_after),
+            Self::AuthorizationPending => fixed("等待用户授权", "The user has not answered yet."),
+            Self::SlowDown { .. } => fixed("轮询过于频繁，请放慢速度", "Polling too fast."),
+            Self::AccessDenied => fixed("用户拒绝了授权", "The user denied the request."),
+            Self::ExpiredToken => fixed("设备码已过期", "The device code has expired."),
             Self::Store(_) | Self::Settings(_) | Self::Signing(_) => unavailable(),
         }
     }

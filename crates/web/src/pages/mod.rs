@@ -7,6 +7,7 @@ pub mod admin_topup;
 mod all_templates;
 pub mod chrome;
 pub mod console;
+pub mod device;
 pub mod errors;
 pub mod login;
 pub mod session;

@@ -3,6 +3,9 @@
 use super::ClientCredentials;
 use crate::oauth::TokenError;
 
+/// The `grant_type` of RFC 8628 §3.4.
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// The grant a client asks for (RFC 6749 §4.1.3, §6, §4.4), with its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
@@ -20,6 +23,11 @@ pub enum Grant {
     },
     ClientCredentials {
         scope: Option<String>,
+        resources: Vec<String>,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        device_code: String,
         resources: Vec<String>,
     },
 }
@@ -52,6 +60,10 @@ impl Grant {
             }),
             Some("client_credentials") => Ok(Self::ClientCredentials {
                 scope: owned("scope"),
+                resources,
+            }),
+            Some(DEVICE_CODE_GRANT) => Ok(Self::DeviceCode {
+                device_code: required("device_code", "device_code is required")?,
                 resources,
             }),
             Some(_) => Err(TokenError::UnsupportedGrantType),

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod billing;
+mod device;
 mod federation;
 mod keys_and_audit;
 mod oauth;

@@ -118,7 +118,7 @@ pub enum AppKind {
     /// Confidential; authorization code and refresh token.
     #[default]
     Web,
-    /// Public (no secret, PKCE); authorization code and refresh token.
+    /// Public (no secret, PKCE); authorization code, refresh token and the device grant.
     Native,
     /// Confidential; client_credentials only, no redirect URI needed.
     Api,
@@ -152,8 +152,19 @@ impl AppKind {
         }
     }
 
+    /// `None`: the default (authorization code and refresh token).
     fn grant_types(self) -> Option<Vec<String>> {
-        (self == Self::Api).then(|| vec![GrantType::ClientCredentials.as_str().to_owned()])
+        let grants: &[GrantType] = match self {
+            Self::Web => return None,
+            // A CLI may have no browser of its own: the device flow (RFC 8628) besides.
+            Self::Native => &[
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::DeviceCode,
+            ],
+            Self::Api => &[GrantType::ClientCredentials],
+        };
+        Some(grants.iter().map(|g| g.as_str().to_owned()).collect())
     }
 }
 

@@ -27,8 +27,8 @@ crate::pages::page_words! {
             "Keeps a secret on its server; users sign in with the authorization code flow.";
         kind_native: "原生或命令行应用", "Native or CLI app";
         kind_native_hint:
-            "桌面、手机或命令行程序，无法保管密钥：没有密钥，必须使用 PKCE，刷新令牌每次轮换。",
-            "A desktop, phone or command-line program that cannot keep a secret: no secret, PKCE required, refresh tokens rotated on every use.";
+            "桌面、手机或命令行程序，无法保管密钥：没有密钥，必须使用 PKCE，刷新令牌每次轮换；没有浏览器的设备可用设备码登录（RFC 8628）。",
+            "A desktop, phone or command-line program that cannot keep a secret: no secret, PKCE required, refresh tokens rotated on every use; devices without a browser can sign in with the device flow (RFC 8628).";
         kind_api: "仅 API（client_credentials）", "API only (client_credentials)";
         kind_api_hint:
             "服务之间调用：应用以自身身份获取令牌，不代表任何用户，无需重定向 URI。",

@@ -1,0 +1,120 @@
+//! The device-code grant at the token endpoint (RFC 8628 §3.4–3.5): the device polls with its
+//! `device_code` until the user has answered at the `/device` page, then collects its tokens,
+//! issued exactly as for the authorization-code grant.
+
+use super::{Issue, IssuedTokens, TokenService};
+use crate::audit::{self, action};
+use crate::model::{Client, DeviceState, GrantType, NewFamily, User};
+use crate::oauth::TokenError;
+use crate::oauth::device::{DEVICE_CODE_PREFIX, SLOW_DOWN_STEP_SECS};
+use crate::secret::SecretHash;
+use serde_json::json;
+
+impl TokenService {
+    /// One poll of the device-code grant. The answers of RFC 8628 §3.5 in order: a code that is
+    /// unknown or another client's is `invalid_grant` (as is one already spent: RFC 8628 §3.3
+    /// makes it single use); a denied one `access_denied`; an expired one `expired_token`; a poll
+    /// sooner than the interval after the last one `slow_down` (and the interval grows by 5 s
+    /// for every later poll); an unanswered one `authorization_pending`. An approved one is
+    /// answered at once, however soon (the answer is final, so waiting protects nothing), and
+    /// spent in the same store transaction that stores its tokens.
+    pub(super) async fn device_code(
+        &self,
+        client: &Client,
+        device_code: &str,
+        resources: &[String],
+    ) -> Result<IssuedTokens, TokenError> {
+        const BAD: TokenError = TokenError::InvalidGrant("invalid or used device_code");
+        if !client.allows_grant(GrantType::DeviceCode) {
+            return Err(TokenError::UnauthorizedClient(
+                "the device_code grant is not enabled",
+            ));
+        }
+        if !device_code.starts_with(DEVICE_CODE_PREFIX) || device_code.len() > 256 {
+            return Err(BAD);
+        }
+        let hash = SecretHash::of(device_code);
+        let now = self.clock.now();
+        let Some(stored) = self.store.device_code_by_hash(&hash).await? else {
+            return Err(BAD);
+        };
+        if stored.client != client.id {
+            return Err(BAD);
+        }
+        let (user_id, auth_time) = match stored.state(now) {
+            DeviceState::Issued => return Err(BAD),
+            DeviceState::Denied => return Err(TokenError::AccessDenied),
+            DeviceState::Expired => return Err(TokenError::ExpiredToken),
+            DeviceState::Pending if stored.polled_too_soon(now) => {
+                let interval = stored.interval_secs + SLOW_DOWN_STEP_SECS;
+                self.store.record_device_poll(&hash, now, interval).await?;
+                return Err(TokenError::SlowDown { interval });
+            }
+            DeviceState::Pending => {
+                self.store
+                    .record_device_poll(&hash, now, stored.interval_secs)
+                    .await?;
+                return Err(TokenError::AuthorizationPending);
+            }
+            DeviceState::Approved { user_id, auth_time } => (user_id, auth_time),
+        };
+        // Approved before its user was disabled: worth nothing now.
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(User::is_enabled)
+            .ok_or(TokenError::InvalidGrant("the user is disabled or gone"))?;
+        // The app's scopes may have been narrowed since the user approved.
+        let scopes = stored.scopes.intersection(client.allowed_scopes);
+        // The access token's audience, as for a code (RFC 8707 §2.2).
+        let target = self.target(client, &stored.resources, resources).await?;
+        let issue = Issue {
+            client,
+            user: Some(&user),
+            auth_time,
+            scopes,
+            target,
+            grant_scopes: scopes,
+            grant_resources: &stored.resources,
+        };
+        let mut minted = self.mint(issue, now, None).await?;
+        minted.issued.id_token = self
+            .id_token(
+                client,
+                Some(&user),
+                scopes,
+                None,
+                auth_time,
+                &minted.issued.access_token,
+            )
+            .await?;
+        let family = NewFamily {
+            client: client.id,
+            user_id: Some(user_id),
+            code_hash: None,
+            auth_time,
+            created_at: now,
+        };
+        // The one commit: the device code is spent and the tokens stored together.
+        let Some(family_id) = self
+            .store
+            .redeem_device_code(&hash, family, &minted.rows, now)
+            .await?
+        else {
+            // A concurrent poll collected the tokens first.
+            return Err(BAD);
+        };
+        audit::record(
+            self.store.as_ref(),
+            now,
+            Some(user_id),
+            action::DEVICE_TOKEN_ISSUED,
+            client.client_id.clone(),
+            json!({"family": family_id, "scopes": scopes.to_string()}),
+            "",
+        )
+        .await;
+        Ok(minted.issued)
+    }
+}

@@ -1,0 +1,131 @@
+//! Stock client libraries, untouched, against a real Keyward node: the Node harness in
+//! `clients/node` (exact pinned versions of openid-client and jose) runs a script as
+//! `node clients/node/<script>.mjs <args>`, and the test judges it by its exit code and the JSON
+//! lines it prints, playing the user's part itself (HTTP requests to the pages with a session).
+//!
+//! SQLite only: what is proved here is the wire protocol, which the `api` tests cover on both
+//! backends.
+//!
+//! The tests are `#[ignore]`d, so that a machine without the harness reports them as skipped,
+//! never as passed: `scripts/test.sh` runs them (`-- --ignored`) when `clients/node/node_modules`
+//! is installed, or when `KEYWARD_REQUIRE_STOCK_CLIENTS=1` (set by `.ci/run`, which runs
+//! `npm ci` there first); run without the harness, they fail.
+
+mod harness;
+#[allow(dead_code, unused_macros)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[allow(dead_code, unused_imports)]
+#[path = "../api/oauth_support.rs"]
+mod oauth_support;
+
+use harness::Harness;
+use helpers::{Backend, TestApp};
+use oauth_support::{RegisteredApp, hidden_fields, page, register_app, submit};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const PASSWORD: &str = "password-123";
+
+/// A public CLI app with the device grant (and refresh tokens), approved.
+async fn cli(app: &TestApp) -> RegisteredApp {
+    let (developer, _) = app.user("developer").await;
+    register_app(
+        app,
+        &developer,
+        json!({
+            "name": "Stock CLI",
+            "public": true,
+            "redirect_uri": "",
+            "grant_types": [DEVICE_GRANT, "refresh_token"],
+            "scopes": "openid profile offline_access",
+        }),
+    )
+    .await
+}
+
+/// The user's part: types `user_code` at `/device` and answers with `decision`.
+async fn answer_at_device_page(app: &TestApp, browser: &Client, user_code: &str, decision: &str) {
+    let (status, _, entry) = page(browser, &app.url("/device")).await;
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    let csrf = keyward_testkit::hidden_field(&entry, "csrf_token").expect("csrf_token");
+    let (status, _, consent) = submit(
+        browser,
+        &app.url("/device"),
+        &[("csrf_token", &csrf), ("user_code", user_code)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    let mut fields = hidden_fields(&consent);
+    fields.push(("decision".into(), decision.into()));
+    let res = browser
+        .post(app.url("/device"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("decision");
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// RFC 8628 with openid-client 6: discovery, the device authorization request, polling at the
+/// interval until the user approves, id_token validation and userinfo, all by the library.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Node harness (npm ci in clients/node; KEYWARD_REQUIRE_STOCK_CLIENTS)"]
+async fn openid_client_runs_the_device_flow_unchanged() {
+    let harness = Harness::find();
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let cli = cli(&app).await;
+    app.register("nora", PASSWORD).await;
+    let browser = app.login("nora", PASSWORD).await;
+
+    let mut node = harness.run(
+        "device-flow.mjs",
+        &[&app.base, &cli.client_id, "openid profile offline_access"],
+    );
+    let started = node.next_event().await;
+    assert_eq!(started["event"], "started", "{started}");
+    assert_eq!(started["verification_uri"], app.url("/device"));
+    let user_code = started["user_code"].as_str().expect("user_code");
+    answer_at_device_page(&app, &browser, user_code, "approve").await;
+
+    let (success, events) = node.finish().await;
+    let last = events.last().cloned().unwrap_or(Value::Null);
+    assert!(success, "the script failed: {events:?}");
+    assert_eq!(last["event"], "tokens", "{last}");
+    assert_eq!(last["preferred_username"], "nora", "{last}");
+    assert_eq!(last["scope"], "openid profile offline_access", "{last}");
+    assert_eq!(last["refresh_token"], true, "{last}");
+    let claims = last["id_token_claims"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for claim in ["iss", "sub", "aud", "exp", "iat", "auth_time"] {
+        assert!(claims.contains(&json!(claim)), "{claim} in {last}");
+    }
+}
+
+/// The user denies: openid-client stops polling with the RFC 8628 `access_denied` error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Node harness (npm ci in clients/node; KEYWARD_REQUIRE_STOCK_CLIENTS)"]
+async fn openid_client_reports_a_denied_device_flow() {
+    let harness = Harness::find();
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let cli = cli(&app).await;
+    app.register("nora", PASSWORD).await;
+    let browser = app.login("nora", PASSWORD).await;
+
+    let mut node = harness.run("device-flow.mjs", &[&app.base, &cli.client_id, "profile"]);
+    let started = node.next_event().await;
+    let user_code = started["user_code"].as_str().expect("user_code");
+    answer_at_device_page(&app, &browser, user_code, "deny").await;
+
+    let (success, events) = node.finish().await;
+    assert!(!success, "{events:?}");
+    let last = events.last().cloned().unwrap_or(Value::Null);
+    assert_eq!(
+        (last["event"].clone(), last["error"].clone()),
+        (json!("error"), json!("access_denied")),
+        "{events:?}"
+    );
+}

@@ -1,0 +1,146 @@
+//! Device authorizations (RFC 8628).
+
+use crate::PostgresStore;
+use crate::oauth::{insert_family, insert_tokens, touch_consent};
+use crate::rows::{decode_error, required_hash, resources_column, scopes_column};
+use crate::{backend, execute, fetch_optional};
+use async_trait::async_trait;
+use keyward_core::clock::UnixTime;
+use keyward_core::model::{
+    DeviceCode, DeviceDecision, DeviceStatus, NewDeviceCode, NewFamily, NewToken,
+};
+use keyward_core::secret::SecretHash;
+use keyward_core::store::{DeviceStore, StoreResult};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+macro_rules! select_device_code {
+    ($key:literal) => {
+        concat!(
+            "SELECT device_code_hash, user_code_hash, client, scopes, resources, status, user_id, \
+             auth_time, interval_secs, last_polled_at, created_at, expires_at \
+             FROM device_codes WHERE ",
+            $key,
+            " = $1"
+        )
+    };
+}
+
+fn device_code_from_row(row: &PgRow) -> Result<DeviceCode, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    let status =
+        DeviceStatus::from_columns(&status, row.try_get("user_id")?, row.try_get("auth_time")?)
+            .ok_or_else(|| decode_error("status", "inconsistent status"))?;
+    Ok(DeviceCode {
+        device_code_hash: required_hash(row, "device_code_hash")?,
+        user_code_hash: required_hash(row, "user_code_hash")?,
+        client: row.try_get("client")?,
+        scopes: scopes_column(row, "scopes")?,
+        resources: resources_column(row, "resources")?,
+        status,
+        interval_secs: row.try_get("interval_secs")?,
+        last_polled_at: row.try_get("last_polled_at")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+#[async_trait]
+impl DeviceStore for PostgresStore {
+    async fn create_device_code(&self, code: &NewDeviceCode) -> StoreResult<()> {
+        let insert = sqlx::query(
+            "INSERT INTO device_codes (device_code_hash, user_code_hash, client, scopes, status, \
+             interval_secs, created_at, expires_at, resources) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8)",
+        )
+        .bind(code.device_code_hash.as_bytes())
+        .bind(code.user_code_hash.as_bytes())
+        .bind(code.client)
+        .bind(code.scopes.to_string())
+        .bind(code.interval_secs)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .bind(code.resources.to_storage());
+        self.run(insert).await
+    }
+
+    async fn device_code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<DeviceCode>> {
+        const SQL: &str = select_device_code!("device_code_hash");
+        let query = sqlx::query(SQL).bind(hash.as_bytes());
+        fetch_optional(self.pool(), query, device_code_from_row).await
+    }
+
+    async fn device_code_by_user_code(
+        &self,
+        user_code_hash: &SecretHash,
+    ) -> StoreResult<Option<DeviceCode>> {
+        const SQL: &str = select_device_code!("user_code_hash");
+        let query = sqlx::query(SQL).bind(user_code_hash.as_bytes());
+        fetch_optional(self.pool(), query, device_code_from_row).await
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        decision: DeviceDecision,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let (status, user_id, auth_time) = match decision {
+            DeviceDecision::Approve { user_id, auth_time } => {
+                ("approved", Some(user_id), Some(auth_time))
+            }
+            DeviceDecision::Deny => ("denied", None, None),
+        };
+        let update = sqlx::query(
+            "UPDATE device_codes SET status = $2, user_id = $3, auth_time = $4, decided_at = $5 \
+             WHERE user_code_hash = $1 AND status = 'pending' AND expires_at > $5",
+        )
+        .bind(user_code_hash.as_bytes())
+        .bind(status)
+        .bind(user_id)
+        .bind(auth_time)
+        .bind(now);
+        self.changed(update).await
+    }
+
+    async fn record_device_poll(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+        interval_secs: i64,
+    ) -> StoreResult<()> {
+        let update = sqlx::query(
+            "UPDATE device_codes SET last_polled_at = $2, interval_secs = $3 \
+             WHERE device_code_hash = $1",
+        )
+        .bind(hash.as_bytes())
+        .bind(now)
+        .bind(interval_secs);
+        self.run(update).await
+    }
+
+    async fn redeem_device_code(
+        &self,
+        hash: &SecretHash,
+        family: NewFamily,
+        tokens: &[NewToken],
+        now: UnixTime,
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = self.begin().await?;
+        let redeem = sqlx::query(
+            "UPDATE device_codes SET status = 'issued' \
+             WHERE device_code_hash = $1 AND status = 'approved' AND expires_at > $2",
+        );
+        let won = execute(&mut *tx, redeem.bind(hash.as_bytes()).bind(now)).await? == 1;
+        if !won {
+            return Ok(None);
+        }
+        let family_id = insert_family(&mut tx, &family).await?;
+        insert_tokens(&mut tx, family_id, tokens, now).await?;
+        if let Some(user) = family.user_id {
+            touch_consent(&mut tx, user, family.client, now).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(family_id))
+    }
+}

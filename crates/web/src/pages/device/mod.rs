@@ -1,0 +1,246 @@
+//! `/device`: where a user approves a device authorization (RFC 8628 §3.3). The user signs in
+//! first (the login page returns here with `?user_code=` kept, so a `verification_uri_complete`
+//! link survives it), types or confirms the code the device shows, reads which app asks for
+//! what, and approves or denies with the same form as the authorize page's consent
+//! (`csrf_token`, `decision=approve|deny`). Every page of the flow is shown even for a trusted
+//! app: the device flow is phishable (RFC 8628 §5.4), so the user's confirmation is never
+//! skipped.
+
+mod texts;
+
+pub use texts::{DeviceTexts, device_texts};
+
+use super::{Chrome, PagePost, PageUser, Texts, form_status, render, unavailable};
+use crate::oauth::authorize::ApiAsked;
+use crate::oauth::token::set_retry_after;
+use askama::Template;
+use axum::extract::RawQuery;
+use axum::http::StatusCode;
+use axum::response::Response;
+use keyward_core::oauth::device::{DeviceError, PendingDevice, Typist};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "device/enter.html")]
+struct EnterPage<'a> {
+    t: &'static Texts,
+    d: &'static DeviceTexts,
+    chrome: Chrome,
+    csrf_token: &'a str,
+    user_code: &'a str,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "device/consent.html")]
+struct ConsentPage<'a> {
+    t: &'static Texts,
+    d: &'static DeviceTexts,
+    chrome: Chrome,
+    app_name: &'a str,
+    app_description: &'a str,
+    username: &'a str,
+    scopes: Vec<&'static str>,
+    /// The APIs asked for (RFC 8707).
+    apis: Vec<ApiAsked>,
+    user_code: &'a str,
+    csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "device/done.html")]
+struct DonePage<'a> {
+    t: &'static Texts,
+    d: &'static DeviceTexts,
+    chrome: Chrome,
+    title: &'a str,
+    message: &'a str,
+    app_name: &'a str,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeviceQuery {
+    user_code: String,
+}
+
+/// `GET /device[?user_code=]`: the form to type the code in, filled in from the query (a query
+/// that does not parse just leaves it empty).
+pub async fn get(page: PageUser, RawQuery(query): RawQuery) -> Response {
+    let query: DeviceQuery =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
+    let typed: String = query.user_code.chars().take(64).collect();
+    enter(&page, StatusCode::OK, &typed, None)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeviceForm {
+    user_code: String,
+    /// Absent: the code was typed, show what it asks for; `approve` or `deny`: the answer.
+    decision: Option<String>,
+}
+
+/// `POST /device`: a typed code (answered with the consent page), or the answer to it.
+pub async fn post(
+    PagePost {
+        state,
+        page,
+        client,
+        form,
+    }: PagePost<DeviceForm>,
+) -> Response {
+    let typist = Typist {
+        session: &page.session,
+        ip: &client.ip,
+    };
+    let approve = match form.decision.as_deref().filter(|d| !d.is_empty()) {
+        None => {
+            return match state.device.find(&form.user_code, typist).await {
+                Ok(pending) => consent(&page, &pending),
+                Err(e) => refused(&page, &form.user_code, &e),
+            };
+        }
+        Some("approve") => true,
+        Some("deny") => false,
+        Some(_) => {
+            return super::error_page(StatusCode::BAD_REQUEST, page.t, page.t.malformed_request);
+        }
+    };
+    match state
+        .device
+        .decide(&form.user_code, &page.user, typist, approve)
+        .await
+    {
+        Ok(pending) => done(&page, &pending, approve),
+        Err(e) => refused(&page, &form.user_code, &e),
+    }
+}
+
+fn enter(page: &PageUser, status: StatusCode, typed: &str, error: Option<String>) -> Response {
+    render(
+        status,
+        &EnterPage {
+            t: page.t,
+            d: device_texts(page.t),
+            chrome: page.chrome(),
+            csrf_token: &page.csrf,
+            user_code: typed,
+            error,
+        },
+    )
+}
+
+/// The form again, saying why the code was not taken: malformed or unknown (422), or too many
+/// wrong codes from this session or address (429, the "too many tries" state).
+fn refused(page: &PageUser, typed: &str, error: &DeviceError) -> Response {
+    let d = device_texts(page.t);
+    let typed: String = typed.chars().take(64).collect();
+    let (message, retry_after) = match error {
+        DeviceError::Malformed => (d.malformed, None),
+        DeviceError::Unknown => (d.unknown, None),
+        DeviceError::TooManyTries { retry_after } => (d.too_many, Some(*retry_after)),
+        DeviceError::Store(e) => return unavailable(page.t, e),
+    };
+    let error = Some(message.to_owned());
+    let Some(retry_after) = retry_after else {
+        return enter(page, form_status(&error), &typed, error);
+    };
+    let mut response = enter(page, StatusCode::TOO_MANY_REQUESTS, &typed, error);
+    set_retry_after(&mut response, retry_after);
+    response
+}
+
+fn consent(page: &PageUser, pending: &PendingDevice) -> Response {
+    render(
+        StatusCode::OK,
+        &ConsentPage {
+            t: page.t,
+            d: device_texts(page.t),
+            chrome: page.chrome(),
+            app_name: &pending.client.name,
+            app_description: &pending.client.description,
+            username: &page.user.username,
+            scopes: page.t.access_words(pending.scopes),
+            apis: ApiAsked::list(page.t, &pending.resources, &pending.grant),
+            user_code: &pending.user_code,
+            csrf_token: &page.csrf,
+        },
+    )
+}
+
+fn done(page: &PageUser, pending: &PendingDevice, approved: bool) -> Response {
+    let d = device_texts(page.t);
+    let (title, message) = if approved {
+        (d.approved_title, d.approved)
+    } else {
+        (d.denied_title, d.denied)
+    };
+    render(
+        StatusCode::OK,
+        &DonePage {
+            t: page.t,
+            d,
+            chrome: page.chrome(),
+            title,
+            message,
+            app_name: &pending.client.name,
+        },
+    )
+}
+
+/// The pages with sample data, for the test that renders every template.
+#[cfg(test)]
+pub(crate) fn samples(t: &'static Texts, user: &keyward_core::model::User) -> super::Gallery {
+    let d = device_texts(t);
+    let chrome = || Chrome::new(t, "/device", Some(user));
+    vec![
+        (
+            "device/enter.html",
+            EnterPage {
+                t,
+                d,
+                chrome: chrome(),
+                csrf_token: "csrf",
+                user_code: "bcdf-<g>",
+                error: Some(d.malformed.to_owned()),
+            }
+            .render()
+            .unwrap_or_default(),
+        ),
+        (
+            "device/consent.html",
+            ConsentPage {
+                t,
+                d,
+                chrome: chrome(),
+                app_name: "Sample <CLI>",
+                app_description: "A command-line tool",
+                username: "alice",
+                scopes: vec![t.scope_profile, t.scope_offline],
+                apis: vec![ApiAsked {
+                    name: "MCP <server>".into(),
+                    identifier: "https://mcp.example.com/mcp".into(),
+                    scopes: vec!["Call its tools (mcp:tools)".into()],
+                }],
+                user_code: "BCDF-GHJK",
+                csrf_token: "csrf",
+            }
+            .render()
+            .unwrap_or_default(),
+        ),
+        (
+            "device/done.html",
+            DonePage {
+                t,
+                d,
+                chrome: chrome(),
+                title: d.approved_title,
+                message: d.approved,
+                app_name: "Sample <CLI>",
+            }
+            .render()
+            .unwrap_or_default(),
+        ),
+    ]
+}
