@@ -1,7 +1,7 @@
 //! The device authorization grant (RFC 8628, issue 14 #5) over HTTP: the endpoint, the
 //! `/device` page a browser walks, and the token endpoint's polls, on both backends.
 
-use crate::helpers::{Backend, TestApp, get_json, into_parts, post_json};
+use crate::helpers::{Backend, TestApp, get_json, into_parts};
 use crate::oauth_support::*;
 use crate::on_both_backends;
 use reqwest::{Client, StatusCode};
@@ -572,7 +572,6 @@ async fn rfc8414_discovery_advertises_the_device_endpoint_and_grant(backend: Bac
             "{path}: {doc}"
         );
     }
-    let _ = post_json;
 }
 
 async fn rfc8707_a_device_flow_names_an_api_and_its_token_is_bound_to_it(backend: Backend) {
