@@ -1,7 +1,7 @@
 //! The device authorization grant (RFC 8628, issue 14 #5) over HTTP: the endpoint, the
 //! `/device` page a browser walks, and the token endpoint's polls, on both backends.
 
-use crate::helpers::{Backend, TestApp, get_json, into_parts};
+use crate::helpers::{Backend, TestApp, get_json, into_parts, post_json};
 use crate::oauth_support::*;
 use crate::on_both_backends;
 use reqwest::{Client, StatusCode};

@@ -129,3 +129,129 @@ async fn openid_client_reports_a_denied_device_flow() {
         "{events:?}"
     );
 }
+
+/// RFC 8707, RFC 8252 and RFC 9068 with stock libraries: openid-client signs the user in from a
+/// loopback redirect on a port it picked, for an API named by `resource`; jose verifies the JWT
+/// access token against `jwks_uri` with the audience; and a protected API written with jose alone
+/// (clients/node/protected-api.mjs, the integration guide's example) serves RFC 9728 metadata,
+/// accepts the token and refuses anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Node harness (npm ci in clients/node; KEYWARD_REQUIRE_STOCK_CLIENTS)"]
+async fn openid_client_and_jose_sign_in_from_a_loopback_port_for_a_protected_api() {
+    let harness = Harness::find();
+    let app = TestApp::spawn(Backend::Sqlite).await;
+
+    // The API starts first: its identifier is its own URL.
+    let mut api = harness.run("protected-api.mjs", &[&app.base, "mcp:tools"]);
+    let listening = api.next_event().await;
+    assert_eq!(listening["event"], "listening", "{listening}");
+    let resource = listening["resource"].as_str().expect("resource").to_owned();
+    let admin = app.admin().await;
+    let (_, created) = helpers::post_json(
+        &admin,
+        &app.url("/api/admin/resources"),
+        json!({"identifier": resource, "name": "MCP", "token_format": "jwt", "signing_alg": "ES256",
+               "scopes": [{"name": "mcp:tools", "description": "调用工具", "description_en": "Call its tools"}]}),
+    )
+    .await;
+    assert_eq!(created["success"], true, "{created}");
+
+    // A native app registers its loopback redirect without a port (RFC 8252 §7.3).
+    let (developer, _) = app.user("developer").await;
+    let native = register_app(
+        &app,
+        &developer,
+        json!({"name": "Stock native app", "public": true,
+               "redirect_uri": "http://127.0.0.1/callback", "scopes": "openid profile"}),
+    )
+    .await;
+    app.register("nora", PASSWORD).await;
+    let browser = app.login("nora", PASSWORD).await;
+
+    let mut node = harness.run(
+        "auth-code-resource.mjs",
+        &[&app.base, &native.client_id, &resource, "openid mcp:tools"],
+    );
+    let started = node.next_event().await;
+    assert_eq!(started["event"], "authorize", "{started}");
+    let redirect_uri = started["redirect_uri"].as_str().expect("redirect_uri");
+    let url = started["url"].as_str().expect("url");
+    // The user: the consent page names the API; approving sends the browser to the app's port.
+    let (status, _, consent) = page(&browser, url).await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    assert!(consent.contains("调用工具"), "{consent}");
+    let mut fields = hidden_fields(&consent);
+    fields.push(("decision".into(), "approve".into()));
+    let res = browser
+        .post(app.url("/oauth/authorize"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("consent");
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("redirect")
+        .to_owned();
+    assert!(
+        location.starts_with(redirect_uri),
+        "{location} vs {redirect_uri}"
+    );
+    let landed = reqwest::get(&location)
+        .await
+        .expect("the app's loopback listener");
+    assert_eq!(landed.status(), StatusCode::OK);
+
+    let (success, events) = node.finish().await;
+    assert!(success, "the script failed: {events:?}");
+    let last = events.last().cloned().unwrap_or(Value::Null);
+    assert_eq!(last["event"], "tokens", "{last}");
+    assert_eq!(last["scope"], "mcp:tools", "{last}");
+    assert_eq!(last["typ"], "at+jwt", "{last}");
+    assert_eq!(last["claims"]["aud"], resource.as_str(), "{last}");
+    assert_eq!(last["claims"]["client_id"], native.client_id.as_str());
+    assert_eq!(last["wrong_audience_refused"], true, "{last}");
+    let token = last["access_token"].as_str().expect("access_token");
+
+    // The protected API accepts the token, and refuses no token with a pointer to its metadata.
+    let client = reqwest::Client::new();
+    let ok = client
+        .get(&resource)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(ok.status(), StatusCode::OK);
+    let body: Value = ok.json().await.expect("json");
+    assert_eq!(body["client_id"], native.client_id.as_str(), "{body}");
+    let refused = client.get(&resource).send().await.expect("api");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let challenge = refused
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let metadata_url = challenge
+        .split("resource_metadata=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("resource_metadata in the challenge");
+    let metadata: Value = reqwest::get(metadata_url)
+        .await
+        .expect("metadata")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(metadata["resource"], resource.as_str());
+    assert_eq!(metadata["authorization_servers"], json!([app.base]));
+    let forged = format!("{token}x");
+    let refused = client
+        .get(&resource)
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}
