@@ -1,4 +1,5 @@
 use crate::UpstreamError;
+use crate::roots::ExtraRoots;
 use std::time::Duration;
 
 /// The outbound HTTP client every provider uses.
@@ -9,7 +10,13 @@ pub struct Http {
 
 impl Http {
     pub fn new() -> Result<Self, UpstreamError> {
-        let client = reqwest::Client::builder()
+        Self::with_roots(&ExtraRoots::default())
+    }
+
+    /// Trusts `roots` in addition to the system roots.
+    pub fn with_roots(roots: &ExtraRoots) -> Result<Self, UpstreamError> {
+        let client = roots
+            .apply(reqwest::Client::builder())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))

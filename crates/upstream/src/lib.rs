@@ -3,18 +3,24 @@
 //! domain's job in `keyward-core`.
 //!
 //! Outbound calls go through [`Http`]: certificates verified, short timeouts, no redirects
-//! followed, and plain http only to loopback hosts (the tests' fakes).
+//! followed, and plain http only to loopback hosts (the tests' fakes). URLs that untrusted
+//! parties give us go through [`GuardedFetcher`] instead (public addresses only). Both trust
+//! the system roots plus [`ExtraRoots`] (`outbound_ca_file`).
 
 pub mod github;
+pub mod guarded;
 pub mod http;
 pub mod linuxdo;
 pub mod mail;
 pub mod oauth2;
 pub mod oidc;
+pub mod roots;
 pub mod telegram;
 pub mod wechat;
 
+pub use guarded::{FetchError, FetchLimits, FetchedJson, GuardedFetcher};
 pub use http::Http;
+pub use roots::ExtraRoots;
 
 /// Who the provider says the user is.
 #[derive(Debug, Clone, PartialEq, Eq)]
