@@ -63,6 +63,21 @@ fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
     }
 }
 
+/// The extra CAs of `outbound_ca_file`, trusted by every outbound https call.
+fn outbound_roots(path: Option<&str>) -> anyhow::Result<keyward_upstream::ExtraRoots> {
+    let Some(path) = path else {
+        return Ok(keyward_upstream::ExtraRoots::default());
+    };
+    let roots = keyward_upstream::ExtraRoots::from_pem_file(std::path::Path::new(path))
+        .context("outbound_ca_file")?;
+    tracing::info!(
+        path,
+        certificates = roots.len(),
+        "trusting extra CAs for outbound https"
+    );
+    Ok(roots)
+}
+
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
@@ -80,6 +95,8 @@ pub struct Node {
 
 impl Node {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Before anything else: a bad CA file is a start-up error, not a failed login later.
+        let outbound_roots = outbound_roots(config.outbound_ca_file.as_deref())?;
         let store = open_store(&config.database_url, config.database_max_connections).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hasher = PasswordHasher::new().context("setting up password hashing")?;
@@ -150,7 +167,13 @@ impl Node {
                 clock.clone(),
                 keyward_core::billing::topup::TopUpPolicy::default(),
             )),
-            http: keyward_upstream::Http::new().context("building the outbound HTTP client")?,
+            http: keyward_upstream::Http::with_roots(&outbound_roots)
+                .context("building the outbound HTTP client")?,
+            fetcher: keyward_upstream::GuardedFetcher::new(
+                &outbound_roots,
+                keyward_upstream::FetchLimits::default(),
+            )
+            .context("building the guarded outbound fetcher")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone(), settings.clone())),
             tokens,

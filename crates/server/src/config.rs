@@ -39,6 +39,9 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   body_limit_bytes               largest request body accepted         [65536]
   tls_cert_file, tls_key_file    PEM files: serve HTTPS natively (rustls) [off]
   request_timeout_secs           longest a request may take            [30]
+  outbound_ca_file               PEM bundle of CAs trusted, besides the system roots, by
+                                 every outbound https call (upstream logins,
+                                 client documents)                     [none]
 The file is --config FILE, else $KEYWARD_CONFIG, else ./keyward.toml when it exists.";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +81,8 @@ pub struct Config {
     pub tls_cert_file: Option<String>,
     pub tls_key_file: Option<String>,
     pub request_timeout_secs: u64,
+    /// PEM bundle of extra CA certificates for outbound https (private CAs, test CAs).
+    pub outbound_ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +120,7 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             request_timeout_secs: 30,
+            outbound_ca_file: None,
         }
     }
 }

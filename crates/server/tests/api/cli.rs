@@ -96,6 +96,32 @@ async fn user_commands_create_promote_fund_and_disable(backend: Backend) {
 }
 
 #[test]
+fn a_bad_outbound_ca_file_stops_the_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let not_pem = dir.path().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "not a certificate").expect("write");
+    let missing = dir.path().join("missing.pem");
+    for file in [&not_pem, &missing] {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .env("KEYWARD_OUTBOUND_CA_FILE", file)
+            .env("KEYWARD_DATABASE_URL", "sqlite://unused-by-this-test.db")
+            .env("KEYWARD_LISTEN", "127.0.0.1:0")
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run keyward");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "started with {}", file.display());
+        assert!(stderr.contains("outbound_ca_file"), "{stderr}");
+        assert!(stderr.contains(&*file.to_string_lossy()), "{stderr}");
+    }
+    assert!(
+        !dir.path().join("unused-by-this-test.db").exists(),
+        "the CA file is checked before the database is opened"
+    );
+}
+
+#[test]
 fn help_documents_every_fixed_configuration_name() {
     let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .arg("--help")
@@ -108,6 +134,7 @@ fn help_documents_every_fixed_configuration_name() {
         "database_url",
         "admin_username",
         "admin_password",
+        "outbound_ca_file",
         "KEYWARD_",
     ] {
         assert!(text.contains(key), "--help does not mention {key}");
