@@ -254,10 +254,10 @@ pub fn cache_lifetime(headers: &HeaderMap) -> Duration {
             if directive == "no-store" || directive == "no-cache" {
                 return MIN_CACHE;
             }
-            if let Some(secs) = directive.strip_prefix("max-age=") {
-                if let Ok(secs) = secs.trim_matches('"').parse::<u64>() {
-                    max_age = Some(Duration::from_secs(secs));
-                }
+            if let Some(secs) = directive.strip_prefix("max-age=")
+                && let Ok(secs) = secs.trim_matches('"').parse::<u64>()
+            {
+                max_age = Some(Duration::from_secs(secs));
             }
         }
     }
