@@ -337,36 +337,14 @@ impl TokenService {
             }
             (None, None) => {}
         }
-        // A code issued before its user was disabled is worth nothing now.
-        let user = self
-            .store
-            .user_by_id(stored.user_id)
-            .await?
-            .filter(User::is_enabled)
-            .ok_or(TokenError::InvalidGrant("the user is disabled or gone"))?;
-        // The app's scopes may have been narrowed since the user consented.
-        let scopes = stored.scopes.intersection(client.allowed_scopes);
-        let target = self.target(client, &stored.resources, resources).await?;
-        let issue = Issue {
-            client,
-            user: Some(&user),
+        let approved = Approved {
+            user_id: stored.user_id,
             auth_time: stored.auth_time,
-            scopes,
-            target,
-            grant_scopes: scopes,
-            grant_resources: &stored.resources,
+            scopes: stored.scopes,
+            resources: &stored.resources,
+            nonce: stored.nonce.as_deref(),
         };
-        let mut minted = self.mint(issue, now, None).await?;
-        minted.issued.id_token = self
-            .id_token(
-                client,
-                Some(&user),
-                scopes,
-                stored.nonce.as_deref(),
-                stored.auth_time,
-                &minted.issued.access_token,
-            )
-            .await?;
+        let minted = self.mint_approved(client, approved, resources, now).await?;
         let family = NewFamily {
             client: client.id,
             user_id: Some(stored.user_id),
@@ -387,6 +365,49 @@ impl TokenService {
                 Err(BAD_CODE)
             }
         }
+    }
+
+    /// The tokens of a grant a user approved (a code, a device authorization), not yet stored:
+    /// the user must still be enabled, the scopes are cut to what the app is allowed now, the
+    /// access token goes to the audience `resources` picks, and an id_token comes with `openid`.
+    async fn mint_approved(
+        &self,
+        client: &Client,
+        approved: Approved<'_>,
+        resources: &[String],
+        now: UnixTime,
+    ) -> Result<Minted, TokenError> {
+        // A grant approved before its user was disabled is worth nothing now.
+        let user = self
+            .store
+            .user_by_id(approved.user_id)
+            .await?
+            .filter(User::is_enabled)
+            .ok_or(TokenError::InvalidGrant("the user is disabled or gone"))?;
+        // The app's scopes may have been narrowed since the user consented.
+        let scopes = approved.scopes.intersection(client.allowed_scopes);
+        let target = self.target(client, approved.resources, resources).await?;
+        let issue = Issue {
+            client,
+            user: Some(&user),
+            auth_time: approved.auth_time,
+            scopes,
+            target,
+            grant_scopes: scopes,
+            grant_resources: approved.resources,
+        };
+        let mut minted = self.mint(issue, now, None).await?;
+        minted.issued.id_token = self
+            .id_token(
+                client,
+                Some(&user),
+                scopes,
+                approved.nonce,
+                approved.auth_time,
+                &minted.issued.access_token,
+            )
+            .await?;
+        Ok(minted)
     }
 
     /// The API a token request's `resource` values pick from a grant (RFC 8707 §2.2), checked
@@ -870,6 +891,15 @@ impl TokenService {
             context
         }))
     }
+}
+
+/// A grant a user approved, as a code or a device authorization stored it.
+struct Approved<'a> {
+    user_id: UserId,
+    auth_time: UnixTime,
+    scopes: ScopeSet,
+    resources: &'a ResourceGrants,
+    nonce: Option<&'a str>,
 }
 
 /// What a refresh request asks for beyond the token itself.

@@ -2,9 +2,9 @@
 //! `device_code` until the user has answered at the `/device` page, then collects its tokens,
 //! issued exactly as for the authorization-code grant.
 
-use super::{Issue, IssuedTokens, TokenService};
+use super::{Approved, IssuedTokens, TokenService};
 use crate::audit::{self, action};
-use crate::model::{Client, DeviceState, GrantType, NewFamily, User};
+use crate::model::{Client, DeviceState, GrantType, NewFamily};
 use crate::oauth::TokenError;
 use crate::oauth::device::{DEVICE_CODE_PREFIX, SLOW_DOWN_STEP_SECS};
 use crate::secret::SecretHash;
@@ -58,37 +58,14 @@ impl TokenService {
             }
             DeviceState::Approved { user_id, auth_time } => (user_id, auth_time),
         };
-        // Approved before its user was disabled: worth nothing now.
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .filter(User::is_enabled)
-            .ok_or(TokenError::InvalidGrant("the user is disabled or gone"))?;
-        // The app's scopes may have been narrowed since the user approved.
-        let scopes = stored.scopes.intersection(client.allowed_scopes);
-        // The access token's audience, as for a code (RFC 8707 §2.2).
-        let target = self.target(client, &stored.resources, resources).await?;
-        let issue = Issue {
-            client,
-            user: Some(&user),
+        let approved = Approved {
+            user_id,
             auth_time,
-            scopes,
-            target,
-            grant_scopes: scopes,
-            grant_resources: &stored.resources,
+            scopes: stored.scopes,
+            resources: &stored.resources,
+            nonce: None,
         };
-        let mut minted = self.mint(issue, now, None).await?;
-        minted.issued.id_token = self
-            .id_token(
-                client,
-                Some(&user),
-                scopes,
-                None,
-                auth_time,
-                &minted.issued.access_token,
-            )
-            .await?;
+        let minted = self.mint_approved(client, approved, resources, now).await?;
         let family = NewFamily {
             client: client.id,
             user_id: Some(user_id),
@@ -111,7 +88,7 @@ impl TokenService {
             Some(user_id),
             action::DEVICE_TOKEN_ISSUED,
             client.client_id.clone(),
-            json!({"family": family_id, "scopes": scopes.to_string()}),
+            json!({"family": family_id, "scopes": stored.scopes.intersection(client.allowed_scopes).to_string()}),
             "",
         )
         .await;
