@@ -76,6 +76,9 @@ fn token_error(error: &TokenError) -> Envelope {
         TokenError::BadClientSecret => {
             Envelope::error(StatusCode::UNAUTHORIZED, "无效的客户端密钥")
         }
+        TokenError::BadClientAssertion(_) => {
+            Envelope::error(StatusCode::UNAUTHORIZED, "无效的客户端断言")
+        }
         TokenError::UnregisteredRedirectUri => {
             Envelope::error(StatusCode::BAD_REQUEST, "无效的重定向 URI")
         }
