@@ -27,6 +27,7 @@ mod crash;
 mod device_flow;
 mod native_apps;
 mod page_language;
+mod private_key_jwt;
 mod pages;
 mod provider_flows;
 mod provider_rules;
