@@ -10,7 +10,9 @@ use super::scope::ScopeSet;
 use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
 use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
-use crate::model::{AuthMethod, Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User};
+use crate::model::{
+    AuthMethod, Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User,
+};
 use crate::oidc::SigningAlg;
 use crate::secret::{ALPHANUMERIC, Secret, random_string};
 use crate::settings::{Settings, SettingsCache};

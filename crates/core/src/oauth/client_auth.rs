@@ -139,7 +139,10 @@ pub fn verify(
     if !ALGORITHMS.contains(&header.alg) {
         return Err(AssertionError::Algorithm);
     }
-    let jwks = client.jwks.as_deref().ok_or(AssertionError::NotRegistered)?;
+    let jwks = client
+        .jwks
+        .as_deref()
+        .ok_or(AssertionError::NotRegistered)?;
     let set: JwkSet = serde_json::from_str(jwks).map_err(|_| AssertionError::NotRegistered)?;
     let jwk = select_key(&set, header.kid.as_deref(), header.alg)?;
     let key = DecodingKey::from_jwk(jwk).map_err(|_| AssertionError::UnknownKey)?;

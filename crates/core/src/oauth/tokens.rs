@@ -23,8 +23,8 @@ use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
 use crate::limits::RateLimiter;
 use crate::model::{
-    AccessContext, AuthMethod, Client, GrantType, NewFamily, NewToken, Resource, TokenFormat, TokenKind,
-    TokenRecord, User, UserId,
+    AccessContext, AuthMethod, Client, GrantType, NewFamily, NewToken, Resource, TokenFormat,
+    TokenKind, TokenRecord, User, UserId,
 };
 use crate::oidc::KeyRing;
 use crate::oidc::id_token::{IdTokenRequest, sign};

@@ -183,7 +183,9 @@ impl World {
 pub fn credentials(client: &Client, secret: &Secret) -> ClientCredentials {
     ClientCredentials {
         client_id: client.client_id.clone(),
-        auth: keyward_core::oauth::tokens::ClientAuth::from_secret(Some(Secret::from_string(secret.expose().to_owned()))),
+        auth: keyward_core::oauth::tokens::ClientAuth::from_secret(Some(Secret::from_string(
+            secret.expose().to_owned(),
+        ))),
     }
 }
 

@@ -21,6 +21,7 @@ on_both_backends!(
     rfc7523_2_2_one_method_per_client_and_per_request,
     rfc7523_2_2_introspection_and_revocation_accept_an_assertion,
     rfc7591_jwks_registration_is_validated,
+    rfc7523_3_refused_assertions_count_against_the_failure_budgets,
 );
 
 const TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -69,17 +70,27 @@ async fn register(app: &TestApp, jwks: Value) -> String {
             "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks}),
     )
     .await;
-    assert_eq!((status, created["success"].clone()), (StatusCode::OK, json!(true)), "{created}");
+    assert_eq!(
+        (status, created["success"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{created}"
+    );
     let id = created["data"]["id"].as_i64().expect("id");
     let admin = app.admin().await;
     let url = app.url(&format!("/api/admin/oauth_apps/{id}/approve"));
     let (status, _) = post_json(&admin, &url, json!({})).await;
     assert_eq!(status, StatusCode::OK);
     let (_, view) = get_json(&developer, &app.url(&format!("/api/oauth_apps/{id}"))).await;
-    assert_eq!(view["data"]["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(
+        view["data"]["token_endpoint_auth_method"],
+        "private_key_jwt"
+    );
     assert_eq!(view["data"]["jwks"], jwks);
     assert!(view["data"].get("client_secret").is_none(), "{view}");
-    view["data"]["client_id"].as_str().expect("client_id").to_owned()
+    view["data"]["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned()
 }
 
 async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -126,12 +137,14 @@ async fn rfc7523_2_2_a_client_gets_tokens_by_client_credentials_and_code_with_it
     let k = key("k1");
     let client_id = register(&app, json!({"keys": [k.jwk]})).await;
     let token_url = app.url("/api/oauth2/token");
-    let (status, body) = client_credentials(&app, &sign(&k, "k1", &claims(&client_id, &token_url))).await;
+    let (status, body) =
+        client_credentials(&app, &sign(&k, "k1", &claims(&client_id, &token_url))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["access_token"].is_string());
     // The issuer is an audience too.
     let issuer = app.url("").trim_end_matches('/').to_owned();
-    let (status, body) = client_credentials(&app, &sign(&k, "k1", &claims(&client_id, &issuer))).await;
+    let (status, body) =
+        client_credentials(&app, &sign(&k, "k1", &claims(&client_id, &issuer))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let (browser, _) = app.user("alice").await;
@@ -184,9 +197,15 @@ async fn rfc7523_3_refused_assertions_are_invalid_client(backend: Backend) {
         jsonwebtoken::encode(&header, &good(), &EncodingKey::from_secret(&secret)).expect("hs")
     };
     let cases = [
-        ("wrong audience", sign(&k, "k1", &with("aud", json!(app.url("/oauth2/revoke"))))),
+        (
+            "wrong audience",
+            sign(&k, "k1", &with("aud", json!(app.url("/oauth2/revoke")))),
+        ),
         ("expired", sign(&k, "k1", &with("exp", json!(now() - 120)))),
-        ("exp too far ahead", sign(&k, "k1", &with("exp", json!(now() + 3600)))),
+        (
+            "exp too far ahead",
+            sign(&k, "k1", &with("exp", json!(now() + 3600))),
+        ),
         ("no exp", sign(&k, "k1", &with("exp", Value::Null))),
         ("no jti", sign(&k, "k1", &with("jti", Value::Null))),
         ("unknown kid", sign(&k, "k9", &good())),
@@ -200,10 +219,12 @@ async fn rfc7523_3_refused_assertions_are_invalid_client(backend: Backend) {
     }
     // An assertion for another client_id: iss/sub name the other app, which has no keys.
     let other = register_app(&app, &app.user("dev2").await.0, json!({})).await;
-    let answer = client_credentials(&app, &sign(&k, "k1", &claims(&other.client_id, &token_url))).await;
+    let answer =
+        client_credentials(&app, &sign(&k, "k1", &claims(&other.client_id, &token_url))).await;
     assert!(refused(&answer), "{answer:?}");
     // iss of one app, sub of another.
-    let answer = client_credentials(&app, &sign(&k, "k1", &with("iss", json!(other.client_id)))).await;
+    let answer =
+        client_credentials(&app, &sign(&k, "k1", &with("iss", json!(other.client_id)))).await;
     assert!(refused(&answer), "{answer:?}");
 }
 
@@ -223,13 +244,20 @@ async fn rfc7523_3_a_jti_is_used_once(backend: Backend) {
     let (status, _) = post_form(
         &app,
         "/oauth2/introspect",
-        &[("token", "x"), ("client_assertion_type", TYPE), ("client_assertion", &once)],
+        &[
+            ("token", "x"),
+            ("client_assertion_type", TYPE),
+            ("client_assertion", &once),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A fresh jti works again.
     c["jti"] = json!("fresh");
-    assert_eq!(client_credentials(&app, &sign(&k, "k1", &c)).await.0, StatusCode::OK);
+    assert_eq!(
+        client_credentials(&app, &sign(&k, "k1", &c)).await.0,
+        StatusCode::OK
+    );
 }
 
 async fn rfc7523_2_2_one_method_per_client_and_per_request(backend: Backend) {
@@ -249,12 +277,24 @@ async fn rfc7523_2_2_one_method_per_client_and_per_request(backend: Backend) {
     .await;
     assert!(refused(&answer), "{answer:?}");
     // An assertion sent by a secret app (whose "keys" it does not have).
-    let secret_app = register_app(&app, &app.user("dev2").await.0, json!({"grant_types": ["client_credentials"]})).await;
-    let answer = client_credentials(&app, &sign(&k, "k1", &claims(&secret_app.client_id, &token_url))).await;
+    let secret_app = register_app(
+        &app,
+        &app.user("dev2").await.0,
+        json!({"grant_types": ["client_credentials"]}),
+    )
+    .await;
+    let answer = client_credentials(
+        &app,
+        &sign(&k, "k1", &claims(&secret_app.client_id, &token_url)),
+    )
+    .await;
     assert!(refused(&answer), "{answer:?}");
     // Both methods at once; a client_id that is not the assertion's.
     let assertion = sign(&k, "k1", &claims(&client_id, &token_url));
-    for extra in [("client_secret", "x"), ("client_id", secret_app.client_id.as_str())] {
+    for extra in [
+        ("client_secret", "x"),
+        ("client_id", secret_app.client_id.as_str()),
+    ] {
         let (status, body) = token_b(
             &app,
             &[
@@ -265,7 +305,11 @@ async fn rfc7523_2_2_one_method_per_client_and_per_request(backend: Backend) {
             ],
         )
         .await;
-        assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_request")), "{extra:?}");
+        assert_eq!(
+            (status, body["error"].clone()),
+            (StatusCode::BAD_REQUEST, json!("invalid_request")),
+            "{extra:?}"
+        );
     }
 }
 
@@ -279,19 +323,45 @@ async fn rfc7523_2_2_introspection_and_revocation_accept_an_assertion(backend: B
     let at = |path: &str| sign(&k, "k1", &claims(&client_id, &app.url(path)));
 
     let introspect = at("/oauth2/introspect");
-    let form = [("token", token), ("client_assertion_type", TYPE), ("client_assertion", &introspect)];
+    let form = [
+        ("token", token),
+        ("client_assertion_type", TYPE),
+        ("client_assertion", &introspect),
+    ];
     let (status, body) = post_form(&app, "/oauth2/introspect", &form).await;
-    assert_eq!((status, body["active"].clone()), (StatusCode::OK, json!(true)), "{body}");
+    assert_eq!(
+        (status, body["active"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{body}"
+    );
     // The introspection endpoint's assertion is not good at the revocation endpoint.
     let wrong = at("/oauth2/introspect");
-    let form = [("token", token), ("client_assertion_type", TYPE), ("client_assertion", &wrong)];
-    assert_eq!(post_status(&app, "/oauth2/revoke", &form).await, StatusCode::UNAUTHORIZED);
+    let form = [
+        ("token", token),
+        ("client_assertion_type", TYPE),
+        ("client_assertion", &wrong),
+    ];
+    assert_eq!(
+        post_status(&app, "/oauth2/revoke", &form).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     let revoke = at("/oauth2/revoke");
-    let form = [("token", token), ("client_assertion_type", TYPE), ("client_assertion", &revoke)];
-    assert_eq!(post_status(&app, "/oauth2/revoke", &form).await, StatusCode::OK);
+    let form = [
+        ("token", token),
+        ("client_assertion_type", TYPE),
+        ("client_assertion", &revoke),
+    ];
+    assert_eq!(
+        post_status(&app, "/oauth2/revoke", &form).await,
+        StatusCode::OK
+    );
     let again = at("/oauth2/introspect");
-    let form = [("token", token), ("client_assertion_type", TYPE), ("client_assertion", &again)];
+    let form = [
+        ("token", token),
+        ("client_assertion_type", TYPE),
+        ("client_assertion", &again),
+    ];
     let (_, body) = post_form(&app, "/oauth2/introspect", &form).await;
     assert_eq!(body["active"], false, "{body}");
 }
@@ -303,19 +373,124 @@ async fn rfc7591_jwks_registration_is_validated(backend: Backend) {
     private["d"] = json!(URL_SAFE_NO_PAD.encode([7u8; 32]));
     let six: Vec<Value> = (0..6).map(|i| key(&format!("k{i}")).jwk).collect();
     for (why, extra) in [
-        ("private key", json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [private]}})),
-        ("six keys", json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": six}})),
-        ("no keys", json!({"token_endpoint_auth_method": "private_key_jwt"})),
-        ("unknown kty", json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "oct", "k": "AAAA"}]}})),
-        ("jwks without the method", json!({"jwks": {"keys": [key("k").jwk]}})),
-        ("unknown method", json!({"token_endpoint_auth_method": "tls_client_auth"})),
-        ("public with a method", json!({"public": true, "token_endpoint_auth_method": "client_secret_basic"})),
+        (
+            "private key",
+            json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [private]}}),
+        ),
+        (
+            "six keys",
+            json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": six}}),
+        ),
+        (
+            "no keys",
+            json!({"token_endpoint_auth_method": "private_key_jwt"}),
+        ),
+        (
+            "unknown kty",
+            json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "oct", "k": "AAAA"}]}}),
+        ),
+        (
+            "jwks without the method",
+            json!({"jwks": {"keys": [key("k").jwk]}}),
+        ),
+        (
+            "unknown method",
+            json!({"token_endpoint_auth_method": "tls_client_auth"}),
+        ),
+        (
+            "public with a method",
+            json!({"public": true, "token_endpoint_auth_method": "client_secret_basic"}),
+        ),
     ] {
         let mut body = json!({"name": "x", "redirect_uri": CALLBACK});
         for (k, v) in extra.as_object().expect("object") {
             body[k] = v.clone();
         }
         let (status, answer) = create_app(&app, &developer, &body).await;
-        assert_eq!((status, answer["success"].clone()), (StatusCode::OK, json!(false)), "{why}: {answer}");
+        assert_eq!(
+            (status, answer["success"].clone()),
+            (StatusCode::OK, json!(false)),
+            "{why}: {answer}"
+        );
     }
+}
+
+async fn rfc7523_3_refused_assertions_count_against_the_failure_budgets(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    let admin = app.admin().await;
+    let res = admin
+        .put(app.url("/api/admin/settings"))
+        .json(
+            &json!({"token_failures_max_per_client": 4, "token_failures_max_per_ip": 2,
+            "token_failures_window_secs": 600}),
+        )
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(res.status(), StatusCode::OK);
+    let k = key("k1");
+    let client_id = register(&app, json!({"keys": [k.jwk]})).await;
+    let stranger = key("k1");
+    for (path, address) in [
+        ("/api/oauth2/token", "198.51.100.1"),
+        ("/oauth2/introspect", "198.51.100.2"),
+    ] {
+        let send = |assertion: String| {
+            let app = &app;
+            async move {
+                reqwest::Client::new()
+                    .post(app.url(path))
+                    .header("X-Forwarded-For", address)
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("token", "kwat_x"),
+                        ("client_assertion_type", TYPE),
+                        ("client_assertion", &assertion),
+                    ])
+                    .send()
+                    .await
+                    .expect("post")
+                    .status()
+            }
+        };
+        let forged = || sign(&stranger, "k1", &claims(&client_id, &app.url(path)));
+        for _ in 0..2 {
+            assert_eq!(send(forged()).await, StatusCode::UNAUTHORIZED, "{path}");
+        }
+        assert_eq!(
+            send(forged()).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{path}"
+        );
+    }
+    // Four failures for the client: its forged assertions are refused from anywhere, a good
+    // one is not (the client_id is public; a correct credential is never locked out).
+    let good = sign(&k, "k1", &claims(&client_id, &app.url("/api/oauth2/token")));
+    let forged = sign(
+        &stranger,
+        "k1",
+        &claims(&client_id, &app.url("/api/oauth2/token")),
+    );
+    let from = |assertion: String| {
+        let app = &app;
+        async move {
+            reqwest::Client::new()
+                .post(app.url("/api/oauth2/token"))
+                .header("X-Forwarded-For", "203.0.113.1")
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", TYPE),
+                    ("client_assertion", &assertion),
+                ])
+                .send()
+                .await
+                .expect("post")
+                .status()
+        }
+    };
+    assert_eq!(from(forged).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(from(good).await, StatusCode::OK);
 }

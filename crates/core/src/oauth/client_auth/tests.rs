@@ -17,7 +17,10 @@ const TOKEN_URL: &str = "https://id.example/api/oauth2/token";
 fn audiences() -> AssertionAudiences {
     AssertionAudiences {
         issuer: ISSUER.into(),
-        token: vec![TOKEN_URL.into(), "https://id.example/api/oauth/token".into()],
+        token: vec![
+            TOKEN_URL.into(),
+            "https://id.example/api/oauth/token".into(),
+        ],
         introspection: vec!["https://id.example/oauth2/introspect".into()],
         revocation: vec!["https://id.example/oauth2/revoke".into()],
         device_authorization: vec!["https://id.example/oauth2/device_authorization".into()],
@@ -113,15 +116,29 @@ fn rfc7523_3_aud_must_name_the_issuer_or_the_endpoint_called() {
     for (aud, endpoint, ok) in [
         (json!(ISSUER), Endpoint::Revocation, true),
         (json!(["x", TOKEN_URL]), Endpoint::Token, true),
-        (json!("https://id.example/oauth2/introspect"), Endpoint::Introspection, true),
-        (json!("https://id.example/oauth2/introspect"), Endpoint::Token, false),
+        (
+            json!("https://id.example/oauth2/introspect"),
+            Endpoint::Introspection,
+            true,
+        ),
+        (
+            json!("https://id.example/oauth2/introspect"),
+            Endpoint::Token,
+            false,
+        ),
         (json!(TOKEN_URL), Endpoint::Revocation, false),
         (json!("https://elsewhere.example"), Endpoint::Token, false),
         (json!(null), Endpoint::Token, false),
     ] {
         let mut c = claims();
         c["aud"] = aud.clone();
-        let got = verify(&sign(&key, Some("k1"), &c), &client, &audiences(), endpoint, NOW);
+        let got = verify(
+            &sign(&key, Some("k1"), &c),
+            &client,
+            &audiences(),
+            endpoint,
+            NOW,
+        );
         assert_eq!(got.is_ok(), ok, "{aud} at {endpoint:?}: {got:?}");
     }
 }
@@ -133,7 +150,10 @@ fn rfc7523_3_exp_is_required_not_past_and_not_too_far_ahead() {
     for (exp, want) in [
         (json!(null), Err(AssertionError::Expired)),
         (json!(NOW - LEEWAY_SECS - 1), Err(AssertionError::Expired)),
-        (json!(NOW + MAX_LIFETIME_SECS + LEEWAY_SECS + 1), Err(AssertionError::TooLong)),
+        (
+            json!(NOW + MAX_LIFETIME_SECS + LEEWAY_SECS + 1),
+            Err(AssertionError::TooLong),
+        ),
         (json!(NOW + MAX_LIFETIME_SECS), Ok(())),
     ] {
         let mut c = claims();
@@ -208,8 +228,14 @@ fn rfc7523_3_alg_none_and_hmac_are_refused() {
     let body = URL_SAFE_NO_PAD.encode(claims().to_string());
     // `none` is no algorithm at all to the JWT library: the header does not even parse.
     for (header, want) in [
-        (json!({"alg": "none", "kid": "k1"}), AssertionError::Malformed),
-        (json!({"alg": "HS256", "kid": "k1"}), AssertionError::Algorithm),
+        (
+            json!({"alg": "none", "kid": "k1"}),
+            AssertionError::Malformed,
+        ),
+        (
+            json!({"alg": "HS256", "kid": "k1"}),
+            AssertionError::Algorithm,
+        ),
     ] {
         let head = URL_SAFE_NO_PAD.encode(header.to_string());
         for sig in ["", "c2ln"] {

@@ -34,7 +34,10 @@ async fn rfc7523_3_a_jti_is_used_once_per_client_until_it_expires(backend: Backe
     };
     assert!(used(a.id, "j1", 1_300, 1_000).await, "first use");
     assert!(!used(a.id, "j1", 1_300, 1_010).await, "replay");
-    assert!(!used(a.id, "j1", 1_600, 1_299).await, "replay just before expiry");
+    assert!(
+        !used(a.id, "j1", 1_600, 1_299).await,
+        "replay just before expiry"
+    );
     // Another client's jti space is its own.
     assert!(used(b.id, "j1", 1_300, 1_010).await);
     // After its expiry the record is taken over (and can be replayed no more).
