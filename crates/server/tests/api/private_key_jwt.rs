@@ -2,7 +2,9 @@
 //! both backends: an app registers a public JWK Set and signs assertions with its own key at
 //! the token, introspection and revocation endpoints.
 
-use crate::helpers::{Backend, TestApp, get_json, into_parts, post_json};
+use crate::helpers::{
+    Backend, TestApp, TestDatabase, get_json, into_parts, post_json, test_config,
+};
 use crate::oauth_support::*;
 use crate::on_both_backends;
 use aws_lc_rs::rand::SystemRandom;
@@ -22,6 +24,8 @@ on_both_backends!(
     rfc7523_2_2_introspection_and_revocation_accept_an_assertion,
     rfc7591_jwks_registration_is_validated,
     rfc7523_3_refused_assertions_count_against_the_failure_budgets,
+    rfc7523_3_a_jti_used_at_one_node_is_a_replay_at_another_and_after_a_restart,
+    rfc8628_3_1_the_device_authorization_endpoint_accepts_an_assertion,
 );
 
 const TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -493,4 +497,74 @@ async fn rfc7523_3_refused_assertions_count_against_the_failure_budgets(backend:
     };
     assert_eq!(from(forged).await, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(from(good).await, StatusCode::OK);
+}
+
+async fn rfc7523_3_a_jti_used_at_one_node_is_a_replay_at_another_and_after_a_restart(
+    backend: Backend,
+) {
+    let db = TestDatabase::new(backend).await;
+    let a = TestApp::start(db.clone(), test_config(&db)).await;
+    // Node B serves the same issuer (as behind one load balancer).
+    let mut config = test_config(&db);
+    config.public_url = Some(a.base.clone());
+    let b = TestApp::start(db.clone(), config.clone()).await;
+    let k = key("k1");
+    let client_id = register(&a, json!({"keys": [k.jwk]})).await;
+    let assertion = sign(&k, "k1", &claims(&client_id, &a.url("/api/oauth2/token")));
+    let at = |node: &TestApp| {
+        let request = reqwest::Client::new()
+            .post(node.url("/api/oauth2/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", TYPE),
+                ("client_assertion", assertion.as_str()),
+            ]);
+        async move { request.send().await.expect("post").status() }
+    };
+    assert_eq!(at(&a).await, StatusCode::OK);
+    assert_eq!(at(&b).await, StatusCode::UNAUTHORIZED);
+    // A restarted node remembers it too.
+    a.stop().await;
+    let restarted = TestApp::start(db.clone(), config).await;
+    assert_eq!(at(&restarted).await, StatusCode::UNAUTHORIZED);
+}
+
+async fn rfc8628_3_1_the_device_authorization_endpoint_accepts_an_assertion(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("dev").await;
+    let k = key("k1");
+    let (status, created) = create_app(
+        &app,
+        &developer,
+        &json!({"name": "Device", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
+            "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [k.jwk]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let id = created["data"]["id"].as_i64().expect("id");
+    let admin = app.admin().await;
+    let url = app.url(&format!("/api/admin/oauth_apps/{id}/approve"));
+    assert_eq!(post_json(&admin, &url, json!({})).await.0, StatusCode::OK);
+    let client_id = created["data"]["client_id"].as_str().expect("client_id");
+    let ask = |aud: String| {
+        let assertion = sign(&k, "k1", &claims(client_id, &aud));
+        let app = &app;
+        async move {
+            post_form(
+                app,
+                "/oauth2/device_authorization",
+                &[
+                    ("scope", "profile"),
+                    ("client_assertion_type", TYPE),
+                    ("client_assertion", &assertion),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body) = ask(app.url("/oauth2/device_authorization")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["device_code"].is_string(), "{body}");
+    let refused = ask(app.url("/oauth2/revoke")).await;
+    assert_eq!(refused.0, StatusCode::UNAUTHORIZED, "{:?}", refused.1);
 }
