@@ -52,7 +52,7 @@ pub enum AppError {
     NotFound,
     #[error("资源列表无效：每项须是已注册资源的标识，最多 20 个")]
     Resource,
-    #[error("公开客户端没有密钥")]
+    #[error("该应用不使用密钥（公开客户端或 private_key_jwt）")]
     NoSecret,
     #[error("应用尚未通过审核")]
     NotApproved,

@@ -275,7 +275,10 @@ impl PageMessage for AppError {
                 "Public clients cannot use client_credentials.",
             ),
             Self::NotFound => fixed("应用不存在", "No such app."),
-            Self::NoSecret => fixed("公开客户端没有密钥", "Public clients have no secret."),
+            Self::NoSecret => fixed(
+                "该应用不使用密钥（公开客户端或 private_key_jwt）",
+                "This app has no client secret (public or private_key_jwt).",
+            ),
             Self::NotApproved => fixed("应用尚未通过审核", "The app has not been approved yet."),
             Self::Grace => fixed(
                 "宽限期不能超过 7 天",
