@@ -333,6 +333,16 @@ pub trait OAuthStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Deletes the app with its consents, codes and tokens.
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool>;
+    /// Records a client assertion's `jti` (RFC 7523 §3 item 7) as used until `expires_at`.
+    /// `false`: the same client already used it and that use has not expired, a replay. An
+    /// expired record is taken over. Shared by every node, so a replay is caught on any of them.
+    async fn use_assertion_jti(
+        &self,
+        client: ClientPk,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
 
     // --- consents ---
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>>;

@@ -1,6 +1,6 @@
 //! Fixtures the unit tests of several modules share.
 
-use crate::model::{Client, ClientStatus, GrantType};
+use crate::model::{AuthMethod, Client, ClientStatus, GrantType};
 use crate::oauth::scope::ScopeSet;
 use crate::oidc::SigningAlg;
 use proptest::collection::vec;
@@ -29,6 +29,8 @@ pub fn approved_client() -> Client {
         trusted: false,
         id_token_alg: SigningAlg::Rs256,
         allowed_resources: None,
+        auth_method: AuthMethod::ClientSecretBasic,
+        jwks: None,
         created_at: 0,
         updated_at: 0,
     }

@@ -148,6 +148,7 @@ impl Node {
             issuer: web.public_url.clone(),
             limits: limits.clone(),
             settings: settings.clone(),
+            audiences: keyward_web::oidc::discovery::assertion_audiences(&web.public_url),
         }));
         let device = Arc::new(keyward_core::oauth::device::DeviceService::new(
             tokens.clone(),

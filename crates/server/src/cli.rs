@@ -316,6 +316,8 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 public,
                 post_logout_redirect_uris: Vec::new(),
                 id_token_alg: None,
+                token_endpoint_auth_method: None,
+                jwks: None,
             };
             // The operator is the reviewer: no review, and http redirect URIs allowed.
             let policy = AppPolicy {

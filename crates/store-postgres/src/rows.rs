@@ -3,9 +3,9 @@
 
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientStatus, Consent, GrantType, Identity,
-    Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord, TwoFactorRecord,
-    UpstreamState, User, UserStatus,
+    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientStatus, Consent, GrantType,
+    Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
+    TwoFactorRecord, UpstreamState, User, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -113,6 +113,7 @@ pub(crate) fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
     let grants: String = row.try_get("grant_types")?;
     let status: String = row.try_get("status")?;
     let alg: String = row.try_get("id_token_alg")?;
+    let method: String = row.try_get("token_endpoint_auth_method")?;
     Ok(Client {
         id: row.try_get("id")?,
         client_id: row.try_get("client_id")?,
@@ -137,6 +138,9 @@ pub(crate) fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
             .map(|text| serde_json::from_str(&text))
             .transpose()
             .map_err(|e| decode_error("allowed_resources", &e.to_string()))?,
+        auth_method: AuthMethod::parse(&method)
+            .ok_or_else(|| decode_error("token_endpoint_auth_method", &method))?,
+        jwks: row.try_get("jwks")?,
         created_at: row.try_get("client_created_at")?,
         updated_at: row.try_get("client_updated_at")?,
     })

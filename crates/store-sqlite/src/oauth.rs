@@ -23,7 +23,7 @@ macro_rules! client_columns {
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
          c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
-         c.created_at AS client_created_at, c.updated_at AS client_updated_at"
+         c.token_endpoint_auth_method, c.jwks, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
     };
 }
 
@@ -117,8 +117,9 @@ impl OAuthStore for SqliteStore {
                     tx,
                     "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
                  allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
-                 created_at, updated_at, post_logout_redirect_uris, id_token_alg) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+                 created_at, updated_at, post_logout_redirect_uris, id_token_alg, \
+                 token_endpoint_auth_method, jwks) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
                     params![
                         c.client_id,
                         c.owner_id,
@@ -137,7 +138,9 @@ impl OAuthStore for SqliteStore {
                         c.status.as_str(),
                         c.created_at,
                         to_json(&c.post_logout_redirect_uris),
-                        c.id_token_alg.as_str()
+                        c.id_token_alg.as_str(),
+                        c.auth_method.as_str(),
+                        c.jwks
                     ],
                 )?;
                 let pk = tx.last_insert_rowid();
@@ -272,6 +275,22 @@ impl OAuthStore for SqliteStore {
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
         self.changed("DELETE FROM clients WHERE id = ?1", [pk])
             .await
+    }
+
+    async fn use_assertion_jti(
+        &self,
+        client: ClientPk,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.changed(
+            "INSERT INTO client_assertion_jtis (client, jti, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (client, jti) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE client_assertion_jtis.expires_at <= ?4",
+            (client, jti.to_owned(), expires_at, now),
+        )
+        .await
     }
 
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>> {

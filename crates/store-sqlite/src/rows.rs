@@ -4,9 +4,9 @@
 use crate::db::Cols;
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientStatus, Consent, GrantType, Identity,
-    Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord, TwoFactorRecord,
-    UpstreamState, User, UserStatus,
+    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientStatus, Consent, GrantType,
+    Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
+    TwoFactorRecord, UpstreamState, User, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -154,6 +154,10 @@ pub(crate) fn client_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Client> {
         allowed_resources: parsed(row, "allowed_resources", |text: Option<String>| {
             text.map(|t| serde_json::from_str(&t)).transpose()
         })?,
+        auth_method: parsed(row, "token_endpoint_auth_method", |m: String| {
+            AuthMethod::parse(&m).ok_or(m)
+        })?,
+        jwks: row.get("jwks")?,
         created_at: row.get("client_created_at")?,
         updated_at: row.get("client_updated_at")?,
     })

@@ -107,6 +107,8 @@ async fn app_and_token(store: &SqliteStore, user: i64) -> (i64, SecretHash) {
             grant_types: vec![GrantType::AuthorizationCode],
             public: false,
             id_token_alg: SigningAlg::Rs256,
+            auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
+            jwks: None,
             status: ClientStatus::Approved,
             secret_hash: Some(SecretHash::of("secret")),
             secret_revealed_at: None,

@@ -45,6 +45,13 @@ pub struct AppView {
     pub scopes: String,
     pub grant_types: String,
     pub public: bool,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    #[schema(value_type = String)]
+    pub token_endpoint_auth_method: &'static str,
+    /// The public JWK Set a `private_key_jwt` app registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
     /// `pending`, `approved`, `rejected` or `disabled`.
     #[schema(value_type = String)]
     pub status: &'static str,
@@ -75,6 +82,11 @@ impl AppView {
             scopes: app.allowed_scopes.to_string(),
             grant_types: app.grant_types_string(),
             public: app.public,
+            token_endpoint_auth_method: app.auth_method.as_str(),
+            jwks: app
+                .jwks
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok()),
             status: app.status.as_str(),
             review_note: app.review_note.clone(),
             trusted: app.trusted,
@@ -127,6 +139,15 @@ pub struct CreateBody {
     post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     id_token_signed_response_alg: Option<String>,
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` (with `jwks`)
+    /// or `none` (public apps).
+    #[serde(default)]
+    token_endpoint_auth_method: Option<String>,
+    /// For `private_key_jwt`: a JWK Set of 1 to 5 public keys (RSA 2048–8192 bits, EC P-256 or
+    /// OKP Ed25519), no private members. `jwks_uri` is not supported.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
 }
 
 /// `POST /api/oauth_apps`.
@@ -153,6 +174,8 @@ pub async fn create(
         public: body.public,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         id_token_alg: body.id_token_signed_response_alg,
+        token_endpoint_auth_method: body.token_endpoint_auth_method,
+        jwks: body.jwks,
     };
     let (app, secret) = state.apps.create(&current.user, form, &client.ip).await?;
     Ok(Success::with_message(

@@ -68,6 +68,46 @@ impl GrantType {
     }
 }
 
+/// How an app proves who it is at the token, introspection, revocation and device
+/// authorization endpoints (RFC 7591 §2 `token_endpoint_auth_method`). The two secret methods
+/// are one class: a secret app may send its secret either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A JWT signed with a key of the app's registered JWK Set (RFC 7523 §2.2, OIDC Core §9).
+    PrivateKeyJwt,
+    /// A public app: no credential.
+    None,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether the app authenticates with a client secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+}
+
 /// A registered app (OAuth client).
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -97,6 +137,10 @@ pub struct Client {
     /// The APIs (resource identifiers) an admin limited the app to; `None`: any enabled one,
     /// with the user's consent (client credentials need the app listed).
     pub allowed_resources: Option<Vec<String>>,
+    /// How the app authenticates; `None` exactly for public apps.
+    pub auth_method: AuthMethod,
+    /// The app's public JWK Set (JSON), for `private_key_jwt`.
+    pub jwks: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -131,6 +175,9 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub public: bool,
     pub id_token_alg: SigningAlg,
+    pub auth_method: AuthMethod,
+    /// Validated public JWK Set (JSON), for `private_key_jwt`.
+    pub jwks: Option<String>,
     pub status: ClientStatus,
     /// Set when the app is approved at creation and the secret shown in that answer.
     pub secret_hash: Option<SecretHash>,

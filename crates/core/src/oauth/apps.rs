@@ -10,7 +10,9 @@ use super::scope::ScopeSet;
 use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
 use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
-use crate::model::{Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User};
+use crate::model::{
+    AuthMethod, Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User,
+};
 use crate::oidc::SigningAlg;
 use crate::secret::{ALPHANUMERIC, Secret, random_string};
 use crate::settings::{Settings, SettingsCache};
@@ -40,13 +42,17 @@ pub enum AppError {
     GrantType,
     #[error("不支持的 id_token 签名算法")]
     IdTokenAlg,
+    #[error("客户端认证方式无效：公开客户端只能用 none，private_key_jwt 需要 jwks")]
+    AuthMethod,
+    #[error("{0}")]
+    Jwks(#[from] super::client_auth::JwksError),
     #[error("公开客户端不能使用 client_credentials")]
     PublicClientCredentials,
     #[error("应用不存在")]
     NotFound,
     #[error("资源列表无效：每项须是已注册资源的标识，最多 20 个")]
     Resource,
-    #[error("公开客户端没有密钥")]
+    #[error("该应用不使用密钥（公开客户端或 private_key_jwt）")]
     NoSecret,
     #[error("应用尚未通过审核")]
     NotApproved,
@@ -76,6 +82,31 @@ pub struct AppForm {
     pub post_logout_redirect_uris: Vec<String>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     pub id_token_alg: Option<String>,
+    /// `client_secret_basic` (default for a confidential app), `client_secret_post`,
+    /// `private_key_jwt` or `none` (a public app's, and only theirs).
+    pub token_endpoint_auth_method: Option<String>,
+    /// The public JWK Set of a `private_key_jwt` app (RFC 7591 §2 `jwks`).
+    pub jwks: Option<serde_json::Value>,
+}
+
+/// The app's client authentication method and, for `private_key_jwt`, its validated JWK Set.
+/// A public app uses `none` and only it does; `jwks` comes with `private_key_jwt` only.
+fn auth_method(form: &AppForm) -> Result<(AuthMethod, Option<String>), AppError> {
+    let method = match form.token_endpoint_auth_method.as_deref() {
+        None | Some("") if form.public => AuthMethod::None,
+        None | Some("") => AuthMethod::ClientSecretBasic,
+        Some(name) => AuthMethod::parse(name).ok_or(AppError::AuthMethod)?,
+    };
+    if form.public != (method == AuthMethod::None) {
+        return Err(AppError::AuthMethod);
+    }
+    match (method, &form.jwks) {
+        (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
+            Ok((method, Some(super::client_auth::validate_jwks(jwks)?)))
+        }
+        (AuthMethod::PrivateKeyJwt, None) | (_, Some(_)) => Err(AppError::AuthMethod),
+        (_, None) => Ok((method, None)),
+    }
 }
 
 /// An admin's changes to an app; `None` keeps a field.
@@ -203,9 +234,12 @@ impl Apps {
             Some(name) => SigningAlg::parse(name).ok_or(AppError::IdTokenAlg)?,
         };
 
+        let (auth_method, jwks) = auth_method(&form)?;
+
         let now = self.clock.now();
         let approved = !policy.review_required;
-        let secret = (approved && !form.public).then(|| Secret::generate(CLIENT_SECRET_PREFIX));
+        let secret =
+            (approved && auth_method.uses_secret()).then(|| Secret::generate(CLIENT_SECRET_PREFIX));
         let new = NewClient {
             client_id: format!("{CLIENT_ID_PREFIX}{}", random_string(ALPHANUMERIC, 24)),
             owner_id: owner.id,
@@ -217,6 +251,8 @@ impl Apps {
             grant_types,
             public: form.public,
             id_token_alg,
+            auth_method,
+            jwks,
             status: if approved {
                 ClientStatus::Approved
             } else {
@@ -248,7 +284,7 @@ impl Apps {
     ) -> Result<(Client, Option<Secret>), AppError> {
         let client = self.owned(owner, pk).await?;
         if client.status != ClientStatus::Approved
-            || client.public
+            || !client.auth_method.uses_secret()
             || client.secret_revealed_at.is_some()
         {
             return Ok((client, None));
@@ -279,7 +315,7 @@ impl Apps {
             return Err(AppError::Grace);
         }
         let client = self.owned(owner, pk).await?;
-        if client.public {
+        if !client.auth_method.uses_secret() {
             return Err(AppError::NoSecret);
         }
         if client.status != ClientStatus::Approved {

@@ -10,6 +10,7 @@
 
 use super::TokenError;
 use super::audience::{ResourceGrants, scope_string, split_scopes};
+use super::client_auth::Endpoint;
 use super::resources::resolve;
 use super::scope::{Scope, ScopeSet};
 use super::tokens::{ClientCredentials, TokenService};
@@ -186,7 +187,10 @@ impl DeviceService {
         resources: &[String],
         ip: &str,
     ) -> Result<DeviceAuthorization, TokenError> {
-        let client = self.tokens.authenticate_throttled(creds, ip).await?;
+        let client = self
+            .tokens
+            .authenticate_throttled(creds, Endpoint::DeviceAuthorization, ip)
+            .await?;
         if !client.allows_grant(GrantType::DeviceCode) {
             return Err(TokenError::UnauthorizedClient(
                 "the device_code grant is not enabled",

@@ -59,6 +59,10 @@ pub enum TokenError {
     UnknownClient,
     #[error("client authentication failed")]
     BadClientSecret,
+    /// A `private_key_jwt` assertion that was refused (RFC 7523 §3), or sent by an app that
+    /// does not use it.
+    #[error("{0}")]
+    BadClientAssertion(super::client_auth::AssertionError),
     #[error("{0}")]
     InvalidGrant(&'static str),
     #[error("redirect_uri is not registered for this client")]
@@ -116,6 +120,7 @@ impl TokenError {
             self,
             Self::UnknownClient
                 | Self::BadClientSecret
+                | Self::BadClientAssertion(_)
                 | Self::InvalidGrant(_)
                 | Self::UnregisteredRedirectUri
         )
@@ -123,13 +128,18 @@ impl TokenError {
 
     /// Whether the client failed to prove who it is.
     pub fn is_client_authentication(&self) -> bool {
-        matches!(self, Self::UnknownClient | Self::BadClientSecret)
+        matches!(
+            self,
+            Self::UnknownClient | Self::BadClientSecret | Self::BadClientAssertion(_)
+        )
     }
 
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            Self::UnknownClient | Self::BadClientSecret => ErrorCode::InvalidClient,
+            Self::UnknownClient | Self::BadClientSecret | Self::BadClientAssertion(_) => {
+                ErrorCode::InvalidClient
+            }
             Self::InvalidGrant(_) | Self::UnregisteredRedirectUri => ErrorCode::InvalidGrant,
             Self::UnauthorizedClient(_) => ErrorCode::UnauthorizedClient,
             Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,

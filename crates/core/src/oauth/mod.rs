@@ -5,6 +5,7 @@
 pub mod apps;
 pub mod audience;
 pub mod authorize;
+pub mod client_auth;
 pub mod device;
 pub mod error;
 pub mod pkce;

@@ -14,6 +14,7 @@ pub use introspection::{ActiveToken, is_live};
 pub use request::{Grant, TokenRequest};
 
 use super::audience::{self, ResourceGrants, TargetError};
+use super::client_auth::{self, AssertionAudiences, AssertionError, Endpoint};
 use super::resources::resolve;
 use super::scope::{Scope, ScopeSet};
 use super::successor::SuccessorKey;
@@ -22,8 +23,8 @@ use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
 use crate::limits::RateLimiter;
 use crate::model::{
-    AccessContext, Client, GrantType, NewFamily, NewToken, Resource, TokenFormat, TokenKind,
-    TokenRecord, User, UserId,
+    AccessContext, AuthMethod, Client, GrantType, NewFamily, NewToken, Resource, TokenFormat,
+    TokenKind, TokenRecord, User, UserId,
 };
 use crate::oidc::KeyRing;
 use crate::oidc::id_token::{IdTokenRequest, sign};
@@ -34,11 +35,40 @@ use serde_json::json;
 use std::sync::Arc;
 use throttle::FailureBudget;
 
+/// How a client proved who it is: one method per request (RFC 6749 §2.3).
+#[derive(Debug, Default)]
+pub enum ClientAuth {
+    /// A public client: its client_id only.
+    #[default]
+    None,
+    /// `client_secret_basic` or `client_secret_post`.
+    Secret(Secret),
+    /// `private_key_jwt` (RFC 7523 §2.2): a signed JWT.
+    Assertion(String),
+}
+
+impl ClientAuth {
+    /// A secret, when one was sent.
+    pub fn from_secret(secret: Option<Secret>) -> Self {
+        secret.map_or(Self::None, Self::Secret)
+    }
+}
+
 /// What a client presented to prove who it is.
 #[derive(Debug, Default)]
 pub struct ClientCredentials {
     pub client_id: String,
-    pub secret: Option<Secret>,
+    pub auth: ClientAuth,
+}
+
+impl ClientCredentials {
+    /// The secret, when the client sent one.
+    pub fn secret(&self) -> Option<&Secret> {
+        match &self.auth {
+            ClientAuth::Secret(secret) => Some(secret),
+            _ => None,
+        }
+    }
 }
 
 /// Tokens just issued, in clear text for this one answer: what both token envelopes render.
@@ -116,6 +146,8 @@ pub struct TokenServiceParts {
     pub limits: Arc<RateLimiter>,
     /// The failure budgets and the refresh grace window.
     pub settings: Arc<SettingsCache>,
+    /// What a `private_key_jwt` assertion's `aud` may name at each endpoint.
+    pub audiences: AssertionAudiences,
 }
 
 pub struct TokenService {
@@ -127,6 +159,7 @@ pub struct TokenService {
     issuer: String,
     limits: Arc<RateLimiter>,
     settings: Arc<SettingsCache>,
+    audiences: AssertionAudiences,
 }
 
 /// Tokens minted for a grant and not yet stored.
@@ -146,6 +179,7 @@ impl TokenService {
             issuer: parts.issuer,
             limits: parts.limits,
             settings: parts.settings,
+            audiences: parts.audiences,
         }
     }
 
@@ -176,7 +210,7 @@ impl TokenService {
         request: &TokenRequest,
         grace_secs: i64,
     ) -> Result<IssuedTokens, TokenError> {
-        let client = self.authenticate(&request.client).await?;
+        let client = self.authenticate(&request.client, Endpoint::Token).await?;
         match &request.grant {
             Grant::AuthorizationCode {
                 code,
@@ -216,9 +250,15 @@ impl TokenService {
         }
     }
 
-    /// Authenticates a client: an approved app, and for a confidential one its current secret (or
-    /// the previous one within its grace period). Public apps must not send a secret.
-    async fn authenticate(&self, creds: &ClientCredentials) -> Result<Client, TokenError> {
+    /// Authenticates a client at `endpoint`: an approved app, by the one method it registered.
+    /// A secret app proves its current secret (or the previous one within its grace period); a
+    /// `private_key_jwt` app a fresh assertion signed by one of its keys; a public app sends
+    /// nothing. Any other combination is refused.
+    async fn authenticate(
+        &self,
+        creds: &ClientCredentials,
+        endpoint: Endpoint,
+    ) -> Result<Client, TokenError> {
         if creds.client_id.is_empty() || creds.client_id.len() > 128 {
             return Err(TokenError::UnknownClient);
         }
@@ -228,10 +268,9 @@ impl TokenService {
             .await?
             .filter(Client::is_active)
             .ok_or(TokenError::UnknownClient)?;
-        match (&creds.secret, client.public) {
-            (None, true) => Ok(client),
-            (Some(_), true) | (None, false) => Err(TokenError::BadClientSecret),
-            (Some(secret), false) => {
+        match (&creds.auth, client.auth_method) {
+            (ClientAuth::None, AuthMethod::None) => Ok(client),
+            (ClientAuth::Secret(secret), method) if method.uses_secret() => {
                 let presented = secret.hash();
                 let now = self.clock.now();
                 let current = client.secret_hash.is_some_and(|h| hash_eq(&h, &presented));
@@ -245,7 +284,35 @@ impl TokenService {
                     Err(TokenError::BadClientSecret)
                 }
             }
+            (ClientAuth::Assertion(jwt), AuthMethod::PrivateKeyJwt) => {
+                self.check_assertion(client, jwt, endpoint).await
+            }
+            (ClientAuth::Assertion(_), _) => Err(TokenError::BadClientAssertion(
+                AssertionError::NotRegistered,
+            )),
+            _ => Err(TokenError::BadClientSecret),
         }
+    }
+
+    /// RFC 7523 §3: the assertion verifies, and its `jti` was not used before (recorded in the
+    /// store, so a replay is caught on every node until the assertion expires).
+    async fn check_assertion(
+        &self,
+        client: Client,
+        jwt: &str,
+        endpoint: Endpoint,
+    ) -> Result<Client, TokenError> {
+        let now = self.clock.now();
+        let verified = client_auth::verify(jwt, &client, &self.audiences, endpoint, now)
+            .map_err(TokenError::BadClientAssertion)?;
+        if !self
+            .store
+            .use_assertion_jti(client.id, &verified.jti, verified.expires_at, now)
+            .await?
+        {
+            return Err(TokenError::BadClientAssertion(AssertionError::Replayed));
+        }
+        Ok(client)
     }
 
     /// [`Self::authenticate`] with its failures counted against the token endpoint's budgets:
@@ -256,9 +323,10 @@ impl TokenService {
     pub(crate) async fn authenticate_throttled(
         &self,
         creds: &ClientCredentials,
+        endpoint: Endpoint,
         ip: &str,
     ) -> Result<Client, TokenError> {
-        let result = self.authenticate(creds).await;
+        let result = self.authenticate(creds, endpoint).await;
         if result.is_ok() {
             return result;
         }

@@ -2,7 +2,7 @@
 //! and id_tokens.
 
 pub mod id_token;
-mod jws;
+pub(crate) mod jws;
 pub mod keys;
 pub mod master_key;
 

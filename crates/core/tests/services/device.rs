@@ -42,7 +42,7 @@ async fn cli_app(w: &World, name: &str, scopes: &str, grants: &[&str]) -> Client
 fn public(client: &Client) -> ClientCredentials {
     ClientCredentials {
         client_id: client.client_id.clone(),
-        secret: None,
+        auth: keyward_core::oauth::tokens::ClientAuth::from_secret(None),
     }
 }
 
@@ -155,7 +155,9 @@ async fn rfc8628_3_1_a_confidential_client_authenticates_with_its_secret() {
     let (client, secret) = w.app("profile", &["refresh_token", DEVICE]).await;
     let wrong = ClientCredentials {
         client_id: client.client_id.clone(),
-        secret: Some(Secret::from_string("secret_wrong".into())),
+        auth: keyward_core::oauth::tokens::ClientAuth::from_secret(Some(Secret::from_string(
+            "secret_wrong".into(),
+        ))),
     };
     let refused = w.device.authorize(&wrong, None, &[], IP).await;
     assert!(

@@ -258,7 +258,9 @@ async fn others_guessing_a_client_id_never_lock_the_app_out() {
     let wrong = |c: &keyward_core::model::Client| TokenRequest {
         client: ClientCredentials {
             client_id: c.client_id.clone(),
-            secret: Some(Secret::from_string("kws_wrong".into())),
+            auth: keyward_core::oauth::tokens::ClientAuth::from_secret(Some(Secret::from_string(
+                "kws_wrong".into(),
+            ))),
         },
         grant: Grant::ClientCredentials {
             scope: None,

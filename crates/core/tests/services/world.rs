@@ -90,6 +90,10 @@ impl World {
             issuer: ISSUER.into(),
             limits: limits.clone(),
             settings: settings.clone(),
+            audiences: keyward_core::oauth::client_auth::AssertionAudiences {
+                issuer: ISSUER.into(),
+                ..Default::default()
+            },
         }));
         Self {
             _dir: dir,
@@ -179,7 +183,9 @@ impl World {
 pub fn credentials(client: &Client, secret: &Secret) -> ClientCredentials {
     ClientCredentials {
         client_id: client.client_id.clone(),
-        secret: Some(Secret::from_string(secret.expose().to_owned())),
+        auth: keyward_core::oauth::tokens::ClientAuth::from_secret(Some(Secret::from_string(
+            secret.expose().to_owned(),
+        ))),
     }
 }
 

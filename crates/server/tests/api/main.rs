@@ -28,6 +28,7 @@ mod device_flow;
 mod native_apps;
 mod page_language;
 mod pages;
+mod private_key_jwt;
 mod provider_flows;
 mod provider_rules;
 mod races;

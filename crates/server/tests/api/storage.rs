@@ -51,6 +51,8 @@ async fn expired_sessions_codes_and_tokens_are_purged(backend: Backend) {
             redirect_uris: vec!["https://a.example/cb".into()],
             post_logout_redirect_uris: vec![],
             id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
+            auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
+            jwks: None,
             allowed_scopes: ScopeSet::parse("profile").expect("scopes"),
             grant_types: vec![GrantType::AuthorizationCode],
             public: false,

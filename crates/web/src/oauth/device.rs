@@ -20,6 +20,11 @@ pub struct DeviceAuthorizationRequest {
     pub client_id: Option<String>,
     /// `client_secret_post`, for confidential clients.
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523 §2.2):
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed with a key of the app's registered `jwks`.
+    pub client_assertion: Option<String>,
     /// Space-separated; within the app's scopes. Default `profile` (none with `resource`).
     pub scope: Option<String>,
     /// RFC 8707: the API the tokens are for (an absolute URI); may repeat.

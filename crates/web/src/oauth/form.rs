@@ -5,7 +5,8 @@ use axum::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use keyward_core::oauth::TokenError;
-use keyward_core::oauth::tokens::{self, ClientCredentials, Grant};
+use keyward_core::oauth::client_auth::{self, AssertionError};
+use keyward_core::oauth::tokens::{self, ClientAuth, ClientCredentials, Grant};
 use keyward_core::secret::Secret;
 use std::collections::HashMap;
 
@@ -26,9 +27,13 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     /// RFC 8707: the API the access token is for (an absolute URI); may repeat.
     pub resource: Option<Vec<String>>,
-    /// `client_secret_post`; with `client_secret_basic` it may be left out.
+    /// `client_secret_post`; with `client_secret_basic` or `private_key_jwt` it may be left out.
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523 §2.2): `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed with a key of the app's registered `jwks`.
+    pub client_assertion: Option<String>,
 }
 
 /// The parameters of revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1).
@@ -38,6 +43,9 @@ pub struct TokenParam {
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523 §2.2), as at the token endpoint.
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
 }
 
 /// A form-encoded body. A parameter sent twice is refused (RFC 6749 §3.2), so that two parts
@@ -80,12 +88,21 @@ impl Form {
     }
 }
 
-/// The client's id and secret, from HTTP Basic (`client_secret_basic`) or the body
-/// (`client_secret_post`); using both at once is refused.
+/// The client's credentials: its id and secret from HTTP Basic (`client_secret_basic`) or the
+/// body (`client_secret_post`), or a signed JWT (`private_key_jwt`, RFC 7523 §2.2); using two
+/// methods at once is refused.
 pub fn client_credentials(
     headers: &HeaderMap,
     form: &Form,
 ) -> Result<ClientCredentials, TokenError> {
+    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        if headers.contains_key(AUTHORIZATION) || form.get("client_secret").is_some() {
+            return Err(TokenError::InvalidRequest(
+                "use one client authentication method",
+            ));
+        }
+        return assertion_credentials(form);
+    }
     if let Some(value) = headers.get(AUTHORIZATION) {
         let value = value.to_str().map_err(|_| TokenError::UnknownClient)?;
         let Some(encoded) = value
@@ -110,7 +127,7 @@ pub fn client_credentials(
         let secret = (!secret.is_empty()).then(|| Secret::from_string(secret));
         return Ok(ClientCredentials {
             client_id: id,
-            secret,
+            auth: ClientAuth::from_secret(secret),
         });
     }
     let client_id = form
@@ -121,7 +138,31 @@ pub fn client_credentials(
         .map(|s| Secret::from_string(s.to_owned()));
     Ok(ClientCredentials {
         client_id: client_id.to_owned(),
-        secret,
+        auth: ClientAuth::from_secret(secret),
+    })
+}
+
+/// `client_assertion_type` and `client_assertion` (RFC 7521 §4.2): the client is the one the
+/// assertion names as its `sub`; a `client_id` in the body must be that one.
+fn assertion_credentials(form: &Form) -> Result<ClientCredentials, TokenError> {
+    if form.get("client_assertion_type") != Some(client_auth::ASSERTION_TYPE) {
+        return Err(TokenError::InvalidRequest(
+            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ));
+    }
+    let assertion = form
+        .get("client_assertion")
+        .ok_or(TokenError::InvalidRequest("client_assertion is required"))?;
+    let client_id = client_auth::claimed_client_id(assertion)
+        .ok_or(TokenError::BadClientAssertion(AssertionError::Malformed))?;
+    if form.get("client_id").is_some_and(|id| id != client_id) {
+        return Err(TokenError::InvalidRequest(
+            "client_id does not match the client assertion",
+        ));
+    }
+    Ok(ClientCredentials {
+        client_id,
+        auth: ClientAuth::Assertion(assertion.to_owned()),
     })
 }
 
@@ -172,7 +213,7 @@ mod tests {
         let creds =
             client_credentials(&headers(&format!("Basic {encoded}")), &form).expect("creds");
         assert_eq!(creds.client_id, "client_a:b");
-        assert_eq!(creds.secret.as_ref().map(Secret::expose), Some("s+cr t"));
+        assert_eq!(creds.secret().map(Secret::expose), Some("s+cr t"));
     }
 
     #[test]
@@ -186,6 +227,42 @@ mod tests {
         assert!(matches!(
             client_credentials(&headers("Basic !!!"), &Form::default()),
             Err(TokenError::UnknownClient)
+        ));
+    }
+
+    /// `{"alg":"EdDSA"}.{"sub":"client_a"}.sig`: only the `sub` matters to parsing.
+    const ASSERTION: &str = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJjbGllbnRfYSJ9.c2ln";
+
+    fn assertion_form(extra: &str) -> Form {
+        let body = format!(
+            "client_assertion_type={}&client_assertion={ASSERTION}{extra}",
+            client_auth::ASSERTION_TYPE
+        );
+        Form::parse(body.as_bytes()).expect("form")
+    }
+
+    #[test]
+    fn rfc7523_2_2_an_assertion_names_the_client_and_excludes_other_methods() {
+        let creds = client_credentials(&HeaderMap::new(), &assertion_form("")).expect("creds");
+        assert_eq!(creds.client_id, "client_a");
+        assert!(matches!(creds.auth, ClientAuth::Assertion(ref a) if a == ASSERTION));
+        client_credentials(&HeaderMap::new(), &assertion_form("&client_id=client_a"))
+            .expect("matching client_id");
+        let basic = headers(&format!("Basic {}", STANDARD.encode("client_a:s")));
+        for (headers, extra) in [
+            (HeaderMap::new(), "&client_id=client_b"),
+            (HeaderMap::new(), "&client_secret=s"),
+            (basic, ""),
+        ] {
+            assert!(matches!(
+                client_credentials(&headers, &assertion_form(extra)),
+                Err(TokenError::InvalidRequest(_))
+            ));
+        }
+        let wrong_type = Form::parse(b"client_assertion_type=x&client_assertion=a.b.c").expect("f");
+        assert!(matches!(
+            client_credentials(&HeaderMap::new(), &wrong_type),
+            Err(TokenError::InvalidRequest(_))
         ));
     }
 }
@@ -293,7 +370,7 @@ mod props {
             prop_assert!(got.is_ok());
             let creds = got.unwrap_or_default();
             prop_assert_eq!(&creds.client_id, &id);
-            prop_assert_eq!(creds.secret.as_ref().map(Secret::expose), Some(secret.as_str()).filter(|s| !s.is_empty()));
+            prop_assert_eq!(creds.secret().map(Secret::expose), Some(secret.as_str()).filter(|s| !s.is_empty()));
         }
 
         #[test]

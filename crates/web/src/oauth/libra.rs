@@ -76,6 +76,9 @@ fn token_error(error: &TokenError) -> Envelope {
         TokenError::BadClientSecret => {
             Envelope::error(StatusCode::UNAUTHORIZED, "无效的客户端密钥")
         }
+        TokenError::BadClientAssertion(_) => {
+            Envelope::error(StatusCode::UNAUTHORIZED, "无效的客户端断言")
+        }
         TokenError::UnregisteredRedirectUri => {
             Envelope::error(StatusCode::BAD_REQUEST, "无效的重定向 URI")
         }
@@ -113,7 +116,7 @@ fn token_error(error: &TokenError) -> Envelope {
     responses(
         (status = 200, description = "Tokens, in `d`.", body = Libra<super::token::TokenResponse>),
         (status = 400, description = "`无效或已过期的授权码`, `无效的重定向 URI`, `请求参数错误`...", body = LibraError),
-        (status = 401, description = "`无效的客户端 ID`, `无效的客户端密钥`.", body = LibraError),
+        (status = 401, description = "`无效的客户端 ID`, `无效的客户端密钥`, `无效的客户端断言` (private_key_jwt).", body = LibraError),
         (status = 429, description = "`请求过于频繁，请稍后再试` (with `Retry-After`).", body = LibraError)),
     security((), ("client_basic" = [])))]
 pub async fn token(State(state): State<AppState>, request: ClientRequest) -> Envelope {

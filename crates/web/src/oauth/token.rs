@@ -91,7 +91,9 @@ impl IntoResponse for OAuthError {
         let error = self.0;
         let code = error.code();
         let status = match &error {
-            TokenError::UnknownClient | TokenError::BadClientSecret => StatusCode::UNAUTHORIZED,
+            TokenError::UnknownClient
+            | TokenError::BadClientSecret
+            | TokenError::BadClientAssertion(_) => StatusCode::UNAUTHORIZED,
             TokenError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             TokenError::Store(_) | TokenError::Settings(_) | TokenError::Signing(_) => {
                 tracing::error!(error = %error, "token endpoint failed");

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keyward_core::model::GrantType;
+use keyward_core::oauth::client_auth::AssertionAudiences;
 use keyward_core::oauth::scope::Scope;
 use keyward_core::oidc::SigningAlg;
 use serde_json::{Value, json};
@@ -38,6 +39,21 @@ crate::runtime_schema!(JwkSet, || {
         .into()
 });
 
+/// What a `private_key_jwt` assertion's `aud` may name (RFC 7523 §3 item 3): the issuer, or the
+/// URL of the endpoint it is sent to; at the token endpoint, either API family's.
+pub fn assertion_audiences(issuer: &str) -> AssertionAudiences {
+    AssertionAudiences {
+        issuer: issuer.to_owned(),
+        token: vec![
+            format!("{issuer}/api/oauth2/token"),
+            format!("{issuer}/api/oauth/token"),
+        ],
+        introspection: vec![format!("{issuer}/oauth2/introspect")],
+        revocation: vec![format!("{issuer}/oauth2/revoke")],
+        device_authorization: vec![format!("{issuer}/oauth2/device_authorization")],
+    }
+}
+
 pub fn document(issuer: &str) -> Value {
     let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
@@ -62,9 +78,13 @@ pub fn document(issuer: &str) -> Value {
             "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash",
             "preferred_username", "name", "picture", "email", "email_verified"
         ],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        // private_key_jwt (RFC 7523 §2.2) with a JWK Set registered inline; no jwks_uri yet.
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,

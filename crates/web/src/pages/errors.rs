@@ -265,12 +265,20 @@ impl PageMessage for AppError {
                 "不支持的 id_token 签名算法",
                 "Unsupported id_token signing algorithm.",
             ),
+            Self::AuthMethod => fixed(
+                "客户端认证方式无效：公开客户端只能用 none，private_key_jwt 需要 jwks",
+                "Invalid token_endpoint_auth_method: public apps use none, and private_key_jwt needs jwks.",
+            ),
+            Self::Jwks(e) => (Cow::Borrowed("jwks 无效"), Cow::Owned(e.to_string())),
             Self::PublicClientCredentials => fixed(
                 "公开客户端不能使用 client_credentials",
                 "Public clients cannot use client_credentials.",
             ),
             Self::NotFound => fixed("应用不存在", "No such app."),
-            Self::NoSecret => fixed("公开客户端没有密钥", "Public clients have no secret."),
+            Self::NoSecret => fixed(
+                "该应用不使用密钥（公开客户端或 private_key_jwt）",
+                "This app has no client secret (public or private_key_jwt).",
+            ),
             Self::NotApproved => fixed("应用尚未通过审核", "The app has not been approved yet."),
             Self::Grace => fixed(
                 "宽限期不能超过 7 天",
@@ -387,6 +395,10 @@ impl PageMessage for TokenError {
             ),
             Self::UnknownClient => fixed("无效的客户端 ID", "Unknown or unapproved app."),
             Self::BadClientSecret => fixed("无效的客户端密钥", "Wrong client secret."),
+            Self::BadClientAssertion(_) => fixed(
+                "无效的客户端断言",
+                "The client assertion (private_key_jwt) was refused.",
+            ),
             Self::InvalidGrant(_) => fixed(
                 "无效或已过期的授权码",
                 "The code or token is invalid or has expired.",

@@ -5,6 +5,7 @@ use super::{TokenService, jwt};
 use crate::clock::UnixTime;
 use crate::model::{Client, TokenKind, TokenRecord, User, UserId};
 use crate::oauth::audience::{ResourceGrants, scope_string};
+use crate::oauth::client_auth::Endpoint;
 use crate::oauth::scope::{Scope, ScopeSet};
 use crate::oauth::{TokenError, tokens::ClientCredentials};
 use crate::secret::SecretHash;
@@ -71,7 +72,9 @@ impl TokenService {
         token: &str,
         ip: &str,
     ) -> Result<(), TokenError> {
-        let client = self.authenticate_throttled(creds, ip).await?;
+        let client = self
+            .authenticate_throttled(creds, Endpoint::Revocation, ip)
+            .await?;
         let Some(hash) = self.row_hash(token).await? else {
             return Ok(());
         };
@@ -108,7 +111,9 @@ impl TokenService {
         token: &str,
         ip: &str,
     ) -> Result<Option<ActiveToken>, TokenError> {
-        let client = self.authenticate_throttled(creds, ip).await?;
+        let client = self
+            .authenticate_throttled(creds, Endpoint::Introspection, ip)
+            .await?;
         if client.public {
             return Err(TokenError::UnauthorizedClient(
                 "public clients cannot introspect",

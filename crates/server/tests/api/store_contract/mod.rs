@@ -4,6 +4,7 @@
 //! crates/store-sqlite/src/tests.rs.
 
 mod accounts;
+mod assertions;
 mod billing;
 mod device;
 mod federation;
@@ -65,6 +66,8 @@ pub(super) fn new_client(client_id: &str, owner: i64, status: ClientStatus) -> N
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
         id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
+        auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
+        jwks: None,
         allowed_scopes: ScopeSet::parse("profile balance").expect("scopes"),
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         public: false,

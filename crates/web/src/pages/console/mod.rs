@@ -549,6 +549,8 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
         trusted: false,
         id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
         allowed_resources: None,
+        auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
+        jwks: None,
         created_at: 1_767_225_600,
         updated_at: 1_767_225_600,
     }

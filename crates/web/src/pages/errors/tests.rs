@@ -93,6 +93,8 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             AppError::GrantType => AppError::GrantType,
             AppError::Resource => AppError::Resource,
             AppError::IdTokenAlg => AppError::IdTokenAlg,
+            AppError::AuthMethod => AppError::AuthMethod,
+            AppError::Jwks(_) => AppError::Jwks(keyward_core::oauth::client_auth::JwksError::PrivateKey),
             AppError::PublicClientCredentials => AppError::PublicClientCredentials,
             AppError::NotFound => AppError::NotFound,
             AppError::NoSecret => AppError::NoSecret,
@@ -137,6 +139,9 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             TokenError::InvalidRequest(_) => TokenError::InvalidRequest("unreadable body"),
             TokenError::UnknownClient => TokenError::UnknownClient,
             TokenError::BadClientSecret => TokenError::BadClientSecret,
+            TokenError::BadClientAssertion(_) => TokenError::BadClientAssertion(
+                keyward_core::oauth::client_auth::AssertionError::Replayed
+            ),
             TokenError::InvalidGrant(_) => TokenError::InvalidGrant("code expired"),
             TokenError::UnregisteredRedirectUri => TokenError::UnregisteredRedirectUri,
             TokenError::UnauthorizedClient(_) => TokenError::UnauthorizedClient("no refresh"),
