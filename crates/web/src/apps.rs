@@ -148,6 +148,10 @@ pub struct CreateBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    /// Not supported yet: refused, so that an app asking for it does not end up with a secret.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    jwks_uri: Option<serde_json::Value>,
 }
 
 /// `POST /api/oauth_apps`.
@@ -161,6 +165,11 @@ pub async fn create(
     Client(client): Client,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    if body.jwks_uri.is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::Refused(
+            "暂不支持 jwks_uri，请用 jwks 直接登记公钥（jwks_uri is not supported yet; register the keys with jwks）".into(),
+        ));
+    }
     let mut uris = body.redirect_uris.unwrap_or_default();
     if let Some(single) = body.redirect_uri.filter(|u| !u.is_empty()) {
         uris.insert(0, single);

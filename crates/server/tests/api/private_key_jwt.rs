@@ -402,6 +402,10 @@ async fn rfc7591_jwks_registration_is_validated(backend: Backend) {
             json!({"token_endpoint_auth_method": "tls_client_auth"}),
         ),
         (
+            "jwks_uri (not supported yet: never silently a secret app)",
+            json!({"jwks_uri": "https://app.example.com/jwks"}),
+        ),
+        (
             "public with a method",
             json!({"public": true, "token_endpoint_auth_method": "client_secret_basic"}),
         ),
