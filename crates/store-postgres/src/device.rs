@@ -1,7 +1,7 @@
 //! Device authorizations (RFC 8628).
 
 use crate::PostgresStore;
-use crate::oauth::{insert_family, insert_tokens, touch_consent};
+use crate::oauth::start_grant_family;
 use crate::rows::{decode_error, required_hash, resources_column, scopes_column};
 use crate::{backend, execute, fetch_optional};
 use async_trait::async_trait;
@@ -135,11 +135,7 @@ impl DeviceStore for PostgresStore {
         if !won {
             return Ok(None);
         }
-        let family_id = insert_family(&mut tx, &family).await?;
-        insert_tokens(&mut tx, family_id, tokens, now).await?;
-        if let Some(user) = family.user_id {
-            touch_consent(&mut tx, user, family.client, now).await?;
-        }
+        let family_id = start_grant_family(&mut tx, &family, tokens, now).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Some(family_id))
     }

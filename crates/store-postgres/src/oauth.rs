@@ -39,7 +39,7 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-pub(crate) async fn insert_tokens(
+async fn insert_tokens(
     tx: &mut Transaction<'_, Postgres>,
     family_id: i64,
     tokens: &[NewToken],
@@ -62,10 +62,7 @@ pub(crate) async fn insert_tokens(
     Ok(())
 }
 
-pub(crate) async fn insert_family(
-    tx: &mut Transaction<'_, Postgres>,
-    family: &NewFamily,
-) -> StoreResult<i64> {
+async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -> StoreResult<i64> {
     sqlx::query_scalar(
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -80,7 +77,23 @@ pub(crate) async fn insert_family(
     .map_err(crate::store_error)
 }
 
-pub(crate) async fn touch_consent(
+/// The first tokens of a grant a user approved (a code, a device authorization): the family,
+/// its tokens, and the consent marked as used now.
+pub(crate) async fn start_grant_family(
+    tx: &mut Transaction<'_, Postgres>,
+    family: &NewFamily,
+    tokens: &[NewToken],
+    now: UnixTime,
+) -> StoreResult<i64> {
+    let family_id = insert_family(tx, family).await?;
+    insert_tokens(tx, family_id, tokens, now).await?;
+    if let Some(user) = family.user_id {
+        touch_consent(tx, user, family.client, now).await?;
+    }
+    Ok(family_id)
+}
+
+async fn touch_consent(
     tx: &mut Transaction<'_, Postgres>,
     user: UserId,
     client: ClientPk,
@@ -405,11 +418,7 @@ impl OAuthStore for PostgresStore {
         if !won {
             return Ok(None);
         }
-        let family_id = insert_family(&mut tx, &family).await?;
-        insert_tokens(&mut tx, family_id, tokens, now).await?;
-        if let Some(user) = family.user_id {
-            touch_consent(&mut tx, user, family.client, now).await?;
-        }
+        let family_id = start_grant_family(&mut tx, &family, tokens, now).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Some(family_id))
     }

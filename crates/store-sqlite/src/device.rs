@@ -2,7 +2,7 @@
 
 use crate::SqliteStore;
 use crate::db::{Cols, execute};
-use crate::oauth::{insert_family, insert_tokens, touch_consent};
+use crate::oauth::start_grant_family;
 use crate::rows::{parsed, required_hash, resources_column, scopes_column};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
@@ -136,12 +136,7 @@ impl DeviceStore for SqliteStore {
                 if !won {
                     return Ok(None);
                 }
-                let family_id = insert_family(tx, &family)?;
-                insert_tokens(tx, family_id, tokens, now)?;
-                if let Some(user) = family.user_id {
-                    touch_consent(tx, user, family.client, now)?;
-                }
-                Ok(Some(family_id))
+                start_grant_family(tx, &family, tokens, now).map(Some)
             })
             .await
     }

@@ -46,7 +46,7 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-pub(crate) fn insert_tokens(
+fn insert_tokens(
     tx: &Connection,
     family_id: i64,
     tokens: &[NewToken],
@@ -71,7 +71,7 @@ pub(crate) fn insert_tokens(
     Ok(())
 }
 
-pub(crate) fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
+fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<i64> {
     execute(
         tx,
         "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
@@ -87,7 +87,23 @@ pub(crate) fn insert_family(tx: &Connection, family: &NewFamily) -> StoreResult<
     Ok(tx.last_insert_rowid())
 }
 
-pub(crate) fn touch_consent(
+/// The first tokens of a grant a user approved (a code, a device authorization): the family,
+/// its tokens, and the consent marked as used now.
+pub(crate) fn start_grant_family(
+    tx: &Connection,
+    family: &NewFamily,
+    tokens: &[NewToken],
+    now: UnixTime,
+) -> StoreResult<i64> {
+    let family_id = insert_family(tx, family)?;
+    insert_tokens(tx, family_id, tokens, now)?;
+    if let Some(user) = family.user_id {
+        touch_consent(tx, user, family.client, now)?;
+    }
+    Ok(family_id)
+}
+
+fn touch_consent(
     tx: &Connection,
     user: UserId,
     client: ClientPk,
@@ -420,12 +436,7 @@ impl OAuthStore for SqliteStore {
                 if !won {
                     return Ok(None);
                 }
-                let family_id = insert_family(tx, &family)?;
-                insert_tokens(tx, family_id, tokens, now)?;
-                if let Some(user) = family.user_id {
-                    touch_consent(tx, user, family.client, now)?;
-                }
-                Ok(Some(family_id))
+                start_grant_family(tx, &family, tokens, now).map(Some)
             })
             .await
     }

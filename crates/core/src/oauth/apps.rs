@@ -118,6 +118,20 @@ pub struct AdminEdit {
     pub resources: Option<Option<Vec<String>>>,
 }
 
+/// Records that a user lets an app have `scopes` and `resources`, in addition to what they
+/// allowed it before: the built-in scopes merge in the store, the APIs here.
+pub(crate) async fn save_consent_adding(
+    store: &dyn Store,
+    (user, client): (crate::model::UserId, ClientPk),
+    scopes: ScopeSet,
+    resources: &ResourceGrants,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    let before = store.consent(user, client).await?;
+    let all = before.map_or_else(|| resources.clone(), |c| c.resources.union(resources));
+    store.save_consent(user, client, scopes, &all, now).await
+}
+
 /// How many APIs an admin may list for one app.
 pub const RESOURCES_MAX: usize = 20;
 
@@ -462,12 +476,14 @@ impl Apps {
         resources: &ResourceGrants,
         ip: &str,
     ) -> Result<(), StoreError> {
-        // The APIs add to those consented before; the built-in scopes merge in the store.
-        let before = self.store.consent(user.id, client.id).await?;
-        let all = before.map_or_else(|| resources.clone(), |c| c.resources.union(resources));
-        self.store
-            .save_consent(user.id, client.id, scopes, &all, self.clock.now())
-            .await?;
+        save_consent_adding(
+            self.store.as_ref(),
+            (user.id, client.id),
+            scopes,
+            resources,
+            self.clock.now(),
+        )
+        .await?;
         let detail = json!({
             "scopes": audience::scope_string(scopes, resources),
             "resources": resources.iter().map(|g| g.resource.as_str()).collect::<Vec<_>>(),

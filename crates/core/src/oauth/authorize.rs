@@ -187,7 +187,14 @@ pub fn validate(
     params: &AuthorizeParams,
     client: Option<Client>,
 ) -> Result<ValidRequest, Rejection> {
-    let params = &params.normalized();
+    validate_normalized(&params.normalized(), client)
+}
+
+/// [`validate`] for parameters already [`AuthorizeParams::normalized`].
+fn validate_normalized(
+    params: &AuthorizeParams,
+    client: Option<Client>,
+) -> Result<ValidRequest, Rejection> {
     let Some(client) = client.filter(Client::is_active) else {
         return Err(Rejection::Page(AuthorizeError::UnknownClient));
     };
@@ -447,7 +454,7 @@ impl Authorizer {
         } else {
             self.store.client_by_client_id(client_id).await?
         };
-        let request = match validate(&params, client) {
+        let request = match validate_normalized(&params, client) {
             Ok(request) => request,
             Err(rejection) => return Ok(Err(rejection)),
         };

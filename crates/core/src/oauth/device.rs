@@ -9,6 +9,7 @@
 //! the address and the browser session (§5.1), and the codes live ten minutes.
 
 use super::TokenError;
+use super::apps::save_consent_adding;
 use super::audience::{ResourceGrants, scope_string, split_scopes};
 use super::client_auth::Endpoint;
 use super::resources::resolve;
@@ -304,15 +305,14 @@ impl DeviceService {
             return Err(DeviceError::Unknown);
         }
         let what = if approve {
-            // The APIs add to those consented before; the built-in scopes merge in the store.
-            let before = self.store.consent(user.id, pending.client.id).await?;
-            let all = before.map_or_else(
-                || pending.grant.clone(),
-                |c| c.resources.union(&pending.grant),
-            );
-            self.store
-                .save_consent(user.id, pending.client.id, pending.scopes, &all, now)
-                .await?;
+            save_consent_adding(
+                self.store.as_ref(),
+                (user.id, pending.client.id),
+                pending.scopes,
+                &pending.grant,
+                now,
+            )
+            .await?;
             action::DEVICE_APPROVED
         } else {
             action::DEVICE_DENIED
