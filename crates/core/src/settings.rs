@@ -104,6 +104,51 @@ pub struct Settings {
     /// Wrong TOTP or recovery codes per account (login, enabling, disabling).
     pub totp_failures_max_per_account: i64,
     pub totp_failures_window_secs: i64,
+
+    // Clients that describe themselves: never trusted, their users always asked.
+    /// Whether a `client_id` that is an https URL is taken for a Client ID Metadata Document.
+    pub client_metadata_documents: Switch,
+    /// Development and tests only: lets metadata documents (and `jwks_uri`) on loopback
+    /// addresses through the outbound guard.
+    pub client_metadata_allow_loopback: bool,
+    /// Hosts whose metadata documents are accepted (exact names, or `*.example.com` for any
+    /// subdomain); empty: any host not denied.
+    pub client_metadata_allowed_hosts: Vec<String>,
+    /// Hosts whose metadata documents are refused, in the same form; wins over the allow list.
+    pub client_metadata_denied_hosts: Vec<String>,
+    /// Dynamic client registration (RFC 7591) at `/oauth2/register`.
+    pub dynamic_registration: DynamicRegistration,
+    /// Registrations from one IP.
+    pub dynamic_registration_max_per_ip: i64,
+    pub dynamic_registration_window_secs: i64,
+    /// Dynamic clients that never authorized anyone are deleted after this many days.
+    pub dynamic_client_purge_days: i64,
+    /// The most of Keyward's own scopes a self-registered client may ask for.
+    pub self_registered_client_scopes: String,
+    /// The APIs (resource identifiers) a self-registered client may ask for; none by default.
+    pub self_registered_client_resources: Vec<String>,
+}
+
+/// A feature that is on or off (`"on"`/`"off"` in the settings document).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Switch {
+    #[default]
+    On,
+    Off,
+}
+
+/// Who may use a dynamically registered client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DynamicRegistration {
+    /// `/oauth2/register` answers 404 and is not advertised.
+    #[default]
+    Off,
+    /// A new client waits in the admins' approval queue.
+    Review,
+    /// A new client can be used at once, within the limits set for self-registered clients.
+    Open,
 }
 
 impl Settings {
@@ -147,6 +192,13 @@ impl Settings {
         )
     }
 
+    pub fn dynamic_registration_per_ip(&self) -> Limit {
+        Limit::new(
+            self.dynamic_registration_max_per_ip,
+            self.dynamic_registration_window_secs,
+        )
+    }
+
     pub fn totp_failures_per_account(&self) -> Limit {
         Limit::new(
             self.totp_failures_max_per_account,
@@ -162,6 +214,7 @@ impl Settings {
             self.mail_window_secs,
             self.wechat_failures_window_secs,
             self.totp_failures_window_secs,
+            self.dynamic_registration_window_secs,
         ]
         .into_iter()
         .max()
@@ -182,6 +235,7 @@ impl Settings {
             self.wechat_failures_max_per_ip,
             self.wechat_failures_max_per_account,
             self.totp_failures_max_per_account,
+            self.dynamic_registration_max_per_ip,
         ];
         if maxima.iter().any(|m| *m < 0) {
             return Err("频率限制的次数不能为负");
@@ -192,6 +246,7 @@ impl Settings {
             self.mail_window_secs,
             self.wechat_failures_window_secs,
             self.totp_failures_window_secs,
+            self.dynamic_registration_window_secs,
         ];
         if windows
             .iter()
@@ -267,6 +322,16 @@ impl Default for Settings {
             wechat_failures_window_secs: 900,
             totp_failures_max_per_account: 5,
             totp_failures_window_secs: 900,
+            client_metadata_documents: Switch::On,
+            client_metadata_allow_loopback: false,
+            client_metadata_allowed_hosts: Vec::new(),
+            client_metadata_denied_hosts: Vec::new(),
+            dynamic_registration: DynamicRegistration::Off,
+            dynamic_registration_max_per_ip: 10,
+            dynamic_registration_window_secs: 3600,
+            dynamic_client_purge_days: 30,
+            self_registered_client_scopes: "openid profile offline_access".into(),
+            self_registered_client_resources: Vec::new(),
         }
     }
 }
@@ -345,6 +410,75 @@ pub enum InvalidSettings {
     /// A rate limit or the refresh grace window out of its bounds.
     #[error("{0}")]
     Limits(&'static str),
+    /// A rule for self-registered clients that cannot be applied.
+    #[error("{0}")]
+    SelfRegistered(&'static str),
+}
+
+/// The most hosts on each metadata-document list and APIs on the self-registered list.
+pub const MAX_LISTED: usize = 100;
+
+/// Whether `pattern` is a host name, or `*.` and one, as the metadata-document host lists take.
+fn host_pattern_ok(pattern: &str) -> bool {
+    let host = pattern.strip_prefix("*.").unwrap_or(pattern);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// Whether `host` is named by `pattern` (an exact name, or `*.` for any subdomain).
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(parent) => host
+            .strip_suffix(parent)
+            .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+        None => pattern == host,
+    }
+}
+
+impl Settings {
+    /// Whether a metadata document may be fetched from `host` (lower-case): not denied, and
+    /// allowed when there is an allow list.
+    pub fn metadata_host_allowed(&self, host: &str) -> bool {
+        let listed = |list: &[String]| list.iter().any(|p| host_matches(p, host));
+        !listed(&self.client_metadata_denied_hosts)
+            && (self.client_metadata_allowed_hosts.is_empty()
+                || listed(&self.client_metadata_allowed_hosts))
+    }
+
+    fn check_self_registered(&self) -> Result<(), &'static str> {
+        let hosts = [
+            &self.client_metadata_allowed_hosts,
+            &self.client_metadata_denied_hosts,
+        ];
+        if hosts
+            .iter()
+            .any(|list| list.len() > MAX_LISTED || !list.iter().all(|h| host_pattern_ok(h)))
+        {
+            return Err("元数据文档的主机名单只能包含小写主机名或 *.域名，且每份不超过 100 个");
+        }
+        if crate::oauth::scope::ScopeSet::parse(&self.self_registered_client_scopes).is_err() {
+            return Err("self_registered_client_scopes 含有未知的权限范围");
+        }
+        if self.self_registered_client_resources.len() > MAX_LISTED
+            || self
+                .self_registered_client_resources
+                .iter()
+                .any(|r| r.is_empty() || r.len() > 2048)
+        {
+            return Err("self_registered_client_resources 最多 100 个 API 标识");
+        }
+        if !(1..=3650).contains(&self.dynamic_client_purge_days) {
+            return Err("dynamic_client_purge_days 必须在 1 到 3650 之间");
+        }
+        Ok(())
+    }
 }
 
 impl Settings {
@@ -357,6 +491,8 @@ impl Settings {
             return Err(InvalidSettings::QuotaTooLarge);
         }
         self.check_limits().map_err(InvalidSettings::Limits)?;
+        self.check_self_registered()
+            .map_err(InvalidSettings::SelfRegistered)?;
         if self.quota_per_unit <= 0 {
             return Err(InvalidSettings::QuotaPerUnit);
         }

@@ -7,11 +7,11 @@
 use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, CodeCheck,
-    Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry, NewClient, NewDeviceCode,
-    NewFamily, NewResource, NewSession, NewToken, NewUser, Resource, ResourcePatch, ResourcePk,
-    Role, Session, StoredKey, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId,
-    UserStatus,
+    AccessContext, AuditEntry, AuthCode, Client, ClientMetadata, ClientPatch, ClientPk,
+    ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry,
+    NewClient, NewDeviceCode, NewFamily, NewResource, NewSession, NewToken, NewUser, Resource,
+    ResourcePatch, ResourcePk, Role, Session, StoredKey, TokenRecord, TwoFactorRecord,
+    UpstreamState, User, UserId, UserStatus,
 };
 use crate::oauth::audience::ResourceGrants;
 use crate::oauth::scope::ScopeSet;
@@ -333,6 +333,16 @@ pub trait OAuthStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Deletes the app with its consents, codes and tokens.
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool>;
+    /// Replaces what a self-registered client says about itself.
+    async fn update_client_metadata(
+        &self,
+        pk: ClientPk,
+        metadata: &ClientMetadata,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Records that the client was seen authorizing a user at `now`; at most one write per
+    /// `every` seconds, so that a busy client does not write on every request.
+    async fn touch_client(&self, pk: ClientPk, now: UnixTime, every: i64) -> StoreResult<()>;
     /// Records a client assertion's `jti` (RFC 7523 §3 item 7) as used until `expires_at`.
     /// `false`: the same client already used it and that use has not expired, a replay. An
     /// expired record is taken over. Shared by every node, so a replay is caught on any of them.

@@ -1,6 +1,6 @@
 //! Fixtures the unit tests of several modules share.
 
-use crate::model::{AuthMethod, Client, ClientStatus, GrantType};
+use crate::model::{AuthMethod, Client, ClientKind, ClientStatus, GrantType};
 use crate::oauth::scope::ScopeSet;
 use crate::oidc::SigningAlg;
 use proptest::collection::vec;
@@ -12,7 +12,7 @@ pub fn approved_client() -> Client {
     Client {
         id: 1,
         client_id: "client_abc".into(),
-        owner_id: 1,
+        owner_id: Some(1),
         name: "App".into(),
         description: String::new(),
         redirect_uris: vec!["https://app.example/cb".into()],
@@ -31,6 +31,11 @@ pub fn approved_client() -> Client {
         allowed_resources: None,
         auth_method: AuthMethod::ClientSecretBasic,
         jwks: None,
+        jwks_uri: None,
+        kind: ClientKind::Console,
+        registration_token_hash: None,
+        metadata_expires_at: None,
+        last_used_at: None,
         created_at: 0,
         updated_at: 0,
     }

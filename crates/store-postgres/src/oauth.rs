@@ -7,8 +7,8 @@ use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional}
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
-    NewFamily, NewToken, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientMetadata, ClientPatch, ClientPk, ClientStatus, Consent,
+    GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -22,8 +22,17 @@ macro_rules! client_columns {
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
          c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
-         c.token_endpoint_auth_method, c.jwks, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
+         c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.kind, c.registration_token_hash, \
+         c.metadata_expires_at, c.last_used_at, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
     };
+}
+
+fn grant_types_text(grants: &[GrantType]) -> String {
+    grants
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 macro_rules! token_columns {
@@ -125,8 +134,10 @@ impl OAuthStore for PostgresStore {
             "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
              allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
              created_at, updated_at, post_logout_redirect_uris, id_token_alg, \
-                 token_endpoint_auth_method, jwks) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16) RETURNING id",
+             token_endpoint_auth_method, jwks, jwks_uri, kind, registration_token_hash, \
+             metadata_expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20) RETURNING id",
         )
         .bind(&c.client_id)
         .bind(c.owner_id)
@@ -134,13 +145,7 @@ impl OAuthStore for PostgresStore {
         .bind(&c.description)
         .bind(to_json(&c.redirect_uris))
         .bind(c.allowed_scopes.to_string())
-        .bind(
-            c.grant_types
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
+        .bind(grant_types_text(&c.grant_types))
         .bind(c.public)
         .bind(c.secret_hash.as_ref().map(SecretHash::as_bytes))
         .bind(c.secret_revealed_at)
@@ -150,6 +155,10 @@ impl OAuthStore for PostgresStore {
         .bind(c.id_token_alg.as_str())
         .bind(c.auth_method.as_str())
         .bind(&c.jwks)
+        .bind(&c.jwks_uri)
+        .bind(c.kind.as_str())
+        .bind(c.registration_token_hash.as_ref().map(SecretHash::as_bytes))
+        .bind(c.metadata_expires_at)
         .fetch_one(self.pool())
         .await
         .map_err(crate::store_error)?;
@@ -281,6 +290,47 @@ impl OAuthStore for PostgresStore {
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
         self.changed(sqlx::query("DELETE FROM clients WHERE id = $1").bind(pk))
             .await
+    }
+
+    async fn update_client_metadata(
+        &self,
+        pk: ClientPk,
+        m: &ClientMetadata,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.changed(
+            sqlx::query(
+                "UPDATE clients SET name = $2, redirect_uris = $3, grant_types = $4, \
+                 allowed_scopes = $5, public = $6, token_endpoint_auth_method = $7, jwks = $8, \
+                 jwks_uri = $9, metadata_expires_at = $10, updated_at = $11 \
+                 WHERE id = $1 AND kind <> 'console'",
+            )
+            .bind(pk)
+            .bind(&m.name)
+            .bind(to_json(&m.redirect_uris))
+            .bind(grant_types_text(&m.grant_types))
+            .bind(m.allowed_scopes.to_string())
+            .bind(m.public)
+            .bind(m.auth_method.as_str())
+            .bind(&m.jwks)
+            .bind(&m.jwks_uri)
+            .bind(m.metadata_expires_at)
+            .bind(now),
+        )
+        .await
+    }
+
+    async fn touch_client(&self, pk: ClientPk, now: UnixTime, every: i64) -> StoreResult<()> {
+        self.run(
+            sqlx::query(
+                "UPDATE clients SET last_used_at = $2 \
+                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - $3)",
+            )
+            .bind(pk)
+            .bind(now)
+            .bind(every),
+        )
+        .await
     }
 
     async fn use_assertion_jti(

@@ -3,8 +3,8 @@
 
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientStatus, Consent, GrantType,
-    Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
+    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientKind, ClientStatus, Consent,
+    GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
     TwoFactorRecord, UpstreamState, User, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
@@ -114,6 +114,7 @@ pub(crate) fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let alg: String = row.try_get("id_token_alg")?;
     let method: String = row.try_get("token_endpoint_auth_method")?;
+    let kind: String = row.try_get("kind")?;
     Ok(Client {
         id: row.try_get("id")?,
         client_id: row.try_get("client_id")?,
@@ -141,6 +142,11 @@ pub(crate) fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
         auth_method: AuthMethod::parse(&method)
             .ok_or_else(|| decode_error("token_endpoint_auth_method", &method))?,
         jwks: row.try_get("jwks")?,
+        jwks_uri: row.try_get("jwks_uri")?,
+        kind: ClientKind::parse(&kind).ok_or_else(|| decode_error("kind", &kind))?,
+        registration_token_hash: hash_column(row, "registration_token_hash")?,
+        metadata_expires_at: row.try_get("metadata_expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
         created_at: row.try_get("client_created_at")?,
         updated_at: row.try_get("client_updated_at")?,
     })

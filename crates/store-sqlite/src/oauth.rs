@@ -8,8 +8,8 @@ use crate::{SqliteStore, backend};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientPatch, ClientPk, ClientStatus, Consent, NewClient,
-    NewFamily, NewToken, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientMetadata, ClientPatch, ClientPk, ClientStatus, Consent,
+    GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -23,7 +23,8 @@ macro_rules! client_columns {
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
          c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
-         c.token_endpoint_auth_method, c.jwks, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
+         c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.kind, c.registration_token_hash, \
+         c.metadata_expires_at, c.last_used_at, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
     };
 }
 
@@ -44,6 +45,14 @@ const CLIENT_BY_PK: &str = concat!(
 
 fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+fn grant_types_text(grants: &[GrantType]) -> String {
+    grants
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn insert_tokens(
@@ -134,8 +143,10 @@ impl OAuthStore for SqliteStore {
                     "INSERT INTO clients (client_id, owner_id, name, description, redirect_uris, \
                  allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
                  created_at, updated_at, post_logout_redirect_uris, id_token_alg, \
-                 token_endpoint_auth_method, jwks) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
+                 token_endpoint_auth_method, jwks, jwks_uri, kind, registration_token_hash, \
+                 metadata_expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18, ?19, ?20)",
                     params![
                         c.client_id,
                         c.owner_id,
@@ -143,11 +154,7 @@ impl OAuthStore for SqliteStore {
                         c.description,
                         to_json(&c.redirect_uris),
                         c.allowed_scopes.to_string(),
-                        c.grant_types
-                            .iter()
-                            .map(|g| g.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        grant_types_text(&c.grant_types),
                         c.public,
                         c.secret_hash.as_ref().map(SecretHash::as_bytes),
                         c.secret_revealed_at,
@@ -156,7 +163,11 @@ impl OAuthStore for SqliteStore {
                         to_json(&c.post_logout_redirect_uris),
                         c.id_token_alg.as_str(),
                         c.auth_method.as_str(),
-                        c.jwks
+                        c.jwks,
+                        c.jwks_uri,
+                        c.kind.as_str(),
+                        c.registration_token_hash.as_ref().map(SecretHash::as_bytes),
+                        c.metadata_expires_at
                     ],
                 )?;
                 let pk = tx.last_insert_rowid();
@@ -291,6 +302,44 @@ impl OAuthStore for SqliteStore {
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
         self.changed("DELETE FROM clients WHERE id = ?1", [pk])
             .await
+    }
+
+    async fn update_client_metadata(
+        &self,
+        pk: ClientPk,
+        m: &ClientMetadata,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        self.changed(
+            "UPDATE clients SET name = ?2, redirect_uris = ?3, grant_types = ?4, \
+             allowed_scopes = ?5, public = ?6, token_endpoint_auth_method = ?7, jwks = ?8, \
+             jwks_uri = ?9, metadata_expires_at = ?10, updated_at = ?11 \
+             WHERE id = ?1 AND kind <> 'console'",
+            (
+                pk,
+                m.name.clone(),
+                to_json(&m.redirect_uris),
+                grant_types_text(&m.grant_types),
+                m.allowed_scopes.to_string(),
+                m.public,
+                m.auth_method.as_str(),
+                m.jwks.clone(),
+                m.jwks_uri.clone(),
+                m.metadata_expires_at,
+                now,
+            ),
+        )
+        .await
+    }
+
+    async fn touch_client(&self, pk: ClientPk, now: UnixTime, every: i64) -> StoreResult<()> {
+        self.changed(
+            "UPDATE clients SET last_used_at = ?2 \
+             WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?2 - ?3)",
+            (pk, now, every),
+        )
+        .await
+        .map(drop)
     }
 
     async fn use_assertion_jti(

@@ -4,8 +4,8 @@
 use crate::db::Cols;
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientStatus, Consent, GrantType,
-    Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
+    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientKind, ClientStatus, Consent,
+    GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
     TwoFactorRecord, UpstreamState, User, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
@@ -158,6 +158,11 @@ pub(crate) fn client_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Client> {
             AuthMethod::parse(&m).ok_or(m)
         })?,
         jwks: row.get("jwks")?,
+        jwks_uri: row.get("jwks_uri")?,
+        kind: parsed(row, "kind", |k: String| ClientKind::parse(&k).ok_or(k))?,
+        registration_token_hash: hash_column(row, "registration_token_hash")?,
+        metadata_expires_at: row.get("metadata_expires_at")?,
+        last_used_at: row.get("last_used_at")?,
         created_at: row.get("client_created_at")?,
         updated_at: row.get("client_updated_at")?,
     })

@@ -98,7 +98,7 @@ async fn app_and_token(store: &SqliteStore, user: i64) -> (i64, SecretHash) {
     let client = store
         .create_client(NewClient {
             client_id: format!("client-{}", uuid::Uuid::new_v4().simple()),
-            owner_id: user,
+            owner_id: Some(user),
             name: "app".into(),
             description: String::new(),
             redirect_uris: vec!["https://app.example/cb".into()],
@@ -109,6 +109,10 @@ async fn app_and_token(store: &SqliteStore, user: i64) -> (i64, SecretHash) {
             id_token_alg: SigningAlg::Rs256,
             auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
             jwks: None,
+            jwks_uri: None,
+            kind: keyward_core::model::ClientKind::Console,
+            registration_token_hash: None,
+            metadata_expires_at: None,
             status: ClientStatus::Approved,
             secret_hash: Some(SecretHash::of("secret")),
             secret_revealed_at: None,
@@ -218,4 +222,61 @@ async fn a_revocation_in_this_process_is_seen_by_the_next_read() {
     assert!(has_live_context(&store, &hash, 2_000).await);
     store.revoke_token(&hash, 2_000).await.expect("revoke");
     assert!(!has_live_context(&store, &hash, 2_000).await);
+}
+
+/// Migration 0010 rebuilds the clients table (to make owner_id nullable): an app's consents,
+/// codes and tokens, which reference it with ON DELETE CASCADE, must survive the rebuild.
+#[tokio::test]
+async fn rebuilding_the_clients_table_keeps_what_references_it() {
+    use keyward_core::model::ClientKind;
+    use keyward_core::store::OAuthStore;
+    use sqlx::ConnectOptions as _;
+    let db = TempDb::new();
+    let url = format!("sqlite://{}", db.dir.join("keyward.db").display());
+    let store = SqliteStore::connect(&url).await.expect("connect");
+    let mut connection = store.options.connect().await.expect("sqlx connection");
+    crate::MIGRATOR
+        .run_to(9, &mut connection)
+        .await
+        .expect("migrate to 0009");
+    drop(connection);
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    store
+        .db()
+        .write(move |tx| {
+            crate::db::execute(
+                tx,
+                "INSERT INTO clients (id, client_id, owner_id, name, redirect_uris, allowed_scopes, \
+                 grant_types, status, created_at, updated_at) VALUES (5, 'client_old', ?1, 'Old', \
+                 '[\"https://a.example/cb\"]', 'profile', 'authorization_code', 'approved', 1, 1)",
+                [alice.id],
+            )?;
+            crate::db::execute(
+                tx,
+                "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
+                 VALUES (?1, 5, 2, 1, 1)",
+                [alice.id],
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("data of 0009");
+
+    store.migrate().await.expect("migrate to the end");
+    let client = store
+        .client_by_pk(5)
+        .await
+        .expect("read")
+        .expect("the app is still there");
+    assert_eq!(
+        (client.owner_id, client.kind),
+        (Some(alice.id), ClientKind::Console)
+    );
+    let consent = store.consent(alice.id, 5).await.expect("read");
+    assert!(consent.is_some(), "the consent survived the rebuild");
+    let foreign_keys: Option<i64> = store
+        .db()
+        .read(|c| first_row(c, "PRAGMA foreign_keys", [], |row| row.get(0)))
+        .expect("pragma");
+    assert_eq!(foreign_keys, Some(1), "foreign keys are enforced again");
 }

@@ -62,7 +62,13 @@ pub struct AppView {
     pub allowed_resources: Option<Vec<String>>,
     /// Whether the owner has been shown a secret (it cannot be shown again; rotate instead).
     pub secret_revealed: bool,
-    pub owner_id: i64,
+    /// The developer who registered it; absent for a self-registered client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<i64>,
+    /// `console`, `dynamic` (RFC 7591) or `metadata_document` (its client_id is the URL of its
+    /// metadata).
+    #[schema(value_type = String)]
+    pub kind: &'static str,
     pub created_time: i64,
     pub updated_time: i64,
 }
@@ -93,6 +99,7 @@ impl AppView {
             allowed_resources: app.allowed_resources.clone(),
             secret_revealed: app.secret_revealed_at.is_some(),
             owner_id: app.owner_id,
+            kind: app.kind.as_str(),
             created_time: app.created_at,
             updated_time: app.updated_at,
         }

@@ -108,12 +108,50 @@ impl AuthMethod {
     }
 }
 
+/// How a client came to be known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Registered by a developer in the console (or the apps API), reviewed by an admin.
+    Console,
+    /// Registered itself at `/oauth2/register` (RFC 7591).
+    Dynamic,
+    /// Its `client_id` is the https URL of its metadata document
+    /// (draft-ietf-oauth-client-id-metadata-document), fetched when it is used.
+    MetadataDocument,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Console => "console",
+            Self::Dynamic => "dynamic",
+            Self::MetadataDocument => "metadata_document",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "console" => Some(Self::Console),
+            "dynamic" => Some(Self::Dynamic),
+            "metadata_document" => Some(Self::MetadataDocument),
+            _ => None,
+        }
+    }
+
+    /// Whether the client described itself, unseen by anyone at the platform: such a client is
+    /// never trusted and users always see who it claims to be.
+    pub fn self_registered(self) -> bool {
+        self != Self::Console
+    }
+}
+
 /// A registered app (OAuth client).
 #[derive(Debug, Clone)]
 pub struct Client {
     pub id: ClientPk,
     pub client_id: String,
-    pub owner_id: UserId,
+    /// The developer who registered it; `None` for a self-registered client.
+    pub owner_id: Option<UserId>,
     pub name: String,
     pub description: String,
     pub redirect_uris: Vec<String>,
@@ -141,6 +179,15 @@ pub struct Client {
     pub auth_method: AuthMethod,
     /// The app's public JWK Set (JSON), for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// Where the app's JWK Set is fetched instead, for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
+    pub kind: ClientKind,
+    /// RFC 7592: the hash of a dynamic client's registration access token.
+    pub registration_token_hash: Option<SecretHash>,
+    /// When a metadata-document client's document must be fetched again.
+    pub metadata_expires_at: Option<UnixTime>,
+    /// When the client was last seen authorizing a user.
+    pub last_used_at: Option<UnixTime>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -152,6 +199,12 @@ impl Client {
 
     pub fn is_active(&self) -> bool {
         self.status == ClientStatus::Approved
+    }
+
+    /// Whether users may skip consent for it: only an app an admin marked trusted, and never a
+    /// client that described itself.
+    pub fn is_trusted(&self) -> bool {
+        self.trusted && !self.kind.self_registered()
     }
 
     pub fn grant_types_string(&self) -> String {
@@ -166,7 +219,7 @@ impl Client {
 #[derive(Debug, Clone)]
 pub struct NewClient {
     pub client_id: String,
-    pub owner_id: UserId,
+    pub owner_id: Option<UserId>,
     pub name: String,
     pub description: String,
     pub redirect_uris: Vec<String>,
@@ -178,6 +231,10 @@ pub struct NewClient {
     pub auth_method: AuthMethod,
     /// Validated public JWK Set (JSON), for `private_key_jwt`.
     pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub kind: ClientKind,
+    pub registration_token_hash: Option<SecretHash>,
+    pub metadata_expires_at: Option<UnixTime>,
     pub status: ClientStatus,
     /// Set when the app is approved at creation and the secret shown in that answer.
     pub secret_hash: Option<SecretHash>,
@@ -194,4 +251,19 @@ pub struct ClientPatch {
     pub allowed_scopes: Option<ScopeSet>,
     /// `Some(None)` lifts the limit.
     pub allowed_resources: Option<Option<Vec<String>>>,
+}
+
+/// What a self-registered client says about itself (RFC 7591 §2), replaced whole when its
+/// metadata document is fetched again or its registration is updated (RFC 7592 §2.2).
+#[derive(Debug, Clone)]
+pub struct ClientMetadata {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub allowed_scopes: ScopeSet,
+    pub public: bool,
+    pub auth_method: AuthMethod,
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub metadata_expires_at: Option<UnixTime>,
 }

@@ -7,7 +7,10 @@ mod resource;
 mod session;
 mod user;
 
-pub use client::{AuthMethod, Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient};
+pub use client::{
+    AuthMethod, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk, ClientStatus, GrantType,
+    NewClient,
+};
 pub use device::{DeviceCode, DeviceDecision, DeviceState, DeviceStatus, NewDeviceCode};
 pub use oauth::{
     AccessContext, AuditEntry, AuthCode, CodeCheck, Consent, Identity, NewAuditEntry, NewFamily,

@@ -11,7 +11,7 @@ use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
 use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
 use crate::model::{
-    AuthMethod, Client, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User,
+    AuthMethod, Client, ClientKind, ClientPatch, ClientPk, ClientStatus, GrantType, NewClient, User,
 };
 use crate::oidc::SigningAlg;
 use crate::secret::{ALPHANUMERIC, Secret, random_string};
@@ -256,7 +256,7 @@ impl Apps {
             (approved && auth_method.uses_secret()).then(|| Secret::generate(CLIENT_SECRET_PREFIX));
         let new = NewClient {
             client_id: format!("{CLIENT_ID_PREFIX}{}", random_string(ALPHANUMERIC, 24)),
-            owner_id: owner.id,
+            owner_id: Some(owner.id),
             name,
             description,
             redirect_uris: uris,
@@ -267,6 +267,10 @@ impl Apps {
             id_token_alg,
             auth_method,
             jwks,
+            jwks_uri: None,
+            kind: ClientKind::Console,
+            registration_token_hash: None,
+            metadata_expires_at: None,
             status: if approved {
                 ClientStatus::Approved
             } else {
@@ -542,7 +546,7 @@ impl Apps {
         self.store
             .client_by_pk(pk)
             .await?
-            .filter(|c| c.owner_id == owner.id)
+            .filter(|c| c.owner_id == Some(owner.id))
             .ok_or(AppError::NotFound)
     }
 

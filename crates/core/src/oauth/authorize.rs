@@ -407,7 +407,7 @@ pub fn decide(
         };
     }
     let remembered = request.covered_by(consent);
-    if request.prompt.consent || !(remembered || request.client.trusted) {
+    if request.prompt.consent || !(remembered || request.client.is_trusted()) {
         return if request.prompt.none {
             Decision::Reject(
                 request.reject(ErrorCode::ConsentRequired, "the user has not consented"),

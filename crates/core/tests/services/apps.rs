@@ -108,7 +108,8 @@ async fn a_rotated_secret_keeps_the_old_one_only_for_its_grace() {
         .await
         .expect("client")
         .expect("exists")
-        .owner_id;
+        .owner_id
+        .expect("a console app has an owner");
     let owner = w
         .store
         .user_by_id(owner)

@@ -45,7 +45,7 @@ async fn expired_sessions_codes_and_tokens_are_purged(backend: Backend) {
     let client = store
         .create_client(NewClient {
             client_id: "client_purge".into(),
-            owner_id: user,
+            owner_id: Some(user),
             name: "n".into(),
             description: String::new(),
             redirect_uris: vec!["https://a.example/cb".into()],
@@ -53,6 +53,10 @@ async fn expired_sessions_codes_and_tokens_are_purged(backend: Backend) {
             id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
             auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
             jwks: None,
+            jwks_uri: None,
+            kind: keyward_core::model::ClientKind::Console,
+            registration_token_hash: None,
+            metadata_expires_at: None,
             allowed_scopes: ScopeSet::parse("profile").expect("scopes"),
             grant_types: vec![GrantType::AuthorizationCode],
             public: false,

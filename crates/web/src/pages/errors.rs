@@ -458,6 +458,14 @@ impl PageMessage for InvalidSettings {
                      (counts not negative, windows 1 second to 1 day, grace 0-120 seconds).",
                 ),
             ),
+            Self::SelfRegistered(message) => (
+                Cow::Borrowed(message),
+                Cow::Borrowed(
+                    "A rule for self-registered clients cannot be applied: host lists hold \
+                     lower-case host names or *.domain (at most 100 each), scopes must be known, \
+                     at most 100 APIs, purge after 1 to 3650 days.",
+                ),
+            ),
         }
     }
 }

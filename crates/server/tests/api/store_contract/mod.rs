@@ -12,6 +12,7 @@ mod keys_and_audit;
 mod oauth;
 mod resources;
 mod schema;
+mod self_registered;
 
 use crate::helpers::{Backend, TestDatabase};
 use crate::on_both_backends;
@@ -60,7 +61,7 @@ pub(super) fn identity(subject: &str, user_id: i64) -> Identity {
 pub(super) fn new_client(client_id: &str, owner: i64, status: ClientStatus) -> NewClient {
     NewClient {
         client_id: client_id.into(),
-        owner_id: owner,
+        owner_id: Some(owner),
         name: client_id.into(),
         description: String::new(),
         redirect_uris: vec!["https://app.example/cb".into()],
@@ -68,6 +69,10 @@ pub(super) fn new_client(client_id: &str, owner: i64, status: ClientStatus) -> N
         id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
         auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
         jwks: None,
+        jwks_uri: None,
+        kind: keyward_core::model::ClientKind::Console,
+        registration_token_hash: None,
+        metadata_expires_at: None,
         allowed_scopes: ScopeSet::parse("profile balance").expect("scopes"),
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         public: false,

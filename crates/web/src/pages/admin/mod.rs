@@ -186,7 +186,7 @@ async fn app_rows(
     t: &'static Texts,
     apps: &[App],
 ) -> Result<Vec<AdminAppRow>, Response> {
-    let ids: Vec<UserId> = apps.iter().map(|a| a.owner_id).collect();
+    let ids: Vec<UserId> = apps.iter().filter_map(|a| a.owner_id).collect();
     let owners = usernames(state, t, &ids).await?;
     let resources = state
         .resources
@@ -196,10 +196,10 @@ async fn app_rows(
     Ok(apps
         .iter()
         .map(|app| {
-            let owner = owners
-                .get(&app.owner_id)
-                .cloned()
-                .unwrap_or_else(|| format!("#{}", app.owner_id));
+            let owner = match app.owner_id {
+                Some(id) => owners.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+                None => admin_texts(t).self_registered.to_owned(),
+            };
             AdminAppRow::new(t, app, owner, &resources)
         })
         .collect())

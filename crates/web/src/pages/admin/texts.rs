@@ -27,6 +27,7 @@ crate::pages::page_words! {
         mark_trusted: "标记为受信任", "Mark trusted";
         unmark_trusted: "取消受信任", "Remove trust";
         owner: "开发者", "Developer";
+        self_registered: "自行注册（未经审核）", "Self-registered (not reviewed)";
         apps_title: "所有应用", "All apps";
         no_apps: "没有应用。", "No apps.";
         status: "状态", "Status";

@@ -415,7 +415,7 @@ pub async fn confirm_delete(
         return not_found(page.t);
     };
     let app = match state.store.client_by_pk(id).await {
-        Ok(Some(app)) if app.owner_id == page.user.id => app,
+        Ok(Some(app)) if app.owner_id == Some(page.user.id) => app,
         Ok(_) => return not_found(page.t),
         Err(e) => return unavailable(page.t, &e),
     };
@@ -531,7 +531,7 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
     App {
         id: 7,
         client_id: "client_sample".into(),
-        owner_id: 2,
+        owner_id: Some(2),
         name: "Sample <App>".into(),
         description: "Signs users in & reads balances".into(),
         redirect_uris: vec!["https://app.example.com/cb?x=1&y=2".into()],
@@ -551,6 +551,11 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
         allowed_resources: None,
         auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,
         jwks: None,
+        jwks_uri: None,
+        kind: keyward_core::model::ClientKind::Console,
+        registration_token_hash: None,
+        metadata_expires_at: None,
+        last_used_at: None,
         created_at: 1_767_225_600,
         updated_at: 1_767_225_600,
     }

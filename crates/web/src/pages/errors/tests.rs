@@ -167,6 +167,9 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
                 "无法启用 Telegram OAuth，请先填入 Telegram Bot Token！"
             ),
             InvalidSettings::Limits(_) => InvalidSettings::Limits("频率限制的次数不能为负"),
+            InvalidSettings::SelfRegistered(_) => InvalidSettings::SelfRegistered(
+                "dynamic_client_purge_days 必须在 1 到 3650 之间"
+            ),
         }),
         every!(SettingsUpdateError {
             SettingsUpdateError::Unknown(_) => SettingsUpdateError::Unknown("colour".into()),
