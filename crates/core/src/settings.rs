@@ -714,3 +714,57 @@ pub async fn apply_changes(
         root_only_changed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns_name_a_host_or_its_subdomains_only() {
+        assert!(host_matches("agent.example", "agent.example"));
+        assert!(!host_matches("agent.example", "x.agent.example"));
+        assert!(host_matches("*.example.com", "a.example.com"));
+        assert!(host_matches("*.example.com", "a.b.example.com"));
+        assert!(!host_matches("*.example.com", "example.com"));
+        assert!(!host_matches("*.example.com", "badexample.com"));
+        assert!(!host_matches("*.example.com", ".example.com"));
+    }
+
+    #[test]
+    fn the_deny_list_wins_and_an_allow_list_admits_only_its_hosts() {
+        let mut s = Settings::default();
+        assert!(s.metadata_host_allowed("agent.example"));
+        s.client_metadata_allowed_hosts = vec!["*.example".into()];
+        assert!(s.metadata_host_allowed("agent.example"));
+        assert!(!s.metadata_host_allowed("agent.other"));
+        s.client_metadata_denied_hosts = vec!["agent.example".into()];
+        assert!(!s.metadata_host_allowed("agent.example"));
+    }
+
+    #[test]
+    fn self_registered_rules_are_validated() {
+        let ok = |change: fn(&mut Settings)| {
+            let mut s = Settings::default();
+            change(&mut s);
+            s.check_self_registered().is_ok()
+        };
+        assert!(ok(|_| {}));
+        assert!(!ok(
+            |s| s.client_metadata_denied_hosts = vec!["Evil.Example".into()]
+        ));
+        assert!(!ok(
+            |s| s.client_metadata_allowed_hosts = vec!["a..b".into()]
+        ));
+        assert!(!ok(|s| s.client_metadata_allowed_hosts = vec!["*.".into()]));
+        assert!(ok(
+            |s| s.client_metadata_allowed_hosts = vec!["*.example.com".into()]
+        ));
+        assert!(!ok(
+            |s| s.self_registered_client_scopes = "openid admin".into()
+        ));
+        assert!(!ok(|s| s.dynamic_client_purge_days = 0));
+        assert!(!ok(
+            |s| s.client_metadata_denied_hosts = vec!["a.example".into(); 101]
+        ));
+    }
+}

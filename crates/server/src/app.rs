@@ -8,6 +8,7 @@ use keyward_core::model::Role;
 use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::Apps;
 use keyward_core::oauth::authorize::Authorizer;
+use keyward_core::oauth::directory::ClientDirectory;
 use keyward_core::oauth::successor::SuccessorKey;
 use keyward_core::oauth::tokens::{TokenService, TokenServiceParts};
 use keyward_core::oidc::keys::KeyPolicy;
@@ -139,6 +140,17 @@ impl Node {
         ));
         let limits = Arc::new(RateLimiter::new(store.clone(), clock.clone()));
         let settings = Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2)));
+        let fetcher = keyward_upstream::GuardedFetcher::new(
+            &outbound_roots,
+            keyward_upstream::FetchLimits::default(),
+        )
+        .context("building the guarded outbound fetcher")?;
+        let clients = Arc::new(ClientDirectory::new(
+            store.clone(),
+            settings.clone(),
+            clock.clone(),
+            Arc::new(keyward_web::outbound::GuardedDocuments(fetcher)),
+        ));
         let tokens = Arc::new(TokenService::new(TokenServiceParts {
             store: store.clone(),
             clock: clock.clone(),
@@ -149,6 +161,7 @@ impl Node {
             limits: limits.clone(),
             settings: settings.clone(),
             audiences: keyward_web::oidc::discovery::assertion_audiences(&web.public_url),
+            clients: clients.clone(),
         }));
         let device = Arc::new(keyward_core::oauth::device::DeviceService::new(
             tokens.clone(),
@@ -170,11 +183,6 @@ impl Node {
             )),
             http: keyward_upstream::Http::with_roots(&outbound_roots)
                 .context("building the outbound HTTP client")?,
-            fetcher: keyward_upstream::GuardedFetcher::new(
-                &outbound_roots,
-                keyward_upstream::FetchLimits::default(),
-            )
-            .context("building the guarded outbound fetcher")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone(), settings.clone())),
             tokens,
@@ -184,7 +192,9 @@ impl Node {
                 clock.clone(),
                 lifetimes,
                 web.public_url.clone(),
+                clients.clone(),
             )),
+            clients,
             resources: Arc::new(keyward_core::oauth::resources::Resources::new(
                 store.clone(),
                 clock,

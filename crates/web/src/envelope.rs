@@ -137,6 +137,13 @@ impl From<SettingsError> for ApiError {
     }
 }
 
+/// Callers answer a document client's refusal themselves; what reaches here failed inside.
+impl From<keyward_core::oauth::directory::LookupError> for ApiError {
+    fn from(e: keyward_core::oauth::directory::LookupError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
 /// A JSON body for the new-api families. It must say `Content-Type: application/json` (415
 /// otherwise): an HTML form or a `text/plain` fetch from another site can send that body with
 /// the browser's cookies and no CORS preflight, `application/json` cannot. A body that is too

@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod oidc;
 pub mod openapi;
+pub mod outbound;
 pub mod pages;
 pub mod routes;
 pub mod state;

@@ -86,9 +86,9 @@ pub struct Services {
     pub topups: Arc<TopUps>,
     /// Outbound HTTP to upstream providers.
     pub http: keyward_upstream::Http,
-    /// Outbound fetches of URLs untrusted parties give us (client metadata documents, a
-    /// client's `jwks_uri`): public addresses only, https, no redirects, bounded.
-    pub fetcher: keyward_upstream::GuardedFetcher,
+    /// Finds clients, including those known by a metadata document, whose fetches (and those
+    /// of a client's `jwks_uri`) go through the outbound guard.
+    pub clients: Arc<keyward_core::oauth::directory::ClientDirectory>,
     pub store: Arc<dyn Store>,
     pub settings: Arc<SettingsCache>,
     pub config: Arc<WebConfig>,

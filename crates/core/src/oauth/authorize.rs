@@ -2,7 +2,9 @@
 //! decides whether an error may be sent back to the app, then the login / consent / code decision.
 
 use super::audience::{self, ResourceGrants, TargetError};
+use super::directory::{ClientDirectory, LookupError};
 use super::error::ErrorCode;
+use super::metadata_document::DocumentError;
 use super::resources::{ResolveError, resolve};
 use super::scope::{Scope, ScopeSet};
 use super::{CODE_PREFIX, Lifetimes, pkce, redirect_uri};
@@ -67,10 +69,13 @@ impl AuthorizeParams {
 }
 
 /// Why a request is refused with a page: the redirect URI cannot be trusted yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthorizeError {
     #[error("无效的客户端 ID")]
     UnknownClient,
+    /// The client_id is a metadata document URL that cannot be used.
+    #[error("客户端元数据文档无法使用: {0}")]
+    ClientDocument(DocumentError),
     #[error("缺少重定向 URI")]
     MissingRedirectUri,
     #[error("无效的重定向 URI")]
@@ -425,6 +430,7 @@ pub struct Authorizer {
     clock: Arc<dyn Clock>,
     lifetimes: Lifetimes,
     issuer: String,
+    clients: Arc<ClientDirectory>,
 }
 
 impl Authorizer {
@@ -433,12 +439,14 @@ impl Authorizer {
         clock: Arc<dyn Clock>,
         lifetimes: Lifetimes,
         issuer: String,
+        clients: Arc<ClientDirectory>,
     ) -> Self {
         Self {
             store,
             clock,
             lifetimes,
             issuer,
+            clients,
         }
     }
 
@@ -446,13 +454,15 @@ impl Authorizer {
     pub async fn load(
         &self,
         params: &AuthorizeParams,
-    ) -> Result<Result<ValidRequest, Rejection>, StoreError> {
+    ) -> Result<Result<ValidRequest, Rejection>, LookupError> {
         let params = params.normalized();
         let client_id = params.client_id.as_deref().unwrap_or_default();
-        let client = if client_id.is_empty() || client_id.len() > 128 {
-            None
-        } else {
-            self.store.client_by_client_id(client_id).await?
+        let client = match self.clients.find(client_id).await {
+            Ok(client) => client,
+            Err(LookupError::Document(e)) => {
+                return Ok(Err(Rejection::Page(AuthorizeError::ClientDocument(e))));
+            }
+            Err(e) => return Err(e),
         };
         let request = match validate_normalized(&params, client) {
             Ok(request) => request,
@@ -461,9 +471,9 @@ impl Authorizer {
         if params.resource.is_empty() {
             return Ok(Ok(request));
         }
-        request
+        Ok(request
             .with_resources(self.store.as_ref(), &params, &self.issuer)
-            .await
+            .await?)
     }
 
     /// Stores a code bound to the request and returns the URL to send the browser to.
@@ -491,6 +501,7 @@ impl Authorizer {
                 used_at: None,
             })
             .await?;
+        self.clients.touch(&request.client).await?;
         let mut pairs = vec![("code", code.expose().to_owned())];
         if let Some(state) = &request.state {
             pairs.push(("state", state.clone()));

@@ -3,8 +3,8 @@
 //! (`jwks`). This module checks a registered JWK Set and verifies an assertion against it; the
 //! token service records the assertion's `jti` so that it is used once.
 //!
-//! `jwks_uri` (fetching the set from the client's URL) is not supported: it needs the outbound
-//! address guard, and an app registers its keys inline until then.
+//! A client may instead publish its set at a `jwks_uri`: the token service fetches it through
+//! the client directory (and the outbound guard) and verifies against it the same way.
 
 use crate::clock::UnixTime;
 use crate::model::Client;
@@ -76,6 +76,8 @@ pub enum AssertionError {
     NotRegistered,
     #[error("no registered key matches the client assertion")]
     UnknownKey,
+    #[error("the client's jwks_uri could not be fetched or holds no usable key set")]
+    KeysUnavailable,
     #[error("the client assertion's signature is invalid")]
     Signature,
     #[error("the client assertion's iss and sub must be the client_id")]

@@ -15,6 +15,7 @@ pub use request::{Grant, TokenRequest};
 
 use super::audience::{self, ResourceGrants, TargetError};
 use super::client_auth::{self, AssertionAudiences, AssertionError, Endpoint};
+use super::directory::{ClientDirectory, LookupError};
 use super::resources::resolve;
 use super::scope::{Scope, ScopeSet};
 use super::successor::SuccessorKey;
@@ -148,6 +149,8 @@ pub struct TokenServiceParts {
     pub settings: Arc<SettingsCache>,
     /// What a `private_key_jwt` assertion's `aud` may name at each endpoint.
     pub audiences: AssertionAudiences,
+    /// Finds clients, including those known by a metadata document, and published key sets.
+    pub clients: Arc<ClientDirectory>,
 }
 
 pub struct TokenService {
@@ -160,6 +163,7 @@ pub struct TokenService {
     limits: Arc<RateLimiter>,
     settings: Arc<SettingsCache>,
     audiences: AssertionAudiences,
+    clients: Arc<ClientDirectory>,
 }
 
 /// Tokens minted for a grant and not yet stored.
@@ -180,6 +184,7 @@ impl TokenService {
             limits: parts.limits,
             settings: parts.settings,
             audiences: parts.audiences,
+            clients: parts.clients,
         }
     }
 
@@ -259,15 +264,16 @@ impl TokenService {
         creds: &ClientCredentials,
         endpoint: Endpoint,
     ) -> Result<Client, TokenError> {
-        if creds.client_id.is_empty() || creds.client_id.len() > 128 {
-            return Err(TokenError::UnknownClient);
+        let client = match self.clients.find(&creds.client_id).await {
+            Ok(client) => client.filter(Client::is_active),
+            Err(LookupError::Document(e)) => {
+                tracing::info!(client_id = %creds.client_id, error = %e, "metadata document client refused");
+                None
+            }
+            Err(LookupError::Store(e)) => return Err(e.into()),
+            Err(LookupError::Settings(e)) => return Err(e.into()),
         }
-        let client = self
-            .store
-            .client_by_client_id(&creds.client_id)
-            .await?
-            .filter(Client::is_active)
-            .ok_or(TokenError::UnknownClient)?;
+        .ok_or(TokenError::UnknownClient)?;
         match (&creds.auth, client.auth_method) {
             (ClientAuth::None, AuthMethod::None) => Ok(client),
             (ClientAuth::Secret(secret), method) if method.uses_secret() => {
@@ -303,8 +309,14 @@ impl TokenService {
         endpoint: Endpoint,
     ) -> Result<Client, TokenError> {
         let now = self.clock.now();
-        let verified = client_auth::verify(jwt, &client, &self.audiences, endpoint, now)
-            .map_err(TokenError::BadClientAssertion)?;
+        let verified = match &client.jwks_uri {
+            None => client_auth::verify(jwt, &client, &self.audiences, endpoint, now),
+            Some(uri) => {
+                self.verify_published(jwt, &client, uri, endpoint, now)
+                    .await
+            }
+        }
+        .map_err(TokenError::BadClientAssertion)?;
         if !self
             .store
             .use_assertion_jti(client.id, &verified.jti, verified.expires_at, now)
@@ -313,6 +325,37 @@ impl TokenService {
             return Err(TokenError::BadClientAssertion(AssertionError::Replayed));
         }
         Ok(client)
+    }
+
+    /// Verifies an assertion against the keys the client publishes at `jwks_uri`; fetches them
+    /// again (at most once a minute) when none matches, for a client that rotated its keys.
+    async fn verify_published(
+        &self,
+        jwt: &str,
+        client: &Client,
+        jwks_uri: &str,
+        endpoint: Endpoint,
+        now: UnixTime,
+    ) -> Result<client_auth::VerifiedAssertion, AssertionError> {
+        let mut stale_kid = false;
+        loop {
+            let keys = self
+                .clients
+                .published_keys(jwks_uri, stale_kid)
+                .await
+                .map_err(|reason| {
+                    tracing::info!(client_id = %client.client_id, %reason, "jwks_uri unusable");
+                    AssertionError::KeysUnavailable
+                })?;
+            let with_keys = Client {
+                jwks: Some(keys),
+                ..client.clone()
+            };
+            match client_auth::verify(jwt, &with_keys, &self.audiences, endpoint, now) {
+                Err(AssertionError::UnknownKey) if !stale_kid => stale_kid = true,
+                result => return result,
+            }
+        }
     }
 
     /// [`Self::authenticate`] with its failures counted against the token endpoint's budgets:

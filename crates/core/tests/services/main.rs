@@ -7,6 +7,7 @@ mod apps;
 mod device;
 mod federation;
 mod keys;
+mod metadata_documents;
 mod tokens;
 mod two_factor;
 mod world;

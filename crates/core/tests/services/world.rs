@@ -11,6 +11,7 @@ use keyward_core::oauth::Lifetimes;
 use keyward_core::oauth::apps::{AppForm, AppPolicy, Apps};
 use keyward_core::oauth::authorize::{self, AuthorizeParams, Authorizer};
 use keyward_core::oauth::device::DeviceService;
+use keyward_core::oauth::directory::{ClientDirectory, DocumentFetcher, FetchedDocument};
 use keyward_core::oauth::successor::SuccessorKey;
 use keyward_core::oauth::tokens::{
     ClientCredentials, Grant, TokenRequest, TokenService, TokenServiceParts,
@@ -39,6 +40,10 @@ pub struct World {
     pub tokens: Arc<TokenService>,
     pub device: DeviceService,
     pub codes: Authorizer,
+    pub clients: Arc<ClientDirectory>,
+    /// What the clients' URLs serve, instead of the network.
+    pub documents: Arc<FakeDocuments>,
+    pub settings: Arc<SettingsCache>,
     pub keys: Arc<KeyRing>,
     pub two_factor: TwoFactor,
     developers: std::sync::atomic::AtomicUsize,
@@ -81,6 +86,13 @@ impl World {
             session_ttl_secs: 86_400,
         };
         let hasher = PasswordHasher::new().expect("hasher");
+        let documents = Arc::new(FakeDocuments::default());
+        let clients = Arc::new(ClientDirectory::new(
+            store.clone(),
+            settings.clone(),
+            dyn_clock.clone(),
+            documents.clone(),
+        ));
         let tokens = Arc::new(TokenService::new(TokenServiceParts {
             store: store.clone(),
             clock: dyn_clock.clone(),
@@ -94,6 +106,7 @@ impl World {
                 issuer: ISSUER.into(),
                 ..Default::default()
             },
+            clients: clients.clone(),
         }));
         Self {
             _dir: dir,
@@ -108,7 +121,16 @@ impl World {
                 keyward_core::oauth::device::DEVICE_CODE_TTL_SECS,
             ),
             tokens,
-            codes: Authorizer::new(store.clone(), dyn_clock.clone(), lifetimes, ISSUER.into()),
+            codes: Authorizer::new(
+                store.clone(),
+                dyn_clock.clone(),
+                lifetimes,
+                ISSUER.into(),
+                clients.clone(),
+            ),
+            clients,
+            documents,
+            settings,
             two_factor: TwoFactor::new(store.clone(), dyn_clock, master, "Keyward".into()),
             keys,
             developers: Default::default(),
@@ -209,5 +231,51 @@ pub fn refresh_grant(client: &Client, secret: &Secret, refresh_token: &str) -> T
             scope: None,
             resources: Vec::new(),
         },
+    }
+}
+
+/// Serves JSON documents from memory by URL, counting fetches; a URL without a document fails
+/// as an unreachable one would.
+#[derive(Default)]
+pub struct FakeDocuments {
+    served: std::sync::Mutex<std::collections::HashMap<String, (serde_json::Value, Duration)>>,
+    fetches: std::sync::atomic::AtomicUsize,
+    /// The `allow_loopback` of the last fetch.
+    pub last_allow_loopback: std::sync::atomic::AtomicBool,
+}
+
+impl FakeDocuments {
+    pub fn serve(&self, url: &str, document: serde_json::Value, cache_for: Duration) {
+        if let Ok(mut served) = self.served.lock() {
+            served.insert(url.into(), (document, cache_for));
+        }
+    }
+
+    pub fn remove(&self, url: &str) {
+        if let Ok(mut served) = self.served.lock() {
+            served.remove(url);
+        }
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl DocumentFetcher for FakeDocuments {
+    async fn fetch_json(&self, url: &str, allow_loopback: bool) -> Result<FetchedDocument, String> {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.last_allow_loopback
+            .store(allow_loopback, std::sync::atomic::Ordering::SeqCst);
+        let served = self.served.lock().map_err(|_| "poisoned".to_owned())?;
+        served
+            .get(url)
+            .map(|(value, cache_for)| FetchedDocument {
+                value: value.clone(),
+                cache_for: *cache_for,
+            })
+            .ok_or_else(|| format!("cannot connect to {url}"))
     }
 }

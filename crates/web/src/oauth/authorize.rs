@@ -11,7 +11,8 @@ use axum_extra::extract::CookieJar;
 use keyward_core::model::{Session, User};
 use keyward_core::oauth::ErrorCode;
 use keyward_core::oauth::authorize::{
-    AuthorizeParams, Decision, Rejection, ValidRequest, after_login, decide, error_redirect,
+    AuthorizeError, AuthorizeParams, Decision, Rejection, ValidRequest, after_login, decide,
+    error_redirect,
 };
 use keyward_core::oauth::redirect_uri::display_host;
 use keyward_core::secret::{constant_time_eq, derive};
@@ -96,7 +97,12 @@ impl ApiAsked {
 /// Everything a request may fail with before its redirect URI is trusted is shown here.
 fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Response {
     match rejection {
-        Rejection::Page(kind) => error_page(StatusCode::BAD_REQUEST, t, &t.error(&kind)),
+        Rejection::Page(kind) => {
+            if let AuthorizeError::ClientDocument(why) = &kind {
+                tracing::info!(error = %why, "metadata document client refused");
+            }
+            error_page(StatusCode::BAD_REQUEST, t, &t.error(&kind))
+        }
         Rejection::Redirect {
             redirect_uri,
             error,

@@ -18,6 +18,7 @@ use keyward_core::limits::LimitError;
 use keyward_core::oauth::TokenError;
 use keyward_core::oauth::apps::AppError;
 use keyward_core::oauth::authorize::AuthorizeError;
+use keyward_core::oauth::metadata_document::DocumentError;
 use keyward_core::oauth::redirect_uri::RedirectUriError;
 use keyward_core::oauth::resources::ResourceError;
 use keyward_core::oauth::scope::UnknownScope;
@@ -369,10 +370,48 @@ impl PageMessage for AuthorizeError {
     fn words(&self) -> Words {
         match self {
             Self::UnknownClient => fixed("无效的客户端 ID", "Unknown or unapproved app."),
+            Self::ClientDocument(why) => why.words(),
             Self::MissingRedirectUri => fixed("缺少重定向 URI", "The redirect URI is missing."),
             Self::UnregisteredRedirectUri => fixed(
                 "无效的重定向 URI",
                 "The redirect URI is not registered for this app.",
+            ),
+        }
+    }
+}
+
+/// A client that names itself by a metadata document URL and cannot be used. The reason a fetch
+/// failed stays in the log: it may name addresses.
+impl PageMessage for DocumentError {
+    fn words(&self) -> Words {
+        match self {
+            Self::Disabled => fixed(
+                "本站未开启客户端元数据文档",
+                "This server does not accept client metadata documents.",
+            ),
+            Self::Url(_) => fixed(
+                "客户端 ID 不是可用的元数据文档地址",
+                "The client_id is not a usable metadata document URL.",
+            ),
+            Self::HostNotAllowed => fixed(
+                "本站不接受来自该主机的客户端",
+                "This server does not accept clients from that host.",
+            ),
+            Self::Blocked => fixed(
+                "管理员已封禁该客户端",
+                "An administrator blocked this client.",
+            ),
+            Self::Unreachable(_) => fixed(
+                "无法获取客户端元数据文档",
+                "The client's metadata document could not be fetched.",
+            ),
+            Self::ClientIdMismatch => fixed(
+                "客户端元数据文档中的 client_id 与其地址不符",
+                "The metadata document's client_id is not its own URL.",
+            ),
+            Self::Invalid(_) | Self::RedirectUri(_) | Self::Jwks(_) => (
+                Cow::Borrowed("客户端元数据文档无效"),
+                Cow::Owned(format!("{self}.")),
             ),
         }
     }

@@ -127,8 +127,25 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             RedirectUriError::TooLong => RedirectUriError::TooLong,
             RedirectUriError::PrivateUseScheme => RedirectUriError::PrivateUseScheme,
         }),
+        every!(DocumentError {
+            DocumentError::Disabled => DocumentError::Disabled,
+            DocumentError::Url(_) => DocumentError::Url("it must use https"),
+            DocumentError::HostNotAllowed => DocumentError::HostNotAllowed,
+            DocumentError::Blocked => DocumentError::Blocked,
+            DocumentError::Unreachable(_) =>
+                DocumentError::Unreachable("10.0.0.1 is not an address Keyward connects to".into()),
+            DocumentError::ClientIdMismatch => DocumentError::ClientIdMismatch,
+            DocumentError::Invalid(_) => DocumentError::Invalid("redirect_uris is required"),
+            DocumentError::RedirectUri(_) =>
+                DocumentError::RedirectUri(RedirectUriError::Fragment),
+            DocumentError::Jwks(_) => DocumentError::Jwks(
+                keyward_core::oauth::client_auth::JwksError::PrivateKey
+            ),
+        }),
         every!(AuthorizeError {
             AuthorizeError::UnknownClient => AuthorizeError::UnknownClient,
+            AuthorizeError::ClientDocument(_) =>
+                AuthorizeError::ClientDocument(DocumentError::Blocked),
             AuthorizeError::MissingRedirectUri => AuthorizeError::MissingRedirectUri,
             AuthorizeError::UnregisteredRedirectUri => AuthorizeError::UnregisteredRedirectUri,
         }),
