@@ -25,6 +25,8 @@ struct ConsentPage<'a> {
     t: &'static Texts,
     chrome: crate::pages::Chrome,
     app_name: &'a str,
+    /// Who the app is, when no one at the platform reviewed it.
+    identity: ClientIdentity,
     app_description: &'a str,
     username: &'a str,
     scopes: Vec<&'static str>,
@@ -40,6 +42,30 @@ struct ConsentPage<'a> {
     code_challenge: &'a str,
     code_challenge_method: &'a str,
     nonce: &'a str,
+}
+
+/// What a consent page (this one and the device flow's) says about a client that described
+/// itself: `templates/_client_identity.html`. The name is the client's own claim, so the host of
+/// its metadata document URL stands next to it, and the page says no one reviewed it.
+pub(crate) struct ClientIdentity {
+    pub not_reviewed: bool,
+    pub host: Option<String>,
+}
+
+impl ClientIdentity {
+    pub(crate) fn of(client: &keyward_core::model::Client) -> Self {
+        use keyward_core::model::ClientKind;
+        let host = match client.kind {
+            ClientKind::MetadataDocument => {
+                keyward_core::oauth::metadata_document::check_url(&client.client_id).ok()
+            }
+            ClientKind::Console | ClientKind::Dynamic => None,
+        };
+        Self {
+            not_reviewed: client.kind.self_registered(),
+            host,
+        }
+    }
 }
 
 /// An API on a consent page (this one and the device flow's): `templates/_apis_asked.html`.
@@ -291,6 +317,7 @@ fn consent_page(
         // No navigation here: the page asks one question.
         chrome: crate::pages::Chrome::bare(t, path),
         app_name: &request.client.name,
+        identity: ClientIdentity::of(&request.client),
         app_description: &request.client.description,
         username: &user.username,
         scopes,
@@ -399,6 +426,10 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         t,
         chrome: crate::pages::Chrome::bare(t, "/oauth/authorize"),
         app_name: "Sample <App>",
+        identity: ClientIdentity {
+            not_reviewed: true,
+            host: Some("agent.example.com".into()),
+        },
         app_description: "Reads your profile",
         username: "alice",
         scopes: vec![t.scope_profile, t.scope_balance],

@@ -89,6 +89,10 @@ page_words! {
         consent_title: "授权", "Authorize";
         consent_intro: "该应用请求访问你的账户：", "This app asks to access your account:";
         consent_resource: "以及代表你访问以下服务：", "And to act for you at:";
+        client_from: "应用自称来自", "This app says it comes from";
+        client_not_reviewed:
+            "本站未审核此应用：名称和说明由它自己提供。只有在你信任该网站时才授权。",
+            "Not reviewed by this platform: the app described itself. Authorize only if you trust that site.";
         signed_in_as: "当前登录：", "Signed in as";
         redirect_to: "授权后将跳转到", "You will be sent to";
         approve: "授权", "Authorize";

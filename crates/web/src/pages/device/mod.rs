@@ -11,7 +11,7 @@ mod texts;
 pub use texts::{DeviceTexts, device_texts};
 
 use super::{Chrome, PagePost, PageUser, Texts, form_status, render, unavailable};
-use crate::oauth::authorize::ApiAsked;
+use crate::oauth::authorize::{ApiAsked, ClientIdentity};
 use crate::oauth::token::set_retry_after;
 use askama::Template;
 use axum::extract::RawQuery;
@@ -38,6 +38,7 @@ struct ConsentPage<'a> {
     d: &'static DeviceTexts,
     chrome: Chrome,
     app_name: &'a str,
+    identity: ClientIdentity,
     app_description: &'a str,
     username: &'a str,
     scopes: Vec<&'static str>,
@@ -159,6 +160,7 @@ fn consent(page: &PageUser, pending: &PendingDevice) -> Response {
             d: device_texts(page.t),
             chrome: page.chrome(),
             app_name: &pending.client.name,
+            identity: ClientIdentity::of(&pending.client),
             app_description: &pending.client.description,
             username: &page.user.username,
             scopes: page.t.access_words(pending.scopes),
@@ -215,6 +217,10 @@ pub(crate) fn samples(t: &'static Texts, user: &keyward_core::model::User) -> su
                 d,
                 chrome: chrome(),
                 app_name: "Sample <CLI>",
+                identity: ClientIdentity {
+                    not_reviewed: false,
+                    host: None,
+                },
                 app_description: "A command-line tool",
                 username: "alice",
                 scopes: vec![t.scope_profile, t.scope_offline],
