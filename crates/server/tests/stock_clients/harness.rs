@@ -30,7 +30,9 @@ impl Harness {
 
     /// A folder of Node scripts (relative to the repository), with its packages installed.
     fn installed(folder: &str) -> Self {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(folder);
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(folder);
         assert!(
             dir.join("node_modules").is_dir(),
             "the stock-client tests need the Node harness: npm ci --prefix {}",

@@ -12,10 +12,10 @@
 //! (set by `.ci/run`, which runs `npm ci` there first); run without the harness, they fail.
 
 mod harness;
-mod mcp_sdk;
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod mcp_sdk;
 #[allow(dead_code, unused_imports)]
 #[path = "../api/oauth_support.rs"]
 mod oauth_support;

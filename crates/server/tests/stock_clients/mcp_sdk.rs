@@ -240,7 +240,8 @@ async fn mcp_sdk_client_signs_in_with_a_preregistered_app_and_calls_the_tool() {
     }
     // No token: a challenge pointing at the metadata, without an error code (RFC 6750 §3.1).
     let challenge = refused(&server.resource, None).await;
-    let pointer = format!("resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\"");
+    let pointer =
+        format!("resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\"");
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert!(challenge.contains(&pointer), "{challenge}");
     assert!(!challenge.contains("error="), "{challenge}");
@@ -441,5 +442,8 @@ async fn mcp_sdk_client_registers_dynamically() {
     };
     assert!(run.consent.contains("MCP Test Agent"), "{}", run.consent);
     let text = run.tool["text"].as_str().unwrap_or_default();
-    assert!(text.contains(&uuid) && text.contains(client_id.as_str()), "{text}");
+    assert!(
+        text.contains(&uuid) && text.contains(client_id.as_str()),
+        "{text}"
+    );
 }
