@@ -409,13 +409,13 @@ async fn mcp_sdk_client_identifies_itself_by_a_client_metadata_document() {
     let run = run_client(&app, &browser, &server, &["cimd", &client_id]).await;
     assert_eq!(run.client_ids, vec![client_id.clone()]);
     assert!(run.consent.contains("MCP Test Agent"), "{}", run.consent);
-    // Where the document lives, shown to the user (not only in the form's hidden fields).
-    let shown: String = run
+    // Where the document lives, in the page's text (not only in attributes or hidden fields).
+    let page_text: String = run
         .consent
         .split('<')
-        .filter(|tag| !tag.starts_with("input"))
+        .filter_map(|part| part.split_once('>').map(|(_, text)| text))
         .collect();
-    assert!(shown.contains("127.0.0.1"), "{}", run.consent);
+    assert!(page_text.contains("127.0.0.1"), "{}", run.consent);
     let text = run.tool["text"].as_str().unwrap_or_default();
     assert!(text.contains(&uuid) && text.contains(&client_id), "{text}");
 }
