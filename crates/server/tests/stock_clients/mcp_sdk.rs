@@ -367,7 +367,8 @@ async fn answer(
 /// 127.0.0.1, trusted through `outbound_ca_file` and let through by
 /// `client_metadata_allow_loopback`): no registration, no console. Its loopback redirect has no
 /// port and matches the SDK's port (RFC 8252 §7.3). The consent page says where the app comes
-/// from. Needs the Client ID Metadata Document settings (`client_metadata_documents`).
+/// from. Needs Client ID Metadata Documents (`client_metadata_documents`,
+/// `self_registered_client_resources`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the Node harness (npm ci in clients/node and examples/mcp-server; KEYWARD_REQUIRE_STOCK_CLIENTS)"]
 async fn mcp_sdk_client_identifies_itself_by_a_client_metadata_document() {
@@ -388,11 +389,15 @@ async fn mcp_sdk_client_identifies_itself_by_a_client_metadata_document() {
         config.outbound_ca_file = Some(ca_file);
     })
     .await;
+    let server = start_mcp_server(&app).await;
+    // Self-registered clients reach only the APIs listed for them.
     change_settings(
         &app,
-        json!({"client_metadata_documents": "on", "client_metadata_allow_loopback": true}),
+        json!({"client_metadata_documents": "on", "client_metadata_allow_loopback": true,
+               "self_registered_client_resources": [server.resource]}),
     )
     .await;
+    // The SDK uses the document only when Keyward says it takes one; else it would register.
     let (status, discovery) = helpers::get_json(
         &reqwest::Client::new(),
         &app.url("/.well-known/oauth-authorization-server"),
@@ -403,7 +408,6 @@ async fn mcp_sdk_client_identifies_itself_by_a_client_metadata_document() {
         discovery["client_id_metadata_document_supported"], true,
         "{discovery}"
     );
-    let server = start_mcp_server(&app).await;
     let (browser, uuid) = user(&app).await;
 
     let run = run_client(&app, &browser, &server, &["cimd", &client_id]).await;
@@ -422,7 +426,9 @@ async fn mcp_sdk_client_identifies_itself_by_a_client_metadata_document() {
 
 /// No client information at all: the SDK registers at `registration_endpoint` (RFC 7591) with
 /// its loopback redirect, then signs in as that app. Needs dynamic registration open to the
-/// API (`dynamic_registration`, `dynamic_client_scopes`, `dynamic_client_resources`).
+/// API (`dynamic_registration`, `self_registered_client_resources`). The SDK's request is a
+/// typical MCP client's: no `application_type`, and `scope` is the API's scope (`mcp:tools`,
+/// from the 401), not one of Keyward's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the Node harness (npm ci in clients/node and examples/mcp-server; KEYWARD_REQUIRE_STOCK_CLIENTS)"]
 async fn mcp_sdk_client_registers_dynamically() {
@@ -430,8 +436,7 @@ async fn mcp_sdk_client_registers_dynamically() {
     let server = start_mcp_server(&app).await;
     change_settings(
         &app,
-        json!({"dynamic_registration": "open", "dynamic_client_scopes": SCOPE,
-               "dynamic_client_resources": [server.resource]}),
+        json!({"dynamic_registration": "open", "self_registered_client_resources": [server.resource]}),
     )
     .await;
     let (browser, uuid) = user(&app).await;
