@@ -8,7 +8,8 @@
 # The tests that need PostgreSQL or a browser are #[ignore]d, so that a machine without them counts
 # them as skipped, never as passed; they run here (`-- --ignored`) when what they need is found, or
 # required (KEYWARD_REQUIRE_BROWSER=1: then a missing browser fails them). Likewise the stock-client
-# tests with the Node harness (clients/node/node_modules; KEYWARD_REQUIRE_STOCK_CLIENTS=1).
+# tests with the Node harness (clients/node/node_modules and examples/mcp-server/node_modules;
+# KEYWARD_REQUIRE_STOCK_CLIENTS=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,12 +54,14 @@ if [[ "${KEYWARD_REQUIRE_BROWSER:-}" == 1 ]] || { found chromedriver CHROMEDRIVE
 else
   echo "browser tests: skipped (chromedriver or chromium is not installed)"
 fi
-# The stock-client tests (crates/server/tests/stock_clients) run the Node harness in clients/node.
-if [[ "${KEYWARD_REQUIRE_STOCK_CLIENTS:-}" == 1 ]] || [[ -d clients/node/node_modules ]]; then
+# The stock-client tests (crates/server/tests/stock_clients) run the Node harness in clients/node
+# and the example MCP server in examples/mcp-server.
+if [[ "${KEYWARD_REQUIRE_STOCK_CLIENTS:-}" == 1 ]] \
+    || [[ -d clients/node/node_modules && -d examples/mcp-server/node_modules ]]; then
   ignored_tests+=(stock_clients)
   echo "stock-client tests: on"
 else
-  echo "stock-client tests: skipped (run npm ci in clients/node)"
+  echo "stock-client tests: skipped (run npm ci in clients/node and in examples/mcp-server)"
 fi
 
 cargo fmt --all --check

@@ -1,6 +1,6 @@
-//! Runs the scripts of the Node harness (`clients/node`): `node clients/node/<script>.mjs
-//! <args>`, whose stdout is one JSON object per line and whose exit code says whether it
-//! succeeded (see `clients/node/lib.mjs`).
+//! Runs the scripts of the Node harness (`clients/node`, and the example MCP server in
+//! `examples/mcp-server`): `node clients/node/<script>.mjs <args>`, whose stdout is one JSON
+//! object per line and whose exit code says whether it succeeded (see `clients/node/lib.mjs`).
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -20,7 +20,19 @@ impl Harness {
     /// The installed harness. Fails the test when `node` or `clients/node/node_modules` is
     /// missing: the tests that need it are `#[ignore]`d, and whoever runs them asked for it.
     pub fn find() -> Self {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../clients/node");
+        Self::installed("clients/node")
+    }
+
+    /// The example MCP server (`examples/mcp-server`), whose scripts run the same way.
+    pub fn mcp_server_example() -> Self {
+        Self::installed("examples/mcp-server")
+    }
+
+    /// A folder of Node scripts (relative to the repository), with its packages installed.
+    fn installed(folder: &str) -> Self {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(folder);
         assert!(
             dir.join("node_modules").is_dir(),
             "the stock-client tests need the Node harness: npm ci --prefix {}",

@@ -1,5 +1,5 @@
 //! Stock client libraries, untouched, against a real Keyward node: the Node harness in
-//! `clients/node` (exact pinned versions of openid-client and jose) runs a script as
+//! `clients/node` (exact pinned versions of openid-client, jose and the MCP SDK) runs a script as
 //! `node clients/node/<script>.mjs <args>`, and the test judges it by its exit code and the JSON
 //! lines it prints, playing the user's part itself (HTTP requests to the pages with a session).
 //!
@@ -8,13 +8,14 @@
 //!
 //! The tests are `#[ignore]`d, so that a machine without the harness reports them as skipped,
 //! never as passed: `scripts/test.sh` runs them (`-- --ignored`) when `clients/node/node_modules`
-//! is installed, or when `KEYWARD_REQUIRE_STOCK_CLIENTS=1` (set by `.ci/run`, which runs
-//! `npm ci` there first); run without the harness, they fail.
+//! and `examples/mcp-server/node_modules` are installed, or when `KEYWARD_REQUIRE_STOCK_CLIENTS=1`
+//! (set by `.ci/run`, which runs `npm ci` there first); run without the harness, they fail.
 
 mod harness;
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod mcp_sdk;
 #[allow(dead_code, unused_imports)]
 #[path = "../api/oauth_support.rs"]
 mod oauth_support;
