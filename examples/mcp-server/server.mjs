@@ -35,6 +35,9 @@ if (given.length < 1) {
   process.exit(2)
 }
 const [issuer, scope = 'mcp:tools', port = '0'] = given
+// What clients are told to ask for: this API's scope, and Keyward's `profile`, with which the
+// access token carries the user's name for the tool to say.
+const askFor = [scope, 'profile']
 
 /**
  * Keyward's authorization server metadata (RFC 8414, else OpenID Connect discovery), checked to
@@ -68,7 +71,9 @@ function mcpServer() {
       content: [
         {
           type: 'text',
-          text: `You are user ${authInfo.extra.sub}, calling through app ${authInfo.clientId}.`,
+          text:
+            `You are ${authInfo.extra.name ?? 'an unnamed user'} (user ${authInfo.extra.sub}), ` +
+            `calling through app ${authInfo.clientId}.`,
         },
       ],
     }),
@@ -98,7 +103,7 @@ try {
     mcpAuthMetadataRouter({
       oauthMetadata: metadata,
       resourceServerUrl: resource,
-      scopesSupported: [scope],
+      scopesSupported: askFor,
       resourceName: 'Keyward example MCP server',
     }),
   )
@@ -109,7 +114,7 @@ try {
     metadataHandler({
       resource: resource.href,
       authorization_servers: [metadata.issuer],
-      scopes_supported: [scope],
+      scopes_supported: askFor,
       resource_name: 'Keyward example MCP server',
     }),
   )
@@ -136,10 +141,9 @@ try {
         scopes: String(payload.scope ?? '').split(' ').filter(Boolean),
         expiresAt: payload.exp,
         resource, // `aud`, checked above
-        // The user's stable id (the app's client_id for a client-credentials token). Keyward's
-        // access tokens carry no name: an API-bound token has only the API's scopes, never
-        // `profile`, so the tool names the user by `sub`.
-        extra: { sub: payload.sub },
+        // The user's stable id (the app's client_id for a client-credentials token), and their
+        // name, which Keyward puts in the token when the user shared `profile` with the app.
+        extra: { sub: payload.sub, name: payload.preferred_username },
       }
     },
   }
@@ -154,7 +158,10 @@ try {
     if (req.headers.authorization) return next()
     res
       .status(401)
-      .set('WWW-Authenticate', `Bearer resource_metadata="${metadataUrl}", scope="${scope}"`)
+      .set(
+        'WWW-Authenticate',
+        `Bearer resource_metadata="${metadataUrl}", scope="${askFor.join(' ')}"`,
+      )
       .json({ error: 'unauthorized', error_description: 'An access token is required' })
   }
 

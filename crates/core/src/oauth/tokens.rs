@@ -719,8 +719,19 @@ impl TokenService {
                     expires_at: access_record.expires_at,
                 };
                 let scope = audience::scope_string(ScopeSet::EMPTY, &access_record.resources);
+                let profile = record
+                    .scopes
+                    .intersection(client.allowed_scopes)
+                    .contains(Scope::Profile);
                 let jwt = self
-                    .sign_jwt(client, user.as_ref(), record.auth_time, &target, scope, at)
+                    .sign_jwt(
+                        client,
+                        user.as_ref(),
+                        record.auth_time,
+                        &target,
+                        (scope, profile),
+                        at,
+                    )
                     .await?;
                 Secret::from_string(jwt)
             }
@@ -879,8 +890,16 @@ impl TokenService {
                     expires_at: now + ttl,
                 };
                 let scope = audience::scope_string(ScopeSet::EMPTY, &resources);
+                let profile = issue.grant_scopes.contains(Scope::Profile);
                 let jwt = self
-                    .sign_jwt(client, issue.user, issue.auth_time, target, scope, at)
+                    .sign_jwt(
+                        client,
+                        issue.user,
+                        issue.auth_time,
+                        target,
+                        (scope, profile),
+                        at,
+                    )
                     .await?;
                 Secret::from_string(jwt)
             }
@@ -916,14 +935,15 @@ impl TokenService {
         Ok(Minted { issued, rows })
     }
 
-    /// An RFC 9068 access token for `target`, standing for the row `at`.
+    /// An RFC 9068 access token for `target`, standing for the row `at`, with its `scope`
+    /// claim and, if the grant includes `profile`, the user's name.
     async fn sign_jwt(
         &self,
         client: &Client,
         user: Option<&User>,
         auth_time: UnixTime,
         target: &Target,
-        scope: String,
+        (scope, profile): (String, bool),
         at: AccessRow<'_>,
     ) -> Result<String, TokenError> {
         let claims = jwt::JwtAccess {
@@ -933,6 +953,7 @@ impl TokenService {
             user,
             auth_time,
             scope,
+            profile,
             hash: at.hash,
             issued_at: at.issued_at,
             expires_at: at.expires_at,

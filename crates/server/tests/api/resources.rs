@@ -575,6 +575,22 @@ async fn rfc9068_jwt_access_tokens_verify_offline_against_jwks_with_the_audience
         claims["auth_time"].is_i64() && claims["jti"].is_string(),
         "{claims}"
     );
+    assert!(
+        claims.get("preferred_username").is_none(),
+        "no name without the profile scope: {claims}"
+    );
+    // With `profile` in the grant, the API learns the user's name from the token itself.
+    let code = w.code("profile files:read", &[FILES]).await;
+    let (status, named) = w.exchange(&code, &[FILES]).await;
+    assert_eq!(status, StatusCode::OK, "{named}");
+    let named = verify(&w.app, named["access_token"].as_str().expect("jwt"), FILES)
+        .await
+        .expect("verifies");
+    assert_eq!(named["preferred_username"], "user", "{named}");
+    assert_eq!(
+        named["scope"], "files:read",
+        "an API token carries its API's scopes only"
+    );
     assert_eq!(
         claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat"),
         300

@@ -116,7 +116,8 @@ async fn run_client(app: &TestApp, browser: &Client, server: &McpServer, mode: &
         ("code_challenge_method", "S256"),
         ("resource", server.resource.as_str()),
         ("redirect_uri", redirect_uri),
-        ("scope", SCOPE),
+        // The server's challenge asks for its scope and Keyward's `profile` (for the name).
+        ("scope", &format!("{SCOPE} profile")),
     ] {
         assert!(
             query.iter().any(|(n, v)| n == name && v == value),
@@ -215,7 +216,9 @@ async fn mcp_sdk_client_signs_in_with_a_preregistered_app_and_calls_the_tool() {
     assert!(run.consent.contains("MCP Test Agent"), "{}", run.consent);
     let text = run.tool["text"].as_str().unwrap_or_default();
     assert!(
-        text.contains(&uuid) && text.contains(&agent.client_id),
+        text.contains("You are nora (user ")
+            && text.contains(&uuid)
+            && text.contains(&agent.client_id),
         "{text}"
     );
     // Registered nothing: the only identity it saved is the one it was given.
@@ -236,7 +239,7 @@ async fn mcp_sdk_client_signs_in_with_a_preregistered_app_and_calls_the_tool() {
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(metadata["resource"], server.resource.as_str(), "{metadata}");
         assert_eq!(metadata["authorization_servers"], json!([app.base]));
-        assert_eq!(metadata["scopes_supported"], json!([SCOPE]));
+        assert_eq!(metadata["scopes_supported"], json!([SCOPE, "profile"]));
     }
     // No token: a challenge pointing at the metadata, without an error code (RFC 6750 §3.1).
     let challenge = refused(&server.resource, None).await;
@@ -420,8 +423,18 @@ async fn mcp_sdk_client_identifies_itself_by_a_client_metadata_document() {
         .filter_map(|part| part.split_once('>').map(|(_, text)| text))
         .collect();
     assert!(page_text.contains("127.0.0.1"), "{}", run.consent);
+    assert!(
+        run.consent
+            .contains("<strong class=\"client-host\">127.0.0.1</strong>")
+            && page_text.contains("本站未审核此应用"),
+        "the host stands out and the page says no one reviewed the client: {}",
+        run.consent
+    );
     let text = run.tool["text"].as_str().unwrap_or_default();
-    assert!(text.contains(&uuid) && text.contains(&client_id), "{text}");
+    assert!(
+        text.contains("You are nora (user ") && text.contains(&uuid) && text.contains(&client_id),
+        "{text}"
+    );
 }
 
 /// No client information at all: the SDK registers at `registration_endpoint` (RFC 7591) with
@@ -448,7 +461,9 @@ async fn mcp_sdk_client_registers_dynamically() {
     assert!(run.consent.contains("MCP Test Agent"), "{}", run.consent);
     let text = run.tool["text"].as_str().unwrap_or_default();
     assert!(
-        text.contains(&uuid) && text.contains(client_id.as_str()),
+        text.contains("You are nora (user ")
+            && text.contains(&uuid)
+            && text.contains(client_id.as_str()),
         "{text}"
     );
 }

@@ -18,7 +18,9 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 pub struct ProviderMetadata;
 
 crate::runtime_schema!(ProviderMetadata, || {
-    crate::openapi::schema_of_example(&document("https://issuer.example"))
+    let mut doc = document("https://issuer.example");
+    with_settings(&mut doc, &keyward_core::settings::Settings::default());
+    crate::openapi::schema_of_example(&doc)
 });
 
 /// A JSON Web Key Set (RFC 7517 §5): public keys only.
@@ -78,7 +80,7 @@ pub fn document(issuer: &str) -> Value {
             "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash",
             "preferred_username", "name", "picture", "email", "email_verified"
         ],
-        // private_key_jwt (RFC 7523 §2.2) with a JWK Set registered inline; no jwks_uri yet.
+        // private_key_jwt (RFC 7523 §2.2) with a JWK Set registered inline or at a jwks_uri.
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
@@ -102,13 +104,13 @@ pub fn document(issuer: &str) -> Value {
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oidc",
     responses((status = 200, description = "OpenID Connect Discovery 1.0 metadata.", body = ProviderMetadata)))]
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
-    metadata_document(&state)
+    metadata_document(&state).await
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oidc",
     responses((status = 200, description = "RFC 8414 metadata (the same document).", body = ProviderMetadata)))]
 pub async fn authorization_server(State(state): State<AppState>) -> Response {
-    metadata_document(&state)
+    metadata_document(&state).await
 }
 
 /// `GET /.well-known/oauth-authorization-server/{path}`: RFC 8414 §3.1 puts the well-known
@@ -124,15 +126,26 @@ pub async fn authorization_server_for_path(
     if issuer_path.is_empty() || path.trim_matches('/') != issuer_path {
         return StatusCode::NOT_FOUND.into_response();
     }
-    metadata_document(&state)
+    metadata_document(&state).await
 }
 
-/// The provider metadata: one document, served at both well-known paths.
-fn metadata_document(state: &AppState) -> Response {
-    public_document(
-        Json(document(&state.config.public_url)).into_response(),
-        300,
-    )
+/// The provider metadata: one document, served at both well-known paths, with what the
+/// operator's settings switch on. Cached by clients for a minute, so a change shows soon.
+async fn metadata_document(state: &AppState) -> Response {
+    let settings = match state.settings.get().await {
+        Ok(settings) => settings,
+        Err(e) => return crate::envelope::ApiError::from(e).into_response(),
+    };
+    let mut doc = document(&state.config.public_url);
+    with_settings(&mut doc, &settings);
+    public_document(Json(doc).into_response(), 60)
+}
+
+/// The metadata that follows the settings: whether an https `client_id` is taken for a
+/// Client ID Metadata Document.
+pub fn with_settings(doc: &mut Value, settings: &keyward_core::settings::Settings) {
+    let documents = settings.client_metadata_documents == keyward_core::settings::Switch::On;
+    doc["client_id_metadata_document_supported"] = json!(documents);
 }
 
 /// `GET /oauth2/jwks`: current, next and still-needed previous public keys.

@@ -25,6 +25,11 @@ pub struct AccessTokenClaims {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// The user's name, when the user shared the `profile` scope with the app: an API (an MCP
+    /// server's tool, say) can then say who is calling without a userinfo request, which an
+    /// API-bound token cannot make.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
 }
 
 /// What one JWT access token says.
@@ -35,6 +40,8 @@ pub struct JwtAccess<'a> {
     pub user: Option<&'a User>,
     pub auth_time: UnixTime,
     pub scope: String,
+    /// Whether the grant includes `profile`.
+    pub profile: bool,
     /// The row's hash.
     pub hash: &'a SecretHash,
     pub issued_at: UnixTime,
@@ -54,6 +61,10 @@ pub async fn sign(keys: &KeyRing, access: &JwtAccess<'_>) -> Result<String, KeyE
         jti: URL_SAFE_NO_PAD.encode(access.hash.as_bytes()),
         scope: access.scope.clone(),
         auth_time: access.user.map(|_| access.auth_time),
+        preferred_username: access
+            .user
+            .filter(|_| access.profile)
+            .map(|u| u.username.clone()),
     };
     keys.sign_typed(access.resource.signing_alg, "at+jwt", &claims)
         .await
