@@ -318,6 +318,7 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 id_token_alg: None,
                 token_endpoint_auth_method: None,
                 jwks: None,
+                jwks_uri: None,
             };
             // The operator is the reviewer: no review, and http redirect URIs allowed.
             let policy = AppPolicy {

@@ -52,6 +52,9 @@ pub struct AppView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Where a `private_key_jwt` app publishes its JWK Set instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// `pending`, `approved`, `rejected` or `disabled`.
     #[schema(value_type = String)]
     pub status: &'static str,
@@ -93,6 +96,7 @@ impl AppView {
                 .jwks
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok()),
+            jwks_uri: app.jwks_uri.clone(),
             status: app.status.as_str(),
             review_note: app.review_note.clone(),
             trusted: app.trusted,
@@ -151,14 +155,14 @@ pub struct CreateBody {
     #[serde(default)]
     token_endpoint_auth_method: Option<String>,
     /// For `private_key_jwt`: a JWK Set of 1 to 5 public keys (RSA 2048–8192 bits, EC P-256 or
-    /// OKP Ed25519), no private members. `jwks_uri` is not supported.
+    /// OKP Ed25519), no private members.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
-    /// Not supported yet: refused, so that an app asking for it does not end up with a secret.
+    /// For `private_key_jwt`, instead of `jwks`: the https URL where the app publishes that
+    /// set, fetched through the outbound guard and cached per its headers.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    jwks_uri: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
 }
 
 /// `POST /api/oauth_apps`.
@@ -172,11 +176,6 @@ pub async fn create(
     Client(client): Client,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if body.jwks_uri.is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::Refused(
-            "暂不支持 jwks_uri，请用 jwks 直接登记公钥（jwks_uri is not supported yet; register the keys with jwks）".into(),
-        ));
-    }
     let mut uris = body.redirect_uris.unwrap_or_default();
     if let Some(single) = body.redirect_uri.filter(|u| !u.is_empty()) {
         uris.insert(0, single);
@@ -192,6 +191,7 @@ pub async fn create(
         id_token_alg: body.id_token_signed_response_alg,
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         jwks: body.jwks,
+        jwks_uri: body.jwks_uri,
     };
     let (app, secret) = state.apps.create(&current.user, form, &client.ip).await?;
     Ok(Success::with_message(

@@ -42,8 +42,12 @@ pub enum AppError {
     GrantType,
     #[error("不支持的 id_token 签名算法")]
     IdTokenAlg,
-    #[error("客户端认证方式无效：公开客户端只能用 none，private_key_jwt 需要 jwks")]
+    #[error(
+        "客户端认证方式无效：公开客户端只能用 none，private_key_jwt 需要 jwks 或 jwks_uri 之一"
+    )]
     AuthMethod,
+    #[error("jwks_uri 必须是带路径的 https 地址")]
+    JwksUri,
     #[error("{0}")]
     Jwks(#[from] super::client_auth::JwksError),
     #[error("公开客户端不能使用 client_credentials")]
@@ -87,11 +91,22 @@ pub struct AppForm {
     pub token_endpoint_auth_method: Option<String>,
     /// The public JWK Set of a `private_key_jwt` app (RFC 7591 §2 `jwks`).
     pub jwks: Option<serde_json::Value>,
+    /// Or where the app publishes it (`jwks_uri`, an https URL fetched through the outbound
+    /// guard), so that it can rotate its keys without telling anyone.
+    pub jwks_uri: Option<String>,
 }
 
-/// The app's client authentication method and, for `private_key_jwt`, its validated JWK Set.
-/// A public app uses `none` and only it does; `jwks` comes with `private_key_jwt` only.
-fn auth_method(form: &AppForm) -> Result<(AuthMethod, Option<String>), AppError> {
+/// How an app authenticates, with its keys for `private_key_jwt`.
+struct AuthKeys {
+    method: AuthMethod,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
+}
+
+/// The app's client authentication method and, for `private_key_jwt`, its validated JWK Set or
+/// the https URL it is published at (exactly one). A public app uses `none` and only it does;
+/// keys come with `private_key_jwt` only.
+fn auth_method(form: &AppForm) -> Result<AuthKeys, AppError> {
     let method = match form.token_endpoint_auth_method.as_deref() {
         None | Some("") if form.public => AuthMethod::None,
         None | Some("") => AuthMethod::ClientSecretBasic,
@@ -100,12 +115,24 @@ fn auth_method(form: &AppForm) -> Result<(AuthMethod, Option<String>), AppError>
     if form.public != (method == AuthMethod::None) {
         return Err(AppError::AuthMethod);
     }
-    match (method, &form.jwks) {
-        (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
-            Ok((method, Some(super::client_auth::validate_jwks(jwks)?)))
+    let jwks_uri = form.jwks_uri.as_deref().filter(|u| !u.is_empty());
+    let keys = |jwks, jwks_uri| AuthKeys {
+        method,
+        jwks,
+        jwks_uri,
+    };
+    match (method, &form.jwks, jwks_uri) {
+        (AuthMethod::PrivateKeyJwt, Some(jwks), None) => {
+            Ok(keys(Some(super::client_auth::validate_jwks(jwks)?), None))
         }
-        (AuthMethod::PrivateKeyJwt, None) | (_, Some(_)) => Err(AppError::AuthMethod),
-        (_, None) => Ok((method, None)),
+        (AuthMethod::PrivateKeyJwt, None, Some(uri)) => {
+            super::metadata_document::check_url(uri).map_err(|_| AppError::JwksUri)?;
+            Ok(keys(None, Some(uri.to_owned())))
+        }
+        (AuthMethod::PrivateKeyJwt, _, _) | (_, Some(_), _) | (_, _, Some(_)) => {
+            Err(AppError::AuthMethod)
+        }
+        (_, None, None) => Ok(keys(None, None)),
     }
 }
 
@@ -248,7 +275,11 @@ impl Apps {
             Some(name) => SigningAlg::parse(name).ok_or(AppError::IdTokenAlg)?,
         };
 
-        let (auth_method, jwks) = auth_method(&form)?;
+        let AuthKeys {
+            method: auth_method,
+            jwks,
+            jwks_uri,
+        } = auth_method(&form)?;
 
         let now = self.clock.now();
         let approved = !policy.review_required;
@@ -267,7 +298,7 @@ impl Apps {
             id_token_alg,
             auth_method,
             jwks,
-            jwks_uri: None,
+            jwks_uri,
             kind: ClientKind::Console,
             registration_token_hash: None,
             metadata_expires_at: None,

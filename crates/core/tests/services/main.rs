@@ -8,6 +8,7 @@ mod device;
 mod federation;
 mod keys;
 mod metadata_documents;
+mod published_keys;
 mod tokens;
 mod two_factor;
 mod world;

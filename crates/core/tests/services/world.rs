@@ -40,7 +40,6 @@ pub struct World {
     pub tokens: Arc<TokenService>,
     pub device: DeviceService,
     pub codes: Authorizer,
-    pub clients: Arc<ClientDirectory>,
     /// What the clients' URLs serve, instead of the network.
     pub documents: Arc<FakeDocuments>,
     pub settings: Arc<SettingsCache>,
@@ -126,9 +125,8 @@ impl World {
                 dyn_clock.clone(),
                 lifetimes,
                 ISSUER.into(),
-                clients.clone(),
+                clients,
             ),
-            clients,
             documents,
             settings,
             two_factor: TwoFactor::new(store.clone(), dyn_clock, master, "Keyward".into()),

@@ -402,8 +402,13 @@ async fn rfc7591_jwks_registration_is_validated(backend: Backend) {
             json!({"token_endpoint_auth_method": "tls_client_auth"}),
         ),
         (
-            "jwks_uri (not supported yet: never silently a secret app)",
+            "jwks_uri without private_key_jwt (never silently a secret app)",
             json!({"jwks_uri": "https://app.example.com/jwks"}),
+        ),
+        (
+            "jwks_uri over plain http",
+            json!({"token_endpoint_auth_method": "private_key_jwt",
+                "jwks_uri": "http://app.example.com/jwks"}),
         ),
         (
             "public with a method",

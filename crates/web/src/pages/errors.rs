@@ -267,8 +267,12 @@ impl PageMessage for AppError {
                 "Unsupported id_token signing algorithm.",
             ),
             Self::AuthMethod => fixed(
-                "客户端认证方式无效：公开客户端只能用 none，private_key_jwt 需要 jwks",
-                "Invalid token_endpoint_auth_method: public apps use none, and private_key_jwt needs jwks.",
+                "客户端认证方式无效：公开客户端只能用 none，private_key_jwt 需要 jwks 或 jwks_uri 之一",
+                "Invalid token_endpoint_auth_method: public apps use none, and private_key_jwt needs one of jwks and jwks_uri.",
+            ),
+            Self::JwksUri => fixed(
+                "jwks_uri 必须是带路径的 https 地址",
+                "jwks_uri must be an https URL with a path.",
             ),
             Self::Jwks(e) => (Cow::Borrowed("jwks 无效"), Cow::Owned(e.to_string())),
             Self::PublicClientCredentials => fixed(

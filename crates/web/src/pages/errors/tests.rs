@@ -94,6 +94,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             AppError::Resource => AppError::Resource,
             AppError::IdTokenAlg => AppError::IdTokenAlg,
             AppError::AuthMethod => AppError::AuthMethod,
+            AppError::JwksUri => AppError::JwksUri,
             AppError::Jwks(_) => AppError::Jwks(keyward_core::oauth::client_auth::JwksError::PrivateKey),
             AppError::PublicClientCredentials => AppError::PublicClientCredentials,
             AppError::NotFound => AppError::NotFound,
