@@ -7,7 +7,7 @@
 use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientMetadata, ClientPatch, ClientPk,
+    AccessContext, AuditEntry, AuthCode, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk,
     ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry,
     NewClient, NewDeviceCode, NewFamily, NewResource, NewSession, NewToken, NewUser, Resource,
     ResourcePatch, ResourcePk, Role, Session, StoredKey, TokenRecord, TwoFactorRecord,
@@ -340,6 +340,12 @@ pub trait OAuthStore: Send + Sync + 'static {
         metadata: &ClientMetadata,
         now: UnixTime,
     ) -> StoreResult<bool>;
+    /// Clients of `kind`, most recently seen first, each with how many users consented to it.
+    async fn clients_of_kind(
+        &self,
+        kind: ClientKind,
+        page: Page,
+    ) -> StoreResult<Vec<(Client, i64)>>;
     /// Records that the client was seen authorizing a user at `now`; at most one write per
     /// `every` seconds, so that a busy client does not write on every request.
     async fn touch_client(&self, pk: ClientPk, now: UnixTime, every: i64) -> StoreResult<()>;

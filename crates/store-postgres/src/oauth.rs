@@ -7,8 +7,8 @@ use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional}
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientMetadata, ClientPatch, ClientPk, ClientStatus, Consent,
-    GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk,
+    ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -317,6 +317,30 @@ impl OAuthStore for PostgresStore {
             .bind(m.metadata_expires_at)
             .bind(now),
         )
+        .await
+    }
+
+    async fn clients_of_kind(
+        &self,
+        kind: ClientKind,
+        page: Page,
+    ) -> StoreResult<Vec<(Client, i64)>> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            ", (SELECT COUNT(*) FROM consents k WHERE k.client = c.id) AS consent_count \
+             FROM clients c WHERE c.kind = $1 \
+             ORDER BY COALESCE(c.last_used_at, c.created_at) DESC, c.id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(kind.as_str())
+        .bind(page.limit)
+        .bind(page.offset);
+        fetch_all(self.pool(), q, |row| {
+            Ok((
+                client_from_row(row)?,
+                sqlx::Row::try_get(row, "consent_count")?,
+            ))
+        })
         .await
     }
 

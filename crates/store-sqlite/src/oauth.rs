@@ -8,8 +8,8 @@ use crate::{SqliteStore, backend};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientMetadata, ClientPatch, ClientPk, ClientStatus, Consent,
-    GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk,
+    ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -330,6 +330,25 @@ impl OAuthStore for SqliteStore {
             ),
         )
         .await
+    }
+
+    async fn clients_of_kind(
+        &self,
+        kind: ClientKind,
+        page: Page,
+    ) -> StoreResult<Vec<(Client, i64)>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            client_columns!(),
+            ", (SELECT COUNT(*) FROM consents k WHERE k.client = c.id) AS consent_count \
+             FROM clients c WHERE c.kind = ?1 \
+             ORDER BY COALESCE(c.last_used_at, c.created_at) DESC, c.id DESC LIMIT ?2 OFFSET ?3"
+        );
+        self.read_all(
+            SQL,
+            params![kind.as_str(), page.limit, page.offset],
+            |row| Ok((client_from_row(row)?, row.get("consent_count")?)),
+        )
     }
 
     async fn touch_client(&self, pk: ClientPk, now: UnixTime, every: i64) -> StoreResult<()> {

@@ -146,6 +146,10 @@ pub fn router(state: AppState) -> Router {
         // The admin pages.
         .route("/admin", get(pages::admin::overview))
         .route("/admin/apps", get(pages::admin::apps))
+        .route(
+            "/admin/client-documents",
+            get(pages::admin::client_documents),
+        )
         .route("/admin/apps/{id}/review", post(pages::admin::review))
         .route("/admin/apps/{id}/trusted", post(pages::admin::trust))
         .route(

@@ -17,9 +17,10 @@ on_both_backends!(
     admin_forms_refuse_a_missing_or_wrong_csrf_token,
 );
 
-const PAGES: [&str; 6] = [
+const PAGES: [&str; 7] = [
     "/admin",
     "/admin/apps",
+    "/admin/client-documents",
     "/admin/resources",
     "/admin/users",
     "/admin/settings",

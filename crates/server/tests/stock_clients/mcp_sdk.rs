@@ -435,6 +435,51 @@ async fn mcp_sdk_client_identifies_itself_by_a_client_metadata_document() {
         text.contains("You are nora (user ") && text.contains(&uuid) && text.contains(&client_id),
         "{text}"
     );
+
+    // The admins see it (host, name, one user's consent) and block it: it cannot start again.
+    let admin = app.admin().await;
+    let (status, _, listing) = page(&admin, &app.url("/admin/client-documents")).await;
+    assert_eq!(status, StatusCode::OK);
+    let row = listing
+        .split("<tr id=\"client-")
+        .nth(1)
+        .expect("one row")
+        .split("</tr>")
+        .next()
+        .unwrap_or_default();
+    assert!(
+        row.contains("<strong>127.0.0.1</strong>")
+            && row.contains("MCP Test Agent")
+            && row.contains("<td>1</td>"),
+        "{row}"
+    );
+    let pk: String = row.chars().take_while(char::is_ascii_digit).collect();
+    let res = admin
+        .post(app.url(&format!("/admin/apps/{pk}/review")))
+        .form(&[
+            ("csrf_token", crate::oauth_support::csrf(&listing)),
+            ("decision", "disable".into()),
+            ("reason", "blocked".into()),
+            ("return_to", "/admin/client-documents".into()),
+        ])
+        .send()
+        .await
+        .expect("block");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mut again = reqwest::Url::parse(&app.url("/oauth/authorize")).expect("url");
+    again
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", "http://127.0.0.1:5000/callback")
+        .append_pair(
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        )
+        .append_pair("code_challenge_method", "S256");
+    let (status, _, refused) = page(&browser, again.as_str()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused.contains("管理员已封禁该客户端"), "{refused}");
 }
 
 /// No client information at all: the SDK registers at `registration_endpoint` (RFC 7591) with

@@ -413,9 +413,26 @@ impl PageMessage for DocumentError {
                 "客户端元数据文档中的 client_id 与其地址不符",
                 "The metadata document's client_id is not its own URL.",
             ),
-            Self::Invalid(_) | Self::RedirectUri(_) | Self::Jwks(_) => (
+            Self::Invalid(detail) => (
                 Cow::Borrowed("客户端元数据文档无效"),
-                Cow::Owned(format!("{self}.")),
+                Cow::Owned(format!(
+                    "The client's metadata document is not valid: {detail}."
+                )),
+            ),
+            Self::RedirectUri(e) => {
+                let (zh, en) = e.words();
+                (
+                    Cow::Owned(format!("客户端元数据文档中的重定向 URI 无效：{zh}")),
+                    Cow::Owned(format!(
+                        "A redirect URI in the client's metadata document is not valid: {en}"
+                    )),
+                )
+            }
+            Self::Jwks(e) => (
+                Cow::Borrowed("客户端元数据文档中的 jwks 无效"),
+                Cow::Owned(format!(
+                    "The client's metadata document has a bad jwks: {e}."
+                )),
             ),
         }
     }

@@ -12,6 +12,7 @@ use keyward_core::secret::SecretHash;
 on_both_backends!(
     a_self_registered_client_has_no_owner_and_its_metadata_is_replaced,
     a_clients_last_use_is_written_at_most_once_per_interval,
+    clients_of_a_kind_are_listed_most_recently_seen_first_with_their_consents,
 );
 
 fn metadata(name: &str) -> ClientMetadata {
@@ -115,4 +116,59 @@ async fn a_clients_last_use_is_written_at_most_once_per_interval(backend: Backen
     assert_eq!(last_used(store.clone()).await, Some(1_000), "within 60 s");
     store.touch_client(app.id, 1_060, 60).await.expect("touch");
     assert_eq!(last_used(store.clone()).await, Some(1_060));
+}
+
+async fn clients_of_a_kind_are_listed_most_recently_seen_first_with_their_consents(
+    backend: Backend,
+) {
+    let (_db, store) = store(backend).await;
+    let owner = store.create_user(new_user("owner")).await.expect("owner");
+    let nora = store.create_user(new_user("nora")).await.expect("nora");
+    let document = |url: &str| {
+        let mut new = new_client(url, owner.id, ClientStatus::Approved);
+        new.owner_id = None;
+        new.kind = ClientKind::MetadataDocument;
+        new
+    };
+    let old = store
+        .create_client(document("https://a.example/c.json"))
+        .await
+        .expect("a");
+    let seen = store
+        .create_client(document("https://b.example/c.json"))
+        .await
+        .expect("b");
+    store
+        .create_client(new_client(
+            "client_console",
+            owner.id,
+            ClientStatus::Approved,
+        ))
+        .await
+        .expect("console app");
+    store.touch_client(seen.id, 5_000, 60).await.expect("touch");
+    for user in [owner.id, nora.id] {
+        store
+            .save_consent(user, seen.id, ScopeSet::EMPTY, &Default::default(), 5_000)
+            .await
+            .expect("consent");
+    }
+    let listed = store
+        .clients_of_kind(
+            ClientKind::MetadataDocument,
+            keyward_core::store::Page {
+                limit: 10,
+                offset: 0,
+            },
+        )
+        .await
+        .expect("list");
+    let summary: Vec<(String, i64)> = listed
+        .iter()
+        .map(|(c, n)| (c.client_id.clone(), *n))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![(seen.client_id.clone(), 2), (old.client_id.clone(), 0)]
+    );
 }

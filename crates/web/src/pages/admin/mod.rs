@@ -3,6 +3,7 @@
 
 mod app_apis;
 mod audit;
+mod client_documents;
 mod resources;
 mod settings;
 mod texts;
@@ -10,6 +11,7 @@ mod users;
 
 pub use app_apis::set_app_apis;
 pub use audit::audit;
+pub use client_documents::client_documents;
 pub use resources::{create_resource, resource, resources, set_resource_enabled, update_resource};
 pub use settings::{save_settings, settings};
 pub use texts::{AdminTexts, admin_texts};
@@ -80,6 +82,7 @@ crate::pages::framed!(AdminFrame =>
     OverviewPage,
     AppsPage,
     audit::AuditPage,
+    client_documents::ClientDocumentsPage,
     settings::SettingsPage,
     users::UsersPage
 );
@@ -446,6 +449,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     out.extend(users::samples(t, user));
     out.extend(settings::samples(t, user));
     out.extend(audit::samples(t, user));
+    out.extend(client_documents::samples(t, user));
     out.extend(resources::samples(t, user));
     out
 }

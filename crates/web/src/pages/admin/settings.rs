@@ -23,7 +23,7 @@ use {crate::pages::Gallery, keyward_core::model::User};
 pub struct SettingField {
     pub key: String,
     pub label: String,
-    /// `bool`, `number`, `text` or `secret`.
+    /// `bool`, `number`, `text`, `list` (one entry per line) or `secret`.
     pub kind: &'static str,
     pub value: String,
     pub checked: bool,
@@ -103,6 +103,14 @@ async fn settings_page(
             Some(Value::Bool(b)) => ("bool", String::new(), *b),
             Some(Value::Number(n)) => ("number", n.to_string(), false),
             Some(Value::String(s)) => ("text", s.clone(), false),
+            // One entry per line.
+            Some(Value::Array(items)) => {
+                let lines: Vec<String> = items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect();
+                ("list", lines.join("\n"), false)
+            }
             Some(other) => ("text", other.to_string(), false),
         };
         let (zh_title, en_title) = settings_group(key);
@@ -193,6 +201,12 @@ pub async fn save_settings(
                     Value::String(text.to_owned())
                 }
             },
+            (Value::Array(_), Some(text)) => text
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(|line| Value::String(line.to_owned()))
+                .collect(),
             (_, Some(text)) => Value::String(text.trim().to_owned()),
         };
         changes.insert(key.clone(), new);

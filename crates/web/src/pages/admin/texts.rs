@@ -13,6 +13,19 @@ crate::pages::page_words! {
         nav_audit: "审计日志", "Audit log";
         nav_topup: "充值码", "Top-up codes";
         nav_resources: "API 资源", "APIs";
+        nav_client_documents: "自述客户端", "Self-described clients";
+        client_documents_title: "以元数据文档自述的客户端", "Clients known by a metadata document";
+        client_documents_intro:
+            "这些客户端（多为 AI 代理和 MCP 客户端）以一个 https 地址作为 client_id，在那里描述自己；本站未审核它们，用户每次都会看到它们的来源主机。封禁后，它们的令牌立即失效。",
+            "These clients (mostly AI agents and MCP clients) use an https URL as their client_id and describe themselves there; no one here reviewed them, and users always see the host they come from. Blocking one kills its tokens at once.";
+        client_documents_none: "还没有这样的客户端。", "No such client yet.";
+        client_host: "主机", "Host";
+        client_name: "自称名称", "Name it gives";
+        last_seen: "最近出现", "Last seen";
+        consented_users: "已授权用户", "Users who consented";
+        blocked: "已封禁", "Blocked";
+        block: "封禁", "Block";
+        unblock: "解除封禁", "Unblock";
         overview_intro:
             "审核开发者提交的应用。通过后，开发者首次打开应用详情时会看到一次密钥。",
             "Review the apps developers submitted. After approval, the developer sees the secret once, the first time they open the app.";
@@ -298,6 +311,36 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("smtp_username", "SMTP 用户名", "SMTP user name"),
     ("smtp_password", "SMTP 密码", "SMTP password"),
     ("smtp_from", "发件人地址", "From address"),
+    (
+        "client_metadata_documents",
+        "客户端元数据文档（on / off）：以 https 地址为 client_id 的客户端",
+        "Client metadata documents (on / off): clients whose client_id is an https URL",
+    ),
+    (
+        "client_metadata_allowed_hosts",
+        "只接受这些主机的文档（每行一个，可用 *.example.com；留空为不限）",
+        "Accept documents only from these hosts (one per line, *.example.com allowed; empty: any)",
+    ),
+    (
+        "client_metadata_denied_hosts",
+        "拒绝这些主机的文档（每行一个，优先于允许名单）",
+        "Refuse documents from these hosts (one per line; wins over the allow list)",
+    ),
+    (
+        "client_metadata_allow_loopback",
+        "允许本机地址上的文档（仅限开发和测试）",
+        "Allow documents on loopback addresses (development and tests only)",
+    ),
+    (
+        "self_registered_client_scopes",
+        "自行注册的客户端最多可申请的本站权限范围",
+        "The most of this server's scopes a self-registered client may ask for",
+    ),
+    (
+        "self_registered_client_resources",
+        "自行注册的客户端可申请的 API（每行一个资源标识）",
+        "The APIs a self-registered client may ask for (one resource identifier per line)",
+    ),
 ];
 
 /// The group a settings key is shown in: its title in Chinese and English.
@@ -315,6 +358,12 @@ pub fn settings_group(key: &str) -> (&'static str, &'static str) {
         k if k.starts_with("wechat_") => ("微信", "WeChat"),
         k if k.starts_with("telegram_") => ("Telegram", "Telegram"),
         k if k.starts_with("smtp_") => ("邮件 (SMTP)", "E-mail (SMTP)"),
+        k if k.starts_with("client_metadata_")
+            || k.starts_with("self_registered_")
+            || k.starts_with("dynamic_") =>
+        {
+            ("自行注册的客户端", "Self-registered clients")
+        }
         _ => ("其他", "Other"),
     }
 }
