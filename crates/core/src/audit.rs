@@ -12,6 +12,10 @@ pub mod action {
     pub const APP_DISABLED: &str = "app.disabled";
     pub const APP_UPDATED: &str = "app.updated";
     pub const APP_DELETED: &str = "app.deleted";
+    /// A client registered itself (RFC 7591), or changed or deleted its registration (RFC 7592).
+    pub const CLIENT_REGISTERED: &str = "client.registered";
+    pub const CLIENT_REGISTRATION_UPDATED: &str = "client.registration_updated";
+    pub const CLIENT_REGISTRATION_DELETED: &str = "client.registration_deleted";
     pub const SECRET_REVEALED: &str = "app.secret_revealed";
     pub const SECRET_ROTATED: &str = "app.secret_rotated";
     pub const CONSENT_GRANTED: &str = "consent.granted";

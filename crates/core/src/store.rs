@@ -333,6 +333,11 @@ pub trait OAuthStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Deletes the app with its consents, codes and tokens.
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool>;
+    /// Deletes the dynamic clients (RFC 7591) created at or before `created_before` that no
+    /// user ever authorized: never recorded as used (`last_used_at` unset), no consent and no
+    /// token family. A device or code grant that is still pending goes with the client. Returns
+    /// how many were deleted.
+    async fn purge_unused_dynamic_clients(&self, created_before: UnixTime) -> StoreResult<u64>;
     /// Replaces what a self-registered client says about itself.
     async fn update_client_metadata(
         &self,

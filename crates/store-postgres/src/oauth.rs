@@ -292,6 +292,18 @@ impl OAuthStore for PostgresStore {
             .await
     }
 
+    async fn purge_unused_dynamic_clients(&self, created_before: UnixTime) -> StoreResult<u64> {
+        // Foreign keys cascade to the client's pending codes and device codes.
+        let query = sqlx::query(
+            "DELETE FROM clients WHERE kind = 'dynamic' AND created_at <= $1 \
+             AND last_used_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.client = clients.id) \
+             AND NOT EXISTS (SELECT 1 FROM token_families f WHERE f.client = clients.id)",
+        )
+        .bind(created_before);
+        execute(self.pool(), query).await
+    }
+
     async fn update_client_metadata(
         &self,
         pk: ClientPk,

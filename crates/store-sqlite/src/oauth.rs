@@ -304,6 +304,22 @@ impl OAuthStore for SqliteStore {
             .await
     }
 
+    async fn purge_unused_dynamic_clients(&self, created_before: UnixTime) -> StoreResult<u64> {
+        // Foreign keys cascade to the client's pending codes and device codes.
+        self.db()
+            .write(|tx| {
+                execute(
+                    tx,
+                    "DELETE FROM clients WHERE kind = 'dynamic' AND created_at <= ?1 \
+             AND last_used_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.client = clients.id) \
+             AND NOT EXISTS (SELECT 1 FROM token_families f WHERE f.client = clients.id)",
+                    [created_before],
+                )
+            })
+            .await
+    }
+
     async fn update_client_metadata(
         &self,
         pk: ClientPk,

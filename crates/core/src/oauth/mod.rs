@@ -12,6 +12,7 @@ pub mod error;
 pub mod metadata_document;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod registration;
 pub mod resources;
 pub mod scope;
 pub mod successor;
