@@ -185,6 +185,11 @@ impl Node {
                 .context("building the outbound HTTP client")?,
             accounts,
             apps: Arc::new(Apps::new(store.clone(), clock.clone(), settings.clone())),
+            registrations: Arc::new(keyward_core::oauth::registration::Registrations::new(
+                store.clone(),
+                clock.clone(),
+                settings.clone(),
+            )),
             tokens,
             limits,
             authorizer: Arc::new(Authorizer::new(
@@ -274,8 +279,8 @@ impl Node {
     }
 }
 
-/// Deletes expired sessions and stale throttle windows every ten minutes, so storage does not
-/// grow without bound.
+/// Deletes expired sessions and stale throttle windows, and dynamic clients nobody ever used,
+/// every ten minutes, so storage does not grow without bound.
 async fn purge_loop(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -294,6 +299,11 @@ async fn purge_loop(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(rows = n, "purged expired records"),
             Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+        match state.registrations.purge_unused().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(clients = n, "purged unused dynamic clients"),
+            Err(e) => tracing::warn!(error = %e, "dynamic client purge failed"),
         }
         if let Err(e) = state.keys.purge().await {
             tracing::warn!(error = %e, "key purge failed");

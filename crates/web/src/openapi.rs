@@ -47,6 +47,7 @@ pub const DEVELOPER_TOKEN: &str = "developer_token";
 pub const SESSION: &str = "session";
 pub const ACCESS_TOKEN: &str = "access_token";
 pub const CLIENT_BASIC: &str = "client_basic";
+pub const REGISTRATION_TOKEN: &str = "registration_token";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -99,6 +100,13 @@ impl Modify for Security {
                 "The browser session cookie set at login (`__Host-keyward_session` when the \
                  public URL is https). Cross-site requests carrying it are refused.",
             ))),
+        );
+        components.add_security_scheme(
+            REGISTRATION_TOKEN,
+            bearer(
+                "The registration access token a dynamically registered client received \
+                 (RFC 7592 §3).",
+            ),
         );
         let mut basic = Http::new(HttpAuthScheme::Basic);
         basic.description = Some(

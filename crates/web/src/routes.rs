@@ -79,6 +79,12 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(oidc::userinfo::handle))
         .routes(routes!(oidc::revoke::post))
         .routes(routes!(oidc::introspect::post))
+        .routes(routes!(oidc::register::register))
+        .routes(routes!(
+            oidc::register::read,
+            oidc::register::update,
+            oidc::register::delete
+        ))
         .routes(routes!(oauth::device::post))
 }
 

@@ -76,6 +76,8 @@ pub struct Services {
     pub authorizer: Arc<Authorizer>,
     /// The resource servers (RFC 8707) admins register.
     pub resources: Arc<keyward_core::oauth::resources::Resources>,
+    /// Dynamic client registration and management (RFC 7591, RFC 7592).
+    pub registrations: Arc<keyward_core::oauth::registration::Registrations>,
     /// The device authorization grant's endpoint and `/device` page (RFC 8628).
     pub device: Arc<keyward_core::oauth::device::DeviceService>,
     pub keys: Arc<KeyRing>,

@@ -25,6 +25,7 @@ mod consent;
 mod console_pages;
 mod crash;
 mod device_flow;
+mod dynamic_registration;
 mod native_apps;
 mod page_language;
 mod pages;

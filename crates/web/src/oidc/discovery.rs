@@ -142,10 +142,15 @@ async fn metadata_document(state: &AppState) -> Response {
 }
 
 /// The metadata that follows the settings: whether an https `client_id` is taken for a
-/// Client ID Metadata Document.
+/// Client ID Metadata Document, and whether clients may register themselves.
 pub fn with_settings(doc: &mut Value, settings: &keyward_core::settings::Settings) {
     let documents = settings.client_metadata_documents == keyward_core::settings::Switch::On;
     doc["client_id_metadata_document_supported"] = json!(documents);
+    // RFC 8414 §2: the registration endpoint (RFC 7591) is listed only while registration is on.
+    if settings.dynamic_registration != keyward_core::settings::DynamicRegistration::Off {
+        let issuer = doc["issuer"].as_str().unwrap_or_default().to_owned();
+        doc["registration_endpoint"] = json!(format!("{issuer}/oauth2/register"));
+    }
 }
 
 /// `GET /oauth2/jwks`: current, next and still-needed previous public keys.

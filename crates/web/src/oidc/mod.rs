@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod introspect;
 pub mod logout;
+pub mod register;
 pub mod revoke;
 pub mod userinfo;
 

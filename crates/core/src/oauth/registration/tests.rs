@@ -79,9 +79,7 @@ fn hostile_redirect_uris_are_refused() {
             "redirect_uris": [uri]});
         assert!(is_redirect_error(register(&body)), "{uri}");
     }
-    let many: Vec<String> = (0..11)
-        .map(|i| format!("https://a.example/{i}"))
-        .collect();
+    let many: Vec<String> = (0..11).map(|i| format!("https://a.example/{i}")).collect();
     assert!(is_redirect_error(register(&web(
         json!({"redirect_uris": many})
     ))));

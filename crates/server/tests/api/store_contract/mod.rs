@@ -7,6 +7,7 @@ mod accounts;
 mod assertions;
 mod billing;
 mod device;
+mod dynamic_purge;
 mod federation;
 mod keys_and_audit;
 mod oauth;
