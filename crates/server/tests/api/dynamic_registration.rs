@@ -54,7 +54,14 @@ async fn register(app: &TestApp, body: &Value) -> (StatusCode, Value) {
         .send()
         .await
         .expect("register");
-    into_parts(res).await
+    lenient(res).await
+}
+
+/// Status and JSON body; `null` for the empty bodies of 204 and 404.
+async fn lenient(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 fn web_client() -> Value {
@@ -91,7 +98,7 @@ async fn manage(
     if let Some(body) = body {
         request = request.json(body);
     }
-    into_parts(request.send().await.expect("manage")).await
+    lenient(request.send().await.expect("manage")).await
 }
 
 fn authorize_params<'a>(client_id: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -277,6 +284,7 @@ async fn rfc7591_under_review_a_client_waits_for_an_admin(backend: Backend) {
 
 async fn rfc7591_3_2_2_hostile_metadata_is_refused_and_nothing_is_stored(backend: Backend) {
     let app = with_registration(backend, "open").await;
+    set(&app, json!({"dynamic_registration_max_per_ip": 100})).await;
     let with = |extra: Value| {
         let mut body = web_client();
         if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
@@ -373,7 +381,7 @@ async fn rfc7591_3_2_2_hostile_metadata_is_refused_and_nothing_is_stored(backend
         .send()
         .await
         .expect("register");
-    let (status, answer) = into_parts(res).await;
+    let (status, answer) = lenient(res).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert!(all_clients(&app).await.is_empty(), "nothing stored");
     assert!(audit_actions(&app, "client.registered").await.is_empty());
