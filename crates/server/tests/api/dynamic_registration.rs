@@ -20,6 +20,7 @@ on_both_backends!(
     registrations_over_the_per_ip_limit_are_refused_and_create_nothing,
     rfc7592_a_registration_is_managed_with_its_own_token_only,
     unused_dynamic_clients_are_purged_and_used_ones_kept,
+    the_settings_page_offers_the_mode_as_a_choice_and_apis_one_per_line,
 );
 
 const VERIFIER: &str = "dynamic-client-verifier-0123456789-0123456789-0123456789";
@@ -580,4 +581,69 @@ async fn unused_dynamic_clients_are_purged_and_used_ones_kept(backend: Backend) 
     let left: Vec<Value> = all_clients(&app).await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0]["client_id"], json!(used_id));
+}
+
+async fn the_settings_page_offers_the_mode_as_a_choice_and_apis_one_per_line(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let (_, _, html) = page(&admin, &app.url("/admin/settings")).await;
+    assert!(
+        html.contains("<select id=\"s-dynamic_registration\""),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"off\" selected>"), "{html}");
+    assert!(html.contains("<textarea id=\"s-self_registered_client_resources\""));
+    let form = [
+        ("csrf_token", csrf(&html)),
+        ("register_enabled", "1".into()),
+        ("password_login_enabled", "1".into()),
+        ("password_register_enabled", "1".into()),
+        ("dynamic_registration", "review".into()),
+        ("dynamic_registration_max_per_ip", "3".into()),
+        ("dynamic_client_purge_days", "7".into()),
+        ("self_registered_client_scopes", "openid profile".into()),
+        (
+            "self_registered_client_resources",
+            "https://api.example.com\r\n\r\n  https://mcp.example.com \r\n".into(),
+        ),
+    ];
+    let res = admin
+        .post(app.url("/admin/settings"))
+        .form(&form)
+        .send()
+        .await
+        .expect("post");
+    let status = res.status();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    let d = &settings["data"];
+    assert_eq!(d["dynamic_registration"], "review");
+    assert_eq!(d["dynamic_registration_max_per_ip"], 3);
+    assert_eq!(d["dynamic_client_purge_days"], 7);
+    assert_eq!(d["self_registered_client_scopes"], "openid profile");
+    assert_eq!(
+        d["self_registered_client_resources"],
+        json!(["https://api.example.com", "https://mcp.example.com"])
+    );
+    let (_, _, html) = page(&admin, &app.url("/admin/settings")).await;
+    assert!(
+        html.contains("<option value=\"review\" selected>"),
+        "{html}"
+    );
+
+    // A new client gets the operator's list as its APIs.
+    let (status, reg) = register(&app, &web_client()).await;
+    assert_eq!(status, StatusCode::CREATED, "{reg}");
+    assert_eq!(reg["scope"], "openid profile");
+    let clients = all_clients(&app).await;
+    assert_eq!(
+        clients[0]["allowed_resources"],
+        json!(["https://api.example.com", "https://mcp.example.com"])
+    );
+    assert_eq!(clients[0]["status"], "pending");
 }

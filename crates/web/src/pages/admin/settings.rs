@@ -2,7 +2,7 @@
 //! the same update as `PUT /api/admin/settings`. The form is built from the document itself, so
 //! a field added to `Settings` shows up here without a template change.
 
-use super::texts::{SETTINGS, settings_group};
+use super::texts::{SETTINGS, setting_choices, settings_group};
 use super::{AdminFrame, admin_texts, unavailable};
 use crate::admin::settings::update;
 use crate::extract::Client;
@@ -23,8 +23,10 @@ use {crate::pages::Gallery, keyward_core::model::User};
 pub struct SettingField {
     pub key: String,
     pub label: String,
-    /// `bool`, `number`, `text`, `list` (one entry per line) or `secret`.
+    /// `bool`, `number`, `text`, `select` (one of `choices`), `list` (one entry per line) or
+    /// `secret`.
     pub kind: &'static str,
+    pub choices: &'static [&'static str],
     pub value: String,
     pub checked: bool,
     /// For secrets: whether the vault holds one (its value is never shown).
@@ -102,6 +104,9 @@ async fn settings_page(
             None => ("secret", String::new(), false),
             Some(Value::Bool(b)) => ("bool", String::new(), *b),
             Some(Value::Number(n)) => ("number", n.to_string(), false),
+            Some(Value::String(s)) if setting_choices(key).is_some() => {
+                ("select", s.clone(), false)
+            }
             Some(Value::String(s)) => ("text", s.clone(), false),
             // One entry per line.
             Some(Value::Array(items)) => {
@@ -119,6 +124,7 @@ async fn settings_page(
             key: key.to_owned(),
             label: label.to_owned(),
             kind,
+            choices: setting_choices(key).unwrap_or_default(),
             value,
             checked,
             is_set: secrets_set.contains(&key),
@@ -256,6 +262,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         key: key.into(),
         label: key.into(),
         kind,
+        choices: setting_choices(key).unwrap_or_default(),
         value: value.into(),
         checked,
         is_set,
@@ -270,6 +277,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
                 field("github_client_id", "text", "Iv1.\"x", false, false),
                 field("github_client_secret", "secret", "", false, true),
                 field("quota_per_unit", "number", "1000", false, false),
+                field("dynamic_registration", "select", "review", false, false),
             ],
         }],
         has_locked: true,

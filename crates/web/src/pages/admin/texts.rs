@@ -341,7 +341,36 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "自行注册的客户端可申请的 API（每行一个资源标识）",
         "The APIs a self-registered client may ask for (one resource identifier per line)",
     ),
+    (
+        "dynamic_registration",
+        "动态客户端注册 /oauth2/register（off 关闭 / review 需审核 / open 开放）",
+        "Dynamic client registration at /oauth2/register (off / review / open)",
+    ),
+    (
+        "dynamic_registration_max_per_ip",
+        "每个 IP 的注册次数上限（0 为不限）",
+        "Registrations per IP (0: no limit)",
+    ),
+    (
+        "dynamic_registration_window_secs",
+        "注册次数的统计窗口（秒）",
+        "Registration limit window (seconds)",
+    ),
+    (
+        "dynamic_client_purge_days",
+        "从未被使用的动态客户端在多少天后删除",
+        "Delete never-used dynamic clients after (days)",
+    ),
 ];
+
+/// The values a setting may take, for those that are a choice: shown as a select.
+pub fn setting_choices(key: &str) -> Option<&'static [&'static str]> {
+    match key {
+        "dynamic_registration" => Some(&["off", "review", "open"]),
+        "client_metadata_documents" => Some(&["on", "off"]),
+        _ => None,
+    }
+}
 
 /// The group a settings key is shown in: its title in Chinese and English.
 pub fn settings_group(key: &str) -> (&'static str, &'static str) {
