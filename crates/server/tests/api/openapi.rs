@@ -32,6 +32,10 @@ const JSON_ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/oauth2/userinfo"),
     ("post", "/oauth2/revoke"),
     ("post", "/oauth2/introspect"),
+    ("post", "/oauth2/register"),
+    ("get", "/oauth2/register/{client_id}"),
+    ("put", "/oauth2/register/{client_id}"),
+    ("delete", "/oauth2/register/{client_id}"),
     // D: the login module.
     ("get", "/api/oauth/state"),
     ("get", "/api/oauth/github"),

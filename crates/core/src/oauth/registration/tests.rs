@@ -29,7 +29,8 @@ fn is_metadata_error(result: Result<super::Registered, RegistrationError>) -> bo
 
 #[test]
 fn a_minimal_web_registration_takes_the_rfc_defaults() {
-    let registered = register(&json!({"redirect_uris": ["https://app.example/cb"]})).unwrap();
+    let registered =
+        register(&json!({"redirect_uris": ["https://app.example/cb"]})).expect("accepted");
     let m = registered.metadata;
     assert_eq!(registered.application_type, ApplicationType::Web);
     assert_eq!(m.auth_method, AuthMethod::ClientSecretBasic);
@@ -48,7 +49,7 @@ fn a_native_public_client_may_use_loopback_and_private_use_schemes() {
         "redirect_uris": ["http://127.0.0.1/cb", "com.example.app:/cb"],
         "grant_types": ["authorization_code", "refresh_token"],
     });
-    let m = register(&body).unwrap().metadata;
+    let m = register(&body).expect("accepted").metadata;
     assert!(m.public);
     assert_eq!(m.redirect_uris.len(), 2);
 }
@@ -105,7 +106,7 @@ fn names_are_bounded_and_printable() {
     ))));
     assert_eq!(
         register(&web(json!({"client_name": " Claude "})))
-            .unwrap()
+            .expect("accepted")
             .metadata
             .name,
         "Claude"
@@ -189,7 +190,11 @@ fn auth_methods_and_keys_are_checked_as_in_the_console() {
     }
     let good = json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example/jwks"});
     assert_eq!(
-        register(&web(good)).unwrap().metadata.jwks_uri.as_deref(),
+        register(&web(good))
+            .expect("accepted")
+            .metadata
+            .jwks_uri
+            .as_deref(),
         Some("https://app.example/jwks")
     );
 }
@@ -197,7 +202,7 @@ fn auth_methods_and_keys_are_checked_as_in_the_console() {
 #[test]
 fn scopes_are_narrowed_to_the_operators_limit_and_unknown_ones_refused() {
     let m = register(&web(json!({"scope": "openid balance email"})))
-        .unwrap()
+        .expect("accepted")
         .metadata;
     assert_eq!(m.allowed_scopes, ScopeSet::of(&[Scope::OpenId]));
     assert!(is_metadata_error(register(&web(
