@@ -132,6 +132,18 @@ async fn rfc7591_off_by_default_the_endpoint_is_missing_and_not_advertised(backe
     let app = TestApp::spawn(backend).await;
     let (status, _) = register(&app, &web_client()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let res = app
+        .client()
+        .post(app.url("/oauth2/register"))
+        .body(web_client().to_string())
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "off whatever the body says"
+    );
     let (status, _) = manage(&app, reqwest::Method::GET, "client_x", "t", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     for path in [
@@ -384,6 +396,15 @@ async fn rfc7591_3_2_2_hostile_metadata_is_refused_and_nothing_is_stored(backend
         .expect("register");
     let (status, answer) = lenient(res).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let res = app
+        .client()
+        .post(app.url("/oauth2/register"))
+        .header("content-type", "text/plain")
+        .body(web_client().to_string())
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(all_clients(&app).await.is_empty(), "nothing stored");
     assert!(audit_actions(&app, "client.registered").await.is_empty());
 }

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::oauth::registration::{ClientInformation, RegistrationError};
 use serde::Serialize;
@@ -129,8 +129,10 @@ impl ClientInformationResponse {
 pub async fn register(
     State(state): State<AppState>,
     Client(caller): Client,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RegisterError> {
+    json_declared(&state, &headers).await?;
     let info = state.registrations.register(&body, &caller.ip).await?;
     let body = ClientInformationResponse::new(info, &state.config.public_url);
     Ok(no_store((StatusCode::CREATED, Json(body))))
@@ -174,6 +176,7 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, RegisterError> {
+    json_declared(&state, &headers).await?;
     let info = state
         .registrations
         .update(&client_id, bearer(&headers), &body, &caller.ip)
@@ -203,18 +206,52 @@ pub async fn delete(
     Ok(no_store(StatusCode::NO_CONTENT))
 }
 
+/// RFC 7591 §3.1: the metadata is sent as `application/json` (parameters such as `charset`
+/// allowed); anything else is 415, as on Keyward's other JSON APIs — unless registration is off,
+/// which stays a plain 404 whatever was sent.
+async fn json_declared(state: &AppState, headers: &HeaderMap) -> Result<(), RegisterError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+    if declared {
+        return Ok(());
+    }
+    match state.registrations.enabled().await {
+        Ok(true) => Err(RegisterError::MediaType),
+        Ok(false) => Err(RegistrationError::Disabled.into()),
+        Err(e) => Err(RegistrationError::Settings(e).into()),
+    }
+}
+
 /// A registration endpoint's failure, worded per RFC 7591 §3.2.2 and RFC 6750 §3.
-pub struct RegisterError(RegistrationError);
+pub enum RegisterError {
+    Core(RegistrationError),
+    /// The body was not declared `application/json`.
+    MediaType,
+}
 
 impl From<RegistrationError> for RegisterError {
     fn from(error: RegistrationError) -> Self {
-        Self(error)
+        Self::Core(error)
     }
 }
 
 impl IntoResponse for RegisterError {
     fn into_response(self) -> Response {
-        let error = self.0;
+        let error = match self {
+            Self::Core(error) => error,
+            Self::MediaType => {
+                return no_store((
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    Json(json!({
+                        "error": "invalid_client_metadata",
+                        "error_description": "the metadata must be sent as application/json"
+                    })),
+                ));
+            }
+        };
         let body = |status: StatusCode, code: &str| {
             no_store((
                 status,
