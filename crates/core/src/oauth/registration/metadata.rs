@@ -14,7 +14,6 @@ use serde_json::{Map, Value};
 pub const BODY_MAX: usize = 16 * 1024;
 /// Longer than the console's 50: self-chosen names such as "Claude Code (my-laptop)".
 pub const NAME_MAX: usize = 100;
-pub const JWKS_URI_MAX: usize = 2048;
 
 /// RFC 7591 §2 / OIDC Registration §2 `application_type`: which redirect URIs are acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,23 +241,14 @@ fn keys(
     Ok(keys)
 }
 
-/// An absolute https URL without credentials or fragment. Whether its host may be fetched is
-/// the outbound guard's decision, at the time it is fetched.
+/// The console's rule for `jwks_uri`: https with a path, no credentials, fragment or dot
+/// segments. Whether its host may be fetched is the outbound guard's decision, when fetched.
 fn check_jwks_uri(uri: &str) -> Result<String, RegistrationError> {
-    let bad = || meta("jwks_uri must be an absolute https URL without userinfo or fragment");
-    if uri.len() > JWKS_URI_MAX {
-        return Err(bad());
-    }
-    let url = url::Url::parse(uri).map_err(|_| bad())?;
-    if url.scheme() != "https"
-        || url.host_str().is_none_or(str::is_empty)
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.fragment().is_some()
-    {
-        return Err(bad());
-    }
-    Ok(uri.to_owned())
+    crate::oauth::metadata_document::check_url(uri)
+        .map(|_| uri.to_owned())
+        .map_err(|_| {
+            meta("jwks_uri must be an https URL with a path, without userinfo or fragment")
+        })
 }
 
 fn check_name(name: &str) -> Result<String, RegistrationError> {
