@@ -21,6 +21,7 @@ on_both_backends!(
     rfc7592_a_registration_is_managed_with_its_own_token_only,
     unused_dynamic_clients_are_purged_and_used_ones_kept,
     the_settings_page_offers_the_mode_as_a_choice_and_apis_one_per_line,
+    rfc7591_a_typical_mcp_client_registers_without_application_type_for_its_apis_scope,
 );
 
 const VERIFIER: &str = "dynamic-client-verifier-0123456789-0123456789-0123456789";
@@ -330,7 +331,7 @@ async fn rfc7591_3_2_2_hostile_metadata_is_refused_and_nothing_is_stored(backend
             "invalid_redirect_uri",
         ),
         (
-            with(json!({"redirect_uris": ["http://127.0.0.1/cb"]})),
+            with(json!({"redirect_uris": ["http://127.0.0.1/cb"], "application_type": "web"})),
             "invalid_redirect_uri",
         ),
         (
@@ -667,4 +668,46 @@ async fn the_settings_page_offers_the_mode_as_a_choice_and_apis_one_per_line(bac
         json!(["https://api.example.com", "https://mcp.example.com"])
     );
     assert_eq!(clients[0]["status"], "pending");
+}
+
+/// What the MCP SDK sends: no `application_type`, a loopback redirect, `none`, and its API's
+/// scope rather than one of Keyward's. Accepted as a native public client; an unknown scope is not.
+async fn rfc7591_a_typical_mcp_client_registers_without_application_type_for_its_apis_scope(
+    backend: Backend,
+) {
+    let app = with_registration(backend, "open").await;
+    let admin = app.admin().await;
+    let api = "https://mcp.example.com/mcp";
+    let (status, created) = post_json(
+        &admin,
+        &app.url("/api/admin/resources"),
+        json!({"identifier": api, "name": "MCP", "token_format": "jwt",
+            "scopes": [{"name": "mcp:tools", "description": "tools"}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, &created["success"]),
+        (StatusCode::OK, &json!(true)),
+        "{created}"
+    );
+    set(&app, json!({"self_registered_client_resources": [api]})).await;
+    let sdk = json!({
+        "client_name": "MCP Test Agent",
+        "redirect_uris": ["http://127.0.0.1:43123/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "scope": "mcp:tools",
+    });
+    let (status, reg) = register(&app, &sdk).await;
+    assert_eq!(status, StatusCode::CREATED, "{reg}");
+    assert_eq!(reg["application_type"], "native");
+    assert!(reg.get("client_secret").is_none(), "{reg}");
+    let mut unknown = sdk.clone();
+    unknown["scope"] = json!("mcp:admin");
+    let (status, body) = register(&app, &unknown).await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalid_client_metadata"))
+    );
 }

@@ -49,6 +49,16 @@ impl ApplicationType {
     }
 }
 
+/// What a self-registered client may ask for in `scope`: Keyward's own scopes up to `builtin`
+/// (the operator's cap), and the scopes of the APIs listed for self-registered clients. An MCP
+/// client typically asks for its API's scope (`mcp:tools`) here; that is accepted but not stored,
+/// as an API's scopes are granted per request with the user's consent, within the client's APIs.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeLimits {
+    pub builtin: ScopeSet,
+    pub api_scopes: Vec<String>,
+}
+
 /// A checked registration: what is stored, and what is echoed besides.
 #[derive(Debug, Clone)]
 pub struct Registered {
@@ -71,7 +81,7 @@ const GRANTS: [GrantType; 3] = [
 /// Reads and checks a registration request's body. `allowed_scopes` is the operator's limit for
 /// self-registered clients: asked-for scopes outside it are dropped (RFC 7591 §3.2.1 lets the
 /// server replace requested values), unknown ones refused.
-pub fn parse(body: &[u8], allowed_scopes: ScopeSet) -> Result<Registered, RegistrationError> {
+pub fn parse(body: &[u8], limits: &ScopeLimits) -> Result<Registered, RegistrationError> {
     if body.len() > BODY_MAX {
         return Err(meta("the request body is larger than 16 KiB"));
     }
@@ -80,13 +90,26 @@ pub fn parse(body: &[u8], allowed_scopes: ScopeSet) -> Result<Registered, Regist
     let Value::Object(fields) = value else {
         return Err(meta("the body is not a JSON object"));
     };
-    check(&Fields(&fields), allowed_scopes)
+    check(&Fields(&fields), limits)
 }
 
-fn check(f: &Fields<'_>, allowed_scopes: ScopeSet) -> Result<Registered, RegistrationError> {
+fn check(f: &Fields<'_>, limits: &ScopeLimits) -> Result<Registered, RegistrationError> {
     let application_type = match f.string("application_type")? {
-        None | Some("web") => ApplicationType::Web,
+        Some("web") => ApplicationType::Web,
         Some("native") => ApplicationType::Native,
+        // RFC 7591 leaves it out; OIDC Registration defaults to web. Typical MCP and CLI clients
+        // omit it and register a loopback redirect, which only a native app can receive, so the
+        // type is read from the redirect URIs. An explicit `web` stays strict.
+        None => f
+            .array("redirect_uris")?
+            .map(|uris| {
+                let uris: Vec<String> = uris
+                    .iter()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect();
+                ApplicationType::of_uris(&uris)
+            })
+            .unwrap_or(ApplicationType::Web),
         Some(_) => return Err(meta("application_type must be web or native")),
     };
     let auth_method = match f.string("token_endpoint_auth_method")? {
@@ -114,7 +137,7 @@ fn check(f: &Fields<'_>, allowed_scopes: ScopeSet) -> Result<Registered, Registr
             .and_then(|u| display_host(u))
             .unwrap_or_else(|| "Unnamed client".to_owned()),
     };
-    let allowed_scopes = scopes(f, allowed_scopes)?;
+    let allowed_scopes = scopes(f, limits)?;
     Ok(Registered {
         metadata: ClientMetadata {
             name,
@@ -261,13 +284,27 @@ fn check_name(name: &str) -> Result<String, RegistrationError> {
     Ok(name.to_owned())
 }
 
-/// The asked-for scopes within the operator's limit; all of the limit when none are asked.
-fn scopes(f: &Fields<'_>, allowed: ScopeSet) -> Result<ScopeSet, RegistrationError> {
-    let asked = match f.string("scope")? {
-        None => allowed,
-        Some(text) => ScopeSet::parse(text).map_err(|_| meta("scope names an unknown scope"))?,
+/// Keyward's own asked-for scopes within the operator's limit; all of the limit when none of
+/// them are asked (no `scope`, or only API scopes). A name that is neither is refused.
+fn scopes(f: &Fields<'_>, limits: &ScopeLimits) -> Result<ScopeSet, RegistrationError> {
+    let Some(text) = f.string("scope")? else {
+        return nonempty(limits.builtin);
     };
-    let granted = asked.intersection(allowed);
+    let mut asked = ScopeSet::EMPTY;
+    for name in text.split(' ').filter(|s| !s.is_empty()) {
+        match ScopeSet::parse(name) {
+            Ok(scope) => asked = asked.union(scope),
+            Err(_) if limits.api_scopes.iter().any(|s| s == name) => {}
+            Err(_) => return Err(meta("scope names an unknown scope")),
+        }
+    }
+    if asked.is_empty() {
+        return nonempty(limits.builtin);
+    }
+    nonempty(asked.intersection(limits.builtin))
+}
+
+fn nonempty(granted: ScopeSet) -> Result<ScopeSet, RegistrationError> {
     if granted.is_empty() {
         return Err(meta(
             "none of the requested scopes is available to self-registered clients",

@@ -11,7 +11,7 @@ mod metadata;
 #[cfg(test)]
 mod tests;
 
-pub use metadata::{ApplicationType, BODY_MAX, NAME_MAX, Registered, parse};
+pub use metadata::{ApplicationType, BODY_MAX, NAME_MAX, Registered, ScopeLimits, parse};
 
 use super::{CLIENT_ID_PREFIX, CLIENT_SECRET_PREFIX};
 use crate::audit::{self, action};
@@ -105,7 +105,7 @@ impl Registrations {
                 }
                 LimitError::Store(e) => RegistrationError::Store(e),
             })?;
-        let request = parse(body, scope_limit(&settings))?;
+        let request = parse(body, &self.scope_limits(&settings).await?)?;
         let m = request.metadata;
         let now = self.clock.now();
         let token = Secret::generate(REGISTRATION_TOKEN_PREFIX);
@@ -193,7 +193,7 @@ impl Registrations {
     ) -> Result<ClientInformation, RegistrationError> {
         let settings = self.open_settings().await?;
         let (client, token) = self.authorized(client_id, token).await?;
-        let request = parse(body, scope_limit(&settings))?;
+        let request = parse(body, &self.scope_limits(&settings).await?)?;
         if request.client_id.as_deref() != Some(client.client_id.as_str()) {
             return Err(meta("client_id must be this client's"));
         }
@@ -269,6 +269,25 @@ impl Registrations {
         Ok(self.store.purge_unused_dynamic_clients(cutoff).await?)
     }
 
+    /// The operator's cap on a self-registered client's scopes (the settings document was
+    /// checked when saved, so an unparsable value means none), and the scopes of the enabled
+    /// APIs listed for such clients (at most 100 lookups, behind the per-IP limit).
+    async fn scope_limits(&self, settings: &Settings) -> Result<ScopeLimits, StoreError> {
+        let mut api_scopes = Vec::new();
+        for identifier in &settings.self_registered_client_resources {
+            if let Some(resource) = self.store.resource_by_identifier(identifier).await?
+                && resource.enabled
+            {
+                api_scopes.extend(resource.scopes.into_iter().map(|s| s.name));
+            }
+        }
+        Ok(ScopeLimits {
+            builtin: crate::oauth::scope::ScopeSet::parse(&settings.self_registered_client_scopes)
+                .unwrap_or_default(),
+            api_scopes,
+        })
+    }
+
     async fn open_settings(&self) -> Result<Arc<Settings>, RegistrationError> {
         let settings = self.settings.get().await?;
         if settings.dynamic_registration == DynamicRegistration::Off {
@@ -324,13 +343,6 @@ impl Registrations {
         // No user acts: the client registered itself.
         audit::record(self.store.as_ref(), now, None, what, target, detail, ip).await;
     }
-}
-
-/// The operator's cap on a self-registered client's scopes. The settings document was checked
-/// when saved, so an unparsable value here means none at all.
-fn scope_limit(settings: &Settings) -> crate::oauth::scope::ScopeSet {
-    crate::oauth::scope::ScopeSet::parse(&settings.self_registered_client_scopes)
-        .unwrap_or_default()
 }
 
 fn information(client: Client, token: Secret) -> ClientInformation {

@@ -1,4 +1,4 @@
-use super::{ApplicationType, RegistrationError, parse};
+use super::{ApplicationType, RegistrationError, ScopeLimits, parse};
 use crate::model::{AuthMethod, GrantType};
 use crate::oauth::scope::{Scope, ScopeSet};
 use serde_json::{Value, json};
@@ -7,8 +7,15 @@ fn limit() -> ScopeSet {
     ScopeSet::of(&[Scope::OpenId, Scope::Profile, Scope::OfflineAccess])
 }
 
+fn limits() -> ScopeLimits {
+    ScopeLimits {
+        builtin: limit(),
+        api_scopes: vec!["mcp:tools".into()],
+    }
+}
+
 fn register(body: &Value) -> Result<super::Registered, RegistrationError> {
-    parse(body.to_string().as_bytes(), limit())
+    parse(body.to_string().as_bytes(), &limits())
 }
 
 fn web(extra: Value) -> Value {
@@ -61,7 +68,10 @@ fn a_web_client_may_not_use_loopback_or_custom_schemes() {
         "http://localhost:8080/cb",
         "com.example.app:/cb",
     ] {
-        let body = web(json!({"redirect_uris": [uri], "token_endpoint_auth_method": "none"}));
+        let body = web(
+            json!({"redirect_uris": [uri], "token_endpoint_auth_method": "none",
+            "application_type": "web"}),
+        );
         assert!(is_redirect_error(register(&body)), "{uri}");
     }
 }
@@ -127,9 +137,12 @@ fn members_of_the_wrong_type_are_client_errors() {
         assert!(is_metadata_error(register(&web(extra.clone()))), "{extra}");
     }
     for body in ["[]", "5", "not json", "{\"a\":"] {
-        assert!(is_metadata_error(parse(body.as_bytes(), limit())), "{body}");
+        assert!(
+            is_metadata_error(parse(body.as_bytes(), &limits())),
+            "{body}"
+        );
     }
-    assert!(is_metadata_error(parse(&vec![b' '; 17 * 1024], limit())));
+    assert!(is_metadata_error(parse(&vec![b' '; 17 * 1024], &limits())));
 }
 
 #[test]
@@ -221,4 +234,29 @@ fn unknown_members_are_ignored() {
         ))
         .is_ok()
     );
+}
+
+#[test]
+fn without_application_type_a_loopback_redirect_makes_a_native_client() {
+    // What the MCP SDK sends: no application_type, a loopback redirect, its API's scope.
+    let body = json!({"client_name": "MCP Test Agent", "redirect_uris": ["http://127.0.0.1:4312/callback"],
+        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+        "token_endpoint_auth_method": "none", "scope": "mcp:tools"});
+    let registered = register(&body).expect("accepted");
+    assert_eq!(registered.application_type, ApplicationType::Native);
+    // Only API scopes asked: Keyward's own are the operator's cap, as when none are asked.
+    assert_eq!(registered.metadata.allowed_scopes, limit());
+    let with_builtin =
+        json!({"redirect_uris": ["https://app.example/cb"], "scope": "openid mcp:tools"});
+    assert_eq!(
+        register(&with_builtin)
+            .expect("accepted")
+            .metadata
+            .allowed_scopes,
+        ScopeSet::of(&[Scope::OpenId])
+    );
+    assert!(is_metadata_error(register(
+        &json!({"redirect_uris": ["https://app.example/cb"],
+        "scope": "mcp:admin"})
+    )));
 }
