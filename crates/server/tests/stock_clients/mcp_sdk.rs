@@ -504,6 +504,11 @@ async fn mcp_sdk_client_registers_dynamically() {
         panic!("one registration: {:?}", run.client_ids);
     };
     assert!(run.consent.contains("MCP Test Agent"), "{}", run.consent);
+    assert!(
+        run.consent.contains("本站未审核此应用"),
+        "a self-registered client is marked as not reviewed: {}",
+        run.consent
+    );
     let text = run.tool["text"].as_str().unwrap_or_default();
     assert!(
         text.contains("You are nora (user ")
