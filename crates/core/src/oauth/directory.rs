@@ -29,6 +29,10 @@ const TOUCH_EVERY_SECS: i64 = 60;
 const JWKS_REFETCH_SECS: i64 = 60;
 /// The most JWK Sets kept in memory; the cache starts over when full.
 const JWKS_CACHE_MAX: usize = 1000;
+/// Fetches from one host per minute, on each node. Whoever can reach the authorization endpoint
+/// chooses the URLs fetched, so made-up client_ids on one host must not become a flood of
+/// requests to it (failed fetches are not cached, and every path is a new client_id).
+pub const FETCHES_PER_HOST_PER_MINUTE: u32 = 30;
 
 /// A JSON document fetched from a client's URL.
 pub struct FetchedDocument {
@@ -67,6 +71,8 @@ pub struct ClientDirectory {
     clock: Arc<dyn Clock>,
     fetcher: Arc<dyn DocumentFetcher>,
     jwks: Mutex<HashMap<String, CachedKeys>>,
+    /// Per host: the minute counted and the fetches in it.
+    fetches: Mutex<HashMap<String, (i64, u32)>>,
 }
 
 impl ClientDirectory {
@@ -82,6 +88,7 @@ impl ClientDirectory {
             clock,
             fetcher,
             jwks: Mutex::new(HashMap::new()),
+            fetches: Mutex::new(HashMap::new()),
         }
     }
 
@@ -143,6 +150,8 @@ impl ClientDirectory {
                 return Ok(limited(client.clone(), &settings));
             }
         }
+        self.spend_fetch(&host)
+            .map_err(DocumentError::Unreachable)?;
         let fetched = self
             .fetcher
             .fetch_json(client_id, settings.client_metadata_allow_loopback)
@@ -225,6 +234,8 @@ impl ClientDirectory {
             }
         }
         let settings = self.settings.get().await.map_err(|e| e.to_string())?;
+        let host = metadata_document::check_url(jwks_uri).map_err(|e| e.to_string())?;
+        self.spend_fetch(&host)?;
         let fetched = self
             .fetcher
             .fetch_json(jwks_uri, settings.client_metadata_allow_loopback)
@@ -245,6 +256,31 @@ impl ClientDirectory {
             );
         }
         Ok(jwks)
+    }
+}
+
+impl ClientDirectory {
+    /// Counts one fetch from `host` against [`FETCHES_PER_HOST_PER_MINUTE`].
+    fn spend_fetch(&self, host: &str) -> Result<(), String> {
+        let minute = self.clock.now().div_euclid(60);
+        let mut fetches = self
+            .fetches
+            .lock()
+            .map_err(|_| "the fetch budget is unavailable".to_owned())?;
+        if fetches.len() >= JWKS_CACHE_MAX {
+            fetches.retain(|_, (counted, _)| *counted == minute);
+        }
+        let (counted, spent) = fetches.entry(host.to_owned()).or_insert((minute, 0));
+        if *counted != minute {
+            (*counted, *spent) = (minute, 0);
+        }
+        if *spent >= FETCHES_PER_HOST_PER_MINUTE {
+            return Err(format!(
+                "more than {FETCHES_PER_HOST_PER_MINUTE} fetches from {host} this minute"
+            ));
+        }
+        *spent += 1;
+        Ok(())
     }
 }
 

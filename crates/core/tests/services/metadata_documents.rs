@@ -296,3 +296,38 @@ async fn a_document_client_signs_a_user_in_and_a_block_kills_its_tokens() {
     let blocked = w.store.client_by_pk(seen.id).await.expect("read");
     assert_eq!(blocked.map(|c| c.status), Some(ClientStatus::Disabled));
 }
+
+/// Made-up client_ids on one host do not turn into a flood of fetches to it.
+#[tokio::test]
+async fn fetches_from_one_host_are_bounded_per_minute() {
+    use keyward_core::oauth::directory::FETCHES_PER_HOST_PER_MINUTE;
+    let w = World::new().await;
+    let limit = usize::try_from(FETCHES_PER_HOST_PER_MINUTE).expect("small");
+    let mut last = None;
+    for n in 0..=limit {
+        let params = AuthorizeParams {
+            client_id: Some(format!("https://victim.example.test/c{n}.json")),
+            ..params("http://127.0.0.1/callback")
+        };
+        last = Some(w.codes.load(&params).await.expect("no store failure"));
+    }
+    assert_eq!(w.documents.fetches(), limit, "the last one was not fetched");
+    assert!(matches!(
+        last.map(refused),
+        Some(AuthorizeError::ClientDocument(DocumentError::Unreachable(
+            _
+        )))
+    ));
+    // Another host is not held back, nor this one a minute later.
+    w.documents.serve(URL, document(), Duration::from_secs(300));
+    load(&w, "http://127.0.0.1/callback")
+        .await
+        .expect("another host");
+    w.clock.advance(60);
+    let params = AuthorizeParams {
+        client_id: Some("https://victim.example.test/again.json".into()),
+        ..params("http://127.0.0.1/callback")
+    };
+    let _ = w.codes.load(&params).await.expect("no store failure");
+    assert_eq!(w.documents.fetches(), limit + 2);
+}
