@@ -27,14 +27,6 @@ macro_rules! client_columns {
     };
 }
 
-fn grant_types_text(grants: &[GrantType]) -> String {
-    grants
-        .iter()
-        .map(|g| g.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 macro_rules! token_columns {
     () => {
         "t.token_hash, t.kind, t.family_id, f.client, f.user_id AS family_user_id, t.scopes, \
@@ -145,7 +137,7 @@ impl OAuthStore for PostgresStore {
         .bind(&c.description)
         .bind(to_json(&c.redirect_uris))
         .bind(c.allowed_scopes.to_string())
-        .bind(grant_types_text(&c.grant_types))
+        .bind(GrantType::join(&c.grant_types))
         .bind(c.public)
         .bind(c.secret_hash.as_ref().map(SecretHash::as_bytes))
         .bind(c.secret_revealed_at)
@@ -320,7 +312,7 @@ impl OAuthStore for PostgresStore {
             .bind(pk)
             .bind(&m.name)
             .bind(to_json(&m.redirect_uris))
-            .bind(grant_types_text(&m.grant_types))
+            .bind(GrantType::join(&m.grant_types))
             .bind(m.allowed_scopes.to_string())
             .bind(m.public)
             .bind(m.auth_method.as_str())

@@ -47,14 +47,6 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-fn grant_types_text(grants: &[GrantType]) -> String {
-    grants
-        .iter()
-        .map(|g| g.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn insert_tokens(
     tx: &Connection,
     family_id: i64,
@@ -154,7 +146,7 @@ impl OAuthStore for SqliteStore {
                         c.description,
                         to_json(&c.redirect_uris),
                         c.allowed_scopes.to_string(),
-                        grant_types_text(&c.grant_types),
+                        GrantType::join(&c.grant_types),
                         c.public,
                         c.secret_hash.as_ref().map(SecretHash::as_bytes),
                         c.secret_revealed_at,
@@ -335,7 +327,7 @@ impl OAuthStore for SqliteStore {
                 pk,
                 m.name.clone(),
                 to_json(&m.redirect_uris),
-                grant_types_text(&m.grant_types),
+                GrantType::join(&m.grant_types),
                 m.allowed_scopes.to_string(),
                 m.public,
                 m.auth_method.as_str(),

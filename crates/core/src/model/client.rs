@@ -66,6 +66,16 @@ impl GrantType {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|g| g.as_str() == s)
     }
+
+    /// A list of grants as RFC 7591 writes them in a space-separated string (and the stores keep
+    /// them).
+    pub fn join(grants: &[GrantType]) -> String {
+        grants
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// How an app proves who it is at the token, introspection, revocation and device
@@ -208,11 +218,7 @@ impl Client {
     }
 
     pub fn grant_types_string(&self) -> String {
-        self.grant_types
-            .iter()
-            .map(|g| g.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
+        GrantType::join(&self.grant_types)
     }
 }
 

@@ -41,6 +41,13 @@ pub struct FetchedDocument {
     pub cache_for: Duration,
 }
 
+impl FetchedDocument {
+    /// When a document fetched at `now` must be fetched again.
+    fn expires_at(&self, now: UnixTime) -> UnixTime {
+        now.saturating_add(i64::try_from(self.cache_for.as_secs()).unwrap_or(i64::MAX))
+    }
+}
+
 /// Fetches JSON from the URLs clients give (metadata documents, `jwks_uri`): https only, never
 /// to a private address, bounded in time and size. Implemented over the outbound guard.
 #[async_trait]
@@ -157,7 +164,7 @@ impl ClientDirectory {
             .fetch_json(client_id, settings.client_metadata_allow_loopback)
             .await
             .map_err(DocumentError::Unreachable)?;
-        let expires_at = now + i64::try_from(fetched.cache_for.as_secs()).unwrap_or(i64::MAX / 2);
+        let expires_at = fetched.expires_at(now);
         let allowed = self_registered_scopes(&settings);
         let metadata = metadata_document::parse(client_id, &fetched.value, allowed, expires_at)?;
         let pk = match stored {
@@ -241,7 +248,7 @@ impl ClientDirectory {
             .fetch_json(jwks_uri, settings.client_metadata_allow_loopback)
             .await?;
         let jwks = validate_jwks(&fetched.value).map_err(|e| e.to_string())?;
-        let expires_at = now + i64::try_from(fetched.cache_for.as_secs()).unwrap_or(i64::MAX / 2);
+        let expires_at = fetched.expires_at(now);
         if let Ok(mut cache) = self.jwks.lock() {
             if cache.len() >= JWKS_CACHE_MAX {
                 cache.clear();

@@ -22,7 +22,7 @@ mod oauth_support;
 
 use harness::Harness;
 use helpers::{Backend, TestApp};
-use oauth_support::{RegisteredApp, hidden_fields, page, register_app, submit};
+use oauth_support::{RegisteredApp, answer_consent, hidden_fields, page, register_app, submit};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -181,20 +181,8 @@ async fn openid_client_and_jose_sign_in_from_a_loopback_port_for_a_protected_api
     let (status, _, consent) = page(&browser, url).await;
     assert_eq!(status, StatusCode::OK, "{consent}");
     assert!(consent.contains("调用工具"), "{consent}");
-    let mut fields = hidden_fields(&consent);
-    fields.push(("decision".into(), "approve".into()));
-    let res = browser
-        .post(app.url("/oauth/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .expect("consent");
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("redirect")
-        .to_owned();
+    let (_, location) = answer_consent(&app, &browser, &consent, "approve").await;
+    let location = location.expect("redirect");
     assert!(
         location.starts_with(redirect_uri),
         "{location} vs {redirect_uri}"

@@ -9,7 +9,7 @@
 use crate::PASSWORD;
 use crate::harness::{Harness, Running};
 use crate::helpers::{self, TestApp};
-use crate::oauth_support::{hidden_fields, page, register_app, token_b};
+use crate::oauth_support::{answer_consent, page, register_app, token_b};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::io::Write as _;
@@ -128,20 +128,8 @@ async fn run_client(app: &TestApp, browser: &Client, server: &McpServer, mode: &
     let (status, _, consent) = page(browser, url).await;
     assert_eq!(status, StatusCode::OK, "{consent}");
     assert!(consent.contains("调用工具"), "the API's scope: {consent}");
-    let mut fields = hidden_fields(&consent);
-    fields.push(("decision".into(), "approve".into()));
-    let res = browser
-        .post(app.url("/oauth/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .expect("consent");
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no redirect after consent: {}", res.status()))
-        .to_owned();
+    let (status, location) = answer_consent(app, browser, &consent, "approve").await;
+    let location = location.unwrap_or_else(|| panic!("no redirect after consent: {status}"));
     assert!(
         location.starts_with(redirect_uri),
         "{location} vs {redirect_uri}"
