@@ -17,5 +17,5 @@ pub use oauth::{
     NewToken, StoredKey, TokenKind, TokenRecord, UpstreamState,
 };
 pub use resource::{NewResource, Resource, ResourcePatch, ResourcePk, ResourceScope, TokenFormat};
-pub use session::{DeveloperToken, NewSession, Session, TwoFactorRecord};
+pub use session::{DeveloperToken, NewSession, RECENT_SIGN_IN_SECS, Session, TwoFactorRecord};
 pub use user::{NewUser, Role, User, UserId, UserStatus};

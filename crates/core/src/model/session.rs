@@ -16,6 +16,18 @@ pub struct Session {
     pub mfa_pending: bool,
 }
 
+/// How long after its login a session counts as a fresh proof of its user: enrolling a passkey,
+/// changing the e-mail address and deleting the account need one, so that a session left open
+/// (or stolen) cannot do them. Every login opens a new session, so `created_at` is the login.
+pub const RECENT_SIGN_IN_SECS: i64 = 600;
+
+impl Session {
+    /// The user signed in (all factors) at most [`RECENT_SIGN_IN_SECS`] ago.
+    pub fn is_recent_sign_in(&self, now: UnixTime) -> bool {
+        !self.mfa_pending && now - self.created_at <= RECENT_SIGN_IN_SECS
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub id_hash: SecretHash,

@@ -130,6 +130,22 @@ impl FromRequestParts<AppState> for SessionUser {
     }
 }
 
+/// The words of the refusal when a fresh sign-in is needed (see [`SessionUser::require_recent`]).
+pub const SIGN_IN_AGAIN: &str = "请重新登录后再进行此操作";
+
+impl SessionUser {
+    /// Refuses (403) unless the session's login is recent: the sensitive account changes
+    /// (passkeys, e-mail change, deletion) need the user to have just proven who they are. Pages
+    /// send such a user to `/login?prompt=login`.
+    pub fn require_recent(&self, now: i64) -> Result<(), ApiError> {
+        if self.session.is_recent_sign_in(now) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(SIGN_IN_AGAIN))
+        }
+    }
+}
+
 /// A logged-in admin or root.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub CurrentUser);
