@@ -36,6 +36,24 @@ pub mod action {
     pub const IDENTITY_UNLINKED: &str = "identity.unlinked";
     pub const EMAIL_BOUND: &str = "email.bound";
     pub const PASSWORD_RESET: &str = "password.reset";
+    /// A sign-in's first factor was accepted (detail: method, user agent).
+    pub const SIGNED_IN: &str = "user.signed_in";
+    pub const PASSWORD_CHANGED: &str = "password.changed";
+    /// A verified address replaced by another one (detail: both addresses).
+    pub const EMAIL_CHANGED: &str = "email.changed";
+    pub const TWO_FACTOR_ENABLED: &str = "two_factor.enabled";
+    pub const TWO_FACTOR_DISABLED: &str = "two_factor.disabled";
+    /// An admin turned a user's two-factor off (the actor is the admin).
+    pub const TWO_FACTOR_RESET: &str = "two_factor.reset";
+    pub const IDENTITY_LINKED: &str = "identity.linked";
+    /// One session ended by its user from the session list, or all the others.
+    pub const SESSION_ENDED: &str = "session.ended";
+    pub const OTHER_SESSIONS_ENDED: &str = "session.others_ended";
+    pub const PASSKEY_ADDED: &str = "passkey.added";
+    pub const PASSKEY_REMOVED: &str = "passkey.removed";
+    pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
+    /// An account's data downloaded by its user.
+    pub const DATA_EXPORTED: &str = "user.exported";
 }
 
 pub async fn record(

@@ -172,6 +172,7 @@ pub trait Store:
     + ResourceStore
     + DeviceStore
     + MaintenanceStore
+    + LifecycleStore
 {
 }
 
@@ -481,6 +482,26 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
     /// Newest first, optionally only one action.
     async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Which audit records are "about" one user (see [`LifecycleStore::audit_about_user`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UserAuditQuery<'a> {
+    pub user: UserId,
+    /// Records whose target is the user's id count only for these actions: the target column
+    /// also holds client ids, and one could be the same digits.
+    pub actions: &'a [&'a str],
+    /// Also every record the user did themselves (any action, any target).
+    pub include_acted: bool,
+    pub page: Page,
+}
+
+/// The life of an account: what the export and the security activity read.
+#[async_trait]
+pub trait LifecycleStore: Send + Sync + 'static {
+    /// Audit records about a user, newest first: those targeting their id with one of
+    /// `query.actions`, and with `include_acted` those they are the actor of.
+    async fn audit_about_user(&self, query: &UserAuditQuery<'_>) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// Signing keys, shared by every node.

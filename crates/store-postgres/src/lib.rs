@@ -18,6 +18,7 @@ mod billing;
 mod device;
 mod federation;
 mod keys;
+mod lifecycle;
 mod oauth;
 mod resources;
 mod rows;

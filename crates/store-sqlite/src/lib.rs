@@ -23,6 +23,7 @@ mod db;
 mod device;
 mod federation;
 mod keys;
+mod lifecycle;
 mod oauth;
 mod resources;
 mod rows;

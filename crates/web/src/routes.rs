@@ -86,6 +86,14 @@ fn documented() -> OpenApiRouter<AppState> {
             oidc::register::delete
         ))
         .routes(routes!(oauth::device::post))
+        // E: the life of an account (#16): e-mail change, export, security activity, and the
+        // admin's view of a user's ways in.
+        .routes(routes!(account::email_change::send_code))
+        .routes(routes!(account::email_change::change))
+        .routes(routes!(account::export::get))
+        .routes(routes!(account::activity::list))
+        .routes(routes!(admin::ways_in::get))
+        .routes(routes!(admin::ways_in::reset_two_factor))
 }
 
 /// The OpenAPI document of every JSON endpoint, as `/api/openapi.json` serves it.
@@ -242,6 +250,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/topup",
             get(pages::admin_topup::get).post(pages::admin_topup::post),
+        )
+        // The life of an account (#16).
+        .route(
+            "/user/security/email/change",
+            post(pages::account::email_change::post),
+        )
+        .route(
+            "/user/security/activity",
+            get(pages::account::activity::get),
+        )
+        .route(
+            "/user/security/export",
+            get(pages::account::activity::export),
         )
         .route(
             "/api/openapi.json",

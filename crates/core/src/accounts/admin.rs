@@ -20,8 +20,46 @@ pub enum UserEditError {
     Negative,
     #[error("额度不能超过 {}", crate::billing::MAX_QUOTA)]
     QuotaTooLarge,
+    #[error("该用户未开启两步验证")]
+    TwoFactorOff,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// How a user can sign in, as an admin sees it (never a secret).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WaysIn {
+    pub has_password: bool,
+    pub identities: Vec<WayInIdentity>,
+    pub two_factor: bool,
+    // Passkeys (count and list) go here.
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WayInIdentity {
+    pub provider: String,
+    pub display: String,
+    pub linked_at: UnixTime,
+}
+
+/// `id`'s ways in, for an admin. Reading them follows the rank rules of changing the account:
+/// what an admin may not change, it does not need to see.
+pub async fn ways_in(store: &dyn Store, actor: &User, id: UserId) -> Result<WaysIn, UserEditError> {
+    let target = store.user_by_id(id).await?.ok_or(UserEditError::NotFound)?;
+    check(actor, &target, &UserPatch::default())?;
+    let identities = store.identities_of_user(id).await?;
+    Ok(WaysIn {
+        has_password: target.password_hash.is_some(),
+        identities: identities
+            .into_iter()
+            .map(|i| WayInIdentity {
+                provider: i.provider,
+                display: i.display,
+                linked_at: i.created_at,
+            })
+            .collect(),
+        two_factor: target.totp_enabled,
+    })
 }
 
 /// Admins may not touch accounts of their own rank or above, only root may change roles, and
@@ -103,6 +141,11 @@ impl super::Accounts {
         ip: &str,
     ) -> Result<User, UserEditError> {
         edit_user(self.store.as_ref(), actor, id, patch, self.clock.now(), ip).await
+    }
+
+    /// [`ways_in`]: the admin API's and the admin pages' view of how a user signs in.
+    pub async fn ways_in(&self, actor: &User, id: UserId) -> Result<WaysIn, UserEditError> {
+        ways_in(self.store.as_ref(), actor, id).await
     }
 }
 

@@ -221,7 +221,12 @@ impl Accounts {
             created_at: self.clock.now(),
         };
         match self.store.link_identity(link).await {
-            Ok(()) => Ok(Outcome::Bound(user)),
+            Ok(()) => {
+                let detail = serde_json::json!({ "provider": identity.provider });
+                self.record_change(user.id, user.id, action::IDENTITY_LINKED, detail, "")
+                    .await;
+                Ok(Outcome::Bound(user))
+            }
             Err(StoreError::Conflict(Conflict::Identity)) => {
                 Err(FederationError::AlreadyBound(identity.provider_label))
             }

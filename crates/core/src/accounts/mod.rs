@@ -1,8 +1,11 @@
 //! Local accounts: registration, password login with throttling, sessions, developer tokens.
 
+pub mod activity;
 pub mod admin;
 pub mod email;
+pub mod export;
 pub mod federation;
+pub mod notices;
 mod password;
 pub mod two_factor;
 pub mod validate;
@@ -94,6 +97,13 @@ pub struct Registration<'a> {
     pub verification_code: Option<&'a str>,
     /// The caller's address: every attempt counts against `register_max_per_ip`.
     pub ip: &'a str,
+}
+
+/// Who a security change came from and how to tell the user about it: the caller's IP for the
+/// audit record, and the mail settings for the notice.
+pub struct Change<'a> {
+    pub ip: &'a str,
+    pub mail: &'a email::MailContext<'a>,
 }
 
 /// Where a request came from, for throttling and the session list.
@@ -425,8 +435,15 @@ impl Accounts {
         &self,
         user: UserId,
         id_hash: &SecretHash,
+        ip: &str,
     ) -> Result<bool, AccountError> {
-        Ok(self.store.delete_user_session(user, id_hash).await?)
+        let ended = self.store.delete_user_session(user, id_hash).await?;
+        if ended {
+            let detail = serde_json::json!({});
+            self.record_change(user, user, crate::audit::action::SESSION_ENDED, detail, ip)
+                .await;
+        }
+        Ok(ended)
     }
 
     /// Ends every session of `user` but `keep` (the one asking), and revokes the developer
@@ -436,6 +453,7 @@ impl Accounts {
         &self,
         user: UserId,
         keep: &SecretHash,
+        ip: &str,
     ) -> Result<u64, AccountError> {
         self.store.delete_developer_token(user).await?;
         let mut ended = 0;
@@ -453,6 +471,15 @@ impl Accounts {
                 ended += 1;
             }
         }
+        let detail = serde_json::json!({ "ended": ended });
+        self.record_change(
+            user,
+            user,
+            crate::audit::action::OTHER_SESSIONS_ENDED,
+            detail,
+            ip,
+        )
+        .await;
         Ok(ended)
     }
 
@@ -480,12 +507,13 @@ impl Accounts {
 
     /// Changes a password after checking the current one (if there is one), and ends every
     /// session of the user and revokes the developer token: whoever knew the old password is
-    /// logged out everywhere.
+    /// logged out everywhere. Audited, and the user is told by mail (see [`notices`]).
     pub async fn change_password(
         &self,
         user: &User,
         current: &str,
         new: &str,
+        change: &Change<'_>,
     ) -> Result<(), AccountError> {
         let new = NewPassword::parse(new)?;
         // An account made through an upstream provider has no password yet: it may set one.
@@ -497,12 +525,32 @@ impl Accounts {
         {
             return Err(AccountError::WrongCurrentPassword);
         }
-        self.set_password(user, &new).await
+        self.set_password(user, &new).await?;
+        let detail = serde_json::json!({ "had_password": user.password_hash.is_some() });
+        self.record_change(
+            user.id,
+            user.id,
+            crate::audit::action::PASSWORD_CHANGED,
+            detail,
+            change.ip,
+        )
+        .await;
+        notices::send(change.mail, user, &notices::Notice::PasswordChanged).await;
+        Ok(())
     }
 
     /// Sets the name shown for a user; an empty one falls back to the username.
     pub async fn set_display_name(&self, user: &User, raw: &str) -> Result<(), AccountError> {
-        self.update_self(user, Some(raw), None).await
+        let name = validate::display_name(raw)?;
+        let name = if name.is_empty() {
+            user.username.clone()
+        } else {
+            name
+        };
+        self.store
+            .set_display_name(user.id, &name, self.clock.now())
+            .await?;
+        Ok(())
     }
 
     /// A user's own change of display name and/or password (`(current, new)`). Everything that
@@ -513,6 +561,7 @@ impl Accounts {
         user: &User,
         display_name: Option<&str>,
         password: Option<(&str, &str)>,
+        change: &Change<'_>,
     ) -> Result<(), AccountError> {
         let name = display_name
             .map(|raw| {
@@ -525,7 +574,7 @@ impl Accounts {
             })
             .transpose()?;
         if let Some((current, new)) = password {
-            self.change_password(user, current, new).await?;
+            self.change_password(user, current, new, change).await?;
         }
         if let Some(name) = name {
             self.store

@@ -3,13 +3,17 @@
 //! when the account has it on. Every code entered takes a slot of the account's budget before
 //! it is checked, so a burst of guesses cannot outrun the limit.
 
+use super::Change;
+use super::admin::{self, UserEditError};
+use super::notices::{self, Notice};
+use crate::audit::{self, action};
 use crate::clock::Clock;
 use crate::limits::{self, Keyed, LimitError, RateLimiter};
 use crate::model::{TwoFactorRecord, User, UserId};
 use crate::oidc::MasterKey;
 use crate::secret::{SecretHash, random_bytes, random_string};
 use crate::settings::Settings;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, UserPatch};
 use std::sync::Arc;
 use totp_rs::{Builder, Totp};
 
@@ -94,6 +98,14 @@ fn hash_list(codes: &[String]) -> String {
         .map(|c| hex(&SecretHash::of(&normalize(c))))
         .collect();
     serde_json::to_string(&hashes).unwrap_or_else(|_| "[]".into())
+}
+
+/// Two-factor off: no secret, no recovery codes.
+fn off() -> TwoFactorRecord {
+    TwoFactorRecord {
+        recovery_codes: "[]".into(),
+        ..TwoFactorRecord::default()
+    }
 }
 
 fn normalize(code: &str) -> String {
@@ -198,6 +210,7 @@ impl TwoFactor {
         user: &User,
         code: &str,
         settings: &Settings,
+        ip: &str,
     ) -> Result<(), TwoFactorError> {
         self.guarded(user, CodeUse::Manage, settings, async {
             let mut record = self.store.two_factor(user.id).await?;
@@ -212,7 +225,10 @@ impl TwoFactor {
             record.last_step = step;
             self.save(user, &record).await
         })
-        .await
+        .await?;
+        self.audit(user.id, user.id, action::TWO_FACTOR_ENABLED, ip)
+            .await;
+        Ok(())
     }
 
     /// Turns two-factor off; needs a current code or a recovery code. Wrong codes count like
@@ -223,19 +239,68 @@ impl TwoFactor {
         user: &User,
         code: &str,
         settings: &Settings,
+        change: &Change<'_>,
     ) -> Result<(), TwoFactorError> {
         self.guarded(user, CodeUse::Manage, settings, async {
             if !self.store.two_factor(user.id).await?.enabled {
                 return Err(TwoFactorError::NotEnabled);
             }
             self.require_code(user, code).await?;
-            let off = TwoFactorRecord {
-                recovery_codes: "[]".into(),
-                ..TwoFactorRecord::default()
-            };
-            self.save(user, &off).await
+            self.save(user, &off()).await
         })
-        .await
+        .await?;
+        self.audit(user.id, user.id, action::TWO_FACTOR_DISABLED, change.ip)
+            .await;
+        notices::send(change.mail, user, &Notice::TwoFactorDisabled).await;
+        Ok(())
+    }
+
+    /// An admin turns `id`'s two-factor off (a user who lost their device and recovery codes),
+    /// under the rank rules of every admin change; audited with the admin as actor, and the
+    /// user is told by mail.
+    pub async fn reset_by_admin(
+        &self,
+        actor: &User,
+        id: UserId,
+        change: &Change<'_>,
+    ) -> Result<User, UserEditError> {
+        let target = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserEditError::NotFound)?;
+        admin::check(actor, &target, &UserPatch::default())?;
+        if !target.totp_enabled {
+            return Err(UserEditError::TwoFactorOff);
+        }
+        self.store
+            .set_two_factor(id, &off(), self.clock.now())
+            .await?;
+        tracing::info!(
+            admin.id = actor.id,
+            user.id = id,
+            "two-factor reset by admin"
+        );
+        self.audit(actor.id, id, action::TWO_FACTOR_RESET, change.ip)
+            .await;
+        notices::send(change.mail, &target, &Notice::TwoFactorReset).await;
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(UserEditError::NotFound)
+    }
+
+    async fn audit(&self, actor: UserId, user: UserId, what: &'static str, ip: &str) {
+        audit::record(
+            self.store.as_ref(),
+            self.clock.now(),
+            Some(actor),
+            what,
+            user.to_string(),
+            serde_json::json!({}),
+            ip,
+        )
+        .await;
     }
 
     /// The second step of a login: `WrongCode` unless `code` is a right one (see `verify`).

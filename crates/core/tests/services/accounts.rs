@@ -1,6 +1,7 @@
 //! Passwords, the guessing budget, sessions and developer tokens.
 
 use crate::world::*;
+use keyward_core::accounts::Change;
 use keyward_core::accounts::{AccountError, ClientInfo};
 use keyward_core::model::{Role, UserStatus};
 use keyward_core::settings::Settings;
@@ -160,7 +161,15 @@ async fn a_developer_token_dies_with_a_password_change() {
         .expect("lookup");
     assert_eq!(holder.map(|u| u.id), Some(user.id));
     w.accounts
-        .change_password(&user, "correct horse battery", "a new long passphrase")
+        .change_password(
+            &user,
+            "correct horse battery",
+            "a new long passphrase",
+            &Change {
+                ip: IP,
+                mail: &w.mail(),
+            },
+        )
         .await
         .expect("change password");
     assert!(

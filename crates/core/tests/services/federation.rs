@@ -2,6 +2,7 @@
 //! identity between accounts, and the last way in.
 
 use crate::world::*;
+use keyward_core::accounts::Change;
 use keyward_core::accounts::federation::{
     FederatedIdentity, FederationError, Intent, Outcome, RegistrationPolicy,
 };
@@ -117,7 +118,15 @@ async fn the_last_way_in_cannot_be_unlinked() {
         .expect("user")
         .expect("exists");
     w.accounts
-        .change_password(&user, "", "a brand new passphrase")
+        .change_password(
+            &user,
+            "",
+            "a brand new passphrase",
+            &Change {
+                ip: IP,
+                mail: &w.mail(),
+            },
+        )
         .await
         .expect("set a first password");
     w.accounts

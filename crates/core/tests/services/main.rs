@@ -7,6 +7,7 @@ mod apps;
 mod device;
 mod federation;
 mod keys;
+mod lifecycle;
 mod metadata_documents;
 mod published_keys;
 mod tokens;

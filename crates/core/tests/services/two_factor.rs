@@ -1,6 +1,7 @@
 //! TOTP enrolment, login codes (each time step once), recovery codes and the guessing budget.
 
 use crate::world::*;
+use keyward_core::accounts::Change;
 use keyward_core::accounts::two_factor::{TwoFactor, TwoFactorError};
 use keyward_core::settings::Settings;
 
@@ -15,10 +16,10 @@ async fn a_code_works_once_per_time_step_and_recovery_codes_once() {
     let user = w.user("leo").await;
     let settings = Settings::default();
     let enrolment = w.two_factor.begin(&user).await.expect("begin");
-    let wrong = w.two_factor.enable(&user, "000000", &settings).await;
+    let wrong = w.two_factor.enable(&user, "000000", &settings, IP).await;
     assert!(matches!(wrong, Err(TwoFactorError::WrongCode)), "{wrong:?}");
     w.two_factor
-        .enable(&user, &code_now(&w, &enrolment.otpauth_url), &settings)
+        .enable(&user, &code_now(&w, &enrolment.otpauth_url), &settings, IP)
         .await
         .expect("enable");
     assert!(matches!(
@@ -58,7 +59,7 @@ async fn wrong_login_codes_are_throttled_without_locking_out_management() {
     let settings = Settings::default();
     let enrolment = w.two_factor.begin(&user).await.expect("begin");
     w.two_factor
-        .enable(&user, &code_now(&w, &enrolment.otpauth_url), &settings)
+        .enable(&user, &code_now(&w, &enrolment.otpauth_url), &settings, IP)
         .await
         .expect("enable");
     let mut throttled = false;
@@ -83,7 +84,15 @@ async fn wrong_login_codes_are_throttled_without_locking_out_management() {
     );
     // The owner's settings page has its own budget.
     w.two_factor
-        .disable(&user, &right, &settings)
+        .disable(
+            &user,
+            &right,
+            &settings,
+            &Change {
+                ip: IP,
+                mail: &w.mail(),
+            },
+        )
         .await
         .expect("disable");
 }

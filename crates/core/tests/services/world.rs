@@ -1,6 +1,7 @@
 //! One set of core services on a throwaway store.
 
 use keyward_core::accounts::PasswordHasher;
+use keyward_core::accounts::email::{Mail, MailContext, MailSender};
 use keyward_core::accounts::two_factor::TwoFactor;
 use keyward_core::accounts::{Accounts, LoginPolicy};
 pub use keyward_core::clock::Clock as _;
@@ -45,7 +46,25 @@ pub struct World {
     pub settings: Arc<SettingsCache>,
     pub keys: Arc<KeyRing>,
     pub two_factor: TwoFactor,
+    /// Every mail the services handed over, in order.
+    pub mailer: FakeMailer,
     developers: std::sync::atomic::AtomicUsize,
+}
+
+/// Keeps the mails instead of sending them.
+#[derive(Default)]
+pub struct FakeMailer(std::sync::Mutex<Vec<Mail>>);
+
+impl MailSender for FakeMailer {
+    fn send(&self, mail: Mail) {
+        self.0.lock().expect("mailer").push(mail);
+    }
+}
+
+impl FakeMailer {
+    pub fn sent(&self) -> Vec<Mail> {
+        self.0.lock().expect("mailer").clone()
+    }
 }
 
 impl World {
@@ -131,9 +150,19 @@ impl World {
             settings,
             two_factor: TwoFactor::new(store.clone(), dyn_clock, master, "Keyward".into()),
             keys,
+            mailer: FakeMailer::default(),
             developers: Default::default(),
             store,
             clock,
+        }
+    }
+
+    /// The mail context the web layer would pass (SMTP set up or not as the settings say).
+    pub fn mail(&self) -> MailContext<'_> {
+        MailContext {
+            settings: &self.settings,
+            mailer: &self.mailer,
+            public_url: ISSUER,
         }
     }
 

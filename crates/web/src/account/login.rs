@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use keyward_core::accounts::ClientInfo;
+use keyward_core::accounts::activity::SignInMethod;
 use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::model::User;
 use serde::{Deserialize, Serialize};
@@ -40,7 +41,7 @@ pub async fn post(
         .login(&body.username, &body.password, &client, &settings)
         .await?;
     tracing::info!(user.id = user.id, "password accepted");
-    let (jar, step) = begin_login(&state, jar, &user, &client).await?;
+    let (jar, step) = begin_login(&state, jar, &user, &client, &SignInMethod::Password).await?;
     Ok((jar, step.answer(&user)).into_response())
 }
 
@@ -80,13 +81,16 @@ impl LoginStep {
 }
 
 /// The one way every login (password, upstream, e-mail...) continues: a full session, or a
-/// pending one when the account has a second factor to check.
+/// pending one when the account has a second factor to check. The sign-in is recorded for the
+/// account's security activity, with `method`.
 pub async fn begin_login(
     state: &AppState,
     jar: CookieJar,
     user: &User,
     client: &ClientInfo,
+    method: &SignInMethod,
 ) -> Result<(CookieJar, LoginStep), ApiError> {
+    state.accounts.record_sign_in(user, method, client).await;
     if !user.totp_enabled {
         return Ok((
             open_session(state, jar, user, client).await?,

@@ -6,6 +6,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
+use keyward_core::accounts::Change;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -50,9 +51,14 @@ pub async fn put(
     }
     let current_password = body.original_password.as_deref().unwrap_or_default();
     let password = body.password.as_deref().map(|new| (current_password, new));
+    let mail = crate::federation::email::mail_context(&state);
+    let change = Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
     state
         .accounts
-        .update_self(user, body.display_name.as_deref(), password)
+        .update_self(user, body.display_name.as_deref(), password, &change)
         .await?;
     let mut jar = jar;
     if password.is_some() {

@@ -1,6 +1,9 @@
 //! The account API (new-api conventions): register, login, logout, self, developer token.
 
+pub mod activity;
 pub mod authorizations;
+pub mod email_change;
+pub mod export;
 pub mod identities;
 pub mod login;
 pub mod logout;

@@ -3,7 +3,7 @@
 //! limited per account, wherever they are entered.
 
 use crate::envelope::{ApiError, ApiJson, Success};
-use crate::extract::CurrentUser;
+use crate::extract::{Client, CurrentUser};
 use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
@@ -97,13 +97,14 @@ pub struct CodeBody {
 pub async fn enable(
     State(state): State<AppState>,
     current: CurrentUser,
+    Client(client): Client,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
     let settings = state.settings.get().await?;
     state
         .two_factor
-        .enable(&current.user, &body.code, &settings)
+        .enable(&current.user, &body.code, &settings, &client.ip)
         .await?;
     Ok(Success::done("两步验证已开启"))
 }
@@ -118,10 +119,11 @@ pub async fn enable(
 pub async fn disable(
     State(state): State<AppState>,
     current: CurrentUser,
+    Client(client): Client,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     session_only(&current)?;
-    disable_for(&state, &current.user, &body.code).await?;
+    disable_for(&state, &current.user, &body.code, &client.ip).await?;
     Ok(Success::done("两步验证已关闭"))
 }
 
@@ -131,7 +133,13 @@ pub async fn disable_for(
     state: &AppState,
     user: &keyward_core::model::User,
     code: &str,
+    ip: &str,
 ) -> Result<(), ApiError> {
     let settings = state.settings.get().await?;
-    Ok(state.two_factor.disable(user, code, &settings).await?)
+    let mail = crate::federation::email::mail_context(state);
+    let change = keyward_core::accounts::Change { ip, mail: &mail };
+    Ok(state
+        .two_factor
+        .disable(user, code, &settings, &change)
+        .await?)
 }

@@ -6,6 +6,7 @@ pub mod resources;
 pub mod settings;
 pub mod topup;
 pub mod users;
+pub mod ways_in;
 
 /// `p` (1-based page) and `page_size` from a listing query, bounded: the page number and the
 /// store's window.
@@ -41,6 +42,11 @@ impl PageQuery {
     /// The page number and the store's window, as [`paging`] bounds them.
     pub fn window(&self, default: i64, max: i64) -> (i64, keyward_core::store::Page) {
         paging(self.p, self.page_size, default, max)
+    }
+
+    /// The page number and size as asked, for listings that bound them themselves.
+    pub fn numbers(&self, default_size: i64) -> (i64, i64) {
+        (self.p.unwrap_or(1), self.page_size.unwrap_or(default_size))
     }
 }
 

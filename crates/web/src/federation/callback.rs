@@ -229,5 +229,5 @@ async fn run(
             aff,
         )
         .await?;
-    Ok(super::finish_with_step(state, jar, client, outcome, "bind").await?)
+    Ok(super::finish_with_step(state, jar, client, outcome, "bind", provider).await?)
 }

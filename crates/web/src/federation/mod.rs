@@ -19,6 +19,7 @@ use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use keyward_core::accounts::ClientInfo;
+use keyward_core::accounts::activity::SignInMethod;
 use keyward_core::accounts::federation::{FederationError, Outcome};
 use keyward_core::model::User;
 use keyward_core::settings::Settings;
@@ -313,8 +314,9 @@ pub async fn finish(
     client: &ClientInfo,
     outcome: Outcome,
     bind_message: &'static str,
+    provider: &str,
 ) -> Result<Response, ApiError> {
-    finish_with_step(state, jar, client, outcome, bind_message)
+    finish_with_step(state, jar, client, outcome, bind_message, provider)
         .await
         .map(|(response, _)| response)
 }
@@ -326,6 +328,7 @@ pub async fn finish_with_step(
     client: &ClientInfo,
     outcome: Outcome,
     bind_message: &'static str,
+    provider: &str,
 ) -> Result<(Response, bool), ApiError> {
     match outcome {
         Outcome::Bound(user) => {
@@ -340,7 +343,8 @@ pub async fn finish_with_step(
             ))
         }
         Outcome::LoggedIn(user) | Outcome::Registered(user) => {
-            let (jar, step) = begin_login(state, jar, &user, client).await?;
+            let method = SignInMethod::Upstream(provider.to_owned());
+            let (jar, step) = begin_login(state, jar, &user, client, &method).await?;
             tracing::info!(user.id = user.id, "upstream login");
             let second_factor = matches!(step, LoginStep::SecondFactor);
             let answer = match step {

@@ -145,7 +145,7 @@ async fn log_in(
         }
         other => other.map_err(telegram_error)?,
     };
-    finish(state, jar, client, outcome, "").await
+    finish(state, jar, client, outcome, "", "telegram").await
 }
 
 /// Bind: the widget navigates the browser here, so success goes back to the security page.

@@ -97,7 +97,7 @@ pub async fn login(
             None,
         )
         .await?;
-    finish(&state, jar, &client, outcome, "").await
+    finish(&state, jar, &client, outcome, "", "wechat").await
 }
 
 /// `GET /api/oauth/wechat/bind?code=` (the document) and `POST` with `{"code"}` (new-api today).
@@ -152,5 +152,5 @@ async fn bind(
             None,
         )
         .await?;
-    finish(&state, jar, &client, outcome, "微信账户绑定成功!").await
+    finish(&state, jar, &client, outcome, "微信账户绑定成功!", "wechat").await
 }

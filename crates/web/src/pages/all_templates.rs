@@ -69,6 +69,7 @@ fn every_page(t: &'static Texts) -> Vec<(&'static str, String)> {
     pages.extend(super::account::reset::samples(t));
     pages.extend(super::account::security::samples(t));
     pages.extend(super::account::topup::samples(t));
+    pages.extend(super::account::activity::samples(t));
     pages
 }
 

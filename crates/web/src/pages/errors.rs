@@ -139,6 +139,11 @@ impl PageMessage for EmailError {
                 "重置链接非法或已过期",
                 "The reset link is not valid or has expired.",
             ),
+            Self::ChangeNeeded => fixed(
+                "账户已有验证过的邮箱，请在账户安全页更换邮箱",
+                "This account has a verified address already: change it under e-mail change.",
+            ),
+            Self::SameAddress => fixed("新邮箱与当前邮箱相同", "That is already your address."),
             Self::Account(e) => e.words(),
             Self::Settings(e) => e.words(),
             Self::Store(_) => unavailable(),
@@ -564,6 +569,10 @@ impl PageMessage for UserEditError {
     fn words(&self) -> Words {
         match self {
             Self::NotFound => fixed("用户不存在", "No such user."),
+            Self::TwoFactorOff => fixed(
+                "该用户未开启两步验证",
+                "This user does not have two-factor authentication on.",
+            ),
             Self::Rank => fixed(
                 "无权更新同权限等级或更高权限等级的用户信息",
                 "You may not change users of your own rank or above.",

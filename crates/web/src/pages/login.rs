@@ -145,7 +145,15 @@ pub async fn post(
         }
     };
     match result {
-        Ok(user) => match crate::account::login::begin_login(&state, jar, &user, &client).await {
+        Ok(user) => match crate::account::login::begin_login(
+            &state,
+            jar,
+            &user,
+            &client,
+            &keyward_core::accounts::activity::SignInMethod::Password,
+        )
+        .await
+        {
             Ok((jar, LoginStep::Done)) => {
                 let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
                 (jar, redirect(&return_to)).into_response()

@@ -2,7 +2,9 @@
 //! account pages (register, password reset). Handlers stay thin: the domain services in
 //! `keyward-core` hold the rules, and the JSON API calls the same ones.
 
+pub mod activity;
 pub mod authorizations;
+pub mod email_change;
 pub mod home;
 pub mod register;
 pub mod reset;
@@ -99,6 +101,7 @@ pub fn notice(a: &'static AccountTexts, key: Option<&str>) -> Option<&'static st
         "ended" => a.session_ended,
         "others" => a.others_ended,
         "code_sent" => a.code_sent,
+        "email_changed" => a.email_changed,
         _ => return None,
     })
 }

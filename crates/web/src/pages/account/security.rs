@@ -70,7 +70,7 @@ fn label_of(t: &Texts, provider: &str) -> String {
 }
 
 /// The page as it stands, with an optional notice or error and a pre-filled e-mail field.
-async fn show(
+pub(super) async fn show(
     state: &AppState,
     page: &PageUser,
     status: StatusCode,
@@ -153,7 +153,7 @@ async fn show(
 
 /// Shows a refusal on the page, in the page's language; our own failures get the unavailable
 /// page.
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     page: &PageUser,
     e: impl PageMessage + Into<ApiError>,
@@ -218,9 +218,14 @@ pub async fn password(
         )
         .await;
     }
+    let mail = crate::federation::email::mail_context(&state);
+    let change = keyward_core::accounts::Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
     if let Err(e) = state
         .accounts
-        .change_password(&page.user, &form.current, &form.password)
+        .change_password(&page.user, &form.current, &form.password, &change)
         .await
     {
         return refused(&state, &page, e).await;
@@ -308,7 +313,10 @@ pub struct EnableForm {
 /// `POST /user/security/totp/enable`.
 pub async fn totp_enable(
     PagePost {
-        state, page, form, ..
+        state,
+        page,
+        client,
+        form,
     }: PagePost<EnableForm>,
 ) -> Response {
     let settings = match state.settings.get().await {
@@ -317,7 +325,7 @@ pub async fn totp_enable(
     };
     match state
         .two_factor
-        .enable(&page.user, &form.code, &settings)
+        .enable(&page.user, &form.code, &settings, &client.ip)
         .await
     {
         Ok(()) => redirect("/user/security?done=totp_on"),
@@ -349,16 +357,24 @@ pub struct CodeForm {
 /// `POST /user/security/totp/disable`: needs a current code or a recovery code.
 pub async fn totp_disable(
     PagePost {
-        state, page, form, ..
+        state,
+        page,
+        client,
+        form,
     }: PagePost<CodeForm>,
 ) -> Response {
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
         Err(e) => return refused(&state, &page, e).await,
     };
+    let mail = crate::federation::email::mail_context(&state);
+    let change = keyward_core::accounts::Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
     let disabled = state
         .two_factor
-        .disable(&page.user, &form.code, &settings)
+        .disable(&page.user, &form.code, &settings, &change)
         .await;
     finish(&state, &page, disabled, "totp_off").await
 }
@@ -447,13 +463,20 @@ fn parse_handle(handle: &str) -> Option<SecretHash> {
 pub async fn end_session(
     jar: CookieJar,
     PagePost {
-        state, page, form, ..
+        state,
+        page,
+        client,
+        form,
     }: PagePost<EndForm>,
 ) -> Response {
     let Some(hash) = parse_handle(&form.handle) else {
         return redirect("/user/security");
     };
-    match state.accounts.end_user_session(page.user.id, &hash).await {
+    match state
+        .accounts
+        .end_user_session(page.user.id, &hash, &client.ip)
+        .await
+    {
         Ok(true) if hash == page.session.id_hash => {
             let name = state.config.session_cookie_name();
             let jar = jar.remove(Cookie::build(name).path("/"));
@@ -466,10 +489,17 @@ pub async fn end_session(
 }
 
 /// `POST /user/security/sessions/others`: ends every session but this one.
-pub async fn end_others(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Response {
+pub async fn end_others(
+    PagePost {
+        state,
+        page,
+        client,
+        ..
+    }: PagePost<TokenOnly>,
+) -> Response {
     match state
         .accounts
-        .end_other_sessions(page.user.id, &page.session.id_hash)
+        .end_other_sessions(page.user.id, &page.session.id_hash, &client.ip)
         .await
     {
         Ok(_) => redirect("/user/security?done=others"),

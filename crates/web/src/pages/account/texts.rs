@@ -129,6 +129,45 @@ crate::pages::page_words! {
         prev_page: "上一页", "Previous";
         next_page: "下一页", "Next";
         bad_expiry: "过期时间格式不正确", "The expiry date is not valid";
+        email_change_section: "更换邮箱", "Change your e-mail address";
+        email_change_intro:
+            "验证码会发送到新邮箱；输入验证码后新邮箱才会替换旧邮箱，旧邮箱会收到通知。",
+            "A code goes to the new address; only once it is entered does the new address replace the old one, which is told.";
+        new_email: "新邮箱", "New address";
+        change_email: "更换邮箱", "Change the address";
+        email_changed: "邮箱已更换。", "E-mail address changed.";
+        your_data_section: "你的数据", "Your data";
+        export_intro:
+            "下载 Keyward 保存的关于你的全部数据（JSON），不含任何密码、密钥或令牌。",
+            "Download everything Keyward holds about you (JSON), without any password, key or token.";
+        export_link: "下载我的数据", "Download my data";
+        activity_link: "查看安全活动", "See security activity";
+        activity_title: "安全活动", "Security activity";
+        activity_intro:
+            "最近的登录和账户安全变更。如有不认识的记录，请修改密码并退出其他设备。",
+            "Recent sign-ins and security changes. If you do not recognise one, change your password and end the other sessions.";
+        activity_none: "暂无记录。", "Nothing yet.";
+        activity_when: "时间", "When";
+        activity_what: "事件", "What";
+        activity_method: "方式", "How";
+        activity_by_admin: "（管理员操作）", "(by an administrator)";
+        act_signed_in: "登录", "Signed in";
+        act_password_changed: "修改密码", "Password changed";
+        act_password_reset: "通过邮件重置密码", "Password reset by e-mail";
+        act_email_bound: "绑定邮箱", "E-mail address linked";
+        act_email_changed: "更换邮箱", "E-mail address changed";
+        act_totp_on: "开启两步验证", "Two-factor turned on";
+        act_totp_off: "关闭两步验证", "Two-factor turned off";
+        act_totp_reset: "管理员重置两步验证", "Two-factor reset by an administrator";
+        act_identity_linked: "绑定第三方账户", "Account linked";
+        act_identity_unlinked: "解绑第三方账户", "Account unlinked";
+        act_session_ended: "退出一个会话", "A session ended";
+        act_others_ended: "退出其他所有设备", "Every other session ended";
+        act_passkey_added: "添加通行密钥", "Passkey added";
+        act_passkey_removed: "删除通行密钥", "Passkey removed";
+        act_passkey_counter: "通行密钥计数器异常（可能被复制）", "Passkey counter went backwards (it may be cloned)";
+        method_password: "密码", "password";
+        method_passkey: "通行密钥", "passkey";
     }
 }
 

@@ -45,6 +45,8 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             EmailError::BadCode => EmailError::BadCode,
             EmailError::AddressTaken => EmailError::AddressTaken,
             EmailError::BadResetLink => EmailError::BadResetLink,
+            EmailError::ChangeNeeded => EmailError::ChangeNeeded,
+            EmailError::SameAddress => EmailError::SameAddress,
             EmailError::Account(_) => EmailError::Account(A::Throttled { retry_after: 60 }),
             EmailError::Settings(_) => EmailError::Settings(SettingsError::Corrupt("bad json".into())),
             EmailError::Store(_) => EmailError::Store(store()),
@@ -209,6 +211,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             UserEditError::SelfLockout => UserEditError::SelfLockout,
             UserEditError::Negative => UserEditError::Negative,
             UserEditError::QuotaTooLarge => UserEditError::QuotaTooLarge,
+            UserEditError::TwoFactorOff => UserEditError::TwoFactorOff,
             UserEditError::Store(_) => UserEditError::Store(store()),
         }),
         every!(LimitError {

@@ -1,0 +1,201 @@
+//! Security activity: the sign-ins and security changes of one account, read from the audit log.
+//! Every sign-in is recorded here (its first factor; the one function every login goes through
+//! calls [`Accounts::record_sign_in`]); the changes are recorded where they happen.
+
+use super::{AccountError, Accounts, ClientInfo, truncate};
+use crate::audit::{self, action};
+use crate::clock::UnixTime;
+use crate::model::{AuditEntry, User, UserId};
+use crate::store::{Page, UserAuditQuery};
+
+/// At most this many records per page of activity.
+pub const MAX_PAGE_SIZE: i64 = 50;
+/// Pages beyond this are not served: the activity is for the recent past.
+pub const MAX_PAGES: i64 = 20;
+
+/// What the security activity lists: sign-ins and the changes to the ways in. Each is recorded
+/// with the user's id as target.
+pub const SECURITY_ACTIONS: &[&str] = &[
+    action::SIGNED_IN,
+    action::PASSWORD_CHANGED,
+    action::PASSWORD_RESET,
+    action::EMAIL_BOUND,
+    action::EMAIL_CHANGED,
+    action::TWO_FACTOR_ENABLED,
+    action::TWO_FACTOR_DISABLED,
+    action::TWO_FACTOR_RESET,
+    action::IDENTITY_LINKED,
+    action::IDENTITY_UNLINKED,
+    action::SESSION_ENDED,
+    action::OTHER_SESSIONS_ENDED,
+    action::PASSKEY_ADDED,
+    action::PASSKEY_REMOVED,
+    action::PASSKEY_COUNTER_REGRESSION,
+];
+
+/// Records about a user that someone else may have done (an admin's edit) besides the security
+/// ones: what the export lists with the user as target.
+pub const ABOUT_USER_ACTIONS: &[&str] = &[
+    action::SIGNED_IN,
+    action::PASSWORD_CHANGED,
+    action::PASSWORD_RESET,
+    action::EMAIL_BOUND,
+    action::EMAIL_CHANGED,
+    action::TWO_FACTOR_ENABLED,
+    action::TWO_FACTOR_DISABLED,
+    action::TWO_FACTOR_RESET,
+    action::IDENTITY_LINKED,
+    action::IDENTITY_UNLINKED,
+    action::SESSION_ENDED,
+    action::OTHER_SESSIONS_ENDED,
+    action::PASSKEY_ADDED,
+    action::PASSKEY_REMOVED,
+    action::PASSKEY_COUNTER_REGRESSION,
+    action::USER_UPDATED,
+    action::DATA_EXPORTED,
+];
+
+/// How a sign-in proved its first factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    /// An upstream provider, by its configured name (`github`, `oidc`...).
+    Upstream(String),
+    Passkey,
+}
+
+impl SignInMethod {
+    pub fn label(&self) -> String {
+        match self {
+            Self::Password => "password".into(),
+            Self::Upstream(provider) => format!("upstream:{provider}"),
+            Self::Passkey => "passkey".into(),
+        }
+    }
+}
+
+/// One line of the security activity.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ActivityEntry {
+    pub id: i64,
+    pub at: UnixTime,
+    /// One of [`SECURITY_ACTIONS`].
+    pub action: String,
+    /// For a sign-in: `password`, `passkey` or `upstream:<provider>`.
+    pub method: Option<String>,
+    pub ip: String,
+    pub user_agent: Option<String>,
+    /// Someone else did it (an admin's reset).
+    pub by_other: bool,
+}
+
+impl ActivityEntry {
+    fn from_audit(entry: AuditEntry, user: UserId) -> Self {
+        let detail: serde_json::Value =
+            serde_json::from_str(&entry.detail).unwrap_or(serde_json::Value::Null);
+        let text = |key: &str| detail.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        Self {
+            id: entry.id,
+            at: entry.at,
+            method: text("method"),
+            user_agent: text("user_agent"),
+            by_other: entry.actor_id.is_some_and(|actor| actor != user),
+            action: entry.action,
+            ip: entry.ip,
+        }
+    }
+}
+
+/// A page of activity as asked (1-based); out-of-range numbers are brought into range.
+pub fn page(number: i64, size: i64) -> Page {
+    let size = size.clamp(1, MAX_PAGE_SIZE);
+    let number = number.clamp(1, MAX_PAGES);
+    Page {
+        offset: (number - 1) * size,
+        limit: size,
+    }
+}
+
+impl Accounts {
+    /// Records that `user` proved their first factor by `method`. Best effort, like every audit
+    /// record: the sign-in goes on if the row cannot be written.
+    pub async fn record_sign_in(&self, user: &User, method: &SignInMethod, client: &ClientInfo) {
+        let detail = serde_json::json!({
+            "method": method.label(),
+            "user_agent": truncate(&client.user_agent, 256),
+        });
+        audit::record(
+            self.store.as_ref(),
+            self.clock.now(),
+            Some(user.id),
+            action::SIGNED_IN,
+            user.id.to_string(),
+            detail,
+            &truncate(&client.ip, 64),
+        )
+        .await;
+    }
+
+    /// The account's own security activity, newest first. There is no way to name another
+    /// account: the user is the one signed in.
+    pub async fn security_activity(
+        &self,
+        user: &User,
+        page: Page,
+    ) -> Result<Vec<ActivityEntry>, AccountError> {
+        let entries = self
+            .store
+            .audit_about_user(&UserAuditQuery {
+                user: user.id,
+                actions: SECURITY_ACTIONS,
+                include_acted: false,
+                page,
+            })
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| ActivityEntry::from_audit(e, user.id))
+            .collect())
+    }
+
+    /// Records a security change `action` to `user`'s account done by `actor`.
+    pub(crate) async fn record_change(
+        &self,
+        actor: UserId,
+        user: UserId,
+        action: &'static str,
+        detail: serde_json::Value,
+        ip: &str,
+    ) {
+        audit::record(
+            self.store.as_ref(),
+            self.clock.now(),
+            Some(actor),
+            action,
+            user.to_string(),
+            detail,
+            ip,
+        )
+        .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_bounded() {
+        let p = page(0, 10_000);
+        assert_eq!((p.offset, p.limit), (0, MAX_PAGE_SIZE));
+        let p = page(i64::MAX, -5);
+        assert_eq!((p.offset, p.limit), ((MAX_PAGES - 1), 1));
+    }
+
+    #[test]
+    fn every_security_action_is_about_the_user() {
+        for a in SECURITY_ACTIONS {
+            assert!(ABOUT_USER_ACTIONS.contains(a), "{a}");
+        }
+    }
+}
