@@ -365,11 +365,22 @@ async fn identities_and_email_are_managed_from_the_security_page(backend: Backen
     let (_, ids) = get_json(&browser, &app.url("/api/user/identities")).await;
     assert_eq!(ids["data"], json!([]));
 
-    // E-mail: send a code, then bind with it.
+    // GitHub gave a verified address: setting the password is told to it.
+    let notice = wait_for_mail(&env, 1).await;
+    assert!(
+        notice[0].contains("octo@example.com") && notice[0].contains("Your password was changed."),
+        "{notice:?}"
+    );
+
+    // E-mail: a verified address is changed (not bound over): send a code, then enter it.
     let before = env.fakes.mails().len();
+    assert!(
+        html.contains("/user/security/email/change") && !html.contains("value=\"bind\""),
+        "{html}"
+    );
     let (status, _, html) = submit(
         &browser,
-        &app.url("/user/security/email"),
+        &app.url("/user/security/email/change"),
         &[
             ("csrf_token", &token),
             ("action", "send_code"),
@@ -386,10 +397,10 @@ async fn identities_and_email_are_managed_from_the_security_page(backend: Backen
     let code = code_in(&mails[before]);
     let (_, _, html) = submit(
         &browser,
-        &app.url("/user/security/email"),
+        &app.url("/user/security/email/change"),
         &[
             ("csrf_token", &token),
-            ("action", "bind"),
+            ("action", "change"),
             ("email", "octo@example.org"),
             ("code", "000000"),
         ],
@@ -398,10 +409,10 @@ async fn identities_and_email_are_managed_from_the_security_page(backend: Backen
     assert!(html.contains("验证码无效或已过期"), "{html}");
     let (status, location, _) = submit(
         &browser,
-        &app.url("/user/security/email"),
+        &app.url("/user/security/email/change"),
         &[
             ("csrf_token", &token),
-            ("action", "bind"),
+            ("action", "change"),
             ("email", "octo@example.org"),
             ("code", &code),
         ],
@@ -409,7 +420,10 @@ async fn identities_and_email_are_managed_from_the_security_page(backend: Backen
     .await;
     assert_eq!(
         (status, location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/user/security?done=email"))
+        (
+            StatusCode::SEE_OTHER,
+            Some("/user/security?done=email_changed")
+        )
     );
     let (_, me) = get_json(&browser, &app.url("/api/user/self")).await;
     assert_eq!(

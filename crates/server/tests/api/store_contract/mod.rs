@@ -10,6 +10,7 @@ mod device;
 mod dynamic_purge;
 mod federation;
 mod keys_and_audit;
+mod lifecycle;
 mod oauth;
 mod resources;
 mod schema;
