@@ -264,6 +264,11 @@ pub fn router(state: AppState) -> Router {
             "/user/security/export",
             get(pages::account::activity::export),
         )
+        .route("/admin/users/{id}/ways_in", get(pages::admin::ways_in))
+        .route(
+            "/admin/users/{id}/2fa/reset",
+            post(pages::admin::reset_two_factor),
+        )
         .route(
             "/api/openapi.json",
             get(move || {

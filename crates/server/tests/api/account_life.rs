@@ -682,6 +682,31 @@ async fn admins_see_ways_in_and_reset_two_factor_only_below_their_rank(backend: 
         (json!(false), json!("该用户未开启两步验证"))
     );
 
+    // The peer's 2FA, reset by root from the page.
+    let (_, _, html) = page(&root, &app.url(&format!("/admin/users/{peer_id}/ways_in"))).await;
+    let token = crate::oauth_support::csrf(&html);
+    let (status, location, _) = crate::oauth_support::submit(
+        &root,
+        &app.url(&format!("/admin/users/{peer_id}/2fa/reset")),
+        &[("csrf_token", &token)],
+    )
+    .await;
+    assert_eq!(
+        (status, location),
+        (
+            StatusCode::SEE_OTHER,
+            Some(format!("/admin/users/{peer_id}/ways_in"))
+        )
+    );
+    assert!(
+        !env.store
+            .user_by_id(peer_id)
+            .await
+            .expect("read")
+            .expect("peer")
+            .totp_enabled
+    );
+
     // Ada sees who did it.
     let (_, activity) = get_json(&ada, &app.url("/api/user/activity")).await;
     assert_eq!(

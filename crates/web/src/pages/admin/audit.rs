@@ -50,6 +50,12 @@ const ACTIONS: &[&str] = &[
     action::REFRESH_REUSE,
     action::USER_UPDATED,
     action::SETTINGS_UPDATED,
+    action::SIGNED_IN,
+    action::PASSWORD_CHANGED,
+    action::EMAIL_CHANGED,
+    action::TWO_FACTOR_DISABLED,
+    action::TWO_FACTOR_RESET,
+    action::DATA_EXPORTED,
 ];
 
 /// `GET /admin/audit?action=&p=`.

@@ -8,6 +8,7 @@ mod resources;
 mod settings;
 mod texts;
 mod users;
+mod ways_in;
 
 pub use app_apis::set_app_apis;
 pub use audit::audit;
@@ -16,6 +17,7 @@ pub use resources::{create_resource, resource, resources, set_resource_enabled, 
 pub use settings::{save_settings, settings};
 pub use texts::{AdminTexts, admin_texts};
 pub use users::{update_user, users};
+pub use ways_in::{get as ways_in, reset_two_factor};
 
 use super::console::{AppRow, app_failure, console_texts};
 use super::{
@@ -447,6 +449,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         ("admin_apps.html", apps.render().unwrap_or_default()),
     ];
     out.extend(users::samples(t, user));
+    out.extend(ways_in::samples(t, user));
     out.extend(settings::samples(t, user));
     out.extend(audit::samples(t, user));
     out.extend(client_documents::samples(t, user));

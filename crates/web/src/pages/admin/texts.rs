@@ -144,6 +144,20 @@ crate::pages::page_words! {
             "With a limit, a request naming another API gets invalid_target; client_credentials may only use the APIs allowed here.";
         limit_to_ticked: "仅允许勾选的 API", "Allow only the APIs ticked";
         lift_api_limit: "取消限制", "Lift the limit";
+        ways_in_link: "登录方式", "Ways in";
+        ways_in_title: "用户的登录方式", "A user's ways in";
+        ways_in_password: "密码", "Password";
+        ways_in_set: "已设置", "set";
+        ways_in_unset: "未设置", "not set";
+        ways_in_identities: "第三方账户", "Linked accounts";
+        ways_in_none: "无", "none";
+        ways_in_two_factor: "两步验证", "Two-factor";
+        ways_in_on: "已开启", "on";
+        ways_in_off: "未开启", "off";
+        ways_in_reset: "重置两步验证", "Reset two-factor";
+        ways_in_reset_hint:
+            "用户丢失验证器和恢复码时使用：关闭其两步验证，并邮件通知用户。",
+            "For a user who lost their authenticator and recovery codes: turns two-factor off and mails them.";
     }
 }
 
