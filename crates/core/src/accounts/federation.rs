@@ -153,8 +153,8 @@ impl Accounts {
             self.clock.now(),
             Some(user.id),
             action::IDENTITY_UNLINKED,
-            provider,
-            serde_json::json!({}),
+            user.id.to_string(),
+            serde_json::json!({ "provider": provider }),
             ip,
         )
         .await;

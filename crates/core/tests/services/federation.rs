@@ -139,3 +139,32 @@ async fn the_last_way_in_cannot_be_unlinked() {
         "{again:?}"
     );
 }
+
+#[tokio::test]
+async fn linking_and_unlinking_an_identity_are_in_the_users_security_activity() {
+    let w = World::new().await;
+    let user = w.user("ivy").await;
+    let bound = w
+        .accounts
+        .federate(Intent::Bind(user.id), &github("4001", "ivy"), OPEN, None)
+        .await
+        .expect("bind");
+    assert!(matches!(bound, Outcome::Bound(_)));
+    w.accounts
+        .unlink_identity(&user, "github", IP)
+        .await
+        .expect("unlink");
+    let page = keyward_core::store::Page {
+        offset: 0,
+        limit: 10,
+    };
+    let seen: Vec<String> = w
+        .accounts
+        .security_activity(&user, page)
+        .await
+        .expect("activity")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(seen, ["identity.unlinked", "identity.linked"]);
+}

@@ -22,6 +22,7 @@ on_both_backends!(
     the_export_holds_the_users_data_and_no_secret,
     the_activity_lists_the_users_own_sign_ins_and_security_changes,
     admins_see_ways_in_and_reset_two_factor_only_below_their_rank,
+    an_upstream_sign_in_is_listed_with_its_provider,
 );
 
 struct Life {
@@ -717,4 +718,17 @@ async fn admins_see_ways_in_and_reset_two_factor_only_below_their_rank(backend: 
     // And a user cannot read the admin's view.
     let (status, _) = get_json(&ada, &app.url(&format!("/api/admin/users/{id}/ways_in"))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn an_upstream_sign_in_is_listed_with_its_provider(backend: Backend) {
+    let env = crate::login_module::env(backend, json!({})).await;
+    let browser = env.app.client();
+    let grant = crate::login_module::github_grant("9001", "octo");
+    let (_, body) = crate::login_module::github_login(&env, &browser, grant).await;
+    assert_eq!(body["success"], true, "{body}");
+    let (_, activity) = get_json(&browser, &env.app.url("/api/user/activity")).await;
+    let items = activity["data"]["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 1, "{activity}");
+    assert_eq!(items[0]["action"], "user.signed_in");
+    assert_eq!(items[0]["method"], "upstream:github");
 }
