@@ -167,13 +167,14 @@ impl Accounts {
         identity: &FederatedIdentity,
         registration: RegistrationPolicy,
         aff_code: Option<&str>,
+        ip: &str,
     ) -> Result<Outcome, FederationError> {
         let owner = self
             .store
             .identity(&identity.provider, &identity.subject)
             .await?;
         match intent {
-            Intent::Bind(user_id) => self.bind(user_id, owner, identity).await,
+            Intent::Bind(user_id) => self.bind(user_id, owner, identity, ip).await,
             Intent::Login => match owner {
                 Some(linked) => {
                     let user = self.enabled_user(linked.user_id).await?;
@@ -182,7 +183,7 @@ impl Accounts {
                 }
                 None if !registration.allowed => Err(FederationError::RegistrationClosed),
                 None => {
-                    self.register_federated(identity, registration, aff_code)
+                    self.register_federated(identity, registration, aff_code, ip)
                         .await
                 }
             },
@@ -203,6 +204,7 @@ impl Accounts {
         user_id: UserId,
         owner: Option<Identity>,
         identity: &FederatedIdentity,
+        ip: &str,
     ) -> Result<Outcome, FederationError> {
         let user = self.enabled_user(user_id).await?;
         // An identity that belongs to another account is never moved.
@@ -223,7 +225,7 @@ impl Accounts {
         match self.store.link_identity(link).await {
             Ok(()) => {
                 let detail = serde_json::json!({ "provider": identity.provider });
-                self.record_change(user.id, user.id, action::IDENTITY_LINKED, detail, "")
+                self.record_change(user.id, user.id, action::IDENTITY_LINKED, detail, ip)
                     .await;
                 Ok(Outcome::Bound(user))
             }
@@ -245,6 +247,7 @@ impl Accounts {
         identity: &FederatedIdentity,
         registration: RegistrationPolicy,
         aff_code: Option<&str>,
+        ip: &str,
     ) -> Result<Outcome, FederationError> {
         let inviter_id = match aff_code
             .map(str::trim)
@@ -301,6 +304,7 @@ impl Accounts {
                             ..registration
                         },
                         None,
+                        ip,
                     ))
                     .await;
                 }

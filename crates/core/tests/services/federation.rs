@@ -29,7 +29,7 @@ async fn an_unknown_identity_registers_under_a_generated_name_then_logs_in() {
     let identity = github("1001", "admin");
     let Outcome::Registered(user) = w
         .accounts
-        .federate(Intent::Login, &identity, OPEN, None)
+        .federate(Intent::Login, &identity, OPEN, None, IP)
         .await
         .expect("register")
     else {
@@ -41,7 +41,7 @@ async fn an_unknown_identity_registers_under_a_generated_name_then_logs_in() {
     );
     let again = w
         .accounts
-        .federate(Intent::Login, &identity, OPEN, None)
+        .federate(Intent::Login, &identity, OPEN, None, IP)
         .await;
     assert!(matches!(again, Ok(Outcome::LoggedIn(u)) if u.id == user.id));
 
@@ -51,7 +51,7 @@ async fn an_unknown_identity_registers_under_a_generated_name_then_logs_in() {
     };
     let refused = w
         .accounts
-        .federate(Intent::Login, &github("1002", "x"), closed, None)
+        .federate(Intent::Login, &github("1002", "x"), closed, None, IP)
         .await;
     assert!(
         matches!(refused, Err(FederationError::RegistrationClosed)),
@@ -67,12 +67,12 @@ async fn an_identity_bound_to_one_account_is_never_moved_to_another() {
     let identity = github("2001", "rita-gh");
     let bound = w
         .accounts
-        .federate(Intent::Bind(alice.id), &identity, OPEN, None)
+        .federate(Intent::Bind(alice.id), &identity, OPEN, None, IP)
         .await;
     assert!(matches!(bound, Ok(Outcome::Bound(u)) if u.id == alice.id));
     let stolen = w
         .accounts
-        .federate(Intent::Bind(bob.id), &identity, OPEN, None)
+        .federate(Intent::Bind(bob.id), &identity, OPEN, None, IP)
         .await;
     assert!(
         matches!(stolen, Err(FederationError::AlreadyBound(_))),
@@ -80,7 +80,7 @@ async fn an_identity_bound_to_one_account_is_never_moved_to_another() {
     );
     let second = w
         .accounts
-        .federate(Intent::Bind(alice.id), &github("2002", "x"), OPEN, None)
+        .federate(Intent::Bind(alice.id), &github("2002", "x"), OPEN, None, IP)
         .await;
     assert!(
         matches!(second, Err(FederationError::ProviderTaken(_))),
@@ -93,7 +93,7 @@ async fn the_last_way_in_cannot_be_unlinked() {
     let w = World::new().await;
     let Outcome::Registered(user) = w
         .accounts
-        .federate(Intent::Login, &github("3001", "tom"), OPEN, None)
+        .federate(Intent::Login, &github("3001", "tom"), OPEN, None, IP)
         .await
         .expect("register")
     else {
@@ -146,7 +146,13 @@ async fn linking_and_unlinking_an_identity_are_in_the_users_security_activity() 
     let user = w.user("ivy").await;
     let bound = w
         .accounts
-        .federate(Intent::Bind(user.id), &github("4001", "ivy"), OPEN, None)
+        .federate(
+            Intent::Bind(user.id),
+            &github("4001", "ivy"),
+            OPEN,
+            None,
+            IP,
+        )
         .await
         .expect("bind");
     assert!(matches!(bound, Outcome::Bound(_)));
@@ -158,13 +164,19 @@ async fn linking_and_unlinking_an_identity_are_in_the_users_security_activity() 
         offset: 0,
         limit: 10,
     };
-    let seen: Vec<String> = w
+    let seen: Vec<(String, String)> = w
         .accounts
         .security_activity(&user, page)
         .await
         .expect("activity")
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| (e.action, e.ip))
         .collect();
-    assert_eq!(seen, ["identity.unlinked", "identity.linked"]);
+    assert_eq!(
+        seen,
+        [
+            ("identity.unlinked".to_owned(), IP.to_owned()),
+            ("identity.linked".to_owned(), IP.to_owned())
+        ]
+    );
 }

@@ -227,6 +227,7 @@ async fn run(
             &federated(identity, label),
             registration(&settings, provider),
             aff,
+            &client.ip,
         )
         .await?;
     Ok(super::finish_with_step(state, jar, client, outcome, "bind", provider).await?)

@@ -137,7 +137,7 @@ async fn log_in(
     let policy = registration(&settings, "telegram");
     let outcome = match state
         .accounts
-        .federate(Intent::Login, &identity, policy, None)
+        .federate(Intent::Login, &identity, policy, None, &client.ip)
         .await
     {
         Err(FederationError::RegistrationClosed) if !settings.telegram_register_enabled => {
@@ -158,6 +158,7 @@ async fn log_in(
 pub async fn bind(
     State(state): State<AppState>,
     current: SessionUser,
+    crate::extract::Client(client): crate::extract::Client,
     ApiQuery(query): ApiQuery<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let identity = identify(&state, &query).await?;
@@ -169,6 +170,7 @@ pub async fn bind(
             &identity,
             registration(&settings, "telegram"),
             None,
+            &client.ip,
         )
         .await
         .map_err(telegram_error)?;

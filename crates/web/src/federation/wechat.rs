@@ -95,6 +95,7 @@ pub async fn login(
             &identity,
             registration(&settings, "wechat"),
             None,
+            &client.ip,
         )
         .await?;
     finish(&state, jar, &client, outcome, "", "wechat").await
@@ -150,6 +151,7 @@ async fn bind(
             &identity,
             registration(&settings, "wechat"),
             None,
+            &client.ip,
         )
         .await?;
     finish(&state, jar, &client, outcome, "微信账户绑定成功!", "wechat").await
