@@ -85,6 +85,10 @@ pub struct ActivityEntry {
     pub method: Option<String>,
     pub ip: String,
     pub user_agent: Option<String>,
+    /// For a sign-in: the account had two-factor on, so this proved the first factor only and
+    /// the second was asked (a password sign-in the owner does not recognise means the password
+    /// is known to someone).
+    pub second_factor_asked: bool,
     /// Someone else did it (an admin's reset).
     pub by_other: bool,
 }
@@ -99,6 +103,10 @@ impl ActivityEntry {
             at: entry.at,
             method: text("method"),
             user_agent: text("user_agent"),
+            second_factor_asked: detail
+                .get("second_factor_asked")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
             by_other: entry.actor_id.is_some_and(|actor| actor != user),
             action: entry.action,
             ip: entry.ip,
@@ -123,6 +131,7 @@ impl Accounts {
         let detail = serde_json::json!({
             "method": method.label(),
             "user_agent": truncate(&client.user_agent, 256),
+            "second_factor_asked": user.totp_enabled,
         });
         audit::record(
             self.store.as_ref(),

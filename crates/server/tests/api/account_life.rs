@@ -605,6 +605,24 @@ async fn admins_see_ways_in_and_reset_two_factor_only_below_their_rank(backend: 
     enrol(app, &peer).await;
     enrol(app, &ada).await;
     env.bind(&ada, "ada@example.com").await;
+    // A password sign-in while two-factor is on is listed, saying the second factor was asked.
+    let (_, pending) = post_json(
+        &app.client(),
+        &app.url("/api/user/login"),
+        json!({"username": "ada", "password": "password-123"}),
+    )
+    .await;
+    assert_eq!(pending["data"]["require_2fa"], true, "{pending}");
+    let (_, activity) = get_json(&ada, &app.url("/api/user/activity")).await;
+    let first = &activity["data"]["items"][0];
+    assert_eq!(
+        (
+            first["action"].clone(),
+            first["second_factor_asked"].clone()
+        ),
+        (json!("user.signed_in"), json!(true)),
+        "{activity}"
+    );
 
     let (_, ways) = get_json(&helper, &app.url(&format!("/api/admin/users/{id}/ways_in"))).await;
     assert_eq!(ways["success"], true, "{ways}");

@@ -26,6 +26,9 @@ pub struct ActivityView {
     pub method: Option<String>,
     pub ip: String,
     pub user_agent: Option<String>,
+    /// A sign-in that proved the first factor of an account with two-factor on: the second was
+    /// then asked.
+    pub second_factor_asked: bool,
     /// Done by someone else (an admin).
     pub by_other: bool,
 }
@@ -39,6 +42,7 @@ impl From<ActivityEntry> for ActivityView {
             method: e.method,
             ip: e.ip,
             user_agent: e.user_agent,
+            second_factor_asked: e.second_factor_asked,
             by_other: e.by_other,
         }
     }

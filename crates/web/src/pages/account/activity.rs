@@ -18,6 +18,7 @@ struct ActivityRow {
     method: String,
     ip: String,
     user_agent: String,
+    second_factor_asked: bool,
     by_admin: bool,
 }
 
@@ -81,6 +82,7 @@ fn row(a: &'static AccountTexts, e: ActivityEntry) -> Option<ActivityRow> {
         method: method(a, e.method.as_deref()),
         ip: e.ip,
         user_agent: e.user_agent.unwrap_or_default(),
+        second_factor_asked: e.second_factor_asked,
         by_admin: e.by_other,
     })
 }
@@ -154,6 +156,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
             method: method(a, Some("upstream:github")),
             ip: "203.0.113.7".into(),
             user_agent: "Mozilla/5.0 <Firefox>".into(),
+            second_factor_asked: true,
             by_admin: false,
         },
         ActivityRow {
@@ -162,6 +165,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
             method: String::new(),
             ip: "198.51.100.1".into(),
             user_agent: String::new(),
+            second_factor_asked: false,
             by_admin: true,
         },
     ];

@@ -168,6 +168,7 @@ crate::pages::page_words! {
         act_passkey_counter: "通行密钥计数器异常（可能被复制）", "Passkey counter went backwards (it may be cloned)";
         method_password: "密码", "password";
         method_passkey: "通行密钥", "passkey";
+        activity_second_factor: "（随后要求两步验证）", "(then asked for two-factor)";
     }
 }
 
