@@ -36,6 +36,12 @@ pub mod action {
     pub const IDENTITY_UNLINKED: &str = "identity.unlinked";
     pub const EMAIL_BOUND: &str = "email.bound";
     pub const PASSWORD_RESET: &str = "password.reset";
+    /// A passkey was added to or removed from an account (target: the user's id).
+    pub const PASSKEY_ADDED: &str = "passkey.added";
+    pub const PASSKEY_REMOVED: &str = "passkey.removed";
+    /// A passkey's signature counter did not move on: the use was refused (a cloned
+    /// authenticator, or a replay).
+    pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
 }
 
 pub async fn record(

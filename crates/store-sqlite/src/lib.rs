@@ -24,6 +24,7 @@ mod device;
 mod federation;
 mod keys;
 mod oauth;
+mod passkeys;
 mod resources;
 mod rows;
 #[cfg(test)]
@@ -201,6 +202,7 @@ impl MaintenanceStore for SqliteStore {
             "DELETE FROM auth_codes WHERE expires_at <= ?1",
             "DELETE FROM device_codes WHERE expires_at <= ?1",
             "DELETE FROM client_assertion_jtis WHERE expires_at <= ?1",
+            "DELETE FROM webauthn_challenges WHERE expires_at <= ?1",
             "DELETE FROM tokens WHERE expires_at <= ?1",
             "DELETE FROM token_families WHERE created_at <= ?1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",

@@ -18,8 +18,8 @@ use crate::envelope::{ApiError, Success};
 use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use keyward_core::accounts::ClientInfo;
 use keyward_core::accounts::federation::{FederationError, Outcome};
+use keyward_core::accounts::{ClientInfo, SignInMethod};
 use keyward_core::model::User;
 use keyward_core::settings::Settings;
 use keyward_upstream::UpstreamError;
@@ -340,7 +340,8 @@ pub async fn finish_with_step(
             ))
         }
         Outcome::LoggedIn(user) | Outcome::Registered(user) => {
-            let (jar, step) = begin_login(state, jar, &user, client).await?;
+            let (jar, step) =
+                begin_login(state, jar, &user, client, SignInMethod::Upstream).await?;
             tracing::info!(user.id = user.id, "upstream login");
             let second_factor = matches!(step, LoginStep::SecondFactor);
             let answer = match step {

@@ -15,7 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use keyward_core::accounts::{AccountError, ClientInfo};
+use keyward_core::accounts::{AccountError, ClientInfo, SignInMethod};
 use keyward_core::model::User;
 use keyward_core::secret::{constant_time_eq, random_base64url};
 use serde::Deserialize;
@@ -145,7 +145,15 @@ pub async fn post(
         }
     };
     match result {
-        Ok(user) => match crate::account::login::begin_login(&state, jar, &user, &client).await {
+        Ok(user) => match crate::account::login::begin_login(
+            &state,
+            jar,
+            &user,
+            &client,
+            SignInMethod::Password,
+        )
+        .await
+        {
             Ok((jar, LoginStep::Done)) => {
                 let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
                 (jar, redirect(&return_to)).into_response()
