@@ -11,6 +11,7 @@ mod dynamic_purge;
 mod federation;
 mod keys_and_audit;
 mod oauth;
+mod passkeys;
 mod resources;
 mod schema;
 mod self_registered;
