@@ -235,6 +235,14 @@ pub fn router(state: AppState) -> Router {
             post(pages::account::security::unbind),
         )
         .route(
+            "/user/security/passkeys/rename",
+            post(pages::account::passkeys::rename),
+        )
+        .route(
+            "/user/security/passkeys/remove",
+            post(pages::account::passkeys::remove),
+        )
+        .route(
             "/user/security/email",
             post(pages::account::security::email),
         )

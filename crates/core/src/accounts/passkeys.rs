@@ -23,7 +23,7 @@ use crate::store::{Conflict, Store, StoreError, Unlink};
 use serde_json::Value;
 use std::sync::Arc;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    CredentialID, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
     PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
     WebauthnError,
 };
@@ -218,9 +218,9 @@ impl Passkeys {
             .passkey_handle(user.id, &random_bytes(16))
             .await?;
         let handle = Uuid::from_slice(&handle).map_err(state_error)?;
-        let exclude = existing
+        let exclude: Vec<CredentialID> = existing
             .iter()
-            .map(|p| p.credential_id.clone().into())
+            .map(|p| CredentialID::from(p.credential_id.clone()))
             .collect();
         let (options, state) = webauthn
             .start_passkey_registration(handle, &user.username, &user.display_name, Some(exclude))

@@ -4,6 +4,7 @@
 
 pub mod authorizations;
 pub mod home;
+pub mod passkeys;
 pub mod register;
 pub mod reset;
 pub mod security;
