@@ -49,11 +49,14 @@ pub mod action {
     /// One session ended by its user from the session list, or all the others.
     pub const SESSION_ENDED: &str = "session.ended";
     pub const OTHER_SESSIONS_ENDED: &str = "session.others_ended";
-    pub const PASSKEY_ADDED: &str = "passkey.added";
-    pub const PASSKEY_REMOVED: &str = "passkey.removed";
-    pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
     /// An account's data downloaded by its user.
     pub const DATA_EXPORTED: &str = "user.exported";
+    /// A passkey was added to or removed from an account (target: the user's id).
+    pub const PASSKEY_ADDED: &str = "passkey.added";
+    pub const PASSKEY_REMOVED: &str = "passkey.removed";
+    /// A passkey's signature counter did not move on: the use was refused (a cloned
+    /// authenticator, or a replay).
+    pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
 }
 
 pub async fn record(

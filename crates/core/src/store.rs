@@ -9,9 +9,9 @@ use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk,
     ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry,
-    NewClient, NewDeviceCode, NewFamily, NewResource, NewSession, NewToken, NewUser, Resource,
-    ResourcePatch, ResourcePk, Role, Session, StoredKey, TokenRecord, TwoFactorRecord,
-    UpstreamState, User, UserId, UserStatus,
+    NewClient, NewDeviceCode, NewFamily, NewPasskey, NewResource, NewSession, NewToken, NewUser,
+    PasskeyUse, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey, StoredPasskey,
+    TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus, WebauthnChallenge,
 };
 use crate::oauth::audience::ResourceGrants;
 use crate::oauth::scope::ScopeSet;
@@ -64,6 +64,10 @@ pub enum Conflict {
     /// A signing key id.
     #[error("kid")]
     SigningKey,
+    /// A passkey's credential id: an authenticator registers each credential once, for one
+    /// account.
+    #[error("passkey credential")]
+    PasskeyCredential,
     /// A row keyed by the hash of a secret (session, code, token, upstream state, developer
     /// token or top-up code) exists already: a duplicate write of the same secret.
     #[error("secret")]
@@ -143,11 +147,12 @@ pub struct CodeAttempt<'a> {
     pub now: UnixTime,
 }
 
-/// What [`FederationStore::unlink_identity_keeping_a_way_in`] did.
+/// What [`FederationStore::unlink_identity_keeping_a_way_in`] and
+/// [`PasskeyStore::delete_passkey_keeping_a_way_in`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unlink {
     Unlinked,
-    /// The account has no identity of that provider.
+    /// The account has no identity of that provider (no passkey of that id).
     NotLinked,
     /// It is the account's last way in: nothing was changed.
     LastWayIn,
@@ -171,6 +176,7 @@ pub trait Store:
     + BillingStore
     + ResourceStore
     + DeviceStore
+    + PasskeyStore
     + MaintenanceStore
     + LifecycleStore
 {
@@ -475,6 +481,39 @@ pub trait DeviceStore: Send + Sync + 'static {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<Option<i64>>;
+}
+
+/// Passkeys and the challenges of their ceremonies. A passkey is one of the account's ways in,
+/// like its password and its upstream identities.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync + 'static {
+    /// The account's WebAuthn user handle: the stored one, or `fresh` stored now if it has none.
+    async fn passkey_handle(&self, user: UserId, fresh: &[u8]) -> StoreResult<Vec<u8>>;
+    async fn user_by_passkey_handle(&self, handle: &[u8]) -> StoreResult<Option<UserId>>;
+    /// `Conflict::PasskeyCredential` when the credential is registered already (to anyone).
+    async fn add_passkey(&self, passkey: NewPasskey) -> StoreResult<i64>;
+    /// Oldest first.
+    async fn passkeys_of_user(&self, user: UserId) -> StoreResult<Vec<StoredPasskey>>;
+    async fn passkey_by_credential_id(&self, id: &[u8]) -> StoreResult<Option<StoredPasskey>>;
+    /// `false` when the account has no passkey of that id.
+    async fn rename_passkey(&self, user: UserId, id: i64, name: &str) -> StoreResult<bool>;
+    /// Removes the passkey unless it is the account's last way in (no password, no identity, no
+    /// other passkey), in one step, so two removals cannot both pass the check.
+    async fn delete_passkey_keeping_a_way_in(&self, user: UserId, id: i64) -> StoreResult<Unlink>;
+    /// Removes the passkey whatever else the account has (an admin acting on a lost device).
+    async fn delete_passkey(&self, user: UserId, id: i64) -> StoreResult<bool>;
+    /// Records a use: the new counter and credential, if the stored counter is still the one
+    /// read before the ceremony; `false` if another use moved it meanwhile.
+    async fn record_passkey_use(&self, used: PasskeyUse, credential: &str) -> StoreResult<bool>;
+    async fn put_webauthn_challenge(&self, challenge: &WebauthnChallenge) -> StoreResult<()>;
+    /// Takes (deletes) a live challenge of `purpose`: each is used once, whatever the outcome.
+    /// Returns the account it was for and the state.
+    async fn take_webauthn_challenge(
+        &self,
+        id_hash: &SecretHash,
+        purpose: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<(Option<UserId>, String)>>;
 }
 
 #[async_trait]

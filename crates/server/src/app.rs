@@ -138,6 +138,11 @@ impl Node {
             master_for_2fa,
             "Keyward".into(),
         ));
+        let passkeys = Arc::new(keyward_core::accounts::passkeys::Passkeys::new(
+            store.clone(),
+            clock.clone(),
+            &web.public_url,
+        ));
         let limits = Arc::new(RateLimiter::new(store.clone(), clock.clone()));
         let settings = Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2)));
         let fetcher = keyward_upstream::GuardedFetcher::new(
@@ -176,6 +181,7 @@ impl Node {
             keys,
             vault,
             two_factor,
+            passkeys,
             topups: Arc::new(keyward_core::billing::topup::TopUps::new(
                 store.clone(),
                 clock.clone(),

@@ -125,10 +125,11 @@ impl FederationStore for PostgresStore {
         let lock = sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE");
         fetch_optional(&mut *tx, lock.bind(user), |_| Ok(())).await?;
         let unlink = sqlx::query(
-            // Another way in: a password or another identity (passkeys will count here).
+            // Another way in: a password, another identity or a passkey.
             "DELETE FROM identities WHERE user_id = $1 AND provider = $2 AND ( \
              EXISTS (SELECT 1 FROM users WHERE id = $1 AND password_hash IS NOT NULL) \
-             OR EXISTS (SELECT 1 FROM identities WHERE user_id = $1 AND provider <> $2))",
+             OR EXISTS (SELECT 1 FROM identities WHERE user_id = $1 AND provider <> $2) \
+             OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1))",
         );
         let removed = execute(&mut *tx, unlink.bind(user).bind(provider)).await?;
         let outcome = if removed > 0 {

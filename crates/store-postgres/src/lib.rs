@@ -20,6 +20,7 @@ mod federation;
 mod keys;
 mod lifecycle;
 mod oauth;
+mod passkeys;
 mod resources;
 mod rows;
 
@@ -152,7 +153,10 @@ fn conflict_of(constraint: &str) -> Option<Conflict> {
         "clients_client_id_key" => Conflict::ClientId,
         "resources_identifier_key" => Conflict::ResourceIdentifier,
         "signing_keys_pkey" => Conflict::SigningKey,
+        "passkeys_credential_id_key" => Conflict::PasskeyCredential,
         "sessions_pkey"
+        | "webauthn_challenges_pkey"
+        | "passkey_handles_handle_key"
         | "auth_codes_pkey"
         | "device_codes_pkey"
         | "device_codes_user_code_hash_key"
@@ -208,6 +212,7 @@ impl MaintenanceStore for PostgresStore {
             "DELETE FROM auth_codes WHERE expires_at <= $1",
             "DELETE FROM device_codes WHERE expires_at <= $1",
             "DELETE FROM client_assertion_jtis WHERE expires_at <= $1",
+            "DELETE FROM webauthn_challenges WHERE expires_at <= $1",
             "DELETE FROM tokens WHERE expires_at <= $1",
             "DELETE FROM token_families WHERE created_at <= $1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",

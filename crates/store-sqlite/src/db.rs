@@ -506,7 +506,10 @@ fn conflict_of(message: &str) -> Option<Conflict> {
         "clients.client_id" => Conflict::ClientId,
         "resources.identifier" => Conflict::ResourceIdentifier,
         "signing_keys.kid" => Conflict::SigningKey,
+        "passkeys.credential_id" => Conflict::PasskeyCredential,
         "sessions.id_hash"
+        | "webauthn_challenges.id_hash"
+        | "passkey_handles.handle"
         | "auth_codes.code_hash"
         | "device_codes.device_code_hash"
         | "device_codes.user_code_hash"

@@ -123,10 +123,11 @@ impl FederationStore for SqliteStore {
             .write(|tx| {
                 let removed = execute(
                     tx,
-                    // Another way in: a password or another identity (passkeys will count here).
+                    // Another way in: a password, another identity or a passkey.
                     "DELETE FROM identities WHERE user_id = ?1 AND provider = ?2 AND ( \
                      EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash IS NOT NULL) \
-                     OR EXISTS (SELECT 1 FROM identities WHERE user_id = ?1 AND provider <> ?2))",
+                     OR EXISTS (SELECT 1 FROM identities WHERE user_id = ?1 AND provider <> ?2) \
+             OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1))",
                     params![user, provider],
                 )?;
                 if removed > 0 {

@@ -25,6 +25,7 @@ mod federation;
 mod keys;
 mod lifecycle;
 mod oauth;
+mod passkeys;
 mod resources;
 mod rows;
 #[cfg(test)]
@@ -202,6 +203,7 @@ impl MaintenanceStore for SqliteStore {
             "DELETE FROM auth_codes WHERE expires_at <= ?1",
             "DELETE FROM device_codes WHERE expires_at <= ?1",
             "DELETE FROM client_assertion_jtis WHERE expires_at <= ?1",
+            "DELETE FROM webauthn_challenges WHERE expires_at <= ?1",
             "DELETE FROM tokens WHERE expires_at <= ?1",
             "DELETE FROM token_families WHERE created_at <= ?1 - 600 \
              AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.family_id = token_families.id)",

@@ -1,6 +1,8 @@
 //! Reading Keyward's pages as a browser would, for the benchmark and the integration tests:
 //! one scraper, so both submit the consent form (and the other forms) the same way.
 
+pub mod authenticator;
+
 use scraper::{Html, Selector};
 
 /// The hidden inputs of `html` (a page or a fragment of one), in document order, as

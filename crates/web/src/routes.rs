@@ -32,6 +32,17 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(account::two_factor::setup))
         .routes(routes!(account::two_factor::enable))
         .routes(routes!(account::two_factor::disable))
+        .routes(routes!(account::passkeys::login_begin))
+        .routes(routes!(account::passkeys::login_finish))
+        .routes(routes!(account::passkeys::second_factor_begin))
+        .routes(routes!(account::passkeys::second_factor_finish))
+        .routes(routes!(account::passkeys::list))
+        .routes(routes!(account::passkeys::register_begin))
+        .routes(routes!(account::passkeys::register_finish))
+        .routes(routes!(
+            account::passkeys::rename,
+            account::passkeys::remove
+        ))
         .routes(routes!(account::authorizations::list))
         .routes(routes!(account::authorizations::revoke))
         .routes(routes!(account::identities::list))
@@ -230,6 +241,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/user/security/identities/unbind",
             post(pages::account::security::unbind),
+        )
+        .route(
+            "/user/security/passkeys/rename",
+            post(pages::account::passkeys::rename),
+        )
+        .route(
+            "/user/security/passkeys/remove",
+            post(pages::account::passkeys::remove),
         )
         .route(
             "/user/security/email",

@@ -83,6 +83,8 @@ pub struct Services {
     pub keys: Arc<KeyRing>,
     pub vault: Arc<Vault>,
     pub two_factor: Arc<keyward_core::accounts::two_factor::TwoFactor>,
+    /// Passkeys (WebAuthn), for the relying party that `public_url` names.
+    pub passkeys: Arc<keyward_core::accounts::passkeys::Passkeys>,
     /// Rate limits counted in the store, shared by every node on the same database.
     pub limits: Arc<keyward_core::limits::RateLimiter>,
     pub topups: Arc<TopUps>,

@@ -2,7 +2,7 @@
 //! Every sign-in is recorded here (its first factor; the one function every login goes through
 //! calls [`Accounts::record_sign_in`]); the changes are recorded where they happen.
 
-use super::{AccountError, Accounts, ClientInfo, truncate};
+use super::{AccountError, Accounts, ClientInfo, SignInMethod, truncate};
 use crate::audit::{self, action};
 use crate::clock::UnixTime;
 use crate::model::{AuditEntry, User, UserId};
@@ -55,25 +55,6 @@ pub const ABOUT_USER_ACTIONS: &[&str] = &[
     action::DATA_EXPORTED,
 ];
 
-/// How a sign-in proved its first factor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignInMethod {
-    Password,
-    /// An upstream provider, by its configured name (`github`, `oidc`...).
-    Upstream(String),
-    Passkey,
-}
-
-impl SignInMethod {
-    pub fn label(&self) -> String {
-        match self {
-            Self::Password => "password".into(),
-            Self::Upstream(provider) => format!("upstream:{provider}"),
-            Self::Passkey => "passkey".into(),
-        }
-    }
-}
-
 /// One line of the security activity.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ActivityEntry {
@@ -125,13 +106,24 @@ pub fn page(number: i64, size: i64) -> Page {
 }
 
 impl Accounts {
-    /// Records that `user` proved their first factor by `method`. Best effort, like every audit
-    /// record: the sign-in goes on if the row cannot be written.
-    pub async fn record_sign_in(&self, user: &User, method: &SignInMethod, client: &ClientInfo) {
+    /// Records that `user` proved who they are by `method` (through `provider`, for an upstream
+    /// login). Best effort, like every audit record: the sign-in goes on if the row cannot be
+    /// written.
+    pub async fn record_sign_in(
+        &self,
+        user: &User,
+        method: SignInMethod,
+        provider: Option<&str>,
+        client: &ClientInfo,
+    ) {
+        let label = match provider {
+            Some(provider) => format!("{}:{provider}", method.as_str()),
+            None => method.as_str().to_owned(),
+        };
         let detail = serde_json::json!({
-            "method": method.label(),
+            "method": label,
             "user_agent": truncate(&client.user_agent, 256),
-            "second_factor_asked": user.totp_enabled,
+            "second_factor_asked": Self::second_factor_due(user, method),
         });
         audit::record(
             self.store.as_ref(),

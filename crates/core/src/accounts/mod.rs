@@ -6,6 +6,7 @@ pub mod email;
 pub mod export;
 pub mod federation;
 pub mod notices;
+pub mod passkeys;
 mod password;
 pub mod two_factor;
 pub mod validate;
@@ -113,6 +114,27 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
+/// How a login proved who the user is. It decides whether a second factor is still due, in
+/// [`Accounts::second_factor_due`], which every way of logging in asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    /// An upstream provider's login, or a sign-up through one.
+    Upstream,
+    /// A passkey with the user verified (the only kind Keyward accepts): both factors at once.
+    Passkey,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Upstream => "upstream",
+            Self::Passkey => "passkey",
+        }
+    }
+}
+
 pub struct Accounts {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -143,6 +165,13 @@ impl Accounts {
 
     pub fn policy(&self) -> &LoginPolicy {
         &self.policy
+    }
+
+    /// Whether a login by `method` must still pass a second factor before it gets a session:
+    /// the account has TOTP on and the method proved one factor only. The second step then
+    /// takes a TOTP code, a recovery code or one of the account's passkeys.
+    pub fn second_factor_due(user: &User, method: SignInMethod) -> bool {
+        user.totp_enabled && method != SignInMethod::Passkey
     }
 
     /// Registers an account with a password: the one way both the JSON API and the page do it.

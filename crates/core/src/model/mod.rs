@@ -3,6 +3,7 @@
 mod client;
 mod device;
 mod oauth;
+mod passkey;
 mod resource;
 mod session;
 mod user;
@@ -16,6 +17,7 @@ pub use oauth::{
     AccessContext, AuditEntry, AuthCode, CodeCheck, Consent, Identity, NewAuditEntry, NewFamily,
     NewToken, StoredKey, TokenKind, TokenRecord, UpstreamState,
 };
+pub use passkey::{NewPasskey, PasskeyUse, StoredPasskey, WebauthnChallenge};
 pub use resource::{NewResource, Resource, ResourcePatch, ResourcePk, ResourceScope, TokenFormat};
 pub use session::{DeveloperToken, NewSession, RECENT_SIGN_IN_SECS, Session, TwoFactorRecord};
 pub use user::{NewUser, Role, User, UserId, UserStatus};

@@ -2,9 +2,8 @@
 //! export, as the web layer calls them.
 
 use crate::world::*;
-use keyward_core::accounts::activity::SignInMethod;
 use keyward_core::accounts::email::{EmailError, Mail};
-use keyward_core::accounts::{Change, ClientInfo};
+use keyward_core::accounts::{Change, ClientInfo, SignInMethod};
 use keyward_core::audit::action;
 use keyward_core::model::{Role, User};
 use keyward_core::settings::Settings;
@@ -71,10 +70,10 @@ async fn sign_ins_and_security_changes_are_listed_newest_first_for_their_user_on
         user_agent: "Firefox/140".into(),
     };
     w.accounts
-        .record_sign_in(&user, &SignInMethod::Password, &browser)
+        .record_sign_in(&user, SignInMethod::Password, None, &browser)
         .await;
     w.accounts
-        .record_sign_in(&other, &SignInMethod::Upstream("github".into()), &browser)
+        .record_sign_in(&other, SignInMethod::Upstream, Some("github"), &browser)
         .await;
     let mail = w.mail();
     let change = Change {

@@ -92,6 +92,23 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs one statement behind the node's back: for a state no API makes (an account with no
+    /// password and no identity, say).
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.expect("sqlite");
+            sqlx::query(sql).execute(&pool).await.expect("statement");
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url).await.expect("postgres");
+            sqlx::query(sql).execute(&pool).await.expect("statement");
+            pool.close().await;
+        }
+    }
+}
+
 fn master_key() -> String {
     keyward_core::oidc::MasterKey::generate().to_base64()
 }
@@ -130,7 +147,21 @@ impl TestApp {
         Self::start(db, config).await
     }
 
+    /// A node whose `public_url` names `localhost` rather than the loopback address: WebAuthn
+    /// refuses IP addresses, so the passkey tests need a host name.
+    pub async fn spawn_at_localhost(backend: Backend) -> Self {
+        let db = TestDatabase::new(backend).await;
+        let config = test_config(&db);
+        Self::start_named(db, config, "localhost").await
+    }
+
     pub async fn start(db: TestDatabase, config: Config) -> Self {
+        Self::start_named(db, config, "127.0.0.1").await
+    }
+
+    /// Starts a node on a loopback port; unless the configuration names one, its `public_url`
+    /// is `http://<host>:<port>`.
+    async fn start_named(db: TestDatabase, config: Config, host: &str) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
             .with_test_writer()
@@ -141,7 +172,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let mut config = config;
         if config.public_url.is_none() {
-            config.public_url = Some(format!("http://{addr}"));
+            config.public_url = Some(format!("http://{host}:{}", addr.port()));
         }
         let node = Node::build(config).await.expect("build node");
         node.bootstrap_admin().await.expect("bootstrap admin");
@@ -179,6 +210,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Runs one statement on the node's database (see [`TestDatabase::execute`]).
+    pub async fn execute_sql(&self, sql: &str) {
+        self._db.execute(sql).await;
     }
 
     /// Signals shutdown and waits for the server to finish.

@@ -30,6 +30,7 @@ mod dynamic_registration;
 mod native_apps;
 mod page_language;
 mod pages;
+mod passkeys;
 mod private_key_jwt;
 mod provider_flows;
 mod provider_rules;

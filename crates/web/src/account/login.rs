@@ -7,9 +7,8 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use keyward_core::accounts::ClientInfo;
-use keyward_core::accounts::activity::SignInMethod;
 use keyward_core::accounts::two_factor::TwoFactorError;
+use keyward_core::accounts::{Accounts, ClientInfo, SignInMethod};
 use keyward_core::model::User;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,7 +40,7 @@ pub async fn post(
         .login(&body.username, &body.password, &client, &settings)
         .await?;
     tracing::info!(user.id = user.id, "password accepted");
-    let (jar, step) = begin_login(&state, jar, &user, &client, &SignInMethod::Password).await?;
+    let (jar, step) = begin_login(&state, jar, &user, &client, SignInMethod::Password).await?;
     Ok((jar, step.answer(&user)).into_response())
 }
 
@@ -80,18 +79,33 @@ impl LoginStep {
     }
 }
 
-/// The one way every login (password, upstream, e-mail...) continues: a full session, or a
-/// pending one when the account has a second factor to check. The sign-in is recorded for the
-/// account's security activity, with `method`.
+/// The one way every login (password, upstream, passkey...) continues: a full session, or a
+/// pending one when the core says a second factor is still due. See [`begin_login_via`].
 pub async fn begin_login(
     state: &AppState,
     jar: CookieJar,
     user: &User,
     client: &ClientInfo,
-    method: &SignInMethod,
+    method: SignInMethod,
 ) -> Result<(CookieJar, LoginStep), ApiError> {
-    state.accounts.record_sign_in(user, method, client).await;
-    if !user.totp_enabled {
+    begin_login_via(state, jar, user, client, method, None).await
+}
+
+/// [`begin_login`] naming the upstream provider (`github`, `oidc`...) that proved the user. The
+/// sign-in is recorded here, for the account's security activity.
+pub async fn begin_login_via(
+    state: &AppState,
+    jar: CookieJar,
+    user: &User,
+    client: &ClientInfo,
+    method: SignInMethod,
+    provider: Option<&str>,
+) -> Result<(CookieJar, LoginStep), ApiError> {
+    state
+        .accounts
+        .record_sign_in(user, method, provider, client)
+        .await;
+    if !Accounts::second_factor_due(user, method) {
         return Ok((
             open_session(state, jar, user, client).await?,
             LoginStep::Done,
@@ -145,14 +159,7 @@ pub async fn complete_second_factor(
     jar: &CookieJar,
     code: &str,
 ) -> Result<User, ApiError> {
-    let cookie = jar
-        .get(state.config.session_cookie_name())
-        .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))?;
-    let user = state
-        .accounts
-        .pending_session(cookie.value())
-        .await?
-        .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))?;
+    let user = pending_user(state, jar).await?;
     let settings = state.settings.get().await?;
     match state
         .two_factor
@@ -164,6 +171,18 @@ pub async fn complete_second_factor(
         Err(e) => return Err(e.into()),
     }
     Ok(user)
+}
+
+/// The user of the browser's pending login (first factor proven, second due).
+pub async fn pending_user(state: &AppState, jar: &CookieJar) -> Result<User, ApiError> {
+    let cookie = jar
+        .get(state.config.session_cookie_name())
+        .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))?;
+    state
+        .accounts
+        .pending_session(cookie.value())
+        .await?
+        .ok_or(ApiError::Unauthorized("登录已过期，请重新登录"))
 }
 
 /// Ends the browser's previous session, if any, and sets the cookie of a new one: the id always

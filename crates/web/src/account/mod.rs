@@ -8,6 +8,7 @@ pub mod identities;
 pub mod login;
 pub mod logout;
 pub mod me;
+pub mod passkeys;
 pub mod register;
 pub mod status;
 pub mod token;

@@ -4,6 +4,6 @@ mod auth;
 mod client;
 pub mod origin;
 
-pub use auth::{AdminUser, AuthVia, CurrentUser, SessionUser};
+pub use auth::{AdminUser, AuthVia, CurrentUser, SIGN_IN_AGAIN, SessionUser};
 pub use client::Client;
 pub use origin::SameOrigin;

@@ -13,14 +13,13 @@ pub mod telegram;
 pub mod wechat;
 
 use crate::account::login::SecondFactorRequired;
-use crate::account::login::{LoginStep, begin_login};
+use crate::account::login::{LoginStep, begin_login_via};
 use crate::envelope::{ApiError, Success};
 use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use keyward_core::accounts::ClientInfo;
-use keyward_core::accounts::activity::SignInMethod;
 use keyward_core::accounts::federation::{FederationError, Outcome};
+use keyward_core::accounts::{ClientInfo, SignInMethod};
 use keyward_core::model::User;
 use keyward_core::settings::Settings;
 use keyward_upstream::UpstreamError;
@@ -343,8 +342,15 @@ pub async fn finish_with_step(
             ))
         }
         Outcome::LoggedIn(user) | Outcome::Registered(user) => {
-            let method = SignInMethod::Upstream(provider.to_owned());
-            let (jar, step) = begin_login(state, jar, &user, client, &method).await?;
+            let (jar, step) = begin_login_via(
+                state,
+                jar,
+                &user,
+                client,
+                SignInMethod::Upstream,
+                Some(provider),
+            )
+            .await?;
             tracing::info!(user.id = user.id, "upstream login");
             let second_factor = matches!(step, LoginStep::SecondFactor);
             let answer = match step {

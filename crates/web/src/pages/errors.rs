@@ -10,6 +10,7 @@ use keyward_core::StoreError;
 use keyward_core::accounts::admin::UserEditError;
 use keyward_core::accounts::email::EmailError;
 use keyward_core::accounts::federation::FederationError;
+use keyward_core::accounts::passkeys::PasskeyError;
 use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::accounts::validate::FieldError;
 use keyward_core::accounts::{AccountError, HashError};
@@ -211,6 +212,54 @@ impl PageMessage for TwoFactorError {
             Self::Throttled { retry_after } => throttled(*retry_after),
             Self::Secret(_) | Self::Store(_) => unavailable(),
         }
+    }
+}
+
+impl PageMessage for PasskeyError {
+    fn words(&self) -> Words {
+        let (zh, en) = match self {
+            Self::Unavailable => (
+                "通行密钥需要以域名访问本站",
+                "Passkeys need this site to be reached by a host name.",
+            ),
+            Self::SignInAgain => (
+                "请重新登录后再添加通行密钥",
+                "Sign in again before adding a passkey.",
+            ),
+            Self::NoChallenge => ("验证已过期，请重试", "That took too long; try again."),
+            Self::Rejected => ("通行密钥验证失败", "The passkey was not accepted."),
+            Self::UnknownCredential => (
+                "通行密钥不存在或已被删除",
+                "That passkey is unknown here or was removed.",
+            ),
+            Self::CounterRegression => (
+                "通行密钥的签名计数异常，已拒绝；请联系管理员",
+                "That passkey looks copied and was refused; contact the administrator.",
+            ),
+            Self::AlreadyRegistered => {
+                ("该通行密钥已被注册", "That passkey is registered already.")
+            }
+            Self::TooMany => (
+                "通行密钥数量已达上限",
+                "You have as many passkeys as allowed.",
+            ),
+            Self::LastWayIn => (
+                "这是账户的最后一种登录方式，不能删除",
+                "It is the last way into your account; it cannot be removed.",
+            ),
+            Self::NotFound => ("通行密钥不存在", "No such passkey."),
+            Self::InvalidName => (
+                "通行密钥名称须为 1 到 64 个字符",
+                "A passkey's name is 1 to 64 characters.",
+            ),
+            Self::Malformed => ("请求格式错误", "The request was malformed."),
+            Self::Disabled => ("用户已被封禁", "The account is disabled."),
+            Self::Throttled { retry_after } => {
+                return throttled(*retry_after);
+            }
+            Self::Store(_) | Self::State(_) => ("服务暂时不可用", "Temporarily unavailable."),
+        };
+        fixed(zh, en)
     }
 }
 

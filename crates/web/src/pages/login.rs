@@ -2,6 +2,7 @@
 //! sends users to. Its form is protected by a double-submit token: a random value in a
 //! `SameSite=Strict` cookie that the form must repeat.
 
+use super::account::passkeys::PasskeyTexts;
 use super::session::WithCsrf;
 use super::{Texts, render, safe_return_to, texts};
 use crate::account::login::LoginStep;
@@ -15,7 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use keyward_core::accounts::{AccountError, ClientInfo};
+use keyward_core::accounts::{AccountError, ClientInfo, SignInMethod};
 use keyward_core::model::User;
 use keyward_core::secret::{constant_time_eq, random_base64url};
 use serde::Deserialize;
@@ -36,6 +37,8 @@ struct LoginPage<'a> {
     return_to: &'a str,
     username: &'a str,
     error: Option<&'a str>,
+    /// The passkey button and autofill prompt, when this host can offer passkeys.
+    passkey: Option<&'static PasskeyTexts>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +111,7 @@ pub async fn get(page: AnonymousPage, Query(query): Query<LoginQuery>) -> Respon
                 return_to,
                 username: hint.unwrap_or_default(),
                 error,
+                passkey: offers_passkeys(&state, t),
             },
         )
     })
@@ -150,7 +154,7 @@ pub async fn post(
             jar,
             &user,
             &client,
-            &keyward_core::accounts::activity::SignInMethod::Password,
+            SignInMethod::Password,
         )
         .await
         {
@@ -165,6 +169,7 @@ pub async fn post(
                     csrf_token: &csrf_token,
                     return_to: &return_to,
                     error: None,
+                    passkey: second_factor_passkey(&state, t, &user).await,
                 };
                 (jar, render(StatusCode::OK, &page)).into_response()
             }
@@ -191,6 +196,7 @@ pub async fn post(
                 return_to: &return_to,
                 username: &form.username,
                 error: Some(&message),
+                passkey: offers_passkeys(&state, t),
             };
             let mut response = (jar, render(status, &page)).into_response();
             if let Some(seconds) = retry_after {
@@ -321,6 +327,8 @@ struct SecondFactorPage<'a> {
     csrf_token: &'a str,
     return_to: &'a str,
     error: Option<&'a str>,
+    /// "Use a passkey instead", when the account has one.
+    passkey: Option<&'static PasskeyTexts>,
 }
 
 #[derive(Deserialize, Default)]
@@ -343,6 +351,10 @@ pub async fn second_factor_page(
 ) -> Response {
     let AnonymousPage { state, t, jar } = page;
     let return_to = return_path(query.return_to.as_deref());
+    let passkey = match crate::account::login::pending_user(&state, &jar).await {
+        Ok(user) => second_factor_passkey(&state, t, &user).await,
+        Err(_) => None,
+    };
     anonymous_form(&state, jar, |csrf_token| {
         render(
             StatusCode::OK,
@@ -352,6 +364,7 @@ pub async fn second_factor_page(
                 csrf_token,
                 return_to,
                 error: None,
+                passkey,
             },
         )
     })
@@ -369,7 +382,7 @@ pub async fn second_factor(
     }: AnonymousPost<SecondFactorForm>,
 ) -> Response {
     let return_to = return_path(Some(&form.return_to)).to_owned();
-    let user = match pending_user(&state, &jar).await {
+    let user = match crate::account::login::pending_user(&state, &jar).await {
         Ok(user) => user,
         Err(e) => return e.into_response(),
     };
@@ -393,6 +406,7 @@ pub async fn second_factor(
                     csrf_token: &csrf_token,
                     return_to: &return_to,
                     error: Some(&message),
+                    passkey: second_factor_passkey(&state, t, &user).await,
                 };
                 (jar, render(StatusCode::OK, &page)).into_response()
             }
@@ -408,18 +422,27 @@ pub async fn second_factor(
     }
 }
 
-/// The user whose login waits for its second step in this browser. The page checks the code
-/// itself, rather than through the API's step, to keep the core's error for its own words.
-async fn pending_user(state: &AppState, jar: &CookieJar) -> Result<User, ApiError> {
-    let expired = || ApiError::Unauthorized("登录已过期，请重新登录");
-    let cookie = jar
-        .get(state.config.session_cookie_name())
-        .ok_or_else(expired)?;
+fn offers_passkeys(state: &AppState, t: &Texts) -> Option<&'static PasskeyTexts> {
     state
-        .accounts
-        .pending_session(cookie.value())
-        .await?
-        .ok_or_else(expired)
+        .passkeys
+        .available()
+        .then(|| super::account::passkeys::passkey_texts(t))
+}
+
+/// The passkey choice of the second step, when `user` has a passkey to use.
+async fn second_factor_passkey(
+    state: &AppState,
+    t: &Texts,
+    user: &User,
+) -> Option<&'static PasskeyTexts> {
+    match state.passkeys.has_passkeys(user.id).await {
+        Ok(true) => Some(super::account::passkeys::passkey_texts(t)),
+        Ok(false) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "passkeys unreadable: the second step offers codes only");
+            None
+        }
+    }
 }
 
 /// This module's templates with sample data, for the test that renders every template.
@@ -440,6 +463,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         csrf_token: "csrf",
         return_to: "/oauth/authorize?x=1",
         username: "alice",
+        passkey: Some(super::account::passkeys::passkey_texts(t)),
         error: Some("用户名或密码错误"),
     };
     let second = SecondFactorPage {
@@ -448,6 +472,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         csrf_token: "csrf",
         return_to: "/",
         error: Some("验证码无效"),
+        passkey: Some(super::account::passkeys::passkey_texts(t)),
     };
     vec![
         ("login.html", login.render().unwrap_or_default()),

@@ -12,6 +12,7 @@ mod federation;
 mod keys_and_audit;
 mod lifecycle;
 mod oauth;
+mod passkeys;
 mod resources;
 mod schema;
 mod self_registered;

@@ -66,6 +66,7 @@ fn method(a: &'static AccountTexts, method: Option<&str>) -> String {
         None => String::new(),
         Some("password") => a.method_password.into(),
         Some("passkey") => a.method_passkey.into(),
+        Some("upstream") => a.method_upstream.into(),
         Some(other) => {
             let provider = other.strip_prefix("upstream:").unwrap_or(other);
             crate::federation::provider_label(provider)

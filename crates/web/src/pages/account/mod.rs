@@ -6,6 +6,7 @@ pub mod activity;
 pub mod authorizations;
 pub mod email_change;
 pub mod home;
+pub mod passkeys;
 pub mod register;
 pub mod reset;
 pub mod security;

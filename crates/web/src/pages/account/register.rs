@@ -16,8 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
-use keyward_core::accounts::activity::SignInMethod;
-use keyward_core::accounts::{AccountError, Registration};
+use keyward_core::accounts::{AccountError, Registration, SignInMethod};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -206,7 +205,7 @@ pub async fn post(
         }
     };
     tracing::info!(user.id = user.id, "user registered on the page");
-    match begin_login(&state, jar, &user, &client, &SignInMethod::Password).await {
+    match begin_login(&state, jar, &user, &client, SignInMethod::Password).await {
         Ok((jar, LoginStep::Done | LoginStep::SecondFactor)) => {
             let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
             (jar, redirect(&return_to)).into_response()

@@ -56,6 +56,7 @@ struct SecurityPage {
     smtp: bool,
     email_prefill: String,
     sessions: Vec<SessionRow>,
+    passkeys: super::passkeys::PasskeySection,
 }
 
 /// A provider's name on the page: WeChat's in the page's language.
@@ -97,6 +98,10 @@ pub(super) async fn show(
     ) {
         Ok(found) => found,
         Err(e) => return unavailable(t, &e),
+    };
+    let passkeys = match super::passkeys::PasskeySection::of(state, page).await {
+        Ok(section) => section,
+        Err(refused) => return refused,
     };
     let recovery_left =
         serde_json::from_str::<Vec<String>>(&record.recovery_codes).map_or(0, |c| c.len());
@@ -147,6 +152,7 @@ pub(super) async fn show(
             smtp: !settings.smtp_host.is_empty(),
             email_prefill: email_prefill.to_owned(),
             sessions,
+            passkeys,
         },
     )
 }
@@ -183,8 +189,18 @@ pub async fn get(
     Query(query): Query<DoneQuery>,
 ) -> Response {
     let a = account_texts(page.t);
-    let done = notice(a, query.done.as_deref());
+    let done = notice(a, query.done.as_deref()).or_else(|| super::passkeys::notice(page.t, &query));
     show(&state, &page, StatusCode::OK, done, query.error(page.t), "").await
+}
+
+/// The page with `message` as its error (for the sections kept in other modules).
+pub async fn show_error(
+    state: &AppState,
+    page: &PageUser,
+    status: StatusCode,
+    message: String,
+) -> Response {
+    show(state, page, status, None, Some(message), "").await
 }
 
 #[derive(Deserialize, Default)]
@@ -546,6 +562,21 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         email_verified: on,
         smtp: on,
         email_prefill: "alice@example.com".into(),
+        passkeys: super::passkeys::PasskeySection {
+            p: super::passkeys::passkey_texts(t),
+            available: true,
+            recent: on,
+            rows: if on {
+                vec![super::passkeys::PasskeyRow {
+                    id: 7,
+                    name: "Laptop <b>".into(),
+                    created: when(1_767_225_600),
+                    last_used: Some(when(1_767_229_200)),
+                }]
+            } else {
+                Vec::new()
+            },
+        },
         sessions: vec![
             SessionRow {
                 handle: hex(SecretHash::of("ses_a").as_bytes()),

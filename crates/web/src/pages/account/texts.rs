@@ -169,6 +169,7 @@ crate::pages::page_words! {
         method_password: "密码", "password";
         method_passkey: "通行密钥", "passkey";
         activity_second_factor: "（随后要求两步验证）", "(then asked for two-factor)";
+        method_upstream: "第三方账户", "linked account";
     }
 }
 

@@ -51,6 +51,24 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             EmailError::Settings(_) => EmailError::Settings(SettingsError::Corrupt("bad json".into())),
             EmailError::Store(_) => EmailError::Store(store()),
         }),
+        every!(PasskeyError {
+            PasskeyError::Unavailable => PasskeyError::Unavailable,
+            PasskeyError::SignInAgain => PasskeyError::SignInAgain,
+            PasskeyError::NoChallenge => PasskeyError::NoChallenge,
+            PasskeyError::Rejected => PasskeyError::Rejected,
+            PasskeyError::UnknownCredential => PasskeyError::UnknownCredential,
+            PasskeyError::CounterRegression => PasskeyError::CounterRegression,
+            PasskeyError::AlreadyRegistered => PasskeyError::AlreadyRegistered,
+            PasskeyError::TooMany => PasskeyError::TooMany,
+            PasskeyError::LastWayIn => PasskeyError::LastWayIn,
+            PasskeyError::NotFound => PasskeyError::NotFound,
+            PasskeyError::InvalidName => PasskeyError::InvalidName,
+            PasskeyError::Malformed => PasskeyError::Malformed,
+            PasskeyError::Disabled => PasskeyError::Disabled,
+            PasskeyError::Throttled { .. } => PasskeyError::Throttled { retry_after: 30 },
+            PasskeyError::Store(_) => PasskeyError::Store(store()),
+            PasskeyError::State(_) => PasskeyError::State("pkcs8 parse".into()),
+        }),
         every!(FieldError {
             FieldError::Username => FieldError::Username,
             FieldError::Password => FieldError::Password,
@@ -290,6 +308,18 @@ fn chinese_words_are_the_seed_messages() {
         AccountError::InvalidCredentials,
         AccountError::RegistrationClosed,
         AccountError::BadVerificationCode,
+    ] {
+        assert_eq!(e.in_lang(Lang::Zh), e.to_string());
+    }
+    for e in [
+        PasskeyError::SignInAgain,
+        PasskeyError::NoChallenge,
+        PasskeyError::Rejected,
+        PasskeyError::UnknownCredential,
+        PasskeyError::CounterRegression,
+        PasskeyError::LastWayIn,
+        PasskeyError::NotFound,
+        PasskeyError::InvalidName,
     ] {
         assert_eq!(e.in_lang(Lang::Zh), e.to_string());
     }
