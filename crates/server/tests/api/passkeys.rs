@@ -22,7 +22,7 @@ on_both_backends!(
 );
 
 fn origin(app: &TestApp) -> String {
-    app.base.replace("127.0.0.1", "localhost")
+    app.base.clone()
 }
 
 /// Enrols a passkey named `name` for `client`'s (freshly signed-in) user.
