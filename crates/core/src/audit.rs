@@ -36,6 +36,8 @@ pub mod action {
     pub const IDENTITY_UNLINKED: &str = "identity.unlinked";
     pub const EMAIL_BOUND: &str = "email.bound";
     pub const PASSWORD_RESET: &str = "password.reset";
+    /// An account was deleted, by its owner or by an admin; the target is its pseudonym.
+    pub const USER_DELETED: &str = "user.deleted";
 }
 
 pub async fn record(
