@@ -86,6 +86,9 @@ fn documented() -> OpenApiRouter<AppState> {
             oidc::register::delete
         ))
         .routes(routes!(oauth::device::post))
+        // Account deletion (#16): by the account itself, and by an admin.
+        .routes(routes!(account::deletion::delete))
+        .routes(routes!(admin::user_deletion::delete))
 }
 
 /// The OpenAPI document of every JSON endpoint, as `/api/openapi.json` serves it.
