@@ -206,6 +206,11 @@ pub fn router(state: AppState) -> Router {
             get(pages::account::reset::choose_get).post(pages::account::reset::choose_post),
         )
         .route("/user/security", get(pages::account::security::get))
+        // Account deletion (#16).
+        .route(
+            "/user/security/delete",
+            post(pages::account::deletion::post),
+        )
         .route(
             "/user/security/password",
             post(pages::account::security::password),

@@ -14,6 +14,7 @@ on_both_backends!(
     the_name_is_free_again_after_the_hold,
     the_last_root_cannot_delete_itself,
     admins_delete_accounts_below_their_rank,
+    the_security_page_deletes_the_account,
 );
 
 /// `DELETE url` with a JSON body, as `client`.
@@ -466,4 +467,75 @@ async fn admins_delete_accounts_below_their_rank(backend: Backend) {
     )
     .await;
     assert_eq!(body["success"], true, "{body}");
+}
+
+async fn the_security_page_deletes_the_account(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let app = TestApp::start(db.clone(), test_config(&db)).await;
+    let (alice, alice_id) = app.user("alice").await;
+    let (status, _, html) = page(&alice, &app.url("/user/security")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("action=\"/user/security/delete\""), "{html}");
+    assert!(html.contains("注销账户"), "{html}");
+    let token = csrf(&html);
+    let res = alice
+        .get(app.url("/user/security"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("page");
+    let english = res.text().await.expect("html");
+    assert!(english.contains("Delete account"), "{english}");
+
+    // A wrong name: refused on the page, in its language, and nothing changes.
+    let (status, _, html) = submit(
+        &alice,
+        &app.url("/user/security/delete"),
+        &[("csrf_token", &token), ("confirm", "bob")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("请输入该账户的用户名以确认注销"), "{html}");
+    // Without the CSRF token: refused.
+    let (status, _, _) = submit(
+        &alice,
+        &app.url("/user/security/delete"),
+        &[("confirm", "alice")],
+    )
+    .await;
+    assert!(status.is_client_error());
+    assert!(exists(&app, alice_id).await);
+    // An old sign-in: sent to sign in again, and back.
+    age_sessions(backend, &db).await;
+    let (status, location, _) = submit(
+        &alice,
+        &app.url("/user/security/delete"),
+        &[("csrf_token", &token), ("confirm", "alice")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some("/login?prompt=login&return_to=%2Fuser%2Fsecurity")
+    );
+    assert!(exists(&app, alice_id).await);
+
+    let alice = app.login("alice", "password-123").await;
+    let (_, _, html) = page(&alice, &app.url("/user/security")).await;
+    let (status, location, _) = submit(
+        &alice,
+        &app.url("/user/security/delete"),
+        &[("csrf_token", &csrf(&html)), ("confirm", "Alice")],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login"))
+    );
+    assert!(!exists(&app, alice_id).await);
+    let (status, location, _) = page(&alice, &app.url("/user/security")).await;
+    assert!(
+        status == StatusCode::SEE_OTHER || status == StatusCode::UNAUTHORIZED,
+        "{status} {location:?}"
+    );
 }
