@@ -179,6 +179,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}", post(pages::admin::update_user))
+        // Account deletion (#16), by an admin.
+        .route("/admin/users/{id}/delete", post(pages::admin::delete_user))
         .route(
             "/admin/settings",
             get(pages::admin::settings).post(pages::admin::save_settings),

@@ -15,6 +15,7 @@ on_both_backends!(
     the_last_root_cannot_delete_itself,
     admins_delete_accounts_below_their_rank,
     the_security_page_deletes_the_account,
+    the_admin_page_deletes_an_account,
 );
 
 /// `DELETE url` with a JSON body, as `client`.
@@ -538,4 +539,62 @@ async fn the_security_page_deletes_the_account(backend: Backend) {
         status == StatusCode::SEE_OTHER || status == StatusCode::UNAUTHORIZED,
         "{status} {location:?}"
     );
+}
+
+async fn the_admin_page_deletes_an_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let root = app.admin().await;
+    let (carol, carol_id) = app.user("carol").await;
+    let (_, dave_id) = app.user("dave").await;
+    let (status, _, html) = page(&root, &app.url("/admin/users")).await;
+    assert_eq!(status, StatusCode::OK);
+    let action = format!("action=\"/admin/users/{carol_id}/delete\"");
+    assert!(html.contains(&action), "{html}");
+    let token = csrf(&html);
+    let url = |id: i64| app.url(&format!("/admin/users/{id}/delete"));
+
+    // A plain user cannot.
+    let (_, _, carol_html) = page(&carol, &app.url("/user/security")).await;
+    let (status, _, _) = submit(
+        &carol,
+        &url(dave_id),
+        &[("csrf_token", &csrf(&carol_html)), ("confirm", "dave")],
+    )
+    .await;
+    assert!(
+        status.is_client_error() || status == StatusCode::SEE_OTHER,
+        "{status}"
+    );
+    // Without the name typed: refused, nothing changes.
+    let (status, _, _) = submit(
+        &root,
+        &url(carol_id),
+        &[("csrf_token", &token), ("confirm", "")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(exists(&app, carol_id).await && exists(&app, dave_id).await);
+
+    let (status, location, _) = submit(
+        &root,
+        &url(carol_id),
+        &[
+            ("csrf_token", &token),
+            ("confirm", "carol"),
+            ("return_to", "/admin/users"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/admin/users"))
+    );
+    assert!(!exists(&app, carol_id).await);
+    let deleted = audit_log(&app)
+        .await
+        .into_iter()
+        .find(|e| e["action"] == "user.deleted")
+        .expect("audited");
+    assert_eq!(deleted["detail"]["by"], "admin", "{deleted}");
+    assert!(deleted["actor_id"].is_i64(), "{deleted}");
 }

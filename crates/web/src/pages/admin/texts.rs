@@ -144,6 +144,10 @@ crate::pages::page_words! {
             "With a limit, a request naming another API gets invalid_target; client_credentials may only use the APIs allowed here.";
         limit_to_ticked: "仅允许勾选的 API", "Allow only the APIs ticked";
         lift_api_limit: "取消限制", "Lift the limit";
+        delete_user: "注销账户", "Delete account";
+        delete_user_confirm:
+            "输入用户名以确认（不可恢复）",
+            "Type the user name to confirm (cannot be undone)";
     }
 }
 
