@@ -69,7 +69,7 @@ impl DeletionStore for PostgresStore {
         }
 
         // The audit log keeps a pseudonym. Candidates: records by or about the account, and any
-        // whose detail mentions a personal value (`rewrite` decides).
+        // that mentions its e-mail address (`rewrite` decides).
         let mut candidates = fetch_all(
             &mut *tx,
             sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -80,14 +80,15 @@ impl DeletionStore for PostgresStore {
             audit_entry_from_row,
         )
         .await?;
-        for value in &d.personal {
+        if let Some(email) = d.email.as_deref().filter(|e| !e.is_empty()) {
             candidates.extend(
                 fetch_all(
                     &mut *tx,
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "{AUDIT_COLUMNS} WHERE strpos(lower(detail), $1) > 0 OR lower(target) = $1"
+                        "{AUDIT_COLUMNS} WHERE strpos(lower(detail), $1) > 0 \
+                         OR strpos(lower(target), $1) > 0"
                     )))
-                    .bind(value),
+                    .bind(email.to_lowercase()),
                     audit_entry_from_row,
                 )
                 .await?,

@@ -60,7 +60,7 @@ fn delete_account(tx: &Connection, d: &AccountDeletion) -> StoreResult<DeletionO
     }
 
     // The audit log keeps a pseudonym. Candidates: records by or about the account, and any
-    // whose detail mentions a personal value (`rewrite` decides).
+    // that mentions its e-mail address (`rewrite` decides).
     let mut candidates = all_rows(
         tx,
         "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip FROM audit_log \
@@ -68,12 +68,12 @@ fn delete_account(tx: &Connection, d: &AccountDeletion) -> StoreResult<DeletionO
         params![d.user, d.user.to_string()],
         audit_entry_from_row,
     )?;
-    for value in &d.personal {
+    if let Some(email) = d.email.as_deref().filter(|e| !e.is_empty()) {
         candidates.extend(all_rows(
             tx,
             "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip FROM audit_log \
-             WHERE instr(lower(detail), ?1) > 0 OR lower(target) = ?1",
-            [value],
+             WHERE instr(lower(detail), ?1) > 0 OR instr(lower(target), ?1) > 0",
+            [email.to_lowercase()],
             audit_entry_from_row,
         )?);
     }

@@ -101,15 +101,17 @@ impl AccountDeletion {
             .is_some_and(|e| !e.is_empty() && value.to_lowercase().contains(&e.to_lowercase()))
     }
 
-    /// Replaces personal values in `value`; returns whether anything changed.
-    fn scrub(&self, value: &mut Value, key: Option<&str>) -> bool {
+    /// Replaces personal values in `value` (with `all`: every personal value; otherwise only
+    /// what contains the e-mail address); returns whether anything changed.
+    fn scrub(&self, value: &mut Value, key: Option<&str>, all: bool) -> bool {
         match value {
-            Value::String(s) if self.is_personal(s) || self.mentions_email(s) => {
+            Value::String(s) if (all && self.is_personal(s)) || self.mentions_email(s) => {
                 *value = Value::String(self.pseudonym.clone());
                 true
             }
             Value::Number(n)
-                if key.is_some_and(|k| USER_ID_KEYS.contains(&k))
+                if all
+                    && key.is_some_and(|k| USER_ID_KEYS.contains(&k))
                     && n.as_i64() == Some(self.user) =>
             {
                 *value = Value::String(self.pseudonym.clone());
@@ -117,39 +119,36 @@ impl AccountDeletion {
             }
             Value::Array(items) => items
                 .iter_mut()
-                .fold(false, |changed, item| self.scrub(item, None) | changed),
-            Value::Object(map) => map
-                .iter_mut()
-                .fold(false, |changed, (k, v)| self.scrub(v, Some(k)) | changed),
+                .fold(false, |changed, item| self.scrub(item, None, all) | changed),
+            Value::Object(map) => map.iter_mut().fold(false, |changed, (k, v)| {
+                self.scrub(v, Some(k), all) | changed
+            }),
             _ => false,
         }
     }
 
     /// What an audit record becomes when this account is deleted, or `None` when it stays as
     /// it is. The account as actor becomes the pseudonym and its request's IP is dropped; the
-    /// account as target (a user action naming its id, or any target naming the person)
-    /// becomes the pseudonym; personal values in the detail become the pseudonym too (a detail
-    /// that is not JSON but mentions them becomes `{}`).
+    /// account as target (a user action naming its id, or a target naming its address) becomes
+    /// the pseudonym. In the details of records by or about the account, every personal value
+    /// becomes the pseudonym (a detail that is not JSON but mentions one becomes `{}`); in other
+    /// records only what contains its e-mail address does: a display name such as "openid" must
+    /// not rewrite other people's records.
     pub fn rewrite(&self, entry: &AuditEntry) -> Option<AuditRewrite> {
         let by_them = entry.actor_id == Some(self.user);
         let about_them = (targets_account(&entry.action) && entry.target == self.user.to_string())
-            || self.is_personal(&entry.target)
             || self.mentions_email(&entry.target);
+        let all = by_them || about_them;
         let detail = match serde_json::from_str::<Value>(&entry.detail) {
-            Ok(mut value) => {
-                if self.scrub(&mut value, None) {
-                    Some(value.to_string())
-                } else {
-                    None
-                }
-            }
+            Ok(mut value) => self.scrub(&mut value, None, all).then(|| value.to_string()),
             Err(_) => {
                 let lower = entry.detail.to_lowercase();
-                let mentions = self.personal.iter().any(|p| lower.contains(p.as_str()));
+                let mentions = self.mentions_email(&entry.detail)
+                    || (all && self.personal.iter().any(|p| lower.contains(p.as_str())));
                 mentions.then(|| "{}".to_owned())
             }
         };
-        if !by_them && !about_them && detail.is_none() {
+        if !all && detail.is_none() {
             return None;
         }
         Some(AuditRewrite {

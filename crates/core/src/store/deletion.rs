@@ -13,7 +13,8 @@ pub struct AccountDeletion {
     /// `deleted-user:<random>`: what the audit log keeps instead of the account.
     pub pseudonym: String,
     /// What identifies the person (user name, display name, e-mail address, upstream names and
-    /// subjects): scrubbed from the details of audit records.
+    /// subjects), lower-cased: scrubbed from the details of audit records by or about the
+    /// account (and, in any record, what contains its e-mail address).
     pub personal: Vec<String>,
     /// The account's e-mail address (verified or not), if any: mailed codes sent to it go too.
     pub email: Option<String>,

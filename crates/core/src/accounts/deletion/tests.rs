@@ -186,7 +186,47 @@ fn other_records_stay_as_they_are() {
 fn a_detail_that_is_not_json_but_names_the_person_is_emptied() {
     let plan = alice_plan();
     let rewrite = plan
-        .rewrite(&entry(Some(2), "app.created", "c", "made for alice-gh"))
+        .rewrite(&entry(Some(7), "app.created", "c", "made by alice-gh"))
         .expect("rewritten");
     assert_eq!(rewrite.detail, "{}");
+    // In someone else's record, only the address counts.
+    let rewrite = plan
+        .rewrite(&entry(
+            Some(2),
+            "app.created",
+            "c",
+            "mail alice@example.com",
+        ))
+        .expect("rewritten");
+    assert_eq!(rewrite.detail, "{}");
+    assert_eq!(
+        plan.rewrite(&entry(Some(2), "app.created", "c", "made for alice-gh")),
+        None
+    );
+}
+
+#[test]
+fn a_common_word_as_a_name_leaves_other_records_alone() {
+    let mut openid = user(7, "openid", Role::User);
+    openid.display_name = "profile".into();
+    let plan = plan(&openid, &[], None, &Settings::default(), 1_000, "");
+    let other = entry(
+        Some(2),
+        "consent.granted",
+        "c",
+        r#"{"scopes":"openid","x":"profile"}"#,
+    );
+    assert_eq!(plan.rewrite(&other), None);
+    let theirs = plan
+        .rewrite(&entry(
+            Some(7),
+            "consent.granted",
+            "c",
+            r#"{"scopes":"openid"}"#,
+        ))
+        .expect("rewritten");
+    assert_eq!(
+        theirs.detail,
+        format!(r#"{{"scopes":"{}"}}"#, plan.pseudonym)
+    );
 }
