@@ -97,6 +97,9 @@ fn documented() -> OpenApiRouter<AppState> {
             oidc::register::delete
         ))
         .routes(routes!(oauth::device::post))
+        // Account deletion (#16): by the account itself, and by an admin.
+        .routes(routes!(account::deletion::delete))
+        .routes(routes!(admin::user_deletion::delete))
 }
 
 /// The OpenAPI document of every JSON endpoint, as `/api/openapi.json` serves it.
@@ -187,6 +190,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}", post(pages::admin::update_user))
+        // Account deletion (#16), by an admin.
+        .route("/admin/users/{id}/delete", post(pages::admin::delete_user))
         .route(
             "/admin/settings",
             get(pages::admin::settings).post(pages::admin::save_settings),
@@ -214,6 +219,11 @@ pub fn router(state: AppState) -> Router {
             get(pages::account::reset::choose_get).post(pages::account::reset::choose_post),
         )
         .route("/user/security", get(pages::account::security::get))
+        // Account deletion (#16).
+        .route(
+            "/user/security/delete",
+            post(pages::account::deletion::post),
+        )
         .route(
             "/user/security/password",
             post(pages::account::security::password),

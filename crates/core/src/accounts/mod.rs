@@ -1,6 +1,7 @@
 //! Local accounts: registration, password login with throttling, sessions, developer tokens.
 
 pub mod admin;
+pub mod deletion;
 pub mod email;
 pub mod federation;
 pub mod passkeys;

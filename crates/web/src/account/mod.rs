@@ -1,6 +1,7 @@
 //! The account API (new-api conventions): register, login, logout, self, developer token.
 
 pub mod authorizations;
+pub mod deletion;
 pub mod identities;
 pub mod login;
 pub mod logout;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod resources;
 pub mod settings;
 pub mod topup;
+pub mod user_deletion;
 pub mod users;
 
 /// `p` (1-based page) and `page_size` from a listing query, bounded: the page number and the

@@ -3,6 +3,7 @@
 //! `keyward-core` hold the rules, and the JSON API calls the same ones.
 
 pub mod authorizations;
+pub mod deletion;
 pub mod home;
 pub mod passkeys;
 pub mod register;

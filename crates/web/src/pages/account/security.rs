@@ -159,7 +159,7 @@ async fn show(
 
 /// Shows a refusal on the page, in the page's language; our own failures get the unavailable
 /// page.
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     page: &PageUser,
     e: impl PageMessage + Into<ApiError>,
