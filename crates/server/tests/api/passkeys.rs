@@ -19,6 +19,7 @@ on_both_backends!(
     unknown_removed_and_foreign_credentials_are_refused,
     passkeys_are_renamed_and_removed_but_never_the_last_way_in,
     developer_tokens_and_malformed_bodies_change_nothing,
+    enrolment_needs_a_recent_sign_in,
 );
 
 fn origin(app: &TestApp) -> String {
@@ -576,6 +577,52 @@ async fn developer_tokens_and_malformed_bodies_change_nothing(backend: Backend) 
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(passkeys(&app.login("alice", "password-123").await, &app).await.is_empty());
+    assert!(
+        passkeys(&app.login("alice", "password-123").await, &app)
+            .await
+            .is_empty()
+    );
+    app.stop().await;
+}
+
+async fn enrolment_needs_a_recent_sign_in(backend: Backend) {
+    let app = TestApp::spawn_at_localhost(backend).await;
+    let (alice, user_id) = app.user("alice").await;
+    // The session's login was 11 minutes ago.
+    app.execute_sql(&format!(
+        "UPDATE sessions SET created_at = created_at - 660 WHERE user_id = {user_id}"
+    ))
+    .await;
+    let (status, refused) = post_json(
+        &alice,
+        &app.url("/api/user/passkey/register/begin"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["message"], "请重新登录后再进行此操作");
+    // The page offers signing in again instead of the button.
+    let page = alice
+        .get(app.url("/user/security"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(!page.contains("id=\"passkey-add\""), "no enrolment button");
+    assert!(
+        page.contains("/login?prompt=login"),
+        "a way to sign in again"
+    );
+    // Signing in again makes it recent.
+    let fresh = app.login("alice", "password-123").await;
+    let (_, begun) = post_json(
+        &fresh,
+        &app.url("/api/user/passkey/register/begin"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(begun["success"], true, "{begun}");
     app.stop().await;
 }
