@@ -63,6 +63,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::resources::get, admin::resources::patch))
         .routes(routes!(admin::users::list))
         .routes(routes!(admin::users::patch))
+        .routes(routes!(admin::passkeys::list))
+        .routes(routes!(admin::passkeys::remove))
         .routes(routes!(admin::settings::get, admin::settings::put))
         .routes(routes!(admin::audit::list))
         // D: the platform login module (new-api's `/api/oauth/...`).

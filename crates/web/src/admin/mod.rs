@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod passkeys;
 pub mod resources;
 pub mod settings;
 pub mod topup;

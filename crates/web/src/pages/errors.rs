@@ -250,6 +250,10 @@ impl PageMessage for PasskeyError {
             ),
             Self::Malformed => ("请求格式错误", "The request was malformed."),
             Self::Disabled => ("用户已被封禁", "The account is disabled."),
+            Self::Rank => (
+                "无权更新同权限等级或更高权限等级的用户信息",
+                "You cannot change accounts of your rank or above.",
+            ),
             Self::Throttled { retry_after } => {
                 return throttled(*retry_after);
             }
