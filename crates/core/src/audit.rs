@@ -57,6 +57,8 @@ pub mod action {
     /// A passkey's signature counter did not move on: the use was refused (a cloned
     /// authenticator, or a replay).
     pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
+    /// An account was deleted, by its owner or by an admin; the target is its pseudonym.
+    pub const USER_DELETED: &str = "user.deleted";
 }
 
 pub async fn record(

@@ -127,6 +127,11 @@ pub struct Settings {
     pub self_registered_client_scopes: String,
     /// The APIs (resource identifiers) a self-registered client may ask for; none by default.
     pub self_registered_client_resources: Vec<String>,
+    /// A deleted account's user name cannot be registered again (nor derived by an upstream
+    /// sign-up) for this many days (0: free at once). 90 by default: long enough that links,
+    /// mentions and the platforms' caches of the old name have gone stale before someone else
+    /// can answer to it, as GitHub holds a deleted account's name for 90 days.
+    pub deleted_username_hold_days: i64,
 }
 
 /// A feature that is on or off (`"on"`/`"off"` in the settings document).
@@ -332,6 +337,7 @@ impl Default for Settings {
             dynamic_client_purge_days: 30,
             self_registered_client_scopes: "openid profile offline_access".into(),
             self_registered_client_resources: Vec::new(),
+            deleted_username_hold_days: 90,
         }
     }
 }
@@ -476,6 +482,9 @@ impl Settings {
         }
         if !(1..=3650).contains(&self.dynamic_client_purge_days) {
             return Err("dynamic_client_purge_days 必须在 1 到 3650 之间");
+        }
+        if !(0..=3650).contains(&self.deleted_username_hold_days) {
+            return Err("deleted_username_hold_days 必须在 0 到 3650 之间");
         }
         Ok(())
     }
@@ -763,6 +772,9 @@ mod tests {
             |s| s.self_registered_client_scopes = "openid admin".into()
         ));
         assert!(!ok(|s| s.dynamic_client_purge_days = 0));
+        assert!(ok(|s| s.deleted_username_hold_days = 0));
+        assert!(!ok(|s| s.deleted_username_hold_days = -1));
+        assert!(!ok(|s| s.deleted_username_hold_days = 3651));
         assert!(!ok(
             |s| s.client_metadata_denied_hosts = vec!["a.example".into(); 101]
         ));

@@ -18,6 +18,9 @@ use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
 use async_trait::async_trait;
 
+mod deletion;
+pub use deletion::{AccountDeletion, AuditRewrite, DeletionOutcome, DeletionStore};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule refused the write.
@@ -179,6 +182,7 @@ pub trait Store:
     + PasskeyStore
     + MaintenanceStore
     + LifecycleStore
+    + DeletionStore
 {
 }
 

@@ -24,7 +24,7 @@ impl AuditStore for PostgresStore {
 
     async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>> {
         let query = sqlx::query(
-            "SELECT id, at, actor_id, action, target, detail, ip FROM audit_log \
+            "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip FROM audit_log \
              WHERE $1 IS NULL OR action = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
         );
         let query = query.bind(action).bind(page.limit).bind(page.offset);

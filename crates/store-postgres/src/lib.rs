@@ -15,6 +15,7 @@ macro_rules! user_columns {
 mod accounts;
 mod audit;
 mod billing;
+mod deletion;
 mod device;
 mod federation;
 mod keys;
@@ -101,10 +102,12 @@ pub(crate) async fn insert_user<'c>(
     on: impl PgExecutor<'c>,
     user: &NewUser,
 ) -> StoreResult<UserId> {
-    sqlx::query_scalar(
+    // A deleted account's name is held for a while (`username_holds`), as if still taken.
+    let id: Option<UserId> = sqlx::query_scalar(
         "INSERT INTO users (uuid, username, username_lower, display_name, email, \
          email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+         updated_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12 \
+         WHERE NOT EXISTS (SELECT 1 FROM username_holds WHERE name_lower = $3 AND until > $12) \
          RETURNING id",
     )
     .bind(user.uuid)
@@ -119,9 +122,10 @@ pub(crate) async fn insert_user<'c>(
     .bind(&user.aff_code)
     .bind(user.inviter_id)
     .bind(user.created_at)
-    .fetch_one(on)
+    .fetch_optional(on)
     .await
-    .map_err(store_error)
+    .map_err(store_error)?;
+    id.ok_or(StoreError::Conflict(Conflict::Username))
 }
 
 pub(crate) fn backend(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {

@@ -11,7 +11,8 @@ impl LifecycleStore for PostgresStore {
     async fn audit_about_user(&self, query: &UserAuditQuery<'_>) -> StoreResult<Vec<AuditEntry>> {
         let actions: Vec<String> = query.actions.iter().map(|a| (*a).to_owned()).collect();
         let sql = sqlx::query(
-            "SELECT id, at, actor_id, action, target, detail, ip FROM audit_log \
+            "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip \
+             FROM audit_log \
              WHERE (target = $2 AND action = ANY($3)) OR ($4 AND actor_id = $1) \
              ORDER BY id DESC LIMIT $5 OFFSET $6",
         )

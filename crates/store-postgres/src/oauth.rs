@@ -233,12 +233,7 @@ impl OAuthStore for PostgresStore {
         let changed = execute(&mut *tx, update).await?;
         // An app that is no longer approved loses every code and token at once and for good.
         if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
-            let revoke = sqlx::query(
-                "UPDATE token_families SET revoked_at = $2 WHERE client = $1 AND revoked_at IS NULL",
-            );
-            execute(&mut *tx, revoke.bind(pk).bind(now)).await?;
-            let forget = sqlx::query("DELETE FROM auth_codes WHERE client = $1");
-            execute(&mut *tx, forget.bind(pk)).await?;
+            cut_off_client(&mut tx, pk, now).await?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(changed > 0)
@@ -591,4 +586,20 @@ impl OAuthStore for PostgresStore {
         let query = query.bind(hash.as_bytes()).bind(now);
         fetch_optional(self.pool(), query, access_from_row).await
     }
+}
+
+/// What an app that is no longer approved loses, at once and for good: every token and code
+/// (an admin's disabling, and the disabling of a deleted account's apps).
+pub(crate) async fn cut_off_client(
+    tx: &mut Transaction<'static, Postgres>,
+    pk: ClientPk,
+    now: UnixTime,
+) -> StoreResult<()> {
+    let revoke = sqlx::query(
+        "UPDATE token_families SET revoked_at = $2 WHERE client = $1 AND revoked_at IS NULL",
+    );
+    execute(&mut **tx, revoke.bind(pk).bind(now)).await?;
+    let forget = sqlx::query("DELETE FROM auth_codes WHERE client = $1");
+    execute(&mut **tx, forget.bind(pk)).await?;
+    Ok(())
 }

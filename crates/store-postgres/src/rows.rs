@@ -220,6 +220,7 @@ pub(crate) fn audit_entry_from_row(row: &PgRow) -> Result<AuditEntry, sqlx::Erro
         id: row.try_get("id")?,
         at: row.try_get("at")?,
         actor_id: row.try_get("actor_id")?,
+        actor_pseudonym: row.try_get("actor_pseudonym")?,
         action: row.try_get("action")?,
         target: row.try_get("target")?,
         detail: row.try_get("detail")?,

@@ -27,7 +27,7 @@ impl AuditStore for SqliteStore {
     }
 
     async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>> {
-        const SQL: &str = "SELECT id, at, actor_id, action, target, detail, ip FROM audit_log \
+        const SQL: &str = "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip FROM audit_log \
              WHERE ?1 IS NULL OR action = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3";
         self.read_all(
             SQL,

@@ -20,6 +20,7 @@ mod audit;
 mod billing;
 mod cache;
 mod db;
+mod deletion;
 mod device;
 mod federation;
 mod keys;
@@ -137,6 +138,18 @@ impl SqliteStore {
 
 /// Inserts a user row; returns it as stored.
 pub(crate) fn insert_user(tx: &Connection, user: &NewUser) -> StoreResult<User> {
+    // A deleted account's name is held for a while (`username_holds`), as if still taken.
+    let held: Option<i64> = first_row(
+        tx,
+        "SELECT 1 FROM username_holds WHERE name_lower = ?1 AND until > ?2",
+        params![user.username.to_lowercase(), user.created_at],
+        |r| r.get(0),
+    )?;
+    if held.is_some() {
+        return Err(StoreError::Conflict(
+            keyward_core::store::Conflict::Username,
+        ));
+    }
     execute(
         tx,
         "INSERT INTO users (uuid, username, username_lower, display_name, email, \

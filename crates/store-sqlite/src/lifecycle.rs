@@ -11,7 +11,8 @@ use rusqlite::params;
 impl LifecycleStore for SqliteStore {
     async fn audit_about_user(&self, query: &UserAuditQuery<'_>) -> StoreResult<Vec<AuditEntry>> {
         // The actions travel as one JSON array, read back by json_each: no SQL built from input.
-        const SQL: &str = "SELECT id, at, actor_id, action, target, detail, ip FROM audit_log \
+        const SQL: &str = "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip \
+             FROM audit_log \
              WHERE (target = ?2 AND action IN (SELECT value FROM json_each(?3))) \
                 OR (?4 AND actor_id = ?1) \
              ORDER BY id DESC LIMIT ?5 OFFSET ?6";

@@ -246,13 +246,7 @@ impl OAuthStore for SqliteStore {
                 )?;
                 // An app that is no longer approved loses every code and token at once and for good.
                 if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
-                    execute(
-                        tx,
-                        "UPDATE token_families SET revoked_at = ?2 \
-                     WHERE client = ?1 AND revoked_at IS NULL",
-                        [pk, now],
-                    )?;
-                    execute(tx, "DELETE FROM auth_codes WHERE client = ?1", [pk])?;
+                    cut_off_client(tx, pk, now)?;
                 }
                 Ok(changed > 0)
             })
@@ -626,4 +620,20 @@ impl OAuthStore for SqliteStore {
             || self.read_one(SQL, params![hash.as_bytes(), now], access_from_row),
         )
     }
+}
+
+/// What an app that is no longer approved loses, at once and for good: every token and code
+/// (an admin's disabling, and the disabling of a deleted account's apps).
+pub(crate) fn cut_off_client(
+    tx: &rusqlite::Connection,
+    pk: ClientPk,
+    now: UnixTime,
+) -> StoreResult<()> {
+    execute(
+        tx,
+        "UPDATE token_families SET revoked_at = ?2 WHERE client = ?1 AND revoked_at IS NULL",
+        [pk, now],
+    )?;
+    execute(tx, "DELETE FROM auth_codes WHERE client = ?1", [pk])?;
+    Ok(())
 }

@@ -285,6 +285,7 @@ pub(crate) fn audit_entry_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Audit
         id: row.get("id")?,
         at: row.get("at")?,
         actor_id: row.get("actor_id")?,
+        actor_pseudonym: row.get("actor_pseudonym")?,
         action: row.get("action")?,
         target: row.get("target")?,
         detail: row.get("detail")?,

@@ -224,8 +224,9 @@ async fn a_revocation_in_this_process_is_seen_by_the_next_read() {
     assert!(!has_live_context(&store, &hash, 2_000).await);
 }
 
-/// Migration 0010 rebuilds the clients table (to make owner_id nullable): an app's consents,
-/// codes and tokens, which reference it with ON DELETE CASCADE, must survive the rebuild.
+/// Migrations 0010 and 0012 rebuild the clients table (to make owner_id nullable, then
+/// ON DELETE SET NULL): an app's consents, codes and tokens, which reference it with ON DELETE
+/// CASCADE, must survive the rebuilds.
 #[tokio::test]
 async fn rebuilding_the_clients_table_keeps_what_references_it() {
     use keyward_core::model::ClientKind;
@@ -240,7 +241,22 @@ async fn rebuilding_the_clients_table_keeps_what_references_it() {
         .await
         .expect("migrate to 0009");
     drop(connection);
-    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    // Written as 0009 knew users (`create_user` needs the holds of 0012).
+    let alice = store
+        .db()
+        .write(|tx| {
+            crate::db::execute(
+                tx,
+                "INSERT INTO users (uuid, username, username_lower, display_name, role, \
+                 aff_code, created_at, updated_at) \
+                 VALUES ('00000000-0000-0000-0000-000000000001', 'alice', 'alice', 'alice', 1, \
+                 'aff-alice', 1, 1)",
+                [],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+        .await
+        .expect("alice");
     store
         .db()
         .write(move |tx| {
@@ -249,13 +265,13 @@ async fn rebuilding_the_clients_table_keeps_what_references_it() {
                 "INSERT INTO clients (id, client_id, owner_id, name, redirect_uris, allowed_scopes, \
                  grant_types, status, created_at, updated_at) VALUES (5, 'client_old', ?1, 'Old', \
                  '[\"https://a.example/cb\"]', 'profile', 'authorization_code', 'approved', 1, 1)",
-                [alice.id],
+                [alice],
             )?;
             crate::db::execute(
                 tx,
                 "INSERT INTO consents (user_id, client, scopes, created_at, updated_at) \
                  VALUES (?1, 5, 2, 1, 1)",
-                [alice.id],
+                [alice],
             )?;
             Ok(())
         })
@@ -270,9 +286,9 @@ async fn rebuilding_the_clients_table_keeps_what_references_it() {
         .expect("the app is still there");
     assert_eq!(
         (client.owner_id, client.kind),
-        (Some(alice.id), ClientKind::Console)
+        (Some(alice), ClientKind::Console)
     );
-    let consent = store.consent(alice.id, 5).await.expect("read");
+    let consent = store.consent(alice, 5).await.expect("read");
     assert!(consent.is_some(), "the consent survived the rebuild");
     let foreign_keys: Option<i64> = store
         .db()

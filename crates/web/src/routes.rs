@@ -63,6 +63,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::resources::get, admin::resources::patch))
         .routes(routes!(admin::users::list))
         .routes(routes!(admin::users::patch))
+        .routes(routes!(admin::passkeys::list))
+        .routes(routes!(admin::passkeys::remove))
         .routes(routes!(admin::settings::get, admin::settings::put))
         .routes(routes!(admin::audit::list))
         // D: the platform login module (new-api's `/api/oauth/...`).
@@ -105,6 +107,9 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(account::activity::list))
         .routes(routes!(admin::ways_in::get))
         .routes(routes!(admin::ways_in::reset_two_factor))
+        // Account deletion (#16): by the account itself, and by an admin.
+        .routes(routes!(account::deletion::delete))
+        .routes(routes!(admin::user_deletion::delete))
 }
 
 /// The OpenAPI document of every JSON endpoint, as `/api/openapi.json` serves it.
@@ -195,6 +200,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users", get(pages::admin::users))
         .route("/admin/users/{id}", post(pages::admin::update_user))
+        // Account deletion (#16), by an admin.
+        .route("/admin/users/{id}/delete", post(pages::admin::delete_user))
         .route(
             "/admin/settings",
             get(pages::admin::settings).post(pages::admin::save_settings),
@@ -222,6 +229,11 @@ pub fn router(state: AppState) -> Router {
             get(pages::account::reset::choose_get).post(pages::account::reset::choose_post),
         )
         .route("/user/security", get(pages::account::security::get))
+        // Account deletion (#16).
+        .route(
+            "/user/security/delete",
+            post(pages::account::deletion::post),
+        )
         .route(
             "/user/security/password",
             post(pages::account::security::password),

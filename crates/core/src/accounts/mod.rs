@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod deletion;
 pub mod email;
 pub mod export;
 pub mod federation;

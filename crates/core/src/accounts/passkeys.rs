@@ -90,6 +90,9 @@ pub enum PasskeyError {
     Malformed,
     #[error("用户已被封禁")]
     Disabled,
+    /// An admin acting on an account of their own rank or above (`accounts::admin::check`).
+    #[error("无权更新同权限等级或更高权限等级的用户信息")]
+    Rank,
     #[error("尝试次数过多，请 {retry_after} 秒后再试")]
     Throttled { retry_after: i64 },
     #[error(transparent)]
@@ -425,27 +428,50 @@ impl Passkeys {
         Ok(())
     }
 
+    /// `target`'s passkeys, for an admin who outranks them (as for any edit of the account).
+    pub async fn list_for_admin(
+        &self,
+        admin: &User,
+        target: UserId,
+    ) -> Result<Vec<PasskeyInfo>, PasskeyError> {
+        self.outranked(admin, target).await?;
+        self.list(target).await
+    }
+
     /// An admin removes a user's passkey (a lost or stolen device), even the last way in: the
-    /// user then gets back in by e-mail or through the admin.
+    /// user then gets back in by e-mail or through the admin. Audited.
     pub async fn remove_for_user(
         &self,
         admin: Actor<'_>,
-        user: UserId,
+        target: UserId,
         id: i64,
     ) -> Result<(), PasskeyError> {
-        if !self.store.delete_passkey(user, id).await? {
+        self.outranked(admin.user, target).await?;
+        if !self.store.delete_passkey(target, id).await? {
             return Err(PasskeyError::NotFound);
         }
         let detail = serde_json::json!({ "passkey": id, "by_admin": true });
         self.audit(
             Some(admin.user.id),
             action::PASSKEY_REMOVED,
-            user,
+            target,
             detail,
             admin.ip,
         )
         .await;
         Ok(())
+    }
+
+    /// The admin's rank rules (`accounts::admin::check`) for an action on `target`'s account.
+    async fn outranked(&self, admin: &User, target: UserId) -> Result<User, PasskeyError> {
+        let target = self
+            .store
+            .user_by_id(target)
+            .await?
+            .ok_or(PasskeyError::NotFound)?;
+        crate::accounts::admin::check(admin, &target, &crate::store::UserPatch::default())
+            .map_err(|_| PasskeyError::Rank)?;
+        Ok(target)
     }
 
     /// The account's passkeys with the library's credentials.

@@ -117,6 +117,8 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: UnixTime,
     pub actor_id: Option<UserId>,
+    /// Instead of `actor_id` once the actor's account was deleted: `deleted-user:<random>`.
+    pub actor_pseudonym: Option<String>,
     pub action: String,
     pub target: String,
     pub detail: String,

@@ -147,8 +147,8 @@ impl TestApp {
         Self::start(db, config).await
     }
 
-    /// A node whose `public_url` names `localhost` rather than the loopback address: WebAuthn
-    /// refuses IP addresses, so the passkey tests need a host name.
+    /// A node whose `public_url` (and `base`) name `localhost` rather than the loopback address:
+    /// WebAuthn refuses IP addresses, so the passkey tests need a host name.
     pub async fn spawn_at_localhost(backend: Backend) -> Self {
         let db = TestDatabase::new(backend).await;
         let config = test_config(&db);
@@ -159,8 +159,8 @@ impl TestApp {
         Self::start_named(db, config, "127.0.0.1").await
     }
 
-    /// Starts a node on a loopback port; unless the configuration names one, its `public_url`
-    /// is `http://<host>:<port>`.
+    /// Starts a node on a loopback port, reached at `http://<host>:<port>`, which is also its
+    /// `public_url` unless the configuration names one.
     async fn start_named(db: TestDatabase, config: Config, host: &str) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
@@ -182,7 +182,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         Self {
-            base: format!("http://{addr}"),
+            base: format!("http://{host}:{}", addr.port()),
             _db: db,
             shutdown: Some(tx),
             server: Some(server),

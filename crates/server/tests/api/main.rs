@@ -11,6 +11,7 @@ mod oauth_support;
 mod oidc;
 mod openapi;
 
+mod account_deletion;
 mod account_life;
 mod account_pages;
 mod account_rules;

@@ -19,10 +19,12 @@ on_both_backends!(
     unknown_removed_and_foreign_credentials_are_refused,
     passkeys_are_renamed_and_removed_but_never_the_last_way_in,
     developer_tokens_and_malformed_bodies_change_nothing,
+    enrolment_needs_a_recent_sign_in,
+    an_admin_removes_a_lost_passkey_within_their_rank,
 );
 
 fn origin(app: &TestApp) -> String {
-    app.base.replace("127.0.0.1", "localhost")
+    app.base.clone()
 }
 
 /// Enrols a passkey named `name` for `client`'s (freshly signed-in) user.
@@ -481,7 +483,7 @@ async fn passkeys_are_renamed_and_removed_but_never_the_last_way_in(backend: Bac
 
     // With no password the passkey is the account's last way in (an account made upstream that
     // unlinked its provider looks so).
-    let me = alice_id(&alice, &app).await;
+    let me = user_id_of(&alice, &app).await;
     clear_password(&app, me).await;
     let (_, refused) = into_parts(alice.delete(url.clone()).send().await.expect("delete")).await;
     assert_eq!(
@@ -500,7 +502,7 @@ async fn passkeys_are_renamed_and_removed_but_never_the_last_way_in(backend: Bac
     app.stop().await;
 }
 
-async fn alice_id(client: &Client, app: &TestApp) -> i64 {
+async fn user_id_of(client: &Client, app: &TestApp) -> i64 {
     let (_, me) = get_json(client, &app.url("/api/user/self")).await;
     me["data"]["id"].as_i64().expect("id")
 }
@@ -547,14 +549,6 @@ async fn developer_tokens_and_malformed_bodies_change_nothing(backend: Backend) 
     )
     .await;
     assert_eq!(refused["success"], false, "{refused}");
-    // Oversized.
-    let (status, _) = post_json(
-        &alice,
-        &app.url("/api/user/passkey/register/finish"),
-        json!({"name": "x", "credential": {"id": "a".repeat(2_000_000)}}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     // Not JSON.
     let (status, _) = into_parts(
         alice
@@ -576,5 +570,113 @@ async fn developer_tokens_and_malformed_bodies_change_nothing(backend: Backend) 
     .await;
     assert_eq!(refused["message"], "验证已过期，请重试", "{refused}");
     assert!(passkeys(&alice, &app).await.is_empty());
+    // Oversized (last: the server answers before reading it all and drops the connection).
+    let (status, _) = post_json(
+        &alice,
+        &app.url("/api/user/passkey/register/finish"),
+        json!({"name": "x", "credential": {"id": "a".repeat(2_000_000)}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        passkeys(&app.login("alice", "password-123").await, &app)
+            .await
+            .is_empty()
+    );
+    app.stop().await;
+}
+
+async fn enrolment_needs_a_recent_sign_in(backend: Backend) {
+    let app = TestApp::spawn_at_localhost(backend).await;
+    let (alice, user_id) = app.user("alice").await;
+    // The session's login was 11 minutes ago.
+    app.execute_sql(&format!(
+        "UPDATE sessions SET created_at = created_at - 660 WHERE user_id = {user_id}"
+    ))
+    .await;
+    let (status, refused) = post_json(
+        &alice,
+        &app.url("/api/user/passkey/register/begin"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["message"], "请重新登录后再进行此操作");
+    // The page offers signing in again instead of the button.
+    let page = alice
+        .get(app.url("/user/security"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(!page.contains("id=\"passkey-add\""), "no enrolment button");
+    assert!(
+        page.contains("/login?prompt=login"),
+        "a way to sign in again"
+    );
+    // Signing in again makes it recent.
+    let fresh = app.login("alice", "password-123").await;
+    let (_, begun) = post_json(
+        &fresh,
+        &app.url("/api/user/passkey/register/begin"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(begun["success"], true, "{begun}");
+    app.stop().await;
+}
+
+async fn an_admin_removes_a_lost_passkey_within_their_rank(backend: Backend) {
+    let app = TestApp::spawn_at_localhost(backend).await;
+    let (alice, alice_id) = app.user("alice").await;
+    let mut key = SoftAuthenticator::new(&origin(&app));
+    assert_eq!(
+        enrol(&app, &alice, &mut key, "Lost phone").await["success"],
+        true
+    );
+    let passkey = passkeys(&alice, &app).await[0]["id"].as_i64().expect("id");
+    let root = app.admin().await;
+    let (_, listed) = get_json(
+        &root,
+        &app.url(&format!("/api/admin/users/{alice_id}/passkeys")),
+    )
+    .await;
+    assert_eq!(listed["data"][0]["name"], "Lost phone", "{listed}");
+
+    // A plain user cannot; an admin cannot act on the root above them.
+    let (bob, _) = app.user("bob").await;
+    let url = app.url(&format!("/api/admin/users/{alice_id}/passkeys/{passkey}"));
+    let (status, _) = into_parts(bob.delete(url.clone()).send().await.expect("delete")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let root_id = user_id_of(&root, &app).await;
+    let (_, carol_id) = app.user("carol").await;
+    let (_, made) = into_parts(
+        root.patch(app.url(&format!("/api/admin/users/{carol_id}")))
+            .json(&json!({"role": 10}))
+            .send()
+            .await
+            .expect("promote"),
+    )
+    .await;
+    assert_eq!(made["success"], true, "{made}");
+    let carol = app.login("carol", "password-123").await;
+    let (_, refused) = get_json(
+        &carol,
+        &app.url(&format!("/api/admin/users/{root_id}/passkeys")),
+    )
+    .await;
+    assert_eq!(refused["success"], false, "{refused}");
+
+    let (_, removed) = into_parts(carol.delete(url).send().await.expect("delete")).await;
+    assert_eq!(removed["success"], true, "{removed}");
+    assert!(passkeys(&alice, &app).await.is_empty());
+    let (_, refused) = sign_in(&app, &mut key).await;
+    assert_eq!(refused["message"], "通行密钥不存在或已被删除", "{refused}");
+    let (_, audit) = get_json(&root, &app.url("/api/admin/audit?action=passkey.removed")).await;
+    let entry = &audit["data"]["items"][0];
+    assert_eq!(entry["target"], alice_id.to_string(), "{audit}");
+    assert_eq!(entry["detail"]["by_admin"], true, "{audit}");
     app.stop().await;
 }

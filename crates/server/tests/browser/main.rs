@@ -15,6 +15,7 @@ mod device;
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod passkeys;
 mod rp;
 mod webdriver;
 

@@ -245,10 +245,87 @@ impl Browser {
             .expect("resize");
     }
 
+    /// Adds a WebDriver virtual authenticator (WebAuthn §11): a platform passkey provider that
+    /// holds discoverable credentials and verifies the user, answering every ceremony at once.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let added = self
+            .client
+            .issue_cmd(Call::post(
+                "webauthn/authenticator",
+                json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserConsenting": true,
+                    "isUserVerified": true,
+                }),
+            ))
+            .await
+            .expect("virtual authenticator");
+        added.as_str().expect("authenticator id").to_owned()
+    }
+
+    /// The credentials the virtual authenticator `id` holds.
+    pub async fn virtual_credentials(&self, id: &str) -> Vec<serde_json::Value> {
+        let listed = self
+            .client
+            .issue_cmd(Call::get(&format!(
+                "webauthn/authenticator/{id}/credentials"
+            )))
+            .await
+            .expect("credentials");
+        listed.as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// A WebDriver command of the session that fantoccini has no method for.
+#[derive(Debug)]
+struct Call {
+    path: String,
+    body: Option<serde_json::Value>,
+}
+
+impl Call {
+    fn post(path: &str, body: serde_json::Value) -> Self {
+        Self {
+            path: path.to_owned(),
+            body: Some(body),
+        }
+    }
+
+    fn get(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            body: None,
+        }
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Call {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (axum::http::Method, Option<String>) {
+        match &self.body {
+            Some(body) => (axum::http::Method::POST, Some(body.to_string())),
+            None => (axum::http::Method::GET, None),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod authorizations;
+pub mod deletion;
 pub mod email_change;
 pub mod export;
 pub mod identities;

@@ -22,6 +22,8 @@ pub struct AuditView {
     pub id: i64,
     pub time: i64,
     pub actor_id: Option<i64>,
+    /// Instead of `actor_id` when the actor's account was deleted: `deleted-user:<random>`.
+    pub actor_pseudonym: Option<String>,
     pub action: String,
     pub target: String,
     /// What the action changed; never a secret.
@@ -53,6 +55,7 @@ pub async fn list(
             id: e.id,
             time: e.at,
             actor_id: e.actor_id,
+            actor_pseudonym: e.actor_pseudonym.clone(),
             action: e.action.clone(),
             target: e.target.clone(),
             detail: serde_json::from_str(&e.detail).unwrap_or_default(),

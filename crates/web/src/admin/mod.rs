@@ -2,9 +2,11 @@
 
 pub mod apps;
 pub mod audit;
+pub mod passkeys;
 pub mod resources;
 pub mod settings;
 pub mod topup;
+pub mod user_deletion;
 pub mod users;
 pub mod ways_in;
 

@@ -8,6 +8,7 @@ use crate::envelope::ApiError;
 use axum::http::StatusCode;
 use keyward_core::StoreError;
 use keyward_core::accounts::admin::UserEditError;
+use keyward_core::accounts::deletion::DeletionError;
 use keyward_core::accounts::email::EmailError;
 use keyward_core::accounts::federation::FederationError;
 use keyward_core::accounts::passkeys::PasskeyError;
@@ -254,6 +255,10 @@ impl PageMessage for PasskeyError {
             ),
             Self::Malformed => ("请求格式错误", "The request was malformed."),
             Self::Disabled => ("用户已被封禁", "The account is disabled."),
+            Self::Rank => (
+                "无权更新同权限等级或更高权限等级的用户信息",
+                "You cannot change accounts of your rank or above.",
+            ),
             Self::Throttled { retry_after } => {
                 return throttled(*retry_after);
             }
@@ -701,6 +706,27 @@ impl PageMessage for HashError {
     fn words(&self) -> Words {
         match self {
             Self::Hash(_) | Self::Task => unavailable(),
+        }
+    }
+}
+
+impl PageMessage for DeletionError {
+    fn words(&self) -> Words {
+        match self {
+            Self::NotFound => fixed("用户不存在", "No such user."),
+            Self::Confirmation => fixed(
+                "请输入该账户的用户名以确认注销",
+                "Type the account's user name to confirm the deletion.",
+            ),
+            Self::Rank => fixed(
+                "无权注销同权限等级或更高权限等级的用户",
+                "You cannot delete an account of your rank or above.",
+            ),
+            Self::LastRoot => fixed(
+                "不能注销最后一个超级管理员账户",
+                "The last root account cannot be deleted.",
+            ),
+            Self::Store(_) => unavailable(),
         }
     }
 }

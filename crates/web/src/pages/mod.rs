@@ -285,7 +285,8 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
                 CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
                     "default-src 'none'; script-src 'self'; style-src 'self'; \
-                     img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+                     connect-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; \
+                     base-uri 'none'",
                 ),
             );
             response

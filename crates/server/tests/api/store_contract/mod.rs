@@ -6,6 +6,7 @@
 mod accounts;
 mod assertions;
 mod billing;
+mod deletion;
 mod device;
 mod dynamic_purge;
 mod federation;

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod authorizations;
+pub mod deletion;
 pub mod email_change;
 pub mod home;
 pub mod passkeys;

@@ -170,6 +170,15 @@ crate::pages::page_words! {
         method_passkey: "通行密钥", "passkey";
         activity_second_factor: "（随后要求两步验证）", "(then asked for two-factor)";
         method_upstream: "第三方账户", "linked account";
+        delete_section: "注销账户", "Delete account";
+        delete_intro:
+            "注销后无法恢复：所有会话、令牌、授权和登录方式立即失效，个人资料被删除，你创建的应用被停用。",
+            "This cannot be undone: every session, token, authorization and way in stops working at once, your personal data is removed and the apps you created are disabled.";
+        delete_recent:
+            "需要最近 10 分钟内登录过；否则会先请你重新登录。",
+            "It needs a sign-in within the last 10 minutes; otherwise you will be asked to sign in again first.";
+        delete_confirm: "输入你的用户名以确认", "Type your user name to confirm";
+        delete_button: "永久注销账户", "Delete my account for good";
     }
 }
 

@@ -85,7 +85,7 @@ pub async fn audit(
             time: format_time(e.at),
             actor: match e.actor_id {
                 Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
-                None => "—".into(),
+                None => e.actor_pseudonym.clone().unwrap_or_else(|| "—".into()),
             },
             action: e.action.clone(),
             target: e.target.clone(),

@@ -7,6 +7,7 @@ mod client_documents;
 mod resources;
 mod settings;
 mod texts;
+mod user_deletion;
 mod users;
 mod ways_in;
 
@@ -16,6 +17,7 @@ pub use client_documents::client_documents;
 pub use resources::{create_resource, resource, resources, set_resource_enabled, update_resource};
 pub use settings::{save_settings, settings};
 pub use texts::{AdminTexts, admin_texts};
+pub use user_deletion::delete_user;
 pub use users::{update_user, users};
 pub use ways_in::{get as ways_in, reset_two_factor};
 

@@ -158,6 +158,10 @@ crate::pages::page_words! {
         ways_in_reset_hint:
             "用户丢失验证器和恢复码时使用：关闭其两步验证，并邮件通知用户。",
             "For a user who lost their authenticator and recovery codes: turns two-factor off and mails them.";
+        delete_user: "注销账户", "Delete account";
+        delete_user_confirm:
+            "输入用户名以确认（不可恢复）",
+            "Type the user name to confirm (cannot be undone)";
     }
 }
 
@@ -375,6 +379,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "从未被使用的动态客户端在多少天后删除",
         "Delete never-used dynamic clients after (days)",
     ),
+    (
+        "deleted_username_hold_days",
+        "已注销账户的用户名保留多少天后才可被再次注册（0 为立即释放）",
+        "Days a deleted account's user name stays reserved (0: free at once)",
+    ),
 ];
 
 /// The values a setting may take, for those that are a choice: shown as a select.
@@ -392,7 +401,8 @@ pub fn settings_group(key: &str) -> (&'static str, &'static str) {
         "register_enabled"
         | "password_register_enabled"
         | "password_login_enabled"
-        | "quota_for_new_user" => ("注册与登录", "Sign-up and login"),
+        | "quota_for_new_user"
+        | "deleted_username_hold_days" => ("注册与登录", "Sign-up and login"),
         "app_review_required" | "allow_http_redirect_uris" => ("应用", "Apps"),
         "quota_per_unit" | "topup_url" | "system_name" => ("平台", "Platform"),
         k if k.starts_with("github_") => ("GitHub", "GitHub"),

@@ -65,6 +65,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             PasskeyError::InvalidName => PasskeyError::InvalidName,
             PasskeyError::Malformed => PasskeyError::Malformed,
             PasskeyError::Disabled => PasskeyError::Disabled,
+            PasskeyError::Rank => PasskeyError::Rank,
             PasskeyError::Throttled { .. } => PasskeyError::Throttled { retry_after: 30 },
             PasskeyError::Store(_) => PasskeyError::Store(store()),
             PasskeyError::State(_) => PasskeyError::State("pkcs8 parse".into()),
