@@ -297,6 +297,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/users/{id}/ways_in", get(pages::admin::ways_in))
         .route(
+            "/admin/users/{id}/passkeys/{passkey_id}/remove",
+            post(pages::admin::ways_in_remove_passkey),
+        )
+        .route(
             "/admin/users/{id}/2fa/reset",
             post(pages::admin::reset_two_factor),
         )

@@ -32,7 +32,8 @@ pub struct WaysIn {
     pub has_password: bool,
     pub identities: Vec<WayInIdentity>,
     pub two_factor: bool,
-    // Passkeys (count and list) go here.
+    /// Names and dates only, never the keys.
+    pub passkeys: Vec<crate::accounts::passkeys::PasskeyInfo>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -48,6 +49,7 @@ pub async fn ways_in(store: &dyn Store, actor: &User, id: UserId) -> Result<Ways
     let target = store.user_by_id(id).await?.ok_or(UserEditError::NotFound)?;
     check(actor, &target, &UserPatch::default())?;
     let identities = store.identities_of_user(id).await?;
+    let passkeys = store.passkeys_of_user(id).await?;
     Ok(WaysIn {
         has_password: target.password_hash.is_some(),
         identities: identities
@@ -59,6 +61,10 @@ pub async fn ways_in(store: &dyn Store, actor: &User, id: UserId) -> Result<Ways
             })
             .collect(),
         two_factor: target.totp_enabled,
+        passkeys: passkeys
+            .iter()
+            .map(crate::accounts::passkeys::PasskeyInfo::from)
+            .collect(),
     })
 }
 

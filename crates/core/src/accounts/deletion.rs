@@ -11,6 +11,8 @@
 //! and loses the IP addresses of its requests and the personal values in its details. The user
 //! name stays held for `deleted_username_hold_days`. The last root account cannot be deleted.
 
+use super::Change;
+use super::notices::{self, Notice};
 use super::validate::login_key;
 use crate::audit::{self, action};
 use crate::model::{AuditEntry, NewAuditEntry, Role, User, UserId};
@@ -230,12 +232,12 @@ impl super::Accounts {
         user: &User,
         confirmation: &str,
         settings: &Settings,
-        ip: &str,
+        change: &Change<'_>,
     ) -> Result<DeletedAccount, DeletionError> {
         if !confirms(user, confirmation) {
             return Err(DeletionError::Confirmation);
         }
-        self.delete_account(user, None, settings, ip).await
+        self.delete_account(user, None, settings, change).await
     }
 
     /// An admin deletes the account `id`, confirmed by typing its user name.
@@ -245,7 +247,7 @@ impl super::Accounts {
         id: UserId,
         confirmation: &str,
         settings: &Settings,
-        ip: &str,
+        change: &Change<'_>,
     ) -> Result<DeletedAccount, DeletionError> {
         let target = self
             .store
@@ -257,7 +259,7 @@ impl super::Accounts {
             return Err(DeletionError::Confirmation);
         }
         let actor = (admin.id != target.id).then_some(admin);
-        self.delete_account(&target, actor, settings, ip).await
+        self.delete_account(&target, actor, settings, change).await
     }
 
     async fn delete_account(
@@ -265,8 +267,9 @@ impl super::Accounts {
         target: &User,
         actor: Option<&User>,
         settings: &Settings,
-        ip: &str,
+        change: &Change<'_>,
     ) -> Result<DeletedAccount, DeletionError> {
+        let ip = change.ip;
         let now = self.clock.now();
         let identities = self.store.identities_of_user(target.id).await?;
         let deletion = plan(target, &identities, actor, settings, now, ip);
@@ -293,6 +296,8 @@ impl super::Accounts {
             )
             .await;
         }
+        // To the address it had, which the account no longer holds.
+        notices::send(change.mail, target, &Notice::AccountDeleted).await;
         Ok(DeletedAccount {
             user_id: target.id,
             pseudonym: deletion.pseudonym,

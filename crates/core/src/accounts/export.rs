@@ -25,6 +25,8 @@ pub struct AccountExport {
     pub sessions: Vec<SessionEntry>,
     pub apps: Vec<AppEntry>,
     pub two_factor: TwoFactorState,
+    /// Names and dates, never the public keys or counters.
+    pub passkeys: Vec<super::passkeys::PasskeyInfo>,
     pub audit: Vec<AuditRecord>,
 }
 
@@ -121,6 +123,7 @@ impl Accounts {
         let consents = self.store.consents_of_user(user.id).await?;
         let sessions = self.store.list_user_sessions(user.id, now).await?;
         let apps = self.store.clients_of_owner(user.id).await?;
+        let passkeys = self.store.passkeys_of_user(user.id).await?;
         let audit = self
             .store
             .audit_about_user(&UserAuditQuery {
@@ -209,6 +212,10 @@ impl Accounts {
             two_factor: TwoFactorState {
                 enabled: user.totp_enabled,
             },
+            passkeys: passkeys
+                .iter()
+                .map(super::passkeys::PasskeyInfo::from)
+                .collect(),
             audit: audit
                 .into_iter()
                 .map(|e| AuditRecord {

@@ -20,6 +20,10 @@ pub enum Notice {
     PasskeyAdded {
         name: String,
     },
+    /// An admin removed the passkey with this name (a lost or stolen device).
+    PasskeyRemovedByAdmin {
+        name: String,
+    },
     AccountDeleted,
 }
 
@@ -48,6 +52,10 @@ impl Notice {
             Self::PasskeyAdded { name } => (
                 format!("您的账户添加了通行密钥“{name}”。"),
                 format!("A passkey named \"{name}\" was added to your account."),
+            ),
+            Self::PasskeyRemovedByAdmin { name } => (
+                format!("管理员删除了您账户的通行密钥“{name}”。"),
+                format!("An administrator removed the passkey named \"{name}\" from your account."),
             ),
             Self::AccountDeleted => (
                 "您的账户已删除。".to_owned(),
@@ -101,6 +109,9 @@ mod tests {
             Notice::TwoFactorReset,
             Notice::PasskeyAdded {
                 name: "laptop".into(),
+            },
+            Notice::PasskeyRemovedByAdmin {
+                name: "phone".into(),
             },
             Notice::AccountDeleted,
         ] {

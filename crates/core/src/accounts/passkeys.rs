@@ -12,6 +12,8 @@
 //! - attestation is not asked for;
 //! - a passkey is a way in: the last way in cannot be removed.
 
+use super::Change;
+use super::notices::{self, Notice};
 use crate::audit::{self, action};
 use crate::clock::{Clock, UnixTime};
 use crate::limits::{self, Limit, LimitError, RateLimiter};
@@ -245,14 +247,14 @@ impl Passkeys {
     /// `name`. A bad name is refused before the challenge is spent.
     pub async fn finish_enrolment(
         &self,
-        actor: Actor<'_>,
+        user: &User,
+        change: &Change<'_>,
         challenge: &str,
         name: &str,
         response: Value,
     ) -> Result<PasskeyInfo, PasskeyError> {
         let webauthn = self.webauthn()?;
         let name = passkey_name(name)?;
-        let user = actor.user;
         let state: PasskeyRegistration = self
             .take_state(Ceremony::Enrol, challenge, Some(user.id))
             .await?;
@@ -294,9 +296,13 @@ impl Passkeys {
             action::PASSKEY_ADDED,
             user.id,
             serde_json::json!({ "passkey": id, "name": info.name }),
-            actor.ip,
+            change.ip,
         )
         .await;
+        let notice = Notice::PasskeyAdded {
+            name: info.name.clone(),
+        };
+        notices::send(change.mail, user, &notice).await;
         Ok(PasskeyInfo { id, ..info })
     }
 
@@ -439,24 +445,39 @@ impl Passkeys {
     }
 
     /// An admin removes a user's passkey (a lost or stolen device), even the last way in: the
-    /// user then gets back in by e-mail or through the admin. Audited.
+    /// user then gets back in by e-mail or through the admin. Audited, and the user is told.
     pub async fn remove_for_user(
         &self,
-        admin: Actor<'_>,
+        admin: &User,
+        change: &Change<'_>,
         target: UserId,
         id: i64,
     ) -> Result<(), PasskeyError> {
-        self.outranked(admin.user, target).await?;
-        if !self.store.delete_passkey(target, id).await? {
+        let target = self.outranked(admin, target).await?;
+        let name = self
+            .store
+            .passkeys_of_user(target.id)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name)
+            .ok_or(PasskeyError::NotFound)?;
+        if !self.store.delete_passkey(target.id, id).await? {
             return Err(PasskeyError::NotFound);
         }
-        let detail = serde_json::json!({ "passkey": id, "by_admin": true });
+        let detail = serde_json::json!({ "passkey": id, "name": name, "by_admin": true });
         self.audit(
-            Some(admin.user.id),
+            Some(admin.id),
             action::PASSKEY_REMOVED,
-            target,
+            target.id,
             detail,
-            admin.ip,
+            change.ip,
+        )
+        .await;
+        notices::send(
+            change.mail,
+            &target,
+            &Notice::PasskeyRemovedByAdmin { name },
         )
         .await;
         Ok(())

@@ -6,6 +6,8 @@
 use crate::helpers::{Backend, TestApp, get_json, into_parts, post_json};
 use crate::on_both_backends;
 use crate::two_factor::enrol as enrol_totp;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_testkit::authenticator::SoftAuthenticator;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -21,6 +23,7 @@ on_both_backends!(
     developer_tokens_and_malformed_bodies_change_nothing,
     enrolment_needs_a_recent_sign_in,
     an_admin_removes_a_lost_passkey_within_their_rank,
+    passkeys_are_exported_shown_to_admins_and_their_changes_mailed,
 );
 
 fn origin(app: &TestApp) -> String {
@@ -678,5 +681,112 @@ async fn an_admin_removes_a_lost_passkey_within_their_rank(backend: Backend) {
     let entry = &audit["data"]["items"][0];
     assert_eq!(entry["target"], alice_id.to_string(), "{audit}");
     assert_eq!(entry["detail"]["by_admin"], true, "{audit}");
+    app.stop().await;
+}
+
+/// The mails the fake SMTP server has, once there are at least `count`.
+async fn mails(fakes: &crate::fakes::FakeServer, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        if fakes.mails().len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    fakes.mails()
+}
+
+async fn passkeys_are_exported_shown_to_admins_and_their_changes_mailed(backend: Backend) {
+    let fakes = crate::fakes::FakeServer::start().await;
+    let app = TestApp::spawn_at_localhost(backend).await;
+    let root = app.admin().await;
+    let (_, saved) = into_parts(
+        root.put(app.url("/api/admin/settings"))
+            .json(&json!({
+                "smtp_host": "127.0.0.1", "smtp_port": fakes.smtp_port, "smtp_security": "none",
+                "smtp_from": "Keyward <noreply@keyward.test>",
+            }))
+            .send()
+            .await
+            .expect("settings"),
+    )
+    .await;
+    assert_eq!(saved["success"], true, "{saved}");
+    let (alice, alice_id) = app.user("alice").await;
+    app.execute_sql(&format!(
+        "UPDATE users SET email = 'alice@example.com', email_verified = TRUE WHERE id = {alice_id}"
+    ))
+    .await;
+
+    let mut key = SoftAuthenticator::new(&origin(&app));
+    assert_eq!(
+        enrol(&app, &alice, &mut key, "Laptop").await["success"],
+        true
+    );
+    let added = mails(&fakes, 1).await;
+    assert!(
+        added
+            .iter()
+            .any(|m| m.contains("alice@example.com") && m.contains("Laptop")),
+        "{added:?}"
+    );
+
+    // The export lists it by name and date, and holds nothing of the key.
+    let (_, export) = get_json(&alice, &app.url("/api/user/export")).await;
+    assert_eq!(export["data"]["passkeys"][0]["name"], "Laptop", "{export}");
+    let text = export.to_string();
+    let credential_id = URL_SAFE_NO_PAD.encode(&key.credentials[0].id);
+    assert!(
+        !text.contains(&credential_id),
+        "no credential id in the export"
+    );
+    assert!(
+        !text.contains("sign_count") && !text.contains("\"cred\""),
+        "{text}"
+    );
+
+    // The admin sees it among the ways in and removes it; alice is told.
+    let (_, ways) = get_json(
+        &root,
+        &app.url(&format!("/api/admin/users/{alice_id}/ways_in")),
+    )
+    .await;
+    assert_eq!(ways["data"]["passkeys"][0]["name"], "Laptop", "{ways}");
+    let id = ways["data"]["passkeys"][0]["id"].as_i64().expect("id");
+    let before = fakes.mails().len();
+    let (_, removed) = into_parts(
+        root.delete(app.url(&format!("/api/admin/users/{alice_id}/passkeys/{id}")))
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!(removed["success"], true, "{removed}");
+    let told = mails(&fakes, before + 1).await;
+    assert!(
+        told[before..]
+            .iter()
+            .any(|m| m.contains("An administrator removed the passkey")),
+        "{told:?}"
+    );
+
+    // Deleting the account mails its last address.
+    let before = fakes.mails().len();
+    let (_, deleted) = into_parts(
+        alice
+            .delete(app.url("/api/user/self"))
+            .json(&json!({"confirm": "alice"}))
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!(deleted["success"], true, "{deleted}");
+    let told = mails(&fakes, before + 1).await;
+    assert!(
+        told[before..]
+            .iter()
+            .any(|m| m.contains("alice@example.com") && m.contains("Your account was deleted")),
+        "{told:?}"
+    );
     app.stop().await;
 }

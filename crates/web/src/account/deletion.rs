@@ -37,10 +37,15 @@ pub async fn delete(
     ApiJson(body): ApiJson<DeleteBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     current.require_recent(state.accounts.now())?;
+    let mail = crate::federation::email::mail_context(&state);
+    let change = keyward_core::accounts::Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
     let settings = state.settings.get().await?;
     state
         .accounts
-        .delete_own_account(&current.user, &body.confirm, &settings, &client.ip)
+        .delete_own_account(&current.user, &body.confirm, &settings, &change)
         .await?;
     let jar = jar.remove(Cookie::build(state.config.session_cookie_name()).path("/"));
     Ok((jar, Success::done("账户已注销")))

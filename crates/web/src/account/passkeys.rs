@@ -14,10 +14,10 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use keyward_core::accounts::SignInMethod;
 use keyward_core::accounts::passkeys::{
     Actor, Begun, CHALLENGE_TTL_SECS, PasskeyError, PasskeyInfo,
 };
+use keyward_core::accounts::{Change, SignInMethod};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -249,13 +249,20 @@ pub async fn register_finish(
     ApiJson(body): ApiJson<EnrolBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (jar, secret) = challenge(jar);
-    let actor = Actor {
-        user: &current.user,
+    let mail = crate::federation::email::mail_context(&state);
+    let change = Change {
         ip: &client.ip,
+        mail: &mail,
     };
     let result = state
         .passkeys
-        .finish_enrolment(actor, &secret, &body.name, body.credential.0)
+        .finish_enrolment(
+            &current.user,
+            &change,
+            &secret,
+            &body.name,
+            body.credential.0,
+        )
         .await;
     Ok(match result {
         Ok(passkey) => {

@@ -8,7 +8,7 @@ use crate::openapi::{Answer, Failure, Nothing};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use keyward_core::accounts::passkeys::Actor;
+use keyward_core::accounts::Change;
 
 /// `GET /api/admin/users/{id}/passkeys`.
 #[utoipa::path(get, path = "/api/admin/users/{id}/passkeys", tag = "admin",
@@ -44,13 +44,14 @@ pub async fn remove(
     Client(client): Client,
     Path((id, passkey_id)): Path<(i64, i64)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let actor = Actor {
-        user: &admin.user,
+    let mail = crate::federation::email::mail_context(&state);
+    let change = Change {
         ip: &client.ip,
+        mail: &mail,
     };
     state
         .passkeys
-        .remove_for_user(actor, id, passkey_id)
+        .remove_for_user(&admin.user, &change, id, passkey_id)
         .await?;
     tracing::info!(
         admin.id = admin.user.id,

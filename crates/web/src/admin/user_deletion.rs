@@ -30,10 +30,15 @@ pub async fn delete(
         return Err(ApiError::Forbidden("无权进行此操作，权限不足"));
     }
     admin.require_recent(state.accounts.now())?;
+    let mail = crate::federation::email::mail_context(&state);
+    let change = keyward_core::accounts::Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
     let settings = state.settings.get().await?;
     state
         .accounts
-        .delete_account_as_admin(&admin.user, id, &body.confirm, &settings, &client.ip)
+        .delete_account_as_admin(&admin.user, id, &body.confirm, &settings, &change)
         .await?;
     Ok(Success::done("账户已注销"))
 }

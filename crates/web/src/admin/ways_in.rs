@@ -20,7 +20,7 @@ pub struct WaysInView {
     pub has_password: bool,
     pub identities: Vec<IdentityWayIn>,
     pub two_factor: bool,
-    // Passkeys (count and list) go here, from `WaysIn`.
+    pub passkeys: Vec<crate::account::passkeys::PasskeyView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -45,6 +45,7 @@ impl From<WaysIn> for WaysInView {
                 })
                 .collect(),
             two_factor: w.two_factor,
+            passkeys: w.passkeys.into_iter().map(Into::into).collect(),
         }
     }
 }

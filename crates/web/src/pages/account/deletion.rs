@@ -29,13 +29,18 @@ pub async fn post(
     if !page.session.is_recent_sign_in(state.accounts.now()) {
         return redirect("/login?prompt=login&return_to=%2Fuser%2Fsecurity");
     }
+    let mail = crate::federation::email::mail_context(&state);
+    let change = keyward_core::accounts::Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
         Err(e) => return crate::pages::account::unavailable(page.t, &e),
     };
     match state
         .accounts
-        .delete_own_account(&page.user, &form.confirm, &settings, &client.ip)
+        .delete_own_account(&page.user, &form.confirm, &settings, &change)
         .await
     {
         Ok(_) => {

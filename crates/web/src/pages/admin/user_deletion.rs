@@ -33,13 +33,18 @@ pub async fn delete_user(
     let Ok(id) = id.parse::<i64>() else {
         return error_page(StatusCode::NOT_FOUND, t, &t.error(&DeletionError::NotFound));
     };
+    let mail = crate::federation::email::mail_context(&state);
+    let change = keyward_core::accounts::Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
         Err(e) => return super::unavailable(t, &e),
     };
     match state
         .accounts
-        .delete_account_as_admin(&page.user, id, &form.confirm, &settings, &client.ip)
+        .delete_account_as_admin(&page.user, id, &form.confirm, &settings, &change)
         .await
     {
         Ok(_) if id == page.user.id => redirect("/login"),

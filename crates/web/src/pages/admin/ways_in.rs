@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::accounts::Change;
 use keyward_core::accounts::admin::{UserEditError, WaysIn};
+use keyward_core::accounts::passkeys::PasskeyError;
 
 pub struct IdentityRow {
     pub provider: String,
@@ -26,13 +27,25 @@ pub struct WaysInPage {
     pub has_password: bool,
     pub two_factor: bool,
     pub identities: Vec<IdentityRow>,
-    // Passkeys (count and list) go here.
+    pub p: &'static crate::pages::account::passkeys::PasskeyTexts,
+    pub passkeys: Vec<crate::pages::account::passkeys::PasskeyRow>,
 }
 
 crate::pages::framed!(AdminFrame => WaysInPage);
 
 fn page_of(frame: AdminFrame, id: i64, ways: WaysIn) -> WaysInPage {
     WaysInPage {
+        p: crate::pages::account::passkeys::passkey_texts(frame.t),
+        passkeys: ways
+            .passkeys
+            .into_iter()
+            .map(|p| crate::pages::account::passkeys::PasskeyRow {
+                id: p.id,
+                name: p.name,
+                created: format_time(p.created_at),
+                last_used: p.last_used_at.map(format_time),
+            })
+            .collect(),
         frame,
         id,
         has_password: ways.has_password,
@@ -106,6 +119,44 @@ pub async fn reset_two_factor(
     }
 }
 
+/// `POST /admin/users/{id}/passkeys/{passkey_id}/remove`: a lost or stolen device's passkey
+/// goes; the user is mailed.
+pub async fn remove_passkey(
+    Path((id, passkey_id)): Path<(String, String)>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        ..
+    }: PagePost<TokenOnly, PageAdmin>,
+) -> Response {
+    let (Ok(id), Ok(passkey_id)) = (id.parse::<i64>(), passkey_id.parse::<i64>()) else {
+        return failure(page.t, &UserEditError::NotFound);
+    };
+    let mail = crate::federation::email::mail_context(&state);
+    let change = Change {
+        ip: &client.ip,
+        mail: &mail,
+    };
+    match state
+        .passkeys
+        .remove_for_user(&page.user, &change, id, passkey_id)
+        .await
+    {
+        Ok(()) => redirect(&format!("/admin/users/{id}/ways_in")),
+        Err(e @ (PasskeyError::Store(_) | PasskeyError::State(_))) => {
+            crate::pages::unavailable(page.t, &e)
+        }
+        Err(e) => {
+            let status = match e {
+                PasskeyError::NotFound => StatusCode::NOT_FOUND,
+                _ => StatusCode::FORBIDDEN,
+            };
+            error_page(status, page.t, &page.t.error(&e))
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn samples(
     t: &'static crate::pages::Texts,
@@ -123,6 +174,16 @@ pub(crate) fn samples(
             Vec::new()
         },
         two_factor: on,
+        passkeys: if on {
+            vec![keyward_core::accounts::passkeys::PasskeyInfo {
+                id: 3,
+                name: "Phone <b>".into(),
+                created_at: 1_767_225_600,
+                last_used_at: None,
+            }]
+        } else {
+            Vec::new()
+        },
     };
     [true, false]
         .into_iter()
