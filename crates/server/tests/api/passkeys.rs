@@ -122,8 +122,6 @@ async fn a_passkey_stands_in_for_the_totp_code_after_a_password(backend: Backend
         enrol(&app, &client, &mut key, "Phone").await["success"],
         true
     );
-    let (_, bob_client_id) = app.user("bob").await;
-    let _ = bob_client_id;
 
     let browser = app.client();
     let (_, step) = post_json(
@@ -157,7 +155,7 @@ async fn a_passkey_stands_in_for_the_totp_code_after_a_password(backend: Backend
     assert_eq!(done["success"], true, "{done}");
     assert_eq!(self_name(&browser, &app).await, "alice");
 
-    // Bob has no passkey: nothing to begin. And without a pending login, nothing at all.
+    // Without a pending login there is nothing to begin.
     let (status, _) = post_json(
         &app.client(),
         &app.url("/api/user/login/2fa/passkey/begin"),

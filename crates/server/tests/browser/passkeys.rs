@@ -101,6 +101,35 @@ async fn a_user_enrols_a_passkey_signs_in_with_it_and_authorizes_an_app_in_chrom
         "{}",
         browser.text("#passkeys").await
     );
+    // Her security activity lists the passkey sign-in; the admin's view of her ways in lists
+    // the passkey. Both in both languages.
+    for lang in ["zh", "en"] {
+        let query =
+            serde_urlencoded::to_string([("to", lang), ("return_to", "/user/security/activity")])
+                .expect("query");
+        browser.goto(&app.url(&format!("/lang?{query}"))).await;
+        browser.wait_for("main").await;
+        assert!(
+            browser.text("main").await.contains("passkey"),
+            "{}",
+            browser.text("main").await
+        );
+        browser.screenshots(&format!("activity-{lang}")).await;
+    }
+    let pia = app.login("pia", PASSWORD).await;
+    let (_, me) = crate::helpers::get_json(&pia, &app.url("/api/user/self")).await;
+    let pia_id = me["data"]["id"].as_i64().expect("id");
+    browser.sign_out(&app).await;
+    let ways = format!("/admin/users/{pia_id}/ways_in");
+    browser.login(&app, ADMIN, ADMIN_PASSWORD, &ways).await;
+    for lang in ["zh", "en"] {
+        let query = serde_urlencoded::to_string([("to", lang), ("return_to", ways.as_str())])
+            .expect("query");
+        browser.goto(&app.url(&format!("/lang?{query}"))).await;
+        browser.wait_for("main").await;
+        assert!(browser.text("main").await.contains("Pia's laptop"));
+        browser.screenshots(&format!("admin-ways-in-{lang}")).await;
+    }
     browser.close().await;
     app.stop().await;
 }
