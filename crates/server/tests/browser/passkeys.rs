@@ -109,8 +109,13 @@ async fn a_user_enrols_a_passkey_signs_in_with_it_and_authorizes_an_app_in_chrom
                 .expect("query");
         browser.goto(&app.url(&format!("/lang?{query}"))).await;
         browser.wait_for("main").await;
+        let word = if lang == "zh" {
+            "通行密钥"
+        } else {
+            "passkey"
+        };
         assert!(
-            browser.text("main").await.contains("passkey"),
+            browser.text("main").await.contains(word),
             "{}",
             browser.text("main").await
         );
