@@ -51,6 +51,8 @@ async fn a_user_enrols_a_passkey_signs_in_with_it_and_authorizes_an_app_in_chrom
         browser
             .goto(&app.url(&format!("/lang?to={lang}&return_to=%2Fuser%2Fsecurity")))
             .await;
+        // Scrolled to the section.
+        browser.goto(&app.url("/user/security#passkeys")).await;
         browser.wait_for("#passkeys").await;
         browser
             .screenshots(&format!("passkeys-security-{lang}"))
@@ -124,6 +126,9 @@ async fn a_user_enrols_a_passkey_signs_in_with_it_and_authorizes_an_app_in_chrom
     let pia = app.login("pia", PASSWORD).await;
     let (_, me) = crate::helpers::get_json(&pia, &app.url("/api/user/self")).await;
     let pia_id = me["data"]["id"].as_i64().expect("id");
+    // The admin signs in on this browser: without the authenticator, whose autofill prompt would
+    // sign pia in again.
+    browser.remove_virtual_authenticator(&authenticator).await;
     browser.sign_out(&app).await;
     let ways = format!("/admin/users/{pia_id}/ways_in");
     browser.login(&app, ADMIN, ADMIN_PASSWORD, &ways).await;

@@ -278,6 +278,14 @@ impl Browser {
         listed.as_array().cloned().unwrap_or_default()
     }
 
+    /// Takes the virtual authenticator `id` away, with its credentials.
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        self.client
+            .issue_cmd(Call::delete(&format!("webauthn/authenticator/{id}")))
+            .await
+            .expect("remove the virtual authenticator");
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -288,6 +296,7 @@ impl Browser {
 /// A WebDriver command of the session that fantoccini has no method for.
 #[derive(Debug)]
 struct Call {
+    method: axum::http::Method,
     path: String,
     body: Option<serde_json::Value>,
 }
@@ -295,6 +304,7 @@ struct Call {
 impl Call {
     fn post(path: &str, body: serde_json::Value) -> Self {
         Self {
+            method: axum::http::Method::POST,
             path: path.to_owned(),
             body: Some(body),
         }
@@ -302,6 +312,15 @@ impl Call {
 
     fn get(path: &str) -> Self {
         Self {
+            method: axum::http::Method::GET,
+            path: path.to_owned(),
+            body: None,
+        }
+    }
+
+    fn delete(path: &str) -> Self {
+        Self {
+            method: axum::http::Method::DELETE,
             path: path.to_owned(),
             body: None,
         }
@@ -322,10 +341,10 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Call {
     }
 
     fn method_and_body(&self, _url: &url::Url) -> (axum::http::Method, Option<String>) {
-        match &self.body {
-            Some(body) => (axum::http::Method::POST, Some(body.to_string())),
-            None => (axum::http::Method::GET, None),
-        }
+        (
+            self.method.clone(),
+            self.body.as_ref().map(serde_json::Value::to_string),
+        )
     }
 }
 
