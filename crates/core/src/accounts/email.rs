@@ -95,19 +95,7 @@ impl Accounts {
         if owner.is_some_and(|o| Some(o.id) != user) {
             return Ok(());
         }
-        let code = random_string(b"0123456789", 6);
-        let now = self.clock.now();
-        let hash = SecretHash::of(&code);
-        self.store
-            .put_code(&MailedCode {
-                purpose: VERIFY,
-                email: &email,
-                user,
-                hash: &hash,
-                created_at: now,
-                expires_at: now + CODE_TTL_SECS,
-            })
-            .await?;
+        let code = self.store_code(VERIFY, &email, user).await?;
         mail.mailer.send(Mail {
             to: email,
             subject: format!("{system_name} 邮箱验证 / e-mail verification"),
@@ -179,19 +167,7 @@ impl Accounts {
         if owner.is_some_and(|o| o.id != user.id) {
             return Ok(());
         }
-        let code = random_string(b"0123456789", 6);
-        let now = self.clock.now();
-        let hash = SecretHash::of(&code);
-        self.store
-            .put_code(&MailedCode {
-                purpose: CHANGE,
-                email: &email,
-                user: Some(user.id),
-                hash: &hash,
-                created_at: now,
-                expires_at: now + CODE_TTL_SECS,
-            })
-            .await?;
+        let code = self.store_code(CHANGE, &email, Some(user.id)).await?;
         mail.mailer.send(Mail {
             to: email,
             subject: format!("{system_name} 更换邮箱 / e-mail change"),
@@ -360,6 +336,29 @@ impl Accounts {
     /// node, whether or not it is sent (so the limit does not tell whether the address is
     /// taken). Codes and reset links have separate address budgets: asking codes for someone's
     /// address must not block their password reset. Returns the address and the system name.
+    /// A fresh 6-digit code for `purpose` and `email` (replacing any earlier one), stored hashed
+    /// for 10 minutes; returns it for the mail.
+    async fn store_code(
+        &self,
+        purpose: &str,
+        email: &str,
+        user: Option<UserId>,
+    ) -> Result<String, EmailError> {
+        let code = random_string(b"0123456789", 6);
+        let now = self.clock.now();
+        self.store
+            .put_code(&MailedCode {
+                purpose,
+                email,
+                user,
+                hash: &SecretHash::of(&code),
+                created_at: now,
+                expires_at: now + CODE_TTL_SECS,
+            })
+            .await?;
+        Ok(code)
+    }
+
     async fn prepare_mail(
         &self,
         mail: &MailContext<'_>,

@@ -5,7 +5,7 @@
 //!
 //! To add a section: a field on [`AccountExport`] and one line in [`Accounts::export`].
 
-use super::activity::ABOUT_USER_ACTIONS;
+use super::activity::about_user_actions;
 use super::{AccountError, Accounts};
 use crate::audit::action;
 use crate::clock::UnixTime;
@@ -128,7 +128,7 @@ impl Accounts {
             .store
             .audit_about_user(&UserAuditQuery {
                 user: user.id,
-                actions: ABOUT_USER_ACTIONS,
+                actions: &about_user_actions(),
                 include_acted: true,
                 page: Page {
                     offset: 0,
