@@ -73,7 +73,22 @@ pub struct Settings {
     pub smtp_from: String,
     /// `starttls`, `tls` (implicit, port 465) or `none` (only for a relay on this machine).
     pub smtp_security: String,
+
+    // The platform's brand: every page's title, header and footer, the mails and the name
+    // authenticator apps show beside a TOTP code. Neutral by default.
+    /// The platform's name.
     pub system_name: String,
+    /// An https address of the platform's logo; empty: none (an uploaded logo wins).
+    pub logo_url: String,
+    /// An uploaded logo (PNG, JPEG, GIF or WebP), base64; served at `/brand/logo`.
+    pub logo_upload: String,
+    /// `#rrggbb` for the header and the buttons; empty: the neutral default.
+    pub accent_color: String,
+    /// A line of plain text at the foot of every page (an address, a company name).
+    pub footer_text: String,
+    /// Where the platform's terms and privacy policy are; empty: no link.
+    pub terms_url: String,
+    pub privacy_url: String,
 
     // Refresh tokens.
     /// Seconds after a rotation in which presenting the old refresh token again is taken for an
@@ -313,6 +328,12 @@ impl Default for Settings {
             smtp_from: String::new(),
             smtp_security: "starttls".into(),
             system_name: "Keyward".into(),
+            logo_url: String::new(),
+            logo_upload: String::new(),
+            accent_color: String::new(),
+            footer_text: String::new(),
+            terms_url: String::new(),
+            privacy_url: String::new(),
             refresh_reuse_grace_seconds: 0,
             register_max_per_ip: 30,
             register_window_secs: 3600,
@@ -386,6 +407,16 @@ impl SettingsCache {
         Ok(settings)
     }
 
+    /// The settings as last read, however old, without waiting for the store: for what may lag
+    /// a refresh behind (the brand on a page). The defaults before the first read.
+    pub fn latest(&self) -> Arc<Settings> {
+        self.cached
+            .read()
+            .ok()
+            .and_then(|guard| guard.as_ref().map(|(_, s)| s.clone()))
+            .unwrap_or_default()
+    }
+
     pub async fn save(&self, settings: &Settings, now: UnixTime) -> Result<(), SettingsError> {
         let json =
             serde_json::to_string(settings).map_err(|e| SettingsError::Corrupt(e.to_string()))?;
@@ -410,6 +441,9 @@ pub enum InvalidSettings {
     TopupUrl,
     #[error("SMTP 设置不正确")]
     Smtp,
+    /// A brand setting that pages cannot show.
+    #[error("{0}")]
+    Brand(BrandProblem),
     /// A provider cannot be switched on without what it needs (new-api's rule and message).
     #[error("{0}")]
     ProviderIncomplete(&'static str),
@@ -519,6 +553,7 @@ impl Settings {
         {
             return Err(InvalidSettings::Smtp);
         }
+        check_brand(self).map_err(InvalidSettings::Brand)?;
         let missing = |enabled: bool, needs: &[bool]| enabled && needs.iter().any(|ok| !ok);
         let rules: [(bool, &[bool], &'static str); 5] = [
             (
@@ -566,6 +601,89 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// Why a brand setting was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BrandProblem {
+    #[error("系统名称须为 1 到 40 个字符，且不含控制字符")]
+    Name,
+    #[error("Logo 地址须为 https 地址")]
+    LogoUrl,
+    #[error("上传的 Logo 须为 PNG、JPEG、GIF 或 WebP 图片，且不超过 128 KB")]
+    LogoUpload,
+    #[error("主题色须为 #rrggbb 形式")]
+    AccentColor,
+    #[error("页脚文字最多 200 个字符，且不含控制字符")]
+    Footer,
+    #[error("服务条款和隐私政策须为 http(s) 地址")]
+    PolicyUrl,
+}
+
+/// The largest uploaded logo, in bytes once decoded.
+pub const MAX_LOGO_BYTES: usize = 128 * 1024;
+
+/// The media type of an uploaded logo, by its first bytes; `None` for anything else (SVG
+/// included: it can carry script).
+pub fn logo_media_type(bytes: &[u8]) -> Option<&'static str> {
+    const KINDS: [(&[u8], &str); 5] = [
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+        (b"GIF87a", "image/gif"),
+        (b"GIF89a", "image/gif"),
+        (b"RIFF", "image/webp"),
+    ];
+    let (_, kind) = KINDS.iter().find(|(magic, _)| bytes.starts_with(magic))?;
+    // RIFF is WebP only with its form type at offset 8.
+    (*kind != "image/webp" || bytes.get(8..12) == Some(b"WEBP")).then_some(*kind)
+}
+
+/// The decoded uploaded logo and its media type, when there is a valid one.
+pub fn decode_logo(upload: &str) -> Option<(Vec<u8>, &'static str)> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(upload.trim())
+        .ok()?;
+    let kind = logo_media_type(&bytes)?;
+    (bytes.len() <= MAX_LOGO_BYTES).then_some((bytes, kind))
+}
+
+/// `#rrggbb` as its three channels.
+pub fn parse_hex_color(text: &str) -> Option<[u8; 3]> {
+    let hex = text.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
+fn check_brand(s: &Settings) -> Result<(), BrandProblem> {
+    let plain =
+        |text: &str, max: usize| text.chars().count() <= max && !text.chars().any(char::is_control);
+    if s.system_name.trim().is_empty() || !plain(&s.system_name, 40) {
+        return Err(BrandProblem::Name);
+    }
+    if !s.logo_url.is_empty() && (!s.logo_url.starts_with("https://") || !plain(&s.logo_url, 2048))
+    {
+        return Err(BrandProblem::LogoUrl);
+    }
+    if !s.logo_upload.is_empty() && decode_logo(&s.logo_upload).is_none() {
+        return Err(BrandProblem::LogoUpload);
+    }
+    if !s.accent_color.is_empty() && parse_hex_color(&s.accent_color).is_none() {
+        return Err(BrandProblem::AccentColor);
+    }
+    if !plain(&s.footer_text, 200) {
+        return Err(BrandProblem::Footer);
+    }
+    let web = |u: &str| {
+        u.is_empty() || ((u.starts_with("https://") || u.starts_with("http://")) && plain(u, 2048))
+    };
+    if !web(&s.terms_url) || !web(&s.privacy_url) {
+        return Err(BrandProblem::PolicyUrl);
+    }
+    Ok(())
 }
 
 /// The settings (and vault secrets) that decide where recovery mail and identity assertions
@@ -727,6 +845,85 @@ pub async fn apply_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brand_settings_are_validated() {
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG\r\n\x1a\nrest");
+        let svg = base64::engine::general_purpose::STANDARD.encode(b"<svg onload=alert(1)>");
+        let huge = base64::engine::general_purpose::STANDARD
+            .encode([b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0; MAX_LOGO_BYTES]].concat());
+        let check = |change: &dyn Fn(&mut Settings)| {
+            let mut s = Settings::default();
+            change(&mut s);
+            check_brand(&s)
+        };
+        assert_eq!(check(&|_| {}), Ok(()));
+        assert_eq!(check(&|s| s.system_name = "MyForum 论坛".into()), Ok(()));
+        assert_eq!(
+            check(&|s| s.system_name = " ".into()),
+            Err(BrandProblem::Name)
+        );
+        assert_eq!(
+            check(&|s| s.system_name = "a\nb".into()),
+            Err(BrandProblem::Name)
+        );
+        assert_eq!(
+            check(&|s| s.system_name = "x".repeat(41)),
+            Err(BrandProblem::Name)
+        );
+        assert_eq!(
+            check(&|s| s.logo_url = "https://cdn.example/l.png".into()),
+            Ok(())
+        );
+        assert_eq!(
+            check(&|s| s.logo_url = "http://cdn.example/l.png".into()),
+            Err(BrandProblem::LogoUrl)
+        );
+        assert_eq!(
+            check(&|s| s.logo_url = "javascript:alert(1)".into()),
+            Err(BrandProblem::LogoUrl)
+        );
+        assert_eq!(check(&|s| s.logo_upload = png.clone()), Ok(()));
+        assert_eq!(
+            check(&|s| s.logo_upload = svg.clone()),
+            Err(BrandProblem::LogoUpload)
+        );
+        assert_eq!(
+            check(&|s| s.logo_upload = huge.clone()),
+            Err(BrandProblem::LogoUpload)
+        );
+        assert_eq!(check(&|s| s.accent_color = "#0a7F3c".into()), Ok(()));
+        for bad in ["red", "#fff", "#12345g", "0a7f3c", "#0a7f3c;x"] {
+            assert_eq!(
+                check(&|s| s.accent_color = bad.into()),
+                Err(BrandProblem::AccentColor),
+                "{bad}"
+            );
+        }
+        assert_eq!(check(&|s| s.footer_text = "© MyForum".into()), Ok(()));
+        assert_eq!(
+            check(&|s| s.footer_text = "x".repeat(201)),
+            Err(BrandProblem::Footer)
+        );
+        assert_eq!(
+            check(&|s| s.terms_url = "https://forum.example/tos".into()),
+            Ok(())
+        );
+        assert_eq!(
+            check(&|s| s.privacy_url = "javascript:alert(1)".into()),
+            Err(BrandProblem::PolicyUrl)
+        );
+    }
+
+    #[test]
+    fn logo_kinds_are_told_by_their_first_bytes() {
+        assert_eq!(logo_media_type(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
+        assert_eq!(logo_media_type(b"GIF89a.."), Some("image/gif"));
+        assert_eq!(logo_media_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(logo_media_type(b"RIFF\0\0\0\0WAVEfmt "), None);
+        assert_eq!(logo_media_type(b"<?xml"), None);
+    }
 
     #[test]
     fn host_patterns_name_a_host_or_its_subdomains_only() {

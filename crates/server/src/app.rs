@@ -132,12 +132,6 @@ impl Node {
                 cache: Duration::from_secs(config.key_cache_secs),
             },
         ));
-        let two_factor = Arc::new(keyward_core::accounts::two_factor::TwoFactor::new(
-            store.clone(),
-            clock.clone(),
-            master_for_2fa,
-            "Keyward".into(),
-        ));
         let passkeys = Arc::new(keyward_core::accounts::passkeys::Passkeys::new(
             store.clone(),
             clock.clone(),
@@ -145,6 +139,12 @@ impl Node {
         ));
         let limits = Arc::new(RateLimiter::new(store.clone(), clock.clone()));
         let settings = Arc::new(SettingsCache::new(store.clone(), Duration::from_secs(2)));
+        let two_factor = Arc::new(keyward_core::accounts::two_factor::TwoFactor::new(
+            store.clone(),
+            clock.clone(),
+            master_for_2fa,
+            settings.clone(),
+        ));
         let fetcher = keyward_upstream::GuardedFetcher::new(
             &outbound_roots,
             keyward_upstream::FetchLimits::default(),

@@ -13,11 +13,13 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::WebConfig;
+use keyward_core::settings::SettingsCache;
+use std::sync::Arc;
 
 /// Wraps the whole router in one stack of layers. Built with `ServiceBuilder` around the
 /// router, not with `Router::layer`, which wraps every route and boxes each layer, so that every
 /// request would clone and allocate each layer of its route again.
-pub fn apply(router: Router, config: &WebConfig) -> Router {
+pub fn apply(router: Router, config: &WebConfig, settings: Arc<SettingsCache>) -> Router {
     // Browsers that reached us over https stay on https.
     let hsts = config.https().then(|| {
         SetResponseHeaderLayer::if_not_present(
@@ -51,6 +53,11 @@ pub fn apply(router: Router, config: &WebConfig) -> Router {
         ))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .option_layer(hsts)
+        // Pages wear the platform's brand from these settings (`pages::brand`).
+        .layer(axum::middleware::from_fn_with_state(
+            settings,
+            crate::pages::brand::scope,
+        ))
         .service(router);
     Router::new().fallback_service(stack)
 }

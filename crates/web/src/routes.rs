@@ -320,8 +320,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::render))
+        .route("/brand.css", get(pages::brand::stylesheet))
+        .route("/brand/logo", get(pages::brand::logo))
         .fallback(|| async { ApiError::NotFound("未找到") })
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
-        .with_state(state);
-    middleware::apply(app, &config)
+        .with_state(state.clone());
+    middleware::apply(app, &config, state.settings.clone())
 }

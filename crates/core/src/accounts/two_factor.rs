@@ -12,7 +12,7 @@ use crate::limits::{self, Keyed, LimitError, RateLimiter};
 use crate::model::{TwoFactorRecord, User, UserId};
 use crate::oidc::MasterKey;
 use crate::secret::{SecretHash, random_bytes, random_string};
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsCache};
 use crate::store::{Store, StoreError, UserPatch};
 use std::sync::Arc;
 use totp_rs::{Builder, Totp};
@@ -79,7 +79,8 @@ pub struct TwoFactor {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     master: MasterKey,
-    issuer: String,
+    /// The platform's name, the issuer authenticator apps show beside the code.
+    settings: Arc<SettingsCache>,
     limiter: RateLimiter,
 }
 
@@ -121,14 +122,14 @@ impl TwoFactor {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         master: MasterKey,
-        issuer: String,
+        settings: Arc<SettingsCache>,
     ) -> Self {
         Self {
             limiter: RateLimiter::new(store.clone(), clock.clone()),
             store,
             clock,
             master,
-            issuer,
+            settings,
         }
     }
 
@@ -138,7 +139,12 @@ impl TwoFactor {
             .master
             .decrypt(LABEL, sealed)
             .map_err(|e| TwoFactorError::Secret(e.to_string()))?;
-        totp(secret, &user.username, &self.issuer)
+        totp(secret, &user.username, &self.issuer())
+    }
+
+    /// The system name as an `otpauth` issuer, which may not hold a colon.
+    fn issuer(&self) -> String {
+        self.settings.latest().system_name.replace(':', " ")
     }
 
     /// A new secret and recovery codes, not yet active until a code from the app confirms it.
@@ -148,7 +154,11 @@ impl TwoFactor {
             return Err(TwoFactorError::AlreadyEnabled);
         }
         let secret = random_bytes(20);
-        let generator = totp(secret.clone(), &user.username, &self.issuer)?;
+        let issuer = match self.settings.get().await {
+            Ok(settings) => settings.system_name.replace(':', " "),
+            Err(_) => self.issuer(),
+        };
+        let generator = totp(secret.clone(), &user.username, &issuer)?;
         let url = generator
             .to_url()
             .map_err(|e| TwoFactorError::Secret(format!("{e:?}")))?;

@@ -2,9 +2,11 @@
 //! switch. The switch is a plain link (no script), so it carries the page to come back to.
 
 use super::Texts;
+use super::brand::Brand;
 use keyward_core::model::User;
 
 pub struct Chrome {
+    pub brand: Brand,
     pub nav: Option<Nav>,
     pub switch_href: String,
 }
@@ -20,6 +22,7 @@ impl Chrome {
     pub fn new(t: &Texts, path: &str, user: Option<&User>) -> Self {
         let path = super::safe_return_to(path).unwrap_or("/");
         Self {
+            brand: Brand::current(),
             nav: user.map(|u| Nav {
                 username: u.username.clone(),
                 is_admin: u.role.is_admin(),

@@ -26,7 +26,7 @@ use keyward_core::oauth::resources::ResourceError;
 use keyward_core::oauth::scope::UnknownScope;
 use keyward_core::oidc::KeyError;
 use keyward_core::oidc::master_key::MasterKeyError;
-use keyward_core::settings::{InvalidSettings, SettingsError, SettingsUpdateError};
+use keyward_core::settings::{BrandProblem, InvalidSettings, SettingsError, SettingsUpdateError};
 use keyward_core::vault::VaultError;
 use std::borrow::Cow;
 
@@ -585,7 +585,26 @@ impl PageMessage for InvalidSettings {
                      at most 100 APIs, purge after 1 to 3650 days.",
                 ),
             ),
+            Self::Brand(problem) => problem.words(),
         }
+    }
+}
+
+impl PageMessage for BrandProblem {
+    fn words(&self) -> Words {
+        let en = match self {
+            Self::Name => "The system name must be 1 to 40 characters, without control characters.",
+            Self::LogoUrl => "The logo address must be an https URL.",
+            Self::LogoUpload => {
+                "The uploaded logo must be a PNG, JPEG, GIF or WebP image of at most 128 KB."
+            }
+            Self::AccentColor => "The accent colour must be written #rrggbb.",
+            Self::Footer => {
+                "The footer line may have at most 200 characters, without control characters."
+            }
+            Self::PolicyUrl => "The terms and privacy links must be http(s) URLs.",
+        };
+        (Cow::Owned(self.to_string()), Cow::Borrowed(en))
     }
 }
 

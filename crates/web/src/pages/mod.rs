@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_topup;
 #[cfg(test)]
 mod all_templates;
+pub mod brand;
 pub mod chrome;
 pub mod console;
 pub mod device;
@@ -122,6 +123,8 @@ page_words! {
         nav_topup: "充值", "Top up";
         nav_admin: "管理后台", "Admin";
         nav_logout: "退出登录", "Log out";
+        terms: "服务条款", "Terms";
+        privacy: "隐私政策", "Privacy";
     }
 }
 
@@ -383,10 +386,14 @@ pub fn encode_return_to(path: &str) -> String {
     percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-/// `GET /static/keyward.css`.
+/// `GET /static/keyward.css`: one stylesheet, kept in a file per part of the site.
 pub async fn stylesheet() -> Response {
     static_file(
-        include_str!("../../static/keyward.css"),
+        concat!(
+            include_str!("../../static/keyward.css"),
+            include_str!("../../static/apps.css"),
+            include_str!("../../static/admin.css"),
+        ),
         "text/css; charset=utf-8",
     )
 }
