@@ -29,6 +29,8 @@ pub struct Settings {
     pub allow_http_redirect_uris: bool,
     /// Quota units per unit of currency: `balance_formatted = (quota − used_quota) / this`.
     pub quota_per_unit: i64,
+    /// The currency a unit of balance is in, as pages write it before an amount (`$`, `¥`).
+    pub currency_symbol: String,
     /// Where `/api/oauth2/topup` sends users; empty means this server's `/topup` page.
     pub topup_url: String,
 
@@ -292,6 +294,7 @@ impl Default for Settings {
             app_review_required: true,
             allow_http_redirect_uris: false,
             quota_per_unit: 1000,
+            currency_symbol: "$".into(),
             topup_url: String::new(),
             github_enabled: false,
             github_client_id: String::new(),
@@ -614,6 +617,8 @@ pub enum BrandProblem {
     LogoUpload,
     #[error("主题色须为 #rrggbb 形式")]
     AccentColor,
+    #[error("货币符号最多 8 个字符")]
+    Currency,
     #[error("页脚文字最多 200 个字符，且不含控制字符")]
     Footer,
     #[error("服务条款和隐私政策须为 http(s) 地址")]
@@ -673,6 +678,9 @@ fn check_brand(s: &Settings) -> Result<(), BrandProblem> {
     }
     if !s.accent_color.is_empty() && parse_hex_color(&s.accent_color).is_none() {
         return Err(BrandProblem::AccentColor);
+    }
+    if s.currency_symbol.chars().count() > 8 || s.currency_symbol.chars().any(char::is_control) {
+        return Err(BrandProblem::Currency);
     }
     if !plain(&s.footer_text, 200) {
         return Err(BrandProblem::Footer);

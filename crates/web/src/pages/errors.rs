@@ -599,6 +599,7 @@ impl PageMessage for BrandProblem {
                 "The uploaded logo must be a PNG, JPEG, GIF or WebP image of at most 128 KB."
             }
             Self::AccentColor => "The accent colour must be written #rrggbb.",
+            Self::Currency => "The currency symbol may have at most 8 characters.",
             Self::Footer => {
                 "The footer line may have at most 200 characters, without control characters."
             }
