@@ -9,6 +9,7 @@ pub mod brand;
 pub mod chrome;
 pub mod console;
 pub mod device;
+pub mod docs;
 pub mod errors;
 pub mod login;
 pub mod session;
@@ -123,6 +124,8 @@ page_words! {
         nav_topup: "充值", "Top up";
         nav_admin: "管理后台", "Admin";
         nav_logout: "退出登录", "Log out";
+        /// The button that opens the navigation on narrow screens.
+        nav_menu: "菜单", "Menu";
         terms: "服务条款", "Terms";
         privacy: "隐私政策", "Privacy";
     }
@@ -327,6 +330,81 @@ pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Respo
             message,
         },
     )
+}
+
+/// Why a form failed, as its page shows it: attached to the field it is about (the input gets
+/// `aria-invalid` and `aria-describedby="FIELD-error"`, the message follows it as
+/// `<p id="FIELD-error" class="error">`), or said for the form as a whole (`field` empty).
+#[derive(Debug, Default, Clone)]
+pub struct Problem {
+    field: &'static str,
+    message: Option<String>,
+}
+
+impl Problem {
+    /// Nothing went wrong.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// About the form as a whole (shown above it).
+    pub fn form(message: impl Into<String>) -> Self {
+        Self {
+            field: "",
+            message: Some(message.into()),
+        }
+    }
+
+    /// About the field whose `id` is `field`.
+    pub fn at(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: Some(message.into()),
+        }
+    }
+
+    /// `message`, if any, about the form as a whole.
+    pub fn of(message: Option<String>) -> Self {
+        Self { field: "", message }
+    }
+
+    /// `message`, if any, about `field`.
+    pub fn of_field(field: &'static str, message: Option<String>) -> Self {
+        Self { field, message }
+    }
+
+    pub fn is_some(&self) -> bool {
+        self.message.is_some()
+    }
+
+    /// The message said for the whole form, not attached to a field.
+    pub fn general(&self) -> Option<&str> {
+        self.message.as_deref().filter(|_| self.field.is_empty())
+    }
+
+    /// Whether the message is about `field`.
+    pub fn on(&self, field: &str) -> bool {
+        self.message.is_some() && !self.field.is_empty() && self.field == field
+    }
+
+    /// The message about `field`, if it is the one.
+    pub fn message_on(&self, field: &str) -> Option<&str> {
+        self.message.as_deref().filter(|_| self.on(field))
+    }
+
+    /// The text, wherever it is shown.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+/// The status of a page that answers a form: 422 when it says why the form failed.
+pub fn problem_status(problem: &Problem) -> StatusCode {
+    if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// The status of a page that answers a form: 422 when it says why the form failed.
