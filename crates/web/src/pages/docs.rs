@@ -91,6 +91,19 @@ pub async fn guide(headers: HeaderMap) -> Response {
 }
 
 #[cfg(test)]
+pub(crate) fn samples(t: &'static Texts) -> super::Gallery {
+    let d = if t.lang == super::EN.lang { &EN } else { &ZH };
+    let page = DocsPage {
+        t,
+        d,
+        chrome: Chrome::bare(t, "/docs/integration-guide"),
+        body: to_html("# Guide <x>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode\n```\n"),
+        source_href: "/docs/integration-guide.en.md",
+    };
+    vec![("docs.html", page.render().unwrap_or_default())]
+}
+
+#[cfg(test)]
 mod tests {
     use super::to_html;
 
@@ -117,17 +130,4 @@ mod tests {
             assert!(html.contains("href=\"/docs/api-reference.md\""));
         }
     }
-}
-
-#[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> super::Gallery {
-    let d = if t.lang == super::EN.lang { &EN } else { &ZH };
-    let page = DocsPage {
-        t,
-        d,
-        chrome: Chrome::bare(t, "/docs/integration-guide"),
-        body: to_html("# Guide <x>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode\n```\n"),
-        source_href: "/docs/integration-guide.en.md",
-    };
-    vec![("docs.html", page.render().unwrap_or_default())]
 }

@@ -392,6 +392,15 @@ impl Problem {
         self.message.as_deref().filter(|_| self.on(field))
     }
 
+    /// The same message said for the whole form when its field is among `hidden` (not on the
+    /// page as it is rendered), so that no message is lost.
+    pub fn unless_hidden(mut self, hidden: &[&str]) -> Self {
+        if hidden.contains(&self.field) {
+            self.field = "";
+        }
+        self
+    }
+
     /// The text, wherever it is shown.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
@@ -510,7 +519,21 @@ fn static_file(body: &'static str, content_type: &'static str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{Lang, preferred_language, safe_return_to};
+    use super::{Lang, Problem, preferred_language, safe_return_to};
+
+    #[test]
+    fn a_problem_is_said_at_its_field_or_for_the_form() {
+        let at = Problem::at("email", "bad");
+        assert!(at.on("email") && !at.on("code"));
+        assert_eq!(at.message_on("email"), Some("bad"));
+        assert_eq!(at.general(), None);
+        let moved = at.unless_hidden(&["email", "code"]);
+        assert!(!moved.on("email"));
+        assert_eq!(moved.general(), Some("bad"), "never lost");
+        assert!(!Problem::none().on(""));
+        assert_eq!(Problem::of(Some("x".into())).general(), Some("x"));
+        assert_eq!(Problem::of_field("key", None).message(), None);
+    }
 
     #[test]
     fn accept_language_weights_are_honoured() {

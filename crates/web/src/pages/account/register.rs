@@ -102,7 +102,11 @@ async fn show(
                 closed,
                 needs_email: settings.email_verification_enabled,
                 notice: view.notice,
-                error: view.error,
+                error: if settings.email_verification_enabled {
+                    view.error
+                } else {
+                    view.error.unless_hidden(&["email", "code"])
+                },
             },
         )
     })

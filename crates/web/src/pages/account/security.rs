@@ -141,6 +141,22 @@ pub(super) async fn show(
             current: s.id_hash == page.session.id_hash,
         })
         .collect();
+    let smtp = !settings.smtp_host.is_empty();
+    // Fields of the sections this page does not show as it stands.
+    let mut hidden = Vec::new();
+    if user.password_hash.is_none() {
+        hidden.push("current");
+    }
+    if !record.enabled {
+        hidden.push("disable-code");
+    }
+    if !smtp || user.email_verified {
+        hidden.extend(["email", "email-code"]);
+    }
+    if !smtp || !user.email_verified {
+        hidden.extend(["new-email", "new-email-code"]);
+    }
+    let error = error.unless_hidden(&hidden);
     render(
         status,
         &SecurityPage {
@@ -157,7 +173,7 @@ pub(super) async fn show(
             bind_links,
             email: user.email.clone(),
             email_verified: user.email_verified,
-            smtp: !settings.smtp_host.is_empty(),
+            smtp,
             email_prefill: email_prefill.to_owned(),
             sessions,
             passkeys,
