@@ -129,7 +129,10 @@ async fn every_page_passes_the_accessibility_audit_in_both_languages_widths_and_
         browser.sign_out(&app).await;
         match who {
             Who::Anyone => {}
-            Who::User => browser.login(&app, "pia", PASSWORD, "/").await,
+            Who::User => {
+                browser.login(&app, "pia", PASSWORD, "/").await;
+                navigation_folds_into_a_menu_on_phones(&browser).await;
+            }
             Who::Admin => browser.login(&app, ADMIN, ADMIN_PASSWORD, "/").await,
         }
         for lang in LANGUAGES {
@@ -181,6 +184,27 @@ async fn every_page_passes_the_accessibility_audit_in_both_languages_widths_and_
         violations.len(),
         violations.join("\n")
     );
+}
+
+/// On a phone the header's links wait behind a menu button that works without script (a
+/// `<details>`); on a desktop they are in the header.
+async fn navigation_folds_into_a_menu_on_phones(browser: &Browser) {
+    assert!(browser.displayed(".wide-nav a[href='/topup']").await);
+    assert!(!browser.displayed(".menu summary").await);
+    browser.resize(PHONE).await;
+    assert!(
+        !browser.displayed(".wide-nav a[href='/topup']").await,
+        "folded"
+    );
+    assert!(
+        !browser.displayed(".menu nav a[href='/topup']").await,
+        "closed"
+    );
+    browser.click(".menu summary").await;
+    browser.wait_displayed(".menu nav a[href='/topup']").await;
+    browser.click(".menu nav a[href='/topup']").await;
+    browser.wait_for("form[action='/topup']").await;
+    browser.resize(DESKTOP).await;
 }
 
 /// A user (pia) with an approved app, so that the pages have content;

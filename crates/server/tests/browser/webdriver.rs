@@ -141,6 +141,15 @@ impl Browser {
         panic!("{css} never became visible");
     }
 
+    /// Whether the first element matching `css` is shown now.
+    pub async fn displayed(&self, css: &str) -> bool {
+        self.wait_for(css)
+            .await
+            .is_displayed()
+            .await
+            .expect("displayed")
+    }
+
     pub async fn wait_text(&self, css: &str, part: &str) {
         for _ in 0..150 {
             if self.text(css).await.contains(part) {
