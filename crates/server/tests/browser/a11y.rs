@@ -123,8 +123,11 @@ async fn every_page_passes_the_accessibility_audit_in_both_languages_widths_and_
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (app_id, user_id) = sample_data(&app).await;
 
-    let mut violations = Vec::new();
-    let mut walked = 0;
+    let mut audit = Audit {
+        axe,
+        violations: Vec::new(),
+        walked: 0,
+    };
     for who in [Who::Anyone, Who::User, Who::Admin] {
         browser.sign_out(&app).await;
         match who {
@@ -146,44 +149,88 @@ async fn every_page_passes_the_accessibility_audit_in_both_languages_widths_and_
                     .replace("{app}", &app_id.to_string())
                     .replace("{user}", &user_id.to_string());
                 browser.goto(&app.url(&path)).await;
-                browser.wait_for("main").await;
-                browser.execute(&axe).await;
-                for scheme in SCHEMES {
-                    browser.color_scheme(scheme).await;
-                    for (width, size) in [("desktop", DESKTOP), ("phone", PHONE)] {
-                        browser.resize(size).await;
-                        if scheme == "light" {
-                            browser
-                                .screenshot_as(&format!("a11y-{name}-{lang}-{width}"))
-                                .await;
-                        } else if width == "phone" && lang == "en" {
-                            browser
-                                .screenshot_as(&format!("a11y-{name}-{lang}-{width}-dark"))
-                                .await;
-                        }
-                        for found in audit(&browser).await {
-                            violations.push(format!(
-                                "{name} ({path}) · {}×{} · {scheme} · {lang}: {found}",
-                                size.0, size.1
-                            ));
-                        }
-                        walked += 1;
-                    }
+                audit.here(&browser, name, lang).await;
+            }
+            // Pages that only a form's answer shows.
+            match who {
+                Who::Anyone => {
+                    browser.goto(&app.url("/login")).await;
+                    browser.fill("#username", "pia").await;
+                    browser.fill("#password", "not-her-password").await;
+                    browser
+                        .click("form[action='/login'] button[type=submit]")
+                        .await;
+                    browser.wait_for("#password-error").await;
+                    audit.here(&browser, "login-failed", lang).await;
                 }
-                browser.color_scheme("light").await;
-                browser.resize(DESKTOP).await;
+                Who::User => {
+                    browser.goto(&app.url("/user/security")).await;
+                    browser
+                        .click("form[action='/user/security/totp/setup'] button")
+                        .await;
+                    browser
+                        .wait_for("form[action='/user/security/totp/enable']")
+                        .await;
+                    audit.here(&browser, "totp-setup", lang).await;
+                }
+                Who::Admin => {}
             }
         }
     }
     browser.close().await;
     app.stop().await;
-    assert_eq!(walked, PAGES.len() * 8, "every page at every combination");
-    assert!(
-        violations.is_empty(),
-        "{} serious or critical accessibility violations:\n{}",
-        violations.len(),
-        violations.join("\n")
+    assert_eq!(
+        audit.walked,
+        (PAGES.len() + 2) * 8,
+        "every page at every combination"
     );
+    assert!(
+        audit.violations.is_empty(),
+        "{} serious or critical accessibility violations:\n{}",
+        audit.violations.len(),
+        audit.violations.join("\n")
+    );
+}
+
+/// axe-core's source and what it found so far.
+struct Audit {
+    axe: String,
+    violations: Vec<String>,
+    walked: usize,
+}
+
+impl Audit {
+    /// Audits the page the browser shows at both widths in both schemes (the page is not
+    /// reloaded); screenshots in the light scheme, and on a phone in the dark one in English.
+    async fn here(&mut self, browser: &Browser, name: &str, lang: &str) {
+        browser.wait_for("main").await;
+        let path = browser.path().await;
+        browser.execute(&self.axe).await;
+        for scheme in SCHEMES {
+            browser.color_scheme(scheme).await;
+            for (width, size) in [("desktop", DESKTOP), ("phone", PHONE)] {
+                browser.resize(size).await;
+                if scheme == "light" {
+                    browser
+                        .screenshot_as(&format!("a11y-{name}-{lang}-{width}"))
+                        .await;
+                } else if width == "phone" && lang == "en" {
+                    browser
+                        .screenshot_as(&format!("a11y-{name}-{lang}-{width}-dark"))
+                        .await;
+                }
+                for found in audit(browser).await {
+                    self.violations.push(format!(
+                        "{name} ({path}) · {}×{} · {scheme} · {lang}: {found}",
+                        size.0, size.1
+                    ));
+                }
+                self.walked += 1;
+            }
+        }
+        browser.color_scheme("light").await;
+        browser.resize(DESKTOP).await;
+    }
 }
 
 /// On a phone the header's links wait behind a menu button that works without script (a
