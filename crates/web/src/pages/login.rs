@@ -37,7 +37,7 @@ struct LoginPage<'a> {
     return_to: &'a str,
     username: &'a str,
     /// A failed login is said at the password field.
-    error: super::Problem,
+    error: super::FormError,
     /// The passkey button and autofill prompt, when this host can offer passkeys.
     passkey: Option<&'static PasskeyTexts>,
 }
@@ -111,7 +111,7 @@ pub async fn get(page: AnonymousPage, Query(query): Query<LoginQuery>) -> Respon
                 csrf_token,
                 return_to,
                 username: hint.unwrap_or_default(),
-                error: super::Problem::of(error.map(str::to_owned)),
+                error: super::FormError::of(error.map(str::to_owned)),
                 passkey: offers_passkeys(&state, t),
             },
         )
@@ -169,7 +169,7 @@ pub async fn post(
                     chrome: super::Chrome::bare(t, "/login"),
                     csrf_token: &csrf_token,
                     return_to: &return_to,
-                    error: super::Problem::none(),
+                    error: super::FormError::none(),
                     passkey: second_factor_passkey(&state, t, &user).await,
                 };
                 (jar, render(StatusCode::OK, &page)).into_response()
@@ -196,7 +196,7 @@ pub async fn post(
                 csrf_token: &csrf_token,
                 return_to: &return_to,
                 username: &form.username,
-                error: super::Problem::at("password", message),
+                error: super::FormError::at("password", message),
                 passkey: offers_passkeys(&state, t),
             };
             let mut response = (jar, render(status, &page)).into_response();
@@ -328,7 +328,7 @@ struct SecondFactorPage<'a> {
     csrf_token: &'a str,
     return_to: &'a str,
     /// A wrong code is said at the code field.
-    error: super::Problem,
+    error: super::FormError,
     /// "Use a passkey instead", when the account has one.
     passkey: Option<&'static PasskeyTexts>,
 }
@@ -365,7 +365,7 @@ pub async fn second_factor_page(
                 chrome: super::Chrome::bare(t, "/login"),
                 csrf_token,
                 return_to,
-                error: super::Problem::none(),
+                error: super::FormError::none(),
                 passkey,
             },
         )
@@ -407,7 +407,7 @@ pub async fn second_factor(
                     chrome: super::Chrome::bare(t, "/login"),
                     csrf_token: &csrf_token,
                     return_to: &return_to,
-                    error: super::Problem::at("code", message.clone()),
+                    error: super::FormError::at("code", message.clone()),
                     passkey: second_factor_passkey(&state, t, &user).await,
                 };
                 (jar, render(StatusCode::OK, &page)).into_response()
@@ -466,14 +466,14 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         return_to: "/oauth/authorize?x=1",
         username: "alice",
         passkey: Some(super::account::passkeys::passkey_texts(t)),
-        error: super::Problem::at("password", "用户名或密码错误"),
+        error: super::FormError::at("password", "用户名或密码错误"),
     };
     let second = SecondFactorPage {
         t,
         chrome: super::Chrome::bare(t, "/login"),
         csrf_token: "csrf",
         return_to: "/",
-        error: super::Problem::at("code", "验证码无效"),
+        error: super::FormError::at("code", "验证码无效"),
         passkey: Some(super::account::passkeys::passkey_texts(t)),
     };
     vec![

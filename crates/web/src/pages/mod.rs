@@ -336,12 +336,12 @@ pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Respo
 /// `aria-invalid` and `aria-describedby="FIELD-error"`, the message follows it as
 /// `<p id="FIELD-error" class="error">`), or said for the form as a whole (`field` empty).
 #[derive(Debug, Default, Clone)]
-pub struct Problem {
+pub struct FormError {
     field: &'static str,
     message: Option<String>,
 }
 
-impl Problem {
+impl FormError {
     /// Nothing went wrong.
     pub fn none() -> Self {
         Self::default()
@@ -404,15 +404,6 @@ impl Problem {
     /// The text, wherever it is shown.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
-    }
-}
-
-/// The status of a page that answers a form: 422 when it says why the form failed.
-pub fn problem_status(problem: &Problem) -> StatusCode {
-    if problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
     }
 }
 
@@ -519,20 +510,20 @@ fn static_file(body: &'static str, content_type: &'static str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{Lang, Problem, preferred_language, safe_return_to};
+    use super::{FormError, Lang, preferred_language, safe_return_to};
 
     #[test]
     fn a_problem_is_said_at_its_field_or_for_the_form() {
-        let at = Problem::at("email", "bad");
+        let at = FormError::at("email", "bad");
         assert!(at.on("email") && !at.on("code"));
         assert_eq!(at.message_on("email"), Some("bad"));
         assert_eq!(at.general(), None);
         let moved = at.unless_hidden(&["email", "code"]);
         assert!(!moved.on("email"));
         assert_eq!(moved.general(), Some("bad"), "never lost");
-        assert!(!Problem::none().on(""));
-        assert_eq!(Problem::of(Some("x".into())).general(), Some("x"));
-        assert_eq!(Problem::of_field("key", None).message(), None);
+        assert!(!FormError::none().on(""));
+        assert_eq!(FormError::of(Some("x".into())).general(), Some("x"));
+        assert_eq!(FormError::of_field("key", None).message(), None);
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub async fn post(
         {
             Ok(()) => {
                 let sent = Some(account_texts(page.t).code_sent);
-                let none = crate::pages::Problem::none();
+                let none = crate::pages::FormError::none();
                 show(&state, &page, StatusCode::OK, sent, none, &form.email).await
             }
             Err(e) => refused(&state, &page, "new-email", e).await,

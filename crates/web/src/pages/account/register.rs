@@ -8,7 +8,7 @@ use crate::account::login::{LoginStep, begin_login};
 use crate::pages::login::{
     AnonymousPage, AnonymousPost, CSRF_COOKIE, Ways, anonymous_form, redirect, return_path, ways,
 };
-use crate::pages::{Chrome, Problem, Refusal, Texts, render};
+use crate::pages::{Chrome, FormError, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::Query;
@@ -37,7 +37,7 @@ struct RegisterPage<'a> {
     closed: Option<String>,
     needs_email: bool,
     notice: Option<&'static str>,
-    error: Problem,
+    error: FormError,
 }
 
 #[derive(Deserialize, Default)]
@@ -53,7 +53,7 @@ struct View<'a> {
     username: &'a str,
     email: &'a str,
     notice: Option<&'static str>,
-    error: Problem,
+    error: FormError,
 }
 
 async fn show(
@@ -139,7 +139,7 @@ pub async fn get(page: AnonymousPage, Query(query): Query<RegisterQuery>) -> Res
         username: "",
         email: "",
         notice: None,
-        error: Problem::none(),
+        error: FormError::none(),
     };
     show(&state, t, jar, StatusCode::OK, view).await
 }
@@ -175,7 +175,7 @@ pub async fn post(
     } else {
         ""
     };
-    let view = |notice: Option<&'static str>, error: Problem| View {
+    let view = |notice: Option<&'static str>, error: FormError| View {
         return_to: &return_to,
         aff,
         username: &form.username,
@@ -186,10 +186,10 @@ pub async fn post(
     if form.action == "send_code" {
         let (status, view) =
             match send_verification_code(&state, &form.email, &client.ip, None).await {
-                Ok(()) => (StatusCode::OK, view(Some(a.code_sent), Problem::none())),
+                Ok(()) => (StatusCode::OK, view(Some(a.code_sent), FormError::none())),
                 Err(e) => match Refusal::of(t, e) {
                     Refusal::Shown(status, message) => {
-                        (status, view(None, Problem::at("email", message)))
+                        (status, view(None, FormError::at("email", message)))
                     }
                     Refusal::Ours(detail) => return unavailable(t, &detail),
                 },
@@ -197,7 +197,7 @@ pub async fn post(
         return show(&state, t, jar, status, view).await;
     }
     if form.password != form.password2 {
-        let error = Problem::at("password2", a.passwords_differ);
+        let error = FormError::at("password2", a.passwords_differ);
         return show(&state, t, jar, StatusCode::OK, view(None, error)).await;
     }
     let settings = match state.settings.get().await {
@@ -221,7 +221,7 @@ pub async fn post(
                 AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::OK,
             };
-            let error = Problem::of_field(field_of(&e), Some(t.error(&e)));
+            let error = FormError::of_field(field_of(&e), Some(t.error(&e)));
             return show(&state, t, jar, status, view(None, error)).await;
         }
     };
@@ -259,7 +259,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         closed,
         needs_email,
         notice: Some(a.code_sent),
-        error: Problem::at("password2", a.passwords_differ),
+        error: FormError::at("password2", a.passwords_differ),
     };
     vec![
         (

@@ -5,7 +5,7 @@
 
 use super::{AccountTexts, account_texts, unavailable};
 use crate::pages::login::{AnonymousPage, AnonymousPost, anonymous_form};
-use crate::pages::{Chrome, Problem, Refusal, Texts, render};
+use crate::pages::{Chrome, FormError, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::Query;
@@ -24,7 +24,7 @@ struct AskPage<'a> {
     email: &'a str,
     notice: Option<&'static str>,
     /// Said at the e-mail field.
-    error: Problem,
+    error: FormError,
 }
 
 async fn ask(
@@ -46,7 +46,7 @@ async fn ask(
                 csrf_token,
                 email,
                 notice,
-                error: Problem::of_field("email", error),
+                error: FormError::of_field("email", error),
             },
         )
     })
@@ -101,7 +101,7 @@ struct ChoosePage<'a> {
     token: &'a str,
     /// Set once the password was changed: the form is gone.
     done: bool,
-    error: Problem,
+    error: FormError,
 }
 
 #[derive(Deserialize, Default)]
@@ -123,7 +123,7 @@ async fn choose(
     email: &str,
     token: &str,
     done: bool,
-    error: Problem,
+    error: FormError,
 ) -> Response {
     anonymous_form(state, jar, |csrf_token| {
         render(
@@ -146,7 +146,7 @@ async fn choose(
 pub async fn choose_get(page: AnonymousPage, Query(query): Query<LinkQuery>) -> Response {
     let AnonymousPage { state, t, jar } = page;
     if query.email.len() > 256 || query.token.len() > 128 {
-        let error = Problem::form(account_texts(t).reset_bad_link);
+        let error = FormError::form(account_texts(t).reset_bad_link);
         return choose(
             &state,
             t,
@@ -167,7 +167,7 @@ pub async fn choose_get(page: AnonymousPage, Query(query): Query<LinkQuery>) -> 
         &query.email,
         &query.token,
         false,
-        Problem::none(),
+        FormError::none(),
     )
     .await
 }
@@ -194,7 +194,10 @@ pub async fn choose_post(
 ) -> Response {
     let a = account_texts(t);
     let (status, error) = if form.password != form.password2 {
-        (StatusCode::OK, Problem::at("password2", a.passwords_differ))
+        (
+            StatusCode::OK,
+            FormError::at("password2", a.passwords_differ),
+        )
     } else {
         let reset = state
             .accounts
@@ -202,11 +205,11 @@ pub async fn choose_post(
             .await;
         match reset {
             Ok(()) => {
-                let none = Problem::none();
+                let none = FormError::none();
                 return choose(&state, t, jar, StatusCode::OK, "", "", true, none).await;
             }
             Err(e) => match Refusal::of(t, e) {
-                Refusal::Shown(status, message) => (status, Problem::form(message)),
+                Refusal::Shown(status, message) => (status, FormError::form(message)),
                 Refusal::Ours(detail) => return unavailable(t, &detail),
             },
         }
@@ -234,7 +237,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         csrf_token: "csrf",
         email: "alice@example.com",
         notice: Some(a.reset_sent),
-        error: Problem::at("email", "请求过于频繁 <b>"),
+        error: FormError::at("email", "请求过于频繁 <b>"),
     };
     let choose = |done| ChoosePage {
         t,
@@ -244,7 +247,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         email: "alice@example.com",
         token: "tok_0123456789abcdef",
         done,
-        error: Problem::form(a.reset_bad_link),
+        error: FormError::form(a.reset_bad_link),
     };
     vec![
         ("account/reset.html", ask.render().unwrap_or_default()),

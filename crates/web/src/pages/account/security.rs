@@ -9,7 +9,7 @@ use super::{
 use crate::envelope::ApiError;
 use crate::pages::login::redirect;
 use crate::pages::{
-    Chrome, PageMessage, PagePost, PageUser, Problem, Refusal, Texts, TokenOnly, render,
+    Chrome, FormError, PageMessage, PagePost, PageUser, Refusal, Texts, TokenOnly, render,
 };
 use crate::state::AppState;
 use askama::Template;
@@ -51,7 +51,7 @@ struct SecurityPage {
     chrome: Chrome,
     csrf_token: String,
     notice: Option<&'static str>,
-    error: Problem,
+    error: FormError,
     has_password: bool,
     totp_enabled: bool,
     recovery_left: usize,
@@ -82,7 +82,7 @@ pub(super) async fn show(
     page: &PageUser,
     status: StatusCode,
     notice: Option<&'static str>,
-    error: Problem,
+    error: FormError,
     email_prefill: &str,
 ) -> Response {
     let t = page.t;
@@ -191,7 +191,7 @@ pub(super) async fn refused(
 ) -> Response {
     match Refusal::of(page.t, e) {
         Refusal::Shown(status, message) => {
-            let error = Problem::of_field(field, Some(message));
+            let error = FormError::of_field(field, Some(message));
             show(state, page, status, None, error, "").await
         }
         Refusal::Ours(detail) => unavailable(page.t, &detail),
@@ -219,7 +219,7 @@ pub async fn get(
 ) -> Response {
     let a = account_texts(page.t);
     let done = notice(a, query.done.as_deref()).or_else(|| super::passkeys::notice(page.t, &query));
-    let error = Problem::of(query.error(page.t));
+    let error = FormError::of(query.error(page.t));
     show(&state, &page, StatusCode::OK, done, error, "").await
 }
 
@@ -230,7 +230,7 @@ pub async fn show_error(
     status: StatusCode,
     message: String,
 ) -> Response {
-    show(state, page, status, None, Problem::form(message), "").await
+    show(state, page, status, None, FormError::form(message), "").await
 }
 
 #[derive(Deserialize, Default)]
@@ -259,7 +259,7 @@ pub async fn password(
             &page,
             StatusCode::OK,
             None,
-            Problem::at("new-password2", a.passwords_differ),
+            FormError::at("new-password2", a.passwords_differ),
             "",
         )
         .await;
@@ -301,7 +301,7 @@ struct TotpSetupPage {
     qr: Option<String>,
     codes: Vec<String>,
     /// A wrong code, said at the code field.
-    error: Problem,
+    error: FormError,
 }
 
 fn qr_data_uri(text: &str) -> Option<String> {
@@ -337,7 +337,7 @@ fn setup_page(
             otpauth_url,
             qr,
             codes,
-            error: Problem::of_field("code", error),
+            error: FormError::of_field("code", error),
         },
     )
 }
@@ -452,7 +452,7 @@ pub async fn unbind(
         .await;
     if let Err(e @ FederationError::NotLinked) = unlinked {
         // A 404, as `DELETE /api/user/identities/{provider}` answers it.
-        let message = Problem::form(page.t.error(&e));
+        let message = FormError::form(page.t.error(&e));
         return show(&state, &page, StatusCode::NOT_FOUND, None, message, "").await;
     }
     finish(&state, &page, unlinked, "unbound", "").await
@@ -481,7 +481,7 @@ pub async fn email(
         return match send_verification_code(&state, &form.email, &client.ip, user).await {
             Ok(()) => {
                 let sent = Some(account_texts(page.t).code_sent);
-                let none = Problem::none();
+                let none = FormError::none();
                 show(&state, &page, StatusCode::OK, sent, none, &form.email).await
             }
             Err(e) => refused(&state, &page, "email", e).await,
@@ -569,7 +569,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         chrome: super::sample_chrome(t, "/user/security"),
         csrf_token: "csrf".into(),
         notice: Some(a.password_changed),
-        error: Problem::at("current", "验证码无效 <b>"),
+        error: FormError::at("current", "验证码无效 <b>"),
         has_password: on,
         totp_enabled: on,
         recovery_left: if on { 7 } else { 0 },
@@ -646,7 +646,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         qr: qr_data_uri(&otpauth_url),
         otpauth_url,
         codes: vec!["a1b2-c3d4".into(), "e5f6-0718".into()],
-        error: Problem::at("code", t.error(&TwoFactorError::WrongCode)),
+        error: FormError::at("code", t.error(&TwoFactorError::WrongCode)),
     };
     vec![
         (

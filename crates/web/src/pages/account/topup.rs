@@ -2,7 +2,7 @@
 //! `POST /api/user/topup`).
 
 use super::{AccountTexts, account_texts, settings, unavailable};
-use crate::pages::{Chrome, PagePost, PageUser, Problem, Texts, render};
+use crate::pages::{Chrome, FormError, PagePost, PageUser, Texts, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -25,7 +25,7 @@ struct TopUpPage {
     balance: String,
     notice: Option<String>,
     /// Said at the code field.
-    error: Problem,
+    error: FormError,
 }
 
 async fn show(
@@ -61,7 +61,7 @@ async fn show(
             used_quota: user.used_quota,
             balance: money(user.quota.saturating_sub(user.used_quota)),
             notice,
-            error: Problem::of_field("key", error),
+            error: FormError::of_field("key", error),
         },
     )
 }
@@ -125,7 +125,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         used_quota: 250_000,
         balance: "$1.50".into(),
         notice: Some(format!("{}$0.50 (500000 {})", a.redeemed, a.quota_units)),
-        error: Problem::at("key", "充值码无效 <b>"),
+        error: FormError::at("key", "充值码无效 <b>"),
     };
     vec![("account/topup.html", page.render().unwrap_or_default())]
 }
