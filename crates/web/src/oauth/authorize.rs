@@ -151,6 +151,28 @@ fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Respo
     }
 }
 
+/// The way back to the app for a refused consent answer, when its request is valid: the
+/// error response the app expects, at its registered redirect URI.
+async fn back_to_app(state: &AppState, params: &AuthorizeParams) -> Option<Back> {
+    match load_request(state, params).await {
+        Ok(Ok(request)) => Some(back_to(state, &request)),
+        _ => None,
+    }
+}
+
+fn back_to(state: &AppState, request: &ValidRequest) -> Back {
+    Back {
+        app: request.client.name.clone(),
+        href: error_redirect(
+            &request.redirect_uri,
+            ErrorCode::AccessDenied,
+            "the user did not finish signing in",
+            request.state.as_deref(),
+            &state.config.public_url,
+        ),
+    }
+}
+
 /// The error page's stable code for a request refused before its redirect URI is trusted.
 fn problem_code(kind: &AuthorizeError) -> &'static str {
     match kind {
@@ -409,24 +431,6 @@ pub async fn post(
         );
         return problem::show(t, &problem);
     };
-    // Validated first, so that a refusal below can offer the way back to the app.
-    let request = match load_request(&state, &params).await {
-        Ok(Ok(request)) => request,
-        Ok(Err(r)) => return rejection(&state, t, r),
-        Err(response) => return response,
-    };
-    let back = || {
-        Some(Back {
-            app: request.client.name.clone(),
-            href: error_redirect(
-                &request.redirect_uri,
-                ErrorCode::AccessDenied,
-                "the user did not finish signing in",
-                request.state.as_deref(),
-                &state.config.public_url,
-            ),
-        })
-    };
     let Some((cookie, session, user)) = (match session(&state, &jar).await {
         Ok(current) => current,
         Err(response) => return response,
@@ -437,7 +441,7 @@ pub async fn post(
             t.session_ended_start_again,
             Hint::StartAgain,
         );
-        return problem::show(t, &problem.with_back(back()));
+        return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     };
     let expected = derive(CSRF_PURPOSE, &cookie);
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
@@ -447,8 +451,13 @@ pub async fn post(
             t.request_invalid_start_again,
             Hint::StartAgain,
         );
-        return problem::show(t, &problem.with_back(back()));
+        return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     }
+    let request = match load_request(&state, &params).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(r)) => return rejection(&state, t, r),
+        Err(response) => return response,
+    };
     match form.decision.as_str() {
         "approve" => {
             let approval = Approval {
@@ -476,7 +485,7 @@ pub async fn post(
                 t.malformed_request,
                 Hint::StartAgain,
             );
-            problem::show(t, &problem.with_back(back()))
+            problem::show(t, &problem.with_back(Some(back_to(&state, &request))))
         }
     }
 }
