@@ -163,7 +163,7 @@ mod tests {
         assert!(
             Brand::of(&s)
                 .logo
-                .expect("a logo")
+                .expect("logo")
                 .starts_with("/brand/logo?v=")
         );
     }
