@@ -31,6 +31,7 @@ const PAGES: &[(&str, Who, &str)] = &[
         "/oauth/authorize?client_id=client_nope",
     ),
     ("guide", Who::Anyone, "/docs/integration-guide"),
+    ("not-found", Who::Anyone, "/no-such-page"),
     ("home", Who::User, "/"),
     ("security", Who::User, "/user/security"),
     ("activity", Who::User, "/user/security/activity"),
