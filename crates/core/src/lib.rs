@@ -15,6 +15,7 @@ pub mod settings;
 pub mod store;
 #[cfg(test)]
 mod test_support;
+pub mod user_agent;
 pub mod vault;
 
 pub use clock::{Clock, SystemClock};

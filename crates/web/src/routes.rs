@@ -157,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang", get(pages::switch_language))
         .route("/static/keyward.css", get(pages::stylesheet))
         .route("/static/keyward.js", get(pages::script))
+        .route("/docs/integration-guide", get(pages::docs::guide))
         .route("/docs/{name}", get(pages::docs))
         // The developer console.
         .route(

@@ -16,9 +16,26 @@ pub fn balance_formatted(quota: i64, used: i64, per_unit: i64) -> String {
     format!("{sign}{}.{:02}", rounded / 100, rounded % 100)
 }
 
+/// An amount of quota in the settings' currency, as pages write it: `$5.00`, `-¥0.01`.
+pub fn in_currency(quota: i64, per_unit: i64, symbol: &str) -> String {
+    let amount = balance_formatted(quota, 0, per_unit);
+    match amount.strip_prefix('-') {
+        Some(positive) => format!("-{symbol}{positive}"),
+        None => format!("{symbol}{amount}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::balance_formatted;
+    use super::{balance_formatted, in_currency};
+
+    #[test]
+    fn amounts_carry_the_currency() {
+        assert_eq!(in_currency(2_500_000, 500_000, "$"), "$5.00");
+        assert_eq!(in_currency(5000, 1000, "¥"), "¥5.00");
+        assert_eq!(in_currency(-5, 1000, "$"), "-$0.01");
+        assert_eq!(in_currency(0, 1000, ""), "0.00");
+    }
 
     #[test]
     fn balance_is_formatted_with_two_decimals() {

@@ -207,7 +207,11 @@ async fn the_topup_page_redeems_codes_and_refuses_forged_forms(backend: Backend)
         &[("csrf_token", &token), ("key", &code)],
     )
     .await;
-    assert!(html.contains("兑换码无效或已被使用"), "{html}");
+    assert!(
+        html.contains("充值码无效或已被使用"),
+        "one word for the code: {html}"
+    );
+    assert!(!html.contains("兑换码"), "{html}");
     let (_, me) = get_json(&user, &app.url("/api/user/self")).await;
     assert_eq!(me["data"]["quota"], 2500, "once");
 }

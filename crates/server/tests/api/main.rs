@@ -33,6 +33,7 @@ mod native_apps;
 mod page_language;
 mod pages;
 mod passkeys;
+mod polish_pages;
 mod private_key_jwt;
 mod provider_flows;
 mod provider_rules;

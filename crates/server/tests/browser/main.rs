@@ -11,6 +11,7 @@
 //! when `KEYWARD_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs `chromium` and
 //! `chromium-driver`); run without them, it fails.
 
+mod a11y;
 mod device;
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]

@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
-const DESKTOP: (u32, u32) = (1280, 800);
-const PHONE: (u32, u32) = (390, 844);
+pub const DESKTOP: (u32, u32) = (1280, 800);
+pub const PHONE: (u32, u32) = (390, 844);
 
 pub struct Browser {
     client: Client,
@@ -139,6 +139,15 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         panic!("{css} never became visible");
+    }
+
+    /// Whether the first element matching `css` is shown now.
+    pub async fn displayed(&self, css: &str) -> bool {
+        self.wait_for(css)
+            .await
+            .is_displayed()
+            .await
+            .expect("displayed")
     }
 
     pub async fn wait_text(&self, css: &str, part: &str) {
@@ -284,6 +293,49 @@ impl Browser {
             .issue_cmd(Call::delete(&format!("webauthn/authenticator/{id}")))
             .await
             .expect("remove the virtual authenticator");
+    }
+
+    /// Resizes the window (the page is not reloaded) and lets the layout settle.
+    pub async fn resize(&self, (w, h): (u32, u32)) {
+        self.client.set_window_size(w, h).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    /// Emulates `prefers-color-scheme` (Chrome DevTools' `Emulation.setEmulatedMedia`, through
+    /// chromedriver's `goog/cdp/execute`); it holds across navigations.
+    pub async fn color_scheme(&self, scheme: &str) {
+        self.client
+            .issue_cmd(Call::post(
+                "goog/cdp/execute",
+                json!({
+                    "cmd": "Emulation.setEmulatedMedia",
+                    "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+                }),
+            ))
+            .await
+            .expect("emulate the colour scheme");
+    }
+
+    /// Writes a screenshot of the window as it is to `<name>.png`.
+    pub async fn screenshot_as(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Runs `script` in the page (WebDriver script injection: not subject to the page's CSP).
+    pub async fn execute(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("execute script")
+    }
+
+    /// Runs `script`, which calls its last argument with the answer.
+    pub async fn execute_async(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute_async(script, vec![])
+            .await
+            .expect("execute async script")
     }
 
     pub async fn close(mut self) {

@@ -76,6 +76,7 @@ fn every_page(t: &'static Texts) -> Vec<(&'static str, String)> {
     pages.extend(super::account::security::samples(t));
     pages.extend(super::account::topup::samples(t));
     pages.extend(super::account::activity::samples(t));
+    pages.extend(super::docs::samples(t));
     pages
 }
 
@@ -189,6 +190,17 @@ fn no_template_file_has_inline_script_style_or_handlers() {
     for name in files {
         let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap_or_default();
         assert!(problems(&text).is_empty(), "{name}: {:?}", problems(&text));
+    }
+}
+
+#[test]
+fn the_integration_guides_render_without_script_or_style() {
+    for markdown in [
+        include_str!("../../../../docs/integration-guide.en.md"),
+        include_str!("../../../../docs/integration-guide.zh-CN.md"),
+    ] {
+        let html = super::docs::to_html(markdown);
+        assert!(problems(&html).is_empty(), "{:?}", problems(&html));
     }
 }
 

@@ -15,6 +15,19 @@ pub struct Chrome {
 pub struct Nav {
     pub username: String,
     pub is_admin: bool,
+    /// The current page's path (no query): its link is marked `aria-current="page"`.
+    pub current: String,
+}
+
+impl Nav {
+    /// Whether `href` is the current page or a page under it (`/admin` for `/admin/users`).
+    pub fn is_current(&self, href: &str) -> bool {
+        self.current == href
+            || self
+                .current
+                .strip_prefix(href)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
 }
 
 impl Chrome {
@@ -26,6 +39,7 @@ impl Chrome {
             nav: user.map(|u| Nav {
                 username: u.username.clone(),
                 is_admin: u.role.is_admin(),
+                current: path.split('?').next().unwrap_or(path).to_owned(),
             }),
             switch_href: format!(
                 "/lang?to={}&return_to={}",
@@ -38,5 +52,23 @@ impl Chrome {
     /// For pages shown to anyone (errors, login): no navigation, switch back to the front page.
     pub fn bare(t: &Texts, path: &str) -> Self {
         Self::new(t, path, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Nav;
+
+    #[test]
+    fn the_current_section_is_marked() {
+        let nav = Nav {
+            username: "a".into(),
+            is_admin: true,
+            current: "/admin/users".into(),
+        };
+        assert!(nav.is_current("/admin"));
+        assert!(nav.is_current("/admin/users"));
+        assert!(!nav.is_current("/admin/user"));
+        assert!(!nav.is_current("/topup"));
     }
 }

@@ -86,10 +86,7 @@ fn throttled(retry_after: i64) -> Words {
 impl PageMessage for AccountError {
     fn words(&self) -> Words {
         match self {
-            Self::InvalidCredentials => fixed(
-                "用户名或密码错误，或用户已被封禁",
-                "Wrong user name or password, or the account is disabled.",
-            ),
+            Self::InvalidCredentials => fixed("用户名或密码错误", "Wrong user name or password."),
             Self::Throttled { retry_after } => throttled(*retry_after),
             Self::RegistrationClosed => fixed(
                 "管理员关闭了新用户注册",
@@ -190,8 +187,8 @@ impl PageMessage for TopUpError {
                 "The label may be at most 64 characters long.",
             ),
             Self::InvalidCode => fixed(
-                "兑换码无效或已被使用",
-                "The code is not valid or was already used.",
+                "充值码无效或已被使用",
+                "The top-up code is not valid or was already used.",
             ),
             Self::QuotaFull => fixed(
                 "额度已达上限，无法兑换",

@@ -36,7 +36,8 @@ struct LoginPage<'a> {
     csrf_token: &'a str,
     return_to: &'a str,
     username: &'a str,
-    error: Option<&'a str>,
+    /// A failed login is said at the password field.
+    error: super::FormError,
     /// The passkey button and autofill prompt, when this host can offer passkeys.
     passkey: Option<&'static PasskeyTexts>,
 }
@@ -110,7 +111,7 @@ pub async fn get(page: AnonymousPage, Query(query): Query<LoginQuery>) -> Respon
                 csrf_token,
                 return_to,
                 username: hint.unwrap_or_default(),
-                error,
+                error: super::FormError::of(error.map(str::to_owned)),
                 passkey: offers_passkeys(&state, t),
             },
         )
@@ -168,7 +169,7 @@ pub async fn post(
                     chrome: super::Chrome::bare(t, "/login"),
                     csrf_token: &csrf_token,
                     return_to: &return_to,
-                    error: None,
+                    error: super::FormError::none(),
                     passkey: second_factor_passkey(&state, t, &user).await,
                 };
                 (jar, render(StatusCode::OK, &page)).into_response()
@@ -195,7 +196,7 @@ pub async fn post(
                 csrf_token: &csrf_token,
                 return_to: &return_to,
                 username: &form.username,
-                error: Some(&message),
+                error: super::FormError::at("password", message),
                 passkey: offers_passkeys(&state, t),
             };
             let mut response = (jar, render(status, &page)).into_response();
@@ -326,7 +327,8 @@ struct SecondFactorPage<'a> {
     chrome: super::Chrome,
     csrf_token: &'a str,
     return_to: &'a str,
-    error: Option<&'a str>,
+    /// A wrong code is said at the code field.
+    error: super::FormError,
     /// "Use a passkey instead", when the account has one.
     passkey: Option<&'static PasskeyTexts>,
 }
@@ -363,7 +365,7 @@ pub async fn second_factor_page(
                 chrome: super::Chrome::bare(t, "/login"),
                 csrf_token,
                 return_to,
-                error: None,
+                error: super::FormError::none(),
                 passkey,
             },
         )
@@ -405,7 +407,7 @@ pub async fn second_factor(
                     chrome: super::Chrome::bare(t, "/login"),
                     csrf_token: &csrf_token,
                     return_to: &return_to,
-                    error: Some(&message),
+                    error: super::FormError::at("code", message.clone()),
                     passkey: second_factor_passkey(&state, t, &user).await,
                 };
                 (jar, render(StatusCode::OK, &page)).into_response()
@@ -464,14 +466,14 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         return_to: "/oauth/authorize?x=1",
         username: "alice",
         passkey: Some(super::account::passkeys::passkey_texts(t)),
-        error: Some("用户名或密码错误"),
+        error: super::FormError::at("password", "用户名或密码错误"),
     };
     let second = SecondFactorPage {
         t,
         chrome: super::Chrome::bare(t, "/login"),
         csrf_token: "csrf",
         return_to: "/",
-        error: Some("验证码无效"),
+        error: super::FormError::at("code", "验证码无效"),
         passkey: Some(super::account::passkeys::passkey_texts(t)),
     };
     vec![

@@ -9,6 +9,7 @@ pub mod brand;
 pub mod chrome;
 pub mod console;
 pub mod device;
+pub mod docs;
 pub mod errors;
 pub mod login;
 pub mod problem;
@@ -154,6 +155,8 @@ page_words! {
         nav_topup: "充值", "Top up";
         nav_admin: "管理后台", "Admin";
         nav_logout: "退出登录", "Log out";
+        /// The button that opens the navigation on narrow screens.
+        nav_menu: "菜单", "Menu";
         terms: "服务条款", "Terms";
         privacy: "隐私政策", "Privacy";
     }
@@ -404,6 +407,81 @@ pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Respo
     problem::show(t, &problem::Problem::of_status(status, message))
 }
 
+/// Why a form failed, as its page shows it: attached to the field it is about (the input gets
+/// `aria-invalid` and `aria-describedby="FIELD-error"`, the message follows it as
+/// `<p id="FIELD-error" class="error">`), or said for the form as a whole (`field` empty).
+#[derive(Debug, Default, Clone)]
+pub struct FormError {
+    field: &'static str,
+    message: Option<String>,
+}
+
+impl FormError {
+    /// Nothing went wrong.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// About the form as a whole (shown above it).
+    pub fn form(message: impl Into<String>) -> Self {
+        Self {
+            field: "",
+            message: Some(message.into()),
+        }
+    }
+
+    /// About the field whose `id` is `field`.
+    pub fn at(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: Some(message.into()),
+        }
+    }
+
+    /// `message`, if any, about the form as a whole.
+    pub fn of(message: Option<String>) -> Self {
+        Self { field: "", message }
+    }
+
+    /// `message`, if any, about `field`.
+    pub fn of_field(field: &'static str, message: Option<String>) -> Self {
+        Self { field, message }
+    }
+
+    pub fn is_some(&self) -> bool {
+        self.message.is_some()
+    }
+
+    /// The message said for the whole form, not attached to a field.
+    pub fn general(&self) -> Option<&str> {
+        self.message.as_deref().filter(|_| self.field.is_empty())
+    }
+
+    /// Whether the message is about `field`.
+    pub fn on(&self, field: &str) -> bool {
+        self.message.is_some() && !self.field.is_empty() && self.field == field
+    }
+
+    /// The message about `field`, if it is the one.
+    pub fn message_on(&self, field: &str) -> Option<&str> {
+        self.message.as_deref().filter(|_| self.on(field))
+    }
+
+    /// The same message said for the whole form when its field is among `hidden` (not on the
+    /// page as it is rendered), so that no message is lost.
+    pub fn unless_hidden(mut self, hidden: &[&str]) -> Self {
+        if hidden.contains(&self.field) {
+            self.field = "";
+        }
+        self
+    }
+
+    /// The text, wherever it is shown.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
 /// The status of a page that answers a form: 422 when it says why the form failed.
 pub fn form_status(error: &Option<String>) -> StatusCode {
     if error.is_some() {
@@ -507,7 +585,21 @@ fn static_file(body: &'static str, content_type: &'static str) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::{Lang, preferred_language, safe_return_to};
+    use super::{FormError, Lang, preferred_language, safe_return_to};
+
+    #[test]
+    fn a_problem_is_said_at_its_field_or_for_the_form() {
+        let at = FormError::at("email", "bad");
+        assert!(at.on("email") && !at.on("code"));
+        assert_eq!(at.message_on("email"), Some("bad"));
+        assert_eq!(at.general(), None);
+        let moved = at.unless_hidden(&["email", "code"]);
+        assert!(!moved.on("email"));
+        assert_eq!(moved.general(), Some("bad"), "never lost");
+        assert!(!FormError::none().on(""));
+        assert_eq!(FormError::of(Some("x".into())).general(), Some("x"));
+        assert_eq!(FormError::of_field("key", None).message(), None);
+    }
 
     #[test]
     fn accept_language_weights_are_honoured() {

@@ -17,7 +17,8 @@ struct ActivityRow {
     what: &'static str,
     method: String,
     ip: String,
-    user_agent: String,
+    /// "Chrome · Windows", from the user agent (`keyward_core::user_agent`).
+    device: String,
     second_factor_asked: bool,
     by_admin: bool,
 }
@@ -82,7 +83,11 @@ fn row(a: &'static AccountTexts, e: ActivityEntry) -> Option<ActivityRow> {
         when: when(e.at),
         method: method(a, e.method.as_deref()),
         ip: e.ip,
-        user_agent: e.user_agent.unwrap_or_default(),
+        device: e
+            .user_agent
+            .as_deref()
+            .and_then(keyward_core::user_agent::friendly_name)
+            .unwrap_or_default(),
         second_factor_asked: e.second_factor_asked,
         by_admin: e.by_other,
     })
@@ -156,7 +161,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
             what: a.act_signed_in,
             method: method(a, Some("upstream:github")),
             ip: "203.0.113.7".into(),
-            user_agent: "Mozilla/5.0 <Firefox>".into(),
+            device: "Firefox <b>".into(),
             second_factor_asked: true,
             by_admin: false,
         },
@@ -165,7 +170,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
             what: a.act_totp_reset,
             method: String::new(),
             ip: "198.51.100.1".into(),
-            user_agent: String::new(),
+            device: String::new(),
             second_factor_asked: false,
             by_admin: true,
         },

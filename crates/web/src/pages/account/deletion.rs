@@ -47,6 +47,6 @@ pub async fn post(
             let jar = jar.remove(Cookie::build(state.config.session_cookie_name()).path("/"));
             (jar, redirect("/login")).into_response()
         }
-        Err(e) => refused(&state, &page, e).await,
+        Err(e) => refused(&state, &page, "delete-confirm", e).await,
     }
 }

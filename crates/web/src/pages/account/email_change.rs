@@ -54,9 +54,10 @@ pub async fn post(
         {
             Ok(()) => {
                 let sent = Some(account_texts(page.t).code_sent);
-                show(&state, &page, StatusCode::OK, sent, None, &form.email).await
+                let none = crate::pages::FormError::none();
+                show(&state, &page, StatusCode::OK, sent, none, &form.email).await
             }
-            Err(e) => refused(&state, &page, e).await,
+            Err(e) => refused(&state, &page, "new-email", e).await,
         };
     }
     match state
@@ -65,6 +66,6 @@ pub async fn post(
         .await
     {
         Ok(()) => redirect("/user/security?done=email_changed"),
-        Err(e) => refused(&state, &page, e).await,
+        Err(e) => refused(&state, &page, "new-email-code", e).await,
     }
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyward_core::billing::balance_formatted;
+use keyward_core::billing::in_currency;
 
 #[derive(Template)]
 #[template(path = "account/home.html")]
@@ -39,7 +39,11 @@ pub async fn get(State(state): State<AppState>, page: PageUser) -> Response {
             display_name: user.display_name.clone(),
             email: user.email.clone(),
             email_verified: user.email_verified,
-            balance: balance_formatted(user.quota, user.used_quota, settings.quota_per_unit),
+            balance: in_currency(
+                user.quota.saturating_sub(user.used_quota),
+                settings.quota_per_unit,
+                &settings.currency_symbol,
+            ),
             is_admin: user.role.is_admin(),
         },
     )

@@ -131,6 +131,7 @@ pub(crate) fn sample_chrome(t: &crate::pages::Texts, path: &str) -> crate::pages
     chrome.nav = Some(crate::pages::chrome::Nav {
         username: "alice".into(),
         is_admin: true,
+        current: path.to_owned(),
     });
     chrome
 }

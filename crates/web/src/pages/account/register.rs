@@ -8,7 +8,7 @@ use crate::account::login::{LoginStep, begin_login};
 use crate::pages::login::{
     AnonymousPage, AnonymousPost, CSRF_COOKIE, Ways, anonymous_form, redirect, return_path, ways,
 };
-use crate::pages::{Chrome, Refusal, Texts, render};
+use crate::pages::{Chrome, FormError, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::Query;
@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
+use keyward_core::accounts::validate::FieldError;
 use keyward_core::accounts::{AccountError, Registration, SignInMethod};
 use serde::Deserialize;
 
@@ -36,7 +37,7 @@ struct RegisterPage<'a> {
     closed: Option<String>,
     needs_email: bool,
     notice: Option<&'static str>,
-    error: Option<String>,
+    error: FormError,
 }
 
 #[derive(Deserialize, Default)]
@@ -52,7 +53,7 @@ struct View<'a> {
     username: &'a str,
     email: &'a str,
     notice: Option<&'static str>,
-    error: Option<String>,
+    error: FormError,
 }
 
 async fn show(
@@ -101,10 +102,27 @@ async fn show(
                 closed,
                 needs_email: settings.email_verification_enabled,
                 notice: view.notice,
-                error: view.error,
+                error: if settings.email_verification_enabled {
+                    view.error
+                } else {
+                    view.error.unless_hidden(&["email", "code"])
+                },
             },
         )
     })
+}
+
+/// The field of the register form a refusal is about; "" for the form as a whole.
+fn field_of(e: &AccountError) -> &'static str {
+    match e {
+        AccountError::UsernameTaken | AccountError::Invalid(FieldError::Username) => "username",
+        AccountError::Invalid(FieldError::Password) => "password",
+        AccountError::Invalid(FieldError::Email) | AccountError::EmailVerificationRequired => {
+            "email"
+        }
+        AccountError::BadVerificationCode => "code",
+        _ => "",
+    }
 }
 
 pub async fn get(page: AnonymousPage, Query(query): Query<RegisterQuery>) -> Response {
@@ -121,7 +139,7 @@ pub async fn get(page: AnonymousPage, Query(query): Query<RegisterQuery>) -> Res
         username: "",
         email: "",
         notice: None,
-        error: None,
+        error: FormError::none(),
     };
     show(&state, t, jar, StatusCode::OK, view).await
 }
@@ -157,7 +175,7 @@ pub async fn post(
     } else {
         ""
     };
-    let view = |notice: Option<&'static str>, error: Option<String>| View {
+    let view = |notice: Option<&'static str>, error: FormError| View {
         return_to: &return_to,
         aff,
         username: &form.username,
@@ -168,16 +186,18 @@ pub async fn post(
     if form.action == "send_code" {
         let (status, view) =
             match send_verification_code(&state, &form.email, &client.ip, None).await {
-                Ok(()) => (StatusCode::OK, view(Some(a.code_sent), None)),
+                Ok(()) => (StatusCode::OK, view(Some(a.code_sent), FormError::none())),
                 Err(e) => match Refusal::of(t, e) {
-                    Refusal::Shown(status, message) => (status, view(None, Some(message))),
+                    Refusal::Shown(status, message) => {
+                        (status, view(None, FormError::at("email", message)))
+                    }
                     Refusal::Ours(detail) => return unavailable(t, &detail),
                 },
             };
         return show(&state, t, jar, status, view).await;
     }
     if form.password != form.password2 {
-        let error = Some(a.passwords_differ.to_owned());
+        let error = FormError::at("password2", a.passwords_differ);
         return show(&state, t, jar, StatusCode::OK, view(None, error)).await;
     }
     let settings = match state.settings.get().await {
@@ -201,7 +221,8 @@ pub async fn post(
                 AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::OK,
             };
-            return show(&state, t, jar, status, view(None, Some(t.error(&e)))).await;
+            let error = FormError::of_field(field_of(&e), Some(t.error(&e)));
+            return show(&state, t, jar, status, view(None, error)).await;
         }
     };
     tracing::info!(user.id = user.id, "user registered on the page");
@@ -238,7 +259,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         closed,
         needs_email,
         notice: Some(a.code_sent),
-        error: Some(a.passwords_differ.into()),
+        error: FormError::at("password2", a.passwords_differ),
     };
     vec![
         (

@@ -5,7 +5,7 @@
 
 use super::{AccountTexts, account_texts, unavailable};
 use crate::pages::login::{AnonymousPage, AnonymousPost, anonymous_form};
-use crate::pages::{Chrome, Refusal, Texts, render};
+use crate::pages::{Chrome, FormError, Refusal, Texts, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::Query;
@@ -23,7 +23,8 @@ struct AskPage<'a> {
     csrf_token: &'a str,
     email: &'a str,
     notice: Option<&'static str>,
-    error: Option<String>,
+    /// Said at the e-mail field.
+    error: FormError,
 }
 
 async fn ask(
@@ -45,7 +46,7 @@ async fn ask(
                 csrf_token,
                 email,
                 notice,
-                error,
+                error: FormError::of_field("email", error),
             },
         )
     })
@@ -100,7 +101,7 @@ struct ChoosePage<'a> {
     token: &'a str,
     /// Set once the password was changed: the form is gone.
     done: bool,
-    error: Option<String>,
+    error: FormError,
 }
 
 #[derive(Deserialize, Default)]
@@ -122,7 +123,7 @@ async fn choose(
     email: &str,
     token: &str,
     done: bool,
-    error: Option<String>,
+    error: FormError,
 ) -> Response {
     anonymous_form(state, jar, |csrf_token| {
         render(
@@ -145,7 +146,7 @@ async fn choose(
 pub async fn choose_get(page: AnonymousPage, Query(query): Query<LinkQuery>) -> Response {
     let AnonymousPage { state, t, jar } = page;
     if query.email.len() > 256 || query.token.len() > 128 {
-        let error = Some(account_texts(t).reset_bad_link.to_owned());
+        let error = FormError::form(account_texts(t).reset_bad_link);
         return choose(
             &state,
             t,
@@ -166,7 +167,7 @@ pub async fn choose_get(page: AnonymousPage, Query(query): Query<LinkQuery>) -> 
         &query.email,
         &query.token,
         false,
-        None,
+        FormError::none(),
     )
     .await
 }
@@ -192,9 +193,11 @@ pub async fn choose_post(
     }: AnonymousPost<ChooseForm>,
 ) -> Response {
     let a = account_texts(t);
-    let again = |error: String| (StatusCode::OK, Some(error));
     let (status, error) = if form.password != form.password2 {
-        again(a.passwords_differ.to_owned())
+        (
+            StatusCode::OK,
+            FormError::at("password2", a.passwords_differ),
+        )
     } else {
         let reset = state
             .accounts
@@ -202,10 +205,11 @@ pub async fn choose_post(
             .await;
         match reset {
             Ok(()) => {
-                return choose(&state, t, jar, StatusCode::OK, "", "", true, None).await;
+                let none = FormError::none();
+                return choose(&state, t, jar, StatusCode::OK, "", "", true, none).await;
             }
             Err(e) => match Refusal::of(t, e) {
-                Refusal::Shown(status, message) => (status, Some(message)),
+                Refusal::Shown(status, message) => (status, FormError::form(message)),
                 Refusal::Ours(detail) => return unavailable(t, &detail),
             },
         }
@@ -233,7 +237,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         csrf_token: "csrf",
         email: "alice@example.com",
         notice: Some(a.reset_sent),
-        error: Some("请求过于频繁 <b>".into()),
+        error: FormError::at("email", "请求过于频繁 <b>"),
     };
     let choose = |done| ChoosePage {
         t,
@@ -243,7 +247,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         email: "alice@example.com",
         token: "tok_0123456789abcdef",
         done,
-        error: Some(a.reset_bad_link.into()),
+        error: FormError::form(a.reset_bad_link),
     };
     vec![
         ("account/reset.html", ask.render().unwrap_or_default()),

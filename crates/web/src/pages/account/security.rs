@@ -8,7 +8,9 @@ use super::{
 };
 use crate::envelope::ApiError;
 use crate::pages::login::redirect;
-use crate::pages::{Chrome, PageMessage, PagePost, PageUser, Refusal, Texts, TokenOnly, render};
+use crate::pages::{
+    Chrome, FormError, PageMessage, PagePost, PageUser, Refusal, Texts, TokenOnly, render,
+};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -16,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
+use keyward_core::accounts::AccountError;
 use keyward_core::accounts::federation::FederationError;
 use keyward_core::accounts::two_factor::TwoFactorError;
 use keyward_core::secret::SecretHash;
@@ -33,6 +36,9 @@ struct SessionRow {
     created: String,
     last_seen: String,
     ip: String,
+    /// "Chrome · Windows", from the user agent (`keyward_core::user_agent`).
+    device: String,
+    /// The header itself, for the curious (a tooltip).
     user_agent: String,
     current: bool,
 }
@@ -45,7 +51,7 @@ struct SecurityPage {
     chrome: Chrome,
     csrf_token: String,
     notice: Option<&'static str>,
-    error: Option<String>,
+    error: FormError,
     has_password: bool,
     totp_enabled: bool,
     recovery_left: usize,
@@ -76,7 +82,7 @@ pub(super) async fn show(
     page: &PageUser,
     status: StatusCode,
     notice: Option<&'static str>,
-    error: Option<String>,
+    error: FormError,
     email_prefill: &str,
 ) -> Response {
     let t = page.t;
@@ -129,10 +135,28 @@ pub(super) async fn show(
             created: when(s.created_at),
             last_seen: when(s.last_seen_at),
             ip: s.ip.clone(),
+            device: keyward_core::user_agent::friendly_name(&s.user_agent)
+                .unwrap_or_else(|| account_texts(t).unknown_device.to_owned()),
             user_agent: s.user_agent.clone(),
             current: s.id_hash == page.session.id_hash,
         })
         .collect();
+    let smtp = !settings.smtp_host.is_empty();
+    // Fields of the sections this page does not show as it stands.
+    let mut hidden = Vec::new();
+    if user.password_hash.is_none() {
+        hidden.push("current");
+    }
+    if !record.enabled {
+        hidden.push("disable-code");
+    }
+    if !smtp || user.email_verified {
+        hidden.extend(["email", "email-code"]);
+    }
+    if !smtp || !user.email_verified {
+        hidden.extend(["new-email", "new-email-code"]);
+    }
+    let error = error.unless_hidden(&hidden);
     render(
         status,
         &SecurityPage {
@@ -149,7 +173,7 @@ pub(super) async fn show(
             bind_links,
             email: user.email.clone(),
             email_verified: user.email_verified,
-            smtp: !settings.smtp_host.is_empty(),
+            smtp,
             email_prefill: email_prefill.to_owned(),
             sessions,
             passkeys,
@@ -157,15 +181,19 @@ pub(super) async fn show(
     )
 }
 
-/// Shows a refusal on the page, in the page's language; our own failures get the unavailable
-/// page.
+/// Shows a refusal on the page, in the page's language, at the field whose id is `field` (""
+/// for the page as a whole); our own failures get the unavailable page.
 pub(super) async fn refused(
     state: &AppState,
     page: &PageUser,
+    field: &'static str,
     e: impl PageMessage + Into<ApiError>,
 ) -> Response {
     match Refusal::of(page.t, e) {
-        Refusal::Shown(status, message) => show(state, page, status, None, Some(message), "").await,
+        Refusal::Shown(status, message) => {
+            let error = FormError::of_field(field, Some(message));
+            show(state, page, status, None, error, "").await
+        }
         Refusal::Ours(detail) => unavailable(page.t, &detail),
     }
 }
@@ -176,10 +204,11 @@ async fn finish<E: PageMessage + Into<ApiError>>(
     page: &PageUser,
     outcome: Result<(), E>,
     done: &str,
+    field: &'static str,
 ) -> Response {
     match outcome {
         Ok(()) => redirect(&format!("/user/security?done={done}")),
-        Err(e) => refused(state, page, e).await,
+        Err(e) => refused(state, page, field, e).await,
     }
 }
 
@@ -190,7 +219,8 @@ pub async fn get(
 ) -> Response {
     let a = account_texts(page.t);
     let done = notice(a, query.done.as_deref()).or_else(|| super::passkeys::notice(page.t, &query));
-    show(&state, &page, StatusCode::OK, done, query.error(page.t), "").await
+    let error = FormError::of(query.error(page.t));
+    show(&state, &page, StatusCode::OK, done, error, "").await
 }
 
 /// The page with `message` as its error (for the sections kept in other modules).
@@ -200,7 +230,7 @@ pub async fn show_error(
     status: StatusCode,
     message: String,
 ) -> Response {
-    show(state, page, status, None, Some(message), "").await
+    show(state, page, status, None, FormError::form(message), "").await
 }
 
 #[derive(Deserialize, Default)]
@@ -229,7 +259,7 @@ pub async fn password(
             &page,
             StatusCode::OK,
             None,
-            Some(a.passwords_differ.into()),
+            FormError::at("new-password2", a.passwords_differ),
             "",
         )
         .await;
@@ -244,7 +274,12 @@ pub async fn password(
         .change_password(&page.user, &form.current, &form.password, &change)
         .await
     {
-        return refused(&state, &page, e).await;
+        let field = match e {
+            AccountError::WrongCurrentPassword => "current",
+            AccountError::Invalid(_) => "new-password",
+            _ => "",
+        };
+        return refused(&state, &page, field, e).await;
     }
     tracing::info!(user.id = page.user.id, "password changed on the page");
     match crate::account::login::open_session(&state, jar, &page.user, &client).await {
@@ -265,7 +300,8 @@ struct TotpSetupPage {
     /// `data:image/svg+xml;base64,...`: allowed by the CSP's `img-src data:`.
     qr: Option<String>,
     codes: Vec<String>,
-    error: Option<String>,
+    /// A wrong code, said at the code field.
+    error: FormError,
 }
 
 fn qr_data_uri(text: &str) -> Option<String> {
@@ -301,7 +337,7 @@ fn setup_page(
             otpauth_url,
             qr,
             codes,
-            error,
+            error: FormError::of_field("code", error),
         },
     )
 }
@@ -311,7 +347,7 @@ fn setup_page(
 pub async fn totp_setup(PagePost { state, page, .. }: PagePost<TokenOnly>) -> Response {
     match state.two_factor.begin(&page.user).await {
         Ok(e) => setup_page(&page, e.secret, e.otpauth_url, e.backup_codes, None),
-        Err(e) => refused(&state, &page, e).await,
+        Err(e) => refused(&state, &page, "", e).await,
     }
 }
 
@@ -337,7 +373,7 @@ pub async fn totp_enable(
 ) -> Response {
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
-        Err(e) => return refused(&state, &page, e).await,
+        Err(e) => return refused(&state, &page, "", e).await,
     };
     match state
         .two_factor
@@ -360,7 +396,7 @@ pub async fn totp_enable(
                 Some(page.t.error(&TwoFactorError::WrongCode)),
             )
         }
-        Err(e) => refused(&state, &page, e).await,
+        Err(e) => refused(&state, &page, "", e).await,
     }
 }
 
@@ -381,7 +417,7 @@ pub async fn totp_disable(
 ) -> Response {
     let settings = match state.settings.get().await {
         Ok(settings) => settings,
-        Err(e) => return refused(&state, &page, e).await,
+        Err(e) => return refused(&state, &page, "", e).await,
     };
     let mail = crate::federation::email::mail_context(&state);
     let change = keyward_core::accounts::Change {
@@ -392,7 +428,7 @@ pub async fn totp_disable(
         .two_factor
         .disable(&page.user, &form.code, &settings, &change)
         .await;
-    finish(&state, &page, disabled, "totp_off").await
+    finish(&state, &page, disabled, "totp_off", "disable-code").await
 }
 
 #[derive(Deserialize, Default)]
@@ -416,10 +452,10 @@ pub async fn unbind(
         .await;
     if let Err(e @ FederationError::NotLinked) = unlinked {
         // A 404, as `DELETE /api/user/identities/{provider}` answers it.
-        let message = Some(page.t.error(&e));
+        let message = FormError::form(page.t.error(&e));
         return show(&state, &page, StatusCode::NOT_FOUND, None, message, "").await;
     }
-    finish(&state, &page, unlinked, "unbound").await
+    finish(&state, &page, unlinked, "unbound", "").await
 }
 
 #[derive(Deserialize, Default)]
@@ -445,16 +481,17 @@ pub async fn email(
         return match send_verification_code(&state, &form.email, &client.ip, user).await {
             Ok(()) => {
                 let sent = Some(account_texts(page.t).code_sent);
-                show(&state, &page, StatusCode::OK, sent, None, &form.email).await
+                let none = FormError::none();
+                show(&state, &page, StatusCode::OK, sent, none, &form.email).await
             }
-            Err(e) => refused(&state, &page, e).await,
+            Err(e) => refused(&state, &page, "email", e).await,
         };
     }
     let bound = state
         .accounts
         .bind_email(&page.user, &form.email, &form.code, &client.ip)
         .await;
-    finish(&state, &page, bound, "email").await
+    finish(&state, &page, bound, "email", "email-code").await
 }
 
 #[derive(Deserialize, Default)]
@@ -532,7 +569,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         chrome: super::sample_chrome(t, "/user/security"),
         csrf_token: "csrf".into(),
         notice: Some(a.password_changed),
-        error: Some("验证码无效 <b>".into()),
+        error: FormError::at("current", "验证码无效 <b>"),
         has_password: on,
         totp_enabled: on,
         recovery_left: if on { 7 } else { 0 },
@@ -583,6 +620,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
                 created: when(1_767_225_600),
                 last_seen: when(1_767_229_200),
                 ip: "203.0.113.7".into(),
+                device: "Firefox · Linux".into(),
                 user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into(),
                 current: true,
             },
@@ -591,6 +629,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
                 created: when(1_767_225_600),
                 last_seen: when(1_767_225_700),
                 ip: "2001:db8::1".into(),
+                device: "curl".into(),
                 user_agent: "curl/8.5 <x>".into(),
                 current: false,
             },
@@ -607,7 +646,7 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         qr: qr_data_uri(&otpauth_url),
         otpauth_url,
         codes: vec!["a1b2-c3d4".into(), "e5f6-0718".into()],
-        error: Some(t.error(&TwoFactorError::WrongCode)),
+        error: FormError::at("code", t.error(&TwoFactorError::WrongCode)),
     };
     vec![
         (

@@ -77,7 +77,12 @@ crate::pages::page_words! {
             "Scan the QR code with your authenticator app, or type the key, then enter the 6-digit code it shows.";
         totp_qr_alt: "两步验证二维码", "Two-factor QR code";
         totp_secret: "密钥", "Key";
-        totp_uri: "otpauth 链接", "otpauth link";
+        /// The group holding the key and the link: for when the code cannot be scanned.
+        totp_manual: "无法扫码？", "Can't scan the code?";
+        totp_manual_intro:
+            "在身份验证器中手动输入密钥，或在本设备上点击链接直接添加。",
+            "Type the key into your authenticator app, or tap the link to add it on this device.";
+        totp_open_app: "在身份验证器中打开", "Open in authenticator app";
         recovery_codes:
             "恢复码：只显示这一次，请妥善保存。每个恢复码可代替验证码使用一次。",
             "Recovery codes: shown only now, keep them safe. Each works once instead of a code.";
@@ -103,6 +108,7 @@ crate::pages::page_words! {
         last_seen: "最近活动", "Last active";
         ip: "IP 地址", "IP address";
         device: "设备", "Device";
+        unknown_device: "未知设备", "Unknown device";
         this_session: "当前会话", "This session";
         end_session: "退出", "End";
         end_others: "退出其他所有设备", "End all other sessions";
@@ -111,7 +117,9 @@ crate::pages::page_words! {
         redeem_title: "兑换充值码", "Redeem a top-up code";
         topup_code: "充值码", "Top-up code";
         redeem: "兑换", "Redeem";
-        redeemed: "兑换成功，增加额度：", "Redeemed; quota added: ";
+        redeemed: "兑换成功，余额增加：", "Redeemed; your balance grew by ";
+        /// After a raw quota amount: what the number counts.
+        quota_units: "额度单位", "quota units";
         topup_admin_title: "充值码管理", "Top-up codes";
         generate: "生成充值码", "Generate codes";
         amount: "额度（配额单位）", "Amount (quota units)";

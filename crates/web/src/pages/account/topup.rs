@@ -2,13 +2,13 @@
 //! `POST /api/user/topup`).
 
 use super::{AccountTexts, account_texts, settings, unavailable};
-use crate::pages::{Chrome, PagePost, PageUser, Texts, render};
+use crate::pages::{Chrome, FormError, PagePost, PageUser, Texts, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyward_core::billing::balance_formatted;
+use keyward_core::billing::in_currency;
 use keyward_core::billing::topup::TopUpError;
 use keyward_core::model::User;
 use serde::Deserialize;
@@ -24,7 +24,8 @@ struct TopUpPage {
     used_quota: i64,
     balance: String,
     notice: Option<String>,
-    error: Option<String>,
+    /// Said at the code field.
+    error: FormError,
 }
 
 async fn show(
@@ -32,13 +33,23 @@ async fn show(
     page: &PageUser,
     user: &User,
     status: StatusCode,
-    notice: Option<String>,
+    redeemed: Option<i64>,
     error: Option<String>,
 ) -> Response {
     let settings = match settings(state, page.t).await {
         Ok(s) => s,
         Err(refused) => return *refused,
     };
+    let a = account_texts(page.t);
+    let money = |quota| in_currency(quota, settings.quota_per_unit, &settings.currency_symbol);
+    let notice = redeemed.map(|amount| {
+        format!(
+            "{}{} ({amount} {})",
+            a.redeemed,
+            money(amount),
+            a.quota_units
+        )
+    });
     render(
         status,
         &TopUpPage {
@@ -48,9 +59,9 @@ async fn show(
             csrf_token: page.csrf.clone(),
             quota: user.quota,
             used_quota: user.used_quota,
-            balance: balance_formatted(user.quota, user.used_quota, settings.quota_per_unit),
+            balance: money(user.quota.saturating_sub(user.used_quota)),
             notice,
-            error,
+            error: FormError::of_field("key", error),
         },
     )
 }
@@ -74,7 +85,6 @@ pub async fn post(
         form,
     }: PagePost<RedeemForm>,
 ) -> Response {
-    let a = account_texts(page.t);
     match state.topups.redeem(&page.user, &form.key, &client.ip).await {
         Ok(amount) => {
             let user = match state.store.user_by_id(page.user.id).await {
@@ -82,8 +92,7 @@ pub async fn post(
                 Ok(None) => page.user.clone(),
                 Err(e) => return unavailable(page.t, &e),
             };
-            let notice = format!("{}{amount}", a.redeemed);
-            show(&state, &page, &user, StatusCode::OK, Some(notice), None).await
+            show(&state, &page, &user, StatusCode::OK, Some(amount), None).await
         }
         Err(TopUpError::Store(e)) => unavailable(page.t, &e),
         Err(e) => {
@@ -115,8 +124,8 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         quota: 1_000_000,
         used_quota: 250_000,
         balance: "$1.50".into(),
-        notice: Some(format!("{}500000", a.redeemed)),
-        error: Some("兑换码无效 <b>".into()),
+        notice: Some(format!("{}$0.50 (500000 {})", a.redeemed, a.quota_units)),
+        error: FormError::at("key", "充值码无效 <b>"),
     };
     vec![("account/topup.html", page.render().unwrap_or_default())]
 }

@@ -314,9 +314,14 @@ fn internal_details_never_reach_a_page() {
 
 #[test]
 fn chinese_words_are_the_seed_messages() {
+    // A failed login: the JSON API keeps new-api's words, the page says it plainly (#17: a
+    // typo is not told that the account may be banned).
+    let e = AccountError::InvalidCredentials;
+    assert_eq!(e.to_string(), "用户名或密码错误，或用户已被封禁");
+    assert_eq!(e.in_lang(Lang::Zh), "用户名或密码错误");
+    assert_eq!(e.in_lang(Lang::En), "Wrong user name or password.");
     // Pages in Chinese read as they did: the core's own Chinese text.
     for e in [
-        AccountError::InvalidCredentials,
         AccountError::RegistrationClosed,
         AccountError::BadVerificationCode,
     ] {
