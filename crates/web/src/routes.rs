@@ -199,7 +199,10 @@ pub fn router(state: AppState) -> Router {
             post(pages::admin::set_resource_enabled),
         )
         .route("/admin/users", get(pages::admin::users))
-        .route("/admin/users/{id}", post(pages::admin::update_user))
+        .route(
+            "/admin/users/{id}",
+            get(pages::admin::user_detail).post(pages::admin::update_user),
+        )
         // Account deletion (#16), by an admin.
         .route("/admin/users/{id}/delete", post(pages::admin::delete_user))
         .route(

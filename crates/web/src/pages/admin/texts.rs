@@ -162,6 +162,53 @@ crate::pages::page_words! {
         delete_user_confirm:
             "输入用户名以确认（不可恢复）",
             "Type the user name to confirm (cannot be undone)";
+        audit_any_action: "所有操作", "Any action";
+        audit_actor_hint: "用户名或 #编号", "User name or #id";
+        audit_from: "从（含）", "From (inclusive)";
+        audit_to: "到（含）", "To (inclusive)";
+        audit_no_actor: "没有这个用户。", "No such user.";
+        audit_bad_date: "请输入 年-月-日 格式的日期。", "Enter a date as year-month-day.";
+        audit_times_utc: "时间均为 UTC。", "Times are UTC.";
+        audit_system: "系统或匿名", "System or anonymous";
+        passkeys: "通行密钥", "Passkeys";
+        user_id: "编号", "ID";
+        username: "用户名", "User name";
+        display_name: "显示名", "Display name";
+        created: "注册时间", "Signed up";
+        user_details: "详情", "Details";
+        user_title: "用户详情", "User details";
+        back_to_users: "← 所有用户", "← All users";
+        edit_user: "修改", "Change";
+        user_status: "账户状态", "Account";
+        sessions_title: "登录会话", "Sessions";
+        no_sessions: "没有有效的会话。", "No live session.";
+        session_started: "开始", "Started";
+        session_seen: "最近活动", "Last active";
+        session_expires: "到期", "Expires";
+        session_browser: "浏览器", "Browser";
+        session_pending: "等待两步验证", "Waiting for the second factor";
+        owned_apps_title: "拥有的应用", "Apps they own";
+        no_owned_apps: "没有应用。", "No apps.";
+        consents_title: "已授权的应用", "Apps they allowed";
+        no_consents: "没有授权。", "No consents.";
+        granted: "授权时间", "Allowed on";
+        last_used: "最近使用", "Last used";
+        user_audit_title: "与该用户有关的记录", "Audit about this user";
+        more_in_audit: "在审计日志中查看该用户的操作", "See what they did in the audit log";
+        danger_zone: "危险操作", "Danger zone";
+        disable_consequence:
+            "禁用后，该用户的所有会话立即结束，开发者令牌和签发给应用的令牌全部作废，用户无法再登录；重新启用后旧令牌也不会恢复。",
+            "Disabling ends all of this user's sessions at once and revokes their developer tokens and every token issued to apps for them; they cannot sign in. Enabling them again does not bring old tokens back.";
+        disable_confirm: "我已了解，禁用该用户", "I understand; disable this user";
+        enable_consequence: "启用后，该用户可以重新登录。", "Once enabled, the user can sign in again.";
+        delete_consequence:
+            "注销会永久删除该账户及其会话、令牌、授权、第三方绑定和通行密钥；审计记录中只保留一个匿名代号。此操作不可撤销。",
+            "Deleting removes the account for good, with its sessions, tokens, consents, linked accounts and passkeys; the audit log keeps only a pseudonym. This cannot be undone.";
+        confirm_required: "请勾选确认框：此操作需要确认。", "Tick the confirmation box: this action needs it.";
+        trust_consequence:
+            "受信任的应用不再显示授权页：每个用户登录该应用时都会自动同意其请求的权限，且不会再被询问。",
+            "A trusted app skips the consent screen: every user who signs in to it grants the scopes it asks for without being asked.";
+        trust_confirm: "我已了解，所有用户将不再看到授权页", "I understand: no user will see a consent screen for it";
     }
 }
 
