@@ -208,6 +208,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/settings",
             get(pages::admin::settings).post(pages::admin::save_settings),
         )
+        .route(
+            "/admin/settings/{section}",
+            get(pages::admin::settings_section).post(pages::admin::save_section),
+        )
         .route("/admin/audit", get(pages::admin::audit))
         .route("/", get(pages::account::home::get))
         .route(

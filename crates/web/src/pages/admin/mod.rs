@@ -7,6 +7,7 @@ mod audit;
 mod client_documents;
 mod resources;
 mod settings;
+mod settings_words;
 mod texts;
 mod user_deletion;
 mod user_detail;
@@ -17,7 +18,7 @@ pub use app_apis::set_app_apis;
 pub use audit::audit;
 pub use client_documents::client_documents;
 pub use resources::{create_resource, resource, resources, set_resource_enabled, update_resource};
-pub use settings::{save_settings, settings};
+pub use settings::{save_section, save_settings, settings, settings_section};
 pub use texts::{AdminTexts, admin_texts};
 pub use user_deletion::delete_user;
 pub use user_detail::user_detail;
@@ -90,7 +91,6 @@ crate::pages::framed!(AdminFrame =>
     AppsPage,
     audit::AuditPage,
     client_documents::ClientDocumentsPage,
-    settings::SettingsPage,
     users::UsersPage
 );
 
