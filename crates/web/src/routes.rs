@@ -212,6 +212,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/settings/{section}",
             get(pages::admin::settings_section).post(pages::admin::save_section),
         )
+        .route(
+            "/admin/settings/brand/logo",
+            post(pages::admin::upload_logo),
+        )
         .route("/admin/audit", get(pages::admin::audit))
         .route("/", get(pages::account::home::get))
         .route(

@@ -18,7 +18,20 @@ on_both_backends!(
     the_user_table_searches_sorts_and_pages,
     the_user_detail_page_shows_the_account_to_admins_only,
     disabling_and_trusting_change_nothing_without_confirmation,
+    settings_pages_label_every_setting_and_save_their_own_section,
+    the_branding_page_takes_a_colour_and_an_uploaded_logo,
 );
+
+/// The slugs of the settings pages.
+const SETTINGS_PAGES: [&str; 7] = [
+    "access",
+    "providers",
+    "mail",
+    "apps",
+    "billing",
+    "brand",
+    "limits",
+];
 
 const PAGES: [&str; 8] = [
     "/admin",
@@ -59,6 +72,10 @@ async fn admin_pages_are_for_admins_only(backend: Backend) {
             );
         }
         assert!(html.contains("aria-current=\"page\""));
+        assert!(
+            !html.contains("class=\"inline\""),
+            "{path} relies on .inline"
+        );
     }
     // Ordinary users' posts are refused too, with their own valid token.
     let (_, _, console) = page(&user, &app.url("/user/setting/oauth")).await;
@@ -216,7 +233,11 @@ async fn an_admin_finds_changes_and_disables_users(backend: Backend) {
     let (status, _, _) = submit(
         &user,
         &app.url(&format!("/admin/users/{root_id}")),
-        &[("csrf_token", &csrf(&own)), ("status", "2"), ("confirm", "1")],
+        &[
+            ("csrf_token", &csrf(&own)),
+            ("status", "2"),
+            ("confirm", "1"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -239,8 +260,11 @@ async fn an_admin_finds_changes_and_disables_users(backend: Backend) {
 async fn the_settings_page_saves_switches_and_write_only_secrets(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin().await;
+    let (_, _, providers) = page(&admin, &app.url("/admin/settings/providers")).await;
+    assert!(providers.contains("name=\"github_client_secret\""));
+    // The first page is the sign-up and sign-in one; the whole document still posts to
+    // /admin/settings.
     let (_, _, html) = page(&admin, &app.url("/admin/settings")).await;
-    assert!(html.contains("name=\"github_client_secret\""));
     assert!(
         html.contains("name=\"register_enabled\" value=\"1\" checked"),
         "{html}"
@@ -364,15 +388,27 @@ async fn the_audit_page_filters_and_pages(backend: Backend) {
     let (_, _, by_audrey) = page(&admin, &app.url("/admin/audit?actor=audrey")).await;
     assert_eq!(by_audrey.matches("title=\"app.created\"").count(), 3);
     assert!(!by_audrey.contains("title=\"app.approved\""), "root's");
-    let (_, _, by_id) = page(&admin, &app.url(&format!("/admin/audit?actor=%23{audrey_id}"))).await;
+    let (_, _, by_id) = page(
+        &admin,
+        &app.url(&format!("/admin/audit?actor=%23{audrey_id}")),
+    )
+    .await;
     assert_eq!(by_id.matches("title=\"app.created\"").count(), 3);
     let (status, _, nobody) = page(&admin, &app.url("/admin/audit?actor=nobody")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(nobody.contains("id=\"audit-actor-error\"") && !nobody.contains("<table"));
     // By dates (UTC days, both included).
-    let (_, _, since_1970) = page(&admin, &app.url("/admin/audit?from=1970-01-01&action=app.approved")).await;
+    let (_, _, since_1970) = page(
+        &admin,
+        &app.url("/admin/audit?from=1970-01-01&action=app.approved"),
+    )
+    .await;
     assert_eq!(since_1970.matches("title=\"app.approved\"").count(), 3);
-    let (_, _, in_1970) = page(&admin, &app.url("/admin/audit?from=1970-01-01&to=1970-01-02")).await;
+    let (_, _, in_1970) = page(
+        &admin,
+        &app.url("/admin/audit?from=1970-01-01&to=1970-01-02"),
+    )
+    .await;
     assert!(!in_1970.contains("<table"), "{in_1970}");
     let (_, _, bad) = page(&admin, &app.url("/admin/audit?to=someday")).await;
     assert!(bad.contains("id=\"audit-date-error\""));
@@ -437,12 +473,21 @@ async fn the_user_table_searches_sorts_and_pages(backend: Backend) {
     let admin = app.admin().await;
     let (status, _, html) = page(&admin, &app.url("/admin/users")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("<table class=\"cards"), "a real table: {html}");
+    assert!(
+        html.contains("<table class=\"cards"),
+        "a real table: {html}"
+    );
     assert!(html.contains("<th scope=\"col\""));
     for id in &ids {
-        assert!(html.contains(&format!("href=\"/admin/users/{id}\"")), "row links its page");
+        assert!(
+            html.contains(&format!("href=\"/admin/users/{id}\"")),
+            "row links its page"
+        );
     }
-    assert!(!html.contains("class=\"inline\""), "no stacked inline forms");
+    assert!(
+        !html.contains("class=\"inline\""),
+        "no stacked inline forms"
+    );
     // Newest first by default; by name on request, either way round.
     let at = |html: &str, name: &str| html.find(&format!(">{name}</a>")).expect(name);
     assert!(at(&html, "bea") < at(&html, "amy") && at(&html, "amy") < at(&html, "cal"));
@@ -453,13 +498,25 @@ async fn the_user_table_searches_sorts_and_pages(backend: Backend) {
     let (_, _, reversed) = page(&admin, &app.url("/admin/users?sort=username&dir=desc")).await;
     assert!(at(&reversed, "cal") < at(&reversed, "bea"));
     // An unknown sort key is the default order, never SQL.
-    let (status, _, odd) = page(&admin, &app.url("/admin/users?sort=id;DROP%20TABLE%20users")).await;
+    let (status, _, odd) = page(
+        &admin,
+        &app.url("/admin/users?sort=id;DROP%20TABLE%20users"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(at(&odd, "bea") < at(&odd, "amy"));
     // Searched by name; the search and the order stay in the pager's links.
-    let (_, _, found) = page(&admin, &app.url("/admin/users?keyword=BE&sort=username&dir=asc")).await;
+    let (_, _, found) = page(
+        &admin,
+        &app.url("/admin/users?keyword=BE&sort=username&dir=asc"),
+    )
+    .await;
     assert!(found.contains(">bea</a>") && !found.contains(">amy</a>"));
-    let (_, _, past) = page(&admin, &app.url("/admin/users?keyword=BE&sort=username&dir=asc&p=2")).await;
+    let (_, _, past) = page(
+        &admin,
+        &app.url("/admin/users?keyword=BE&sort=username&dir=asc&p=2"),
+    )
+    .await;
     assert!(
         past.contains("href=\"/admin/users?keyword=BE&#38;sort=username&#38;dir=asc&#38;p=1\""),
         "{past}"
@@ -490,16 +547,25 @@ async fn the_user_detail_page_shows_the_account_to_admins_only(backend: Backend)
     // Her live session, her ways in, and the audit about her: the sign-up and the sign-in.
     assert!(html.contains("id=\"sessions-title\"") && html.contains("127.0.0.1"));
     assert!(html.contains(&format!("href=\"/admin/users/{id}/ways_in\"")));
-    assert!(html.contains("title=\"user.registered\"") && html.contains("title=\"user.signed_in\""));
+    assert!(
+        html.contains("title=\"user.registered\"") && html.contains("title=\"user.signed_in\"")
+    );
     // The edit form posts to the route the list used to; the destructive buttons are danger.
     assert!(html.contains(&format!("action=\"/admin/users/{id}\"")));
     assert!(html.contains(&format!("action=\"/admin/users/{id}/delete\"")));
-    assert_eq!(html.matches("class=\"danger\"").count(), 2, "disable and delete");
+    assert_eq!(
+        html.matches("class=\"danger\"").count(),
+        2,
+        "disable and delete"
+    );
     // The developer's page lists the app they own.
     let (_, devi) = get_json(&developer, &app.url("/api/user/self")).await;
     let devi_id = devi["data"]["id"].as_i64().expect("id");
     let (_, _, html) = page(&admin, &app.url(&format!("/admin/users/{devi_id}"))).await;
-    assert!(html.contains("Devi&#39;s App") || html.contains("Devi's App"), "{html}");
+    assert!(
+        html.contains("Devi&#39;s App") || html.contains("Devi's App"),
+        "{html}"
+    );
     // A page posted back from the detail page returns to it.
     let token = csrf(&html);
     let (status, location, _) = submit(
@@ -532,7 +598,11 @@ async fn disabling_and_trusting_change_nothing_without_confirmation(backend: Bac
         let (status, _, body) = submit(
             &admin,
             &app.url(&format!("/admin/users/{id}")),
-            &[("csrf_token", &token), ("status", "2"), ("confirm", confirm)],
+            &[
+                ("csrf_token", &token),
+                ("status", "2"),
+                ("confirm", confirm),
+            ],
         )
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -569,4 +639,216 @@ async fn disabling_and_trusting_change_nothing_without_confirmation(backend: Bac
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, me) = get_json(&user, &app.url("/api/user/self")).await;
     assert_eq!(me["data"]["status"], 1);
+}
+
+async fn settings_pages_label_every_setting_and_save_their_own_section(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let mut pages = Vec::new();
+    for slug in SETTINGS_PAGES {
+        let (status, _, html) = page(&admin, &app.url(&format!("/admin/settings/{slug}"))).await;
+        assert_eq!(status, StatusCode::OK, "{slug}");
+        assert!(html.contains(&format!(
+            "href=\"/admin/settings/{slug}\" aria-current=\"page\""
+        )));
+        assert!(html.contains(&format!("action=\"/admin/settings/{slug}\"")));
+        pages.push(html);
+    }
+    assert_eq!(
+        page(&admin, &app.url("/admin/settings/nothing")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Every setting of the document (and every secret) is on exactly one page, with a help
+    // text, and never labelled by its key.
+    let (_, document) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    let keys: Vec<String> = document["data"]
+        .as_object()
+        .expect("settings")
+        .keys()
+        .map(|k| k.strip_suffix("_set").unwrap_or(k).to_owned())
+        .collect();
+    assert!(keys.len() > 60, "{keys:?}");
+    for key in &keys {
+        let on: Vec<_> = pages
+            .iter()
+            .filter(|html| html.contains(&format!("id=\"s-{key}-help\"")))
+            .collect();
+        assert_eq!(on.len(), 1, "{key} is on {} pages", on.len());
+        assert!(
+            !on[0].contains(&format!(">{key}</label>")),
+            "{key} labelled by its key"
+        );
+    }
+    // The callback URLs to register, from the configured public URL.
+    let providers = &pages[1];
+    for provider in ["github", "oidc", "linuxdo"] {
+        assert!(
+            providers.contains(&format!(
+                "<code>{}</code>",
+                app.url(&format!("/api/oauth/{provider}"))
+            )),
+            "{provider}: {providers}"
+        );
+    }
+
+    // A page saves its own settings only: its unchecked boxes turn off, others stay.
+    let token = csrf(&pages[0]);
+    let (status, location, _) = submit(
+        &admin,
+        &app.url("/admin/settings/access"),
+        &[("csrf_token", &token), ("quota_for_new_user", "42")],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (
+            StatusCode::SEE_OTHER,
+            Some("/admin/settings/access?done=saved")
+        )
+    );
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["quota_for_new_user"], 42);
+    assert_eq!(
+        settings["data"]["register_enabled"], false,
+        "unchecked on its page"
+    );
+    assert_eq!(
+        settings["data"],
+        {
+            let mut expected = document["data"].clone();
+            expected["quota_for_new_user"] = json!(42);
+            for key in [
+                "register_enabled",
+                "password_register_enabled",
+                "password_login_enabled",
+                "email_verification_enabled",
+            ] {
+                expected[key] = json!(false);
+            }
+            expected
+        },
+        "nothing else changed"
+    );
+
+    // A failed save shows the page again with the error at its field; nothing is saved.
+    let (status, _, body) = submit(
+        &admin,
+        &app.url("/admin/settings/billing"),
+        &[
+            ("csrf_token", &token),
+            ("quota_per_unit", "0"),
+            ("currency_symbol", "$"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("id=\"s-quota_per_unit-error\""), "{body}");
+    assert!(body.contains("aria-invalid=\"true\""));
+    let (status, _, body) = submit(
+        &admin,
+        &app.url("/admin/settings/billing"),
+        &[("csrf_token", &token), ("quota_per_unit", "lots")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("id=\"s-quota_per_unit-error\""), "{body}");
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(
+        settings["data"]["quota_per_unit"],
+        document["data"]["quota_per_unit"]
+    );
+}
+
+async fn the_branding_page_takes_a_colour_and_an_uploaded_logo(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let (_, _, html) = page(&admin, &app.url("/admin/settings/brand")).await;
+    assert!(
+        html.contains("type=\"color\"")
+            && html.contains("name=\"accent_color__default\" value=\"1\" checked")
+    );
+    assert!(html.contains("type=\"file\"") && html.contains("enctype=\"multipart/form-data\""));
+    let token = csrf(&html);
+    let brand = |extra: &[(&'static str, &'static str)]| {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("csrf_token", token.as_str()),
+            ("system_name", "Acme ID"),
+            ("accent_color", "#112233"),
+        ];
+        form.extend_from_slice(extra);
+        form
+    };
+    let (status, _, _) = submit(&admin, &app.url("/admin/settings/brand"), &brand(&[])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["accent_color"], "#112233");
+    submit(
+        &admin,
+        &app.url("/admin/settings/brand"),
+        &brand(&[("accent_color__default", "1")]),
+    )
+    .await;
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["accent_color"], "", "the default again");
+
+    // Upload: a PNG is kept; anything else is refused at the field.
+    let upload = |token: &str, bytes: &[u8]| {
+        let boundary = "kwboundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"logo.png\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        admin
+            .post(app.url("/admin/settings/brand/logo"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+    };
+    let res = upload("forged", b"\x89PNG\r\n\x1a\nrest")
+        .await
+        .expect("upload");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "the form token is checked"
+    );
+    let res = upload(&token, b"<svg/>").await.expect("upload");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        res.text()
+            .await
+            .expect("body")
+            .contains("id=\"s-logo_upload-error\"")
+    );
+    let res = upload(&token, b"\x89PNG\r\n\x1a\nrest")
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, _, html) = page(&admin, &app.url("/admin/settings/brand")).await;
+    assert!(
+        html.contains("name=\"logo_upload__clear\""),
+        "uploaded, removable"
+    );
+    let logo = admin
+        .get(app.url("/brand/logo"))
+        .send()
+        .await
+        .expect("logo");
+    assert_eq!(logo.status(), StatusCode::OK);
+    // Removed with its box.
+    submit(
+        &admin,
+        &app.url("/admin/settings/brand"),
+        &brand(&[("logo_upload__clear", "1")]),
+    )
+    .await;
+    let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
+    assert_eq!(settings["data"]["logo_upload"], "");
 }

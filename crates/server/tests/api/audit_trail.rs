@@ -287,7 +287,10 @@ async fn records(app: &TestApp, admin: &reqwest::Client, action: &str) -> Vec<Va
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"]["items"].as_array().cloned().unwrap_or_default()
+    body["data"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn sign_ups_sign_ins_and_failed_sign_ins_are_audited(backend: Backend) {
@@ -354,7 +357,12 @@ async fn sign_ups_sign_ins_and_failed_sign_ins_are_audited(backend: Backend) {
             failed[0]["detail"]["reason"].clone(),
             failed[0]["actor_id"].clone(),
         ),
-        (json!(""), json!("ghost"), json!("unknown_user"), Value::Null)
+        (
+            json!(""),
+            json!("ghost"),
+            json!("unknown_user"),
+            Value::Null
+        )
     );
     assert_eq!(
         (
@@ -362,10 +370,17 @@ async fn sign_ups_sign_ins_and_failed_sign_ins_are_audited(backend: Backend) {
             failed[1]["detail"]["login"].clone(),
             failed[1]["detail"]["reason"].clone(),
         ),
-        (json!(nora.to_string()), json!("NORA"), json!("wrong_password"))
+        (
+            json!(nora.to_string()),
+            json!("NORA"),
+            json!("wrong_password")
+        )
     );
     let text = serde_json::to_string(&failed).expect("json");
-    assert!(!text.contains("wrong-secret"), "no password in the log: {text}");
+    assert!(
+        !text.contains("wrong-secret"),
+        "no password in the log: {text}"
+    );
 
     // The admin's page of the account shows its failed sign-in, in words.
     let (_, _, html) =

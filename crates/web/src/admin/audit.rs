@@ -50,7 +50,8 @@ pub async fn list(
         .filter(|a| !a.is_empty() && a.len() <= 64);
     let entries = state
         .store
-        .list_audit(&keyward_core::store::AuditFilter::action(action), window).await?;
+        .list_audit(&keyward_core::store::AuditFilter::action(action), window)
+        .await?;
     let items: Vec<_> = entries
         .iter()
         .map(|e| AuditView {

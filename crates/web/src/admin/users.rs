@@ -42,7 +42,8 @@ pub async fn list(
     }
     let users = state
         .store
-        .list_users(&keyward_core::store::UserListQuery::search(keyword), window).await?;
+        .list_users(&keyward_core::store::UserListQuery::search(keyword), window)
+        .await?;
     let items: Vec<UserView> = users.iter().map(UserView::from).collect();
     Ok(Listing::answer(items, page, window))
 }

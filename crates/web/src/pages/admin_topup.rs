@@ -3,7 +3,7 @@
 
 use super::account::{AccountTexts, account_texts, unavailable, when};
 use super::admin::{AdminFrame, Pager};
-use crate::pages::{PageAdmin, PagePost, Texts, render};
+use crate::pages::{PageAdmin, PagePost, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -173,7 +173,10 @@ pub async fn post(
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts, user: &keyward_core::model::User) -> crate::pages::Gallery {
+pub(crate) fn samples(
+    t: &'static crate::pages::Texts,
+    user: &keyward_core::model::User,
+) -> crate::pages::Gallery {
     let a = account_texts(t);
     let page = |rows, generated| AdminTopUpPage {
         frame: AdminFrame::sample(t, user, "/admin/topup", "topup"),

@@ -56,13 +56,17 @@ async fn users_are_found_by_id_login_and_referral_code_or_not_at_all(backend: Ba
 
     // Newest first, searched by name, paged.
     let all = store
-        .list_users(&UserListQuery::search(None), PAGE).await.expect("list");
+        .list_users(&UserListQuery::search(None), PAGE)
+        .await
+        .expect("list");
     assert_eq!(
         all.iter().map(|u| u.id).collect::<Vec<_>>(),
         vec![bob.id, alice.id]
     );
     let searched = store
-        .list_users(&UserListQuery::search(Some("ali")), PAGE).await.expect("search");
+        .list_users(&UserListQuery::search(Some("ali")), PAGE)
+        .await
+        .expect("search");
     assert_eq!(
         searched.iter().map(|u| u.id).collect::<Vec<_>>(),
         vec![alice.id]
@@ -72,7 +76,9 @@ async fn users_are_found_by_id_login_and_referral_code_or_not_at_all(backend: Ba
         limit: 1,
     };
     let paged = store
-        .list_users(&UserListQuery::search(None), second).await.expect("page");
+        .list_users(&UserListQuery::search(None), second)
+        .await
+        .expect("page");
     assert_eq!(
         paged.iter().map(|u| u.id).collect::<Vec<_>>(),
         vec![alice.id]

@@ -24,7 +24,8 @@ async fn users_are_searched_sorted_and_paged(backend: Backend) {
     store.record_login(alice.id, 5_000).await.expect("login");
     store.record_login(carol.id, 4_000).await.expect("login");
 
-    let ids = |users: Vec<keyward_core::model::User>| users.iter().map(|u| u.id).collect::<Vec<_>>();
+    let ids =
+        |users: Vec<keyward_core::model::User>| users.iter().map(|u| u.id).collect::<Vec<_>>();
     let list = |sort, descending| UserListQuery {
         search: None,
         sort,
@@ -39,8 +40,14 @@ async fn users_are_searched_sorted_and_paged(backend: Backend) {
                 .expect("list"))
         }
     };
-    assert_eq!(by(UserSort::Id, true).await, vec![bob.id, alice.id, carol.id]);
-    assert_eq!(by(UserSort::Id, false).await, vec![carol.id, alice.id, bob.id]);
+    assert_eq!(
+        by(UserSort::Id, true).await,
+        vec![bob.id, alice.id, carol.id]
+    );
+    assert_eq!(
+        by(UserSort::Id, false).await,
+        vec![carol.id, alice.id, bob.id]
+    );
     assert_eq!(
         by(UserSort::Username, false).await,
         vec![alice.id, bob.id, carol.id],

@@ -73,7 +73,9 @@ async fn signing_keys_audit_entries_and_pings(backend: Backend) {
             .expect("audit");
     }
     let all = store
-        .list_audit(&AuditFilter::default(), PAGE).await.expect("list");
+        .list_audit(&AuditFilter::default(), PAGE)
+        .await
+        .expect("list");
     let ats: Vec<_> = all.iter().map(|e| e.at).collect();
     assert_eq!(ats, vec![1_002, 1_001, 1_000], "newest first");
     let logins = store

@@ -12,25 +12,61 @@ pub const ACTION_WORDS: &[(&str, &str, &str)] = &[
     (action::APP_DISABLED, "应用被停用", "App disabled"),
     (action::APP_UPDATED, "应用被修改", "App changed"),
     (action::APP_DELETED, "删除应用", "App deleted"),
-    (action::CLIENT_REGISTERED, "客户端自行注册", "Client registered itself"),
-    (action::CLIENT_REGISTRATION_UPDATED, "客户端修改注册信息", "Client changed its registration"),
-    (action::CLIENT_REGISTRATION_DELETED, "客户端删除注册", "Client deleted its registration"),
+    (
+        action::CLIENT_REGISTERED,
+        "客户端自行注册",
+        "Client registered itself",
+    ),
+    (
+        action::CLIENT_REGISTRATION_UPDATED,
+        "客户端修改注册信息",
+        "Client changed its registration",
+    ),
+    (
+        action::CLIENT_REGISTRATION_DELETED,
+        "客户端删除注册",
+        "Client deleted its registration",
+    ),
     (action::SECRET_REVEALED, "查看应用密钥", "App secret shown"),
-    (action::SECRET_ROTATED, "更换应用密钥", "App secret replaced"),
+    (
+        action::SECRET_ROTATED,
+        "更换应用密钥",
+        "App secret replaced",
+    ),
     (action::CONSENT_GRANTED, "用户授权应用", "Consent given"),
     (action::RESOURCE_CREATED, "创建 API 资源", "API created"),
     (action::RESOURCE_UPDATED, "修改 API 资源", "API changed"),
     (action::CONSENT_REVOKED, "用户撤销授权", "Consent withdrawn"),
-    (action::CODE_REPLAY, "授权码被重复使用", "Authorization code used twice"),
+    (
+        action::CODE_REPLAY,
+        "授权码被重复使用",
+        "Authorization code used twice",
+    ),
     (action::DEVICE_APPROVED, "批准设备登录", "Device approved"),
     (action::DEVICE_DENIED, "拒绝设备登录", "Device refused"),
-    (action::DEVICE_TOKEN_ISSUED, "向设备签发令牌", "Tokens issued to a device"),
-    (action::REFRESH_REUSE, "刷新令牌被重复使用", "Refresh token used twice"),
-    (action::USER_UPDATED, "管理员修改用户", "User changed by an admin"),
+    (
+        action::DEVICE_TOKEN_ISSUED,
+        "向设备签发令牌",
+        "Tokens issued to a device",
+    ),
+    (
+        action::REFRESH_REUSE,
+        "刷新令牌被重复使用",
+        "Refresh token used twice",
+    ),
+    (
+        action::USER_UPDATED,
+        "管理员修改用户",
+        "User changed by an admin",
+    ),
     (action::SETTINGS_UPDATED, "修改设置", "Settings changed"),
     (action::TOPUP_GENERATED, "生成充值码", "Top-up codes made"),
     (action::TOPUP_REDEEMED, "使用充值码", "Top-up code redeemed"),
-    (action::IDENTITY_UNLINKED, "解绑第三方账户", "Upstream account unlinked"),
+    (
+        action::IDENTITY_UNLINKED,
+        "解绑第三方账户",
+        "Upstream account unlinked",
+    ),
     (action::EMAIL_BOUND, "绑定邮箱", "E-mail address added"),
     (action::PASSWORD_RESET, "重置密码", "Password reset"),
     (action::SIGNED_IN, "登录", "Signed in"),
@@ -38,16 +74,44 @@ pub const ACTION_WORDS: &[(&str, &str, &str)] = &[
     (action::USER_REGISTERED, "注册", "Signed up"),
     (action::PASSWORD_CHANGED, "修改密码", "Password changed"),
     (action::EMAIL_CHANGED, "更换邮箱", "E-mail address changed"),
-    (action::TWO_FACTOR_ENABLED, "开启两步验证", "Two-factor turned on"),
-    (action::TWO_FACTOR_DISABLED, "关闭两步验证", "Two-factor turned off"),
-    (action::TWO_FACTOR_RESET, "管理员重置两步验证", "Two-factor reset by an admin"),
-    (action::IDENTITY_LINKED, "绑定第三方账户", "Upstream account linked"),
+    (
+        action::TWO_FACTOR_ENABLED,
+        "开启两步验证",
+        "Two-factor turned on",
+    ),
+    (
+        action::TWO_FACTOR_DISABLED,
+        "关闭两步验证",
+        "Two-factor turned off",
+    ),
+    (
+        action::TWO_FACTOR_RESET,
+        "管理员重置两步验证",
+        "Two-factor reset by an admin",
+    ),
+    (
+        action::IDENTITY_LINKED,
+        "绑定第三方账户",
+        "Upstream account linked",
+    ),
     (action::SESSION_ENDED, "结束一个会话", "Session ended"),
-    (action::OTHER_SESSIONS_ENDED, "结束其他所有会话", "Other sessions ended"),
-    (action::DATA_EXPORTED, "导出账户数据", "Account data downloaded"),
+    (
+        action::OTHER_SESSIONS_ENDED,
+        "结束其他所有会话",
+        "Other sessions ended",
+    ),
+    (
+        action::DATA_EXPORTED,
+        "导出账户数据",
+        "Account data downloaded",
+    ),
     (action::PASSKEY_ADDED, "添加通行密钥", "Passkey added"),
     (action::PASSKEY_REMOVED, "移除通行密钥", "Passkey removed"),
-    (action::PASSKEY_COUNTER_REGRESSION, "通行密钥计数器倒退（已拒绝）", "Passkey counter went back (refused)"),
+    (
+        action::PASSKEY_COUNTER_REGRESSION,
+        "通行密钥计数器倒退（已拒绝）",
+        "Passkey counter went back (refused)",
+    ),
     (action::USER_DELETED, "删除账户", "Account deleted"),
 ];
 
@@ -56,14 +120,21 @@ pub fn action_name(code: &str, en: bool) -> String {
     ACTION_WORDS
         .iter()
         .find(|(c, _, _)| *c == code)
-        .map_or_else(|| code.to_owned(), |(_, zh, e)| (if en { *e } else { *zh }).to_owned())
+        .map_or_else(
+            || code.to_owned(),
+            |(_, zh, e)| (if en { *e } else { *zh }).to_owned(),
+        )
 }
 
 /// `(key, Chinese, English)`: the labels of the details the core records most.
 const DETAIL_WORDS: &[(&str, &str, &str)] = &[
     ("method", "方式", "Method"),
     ("user_agent", "浏览器", "Browser"),
-    ("second_factor_asked", "已要求第二步验证", "Second factor asked"),
+    (
+        "second_factor_asked",
+        "已要求第二步验证",
+        "Second factor asked",
+    ),
     ("login", "输入的用户名", "Name tried"),
     ("reason", "原因", "Reason"),
     ("username", "用户名", "User name"),
@@ -87,7 +158,11 @@ const DETAIL_WORDS: &[(&str, &str, &str)] = &[
     ("owner", "开发者", "Developer"),
     ("keys", "键", "Keys"),
     ("secrets_changed", "修改的密钥", "Secrets changed"),
-    ("root_only_changed", "修改的超级管理员设置", "Root-only settings changed"),
+    (
+        "root_only_changed",
+        "修改的超级管理员设置",
+        "Root-only settings changed",
+    ),
     ("resources", "API", "APIs"),
 ];
 
@@ -142,7 +217,8 @@ pub fn detail_lines(detail: &str, en: bool) -> Vec<DetailLine> {
                 other => other.to_string(),
             };
             DetailLine {
-                label: words(DETAIL_WORDS, key).map_or_else(|| key.replace('_', " "), str::to_owned),
+                label: words(DETAIL_WORDS, key)
+                    .map_or_else(|| key.replace('_', " "), str::to_owned),
                 value: cut(&text),
             }
         })
@@ -188,7 +264,11 @@ mod tests {
             .collect();
         assert_eq!(
             shown,
-            vec!["Name tried: alice", "Reason: Wrong password", "Second factor asked: no"]
+            vec![
+                "Name tried: alice",
+                "Reason: Wrong password",
+                "Second factor asked: no"
+            ]
         );
         assert!(detail_lines("{}", true).is_empty());
         assert_eq!(detail_lines("not json", false)[0].value, "not json");

@@ -71,6 +71,8 @@ pub struct SettingsPage {
     pub groups: Vec<SettingGroup>,
     /// Some fields are root's alone and shown read-only.
     pub has_locked: bool,
+    /// The branding page's own form that uploads a logo.
+    pub logo_form: bool,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
 }
@@ -89,7 +91,10 @@ fn section_of(key: &str) -> &'static str {
 }
 
 fn known_section(slug: &str) -> Option<&'static str> {
-    SECTIONS.iter().find(|(s, _, _)| *s == slug).map(|(s, _, _)| *s)
+    SECTIONS
+        .iter()
+        .find(|(s, _, _)| *s == slug)
+        .map(|(s, _, _)| *s)
 }
 
 /// `GET /admin/settings`: the first section.
@@ -138,7 +143,7 @@ async fn show(
     settings_page(state, page, StatusCode::OK, Some(section), shown).await
 }
 
-async fn current_values(state: &AppState) -> Result<Map<String, Value>, String> {
+pub(super) async fn current_values(state: &AppState) -> Result<Map<String, Value>, String> {
     let settings = state.settings.get().await.map_err(|e| e.to_string())?;
     match serde_json::to_value(settings.as_ref()) {
         Ok(Value::Object(fields)) => Ok(fields),
@@ -148,11 +153,11 @@ async fn current_values(state: &AppState) -> Result<Map<String, Value>, String> 
 }
 
 /// What a settings page shows: the values, and a failed save's error (at its field too).
-struct Shown<'a> {
-    values: &'a Map<String, Value>,
-    error: Option<String>,
-    field_error: Option<String>,
-    notice: Option<&'static str>,
+pub(super) struct Shown<'a> {
+    pub values: &'a Map<String, Value>,
+    pub error: Option<String>,
+    pub field_error: Option<String>,
+    pub notice: Option<&'static str>,
 }
 
 /// The provider a callback URL is shown for, from a group's first key.
@@ -185,7 +190,7 @@ fn callbacks(state: &AppState, a: &super::AdminTexts, key: &str) -> Vec<Callback
     Vec::new()
 }
 
-async fn settings_page(
+pub(super) async fn settings_page(
     state: &AppState,
     page: &PageUser,
     status: StatusCode,
@@ -215,9 +220,7 @@ async fn settings_page(
         let (kind, value, checked) = match field {
             None => ("secret", String::new(), false),
             Some(Value::String(s)) if key == "logo_upload" => ("upload", String::new(), false),
-            Some(Value::String(s)) if key == "accent_color" => {
-                ("color", s.clone(), s.is_empty())
-            }
+            Some(Value::String(s)) if key == "accent_color" => ("color", s.clone(), s.is_empty()),
             Some(Value::Bool(b)) => ("bool", String::new(), *b),
             Some(Value::Number(n)) => ("number", n.to_string(), false),
             Some(Value::String(s)) if setting_choices(key).is_some() => {
@@ -302,6 +305,7 @@ async fn settings_page(
             ),
             groups,
             has_locked,
+            logo_form: section == Some("brand"),
             error: shown.error,
             notice: shown.notice,
         },
@@ -309,7 +313,7 @@ async fn settings_page(
 }
 
 /// The field a failed update is about, where one is.
-fn error_field(e: &SettingsUpdateError) -> Option<String> {
+pub(super) fn error_field(e: &SettingsUpdateError) -> Option<String> {
     let key = match e {
         SettingsUpdateError::RootOnly(key) | SettingsUpdateError::Unknown(key) => {
             return Some(key.clone());
@@ -424,9 +428,14 @@ async fn save(
                 Ok(n) => Value::from(n),
                 Err(_) => {
                     let label = words(key).map_or(key.as_str(), |w| {
-                        if page.t.lang == "en" { w.label_en } else { w.label_zh }
+                        if page.t.lang == "en" {
+                            w.label_en
+                        } else {
+                            w.label_zh
+                        }
                     });
-                    error.get_or_insert_with(|| (key.clone(), format!("{}{label}", a.not_a_number)));
+                    error
+                        .get_or_insert_with(|| (key.clone(), format!("{}{label}", a.not_a_number)));
                     Value::String(text.to_owned())
                 }
             },
@@ -518,7 +527,13 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
                     field("github_client_secret", "secret", "", false, true),
                     field("quota_per_unit", "number", "1000", false, false),
                     field("dynamic_registration", "select", "review", false, false),
-                    field("client_metadata_allowed_hosts", "list", "a\nb", false, false),
+                    field(
+                        "client_metadata_allowed_hosts",
+                        "list",
+                        "a\nb",
+                        false,
+                        false,
+                    ),
                 ],
             },
             SettingGroup {
@@ -531,6 +546,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
             },
         ],
         has_locked: true,
+        logo_form: true,
         error: Some("无法启用 GitHub OAuth".into()),
         notice: Some(a.saved),
     };

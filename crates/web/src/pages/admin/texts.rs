@@ -182,6 +182,8 @@ crate::pages::page_words! {
         remove_logo: "移除已上传的标志", "Remove the uploaded logo";
         upload_logo: "上传", "Upload";
         logo_file: "标志图片文件", "Logo image file";
+        logo_missing: "请选择一个图片文件。", "Choose an image file.";
+        logo_unreadable: "无法读取上传的文件（可能太大）。", "The upload could not be read (it may be too large).";
         setting_key: "设置项", "key";
         user_id: "编号", "ID";
         username: "用户名", "User name";

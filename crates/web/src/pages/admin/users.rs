@@ -279,9 +279,21 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> crate::pa
         keyword: keyword.into(),
         users: vec![row(a, user), row(a, &disabled)],
         id_header: header(a.user_id, UserSort::Id, keyword, UserSort::Username, false),
-        username_header: header(a.username, UserSort::Username, keyword, UserSort::Username, false),
+        username_header: header(
+            a.username,
+            UserSort::Username,
+            keyword,
+            UserSort::Username,
+            false,
+        ),
         role_header: header(a.role, UserSort::Role, keyword, UserSort::Username, false),
-        last_login_header: header(a.last_login, UserSort::LastLogin, keyword, UserSort::Username, false),
+        last_login_header: header(
+            a.last_login,
+            UserSort::LastLogin,
+            keyword,
+            UserSort::Username,
+            false,
+        ),
         pager: Pager::new("/admin/users", "", 1, false),
     };
     vec![("admin_users.html", page.render().unwrap_or_default())]
