@@ -91,6 +91,13 @@ async fn the_system_name_brands_titles_headers_footer_and_the_totp_issuer(backen
     let security = html(&user, &app.url("/user/security")).await;
     assert!(security.contains("· MyForum</title>"), "{security}");
 
+    let (_, status) = crate::helpers::get_json(&anonymous, &app.url("/api/status")).await;
+    assert_eq!(status["data"]["system_name"], "MyForum");
+    assert_eq!(
+        status["data"]["logo"],
+        "https://cdn.myforum.example/logo.png"
+    );
+
     let css = anonymous
         .get(app.url("/brand.css?v=0a7f3c"))
         .send()
@@ -194,6 +201,12 @@ async fn an_uploaded_logo_is_served_and_an_svg_is_refused(backend: Backend) {
         .expect("the logo on the page")
         .replace("&#38;", "&");
     assert!(src.starts_with("/brand/logo?v="), "{src}");
+    let (_, status) = crate::helpers::get_json(&anonymous, &app.url("/api/status")).await;
+    assert_eq!(
+        status["data"]["logo"],
+        app.url(&src),
+        "new-api's logo, absolute"
+    );
     let logo = anonymous.get(app.url(&src)).send().await.expect("logo");
     assert_eq!(logo.status(), StatusCode::OK);
     assert_eq!(logo.headers()["content-type"], "image/png");

@@ -1,7 +1,7 @@
 //! `GET /oauth/authorize` (and `/api/oauth2/authorize`): validate, then send the user to log in,
 //! ask for consent, or answer the app with a code. `POST /oauth/authorize`: the consent form.
 
-use crate::pages::problem::{self, Back, Hint, Problem};
+use crate::pages::problem::{self, Back, Code, Hint, Problem};
 use crate::pages::{Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
@@ -151,13 +151,35 @@ fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Respo
     }
 }
 
+/// The way back to the app for a refused consent answer, when its request is valid: the
+/// error response the app expects, at its registered redirect URI.
+async fn back_to_app(state: &AppState, params: &AuthorizeParams) -> Option<Back> {
+    match load_request(state, params).await {
+        Ok(Ok(request)) => Some(back_to(state, &request)),
+        _ => None,
+    }
+}
+
+fn back_to(state: &AppState, request: &ValidRequest) -> Back {
+    Back {
+        app: request.client.name.clone(),
+        href: error_redirect(
+            &request.redirect_uri,
+            ErrorCode::AccessDenied,
+            "the user did not finish signing in",
+            request.state.as_deref(),
+            &state.config.public_url,
+        ),
+    }
+}
+
 /// The error page's stable code for a request refused before its redirect URI is trusted.
-fn problem_code(kind: &AuthorizeError) -> &'static str {
+fn problem_code(kind: &AuthorizeError) -> Code {
     match kind {
-        AuthorizeError::UnknownClient => "unknown_client",
-        AuthorizeError::ClientDocument(_) => "client_metadata_document",
-        AuthorizeError::MissingRedirectUri => "missing_redirect_uri",
-        AuthorizeError::UnregisteredRedirectUri => "unregistered_redirect_uri",
+        AuthorizeError::UnknownClient => Code::UnknownClient,
+        AuthorizeError::ClientDocument(_) => Code::ClientMetadataDocument,
+        AuthorizeError::MissingRedirectUri => Code::MissingRedirectUri,
+        AuthorizeError::UnregisteredRedirectUri => Code::UnregisteredRedirectUri,
     }
 }
 
@@ -214,7 +236,7 @@ pub async fn get(
     let Ok(params) = serde_html_form::from_str::<AuthorizeParams>(&raw) else {
         let problem = Problem::new(
             StatusCode::BAD_REQUEST,
-            "malformed_request",
+            Code::MalformedRequest,
             t.malformed_request,
             Hint::FixTheApp,
         );
@@ -403,29 +425,11 @@ pub async fn post(
     ) else {
         let problem = Problem::new(
             StatusCode::BAD_REQUEST,
-            "malformed_request",
+            Code::MalformedRequest,
             t.malformed_request,
             Hint::StartAgain,
         );
         return problem::show(t, &problem);
-    };
-    // Validated first, so that a refusal below can offer the way back to the app.
-    let request = match load_request(&state, &params).await {
-        Ok(Ok(request)) => request,
-        Ok(Err(r)) => return rejection(&state, t, r),
-        Err(response) => return response,
-    };
-    let back = || {
-        Some(Back {
-            app: request.client.name.clone(),
-            href: error_redirect(
-                &request.redirect_uri,
-                ErrorCode::AccessDenied,
-                "the user did not finish signing in",
-                request.state.as_deref(),
-                &state.config.public_url,
-            ),
-        })
     };
     let Some((cookie, session, user)) = (match session(&state, &jar).await {
         Ok(current) => current,
@@ -433,22 +437,27 @@ pub async fn post(
     }) else {
         let problem = Problem::new(
             StatusCode::UNAUTHORIZED,
-            "session_ended",
+            Code::SessionEnded,
             t.session_ended_start_again,
             Hint::StartAgain,
         );
-        return problem::show(t, &problem.with_back(back()));
+        return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     };
     let expected = derive(CSRF_PURPOSE, &cookie);
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
         let problem = Problem::new(
             StatusCode::FORBIDDEN,
-            "request_expired",
+            Code::RequestExpired,
             t.request_invalid_start_again,
             Hint::StartAgain,
         );
-        return problem::show(t, &problem.with_back(back()));
+        return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     }
+    let request = match load_request(&state, &params).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(r)) => return rejection(&state, t, r),
+        Err(response) => return response,
+    };
     match form.decision.as_str() {
         "approve" => {
             let approval = Approval {
@@ -472,11 +481,11 @@ pub async fn post(
         _ => {
             let problem = Problem::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_request",
+                Code::MalformedRequest,
                 t.malformed_request,
                 Hint::StartAgain,
             );
-            problem::show(t, &problem.with_back(back()))
+            problem::show(t, &problem.with_back(Some(back_to(&state, &request))))
         }
     }
 }
