@@ -298,6 +298,10 @@ async fn the_settings_page_saves_switches_and_write_only_secrets(backend: Backen
     let body = res.text().await.expect("body");
     assert!(body.contains("GitHub"), "{body}");
     assert!(body.contains("value=\"500000\""), "the input is kept");
+    assert!(
+        !body.contains("<legend></legend>"),
+        "every fieldset is named"
+    );
     let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
     assert_eq!(settings["data"]["quota_per_unit"], 1000, "unchanged");
 
@@ -652,6 +656,10 @@ async fn settings_pages_label_every_setting_and_save_their_own_section(backend: 
             "href=\"/admin/settings/{slug}\" aria-current=\"page\""
         )));
         assert!(html.contains(&format!("action=\"/admin/settings/{slug}\"")));
+        assert!(
+            !html.contains("<legend></legend>"),
+            "{slug}: every fieldset is named"
+        );
         pages.push(html);
     }
     assert_eq!(

@@ -242,7 +242,14 @@ pub(super) async fn settings_page(
             Some(Value::String(s)) => key == "logo_upload" && !s.is_empty(),
             Some(_) => false,
         };
-        let (zh_title, en_title) = settings_group(key);
+        // A key with no fieldset of its own is under its page's title.
+        let (zh_title, en_title) = match settings_group(key) {
+            ("", _) => SECTIONS
+                .iter()
+                .find(|(slug, _, _)| *slug == section_of(key))
+                .map_or(("", ""), |(_, zh, e)| (*zh, *e)),
+            titles => titles,
+        };
         let title = if en { en_title } else { zh_title };
         let field = SettingField {
             key: key.to_owned(),
@@ -537,7 +544,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
                 ],
             },
             SettingGroup {
-                title: "",
+                title: "品牌",
                 callbacks: Vec::new(),
                 fields: vec![
                     field("accent_color", "color", "", true, false),
