@@ -38,6 +38,11 @@ pub mod action {
     pub const PASSWORD_RESET: &str = "password.reset";
     /// A sign-in's first factor was accepted (detail: method, user agent).
     pub const SIGNED_IN: &str = "user.signed_in";
+    /// A password sign-in was refused (detail: the name tried and why, never the password). The
+    /// target is the account's id when the name is one's, else empty.
+    pub const SIGN_IN_FAILED: &str = "user.sign_in_failed";
+    /// An account was created by signing up (detail: method, `password` or `upstream:<provider>`).
+    pub const USER_REGISTERED: &str = "user.registered";
     pub const PASSWORD_CHANGED: &str = "password.changed";
     /// A verified address replaced by another one (detail: both addresses).
     pub const EMAIL_CHANGED: &str = "email.changed";
@@ -59,6 +64,53 @@ pub mod action {
     pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
     /// An account was deleted, by its owner or by an admin; the target is its pseudonym.
     pub const USER_DELETED: &str = "user.deleted";
+
+    /// Every action above, for the pages that name them.
+    pub const ALL: &[&str] = &[
+        APP_CREATED,
+        APP_APPROVED,
+        APP_REJECTED,
+        APP_DISABLED,
+        APP_UPDATED,
+        APP_DELETED,
+        CLIENT_REGISTERED,
+        CLIENT_REGISTRATION_UPDATED,
+        CLIENT_REGISTRATION_DELETED,
+        SECRET_REVEALED,
+        SECRET_ROTATED,
+        CONSENT_GRANTED,
+        RESOURCE_CREATED,
+        RESOURCE_UPDATED,
+        CONSENT_REVOKED,
+        CODE_REPLAY,
+        DEVICE_APPROVED,
+        DEVICE_DENIED,
+        DEVICE_TOKEN_ISSUED,
+        REFRESH_REUSE,
+        USER_UPDATED,
+        SETTINGS_UPDATED,
+        TOPUP_GENERATED,
+        TOPUP_REDEEMED,
+        IDENTITY_UNLINKED,
+        EMAIL_BOUND,
+        PASSWORD_RESET,
+        SIGNED_IN,
+        SIGN_IN_FAILED,
+        USER_REGISTERED,
+        PASSWORD_CHANGED,
+        EMAIL_CHANGED,
+        TWO_FACTOR_ENABLED,
+        TWO_FACTOR_DISABLED,
+        TWO_FACTOR_RESET,
+        IDENTITY_LINKED,
+        SESSION_ENDED,
+        OTHER_SESSIONS_ENDED,
+        DATA_EXPORTED,
+        PASSKEY_ADDED,
+        PASSKEY_REMOVED,
+        PASSKEY_COUNTER_REGRESSION,
+        USER_DELETED,
+    ];
 }
 
 pub async fn record(

@@ -210,7 +210,9 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
     async fn user_by_aff_code(&self, code: &str) -> StoreResult<Option<User>>;
     async fn count_admins(&self) -> StoreResult<i64>;
-    async fn list_users(&self, search: Option<&str>, page: Page) -> StoreResult<Vec<User>>;
+    /// Users matching `query.search` (user name, e-mail or display name, case-insensitive) in
+    /// `query.sort`'s order, ties broken by newest id first.
+    async fn list_users(&self, query: &UserListQuery<'_>, page: Page) -> StoreResult<Vec<User>>;
     /// Applies the fields present in `patch` in one update; returns whether the user existed.
     /// Disabling also ends every session of the user, in the same transaction.
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool>;
@@ -523,8 +525,82 @@ pub trait PasskeyStore: Send + Sync + 'static {
 #[async_trait]
 pub trait AuditStore: Send + Sync + 'static {
     async fn audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
-    /// Newest first, optionally only one action.
-    async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>>;
+    /// Newest first, narrowed by whichever parts of `filter` are set.
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter<'_>,
+        page: Page,
+    ) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Which audit records a listing shows; `None` (or the default) does not narrow.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter<'a> {
+    pub action: Option<&'a str>,
+    pub actor: Option<UserId>,
+    /// Records at or after this time.
+    pub since: Option<UnixTime>,
+    /// Records before this time.
+    pub until: Option<UnixTime>,
+}
+
+impl<'a> AuditFilter<'a> {
+    /// Only `action`, if given.
+    pub fn action(action: Option<&'a str>) -> Self {
+        Self {
+            action,
+            ..Self::default()
+        }
+    }
+}
+
+/// The order of the user list. A closed set: each backend maps it to its own `ORDER BY`, so no
+/// SQL ever comes from a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UserSort {
+    /// By id (creation order).
+    #[default]
+    Id,
+    Username,
+    /// Accounts that never signed in count as the oldest.
+    LastLogin,
+    Role,
+}
+
+impl UserSort {
+    pub const ALL: [Self; 4] = [Self::Id, Self::Username, Self::LastLogin, Self::Role];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Username => "username",
+            Self::LastLogin => "last_login",
+            Self::Role => "role",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// What the user list shows: a search and an order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserListQuery<'a> {
+    pub search: Option<&'a str>,
+    pub sort: UserSort,
+    pub descending: bool,
+}
+
+impl<'a> UserListQuery<'a> {
+    /// Newest first, narrowed by `search`.
+    pub fn search(search: Option<&'a str>) -> Self {
+        Self {
+            search,
+            sort: UserSort::Id,
+            descending: true,
+        }
+    }
 }
 
 /// Which audit records are "about" one user (see [`LifecycleStore::audit_about_user`]).

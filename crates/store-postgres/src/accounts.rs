@@ -10,7 +10,8 @@ use keyward_core::model::{
 };
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{
-    AccountStore, Page, StoreResult, UserPatch, check_throttle_keys, live_throttle_counts,
+    AccountStore, Page, StoreResult, UserListQuery, UserPatch, UserSort, check_throttle_keys,
+    live_throttle_counts,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -90,17 +91,23 @@ impl AccountStore for PostgresStore {
             .map_err(backend)
     }
 
-    async fn list_users(&self, search: Option<&str>, page: Page) -> StoreResult<Vec<User>> {
-        let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
-        let query = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE $1 IS NULL OR u.username_lower LIKE $1 OR u.email LIKE $1 \
-             OR u.display_name LIKE $1 ORDER BY u.id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(pattern)
-        .bind(page.limit)
-        .bind(page.offset);
+    async fn list_users(&self, query: &UserListQuery<'_>, page: Page) -> StoreResult<Vec<User>> {
+        let pattern = query.search.map(|s| format!("%{}%", s.to_lowercase()));
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE $1::TEXT IS NULL OR u.username_lower LIKE $1 \
+                 OR LOWER(u.email) LIKE $1 OR LOWER(u.display_name) LIKE $1 \
+                 ORDER BY {} LIMIT $2 OFFSET $3"
+            ),
+            user_order(query.sort, query.descending)
+        );
+        // Safe: the only text added is one of `user_order`'s fixed strings.
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(pattern)
+            .bind(page.limit)
+            .bind(page.offset);
         fetch_all(self.pool(), query, user_from_row).await
     }
 
@@ -407,5 +414,19 @@ impl AccountStore for PostgresStore {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         );
         self.run(query.bind(json).bind(now)).await
+    }
+}
+
+/// The `ORDER BY` of a user list: fixed text for each closed choice.
+fn user_order(sort: UserSort, descending: bool) -> &'static str {
+    match (sort, descending) {
+        (UserSort::Id, false) => "u.id ASC",
+        (UserSort::Id, true) => "u.id DESC",
+        (UserSort::Username, false) => "u.username_lower ASC, u.id DESC",
+        (UserSort::Username, true) => "u.username_lower DESC, u.id DESC",
+        (UserSort::LastLogin, false) => "COALESCE(u.last_login_at, 0) ASC, u.id DESC",
+        (UserSort::LastLogin, true) => "COALESCE(u.last_login_at, 0) DESC, u.id DESC",
+        (UserSort::Role, false) => "u.role ASC, u.id DESC",
+        (UserSort::Role, true) => "u.role DESC, u.id DESC",
     }
 }

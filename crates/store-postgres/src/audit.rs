@@ -4,7 +4,7 @@ use crate::rows::audit_entry_from_row;
 use crate::{PostgresStore, fetch_all};
 use async_trait::async_trait;
 use keyward_core::model::{AuditEntry, NewAuditEntry};
-use keyward_core::store::{AuditStore, Page, StoreResult};
+use keyward_core::store::{AuditFilter, AuditStore, Page, StoreResult};
 
 #[async_trait]
 impl AuditStore for PostgresStore {
@@ -22,12 +22,24 @@ impl AuditStore for PostgresStore {
         self.run(query).await
     }
 
-    async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>> {
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter<'_>,
+        page: Page,
+    ) -> StoreResult<Vec<AuditEntry>> {
         let query = sqlx::query(
             "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip FROM audit_log \
-             WHERE $1 IS NULL OR action = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+             WHERE ($1::TEXT IS NULL OR action = $1) AND ($2::BIGINT IS NULL OR actor_id = $2) \
+             AND ($3::BIGINT IS NULL OR at >= $3) AND ($4::BIGINT IS NULL OR at < $4) \
+             ORDER BY id DESC LIMIT $5 OFFSET $6",
         );
-        let query = query.bind(action).bind(page.limit).bind(page.offset);
+        let query = query
+            .bind(filter.action)
+            .bind(filter.actor)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(page.limit)
+            .bind(page.offset);
         fetch_all(self.pool(), query, audit_entry_from_row).await
     }
 }

@@ -11,8 +11,8 @@ use keyward_core::model::{
 };
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{
-    AccountStore, MAX_THROTTLE_KEYS, Page, StoreResult, UserPatch, check_throttle_keys,
-    live_throttle_counts,
+    AccountStore, MAX_THROTTLE_KEYS, Page, StoreResult, UserListQuery, UserPatch, UserSort,
+    check_throttle_keys, live_throttle_counts,
 };
 use rusqlite::{Params, params, params_from_iter};
 use std::sync::LazyLock;
@@ -104,16 +104,19 @@ impl AccountStore for SqliteStore {
         .map(Option::unwrap_or_default)
     }
 
-    async fn list_users(&self, search: Option<&str>, page: Page) -> StoreResult<Vec<User>> {
-        let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
-        const SQL: &str = concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE ?1 IS NULL OR u.username_lower LIKE ?1 \
-             OR u.email LIKE ?1 OR u.display_name LIKE ?1 ORDER BY u.id DESC LIMIT ?2 OFFSET ?3"
+    async fn list_users(&self, query: &UserListQuery<'_>, page: Page) -> StoreResult<Vec<User>> {
+        let pattern = query.search.map(|s| format!("%{}%", s.to_lowercase()));
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE ?1 IS NULL OR u.username_lower LIKE ?1 \
+                 OR u.email LIKE ?1 OR u.display_name LIKE ?1 ORDER BY {} LIMIT ?2 OFFSET ?3"
+            ),
+            user_order(query.sort, query.descending)
         );
         self.read_all(
-            SQL,
+            &sql,
             params![pattern, page.limit, page.offset],
             user_from_row,
         )
@@ -461,4 +464,18 @@ fn session_and_user(row: &Cols<'_, '_>) -> rusqlite::Result<(Session, User)> {
     let mut session = session_from_row(row)?;
     session.created_at = row.get("s_created_at")?;
     Ok((session, user_from_row(row)?))
+}
+
+/// The `ORDER BY` of a user list: fixed text for each closed choice.
+fn user_order(sort: UserSort, descending: bool) -> &'static str {
+    match (sort, descending) {
+        (UserSort::Id, false) => "u.id ASC",
+        (UserSort::Id, true) => "u.id DESC",
+        (UserSort::Username, false) => "u.username_lower ASC, u.id DESC",
+        (UserSort::Username, true) => "u.username_lower DESC, u.id DESC",
+        (UserSort::LastLogin, false) => "COALESCE(u.last_login_at, 0) ASC, u.id DESC",
+        (UserSort::LastLogin, true) => "COALESCE(u.last_login_at, 0) DESC, u.id DESC",
+        (UserSort::Role, false) => "u.role ASC, u.id DESC",
+        (UserSort::Role, true) => "u.role DESC, u.id DESC",
+    }
 }

@@ -4,7 +4,7 @@ use crate::SqliteStore;
 use crate::rows::audit_entry_from_row;
 use async_trait::async_trait;
 use keyward_core::model::{AuditEntry, NewAuditEntry};
-use keyward_core::store::{AuditStore, Page, StoreResult};
+use keyward_core::store::{AuditFilter, AuditStore, Page, StoreResult};
 use rusqlite::params;
 
 #[async_trait]
@@ -26,12 +26,25 @@ impl AuditStore for SqliteStore {
         .map(drop)
     }
 
-    async fn list_audit(&self, action: Option<&str>, page: Page) -> StoreResult<Vec<AuditEntry>> {
-        const SQL: &str = "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip FROM audit_log \
-             WHERE ?1 IS NULL OR action = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3";
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter<'_>,
+        page: Page,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        const SQL: &str = "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip \
+             FROM audit_log WHERE (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR actor_id = ?2) \
+             AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at < ?4) \
+             ORDER BY id DESC LIMIT ?5 OFFSET ?6";
         self.read_all(
             SQL,
-            params![action, page.limit, page.offset],
+            params![
+                filter.action,
+                filter.actor,
+                filter.since,
+                filter.until,
+                page.limit,
+                page.offset
+            ],
             audit_entry_from_row,
         )
     }

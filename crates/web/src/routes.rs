@@ -199,12 +199,23 @@ pub fn router(state: AppState) -> Router {
             post(pages::admin::set_resource_enabled),
         )
         .route("/admin/users", get(pages::admin::users))
-        .route("/admin/users/{id}", post(pages::admin::update_user))
+        .route(
+            "/admin/users/{id}",
+            get(pages::admin::user_detail).post(pages::admin::update_user),
+        )
         // Account deletion (#16), by an admin.
         .route("/admin/users/{id}/delete", post(pages::admin::delete_user))
         .route(
             "/admin/settings",
             get(pages::admin::settings).post(pages::admin::save_settings),
+        )
+        .route(
+            "/admin/settings/{section}",
+            get(pages::admin::settings_section).post(pages::admin::save_section),
+        )
+        .route(
+            "/admin/settings/brand/logo",
+            post(pages::admin::upload_logo),
         )
         .route("/admin/audit", get(pages::admin::audit))
         .route("/", get(pages::account::home::get))

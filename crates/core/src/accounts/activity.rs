@@ -125,6 +125,47 @@ impl Accounts {
         .await;
     }
 
+    /// Records that `user` was created by signing up through `method` (`password`, or
+    /// `upstream:<provider>`). The new account is the actor and the target.
+    pub(crate) async fn record_registration(&self, user: &User, method: &str, ip: &str) {
+        audit::record(
+            self.store.as_ref(),
+            self.clock.now(),
+            Some(user.id),
+            action::USER_REGISTERED,
+            user.id.to_string(),
+            serde_json::json!({ "method": method, "username": user.username }),
+            &truncate(ip, 64),
+        )
+        .await;
+    }
+
+    /// Records a refused password sign-in: the name as typed (cut short; never the password),
+    /// and the account it names, if any, as target, so that the account's audit shows it.
+    pub(crate) async fn record_failed_sign_in(
+        &self,
+        user: Option<&User>,
+        login: &str,
+        reason: &'static str,
+        client: &ClientInfo,
+    ) {
+        let detail = serde_json::json!({
+            "login": truncate(login, 64),
+            "reason": reason,
+            "user_agent": truncate(&client.user_agent, 256),
+        });
+        audit::record(
+            self.store.as_ref(),
+            self.clock.now(),
+            None,
+            action::SIGN_IN_FAILED,
+            user.map(|u| u.id.to_string()).unwrap_or_default(),
+            detail,
+            &truncate(&client.ip, 64),
+        )
+        .await;
+    }
+
     /// The account's own security activity, newest first. There is no way to name another
     /// account: the user is the one signed in.
     pub async fn security_activity(

@@ -292,6 +292,8 @@ impl Accounts {
             match self.store.create_user_with_identity(new, link).await {
                 Ok(user) => {
                     self.store.record_login(user.id, now).await?;
+                    let method = format!("upstream:{}", identity.provider);
+                    self.record_registration(&user, &method, ip).await;
                     return Ok(Outcome::Registered(user));
                 }
                 // Two first logins of one identity raced: the other one created the account.

@@ -7,6 +7,7 @@ pub mod email;
 pub mod export;
 pub mod federation;
 pub mod notices;
+pub mod overview;
 pub mod passkeys;
 mod password;
 pub mod two_factor;
@@ -218,16 +219,19 @@ impl Accounts {
             None
         };
         let hash = self.hasher.hash(password.expose()).await?;
-        self.create(NewUserSpec {
-            username,
-            display_name,
-            password_hash: Some(hash),
-            role: Role::User,
-            quota: settings.quota_for_new_user,
-            inviter_id,
-            email,
-        })
-        .await
+        let user = self
+            .create(NewUserSpec {
+                username,
+                display_name,
+                password_hash: Some(hash),
+                role: Role::User,
+                quota: settings.quota_for_new_user,
+                inviter_id,
+                email,
+            })
+            .await?;
+        self.record_registration(&user, "password", form.ip).await;
+        Ok(user)
     }
 
     /// Checks (and spends) an anonymous e-mail code; returns the normalised address.
@@ -347,7 +351,21 @@ impl Accounts {
                     let matched = self.hasher.verify(password, stored).await?;
                     match user {
                         Some(user) if matched && user.is_enabled() => Ok(user),
-                        _ => Err(AccountError::InvalidCredentials),
+                        Some(user) => {
+                            let reason = if matched {
+                                "account_disabled"
+                            } else {
+                                "wrong_password"
+                            };
+                            self.record_failed_sign_in(Some(&user), login, reason, client)
+                                .await;
+                            Err(AccountError::InvalidCredentials)
+                        }
+                        None => {
+                            self.record_failed_sign_in(None, login, "unknown_user", client)
+                                .await;
+                            Err(AccountError::InvalidCredentials)
+                        }
                     }
                 },
             )

@@ -3,9 +3,9 @@
 //! when the account has it on. Every code entered takes a slot of the account's budget before
 //! it is checked, so a burst of guesses cannot outrun the limit.
 
-use super::Change;
 use super::admin::{self, UserEditError};
 use super::notices::{self, Notice};
+use super::{Change, ClientInfo};
 use crate::audit::{self, action};
 use crate::clock::Clock;
 use crate::limits::{self, Keyed, LimitError, RateLimiter};
@@ -313,20 +313,41 @@ impl TwoFactor {
         .await;
     }
 
-    /// The second step of a login: `WrongCode` unless `code` is a right one (see `verify`).
+    /// The second step of a login: `WrongCode` unless `code` is a right one (see `verify`). A
+    /// wrong code is recorded as a failed sign-in of the account (never the code).
     pub async fn complete_login(
         &self,
         user: &User,
         code: &str,
         settings: &Settings,
+        client: &ClientInfo,
     ) -> Result<(), TwoFactorError> {
-        self.guarded(
-            user,
-            CodeUse::Login,
-            settings,
-            self.require_code(user, code),
-        )
-        .await
+        let outcome = self
+            .guarded(
+                user,
+                CodeUse::Login,
+                settings,
+                self.require_code(user, code),
+            )
+            .await;
+        if matches!(outcome, Err(TwoFactorError::WrongCode)) {
+            let detail = serde_json::json!({
+                "login": user.username,
+                "reason": "wrong_second_factor",
+                "user_agent": client.user_agent.chars().take(256).collect::<String>(),
+            });
+            audit::record(
+                self.store.as_ref(),
+                self.clock.now(),
+                None,
+                action::SIGN_IN_FAILED,
+                user.id.to_string(),
+                detail,
+                &client.ip.chars().take(64).collect::<String>(),
+            )
+            .await;
+        }
+        outcome
     }
 
     /// `WrongCode` unless `code` is a right second factor (see `verify`).

@@ -220,7 +220,7 @@ async fn admins_cannot_edit_their_equals_or_lock_themselves_out() {
     let audit = w
         .store
         .list_audit(
-            Some("user.updated"),
+            &keyward_core::store::AuditFilter::action(Some("user.updated")),
             keyward_core::store::Page {
                 offset: 0,
                 limit: 50,

@@ -546,7 +546,7 @@ async fn the_admin_page_deletes_an_account(backend: Backend) {
     let root = app.admin().await;
     let (carol, carol_id) = app.user("carol").await;
     let (_, dave_id) = app.user("dave").await;
-    let (status, _, html) = page(&root, &app.url("/admin/users")).await;
+    let (status, _, html) = page(&root, &app.url(&format!("/admin/users/{carol_id}"))).await;
     assert_eq!(status, StatusCode::OK);
     let action = format!("action=\"/admin/users/{carol_id}/delete\"");
     assert!(html.contains(&action), "{html}");

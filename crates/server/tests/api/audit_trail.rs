@@ -7,7 +7,10 @@ use crate::on_both_backends;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-on_both_backends!(every_app_action_and_consent_revocation_is_audited_by_core);
+on_both_backends!(
+    every_app_action_and_consent_revocation_is_audited_by_core,
+    sign_ups_sign_ins_and_failed_sign_ins_are_audited,
+);
 
 async fn every_app_action_and_consent_revocation_is_audited_by_core(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -274,4 +277,115 @@ async fn a_trusted_apps_silent_consent_is_recorded_by_core(backend: Backend) {
     assert_eq!(items[0]["actor_id"], user_id, "{audit}");
     assert_eq!(items[0]["target"], registered.client_id.as_str(), "{audit}");
     assert_eq!(items[0]["detail"]["scopes"], "profile", "{audit}");
+}
+
+/// The audit records of `action`, newest first, as the admin API shows them.
+async fn records(app: &TestApp, admin: &reqwest::Client, action: &str) -> Vec<Value> {
+    let (status, body) = get_json(
+        admin,
+        &app.url(&format!("/api/admin/audit?action={action}&page_size=100")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn sign_ups_sign_ins_and_failed_sign_ins_are_audited(backend: Backend) {
+    use crate::login_module::{env, github_grant, github_login};
+    let env = env(backend, json!({})).await;
+    let app = &env.app;
+    let admin = app.admin().await;
+
+    // A sign-up with a password: the new account is actor and target.
+    let body = app.register("nora", "password-123").await;
+    let nora = body["data"]["id"].as_i64().expect("id");
+    let signed_up = records(app, &admin, "user.registered").await;
+    assert_eq!(signed_up.len(), 1, "{signed_up:?}");
+    assert_eq!(signed_up[0]["actor_id"], nora);
+    assert_eq!(signed_up[0]["target"], nora.to_string());
+    assert_eq!(signed_up[0]["detail"]["method"], "password");
+
+    // A sign-up through an upstream provider.
+    let (status, body) = github_login(&env, &app.client(), github_grant("7001", "octo")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let octo = body["data"]["user"]["id"].as_i64().expect("id");
+    let signed_up = records(app, &admin, "user.registered").await;
+    assert_eq!(signed_up.len(), 2);
+    assert_eq!(signed_up[0]["actor_id"], octo);
+    assert_eq!(signed_up[0]["detail"]["method"], "upstream:github");
+    // ...which is a sign-in too, like the upstream login after it.
+    let (status, _) = github_login(&env, &app.client(), github_grant("7001", "octo")).await;
+    assert_eq!(status, StatusCode::OK);
+    let octo_ins: Vec<_> = records(app, &admin, "user.signed_in")
+        .await
+        .into_iter()
+        .filter(|e| e["actor_id"] == octo)
+        .collect();
+    assert_eq!(octo_ins.len(), 2, "{octo_ins:?}");
+    assert_eq!(octo_ins[0]["detail"]["method"], "upstream:github");
+
+    // A password sign-in.
+    app.login("nora", "password-123").await;
+    let nora_ins: Vec<_> = records(app, &admin, "user.signed_in")
+        .await
+        .into_iter()
+        .filter(|e| e["actor_id"] == nora)
+        .collect();
+    assert_eq!(nora_ins.len(), 1);
+    assert_eq!(nora_ins[0]["detail"]["method"], "password");
+
+    // Failed sign-ins: a wrong password (tied to the account it names), an unknown name (tied
+    // to nothing). Never the password.
+    for (login, password) in [("NORA", "wrong-secret-1"), ("ghost", "wrong-secret-2")] {
+        let (_, body) = crate::helpers::post_json(
+            &app.client(),
+            &app.url("/api/user/login"),
+            json!({"username": login, "password": password}),
+        )
+        .await;
+        assert_eq!(body["success"], false, "{body}");
+    }
+    let failed = records(app, &admin, "user.sign_in_failed").await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(
+        (
+            failed[0]["target"].clone(),
+            failed[0]["detail"]["login"].clone(),
+            failed[0]["detail"]["reason"].clone(),
+            failed[0]["actor_id"].clone(),
+        ),
+        (
+            json!(""),
+            json!("ghost"),
+            json!("unknown_user"),
+            Value::Null
+        )
+    );
+    assert_eq!(
+        (
+            failed[1]["target"].clone(),
+            failed[1]["detail"]["login"].clone(),
+            failed[1]["detail"]["reason"].clone(),
+        ),
+        (
+            json!(nora.to_string()),
+            json!("NORA"),
+            json!("wrong_password")
+        )
+    );
+    let text = serde_json::to_string(&failed).expect("json");
+    assert!(
+        !text.contains("wrong-secret"),
+        "no password in the log: {text}"
+    );
+
+    // The admin's page of the account shows its failed sign-in, in words.
+    let (_, _, html) =
+        crate::oauth_support::page(&admin, &app.url(&format!("/admin/users/{nora}"))).await;
+    assert!(html.contains("title=\"user.sign_in_failed\""), "{html}");
+    assert!(html.contains("登录失败") && html.contains("密码错误"));
+    assert!(html.contains("title=\"user.registered\""));
 }

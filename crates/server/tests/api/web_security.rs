@@ -284,7 +284,7 @@ async fn only_root_changes_where_recovery_mail_and_identities_come_from(backend:
     );
 
     // The page shows the fields but lets the admin edit none of them, and ignores them if sent.
-    let (_, _, html) = page(&admin, &app.url("/admin/settings")).await;
+    let (_, _, html) = page(&admin, &app.url("/admin/settings/mail")).await;
     let smtp = html
         .split("<input")
         .find(|i| i.contains("name=\"smtp_host\""))
@@ -311,7 +311,7 @@ async fn only_root_changes_where_recovery_mail_and_identities_come_from(backend:
 
     // Root may, and the change is audited by name.
     let root = app.admin().await;
-    let (_, _, html) = page(&root, &app.url("/admin/settings")).await;
+    let (_, _, html) = page(&root, &app.url("/admin/settings/mail")).await;
     let smtp = html
         .split("<input")
         .find(|i| i.contains("name=\"smtp_host\""))

@@ -147,7 +147,7 @@ pub async fn second_factor(
     jar: CookieJar,
     ApiJson(body): ApiJson<SecondFactorBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = complete_second_factor(&state, &jar, &body.code).await?;
+    let user = complete_second_factor(&state, &jar, &body.code, &client).await?;
     let jar = open_session(&state, jar, &user, &client).await?;
     tracing::info!(user.id = user.id, "second factor accepted");
     Ok((jar, Success::new(LoginView::from(&user))))
@@ -158,12 +158,13 @@ pub async fn complete_second_factor(
     state: &AppState,
     jar: &CookieJar,
     code: &str,
+    client: &ClientInfo,
 ) -> Result<User, ApiError> {
     let user = pending_user(state, jar).await?;
     let settings = state.settings.get().await?;
     match state
         .two_factor
-        .complete_login(&user, code, &settings)
+        .complete_login(&user, code, &settings, client)
         .await
     {
         Ok(()) => {}

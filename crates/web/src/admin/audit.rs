@@ -48,7 +48,10 @@ pub async fn list(
         .action
         .as_deref()
         .filter(|a| !a.is_empty() && a.len() <= 64);
-    let entries = state.store.list_audit(action, window).await?;
+    let entries = state
+        .store
+        .list_audit(&keyward_core::store::AuditFilter::action(action), window)
+        .await?;
     let items: Vec<_> = entries
         .iter()
         .map(|e| AuditView {

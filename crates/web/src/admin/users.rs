@@ -40,7 +40,10 @@ pub async fn list(
     if keyword.is_some_and(|k| k.len() > 100) {
         return Err(ApiError::Refused("搜索关键字过长".into()));
     }
-    let users = state.store.list_users(keyword, window).await?;
+    let users = state
+        .store
+        .list_users(&keyward_core::store::UserListQuery::search(keyword), window)
+        .await?;
     let items: Vec<UserView> = users.iter().map(UserView::from).collect();
     Ok(Listing::answer(items, page, window))
 }

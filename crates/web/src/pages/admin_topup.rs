@@ -2,8 +2,8 @@
 //! themselves). The same domain calls as `/api/admin/topup_codes`.
 
 use super::account::{AccountTexts, account_texts, unavailable, when};
-use super::admin::Pager;
-use crate::pages::{Chrome, PageAdmin, PagePost, Texts, render};
+use super::admin::{AdminFrame, Pager};
+use crate::pages::{PageAdmin, PagePost, render};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
@@ -26,16 +26,18 @@ struct Row {
 #[derive(Template)]
 #[template(path = "admin_topup.html")]
 struct AdminTopUpPage {
-    t: &'static Texts,
-    a: &'static AccountTexts,
-    chrome: Chrome,
-    csrf_token: String,
+    /// The admin navigation's words and section (`a`), the chrome and the form token.
+    frame: AdminFrame,
+    /// This page's own words.
+    at: &'static AccountTexts,
     rows: Vec<Row>,
     generated: Vec<String>,
     error: Option<String>,
     page: i64,
     pager: Pager,
 }
+
+crate::pages::framed!(AdminFrame => AdminTopUpPage);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -79,10 +81,8 @@ async fn show(
     render(
         crate::pages::form_status(&error),
         &AdminTopUpPage {
-            t: page.t,
-            a,
-            chrome: page.chrome(),
-            csrf_token: page.csrf.clone(),
+            frame: AdminFrame::of(page, "topup"),
+            at: a,
             rows,
             generated,
             error,
@@ -173,13 +173,14 @@ pub async fn post(
 }
 
 #[cfg(test)]
-pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
+pub(crate) fn samples(
+    t: &'static crate::pages::Texts,
+    user: &keyward_core::model::User,
+) -> crate::pages::Gallery {
     let a = account_texts(t);
     let page = |rows, generated| AdminTopUpPage {
-        t,
-        a,
-        chrome: super::account::sample_chrome(t, "/admin/topup"),
-        csrf_token: "csrf".into(),
+        frame: AdminFrame::sample(t, user, "/admin/topup", "topup"),
+        at: a,
         rows,
         generated,
         error: Some(a.bad_expiry.into()),

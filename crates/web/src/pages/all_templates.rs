@@ -68,7 +68,7 @@ fn every_page(t: &'static Texts) -> Vec<(&'static str, String)> {
     pages.extend(super::console::samples(t, &user));
     pages.extend(super::device::samples(t, &user));
     pages.extend(super::admin::samples(t, &user));
-    pages.extend(super::admin_topup::samples(t));
+    pages.extend(super::admin_topup::samples(t, &user));
     pages.extend(super::account::home::samples(t));
     pages.extend(super::account::authorizations::samples(t));
     pages.extend(super::account::register::samples(t));

@@ -392,7 +392,7 @@ pub async fn second_factor(
         Ok(settings) => {
             state
                 .two_factor
-                .complete_login(&user, &form.code, &settings)
+                .complete_login(&user, &form.code, &settings, &client)
                 .await
         }
         Err(e) => return ApiError::from(e).into_response(),

@@ -5,7 +5,7 @@ use crate::helpers::Backend;
 use crate::on_both_backends;
 use keyward_core::model::{Role, TwoFactorRecord, UserStatus};
 use keyward_core::secret::SecretHash;
-use keyward_core::store::{Page, UserPatch};
+use keyward_core::store::{Page, UserListQuery, UserPatch};
 
 on_both_backends!(
     users_are_found_by_id_login_and_referral_code_or_not_at_all,
@@ -55,12 +55,18 @@ async fn users_are_found_by_id_login_and_referral_code_or_not_at_all(backend: Ba
     assert_eq!(store.count_admins().await.expect("count"), 1);
 
     // Newest first, searched by name, paged.
-    let all = store.list_users(None, PAGE).await.expect("list");
+    let all = store
+        .list_users(&UserListQuery::search(None), PAGE)
+        .await
+        .expect("list");
     assert_eq!(
         all.iter().map(|u| u.id).collect::<Vec<_>>(),
         vec![bob.id, alice.id]
     );
-    let searched = store.list_users(Some("ali"), PAGE).await.expect("search");
+    let searched = store
+        .list_users(&UserListQuery::search(Some("ali")), PAGE)
+        .await
+        .expect("search");
     assert_eq!(
         searched.iter().map(|u| u.id).collect::<Vec<_>>(),
         vec![alice.id]
@@ -69,7 +75,10 @@ async fn users_are_found_by_id_login_and_referral_code_or_not_at_all(backend: Ba
         offset: 1,
         limit: 1,
     };
-    let paged = store.list_users(None, second).await.expect("page");
+    let paged = store
+        .list_users(&UserListQuery::search(None), second)
+        .await
+        .expect("page");
     assert_eq!(
         paged.iter().map(|u| u.id).collect::<Vec<_>>(),
         vec![alice.id]

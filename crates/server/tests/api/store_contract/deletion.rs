@@ -235,7 +235,10 @@ async fn a_deleted_account_takes_everything_of_its_own_and_keeps_its_apps_disabl
     assert!(store.user_by_id(bob.id).await.expect("read").is_some());
 
     // The audit log keeps the pseudonym, not her.
-    let log = store.list_audit(None, PAGE).await.expect("audit");
+    let log = store
+        .list_audit(&keyward_core::store::AuditFilter::default(), PAGE)
+        .await
+        .expect("audit");
     let by_her = log
         .iter()
         .find(|e| e.action == "consent.granted")
@@ -316,7 +319,7 @@ async fn the_last_root_is_never_deleted(backend: Backend) {
     assert_eq!(conflict(store.create_user(held).await), Conflict::Username);
     assert!(
         store
-            .list_audit(None, PAGE)
+            .list_audit(&keyward_core::store::AuditFilter::default(), PAGE)
             .await
             .expect("audit")
             .is_empty()

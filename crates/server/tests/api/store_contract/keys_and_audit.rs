@@ -4,7 +4,7 @@ use super::{PAGE, new_user, store};
 use crate::helpers::Backend;
 use crate::on_both_backends;
 use keyward_core::model::{NewAuditEntry, StoredKey};
-use keyward_core::store::Page;
+use keyward_core::store::{AuditFilter, Page};
 
 on_both_backends!(signing_keys_audit_entries_and_pings);
 
@@ -72,11 +72,14 @@ async fn signing_keys_audit_entries_and_pings(backend: Backend) {
             .await
             .expect("audit");
     }
-    let all = store.list_audit(None, PAGE).await.expect("list");
+    let all = store
+        .list_audit(&AuditFilter::default(), PAGE)
+        .await
+        .expect("list");
     let ats: Vec<_> = all.iter().map(|e| e.at).collect();
     assert_eq!(ats, vec![1_002, 1_001, 1_000], "newest first");
     let logins = store
-        .list_audit(Some("user.login"), PAGE)
+        .list_audit(&AuditFilter::action(Some("user.login")), PAGE)
         .await
         .expect("list");
     let targets: Vec<_> = logins.iter().map(|e| e.target.as_str()).collect();
@@ -84,7 +87,7 @@ async fn signing_keys_audit_entries_and_pings(backend: Backend) {
     assert_eq!(logins[0].actor_id, Some(alice.id));
     let second = store
         .list_audit(
-            None,
+            &AuditFilter::default(),
             Page {
                 offset: 1,
                 limit: 1,

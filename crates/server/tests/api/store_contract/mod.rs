@@ -4,6 +4,7 @@
 //! crates/store-sqlite/src/tests.rs.
 
 mod accounts;
+mod admin_listings;
 mod assertions;
 mod billing;
 mod deletion;

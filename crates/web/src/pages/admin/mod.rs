@@ -1,13 +1,17 @@
 //! `/admin`: reviewing apps, managing users, settings and the audit log. Thin pages over the same
 //! functions the admin API uses (`crate::admin::*`). Filters and paging are plain GET forms.
 
+mod actions;
 mod app_apis;
 mod audit;
 mod client_documents;
 mod resources;
 mod settings;
+mod settings_logo;
+mod settings_words;
 mod texts;
 mod user_deletion;
+mod user_detail;
 mod users;
 mod ways_in;
 
@@ -15,9 +19,11 @@ pub use app_apis::set_app_apis;
 pub use audit::audit;
 pub use client_documents::client_documents;
 pub use resources::{create_resource, resource, resources, set_resource_enabled, update_resource};
-pub use settings::{save_settings, settings};
+pub use settings::{save_section, save_settings, settings, settings_section};
+pub use settings_logo::upload_logo;
 pub use texts::{AdminTexts, admin_texts};
 pub use user_deletion::delete_user;
+pub use user_detail::user_detail;
 pub use users::{update_user, users};
 pub use ways_in::{get as ways_in, remove_passkey as ways_in_remove_passkey, reset_two_factor};
 
@@ -87,7 +93,6 @@ crate::pages::framed!(AdminFrame =>
     AppsPage,
     audit::AuditPage,
     client_documents::ClientDocumentsPage,
-    settings::SettingsPage,
     users::UsersPage
 );
 
@@ -259,14 +264,11 @@ pub async fn overview(State(state): State<AppState>, PageAdmin(page): PageAdmin)
     )
 }
 
-/// The query of the admin listings: the filter each one reads (apps by `status`, users by
-/// `keyword`, the audit log by `action`) and the page number.
+/// The query of the apps listing: the status it shows and the page number.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ListQuery {
     status: String,
-    keyword: String,
-    action: String,
     p: Option<i64>,
 }
 
@@ -364,10 +366,13 @@ pub async fn review(
 #[serde(default)]
 pub struct TrustForm {
     trusted: String,
+    /// Trusting needs this box ticked (`1`): the consequence is stated next to it.
+    confirm: String,
     return_to: String,
 }
 
-/// `POST /admin/apps/{id}/trusted`: `trusted=1` skips consent for the app's users.
+/// `POST /admin/apps/{id}/trusted`: `trusted=1` skips consent for the app's users. Refused,
+/// changing nothing, unless the confirmation box is ticked.
 pub async fn trust(
     Path(id): Path<String>,
     PagePost {
@@ -381,6 +386,13 @@ pub async fn trust(
         return app_failure(page.t, &AppError::NotFound);
     };
     let trusted = form.trusted == "1";
+    if trusted && form.confirm != "1" {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            page.t,
+            admin_texts(page.t).confirm_required,
+        );
+    }
     match state
         .apps
         .update(
@@ -451,6 +463,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         ("admin_apps.html", apps.render().unwrap_or_default()),
     ];
     out.extend(users::samples(t, user));
+    out.extend(user_detail::samples(t, user));
     out.extend(ways_in::samples(t, user));
     out.extend(settings::samples(t, user));
     out.extend(audit::samples(t, user));

@@ -1,19 +1,21 @@
-//! `/admin/settings`: the runtime settings document and the vault's write-only secrets, through
-//! the same update as `PUT /api/admin/settings`. The form is built from the document itself, so
-//! a field added to `Settings` shows up here without a template change.
+//! `/admin/settings/{section}`: the runtime settings document and the vault's write-only
+//! secrets, one page per section, through the same update as `PUT /api/admin/settings`. Each
+//! field has its label and help text (`settings_words.rs`); a setting added to `Settings`
+//! without words fails that file's test. `POST /admin/settings` still takes the whole document.
 
-use super::texts::{SETTINGS, setting_choices, settings_group};
+use super::settings_words::{SECTIONS, setting_choices, settings_group, words};
 use super::{AdminFrame, admin_texts, unavailable};
 use crate::admin::settings::update;
 use crate::extract::Client;
-use crate::pages::{Chrome, PageAdmin, PageUser, login::redirect, render};
+use crate::federation::state::{callback_uri, spa_callback_uri};
+use crate::pages::{PageAdmin, PageUser, login::redirect, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::model::Role;
-use keyward_core::settings::{self, SettingsUpdateError};
+use keyward_core::settings::{self, BrandProblem, InvalidSettings, SettingsUpdateError};
 use keyward_core::vault;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -22,34 +24,60 @@ use {crate::pages::Gallery, keyward_core::model::User};
 
 pub struct SettingField {
     pub key: String,
-    pub label: String,
-    /// `bool`, `number`, `text`, `select` (one of `choices`), `list` (one entry per line) or
-    /// `secret`.
+    pub label: &'static str,
+    pub help: &'static str,
+    /// `bool`, `number`, `text`, `select` (one of `choices`), `list` (one entry per line),
+    /// `secret`, `color` (with a "default" box) or `upload` (the logo: set or not, and a box
+    /// that removes it).
     pub kind: &'static str,
     pub choices: &'static [&'static str],
     pub value: String,
     pub checked: bool,
-    /// For secrets: whether the vault holds one (its value is never shown).
+    /// For secrets and the uploaded logo: whether one is set (its value is never shown).
     pub is_set: bool,
     /// Root's alone (`settings::ROOT_ONLY`): shown to other admins, not editable.
     pub locked: bool,
+    pub error: Option<String>,
+}
+
+/// Where to register this server with a provider.
+pub struct Callback {
+    pub label: &'static str,
+    pub url: String,
 }
 
 pub struct SettingGroup {
     pub title: &'static str,
+    pub callbacks: Vec<Callback>,
     pub fields: Vec<SettingField>,
+}
+
+/// One link of the settings sub-navigation.
+pub struct SectionLink {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub current: bool,
 }
 
 #[derive(Template)]
 #[template(path = "admin_settings.html")]
 pub struct SettingsPage {
     pub frame: AdminFrame,
+    pub sections: Vec<SectionLink>,
+    /// The section's title; empty for the whole document (a failed `POST /admin/settings`).
+    pub title: &'static str,
+    /// Where the form posts.
+    pub action: String,
     pub groups: Vec<SettingGroup>,
     /// Some fields are root's alone and shown read-only.
     pub has_locked: bool,
+    /// The branding page's own form that uploads a logo.
+    pub logo_form: bool,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
 }
+
+crate::pages::framed!(AdminFrame => SettingsPage);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -57,21 +85,65 @@ pub struct SettingsQuery {
     done: String,
 }
 
-/// `GET /admin/settings`.
+/// The page a setting is on: its section's slug.
+fn section_of(key: &str) -> &'static str {
+    words(key).map_or("access", |w| w.section)
+}
+
+fn known_section(slug: &str) -> Option<&'static str> {
+    SECTIONS
+        .iter()
+        .find(|(s, _, _)| *s == slug)
+        .map(|(s, _, _)| *s)
+}
+
+/// `GET /admin/settings`: the first section.
 pub async fn settings(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
     Query(query): Query<SettingsQuery>,
 ) -> Response {
-    let current = match current_values(&state).await {
+    show(&state, &page, SECTIONS[0].0, &query).await
+}
+
+/// `GET /admin/settings/{section}`.
+pub async fn settings_section(
+    State(state): State<AppState>,
+    PageAdmin(page): PageAdmin,
+    Path(section): Path<String>,
+    Query(query): Query<SettingsQuery>,
+) -> Response {
+    match known_section(&section) {
+        Some(section) => show(&state, &page, section, &query).await,
+        None => crate::pages::error_page(
+            StatusCode::NOT_FOUND,
+            page.t,
+            admin_texts(page.t).unknown_section,
+        ),
+    }
+}
+
+async fn show(
+    state: &AppState,
+    page: &PageUser,
+    section: &'static str,
+    query: &SettingsQuery,
+) -> Response {
+    let current = match current_values(state).await {
         Ok(values) => values,
         Err(e) => return unavailable(page.t, &e),
     };
     let notice = (query.done == "saved").then_some(admin_texts(page.t).saved);
-    settings_page(&state, &page, StatusCode::OK, &current, None, notice).await
+    let shown = Shown {
+        values: &current,
+        error: None,
+        field_error: None,
+        notice,
+    };
+    settings_page(state, page, StatusCode::OK, Some(section), shown).await
 }
 
-async fn current_values(state: &AppState) -> Result<Map<String, Value>, String> {
+pub(super) async fn current_values(state: &AppState) -> Result<Map<String, Value>, String> {
     let settings = state.settings.get().await.map_err(|e| e.to_string())?;
     match serde_json::to_value(settings.as_ref()) {
         Ok(Value::Object(fields)) => Ok(fields),
@@ -80,15 +152,53 @@ async fn current_values(state: &AppState) -> Result<Map<String, Value>, String> 
     }
 }
 
-async fn settings_page(
+/// What a settings page shows: the values, and a failed save's error (at its field too).
+pub(super) struct Shown<'a> {
+    pub values: &'a Map<String, Value>,
+    pub error: Option<String>,
+    pub field_error: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+/// The provider a callback URL is shown for, from a group's first key.
+fn callbacks(state: &AppState, a: &super::AdminTexts, key: &str) -> Vec<Callback> {
+    let provider = ["github", "oidc", "linuxdo"]
+        .into_iter()
+        .find(|p| key.starts_with(&format!("{p}_")));
+    if let Some(provider) = provider {
+        return vec![
+            Callback {
+                label: a.callback_url,
+                url: callback_uri(state, provider),
+            },
+            Callback {
+                label: a.callback_url_spa,
+                url: spa_callback_uri(state, provider),
+            },
+        ];
+    }
+    if key.starts_with("telegram_") {
+        let host = url::Url::parse(&state.config.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        return vec![Callback {
+            label: a.telegram_domain,
+            url: host,
+        }];
+    }
+    Vec::new()
+}
+
+pub(super) async fn settings_page(
     state: &AppState,
     page: &PageUser,
     status: StatusCode,
-    values: &Map<String, Value>,
-    error: Option<String>,
-    notice: Option<&'static str>,
+    section: Option<&'static str>,
+    shown: Shown<'_>,
 ) -> Response {
     let en = page.t.lang == "en";
+    let a = admin_texts(page.t);
     let is_root = page.user.role == Role::Root;
     let mut secrets_set = Vec::new();
     for name in vault::NAMES {
@@ -98,10 +208,19 @@ async fn settings_page(
             Err(e) => return unavailable(page.t, &e),
         }
     }
+    let in_section = |key: &str| section.is_none_or(|s| section_of(key) == s);
     let mut groups: Vec<SettingGroup> = Vec::new();
-    let mut add = |key: &str, label: &str, field: Option<&Value>| {
+    let mut add = |key: &str, field: Option<&Value>| {
+        let w = words(key);
+        let (label, help) = match w {
+            Some(w) if en => (w.label_en, w.help_en),
+            Some(w) => (w.label_zh, w.help_zh),
+            None => ("", ""),
+        };
         let (kind, value, checked) = match field {
             None => ("secret", String::new(), false),
+            Some(Value::String(s)) if key == "logo_upload" => ("upload", String::new(), false),
+            Some(Value::String(s)) if key == "accent_color" => ("color", s.clone(), s.is_empty()),
             Some(Value::Bool(b)) => ("bool", String::new(), *b),
             Some(Value::Number(n)) => ("number", n.to_string(), false),
             Some(Value::String(s)) if setting_choices(key).is_some() => {
@@ -118,65 +237,166 @@ async fn settings_page(
             }
             Some(other) => ("text", other.to_string(), false),
         };
-        let (zh_title, en_title) = settings_group(key);
+        let is_set = match field {
+            None => secrets_set.contains(&key),
+            Some(Value::String(s)) => key == "logo_upload" && !s.is_empty(),
+            Some(_) => false,
+        };
+        // A key with no fieldset of its own is under its page's title.
+        let (zh_title, en_title) = match settings_group(key) {
+            ("", _) => SECTIONS
+                .iter()
+                .find(|(slug, _, _)| *slug == section_of(key))
+                .map_or(("", ""), |(_, zh, e)| (*zh, *e)),
+            titles => titles,
+        };
         let title = if en { en_title } else { zh_title };
         let field = SettingField {
             key: key.to_owned(),
-            label: label.to_owned(),
+            label,
+            help,
             kind,
             choices: setting_choices(key).unwrap_or_default(),
             value,
             checked,
-            is_set: secrets_set.contains(&key),
+            is_set,
             locked: !is_root && settings::is_root_only(key),
+            error: shown
+                .field_error
+                .as_deref()
+                .filter(|k| *k == key)
+                .and(shown.error.clone()),
         };
         match groups.iter_mut().find(|g| g.title == title) {
             Some(group) => group.fields.push(field),
             None => groups.push(SettingGroup {
                 title,
+                callbacks: callbacks(state, a, key),
                 fields: vec![field],
             }),
         }
     };
-    for (key, zh, en_label) in SETTINGS {
-        let label = if en { *en_label } else { *zh };
-        if vault::NAMES.contains(key) {
-            add(key, label, None);
-        } else if let Some(value) = values.get(*key) {
-            add(key, label, Some(value));
+    for w in super::settings_words::SETTINGS {
+        if !in_section(w.key) {
+            continue;
         }
-    }
-    for (key, value) in values {
-        if !SETTINGS.iter().any(|(k, _, _)| k == key) {
-            add(key, key, Some(value));
+        if vault::NAMES.contains(&w.key) {
+            add(w.key, None);
+        } else if let Some(value) = shown.values.get(w.key) {
+            add(w.key, Some(value));
         }
     }
     let has_locked = groups.iter().any(|g| g.fields.iter().any(|f| f.locked));
+    let section_title = |slug: &str| {
+        SECTIONS
+            .iter()
+            .find(|(s, _, _)| *s == slug)
+            .map_or("", |(_, zh, e)| if en { *e } else { *zh })
+    };
     render(
         status,
         &SettingsPage {
-            frame: AdminFrame::new(
-                page.t,
-                Chrome::new(page.t, "/admin/settings", Some(&page.user)),
-                "settings",
-                page.csrf.clone(),
+            frame: AdminFrame::of(page, "settings"),
+            sections: SECTIONS
+                .iter()
+                .map(|(slug, zh, e)| SectionLink {
+                    slug,
+                    title: if en { e } else { zh },
+                    current: section == Some(*slug),
+                })
+                .collect(),
+            title: section.map_or("", section_title),
+            action: section.map_or_else(
+                || "/admin/settings".to_owned(),
+                |s| format!("/admin/settings/{s}"),
             ),
             groups,
             has_locked,
-            error,
-            notice,
+            logo_form: section == Some("brand"),
+            error: shown.error,
+            notice: shown.notice,
         },
     )
 }
 
-/// `POST /admin/settings`: the whole form. An unchecked box is absent, so every boolean of the
-/// document is set from the form; a secret field changes the secret only when filled in (or
+/// The field a failed update is about, where one is.
+pub(super) fn error_field(e: &SettingsUpdateError) -> Option<String> {
+    let key = match e {
+        SettingsUpdateError::RootOnly(key) | SettingsUpdateError::Unknown(key) => {
+            return Some(key.clone());
+        }
+        SettingsUpdateError::Invalid(invalid) => match invalid {
+            InvalidSettings::QuotaTooLarge => "quota_for_new_user",
+            InvalidSettings::QuotaPerUnit => "quota_per_unit",
+            InvalidSettings::TopupUrl => "topup_url",
+            InvalidSettings::Smtp => "smtp_host",
+            InvalidSettings::Brand(problem) => match problem {
+                BrandProblem::Name => "system_name",
+                BrandProblem::LogoUrl => "logo_url",
+                BrandProblem::LogoUpload => "logo_upload",
+                BrandProblem::AccentColor => "accent_color",
+                BrandProblem::Currency => "currency_symbol",
+                BrandProblem::Footer => "footer_text",
+                BrandProblem::PolicyUrl => "terms_url",
+            },
+            InvalidSettings::ProviderIncomplete(message) => {
+                let lower = message.to_lowercase();
+                match ["github", "oidc", "linux do", "wechat", "微信", "telegram"]
+                    .into_iter()
+                    .find(|p| lower.contains(p))
+                {
+                    Some("github") => "github_enabled",
+                    Some("oidc") => "oidc_enabled",
+                    Some("linux do") => "linuxdo_enabled",
+                    Some("wechat" | "微信") => "wechat_enabled",
+                    Some("telegram") => "telegram_enabled",
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(key.to_owned())
+}
+
+/// `POST /admin/settings`: the whole document. An unchecked box is absent, so every boolean of
+/// the document is set from the form; a secret field changes the secret only when filled in (or
 /// cleared with its box).
 pub async fn save_settings(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
     Client(client): Client,
     Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    save(&state, &page, &client.ip, &fields, None).await
+}
+
+/// `POST /admin/settings/{section}`: that section's settings only, as `POST /admin/settings`
+/// does the whole document.
+pub async fn save_section(
+    State(state): State<AppState>,
+    PageAdmin(page): PageAdmin,
+    Path(section): Path<String>,
+    Client(client): Client,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(section) = known_section(&section) else {
+        return crate::pages::error_page(
+            StatusCode::NOT_FOUND,
+            page.t,
+            admin_texts(page.t).unknown_section,
+        );
+    };
+    save(&state, &page, &client.ip, &fields, Some(section)).await
+}
+
+async fn save(
+    state: &AppState,
+    page: &PageUser,
+    ip: &str,
+    fields: &[(String, String)],
+    section: Option<&'static str>,
 ) -> Response {
     let field = |name: &str| {
         fields
@@ -188,47 +408,64 @@ pub async fn save_settings(
         return refused;
     }
     let a = admin_texts(page.t);
-    let current = match current_values(&state).await {
+    let current = match current_values(state).await {
         Ok(values) => values,
         Err(e) => return unavailable(page.t, &e),
     };
     // Other admins' forms have no root-only fields; whatever such a name carries is ignored.
-    let editable = |key: &str| page.user.role == Role::Root || !settings::is_root_only(key);
+    let editable = |key: &str| {
+        (page.user.role == Role::Root || !settings::is_root_only(key))
+            && section.is_none_or(|s| section_of(key) == s)
+    };
     let mut changes = Map::new();
     let mut error = None;
     for (key, value) in current.iter().filter(|(key, _)| editable(key)) {
-        let new = match (value, field(key)) {
-            (Value::Bool(_), submitted) => Value::Bool(submitted.is_some()),
-            (_, None) => continue,
-            (Value::Number(_), Some(text)) => match text.trim().parse::<i64>() {
+        let new = match (key.as_str(), value, field(key)) {
+            // The logo is uploaded on its own form; this one can only remove it.
+            ("logo_upload", _, _) => match field("logo_upload__clear") {
+                Some(_) => Value::String(String::new()),
+                None => continue,
+            },
+            ("accent_color", _, _) if field("accent_color__default").is_some() => {
+                Value::String(String::new())
+            }
+            (_, Value::Bool(_), submitted) => Value::Bool(submitted.is_some()),
+            (_, _, None) => continue,
+            (_, Value::Number(_), Some(text)) => match text.trim().parse::<i64>() {
                 Ok(n) => Value::from(n),
                 Err(_) => {
-                    error.get_or_insert_with(|| format!("{}{key}", a.not_a_number));
+                    let label = words(key).map_or(key.as_str(), |w| {
+                        if page.t.lang == "en" {
+                            w.label_en
+                        } else {
+                            w.label_zh
+                        }
+                    });
+                    error
+                        .get_or_insert_with(|| (key.clone(), format!("{}{label}", a.not_a_number)));
                     Value::String(text.to_owned())
                 }
             },
-            (Value::Array(_), Some(text)) => text
+            (_, Value::Array(_), Some(text)) => text
                 .lines()
                 .map(str::trim)
                 .filter(|line| !line.is_empty())
                 .map(|line| Value::String(line.to_owned()))
                 .collect(),
-            (_, Some(text)) => Value::String(text.trim().to_owned()),
+            (_, _, Some(text)) => Value::String(text.trim().to_owned()),
         };
         changes.insert(key.clone(), new);
     }
     let mut shown = current.clone();
     shown.extend(changes.clone());
-    if let Some(message) = error {
-        return settings_page(
-            &state,
-            &page,
-            StatusCode::BAD_REQUEST,
-            &shown,
-            Some(message),
-            None,
-        )
-        .await;
+    if let Some((key, message)) = error {
+        let page_shown = Shown {
+            values: &shown,
+            error: Some(message),
+            field_error: Some(key),
+            notice: None,
+        };
+        return settings_page(state, page, StatusCode::BAD_REQUEST, section, page_shown).await;
     }
     for name in vault::NAMES.iter().filter(|name| editable(name)) {
         if field(&format!("{name}__clear")).is_some() {
@@ -237,52 +474,88 @@ pub async fn save_settings(
             changes.insert((*name).to_owned(), Value::String(secret.to_owned()));
         }
     }
-    match update(&state, &page.user, &client.ip, changes).await {
-        Ok(_) => redirect("/admin/settings?done=saved"),
+    match update(state, &page.user, ip, changes).await {
+        Ok(_) => redirect(&match section {
+            Some(s) => format!("/admin/settings/{s}?done=saved"),
+            None => "/admin/settings?done=saved".to_owned(),
+        }),
         Err(e @ (SettingsUpdateError::Vault(_) | SettingsUpdateError::Settings(_))) => {
             unavailable(page.t, &e)
         }
         Err(e) => {
-            settings_page(
-                &state,
-                &page,
-                StatusCode::BAD_REQUEST,
-                &shown,
-                Some(page.t.error(&e)),
-                None,
-            )
-            .await
+            let page_shown = Shown {
+                values: &shown,
+                error: Some(page.t.error(&e)),
+                field_error: error_field(&e),
+                notice: None,
+            };
+            settings_page(state, page, StatusCode::BAD_REQUEST, section, page_shown).await
         }
     }
 }
 
 #[cfg(test)]
 pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
+    let a = admin_texts(t);
     let field = |key: &str, kind, value: &str, checked, is_set| SettingField {
         key: key.into(),
-        label: key.into(),
+        label: words(key).map_or("", |w| w.label_en),
+        help: words(key).map_or("", |w| w.help_zh),
         kind,
         choices: setting_choices(key).unwrap_or_default(),
         value: value.into(),
         checked,
         is_set,
         locked: key == "github_client_id",
+        error: (key == "quota_per_unit").then(|| "bad <number>".into()),
     };
     let page = SettingsPage {
-        frame: AdminFrame::sample(t, user, "/admin/settings", "settings"),
-        groups: vec![SettingGroup {
-            title: "GitHub",
-            fields: vec![
-                field("github_enabled", "bool", "", true, false),
-                field("github_client_id", "text", "Iv1.\"x", false, false),
-                field("github_client_secret", "secret", "", false, true),
-                field("quota_per_unit", "number", "1000", false, false),
-                field("dynamic_registration", "select", "review", false, false),
-            ],
-        }],
+        frame: AdminFrame::sample(t, user, "/admin/settings/providers", "settings"),
+        sections: SECTIONS
+            .iter()
+            .map(|(slug, zh, _)| SectionLink {
+                slug,
+                title: zh,
+                current: *slug == "providers",
+            })
+            .collect(),
+        title: "第三方登录",
+        action: "/admin/settings/providers".into(),
+        groups: vec![
+            SettingGroup {
+                title: "GitHub",
+                callbacks: vec![Callback {
+                    label: a.callback_url,
+                    url: "https://id.example.com/api/oauth/github".into(),
+                }],
+                fields: vec![
+                    field("github_enabled", "bool", "", true, false),
+                    field("github_client_id", "text", "Iv1.\"x", false, false),
+                    field("github_client_secret", "secret", "", false, true),
+                    field("quota_per_unit", "number", "1000", false, false),
+                    field("dynamic_registration", "select", "review", false, false),
+                    field(
+                        "client_metadata_allowed_hosts",
+                        "list",
+                        "a\nb",
+                        false,
+                        false,
+                    ),
+                ],
+            },
+            SettingGroup {
+                title: "品牌",
+                callbacks: Vec::new(),
+                fields: vec![
+                    field("accent_color", "color", "", true, false),
+                    field("logo_upload", "upload", "", false, true),
+                ],
+            },
+        ],
         has_locked: true,
+        logo_form: true,
         error: Some("无法启用 GitHub OAuth".into()),
-        notice: Some(admin_texts(t).saved),
+        notice: Some(a.saved),
     };
     vec![("admin_settings.html", page.render().unwrap_or_default())]
 }

@@ -162,261 +162,70 @@ crate::pages::page_words! {
         delete_user_confirm:
             "输入用户名以确认（不可恢复）",
             "Type the user name to confirm (cannot be undone)";
+        audit_any_action: "所有操作", "Any action";
+        audit_actor_hint: "用户名或 #编号", "User name or #id";
+        audit_from: "从（含）", "From (inclusive)";
+        audit_to: "到（含）", "To (inclusive)";
+        audit_no_actor: "没有这个用户。", "No such user.";
+        audit_bad_date: "请输入 年-月-日 格式的日期。", "Enter a date as year-month-day.";
+        audit_times_utc: "时间均为 UTC。", "Times are UTC.";
+        audit_system: "系统或匿名", "System or anonymous";
+        passkeys: "通行密钥", "Passkeys";
+        unknown_section: "没有这个设置页面。", "No such settings page.";
+        settings_sections: "设置分类", "Settings sections";
+        callback_url: "在提供商处登记的回调地址", "Callback URL to register with the provider";
+        callback_url_spa: "兼容 new-api 前端时另需登记", "Also register, for flows started by a new-api front end";
+        telegram_domain: "用 @BotFather 的 /setdomain 设置的域名", "Domain to set with @BotFather's /setdomain";
+        use_default_color: "使用默认颜色", "Use the default colour";
+        logo_uploaded: "已上传标志", "A logo is uploaded";
+        logo_none: "未上传标志", "No logo uploaded";
+        remove_logo: "移除已上传的标志", "Remove the uploaded logo";
+        upload_logo: "上传", "Upload";
+        logo_file: "标志图片文件", "Logo image file";
+        logo_missing: "请选择一个图片文件。", "Choose an image file.";
+        logo_unreadable: "无法读取上传的文件（可能太大）。", "The upload could not be read (it may be too large).";
+        setting_key: "设置项", "key";
+        user_id: "编号", "ID";
+        username: "用户名", "User name";
+        display_name: "显示名", "Display name";
+        created: "注册时间", "Signed up";
+        user_details: "详情", "Details";
+        user_title: "用户详情", "User details";
+        back_to_users: "← 所有用户", "← All users";
+        edit_user: "修改", "Change";
+        user_status: "账户状态", "Account";
+        sessions_title: "登录会话", "Sessions";
+        no_sessions: "没有有效的会话。", "No live session.";
+        session_started: "开始", "Started";
+        session_seen: "最近活动", "Last active";
+        session_expires: "到期", "Expires";
+        session_browser: "浏览器", "Browser";
+        session_pending: "等待两步验证", "Waiting for the second factor";
+        owned_apps_title: "拥有的应用", "Apps they own";
+        no_owned_apps: "没有应用。", "No apps.";
+        consents_title: "已授权的应用", "Apps they allowed";
+        no_consents: "没有授权。", "No consents.";
+        granted: "授权时间", "Allowed on";
+        last_used: "最近使用", "Last used";
+        user_audit_title: "与该用户有关的记录", "Audit about this user";
+        more_in_audit: "在审计日志中查看该用户的操作", "See what they did in the audit log";
+        danger_zone: "危险操作", "Danger zone";
+        disable_consequence:
+            "禁用后，该用户的所有会话立即结束，开发者令牌和签发给应用的令牌全部作废，用户无法再登录；重新启用后旧令牌也不会恢复。",
+            "Disabling ends all of this user's sessions at once and revokes their developer tokens and every token issued to apps for them; they cannot sign in. Enabling them again does not bring old tokens back.";
+        disable_confirm: "我已了解，禁用该用户", "I understand; disable this user";
+        enable_consequence: "启用后，该用户可以重新登录。", "Once enabled, the user can sign in again.";
+        delete_consequence:
+            "注销会永久删除该账户及其会话、令牌、授权、第三方绑定和通行密钥；审计记录中只保留一个匿名代号。此操作不可撤销。",
+            "Deleting removes the account for good, with its sessions, tokens, consents, linked accounts and passkeys; the audit log keeps only a pseudonym. This cannot be undone.";
+        confirm_required: "请勾选确认框：此操作需要确认。", "Tick the confirmation box: this action needs it.";
+        trust_consequence:
+            "受信任的应用不再显示授权页：每个用户登录该应用时都会自动同意其请求的权限，且不会再被询问。",
+            "A trusted app skips the consent screen: every user who signs in to it grants the scopes it asks for without being asked.";
+        trust_confirm: "我已了解，所有用户将不再看到授权页", "I understand: no user will see a consent screen for it";
     }
 }
 
 pub fn admin_texts(t: &Texts) -> &'static AdminTexts {
     if t.lang == "en" { &EN } else { &ZH }
-}
-
-/// Labels of the settings form, in the order shown: key, Chinese, English. Keys not listed
-/// here (added later to `Settings`) still appear, under "other", labelled by their key.
-pub const SETTINGS: &[(&str, &str, &str)] = &[
-    ("register_enabled", "允许新用户注册", "Allow new accounts"),
-    (
-        "password_register_enabled",
-        "允许用密码注册",
-        "Allow sign-up with a password",
-    ),
-    (
-        "password_login_enabled",
-        "允许密码登录",
-        "Allow password login",
-    ),
-    (
-        "quota_for_new_user",
-        "新用户初始额度",
-        "Quota for new accounts",
-    ),
-    (
-        "app_review_required",
-        "新应用需要审核",
-        "New apps need review",
-    ),
-    (
-        "allow_http_redirect_uris",
-        "允许非本机的 http 重定向 URI",
-        "Allow plain-http redirect URIs beyond loopback",
-    ),
-    (
-        "quota_per_unit",
-        "每单位货币的额度 (quota_per_unit)",
-        "Quota per currency unit (quota_per_unit)",
-    ),
-    (
-        "topup_url",
-        "充值页面地址（留空使用本站 /topup）",
-        "Top-up page URL (empty: this server's /topup)",
-    ),
-    ("system_name", "系统名称", "System name"),
-    ("github_enabled", "启用 GitHub 登录", "Enable GitHub login"),
-    ("github_client_id", "GitHub Client ID", "GitHub client ID"),
-    (
-        "github_client_secret",
-        "GitHub Client Secret",
-        "GitHub client secret",
-    ),
-    (
-        "github_register_enabled",
-        "允许通过 GitHub 注册",
-        "Allow sign-up through GitHub",
-    ),
-    ("github_web_base", "GitHub 网页地址", "GitHub web base URL"),
-    ("github_api_base", "GitHub API 地址", "GitHub API base URL"),
-    ("oidc_enabled", "启用 OIDC 登录", "Enable OIDC login"),
-    ("oidc_client_id", "OIDC Client ID", "OIDC client ID"),
-    (
-        "oidc_client_secret",
-        "OIDC Client Secret",
-        "OIDC client secret",
-    ),
-    ("oidc_issuer", "OIDC Issuer", "OIDC issuer"),
-    ("oidc_scopes", "OIDC 权限范围", "OIDC scopes"),
-    (
-        "oidc_authorization_endpoint",
-        "授权端点（留空用发现文档）",
-        "Authorization endpoint (empty: discovery)",
-    ),
-    ("oidc_token_endpoint", "令牌端点", "Token endpoint"),
-    (
-        "oidc_userinfo_endpoint",
-        "用户信息端点",
-        "Userinfo endpoint",
-    ),
-    ("oidc_jwks_uri", "JWKS 地址", "JWKS URI"),
-    (
-        "oidc_register_enabled",
-        "允许通过 OIDC 注册",
-        "Allow sign-up through OIDC",
-    ),
-    (
-        "linuxdo_enabled",
-        "启用 Linux DO 登录",
-        "Enable Linux DO login",
-    ),
-    (
-        "linuxdo_client_id",
-        "Linux DO Client ID",
-        "Linux DO client ID",
-    ),
-    (
-        "linuxdo_client_secret",
-        "Linux DO Client Secret",
-        "Linux DO client secret",
-    ),
-    (
-        "linuxdo_minimum_trust_level",
-        "最低信任等级",
-        "Minimum trust level",
-    ),
-    (
-        "linuxdo_register_enabled",
-        "允许通过 Linux DO 注册",
-        "Allow sign-up through Linux DO",
-    ),
-    ("linuxdo_authorize_url", "授权地址", "Authorize URL"),
-    ("linuxdo_token_url", "令牌地址", "Token URL"),
-    ("linuxdo_user_url", "用户信息地址", "User URL"),
-    ("wechat_enabled", "启用微信登录", "Enable WeChat login"),
-    (
-        "wechat_server_address",
-        "微信验证服务器地址",
-        "WeChat verification server",
-    ),
-    (
-        "wechat_server_token",
-        "微信验证服务器令牌",
-        "WeChat server token",
-    ),
-    ("wechat_qrcode_url", "公众号二维码地址", "QR code image URL"),
-    (
-        "wechat_register_enabled",
-        "允许通过微信注册",
-        "Allow sign-up through WeChat",
-    ),
-    (
-        "telegram_enabled",
-        "启用 Telegram 登录",
-        "Enable Telegram login",
-    ),
-    (
-        "telegram_bot_name",
-        "Telegram 机器人名称",
-        "Telegram bot name",
-    ),
-    (
-        "telegram_bot_token",
-        "Telegram 机器人令牌",
-        "Telegram bot token",
-    ),
-    (
-        "telegram_max_age_secs",
-        "登录数据有效期（秒）",
-        "Login data max age (seconds)",
-    ),
-    (
-        "telegram_register_enabled",
-        "允许通过 Telegram 注册",
-        "Allow sign-up through Telegram",
-    ),
-    ("smtp_host", "SMTP 服务器", "SMTP host"),
-    ("smtp_port", "SMTP 端口", "SMTP port"),
-    (
-        "smtp_security",
-        "加密方式（starttls / tls / none）",
-        "Security (starttls / tls / none)",
-    ),
-    ("smtp_username", "SMTP 用户名", "SMTP user name"),
-    ("smtp_password", "SMTP 密码", "SMTP password"),
-    ("smtp_from", "发件人地址", "From address"),
-    (
-        "client_metadata_documents",
-        "客户端元数据文档（on / off）：以 https 地址为 client_id 的客户端",
-        "Client metadata documents (on / off): clients whose client_id is an https URL",
-    ),
-    (
-        "client_metadata_allowed_hosts",
-        "只接受这些主机的文档（每行一个，可用 *.example.com；留空为不限）",
-        "Accept documents only from these hosts (one per line, *.example.com allowed; empty: any)",
-    ),
-    (
-        "client_metadata_denied_hosts",
-        "拒绝这些主机的文档（每行一个，优先于允许名单）",
-        "Refuse documents from these hosts (one per line; wins over the allow list)",
-    ),
-    (
-        "client_metadata_allow_loopback",
-        "允许本机地址上的文档（仅限开发和测试）",
-        "Allow documents on loopback addresses (development and tests only)",
-    ),
-    (
-        "self_registered_client_scopes",
-        "自行注册的客户端最多可申请的本站权限范围",
-        "The most of this server's scopes a self-registered client may ask for",
-    ),
-    (
-        "self_registered_client_resources",
-        "自行注册的客户端可申请的 API（每行一个资源标识）",
-        "The APIs a self-registered client may ask for (one resource identifier per line)",
-    ),
-    (
-        "dynamic_registration",
-        "动态客户端注册 /oauth2/register（off 关闭 / review 需审核 / open 开放）",
-        "Dynamic client registration at /oauth2/register (off / review / open)",
-    ),
-    (
-        "dynamic_registration_max_per_ip",
-        "每个 IP 的注册次数上限（0 为不限）",
-        "Registrations per IP (0: no limit)",
-    ),
-    (
-        "dynamic_registration_window_secs",
-        "注册次数的统计窗口（秒）",
-        "Registration limit window (seconds)",
-    ),
-    (
-        "dynamic_client_purge_days",
-        "从未被使用的动态客户端在多少天后删除",
-        "Delete never-used dynamic clients after (days)",
-    ),
-    (
-        "deleted_username_hold_days",
-        "已注销账户的用户名保留多少天后才可被再次注册（0 为立即释放）",
-        "Days a deleted account's user name stays reserved (0: free at once)",
-    ),
-];
-
-/// The values a setting may take, for those that are a choice: shown as a select.
-pub fn setting_choices(key: &str) -> Option<&'static [&'static str]> {
-    match key {
-        "dynamic_registration" => Some(&["off", "review", "open"]),
-        "client_metadata_documents" => Some(&["on", "off"]),
-        _ => None,
-    }
-}
-
-/// The group a settings key is shown in: its title in Chinese and English.
-pub fn settings_group(key: &str) -> (&'static str, &'static str) {
-    match key {
-        "register_enabled"
-        | "password_register_enabled"
-        | "password_login_enabled"
-        | "quota_for_new_user"
-        | "deleted_username_hold_days" => ("注册与登录", "Sign-up and login"),
-        "app_review_required" | "allow_http_redirect_uris" => ("应用", "Apps"),
-        "quota_per_unit" | "topup_url" | "system_name" => ("平台", "Platform"),
-        k if k.starts_with("github_") => ("GitHub", "GitHub"),
-        k if k.starts_with("oidc_") => ("OIDC", "OIDC"),
-        k if k.starts_with("linuxdo_") => ("Linux DO", "Linux DO"),
-        k if k.starts_with("wechat_") => ("微信", "WeChat"),
-        k if k.starts_with("telegram_") => ("Telegram", "Telegram"),
-        k if k.starts_with("smtp_") => ("邮件 (SMTP)", "E-mail (SMTP)"),
-        k if k.starts_with("client_metadata_")
-            || k.starts_with("self_registered_")
-            || k.starts_with("dynamic_") =>
-        {
-            ("自行注册的客户端", "Self-registered clients")
-        }
-        _ => ("其他", "Other"),
-    }
 }

@@ -1,9 +1,8 @@
-//! `/admin/users`: search, page through, and change users (level, quota, role, status).
+//! `/admin/users`: the user table (search, sort, paging), and changes to one user (level, quota,
+//! role, status) posted from its detail page (`user_detail.rs`).
 
-use super::{
-    AdminFrame, AdminTexts, ListQuery, Pager, admin_texts, back, filter_query, unavailable,
-};
-use crate::pages::console::format_time;
+use super::{AdminFrame, AdminTexts, Pager, admin_texts, back, unavailable};
+use crate::pages::console::{QUERY, format_time};
 use crate::pages::{PageAdmin, PagePost, Texts, error_page, login::redirect, render};
 use crate::state::AppState;
 use askama::Template;
@@ -12,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::accounts::admin::UserEditError;
 use keyward_core::model::{Role, User, UserStatus};
-use keyward_core::store::UserPatch;
+use keyward_core::store::{UserListQuery, UserPatch, UserSort};
 use serde::Deserialize;
 
 pub struct UserRow {
@@ -30,20 +29,28 @@ pub struct UserRow {
     pub last_login: String,
 }
 
+/// A sortable column's header: its words, the link that sorts by it, and how it is sorted now
+/// (`aria-sort`: `ascending`, `descending` or `none`).
+pub struct SortHeader {
+    pub label: &'static str,
+    pub href: String,
+    pub aria_sort: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "admin_users.html")]
 pub struct UsersPage {
     pub frame: AdminFrame,
-    pub return_to: String,
     pub keyword: String,
     pub users: Vec<UserRow>,
-    /// Only root may change roles; others do not see the choice.
-    pub can_set_roles: bool,
-    pub roles: Vec<(&'static str, &'static str)>,
+    pub id_header: SortHeader,
+    pub username_header: SortHeader,
+    pub role_header: SortHeader,
+    pub last_login_header: SortHeader,
     pub pager: Pager,
 }
 
-fn role_text(a: &AdminTexts, role: Role) -> &'static str {
+pub(super) fn role_text(a: &AdminTexts, role: Role) -> &'static str {
     match role {
         Role::User => a.role_user,
         Role::Admin => a.role_admin,
@@ -51,7 +58,7 @@ fn role_text(a: &AdminTexts, role: Role) -> &'static str {
     }
 }
 
-fn row(a: &AdminTexts, user: &User) -> UserRow {
+pub(super) fn row(a: &AdminTexts, user: &User) -> UserRow {
     UserRow {
         id: user.id,
         username: user.username.clone(),
@@ -71,18 +78,82 @@ fn row(a: &AdminTexts, user: &User) -> UserRow {
     }
 }
 
-/// `GET /admin/users?keyword=&p=`.
+/// `?keyword=&sort=&dir=&p=`: `sort` is one of [`UserSort`]'s names, `dir` `asc` or `desc`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UsersQuery {
+    keyword: String,
+    sort: String,
+    dir: String,
+    p: Option<i64>,
+}
+
+fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY).to_string()
+}
+
+/// The listing's query without the page: the search and the order.
+fn list_query(keyword: &str, sort: UserSort, descending: bool) -> String {
+    let mut parts = Vec::new();
+    if !keyword.is_empty() {
+        parts.push(format!("keyword={}", encode(keyword)));
+    }
+    if sort != UserSort::Id || !descending {
+        parts.push(format!("sort={}", sort.as_str()));
+        parts.push(format!("dir={}", if descending { "desc" } else { "asc" }));
+    }
+    parts.join("&")
+}
+
+fn header(
+    label: &'static str,
+    column: UserSort,
+    keyword: &str,
+    sort: UserSort,
+    descending: bool,
+) -> SortHeader {
+    let current = column == sort;
+    // A click on the current column turns its order round; another column starts ascending
+    // (the id column, newest first).
+    let next_descending = if current {
+        !descending
+    } else {
+        column == UserSort::Id
+    };
+    let query = list_query(keyword, column, next_descending);
+    SortHeader {
+        label,
+        href: if query.is_empty() {
+            "/admin/users".into()
+        } else {
+            format!("/admin/users?{query}")
+        },
+        aria_sort: match (current, descending) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        },
+    }
+}
+
+/// `GET /admin/users?keyword=&sort=&dir=&p=`.
 pub async fn users(
     State(state): State<AppState>,
     PageAdmin(page): PageAdmin,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<UsersQuery>,
 ) -> Response {
     let a = admin_texts(page.t);
     let keyword: String = query.keyword.trim().chars().take(100).collect();
-    let filter = filter_query("keyword", &keyword);
-    let search = (!keyword.is_empty()).then_some(keyword.as_str());
+    let sort = UserSort::parse(&query.sort).unwrap_or_default();
+    let descending = query.dir != "asc";
+    let filter = list_query(&keyword, sort, descending);
+    let list = UserListQuery {
+        search: (!keyword.is_empty()).then_some(keyword.as_str()),
+        sort,
+        descending,
+    };
     let listed = Pager::fetch("/admin/users", &filter, query.p, 20, |window| {
-        state.store.list_users(search, window)
+        state.store.list_users(&list, window)
     });
     let (users, pager) = match listed.await {
         Ok(listed) => listed,
@@ -92,15 +163,19 @@ pub async fn users(
         StatusCode::OK,
         &UsersPage {
             frame: AdminFrame::of(&page, "users"),
-            return_to: page.path.clone(),
             pager,
             users: users.iter().map(|u| row(a, u)).collect(),
+            id_header: header(a.user_id, UserSort::Id, &keyword, sort, descending),
+            username_header: header(a.username, UserSort::Username, &keyword, sort, descending),
+            role_header: header(a.role, UserSort::Role, &keyword, sort, descending),
+            last_login_header: header(
+                a.last_login,
+                UserSort::LastLogin,
+                &keyword,
+                sort,
+                descending,
+            ),
             keyword,
-            can_set_roles: page.user.role == Role::Root,
-            roles: [Role::User, Role::Admin, Role::Root]
-                .into_iter()
-                .map(|r| (r.name(), role_text(a, r)))
-                .collect(),
         },
     )
 }
@@ -114,10 +189,13 @@ pub struct UserForm {
     used_quota: String,
     role: String,
     status: String,
+    /// Disabling needs this box ticked (`1`): the consequence is stated next to it.
+    confirm: String,
     return_to: String,
 }
 
 /// `POST /admin/users/{id}`: the same rules and audit record as `PATCH /api/admin/users/{id}`.
+/// Disabling is refused, changing nothing, unless the confirmation box is ticked.
 pub async fn update_user(
     Path(id): Path<String>,
     PagePost {
@@ -127,10 +205,14 @@ pub async fn update_user(
         form,
     }: PagePost<UserForm, PageAdmin>,
 ) -> Response {
-    let patch = match parse_patch(&form, admin_texts(page.t)) {
+    let a = admin_texts(page.t);
+    let patch = match parse_patch(&form, a) {
         Ok(patch) => patch,
         Err(message) => return error_page(StatusCode::BAD_REQUEST, page.t, &message),
     };
+    if patch.status == Some(UserStatus::Disabled) && form.confirm != "1" {
+        return error_page(StatusCode::BAD_REQUEST, page.t, a.confirm_required);
+    }
     let Ok(id) = id.parse::<i64>() else {
         return edit_failure(page.t, &UserEditError::NotFound);
     };
@@ -139,7 +221,7 @@ pub async fn update_user(
         .edit_user(&page.user, id, &patch, &client.ip)
         .await
     {
-        Ok(_) => redirect(back(&form.return_to, "/admin/users")),
+        Ok(_) => redirect(back(&form.return_to, &format!("/admin/users/{id}"))),
         Err(e) => edit_failure(page.t, &e),
     }
 }
@@ -174,7 +256,7 @@ fn parse_patch(form: &UserForm, a: &AdminTexts) -> Result<UserPatch, String> {
     })
 }
 
-fn edit_failure(t: &'static Texts, e: &UserEditError) -> Response {
+pub(super) fn edit_failure(t: &'static Texts, e: &UserEditError) -> Response {
     let status = match e {
         UserEditError::NotFound => StatusCode::NOT_FOUND,
         UserEditError::Store(_) => return unavailable(t, e),
@@ -191,14 +273,43 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> crate::pa
         status: UserStatus::Disabled,
         ..user.clone()
     };
+    let keyword = "a\"b";
     let page = UsersPage {
         frame: AdminFrame::sample(t, user, "/admin/users", "users"),
-        return_to: "/admin/users?keyword=a".into(),
-        keyword: "a\"b".into(),
+        keyword: keyword.into(),
         users: vec![row(a, user), row(a, &disabled)],
-        can_set_roles: true,
-        roles: vec![("user", a.role_user), ("root", a.role_root)],
+        id_header: header(a.user_id, UserSort::Id, keyword, UserSort::Username, false),
+        username_header: header(
+            a.username,
+            UserSort::Username,
+            keyword,
+            UserSort::Username,
+            false,
+        ),
+        role_header: header(a.role, UserSort::Role, keyword, UserSort::Username, false),
+        last_login_header: header(
+            a.last_login,
+            UserSort::LastLogin,
+            keyword,
+            UserSort::Username,
+            false,
+        ),
         pager: Pager::new("/admin/users", "", 1, false),
     };
     vec![("admin_users.html", page.render().unwrap_or_default())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_links_keep_the_search_and_turn_the_current_order_round() {
+        let h = header("x", UserSort::Username, "a b", UserSort::Username, false);
+        assert_eq!(h.href, "/admin/users?keyword=a%20b&sort=username&dir=desc");
+        assert_eq!(h.aria_sort, "ascending");
+        let h = header("x", UserSort::Id, "", UserSort::Username, false);
+        assert_eq!(h.href, "/admin/users", "the default order has no query");
+        assert_eq!(h.aria_sort, "none");
+    }
 }
