@@ -12,6 +12,12 @@ pub mod action {
     pub const APP_DISABLED: &str = "app.disabled";
     pub const APP_UPDATED: &str = "app.updated";
     pub const APP_DELETED: &str = "app.deleted";
+    /// The owner changed an app (detail: what applied, what waits for review).
+    pub const APP_EDITED: &str = "app.edited";
+    /// An admin put an app's pending change in force, or refused it; its owner withdrew it.
+    pub const APP_CHANGE_APPROVED: &str = "app.change_approved";
+    pub const APP_CHANGE_REJECTED: &str = "app.change_rejected";
+    pub const APP_CHANGE_WITHDRAWN: &str = "app.change_withdrawn";
     /// A client registered itself (RFC 7591), or changed or deleted its registration (RFC 7592).
     pub const CLIENT_REGISTERED: &str = "client.registered";
     pub const CLIENT_REGISTRATION_UPDATED: &str = "client.registration_updated";

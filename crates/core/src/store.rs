@@ -7,7 +7,8 @@
 use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk,
+    AccessContext, AuditEntry, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata,
+    ClientPatch, ClientPk,
     ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry,
     NewClient, NewDeviceCode, NewFamily, NewPasskey, NewResource, NewSession, NewToken, NewUser,
     PasskeyUse, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey, StoredPasskey,
@@ -340,6 +341,17 @@ pub trait OAuthStore: Send + Sync + 'static {
         pk: ClientPk,
         hash: &SecretHash,
         previous_expires_at: Option<UnixTime>,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Puts `details` in force for a console app (never a self-registered one) and sets or
+    /// clears the change that waits for review (`pending` with when it was asked for);
+    /// `reviewed`, when given, replaces `reviewed_at`. `false`: no such console app.
+    async fn edit_client(
+        &self,
+        pk: ClientPk,
+        details: &ClientDetails,
+        pending: Option<(&ClientDetails, UnixTime)>,
+        reviewed: Option<Option<UnixTime>>,
         now: UnixTime,
     ) -> StoreResult<bool>;
     /// Deletes the app with its consents, codes and tokens.

@@ -9,7 +9,7 @@ mod session;
 mod user;
 
 pub use client::{
-    AuthMethod, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk, ClientStatus, GrantType,
+    AuthMethod, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch, ClientPk, ClientStatus, GrantType,
     NewClient,
 };
 pub use device::{DeviceCode, DeviceDecision, DeviceState, DeviceStatus, NewDeviceCode};

@@ -556,6 +556,12 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
         registration_token_hash: None,
         metadata_expires_at: None,
         last_used_at: None,
+        logo_uri: None,
+        client_uri: None,
+        policy_uri: None,
+        pending_change: None,
+        pending_since: None,
+        reviewed_at: None,
         created_at: 1_767_225_600,
         updated_at: 1_767_225_600,
     }
