@@ -71,7 +71,12 @@ pub fn requested(
     }
     let post_logout_redirect_uris = match edit.post_logout_redirect_uris {
         None => base.post_logout_redirect_uris,
-        Some(list) => uris(&list, |uri| redirect_uri::validate(uri, allow_http))?,
+        Some(list) => uris(&list, |uri| redirect_uri::validate(uri, allow_http)).map_err(|e| {
+            match e {
+                AppError::RedirectUri(e) => AppError::PostLogoutUri(e),
+                other => other,
+            }
+        })?,
     };
     let scopes = match edit.scopes {
         None => base.scopes,

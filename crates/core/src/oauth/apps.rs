@@ -75,6 +75,8 @@ pub enum AppError {
     NotEditable,
     #[error("没有待审核的修改")]
     NoPendingChange,
+    #[error("登出后重定向 URI：{0}")]
+    PostLogoutUri(RedirectUriError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The operator's policy for new apps could not be read.

@@ -148,3 +148,35 @@ pub async fn patch(
         .await?;
     Ok(Success::new(AppView::new(&app, None)))
 }
+
+/// An admin's decision on an app's pending change.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeDecision {
+    /// The change is put in force as it was asked for.
+    Approve,
+    /// The change is dropped; the app keeps its configuration.
+    Reject,
+}
+
+/// `POST /api/admin/oauth_apps/{id}/change/approve` or `/reject`: the app stays approved
+/// either way.
+#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/change/{decision}", tag = "admin",
+    params(
+        ("id" = i64, Path, description = "The app's id."),
+        ("decision" = inline(ChangeDecision), Path, description = "`approve` or `reject`.")),
+    responses((status = 200, description = "The app after the decision; refused when no change waits.", body = Answer<AppView>)),
+    security(("session" = []), ("developer_token" = [])))]
+pub async fn review_change(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Client(c): Client,
+    ApiPath((id, decision)): ApiPath<(i64, ChangeDecision)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let approve = matches!(decision, ChangeDecision::Approve);
+    let app = state
+        .apps
+        .review_change(Some(&admin.0.user), id, approve, &c.ip)
+        .await?;
+    Ok(Success::new(AppView::new(&app, None)))
+}

@@ -355,6 +355,13 @@ impl PageMessage for AppError {
                 "自行注册的客户端不能在这里修改",
                 "A self-registered client cannot be changed here.",
             ),
+            Self::PostLogoutUri(e) => {
+                let (zh, en) = e.words();
+                (
+                    Cow::Owned(format!("登出后重定向 URI：{zh}")),
+                    Cow::Owned(format!("Post-logout redirect URI: {en}")),
+                )
+            }
             Self::NoPendingChange => fixed(
                 "没有待审核的修改",
                 "There is no change waiting for review.",

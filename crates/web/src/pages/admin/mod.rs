@@ -101,6 +101,8 @@ impl Section {
 /// it may use.
 pub struct AdminAppRow {
     pub row: AppRow,
+    /// The console's words, for the change waiting for review.
+    pub c: &'static crate::pages::console::ConsoleTexts,
     pub owner: String,
     pub pending: bool,
     pub apis: app_apis::ApiLimit,
@@ -110,6 +112,7 @@ impl AdminAppRow {
     fn new(t: &Texts, app: &App, owner: String, resources: &[Resource]) -> Self {
         Self {
             row: AppRow::new(console_texts(t), app),
+            c: console_texts(t),
             owner,
             pending: app.status == ClientStatus::Pending,
             apis: app_apis::ApiLimit::new(app, resources, t.lang == "en"),
@@ -317,6 +320,47 @@ pub struct ReviewForm {
     decision: String,
     reason: String,
     return_to: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ChangeForm {
+    decision: String,
+    return_to: String,
+}
+
+/// `POST /admin/apps/{id}/change`: approve or reject the change an app's owner asked for.
+pub async fn review_change(
+    Path(id): Path<String>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<ChangeForm, PageAdmin>,
+) -> Response {
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                page.t,
+                admin_texts(page.t).unknown_action,
+            );
+        }
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return app_failure(page.t, &AppError::NotFound);
+    };
+    match state
+        .apps
+        .review_change(Some(&page.user), id, approve, &client.ip)
+        .await
+    {
+        Ok(_) => redirect(back(&form.return_to, "/admin/apps")),
+        Err(e) => app_failure(page.t, &e),
+    }
 }
 
 /// `POST /admin/apps/{id}/review`: approve, reject or disable, with the reason the owner sees.

@@ -128,6 +128,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             AppError::PolicyUri => AppError::PolicyUri,
             AppError::NotEditable => AppError::NotEditable,
             AppError::NoPendingChange => AppError::NoPendingChange,
+            AppError::PostLogoutUri(_) => AppError::PostLogoutUri(RedirectUriError::Fragment),
             AppError::Store(_) => AppError::Store(store()),
             AppError::Settings(_) => AppError::Settings(SettingsError::Corrupt("x".into())),
         }),
