@@ -159,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         // The device flow's verification page (RFC 8628 §3.3).
         .route("/device", get(pages::device::get).post(pages::device::post))
         .route("/lang", get(pages::switch_language))
+        .route("/switch-account", post(oauth::authorize::switch_account))
         .route("/static/keyward.css", get(pages::stylesheet))
         .route("/static/keyward.js", get(pages::script))
         .route("/docs/{name}", get(pages::docs))

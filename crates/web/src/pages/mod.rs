@@ -12,6 +12,7 @@ pub mod device;
 pub mod errors;
 pub mod login;
 pub mod session;
+pub mod trust;
 
 pub use chrome::Chrome;
 pub use errors::{PageMessage, Refusal};

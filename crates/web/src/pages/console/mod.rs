@@ -732,6 +732,19 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     .into_iter()
     .map(sample_app)
     .collect();
+    let mut apps = apps;
+    {
+        let approved = &mut apps[1];
+        approved.logo_uri = Some("https://app.example.com/logo.png".into());
+        approved.client_uri = Some("https://app.example.com/".into());
+        approved.policy_uri = Some("https://app.example.com/privacy".into());
+        approved.reviewed_at = Some(1_767_225_600);
+        let mut change = approved.details();
+        change.name = "Renamed <App>".into();
+        change.redirect_uris.push("https://new.example.net/cb".into());
+        approved.pending_change = Some(change);
+        approved.pending_since = Some(1_767_225_700);
+    }
     let form = ApplyValues {
         name: "x".into(),
         scopes: vec!["profile".into()],
@@ -767,8 +780,29 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         ),
         app: AppRow::new(c, approved),
     };
+    let edit = edit::EditPage {
+        frame: ConsoleFrame::new(
+            t,
+            Chrome::new(t, "/user/setting/oauth/7/edit", Some(user)),
+            "csrf".into(),
+        ),
+        app: AppRow::new(c, approved),
+        form: edit::EditValues {
+            name: "Sample <App>".into(),
+            logo_uri: "http://insecure.example/logo.png".into(),
+            scopes: vec!["profile".into()],
+            ..edit::EditValues::default()
+        },
+        scope_choices: ApplyValues::default().scope_choices(t),
+        error: Some(edit::FieldError {
+            field: "logo_uri",
+            message: "The logo must be an https address.".into(),
+        }),
+        review_required: true,
+    };
     vec![
         ("console.html", list.render().unwrap_or_default()),
+        ("console_edit.html", edit.render().unwrap_or_default()),
         (
             "console_app.html",
             detail(Some("secret_abc".into()))
