@@ -5,7 +5,6 @@
 //! both routes the request and describes it in `/api/openapi.json` (see `crate::openapi` for the
 //! steps). Only HTML pages, redirects and plain-text probes go on the plain router below it.
 
-use crate::envelope::ApiError;
 use crate::federation::{callback, email, state as upstream, telegram, wechat};
 use crate::state::AppState;
 use crate::{account, admin, apps, health, middleware, oauth, oidc, openapi, pages};
@@ -343,7 +342,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::render))
         .route("/brand.css", get(pages::brand::stylesheet))
         .route("/brand/logo", get(pages::brand::logo))
-        .fallback(|| async { ApiError::NotFound("未找到") })
+        .fallback(pages::not_found)
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state.clone());
     middleware::apply(app, &config, state.settings.clone())

@@ -21,6 +21,7 @@ mod admin_pages;
 mod apps;
 mod audit_trail;
 mod bad_input;
+mod branding;
 mod cli;
 mod cluster;
 mod consent;

@@ -13,6 +13,8 @@ use utoipa::ToSchema;
 #[derive(Serialize, ToSchema)]
 pub struct StatusView {
     pub system_name: String,
+    /// The platform's logo (new-api's `logo`): an absolute URL, or empty.
+    pub logo: String,
     pub server_address: String,
     pub register_enabled: bool,
     pub password_login_enabled: bool,
@@ -39,6 +41,11 @@ pub async fn get(State(state): State<AppState>) -> Result<impl IntoResponse, Api
     let s = state.settings.get().await?;
     Ok(Success::new(StatusView {
         system_name: s.system_name.clone(),
+        logo: match crate::pages::brand::Brand::of(&s).logo {
+            Some(path) if path.starts_with('/') => format!("{}{path}", state.config.public_url),
+            Some(url) => url,
+            None => String::new(),
+        },
         server_address: state.config.public_url.clone(),
         register_enabled: s.register_enabled,
         password_login_enabled: s.password_login_enabled,

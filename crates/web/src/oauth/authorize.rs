@@ -1,7 +1,8 @@
 //! `GET /oauth/authorize` (and `/api/oauth2/authorize`): validate, then send the user to log in,
 //! ask for consent, or answer the app with a code. `POST /oauth/authorize`: the consent form.
 
-use crate::pages::{Texts, error_page, render, texts};
+use crate::pages::problem::{self, Back, Hint, Problem};
+use crate::pages::{Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -109,7 +110,13 @@ fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Respo
             if let AuthorizeError::ClientDocument(why) = &kind {
                 tracing::info!(error = %why, "metadata document client refused");
             }
-            error_page(StatusCode::BAD_REQUEST, t, &t.error(&kind))
+            let problem = Problem::new(
+                StatusCode::BAD_REQUEST,
+                problem_code(&kind),
+                t.error(&kind),
+                Hint::FixTheApp,
+            );
+            problem::show(t, &problem)
         }
         Rejection::Redirect {
             redirect_uri,
@@ -123,6 +130,38 @@ fn rejection(state: &AppState, t: &'static Texts, rejection: Rejection) -> Respo
             app_state.as_deref(),
             &state.config.public_url,
         )),
+    }
+}
+
+/// The way back to the app for a refused consent answer, when its request is valid: the
+/// error response the app expects, at its registered redirect URI.
+async fn back_to_app(state: &AppState, params: &AuthorizeParams) -> Option<Back> {
+    match load_request(state, params).await {
+        Ok(Ok(request)) => Some(back_to(state, &request)),
+        _ => None,
+    }
+}
+
+fn back_to(state: &AppState, request: &ValidRequest) -> Back {
+    Back {
+        app: request.client.name.clone(),
+        href: error_redirect(
+            &request.redirect_uri,
+            ErrorCode::AccessDenied,
+            "the user did not finish signing in",
+            request.state.as_deref(),
+            &state.config.public_url,
+        ),
+    }
+}
+
+/// The error page's stable code for a request refused before its redirect URI is trusted.
+fn problem_code(kind: &AuthorizeError) -> &'static str {
+    match kind {
+        AuthorizeError::UnknownClient => "unknown_client",
+        AuthorizeError::ClientDocument(_) => "client_metadata_document",
+        AuthorizeError::MissingRedirectUri => "missing_redirect_uri",
+        AuthorizeError::UnregisteredRedirectUri => "unregistered_redirect_uri",
     }
 }
 
@@ -177,7 +216,13 @@ pub async fn get(
     let raw = query.unwrap_or_default();
     // serde_html_form: `resource` may repeat (RFC 8707); any other parameter may not.
     let Ok(params) = serde_html_form::from_str::<AuthorizeParams>(&raw) else {
-        return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
+        let problem = Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            t.malformed_request,
+            Hint::FixTheApp,
+        );
+        return problem::show(t, &problem);
     };
     let request = match load_request(&state, &params).await {
         Ok(Ok(request)) => request,
@@ -421,17 +466,35 @@ pub async fn post(
         serde_html_form::from_bytes::<ConsentForm>(&body),
         serde_html_form::from_bytes::<AuthorizeParams>(&body),
     ) else {
-        return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
+        let problem = Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            t.malformed_request,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem);
     };
     let Some((cookie, session, user)) = (match session(&state, &jar).await {
         Ok(current) => current,
         Err(response) => return response,
     }) else {
-        return error_page(StatusCode::UNAUTHORIZED, t, t.session_ended_start_again);
+        let problem = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "session_ended",
+            t.session_ended_start_again,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     };
     let expected = derive(CSRF_PURPOSE, &cookie);
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        return error_page(StatusCode::FORBIDDEN, t, t.request_invalid_start_again);
+        let problem = Problem::new(
+            StatusCode::FORBIDDEN,
+            "request_expired",
+            t.request_invalid_start_again,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     }
     let request = match load_request(&state, &params).await {
         Ok(Ok(request)) => request,
@@ -458,7 +521,15 @@ pub async fn post(
             );
             redirect_with(StatusCode::SEE_OTHER, &location)
         }
-        _ => error_page(StatusCode::BAD_REQUEST, t, t.malformed_request),
+        _ => {
+            let problem = Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_request",
+                t.malformed_request,
+                Hint::StartAgain,
+            );
+            problem::show(t, &problem.with_back(Some(back_to(&state, &request))))
+        }
     }
 }
 

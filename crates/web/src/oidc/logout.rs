@@ -5,7 +5,8 @@
 //! other site cannot log people out. `post_logout_redirect_uri` must be registered for the app
 //! named by the hint or `client_id`; anything else gets a page, never a redirect.
 
-use crate::pages::{MessagePage, Texts, error_page, render, texts};
+use crate::pages::problem::{self, Hint, Problem};
+use crate::pages::{MessagePage, Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
 use axum::body::Bytes;
@@ -74,6 +75,14 @@ pub async fn post(
     handle(&state, &headers, jar, params, true).await
 }
 
+/// A logout request the app built wrongly: only its developer can fix it.
+fn refuse(t: &'static Texts, code: &'static str, message: &'static str) -> Response {
+    problem::show(
+        t,
+        &Problem::new(StatusCode::BAD_REQUEST, code, message, Hint::FixTheApp),
+    )
+}
+
 async fn handle(
     state: &AppState,
     headers: &HeaderMap,
@@ -83,24 +92,20 @@ async fn handle(
 ) -> Response {
     let t = texts(headers);
     let Some(params) = params else {
-        return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
+        return refuse(t, "malformed_request", t.malformed_request);
     };
     let hint = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         Some(token) => match verify_hint(state, token).await {
             Some(claims) => Some(claims),
             None => {
-                return error_page(StatusCode::BAD_REQUEST, t, t.invalid_id_token_hint);
+                return refuse(t, "invalid_id_token_hint", t.invalid_id_token_hint);
             }
         },
         None => None,
     };
     let client_id = match (&hint, params.client_id.as_deref().filter(|c| !c.is_empty())) {
         (Some(h), Some(c)) if h.aud != c => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                t,
-                "client_id 与 id_token_hint 不符 / client_id does not match the hint",
-            );
+            return refuse(t, "client_id_mismatch", t.logout_client_mismatch);
         }
         (Some(h), _) => Some(h.aud.clone()),
         (None, c) => c.map(str::to_owned),
@@ -122,7 +127,11 @@ async fn handle(
                 _ => false,
             };
             if !registered {
-                return error_page(StatusCode::BAD_REQUEST, t, t.unregistered_logout_uri);
+                return refuse(
+                    t,
+                    "unregistered_post_logout_redirect_uri",
+                    t.unregistered_logout_uri,
+                );
             }
             Some(uri.to_owned())
         }

@@ -36,10 +36,16 @@ fn every_page(t: &'static Texts) -> Vec<(&'static str, String)> {
     let mut pages = vec![
         (
             "error.html",
-            super::ErrorPage {
+            super::problem::ErrorPage {
                 t,
                 chrome: chrome(),
                 message: "出错了 <b>",
+                hint: t.hint_fix_the_app,
+                code: "unknown_client",
+                back: Some(&super::problem::Back {
+                    app: "Notes <i>".into(),
+                    href: "https://notes.example/cb?error=access_denied".into(),
+                }),
             }
             .render()
             .unwrap_or_default(),

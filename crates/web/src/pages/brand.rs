@@ -160,6 +160,11 @@ mod tests {
         );
         assert_eq!(brand.logo.as_deref(), Some("https://cdn.example/logo.png"));
         s.logo_upload = "iVBORw0KGgo=".into();
-        assert!(Brand::of(&s).logo.unwrap().starts_with("/brand/logo?v="));
+        assert!(
+            Brand::of(&s)
+                .logo
+                .expect("logo")
+                .starts_with("/brand/logo?v=")
+        );
     }
 }

@@ -289,7 +289,7 @@ pub(crate) fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
 }
 
 pub(crate) fn expired_page(t: &'static Texts) -> Response {
-    super::error_page(StatusCode::FORBIDDEN, t, t.page_expired)
+    super::page_expired(t)
 }
 
 /// An anonymous form page, made with the token of the double-submit cookie it sets.

@@ -11,6 +11,7 @@ pub mod console;
 pub mod device;
 pub mod errors;
 pub mod login;
+pub mod problem;
 pub mod session;
 pub mod trust;
 
@@ -77,6 +78,9 @@ page_words! {
             "请求已失效，请重新开始授权",
             "This request is no longer valid; start again from the app.";
         invalid_id_token_hint: "id_token_hint 无效", "The id_token_hint is not valid.";
+        logout_client_mismatch:
+            "client_id 与 id_token_hint 不符",
+            "The client_id does not match the id_token_hint.";
         unregistered_logout_uri:
             "未注册的退出后重定向 URI",
             "This post_logout_redirect_uri is not registered for the app.";
@@ -100,6 +104,32 @@ page_words! {
         approve: "授权", "Authorize";
         deny: "拒绝", "Deny";
         error_title: "出错了", "Something went wrong";
+        error_code: "错误代码（供开发者排查）：", "Error code (for the app's developer):";
+        error_ways_on: "接下来", "Where to go from here";
+        back_to_app: "返回", "Back to";
+        go_home: "回到首页", "Go to the home page";
+        not_found: "没有这个页面", "There is no page at this address.";
+        hint_fix_the_app:
+            "把你带到这里的应用发出的请求有误，只有它的开发者能修复。请返回该应用，并把下面的错误代码告诉开发者。",
+            "The app that sent you here made a request that cannot be served; only its developer can fix it. Go back to the app and give its developer the code below.";
+        hint_start_again:
+            "这个请求已经失效。请回到应用重新开始登录。",
+            "This request is no longer valid. Go back to the app and start signing in again.";
+        hint_reload:
+            "页面已过期。请重新打开该页面后再试一次。",
+            "This page is out of date. Open it again and retry.";
+        hint_not_allowed:
+            "当前账户没有权限。如果你有别的账户，请退出后用它登录。",
+            "Your account may not do this. If you have another account, log out and sign in with it.";
+        hint_check_address:
+            "请检查地址是否输入正确，或从首页重新进入。",
+            "Check the address, or start again from the home page.";
+        hint_try_later:
+            "这是我们这边的问题，请稍后再试。",
+            "This is a problem on our side. Please try again in a little while.";
+        hint_go_back:
+            "请返回上一页，修改后再试。",
+            "Go back to the previous page, correct what you entered and try again.";
         scope_openid: "确认你的身份", "Confirm who you are";
         scope_profile: "读取你的用户名、显示名称、头像和等级", "Read your user name, display name, avatar and level";
         scope_email: "读取你的邮箱地址", "Read your e-mail address";
@@ -108,6 +138,7 @@ page_words! {
         logout_title: "退出登录", "Log out";
         logout_question: "要退出当前账户吗？", "Do you want to log out?";
         logout_button: "退出登录", "Log out";
+        cancel: "取消", "Cancel";
         logged_out: "你已退出登录。", "You are logged out.";
         second_factor_title: "两步验证", "Two-factor check";
         second_factor_intro:
@@ -303,14 +334,6 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage<'a> {
-    pub t: &'static Texts,
-    pub chrome: Chrome,
-    pub message: &'a str,
-}
-
-#[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
     pub t: &'static Texts,
@@ -319,15 +342,67 @@ pub struct MessagePage<'a> {
     pub message: &'a str,
 }
 
-pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Response {
-    render(
-        status,
-        &ErrorPage {
+/// Whether the client would rather read HTML than JSON, by its `Accept` header: a browser's
+/// navigation names `text/html`; API clients name `application/json` or only `*/*`. Ties go to
+/// HTML, a header without either to JSON.
+pub fn prefers_html(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let (mut html, mut json) = (0u16, 0u16);
+    for entry in accept.split(',') {
+        let mut parts = entry.split(';');
+        let kind = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let weight = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").map(parse_weight))
+            .next()
+            .unwrap_or(Some(1000))
+            .unwrap_or(0);
+        match kind.as_str() {
+            "text/html" | "application/xhtml+xml" => html = html.max(weight),
+            "application/json" => json = json.max(weight),
+            _ => {}
+        }
+    }
+    html > 0 && html >= json
+}
+
+/// The answer for an address nothing is routed to: the error page for browsers, the API
+/// family's JSON error for everyone else.
+pub async fn not_found(headers: HeaderMap) -> Response {
+    if prefers_html(&headers) {
+        let t = texts(&headers);
+        return problem::show(
             t,
-            chrome: Chrome::bare(t, "/"),
-            message,
-        },
-    )
+            &problem::Problem::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                t.not_found,
+                problem::Hint::CheckAddress,
+            ),
+        );
+    }
+    crate::envelope::ApiError::NotFound("未找到").into_response()
+}
+
+/// The page for a form whose CSRF token is not this session's: stale, or forged.
+pub fn page_expired(t: &'static Texts) -> Response {
+    let problem = problem::Problem::new(
+        StatusCode::FORBIDDEN,
+        "page_expired",
+        t.page_expired,
+        problem::Hint::Reload,
+    );
+    problem::show(t, &problem)
+}
+
+/// The error page for a failure known by its status and message (see [`problem`] for one
+/// known by its kind).
+pub fn error_page(status: StatusCode, t: &'static Texts, message: &str) -> Response {
+    problem::show(t, &problem::Problem::of_status(status, message))
 }
 
 /// The status of a page that answers a form: 422 when it says why the form failed.
@@ -465,6 +540,32 @@ mod tests {
         for (header, expected) in cases {
             assert_eq!(preferred_language(header), expected, "{header:?}");
         }
+    }
+
+    #[test]
+    fn browsers_get_html_and_api_clients_json() {
+        let html = |accept: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(
+                axum::http::header::ACCEPT,
+                axum::http::HeaderValue::from_str(accept).expect("header"),
+            );
+            super::prefers_html(&headers)
+        };
+        // Chromium's and Firefox's navigations.
+        assert!(html(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
+        ));
+        assert!(html(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!html("*/*"));
+        assert!(!html("application/json"));
+        assert!(!html("application/json, text/plain, */*"));
+        assert!(!html("application/json, text/html;q=0.5"));
+        assert!(!html("text/html;q=0"));
+        assert!(html("text/html;q=0.5, application/json;q=0.5"));
+        assert!(!super::prefers_html(&axum::http::HeaderMap::new()));
     }
 
     #[test]

@@ -44,11 +44,7 @@ impl PageUser {
         if constant_time_eq(self.csrf.as_bytes(), submitted.as_bytes()) {
             return None;
         }
-        Some(error_page(
-            StatusCode::FORBIDDEN,
-            self.t,
-            self.t.page_expired,
-        ))
+        Some(super::page_expired(self.t))
     }
 }
 

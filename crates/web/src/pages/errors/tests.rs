@@ -215,6 +215,16 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             InvalidSettings::SelfRegistered(_) => InvalidSettings::SelfRegistered(
                 "dynamic_client_purge_days 必须在 1 到 3650 之间"
             ),
+            InvalidSettings::Brand(_) => InvalidSettings::Brand(BrandProblem::Name),
+        }),
+        every!(BrandProblem {
+            BrandProblem::Name => BrandProblem::Name,
+            BrandProblem::LogoUrl => BrandProblem::LogoUrl,
+            BrandProblem::LogoUpload => BrandProblem::LogoUpload,
+            BrandProblem::AccentColor => BrandProblem::AccentColor,
+            BrandProblem::Currency => BrandProblem::Currency,
+            BrandProblem::Footer => BrandProblem::Footer,
+            BrandProblem::PolicyUrl => BrandProblem::PolicyUrl,
         }),
         every!(SettingsUpdateError {
             SettingsUpdateError::Unknown(_) => SettingsUpdateError::Unknown("colour".into()),
