@@ -181,15 +181,19 @@ pub fn display_host(uri: &str) -> Option<String> {
     })
 }
 
-/// What a redirect URI sends users to, for deciding whether a change widens an app: the
-/// lower-cased host of a web URI (any port, any path), or the scheme of a private-use one.
+/// What a redirect URI sends users to, for deciding whether a change widens an app: the scheme
+/// and lower-cased host of a web URI (any port, any path; plain http to a host registered with
+/// https is a new destination), or the scheme of a private-use one.
 pub fn destination(uri: &str) -> String {
     if let Some(scheme) = private_use_scheme(uri) {
         return format!("{scheme}:");
     }
     url::Url::parse(uri)
         .ok()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| format!("{}://{}", u.scheme(), h.to_ascii_lowercase()))
+        })
         .unwrap_or_else(|| uri.to_owned())
 }
 
@@ -225,8 +229,18 @@ mod tests {
 
     #[test]
     fn destinations_links_and_plain_http() {
-        assert_eq!(destination("https://App.Example.com:8443/cb?x=1"), "app.example.com");
-        assert_eq!(destination("https://app.example.com/other"), "app.example.com");
+        assert_eq!(
+            destination("https://App.Example.com:8443/cb?x=1"),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            destination("https://app.example.com/other"),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            destination("http://app.example.com/cb"),
+            "http://app.example.com"
+        );
         assert_eq!(destination("com.example.app:/cb"), "com.example.app:");
         assert!(is_plain_http_remote("http://app.example.com/cb"));
         assert!(!is_plain_http_remote("http://127.0.0.1:8080/cb"));

@@ -402,10 +402,22 @@ pub async fn switch_account(
         serde_html_form::from_bytes::<SwitchForm>(&body),
         serde_html_form::from_bytes::<AuthorizeParams>(&body),
     ) else {
-        return error_page(StatusCode::BAD_REQUEST, t, t.malformed_request);
+        let problem = Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            t.malformed_request,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem);
     };
     let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
-        return error_page(StatusCode::UNAUTHORIZED, t, t.session_ended_start_again);
+        let problem = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "session_ended",
+            t.session_ended_start_again,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem);
     };
     let cookie = cookie.value().to_owned();
     let (expected, back) = match form.user_code.as_deref() {
@@ -429,7 +441,13 @@ pub async fn switch_account(
         }
     };
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        return error_page(StatusCode::FORBIDDEN, t, t.request_invalid_start_again);
+        let problem = Problem::new(
+            StatusCode::FORBIDDEN,
+            "request_expired",
+            t.request_invalid_start_again,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem);
     }
     crate::pages::trust::sign_out_to_login(&state, &cookie, &back).await
 }

@@ -68,7 +68,7 @@ pub fn held(state: &AppState, jar: &CookieJar, session: &Session, app: &App) -> 
 
 /// Answers "I saved it": the cookie goes, and the page no longer shows the secret.
 pub fn forget(state: &AppState, app: i64) -> Response {
-    let mut response = super::redirect(&path(app));
+    let mut response = super::redirect(&format!("{}?done=saved", path(app)));
     set_cookie(&mut response, state, app, String::new(), 0);
     response
 }

@@ -447,6 +447,7 @@ pub async fn detail(
         "edited" => Some(c.edited),
         "pending" => Some(c.edit_pending),
         "withdrawn" => Some(c.change_withdrawn),
+        "saved" => Some(c.secret_hidden),
         _ => None,
     };
     match state.apps.show(&page.user, id).await {

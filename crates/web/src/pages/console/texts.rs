@@ -102,6 +102,7 @@ crate::pages::page_words! {
             "密钥还没有确认保存。离开本页后将无法再次查看。",
             "You have not confirmed that you saved the secret. Once you leave, it cannot be shown again.";
         secret_saved: "我已保存密钥", "I saved the secret";
+        secret_hidden: "密钥已不再显示。", "The secret is no longer shown.";
         reveal_hint:
             "密钥尚未生成。点击后生成并只显示一次，请准备好立即保存。",
             "No secret exists yet. It is made when you ask for it and shown once: be ready to save it.";
