@@ -8,11 +8,11 @@ use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
     AccessContext, AuditEntry, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata,
-    ClientPatch, ClientPk,
-    ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry,
-    NewClient, NewDeviceCode, NewFamily, NewPasskey, NewResource, NewSession, NewToken, NewUser,
-    PasskeyUse, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey, StoredPasskey,
-    TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus, WebauthnChallenge,
+    ClientPatch, ClientPk, ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity,
+    NewAuditEntry, NewClient, NewDeviceCode, NewFamily, NewPasskey, NewResource, NewSession,
+    NewToken, NewUser, PasskeyUse, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey,
+    StoredPasskey, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
+    WebauthnChallenge,
 };
 use crate::oauth::audience::ResourceGrants;
 use crate::oauth::scope::ScopeSet;

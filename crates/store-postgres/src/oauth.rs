@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     AccessContext, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch,
-    ClientPk,
-    ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
+    ClientPk, ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord,
+    UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;

@@ -5,9 +5,8 @@ use crate::db::Cols;
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
     AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
-    ClientStatus, Consent,
-    GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
-    TwoFactorRecord, UpstreamState, User, UserStatus,
+    ClientStatus, Consent, GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat,
+    TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;

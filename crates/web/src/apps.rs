@@ -388,10 +388,7 @@ pub async fn patch(
         client_uri: body.client_uri,
         policy_uri: body.policy_uri,
     };
-    let app = state
-        .apps
-        .edit(&current.user, id, edit, &client.ip)
-        .await?;
+    let app = state.apps.edit(&current.user, id, edit, &client.ip).await?;
     let message = if app.pending_change.is_some() {
         "修改已提交，部分内容等待审核"
     } else {

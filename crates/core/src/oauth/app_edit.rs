@@ -71,12 +71,12 @@ pub fn requested(
     }
     let post_logout_redirect_uris = match edit.post_logout_redirect_uris {
         None => base.post_logout_redirect_uris,
-        Some(list) => uris(&list, |uri| redirect_uri::validate(uri, allow_http)).map_err(|e| {
-            match e {
+        Some(list) => {
+            uris(&list, |uri| redirect_uri::validate(uri, allow_http)).map_err(|e| match e {
                 AppError::RedirectUri(e) => AppError::PostLogoutUri(e),
                 other => other,
-            }
-        })?,
+            })?
+        }
     };
     let scopes = match edit.scopes {
         None => base.scopes,
@@ -204,7 +204,10 @@ pub fn changed_fields(current: &ClientDetails, change: &ClientDetails) -> Vec<&'
     };
     check(current.name != change.name, "name");
     check(current.description != change.description, "description");
-    check(current.redirect_uris != change.redirect_uris, "redirect_uris");
+    check(
+        current.redirect_uris != change.redirect_uris,
+        "redirect_uris",
+    );
     check(
         current.post_logout_redirect_uris != change.post_logout_redirect_uris,
         "post_logout_redirect_uris",

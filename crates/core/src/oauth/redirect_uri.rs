@@ -204,9 +204,9 @@ pub fn is_plain_http_remote(uri: &str) -> bool {
         return false;
     };
     parsed.scheme() == "http"
-        && !parsed.host_str().is_some_and(|h| {
-            is_loopback(h.trim_start_matches('[').trim_end_matches(']'))
-        })
+        && !parsed
+            .host_str()
+            .is_some_and(|h| is_loopback(h.trim_start_matches('[').trim_end_matches(']')))
 }
 
 /// An https link an app shows about itself (logo, homepage, privacy policy): absolute https,

@@ -287,17 +287,24 @@ async fn authorizes(
     .await;
     match status {
         StatusCode::OK => body.contains("name=\"decision\""),
-        StatusCode::FOUND => location.is_some_and(|l| {
-            l.starts_with(redirect_uri) && param(&l, "code").is_some()
-        }),
+        StatusCode::FOUND => {
+            location.is_some_and(|l| l.starts_with(redirect_uri) && param(&l, "code").is_some())
+        }
         _ => false,
     }
 }
 
 async fn audit_actions(app: &TestApp, action: &str) -> Vec<Value> {
     let admin = app.admin().await;
-    let (_, audit) = get_json(&admin, &app.url(&format!("/api/admin/audit?action={action}"))).await;
-    audit["data"]["items"].as_array().cloned().unwrap_or_default()
+    let (_, audit) = get_json(
+        &admin,
+        &app.url(&format!("/api/admin/audit?action={action}")),
+    )
+    .await;
+    audit["data"]["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn widening_an_app_waits_for_review_while_the_approved_one_keeps_working(backend: Backend) {
@@ -321,16 +328,26 @@ async fn widening_an_app_waits_for_review_while_the_approved_one_keeps_working(b
         }),
     )
     .await;
-    assert_eq!((status, edited["success"].clone()), (StatusCode::OK, json!(true)), "{edited}");
+    assert_eq!(
+        (status, edited["success"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{edited}"
+    );
     let data = &edited["data"];
     assert_eq!(data["redirect_uris"], json!([CALLBACK]), "{edited}");
     assert_eq!(data["scopes"], "profile balance");
     assert_eq!(data["description"], "Now with two callbacks");
     assert_eq!(data["client_uri"], "https://app.example.com/");
     assert_eq!(data["status"], "approved");
-    assert_eq!(data["pending_change"]["redirect_uris"], json!([CALLBACK, NEW]));
+    assert_eq!(
+        data["pending_change"]["redirect_uris"],
+        json!([CALLBACK, NEW])
+    );
     assert_eq!(data["pending_change"]["scopes"], "profile email balance");
-    assert!(data["pending_change"]["requested_time"].is_i64(), "{edited}");
+    assert!(
+        data["pending_change"]["requested_time"].is_i64(),
+        "{edited}"
+    );
 
     // Meanwhile the approved configuration works and the asked-for one does not.
     let cid = registered.client_id.as_str();
@@ -353,18 +370,30 @@ async fn widening_an_app_waits_for_review_while_the_approved_one_keeps_working(b
     assert!(authorizes(&app, &browser, cid, NEW, "email").await);
 
     // Narrowing applies at once, without review.
-    let (_, narrowed) = patch(&app, &dev, id, json!({"redirect_uris": [NEW], "scopes": "profile"})).await;
+    let (_, narrowed) = patch(
+        &app,
+        &dev,
+        id,
+        json!({"redirect_uris": [NEW], "scopes": "profile"}),
+    )
+    .await;
     assert_eq!(narrowed["success"], true, "{narrowed}");
     assert_eq!(narrowed["data"]["redirect_uris"], json!([NEW]));
     assert_eq!(narrowed["data"]["scopes"], "profile");
-    assert!(narrowed["data"].get("pending_change").is_none(), "{narrowed}");
+    assert!(
+        narrowed["data"].get("pending_change").is_none(),
+        "{narrowed}"
+    );
     assert!(!authorizes(&app, &browser, cid, CALLBACK, "profile").await);
 
     // A new name waits too (users trust the reviewed one); the owner may withdraw it, and an
     // admin may reject the next one.
     let (_, renamed) = patch(&app, &dev, id, json!({"name": "Totally Official"})).await;
     assert_eq!(renamed["data"]["name"], "Test App");
-    assert_eq!(renamed["data"]["pending_change"]["name"], "Totally Official");
+    assert_eq!(
+        renamed["data"]["pending_change"]["name"],
+        "Totally Official"
+    );
     let res = dev
         .delete(app.url(&format!("/api/oauth_apps/{id}/change")))
         .send()
@@ -373,7 +402,13 @@ async fn widening_an_app_waits_for_review_while_the_approved_one_keeps_working(b
     let (_, withdrawn) = into_parts(res).await;
     assert_eq!(withdrawn["success"], true, "{withdrawn}");
     assert!(withdrawn["data"].get("pending_change").is_none());
-    patch(&app, &dev, id, json!({"logo_uri": "https://cdn.example.com/logo.png"})).await;
+    patch(
+        &app,
+        &dev,
+        id,
+        json!({"logo_uri": "https://cdn.example.com/logo.png"}),
+    )
+    .await;
     let (_, rejected) = post_json(
         &admin,
         &app.url(&format!("/api/admin/oauth_apps/{id}/change/reject")),
@@ -393,11 +428,27 @@ async fn widening_an_app_waits_for_review_while_the_approved_one_keeps_working(b
     // Audited: each edit with what applied and what waits, and each decision.
     let edits = audit_actions(&app, "app.edited").await;
     assert_eq!(edits.len(), 4, "{edits:?}");
-    assert!(edits.iter().all(|e| e["target"] == registered.client_id.as_str()));
+    assert!(
+        edits
+            .iter()
+            .all(|e| e["target"] == registered.client_id.as_str())
+    );
     let first = edits.last().expect("first edit");
-    assert_eq!(first["detail"]["applied"], json!(["description", "client_uri"]), "{first}");
-    assert_eq!(first["detail"]["pending"], json!(["redirect_uris", "scopes"]), "{first}");
-    for action in ["app.change_approved", "app.change_rejected", "app.change_withdrawn"] {
+    assert_eq!(
+        first["detail"]["applied"],
+        json!(["description", "client_uri"]),
+        "{first}"
+    );
+    assert_eq!(
+        first["detail"]["pending"],
+        json!(["redirect_uris", "scopes"]),
+        "{first}"
+    );
+    for action in [
+        "app.change_approved",
+        "app.change_rejected",
+        "app.change_withdrawn",
+    ] {
         assert_eq!(audit_actions(&app, action).await.len(), 1, "{action}");
     }
 }
@@ -432,9 +483,16 @@ async fn only_the_owner_edits_an_app_and_fields_are_checked(backend: Backend) {
         assert_eq!(value["success"], false, "{body} accepted: {value}");
     }
     let (status, _) = patch(&app, &dev, id, json!({"secret_hash": "x"})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "unknown fields are refused");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "unknown fields are refused"
+    );
     let (_, view) = get_json(&dev, &app.url(&format!("/api/oauth_apps/{id}"))).await;
-    assert_eq!(view["data"]["description"], "An app under test", "nothing changed");
+    assert_eq!(
+        view["data"]["description"], "An app under test",
+        "nothing changed"
+    );
     assert!(audit_actions(&app, "app.edited").await.is_empty());
 }
 
@@ -452,13 +510,24 @@ async fn the_first_secret_can_be_revealed_by_an_explicit_post_once(backend: Back
     let (_, early) = post_json(&dev, &url, json!({})).await;
     assert_eq!(early["success"], false, "not before approval: {early}");
     let admin = app.admin().await;
-    post_json(&admin, &app.url(&format!("/api/admin/oauth_apps/{id}/approve")), json!({})).await;
+    post_json(
+        &admin,
+        &app.url(&format!("/api/admin/oauth_apps/{id}/approve")),
+        json!({}),
+    )
+    .await;
     // The list never mints one.
     let (_, list) = get_json(&dev, &app.url("/api/oauth_apps")).await;
     assert_eq!(list["data"][0]["secret_revealed"], false, "{list}");
     let (_, revealed) = post_json(&dev, &url, json!({})).await;
-    let secret = revealed["data"]["client_secret"].as_str().expect("secret").to_owned();
-    let client_id = revealed["data"]["client_id"].as_str().expect("id").to_owned();
+    let secret = revealed["data"]["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let client_id = revealed["data"]["client_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let (status, _) = token_b(
         &app,
         &[

@@ -342,14 +342,20 @@ async fn the_consent_page_tells_who_asks_and_where_the_answer_goes(backend: Back
     assert!(permissions < description, "{html}");
     // The full target, the account with a way to switch, and where to revoke.
     assert!(html.contains(&format!("<code>{CALLBACK}</code>")), "{html}");
-    assert!(!html.contains("class=\"warning\""), "https needs no warning");
+    assert!(
+        !html.contains("class=\"warning\""),
+        "https needs no warning"
+    );
     assert!(html.contains("formaction=\"/switch-account\""));
     assert!(html.contains("<strong>reader</strong>"));
     assert!(html.contains("href=\"/user/authorizations\""));
     // Plain http to another machine is warned about.
     let (status, _, plain) = ask(PLAIN).await;
     assert_eq!(status, StatusCode::OK, "{plain}");
-    assert!(plain.contains("class=\"warning\" role=\"alert\""), "{plain}");
+    assert!(
+        plain.contains("class=\"warning\" role=\"alert\""),
+        "{plain}"
+    );
 
     // "Not you?": the session ends and the login page opens with the same request, which
     // names the app to continue to.
@@ -361,7 +367,10 @@ async fn the_consent_page_tells_who_asks_and_where_the_answer_goes(backend: Back
         .await
         .expect("switch");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let location = res.headers()["location"].to_str().expect("location").to_owned();
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let query = location.strip_prefix("/login?").expect("to the login page");
     let return_to = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .expect("query")
@@ -411,7 +420,10 @@ async fn the_login_page_names_only_a_registered_app_to_continue_to(backend: Back
     let (_, _, login) = page(&anonymous, &s.app.url(&location_of(&known))).await;
     assert!(login.contains("class=\"login-continue\""), "{login}");
     assert!(login.contains("<strong>Test App</strong>"));
-    assert!(!login.contains("Evil Corp"), "no words from the query: {login}");
+    assert!(
+        !login.contains("Evil Corp"),
+        "no words from the query: {login}"
+    );
     for unknown in [
         "/oauth/authorize?client_id=client_nobody&name=Evil%20Corp".to_owned(),
         "/user/setting/oauth".to_owned(),

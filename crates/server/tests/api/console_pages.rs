@@ -28,7 +28,10 @@ pub async fn reveal(app: &TestApp, developer: &Client, id: i64) -> (String, Stri
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    assert_eq!(location.as_deref(), Some(format!("/user/setting/oauth/{id}").as_str()));
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/user/setting/oauth/{id}").as_str())
+    );
     let (status, _, shown) = page(developer, &detail_url).await;
     assert_eq!(status, StatusCode::OK);
     let secret = input_value(&shown, "client_secret").expect("the secret, after the POST");
@@ -184,13 +187,19 @@ async fn a_developer_applies_sees_the_secret_once_rotates_and_deletes(backend: B
     let admin = app.admin().await;
     approve(&app, &admin, id).await;
     let (_, _, before) = page(&developer, &detail_url).await;
-    assert!(input_value(&before, "client_secret").is_none(), "not on a GET");
+    assert!(
+        input_value(&before, "client_secret").is_none(),
+        "not on a GET"
+    );
     assert!(before.contains(&format!("action=\"/user/setting/oauth/{id}/reveal\"")));
     let (secret, detail) = reveal(&app, &developer, id).await;
     assert!(secret.starts_with("secret_"));
     assert!(detail.contains("readonly"));
     assert!(detail.contains("data-warn-leave="), "the script's hook");
-    assert!(detail.contains("id=\"secret-warning\""), "the warning in words");
+    assert!(
+        detail.contains("id=\"secret-warning\""),
+        "the warning in words"
+    );
     assert!(
         !detail.contains(&format!("client_secret={secret}")),
         "not in the guide"
@@ -206,13 +215,14 @@ async fn a_developer_applies_sees_the_secret_once_rotates_and_deletes(backend: B
         "{csp}"
     );
     // The language switch comes back to the page, and the secret is still there.
-    let switch = format!(
-        "/lang?to=en&return_to=%2Fuser%2Fsetting%2Foauth%2F{id}"
-    );
+    let switch = format!("/lang?to=en&return_to=%2Fuser%2Fsetting%2Foauth%2F{id}");
     let (status, location, _) = page(&developer, &app.url(&switch)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, _, english) = page(&developer, &app.url(&location.expect("back"))).await;
-    assert_eq!(input_value(&english, "client_secret").as_deref(), Some(secret.as_str()));
+    assert_eq!(
+        input_value(&english, "client_secret").as_deref(),
+        Some(secret.as_str())
+    );
     assert!(english.contains("I saved the secret"), "{english}");
     // Another session of the same owner does not see it.
     let elsewhere = app.login("devon", "password-123").await;
@@ -235,7 +245,10 @@ async fn a_developer_applies_sees_the_secret_once_rotates_and_deletes(backend: B
     .await;
     assert_eq!(
         (status, location),
-        (StatusCode::SEE_OTHER, Some(format!("/user/setting/oauth/{id}?done=saved")))
+        (
+            StatusCode::SEE_OTHER,
+            Some(format!("/user/setting/oauth/{id}?done=saved"))
+        )
     );
     let (_, _, again) = page(&developer, &detail_url).await;
     assert!(input_value(&again, "client_secret").is_none(), "shown once");
@@ -352,7 +365,10 @@ async fn console_forms_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
             ),
             (
                 format!("/user/setting/oauth/{id}/rotate"),
-                with(vec![("grace_seconds", "0".into()), ("confirm", "yes".into())]),
+                with(vec![
+                    ("grace_seconds", "0".into()),
+                    ("confirm", "yes".into()),
+                ]),
             ),
             (format!("/user/setting/oauth/{id}/delete"), with(vec![])),
             (format!("/user/setting/oauth/{id}/reveal"), with(vec![])),
@@ -481,16 +497,30 @@ async fn no_console_page_view_mints_a_secret(backend: Backend) {
     ] {
         for _ in 0..2 {
             let (status, _, body) = page(&developer, &app.url(&path)).await;
-            assert!(status.is_success() || status.is_redirection(), "{path}: {status}");
+            assert!(
+                status.is_success() || status.is_redirection(),
+                "{path}: {status}"
+            );
             assert!(input_value(&body, "client_secret").is_none(), "{path}");
         }
     }
     let (_, list) = get_json(&developer, &app.url("/api/oauth_apps")).await;
     assert!(list["data"][0].get("client_secret").is_none());
-    assert!(!secret_revealed(&app, &developer, id).await, "still no secret");
+    assert!(
+        !secret_revealed(&app, &developer, id).await,
+        "still no secret"
+    );
     let admin = app.admin().await;
-    let (_, audit) = get_json(&admin, &app.url("/api/admin/audit?action=app.secret_revealed")).await;
-    assert_eq!(audit["data"]["items"].as_array().map(Vec::len), Some(0), "{audit}");
+    let (_, audit) = get_json(
+        &admin,
+        &app.url("/api/admin/audit?action=app.secret_revealed"),
+    )
+    .await;
+    assert_eq!(
+        audit["data"]["items"].as_array().map(Vec::len),
+        Some(0),
+        "{audit}"
+    );
 }
 
 async fn rotation_needs_its_confirmation_and_keeps_the_old_secret_a_day(backend: Backend) {
@@ -501,7 +531,10 @@ async fn rotation_needs_its_confirmation_and_keeps_the_old_secret_a_day(backend:
     let (secret, detail) = reveal(&app, &developer, id).await;
     let client_id = input_value(&detail, "client_id").expect("client id");
     // The form offers a day's grace by default and asks for the confirmation.
-    assert!(detail.contains("<option value=\"86400\" selected>"), "{detail}");
+    assert!(
+        detail.contains("<option value=\"86400\" selected>"),
+        "{detail}"
+    );
     assert!(detail.contains("name=\"confirm\""));
     let works = |candidate: String| {
         let app = &app;
@@ -528,11 +561,18 @@ async fn rotation_needs_its_confirmation_and_keeps_the_old_secret_a_day(backend:
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(refused.contains("aria-describedby=\"confirm-error\""), "{refused}");
+    assert!(
+        refused.contains("aria-describedby=\"confirm-error\""),
+        "{refused}"
+    );
     assert!(input_value(&refused, "client_secret").is_none());
     assert!(works(secret.clone()).await, "the secret did not change");
     let admin = app.admin().await;
-    let (_, audit) = get_json(&admin, &app.url("/api/admin/audit?action=app.secret_rotated")).await;
+    let (_, audit) = get_json(
+        &admin,
+        &app.url("/api/admin/audit?action=app.secret_rotated"),
+    )
+    .await;
     assert_eq!(audit["data"]["items"].as_array().map(Vec::len), Some(0));
     // Confirmed without choosing: the old secret keeps working for a day.
     let (status, location, _) = submit(
@@ -546,9 +586,19 @@ async fn rotation_needs_its_confirmation_and_keeps_the_old_secret_a_day(backend:
     let new_secret = input_value(&rotated, "client_secret").expect("the new secret");
     assert_ne!(new_secret, secret);
     assert!(works(new_secret).await);
-    assert!(works(secret).await, "the old one works during the grace period");
-    let (_, audit) = get_json(&admin, &app.url("/api/admin/audit?action=app.secret_rotated")).await;
-    assert_eq!(audit["data"]["items"][0]["detail"]["grace_seconds"], 86_400, "{audit}");
+    assert!(
+        works(secret).await,
+        "the old one works during the grace period"
+    );
+    let (_, audit) = get_json(
+        &admin,
+        &app.url("/api/admin/audit?action=app.secret_rotated"),
+    )
+    .await;
+    assert_eq!(
+        audit["data"]["items"][0]["detail"]["grace_seconds"], 86_400,
+        "{audit}"
+    );
 }
 
 async fn the_edit_page_marks_a_refused_field_and_an_admin_reviews_the_change(backend: Backend) {
@@ -580,7 +630,12 @@ async fn the_edit_page_marks_a_refused_field_and_an_admin_reviews_the_change(bac
         let developer = &developer;
         let edit_url = edit_url.clone();
         async move {
-            let res = developer.post(edit_url).form(&form).send().await.expect("edit");
+            let res = developer
+                .post(edit_url)
+                .form(&form)
+                .send()
+                .await
+                .expect("edit");
             let status = res.status();
             let location = res
                 .headers()
@@ -611,19 +666,29 @@ async fn the_edit_page_marks_a_refused_field_and_an_admin_reviews_the_change(bac
     .await;
     assert_eq!(
         (status, location),
-        (StatusCode::SEE_OTHER, Some(format!("/user/setting/oauth/{id}?done=pending")))
+        (
+            StatusCode::SEE_OTHER,
+            Some(format!("/user/setting/oauth/{id}?done=pending"))
+        )
     );
     let (_, view) = get_json(&developer, &app.url("/api/oauth_apps")).await;
     let data = &view["data"][0];
     assert_eq!(data["description"], "Edited");
-    assert_eq!(data["redirect_uris"].as_array().map(Vec::len), Some(1), "{view}");
+    assert_eq!(
+        data["redirect_uris"].as_array().map(Vec::len),
+        Some(1),
+        "{view}"
+    );
     let (_, _, detail) = page(&developer, &app.url(&format!("/user/setting/oauth/{id}"))).await;
     assert!(detail.contains("id=\"pending-change\""), "{detail}");
     assert!(detail.contains("https://second.example.org/cb"));
     assert!(detail.contains(&format!("action=\"/user/setting/oauth/{id}/withdraw\"")));
     // The admin's card shows it, and approving puts it in force.
     let (_, _, admin_page) = page(&admin, &app.url("/admin/apps")).await;
-    assert!(admin_page.contains(&format!("action=\"/admin/apps/{id}/change\"")), "{admin_page}");
+    assert!(
+        admin_page.contains(&format!("action=\"/admin/apps/{id}/change\"")),
+        "{admin_page}"
+    );
     assert!(admin_page.contains("https://second.example.org/cb"));
     let (status, location, _) = submit(
         &admin,
@@ -635,9 +700,16 @@ async fn the_edit_page_marks_a_refused_field_and_an_admin_reviews_the_change(bac
         ],
     )
     .await;
-    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/apps")));
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/admin/apps"))
+    );
     let (_, view) = get_json(&developer, &app.url("/api/oauth_apps")).await;
-    assert_eq!(view["data"][0]["redirect_uris"].as_array().map(Vec::len), Some(2), "{view}");
+    assert_eq!(
+        view["data"][0]["redirect_uris"].as_array().map(Vec::len),
+        Some(2),
+        "{view}"
+    );
     assert!(view["data"][0].get("pending_change").is_none());
     // Someone else cannot open or post the form.
     let (stranger, _) = app.user("stranger").await;

@@ -92,7 +92,9 @@ async fn a_developer_an_admin_and_a_user_go_through_the_pages_in_chromium() {
     // No page view mints a secret: the owner asks for it.
     assert!(!browser.exists("#client_secret").await, "not on a GET");
     browser
-        .click(&format!("form[action='{detail_path}/reveal'] button[type=submit]"))
+        .click(&format!(
+            "form[action='{detail_path}/reveal'] button[type=submit]"
+        ))
         .await;
     browser.wait_for("#client_secret").await;
     let secret = browser.value("#client_secret").await;

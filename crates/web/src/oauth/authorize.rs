@@ -425,8 +425,11 @@ pub async fn switch_account(
             crate::pages::trust::page_csrf(&cookie),
             format!(
                 "/device?{}",
-                serde_urlencoded::to_string([("user_code", code.chars().take(64).collect::<String>())])
-                    .unwrap_or_default()
+                serde_urlencoded::to_string([(
+                    "user_code",
+                    code.chars().take(64).collect::<String>()
+                )])
+                .unwrap_or_default()
             ),
         ),
         None => {

@@ -362,10 +362,9 @@ impl PageMessage for AppError {
                     Cow::Owned(format!("Post-logout redirect URI: {en}")),
                 )
             }
-            Self::NoPendingChange => fixed(
-                "没有待审核的修改",
-                "There is no change waiting for review.",
-            ),
+            Self::NoPendingChange => {
+                fixed("没有待审核的修改", "There is no change waiting for review.")
+            }
             Self::NoSecret => fixed(
                 "该应用不使用密钥（公开客户端或 private_key_jwt）",
                 "This app has no client secret (public or private_key_jwt).",

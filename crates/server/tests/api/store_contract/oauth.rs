@@ -215,9 +215,15 @@ async fn an_app_edit_replaces_its_details_and_keeps_a_pending_change(backend: Ba
     new.client_uri = Some("https://app.example/".into());
     new.policy_uri = Some("https://app.example/privacy".into());
     let app = store.create_client(new).await.expect("app");
-    assert_eq!(app.logo_uri.as_deref(), Some("https://app.example/logo.png"));
+    assert_eq!(
+        app.logo_uri.as_deref(),
+        Some("https://app.example/logo.png")
+    );
     assert_eq!(app.client_uri.as_deref(), Some("https://app.example/"));
-    assert_eq!(app.policy_uri.as_deref(), Some("https://app.example/privacy"));
+    assert_eq!(
+        app.policy_uri.as_deref(),
+        Some("https://app.example/privacy")
+    );
     assert_eq!((app.pending_change.clone(), app.reviewed_at), (None, None));
 
     // An admin's approval marks the app reviewed.
@@ -225,8 +231,17 @@ async fn an_app_edit_replaces_its_details_and_keeps_a_pending_change(backend: Ba
         status: Some(ClientStatus::Approved),
         ..ClientPatch::default()
     };
-    assert!(store.patch_client(app.id, &approve, 1_500).await.expect("approve"));
-    let read = store.client_by_pk(app.id).await.expect("read").expect("app");
+    assert!(
+        store
+            .patch_client(app.id, &approve, 1_500)
+            .await
+            .expect("approve")
+    );
+    let read = store
+        .client_by_pk(app.id)
+        .await
+        .expect("read")
+        .expect("app");
     assert_eq!(read.reviewed_at, Some(1_500));
 
     let mut now = read.details();
@@ -261,7 +276,11 @@ async fn an_app_edit_replaces_its_details_and_keeps_a_pending_change(backend: Ba
             .await
             .expect("approve change")
     );
-    let read = store.client_by_pk(app.id).await.expect("read").expect("app");
+    let read = store
+        .client_by_pk(app.id)
+        .await
+        .expect("read")
+        .expect("app");
     assert_eq!(read.details(), wanted);
     assert_eq!((read.pending_change, read.pending_since), (None, None));
     assert_eq!(read.reviewed_at, Some(3_000));
@@ -271,7 +290,11 @@ async fn an_app_edit_replaces_its_details_and_keeps_a_pending_change(backend: Ba
             .await
             .expect("unreviewed edit")
     );
-    let read = store.client_by_pk(app.id).await.expect("read").expect("app");
+    let read = store
+        .client_by_pk(app.id)
+        .await
+        .expect("read")
+        .expect("app");
     assert_eq!(read.reviewed_at, None);
     assert!(
         !store

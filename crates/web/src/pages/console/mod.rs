@@ -742,7 +742,9 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         approved.reviewed_at = Some(1_767_225_600);
         let mut change = approved.details();
         change.name = "Renamed <App>".into();
-        change.redirect_uris.push("https://new.example.net/cb".into());
+        change
+            .redirect_uris
+            .push("https://new.example.net/cb".into());
         approved.pending_change = Some(change);
         approved.pending_since = Some(1_767_225_700);
     }
