@@ -343,6 +343,8 @@ pub trait OAuthStore: Send + Sync + 'static {
         previous_expires_at: Option<UnixTime>,
         now: UnixTime,
     ) -> StoreResult<bool>;
+    /// The apps whose owner asked for a change that waits for review, longest waiting first.
+    async fn clients_with_pending_change(&self, page: Page) -> StoreResult<Vec<Client>>;
     /// Puts `details` in force for a console app (never a self-registered one) and sets or
     /// clears the change that waits for review (`pending` with when it was asked for);
     /// `reviewed`, when given, replaces `reviewed_at`. `false`: no such console app.

@@ -280,6 +280,17 @@ impl OAuthStore for PostgresStore {
         self.changed(query).await
     }
 
+    async fn clients_with_pending_change(&self, page: Page) -> StoreResult<Vec<Client>> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients c WHERE c.pending_change IS NOT NULL \
+             ORDER BY c.pending_since, c.id LIMIT $1 OFFSET $2"
+        ));
+        self.clients_where(q.bind(page.limit).bind(page.offset))
+            .await
+    }
+
     async fn edit_client(
         &self,
         pk: ClientPk,

@@ -291,6 +291,18 @@ impl OAuthStore for SqliteStore {
         .await
     }
 
+    async fn clients_with_pending_change(&self, page: Page) -> StoreResult<Vec<Client>> {
+        self.clients_where(
+            concat!(
+                "SELECT ",
+                client_columns!(),
+                " FROM clients c WHERE c.pending_change IS NOT NULL \
+                 ORDER BY c.pending_since, c.id LIMIT ?1 OFFSET ?2"
+            ),
+            params![page.limit, page.offset],
+        )
+    }
+
     async fn edit_client(
         &self,
         pk: ClientPk,

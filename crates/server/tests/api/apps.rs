@@ -348,6 +348,9 @@ async fn widening_an_app_waits_for_review_while_the_approved_one_keeps_working(b
         data["pending_change"]["requested_time"].is_i64(),
         "{edited}"
     );
+    let admin = app.admin().await;
+    let (_, waiting) = get_json(&admin, &app.url("/api/admin/oauth_apps?status=changes")).await;
+    assert_eq!(waiting["data"]["items"][0]["id"], id, "{waiting}");
 
     // Meanwhile the approved configuration works and the asked-for one does not.
     let cid = registered.client_id.as_str();
@@ -356,7 +359,6 @@ async fn widening_an_app_waits_for_review_while_the_approved_one_keeps_working(b
     assert!(!authorizes(&app, &browser, cid, CALLBACK, "email").await);
 
     // An admin approves the change: it is in force, as asked for.
-    let admin = app.admin().await;
     let (_, approved) = post_json(
         &admin,
         &app.url(&format!("/api/admin/oauth_apps/{id}/change/approve")),

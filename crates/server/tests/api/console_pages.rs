@@ -683,8 +683,12 @@ async fn the_edit_page_marks_a_refused_field_and_an_admin_reviews_the_change(bac
     assert!(detail.contains("id=\"pending-change\""), "{detail}");
     assert!(detail.contains("https://second.example.org/cb"));
     assert!(detail.contains(&format!("action=\"/user/setting/oauth/{id}/withdraw\"")));
-    // The admin's card shows it, and approving puts it in force.
-    let (_, _, admin_page) = page(&admin, &app.url("/admin/apps")).await;
+    // The admin finds it under its own filter, the card shows it, and approving puts it in force.
+    let (_, _, admin_page) = page(&admin, &app.url("/admin/apps?status=changes")).await;
+    assert!(
+        admin_page.contains("<option value=\"changes\" selected>"),
+        "{admin_page}"
+    );
     assert!(
         admin_page.contains(&format!("action=\"/admin/apps/{id}/change\"")),
         "{admin_page}"

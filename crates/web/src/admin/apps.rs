@@ -18,7 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct StatusFilter {
     #[serde(default)]
-    /// `pending`, `approved`, `rejected` or `disabled`; all when absent.
+    /// `pending`, `approved`, `rejected` or `disabled`; all when absent. `changes`: the apps
+    /// whose owner asked for a change that waits for review, longest waiting first.
     status: Option<String>,
 }
 
@@ -33,14 +34,15 @@ pub async fn list(
     ApiQuery(filter): ApiQuery<StatusFilter>,
     ApiQuery(paging): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
+    let (page, window) = paging.window(20, 100);
+    let apps = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+        Some("changes") => state.store.clients_with_pending_change(window).await?,
+        None => state.store.list_clients(None, window).await?,
         Some(text) => {
-            Some(ClientStatus::parse(text).ok_or(ApiError::Refused("无效的状态".into()))?)
+            let status = ClientStatus::parse(text).ok_or(ApiError::Refused("无效的状态".into()))?;
+            state.store.list_clients(Some(status), window).await?
         }
     };
-    let (page, window) = paging.window(20, 100);
-    let apps = state.store.list_clients(status, window).await?;
     let items: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
     Ok(Listing::answer(items, page, window))
 }

@@ -268,6 +268,14 @@ async fn an_app_edit_replaces_its_details_and_keeps_a_pending_change(backend: Ba
     assert_eq!(read.pending_since, Some(2_000));
     assert_eq!(read.reviewed_at, Some(1_500));
     assert_eq!(read.updated_at, 2_000);
+    let waiting = store
+        .clients_with_pending_change(PAGE)
+        .await
+        .expect("waiting");
+    assert_eq!(
+        waiting.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![app.id]
+    );
 
     // Settling the change clears it and may set or clear the review mark.
     assert!(
@@ -284,6 +292,13 @@ async fn an_app_edit_replaces_its_details_and_keeps_a_pending_change(backend: Ba
     assert_eq!(read.details(), wanted);
     assert_eq!((read.pending_change, read.pending_since), (None, None));
     assert_eq!(read.reviewed_at, Some(3_000));
+    assert!(
+        store
+            .clients_with_pending_change(PAGE)
+            .await
+            .expect("none waiting")
+            .is_empty()
+    );
     assert!(
         store
             .edit_client(app.id, &wanted, None, Some(None), 3_100)

@@ -280,9 +280,21 @@ pub async fn apps(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let status = ClientStatus::parse(&query.status);
-    let filter = filter_query("status", status.map_or("", ClientStatus::as_str));
-    let listed = Pager::fetch("/admin/apps", &filter, query.p, 20, |window| {
-        state.store.list_clients(status, window)
+    // `changes`: approved apps whose owner asked for a change that waits for review.
+    let changes = query.status == CHANGES;
+    let key = if changes {
+        CHANGES
+    } else {
+        status.map_or("", ClientStatus::as_str)
+    };
+    let filter = filter_query("status", key);
+    let store = &state.store;
+    let listed = Pager::fetch("/admin/apps", &filter, query.p, 20, |window| async move {
+        if changes {
+            store.clients_with_pending_change(window).await
+        } else {
+            store.list_clients(status, window).await
+        }
     });
     let (apps, pager) = match listed.await {
         Ok(listed) => listed,
@@ -301,6 +313,7 @@ pub async fn apps(
     ]
     .into_iter()
     .map(|s| (s.as_str(), c.status(s), Some(s) == status))
+    .chain([(CHANGES, c.pending_title, changes)])
     .collect();
     render(
         StatusCode::OK,
@@ -321,6 +334,9 @@ pub struct ReviewForm {
     reason: String,
     return_to: String,
 }
+
+/// The apps filter that lists changes waiting for review.
+const CHANGES: &str = "changes";
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
