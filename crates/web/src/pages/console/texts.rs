@@ -55,8 +55,8 @@ crate::pages::page_words! {
         public: "公开客户端", "Public";
         trusted: "受信任（用户无需确认授权）", "Trusted (users are not asked to consent)";
         secret_once:
-            "这是该密钥唯一一次显示。请立即复制并保存在服务器端。10 分钟内刷新或切换语言仍会显示；点击“我已保存密钥”或离开后将无法再次查看，只能重置。",
-            "This is the only time this secret is shown. Copy it now and keep it on your server. For 10 minutes, reloading or switching the language keeps it here; once you press “I saved the secret” or leave, it cannot be shown again, only replaced.";
+            "这是该密钥唯一一次显示。请立即复制并保存在服务器端。点击“我已保存密钥”之前（最多 10 分钟），刷新或切换语言仍会在本页显示；之后将无法再次查看，只能重置。",
+            "This is the only time this secret is shown. Copy it now and keep it on your server. Until you press “I saved the secret” (10 minutes at most), reloading or switching the language keeps it on this page; after that it cannot be shown again, only replaced.";
         copy: "复制", "Copy";
         secret_shown_before:
             "密钥已经显示过，无法再次查看。如果丢失，请重置密钥。",
