@@ -28,11 +28,22 @@ impl Harness {
         Self::installed("examples/mcp-server")
     }
 
+    /// The sample app (`examples/sample-app`): Node's own modules only, nothing to install.
+    pub fn sample_app() -> Self {
+        Self {
+            dir: Self::folder("examples/sample-app"),
+        }
+    }
+
+    fn folder(folder: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(folder)
+    }
+
     /// A folder of Node scripts (relative to the repository), with its packages installed.
     fn installed(folder: &str) -> Self {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
-            .join(folder);
+        let dir = Self::folder(folder);
         assert!(
             dir.join("node_modules").is_dir(),
             "the stock-client tests need the Node harness: npm ci --prefix {}",
@@ -43,9 +54,15 @@ impl Harness {
 
     /// Starts `node <script> <args>` in the harness folder.
     pub fn run(&self, script: &str, args: &[&str]) -> Running {
+        self.run_with(script, args, &[])
+    }
+
+    /// Starts `node <script> <args>` with `env` added to its environment.
+    pub fn run_with(&self, script: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut child = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
             .arg(self.dir.join(script))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

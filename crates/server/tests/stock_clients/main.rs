@@ -19,6 +19,7 @@ mod mcp_sdk;
 #[allow(dead_code, unused_imports)]
 #[path = "../api/oauth_support.rs"]
 mod oauth_support;
+mod sample_app;
 
 use harness::Harness;
 use helpers::{Backend, TestApp};

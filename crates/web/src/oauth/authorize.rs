@@ -1,7 +1,7 @@
 //! `GET /oauth/authorize` (and `/api/oauth2/authorize`): validate, then send the user to log in,
 //! ask for consent, or answer the app with a code. `POST /oauth/authorize`: the consent form.
 
-use crate::pages::problem::{self, Back, Hint, Problem};
+use crate::pages::problem::{self, Back, Code, Hint, Problem};
 use crate::pages::{Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
@@ -156,12 +156,12 @@ fn back_to(state: &AppState, request: &ValidRequest) -> Back {
 }
 
 /// The error page's stable code for a request refused before its redirect URI is trusted.
-fn problem_code(kind: &AuthorizeError) -> &'static str {
+fn problem_code(kind: &AuthorizeError) -> Code {
     match kind {
-        AuthorizeError::UnknownClient => "unknown_client",
-        AuthorizeError::ClientDocument(_) => "client_metadata_document",
-        AuthorizeError::MissingRedirectUri => "missing_redirect_uri",
-        AuthorizeError::UnregisteredRedirectUri => "unregistered_redirect_uri",
+        AuthorizeError::UnknownClient => Code::UnknownClient,
+        AuthorizeError::ClientDocument(_) => Code::ClientMetadataDocument,
+        AuthorizeError::MissingRedirectUri => Code::MissingRedirectUri,
+        AuthorizeError::UnregisteredRedirectUri => Code::UnregisteredRedirectUri,
     }
 }
 
@@ -218,7 +218,7 @@ pub async fn get(
     let Ok(params) = serde_html_form::from_str::<AuthorizeParams>(&raw) else {
         let problem = Problem::new(
             StatusCode::BAD_REQUEST,
-            "malformed_request",
+            Code::MalformedRequest,
             t.malformed_request,
             Hint::FixTheApp,
         );
@@ -489,7 +489,7 @@ pub async fn post(
     ) else {
         let problem = Problem::new(
             StatusCode::BAD_REQUEST,
-            "malformed_request",
+            Code::MalformedRequest,
             t.malformed_request,
             Hint::StartAgain,
         );
@@ -501,7 +501,7 @@ pub async fn post(
     }) else {
         let problem = Problem::new(
             StatusCode::UNAUTHORIZED,
-            "session_ended",
+            Code::SessionEnded,
             t.session_ended_start_again,
             Hint::StartAgain,
         );
@@ -511,7 +511,7 @@ pub async fn post(
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
         let problem = Problem::new(
             StatusCode::FORBIDDEN,
-            "request_expired",
+            Code::RequestExpired,
             t.request_invalid_start_again,
             Hint::StartAgain,
         );
@@ -545,7 +545,7 @@ pub async fn post(
         _ => {
             let problem = Problem::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_request",
+                Code::MalformedRequest,
                 t.malformed_request,
                 Hint::StartAgain,
             );

@@ -5,7 +5,7 @@
 //! other site cannot log people out. `post_logout_redirect_uri` must be registered for the app
 //! named by the hint or `client_id`; anything else gets a page, never a redirect.
 
-use crate::pages::problem::{self, Hint, Problem};
+use crate::pages::problem::{self, Code, Hint, Problem};
 use crate::pages::{MessagePage, Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
@@ -76,7 +76,7 @@ pub async fn post(
 }
 
 /// A logout request the app built wrongly: only its developer can fix it.
-fn refuse(t: &'static Texts, code: &'static str, message: &'static str) -> Response {
+fn refuse(t: &'static Texts, code: Code, message: &'static str) -> Response {
     problem::show(
         t,
         &Problem::new(StatusCode::BAD_REQUEST, code, message, Hint::FixTheApp),
@@ -92,20 +92,20 @@ async fn handle(
 ) -> Response {
     let t = texts(headers);
     let Some(params) = params else {
-        return refuse(t, "malformed_request", t.malformed_request);
+        return refuse(t, Code::MalformedRequest, t.malformed_request);
     };
     let hint = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         Some(token) => match verify_hint(state, token).await {
             Some(claims) => Some(claims),
             None => {
-                return refuse(t, "invalid_id_token_hint", t.invalid_id_token_hint);
+                return refuse(t, Code::InvalidIdTokenHint, t.invalid_id_token_hint);
             }
         },
         None => None,
     };
     let client_id = match (&hint, params.client_id.as_deref().filter(|c| !c.is_empty())) {
         (Some(h), Some(c)) if h.aud != c => {
-            return refuse(t, "client_id_mismatch", t.logout_client_mismatch);
+            return refuse(t, Code::ClientIdMismatch, t.logout_client_mismatch);
         }
         (Some(h), _) => Some(h.aud.clone()),
         (None, c) => c.map(str::to_owned),
@@ -129,7 +129,7 @@ async fn handle(
             if !registered {
                 return refuse(
                     t,
-                    "unregistered_post_logout_redirect_uri",
+                    Code::UnregisteredPostLogoutRedirectUri,
                     t.unregistered_logout_uri,
                 );
             }

@@ -379,7 +379,7 @@ pub async fn not_found(headers: HeaderMap) -> Response {
             t,
             &problem::Problem::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                problem::Code::NotFound,
                 t.not_found,
                 problem::Hint::CheckAddress,
             ),
@@ -392,7 +392,7 @@ pub async fn not_found(headers: HeaderMap) -> Response {
 pub fn page_expired(t: &'static Texts) -> Response {
     let problem = problem::Problem::new(
         StatusCode::FORBIDDEN,
-        "page_expired",
+        problem::Code::PageExpired,
         t.page_expired,
         problem::Hint::Reload,
     );

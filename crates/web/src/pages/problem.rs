@@ -7,6 +7,76 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use std::borrow::Cow;
 
+/// The error page's codes: stable, for developers and support; never translated, never changed
+/// once published (the integration guide lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    UnknownClient,
+    ClientMetadataDocument,
+    MissingRedirectUri,
+    UnregisteredRedirectUri,
+    MalformedRequest,
+    SessionEnded,
+    RequestExpired,
+    InvalidIdTokenHint,
+    ClientIdMismatch,
+    UnregisteredPostLogoutRedirectUri,
+    PageExpired,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooManyRequests,
+    Unavailable,
+    BadRequest,
+}
+
+impl Code {
+    pub const ALL: [Code; 18] = [
+        Self::UnknownClient,
+        Self::ClientMetadataDocument,
+        Self::MissingRedirectUri,
+        Self::UnregisteredRedirectUri,
+        Self::MalformedRequest,
+        Self::SessionEnded,
+        Self::RequestExpired,
+        Self::InvalidIdTokenHint,
+        Self::ClientIdMismatch,
+        Self::UnregisteredPostLogoutRedirectUri,
+        Self::PageExpired,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::Conflict,
+        Self::TooManyRequests,
+        Self::Unavailable,
+        Self::BadRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownClient => "unknown_client",
+            Self::ClientMetadataDocument => "client_metadata_document",
+            Self::MissingRedirectUri => "missing_redirect_uri",
+            Self::UnregisteredRedirectUri => "unregistered_redirect_uri",
+            Self::MalformedRequest => "malformed_request",
+            Self::SessionEnded => "session_ended",
+            Self::RequestExpired => "request_expired",
+            Self::InvalidIdTokenHint => "invalid_id_token_hint",
+            Self::ClientIdMismatch => "client_id_mismatch",
+            Self::UnregisteredPostLogoutRedirectUri => "unregistered_post_logout_redirect_uri",
+            Self::PageExpired => "page_expired",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::TooManyRequests => "too_many_requests",
+            Self::Unavailable => "unavailable",
+            Self::BadRequest => "bad_request",
+        }
+    }
+}
+
 /// What the visitor can do, one sentence per kind of failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint {
@@ -35,8 +105,7 @@ pub struct Back {
 /// A failure as the error page shows it.
 pub struct Problem<'a> {
     pub status: StatusCode,
-    /// Stable, for developers and support: never translated, never changed once published.
-    pub code: &'static str,
+    pub code: Code,
     pub message: Cow<'a, str>,
     pub hint: Hint,
     pub back: Option<Back>,
@@ -45,7 +114,7 @@ pub struct Problem<'a> {
 impl<'a> Problem<'a> {
     pub fn new(
         status: StatusCode,
-        code: &'static str,
+        code: Code,
         message: impl Into<Cow<'a, str>>,
         hint: Hint,
     ) -> Self {
@@ -61,13 +130,13 @@ impl<'a> Problem<'a> {
     /// A failure known only by its status: the code and hint follow from it.
     pub fn of_status(status: StatusCode, message: impl Into<Cow<'a, str>>) -> Self {
         let (code, hint) = match status.as_u16() {
-            401 => ("unauthorized", Hint::StartAgain),
-            403 => ("forbidden", Hint::NotAllowed),
-            404 => ("not_found", Hint::CheckAddress),
-            409 => ("conflict", Hint::GoBack),
-            429 => ("too_many_requests", Hint::TryLater),
-            500..=599 => ("unavailable", Hint::TryLater),
-            _ => ("bad_request", Hint::GoBack),
+            401 => (Code::Unauthorized, Hint::StartAgain),
+            403 => (Code::Forbidden, Hint::NotAllowed),
+            404 => (Code::NotFound, Hint::CheckAddress),
+            409 => (Code::Conflict, Hint::GoBack),
+            429 => (Code::TooManyRequests, Hint::TryLater),
+            500..=599 => (Code::Unavailable, Hint::TryLater),
+            _ => (Code::BadRequest, Hint::GoBack),
         };
         Self::new(status, code, message, hint)
     }
@@ -112,8 +181,25 @@ pub fn show(t: &'static Texts, problem: &Problem<'_>) -> Response {
             chrome: Chrome::bare(t, "/"),
             message: &problem.message,
             hint: t.hint(problem.hint),
-            code: problem.code,
+            code: problem.code.as_str(),
             back: problem.back.as_ref(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+
+    #[test]
+    fn the_integration_guide_lists_every_code_in_both_languages() {
+        for guide in [
+            include_str!("../../../../docs/integration-guide.en.md"),
+            include_str!("../../../../docs/integration-guide.zh-CN.md"),
+        ] {
+            for code in Code::ALL {
+                assert!(guide.contains(&format!("`{}`", code.as_str())), "{code:?}");
+            }
+        }
+    }
 }
