@@ -404,7 +404,7 @@ pub async fn switch_account(
     ) else {
         let problem = Problem::new(
             StatusCode::BAD_REQUEST,
-            "malformed_request",
+            Code::MalformedRequest,
             t.malformed_request,
             Hint::StartAgain,
         );
@@ -413,7 +413,7 @@ pub async fn switch_account(
     let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
         let problem = Problem::new(
             StatusCode::UNAUTHORIZED,
-            "session_ended",
+            Code::SessionEnded,
             t.session_ended_start_again,
             Hint::StartAgain,
         );
@@ -446,7 +446,7 @@ pub async fn switch_account(
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
         let problem = Problem::new(
             StatusCode::FORBIDDEN,
-            "request_expired",
+            Code::RequestExpired,
             t.request_invalid_start_again,
             Hint::StartAgain,
         );
