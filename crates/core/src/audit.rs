@@ -12,6 +12,12 @@ pub mod action {
     pub const APP_DISABLED: &str = "app.disabled";
     pub const APP_UPDATED: &str = "app.updated";
     pub const APP_DELETED: &str = "app.deleted";
+    /// The owner changed an app (detail: what applied, what waits for review).
+    pub const APP_EDITED: &str = "app.edited";
+    /// An admin put an app's pending change in force, or refused it; its owner withdrew it.
+    pub const APP_CHANGE_APPROVED: &str = "app.change_approved";
+    pub const APP_CHANGE_REJECTED: &str = "app.change_rejected";
+    pub const APP_CHANGE_WITHDRAWN: &str = "app.change_withdrawn";
     /// A client registered itself (RFC 7591), or changed or deleted its registration (RFC 7592).
     pub const CLIENT_REGISTERED: &str = "client.registered";
     pub const CLIENT_REGISTRATION_UPDATED: &str = "client.registration_updated";
@@ -73,6 +79,10 @@ pub mod action {
         APP_DISABLED,
         APP_UPDATED,
         APP_DELETED,
+        APP_EDITED,
+        APP_CHANGE_APPROVED,
+        APP_CHANGE_REJECTED,
+        APP_CHANGE_WITHDRAWN,
         CLIENT_REGISTERED,
         CLIENT_REGISTRATION_UPDATED,
         CLIENT_REGISTRATION_DELETED,
@@ -132,5 +142,26 @@ pub async fn record(
     };
     if let Err(e) = store.audit(entry).await {
         tracing::warn!(error = %e, action, "could not write the audit log");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `action::ALL` is written by hand: every action declared in this file must be in it, or
+    /// the admin's audit filter and its words would miss it.
+    #[test]
+    fn every_declared_action_is_listed() {
+        let source = include_str!("audit.rs");
+        let declared: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("pub const "))
+            .filter_map(|l| l.split_once(": &str = \""))
+            .map(|(_, value)| value.trim_end_matches("\";"))
+            .collect();
+        assert!(declared.len() > 40, "{declared:?}");
+        for code in &declared {
+            assert!(super::action::ALL.contains(code), "{code} is not in action::ALL");
+        }
+        assert_eq!(declared.len(), super::action::ALL.len());
     }
 }

@@ -7,11 +7,12 @@
 use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
-    AccessContext, AuditEntry, AuthCode, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk,
-    ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity, NewAuditEntry,
-    NewClient, NewDeviceCode, NewFamily, NewPasskey, NewResource, NewSession, NewToken, NewUser,
-    PasskeyUse, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey, StoredPasskey,
-    TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus, WebauthnChallenge,
+    AccessContext, AuditEntry, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata,
+    ClientPatch, ClientPk, ClientStatus, CodeCheck, Consent, DeviceCode, DeviceDecision, Identity,
+    NewAuditEntry, NewClient, NewDeviceCode, NewFamily, NewPasskey, NewResource, NewSession,
+    NewToken, NewUser, PasskeyUse, Resource, ResourcePatch, ResourcePk, Role, Session, StoredKey,
+    StoredPasskey, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
+    WebauthnChallenge,
 };
 use crate::oauth::audience::ResourceGrants;
 use crate::oauth::scope::ScopeSet;
@@ -342,6 +343,19 @@ pub trait OAuthStore: Send + Sync + 'static {
         pk: ClientPk,
         hash: &SecretHash,
         previous_expires_at: Option<UnixTime>,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// The apps whose owner asked for a change that waits for review, longest waiting first.
+    async fn clients_with_pending_change(&self, page: Page) -> StoreResult<Vec<Client>>;
+    /// Puts `details` in force for a console app (never a self-registered one) and sets or
+    /// clears the change that waits for review (`pending` with when it was asked for);
+    /// `reviewed`, when given, replaces `reviewed_at`. `false`: no such console app.
+    async fn edit_client(
+        &self,
+        pk: ClientPk,
+        details: &ClientDetails,
+        pending: Option<(&ClientDetails, UnixTime)>,
+        reviewed: Option<Option<UnixTime>>,
         now: UnixTime,
     ) -> StoreResult<bool>;
     /// Deletes the app with its consents, codes and tokens.

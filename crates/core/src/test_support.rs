@@ -36,6 +36,12 @@ pub fn approved_client() -> Client {
         registration_token_hash: None,
         metadata_expires_at: None,
         last_used_at: None,
+        logo_uri: None,
+        client_uri: None,
+        policy_uri: None,
+        pending_change: None,
+        pending_since: None,
+        reviewed_at: None,
         created_at: 0,
         updated_at: 0,
     }

@@ -88,4 +88,23 @@ impl Vault {
         Self::check(name)?;
         Ok(self.store.operator_secret(name).await?.is_some())
     }
+
+    /// Seals a short-lived value held by a browser for this server (a freshly minted app secret
+    /// kept for its owner's session for a few minutes): encrypted with the master key, `purpose`
+    /// bound as associated data so that a value sealed for one session, app or expiry cannot be
+    /// opened for another. `None` if encryption failed.
+    pub fn seal(&self, purpose: &str, plain: &[u8]) -> Option<Vec<u8>> {
+        self.master
+            .encrypt(&format!("{SEALED}{purpose}"), plain)
+            .ok()
+    }
+
+    /// Opens what [`Vault::seal`] sealed for the same `purpose`; `None` for anything else.
+    pub fn open(&self, purpose: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.master
+            .decrypt(&format!("{SEALED}{purpose}"), sealed)
+            .ok()
+    }
 }
+
+const SEALED: &str = "keyward-sealed-for-browser:";

@@ -319,6 +319,9 @@ async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
                 token_endpoint_auth_method: None,
                 jwks: None,
                 jwks_uri: None,
+                logo_uri: None,
+                client_uri: None,
+                policy_uri: None,
             };
             // The operator is the reviewer: no review, and http redirect URIs allowed.
             let policy = AppPolicy {

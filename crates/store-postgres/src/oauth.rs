@@ -7,8 +7,9 @@ use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional}
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    AccessContext, AuthCode, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk,
-    ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord, UserId,
+    AccessContext, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch,
+    ClientPk, ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord,
+    UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -23,7 +24,8 @@ macro_rules! client_columns {
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
          c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
          c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.kind, c.registration_token_hash, \
-         c.metadata_expires_at, c.last_used_at, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
+         c.metadata_expires_at, c.last_used_at, c.logo_uri, c.client_uri, c.policy_uri, \
+         c.pending_change, c.pending_since, c.reviewed_at, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
     };
 }
 
@@ -127,9 +129,9 @@ impl OAuthStore for PostgresStore {
              allowed_scopes, grant_types, public, secret_hash, secret_revealed_at, status, \
              created_at, updated_at, post_logout_redirect_uris, id_token_alg, \
              token_endpoint_auth_method, jwks, jwks_uri, kind, registration_token_hash, \
-             metadata_expires_at) \
+             metadata_expires_at, logo_uri, client_uri, policy_uri) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20) RETURNING id",
+             $17, $18, $19, $20, $21, $22, $23) RETURNING id",
         )
         .bind(&c.client_id)
         .bind(c.owner_id)
@@ -151,6 +153,9 @@ impl OAuthStore for PostgresStore {
         .bind(c.kind.as_str())
         .bind(c.registration_token_hash.as_ref().map(SecretHash::as_bytes))
         .bind(c.metadata_expires_at)
+        .bind(&c.logo_uri)
+        .bind(&c.client_uri)
+        .bind(&c.policy_uri)
         .fetch_one(self.pool())
         .await
         .map_err(crate::store_error)?;
@@ -215,6 +220,7 @@ impl OAuthStore for PostgresStore {
             "UPDATE clients SET status = COALESCE($2, status), \
              review_note = COALESCE($3, review_note), trusted = COALESCE($4, trusted), \
              allowed_scopes = COALESCE($5, allowed_scopes), updated_at = $6, \
+             reviewed_at = CASE WHEN $2 = 'approved' THEN $6 ELSE reviewed_at END, \
              allowed_resources = CASE WHEN $7 THEN $8 ELSE allowed_resources END WHERE id = $1",
         )
         .bind(pk)
@@ -271,6 +277,50 @@ impl OAuthStore for PostgresStore {
         .bind(hash.as_bytes())
         .bind(previous_expires_at)
         .bind(now);
+        self.changed(query).await
+    }
+
+    async fn clients_with_pending_change(&self, page: Page) -> StoreResult<Vec<Client>> {
+        let q = sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients c WHERE c.pending_change IS NOT NULL \
+             ORDER BY c.pending_since, c.id LIMIT $1 OFFSET $2"
+        ));
+        self.clients_where(q.bind(page.limit).bind(page.offset))
+            .await
+    }
+
+    async fn edit_client(
+        &self,
+        pk: ClientPk,
+        d: &ClientDetails,
+        pending: Option<(&ClientDetails, UnixTime)>,
+        reviewed: Option<Option<UnixTime>>,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let query = sqlx::query(
+            "UPDATE clients SET name = $2, description = $3, redirect_uris = $4, \
+               post_logout_redirect_uris = $5, allowed_scopes = $6, logo_uri = $7, \
+               client_uri = $8, policy_uri = $9, pending_change = $10, pending_since = $11, \
+               updated_at = $12, \
+               reviewed_at = CASE WHEN $13 THEN $14 ELSE reviewed_at END \
+             WHERE id = $1 AND kind = 'console'",
+        )
+        .bind(pk)
+        .bind(&d.name)
+        .bind(&d.description)
+        .bind(to_json(&d.redirect_uris))
+        .bind(to_json(&d.post_logout_redirect_uris))
+        .bind(d.scope_set().to_string())
+        .bind(&d.logo_uri)
+        .bind(&d.client_uri)
+        .bind(&d.policy_uri)
+        .bind(pending.map(|(change, _)| change.to_json()))
+        .bind(pending.map(|(_, since)| since))
+        .bind(now)
+        .bind(reviewed.is_some())
+        .bind(reviewed.flatten());
         self.changed(query).await
     }
 

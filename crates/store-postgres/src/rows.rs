@@ -3,9 +3,9 @@
 
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientKind, ClientStatus, Consent,
-    GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
-    TwoFactorRecord, UpstreamState, User, UserStatus,
+    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
+    ClientStatus, Consent, GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat,
+    TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -147,6 +147,14 @@ pub(crate) fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
         registration_token_hash: hash_column(row, "registration_token_hash")?,
         metadata_expires_at: row.try_get("metadata_expires_at")?,
         last_used_at: row.try_get("last_used_at")?,
+        logo_uri: row.try_get("logo_uri")?,
+        client_uri: row.try_get("client_uri")?,
+        policy_uri: row.try_get("policy_uri")?,
+        pending_change: row
+            .try_get::<Option<String>, _>("pending_change")?
+            .and_then(|text| ClientDetails::from_json(&text)),
+        pending_since: row.try_get("pending_since")?,
+        reviewed_at: row.try_get("reviewed_at")?,
         created_at: row.try_get("client_created_at")?,
         updated_at: row.try_get("client_updated_at")?,
     })

@@ -4,9 +4,9 @@
 use crate::db::Cols;
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
-    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientKind, ClientStatus, Consent,
-    GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat, TokenKind, TokenRecord,
-    TwoFactorRecord, UpstreamState, User, UserStatus,
+    AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
+    ClientStatus, Consent, GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat,
+    TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -163,6 +163,14 @@ pub(crate) fn client_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Client> {
         registration_token_hash: hash_column(row, "registration_token_hash")?,
         metadata_expires_at: row.get("metadata_expires_at")?,
         last_used_at: row.get("last_used_at")?,
+        logo_uri: row.get("logo_uri")?,
+        client_uri: row.get("client_uri")?,
+        policy_uri: row.get("policy_uri")?,
+        pending_change: row
+            .get::<_, Option<String>>("pending_change")?
+            .and_then(|text| ClientDetails::from_json(&text)),
+        pending_since: row.get("pending_since")?,
+        reviewed_at: row.get("reviewed_at")?,
         created_at: row.get("client_created_at")?,
         updated_at: row.get("client_updated_at")?,
     })

@@ -1,5 +1,5 @@
 //! The developer API (`/api/oauth_apps`, new-api conventions): register, list, view (with the
-//! one-time secret), delete and rotate apps. Callers authenticate with a developer token or a
+//! one-time secret), edit, delete and rotate apps. Callers authenticate with a developer token or a
 //! session.
 
 use crate::envelope::ApiPath;
@@ -9,7 +9,8 @@ use crate::openapi::{Answer, Nothing};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use keyward_core::model::Client as App;
+use keyward_core::model::{Client as App, ClientDetails};
+use keyward_core::oauth::app_edit::AppEdit;
 use keyward_core::oauth::apps::{AppError, AppForm};
 use keyward_core::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -72,8 +73,55 @@ pub struct AppView {
     /// metadata).
     #[schema(value_type = String)]
     pub kind: &'static str,
+    /// The app's logo, homepage and privacy policy (https), shown on consent pages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// Whether an admin approved the app (or its last change of what users trust it by).
+    pub reviewed: bool,
+    /// A change the owner asked for that waits for an admin's review; the fields above stay in
+    /// force until it is approved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_change: Option<ChangeView>,
     pub created_time: i64,
     pub updated_time: i64,
+}
+
+/// The whole configuration an owner asked for, waiting for review.
+#[derive(Serialize, ToSchema)]
+pub struct ChangeView {
+    pub name: String,
+    pub description: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// When it was asked for (Unix seconds).
+    pub requested_time: i64,
+}
+
+impl ChangeView {
+    fn new(change: &ClientDetails, since: i64) -> Self {
+        Self {
+            name: change.name.clone(),
+            description: change.description.clone(),
+            redirect_uris: change.redirect_uris.clone(),
+            post_logout_redirect_uris: change.post_logout_redirect_uris.clone(),
+            scopes: change.scope_set().to_string(),
+            logo_uri: change.logo_uri.clone(),
+            client_uri: change.client_uri.clone(),
+            policy_uri: change.policy_uri.clone(),
+            requested_time: since,
+        }
+    }
 }
 
 impl AppView {
@@ -104,6 +152,14 @@ impl AppView {
             secret_revealed: app.secret_revealed_at.is_some(),
             owner_id: app.owner_id,
             kind: app.kind.as_str(),
+            logo_uri: app.logo_uri.clone(),
+            client_uri: app.client_uri.clone(),
+            policy_uri: app.policy_uri.clone(),
+            reviewed: app.reviewed_at.is_some(),
+            pending_change: app
+                .pending_change
+                .as_ref()
+                .map(|c| ChangeView::new(c, app.pending_since.unwrap_or(app.updated_at))),
             created_time: app.created_at,
             updated_time: app.updated_at,
         }
@@ -163,6 +219,15 @@ pub struct CreateBody {
     /// set, fetched through the outbound guard and cached per its headers.
     #[serde(default)]
     jwks_uri: Option<String>,
+    /// The app's logo (https), shown on consent pages.
+    #[serde(default)]
+    logo_uri: Option<String>,
+    /// The app's homepage (https).
+    #[serde(default)]
+    client_uri: Option<String>,
+    /// The app's privacy policy (https).
+    #[serde(default)]
+    policy_uri: Option<String>,
 }
 
 /// `POST /api/oauth_apps`.
@@ -192,6 +257,9 @@ pub async fn create(
         token_endpoint_auth_method: body.token_endpoint_auth_method,
         jwks: body.jwks,
         jwks_uri: body.jwks_uri,
+        logo_uri: body.logo_uri,
+        client_uri: body.client_uri,
+        policy_uri: body.policy_uri,
     };
     let (app, secret) = state.apps.create(&current.user, form, &client.ip).await?;
     Ok(Success::with_message(
@@ -213,7 +281,8 @@ pub async fn list(
     Ok(Success::new(views))
 }
 
-/// `GET /api/oauth_apps/{id}`: the first read after approval carries the secret, once.
+/// `GET /api/oauth_apps/{id}`: the first read after approval carries the secret, once (the seed
+/// documents' contract; `POST /api/oauth_apps/{id}/reveal` is the explicit way).
 #[utoipa::path(get, path = "/api/oauth_apps/{id}", tag = "apps",
     params(("id" = i64, Path, description = "The app's id.")),
     responses((status = 200, description = "The app; the owner's first read after approval carries `client_secret`, once.", body = Answer<AppView>)),
@@ -271,4 +340,93 @@ pub async fn rotate(
         "密钥已重置",
         AppView::new(&app, Some(secret)),
     ))
+}
+
+/// An owner's change to an app; an absent field stays as it is, an empty link removes it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    name: Option<String>,
+    description: Option<String>,
+    /// Every redirect URI the app should have (replaces the list).
+    redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    /// An array or a space-separated string.
+    scopes: Option<Words>,
+    /// https; `""` removes it.
+    logo_uri: Option<String>,
+    /// The homepage, https; `""` removes it.
+    client_uri: Option<String>,
+    /// The privacy policy, https; `""` removes it.
+    policy_uri: Option<String>,
+}
+
+/// `PATCH /api/oauth_apps/{id}`: the owner edits the app. When the operator requires review
+/// and the app is approved, what widens it (a redirect or post-logout URI on a new host, a new
+/// scope) and a new name or logo wait in `pending_change` for an admin, the approved
+/// configuration working meanwhile; the rest applies at once. Self-registered clients are
+/// refused.
+#[utoipa::path(patch, path = "/api/oauth_apps/{id}", tag = "apps",
+    params(("id" = i64, Path, description = "The app's id.")),
+    request_body = PatchBody,
+    responses((status = 200, description = "The app as it is now, with `pending_change` when part of the edit waits for review; or a refusal.", body = Answer<AppView>)),
+    security(("developer_token" = []), ("session" = [])))]
+pub async fn patch(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let edit = AppEdit {
+        name: body.name,
+        description: body.description,
+        redirect_uris: body.redirect_uris,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        scopes: body.scopes.map(|w| w.into_vec().join(" ")),
+        logo_uri: body.logo_uri,
+        client_uri: body.client_uri,
+        policy_uri: body.policy_uri,
+    };
+    let app = state.apps.edit(&current.user, id, edit, &client.ip).await?;
+    let message = if app.pending_change.is_some() {
+        "修改已提交，部分内容等待审核"
+    } else {
+        "应用已更新"
+    };
+    Ok(Success::with_message(message, AppView::new(&app, None)))
+}
+
+/// `DELETE /api/oauth_apps/{id}/change`: the owner withdraws the change waiting for review.
+#[utoipa::path(delete, path = "/api/oauth_apps/{id}/change", tag = "apps",
+    params(("id" = i64, Path, description = "The app's id.")),
+    responses((status = 200, description = "The app without its pending change; refused when there is none.", body = Answer<AppView>)),
+    security(("developer_token" = []), ("session" = [])))]
+pub async fn withdraw_change(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let app = state
+        .apps
+        .withdraw_change(&current.user, id, &client.ip)
+        .await?;
+    Ok(Success::new(AppView::new(&app, None)))
+}
+
+/// `POST /api/oauth_apps/{id}/reveal`: the explicit way to get the first secret of an approved
+/// confidential app, once (refused when it was shown before: rotate instead).
+#[utoipa::path(post, path = "/api/oauth_apps/{id}/reveal", tag = "apps",
+    params(("id" = i64, Path, description = "The app's id.")),
+    responses((status = 200, description = "The app with `client_secret`, shown this once; or a refusal.", body = Answer<AppView>)),
+    security(("developer_token" = []), ("session" = [])))]
+pub async fn reveal(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Client(client): Client,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (app, secret) = state.apps.reveal(&current.user, id, &client.ip).await?;
+    Ok(Success::new(AppView::new(&app, Some(secret))))
 }

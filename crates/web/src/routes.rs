@@ -52,12 +52,15 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(email::reset))
         // B: the developer API.
         .routes(routes!(apps::create, apps::list))
-        .routes(routes!(apps::get, apps::delete))
+        .routes(routes!(apps::get, apps::delete, apps::patch))
         .routes(routes!(apps::rotate))
+        .routes(routes!(apps::reveal))
+        .routes(routes!(apps::withdraw_change))
         // E: the admin API.
         .routes(routes!(admin::apps::list))
         .routes(routes!(admin::apps::patch))
         .routes(routes!(admin::apps::review))
+        .routes(routes!(admin::apps::review_change))
         .routes(routes!(admin::resources::create, admin::resources::list))
         .routes(routes!(admin::resources::get, admin::resources::patch))
         .routes(routes!(admin::users::list))
@@ -155,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         // The device flow's verification page (RFC 8628 §3.3).
         .route("/device", get(pages::device::get).post(pages::device::post))
         .route("/lang", get(pages::switch_language))
+        .route("/switch-account", post(oauth::authorize::switch_account))
         .route("/static/keyward.css", get(pages::stylesheet))
         .route("/static/keyward.js", get(pages::script))
         .route("/docs/integration-guide", get(pages::docs::guide))
@@ -170,6 +174,22 @@ pub fn router(state: AppState) -> Router {
             post(pages::console::rotate),
         )
         .route(
+            "/user/setting/oauth/{id}/reveal",
+            post(pages::console::reveal),
+        )
+        .route(
+            "/user/setting/oauth/{id}/saved",
+            post(pages::console::saved),
+        )
+        .route(
+            "/user/setting/oauth/{id}/edit",
+            get(pages::console::edit_form).post(pages::console::edit),
+        )
+        .route(
+            "/user/setting/oauth/{id}/withdraw",
+            post(pages::console::withdraw_change),
+        )
+        .route(
             "/user/setting/oauth/{id}/delete",
             get(pages::console::confirm_delete).post(pages::console::delete),
         )
@@ -181,6 +201,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::admin::client_documents),
         )
         .route("/admin/apps/{id}/review", post(pages::admin::review))
+        .route("/admin/apps/{id}/change", post(pages::admin::review_change))
         .route("/admin/apps/{id}/trusted", post(pages::admin::trust))
         .route(
             "/admin/apps/{id}/resources",

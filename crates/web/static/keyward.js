@@ -212,3 +212,29 @@
     });
   }
 })();
+
+// A page that shows a secret for the last time (data-warn-leave on its box) asks before the
+// browser leaves it, unless the developer said they saved it (a form marked data-leave-ok) or
+// switches the language (the page comes back with the secret). The box itself says so in words.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-warn-leave]");
+  if (!box) {
+    return;
+  }
+  var leaving = false;
+  document.querySelectorAll("form[data-leave-ok]").forEach(function (form) {
+    form.addEventListener("submit", function () { leaving = true; });
+  });
+  document.querySelectorAll("a.lang").forEach(function (link) {
+    link.addEventListener("click", function () { leaving = true; });
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (leaving) {
+      return undefined;
+    }
+    event.preventDefault();
+    event.returnValue = box.getAttribute("data-warn-leave");
+    return event.returnValue;
+  });
+})();

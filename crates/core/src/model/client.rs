@@ -198,11 +198,70 @@ pub struct Client {
     pub metadata_expires_at: Option<UnixTime>,
     /// When the client was last seen authorizing a user.
     pub last_used_at: Option<UnixTime>,
+    /// The app's logo (https), shown on consent pages.
+    pub logo_uri: Option<String>,
+    /// The app's homepage (RFC 7591 `client_uri`, https).
+    pub client_uri: Option<String>,
+    /// The app's privacy policy (https).
+    pub policy_uri: Option<String>,
+    /// A change the owner asked for that waits for an admin's review; the fields above stay in
+    /// force until it is approved.
+    pub pending_change: Option<ClientDetails>,
+    /// When that change was asked for.
+    pub pending_since: Option<UnixTime>,
+    /// When an admin last approved the app or a change of it; `None` once its name, logo,
+    /// redirect URIs or scopes changed without review (or it never was reviewed).
+    pub reviewed_at: Option<UnixTime>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
 
+/// What an app's owner may change about it, whole: the configuration in force, or one that
+/// waits for review (kept as JSON by the stores).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientDetails {
+    pub name: String,
+    pub description: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Space-separated, as `ScopeSet` writes them.
+    pub scopes: String,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
+}
+
+impl ClientDetails {
+    /// The JSON the stores keep.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// `None` for text that is not a change (a store reading a damaged row shows no change).
+    pub fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+
+    pub fn scope_set(&self) -> ScopeSet {
+        ScopeSet::parse(&self.scopes).unwrap_or_default()
+    }
+}
+
 impl Client {
+    /// The editable part of the configuration in force.
+    pub fn details(&self) -> ClientDetails {
+        ClientDetails {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            scopes: self.allowed_scopes.to_string(),
+            logo_uri: self.logo_uri.clone(),
+            client_uri: self.client_uri.clone(),
+            policy_uri: self.policy_uri.clone(),
+        }
+    }
+
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
@@ -241,6 +300,9 @@ pub struct NewClient {
     pub kind: ClientKind,
     pub registration_token_hash: Option<SecretHash>,
     pub metadata_expires_at: Option<UnixTime>,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
     pub status: ClientStatus,
     /// Set when the app is approved at creation and the secret shown in that answer.
     pub secret_hash: Option<SecretHash>,

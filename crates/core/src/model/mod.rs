@@ -9,8 +9,8 @@ mod session;
 mod user;
 
 pub use client::{
-    AuthMethod, Client, ClientKind, ClientMetadata, ClientPatch, ClientPk, ClientStatus, GrantType,
-    NewClient,
+    AuthMethod, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch, ClientPk,
+    ClientStatus, GrantType, NewClient,
 };
 pub use device::{DeviceCode, DeviceDecision, DeviceState, DeviceStatus, NewDeviceCode};
 pub use oauth::{

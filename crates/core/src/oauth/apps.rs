@@ -4,6 +4,7 @@
 //! review is on, no secret exists until the owner's first look after approval: it is generated
 //! then, its hash stored, and it is never shown again (rotation makes a new one).
 
+use super::app_edit::{self, AppEdit};
 use super::audience::{self, ResourceGrants, is_well_formed};
 use super::redirect_uri::{self, RedirectUriError};
 use super::scope::ScopeSet;
@@ -64,6 +65,18 @@ pub enum AppError {
     Grace,
     #[error("该操作不适用于应用当前的状态")]
     WrongState,
+    #[error("Logo 地址必须是 https 地址")]
+    LogoUri,
+    #[error("主页地址必须是 https 地址")]
+    HomepageUri,
+    #[error("隐私政策地址必须是 https 地址")]
+    PolicyUri,
+    #[error("自行注册的客户端不能在这里修改")]
+    NotEditable,
+    #[error("没有待审核的修改")]
+    NoPendingChange,
+    #[error("登出后重定向 URI：{0}")]
+    PostLogoutUri(RedirectUriError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The operator's policy for new apps could not be read.
@@ -94,6 +107,10 @@ pub struct AppForm {
     /// Or where the app publishes it (`jwks_uri`, an https URL fetched through the outbound
     /// guard), so that it can rotate its keys without telling anyone.
     pub jwks_uri: Option<String>,
+    /// https links shown on consent pages; empty or `None`: none.
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
 }
 
 /// How an app authenticates, with its keys for `private_key_jwt`.
@@ -281,6 +298,10 @@ impl Apps {
             jwks_uri,
         } = auth_method(&form)?;
 
+        let logo_uri = app_edit::new_link(form.logo_uri, AppError::LogoUri)?;
+        let client_uri = app_edit::new_link(form.client_uri, AppError::HomepageUri)?;
+        let policy_uri = app_edit::new_link(form.policy_uri, AppError::PolicyUri)?;
+
         let now = self.clock.now();
         let approved = !policy.review_required;
         let secret =
@@ -302,6 +323,9 @@ impl Apps {
             kind: ClientKind::Console,
             registration_token_hash: None,
             metadata_expires_at: None,
+            logo_uri,
+            client_uri,
+            policy_uri,
             status: if approved {
                 ClientStatus::Approved
             } else {
@@ -323,32 +347,157 @@ impl Apps {
         Ok((client, secret))
     }
 
-    /// The owner's view of one of their apps. The first view after approval of a confidential
-    /// app generates its secret and returns it, once.
+    /// The owner's view of one of their apps, without side effects.
+    pub async fn show(&self, owner: &User, pk: ClientPk) -> Result<Client, AppError> {
+        self.owned(owner, pk).await
+    }
+
+    /// The owner's view of one of their apps as `GET /api/oauth_apps/{id}` gives it (the seed
+    /// documents' contract): the first view after approval of a confidential app generates its
+    /// secret and returns it, once. Pages never call this; they reveal with [`Apps::reveal`].
     pub async fn view(
         &self,
         owner: &User,
         pk: ClientPk,
         ip: &str,
     ) -> Result<(Client, Option<Secret>), AppError> {
+        match self.reveal(owner, pk, ip).await {
+            Ok((client, secret)) => Ok((client, Some(secret))),
+            Err(AppError::WrongState) => Ok((self.owned(owner, pk).await?, None)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The owner's explicit request for the first secret of an approved confidential app: it is
+    /// generated now and returned, once. `WrongState` when it was shown before (rotate instead),
+    /// the app is not approved, or it uses no secret.
+    pub async fn reveal(
+        &self,
+        owner: &User,
+        pk: ClientPk,
+        ip: &str,
+    ) -> Result<(Client, Secret), AppError> {
         let client = self.owned(owner, pk).await?;
         if client.status != ClientStatus::Approved
             || !client.auth_method.uses_secret()
             || client.secret_revealed_at.is_some()
         {
-            return Ok((client, None));
+            return Err(AppError::WrongState);
         }
         let secret = Secret::generate(CLIENT_SECRET_PREFIX);
         let now = self.clock.now();
         if !self.store.reveal_secret(pk, &secret.hash(), now).await? {
             // A concurrent first view won; this one shows nothing.
-            let client = self.owned(owner, pk).await?;
-            return Ok((client, None));
+            return Err(AppError::WrongState);
         }
         let client = self.owned(owner, pk).await?;
         self.audit(Some(owner), action::SECRET_REVEALED, &client, json!({}), ip)
             .await;
-        Ok((client, Some(secret)))
+        Ok((client, secret))
+    }
+
+    /// The owner changes their app: what widens it (or changes the name or logo users trust)
+    /// waits for review when the operator requires it, the rest applies at once (see
+    /// [`app_edit`]). A new edit replaces a pending one. Self-registered clients describe
+    /// themselves and are not edited here.
+    pub async fn edit(
+        &self,
+        owner: &User,
+        pk: ClientPk,
+        edit: AppEdit,
+        ip: &str,
+    ) -> Result<Client, AppError> {
+        let client = self.owned(owner, pk).await?;
+        if client.kind.self_registered() {
+            return Err(AppError::NotEditable);
+        }
+        let policy = AppPolicy::of(&*self.settings.get().await?);
+        let wanted = app_edit::requested(&client, edit, policy.allow_http_redirect_uris)?;
+        let plan = app_edit::plan(&client, wanted, policy.review_required);
+        let now = self.clock.now();
+        let pending = plan.pending.as_ref().map(|change| (change, now));
+        // What users trust changed without anyone reviewing it: no more "reviewed" mark.
+        let unreviewed = app_edit::needs_review(&client, &plan.now);
+        let reviewed = unreviewed.then_some(None);
+        if !self
+            .store
+            .edit_client(pk, &plan.now, pending, reviewed, now)
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        let before = client.details();
+        let detail = json!({
+            "applied": app_edit::changed_fields(&before, &plan.now),
+            "pending": plan.pending.as_ref().map(|p| app_edit::changed_fields(&plan.now, p)),
+        });
+        let client = self.owned(owner, pk).await?;
+        self.audit(Some(owner), action::APP_EDITED, &client, detail, ip)
+            .await;
+        Ok(client)
+    }
+
+    /// The owner withdraws the change that waits for review; the configuration in force stays.
+    pub async fn withdraw_change(
+        &self,
+        owner: &User,
+        pk: ClientPk,
+        ip: &str,
+    ) -> Result<Client, AppError> {
+        let client = self.owned(owner, pk).await?;
+        self.settle_change(None, client, false, action::APP_CHANGE_WITHDRAWN, ip)
+            .await
+    }
+
+    /// An admin's decision on an app's pending change: approving puts it in force as it was
+    /// asked for, rejecting drops it; either way the app stays approved. `reviewer` is `None`
+    /// for the operator on the command line.
+    pub async fn review_change(
+        &self,
+        reviewer: Option<&User>,
+        pk: ClientPk,
+        approve: bool,
+        ip: &str,
+    ) -> Result<Client, AppError> {
+        let client = self.by_pk(pk).await?;
+        let what = if approve {
+            action::APP_CHANGE_APPROVED
+        } else {
+            action::APP_CHANGE_REJECTED
+        };
+        self.settle_change(reviewer, client, approve, what, ip)
+            .await
+    }
+
+    async fn settle_change(
+        &self,
+        actor: Option<&User>,
+        client: Client,
+        apply: bool,
+        what: &'static str,
+        ip: &str,
+    ) -> Result<Client, AppError> {
+        let Some(change) = client.pending_change.clone() else {
+            return Err(AppError::NoPendingChange);
+        };
+        let details = if apply {
+            change.clone()
+        } else {
+            client.details()
+        };
+        let now = self.clock.now();
+        let reviewed = apply.then_some(Some(now));
+        if !self
+            .store
+            .edit_client(client.id, &details, None, reviewed, now)
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        let detail = json!({"fields": app_edit::changed_fields(&client.details(), &change)});
+        let client = self.by_pk(client.id).await?;
+        self.audit(actor, what, &client, detail, ip).await;
+        Ok(client)
     }
 
     /// A new secret, shown once. With `grace_secs`, the old one keeps working that long so the

@@ -2,6 +2,7 @@
 //! authorization request, consent, codes and tokens. Plain Rust; the web crate maps its
 //! outcomes to each API family's envelope.
 
+pub mod app_edit;
 pub mod apps;
 pub mod audience;
 pub mod authorize;

@@ -181,9 +181,85 @@ pub fn display_host(uri: &str) -> Option<String> {
     })
 }
 
+/// What a redirect URI sends users to, for deciding whether a change widens an app: the scheme
+/// and lower-cased host of a web URI (any port, any path; plain http to a host registered with
+/// https is a new destination), or the scheme of a private-use one.
+pub fn destination(uri: &str) -> String {
+    if let Some(scheme) = private_use_scheme(uri) {
+        return format!("{scheme}:");
+    }
+    url::Url::parse(uri)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| format!("{}://{}", u.scheme(), h.to_ascii_lowercase()))
+        })
+        .unwrap_or_else(|| uri.to_owned())
+}
+
+/// Whether a redirect sends the code over plain http to a host other than this machine (the
+/// consent page warns about it).
+pub fn is_plain_http_remote(uri: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(uri) else {
+        return false;
+    };
+    parsed.scheme() == "http"
+        && !parsed
+            .host_str()
+            .is_some_and(|h| is_loopback(h.trim_start_matches('[').trim_end_matches(']')))
+}
+
+/// An https link an app shows about itself (logo, homepage, privacy policy): absolute https,
+/// a host, no userinfo, no blanks, at most 2000 characters.
+pub fn is_https_link(uri: &str) -> bool {
+    if uri.len() > MAX_LEN || has_blank(uri) || !uri.to_ascii_lowercase().starts_with("https://") {
+        return false;
+    }
+    url::Url::parse(uri).is_ok_and(|u| {
+        u.scheme() == "https"
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn destinations_links_and_plain_http() {
+        assert_eq!(
+            destination("https://App.Example.com:8443/cb?x=1"),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            destination("https://app.example.com/other"),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            destination("http://app.example.com/cb"),
+            "http://app.example.com"
+        );
+        assert_eq!(destination("com.example.app:/cb"), "com.example.app:");
+        assert!(is_plain_http_remote("http://app.example.com/cb"));
+        assert!(!is_plain_http_remote("http://127.0.0.1:8080/cb"));
+        assert!(!is_plain_http_remote("http://localhost/cb"));
+        assert!(!is_plain_http_remote("http://[::1]:9/cb"));
+        assert!(!is_plain_http_remote("https://app.example.com/cb"));
+        assert!(!is_plain_http_remote("com.example.app:/cb"));
+        assert!(is_https_link("https://app.example.com/logo.png"));
+        for bad in [
+            "http://app.example.com/logo.png",
+            "javascript:alert(1)",
+            "https://user@app.example.com/",
+            "https://a b/",
+            "data:image/png;base64,AAAA",
+            "/logo.png",
+        ] {
+            assert!(!is_https_link(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn registration_rules() {

@@ -13,6 +13,8 @@ on_both_backends!(
     prompt_login_asks_for_a_fresh_login_once,
     an_expired_max_age_asks_for_a_login_once_without_a_loop,
     the_consent_page_names_the_parsed_lower_case_host,
+    the_consent_page_tells_who_asks_and_where_the_answer_goes,
+    the_login_page_names_only_a_registered_app_to_continue_to,
 );
 
 const PASSWORD: &str = "password-123";
@@ -280,5 +282,155 @@ async fn the_consent_page_names_the_parsed_lower_case_host(backend: Backend) {
             html.contains(&format!("<strong>{shown}</strong>")),
             "{uri} must show as {shown}: {html}"
         );
+    }
+}
+
+async fn the_consent_page_tells_who_asks_and_where_the_answer_goes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let res = admin
+        .put(app.url("/api/admin/settings"))
+        .json(&json!({"allow_http_redirect_uris": true}))
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(res.status(), StatusCode::OK);
+    let (developer, _) = app.user("maker").await;
+    const PLAIN: &str = "http://app.example.com/cb";
+    let registered = register_app(
+        &app,
+        &developer,
+        json!({
+            "scopes": "profile email",
+            "redirect_uris": [CALLBACK, PLAIN],
+            "logo_uri": "https://cdn.example.com/logo.png",
+            "client_uri": "https://app.example.com/",
+            "policy_uri": "https://app.example.com/privacy",
+        }),
+    )
+    .await;
+    let (browser, _) = app.user("reader").await;
+    let params = |uri: &'static str| {
+        vec![
+            ("client_id", registered.client_id.clone()),
+            ("redirect_uri", uri.to_owned()),
+            ("response_type", "code".to_owned()),
+            ("scope", "profile email".to_owned()),
+            ("state", "s1".to_owned()),
+        ]
+    };
+    let ask = |uri: &'static str| {
+        let list = params(uri);
+        let app = &app;
+        let browser = &browser;
+        async move {
+            let list: Vec<(&str, &str)> = list.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            authorize(app, browser, "/oauth/authorize", &list).await
+        }
+    };
+    let (status, _, html) = ask(CALLBACK).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    // Who asks: the app by its developer, reviewed by the platform, with its logo and links.
+    assert!(html.contains("<strong>maker</strong>"), "{html}");
+    assert!(html.contains("已经平台审核"), "{html}");
+    assert!(html.contains("src=\"https://cdn.example.com/logo.png\""));
+    assert!(html.contains("href=\"https://app.example.com/\""));
+    assert!(html.contains("href=\"https://app.example.com/privacy\""));
+    // The permissions come first, the developer's description after them.
+    let permissions = html.find(EMAIL_ZH).expect("permissions");
+    let description = html.find("An app under test").expect("description");
+    assert!(permissions < description, "{html}");
+    // The full target, the account with a way to switch, and where to revoke.
+    assert!(html.contains(&format!("<code>{CALLBACK}</code>")), "{html}");
+    assert!(
+        !html.contains("class=\"warning\""),
+        "https needs no warning"
+    );
+    assert!(html.contains("formaction=\"/switch-account\""));
+    assert!(html.contains("<strong>reader</strong>"));
+    assert!(html.contains("href=\"/user/authorizations\""));
+    // Plain http to another machine is warned about.
+    let (status, _, plain) = ask(PLAIN).await;
+    assert_eq!(status, StatusCode::OK, "{plain}");
+    assert!(
+        plain.contains("class=\"warning\" role=\"alert\""),
+        "{plain}"
+    );
+
+    // "Not you?": the session ends and the login page opens with the same request, which
+    // names the app to continue to.
+    let mut fields = hidden_fields(&html);
+    let res = browser
+        .post(app.url("/switch-account"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("switch");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let query = location.strip_prefix("/login?").expect("to the login page");
+    let return_to = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .expect("query")
+        .into_iter()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v)
+        .expect("return_to");
+    assert!(return_to.starts_with("/oauth/authorize?"), "{return_to}");
+    assert!(return_to.contains(&registered.client_id) && return_to.contains("state=s1"));
+    let (status, location, _) = ask(CALLBACK).await;
+    assert_eq!(status, StatusCode::FOUND, "signed out");
+    assert!(location.expect("login").starts_with("/login"));
+    let (_, _, login) = page(&app.client(), &app.url(&location_of(&return_to))).await;
+    assert!(login.contains("class=\"login-continue\""), "{login}");
+    assert!(login.contains("<strong>Test App</strong>"), "{login}");
+    // Another account answers the same request.
+    let (other, _) = app.user("other").await;
+    let (status, _, again) = page(&other, &app.url(&return_to)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(again.contains("<strong>other</strong>"), "{again}");
+    // A forged switch is refused and ends nothing.
+    fields.retain(|(k, _)| k != "csrf_token");
+    fields.push(("csrf_token".into(), "forged".into()));
+    let res = other
+        .post(app.url("/switch-account"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("forged switch");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(page(&other, &app.url(&return_to)).await.0, StatusCode::OK);
+}
+
+/// The login page's address for coming back to `return_to`.
+fn location_of(return_to: &str) -> String {
+    format!(
+        "/login?{}",
+        serde_urlencoded::to_string([("return_to", return_to)]).expect("query")
+    )
+}
+
+async fn the_login_page_names_only_a_registered_app_to_continue_to(backend: Backend) {
+    let s = setup(backend, json!({})).await;
+    let anonymous = s.app.client();
+    let cid = s.registered.client_id.as_str();
+    let known = format!("/oauth/authorize?client_id={cid}&redirect_uri=x&app_name=Evil%20Corp");
+    let (_, _, login) = page(&anonymous, &s.app.url(&location_of(&known))).await;
+    assert!(login.contains("class=\"login-continue\""), "{login}");
+    assert!(login.contains("<strong>Test App</strong>"));
+    assert!(
+        !login.contains("Evil Corp"),
+        "no words from the query: {login}"
+    );
+    for unknown in [
+        "/oauth/authorize?client_id=client_nobody&name=Evil%20Corp".to_owned(),
+        "/user/setting/oauth".to_owned(),
+        format!("/elsewhere?client_id={cid}"),
+    ] {
+        let (_, _, login) = page(&anonymous, &s.app.url(&location_of(&unknown))).await;
+        assert!(!login.contains("login-continue"), "{unknown}: {login}");
+        assert!(!login.contains("Evil Corp"));
     }
 }

@@ -11,7 +11,41 @@ on_both_backends!(
     a_developer_applies_sees_the_secret_once_rotates_and_deletes,
     console_forms_refuse_a_missing_or_wrong_csrf_token,
     a_refused_application_keeps_the_input_and_a_rejection_shows_its_reason,
+    no_console_page_view_mints_a_secret,
+    rotation_needs_its_confirmation_and_keeps_the_old_secret_a_day,
+    the_edit_page_marks_a_refused_field_and_an_admin_reviews_the_change,
 );
+
+/// The owner's explicit "show the secret" (a POST); the app's page then shows it, held for the
+/// session. Returns the secret and the page.
+pub async fn reveal(app: &TestApp, developer: &Client, id: i64) -> (String, String) {
+    let detail_url = app.url(&format!("/user/setting/oauth/{id}"));
+    let (_, _, detail) = page(developer, &detail_url).await;
+    let (status, location, body) = submit(
+        developer,
+        &app.url(&format!("/user/setting/oauth/{id}/reveal")),
+        &[("csrf_token", &csrf(&detail))],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/user/setting/oauth/{id}").as_str())
+    );
+    let (status, _, shown) = page(developer, &detail_url).await;
+    assert_eq!(status, StatusCode::OK);
+    let secret = input_value(&shown, "client_secret").expect("the secret, after the POST");
+    (secret, shown)
+}
+
+async fn secret_revealed(app: &TestApp, developer: &Client, id: i64) -> bool {
+    let (_, list) = get_json(developer, &app.url("/api/oauth_apps")).await;
+    list["data"]
+        .as_array()
+        .and_then(|apps| apps.iter().find(|a| a["id"] == id))
+        .map(|a| a["secret_revealed"] == true)
+        .expect("the app is listed")
+}
 
 /// The value of the read-only input with this id.
 pub fn input_value(html: &str, id: &str) -> Option<String> {
@@ -148,9 +182,28 @@ async fn a_developer_applies_sees_the_secret_once_rotates_and_deletes(backend: B
         "text/javascript; charset=utf-8"
     );
 
-    // Approved: the first view shows the secret, read-only, with the warning; never again.
+    // Approved: no page view makes a secret; "show the secret" (a POST) does, and the page
+    // shows it, read-only, with the warning, until the owner says it is saved.
     let admin = app.admin().await;
     approve(&app, &admin, id).await;
+    let (_, _, before) = page(&developer, &detail_url).await;
+    assert!(
+        input_value(&before, "client_secret").is_none(),
+        "not on a GET"
+    );
+    assert!(before.contains(&format!("action=\"/user/setting/oauth/{id}/reveal\"")));
+    let (secret, detail) = reveal(&app, &developer, id).await;
+    assert!(secret.starts_with("secret_"));
+    assert!(detail.contains("readonly"));
+    assert!(detail.contains("data-warn-leave="), "the script's hook");
+    assert!(
+        detail.contains("id=\"secret-warning\""),
+        "the warning in words"
+    );
+    assert!(
+        !detail.contains(&format!("client_secret={secret}")),
+        "not in the guide"
+    );
     let res = developer.get(&detail_url).send().await.expect("detail");
     assert_eq!(res.headers()["cache-control"], "no-store");
     let csp = res.headers()["content-security-policy"]
@@ -161,13 +214,41 @@ async fn a_developer_applies_sees_the_secret_once_rotates_and_deletes(backend: B
         csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
         "{csp}"
     );
-    let detail = res.text().await.expect("html");
-    let secret = input_value(&detail, "client_secret").expect("the secret, once");
-    assert!(secret.starts_with("secret_"));
-    assert!(detail.contains("readonly"));
-    assert!(
-        !detail.contains(&format!("client_secret={secret}")),
-        "not in the guide"
+    // The language switch comes back to the page, and the secret is still there.
+    let switch = format!("/lang?to=en&return_to=%2Fuser%2Fsetting%2Foauth%2F{id}");
+    let (status, location, _) = page(&developer, &app.url(&switch)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, english) = page(&developer, &app.url(&location.expect("back"))).await;
+    assert_eq!(
+        input_value(&english, "client_secret").as_deref(),
+        Some(secret.as_str())
+    );
+    assert!(english.contains("I saved the secret"), "{english}");
+    // Another session of the same owner does not see it.
+    let elsewhere = app.login("devon", "password-123").await;
+    let (_, _, other) = page(&elsewhere, &detail_url).await;
+    assert!(input_value(&other, "client_secret").is_none());
+    // A second reveal is refused: rotate instead.
+    let (status, _, _) = submit(
+        &developer,
+        &app.url(&format!("/user/setting/oauth/{id}/reveal")),
+        &[("csrf_token", &csrf(&english))],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // "I saved it": the page stops showing it.
+    let (status, location, _) = submit(
+        &developer,
+        &app.url(&format!("/user/setting/oauth/{id}/saved")),
+        &[("csrf_token", &csrf(&english))],
+    )
+    .await;
+    assert_eq!(
+        (status, location),
+        (
+            StatusCode::SEE_OTHER,
+            Some(format!("/user/setting/oauth/{id}?done=saved"))
+        )
     );
     let (_, _, again) = page(&developer, &detail_url).await;
     assert!(input_value(&again, "client_secret").is_none(), "shown once");
@@ -186,14 +267,19 @@ async fn a_developer_applies_sees_the_secret_once_rotates_and_deletes(backend: B
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // Rotate without grace: the answer shows the new secret; the old one is dead.
-    let (status, _, rotated) = submit(
+    // Rotate without grace: the page shows the new secret; the old one is dead.
+    let (status, location, _) = submit(
         &developer,
         &app.url(&format!("/user/setting/oauth/{id}/rotate")),
-        &[("csrf_token", &csrf(&again)), ("grace_seconds", "0")],
+        &[
+            ("csrf_token", &csrf(&again)),
+            ("grace_seconds", "0"),
+            ("confirm", "yes"),
+        ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, rotated) = page(&developer, &app.url(&location.expect("location"))).await;
     let new_secret = input_value(&rotated, "client_secret").expect("new secret");
     assert_ne!(new_secret, secret);
     for (candidate, expected) in [(&secret, false), (&new_secret, true)] {
@@ -254,9 +340,7 @@ async fn console_forms_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
     let (developer, _) = app.user("carol").await;
     let id = apply(&app, &developer, "Kept").await;
     approve(&app, &app.admin().await, id).await;
-    let detail_url = app.url(&format!("/user/setting/oauth/{id}"));
-    let (_, _, detail) = page(&developer, &detail_url).await;
-    let secret = input_value(&detail, "client_secret").expect("secret");
+    let (secret, detail) = reveal(&app, &developer, id).await;
     let client_id = input_value(&detail, "client_id").expect("client id");
     // Another session's token is as wrong as none.
     let (other, _) = app.user("mallory").await;
@@ -281,9 +365,23 @@ async fn console_forms_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
             ),
             (
                 format!("/user/setting/oauth/{id}/rotate"),
-                with(vec![("grace_seconds", "0".into())]),
+                with(vec![
+                    ("grace_seconds", "0".into()),
+                    ("confirm", "yes".into()),
+                ]),
             ),
             (format!("/user/setting/oauth/{id}/delete"), with(vec![])),
+            (format!("/user/setting/oauth/{id}/reveal"), with(vec![])),
+            (format!("/user/setting/oauth/{id}/saved"), with(vec![])),
+            (format!("/user/setting/oauth/{id}/withdraw"), with(vec![])),
+            (
+                format!("/user/setting/oauth/{id}/edit"),
+                with(vec![
+                    ("name", "Hijacked".into()),
+                    ("redirect_uris", "https://evil.example/cb".into()),
+                    ("scope", "profile".into()),
+                ]),
+            ),
         ];
         for (path, form) in forms {
             let res = developer
@@ -383,4 +481,241 @@ async fn a_refused_application_keeps_the_input_and_a_rejection_shows_its_reason(
     let (_, _, detail) = page(&developer, &app.url(&format!("/user/setting/oauth/{id}"))).await;
     assert!(detail.contains("请提供隐私政策链接"));
     assert!(input_value(&detail, "client_secret").is_none());
+}
+
+async fn no_console_page_view_mints_a_secret(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("nina").await;
+    let id = apply(&app, &developer, "Quiet").await;
+    approve(&app, &app.admin().await, id).await;
+    for path in [
+        "/user/setting/oauth".to_owned(),
+        format!("/user/setting/oauth/{id}"),
+        format!("/user/setting/oauth/{id}/edit"),
+        format!("/user/setting/oauth/{id}/delete"),
+        format!("/lang?to=en&return_to=%2Fuser%2Fsetting%2Foauth%2F{id}"),
+    ] {
+        for _ in 0..2 {
+            let (status, _, body) = page(&developer, &app.url(&path)).await;
+            assert!(
+                status.is_success() || status.is_redirection(),
+                "{path}: {status}"
+            );
+            assert!(input_value(&body, "client_secret").is_none(), "{path}");
+        }
+    }
+    let (_, list) = get_json(&developer, &app.url("/api/oauth_apps")).await;
+    assert!(list["data"][0].get("client_secret").is_none());
+    assert!(
+        !secret_revealed(&app, &developer, id).await,
+        "still no secret"
+    );
+    let admin = app.admin().await;
+    let (_, audit) = get_json(
+        &admin,
+        &app.url("/api/admin/audit?action=app.secret_revealed"),
+    )
+    .await;
+    assert_eq!(
+        audit["data"]["items"].as_array().map(Vec::len),
+        Some(0),
+        "{audit}"
+    );
+}
+
+async fn rotation_needs_its_confirmation_and_keeps_the_old_secret_a_day(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("otto").await;
+    let id = apply(&app, &developer, "Rotated").await;
+    approve(&app, &app.admin().await, id).await;
+    let (secret, detail) = reveal(&app, &developer, id).await;
+    let client_id = input_value(&detail, "client_id").expect("client id");
+    // The form offers a day's grace by default and asks for the confirmation.
+    assert!(
+        detail.contains("<option value=\"86400\" selected>"),
+        "{detail}"
+    );
+    assert!(detail.contains("name=\"confirm\""));
+    let works = |candidate: String| {
+        let app = &app;
+        let client_id = client_id.clone();
+        async move {
+            token_b(
+                app,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &client_id),
+                    ("client_secret", &candidate),
+                ],
+            )
+            .await
+            .0 == StatusCode::OK
+        }
+    };
+    // Without the confirmation nothing happens, and the page says why next to the box.
+    let rotate_url = app.url(&format!("/user/setting/oauth/{id}/rotate"));
+    let (status, _, refused) = submit(
+        &developer,
+        &rotate_url,
+        &[("csrf_token", &csrf(&detail)), ("grace_seconds", "0")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.contains("aria-describedby=\"confirm-error\""),
+        "{refused}"
+    );
+    assert!(input_value(&refused, "client_secret").is_none());
+    assert!(works(secret.clone()).await, "the secret did not change");
+    let admin = app.admin().await;
+    let (_, audit) = get_json(
+        &admin,
+        &app.url("/api/admin/audit?action=app.secret_rotated"),
+    )
+    .await;
+    assert_eq!(audit["data"]["items"].as_array().map(Vec::len), Some(0));
+    // Confirmed without choosing: the old secret keeps working for a day.
+    let (status, location, _) = submit(
+        &developer,
+        &rotate_url,
+        &[("csrf_token", &csrf(&detail)), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, rotated) = page(&developer, &app.url(&location.expect("location"))).await;
+    let new_secret = input_value(&rotated, "client_secret").expect("the new secret");
+    assert_ne!(new_secret, secret);
+    assert!(works(new_secret).await);
+    assert!(
+        works(secret).await,
+        "the old one works during the grace period"
+    );
+    let (_, audit) = get_json(
+        &admin,
+        &app.url("/api/admin/audit?action=app.secret_rotated"),
+    )
+    .await;
+    assert_eq!(
+        audit["data"]["items"][0]["detail"]["grace_seconds"], 86_400,
+        "{audit}"
+    );
+}
+
+async fn the_edit_page_marks_a_refused_field_and_an_admin_reviews_the_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (developer, _) = app.user("edda").await;
+    let id = apply(&app, &developer, "Editable").await;
+    let admin = app.admin().await;
+    approve(&app, &admin, id).await;
+    let edit_url = app.url(&format!("/user/setting/oauth/{id}/edit"));
+    let (status, _, form) = page(&developer, &edit_url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("value=\"Editable\""), "{form}");
+    let token = csrf(&form);
+    let fields = |logo: &'static str, uris: &'static str| {
+        vec![
+            ("csrf_token", token.clone()),
+            ("name", "Editable".to_owned()),
+            ("description", "Edited".to_owned()),
+            ("redirect_uris", uris.to_owned()),
+            ("post_logout_redirect_uris", String::new()),
+            ("scope", "profile".to_owned()),
+            ("scope", "balance".to_owned()),
+            ("logo_uri", logo.to_owned()),
+            ("client_uri", "https://app.example.com/".to_owned()),
+            ("policy_uri", String::new()),
+        ]
+    };
+    let post = |form: Vec<(&'static str, String)>| {
+        let developer = &developer;
+        let edit_url = edit_url.clone();
+        async move {
+            let res = developer
+                .post(edit_url)
+                .form(&form)
+                .send()
+                .await
+                .expect("edit");
+            let status = res.status();
+            let location = res
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (status, location, res.text().await.expect("body"))
+        }
+    };
+    // A plain-http logo is refused, marked on its field, the input kept.
+    let (status, _, refused) = post(fields(
+        "http://cdn.example.com/logo.png",
+        "https://app.example.com/oauth/callback",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.contains("aria-invalid=\"true\" aria-describedby=\"logo_uri-error links-hint\""),
+        "{refused}"
+    );
+    assert!(refused.contains("id=\"logo_uri-error\" class=\"error\""));
+    assert!(refused.contains("value=\"http://cdn.example.com/logo.png\""));
+    // A second callback on a new host waits for review; the rest applies now.
+    let (status, location, _) = post(fields(
+        "",
+        "https://app.example.com/oauth/callback\r\nhttps://second.example.org/cb",
+    ))
+    .await;
+    assert_eq!(
+        (status, location),
+        (
+            StatusCode::SEE_OTHER,
+            Some(format!("/user/setting/oauth/{id}?done=pending"))
+        )
+    );
+    let (_, view) = get_json(&developer, &app.url("/api/oauth_apps")).await;
+    let data = &view["data"][0];
+    assert_eq!(data["description"], "Edited");
+    assert_eq!(
+        data["redirect_uris"].as_array().map(Vec::len),
+        Some(1),
+        "{view}"
+    );
+    let (_, _, detail) = page(&developer, &app.url(&format!("/user/setting/oauth/{id}"))).await;
+    assert!(detail.contains("id=\"pending-change\""), "{detail}");
+    assert!(detail.contains("https://second.example.org/cb"));
+    assert!(detail.contains(&format!("action=\"/user/setting/oauth/{id}/withdraw\"")));
+    // The admin finds it under its own filter, the card shows it, and approving puts it in force.
+    let (_, _, admin_page) = page(&admin, &app.url("/admin/apps?status=changes")).await;
+    assert!(
+        admin_page.contains("<option value=\"changes\" selected>"),
+        "{admin_page}"
+    );
+    assert!(
+        admin_page.contains(&format!("action=\"/admin/apps/{id}/change\"")),
+        "{admin_page}"
+    );
+    assert!(admin_page.contains("https://second.example.org/cb"));
+    let (status, location, _) = submit(
+        &admin,
+        &app.url(&format!("/admin/apps/{id}/change")),
+        &[
+            ("csrf_token", &csrf(&admin_page)),
+            ("decision", "approve"),
+            ("return_to", "/admin/apps"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/admin/apps"))
+    );
+    let (_, view) = get_json(&developer, &app.url("/api/oauth_apps")).await;
+    assert_eq!(
+        view["data"][0]["redirect_uris"].as_array().map(Vec::len),
+        Some(2),
+        "{view}"
+    );
+    assert!(view["data"][0].get("pending_change").is_none());
+    // Someone else cannot open or post the form.
+    let (stranger, _) = app.user("stranger").await;
+    assert_eq!(page(&stranger, &edit_url).await.0, StatusCode::NOT_FOUND);
 }

@@ -23,6 +23,7 @@ on_both_backends!(
     the_device_page_speaks_english_and_chinese,
     rfc8414_discovery_advertises_the_device_endpoint_and_grant,
     rfc8707_a_device_flow_names_an_api_and_its_token_is_bound_to_it,
+    the_device_consent_tells_who_asks_and_switching_account_keeps_the_code,
 );
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -663,4 +664,42 @@ async fn rfc8707_a_device_flow_names_an_api_and_its_token_is_bound_to_it(backend
         json!([{"resource": MCP, "scopes": ["mcp:tools"]}]),
         "{mine}"
     );
+}
+
+async fn the_device_consent_tells_who_asks_and_switching_account_keeps_the_code(backend: Backend) {
+    let f = flow(backend).await;
+    let (_, user_code) = start(&f.app, &f.cli.client_id, "profile").await;
+    let (status, consent) = type_code(&f.app, &f.browser, &user_code).await;
+    assert_eq!(status, StatusCode::OK, "{consent}");
+    assert!(
+        consent.contains("<strong>developer</strong>"),
+        "the owner: {consent}"
+    );
+    assert!(consent.contains("已经平台审核"), "{consent}");
+    assert!(consent.contains("href=\"/user/authorizations\""));
+    assert!(consent.contains("formaction=\"/switch-account\""));
+    // "Not you?": signed out, and the login page returns to /device with the code filled in.
+    let fields = hidden_fields(&consent);
+    let res = f
+        .browser
+        .post(f.app.url("/switch-account"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("switch");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let query = location.strip_prefix("/login?").expect("to the login page");
+    let return_to: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
+    let expected = format!(
+        "/device?{}",
+        serde_urlencoded::to_string([("user_code", &user_code)]).expect("query")
+    );
+    assert_eq!(return_to, vec![("return_to".to_owned(), expected)]);
+    let (status, location, _) = page(&f.browser, &f.app.url("/device")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "signed out");
+    assert!(location.expect("login").starts_with("/login"));
 }

@@ -23,7 +23,10 @@ const JSON_ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/oauth_apps"),
     ("get", "/api/oauth_apps/{id}"),
     ("delete", "/api/oauth_apps/{id}"),
+    ("patch", "/api/oauth_apps/{id}"),
     ("post", "/api/oauth_apps/{id}/secret"),
+    ("post", "/api/oauth_apps/{id}/reveal"),
+    ("delete", "/api/oauth_apps/{id}/change"),
     // C: OpenID Connect.
     ("get", "/.well-known/openid-configuration"),
     ("get", "/.well-known/oauth-authorization-server"),
@@ -74,6 +77,7 @@ const JSON_ENDPOINTS: &[(&str, &str)] = &[
     ("patch", "/api/admin/oauth_apps/{id}"),
     // approve, reject, disable
     ("post", "/api/admin/oauth_apps/{id}/{decision}"),
+    ("post", "/api/admin/oauth_apps/{id}/change/{decision}"),
     ("get", "/api/admin/users"),
     ("patch", "/api/admin/users/{id}"),
     ("get", "/api/admin/settings"),

@@ -90,6 +90,14 @@ async fn a_developer_an_admin_and_a_user_go_through_the_pages_in_chromium() {
     // The owner opens the app and copies the one-time secret.
     browser.sign_out(&app).await;
     browser.login(&app, "devon", PASSWORD, &detail_path).await;
+    // No page view mints a secret: the owner asks for it.
+    assert!(!browser.exists("#client_secret").await, "not on a GET");
+    browser
+        .click(&format!(
+            "form[action='{detail_path}/reveal'] button[type=submit]"
+        ))
+        .await;
+    browser.wait_for("#client_secret").await;
     let secret = browser.value("#client_secret").await;
     assert!(secret.starts_with("secret_"), "{secret}");
     let client_id = browser.value("#client_id").await;
@@ -103,6 +111,11 @@ async fn a_developer_an_admin_and_a_user_go_through_the_pages_in_chromium() {
     browser.click(copy).await;
     browser.wait_text(copy, "✓").await;
     browser.screenshots("console-app").await;
+    // "I saved it" ends the showing (and is no leave the page warns about).
+    browser
+        .click("form[data-leave-ok] button[type=submit]")
+        .await;
+    browser.wait_for("p.notice[role=status]").await;
     browser.goto(&app.url(&detail_path)).await;
     assert!(!browser.exists("#client_secret").await, "shown once");
     sample.configure(&client_id, &secret);

@@ -18,7 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct StatusFilter {
     #[serde(default)]
-    /// `pending`, `approved`, `rejected` or `disabled`; all when absent.
+    /// `pending`, `approved`, `rejected` or `disabled`; all when absent. `changes`: the apps
+    /// whose owner asked for a change that waits for review, longest waiting first.
     status: Option<String>,
 }
 
@@ -33,14 +34,15 @@ pub async fn list(
     ApiQuery(filter): ApiQuery<StatusFilter>,
     ApiQuery(paging): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
+    let (page, window) = paging.window(20, 100);
+    let apps = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+        Some("changes") => state.store.clients_with_pending_change(window).await?,
+        None => state.store.list_clients(None, window).await?,
         Some(text) => {
-            Some(ClientStatus::parse(text).ok_or(ApiError::Refused("无效的状态".into()))?)
+            let status = ClientStatus::parse(text).ok_or(ApiError::Refused("无效的状态".into()))?;
+            state.store.list_clients(Some(status), window).await?
         }
     };
-    let (page, window) = paging.window(20, 100);
-    let apps = state.store.list_clients(status, window).await?;
     let items: Vec<AppView> = apps.iter().map(|a| AppView::new(a, None)).collect();
     Ok(Listing::answer(items, page, window))
 }
@@ -145,6 +147,38 @@ pub async fn patch(
             },
             &c.ip,
         )
+        .await?;
+    Ok(Success::new(AppView::new(&app, None)))
+}
+
+/// An admin's decision on an app's pending change.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeDecision {
+    /// The change is put in force as it was asked for.
+    Approve,
+    /// The change is dropped; the app keeps its configuration.
+    Reject,
+}
+
+/// `POST /api/admin/oauth_apps/{id}/change/approve` or `/reject`: the app stays approved
+/// either way.
+#[utoipa::path(post, path = "/api/admin/oauth_apps/{id}/change/{decision}", tag = "admin",
+    params(
+        ("id" = i64, Path, description = "The app's id."),
+        ("decision" = inline(ChangeDecision), Path, description = "`approve` or `reject`.")),
+    responses((status = 200, description = "The app after the decision; refused when no change waits.", body = Answer<AppView>)),
+    security(("session" = []), ("developer_token" = [])))]
+pub async fn review_change(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Client(c): Client,
+    ApiPath((id, decision)): ApiPath<(i64, ChangeDecision)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let approve = matches!(decision, ChangeDecision::Approve);
+    let app = state
+        .apps
+        .review_change(Some(&admin.0.user), id, approve, &c.ip)
         .await?;
     Ok(Success::new(AppView::new(&app, None)))
 }

@@ -26,10 +26,13 @@ struct ConsentPage<'a> {
     t: &'static Texts,
     chrome: crate::pages::Chrome,
     app_name: &'a str,
-    /// Who the app is, when no one at the platform reviewed it.
+    /// Who the app is: its developer, review, logo and links.
     identity: ClientIdentity,
     app_description: &'a str,
     username: &'a str,
+    /// The full redirect target, with a warning for plain http to another machine.
+    target: RedirectTarget,
+
     scopes: Vec<&'static str>,
     /// The APIs named in `resource`, each with its scopes in words.
     apis: Vec<ApiAsked>,
@@ -45,29 +48,8 @@ struct ConsentPage<'a> {
     nonce: &'a str,
 }
 
-/// What a consent page (this one and the device flow's) says about a client that described
-/// itself: `templates/_client_identity.html`. The name is the client's own claim, so the host of
-/// its metadata document URL stands next to it, and the page says no one reviewed it.
-pub(crate) struct ClientIdentity {
-    pub not_reviewed: bool,
-    pub host: Option<String>,
-}
-
-impl ClientIdentity {
-    pub(crate) fn of(client: &keyward_core::model::Client) -> Self {
-        use keyward_core::model::ClientKind;
-        let host = match client.kind {
-            ClientKind::MetadataDocument => {
-                keyward_core::oauth::metadata_document::check_url(&client.client_id).ok()
-            }
-            ClientKind::Console | ClientKind::Dynamic => None,
-        };
-        Self {
-            not_reviewed: client.kind.self_registered(),
-            host,
-        }
-    }
-}
+pub(crate) use crate::pages::trust::ClientIdentity;
+use crate::pages::trust::RedirectTarget;
 
 /// An API on a consent page (this one and the device flow's): `templates/_apis_asked.html`.
 pub(crate) struct ApiAsked {
@@ -284,7 +266,8 @@ pub async fn get(
         Decision::Consent => match current {
             Some((cookie, _, user)) => {
                 let path = format!("/oauth/authorize?{raw}");
-                consent_page(t, &request, &user, &cookie, &path)
+                let identity = ClientIdentity::load(&state, t, &request.client).await;
+                consent_page(t, &request, &user, &cookie, &path, identity)
             }
             None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
@@ -347,6 +330,7 @@ fn consent_page(
     user: &User,
     cookie: &str,
     path: &str,
+    identity: ClientIdentity,
 ) -> Response {
     let scopes = t.access_words(request.scopes);
     let resources: Vec<String> = request
@@ -362,9 +346,11 @@ fn consent_page(
         // No navigation here: the page asks one question.
         chrome: crate::pages::Chrome::bare(t, path),
         app_name: &request.client.name,
-        identity: ClientIdentity::of(&request.client),
+        identity,
         app_description: &request.client.description,
         username: &user.username,
+        target: RedirectTarget::of(&request.redirect_uri),
+
         scopes,
         apis: ApiAsked::list(t, &request.resources, &request.grant),
         resources: &resources,
@@ -398,6 +384,84 @@ async fn issue(
         Ok(location) => redirect_with(status, &location),
         Err(e) => crate::envelope::ApiError::from(e).into_response(),
     }
+}
+
+/// `POST /switch-account`: "not you? switch account", a second submit button of the consent
+/// forms (`formaction`), so it works without script and carries the form's token. From the
+/// authorize page (its consent token), the login page opens with the same authorization request
+/// to return to; from the device page (its page token, with `user_code`), with the device page
+/// and the code filled in. Either way the session ends first, on the server.
+pub async fn switch_account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    body: axum::body::Bytes,
+) -> Response {
+    let t = texts(&headers);
+    let (Ok(form), Ok(params)) = (
+        serde_html_form::from_bytes::<SwitchForm>(&body),
+        serde_html_form::from_bytes::<AuthorizeParams>(&body),
+    ) else {
+        let problem = Problem::new(
+            StatusCode::BAD_REQUEST,
+            Code::MalformedRequest,
+            t.malformed_request,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem);
+    };
+    let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
+        let problem = Problem::new(
+            StatusCode::UNAUTHORIZED,
+            Code::SessionEnded,
+            t.session_ended_start_again,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem);
+    };
+    let cookie = cookie.value().to_owned();
+    let (expected, back) = match form.user_code.as_deref() {
+        Some(code) => (
+            crate::pages::trust::page_csrf(&cookie),
+            format!(
+                "/device?{}",
+                serde_urlencoded::to_string([(
+                    "user_code",
+                    code.chars().take(64).collect::<String>()
+                )])
+                .unwrap_or_default()
+            ),
+        ),
+        None => {
+            let again = after_login(&params, state.accounts.now());
+            (
+                derive(CSRF_PURPOSE, &cookie),
+                format!(
+                    "/oauth/authorize?{}",
+                    serde_html_form::to_string(&again).unwrap_or_default()
+                ),
+            )
+        }
+    };
+    if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
+        let problem = Problem::new(
+            StatusCode::FORBIDDEN,
+            Code::RequestExpired,
+            t.request_invalid_start_again,
+            Hint::StartAgain,
+        );
+        return problem::show(t, &problem);
+    }
+    crate::pages::trust::sign_out_to_login(&state, &cookie, &back).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct SwitchForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// Present on the device page's form.
+    #[serde(default)]
+    user_code: Option<String>,
 }
 
 /// The consent form's own fields; the rest of the body is the request ([`AuthorizeParams`]).
@@ -498,11 +562,25 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         chrome: crate::pages::Chrome::bare(t, "/oauth/authorize"),
         app_name: "Sample <App>",
         identity: ClientIdentity {
-            not_reviewed: true,
-            host: Some("agent.example.com".into()),
+            w: crate::pages::trust::trust_texts(t),
+            not_reviewed: false,
+            host: None,
+            reviewed: true,
+            owner: Some("dev <1>".into()),
+            logo: Some("https://app.example.com/logo.png".into()),
+            homepage: Some(crate::pages::trust::AppLink {
+                href: "https://app.example.com/".into(),
+                host: "app.example.com".into(),
+            }),
+            privacy: Some(crate::pages::trust::AppLink {
+                href: "https://app.example.com/privacy".into(),
+                host: "app.example.com".into(),
+            }),
         },
         app_description: "Reads your profile",
         username: "alice",
+        target: RedirectTarget::of("http://app.example.com/cb"),
+
         scopes: vec![t.scope_profile, t.scope_balance],
         apis: vec![ApiAsked {
             name: "Files <API>".into(),

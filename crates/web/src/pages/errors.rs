@@ -336,6 +336,32 @@ impl PageMessage for AppError {
                 "Public clients cannot use client_credentials.",
             ),
             Self::NotFound => fixed("应用不存在", "No such app."),
+            Self::LogoUri => fixed(
+                "Logo 地址必须是 https 地址",
+                "The logo must be an https address.",
+            ),
+            Self::HomepageUri => fixed(
+                "主页地址必须是 https 地址",
+                "The homepage must be an https address.",
+            ),
+            Self::PolicyUri => fixed(
+                "隐私政策地址必须是 https 地址",
+                "The privacy policy must be an https address.",
+            ),
+            Self::NotEditable => fixed(
+                "自行注册的客户端不能在这里修改",
+                "A self-registered client cannot be changed here.",
+            ),
+            Self::PostLogoutUri(e) => {
+                let (zh, en) = e.words();
+                (
+                    Cow::Owned(format!("登出后重定向 URI：{zh}")),
+                    Cow::Owned(format!("Post-logout redirect URI: {en}")),
+                )
+            }
+            Self::NoPendingChange => {
+                fixed("没有待审核的修改", "There is no change waiting for review.")
+            }
             Self::NoSecret => fixed(
                 "该应用不使用密钥（公开客户端或 private_key_jwt）",
                 "This app has no client secret (public or private_key_jwt).",

@@ -40,6 +40,9 @@ struct LoginPage<'a> {
     error: super::FormError,
     /// The passkey button and autofill prompt, when this host can offer passkeys.
     passkey: Option<&'static PasskeyTexts>,
+    /// The registered app an authorization request in `return_to` is for ("to continue to").
+    continue_to: Option<String>,
+    w: &'static super::trust::TrustTexts,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +100,7 @@ pub async fn get(page: AnonymousPage, Query(query): Query<LoginQuery>) -> Respon
         .filter(|h| h.chars().count() <= 256);
     let error = super::flow_failure(t, query.error.as_deref());
     let ways = ways(&state, return_to).await;
+    let continue_to = super::trust::continue_to(&state, return_to).await;
     anonymous_form(&state, jar, |csrf_token| {
         render(
             StatusCode::OK,
@@ -113,6 +117,8 @@ pub async fn get(page: AnonymousPage, Query(query): Query<LoginQuery>) -> Respon
                 username: hint.unwrap_or_default(),
                 error: super::FormError::of(error.map(str::to_owned)),
                 passkey: offers_passkeys(&state, t),
+                continue_to,
+                w: super::trust::trust_texts(t),
             },
         )
     })
@@ -198,6 +204,8 @@ pub async fn post(
                 username: &form.username,
                 error: super::FormError::at("password", message),
                 passkey: offers_passkeys(&state, t),
+                continue_to: super::trust::continue_to(&state, &return_to).await,
+                w: super::trust::trust_texts(t),
             };
             let mut response = (jar, render(status, &page)).into_response();
             if let Some(seconds) = retry_after {
@@ -466,6 +474,8 @@ pub(crate) fn samples(t: &'static Texts) -> crate::pages::Gallery {
         return_to: "/oauth/authorize?x=1",
         username: "alice",
         passkey: Some(super::account::passkeys::passkey_texts(t)),
+        continue_to: Some("Sample <App>".into()),
+        w: super::trust::trust_texts(t),
         error: super::FormError::at("password", "用户名或密码错误"),
     };
     let second = SecondFactorPage {

@@ -18,6 +18,11 @@ use serde::de::DeserializeOwned;
 
 const CSRF_PURPOSE: &str = "keyward-page-csrf";
 
+/// The form token of the session whose cookie holds `cookie`.
+pub(crate) fn page_csrf(cookie: &str) -> String {
+    derive(CSRF_PURPOSE, cookie)
+}
+
 pub struct PageUser {
     pub user: User,
     pub session: Session,
@@ -65,7 +70,7 @@ impl FromRequestParts<AppState> for PageUser {
         };
         match state.accounts.session(cookie.value()).await {
             Ok(Some((session, user))) => Ok(Self {
-                csrf: derive(CSRF_PURPOSE, cookie.value()),
+                csrf: page_csrf(cookie.value()),
                 user,
                 session,
                 t,

@@ -138,6 +138,9 @@ impl Registrations {
             metadata_expires_at: None,
             // Pending until the patch below has set its limits, so that a failure in between
             // leaves a client nobody can use rather than one without limits.
+            logo_uri: None,
+            client_uri: None,
+            policy_uri: None,
             status: ClientStatus::Pending,
             secret_hash: secret.as_ref().map(Secret::hash),
             secret_revealed_at: secret.as_ref().map(|_| now),

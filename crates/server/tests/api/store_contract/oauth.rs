@@ -14,6 +14,7 @@ use keyward_core::store::UserPatch;
 on_both_backends!(
     apps_are_found_listed_patched_and_deleted_with_what_they_issued,
     app_secrets_are_revealed_once_and_rotated_with_a_grace_period,
+    an_app_edit_replaces_its_details_and_keeps_a_pending_change,
     consents_add_up_and_their_revocation_kills_codes_and_tokens,
     a_code_is_redeemed_once_and_its_replay_revokes_what_it_issued,
     refresh_tokens_rotate_once_and_revoked_tokens_give_no_access,
@@ -203,6 +204,118 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
             .await
             .expect("read")
             .is_none()
+    );
+}
+
+async fn an_app_edit_replaces_its_details_and_keeps_a_pending_change(backend: Backend) {
+    let (_db, store) = store(backend).await;
+    let owner = store.create_user(new_user("dev")).await.expect("user");
+    let mut new = new_client("client_edit", owner.id, ClientStatus::Pending);
+    new.logo_uri = Some("https://app.example/logo.png".into());
+    new.client_uri = Some("https://app.example/".into());
+    new.policy_uri = Some("https://app.example/privacy".into());
+    let app = store.create_client(new).await.expect("app");
+    assert_eq!(
+        app.logo_uri.as_deref(),
+        Some("https://app.example/logo.png")
+    );
+    assert_eq!(app.client_uri.as_deref(), Some("https://app.example/"));
+    assert_eq!(
+        app.policy_uri.as_deref(),
+        Some("https://app.example/privacy")
+    );
+    assert_eq!((app.pending_change.clone(), app.reviewed_at), (None, None));
+
+    // An admin's approval marks the app reviewed.
+    let approve = ClientPatch {
+        status: Some(ClientStatus::Approved),
+        ..ClientPatch::default()
+    };
+    assert!(
+        store
+            .patch_client(app.id, &approve, 1_500)
+            .await
+            .expect("approve")
+    );
+    let read = store
+        .client_by_pk(app.id)
+        .await
+        .expect("read")
+        .expect("app");
+    assert_eq!(read.reviewed_at, Some(1_500));
+
+    let mut now = read.details();
+    now.description = "narrower".into();
+    now.scopes = "profile".into();
+    now.policy_uri = None;
+    let mut wanted = now.clone();
+    wanted.redirect_uris.push("https://other.example/cb".into());
+    assert!(
+        store
+            .edit_client(app.id, &now, Some((&wanted, 2_000)), None, 2_000)
+            .await
+            .expect("edit")
+    );
+    // Read by client_id too: a cached read must see the edit.
+    let read = store
+        .client_by_client_id("client_edit")
+        .await
+        .expect("read")
+        .expect("app");
+    assert_eq!(read.details(), now);
+    assert_eq!(read.allowed_scopes, scopes("profile"));
+    assert_eq!(read.pending_change, Some(wanted.clone()));
+    assert_eq!(read.pending_since, Some(2_000));
+    assert_eq!(read.reviewed_at, Some(1_500));
+    assert_eq!(read.updated_at, 2_000);
+    let waiting = store
+        .clients_with_pending_change(PAGE)
+        .await
+        .expect("waiting");
+    assert_eq!(
+        waiting.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![app.id]
+    );
+
+    // Settling the change clears it and may set or clear the review mark.
+    assert!(
+        store
+            .edit_client(app.id, &wanted, None, Some(Some(3_000)), 3_000)
+            .await
+            .expect("approve change")
+    );
+    let read = store
+        .client_by_pk(app.id)
+        .await
+        .expect("read")
+        .expect("app");
+    assert_eq!(read.details(), wanted);
+    assert_eq!((read.pending_change, read.pending_since), (None, None));
+    assert_eq!(read.reviewed_at, Some(3_000));
+    assert!(
+        store
+            .clients_with_pending_change(PAGE)
+            .await
+            .expect("none waiting")
+            .is_empty()
+    );
+    assert!(
+        store
+            .edit_client(app.id, &wanted, None, Some(None), 3_100)
+            .await
+            .expect("unreviewed edit")
+    );
+    let read = store
+        .client_by_pk(app.id)
+        .await
+        .expect("read")
+        .expect("app");
+    assert_eq!(read.reviewed_at, None);
+    assert!(
+        !store
+            .edit_client(999_999, &wanted, None, None, 3_200)
+            .await
+            .expect("no such app")
     );
 }
 

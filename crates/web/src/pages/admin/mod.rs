@@ -106,6 +106,8 @@ impl Section {
 /// it may use.
 pub struct AdminAppRow {
     pub row: AppRow,
+    /// The console's words, for the change waiting for review.
+    pub c: &'static crate::pages::console::ConsoleTexts,
     pub owner: String,
     pub pending: bool,
     pub apis: app_apis::ApiLimit,
@@ -115,6 +117,7 @@ impl AdminAppRow {
     fn new(t: &Texts, app: &App, owner: String, resources: &[Resource]) -> Self {
         Self {
             row: AppRow::new(console_texts(t), app),
+            c: console_texts(t),
             owner,
             pending: app.status == ClientStatus::Pending,
             apis: app_apis::ApiLimit::new(app, resources, t.lang == "en"),
@@ -279,9 +282,21 @@ pub async fn apps(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let status = ClientStatus::parse(&query.status);
-    let filter = filter_query("status", status.map_or("", ClientStatus::as_str));
-    let listed = Pager::fetch("/admin/apps", &filter, query.p, 20, |window| {
-        state.store.list_clients(status, window)
+    // `changes`: approved apps whose owner asked for a change that waits for review.
+    let changes = query.status == CHANGES;
+    let key = if changes {
+        CHANGES
+    } else {
+        status.map_or("", ClientStatus::as_str)
+    };
+    let filter = filter_query("status", key);
+    let store = &state.store;
+    let listed = Pager::fetch("/admin/apps", &filter, query.p, 20, |window| async move {
+        if changes {
+            store.clients_with_pending_change(window).await
+        } else {
+            store.list_clients(status, window).await
+        }
     });
     let (apps, pager) = match listed.await {
         Ok(listed) => listed,
@@ -300,6 +315,7 @@ pub async fn apps(
     ]
     .into_iter()
     .map(|s| (s.as_str(), c.status(s), Some(s) == status))
+    .chain([(CHANGES, c.pending_title, changes)])
     .collect();
     render(
         StatusCode::OK,
@@ -319,6 +335,50 @@ pub struct ReviewForm {
     decision: String,
     reason: String,
     return_to: String,
+}
+
+/// The apps filter that lists changes waiting for review.
+const CHANGES: &str = "changes";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ChangeForm {
+    decision: String,
+    return_to: String,
+}
+
+/// `POST /admin/apps/{id}/change`: approve or reject the change an app's owner asked for.
+pub async fn review_change(
+    Path(id): Path<String>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        form,
+    }: PagePost<ChangeForm, PageAdmin>,
+) -> Response {
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                page.t,
+                admin_texts(page.t).unknown_action,
+            );
+        }
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return app_failure(page.t, &AppError::NotFound);
+    };
+    match state
+        .apps
+        .review_change(Some(&page.user), id, approve, &client.ip)
+        .await
+    {
+        Ok(_) => redirect(back(&form.return_to, "/admin/apps")),
+        Err(e) => app_failure(page.t, &e),
+    }
 }
 
 /// `POST /admin/apps/{id}/review`: approve, reject or disable, with the reason the owner sees.

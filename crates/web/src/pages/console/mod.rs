@@ -1,8 +1,15 @@
 //! `/user/setting/oauth`: the developer console. Developers register apps, follow their review,
-//! read the one-time secret, rotate it, delete apps, and get an integration guide filled with
-//! their app's values. Every action goes through the same functions as `/api/oauth_apps`.
+//! edit them, read the one-time secret, rotate it, delete apps, and get an integration guide
+//! filled with their app's values. Every action goes through the same functions as
+//! `/api/oauth_apps`. No GET mints a secret: the first one is shown on an explicit POST, and a
+//! fresh secret is held for a few minutes (see `held`) so that a reload or the language switch
+//! does not lose it.
 
+mod edit;
+mod held;
 mod texts;
+
+pub use edit::{edit, edit_form, withdraw_change};
 
 pub use texts::{ConsoleTexts, console_texts};
 
@@ -15,9 +22,9 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use keyward_core::model::{Client as App, ClientStatus, GrantType};
+use axum_extra::extract::CookieJar;
+use keyward_core::model::{Client as App, ClientDetails, ClientStatus, GrantType};
 use keyward_core::oauth::apps::{AppError, AppForm};
-use keyward_core::secret::Secret;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 #[cfg(test)]
@@ -40,7 +47,57 @@ pub struct AppRow {
     pub public: bool,
     pub trusted: bool,
     pub secret_revealed: bool,
+    /// Whether the app has a client secret at all (confidential, not `private_key_jwt`).
+    pub uses_secret: bool,
     pub created: String,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub reviewed: bool,
+    /// The change waiting for review, as what it would change.
+    pub pending: Option<PendingRow>,
+}
+
+/// A change waiting for review: each field it changes, with the value asked for.
+pub struct PendingRow {
+    pub since: String,
+    pub lines: Vec<(&'static str, String)>,
+}
+
+impl PendingRow {
+    pub fn new(c: &ConsoleTexts, app: &App) -> Option<Self> {
+        let change = app.pending_change.as_ref()?;
+        Some(Self {
+            since: format_time(app.pending_since.unwrap_or(app.updated_at)),
+            lines: change_lines(c, &app.details(), change),
+        })
+    }
+}
+
+/// What `change` would change about `current`, as labelled lines.
+pub fn change_lines(
+    c: &ConsoleTexts,
+    current: &ClientDetails,
+    change: &ClientDetails,
+) -> Vec<(&'static str, String)> {
+    let link = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    keyward_core::oauth::app_edit::changed_fields(current, change)
+        .into_iter()
+        .map(|field| match field {
+            "name" => (c.name, change.name.clone()),
+            "description" => (c.description, change.description.clone()),
+            "redirect_uris" => (c.redirect_uris, change.redirect_uris.join("\n")),
+            "post_logout_redirect_uris" => (
+                c.post_logout_redirect_uris,
+                change.post_logout_redirect_uris.join("\n"),
+            ),
+            "scopes" => (c.scopes, change.scope_set().to_string()),
+            "logo_uri" => (c.logo_uri, link(&change.logo_uri)),
+            "client_uri" => (c.client_uri, link(&change.client_uri)),
+            _ => (c.policy_uri, link(&change.policy_uri)),
+        })
+        .collect()
 }
 
 impl AppRow {
@@ -60,7 +117,14 @@ impl AppRow {
             public: app.public,
             trusted: app.trusted,
             secret_revealed: app.secret_revealed_at.is_some(),
+            uses_secret: app.auth_method.uses_secret(),
             created: format_time(app.created_at),
+            post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
+            logo_uri: app.logo_uri.clone(),
+            client_uri: app.client_uri.clone(),
+            policy_uri: app.policy_uri.clone(),
+            reviewed: app.reviewed_at.is_some(),
+            pending: PendingRow::new(c, app),
         }
     }
 }
@@ -90,7 +154,7 @@ impl ConsoleFrame {
     }
 }
 
-crate::pages::framed!(ConsoleFrame => ConsolePage, AppPage, DeletePage);
+crate::pages::framed!(ConsoleFrame => ConsolePage, AppPage, DeletePage, edit::EditPage);
 
 /// One box or radio button of the apply form: a scope, or the kind of app.
 pub struct Choice {
@@ -228,9 +292,12 @@ pub struct Guide {
 pub struct AppPage {
     pub frame: ConsoleFrame,
     pub app: AppRow,
-    /// Present in the one answer that reveals it.
+    /// A fresh secret held for this session (see `held`), until the owner says they saved it.
     pub secret: Option<String>,
     pub guide: Guide,
+    /// The rotation form was sent without its confirmation.
+    pub rotate_error: Option<&'static str>,
+    pub notice: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -338,8 +405,8 @@ pub async fn apply(
         ..AppForm::default()
     };
     match state.apps.create(&page.user, form, &client.ip).await {
-        // Approved at once (review off): this answer is the only one with the secret.
-        Ok((app, Some(secret))) => app_page(&state, &page, &app, Some(secret)),
+        // Approved at once (review off): the secret is held for the app's page.
+        Ok((app, Some(secret))) => held::hold(&state, &page.session, app.id, secret),
         Ok((app, None)) => redirect(&format!("{LIST}/{}", app.id)),
         Err(e @ (AppError::Store(_) | AppError::Settings(_))) => unavailable(page.t, &e),
         Err(e) => {
@@ -357,31 +424,85 @@ pub async fn apply(
     }
 }
 
-/// `GET /user/setting/oauth/{id}`: like `GET /api/oauth_apps/{id}`, the owner's first view
-/// after approval reveals the secret, once.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DetailQuery {
+    done: String,
+}
+
+/// `GET /user/setting/oauth/{id}`: the app, and a fresh secret held for this session. Never
+/// mints a secret (unlike the seed documents' `GET /api/oauth_apps/{id}`).
 pub async fn detail(
     State(state): State<AppState>,
     page: PageUser,
-    Client(client): Client,
+    jar: CookieJar,
     Path(id): Path<String>,
+    Query(query): Query<DetailQuery>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return not_found(page.t);
     };
-    match state.apps.view(&page.user, id, &client.ip).await {
-        Ok((app, secret)) => app_page(&state, &page, &app, secret),
+    let c = console_texts(page.t);
+    let notice = match query.done.as_str() {
+        "edited" => Some(c.edited),
+        "pending" => Some(c.edit_pending),
+        "withdrawn" => Some(c.change_withdrawn),
+        "saved" => Some(c.secret_hidden),
+        _ => None,
+    };
+    match state.apps.show(&page.user, id).await {
+        Ok(app) => {
+            let secret = held::held(&state, &jar, &page.session, &app);
+            app_page(&state, &page, &app, secret, None, notice)
+        }
         Err(e) => app_failure(page.t, &e),
     }
 }
+
+/// `POST /user/setting/oauth/{id}/reveal`: the explicit "show the secret" of an approved app
+/// whose first secret was never shown; it is minted now and held for the page.
+pub async fn reveal(
+    Path(id): Path<String>,
+    PagePost {
+        state,
+        page,
+        client,
+        ..
+    }: PagePost<TokenOnly>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(page.t);
+    };
+    match state.apps.reveal(&page.user, id, &client.ip).await {
+        Ok((app, secret)) => held::hold(&state, &page.session, app.id, secret),
+        Err(e) => app_failure(page.t, &e),
+    }
+}
+
+/// `POST /user/setting/oauth/{id}/saved`: "I saved it": the page stops showing the secret.
+pub async fn saved(
+    Path(id): Path<String>,
+    PagePost { state, page, .. }: PagePost<TokenOnly>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(page.t);
+    };
+    held::forget(&state, id)
+}
+
+/// What the rotation form offers when nothing was chosen: a day for the old secret.
+pub const DEFAULT_GRACE_SECS: i64 = 86_400;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct RotateForm {
     grace_seconds: String,
+    /// The box that confirms the rotation; nothing happens without it.
+    confirm: String,
 }
 
-/// `POST /user/setting/oauth/{id}/rotate`: answers with the new secret, shown this once (a
-/// reload asks to resubmit; it never shows the secret again).
+/// `POST /user/setting/oauth/{id}/rotate`: with its confirmation, a new secret, held for the
+/// page; the old one keeps working for the chosen grace period (a day unless chosen otherwise).
 pub async fn rotate(
     Path(id): Path<String>,
     PagePost {
@@ -394,13 +515,36 @@ pub async fn rotate(
     let Ok(id) = id.parse::<i64>() else {
         return not_found(page.t);
     };
-    let grace = form.grace_seconds.trim().parse::<i64>().unwrap_or(0);
+    if form.confirm != "yes" {
+        return match state.apps.show(&page.user, id).await {
+            Ok(app) => {
+                let mut response = app_page(
+                    &state,
+                    &page,
+                    &app,
+                    None,
+                    Some(console_texts(page.t).rotate_confirm_missing),
+                    None,
+                );
+                *response.status_mut() = StatusCode::BAD_REQUEST;
+                response
+            }
+            Err(e) => app_failure(page.t, &e),
+        };
+    }
+    let grace = match form.grace_seconds.trim() {
+        "" => DEFAULT_GRACE_SECS,
+        text => match text.parse::<i64>() {
+            Ok(secs) => secs,
+            Err(_) => return app_failure(page.t, &AppError::Grace),
+        },
+    };
     match state
         .apps
         .rotate_secret(&page.user, id, grace, &client.ip)
         .await
     {
-        Ok((app, secret)) => app_page(&state, &page, &app, Some(secret)),
+        Ok((app, secret)) => held::hold(&state, &page.session, app.id, secret),
         Err(e) => app_failure(page.t, &e),
     }
 }
@@ -448,7 +592,14 @@ pub async fn delete(
     }
 }
 
-fn app_page(state: &AppState, page: &PageUser, app: &App, secret: Option<Secret>) -> Response {
+fn app_page(
+    state: &AppState,
+    page: &PageUser,
+    app: &App,
+    secret: Option<String>,
+    rotate_error: Option<&'static str>,
+    notice: Option<&'static str>,
+) -> Response {
     let c = console_texts(page.t);
     let html = AppPage {
         frame: ConsoleFrame::new(
@@ -458,7 +609,9 @@ fn app_page(state: &AppState, page: &PageUser, app: &App, secret: Option<Secret>
         ),
         guide: guide(&state.config.public_url, app, page.t),
         app: AppRow::new(c, app),
-        secret: secret.map(Secret::into_exposed),
+        secret,
+        rotate_error,
+        notice,
     };
     let mut response = render(StatusCode::OK, &html);
     // The page may carry a secret: no cache may keep it, and a back button must not show it.
@@ -556,6 +709,12 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
         registration_token_hash: None,
         metadata_expires_at: None,
         last_used_at: None,
+        logo_uri: None,
+        client_uri: None,
+        policy_uri: None,
+        pending_change: None,
+        pending_since: None,
+        reviewed_at: None,
         created_at: 1_767_225_600,
         updated_at: 1_767_225_600,
     }
@@ -574,6 +733,21 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
     .into_iter()
     .map(sample_app)
     .collect();
+    let mut apps = apps;
+    {
+        let approved = &mut apps[1];
+        approved.logo_uri = Some("https://app.example.com/logo.png".into());
+        approved.client_uri = Some("https://app.example.com/".into());
+        approved.policy_uri = Some("https://app.example.com/privacy".into());
+        approved.reviewed_at = Some(1_767_225_600);
+        let mut change = approved.details();
+        change.name = "Renamed <App>".into();
+        change
+            .redirect_uris
+            .push("https://new.example.net/cb".into());
+        approved.pending_change = Some(change);
+        approved.pending_since = Some(1_767_225_700);
+    }
     let form = ApplyValues {
         name: "x".into(),
         scopes: vec!["profile".into()],
@@ -598,6 +772,8 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         app: AppRow::new(c, approved),
         secret,
         guide: guide("https://id.example.com", approved, t),
+        rotate_error: Some(c.rotate_confirm_missing),
+        notice: Some(c.edit_pending),
     };
     let delete = DeletePage {
         frame: ConsoleFrame::new(
@@ -607,8 +783,29 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         ),
         app: AppRow::new(c, approved),
     };
+    let edit = edit::EditPage {
+        frame: ConsoleFrame::new(
+            t,
+            Chrome::new(t, "/user/setting/oauth/7/edit", Some(user)),
+            "csrf".into(),
+        ),
+        app: AppRow::new(c, approved),
+        form: edit::EditValues {
+            name: "Sample <App>".into(),
+            logo_uri: "http://insecure.example/logo.png".into(),
+            scopes: vec!["profile".into()],
+            ..edit::EditValues::default()
+        },
+        scope_choices: ApplyValues::default().scope_choices(t),
+        error: Some(edit::FieldError {
+            field: "logo_uri",
+            message: "The logo must be an https address.".into(),
+        }),
+        review_required: true,
+    };
     vec![
         ("console.html", list.render().unwrap_or_default()),
+        ("console_edit.html", edit.render().unwrap_or_default()),
         (
             "console_app.html",
             detail(Some("secret_abc".into()))

@@ -35,8 +35,8 @@ crate::pages::page_words! {
             "Service to service: the app obtains tokens as itself, for no user, and needs no redirect URI.";
         submit: "提交申请", "Submit";
         review_notice:
-            "提交后需要管理员审核；审核通过后首次打开应用详情时会显示一次密钥。",
-            "An admin reviews new apps; the secret is shown once, the first time you open the app after approval.";
+            "提交后需要管理员审核；审核通过后可在应用详情页生成密钥，只显示一次。",
+            "An admin reviews new apps; after approval you can have the secret made on the app's page, shown once.";
         my_apps: "我申请的应用", "Apps I registered";
         none_yet: "你还没有申请过应用。", "You have not registered any app yet.";
         status: "状态", "Status";
@@ -55,15 +55,15 @@ crate::pages::page_words! {
         public: "公开客户端", "Public";
         trusted: "受信任（用户无需确认授权）", "Trusted (users are not asked to consent)";
         secret_once:
-            "这是该密钥唯一一次显示。请立即复制并保存在服务器端；离开或刷新本页后将无法再次查看，只能重置。",
-            "This is the only time this secret is shown. Copy it now and keep it on your server; once you leave or reload this page it cannot be shown again, only replaced.";
+            "这是该密钥唯一一次显示。请立即复制并保存在服务器端。点击“我已保存密钥”之前（最多 10 分钟），刷新或切换语言仍会在本页显示；之后将无法再次查看，只能重置。",
+            "This is the only time this secret is shown. Copy it now and keep it on your server. Until you press “I saved the secret” (10 minutes at most), reloading or switching the language keeps it on this page; after that it cannot be shown again, only replaced.";
         copy: "复制", "Copy";
         secret_shown_before:
             "密钥已经显示过，无法再次查看。如果丢失，请重置密钥。",
             "The secret was already shown and cannot be shown again. If it is lost, rotate it.";
         secret_after_approval:
-            "审核通过后，你首次打开本页时会显示一次密钥。",
-            "After approval, the secret is shown once, the first time you open this page.";
+            "审核通过后，可以在本页生成密钥，只显示一次。",
+            "After approval, you can have the secret made on this page; it is shown once.";
         secret_none_public: "公开客户端没有密钥，请使用 PKCE。", "Public clients have no secret; use PKCE.";
         rotate_title: "重置密钥", "Rotate the secret";
         rotate_intro:
@@ -97,6 +97,54 @@ crate::pages::page_words! {
         guide_userinfo: "3. 用访问令牌读取用户信息：", "3. Read the user's profile with the access token:";
         guide_docs: "完整的集成指南", "The full integration guide";
         back: "返回我的应用", "Back to my apps";
+        reviewed: "已经平台审核", "Reviewed by the platform";
+        secret_leave_warning:
+            "密钥还没有确认保存。离开本页后将无法再次查看。",
+            "You have not confirmed that you saved the secret. Once you leave, it cannot be shown again.";
+        secret_saved: "我已保存密钥", "I saved the secret";
+        secret_hidden: "密钥已不再显示。", "The secret is no longer shown.";
+        reveal_hint:
+            "密钥尚未生成。点击后生成并只显示一次，请准备好立即保存。",
+            "No secret exists yet. It is made when you ask for it and shown once: be ready to save it.";
+        reveal_button: "生成并显示密钥", "Show the secret";
+        rotate_confirm:
+            "我明白：新密钥只显示一次，旧密钥在所选宽限期结束后失效。",
+            "I understand: the new secret is shown once, and the old one stops working when the chosen grace period ends.";
+        rotate_confirm_missing:
+            "请勾选确认后再重置密钥；密钥没有改变。",
+            "Tick the confirmation to rotate the secret; nothing was changed.";
+        edit_title: "修改应用", "Edit the app";
+        edit_intro:
+            "修改名称、描述、Logo、主页、隐私政策、重定向 URI 和权限，无需删除应用。",
+            "Change the name, description, logo, homepage, privacy policy, redirect URIs and scopes without deleting the app.";
+        edit_button: "修改应用", "Edit app";
+        edit_save: "保存修改", "Save changes";
+        edit_review_rule:
+            "新的重定向或登出地址（新域名）、新的权限、新的名称或 Logo 需要管理员审核，审核期间当前配置照常使用；其余修改立即生效。",
+            "A redirect or logout address on a new host, a new scope, and a new name or logo wait for an admin's review, while the current configuration keeps working; everything else applies at once.";
+        edit_replaces_pending:
+            "已有修改在等待审核；保存后将替换它。",
+            "A change is already waiting for review; saving replaces it.";
+        edited: "修改已生效。", "Your changes apply now.";
+        edit_pending:
+            "修改已保存；其中部分内容等待管理员审核，审核前当前配置照常使用。",
+            "Saved: part of the change waits for an admin's review; the current configuration keeps working until then.";
+        change_withdrawn: "待审核的修改已撤回。", "The change waiting for review was withdrawn.";
+        pending_title: "等待审核的修改", "Change waiting for review";
+        pending_intro: "以下修改等待管理员审核，提交于", "These changes wait for an admin's review; asked for on";
+        withdraw_button: "撤回修改", "Withdraw the change";
+        change_approve: "批准修改", "Approve the change";
+        change_reject: "拒绝修改", "Reject the change";
+        post_logout_redirect_uris: "登出后重定向 URI", "Post-logout redirect URIs";
+        post_logout_hint:
+            "每行一个：用户从本平台退出后可以回到的地址（可不填）。",
+            "One per line: where users may return after signing out of this platform (optional).";
+        logo_uri: "Logo 地址", "Logo address";
+        client_uri: "主页", "Homepage";
+        policy_uri: "隐私政策", "Privacy policy";
+        links_hint:
+            "必须是 https 地址，会显示在授权页上；留空表示没有。",
+            "https addresses, shown on the consent page; leave empty for none.";
         app_not_found: "应用不存在", "No such app";
     }
 }

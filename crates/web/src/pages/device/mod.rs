@@ -98,7 +98,10 @@ pub async fn post(
     let approve = match form.decision.as_deref().filter(|d| !d.is_empty()) {
         None => {
             return match state.device.find(&form.user_code, typist).await {
-                Ok(pending) => consent(&page, &pending),
+                Ok(pending) => {
+                    let identity = ClientIdentity::load(&state, page.t, &pending.client).await;
+                    consent(&page, &pending, identity)
+                }
                 Err(e) => refused(&page, &form.user_code, &e),
             };
         }
@@ -152,7 +155,7 @@ fn refused(page: &PageUser, typed: &str, error: &DeviceError) -> Response {
     response
 }
 
-fn consent(page: &PageUser, pending: &PendingDevice) -> Response {
+fn consent(page: &PageUser, pending: &PendingDevice, identity: ClientIdentity) -> Response {
     render(
         StatusCode::OK,
         &ConsentPage {
@@ -160,7 +163,7 @@ fn consent(page: &PageUser, pending: &PendingDevice) -> Response {
             d: device_texts(page.t),
             chrome: page.chrome(),
             app_name: &pending.client.name,
-            identity: ClientIdentity::of(&pending.client),
+            identity,
             app_description: &pending.client.description,
             username: &page.user.username,
             scopes: page.t.access_words(pending.scopes),
@@ -218,8 +221,14 @@ pub(crate) fn samples(t: &'static Texts, user: &keyward_core::model::User) -> su
                 chrome: chrome(),
                 app_name: "Sample <CLI>",
                 identity: ClientIdentity {
-                    not_reviewed: false,
-                    host: None,
+                    w: crate::pages::trust::trust_texts(t),
+                    not_reviewed: true,
+                    host: Some("agent.example.com".into()),
+                    reviewed: false,
+                    owner: None,
+                    logo: None,
+                    homepage: None,
+                    privacy: None,
                 },
                 app_description: "A command-line tool",
                 username: "alice",
