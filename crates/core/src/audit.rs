@@ -160,7 +160,10 @@ mod tests {
             .collect();
         assert!(declared.len() > 40, "{declared:?}");
         for code in &declared {
-            assert!(super::action::ALL.contains(code), "{code} is not in action::ALL");
+            assert!(
+                super::action::ALL.contains(code),
+                "{code} is not in action::ALL"
+            );
         }
         assert_eq!(declared.len(), super::action::ALL.len());
     }

@@ -12,13 +12,21 @@ pub const ACTION_WORDS: &[(&str, &str, &str)] = &[
     (action::APP_DISABLED, "应用被停用", "App disabled"),
     (action::APP_UPDATED, "应用被修改", "App changed"),
     (action::APP_DELETED, "删除应用", "App deleted"),
-    (action::APP_EDITED, "开发者编辑应用", "App edited by its developer"),
+    (
+        action::APP_EDITED,
+        "开发者编辑应用",
+        "App edited by its developer",
+    ),
     (
         action::APP_CHANGE_APPROVED,
         "应用的修改通过审核",
         "App change approved",
     ),
-    (action::APP_CHANGE_REJECTED, "应用的修改被拒绝", "App change rejected"),
+    (
+        action::APP_CHANGE_REJECTED,
+        "应用的修改被拒绝",
+        "App change rejected",
+    ),
     (
         action::APP_CHANGE_WITHDRAWN,
         "开发者撤回应用的修改",
