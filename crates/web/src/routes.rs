@@ -236,7 +236,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/admin/settings/brand/logo",
-            post(pages::admin::upload_logo),
+            // The largest logo core takes, with room for the form around it: above the
+            // default body limit, for this one admin form only.
+            post(pages::admin::upload_logo).layer(axum::extract::DefaultBodyLimit::max(
+                keyward_core::settings::MAX_LOGO_BYTES + 16 * 1024,
+            )),
         )
         .route("/admin/audit", get(pages::admin::audit))
         .route("/", get(pages::account::home::get))

@@ -839,6 +839,16 @@ async fn the_branding_page_takes_a_colour_and_an_uploaded_logo(backend: Backend)
         .await
         .expect("upload");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // A logo bigger than the default body limit (64 KiB), within core's 128 KB.
+    let big = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 100 * 1024]].concat();
+    let res = upload(&token, &big).await.expect("upload");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let served = admin
+        .get(app.url("/brand/logo"))
+        .send()
+        .await
+        .expect("logo");
+    assert_eq!(served.bytes().await.expect("bytes").len(), big.len());
     let (_, _, html) = page(&admin, &app.url("/admin/settings/brand")).await;
     assert!(
         html.contains("name=\"logo_upload__clear\""),

@@ -608,7 +608,7 @@ async fn unused_dynamic_clients_are_purged_and_used_ones_kept(backend: Backend) 
 async fn the_settings_page_offers_the_mode_as_a_choice_and_apis_one_per_line(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin().await;
-    let (_, _, html) = page(&admin, &app.url("/admin/settings")).await;
+    let (_, _, html) = page(&admin, &app.url("/admin/settings/apps")).await;
     assert!(
         html.contains("<select id=\"s-dynamic_registration\""),
         "{html}"
@@ -652,7 +652,7 @@ async fn the_settings_page_offers_the_mode_as_a_choice_and_apis_one_per_line(bac
         d["self_registered_client_resources"],
         json!(["https://api.example.com", "https://mcp.example.com"])
     );
-    let (_, _, html) = page(&admin, &app.url("/admin/settings")).await;
+    let (_, _, html) = page(&admin, &app.url("/admin/settings/apps")).await;
     assert!(
         html.contains("<option value=\"review\" selected>"),
         "{html}"

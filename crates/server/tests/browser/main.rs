@@ -31,9 +31,26 @@ async fn a_developer_an_admin_and_a_user_go_through_the_pages_in_chromium() {
     let browser = Browser::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
     let sample = rp::SampleApp::start(&app.base).await;
+    // The platform's brand, as an operator would set it: every page wears it.
+    let res = app
+        .admin()
+        .await
+        .put(app.url("/api/admin/settings"))
+        .json(&serde_json::json!({
+            "system_name": "Notes Forum",
+            "accent_color": "#0f766e",
+            "footer_text": "Notes Forum · a sample platform",
+            "terms_url": "https://forum.example/terms",
+            "privacy_url": "https://forum.example/privacy",
+        }))
+        .send()
+        .await
+        .expect("brand");
+    assert!(res.status().is_success());
 
     // Anonymous pages first.
     browser.shoot(&app.url("/login"), "login").await;
+    assert_eq!(browser.text("header .brand").await, "Notes Forum");
     browser
         .shoot(&app.url("/oauth/authorize?client_id=client_nope"), "error")
         .await;
@@ -85,7 +102,11 @@ async fn a_developer_an_admin_and_a_user_go_through_the_pages_in_chromium() {
         .shoot(&app.url("/admin/settings"), "admin-settings")
         .await;
     browser.shoot(&app.url("/admin/audit"), "admin-audit").await;
-    assert!(browser.text("main").await.contains("app.approved"));
+    let audit = browser.text("main").await;
+    assert!(
+        audit.contains("应用通过审核") || audit.contains("App approved"),
+        "actions in words: {audit}"
+    );
 
     // The owner opens the app and copies the one-time secret.
     browser.sign_out(&app).await;
@@ -166,9 +187,17 @@ async fn a_developer_an_admin_and_a_user_go_through_the_pages_in_chromium() {
     browser
         .login(&app, ADMIN, ADMIN_PASSWORD, "/admin/users?keyword=uma")
         .await;
-    browser.click("li.item form button.danger").await;
-    browser.wait_for(".badge-disabled").await;
     browser.screenshots("admin-users").await;
+    browser
+        .click("table.cards td a[href^='/admin/users/']")
+        .await;
+    browser.wait_for("#disable-confirm").await;
+    browser.click("#disable-confirm").await;
+    browser
+        .click("section.admin-danger form button.danger")
+        .await;
+    browser.wait_for(".badge-disabled").await;
+    browser.screenshots("admin-user").await;
     browser.sign_out(&app).await;
     browser.restore_cookies(&app, uma_cookies).await;
     browser.goto(&app.url("/user/setting/oauth")).await;
