@@ -284,7 +284,6 @@ pub struct Guide {
     pub authorize_url: String,
     pub token_request: String,
     pub userinfo_request: String,
-    pub docs_href: &'static str,
 }
 
 #[derive(Template)]
@@ -607,7 +606,7 @@ fn app_page(
             Chrome::new(page.t, &format!("{LIST}/{}", app.id), Some(&page.user)),
             page.csrf.clone(),
         ),
-        guide: guide(&state.config.public_url, app, page.t),
+        guide: guide(&state.config.public_url, app),
         app: AppRow::new(c, app),
         secret,
         rotate_error,
@@ -628,7 +627,7 @@ pub(crate) const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-fn guide(public_url: &str, app: &App, t: &Texts) -> Guide {
+fn guide(public_url: &str, app: &App) -> Guide {
     let base = public_url.trim_end_matches('/');
     let redirect_uri = app.redirect_uris.first().map(String::as_str).unwrap_or("");
     let scopes = app.allowed_scopes.to_string();
@@ -657,11 +656,6 @@ fn guide(public_url: &str, app: &App, t: &Texts) -> Guide {
         authorize_url,
         token_request,
         userinfo_request,
-        docs_href: if t.lang == "en" {
-            "/docs/integration-guide.en.md"
-        } else {
-            "/docs/integration-guide.zh-CN.md"
-        },
     }
 }
 
@@ -771,7 +765,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         ),
         app: AppRow::new(c, approved),
         secret,
-        guide: guide("https://id.example.com", approved, t),
+        guide: guide("https://id.example.com", approved),
         rotate_error: Some(c.rotate_confirm_missing),
         notice: Some(c.edit_pending),
     };
@@ -827,7 +821,7 @@ mod tests {
     #[test]
     fn the_guide_fills_in_the_app_and_never_its_secret() {
         let app = sample_app(ClientStatus::Approved);
-        let g = guide("https://id.example.com/", &app, &crate::pages::EN);
+        let g = guide("https://id.example.com/", &app);
         assert!(g.authorize_url.starts_with(
             "https://id.example.com/oauth/authorize?response_type=code&client_id=client_sample\
              &redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%3Fx%3D1%26y%3D2&scope=openid%20profile%20balance"
@@ -839,13 +833,11 @@ mod tests {
         assert!(g.token_request.contains("client_id=client_sample"));
         assert!(g.token_request.contains("client_secret=\"$CLIENT_SECRET\""));
         assert!(!g.token_request.contains("secret_"), "{}", g.token_request);
-        assert_eq!(g.docs_href, "/docs/integration-guide.en.md");
         let public = App {
             public: true,
             ..app
         };
-        let g = guide("https://id.example.com", &public, &crate::pages::ZH);
+        let g = guide("https://id.example.com", &public);
         assert!(!g.token_request.contains("client_secret"));
-        assert_eq!(g.docs_href, "/docs/integration-guide.zh-CN.md");
     }
 }
