@@ -216,12 +216,7 @@ pub async fn get(
     let raw = query.unwrap_or_default();
     // serde_html_form: `resource` may repeat (RFC 8707); any other parameter may not.
     let Ok(params) = serde_html_form::from_str::<AuthorizeParams>(&raw) else {
-        let problem = Problem::new(
-            StatusCode::BAD_REQUEST,
-            Code::MalformedRequest,
-            t.malformed_request,
-            Hint::FixTheApp,
-        );
+        let problem = Problem::malformed(t, Hint::FixTheApp);
         return problem::show(t, &problem);
     };
     let request = match load_request(&state, &params).await {
@@ -402,21 +397,11 @@ pub async fn switch_account(
         serde_html_form::from_bytes::<SwitchForm>(&body),
         serde_html_form::from_bytes::<AuthorizeParams>(&body),
     ) else {
-        let problem = Problem::new(
-            StatusCode::BAD_REQUEST,
-            Code::MalformedRequest,
-            t.malformed_request,
-            Hint::StartAgain,
-        );
+        let problem = Problem::malformed(t, Hint::StartAgain);
         return problem::show(t, &problem);
     };
     let Some(cookie) = jar.get(state.config.session_cookie_name()) else {
-        let problem = Problem::new(
-            StatusCode::UNAUTHORIZED,
-            Code::SessionEnded,
-            t.session_ended_start_again,
-            Hint::StartAgain,
-        );
+        let problem = Problem::session_ended(t);
         return problem::show(t, &problem);
     };
     let cookie = cookie.value().to_owned();
@@ -444,12 +429,7 @@ pub async fn switch_account(
         }
     };
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        let problem = Problem::new(
-            StatusCode::FORBIDDEN,
-            Code::RequestExpired,
-            t.request_invalid_start_again,
-            Hint::StartAgain,
-        );
+        let problem = Problem::request_expired(t);
         return problem::show(t, &problem);
     }
     crate::pages::trust::sign_out_to_login(&state, &cookie, &back).await
@@ -487,34 +467,19 @@ pub async fn post(
         serde_html_form::from_bytes::<ConsentForm>(&body),
         serde_html_form::from_bytes::<AuthorizeParams>(&body),
     ) else {
-        let problem = Problem::new(
-            StatusCode::BAD_REQUEST,
-            Code::MalformedRequest,
-            t.malformed_request,
-            Hint::StartAgain,
-        );
+        let problem = Problem::malformed(t, Hint::StartAgain);
         return problem::show(t, &problem);
     };
     let Some((cookie, session, user)) = (match session(&state, &jar).await {
         Ok(current) => current,
         Err(response) => return response,
     }) else {
-        let problem = Problem::new(
-            StatusCode::UNAUTHORIZED,
-            Code::SessionEnded,
-            t.session_ended_start_again,
-            Hint::StartAgain,
-        );
+        let problem = Problem::session_ended(t);
         return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     };
     let expected = derive(CSRF_PURPOSE, &cookie);
     if !constant_time_eq(expected.as_bytes(), form.csrf_token.as_bytes()) {
-        let problem = Problem::new(
-            StatusCode::FORBIDDEN,
-            Code::RequestExpired,
-            t.request_invalid_start_again,
-            Hint::StartAgain,
-        );
+        let problem = Problem::request_expired(t);
         return problem::show(t, &problem.with_back(back_to_app(&state, &params).await));
     }
     let request = match load_request(&state, &params).await {
@@ -543,12 +508,7 @@ pub async fn post(
             redirect_with(StatusCode::SEE_OTHER, &location)
         }
         _ => {
-            let problem = Problem::new(
-                StatusCode::BAD_REQUEST,
-                Code::MalformedRequest,
-                t.malformed_request,
-                Hint::StartAgain,
-            );
+            let problem = Problem::malformed(t, Hint::StartAgain);
             problem::show(t, &problem.with_back(Some(back_to(&state, &request))))
         }
     }

@@ -141,6 +141,36 @@ impl<'a> Problem<'a> {
         Self::new(status, code, message, hint)
     }
 
+    /// A request that cannot be read; `hint` says whose it is to fix.
+    pub fn malformed(t: &'static Texts, hint: Hint) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            Code::MalformedRequest,
+            t.malformed_request,
+            hint,
+        )
+    }
+
+    /// A form answered after its session ended.
+    pub fn session_ended(t: &'static Texts) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            Code::SessionEnded,
+            t.session_ended_start_again,
+            Hint::StartAgain,
+        )
+    }
+
+    /// A form whose token is not this session's.
+    pub fn request_expired(t: &'static Texts) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            Code::RequestExpired,
+            t.request_invalid_start_again,
+            Hint::StartAgain,
+        )
+    }
+
     pub fn with_back(mut self, back: Option<Back>) -> Self {
         self.back = back;
         self
