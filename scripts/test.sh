@@ -47,12 +47,14 @@ found() {
 # The test binaries whose #[ignore]d tests run too.
 ignored_tests=()
 if [[ -n "${KEYWARD_TEST_DATABASE_URL:-}" ]]; then ignored_tests+=(api); fi
+# The accessibility audit among them injects axe-core, pinned in crates/server/tests/browser/a11y.
 if [[ "${KEYWARD_REQUIRE_BROWSER:-}" == 1 ]] || { found chromedriver CHROMEDRIVER \
-    && { found chromium CHROMIUM || found chromium-browser CHROMIUM; }; }; then
+    && { found chromium CHROMIUM || found chromium-browser CHROMIUM; } \
+    && [[ -d crates/server/tests/browser/a11y/node_modules ]]; }; then
   ignored_tests+=(browser)
   echo "browser tests: on"
 else
-  echo "browser tests: skipped (chromedriver or chromium is not installed)"
+  echo "browser tests: skipped (needs chromedriver, chromium, and npm ci --prefix crates/server/tests/browser/a11y)"
 fi
 # The stock-client tests (crates/server/tests/stock_clients) run the Node harness in clients/node
 # and the example MCP server in examples/mcp-server.

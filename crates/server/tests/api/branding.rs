@@ -17,6 +17,7 @@ on_both_backends!(
     the_error_page_says_what_to_do_gives_a_code_and_a_way_on,
     unknown_addresses_answer_html_to_browsers_and_json_to_api_clients,
     the_logout_confirmation_can_be_cancelled,
+    a_brand_set_on_one_node_shows_on_the_others,
 );
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
@@ -351,4 +352,22 @@ async fn the_logout_confirmation_can_be_cancelled(backend: Backend) {
         page.contains(r#"<a class="button secondary" href="/">"#),
         "{page}"
     );
+}
+
+async fn a_brand_set_on_one_node_shows_on_the_others(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let a = TestApp::start(db.clone(), test_config(&db)).await;
+    let b = TestApp::start(db.clone(), test_config(&db)).await;
+    // A page that reads no setting of its own: only the brand's refresh can bring news.
+    let page = |app: &TestApp| {
+        let url = app.url("/no/such/page");
+        async move { html(&reqwest::Client::new(), &url).await }
+    };
+    assert!(page(&b).await.contains("· Keyward</title>"));
+    let (status, body) = put_settings(&a, json!({"system_name": "MyForum"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Within the settings cache's lifetime (2 s), every node shows it.
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let shown = page(&b).await;
+    assert!(shown.contains("· MyForum</title>"), "{shown}");
 }

@@ -16,12 +16,22 @@ tokio::task_local! {
     static SETTINGS: Arc<SettingsCache>;
 }
 
-/// Runs the request with its node's settings in scope for [`Brand::current`].
+/// Runs the request with its node's settings in scope for [`Brand::current`]. A browser's
+/// navigation (it accepts HTML) refreshes them first when they are older than the cache allows,
+/// so that a brand changed on another node shows here too; API calls skip that.
 pub async fn scope(
     State(settings): State<Arc<SettingsCache>>,
     request: Request,
     next: Next,
 ) -> Response {
+    let navigation = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if navigation && let Err(e) = settings.get().await {
+        tracing::warn!(error = %e, "settings unavailable; pages show the last brand read");
+    }
     SETTINGS.scope(settings, next.run(request)).await
 }
 
