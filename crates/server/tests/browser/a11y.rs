@@ -142,6 +142,7 @@ async fn every_page_passes_the_accessibility_audit_in_both_languages_widths_and_
     let browser = Browser::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (app_id, client_id, user_id) = sample_data(&app).await;
+    let user_code = device_code(&app).await;
 
     let mut audit = Audit {
         axe,
@@ -193,6 +194,17 @@ async fn every_page_passes_the_accessibility_audit_in_both_languages_widths_and_
                         .wait_for("form[action='/user/security/totp/enable']")
                         .await;
                     audit.here(&browser, "totp-setup", lang).await;
+                    // The device consent, for a CLI's code (viewing it decides nothing).
+                    browser
+                        .goto(&app.url(&format!("/device?user_code={user_code}")))
+                        .await;
+                    browser
+                        .click("form[action='/device'] button[type=submit]")
+                        .await;
+                    browser
+                        .wait_for("button[name=decision][value=approve]")
+                        .await;
+                    audit.here(&browser, "device-consent", lang).await;
                 }
                 Who::Admin => {}
             }
@@ -202,7 +214,7 @@ async fn every_page_passes_the_accessibility_audit_in_both_languages_widths_and_
     app.stop().await;
     assert_eq!(
         audit.walked,
-        (PAGES.len() + 2) * 8,
+        (PAGES.len() + 3) * 8,
         "every page at every combination"
     );
     assert!(
@@ -316,4 +328,58 @@ async fn sample_data(app: &TestApp) -> (i64, String, i64) {
         .expect("approve");
     assert!(approved.status().is_success());
     (app_id, client_id, user_id)
+}
+
+/// A CLI app with the device grant, approved, and a code it asked for.
+async fn device_code(app: &TestApp) -> String {
+    let (developer, _) = app.user("dev").await;
+    let token: Value = developer
+        .get(app.url("/api/user/token"))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let created: Value = reqwest::Client::new()
+        .post(app.url("/api/oauth_apps"))
+        .bearer_auth(token["data"].as_str().expect("token"))
+        .json(&json!({
+            "name": "Dev CLI",
+            "redirect_uri": "",
+            "public": true,
+            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
+            "scopes": "openid profile",
+        }))
+        .send()
+        .await
+        .expect("create app")
+        .json()
+        .await
+        .expect("json");
+    let id = created["data"]["id"].as_i64().expect("app id");
+    let admin = app.login(ADMIN, ADMIN_PASSWORD).await;
+    let approved = admin
+        .post(app.url(&format!("/api/admin/oauth_apps/{id}/approve")))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("approve");
+    assert!(approved.status().is_success());
+    let started: Value = reqwest::Client::new()
+        .post(app.url("/oauth2/device_authorization"))
+        .form(&[
+            (
+                "client_id",
+                created["data"]["client_id"].as_str().expect("client_id"),
+            ),
+            ("scope", "openid profile"),
+        ])
+        .send()
+        .await
+        .expect("device authorization")
+        .json()
+        .await
+        .expect("json");
+    started["user_code"].as_str().expect("user_code").to_owned()
 }
