@@ -6,7 +6,8 @@
 //! in each language at both widths (light scheme), and in English on a phone in the dark scheme,
 //! land in `target/screenshots/a11y-*.png`.
 
-use crate::helpers::{ADMIN, ADMIN_PASSWORD, Backend, TestApp};
+use crate::helpers::{ADMIN, ADMIN_PASSWORD, Backend, TestApp, post_json};
+use crate::oauth_support::{create_app, register_app};
 use crate::webdriver::{Browser, DESKTOP, PHONE};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -287,92 +288,47 @@ async fn navigation_folds_into_a_menu_on_phones(browser: &Browser) {
     browser.resize(DESKTOP).await;
 }
 
-/// A user (pia) with an approved app, so that the pages have content;
-/// returns the app's id and pia's.
+/// A user (pia) with an approved app whose secret was never shown, so that the pages have
+/// content; returns the app's id and client id, and pia's id.
 async fn sample_data(app: &TestApp) -> (i64, String, i64) {
     let (pia, user_id) = app.user("pia").await;
-    let token: Value = pia
-        .get(app.url("/api/user/token"))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let created: Value = reqwest::Client::new()
-        .post(app.url("/api/oauth_apps"))
-        .bearer_auth(token["data"].as_str().expect("token"))
-        .json(&json!({
-            "name": "Pia's Notes",
-            "description": "Notes that know who you are",
-            "redirect_uri": "https://notes.example/callback",
-            "scopes": "openid profile email",
-        }))
-        .send()
-        .await
-        .expect("create app")
-        .json()
-        .await
-        .expect("json");
+    let body = json!({
+        "name": "Pia's Notes",
+        "description": "Notes that know who you are",
+        "redirect_uri": "https://notes.example/callback",
+        "scopes": "openid profile email",
+    });
+    let (_, created) = create_app(app, &pia, &body).await;
     let app_id = created["data"]["id"].as_i64().expect("app id");
     let client_id = created["data"]["client_id"]
         .as_str()
         .expect("client_id")
         .to_owned();
-    let admin = app.login(ADMIN, ADMIN_PASSWORD).await;
-    let approved = admin
-        .post(app.url(&format!("/api/admin/oauth_apps/{app_id}/approve")))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("approve");
-    assert!(approved.status().is_success());
+    let (status, _) = post_json(
+        &app.admin().await,
+        &app.url(&format!("/api/admin/oauth_apps/{app_id}/approve")),
+        json!({}),
+    )
+    .await;
+    assert!(status.is_success());
     (app_id, client_id, user_id)
 }
 
 /// A CLI app with the device grant, approved, and a code it asked for.
 async fn device_code(app: &TestApp) -> String {
     let (developer, _) = app.user("dev").await;
-    let token: Value = developer
-        .get(app.url("/api/user/token"))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let created: Value = reqwest::Client::new()
-        .post(app.url("/api/oauth_apps"))
-        .bearer_auth(token["data"].as_str().expect("token"))
-        .json(&json!({
-            "name": "Dev CLI",
-            "redirect_uri": "",
-            "public": true,
-            "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
-            "scopes": "openid profile",
-        }))
-        .send()
-        .await
-        .expect("create app")
-        .json()
-        .await
-        .expect("json");
-    let id = created["data"]["id"].as_i64().expect("app id");
-    let admin = app.login(ADMIN, ADMIN_PASSWORD).await;
-    let approved = admin
-        .post(app.url(&format!("/api/admin/oauth_apps/{id}/approve")))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("approve");
-    assert!(approved.status().is_success());
+    let body = json!({
+        "name": "Dev CLI",
+        "redirect_uri": "",
+        "public": true,
+        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
+        "scopes": "openid profile",
+    });
+    let client_id = register_app(app, &developer, body).await.client_id;
     let started: Value = reqwest::Client::new()
         .post(app.url("/oauth2/device_authorization"))
         .form(&[
-            (
-                "client_id",
-                created["data"]["client_id"].as_str().expect("client_id"),
-            ),
+            ("client_id", client_id.as_str()),
             ("scope", "openid profile"),
         ])
         .send()

@@ -2,7 +2,8 @@
 //! `verification_uri_complete` it prints in Chromium, signs in, confirms the code, approves, and
 //! the CLI's poll collects the tokens. On `localhost`, the name a user types.
 
-use crate::helpers::{ADMIN, ADMIN_PASSWORD, Backend, TestApp};
+use crate::helpers::{Backend, TestApp};
+use crate::oauth_support::register_app;
 use crate::webdriver::Browser;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -118,43 +119,14 @@ async fn a_user_approves_a_cli_at_the_device_page_in_chromium_and_the_cli_gets_t
 /// A developer registers a public CLI with only the device grant, and an admin approves it.
 async fn register_cli(app: &TestApp) -> String {
     let (developer, _) = app.user("devon").await;
-    let token: Value = developer
-        .get(app.url("/api/user/token"))
-        .send()
-        .await
-        .expect("developer token")
-        .json()
-        .await
-        .expect("json");
-    let created: Value = reqwest::Client::new()
-        .post(app.url("/api/oauth_apps"))
-        .bearer_auth(token["data"].as_str().expect("token"))
-        .json(&json!({
-            "name": "Device CLI",
-            "redirect_uri": "",
-            "public": true,
-            "grant_types": [DEVICE_GRANT],
-            "scopes": "openid profile",
-        }))
-        .send()
-        .await
-        .expect("create app")
-        .json()
-        .await
-        .expect("json");
-    let id = created["data"]["id"].as_i64().expect("app id");
-    let admin = app.login(ADMIN, ADMIN_PASSWORD).await;
-    let approved = admin
-        .post(app.url(&format!("/api/admin/oauth_apps/{id}/approve")))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("approve");
-    assert!(approved.status().is_success());
-    created["data"]["client_id"]
-        .as_str()
-        .expect("client_id")
-        .to_owned()
+    let body = json!({
+        "name": "Device CLI",
+        "redirect_uri": "",
+        "public": true,
+        "grant_types": [DEVICE_GRANT],
+        "scopes": "openid profile",
+    });
+    register_app(app, &developer, body).await.client_id
 }
 
 /// Polls as RFC 8628 §3.5 says: every `interval` seconds, 5 more after a `slow_down`.

@@ -16,6 +16,9 @@ mod device;
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[allow(dead_code, unused_imports)]
+#[path = "../api/oauth_support.rs"]
+mod oauth_support;
 mod passkeys;
 mod rp;
 mod webdriver;

@@ -4,9 +4,10 @@
 //! `localhost`: WebAuthn refuses IP addresses.
 
 use crate::helpers::{ADMIN, ADMIN_PASSWORD, Backend, TestApp};
+use crate::oauth_support::register_app;
 use crate::webdriver::Browser;
 use crate::{PASSWORD, rp};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -160,49 +161,11 @@ async fn wait_path(browser: &Browser, want: &str) {
 /// returns its client id and secret.
 async fn approved_app(app: &TestApp, redirect_uri: &str) -> (String, String) {
     let (developer, _) = app.user("devon").await;
-    let (_, token) = crate::helpers::get_json(&developer, &app.url("/api/user/token")).await;
-    let token = token["data"].as_str().expect("token").to_owned();
-    let http = reqwest::Client::new();
-    let created: Value = http
-        .post(app.url("/api/oauth_apps"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "name": "Passkey Notes",
-            "redirect_uri": redirect_uri,
-            "scopes": "profile balance",
-        }))
-        .send()
-        .await
-        .expect("create app")
-        .json()
-        .await
-        .expect("json");
-    let id = created["data"]["id"].as_i64().expect("app id");
-    let admin = app.login(ADMIN, ADMIN_PASSWORD).await;
-    let approved = admin
-        .post(app.url(&format!("/api/admin/oauth_apps/{id}/approve")))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("approve");
-    assert!(approved.status().is_success());
-    let read: Value = http
-        .get(app.url(&format!("/api/oauth_apps/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("read app")
-        .json()
-        .await
-        .expect("json");
-    (
-        read["data"]["client_id"]
-            .as_str()
-            .expect("client_id")
-            .to_owned(),
-        read["data"]["client_secret"]
-            .as_str()
-            .expect("the first read after approval carries the secret")
-            .to_owned(),
-    )
+    let body = json!({
+        "name": "Passkey Notes",
+        "redirect_uri": redirect_uri,
+        "scopes": "profile balance",
+    });
+    let registered = register_app(app, &developer, body).await;
+    (registered.client_id, registered.client_secret)
 }
