@@ -12,14 +12,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::pages::brand::BrandCache;
 use crate::state::WebConfig;
-use keyward_core::settings::SettingsCache;
 use std::sync::Arc;
 
 /// Wraps the whole router in one stack of layers. Built with `ServiceBuilder` around the
 /// router, not with `Router::layer`, which wraps every route and boxes each layer, so that every
 /// request would clone and allocate each layer of its route again.
-pub fn apply(router: Router, config: &WebConfig, settings: Arc<SettingsCache>) -> Router {
+pub fn apply(router: Router, config: &WebConfig, brand: Arc<BrandCache>) -> Router {
     // Browsers that reached us over https stay on https.
     let hsts = config.https().then(|| {
         SetResponseHeaderLayer::if_not_present(
@@ -53,9 +53,9 @@ pub fn apply(router: Router, config: &WebConfig, settings: Arc<SettingsCache>) -
         ))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .option_layer(hsts)
-        // Pages wear the platform's brand from these settings (`pages::brand`).
+        // Pages wear the platform's brand (`pages::brand`).
         .layer(axum::middleware::from_fn_with_state(
-            settings,
+            brand,
             crate::pages::brand::scope,
         ))
         .service(router);

@@ -361,5 +361,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state.clone());
-    middleware::apply(app, &config, state.settings.clone())
+    let brand = std::sync::Arc::new(pages::brand::BrandCache::new(state.settings.clone()));
+    middleware::apply(app, &config, brand)
 }

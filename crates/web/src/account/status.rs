@@ -41,7 +41,7 @@ pub async fn get(State(state): State<AppState>) -> Result<impl IntoResponse, Api
     let s = state.settings.get().await?;
     Ok(Success::new(StatusView {
         system_name: s.system_name.clone(),
-        logo: match crate::pages::brand::Brand::of(&s).logo {
+        logo: match crate::pages::brand::Brand::current().logo.clone() {
             Some(path) if path.starts_with('/') => format!("{}{path}", state.config.public_url),
             Some(url) => url,
             None => String::new(),

@@ -10,29 +10,57 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keyward_core::settings::{Settings, SettingsCache, decode_logo, parse_hex_color};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 tokio::task_local! {
-    static SETTINGS: Arc<SettingsCache>;
+    static BRAND: Arc<BrandCache>;
 }
 
-/// Runs the request with its node's settings in scope for [`Brand::current`]. A browser's
-/// navigation (it accepts HTML) refreshes them first when they are older than the cache allows,
-/// so that a brand changed on another node shows here too; API calls skip that.
-pub async fn scope(
-    State(settings): State<Arc<SettingsCache>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// A node's brand, derived once per settings document read rather than once per page: the
+/// uploaded logo's version is a digest of up to 128 KB.
+pub struct BrandCache {
+    settings: Arc<SettingsCache>,
+    last: RwLock<Option<(Arc<Settings>, Arc<Brand>)>>,
+}
+
+impl BrandCache {
+    pub fn new(settings: Arc<SettingsCache>) -> Self {
+        Self {
+            settings,
+            last: RwLock::new(None),
+        }
+    }
+
+    /// The brand of the settings as last read.
+    fn current(&self) -> Arc<Brand> {
+        let settings = self.settings.latest();
+        if let Ok(last) = self.last.read()
+            && let Some((of, brand)) = last.as_ref()
+            && Arc::ptr_eq(of, &settings)
+        {
+            return brand.clone();
+        }
+        let brand = Arc::new(Brand::of(&settings));
+        if let Ok(mut last) = self.last.write() {
+            *last = Some((settings, brand.clone()));
+        }
+        brand
+    }
+}
+
+/// Runs the request with its node's brand in scope for [`Brand::current`]. A browser's
+/// navigation (it accepts HTML) refreshes the settings first when they are older than the cache
+/// allows, so that a brand changed on another node shows here too; API calls skip that.
+pub async fn scope(State(brand): State<Arc<BrandCache>>, request: Request, next: Next) -> Response {
     let navigation = request
         .headers()
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    if navigation && let Err(e) = settings.get().await {
+    if navigation && let Err(e) = brand.settings.get().await {
         tracing::warn!(error = %e, "settings unavailable; pages show the last brand read");
     }
-    SETTINGS.scope(settings, next.run(request)).await
+    BRAND.scope(brand, next.run(request)).await
 }
 
 /// What a page shows of the platform.
@@ -50,10 +78,10 @@ pub struct Brand {
 
 impl Brand {
     /// The brand of the request being answered; the neutral defaults outside one (tests).
-    pub fn current() -> Self {
-        SETTINGS
-            .try_with(|cache| Self::of(&cache.latest()))
-            .unwrap_or_else(|_| Self::of(&Settings::default()))
+    pub fn current() -> Arc<Self> {
+        BRAND
+            .try_with(|cache| cache.current())
+            .unwrap_or_else(|_| Arc::new(Self::of(&Settings::default())))
     }
 
     pub fn of(s: &Settings) -> Self {

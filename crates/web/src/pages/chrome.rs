@@ -6,7 +6,7 @@ use super::brand::Brand;
 use keyward_core::model::User;
 
 pub struct Chrome {
-    pub brand: Brand,
+    pub brand: std::sync::Arc<Brand>,
     pub nav: Option<Nav>,
     pub switch_href: String,
 }
