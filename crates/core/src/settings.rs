@@ -669,8 +669,8 @@ fn check_brand(s: &Settings) -> Result<(), BrandProblem> {
     if s.system_name.trim().is_empty() || !plain(&s.system_name, 40) {
         return Err(BrandProblem::Name);
     }
-    if !s.logo_url.is_empty() && (!s.logo_url.starts_with("https://") || !plain(&s.logo_url, 2048))
-    {
+    // Shown as an <img> on every page: the rule of an app's own logo.
+    if !s.logo_url.is_empty() && !crate::oauth::redirect_uri::is_https_link(&s.logo_url) {
         return Err(BrandProblem::LogoUrl);
     }
     if !s.logo_upload.is_empty() && decode_logo(&s.logo_upload).is_none() {

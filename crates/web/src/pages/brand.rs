@@ -52,12 +52,9 @@ impl BrandCache {
 /// navigation (it accepts HTML) refreshes the settings first when they are older than the cache
 /// allows, so that a brand changed on another node shows here too; API calls skip that.
 pub async fn scope(State(brand): State<Arc<BrandCache>>, request: Request, next: Next) -> Response {
-    let navigation = request
-        .headers()
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if navigation && let Err(e) = brand.settings.get().await {
+    if super::prefers_html(request.headers())
+        && let Err(e) = brand.settings.get().await
+    {
         tracing::warn!(error = %e, "settings unavailable; pages show the last brand read");
     }
     BRAND.scope(brand, next.run(request)).await
