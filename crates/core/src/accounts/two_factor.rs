@@ -154,11 +154,11 @@ impl TwoFactor {
             return Err(TwoFactorError::AlreadyEnabled);
         }
         let secret = random_bytes(20);
-        let issuer = match self.settings.get().await {
-            Ok(settings) => settings.system_name.replace(':', " "),
-            Err(_) => self.issuer(),
-        };
-        let generator = totp(secret.clone(), &user.username, &issuer)?;
+        // The name the authenticator app keeps: read fresh, else as last read.
+        if let Err(e) = self.settings.get().await {
+            tracing::warn!(error = %e, "settings unavailable; the TOTP issuer is the last name read");
+        }
+        let generator = totp(secret.clone(), &user.username, &self.issuer())?;
         let url = generator
             .to_url()
             .map_err(|e| TwoFactorError::Secret(format!("{e:?}")))?;
