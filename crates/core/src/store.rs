@@ -19,6 +19,7 @@ use crate::oauth::scope::ScopeSet;
 use crate::secret::SecretHash;
 use async_trait::async_trait;
 
+pub mod cache;
 mod deletion;
 pub use deletion::{AccountDeletion, AuditRewrite, DeletionOutcome, DeletionStore};
 

@@ -144,6 +144,8 @@ impl DeletionStore for PostgresStore {
         .bind(&record.ip);
         execute(&mut *tx, insert).await?;
         tx.commit().await.map_err(backend)?;
+        // Its apps were disabled, and deleted with the account.
+        self.changes.made_here();
         Ok(DeletionOutcome::Deleted { disabled_apps })
     }
 }

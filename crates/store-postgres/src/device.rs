@@ -1,9 +1,9 @@
 //! Device authorizations (RFC 8628).
 
 use crate::PostgresStore;
-use crate::oauth::start_grant_family;
+use crate::fetch_optional;
+use crate::grants::{self, Gate};
 use crate::rows::{decode_error, required_hash, resources_column, scopes_column};
-use crate::{backend, execute, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
@@ -126,17 +126,6 @@ impl DeviceStore for PostgresStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.begin().await?;
-        let redeem = sqlx::query(
-            "UPDATE device_codes SET status = 'issued' \
-             WHERE device_code_hash = $1 AND status = 'approved' AND expires_at > $2",
-        );
-        let won = execute(&mut *tx, redeem.bind(hash.as_bytes()).bind(now)).await? == 1;
-        if !won {
-            return Ok(None);
-        }
-        let family_id = start_grant_family(&mut tx, &family, tokens, now).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Some(family_id))
+        grants::start_family(self.pool(), Gate::DeviceCode(hash), &family, tokens, now).await
     }
 }

@@ -2,6 +2,10 @@
 //! piece of state a request needs (sessions, throttle counters, settings, tokens) lives here, so
 //! any node can answer any request. Transactions run at READ COMMITTED; every contended write is
 //! a single conditional statement whose row lock decides races (e.g. code redemption).
+//!
+//! A request's cost here is mostly its round trips to the server, so the hot writes are one
+//! statement each (grants.rs), a pooled connection is not pinged before each use, and apps by
+//! client_id are kept in memory between the changes every node is notified of (changes.rs).
 
 /// The user columns every query that returns a user selects, from a table aliased `u`.
 macro_rules! user_columns {
@@ -15,9 +19,11 @@ macro_rules! user_columns {
 mod accounts;
 mod audit;
 mod billing;
+mod changes;
 mod deletion;
 mod device;
 mod federation;
+mod grants;
 mod keys;
 mod lifecycle;
 mod oauth;
@@ -27,35 +33,76 @@ mod rows;
 
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
+use keyward_core::model::Client;
 use keyward_core::model::{NewUser, UserId};
+use keyward_core::store::cache::Cache;
 use keyward_core::store::{Conflict, MaintenanceStore, StoreError, StoreResult};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgExecutor, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Transaction, migrate::Migrator};
+use sqlx::{Connection as _, Postgres, Transaction, migrate::Migrator};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 const USER_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Prepared statements kept per connection: every query this crate runs, with room to spare
+/// (sqlx's default of 100 would evict and prepare again).
+const STATEMENT_CACHE: usize = 512;
+/// A pooled connection idle for longer is pinged before use; one in steady use is not (a ping is
+/// a round trip, as much as the query it would precede).
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Apps by client_id, between the changes `changes` is notified of.
+    clients: Arc<Cache<String, Client>>,
+    changes: Arc<changes::Changes>,
+    _listener: Arc<AbortOnDrop>,
+}
+
+/// Stops the change listener when the last clone of the store goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://...`) with a pool of `max_connections`.
+    /// Connects to `url` (`postgres://...`) with a pool of `max_connections`, and starts
+    /// listening for other nodes' changes.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(backend)?
-            .application_name("keyward");
+            .application_name("keyward")
+            .statement_cache_capacity(STATEMENT_CACHE);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_IF_IDLE_FOR {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .connect_with(options.clone())
             .await
             .map_err(backend)?;
-        Ok(Self { pool })
+        let changes = Arc::new(changes::Changes::default());
+        let listener = changes::listen(options, changes.clone());
+        Ok(Self {
+            pool,
+            clients: Arc::new(Cache::new()),
+            changes,
+            _listener: Arc::new(AbortOnDrop(listener)),
+        })
     }
 
     /// Runs pending migrations. The migrator holds an advisory lock, so nodes starting together
@@ -180,6 +227,13 @@ impl PostgresStore {
     /// Runs `query` on the pool; returns whether it changed a row.
     pub(crate) async fn changed(&self, query: PgQuery<'_>) -> StoreResult<bool> {
         Ok(execute(self.pool(), query).await? > 0)
+    }
+
+    /// `changed` for a statement that changes apps: the cached ones are dropped once it commits.
+    pub(crate) async fn clients_changed(&self, query: PgQuery<'_>) -> StoreResult<bool> {
+        let changed = self.changed(query).await;
+        self.changes.made_here();
+        changed
     }
 
     /// Runs `query` on the pool, for its effect alone.

@@ -1,5 +1,6 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
+use crate::grants::{self, Gate};
 use crate::rows::{
     access_from_row, auth_code_from_row, client_from_row, consent_from_row, token_from_row,
 };
@@ -40,73 +41,6 @@ macro_rules! token_columns {
 
 fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-}
-
-async fn insert_tokens(
-    tx: &mut Transaction<'_, Postgres>,
-    family_id: i64,
-    tokens: &[NewToken],
-    now: UnixTime,
-) -> StoreResult<()> {
-    for token in tokens {
-        let insert = sqlx::query(
-            "INSERT INTO tokens (token_hash, kind, family_id, scopes, resources, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(token.hash.as_bytes())
-        .bind(token.kind.as_str())
-        .bind(family_id)
-        .bind(token.scopes.to_string())
-        .bind(token.resources.to_storage())
-        .bind(now)
-        .bind(token.expires_at);
-        execute(&mut **tx, insert).await?;
-    }
-    Ok(())
-}
-
-async fn insert_family(tx: &mut Transaction<'_, Postgres>, family: &NewFamily) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO token_families (client, user_id, code_hash, auth_time, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(family.client)
-    .bind(family.user_id)
-    .bind(family.code_hash.as_ref().map(SecretHash::as_bytes))
-    .bind(family.auth_time)
-    .bind(family.created_at)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(crate::store_error)
-}
-
-/// The first tokens of a grant a user approved (a code, a device authorization): the family,
-/// its tokens, and the consent marked as used now.
-pub(crate) async fn start_grant_family(
-    tx: &mut Transaction<'_, Postgres>,
-    family: &NewFamily,
-    tokens: &[NewToken],
-    now: UnixTime,
-) -> StoreResult<i64> {
-    let family_id = insert_family(tx, family).await?;
-    insert_tokens(tx, family_id, tokens, now).await?;
-    if let Some(user) = family.user_id {
-        touch_consent(tx, user, family.client, now).await?;
-    }
-    Ok(family_id)
-}
-
-async fn touch_consent(
-    tx: &mut Transaction<'_, Postgres>,
-    user: UserId,
-    client: ClientPk,
-    now: UnixTime,
-) -> StoreResult<()> {
-    let touch =
-        sqlx::query("UPDATE consents SET last_used_at = $3 WHERE user_id = $1 AND client = $2");
-    execute(&mut **tx, touch.bind(user).bind(client).bind(now))
-        .await
-        .map(drop)
 }
 
 impl PostgresStore {
@@ -159,6 +93,7 @@ impl OAuthStore for PostgresStore {
         .fetch_one(self.pool())
         .await
         .map_err(crate::store_error)?;
+        self.changes.made_here();
         self.client_by_pk(pk)
             .await?
             .ok_or_else(|| backend("the inserted app is gone"))
@@ -174,12 +109,20 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let generation = self.changes.generation();
+        if let Some(cached) = generation.and_then(|g| self.clients.get(client_id, g)) {
+            return Ok(Some(cached));
+        }
         let q = sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
             " FROM clients c WHERE c.client_id = $1"
         ));
-        self.one_client(q.bind(client_id)).await
+        let found = self.one_client(q.bind(client_id)).await?;
+        if let (Some(client), Some(generation)) = (&found, generation) {
+            self.clients.insert(client_id, generation, client);
+        }
+        Ok(found)
     }
 
     async fn clients_of_owner(&self, owner: UserId) -> StoreResult<Vec<Client>> {
@@ -242,6 +185,7 @@ impl OAuthStore for PostgresStore {
             cut_off_client(&mut tx, pk, now).await?;
         }
         tx.commit().await.map_err(backend)?;
+        self.changes.made_here();
         Ok(changed > 0)
     }
 
@@ -255,7 +199,7 @@ impl OAuthStore for PostgresStore {
             "UPDATE clients SET secret_hash = $2, secret_revealed_at = $3, updated_at = $3 \
              WHERE id = $1 AND status = 'approved' AND NOT public AND secret_revealed_at IS NULL",
         );
-        self.changed(query.bind(pk).bind(hash.as_bytes()).bind(now))
+        self.clients_changed(query.bind(pk).bind(hash.as_bytes()).bind(now))
             .await
     }
 
@@ -277,7 +221,7 @@ impl OAuthStore for PostgresStore {
         .bind(hash.as_bytes())
         .bind(previous_expires_at)
         .bind(now);
-        self.changed(query).await
+        self.clients_changed(query).await
     }
 
     async fn clients_with_pending_change(&self, page: Page) -> StoreResult<Vec<Client>> {
@@ -321,11 +265,11 @@ impl OAuthStore for PostgresStore {
         .bind(now)
         .bind(reviewed.is_some())
         .bind(reviewed.flatten());
-        self.changed(query).await
+        self.clients_changed(query).await
     }
 
     async fn delete_client(&self, pk: ClientPk) -> StoreResult<bool> {
-        self.changed(sqlx::query("DELETE FROM clients WHERE id = $1").bind(pk))
+        self.clients_changed(sqlx::query("DELETE FROM clients WHERE id = $1").bind(pk))
             .await
     }
 
@@ -338,7 +282,9 @@ impl OAuthStore for PostgresStore {
              AND NOT EXISTS (SELECT 1 FROM token_families f WHERE f.client = clients.id)",
         )
         .bind(created_before);
-        execute(self.pool(), query).await
+        let purged = execute(self.pool(), query).await?;
+        self.changes.made_here();
+        Ok(purged)
     }
 
     async fn update_client_metadata(
@@ -347,7 +293,7 @@ impl OAuthStore for PostgresStore {
         m: &ClientMetadata,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        self.changed(
+        self.clients_changed(
             sqlx::query(
                 "UPDATE clients SET name = $2, redirect_uris = $3, grant_types = $4, \
                  allowed_scopes = $5, public = $6, token_endpoint_auth_method = $7, jwks = $8, \
@@ -394,7 +340,7 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn touch_client(&self, pk: ClientPk, now: UnixTime, every: i64) -> StoreResult<()> {
-        self.run(
+        self.clients_changed(
             sqlx::query(
                 "UPDATE clients SET last_used_at = $2 \
                  WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - $3)",
@@ -404,6 +350,7 @@ impl OAuthStore for PostgresStore {
             .bind(every),
         )
         .await
+        .map(drop)
     }
 
     async fn use_assertion_jti(
@@ -532,18 +479,7 @@ impl OAuthStore for PostgresStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.begin().await?;
-        let redeem = sqlx::query(
-            "UPDATE auth_codes SET used_at = $2 \
-             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
-        );
-        let won = execute(&mut *tx, redeem.bind(hash.as_bytes()).bind(now)).await? == 1;
-        if !won {
-            return Ok(None);
-        }
-        let family_id = start_grant_family(&mut tx, &family, tokens, now).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Some(family_id))
+        grants::start_family(self.pool(), Gate::Code(hash), &family, tokens, now).await
     }
 
     async fn revoke_code_family(&self, code: &SecretHash, now: UnixTime) -> StoreResult<u64> {
@@ -554,11 +490,10 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        let family_id = insert_family(&mut tx, &family).await?;
-        insert_tokens(&mut tx, family_id, tokens, family.created_at).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(family_id)
+        let now = family.created_at;
+        grants::start_family(self.pool(), Gate::None, &family, tokens, now)
+            .await?
+            .ok_or_else(|| backend("the new token family is gone"))
     }
 
     async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
@@ -576,30 +511,7 @@ impl OAuthStore for PostgresStore {
         tokens: &[NewToken],
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let family: Option<(i64, Option<UserId>, ClientPk)> = sqlx::query_as(
-            "UPDATE tokens SET used_at = $2 \
-             WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL \
-               AND revoked_at IS NULL AND expires_at > $2 \
-               AND EXISTS (SELECT 1 FROM token_families f WHERE f.id = tokens.family_id AND f.revoked_at IS NULL) \
-             RETURNING family_id, \
-               (SELECT user_id FROM token_families WHERE id = family_id), \
-               (SELECT client FROM token_families WHERE id = family_id)",
-        )
-        .bind(old.as_bytes())
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some((family_id, user, client)) = family else {
-            return Ok(false);
-        };
-        insert_tokens(&mut tx, family_id, tokens, now).await?;
-        if let Some(user) = user {
-            touch_consent(&mut tx, user, client, now).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(true)
+        grants::rotate_refresh(self.pool(), old, tokens, now).await
     }
 
     async fn revoke_family(&self, family_id: i64, now: UnixTime) -> StoreResult<()> {

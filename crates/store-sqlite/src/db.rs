@@ -10,8 +10,8 @@
 //!
 //! Writes are committed in groups (`Db::write`), and the log is copied back into the database
 //! file by a thread of its own, off the request path. Reads see the committed state, including
-//! changes made by other processes (the CLI) on the same file; the two reads cache.rs keeps in
-//! memory are tied to `Db::generation`.
+//! changes made by other processes (the CLI) on the same file; the two reads kept in memory
+//! (`keyward_core::store::cache`) are tied to `Db::generation`.
 //!
 //! A write is durable when `write` returns: in WAL mode with `synchronous = NORMAL` the commit
 //! is in the log file, which survives the process being killed (not a power cut: that is
@@ -45,7 +45,7 @@ pub(crate) struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     writer: Mutex<Writer>,
-    /// Moves on with every commit that may change what a cached read returns (cache.rs).
+    /// Moves on with every commit that may change what a cached read returns (`keyward_core::store::cache`).
     generation: AtomicU64,
     /// Ends the checkpointer thread when the store is dropped.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
@@ -143,7 +143,7 @@ impl Db {
     }
 
     /// `write` for writes that only add rows (tokens, codes, sessions, counters, consents) or
-    /// mark a code or refresh token used: nothing a cached read returns (cache.rs), so the
+    /// mark a code or refresh token used: nothing a cached read returns (`keyward_core::store::cache`), so the
     /// cached reads stay valid.
     pub(crate) async fn append<R>(
         &self,
@@ -248,7 +248,7 @@ impl Db {
         Ok(())
     }
 
-    /// The generation cached reads are tagged with (cache.rs), after asking SQLite whether
+    /// The generation cached reads are tagged with (`keyward_core::store::cache`), after asking SQLite whether
     /// another process (the CLI, another node on the same file) committed since the last call;
     /// if so, the generation moves on. The writer's `data_version` changes only with other
     /// connections' commits, and reading it costs a fraction of the query it saves.

@@ -18,7 +18,6 @@ macro_rules! user_columns {
 mod accounts;
 mod audit;
 mod billing;
-mod cache;
 mod db;
 mod deletion;
 mod device;
@@ -37,6 +36,7 @@ use db::{Cols, all_rows, execute, first_row};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{NewUser, User};
 use keyward_core::secret::SecretHash;
+use keyward_core::store::cache::Cache;
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
 use rusqlite::{Connection, Params, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -55,8 +55,8 @@ pub struct SqliteStore {
     options: SqliteConnectOptions,
     db: Arc<db::Db>,
     /// Bearer tokens' contexts and apps by client_id, between the writes that change them.
-    contexts: Arc<cache::Cache<SecretHash, keyward_core::model::AccessContext>>,
-    clients: Arc<cache::Cache<String, keyward_core::model::Client>>,
+    contexts: Arc<Cache<SecretHash, keyward_core::model::AccessContext>>,
+    clients: Arc<Cache<String, keyward_core::model::Client>>,
 }
 
 impl SqliteStore {
@@ -80,8 +80,8 @@ impl SqliteStore {
         Ok(Self {
             options,
             db,
-            contexts: Arc::new(cache::Cache::new()),
-            clients: Arc::new(cache::Cache::new()),
+            contexts: Arc::new(Cache::new()),
+            clients: Arc::new(Cache::new()),
         })
     }
 

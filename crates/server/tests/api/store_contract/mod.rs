@@ -5,6 +5,7 @@
 
 mod accounts;
 mod admin_listings;
+mod app_cache;
 mod assertions;
 mod billing;
 mod deletion;

@@ -1,0 +1,100 @@
+//! Which of this node's cached reads another node may have changed.
+//!
+//! A trigger on every cached table (migration 0015) notifies the channel `keyward_changes` when a
+//! change commits, whichever node or person made it. Each node listens on a connection of its
+//! own and moves its generation on with every notification; cached reads are tagged with the
+//! generation current before they were read (`keyward_core::store::cache`), so the next read
+//! after a notification goes to the database. Until the listener is connected, and from the
+//! moment its connection is lost until it is back, nothing is served from memory.
+//!
+//! What this does not give: exactness across nodes. A change committed at node A is seen at
+//! node B when the notification arrives (well under a millisecond on a local network), not at
+//! A's commit. That is why only apps are cached here, whose changes race with requests in flight
+//! anyway; bearer tokens are checked against the database on every request, so a revocation at
+//! one node is refused at every other at once.
+
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+pub(crate) const CHANNEL: &str = "keyward_changes";
+
+/// How long to wait before connecting again after the listener failed.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A connection that died without a word (no reset, no end of stream) delivers nothing; every
+/// this often the cache starts over anyway, which bounds what such a silence can hide.
+const FORGET_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+pub(crate) struct Changes {
+    generation: AtomicU64,
+    listening: AtomicBool,
+}
+
+impl Changes {
+    /// The generation to tag a cached read with, or `None` while notifications may be missed.
+    pub(crate) fn generation(&self) -> Option<u64> {
+        // Generation first: a notification that lands between the two loads moves it on after
+        // the read, so what is cached under the old one is never served.
+        let generation = self.generation.load(Ordering::Acquire);
+        self.listening.load(Ordering::Acquire).then_some(generation)
+    }
+
+    /// A change this node made has committed: its own notification comes later, but its next
+    /// request must not be served what was cached before.
+    pub(crate) fn made_here(&self) {
+        self.moved();
+    }
+
+    fn moved(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::Release);
+        self.moved();
+    }
+}
+
+/// Listens for changes until the returned task is aborted (when the store is dropped).
+pub(crate) fn listen(
+    options: PgConnectOptions,
+    changes: Arc<Changes>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match follow(&options, &changes).await {
+                Ok(()) => {}
+                Err(e) => tracing::warn!(error = %e, "lost the change notifications; retrying"),
+            }
+            changes.set_listening(false);
+            tokio::time::sleep(RETRY_AFTER).await;
+        }
+    })
+}
+
+/// Follows the notifications on one connection; returns when it fails.
+async fn follow(options: &PgConnectOptions, changes: &Changes) -> Result<(), sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with(options.clone())
+        .await?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    listener.listen(CHANNEL).await?;
+    // Whatever changed before now was missed: start over.
+    changes.set_listening(true);
+    let mut forget = tokio::time::interval(FORGET_EVERY);
+    loop {
+        tokio::select! {
+            received = listener.try_recv() => match received? {
+                Some(_) => changes.moved(),
+                // The connection was lost and made again: what came in between is lost.
+                None => changes.moved(),
+            },
+            _ = forget.tick() => changes.moved(),
+        }
+    }
+}
