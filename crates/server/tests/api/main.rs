@@ -20,6 +20,7 @@ mod admin;
 mod admin_pages;
 mod apps;
 mod audit_trail;
+mod backups;
 mod bad_input;
 mod branding;
 mod cli;
