@@ -52,4 +52,5 @@ mod tls;
 mod token_core;
 mod topup;
 mod two_factor;
+mod upgrades;
 mod web_security;
