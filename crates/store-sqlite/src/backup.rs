@@ -131,3 +131,29 @@ fn publish(partial: &Path, target: &Path, dir: &Path) -> Result<(), BackupError>
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The name checked free at the start may be taken by the time the copy is done (another
+    /// backup, an operator): the finished copy then does not replace it.
+    #[test]
+    fn a_name_taken_while_copying_is_not_replaced() {
+        let dir =
+            std::env::temp_dir().join(format!("keyward-backup-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (partial, target) = (dir.join(".copy.partial"), dir.join("copy.db"));
+        std::fs::write(&partial, "the copy").expect("partial");
+        std::fs::write(&target, "someone else's").expect("target");
+
+        let result = publish(&partial, &target, &dir);
+
+        assert!(matches!(result, Err(BackupError::Exists(_))), "{result:?}");
+        assert_eq!(
+            std::fs::read_to_string(&target).expect("target"),
+            "someone else's"
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+}

@@ -158,6 +158,13 @@ async fn serve(backend: Backend, key: &str, manifest: &Manifest, sql: &str) -> T
     let mut db = TestDatabase::new(backend).await;
     db.secret_key = key.trim().to_owned();
     load(&db, backend, manifest.schema_version, sql).await;
+    let history = history_of(&db).await;
+    assert!(
+        history
+            .last()
+            .is_some_and(|last| last.starts_with(&format!("{} ", manifest.schema_version))),
+        "the fixture's own history is restored: {history:#?}"
+    );
     // The real binary migrates it first, as an operator's `keyward migrate` would.
     binary_migrate(&db);
     let config = test_config(&db);
