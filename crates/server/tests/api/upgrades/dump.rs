@@ -71,6 +71,17 @@ impl Db {
         self.lines_with(sql, None).await
     }
 
+    /// Runs `script` (several statements) outside a transaction: for a PRAGMA, which a
+    /// transaction would ignore.
+    async fn execute(&self, script: &str) {
+        let script = AssertSqlSafe(script.to_owned());
+        match self {
+            Self::Sqlite(pool) => sqlx::raw_sql(script).execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::raw_sql(script).execute(pool).await.map(drop),
+        }
+        .expect("script");
+    }
+
     /// Runs `script` (several statements), all or nothing.
     async fn execute_script(&self, script: &str) {
         let script = AssertSqlSafe(script.to_owned());
@@ -137,9 +148,8 @@ impl Db {
         ordered
     }
 
-    /// `table`'s columns, each with the SQL expression that renders its value as a literal, and
-    /// whether the table has an identity column; and the primary key columns.
-    async fn columns(&self, table: &str) -> (Vec<(String, String)>, bool, Vec<String>) {
+    /// What dumping `table` needs to know of it.
+    async fn columns(&self, table: &str) -> Columns {
         match self {
             Self::Sqlite(_) => {
                 let names = self
@@ -161,7 +171,11 @@ impl Db {
                         (c, render)
                     })
                     .collect();
-                (columns, false, key)
+                Columns {
+                    columns,
+                    identity: false,
+                    key,
+                }
             }
             Self::Postgres(_) => {
                 let rows = self
@@ -201,10 +215,24 @@ impl Db {
                         (name, render)
                     })
                     .collect();
-                (columns, identity, key)
+                Columns {
+                    columns,
+                    identity,
+                    key,
+                }
             }
         }
     }
+}
+
+/// A table's columns as a dump needs them.
+struct Columns {
+    /// Each column's name and the SQL expression that renders its value as a literal.
+    columns: Vec<(String, String)>,
+    /// Whether an identity column is among them (PostgreSQL: inserting it needs `OVERRIDING`).
+    identity: bool,
+    /// The primary key's columns, the order of the dumped rows.
+    key: Vec<String>,
 }
 
 /// Every row of every table of `db` as `INSERT` statements, one per line: parents before
@@ -216,7 +244,11 @@ pub(crate) async fn dump(db: &TestDatabase, header: &str) -> String {
         out.push_str(&format!("-- {line}\n"));
     }
     for table in db.tables().await {
-        let (columns, identity, key) = db.columns(&table).await;
+        let Columns {
+            columns,
+            identity,
+            key,
+        } = db.columns(&table).await;
         let names: Vec<String> = columns.iter().map(|(c, _)| format!("\"{c}\"")).collect();
         let values: Vec<&str> = columns.iter().map(|(_, r)| r.as_str()).collect();
         let order = if key.is_empty() {
@@ -277,13 +309,7 @@ pub(crate) async fn load(target: &TestDatabase, backend: Backend, version: i64, 
                 script.push_str(&format!("DELETE FROM \"{table}\";\n"));
             }
             script.push_str("DELETE FROM sqlite_sequence;\nPRAGMA foreign_keys = ON;\n");
-            let sql = AssertSqlSafe(script);
-            if let Db::Sqlite(pool) = &db {
-                sqlx::raw_sql(sql)
-                    .execute(pool)
-                    .await
-                    .expect("empty tables");
-            }
+            db.execute(&script).await;
         }
         Db::Postgres(_) => {
             let all: Vec<String> = tables.iter().map(|t| format!("\"{t}\"")).collect();
