@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, and `user ...` for operators.
+//! The command line: `serve` (the default), `migrate`, `backup`, and `user ...` for operators.
 
 use crate::app::{Node, open_store, shutdown_signal};
 use crate::config::{Config, KEYS_HELP, LogFormat};
@@ -30,6 +30,13 @@ pub enum Command {
     Serve,
     /// Bring the database schema up to date, then exit.
     Migrate,
+    /// Copy the SQLite database to FILE, consistently, while nodes serve. Never replaces a
+    /// file. A PostgreSQL database is backed up by its server's tools (docs/operations.md).
+    Backup {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -141,6 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Backup { file, json } => backup(&config, &file, json),
         Command::User(command) => user(config, command).await,
         Command::Client(command) => client(config, command).await,
         Command::Keys(KeysCommand::Rotate {
@@ -209,6 +217,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         (None, None) => node.serve(listener, shutdown_signal()).await,
         _ => anyhow::bail!("set both tls_cert_file and tls_key_file, or neither"),
     }
+}
+
+fn backup(config: &Config, file: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let url = &config.database_url;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!(
+            "keyward backup copies a SQLite database; this one is on PostgreSQL, whose server \
+             owns its backups: take them with pg_dump -Fc (or base backups and WAL archiving), and \
+             keep the master key (key_file or secret_key) with them. See docs/operations.md, \
+             \"Backups and restore\"."
+        );
+    }
+    let report = keyward_store_sqlite::backup(url, file)?;
+    let view = serde_json::json!({
+        "source": report.source,
+        "file": report.file,
+        "bytes": report.bytes,
+        "integrity_check": "ok",
+    });
+    print_report(json, &view, |_| {
+        println!(
+            "backed up {} to {} ({} bytes, integrity check ok); keep the master key with it",
+            report.source.display(),
+            report.file.display(),
+            report.bytes
+        );
+    })
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {

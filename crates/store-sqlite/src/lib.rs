@@ -17,6 +17,7 @@ macro_rules! user_columns {
 
 mod accounts;
 mod audit;
+mod backup;
 mod billing;
 mod db;
 mod deletion;
@@ -30,6 +31,8 @@ mod resources;
 mod rows;
 #[cfg(test)]
 mod tests;
+
+pub use backup::{BackupError, BackupReport, backup};
 
 use async_trait::async_trait;
 use db::{Cols, all_rows, execute, first_row};
