@@ -263,10 +263,23 @@ fn check_unit() {
     }
 }
 
+/// The installed binary as the keyward user (setpriv), with the packaged configuration, in a
+/// mount namespace where, as under the unit's `ProtectSystem=strict` and `ReadWritePaths=`, the
+/// whole file system is read-only except the state directory: what the service writes anywhere
+/// else fails here too.
 fn start_as_keyward(port: u16, logs: &Path) -> Child {
     let log = std::fs::File::create(logs).expect("log file");
-    Command::new("setpriv")
-        .args(["--reuid=keyward", "--regid=keyward", "--init-groups", "--"])
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(r#"mount --bind "$1" "$1" && mount -o remount,bind,ro / && shift && exec "$@""#)
+        .args(["sh", STATE_DIR])
+        .args([
+            "setpriv",
+            "--reuid=keyward",
+            "--regid=keyward",
+            "--init-groups",
+            "--",
+        ])
         .args([BINARY, "--config", CONFIG])
         .current_dir(STATE_DIR)
         .env_clear()
@@ -276,7 +289,7 @@ fn start_as_keyward(port: u16, logs: &Path) -> Child {
         .stdout(log.try_clone().expect("log file"))
         .stderr(log)
         .spawn()
-        .expect("start keyward with setpriv")
+        .expect("start keyward with unshare and setpriv")
 }
 
 async fn wait_ready(port: u16, server: &mut Child, logs: &Path) {
