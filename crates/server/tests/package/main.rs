@@ -104,6 +104,22 @@ async fn the_package_installs_runs_as_keyward_and_purges_clean() {
         user.uid,
         "the keyward user made the database"
     );
+    // Nothing else there: the node took the postinst's key (key_file) instead of making one.
+    let mut state: Vec<String> = std::fs::read_dir(STATE_DIR)
+        .expect("read the state directory")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    state.retain(|name| !name.starts_with("keyward.db"));
+    assert!(
+        state.is_empty(),
+        "unexpected files in {STATE_DIR}: {state:?}"
+    );
 
     // Installing again (dpkg's upgrade path through the postinst) keeps the master key.
     run(Command::new("dpkg").arg("-i").arg(&deb));
