@@ -9,7 +9,8 @@
 # them as skipped, never as passed; they run here (`-- --ignored`) when what they need is found, or
 # required (KEYWARD_REQUIRE_BROWSER=1: then a missing browser fails them). Likewise the stock-client
 # tests with the Node harness (clients/node/node_modules and examples/mcp-server/node_modules;
-# KEYWARD_REQUIRE_STOCK_CLIENTS=1).
+# KEYWARD_REQUIRE_STOCK_CLIENTS=1). And the Debian package test, which builds the package with
+# cargo-deb and installs it with dpkg, so it needs root (KEYWARD_REQUIRE_PACKAGE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,16 @@ if [[ "${KEYWARD_REQUIRE_STOCK_CLIENTS:-}" == 1 ]] \
   echo "stock-client tests: on"
 else
   echo "stock-client tests: skipped (run npm ci in clients/node and in examples/mcp-server)"
+fi
+
+# The Debian package test (crates/server/tests/package) installs the package on this machine (and
+# refuses to where a keyward package or its directories already exist), then purges it.
+if [[ "${KEYWARD_REQUIRE_PACKAGE:-}" == 1 ]] || { [[ "$(id -u)" == 0 ]] \
+    && command -v dpkg >/dev/null && cargo deb --version >/dev/null 2>&1; }; then
+  ignored_tests+=(package)
+  echo "package test: on"
+else
+  echo "package test: skipped (needs root, dpkg and cargo-deb: the version in .ci/run)"
 fi
 
 cargo fmt --all --check

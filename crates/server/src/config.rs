@@ -213,4 +213,38 @@ mod tests {
         assert_eq!(config.admin_password.as_deref(), Some("12345678"));
         assert_eq!(config.trusted_proxies.len(), 2);
     }
+
+    /// The Debian package's /etc/keyward/keyward.toml loads, sets what the package relies on, and
+    /// documents every key (a new key fails this until the file says what it does).
+    #[test]
+    fn the_packaged_configuration_loads_and_documents_every_key() {
+        let text = include_str!("../debian/keyward.toml");
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .expect("the packaged configuration loads");
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite:///var/lib/keyward/keyward.db");
+        assert_eq!(config.key_file, "/etc/keyward/master.key");
+        assert_eq!(config.public_url, None);
+
+        let serde_json::Value::Object(keys) =
+            serde_json::to_value(Config::default()).expect("config as JSON")
+        else {
+            panic!("the configuration is a map");
+        };
+        // Never serialized, but keys all the same.
+        let secret_keys = ["admin_password", "secret_key"];
+        for key in keys.keys().map(String::as_str).chain(secret_keys) {
+            let documented = text.lines().any(|line| {
+                let line = line.trim_start_matches(['#', ' ']);
+                line.strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            });
+            assert!(
+                documented,
+                "debian/keyward.toml does not show the key {key}"
+            );
+        }
+    }
 }
