@@ -129,8 +129,10 @@ mod tests {
 
     #[test]
     fn the_endpoint_is_a_base_url() {
-        let mut config = Config::default();
-        config.otlp_endpoint = Some("http://127.0.0.1:4318/".into());
+        let mut config = Config {
+            otlp_endpoint: Some("http://127.0.0.1:4318/".into()),
+            ..Config::default()
+        };
         assert_eq!(
             traces_url(&config).as_deref(),
             Some("http://127.0.0.1:4318/v1/traces")

@@ -115,11 +115,7 @@ async fn entries_made_through_the_api_are_exported_in_order_and_resume_after_an_
     let line: Value = serde_json::from_str(&line).expect("JSON line");
     assert_eq!(line["action"], "user.signed_in");
     assert!(line["id"].as_i64().expect("id") > last);
-    let status = Command::new("kill")
-        .args(["-TERM", &follower.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    crate::served::terminate(follower.id());
     assert!(
         follower.wait().expect("exit").success(),
         "SIGTERM ends it cleanly"

@@ -274,3 +274,81 @@ async fn the_dashboard_queries_only_metrics_that_metrics_exposes() {
         );
     }
 }
+
+/// `value`, or 0 when the series does not exist yet.
+fn count(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    value(text, name, labels).unwrap_or(0.0)
+}
+
+/// In-process, where every test shares one recorder: counters only grow, so each must have
+/// grown by at least what this test did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_and_second_factor_logins_are_counted() {
+    use crate::fakes::{CLIENT_ID, CLIENT_SECRET, FakeServer, Grant};
+    use crate::two_factor::enrol;
+
+    let fakes = FakeServer::start().await;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let res = admin
+        .put(app.url("/api/admin/settings"))
+        .json(&json!({"github_enabled": true, "github_client_id": CLIENT_ID, "github_client_secret": CLIENT_SECRET, "github_web_base": fakes.base, "github_api_base": fakes.base}))
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(res.status(), StatusCode::OK);
+    let github_login = |client: reqwest::Client| {
+        let (app, fakes) = (&app, &fakes);
+        async move {
+            let (_, state) = get_json(&client, &app.url("/api/oauth/state")).await;
+            let code = fakes.issue_code(Grant {
+                subject: "9901".into(),
+                login: "counted".into(),
+                ..Grant::default()
+            });
+            let url = format!(
+                "/api/oauth/github?code={code}&state={}",
+                state["data"].as_str().expect("state")
+            );
+            get_json(&client, &app.url(&url)).await.1
+        }
+    };
+    let (owner, _) = app.user("gh-counted").await;
+    assert_eq!(github_login(owner.clone()).await["message"], "bind");
+    // The TOTP step of the enrolment is spent: the login's second factor is a recovery code.
+    let (_, recovery) = enrol(&app, &owner).await;
+
+    let before = metrics(&app).await;
+    let browser = app.client();
+    let body = github_login(browser.clone()).await;
+    assert_eq!(body["data"]["require_2fa"], true, "{body}");
+    let (_, body) = post_json(
+        &browser,
+        &app.url("/api/user/login/2fa"),
+        json!({"code": "000000"}),
+    )
+    .await;
+    assert_eq!(body["success"], false);
+    let (_, body) = post_json(
+        &browser,
+        &app.url("/api/user/login/2fa"),
+        json!({"code": recovery[0]}),
+    )
+    .await;
+    assert_eq!(body["success"], true, "{body}");
+    let after = metrics(&app).await;
+
+    let logins = "keyward_logins_total";
+    for (method, result) in [
+        ("upstream:github", "second_factor_required"),
+        ("second_factor", "wrong_second_factor"),
+        ("second_factor", "ok"),
+    ] {
+        let labels = [("method", method), ("result", result)];
+        assert!(
+            count(&after, logins, &labels) >= count(&before, logins, &labels) + 1.0,
+            "{method} {result} not counted: {after}"
+        );
+    }
+    app.stop().await;
+}

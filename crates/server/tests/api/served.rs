@@ -67,11 +67,7 @@ impl Served {
 
     /// Stops it as an operator does (SIGTERM) and waits for a clean exit.
     pub async fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        terminate(self.child.id());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -89,4 +85,13 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends SIGTERM to `pid`, through the shell's own `kill` (no dependency on procps).
+pub fn terminate(pid: u32) {
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .expect("sh");
+    assert!(status.success(), "kill -TERM {pid}");
 }
