@@ -87,6 +87,16 @@ pub fn tracer_provider(config: &Config) -> anyhow::Result<Option<SdkTracerProvid
 
 /// Installs the process's subscriber: the log output, and the OTLP layer when configured.
 pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
+    let (subscriber, telemetry) = subscriber(config)?;
+    subscriber
+        .try_init()
+        .context("installing the log subscriber")?;
+    Ok(telemetry)
+}
+
+/// The subscriber for `config`. Without OTLP it has no OTLP layer at all: not even an empty
+/// `Option` layer, which would count as interested in every callsite and enable the trace spans.
+fn subscriber(config: &Config) -> anyhow::Result<(tracing::Dispatch, Telemetry)> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"))
@@ -100,17 +110,18 @@ pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
         LogFormat::Text => fmt.with_filter(filter).boxed(),
     };
     let provider = tracer_provider(config)?;
-    let otlp = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("keyward"))
-            .with_filter(Targets::new().with_target(TRACE_TARGET, tracing::Level::TRACE))
-    });
-    tracing_subscriber::registry()
-        .with(fmt)
-        .with(otlp)
-        .try_init()
-        .context("installing the log subscriber")?;
-    Ok(Telemetry { provider })
+    let logs = tracing_subscriber::registry().with(fmt);
+    let dispatch = match &provider {
+        Some(provider) => tracing::Dispatch::new(
+            logs.with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(provider.tracer("keyward"))
+                    .with_filter(Targets::new().with_target(TRACE_TARGET, tracing::Level::TRACE)),
+            ),
+        ),
+        None => tracing::Dispatch::new(logs),
+    };
+    Ok((dispatch, Telemetry { provider }))
 }
 
 #[cfg(test)]
@@ -125,6 +136,28 @@ mod tests {
         assert!(tracer_provider(&config).expect("blank is off").is_none());
         config.otlp_endpoint = Some("ftp://collector".into());
         assert!(tracer_provider(&config).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn trace_spans_exist_only_for_the_otlp_layer_and_never_reach_the_log() {
+        // Off: the trace target is disabled (the log filter turns it off), logs are not.
+        let (off, telemetry) = subscriber(&Config::default()).expect("subscriber");
+        assert!(!telemetry.exporting());
+        tracing::dispatcher::with_default(&off, || {
+            assert!(tracing::info_span!(target: TRACE_TARGET, "request").is_disabled());
+            assert!(!tracing::info_span!("a log span").is_disabled());
+        });
+        // On (a loopback port nobody listens on): the same callsite is enabled.
+        let config = Config {
+            otlp_endpoint: Some("http://127.0.0.1:9".into()),
+            ..Config::default()
+        };
+        let (on, telemetry) = subscriber(&config).expect("subscriber");
+        assert!(telemetry.exporting());
+        tracing::dispatcher::with_default(&on, || {
+            assert!(!tracing::info_span!(target: TRACE_TARGET, "request").is_disabled());
+        });
+        telemetry.shutdown().await;
     }
 
     #[test]
