@@ -116,7 +116,7 @@ fn subscriber(config: &Config) -> anyhow::Result<(tracing::Dispatch, Telemetry)>
             logs.with(
                 tracing_opentelemetry::layer()
                     .with_tracer(provider.tracer("keyward"))
-                    .with_filter(Targets::new().with_target(TRACE_TARGET, tracing::Level::TRACE)),
+                    .with_filter(Targets::new().with_target(TRACE_TARGET, tracing::Level::INFO)),
             ),
         ),
         None => tracing::Dispatch::new(logs),
