@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod secret;
 pub mod settings;
 pub mod store;
+pub mod telemetry;
 #[cfg(test)]
 mod test_support;
 pub mod user_agent;

@@ -75,10 +75,11 @@ impl RateLimiter {
                 ))
                 .into());
             }
-            for (&(_, limit), count) in batch.iter().zip(counts) {
+            for (&(key, limit), count) in batch.iter().zip(counts) {
                 if let Some((count, since)) = count
                     && count >= limit.max
                 {
+                    crate::telemetry::throttle_refusal(key);
                     return Err(exceeded(since, limit, now));
                 }
             }
@@ -102,6 +103,7 @@ impl RateLimiter {
         for (key, limit) in keys.iter().filter(|(_, l)| !l.is_off()) {
             let count = self.store.throttle_hit(key, limit.window_secs, now).await?;
             if count > limit.max {
+                crate::telemetry::throttle_refusal(key);
                 let since = self.window_start(key, *limit, now).await?;
                 return Err(exceeded(since, *limit, now));
             }
@@ -119,6 +121,7 @@ impl RateLimiter {
             let count = self.store.throttle_hit(key, limit.window_secs, at).await?;
             taken.push((key.clone(), *limit));
             if count > limit.max {
+                crate::telemetry::throttle_refusal(key);
                 let since = self.window_start(key, *limit, at).await?;
                 // A refused attempt does no work, so it takes no slot: only the attempts that
                 // ran stay counted, and slots given back by successes can be used again.

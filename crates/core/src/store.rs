@@ -193,6 +193,10 @@ pub trait MaintenanceStore: Send + Sync + 'static {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Sessions live at `now` that have passed every factor (pending second-factor steps are
+    /// not counted): the `keyward_active_sessions` gauge, read once per scrape.
+    async fn count_live_sessions(&self, now: UnixTime) -> StoreResult<i64>;
+
     /// Deletes expired sessions, codes (device codes included) and tokens and stale throttle
     /// windows; returns rows removed.
     async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64>;
@@ -546,6 +550,9 @@ pub trait AuditStore: Send + Sync + 'static {
         filter: &AuditFilter<'_>,
         page: Page,
     ) -> StoreResult<Vec<AuditEntry>>;
+    /// Up to `limit` records with an id above `after`, oldest first: what `keyward audit
+    /// export` streams, resuming where it stopped.
+    async fn audit_after(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// Which audit records a listing shows; `None` (or the default) does not narrow.

@@ -98,7 +98,16 @@ impl Node {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Before anything else: a bad CA file is a start-up error, not a failed login later.
         let outbound_roots = outbound_roots(config.outbound_ca_file.as_deref())?;
-        let store = open_store(&config.database_url, config.database_max_connections).await?;
+        let mut store = open_store(&config.database_url, config.database_max_connections).await?;
+        if crate::telemetry::traces_url(&config).is_some() {
+            // Only when tracing: otherwise the store is called directly, with no wrapper.
+            let system = if config.database_url.starts_with("sqlite:") {
+                "sqlite"
+            } else {
+                "postgresql"
+            };
+            store = Arc::new(crate::traced_store::TracedStore::new(store, system));
+        }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let hasher = PasswordHasher::new().context("setting up password hashing")?;
         let policy = LoginPolicy {

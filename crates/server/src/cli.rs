@@ -1,7 +1,8 @@
 //! The command line: `serve` (the default), `migrate`, `backup`, and `user ...` for operators.
 
 use crate::app::{Node, open_store, shutdown_signal};
-use crate::config::{Config, KEYS_HELP, LogFormat};
+use crate::audit_export::Export;
+use crate::config::{Config, KEYS_HELP};
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use keyward_core::model::ClientStatus;
@@ -9,9 +10,10 @@ use keyward_core::model::{Role, User, UserStatus};
 use keyward_core::oauth::apps::{AppForm, AppPolicy, Review};
 use keyward_core::oidc::SigningAlg;
 use keyward_core::store::{Page, UserPatch};
+use keyward_core::{Clock as _, SystemClock};
 use keyward_web::account::view::UserView;
 use keyward_web::apps::AppView;
-use std::io::{IsTerminal as _, Read as _};
+use std::io::Read as _;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -46,6 +48,23 @@ pub enum Command {
     /// Manage id_token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write every audit record as one JSON object per line to standard output, in id order.
+    Export {
+        /// Only records with a larger id: the `id` of the last line already read.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+        after: i64,
+        /// Keep polling for new records (a second behind, so that none is ever skipped) until
+        /// SIGINT or SIGTERM.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +170,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { file, json } => backup(&config, &file, json),
         Command::User(command) => user(config, command).await,
         Command::Client(command) => client(config, command).await,
+        Command::Audit(AuditCommand::Export { after, follow }) => {
+            audit_export(config, Export { after, follow }).await
+        }
         Command::Keys(KeysCommand::Rotate {
             alg,
             activate_after,
@@ -176,22 +198,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log_level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let telemetry = crate::telemetry::init(&config)?;
+    let result = run_node(config).await;
+    // Also after a failed start: the spans of what did happen still reach the collector.
+    telemetry.shutdown().await;
+    result
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    init_logging(&config);
+async fn run_node(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -244,6 +259,32 @@ fn backup(config: &Config, file: &std::path::Path, json: bool) -> anyhow::Result
             report.bytes
         );
     })
+}
+
+/// `keyward audit export`. Needs the database only, not the master key.
+async fn audit_export(config: Config, export: Export) -> anyhow::Result<()> {
+    let store = open_store(&config.database_url, 1).await?;
+    let clock = SystemClock;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let result = crate::audit_export::run(
+        store.as_ref(),
+        export,
+        || clock.now(),
+        &mut out,
+        shutdown_signal(),
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        // The reader went away (`| head`): that ends the export, it is not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.context("exporting the audit log")),
+    }
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {

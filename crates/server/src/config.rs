@@ -42,6 +42,10 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   outbound_ca_file               PEM bundle of CAs trusted, besides the system roots, by
                                  every outbound https call (upstream logins,
                                  client documents)                     [none]
+  otlp_endpoint                  OpenTelemetry collector base URL, e.g. http://127.0.0.1:4318:
+                                 send traces over OTLP/HTTP (protobuf) to <url>/v1/traces;
+                                 one span per request and one per store call   [off]
+  otlp_service_name              service.name of those traces          [keyward]
 The file is --config FILE, else $KEYWARD_CONFIG, else ./keyward.toml when it exists.";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +87,11 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// PEM bundle of extra CA certificates for outbound https (private CAs, test CAs).
     pub outbound_ca_file: Option<String>,
+    /// Base URL of an OpenTelemetry collector's OTLP/HTTP receiver; unset, no traces are sent
+    /// and no exporter is built.
+    #[serde(default, deserialize_with = "text")]
+    pub otlp_endpoint: Option<String>,
+    pub otlp_service_name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +130,8 @@ impl Default for Config {
             tls_key_file: None,
             request_timeout_secs: 30,
             outbound_ca_file: None,
+            otlp_endpoint: None,
+            otlp_service_name: "keyward".into(),
         }
     }
 }

@@ -42,4 +42,14 @@ impl AuditStore for PostgresStore {
             .bind(page.offset);
         fetch_all(self.pool(), query, audit_entry_from_row).await
     }
+
+    async fn audit_after(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let query = sqlx::query(
+            "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip FROM audit_log \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit);
+        fetch_all(self.pool(), query, audit_entry_from_row).await
+    }
 }

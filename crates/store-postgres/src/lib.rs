@@ -257,6 +257,16 @@ impl MaintenanceStore for PostgresStore {
         execute(&self.pool, sqlx::query("SELECT 1")).await.map(drop)
     }
 
+    async fn count_live_sessions(&self, now: UnixTime) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND mfa_pending = 0",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
     async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64> {
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now);
         let windows = sqlx::query("DELETE FROM throttle WHERE window_start <= $1 - $2")

@@ -48,4 +48,13 @@ impl AuditStore for SqliteStore {
             audit_entry_from_row,
         )
     }
+
+    async fn audit_after(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        self.read_all(
+            "SELECT id, at, actor_id, actor_pseudonym, action, target, detail, ip \
+             FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+            params![after, limit],
+            audit_entry_from_row,
+        )
+    }
 }

@@ -197,6 +197,15 @@ impl MaintenanceStore for SqliteStore {
         })
     }
 
+    async fn count_live_sessions(&self, now: UnixTime) -> StoreResult<i64> {
+        self.read_one(
+            "SELECT COUNT(*) FROM sessions WHERE expires_at > ?1 AND mfa_pending = 0",
+            [now],
+            |row| row.get(0),
+        )
+        .map(Option::unwrap_or_default)
+    }
+
     async fn purge_expired(&self, now: UnixTime, throttle_window: i64) -> StoreResult<u64> {
         // A transaction per statement: a write on the token path waits for one delete, not for
         // the whole purge.

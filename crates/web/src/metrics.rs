@@ -1,13 +1,17 @@
 //! Prometheus metrics at `/metrics`: requests by route template (never the raw path, to keep
-//! label cardinality bounded), status and latency.
+//! label cardinality bounded), status and latency; the business metrics the core counts
+//! (`keyward_core::telemetry`); and the active sessions, read from the store at each scrape.
 
-use axum::extract::{MatchedPath, Request};
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use keyward_core::telemetry;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
+use tracing::Instrument as _;
 
 /// The process-wide recorder, installed on first use (one per process, however many routers a
 /// test starts).
@@ -27,6 +31,7 @@ fn handle() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            describe();
             Some(handle)
         })
         .as_ref()
@@ -39,8 +44,23 @@ pub async fn track(request: Request, next: Next) -> Response {
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
     let method = request.method().as_str().to_owned();
+    // The request's span for OTLP: the route template, never the raw path or query (they
+    // carry codes and tokens). Disabled, as it is unless OTLP is on, it is `Span::none()`.
+    let span = tracing::info_span!(
+        target: telemetry::TRACE_TARGET,
+        "request",
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+        http.route = path.as_str(),
+        http.request.method = method.as_str(),
+        http.response.status_code = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        span.record("otel.name", format!("{method} {path}"));
+    }
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
     let status = response.status().as_u16().to_string();
     if handle().is_some() {
         let labels = [("method", method), ("path", path), ("status", status)];
@@ -51,10 +71,38 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// The `# HELP` lines.
+fn describe() {
+    metrics::describe_counter!(
+        telemetry::TOKEN_GRANTS,
+        "Token endpoint answers by grant_type and result (ok or the OAuth error code)"
+    );
+    metrics::describe_counter!(
+        telemetry::LOGINS,
+        "Sign-ins by method and result (ok, second_factor_required, or why refused)"
+    );
+    metrics::describe_counter!(
+        telemetry::THROTTLE_REFUSALS,
+        "Attempts refused by a rate limit, by the limit's kind"
+    );
+    metrics::describe_gauge!(
+        telemetry::ACTIVE_SESSIONS,
+        "Live, fully signed-in sessions (read from the database at scrape time)"
+    );
+}
+
 /// `GET /metrics`.
-pub async fn render() -> Response {
+pub async fn render(State(state): State<AppState>) -> Response {
     match handle() {
         Some(handle) => {
+            // One count per scrape, from the database every node shares, so the gauge is the
+            // same whichever node is scraped; a failed read keeps the last value.
+            match state.store.count_live_sessions(state.accounts.now()).await {
+                Ok(count) => {
+                    metrics::gauge!(telemetry::ACTIVE_SESSIONS).set(count as f64);
+                }
+                Err(e) => tracing::warn!(error = %e, "active sessions not counted"),
+            }
             handle.run_upkeep();
             let mut response = handle.render().into_response();
             response.headers_mut().insert(

@@ -7,6 +7,7 @@ use crate::audit::{self, action};
 use crate::clock::UnixTime;
 use crate::model::{AuditEntry, User, UserId};
 use crate::store::{Page, UserAuditQuery};
+use crate::telemetry::{self, LoginMethod};
 
 /// At most this many records per page of activity.
 pub const MAX_PAGE_SIZE: i64 = 50;
@@ -108,6 +109,16 @@ impl Accounts {
             Some(provider) => format!("{}:{provider}", method.as_str()),
             None => method.as_str().to_owned(),
         };
+        let counted = match provider {
+            Some(provider) => LoginMethod::Upstream(provider),
+            None => LoginMethod::Named(method.as_str()),
+        };
+        let result = if Self::second_factor_due(user, method) {
+            "second_factor_required"
+        } else {
+            "ok"
+        };
+        telemetry::login(counted, result);
         let detail = serde_json::json!({
             "method": label,
             "user_agent": truncate(&client.user_agent, 256),
@@ -149,6 +160,7 @@ impl Accounts {
         reason: &'static str,
         client: &ClientInfo,
     ) {
+        telemetry::login(LoginMethod::Named("password"), reason);
         let detail = serde_json::json!({
             "login": truncate(login, 64),
             "reason": reason,

@@ -9,6 +9,7 @@ use crate::model::{Identity, NewUser, Role, UpstreamState, User, UserId};
 use crate::secret::{ALPHANUMERIC, SecretHash, random_string};
 use crate::settings::Settings;
 use crate::store::{Conflict, StoreError, Unlink};
+use crate::telemetry::{self, LoginMethod};
 
 /// Who an upstream provider says the user is (see `keyward-upstream`).
 #[derive(Debug, Clone)]
@@ -175,18 +176,43 @@ impl Accounts {
             .await?;
         match intent {
             Intent::Bind(user_id) => self.bind(user_id, owner, identity, ip).await,
-            Intent::Login => match owner {
-                Some(linked) => {
-                    let user = self.enabled_user(linked.user_id).await?;
-                    self.store.record_login(user.id, self.clock.now()).await?;
-                    Ok(Outcome::LoggedIn(user))
+            Intent::Login => {
+                let outcome = self
+                    .upstream_login(owner, identity, registration, aff_code, ip)
+                    .await;
+                // A success is counted with its sign-in record, on the one login path.
+                if let Err(e) = &outcome {
+                    let reason = match e {
+                        FederationError::RegistrationClosed => "registration_closed",
+                        FederationError::UserDisabled => "account_disabled",
+                        _ => "error",
+                    };
+                    telemetry::login(LoginMethod::Upstream(&identity.provider), reason);
                 }
-                None if !registration.allowed => Err(FederationError::RegistrationClosed),
-                None => {
-                    self.register_federated(identity, registration, aff_code, ip)
-                        .await
-                }
-            },
+                outcome
+            }
+        }
+    }
+
+    async fn upstream_login(
+        &self,
+        owner: Option<Identity>,
+        identity: &FederatedIdentity,
+        registration: RegistrationPolicy,
+        aff_code: Option<&str>,
+        ip: &str,
+    ) -> Result<Outcome, FederationError> {
+        match owner {
+            Some(linked) => {
+                let user = self.enabled_user(linked.user_id).await?;
+                self.store.record_login(user.id, self.clock.now()).await?;
+                Ok(Outcome::LoggedIn(user))
+            }
+            None if !registration.allowed => Err(FederationError::RegistrationClosed),
+            None => {
+                self.register_federated(identity, registration, aff_code, ip)
+                    .await
+            }
         }
     }
 

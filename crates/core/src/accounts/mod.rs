@@ -326,6 +326,27 @@ impl Accounts {
         client: &ClientInfo,
         settings: &Settings,
     ) -> Result<User, AccountError> {
+        let result = self.check_password(login, password, client, settings).await;
+        // Successes and wrong credentials are counted with their audit records; these are the
+        // refusals that have none.
+        let refused = match &result {
+            Err(AccountError::Throttled { .. }) => Some("throttled"),
+            Err(AccountError::PasswordLoginClosed) => Some("password_login_closed"),
+            _ => None,
+        };
+        if let Some(reason) = refused {
+            crate::telemetry::login(crate::telemetry::LoginMethod::Named("password"), reason);
+        }
+        result
+    }
+
+    async fn check_password(
+        &self,
+        login: &str,
+        password: &str,
+        client: &ClientInfo,
+        settings: &Settings,
+    ) -> Result<User, AccountError> {
         if !settings.password_login_enabled {
             return Err(AccountError::PasswordLoginClosed);
         }

@@ -22,6 +22,7 @@ use crate::model::{
 };
 use crate::secret::{Secret, SecretHash, random_bytes};
 use crate::store::{Conflict, Store, StoreError, Unlink};
+use crate::telemetry::{self, LoginMethod};
 use serde_json::Value;
 use std::sync::Arc;
 use webauthn_rs::prelude::{
@@ -102,6 +103,30 @@ pub enum PasskeyError {
     /// Stored state the library cannot read back: ours, not the user's.
     #[error("passkey state unusable: {0}")]
     State(String),
+}
+
+impl PasskeyError {
+    /// Why a passkey sign-in was refused, as the `result` label of the login metric says it.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Unavailable => "unavailable",
+            Self::NoChallenge => "no_challenge",
+            Self::Rejected => "rejected",
+            Self::UnknownCredential => "unknown_credential",
+            Self::CounterRegression => "counter_regression",
+            Self::Malformed => "malformed",
+            Self::Disabled => "account_disabled",
+            Self::Throttled { .. } => "throttled",
+            Self::SignInAgain
+            | Self::AlreadyRegistered
+            | Self::TooMany
+            | Self::LastWayIn
+            | Self::NotFound
+            | Self::InvalidName
+            | Self::Rank => "refused",
+            Self::Store(_) | Self::State(_) => "error",
+        }
+    }
 }
 
 impl From<LimitError> for PasskeyError {
@@ -324,6 +349,20 @@ impl Passkeys {
     /// Finishes a sign-in: the account whose passkey signed this browser's challenge, with the
     /// user verified (both factors). The caller opens the session through the one login path.
     pub async fn finish_sign_in(
+        &self,
+        challenge: &str,
+        response: Value,
+        ip: &str,
+    ) -> Result<User, PasskeyError> {
+        let result = self.identify(challenge, response, ip).await;
+        // A success is counted with its audit record, on the one login path.
+        if let Err(e) = &result {
+            telemetry::login(LoginMethod::Named("passkey"), e.reason());
+        }
+        result
+    }
+
+    async fn identify(
         &self,
         challenge: &str,
         response: Value,

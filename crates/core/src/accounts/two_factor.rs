@@ -14,6 +14,7 @@ use crate::oidc::MasterKey;
 use crate::secret::{SecretHash, random_bytes, random_string};
 use crate::settings::{Settings, SettingsCache};
 use crate::store::{Store, StoreError, UserPatch};
+use crate::telemetry::{self, LoginMethod};
 use std::sync::Arc;
 use totp_rs::{Builder, Totp};
 
@@ -330,6 +331,15 @@ impl TwoFactor {
                 self.require_code(user, code),
             )
             .await;
+        let counted = match &outcome {
+            Ok(()) => Some("ok"),
+            Err(TwoFactorError::WrongCode) => Some("wrong_second_factor"),
+            Err(TwoFactorError::Throttled { .. }) => Some("throttled"),
+            Err(_) => None,
+        };
+        if let Some(result) = counted {
+            telemetry::login(LoginMethod::Named("second_factor"), result);
+        }
         if matches!(outcome, Err(TwoFactorError::WrongCode)) {
             let detail = serde_json::json!({
                 "login": user.username,

@@ -201,6 +201,17 @@ impl TokenService {
         request: &TokenRequest,
         ip: &str,
     ) -> Result<IssuedTokens, TokenError> {
+        let result = self.throttled_grant(request, ip).await;
+        // Every answer, a refusal by the throttle included, counted once by grant and result.
+        crate::telemetry::token_grant(&request.grant, &result);
+        result
+    }
+
+    async fn throttled_grant(
+        &self,
+        request: &TokenRequest,
+        ip: &str,
+    ) -> Result<IssuedTokens, TokenError> {
         let settings = self.settings.get().await?;
         let budget = FailureBudget::new(&settings, &request.client.client_id, ip);
         budget.check(&self.limits).await?;

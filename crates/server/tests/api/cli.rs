@@ -135,6 +135,8 @@ fn help_documents_every_fixed_configuration_name() {
         "admin_username",
         "admin_password",
         "outbound_ca_file",
+        "otlp_endpoint",
+        "otlp_service_name",
         "KEYWARD_",
     ] {
         assert!(text.contains(key), "--help does not mention {key}");
