@@ -21,6 +21,7 @@ use async_trait::async_trait;
 
 mod deletion;
 pub use deletion::{AccountDeletion, AuditRewrite, DeletionOutcome, DeletionStore};
+pub mod schema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
