@@ -78,7 +78,10 @@ mod tests {
         let b = vec![Value::Integer(2), Value::Null];
         assert_eq!(sum(&[a.clone(), b.clone()]), sum(&[b.clone(), a.clone()]));
         assert_ne!(sum(&[a.clone(), b.clone()]), sum(&[a.clone()]));
-        assert_ne!(sum(&[a.clone()]), sum(&[vec![Value::Integer(1), Value::Text("b".into())]]));
+        assert_ne!(
+            sum(&[a.clone()]),
+            sum(&[vec![Value::Integer(1), Value::Text("b".into())]])
+        );
         // The same bytes as text and as a blob, or split differently, are different rows.
         assert_ne!(
             sum(&[vec![Value::Text("ab".into())]]),

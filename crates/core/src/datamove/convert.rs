@@ -75,10 +75,18 @@ mod tests {
             (Value::Real(10.0), Kind::Integer, Value::Integer(10)),
             (Value::Real(-3.0), Kind::Integer, Value::Integer(-3)),
             (Value::Null, Kind::Uuid, Value::Null),
-            (Value::Bytes(vec![1, 2]), Kind::Bytes, Value::Bytes(vec![1, 2])),
+            (
+                Value::Bytes(vec![1, 2]),
+                Kind::Bytes,
+                Value::Bytes(vec![1, 2]),
+            ),
         ];
         for (from, kind, to) in cases {
-            assert_eq!(convert(from.clone(), kind), Ok(to), "{from:?} into {kind:?}");
+            assert_eq!(
+                convert(from.clone(), kind),
+                Ok(to),
+                "{from:?} into {kind:?}"
+            );
         }
     }
 

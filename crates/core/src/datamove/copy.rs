@@ -101,7 +101,8 @@ pub async fn check_source(
                 break;
             }
             for row in rows {
-                let (Some(Value::Text(name)), Some(Value::Bytes(sealed))) = (row.first(), row.get(1))
+                let (Some(Value::Text(name)), Some(Value::Bytes(sealed))) =
+                    (row.first(), row.get(1))
                 else {
                     continue;
                 };
@@ -260,7 +261,10 @@ fn describe_key(table: &Table, row: &Row) -> String {
                 Value::Integer(n) => n.to_string(),
                 Value::Real(r) => r.to_string(),
                 Value::Text(s) => format!("'{s}'"),
-                Value::Bytes(b) => format!("x'{}'", b.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                Value::Bytes(b) => format!(
+                    "x'{}'",
+                    b.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                ),
                 Value::Bool(b) => b.to_string(),
                 Value::Uuid(u) => u.to_string(),
             };
@@ -280,12 +284,18 @@ fn same_shape(source: &[Table], target: &[Table]) -> Result<(), MoveError> {
             Some(o) => {
                 for c in &t.columns {
                     if o.column(&c.name).is_none() {
-                        differences.push(format!("column {}.{} is only in the source", t.name, c.name));
+                        differences.push(format!(
+                            "column {}.{} is only in the source",
+                            t.name, c.name
+                        ));
                     }
                 }
                 for c in &o.columns {
                     if t.column(&c.name).is_none() {
-                        differences.push(format!("column {}.{} is only in the target", t.name, c.name));
+                        differences.push(format!(
+                            "column {}.{} is only in the target",
+                            t.name, c.name
+                        ));
                     }
                 }
             }

@@ -106,8 +106,7 @@ pub trait DumpRead: Send {
 #[async_trait]
 pub trait DumpWrite: DumpRead {
     /// Inserts `rows` of `columns` (values already of those columns' kinds), ids included.
-    async fn insert(&mut self, table: &Table, columns: &[String], rows: &[Row])
-    -> StoreResult<()>;
+    async fn insert(&mut self, table: &Table, columns: &[String], rows: &[Row]) -> StoreResult<()>;
     /// Moves `table`'s id counter to at least `high_water` and past every id it holds.
     async fn raise_id_high_water(&mut self, table: &Table, high_water: i64) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -106,9 +106,14 @@ mod tests {
     fn an_unknown_applied_version_is_a_newer_schema() {
         assert_eq!(state(&[1, 2, 3]).check_not_newer(), Ok(()));
         assert_eq!(state(&[]).check_not_newer(), Ok(()));
-        let err = state(&[1, 2, 3, 5, 4]).check_not_newer().expect_err("newer");
+        let err = state(&[1, 2, 3, 5, 4])
+            .check_not_newer()
+            .expect_err("newer");
         assert_eq!(err, SchemaError::Newer { found: 5, known: 3 });
-        assert!(err.to_string().contains("newer Keyward (schema 5; this release knows up to 3)"));
+        assert!(
+            err.to_string()
+                .contains("newer Keyward (schema 5; this release knows up to 3)")
+        );
     }
 
     #[test]
