@@ -367,6 +367,7 @@ impl DumpWrite for SqliteDump {
         // Without AUTOINCREMENT SQLite takes the next id after the highest present: nothing to
         // move. With it, `sqlite_sequence` holds the highest id ever handed out.
         if table.generated_id.is_none()
+            || high_water <= 0
             || !self
                 .table_sql(&table.name)?
                 .to_ascii_uppercase()
