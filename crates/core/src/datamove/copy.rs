@@ -312,3 +312,209 @@ fn same_shape(source: &[Table], target: &[Table]) -> Result<(), MoveError> {
         Err(MoveError::SchemaMismatch(differences.join("; ")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datamove::{Column, Kind};
+    use crate::store::StoreResult;
+    use crate::store::schema::{Migration, SchemaState};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// An in-memory database; `lossy` makes it drop every inserted row after the first.
+    struct Mem {
+        tables: Vec<(Table, Vec<Row>)>,
+        open: Option<(usize, Vec<usize>, usize)>,
+        lossy: bool,
+        committed: Arc<AtomicBool>,
+    }
+
+    fn table(name: &str, parents: &[&str], kind: Kind) -> Table {
+        Table {
+            name: name.into(),
+            columns: vec![
+                Column {
+                    name: "id".into(),
+                    kind: Kind::Integer,
+                },
+                Column {
+                    name: "flag".into(),
+                    kind,
+                },
+            ],
+            key: vec!["id".into()],
+            parents: parents.iter().map(|p| (*p).to_owned()).collect(),
+            generated_id: None,
+        }
+    }
+
+    fn mem(tables: Vec<(Table, Vec<Row>)>, lossy: bool) -> (Mem, Arc<AtomicBool>) {
+        let committed = Arc::new(AtomicBool::new(false));
+        let db = Mem {
+            tables,
+            open: None,
+            lossy,
+            committed: committed.clone(),
+        };
+        (db, committed)
+    }
+
+    #[async_trait::async_trait]
+    impl DumpRead for Mem {
+        async fn schema_state(&mut self) -> StoreResult<SchemaState> {
+            Ok(SchemaState {
+                applied: vec![1],
+                known: vec![Migration {
+                    version: 1,
+                    description: "one".into(),
+                }],
+            })
+        }
+        async fn tables(&mut self) -> StoreResult<Vec<Table>> {
+            Ok(self.tables.iter().map(|(t, _)| t.clone()).collect())
+        }
+        async fn count(&mut self, table: &Table) -> StoreResult<u64> {
+            let i = self.index(&table.name);
+            Ok(self.tables[i].1.len() as u64)
+        }
+        async fn open_table(&mut self, table: &Table, columns: &[String]) -> StoreResult<()> {
+            let i = self.index(&table.name);
+            let positions = columns
+                .iter()
+                .filter_map(|c| self.tables[i].0.columns.iter().position(|o| o.name == *c))
+                .collect();
+            self.open = Some((i, positions, 0));
+            Ok(())
+        }
+        async fn next_rows(&mut self, max: usize) -> StoreResult<Vec<Row>> {
+            let Some((i, positions, at)) = self.open.as_mut() else {
+                return Ok(Vec::new());
+            };
+            let rows: Vec<Row> = self.tables[*i]
+                .1
+                .iter()
+                .skip(*at)
+                .take(max)
+                .map(|row| positions.iter().map(|p| row[*p].clone()).collect())
+                .collect();
+            *at += rows.len();
+            Ok(rows)
+        }
+        async fn id_high_water(&mut self, _: &Table) -> StoreResult<Option<i64>> {
+            Ok(None)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl DumpWrite for Mem {
+        async fn insert(&mut self, table: &Table, _: &[String], rows: &[Row]) -> StoreResult<()> {
+            let i = self.index(&table.name);
+            let keep = if self.lossy { 1 } else { rows.len() };
+            self.tables[i].1.extend(rows.iter().take(keep).cloned());
+            Ok(())
+        }
+        async fn raise_id_high_water(&mut self, _: &Table, _: i64) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn commit(self: Box<Self>) -> StoreResult<()> {
+            self.committed.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    impl Mem {
+        fn index(&self, name: &str) -> usize {
+            self.tables
+                .iter()
+                .position(|(t, _)| t.name == name)
+                .expect("table")
+        }
+    }
+
+    fn source_rows() -> Vec<Row> {
+        (1..=3)
+            .map(|id| vec![Value::Integer(id), Value::Integer(id % 2)])
+            .collect()
+    }
+
+    async fn run(
+        target: Mem,
+        source_kind: Kind,
+        rows: Vec<Row>,
+    ) -> Result<Vec<TableReport>, MoveError> {
+        let (mut source, _) = mem(
+            vec![
+                (table("child", &["parent"], source_kind), Vec::new()),
+                (table("parent", &[], source_kind), rows),
+            ],
+            false,
+        );
+        let mut progress = |_: &str, _: u64, _: u64| {};
+        copy(&mut source, Box::new(target), &mut progress).await
+    }
+
+    fn target_tables() -> Vec<(Table, Vec<Row>)> {
+        vec![
+            (table("child", &["parent"], Kind::Bool), Vec::new()),
+            (table("parent", &[], Kind::Bool), Vec::new()),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_faithful_copy_is_verified_and_committed() {
+        let (target, committed) = mem(target_tables(), false);
+        let reports = run(target, Kind::Integer, source_rows())
+            .await
+            .expect("copied");
+        assert!(committed.load(Ordering::SeqCst));
+        let names: Vec<&str> = reports.iter().map(|r| r.table.as_str()).collect();
+        assert_eq!(names, ["parent", "child"], "parents first");
+        assert_eq!(reports[0].rows, 3);
+    }
+
+    #[tokio::test]
+    async fn a_target_that_loses_rows_fails_verification_and_is_not_committed() {
+        let (target, committed) = mem(target_tables(), true);
+        let err = run(target, Kind::Integer, source_rows())
+            .await
+            .expect_err("lossy");
+        assert!(
+            matches!(err, MoveError::Mismatch { ref table, source_rows: 3, target_rows: 1, .. } if table == "parent"),
+            "{err}"
+        );
+        assert!(!committed.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_value_that_does_not_convert_is_named_and_nothing_is_committed() {
+        let (target, committed) = mem(target_tables(), false);
+        let mut rows = source_rows();
+        rows[1][1] = Value::Integer(7);
+        let err = run(target, Kind::Integer, rows).await.expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "table parent, column flag, row with key (id = 2): the integer 7 cannot be stored \
+             exactly in a BOOLEAN column"
+        );
+        assert!(!committed.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_table_or_column_one_side_lacks_is_refused() {
+        let mut tables = target_tables();
+        tables.push((table("newer", &[], Kind::Bool), Vec::new()));
+        tables[1].0.columns.pop();
+        let (target, committed) = mem(tables, false);
+        let err = run(target, Kind::Integer, source_rows())
+            .await
+            .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("column parent.flag is only in the source"),
+            "{text}"
+        );
+        assert!(text.contains("table newer is only in the target"), "{text}");
+        assert!(!committed.load(Ordering::SeqCst));
+    }
+}
