@@ -379,6 +379,24 @@ async fn migrate_data_refuses_and_changes_nothing(backend: Backend) {
     refused(&move_data(&key, &source, &busy), "is not empty");
     assert_eq!(total_rows(&busy).await, busy_rows);
 
+    // A value an old release may have left (a fractional quota in SQLite's INTEGER column) that
+    // the target cannot hold exactly: named by table, column and key; no row is written.
+    source
+        .execute("UPDATE users SET quota = 10.5 WHERE username = 'mover'")
+        .await;
+    let fresh = empty_database(backend, &key).await;
+    let out = move_data(&key, &source, &fresh);
+    refused(&out, "table users, column quota, row with key (id = 3)");
+    assert!(
+        stderr(&out).contains("the real number 10.5"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(total_rows(&fresh).await, 0);
+    source
+        .execute("UPDATE users SET quota = 10 WHERE username = 'mover'")
+        .await;
+
     source
         .execute("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
         .await;
