@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod clock;
+pub mod datamove;
 pub mod limits;
 pub mod model;
 pub mod oauth;

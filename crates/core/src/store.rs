@@ -22,6 +22,7 @@ use async_trait::async_trait;
 pub mod cache;
 mod deletion;
 pub use deletion::{AccountDeletion, AuditRewrite, DeletionOutcome, DeletionStore};
+pub mod schema;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -28,6 +28,11 @@ pub enum VaultError {
     Store(#[from] StoreError),
 }
 
+/// Whether `master` opens the operator secret `name` as stored (`sealed`).
+pub fn master_opens(master: &MasterKey, name: &str, sealed: &[u8]) -> bool {
+    master.decrypt(&format!("{LABEL}{name}"), sealed).is_ok()
+}
+
 pub struct Vault {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,

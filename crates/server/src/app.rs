@@ -43,8 +43,8 @@ pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<d
 }
 
 /// The master key: from configuration, else from the key file, which is created (readable by
-/// this user only) on first start.
-fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+/// this user only) on first start when `create` says so.
+pub fn master_key(config: &Config, create: bool) -> anyhow::Result<MasterKey> {
     if let Some(text) = &config.secret_key {
         return MasterKey::from_base64(text).context("secret_key");
     }
@@ -53,6 +53,10 @@ fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
         Ok(text) => {
             MasterKey::from_base64(&text).with_context(|| format!("reading {}", path.display()))
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => anyhow::bail!(
+            "no master key: secret_key is unset and the key_file {} does not exist",
+            path.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate();
             write_private(path, &key.to_base64())
@@ -128,7 +132,7 @@ impl Node {
             body_limit: config.body_limit_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
         };
-        let master = master_key(&config)?;
+        let master = master_key(&config, true)?;
         let vault = Arc::new(Vault::new(store.clone(), clock.clone(), master.clone()));
         let master_for_2fa = master.clone();
         let successor_key = SuccessorKey::new(&master);

@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `backup`, and `user ...` for operators.
+//! The command line: `serve` (the default), `migrate`, `migrate-data`, `backup`, and `user ...`
+//! for operators.
 
 use crate::app::{Node, open_store, shutdown_signal};
 use crate::audit_export::Export;
@@ -31,7 +32,25 @@ pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Bring the database schema up to date, then exit.
-    Migrate,
+    Migrate {
+        /// List the migrations that would run (version and description), apply nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, requires = "dry_run")]
+        json: bool,
+    },
+    /// Copy every table from one database to another, empty one (SQLite to PostgreSQL or back),
+    /// with this node's master key; verify row counts and checksums, then commit.
+    MigrateData {
+        /// The database to copy from (sqlite://PATH or postgres://...): opened read-only.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The empty database to fill (migrated first).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy the SQLite database to FILE, consistently, while nodes serve. Never replaces a
     /// file. A PostgreSQL database is backed up by its server's tools (docs/operations.md).
     Backup {
@@ -162,10 +181,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
-        Command::Migrate => {
+        Command::Migrate {
+            dry_run: true,
+            json,
+        } => crate::datamove::dry_run(&config, json).await,
+        Command::Migrate { dry_run: false, .. } => {
             open_store(&config.database_url, 1).await?;
             println!("migrations applied");
             Ok(())
+        }
+        Command::MigrateData { from, to, json } => {
+            crate::datamove::migrate_data(&config, &from, &to, json).await
         }
         Command::Backup { file, json } => backup(&config, &file, json),
         Command::User(command) => user(config, command).await,

@@ -22,6 +22,7 @@ mod billing;
 mod changes;
 mod deletion;
 mod device;
+pub mod dump;
 mod federation;
 mod grants;
 mod keys;
@@ -36,6 +37,7 @@ use keyward_core::clock::UnixTime;
 use keyward_core::model::Client;
 use keyward_core::model::{NewUser, UserId};
 use keyward_core::store::cache::Cache;
+use keyward_core::store::schema::{Migration, SchemaState};
 use keyward_core::store::{Conflict, MaintenanceStore, StoreError, StoreResult};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgExecutor, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection as _, Postgres, Transaction, migrate::Migrator};
@@ -105,11 +107,52 @@ impl PostgresStore {
         })
     }
 
+    /// The migration history against this release's migrations.
+    pub async fn schema_state(&self) -> StoreResult<SchemaState> {
+        let mut connection = self.pool.acquire().await.map_err(backend)?;
+        schema_state_on(&mut connection).await
+    }
+
     /// Runs pending migrations. The migrator holds an advisory lock, so nodes starting together
-    /// do not race.
+    /// do not race. Refuses, changing nothing, a database a newer release migrated.
     pub async fn migrate(&self) -> StoreResult<()> {
+        self.schema_state()
+            .await?
+            .check_not_newer()
+            .map_err(backend)?;
         MIGRATOR.run(&self.pool).await.map_err(backend)
     }
+}
+
+/// The versions in the migration history (none before the first migration) against the
+/// migrations this release carries.
+pub(crate) async fn schema_state_on(
+    connection: &mut sqlx::PgConnection,
+) -> StoreResult<SchemaState> {
+    let has_history: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(backend)?;
+    let applied = if has_history {
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(backend)?
+    } else {
+        Vec::new()
+    };
+    Ok(SchemaState {
+        applied,
+        known: MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| Migration {
+                version: m.version,
+                description: m.description.to_string(),
+            })
+            .collect(),
+    })
 }
 
 /// A statement with its parameters bound, ready to run on the pool or in a transaction.

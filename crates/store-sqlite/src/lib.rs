@@ -22,6 +22,7 @@ mod billing;
 mod db;
 mod deletion;
 mod device;
+pub mod dump;
 mod federation;
 mod keys;
 mod lifecycle;
@@ -40,6 +41,7 @@ use keyward_core::clock::UnixTime;
 use keyward_core::model::{NewUser, User};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::cache::Cache;
+use keyward_core::store::schema::{Migration, SchemaState};
 use keyward_core::store::{MaintenanceStore, StoreError, StoreResult};
 use rusqlite::{Connection, Params, params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -88,8 +90,18 @@ impl SqliteStore {
         })
     }
 
-    /// Brings the schema up to date on a sqlx connection of its own, closed when done.
+    /// The migration history against this release's migrations.
+    pub async fn schema_state(&self) -> StoreResult<SchemaState> {
+        self.db.read(schema_state_on)
+    }
+
+    /// Brings the schema up to date on a sqlx connection of its own, closed when done. Refuses,
+    /// changing nothing, a database a newer release migrated.
     pub async fn migrate(&self) -> StoreResult<()> {
+        self.schema_state()
+            .await?
+            .check_not_newer()
+            .map_err(backend)?;
         let mut connection = self.options.connect().await.map_err(backend)?;
         let migrated = MIGRATOR.run(&mut connection).await.map_err(backend);
         connection.close().await.map_err(backend)?;
@@ -137,6 +149,45 @@ impl SqliteStore {
     ) -> StoreResult<u64> {
         self.db.append(|tx| execute(tx, sql, params)).await
     }
+}
+
+/// The versions in `connection`'s migration history (none before the first migration) against
+/// the migrations this release carries.
+pub(crate) fn schema_state_on(connection: &Connection) -> StoreResult<SchemaState> {
+    let has_history: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    let applied = if has_history > 0 {
+        let mut statement = connection
+            .prepare("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .map_err(backend)?;
+        statement
+            .query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(backend)?
+    } else {
+        Vec::new()
+    };
+    Ok(SchemaState {
+        applied,
+        known: known_migrations(),
+    })
+}
+
+/// The migrations this release carries, in order.
+pub fn known_migrations() -> Vec<Migration> {
+    MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| Migration {
+            version: m.version,
+            description: m.description.to_string(),
+        })
+        .collect()
 }
 
 /// Inserts a user row; returns it as stored.

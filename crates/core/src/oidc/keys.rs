@@ -25,6 +25,12 @@ use std::time::{Duration, Instant};
 const RETIRE_MARGIN: i64 = 300;
 const ENCRYPTION_LABEL: &str = "keyward-signing-key";
 
+/// Whether `master` opens a stored key's `private_key`: the proof that a database's keys were
+/// sealed with this master key (e.g. before `migrate-data` copies them).
+pub fn master_opens(master: &MasterKey, private_key: &[u8]) -> bool {
+    master.decrypt(ENCRYPTION_LABEL, private_key).is_ok()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlg {
     Rs256,

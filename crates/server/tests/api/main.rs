@@ -31,6 +31,7 @@ mod cluster;
 mod consent;
 mod console_pages;
 mod crash;
+mod data_move;
 mod device_flow;
 mod dynamic_registration;
 mod native_apps;
