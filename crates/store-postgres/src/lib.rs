@@ -144,15 +144,20 @@ pub(crate) async fn schema_state_on(
     };
     Ok(SchemaState {
         applied,
-        known: MIGRATOR
-            .iter()
-            .filter(|m| !m.migration_type.is_down_migration())
-            .map(|m| Migration {
-                version: m.version,
-                description: m.description.to_string(),
-            })
-            .collect(),
+        known: known_migrations(),
     })
+}
+
+/// The migrations this release carries, in order (PostgreSQL has 0015, which SQLite does not).
+pub fn known_migrations() -> Vec<Migration> {
+    MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| Migration {
+            version: m.version,
+            description: m.description.to_string(),
+        })
+        .collect()
 }
 
 /// A statement with its parameters bound, ready to run on the pool or in a transaction.

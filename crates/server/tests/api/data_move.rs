@@ -532,7 +532,10 @@ fn succeeded_migrate(key: &str, db: &TestDatabase) {
 }
 
 async fn dry_run_lists_pending_migrations_and_a_newer_schema_is_refused(backend: Backend) {
-    let known = keyward_store_sqlite::known_migrations();
+    let known = match backend {
+        Backend::Sqlite => keyward_store_sqlite::known_migrations(),
+        Backend::Postgres => keyward_store_postgres::known_migrations(),
+    };
     let db = TestDatabase::new(backend).await;
     let key = db.secret_key.clone();
     let out = keyward(&key, Some(&db.url), &["migrate", "--dry-run"]);
