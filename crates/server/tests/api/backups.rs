@@ -5,7 +5,7 @@ use crate::helpers::{Backend, TestApp, TestDatabase, get_json, into_parts, test_
 use crate::oauth_support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,10 +22,6 @@ fn backup(url: &str, args: &[&str]) -> Output {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run keyward backup")
-}
-
-fn sqlite_path(db: &TestDatabase) -> PathBuf {
-    PathBuf::from(db.url.strip_prefix("sqlite://").expect("a SQLite URL"))
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -173,17 +169,16 @@ async fn a_node_backed_up_while_it_mints_tokens_restores_with_everything_answere
     assert_eq!(check, "ok");
     pool.close().await;
 
-    // Restore: stop the node, put the copy in place of its file, start a node on it with the
-    // same master key.
+    // Restore: stop the node, put the copy where a node's database goes, start a node on it with
+    // the same master key. The copy goes to a folder of its own rather than over the live file:
+    // here the stopped node is in this process, and may hold its connections to that path a
+    // moment longer (a real restore stops the process first, docs/operations.md).
     app.stop().await;
-    let live = sqlite_path(&db);
-    for suffix in ["", "-wal", "-shm"] {
-        let mut path = live.clone().into_os_string();
-        path.push(suffix);
-        let _ = std::fs::remove_file(path);
-    }
-    std::fs::copy(&copy, &live).expect("restore the copy");
-    let restored = TestApp::start(db.clone(), test_config(&db)).await;
+    let restore_dir = tempfile::tempdir().expect("dir");
+    let restored_file = restore_dir.path().join("keyward.db");
+    std::fs::copy(&copy, &restored_file).expect("restore the copy");
+    let restored_db = db.sqlite_file(&restored_file);
+    let restored = TestApp::start(restored_db.clone(), test_config(&restored_db)).await;
 
     restored.login("alice", "password-123").await;
     assert_eq!(

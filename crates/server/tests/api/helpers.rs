@@ -56,6 +56,15 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// The SQLite file `file` (its folder kept by the caller), with this database's master key.
+    pub fn sqlite_file(&self, file: &std::path::Path) -> Self {
+        Self {
+            url: format!("sqlite://{}", file.display()),
+            secret_key: self.secret_key.clone(),
+            _dir: None,
+        }
+    }
+
     pub async fn new(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
