@@ -299,3 +299,40 @@ async fn rebuilding_the_clients_table_keeps_what_references_it() {
         .expect("pragma");
     assert_eq!(foreign_keys, Some(1), "foreign keys are enforced again");
 }
+
+/// While writes keep coming, the checkpointer still empties the log now and then, so the next
+/// write starts it over: the log stays small, instead of growing until a commit checkpoints it
+/// inline, on the request path.
+#[tokio::test]
+async fn the_log_is_started_over_while_writes_keep_coming() {
+    use crate::db::{Db, LogPolicy, execute};
+    use std::time::{Duration, Instant};
+
+    let dir = TempDb::new();
+    let path = dir.dir.join("log.db");
+    let policy = LogPolicy {
+        checkpoint_every: Duration::from_millis(20),
+        restart_every: Duration::from_millis(100),
+        restart_frames: i64::MAX,
+    };
+    let db = Db::open_with(&path, policy).expect("open");
+    db.write(|c| execute(c, "CREATE TABLE t (x BLOB)", []))
+        .await
+        .expect("create");
+    let wal = dir.dir.join("log.db-wal");
+    let (mut written, mut largest) = (0u64, 0u64);
+    let started = Instant::now();
+    // 16 KiB a write, without a pause: the regular checkpoint never catches up by itself.
+    while written < 96 << 20 && started.elapsed() < Duration::from_secs(30) {
+        db.write(|c| execute(c, "INSERT INTO t VALUES (randomblob(16384))", []))
+            .await
+            .expect("insert");
+        written += 16 << 10;
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    assert!(written >= 96 << 20, "only {written} bytes written");
+    assert!(
+        largest < 48 << 20,
+        "the log grew to {largest} bytes over {written} bytes written"
+    );
+}
