@@ -437,6 +437,12 @@ pub trait OAuthStore: Send + Sync + 'static {
     /// Starts a token family without a code (client credentials).
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64>;
     async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
+    /// [`Self::token_by_hash`] and the user of its family, if it has one who still exists, in
+    /// one read: what a refresh grant checks first.
+    async fn token_with_user(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<(TokenRecord, Option<User>)>>;
     /// Marks a refresh token used and adds its successors to the family, in one transaction;
     /// `false` when it was used already (concurrent reuse) or its family is revoked.
     async fn rotate_refresh(
@@ -650,6 +656,11 @@ pub trait LifecycleStore: Send + Sync + 'static {
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// A number that moves on whenever the signing keys may have changed, at this node or at
+    /// another (it may also move when nothing did); read it before `signing_keys`, whose answer
+    /// stays good while it stays the same. `None` while this backend cannot tell: a reader then
+    /// keeps its copy for `key_cache_secs`. Answered from memory, never by a round trip.
+    async fn signing_keys_version(&self) -> StoreResult<Option<u64>>;
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()>;
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 }

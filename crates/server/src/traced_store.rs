@@ -133,6 +133,7 @@ traced! {
         fn revoke_code_family(code: &SecretHash, now: UnixTime) -> u64;
         fn issue_family(family: NewFamily, tokens: &[NewToken]) -> i64;
         fn token_by_hash(hash: &SecretHash) -> Option<TokenRecord>;
+        fn token_with_user(hash: &SecretHash) -> Option<(TokenRecord, Option<User>)>;
         fn rotate_refresh(old: &SecretHash, tokens: &[NewToken], now: UnixTime) -> bool;
         fn revoke_family(family_id: i64, now: UnixTime) -> ();
         fn revoke_token(hash: &SecretHash, now: UnixTime) -> ();
@@ -182,6 +183,7 @@ traced! {
     }
     KeyStore {
         fn signing_keys() -> Vec<StoredKey>;
+        fn signing_keys_version() -> Option<u64>;
         fn insert_signing_key(key: StoredKey) -> ();
         fn delete_signing_key(kid: &str) -> ();
     }
