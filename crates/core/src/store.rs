@@ -497,13 +497,17 @@ pub trait DeviceStore: Send + Sync + 'static {
         decision: DeviceDecision,
         now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Records a poll at `now` and the interval that applies from now on.
-    async fn record_device_poll(
+    /// One poll of a device code, in one step: the code as it was before this poll and, if
+    /// `client` holds it and it is still pending and unexpired at `now`, the poll recorded at
+    /// `now`, its interval grown by `slow_down_secs` when the poll came sooner than the interval
+    /// after the last one ([`DeviceCode::polled_too_soon`]; RFC 8628 §3.5 `slow_down`).
+    async fn poll_device_code(
         &self,
         hash: &SecretHash,
+        client: ClientPk,
         now: UnixTime,
-        interval_secs: i64,
-    ) -> StoreResult<()>;
+        slow_down_secs: i64,
+    ) -> StoreResult<Option<DeviceCode>>;
     /// Marks an approved, unexpired code issued and stores the family's first tokens in one
     /// transaction. Of concurrent redemptions exactly one gets `Some(family id)`.
     async fn redeem_device_code(

@@ -153,7 +153,9 @@ traced! {
         fn decide_device_code(
             user_code_hash: &SecretHash, decision: DeviceDecision, now: UnixTime
         ) -> bool;
-        fn record_device_poll(hash: &SecretHash, now: UnixTime, interval_secs: i64) -> ();
+        fn poll_device_code(
+            hash: &SecretHash, client: ClientPk, now: UnixTime, slow_down_secs: i64
+        ) -> Option<DeviceCode>;
         fn redeem_device_code(
             hash: &SecretHash, family: NewFamily, tokens: &[NewToken], now: UnixTime
         ) -> Option<i64>;
