@@ -437,6 +437,12 @@ pub trait OAuthStore: Send + Sync + 'static {
     /// Starts a token family without a code (client credentials).
     async fn issue_family(&self, family: NewFamily, tokens: &[NewToken]) -> StoreResult<i64>;
     async fn token_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>>;
+    /// [`Self::token_by_hash`] and the user of its family, if it has one who still exists, in
+    /// one read: what a refresh grant checks first.
+    async fn token_with_user(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<(TokenRecord, Option<User>)>>;
     /// Marks a refresh token used and adds its successors to the family, in one transaction;
     /// `false` when it was used already (concurrent reuse) or its family is revoked.
     async fn rotate_refresh(
@@ -491,13 +497,17 @@ pub trait DeviceStore: Send + Sync + 'static {
         decision: DeviceDecision,
         now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Records a poll at `now` and the interval that applies from now on.
-    async fn record_device_poll(
+    /// One poll of a device code, in one step: the code as it was before this poll and, if
+    /// `client` holds it and it is still pending and unexpired at `now`, the poll recorded at
+    /// `now`, its interval grown by `slow_down_secs` when the poll came sooner than the interval
+    /// after the last one ([`DeviceCode::polled_too_soon`]; RFC 8628 §3.5 `slow_down`).
+    async fn poll_device_code(
         &self,
         hash: &SecretHash,
+        client: ClientPk,
         now: UnixTime,
-        interval_secs: i64,
-    ) -> StoreResult<()>;
+        slow_down_secs: i64,
+    ) -> StoreResult<Option<DeviceCode>>;
     /// Marks an approved, unexpired code issued and stores the family's first tokens in one
     /// transaction. Of concurrent redemptions exactly one gets `Some(family id)`.
     async fn redeem_device_code(
@@ -650,6 +660,11 @@ pub trait LifecycleStore: Send + Sync + 'static {
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
     async fn signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// A number that moves on whenever the signing keys may have changed, at this node or at
+    /// another (it may also move when nothing did); read it before `signing_keys`, whose answer
+    /// stays good while it stays the same. `None` while this backend cannot tell: a reader then
+    /// keeps its copy for `key_cache_secs`. Answered from memory, never by a round trip.
+    async fn signing_keys_version(&self) -> StoreResult<Option<u64>>;
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()>;
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()>;
 }

@@ -28,7 +28,7 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   key_file                       where the master key is kept when secret_key is unset
                                  (created on first start)              [keyward.key]
   id_token_ttl_secs              id_token lifetime                     [3600]
-  key_cache_secs                 how long a node caches the signing keys [30]
+  key_cache_secs                 how long a node keeps the signing keys while it cannot tell of changes [30]
   authorization_code_ttl_secs    authorization code lifetime           [600]
   device_code_ttl_secs           device flow (RFC 8628) code lifetime  [600]
   access_token_ttl_secs          OAuth access token lifetime           [7200]

@@ -133,6 +133,7 @@ traced! {
         fn revoke_code_family(code: &SecretHash, now: UnixTime) -> u64;
         fn issue_family(family: NewFamily, tokens: &[NewToken]) -> i64;
         fn token_by_hash(hash: &SecretHash) -> Option<TokenRecord>;
+        fn token_with_user(hash: &SecretHash) -> Option<(TokenRecord, Option<User>)>;
         fn rotate_refresh(old: &SecretHash, tokens: &[NewToken], now: UnixTime) -> bool;
         fn revoke_family(family_id: i64, now: UnixTime) -> ();
         fn revoke_token(hash: &SecretHash, now: UnixTime) -> ();
@@ -152,7 +153,9 @@ traced! {
         fn decide_device_code(
             user_code_hash: &SecretHash, decision: DeviceDecision, now: UnixTime
         ) -> bool;
-        fn record_device_poll(hash: &SecretHash, now: UnixTime, interval_secs: i64) -> ();
+        fn poll_device_code(
+            hash: &SecretHash, client: ClientPk, now: UnixTime, slow_down_secs: i64
+        ) -> Option<DeviceCode>;
         fn redeem_device_code(
             hash: &SecretHash, family: NewFamily, tokens: &[NewToken], now: UnixTime
         ) -> Option<i64>;
@@ -182,6 +185,7 @@ traced! {
     }
     KeyStore {
         fn signing_keys() -> Vec<StoredKey>;
+        fn signing_keys_version() -> Option<u64>;
         fn insert_signing_key(key: StoredKey) -> ();
         fn delete_signing_key(kid: &str) -> ();
     }

@@ -1,5 +1,6 @@
 //! Users, sessions, developer tokens, throttling and settings.
 
+use crate::changes::Table;
 use crate::rows::{session_from_row, two_factor_from_row, user_from_row};
 use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
@@ -20,6 +21,22 @@ impl PostgresStore {
     /// The user `query` (selecting `user_columns!()`) finds.
     pub(crate) async fn one_user(&self, query: PgQuery<'_>) -> StoreResult<Option<User>> {
         fetch_optional(self.pool(), query, user_from_row).await
+    }
+
+    /// The rows of `keys` (each `None` when it has none) if every one was cached at
+    /// `generation`.
+    fn cached_throttle_rows(
+        &self,
+        keys: &[(&str, i64)],
+        generation: u64,
+    ) -> Option<Vec<(String, i64, UnixTime)>> {
+        let mut rows = Vec::with_capacity(keys.len());
+        for &(key, _) in keys {
+            if let Some((count, since)) = self.throttle.get(key, generation)? {
+                rows.push((key.to_owned(), count, since));
+            }
+        }
+        Some(rows)
     }
 
     /// The live session with this hash and its user, if its second factor is still `pending`
@@ -329,7 +346,7 @@ impl AccountStore for PostgresStore {
     }
 
     async fn throttle_hit(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<i64> {
-        sqlx::query_scalar(
+        let count = sqlx::query_scalar(
             "INSERT INTO throttle (key, count, window_start) VALUES ($1, 1, $2) \
              ON CONFLICT (key) DO UPDATE SET \
                count = CASE WHEN throttle.window_start <= $2 - $3 THEN 1 ELSE throttle.count + 1 END, \
@@ -342,7 +359,9 @@ impl AccountStore for PostgresStore {
         .bind(window)
         .fetch_one(self.pool())
         .await
-        .map_err(backend)
+        .map_err(backend);
+        self.changes.made_here(Table::Throttle);
+        count
     }
 
     async fn throttle_count(
@@ -369,24 +388,42 @@ impl AccountStore for PostgresStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        // Checked before every token request: one round trip for all its counters.
+        // Checked before every token request, and changed only by failures: from memory while no
+        // counter changed anywhere, else one round trip for all of them.
+        let generation = self.changes.generation(Table::Throttle);
+        if let Some(rows) = generation.and_then(|g| self.cached_throttle_rows(keys, g)) {
+            return Ok(live_throttle_counts(keys, now, &rows));
+        }
         let names: Vec<&str> = keys.iter().map(|&(key, _)| key).collect();
         let query =
             sqlx::query("SELECT key, count, window_start FROM throttle WHERE key = ANY($1)");
-        let rows = fetch_all(self.pool(), query.bind(&names), |row| {
-            Ok((
-                row.try_get("key")?,
-                row.try_get("count")?,
-                row.try_get("window_start")?,
-            ))
-        })
-        .await?;
+        let rows: Vec<(String, i64, UnixTime)> =
+            fetch_all(self.pool(), query.bind(&names), |row| {
+                Ok((
+                    row.try_get("key")?,
+                    row.try_get("count")?,
+                    row.try_get("window_start")?,
+                ))
+            })
+            .await?;
+        if let Some(generation) = generation {
+            for &(key, _) in keys {
+                let row = rows
+                    .iter()
+                    .find(|(k, _, _)| k == key)
+                    .map(|&(_, count, since)| (count, since));
+                self.throttle.insert(key, generation, &row);
+            }
+        }
         Ok(live_throttle_counts(keys, now, &rows))
     }
 
     async fn throttle_clear(&self, key: &str) -> StoreResult<()> {
-        self.run(sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key))
-            .await
+        let cleared = self
+            .run(sqlx::query("DELETE FROM throttle WHERE key = $1").bind(key))
+            .await;
+        self.changes.made_here(Table::Throttle);
+        cleared
     }
 
     async fn throttle_release(
@@ -399,8 +436,11 @@ impl AccountStore for PostgresStore {
             "UPDATE throttle SET count = count - 1 WHERE key = $1 AND count > 0 \
              AND window_start <= $2 AND window_start > $2 - $3",
         );
-        self.run(query.bind(key).bind(reserved_at).bind(window))
-            .await
+        let released = self
+            .run(query.bind(key).bind(reserved_at).bind(window))
+            .await;
+        self.changes.made_here(Table::Throttle);
+        released
     }
 
     async fn load_settings(&self) -> StoreResult<Option<String>> {

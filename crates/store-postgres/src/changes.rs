@@ -1,17 +1,21 @@
 //! Which of this node's cached reads another node may have changed.
 //!
-//! A trigger on every cached table (migration 0015) notifies the channel `keyward_changes` when a
-//! change commits, whichever node or person made it. Each node listens on a connection of its
-//! own and moves its generation on with every notification; cached reads are tagged with the
-//! generation current before they were read (`keyward_core::store::cache`), so the next read
-//! after a notification goes to the database. Until the listener is connected, and from the
-//! moment its connection is lost until it is back, nothing is served from memory.
+//! A trigger on every cached table (migrations 0015 and 0019) notifies the channel
+//! `keyward_changes` with the table's name when a change commits, whichever node or person made
+//! it. Each node listens on a connection of its own and moves that table's generation on with
+//! every notification; cached reads are tagged with the generation current before they were read
+//! (`keyward_core::store::cache`), so the next read after a notification goes to the database.
+//! Until the listener is connected, and from the moment its connection is lost until it is back,
+//! nothing is served from memory.
 //!
 //! What this does not give: exactness across nodes. A change committed at node A is seen at
 //! node B when the notification arrives (well under a millisecond on a local network), not at
-//! A's commit. That is why only apps are cached here, whose changes race with requests in flight
-//! anyway; bearer tokens are checked against the database on every request, so a revocation at
-//! one node is refused at every other at once.
+//! A's commit. That is why only what changes rarely and races with requests in flight anyway is
+//! cached here: apps, signing keys, and the failure counters a token request reads before its
+//! work (a burst at other nodes is counted exactly by their atomic increments; only the read
+//! that refuses an address already over its budget may lag by that much). Bearer tokens are
+//! checked against the database on every request, so a revocation at one node is refused at
+//! every other at once.
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use std::sync::Arc;
@@ -26,34 +30,72 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// this often the cache starts over anyway, which bounds what such a silence can hide.
 const FORGET_EVERY: Duration = Duration::from_secs(30);
 
+/// A cached table: each has a generation of its own, so that a failure counted somewhere does
+/// not drop the apps cached everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Clients,
+    SigningKeys,
+    Throttle,
+}
+
+impl Table {
+    const ALL: [Self; 3] = [Self::Clients, Self::SigningKeys, Self::Throttle];
+
+    /// The notification's payload: the table's name (`TG_TABLE_NAME`).
+    fn of(payload: &str) -> Option<Self> {
+        Some(match payload {
+            "clients" => Self::Clients,
+            "signing_keys" => Self::SigningKeys,
+            "throttle" => Self::Throttle,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Changes {
-    generation: AtomicU64,
+    generations: [AtomicU64; Table::ALL.len()],
     listening: AtomicBool,
 }
 
 impl Changes {
-    /// The generation to tag a cached read with, or `None` while notifications may be missed.
-    pub(crate) fn generation(&self) -> Option<u64> {
+    /// The generation to tag a cached read of `table` with, or `None` while notifications may
+    /// be missed.
+    pub(crate) fn generation(&self, table: Table) -> Option<u64> {
         // Generation first: a notification that lands between the two loads moves it on after
         // the read, so what is cached under the old one is never served.
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.generations[table as usize].load(Ordering::Acquire);
         self.listening.load(Ordering::Acquire).then_some(generation)
     }
 
-    /// A change this node made has committed: its own notification comes later, but its next
-    /// request must not be served what was cached before.
-    pub(crate) fn made_here(&self) {
-        self.moved();
+    /// A change this node made to `table` has committed: its own notification comes later, but
+    /// its next request must not be served what was cached before.
+    pub(crate) fn made_here(&self, table: Table) {
+        self.moved(table);
     }
 
-    fn moved(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    fn moved(&self, table: Table) {
+        self.generations[table as usize].fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A notification about `payload`; one this release does not know drops everything.
+    fn notified(&self, payload: &str) {
+        match Table::of(payload) {
+            Some(table) => self.moved(table),
+            None => self.forget_all(),
+        }
+    }
+
+    fn forget_all(&self) {
+        for table in Table::ALL {
+            self.moved(table);
+        }
     }
 
     fn set_listening(&self, listening: bool) {
         self.listening.store(listening, Ordering::Release);
-        self.moved();
+        self.forget_all();
     }
 }
 
@@ -90,11 +132,11 @@ async fn follow(options: &PgConnectOptions, changes: &Changes) -> Result<(), sql
     loop {
         tokio::select! {
             received = listener.try_recv() => match received? {
-                Some(_) => changes.moved(),
+                Some(notification) => changes.notified(notification.payload()),
                 // The connection was lost and made again: what came in between is lost.
-                None => changes.moved(),
+                None => changes.forget_all(),
             },
-            _ = forget.tick() => changes.moved(),
+            _ = forget.tick() => changes.forget_all(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Deleting an account in one transaction (`DeletionStore`).
 
+use crate::changes::Table;
 use crate::oauth::cut_off_client;
 use crate::rows::audit_entry_from_row;
 use crate::{PostgresStore, backend, execute, fetch_all};
@@ -145,7 +146,7 @@ impl DeletionStore for PostgresStore {
         execute(&mut *tx, insert).await?;
         tx.commit().await.map_err(backend)?;
         // Its apps were disabled, and deleted with the account.
-        self.changes.made_here();
+        self.changes.made_here(Table::Clients);
         Ok(DeletionOutcome::Deleted { disabled_apps })
     }
 }

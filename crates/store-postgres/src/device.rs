@@ -7,7 +7,7 @@ use crate::rows::{decode_error, required_hash, resources_column, scopes_column};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
-    DeviceCode, DeviceDecision, DeviceStatus, NewDeviceCode, NewFamily, NewToken,
+    ClientPk, DeviceCode, DeviceDecision, DeviceStatus, NewDeviceCode, NewFamily, NewToken,
 };
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{DeviceStore, StoreResult};
@@ -103,20 +103,31 @@ impl DeviceStore for PostgresStore {
         self.changed(update).await
     }
 
-    async fn record_device_poll(
+    async fn poll_device_code(
         &self,
         hash: &SecretHash,
+        client: ClientPk,
         now: UnixTime,
-        interval_secs: i64,
-    ) -> StoreResult<()> {
-        let update = sqlx::query(
-            "UPDATE device_codes SET last_polled_at = $2, interval_secs = $3 \
-             WHERE device_code_hash = $1",
-        )
+        slow_down_secs: i64,
+    ) -> StoreResult<Option<DeviceCode>> {
+        // Every part of one statement sees the same snapshot: `old` is the code before the
+        // update. The `CASE` is `DeviceCode::polled_too_soon`.
+        let query = sqlx::query(concat!(
+            "WITH old AS (",
+            select_device_code!("device_code_hash"),
+            "), polled AS (UPDATE device_codes d SET last_polled_at = $3, \
+               interval_secs = d.interval_secs + CASE \
+                 WHEN d.last_polled_at IS NOT NULL AND $3 - d.last_polled_at < d.interval_secs \
+                 THEN $4 ELSE 0 END \
+             WHERE d.device_code_hash = $1 AND d.client = $2 AND d.status = 'pending' \
+               AND d.expires_at > $3) \
+             SELECT * FROM old"
+        ))
         .bind(hash.as_bytes())
+        .bind(client)
         .bind(now)
-        .bind(interval_secs);
-        self.run(update).await
+        .bind(slow_down_secs);
+        fetch_optional(self.pool(), query, device_code_from_row).await
     }
 
     async fn redeem_device_code(

@@ -1,5 +1,6 @@
 //! Signing keys.
 
+use crate::changes::Table;
 use crate::rows::stored_key_from_row;
 use crate::{PostgresStore, fetch_all};
 use async_trait::async_trait;
@@ -16,6 +17,10 @@ impl KeyStore for PostgresStore {
         fetch_all(self.pool(), query, stored_key_from_row).await
     }
 
+    async fn signing_keys_version(&self) -> StoreResult<Option<u64>> {
+        Ok(self.changes.generation(Table::SigningKeys))
+    }
+
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()> {
         let query = sqlx::query(
             "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, not_before) \
@@ -27,11 +32,16 @@ impl KeyStore for PostgresStore {
         .bind(&key.public_jwk)
         .bind(key.created_at)
         .bind(key.not_before);
-        self.run(query).await
+        let inserted = self.run(query).await;
+        self.changes.made_here(Table::SigningKeys);
+        inserted
     }
 
     async fn delete_signing_key(&self, kid: &str) -> StoreResult<()> {
-        self.run(sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid))
-            .await
+        let deleted = self
+            .run(sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid))
+            .await;
+        self.changes.made_here(Table::SigningKeys);
+        deleted
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! A request's cost here is mostly its round trips to the server, so the hot writes are one
 //! statement each (grants.rs), a pooled connection is not pinged before each use, and apps by
-//! client_id are kept in memory between the changes every node is notified of (changes.rs).
+//! client_id, signing keys and failure counters are kept in memory between the changes every
+//! node is notified of (changes.rs).
 
 /// The user columns every query that returns a user selects, from a table aliased `u`.
 macro_rules! user_columns {
@@ -33,6 +34,7 @@ mod resources;
 mod rows;
 
 use async_trait::async_trait;
+use changes::Table;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::Client;
 use keyward_core::model::{NewUser, UserId};
@@ -61,6 +63,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// Apps by client_id, between the changes `changes` is notified of.
     clients: Arc<Cache<String, Client>>,
+    /// Failure counters as last read (`count`, `window_start`; `None`: no row), likewise.
+    throttle: Arc<Cache<String, Option<(i64, UnixTime)>>>,
     changes: Arc<changes::Changes>,
     _listener: Arc<AbortOnDrop>,
 }
@@ -102,6 +106,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             clients: Arc::new(Cache::new()),
+            throttle: Arc::new(Cache::new()),
             changes,
             _listener: Arc::new(AbortOnDrop(listener)),
         })
@@ -280,7 +285,7 @@ impl PostgresStore {
     /// `changed` for a statement that changes apps: the cached ones are dropped once it commits.
     pub(crate) async fn clients_changed(&self, query: PgQuery<'_>) -> StoreResult<bool> {
         let changed = self.changed(query).await;
-        self.changes.made_here();
+        self.changes.made_here(Table::Clients);
         changed
     }
 
@@ -320,8 +325,9 @@ impl MaintenanceStore for PostgresStore {
         let windows = sqlx::query("DELETE FROM throttle WHERE window_start <= $1 - $2")
             .bind(now)
             .bind(throttle_window);
-        let mut removed =
-            execute(&self.pool, sessions).await? + execute(&self.pool, windows).await?;
+        let mut removed = execute(&self.pool, sessions).await?;
+        removed += execute(&self.pool, windows).await?;
+        self.changes.made_here(Table::Throttle);
         // Codes stay until they expire, so a replay is still recognised until then; a family
         // goes once its last token has expired.
         for sql in [

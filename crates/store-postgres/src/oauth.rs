@@ -1,15 +1,17 @@
 //! Apps, consents, authorization codes, token families and tokens.
 
+use crate::changes::Table;
 use crate::grants::{self, Gate};
 use crate::rows::{
-    access_from_row, auth_code_from_row, client_from_row, consent_from_row, token_from_row,
+    access_from_row, auth_code_from_row, client_from_row, consent_from_row,
+    token_and_user_from_row, token_from_row,
 };
 use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     AccessContext, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch,
-    ClientPk, ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord,
+    ClientPk, ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord, User,
     UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
@@ -93,7 +95,7 @@ impl OAuthStore for PostgresStore {
         .fetch_one(self.pool())
         .await
         .map_err(crate::store_error)?;
-        self.changes.made_here();
+        self.changes.made_here(Table::Clients);
         self.client_by_pk(pk)
             .await?
             .ok_or_else(|| backend("the inserted app is gone"))
@@ -109,7 +111,7 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let generation = self.changes.generation();
+        let generation = self.changes.generation(Table::Clients);
         if let Some(cached) = generation.and_then(|g| self.clients.get(client_id, g)) {
             return Ok(Some(cached));
         }
@@ -185,7 +187,7 @@ impl OAuthStore for PostgresStore {
             cut_off_client(&mut tx, pk, now).await?;
         }
         tx.commit().await.map_err(backend)?;
-        self.changes.made_here();
+        self.changes.made_here(Table::Clients);
         Ok(changed > 0)
     }
 
@@ -283,7 +285,7 @@ impl OAuthStore for PostgresStore {
         )
         .bind(created_before);
         let purged = execute(self.pool(), query).await?;
-        self.changes.made_here();
+        self.changes.made_here(Table::Clients);
         Ok(purged)
     }
 
@@ -503,6 +505,26 @@ impl OAuthStore for PostgresStore {
             " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = $1"
         ));
         fetch_optional(self.pool(), query.bind(hash.as_bytes()), token_from_row).await
+    }
+
+    async fn token_with_user(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<(TokenRecord, Option<User>)>> {
+        let query = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            ", ",
+            user_columns!(),
+            " FROM tokens t JOIN token_families f ON f.id = t.family_id \
+              LEFT JOIN users u ON u.id = f.user_id WHERE t.token_hash = $1"
+        ));
+        fetch_optional(
+            self.pool(),
+            query.bind(hash.as_bytes()),
+            token_and_user_from_row,
+        )
+        .await
     }
 
     async fn rotate_refresh(

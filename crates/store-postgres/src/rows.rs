@@ -5,7 +5,7 @@ use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
     AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
     ClientStatus, Consent, GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat,
-    TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserStatus,
+    TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -202,6 +202,19 @@ pub(crate) fn access_from_row(row: &PgRow) -> Result<AccessContext, sqlx::Error>
         client_scopes: scopes_column(row, "allowed_scopes")?,
         user,
     })
+}
+
+/// A token and the user of its family (`user_columns!()` from a `LEFT JOIN`: `None` when it has
+/// none, or they no longer exist).
+pub(crate) fn token_and_user_from_row(
+    row: &PgRow,
+) -> Result<(TokenRecord, Option<User>), sqlx::Error> {
+    let token = token_from_row(row)?;
+    let user = match row.try_get::<Option<UserId>, _>("id")? {
+        Some(_) => Some(user_from_row(row)?),
+        None => None,
+    };
+    Ok((token, user))
 }
 
 pub(crate) fn identity_from_row(row: &PgRow) -> Result<Identity, sqlx::Error> {

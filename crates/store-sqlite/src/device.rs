@@ -6,7 +6,9 @@ use crate::oauth::start_grant_family;
 use crate::rows::{parsed, required_hash, resources_column, scopes_column};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
-use keyward_core::model::{DeviceCode, DeviceDecision, DeviceStatus, NewFamily, NewToken};
+use keyward_core::model::{
+    ClientPk, DeviceCode, DeviceDecision, DeviceState, DeviceStatus, NewFamily, NewToken,
+};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{DeviceStore, StoreResult};
 use rusqlite::params;
@@ -103,19 +105,30 @@ impl DeviceStore for SqliteStore {
         Ok(changed == 1)
     }
 
-    async fn record_device_poll(
+    async fn poll_device_code(
         &self,
         hash: &SecretHash,
+        client: ClientPk,
         now: UnixTime,
-        interval_secs: i64,
-    ) -> StoreResult<()> {
-        self.append_one(
-            "UPDATE device_codes SET last_polled_at = ?2, interval_secs = ?3 \
-             WHERE device_code_hash = ?1",
-            (hash.as_bytes(), now, interval_secs),
-        )
-        .await
-        .map(drop)
+        slow_down_secs: i64,
+    ) -> StoreResult<Option<DeviceCode>> {
+        let Some(code) = self.device_code_by_hash(hash).await? else {
+            return Ok(None);
+        };
+        if code.client == client && code.state(now) == DeviceState::Pending {
+            let grown = if code.polled_too_soon(now) {
+                slow_down_secs
+            } else {
+                0
+            };
+            self.append_one(
+                "UPDATE device_codes SET last_polled_at = ?2, interval_secs = interval_secs + ?3 \
+                 WHERE device_code_hash = ?1 AND status = 'pending'",
+                (hash.as_bytes(), now, grown),
+            )
+            .await?;
+        }
+        Ok(Some(code))
     }
 
     async fn redeem_device_code(

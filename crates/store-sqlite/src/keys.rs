@@ -14,6 +14,12 @@ impl KeyStore for SqliteStore {
         self.read_all(SQL, [], stored_key_from_row)
     }
 
+    async fn signing_keys_version(&self) -> StoreResult<Option<u64>> {
+        // Key writes move the generation on (they are not appends), and so does another
+        // process's commit to the file.
+        Ok(Some(self.db().generation()))
+    }
+
     async fn insert_signing_key(&self, key: StoredKey) -> StoreResult<()> {
         self.write_one(
             "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, not_before) \

@@ -2,14 +2,15 @@
 
 use crate::db::{execute, first_row, store_error};
 use crate::rows::{
-    access_from_row, auth_code_from_row, client_from_row, consent_from_row, token_from_row,
+    access_from_row, auth_code_from_row, client_from_row, consent_from_row,
+    token_and_user_from_row, token_from_row,
 };
 use crate::{SqliteStore, backend};
 use async_trait::async_trait;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     AccessContext, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch,
-    ClientPk, ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord,
+    ClientPk, ClientStatus, Consent, GrantType, NewClient, NewFamily, NewToken, TokenRecord, User,
     UserId,
 };
 use keyward_core::oauth::audience::ResourceGrants;
@@ -589,6 +590,21 @@ impl OAuthStore for SqliteStore {
             " FROM tokens t JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = ?1"
         );
         self.read_one(SQL, [hash.as_bytes()], token_from_row)
+    }
+
+    async fn token_with_user(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<(TokenRecord, Option<User>)>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            token_columns!(),
+            ", ",
+            user_columns!(),
+            " FROM tokens t JOIN token_families f ON f.id = t.family_id \
+              LEFT JOIN users u ON u.id = f.user_id WHERE t.token_hash = ?1"
+        );
+        self.read_one(SQL, [hash.as_bytes()], token_and_user_from_row)
     }
 
     async fn rotate_refresh(

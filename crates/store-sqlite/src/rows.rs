@@ -6,7 +6,7 @@ use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
     AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
     ClientStatus, Consent, GrantType, Identity, Resource, Role, Session, StoredKey, TokenFormat,
-    TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserStatus,
+    TokenKind, TokenRecord, TwoFactorRecord, UpstreamState, User, UserId, UserStatus,
 };
 use keyward_core::oauth::audience::ResourceGrants;
 use keyward_core::oauth::scope::ScopeSet;
@@ -205,6 +205,19 @@ pub(crate) fn token_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<TokenRecord
         revoked_at: row.get("token_revoked_at")?,
         auth_time: row.get("auth_time")?,
     })
+}
+
+/// A token and the user of its family (`user_columns!()` from a `LEFT JOIN`: `None` when it has
+/// none, or they no longer exist).
+pub(crate) fn token_and_user_from_row(
+    row: &Cols<'_, '_>,
+) -> rusqlite::Result<(TokenRecord, Option<User>)> {
+    let token = token_from_row(row)?;
+    let user = match row.get::<_, Option<UserId>>("id")? {
+        Some(_) => Some(user_from_row(row)?),
+        None => None,
+    };
+    Ok((token, user))
 }
 
 pub(crate) fn access_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<AccessContext> {

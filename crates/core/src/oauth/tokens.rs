@@ -593,7 +593,8 @@ impl TokenService {
         let grace_secs = grace_secs.clamp(0, MAX_REFRESH_GRACE_SECS);
         let hash = SecretHash::of(refresh_token);
         let now = self.clock.now();
-        let Some(record) = self.store.token_by_hash(&hash).await? else {
+        // The one read of the token and its user (for the liveness rule and the id_token).
+        let Some((record, user)) = self.store.token_with_user(&hash).await? else {
             return Err(BAD);
         };
         if record.kind != TokenKind::Refresh || record.client != client.id {
@@ -615,8 +616,6 @@ impl TokenService {
                 }
             };
         }
-        // The one read of the user: for the liveness rule and for the id_token.
-        let user = self.grant_user(record.user_id).await?;
         if !is_live(&record, client, user.as_ref(), now) {
             return Err(BAD);
         }

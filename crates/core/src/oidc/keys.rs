@@ -89,7 +89,8 @@ struct LiveKey {
 pub struct KeyPolicy {
     /// How long id_tokens live; a retired key stays published that long.
     pub id_token_ttl_secs: i64,
-    /// How long a node trusts its copy of the key list before re-reading it.
+    /// How long a node trusts its copy of the key list before re-reading it, when the store
+    /// cannot tell when the keys change (`KeyStore::signing_keys_version`).
     pub cache: Duration,
 }
 
@@ -98,7 +99,29 @@ pub struct KeyRing {
     clock: Arc<dyn Clock>,
     master: MasterKey,
     policy: KeyPolicy,
-    cache: RwLock<Option<(Instant, Arc<Vec<LiveKey>>)>>,
+    cache: RwLock<Option<Cached>>,
+}
+
+/// The keys as last read, and how to tell whether that read is still good.
+struct Cached {
+    /// The store's `signing_keys_version` before the read, if it could tell one.
+    version: Option<u64>,
+    read_at: Instant,
+    /// Which rows the keys were built from: a read that finds the same rows keeps them, so a
+    /// moved version that changed nothing costs a read, not a decryption.
+    rows: Vec<(String, UnixTime, UnixTime)>,
+    keys: Arc<Vec<LiveKey>>,
+}
+
+impl Cached {
+    /// Good while the store's version has not moved; with no version to go by (the backend
+    /// cannot tell, e.g. while PostgreSQL's notifications are down), for `ttl`.
+    fn serves(&self, version: Option<u64>, ttl: Duration) -> bool {
+        match (self.version, version) {
+            (Some(cached), Some(now)) => cached == now,
+            _ => self.read_at.elapsed() < ttl,
+        }
+    }
 }
 
 impl KeyRing {
@@ -186,15 +209,45 @@ impl KeyRing {
     }
 
     async fn load(&self, fresh: bool) -> Result<Arc<Vec<LiveKey>>, KeyError> {
+        let version = self.store.signing_keys_version().await?;
         if !fresh
             && let Ok(guard) = self.cache.read()
-            && let Some((at, keys)) = guard.as_ref()
-            && at.elapsed() < self.policy.cache
+            && let Some(cached) = guard.as_ref()
+            && cached.serves(version, self.policy.cache)
         {
-            return Ok(keys.clone());
+            return Ok(cached.keys.clone());
         }
+        let stored = self.store.signing_keys().await?;
+        let rows: Vec<(String, UnixTime, UnixTime)> = stored
+            .iter()
+            .map(|k| (k.kid.clone(), k.created_at, k.not_before))
+            .collect();
+        let unchanged = self.cache.read().ok().and_then(|guard| {
+            guard
+                .as_ref()
+                .filter(|c| c.rows == rows)
+                .map(|c| c.keys.clone())
+        });
+        let keys = match unchanged {
+            Some(keys) => keys,
+            None => Arc::new(self.open(stored)?),
+        };
+        if let Ok(mut cache) = self.cache.write() {
+            *cache = Some(Cached {
+                version,
+                read_at: Instant::now(),
+                rows,
+                keys: keys.clone(),
+            });
+        }
+        Ok(keys)
+    }
+
+    /// Decrypts and parses stored keys; rows of an algorithm this release does not know are
+    /// skipped.
+    fn open(&self, stored: Vec<StoredKey>) -> Result<Vec<LiveKey>, KeyError> {
         let mut keys = Vec::new();
-        for stored in self.store.signing_keys().await? {
+        for stored in stored {
             let Some(alg) = SigningAlg::parse(&stored.alg) else {
                 continue;
             };
@@ -212,10 +265,6 @@ impl KeyRing {
                 not_before: stored.not_before,
                 jwk,
             });
-        }
-        let keys = Arc::new(keys);
-        if let Ok(mut cache) = self.cache.write() {
-            *cache = Some((Instant::now(), keys.clone()));
         }
         Ok(keys)
     }

@@ -14,6 +14,7 @@ use std::time::Duration;
 on_both_backends!(
     two_nodes_share_codes_tokens_revocations_and_keys,
     a_rotated_key_is_published_first_and_retired_only_after_its_tokens_expire,
+    a_key_rotated_elsewhere_is_published_and_used_by_every_node_at_once,
 );
 
 async fn two_nodes_share_codes_tokens_revocations_and_keys(backend: Backend) {
@@ -244,4 +245,90 @@ async fn a_rotated_key_is_published_first_and_retired_only_after_its_tokens_expi
     // A node with the wrong master key cannot use the stored keys.
     let stranger = KeyRing::new(store, clock, MasterKey::generate(), policy);
     assert!(stranger.sign(SigningAlg::Rs256, &claims).await.is_err());
+}
+
+/// The kids a node's JWKS lists.
+async fn published(node: &TestApp) -> Vec<String> {
+    let (status, jwks) = get_json(&node.client(), &node.url("/oauth2/jwks")).await;
+    assert_eq!(status, StatusCode::OK, "{jwks}");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// What may pass between a commit at one node and another node hearing of it: the
+/// notification's way on loopback, far below the nodes' key cache of an hour.
+const NOTIFIED_WITHIN: Duration = Duration::from_secs(2);
+
+async fn a_key_rotated_elsewhere_is_published_and_used_by_every_node_at_once(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    // Caches that never expire in this test: only the change notification (PostgreSQL) or the
+    // file's data_version (SQLite) can tell the nodes.
+    let hour = |db: &TestDatabase| keyward::config::Config {
+        key_cache_secs: 3600,
+        ..test_config(db)
+    };
+    let a = TestApp::start(db.clone(), hour(&db)).await;
+    let b = TestApp::start(db.clone(), hour(&db)).await;
+    let (developer, _) = a.user("dev").await;
+    let registered = register_app(&a, &developer, json!({"scopes": "openid profile"})).await;
+    let (browser, _) = a.user("rita").await;
+    let before = published(&b).await;
+    assert_eq!(published(&a).await, before);
+
+    // An operator rotates the RS256 key from outside both nodes (as `keyward keys rotate` does),
+    // to sign from now on.
+    let store = keyward::app::open_store(&db.url, 2).await.expect("store");
+    let master = MasterKey::from_base64(&db.secret_key).expect("master key");
+    let policy = KeyPolicy {
+        id_token_ttl_secs: 3600,
+        cache: Duration::ZERO,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(keyward_core::clock::SystemClock);
+    let operator = KeyRing::new(store, clock, master, policy);
+    let new = operator.rotate(SigningAlg::Rs256, 0).await.expect("rotate");
+
+    let deadline = std::time::Instant::now() + NOTIFIED_WITHIN;
+    for node in [&a, &b] {
+        loop {
+            let kids = published(node).await;
+            if kids.contains(&new) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{new} not published at {}: {kids:?}",
+                node.base
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // A new key signs from its `not_before` (a second after the last key's at most): from then
+    // on B signs id_tokens with it.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let params = [
+        ("client_id", registered.client_id.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("state", "s"),
+        ("nonce", "n"),
+    ];
+    let code = obtain_code(&a, &browser, "/oauth/authorize", &params).await;
+    let (status, tokens) = token_b(
+        &b,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("client_id", &registered.client_id),
+            ("client_secret", &registered.client_secret),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(id_token_kid(&s(&tokens, "id_token")), new);
 }

@@ -47,6 +47,7 @@ mod rate_limits;
 mod refresh_grace;
 mod resource_pages;
 mod resources;
+mod round_trips;
 mod security_pages;
 mod sessions;
 mod storage;

@@ -35,7 +35,12 @@ impl TokenService {
         }
         let hash = SecretHash::of(device_code);
         let now = self.clock.now();
-        let Some(stored) = self.store.device_code_by_hash(&hash).await? else {
+        // The code as it was before this poll; a pending one's poll is recorded in the same step.
+        let Some(stored) = self
+            .store
+            .poll_device_code(&hash, client.id, now, SLOW_DOWN_STEP_SECS)
+            .await?
+        else {
             return Err(BAD);
         };
         if stored.client != client.id {
@@ -47,15 +52,9 @@ impl TokenService {
             DeviceState::Expired => return Err(TokenError::ExpiredToken),
             DeviceState::Pending if stored.polled_too_soon(now) => {
                 let interval = stored.interval_secs + SLOW_DOWN_STEP_SECS;
-                self.store.record_device_poll(&hash, now, interval).await?;
                 return Err(TokenError::SlowDown { interval });
             }
-            DeviceState::Pending => {
-                self.store
-                    .record_device_poll(&hash, now, stored.interval_secs)
-                    .await?;
-                return Err(TokenError::AuthorizationPending);
-            }
+            DeviceState::Pending => return Err(TokenError::AuthorizationPending),
             DeviceState::Approved { user_id, auth_time } => (user_id, auth_time),
         };
         let approved = Approved {

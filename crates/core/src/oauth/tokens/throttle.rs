@@ -3,7 +3,8 @@
 //!
 //! Design, for a success path with one throttle read and no throttle write:
 //! - before the work, one read of the address's counter: an address over its budget is refused
-//!   outright (429) and its attempt is not counted;
+//!   outright (429) and its attempt is not counted (PostgreSQL serves this read from memory
+//!   until a counter changes at any node, so a success costs no round trip for it);
 //! - the work runs; a success writes nothing;
 //! - a counted failure is then counted with one atomic increment-then-compare per counter (the
 //!   limiter's `consume`), and the answer depends on the count that increment returned, so

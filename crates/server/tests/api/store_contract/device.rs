@@ -82,18 +82,55 @@ async fn rfc8628_device_codes_are_found_by_either_hash_and_decided_once(backend:
             .is_none()
     );
 
-    store
-        .record_device_poll(&SecretHash::of("kwdc_a"), 1_010, 10)
-        .await
-        .expect("poll");
-    let polled = store
-        .device_code_by_hash(&SecretHash::of("kwdc_a"))
-        .await
-        .expect("read")
-        .expect("found");
+    // A poll answers the code as it was, and records itself: the interval grows by the step
+    // given only when the poll came sooner than the interval after the last one.
+    let poll = |client, now| {
+        let store = store.clone();
+        async move {
+            store
+                .poll_device_code(&SecretHash::of("kwdc_a"), client, now, 5)
+                .await
+                .expect("poll")
+                .map(|code| (code.last_polled_at, code.interval_secs))
+        }
+    };
+    let now_stored = || {
+        let store = store.clone();
+        async move {
+            let code = store
+                .device_code_by_hash(&SecretHash::of("kwdc_a"))
+                .await
+                .expect("read")
+                .expect("found");
+            (code.last_polled_at, code.interval_secs)
+        }
+    };
+    let (_, interval) = now_stored().await;
+    assert_eq!(poll(client.id, 1_010).await, Some((None, interval)));
+    assert_eq!(now_stored().await, (Some(1_010), interval));
+    // Sooner than the interval: it grows.
+    assert_eq!(poll(client.id, 1_011).await, Some((Some(1_010), interval)));
+    assert_eq!(now_stored().await, (Some(1_011), interval + 5));
+    // Waiting the (grown) interval out: it stays.
+    let later = 1_011 + interval + 5;
     assert_eq!(
-        (polled.last_polled_at, polled.interval_secs),
-        (Some(1_010), 10)
+        poll(client.id, later).await,
+        Some((Some(1_011), interval + 5))
+    );
+    assert_eq!(now_stored().await, (Some(later), interval + 5));
+    // Another client's poll, or a poll after expiry, records nothing but still reads the code.
+    assert!(poll(client.id + 1_000, later + 1).await.is_some());
+    assert_eq!(
+        poll(client.id, 10_000).await,
+        Some((Some(later), interval + 5))
+    );
+    assert_eq!(now_stored().await, (Some(later), interval + 5));
+    assert!(
+        store
+            .poll_device_code(&SecretHash::of("kwdc_unknown"), client.id, later, 5)
+            .await
+            .expect("poll")
+            .is_none()
     );
 
     // After expiry, no decision; before it, exactly one.

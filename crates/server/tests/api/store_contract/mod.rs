@@ -12,6 +12,7 @@ mod deletion;
 mod device;
 mod dynamic_purge;
 mod federation;
+mod hot_reads;
 mod keys_and_audit;
 mod lifecycle;
 mod oauth;
