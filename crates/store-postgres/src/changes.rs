@@ -7,11 +7,14 @@
 //! after a notification goes to the database. Until the listener is connected, and from the
 //! moment its connection is lost until it is back, nothing is served from memory.
 //!
+//! Each table has a generation of its own (the notification's payload is the table's name), so
+//! that an app's change does not make every node re-read the settings, nor the reverse.
+//!
 //! What this does not give: exactness across nodes. A change committed at node A is seen at
 //! node B when the notification arrives (well under a millisecond on a local network), not at
-//! A's commit. That is why only apps are cached here, whose changes race with requests in flight
-//! anyway; bearer tokens are checked against the database on every request, so a revocation at
-//! one node is refused at every other at once.
+//! A's commit. That is why only apps and the settings are cached here, whose changes race with
+//! requests in flight anyway; bearer tokens are checked against the database on every request,
+//! so a revocation at one node is refused at every other at once.
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use std::sync::Arc;
@@ -26,34 +29,70 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// this often the cache starts over anyway, which bounds what such a silence can hide.
 const FORGET_EVERY: Duration = Duration::from_secs(30);
 
+/// The tables whose reads a node keeps in memory (each with a trigger, migrations 0015, 0017).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Clients,
+    Settings,
+}
+
+impl Table {
+    const ALL: [Table; 2] = [Table::Clients, Table::Settings];
+
+    /// The table a notification names; `None` for one this release does not know, which moves
+    /// every generation on (the safe side).
+    fn named(payload: &str) -> Option<Self> {
+        match payload {
+            "clients" => Some(Self::Clients),
+            "settings" => Some(Self::Settings),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Changes {
-    generation: AtomicU64,
+    generations: [AtomicU64; Table::ALL.len()],
     listening: AtomicBool,
 }
 
 impl Changes {
-    /// The generation to tag a cached read with, or `None` while notifications may be missed.
-    pub(crate) fn generation(&self) -> Option<u64> {
+    /// The generation to tag a cached read of `table` with, or `None` while notifications may
+    /// be missed.
+    pub(crate) fn generation(&self, table: Table) -> Option<u64> {
         // Generation first: a notification that lands between the two loads moves it on after
         // the read, so what is cached under the old one is never served.
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.generations[table as usize].load(Ordering::Acquire);
         self.listening.load(Ordering::Acquire).then_some(generation)
     }
 
-    /// A change this node made has committed: its own notification comes later, but its next
-    /// request must not be served what was cached before.
-    pub(crate) fn made_here(&self) {
-        self.moved();
+    /// A change this node made to `table` has committed: its own notification comes later, but
+    /// its next request must not be served what was cached before.
+    pub(crate) fn made_here(&self, table: Table) {
+        self.moved(table);
     }
 
-    fn moved(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+    fn moved(&self, table: Table) {
+        self.generations[table as usize].fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn all_moved(&self) {
+        for table in Table::ALL {
+            self.moved(table);
+        }
+    }
+
+    /// A notification: the table it names, or every table for one not known.
+    fn notified(&self, payload: &str) {
+        match Table::named(payload) {
+            Some(table) => self.moved(table),
+            None => self.all_moved(),
+        }
     }
 
     fn set_listening(&self, listening: bool) {
         self.listening.store(listening, Ordering::Release);
-        self.moved();
+        self.all_moved();
     }
 }
 
@@ -90,11 +129,11 @@ async fn follow(options: &PgConnectOptions, changes: &Changes) -> Result<(), sql
     loop {
         tokio::select! {
             received = listener.try_recv() => match received? {
-                Some(_) => changes.moved(),
+                Some(notification) => changes.notified(notification.payload()),
                 // The connection was lost and made again: what came in between is lost.
-                None => changes.moved(),
+                None => changes.all_moved(),
             },
-            _ = forget.tick() => changes.moved(),
+            _ = forget.tick() => changes.all_moved(),
         }
     }
 }

@@ -145,7 +145,7 @@ impl DeletionStore for PostgresStore {
         execute(&mut *tx, insert).await?;
         tx.commit().await.map_err(backend)?;
         // Its apps were disabled, and deleted with the account.
-        self.changes.made_here();
+        self.changes.made_here(crate::changes::Table::Clients);
         Ok(DeletionOutcome::Deleted { disabled_apps })
     }
 }

@@ -280,7 +280,7 @@ impl PostgresStore {
     /// `changed` for a statement that changes apps: the cached ones are dropped once it commits.
     pub(crate) async fn clients_changed(&self, query: PgQuery<'_>) -> StoreResult<bool> {
         let changed = self.changed(query).await;
-        self.changes.made_here();
+        self.changes.made_here(crate::changes::Table::Clients);
         changed
     }
 
@@ -297,7 +297,11 @@ impl PostgresStore {
 }
 
 /// All areas: maintenance below, the rest in the sibling modules.
-impl keyward_core::store::Store for PostgresStore {}
+impl keyward_core::store::Store for PostgresStore {
+    fn settings_generation(&self) -> Option<u64> {
+        self.changes.generation(changes::Table::Settings)
+    }
+}
 
 #[async_trait]
 impl MaintenanceStore for PostgresStore {

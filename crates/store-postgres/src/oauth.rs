@@ -93,7 +93,7 @@ impl OAuthStore for PostgresStore {
         .fetch_one(self.pool())
         .await
         .map_err(crate::store_error)?;
-        self.changes.made_here();
+        self.changes.made_here(crate::changes::Table::Clients);
         self.client_by_pk(pk)
             .await?
             .ok_or_else(|| backend("the inserted app is gone"))
@@ -109,7 +109,7 @@ impl OAuthStore for PostgresStore {
     }
 
     async fn client_by_client_id(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let generation = self.changes.generation();
+        let generation = self.changes.generation(crate::changes::Table::Clients);
         if let Some(cached) = generation.and_then(|g| self.clients.get(client_id, g)) {
             return Ok(Some(cached));
         }
@@ -185,7 +185,7 @@ impl OAuthStore for PostgresStore {
             cut_off_client(&mut tx, pk, now).await?;
         }
         tx.commit().await.map_err(backend)?;
-        self.changes.made_here();
+        self.changes.made_here(crate::changes::Table::Clients);
         Ok(changed > 0)
     }
 
@@ -283,7 +283,7 @@ impl OAuthStore for PostgresStore {
         )
         .bind(created_before);
         let purged = execute(self.pool(), query).await?;
-        self.changes.made_here();
+        self.changes.made_here(crate::changes::Table::Clients);
         Ok(purged)
     }
 
