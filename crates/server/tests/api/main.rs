@@ -50,6 +50,7 @@ mod resources;
 mod security_pages;
 mod sessions;
 mod settings_changes;
+mod startup;
 mod storage;
 mod store_contract;
 mod throttling;
