@@ -36,7 +36,7 @@ pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<d
 #[derive(Clone)]
 enum Locker {
     Postgres(PostgresStore),
-    Sqlite(SqliteStore),
+    Sqlite(Box<SqliteStore>),
 }
 
 enum Held {
@@ -94,7 +94,7 @@ async fn open(
     } else if url.starts_with("sqlite:") {
         let store = SqliteStore::connect(url).await.context("opening SQLite")?;
         store.migrate().await.context("migrating SQLite")?;
-        Ok((Arc::new(store.clone()), Locker::Sqlite(store)))
+        Ok((Arc::new(store.clone()), Locker::Sqlite(Box::new(store))))
     } else {
         anyhow::bail!("database_url must start with sqlite:// or postgres://")
     }

@@ -96,6 +96,29 @@ impl SettingsCache {
         Ok(Stored { text, settings })
     }
 
+    /// Stores `settings` whole, over whatever is stored: for setting up a fresh database (tests,
+    /// fixtures). An admin's change goes through [`super::apply_changes`], which writes only
+    /// what it changes.
+    pub async fn seed(
+        &self,
+        settings: &Settings,
+        now: crate::clock::UnixTime,
+    ) -> Result<(), SettingsError> {
+        let json =
+            serde_json::to_string(settings).map_err(|e| SettingsError::Corrupt(e.to_string()))?;
+        loop {
+            let stored = self.store.load_settings().await?;
+            if self
+                .store
+                .swap_settings(stored.as_deref(), &json, now)
+                .await?
+            {
+                self.wrote(settings.clone());
+                return Ok(());
+            }
+        }
+    }
+
     /// A change through this node was stored: shown at once, and the next `get` reads the
     /// store again (another node's change may have landed right after it).
     pub(super) fn wrote(&self, settings: Settings) {

@@ -229,6 +229,28 @@ async fn turning_on_email_verification_needs_a_mail_server(backend: Backend) {
     let (_, settings) = get_json(&admin, &app.url("/api/admin/settings")).await;
     assert_eq!(settings["data"]["email_verification_enabled"], false);
 
+    // What needs mail says why it cannot be had, in the page's language too.
+    let mut english = reqwest::header::HeaderMap::new();
+    english.insert("accept-language", "en".parse().expect("header"));
+    let visitor = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(english)
+        .build()
+        .expect("client");
+    let (_, _, html) = page(&visitor, &app.url("/reset")).await;
+    let token = crate::oauth_support::csrf(&html);
+    let (_, _, body) = submit(
+        &visitor,
+        &app.url("/reset"),
+        &[("csrf_token", &token), ("email", "someone@example.org")],
+    )
+    .await;
+    assert!(
+        body.contains("No mail can be sent: the administrator has not set up SMTP."),
+        "{body}"
+    );
+
     // With a mail server it can be turned on, in one change or after.
     put(
         &admin,
