@@ -1,13 +1,14 @@
 //! Runtime settings an admin changes without a restart (`/api/admin/settings`). Stored as one JSON
 //! document so that adding a field needs no migration; absent fields take their defaults.
 
-use crate::clock::UnixTime;
 use crate::limits::Limit;
 use crate::oauth::tokens::MAX_REFRESH_GRACE_SECS;
-use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+
+mod cache;
+mod change;
+pub use cache::{SettingsCache, SettingsError};
+pub use change::{SettingsChange, SettingsUpdate, SettingsUpdateError, apply_changes};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -366,71 +367,6 @@ impl Default for Settings {
     }
 }
 
-/// The settings document, re-read from the store at most once per `ttl` so that a change made on
-/// one node reaches every node within that time without a query per request.
-pub struct SettingsCache {
-    store: Arc<dyn Store>,
-    ttl: Duration,
-    cached: RwLock<Option<(Instant, Arc<Settings>)>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("stored settings are not valid: {0}")]
-    Corrupt(String),
-}
-
-impl SettingsCache {
-    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Self {
-        Self {
-            store,
-            ttl,
-            cached: RwLock::new(None),
-        }
-    }
-
-    pub async fn get(&self) -> Result<Arc<Settings>, SettingsError> {
-        if let Ok(guard) = self.cached.read()
-            && let Some((at, settings)) = guard.as_ref()
-            && at.elapsed() < self.ttl
-        {
-            return Ok(settings.clone());
-        }
-        let settings = Arc::new(match self.store.load_settings().await? {
-            Some(json) => {
-                serde_json::from_str(&json).map_err(|e| SettingsError::Corrupt(e.to_string()))?
-            }
-            None => Settings::default(),
-        });
-        if let Ok(mut guard) = self.cached.write() {
-            *guard = Some((Instant::now(), settings.clone()));
-        }
-        Ok(settings)
-    }
-
-    /// The settings as last read, however old, without waiting for the store: for what may lag
-    /// a refresh behind (the brand on a page). The defaults before the first read.
-    pub fn latest(&self) -> Arc<Settings> {
-        self.cached
-            .read()
-            .ok()
-            .and_then(|guard| guard.as_ref().map(|(_, s)| s.clone()))
-            .unwrap_or_default()
-    }
-
-    pub async fn save(&self, settings: &Settings, now: UnixTime) -> Result<(), SettingsError> {
-        let json =
-            serde_json::to_string(settings).map_err(|e| SettingsError::Corrupt(e.to_string()))?;
-        self.store.save_settings(&json, now).await?;
-        if let Ok(mut guard) = self.cached.write() {
-            *guard = Some((Instant::now(), Arc::new(settings.clone())));
-        }
-        Ok(())
-    }
-}
-
 /// Why a settings document was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InvalidSettings {
@@ -444,6 +380,10 @@ pub enum InvalidSettings {
     TopupUrl,
     #[error("SMTP 设置不正确")]
     Smtp,
+    /// E-mail verification with no mail server: every registration would wait for a code
+    /// that is never sent.
+    #[error("无法开启邮箱验证，请先配置邮件（SMTP）服务器")]
+    VerificationWithoutMail,
     /// A brand setting that pages cannot show.
     #[error("{0}")]
     Brand(BrandProblem),
@@ -528,6 +468,11 @@ impl Settings {
 }
 
 impl Settings {
+    /// Whether sign-up asks for a mailed code while no mail can be sent.
+    pub fn verification_without_mail(&self) -> bool {
+        self.email_verification_enabled && self.smtp_host.trim().is_empty()
+    }
+
     /// `secret_set(name)` says whether the vault holds (or is about to hold) that secret.
     pub fn validate(&self, secret_set: impl Fn(&str) -> bool) -> Result<(), InvalidSettings> {
         if self.quota_for_new_user < 0 || self.linuxdo_minimum_trust_level < 0 {
@@ -727,127 +672,6 @@ pub const ROOT_ONLY: &[&str] = &[
 
 pub fn is_root_only(name: &str) -> bool {
     ROOT_ONLY.contains(&name)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsUpdateError {
-    /// An admin below root tried to change a [`ROOT_ONLY`] setting.
-    #[error("只有超级管理员可以修改此设置: {0}")]
-    RootOnly(String),
-    #[error("未知的设置项: {0}")]
-    Unknown(String),
-    #[error("设置项的值类型不正确")]
-    WrongType,
-    #[error(transparent)]
-    Invalid(#[from] InvalidSettings),
-    #[error(transparent)]
-    Vault(#[from] crate::vault::VaultError),
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-}
-
-/// The outcome of an admin's change: the new document, which vault secrets were written, and
-/// which [`ROOT_ONLY`] settings changed (for the audit log).
-pub struct SettingsUpdate {
-    pub settings: Settings,
-    pub secrets_changed: Vec<String>,
-    pub root_only_changed: Vec<String>,
-}
-
-/// Applies an admin's change (the admin API's `PUT` body, or the settings page's form): fields
-/// given replace the current ones, the rest stay. Vault names (e.g. `github_client_secret`) set
-/// that secret, an empty string clears it. A [`ROOT_ONLY`] setting given with a new value (or
-/// any secret of that list) by someone below root refuses the whole change. Nothing is written
-/// unless the whole result is valid and allowed.
-///
-/// The change is recorded in the audit log: each changed setting with its old and new value,
-/// each secret only as `"set"` or `"cleared"`.
-pub async fn apply_changes(
-    cache: &SettingsCache,
-    vault: &crate::vault::Vault,
-    actor: &crate::model::User,
-    changes: serde_json::Map<String, serde_json::Value>,
-    now: UnixTime,
-    ip: &str,
-) -> Result<SettingsUpdate, SettingsUpdateError> {
-    use serde_json::Value;
-    let current = cache.get().await?;
-    let mut merged = serde_json::to_value(current.as_ref())
-        .map_err(|e| SettingsError::Corrupt(e.to_string()))?;
-    let mut secrets = Vec::new();
-    let mut root_only_changed = Vec::new();
-    let mut changed = serde_json::Map::new();
-    if let Value::Object(fields) = &mut merged {
-        for (key, value) in changes {
-            let is_secret = crate::vault::NAMES.contains(&key.as_str());
-            if !is_secret && !fields.contains_key(&key) {
-                return Err(SettingsUpdateError::Unknown(key.chars().take(64).collect()));
-            }
-            // Sending back an unchanged value (a whole document, a whole form) is no change.
-            if is_root_only(&key) && (is_secret || fields.get(&key) != Some(&value)) {
-                if actor.role != crate::model::Role::Root {
-                    return Err(SettingsUpdateError::RootOnly(key));
-                }
-                root_only_changed.push(key.clone());
-            }
-            if is_secret {
-                let Value::String(secret) = value else {
-                    return Err(SettingsUpdateError::WrongType);
-                };
-                let masked = if secret.is_empty() { "cleared" } else { "set" };
-                changed.insert(key.clone(), Value::from(masked));
-                secrets.push((key, secret));
-            } else {
-                if fields.get(&key) != Some(&value) {
-                    let old = fields.get(&key).cloned().unwrap_or(Value::Null);
-                    changed.insert(key.clone(), serde_json::json!({"old": old, "new": value}));
-                }
-                fields.insert(key, value);
-            }
-        }
-    }
-    let settings: Settings =
-        serde_json::from_value(merged).map_err(|_| SettingsUpdateError::WrongType)?;
-    let mut set_now = Vec::new();
-    for name in crate::vault::NAMES {
-        let pending = secrets
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| !v.is_empty());
-        let set = match pending {
-            Some(set) => set,
-            None => vault.is_set(name).await?,
-        };
-        if set {
-            set_now.push(*name);
-        }
-    }
-    settings.validate(|name| set_now.contains(&name))?;
-    for (name, value) in &secrets {
-        vault.set(name, value).await?;
-    }
-    cache.save(&settings, now).await?;
-    let secrets_changed: Vec<String> = secrets.into_iter().map(|(n, _)| n).collect();
-    crate::audit::record(
-        cache.store.as_ref(),
-        now,
-        Some(actor.id),
-        crate::audit::action::SETTINGS_UPDATED,
-        "",
-        serde_json::json!({
-            "changed": changed,
-            "secrets_changed": secrets_changed,
-            "root_only_changed": root_only_changed,
-        }),
-        ip,
-    )
-    .await;
-    tracing::info!(admin.id = actor.id, "settings updated");
-    Ok(SettingsUpdate {
-        settings,
-        secrets_changed,
-        root_only_changed,
-    })
 }
 
 #[cfg(test)]

@@ -187,6 +187,12 @@ pub trait Store:
     + LifecycleStore
     + DeletionStore
 {
+    /// A number that moves on whenever the settings document may have changed, on this node or
+    /// another, so that a node may keep the document in memory until it does. `None` when the
+    /// backend cannot tell (or cannot now): readers then re-read it every few seconds.
+    fn settings_generation(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[async_trait]
@@ -313,7 +319,15 @@ pub trait AccountStore: Send + Sync + 'static {
     // --- settings ---
     /// The operator's runtime settings document (JSON), if one was saved.
     async fn load_settings(&self) -> StoreResult<Option<String>>;
-    async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()>;
+    /// Replaces the document with `json` only if the stored one is still `expected` (`None`:
+    /// none stored yet), in one atomic step; `false`, changing nothing, when another change
+    /// came first. Never an unconditional overwrite: one admin's change must not undo another's.
+    async fn swap_settings(
+        &self,
+        expected: Option<&str>,
+        json: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
 }
 
 /// Apps, consents, authorization codes and tokens.

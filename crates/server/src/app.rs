@@ -27,16 +27,74 @@ use std::time::Duration;
 
 /// Opens the database named by `url` and brings its schema up to date.
 pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open(url, max_connections, Duration::ZERO).await?.0)
+}
+
+/// The database's start-up lock (each store's `startup.rs`): held by one node at a time while
+/// it migrates the schema (inside `migrate`) and while it creates the first admin and the
+/// signing keys ([`Node::bootstrap`]).
+#[derive(Clone)]
+enum Locker {
+    Postgres(PostgresStore),
+    Sqlite(Box<SqliteStore>),
+}
+
+enum Held {
+    Postgres(keyward_store_postgres::StartupLock),
+    Sqlite(keyward_store_sqlite::StartupLock),
+}
+
+impl Locker {
+    async fn lock(&self) -> anyhow::Result<Held> {
+        Ok(match self {
+            Self::Postgres(store) => Held::Postgres(store.lock_startup().await?),
+            Self::Sqlite(store) => Held::Sqlite(store.lock_startup().await?),
+        })
+    }
+}
+
+impl Held {
+    async fn release(self) -> anyhow::Result<()> {
+        match self {
+            Self::Postgres(lock) => lock.release().await?,
+            Self::Sqlite(lock) => lock.release()?,
+        }
+        Ok(())
+    }
+}
+
+/// Opens and migrates the database, trying again with growing pauses for up to `wait` while
+/// a PostgreSQL server does not answer (started after the node, or still recovering).
+async fn open(
+    url: &str,
+    max_connections: u32,
+    wait: Duration,
+) -> anyhow::Result<(Arc<dyn Store>, Locker)> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PostgresStore::connect(url, max_connections)
-            .await
-            .context("connecting to PostgreSQL")?;
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(250);
+        let store = loop {
+            match PostgresStore::connect(url, max_connections).await {
+                Ok(store) => break store,
+                Err(e) if started.elapsed() + pause < wait => {
+                    tracing::warn!(
+                        error = %e,
+                        retry_in_ms = pause.as_millis(),
+                        gives_up_in_secs = wait.saturating_sub(started.elapsed()).as_secs(),
+                        "the database does not answer yet; trying again"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                Err(e) => return Err(e).context("connecting to PostgreSQL"),
+            }
+        };
         store.migrate().await.context("migrating PostgreSQL")?;
-        Ok(Arc::new(store))
+        Ok((Arc::new(store.clone()), Locker::Postgres(store)))
     } else if url.starts_with("sqlite:") {
         let store = SqliteStore::connect(url).await.context("opening SQLite")?;
         store.migrate().await.context("migrating SQLite")?;
-        Ok(Arc::new(store))
+        Ok((Arc::new(store.clone()), Locker::Sqlite(Box::new(store))))
     } else {
         anyhow::bail!("database_url must start with sqlite:// or postgres://")
     }
@@ -96,13 +154,19 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 pub struct Node {
     pub state: AppState,
     pub config: Config,
+    locker: Locker,
 }
 
 impl Node {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // Before anything else: a bad CA file is a start-up error, not a failed login later.
         let outbound_roots = outbound_roots(config.outbound_ca_file.as_deref())?;
-        let mut store = open_store(&config.database_url, config.database_max_connections).await?;
+        let (mut store, locker) = open(
+            &config.database_url,
+            config.database_max_connections,
+            Duration::from_secs(config.database_wait_secs),
+        )
+        .await?;
         if crate::telemetry::traces_url(&config).is_some() {
             // Only when tracing: otherwise the store is called directly, with no wrapper.
             let system = if config.database_url.starts_with("sqlite:") {
@@ -228,22 +292,49 @@ impl Node {
             store,
             config: Arc::new(web),
         });
-        Ok(Self { state, config })
+        Ok(Self {
+            state,
+            config,
+            locker,
+        })
+    }
+
+    /// What a serving node needs once per database, made by whichever node comes first: the
+    /// first admin and the signing keys. Under the start-up lock, so nodes starting together
+    /// take turns, and the later ones find it all made.
+    pub async fn bootstrap(&self) -> anyhow::Result<()> {
+        let lock = self
+            .locker
+            .lock()
+            .await
+            .context("taking the start-up lock")?;
+        let made = async {
+            self.bootstrap_admin().await?;
+            self.ensure_keys().await
+        }
+        .await;
+        lock.release()
+            .await
+            .context("releasing the start-up lock")?;
+        made
     }
 
     /// Makes sure someone can administer this instance: the configured admin, or else, on a
-    /// database with no admin at all, a generated one whose password is printed this once.
+    /// database with no admin at all, a generated one whose password is printed this once (by
+    /// the node that made it). Call it through [`Node::bootstrap`], under the lock.
     pub async fn bootstrap_admin(&self) -> anyhow::Result<()> {
         let accounts = &self.state.accounts;
         if let (Some(name), Some(password)) =
             (&self.config.admin_username, &self.config.admin_password)
         {
-            if let Some(admin) = accounts.ensure_admin(name, password).await? {
-                tracing::info!(user.id = admin.id, "created the configured admin");
+            match accounts.ensure_admin(name, password).await? {
+                Some(admin) => tracing::info!(user.id = admin.id, "created the configured admin"),
+                None => tracing::info!("an admin exists already; none created"),
             }
             return Ok(());
         }
         if self.state.store.count_admins().await? > 0 {
+            tracing::info!("an admin exists already; none generated");
             return Ok(());
         }
         let password = keyward_core::secret::random_string(keyward_core::secret::ALPHANUMERIC, 20);

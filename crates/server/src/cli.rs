@@ -237,8 +237,7 @@ async fn run_node(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let node = Node::build(config).await?;
-    node.bootstrap_admin().await?;
-    node.ensure_keys().await?;
+    node.bootstrap().await?;
     tracing::info!(
         listen = %listener.local_addr()?,
         public_url = %node.state.config.public_url,

@@ -15,6 +15,8 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
                                  https URL makes cookies Secure.
   database_url                   sqlite://PATH or postgres://...       [sqlite://keyward.db]
   database_max_connections       pool size (PostgreSQL)                [16]
+  database_wait_secs             how long a starting node keeps retrying a database
+                                 that does not answer yet, logging each try  [300]
   admin_username, admin_password create this admin at start when no admin exists yet;
                                  without them a first admin is generated and its
                                  password printed once
@@ -54,6 +56,7 @@ pub struct Config {
     pub public_url: Option<String>,
     pub database_url: String,
     pub database_max_connections: u32,
+    pub database_wait_secs: u64,
     #[serde(default, deserialize_with = "text")]
     pub admin_username: Option<String>,
     #[serde(default, skip_serializing, deserialize_with = "text")]
@@ -108,6 +111,7 @@ impl Default for Config {
             public_url: None,
             database_url: "sqlite://keyward.db".into(),
             database_max_connections: 16,
+            database_wait_secs: 300,
             admin_username: None,
             admin_password: None,
             log_format: LogFormat::Text,

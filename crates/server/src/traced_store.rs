@@ -28,7 +28,11 @@ impl TracedStore {
     }
 }
 
-impl Store for TracedStore {}
+impl Store for TracedStore {
+    fn settings_generation(&self) -> Option<u64> {
+        self.inner.settings_generation()
+    }
+}
 
 /// Implements each listed trait by calling the inner store inside a span named after the
 /// method (a static name: the span's metadata is built once per method, at compile time).
@@ -94,7 +98,7 @@ traced! {
         fn throttle_clear(key: &str) -> ();
         fn throttle_release(key: &str, window: i64, reserved_at: UnixTime) -> ();
         fn load_settings() -> Option<String>;
-        fn save_settings(json: &str, now: UnixTime) -> ();
+        fn swap_settings(expected: Option<&str>, json: &str, now: UnixTime) -> bool;
     }
     OAuthStore {
         fn create_client(client: NewClient) -> Client;

@@ -448,12 +448,34 @@ impl AccountStore for PostgresStore {
         fetch_optional(self.pool(), query, |row| row.try_get(0)).await
     }
 
-    async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()> {
-        let query = sqlx::query(
-            "INSERT INTO settings (key, value, updated_at) VALUES ('site', $1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        );
-        self.run(query.bind(json).bind(now)).await
+    async fn swap_settings(
+        &self,
+        expected: Option<&str>,
+        json: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        // A concurrent change holds the row until it commits; the comparison is then made
+        // against what it wrote, so the later of two swaps from the same document fails.
+        let query = match expected {
+            Some(expected) => sqlx::query(
+                "UPDATE settings SET value = $2, updated_at = $3 \
+                 WHERE key = 'site' AND value = $1",
+            )
+            .bind(expected)
+            .bind(json)
+            .bind(now),
+            None => sqlx::query(
+                "INSERT INTO settings (key, value, updated_at) VALUES ('site', $1, $2) \
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(json)
+            .bind(now),
+        };
+        let changed = execute(self.pool(), query).await?;
+        if changed == 1 {
+            self.changes.made_here(Table::Settings);
+        }
+        Ok(changed == 1)
     }
 }
 

@@ -8,13 +8,16 @@
 //! Until the listener is connected, and from the moment its connection is lost until it is back,
 //! nothing is served from memory.
 //!
+//! Each table has a generation of its own (the notification's payload is the table's name), so
+//! that an app's change does not make every node re-read the settings, nor the reverse.
+//!
 //! What this does not give: exactness across nodes. A change committed at node A is seen at
 //! node B when the notification arrives (well under a millisecond on a local network), not at
 //! A's commit. That is why only what changes rarely and races with requests in flight anyway is
-//! cached here: apps, signing keys, and the failure counters a token request reads before its
-//! work (a burst at other nodes is counted exactly by their atomic increments; only the read
-//! that refuses an address already over its budget may lag by that much). Bearer tokens are
-//! checked against the database on every request, so a revocation at one node is refused at
+//! cached here: apps, the settings, signing keys, and the failure counters a token request reads
+//! before its work (a burst at other nodes is counted exactly by their atomic increments; only
+//! the read that refuses an address already over its budget may lag by that much). Bearer tokens
+//! are checked against the database on every request, so a revocation at one node is refused at
 //! every other at once.
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
@@ -30,22 +33,29 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// this often the cache starts over anyway, which bounds what such a silence can hide.
 const FORGET_EVERY: Duration = Duration::from_secs(30);
 
-/// A cached table: each has a generation of its own, so that a failure counted somewhere does
-/// not drop the apps cached everywhere.
+/// A cached table (each with a trigger, migrations 0015, 0017, 0019): each has a generation of
+/// its own, so that a failure counted somewhere does not drop the apps cached everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Table {
     Clients,
+    Settings,
     SigningKeys,
     Throttle,
 }
 
 impl Table {
-    const ALL: [Self; 3] = [Self::Clients, Self::SigningKeys, Self::Throttle];
+    const ALL: [Self; 4] = [
+        Self::Clients,
+        Self::Settings,
+        Self::SigningKeys,
+        Self::Throttle,
+    ];
 
     /// The notification's payload: the table's name (`TG_TABLE_NAME`).
     fn of(payload: &str) -> Option<Self> {
         Some(match payload {
             "clients" => Self::Clients,
+            "settings" => Self::Settings,
             "signing_keys" => Self::SigningKeys,
             "throttle" => Self::Throttle,
             _ => return None,

@@ -32,6 +32,8 @@ mod oauth;
 mod passkeys;
 mod resources;
 mod rows;
+mod startup;
+pub use startup::StartupLock;
 
 use async_trait::async_trait;
 use changes::Table;
@@ -118,15 +120,23 @@ impl PostgresStore {
         schema_state_on(&mut connection).await
     }
 
-    /// Runs pending migrations. The migrator holds an advisory lock, so nodes starting together
-    /// do not race. Refuses, changing nothing, a database a newer release migrated.
+    /// Runs pending migrations under the start-up lock (`startup.rs`), on its connection, so
+    /// that nodes starting together take turns. Refuses, changing nothing, a database a newer
+    /// release migrated.
     pub async fn migrate(&self) -> StoreResult<()> {
-        self.schema_state()
-            .await?
-            .check_not_newer()
-            .map_err(backend)?;
-        MIGRATOR.run(&self.pool).await.map_err(backend)
+        let mut lock = self.lock_startup().await?;
+        let migrated = migrate_on(&mut lock.connection).await;
+        lock.release().await?;
+        migrated
     }
+}
+
+async fn migrate_on(connection: &mut sqlx::PgConnection) -> StoreResult<()> {
+    schema_state_on(connection)
+        .await?
+        .check_not_newer()
+        .map_err(backend)?;
+    MIGRATOR.run(connection).await.map_err(backend)
 }
 
 /// The versions in the migration history (none before the first migration) against the
@@ -302,7 +312,11 @@ impl PostgresStore {
 }
 
 /// All areas: maintenance below, the rest in the sibling modules.
-impl keyward_core::store::Store for PostgresStore {}
+impl keyward_core::store::Store for PostgresStore {
+    fn settings_generation(&self) -> Option<u64> {
+        self.changes.generation(changes::Table::Settings)
+    }
+}
 
 #[async_trait]
 impl MaintenanceStore for PostgresStore {

@@ -448,15 +448,33 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    async fn save_settings(&self, json: &str, now: UnixTime) -> StoreResult<()> {
-        self.write_one(
-            "INSERT INTO settings (key, value, updated_at) VALUES ('site', ?1, ?2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, \
-             updated_at = excluded.updated_at",
-            (json, now),
-        )
-        .await
-        .map(drop)
+    async fn swap_settings(
+        &self,
+        expected: Option<&str>,
+        json: &str,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        // One statement each: it runs under the writer's lock, so nothing comes in between
+        // the comparison and the write.
+        let changed = match expected {
+            Some(expected) => {
+                self.write_one(
+                    "UPDATE settings SET value = ?2, updated_at = ?3 \
+                     WHERE key = 'site' AND value = ?1",
+                    (expected, json, now),
+                )
+                .await?
+            }
+            None => {
+                self.write_one(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ('site', ?1, ?2) \
+                     ON CONFLICT (key) DO NOTHING",
+                    (json, now),
+                )
+                .await?
+            }
+        };
+        Ok(changed == 1)
     }
 }
 

@@ -30,6 +30,8 @@ mod oauth;
 mod passkeys;
 mod resources;
 mod rows;
+mod startup;
+pub use startup::StartupLock;
 #[cfg(test)]
 mod tests;
 
@@ -95,9 +97,17 @@ impl SqliteStore {
         self.db.read(schema_state_on)
     }
 
-    /// Brings the schema up to date on a sqlx connection of its own, closed when done. Refuses,
+    /// Brings the schema up to date on a sqlx connection of its own, closed when done, under the
+    /// start-up lock (`startup.rs`), so that nodes starting together take turns. Refuses,
     /// changing nothing, a database a newer release migrated.
     pub async fn migrate(&self) -> StoreResult<()> {
+        let lock = self.lock_startup().await?;
+        let migrated = self.migrate_locked().await;
+        lock.release()?;
+        migrated
+    }
+
+    async fn migrate_locked(&self) -> StoreResult<()> {
         self.schema_state()
             .await?
             .check_not_newer()

@@ -19,7 +19,7 @@ async fn smtp_on(w: &World) {
         smtp_host: "mail.example.test".into(),
         ..Settings::default()
     };
-    w.settings.save(&settings, START).await.expect("settings");
+    w.settings.seed(&settings, START).await.expect("settings");
 }
 
 fn code_in(mail: &Mail) -> String {

@@ -47,7 +47,7 @@ fn params(redirect_uri: &str) -> AuthorizeParams {
 async fn settings(w: &World, change: impl FnOnce(&mut Settings)) {
     let mut settings = (*w.settings.get().await.expect("settings")).clone();
     change(&mut settings);
-    w.settings.save(&settings, 0).await.expect("save");
+    w.settings.seed(&settings, 0).await.expect("save");
 }
 
 async fn load(w: &World, redirect_uri: &str) -> Result<ValidRequest, Rejection> {

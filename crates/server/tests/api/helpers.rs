@@ -184,8 +184,7 @@ impl TestApp {
             config.public_url = Some(format!("http://{host}:{}", addr.port()));
         }
         let node = Node::build(config).await.expect("build node");
-        node.bootstrap_admin().await.expect("bootstrap admin");
-        node.ensure_keys().await.expect("signing keys");
+        node.bootstrap().await.expect("admin and signing keys");
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(node.serve(listener, async {
             let _ = rx.await;

@@ -50,6 +50,8 @@ mod resources;
 mod round_trips;
 mod security_pages;
 mod sessions;
+mod settings_changes;
+mod startup;
 mod storage;
 mod store_contract;
 mod throttling;

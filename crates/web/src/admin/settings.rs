@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use keyward_core::model::User;
-use keyward_core::settings::{self, Settings, SettingsUpdateError};
+use keyward_core::settings::{self, Settings, SettingsChange, SettingsUpdateError};
 use keyward_core::vault;
 use serde_json::{Map, Value, json};
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
@@ -92,7 +92,8 @@ impl From<SettingsUpdateError> for ApiError {
     }
 }
 
-/// `PUT /api/admin/settings`: fields given replace the current ones; the rest stay. Secret
+/// `PUT /api/admin/settings`: fields given replace the stored ones; the rest stay, whatever
+/// other admins changed meanwhile. Secret
 /// names (e.g. `github_client_secret`) set the secret; an empty string clears it. Where recovery
 /// mail and upstream identities come from is root's alone (`settings::ROOT_ONLY`).
 #[utoipa::path(put, path = "/api/admin/settings", tag = "admin",
@@ -107,7 +108,11 @@ pub async fn put(
     crate::extract::Client(client): crate::extract::Client,
     ApiJson(changes): ApiJson<Map<String, Value>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let settings = update(&state, &admin.user, &client.ip, changes).await?;
+    let change = SettingsChange {
+        values: changes,
+        seen: Map::new(),
+    };
+    let settings = update(&state, &admin.user, &client.ip, change).await?;
     Ok(Success::new(view(&state, &settings).await?))
 }
 
@@ -116,10 +121,10 @@ pub async fn update(
     state: &AppState,
     admin: &User,
     ip: &str,
-    changes: Map<String, Value>,
+    change: SettingsChange,
 ) -> Result<Settings, SettingsUpdateError> {
     let now = state.accounts.now();
     let update =
-        settings::apply_changes(&state.settings, &state.vault, admin, changes, now, ip).await?;
+        settings::apply_changes(&state.settings, &state.vault, admin, change, now, ip).await?;
     Ok(update.settings)
 }

@@ -576,6 +576,10 @@ impl PageMessage for InvalidSettings {
                 "topup_url must be an http(s) URL or a path on this site.",
             ),
             Self::Smtp => fixed("SMTP 设置不正确", "The SMTP settings are not valid."),
+            Self::VerificationWithoutMail => fixed(
+                "无法开启邮箱验证，请先配置邮件（SMTP）服务器",
+                "E-mail verification cannot be turned on before a mail (SMTP) server is set up.",
+            ),
             Self::QuotaTooLarge => (
                 Cow::Owned(format!(
                     "quota_for_new_user 不能超过 {}",
@@ -642,6 +646,20 @@ impl PageMessage for SettingsUpdateError {
             Self::WrongType => fixed(
                 "设置项的值类型不正确",
                 "A setting has a value of the wrong type.",
+            ),
+            Self::Stale(key) => (
+                Cow::Owned(format!(
+                    "此设置在页面打开后已被他人修改，未保存任何更改，请刷新后重试: {key}"
+                )),
+                Cow::Owned(format!(
+                    "Someone else changed this setting after the page was opened; nothing was \
+                     saved. Reload the page and try again: {key}"
+                )),
+            ),
+            Self::Contended => fixed(
+                "设置正被同时修改，未保存任何更改，请稍后重试",
+                "The settings are being changed by others right now; nothing was saved. \
+                 Try again.",
             ),
             Self::RootOnly(key) => (
                 Cow::Owned(format!("只有超级管理员可以修改此设置: {key}")),

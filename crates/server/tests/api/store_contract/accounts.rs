@@ -434,12 +434,24 @@ async fn developer_tokens_and_settings_are_replaced(backend: Backend) {
     let found = store.user_by_developer_token(&new).await.expect("read");
     assert_eq!(found.map(|u| u.id), Some(alice.id));
 
+    // The settings document is replaced only from the version the writer read.
     assert_eq!(store.load_settings().await.expect("load"), None);
-    store.save_settings("{\"a\":1}", 1_000).await.expect("save");
-    store
-        .save_settings("{\"a\":2}", 2_000)
-        .await
-        .expect("save again");
+    let swap = |expected: Option<&'static str>, json: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .swap_settings(expected, json, 1_000)
+                .await
+                .expect("swap")
+        }
+    };
+    assert!(swap(None, "{\"a\":1}").await);
+    assert!(!swap(None, "{\"a\":9}").await, "one is stored already");
+    assert!(swap(Some("{\"a\":1}"), "{\"a\":2}").await);
+    assert!(
+        !swap(Some("{\"a\":1}"), "{\"a\":3}").await,
+        "read before the last change"
+    );
     assert_eq!(
         store.load_settings().await.expect("load").as_deref(),
         Some("{\"a\":2}")

@@ -1,17 +1,15 @@
 //! `/admin/settings/{section}`: the runtime settings document and the vault's write-only
 //! secrets, one page per section, through the same update as `PUT /api/admin/settings`. Each
 //! field has its label and help text (`settings_words.rs`); a setting added to `Settings`
-//! without words fails that file's test. `POST /admin/settings` still takes the whole document.
+//! without words fails that file's test. `POST /admin/settings` still takes the whole document (`settings_save.rs`).
 
 use super::settings_words::{SECTIONS, setting_choices, settings_group, words};
 use super::{AdminFrame, admin_texts, unavailable};
-use crate::admin::settings::update;
-use crate::extract::Client;
 use crate::federation::state::{callback_uri, spa_callback_uri};
-use crate::pages::{PageAdmin, PageUser, login::redirect, render};
+use crate::pages::{PageAdmin, PageUser, render};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keyward_core::model::Role;
@@ -75,6 +73,9 @@ pub struct SettingsPage {
     pub logo_form: bool,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
+    /// The values the form shows, as JSON: sent back with it, so that a save changes only
+    /// what the admin changed, and refuses what someone else changed meanwhile.
+    pub seen: String,
 }
 
 crate::pages::framed!(AdminFrame => SettingsPage);
@@ -86,11 +87,11 @@ pub struct SettingsQuery {
 }
 
 /// The page a setting is on: its section's slug.
-fn section_of(key: &str) -> &'static str {
+pub(super) fn section_of(key: &str) -> &'static str {
     words(key).map_or("access", |w| w.section)
 }
 
-fn known_section(slug: &str) -> Option<&'static str> {
+pub(super) fn known_section(slug: &str) -> Option<&'static str> {
     SECTIONS
         .iter()
         .find(|(s, _, _)| *s == slug)
@@ -136,6 +137,7 @@ async fn show(
     let notice = (query.done == "saved").then_some(admin_texts(page.t).saved);
     let shown = Shown {
         values: &current,
+        seen: &current,
         error: None,
         field_error: None,
         notice,
@@ -155,6 +157,8 @@ pub(super) async fn current_values(state: &AppState) -> Result<Map<String, Value
 /// What a settings page shows: the values, and a failed save's error (at its field too).
 pub(super) struct Shown<'a> {
     pub values: &'a Map<String, Value>,
+    /// What the form was first shown with (after a failed save: what the posted form had).
+    pub seen: &'a Map<String, Value>,
     pub error: Option<String>,
     pub field_error: Option<String>,
     pub notice: Option<&'static str>,
@@ -287,6 +291,12 @@ pub(super) async fn settings_page(
         }
     }
     let has_locked = groups.iter().any(|g| g.fields.iter().any(|f| f.locked));
+    let seen: Map<String, Value> = groups
+        .iter()
+        .flat_map(|g| &g.fields)
+        .filter(|f| f.kind != "secret" && f.kind != "upload")
+        .filter_map(|f| Some((f.key.clone(), shown.seen.get(&f.key)?.clone())))
+        .collect();
     let section_title = |slug: &str| {
         SECTIONS
             .iter()
@@ -315,6 +325,7 @@ pub(super) async fn settings_page(
             logo_form: section == Some("brand"),
             error: shown.error,
             notice: shown.notice,
+            seen: Value::Object(seen).to_string(),
         },
     )
 }
@@ -322,7 +333,9 @@ pub(super) async fn settings_page(
 /// The field a failed update is about, where one is.
 pub(super) fn error_field(e: &SettingsUpdateError) -> Option<String> {
     let key = match e {
-        SettingsUpdateError::RootOnly(key) | SettingsUpdateError::Unknown(key) => {
+        SettingsUpdateError::RootOnly(key)
+        | SettingsUpdateError::Unknown(key)
+        | SettingsUpdateError::Stale(key) => {
             return Some(key.clone());
         }
         SettingsUpdateError::Invalid(invalid) => match invalid {
@@ -330,6 +343,7 @@ pub(super) fn error_field(e: &SettingsUpdateError) -> Option<String> {
             InvalidSettings::QuotaPerUnit => "quota_per_unit",
             InvalidSettings::TopupUrl => "topup_url",
             InvalidSettings::Smtp => "smtp_host",
+            InvalidSettings::VerificationWithoutMail => "email_verification_enabled",
             InvalidSettings::Brand(problem) => match problem {
                 BrandProblem::Name => "system_name",
                 BrandProblem::LogoUrl => "logo_url",
@@ -358,140 +372,6 @@ pub(super) fn error_field(e: &SettingsUpdateError) -> Option<String> {
         _ => return None,
     };
     Some(key.to_owned())
-}
-
-/// `POST /admin/settings`: the whole document. An unchecked box is absent, so every boolean of
-/// the document is set from the form; a secret field changes the secret only when filled in (or
-/// cleared with its box).
-pub async fn save_settings(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Client(client): Client,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
-    save(&state, &page, &client.ip, &fields, None).await
-}
-
-/// `POST /admin/settings/{section}`: that section's settings only, as `POST /admin/settings`
-/// does the whole document.
-pub async fn save_section(
-    State(state): State<AppState>,
-    PageAdmin(page): PageAdmin,
-    Path(section): Path<String>,
-    Client(client): Client,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(section) = known_section(&section) else {
-        return crate::pages::error_page(
-            StatusCode::NOT_FOUND,
-            page.t,
-            admin_texts(page.t).unknown_section,
-        );
-    };
-    save(&state, &page, &client.ip, &fields, Some(section)).await
-}
-
-async fn save(
-    state: &AppState,
-    page: &PageUser,
-    ip: &str,
-    fields: &[(String, String)],
-    section: Option<&'static str>,
-) -> Response {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    if let Some(refused) = page.refuse_csrf(field("csrf_token").unwrap_or_default()) {
-        return refused;
-    }
-    let a = admin_texts(page.t);
-    let current = match current_values(state).await {
-        Ok(values) => values,
-        Err(e) => return unavailable(page.t, &e),
-    };
-    // Other admins' forms have no root-only fields; whatever such a name carries is ignored.
-    let editable = |key: &str| {
-        (page.user.role == Role::Root || !settings::is_root_only(key))
-            && section.is_none_or(|s| section_of(key) == s)
-    };
-    let mut changes = Map::new();
-    let mut error = None;
-    for (key, value) in current.iter().filter(|(key, _)| editable(key)) {
-        let new = match (key.as_str(), value, field(key)) {
-            // The logo is uploaded on its own form; this one can only remove it.
-            ("logo_upload", _, _) => match field("logo_upload__clear") {
-                Some(_) => Value::String(String::new()),
-                None => continue,
-            },
-            ("accent_color", _, _) if field("accent_color__default").is_some() => {
-                Value::String(String::new())
-            }
-            (_, Value::Bool(_), submitted) => Value::Bool(submitted.is_some()),
-            (_, _, None) => continue,
-            (_, Value::Number(_), Some(text)) => match text.trim().parse::<i64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => {
-                    let label = words(key).map_or(key.as_str(), |w| {
-                        if page.t.lang == "en" {
-                            w.label_en
-                        } else {
-                            w.label_zh
-                        }
-                    });
-                    error
-                        .get_or_insert_with(|| (key.clone(), format!("{}{label}", a.not_a_number)));
-                    Value::String(text.to_owned())
-                }
-            },
-            (_, Value::Array(_), Some(text)) => text
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty())
-                .map(|line| Value::String(line.to_owned()))
-                .collect(),
-            (_, _, Some(text)) => Value::String(text.trim().to_owned()),
-        };
-        changes.insert(key.clone(), new);
-    }
-    let mut shown = current.clone();
-    shown.extend(changes.clone());
-    if let Some((key, message)) = error {
-        let page_shown = Shown {
-            values: &shown,
-            error: Some(message),
-            field_error: Some(key),
-            notice: None,
-        };
-        return settings_page(state, page, StatusCode::BAD_REQUEST, section, page_shown).await;
-    }
-    for name in vault::NAMES.iter().filter(|name| editable(name)) {
-        if field(&format!("{name}__clear")).is_some() {
-            changes.insert((*name).to_owned(), Value::String(String::new()));
-        } else if let Some(secret) = field(name).filter(|s| !s.is_empty()) {
-            changes.insert((*name).to_owned(), Value::String(secret.to_owned()));
-        }
-    }
-    match update(state, &page.user, ip, changes).await {
-        Ok(_) => redirect(&match section {
-            Some(s) => format!("/admin/settings/{s}?done=saved"),
-            None => "/admin/settings?done=saved".to_owned(),
-        }),
-        Err(e @ (SettingsUpdateError::Vault(_) | SettingsUpdateError::Settings(_))) => {
-            unavailable(page.t, &e)
-        }
-        Err(e) => {
-            let page_shown = Shown {
-                values: &shown,
-                error: Some(page.t.error(&e)),
-                field_error: error_field(&e),
-                notice: None,
-            };
-            settings_page(state, page, StatusCode::BAD_REQUEST, section, page_shown).await
-        }
-    }
 }
 
 #[cfg(test)]
@@ -556,6 +436,7 @@ pub(crate) fn samples(t: &'static crate::pages::Texts, user: &User) -> Gallery {
         logo_form: true,
         error: Some("无法启用 GitHub OAuth".into()),
         notice: Some(a.saved),
+        seen: r#"{"github_client_id":"Iv1.\"x"}"#.into(),
     };
     vec![("admin_settings.html", page.render().unwrap_or_default())]
 }

@@ -12,7 +12,7 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
-use keyward_core::settings::SettingsUpdateError;
+use keyward_core::settings::{SettingsChange, SettingsUpdateError};
 use serde_json::{Map, Value};
 
 /// The form's fields: its token and the file's bytes (if a file was chosen).
@@ -54,6 +54,7 @@ pub async fn upload_logo(
         async move {
             let shown = Shown {
                 values: current,
+                seen: current,
                 error: Some(message),
                 field_error: Some("logo_upload".into()),
                 notice: None,
@@ -66,12 +67,16 @@ pub async fn upload_logo(
         Ok((_, None)) => return failed(a.logo_missing.into()).await,
         Err(()) => return failed(a.logo_unreadable.into()).await,
     };
-    let mut changes = Map::new();
-    changes.insert(
+    let mut values = Map::new();
+    values.insert(
         "logo_upload".into(),
         Value::String(base64::engine::general_purpose::STANDARD.encode(logo)),
     );
-    match update(&state, &page.user, &client.ip, changes).await {
+    let change = SettingsChange {
+        values,
+        seen: Map::new(),
+    };
+    match update(&state, &page.user, &client.ip, change).await {
         Ok(_) => redirect("/admin/settings/brand?done=saved"),
         Err(e @ (SettingsUpdateError::Vault(_) | SettingsUpdateError::Settings(_))) => {
             unavailable(page.t, &e)
@@ -79,6 +84,7 @@ pub async fn upload_logo(
         Err(e) => {
             let shown = Shown {
                 values: &current,
+                seen: &current,
                 error: Some(page.t.error(&e)),
                 field_error: error_field(&e).or_else(|| Some("logo_upload".into())),
                 notice: None,

@@ -207,6 +207,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
             InvalidSettings::QuotaPerUnit => InvalidSettings::QuotaPerUnit,
             InvalidSettings::TopupUrl => InvalidSettings::TopupUrl,
             InvalidSettings::Smtp => InvalidSettings::Smtp,
+            InvalidSettings::VerificationWithoutMail => InvalidSettings::VerificationWithoutMail,
             InvalidSettings::QuotaTooLarge => InvalidSettings::QuotaTooLarge,
             InvalidSettings::ProviderIncomplete(_) => InvalidSettings::ProviderIncomplete(
                 "无法启用 Telegram OAuth，请先填入 Telegram Bot Token！"
@@ -229,6 +230,8 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
         every!(SettingsUpdateError {
             SettingsUpdateError::Unknown(_) => SettingsUpdateError::Unknown("colour".into()),
             SettingsUpdateError::WrongType => SettingsUpdateError::WrongType,
+            SettingsUpdateError::Stale(_) => SettingsUpdateError::Stale("register_enabled".into()),
+            SettingsUpdateError::Contended => SettingsUpdateError::Contended,
             SettingsUpdateError::RootOnly(_) => SettingsUpdateError::RootOnly("smtp_host".into()),
             SettingsUpdateError::Invalid(_) => SettingsUpdateError::Invalid(InvalidSettings::Smtp),
             SettingsUpdateError::Vault(_) => SettingsUpdateError::Vault(VaultError::Encrypt),
