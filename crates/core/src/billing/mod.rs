@@ -1,5 +1,8 @@
-//! Balances and top-up codes.
+//! Balances, the ledger, top-up codes and apps spending within the user's limit.
 
+pub mod ledger;
+pub mod limit;
+pub mod spend;
 pub mod topup;
 
 /// The most quota one account may hold (admin edits, top-ups, the new-user setting): far

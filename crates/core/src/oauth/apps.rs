@@ -157,6 +157,10 @@ fn auth_method(form: &AppForm) -> Result<AuthKeys, AppError> {
 #[derive(Debug, Default)]
 pub struct AdminEdit {
     pub trusted: Option<bool>,
+    /// May ask users for `balance:spend`.
+    pub may_spend: Option<bool>,
+    /// The platform's billing service (charges any user with client credentials).
+    pub billing_service: Option<bool>,
     pub scopes: Option<String>,
     /// `Some(None)`: any enabled API; `Some(Some(list))`: only those (RFC 8707 identifiers).
     pub resources: Option<Option<Vec<String>>>,
@@ -169,11 +173,14 @@ pub(crate) async fn save_consent_adding(
     (user, client): (crate::model::UserId, ClientPk),
     scopes: ScopeSet,
     resources: &ResourceGrants,
+    spend_limit: Option<crate::billing::limit::SpendLimit>,
     now: UnixTime,
 ) -> Result<(), StoreError> {
     let before = store.consent(user, client).await?;
     let all = before.map_or_else(|| resources.clone(), |c| c.resources.union(resources));
-    store.save_consent(user, client, scopes, &all, now).await
+    store
+        .save_consent(user, client, scopes, &all, spend_limit, now)
+        .await
 }
 
 /// How many APIs an admin may list for one app.
@@ -604,6 +611,8 @@ impl Apps {
     ) -> Result<Client, AppError> {
         let AdminEdit {
             trusted,
+            may_spend,
+            billing_service,
             scopes,
             resources,
         } = edit;
@@ -632,6 +641,8 @@ impl Apps {
         }
         let patch = ClientPatch {
             trusted,
+            may_spend,
+            billing_service,
             allowed_scopes,
             allowed_resources: resources.clone(),
             ..ClientPatch::default()
@@ -644,7 +655,13 @@ impl Apps {
             return Err(AppError::NotFound);
         }
         let client = self.by_pk(pk).await?;
-        let detail = json!({"trusted": trusted, "scopes": scopes, "resources": resources});
+        let detail = json!({
+            "trusted": trusted,
+            "may_spend": may_spend,
+            "billing_service": billing_service,
+            "scopes": scopes,
+            "resources": resources,
+        });
         self.audit(Some(admin), action::APP_UPDATED, &client, detail, ip)
             .await;
         Ok(client)
@@ -665,6 +682,7 @@ impl Apps {
             (user.id, client.id),
             scopes,
             resources,
+            None,
             self.clock.now(),
         )
         .await?;

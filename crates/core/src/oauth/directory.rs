@@ -9,7 +9,7 @@
 
 use super::client_auth::validate_jwks;
 use super::metadata_document::{self, DocumentError};
-use super::scope::ScopeSet;
+use super::scope::{Scope, ScopeSet};
 use crate::clock::{Clock, UnixTime};
 use crate::model::{Client, ClientKind, ClientStatus, NewClient};
 use crate::settings::{Settings, SettingsCache, SettingsError, Switch};
@@ -302,6 +302,12 @@ fn self_registered_scopes(settings: &Settings) -> ScopeSet {
 /// A self-registered client as the operator's current limits leave it: never trusted, its
 /// scopes and APIs within those allowed to self-registered clients.
 fn limited(mut client: Client, settings: &Settings) -> Client {
+    // `balance:spend` is the admin's to give, whatever scopes the app registered with.
+    client.allowed_scopes = if client.may_spend {
+        client.allowed_scopes.with(Scope::BalanceSpend)
+    } else {
+        client.allowed_scopes.without(Scope::BalanceSpend)
+    };
     if !client.kind.self_registered() {
         return client;
     }

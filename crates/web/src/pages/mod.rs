@@ -136,6 +136,9 @@ page_words! {
         scope_email: "读取你的邮箱地址", "Read your e-mail address";
         scope_balance: "读取你的账户余额", "Read your account balance";
         scope_offline: "在你离开后继续访问（刷新令牌）", "Keep access when you are away (refresh tokens)";
+        scope_spend:
+            "从你的余额中扣费，不超过你设定的限额；每笔都记入账单，你可随时撤销",
+            "Spend from your balance, up to the limit you set; every charge is on your statement and you can revoke it at any time";
         logout_title: "退出登录", "Log out";
         logout_question: "要退出当前账户吗？", "Do you want to log out?";
         logout_button: "退出登录", "Log out";
@@ -195,6 +198,7 @@ impl Texts {
                 Access::Email => self.scope_email,
                 Access::Balance => self.scope_balance,
                 Access::Offline => self.scope_offline,
+                Access::Spend => self.scope_spend,
             })
             .collect()
     }

@@ -137,6 +137,7 @@ fn consent(scopes: &str) -> Consent {
         client: 1,
         scopes: ScopeSet::parse(scopes).expect("scopes"),
         resources: Default::default(),
+        spend_limit: None,
         created_at: 0,
         updated_at: 0,
         last_used_at: None,

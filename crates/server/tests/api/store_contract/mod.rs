@@ -13,6 +13,7 @@ mod device;
 mod dynamic_purge;
 mod federation;
 mod keys_and_audit;
+mod ledger;
 mod lifecycle;
 mod oauth;
 mod passkeys;

@@ -166,6 +166,7 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
             approved,
             scopes("profile"),
             &Default::default(),
+            None,
             1_000,
         )
         .await
@@ -370,11 +371,25 @@ async fn consents_add_up_and_their_revocation_kills_codes_and_tokens(backend: Ba
     let (alice, app) = user_and_app(&*store, "alice").await;
     assert!(store.consent(alice, app).await.expect("read").is_none());
     store
-        .save_consent(alice, app, scopes("profile"), &Default::default(), 1_000)
+        .save_consent(
+            alice,
+            app,
+            scopes("profile"),
+            &Default::default(),
+            None,
+            1_000,
+        )
         .await
         .expect("consent");
     store
-        .save_consent(alice, app, scopes("balance"), &Default::default(), 2_000)
+        .save_consent(
+            alice,
+            app,
+            scopes("balance"),
+            &Default::default(),
+            None,
+            2_000,
+        )
         .await
         .expect("more");
     let consent = store
