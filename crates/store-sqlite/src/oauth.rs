@@ -24,7 +24,7 @@ macro_rules! client_columns {
         "c.id, c.client_id, c.owner_id, c.name, c.description, c.redirect_uris, \
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
-         c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
+         c.review_note, c.trusted, c.may_spend, c.billing_service, c.id_token_alg, c.allowed_resources, \
          c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.kind, c.registration_token_hash, \
          c.metadata_expires_at, c.last_used_at, c.logo_uri, c.client_uri, c.policy_uri, \
          c.pending_change, c.pending_since, c.reviewed_at, c.created_at AS client_created_at, c.updated_at AS client_updated_at"

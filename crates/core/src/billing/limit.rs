@@ -60,6 +60,37 @@ impl SpendLimit {
         Self::new(amount, Period::parse(period).ok_or(BadSpendLimit)?)
     }
 
+    /// The limit a user typed on the consent form: an amount in the platform's currency (at
+    /// most two decimals) and a period. Refused when it is not a positive amount.
+    pub fn from_currency(amount: &str, period: &str, per_unit: i64) -> Result<Self, BadSpendLimit> {
+        let (whole, cents) = match amount.trim().split_once('.') {
+            Some((whole, fraction)) if (1..=2).contains(&fraction.len()) => {
+                (whole, format!("{fraction:0<2}"))
+            }
+            Some(_) => return Err(BadSpendLimit),
+            None => (amount.trim(), "00".to_owned()),
+        };
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || !digits(&cents) {
+            return Err(BadSpendLimit);
+        }
+        let cents = i128::from(whole.parse::<i64>().map_err(|_| BadSpendLimit)?) * 100
+            + i128::from(cents.parse::<i64>().map_err(|_| BadSpendLimit)?);
+        let quota = cents * i128::from(per_unit.max(1)) / 100;
+        let quota = i64::try_from(quota).map_err(|_| BadSpendLimit)?;
+        Self::new(quota, Period::parse(period).ok_or(BadSpendLimit)?)
+    }
+
+    /// The limit a new consent form suggests when the app suggests none: 10 currency units a
+    /// month.
+    pub fn default_for(per_unit: i64) -> Self {
+        Self {
+            amount: per_unit.max(1).saturating_mul(10),
+            period: Period::Month,
+        }
+    }
+
     /// Where the current period began: spending since then counts against the limit.
     /// `consented_at` starts the `total` period.
     pub fn window_start(self, now: UnixTime, consented_at: UnixTime) -> UnixTime {
@@ -127,6 +158,33 @@ mod tests {
             assert_eq!(SpendLimit::parse(bad), Err(BadSpendLimit), "{bad:?}");
         }
         assert!(SpendLimit::parse(&format!("{MAX_QUOTA}/total")).is_ok());
+    }
+
+    #[test]
+    fn the_consent_form_limit_is_in_the_currency() {
+        let limit = SpendLimit::from_currency("10.5", "day", 1000).expect("valid");
+        assert_eq!((limit.amount, limit.period), (10_500, Period::Day));
+        assert_eq!(
+            SpendLimit::from_currency(" 3 ", "total", 500_000).map(|l| l.amount),
+            Ok(1_500_000)
+        );
+        for (amount, period) in [
+            ("0", "day"),
+            ("-1", "day"),
+            ("1.234", "day"),
+            ("1,5", "day"),
+            ("", "day"),
+            ("abc", "day"),
+            ("5", "week"),
+            ("0.001", "day"),
+            ("1e3", "day"),
+        ] {
+            assert_eq!(
+                SpendLimit::from_currency(amount, period, 1000),
+                Err(BadSpendLimit),
+                "{amount:?} {period:?}"
+            );
+        }
     }
 
     #[test]

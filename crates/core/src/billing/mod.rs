@@ -1,5 +1,6 @@
 //! Balances, the ledger, top-up codes and apps spending within the user's limit.
 
+pub mod charges;
 pub mod ledger;
 pub mod limit;
 pub mod spend;

@@ -639,6 +639,21 @@ impl Apps {
                 }
             }
         }
+        // The stored scopes follow the flag, so that tokens read them as the directory does.
+        let allowed_scopes = match may_spend {
+            Some(allowed) => {
+                let scopes = match allowed_scopes {
+                    Some(scopes) => scopes,
+                    None => self.by_pk(pk).await?.allowed_scopes,
+                };
+                Some(if allowed {
+                    scopes.with(crate::oauth::scope::Scope::BalanceSpend)
+                } else {
+                    scopes.without(crate::oauth::scope::Scope::BalanceSpend)
+                })
+            }
+            None => allowed_scopes,
+        };
         let patch = ClientPatch {
             trusted,
             may_spend,
@@ -675,6 +690,7 @@ impl Apps {
         client: &Client,
         scopes: ScopeSet,
         resources: &ResourceGrants,
+        spend_limit: Option<crate::billing::limit::SpendLimit>,
         ip: &str,
     ) -> Result<(), StoreError> {
         save_consent_adding(
@@ -682,11 +698,12 @@ impl Apps {
             (user.id, client.id),
             scopes,
             resources,
-            None,
+            spend_limit,
             self.clock.now(),
         )
         .await?;
         let detail = json!({
+            "spend_limit": spend_limit.map(|l| l.to_string()),
             "scopes": audience::scope_string(scopes, resources),
             "resources": resources.iter().map(|g| g.resource.as_str()).collect::<Vec<_>>(),
         });

@@ -49,6 +49,7 @@ mod resource_pages;
 mod resources;
 mod security_pages;
 mod sessions;
+mod spending;
 mod storage;
 mod store_contract;
 mod throttling;

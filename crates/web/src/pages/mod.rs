@@ -104,6 +104,15 @@ page_words! {
         redirect_to: "授权后将跳转到", "You will be sent to";
         approve: "授权", "Authorize";
         deny: "拒绝", "Deny";
+        spend_limit_legend: "消费限额", "Spending limit";
+        spend_limit_hint:
+            "该应用在每个周期内最多可从你的余额中扣除这么多；你可以随时修改或撤销。",
+            "The most this app may take from your balance per period; you can change or revoke it at any time.";
+        spend_amount_label: "金额", "Amount";
+        spend_period_label: "周期", "Period";
+        spend_per_day: "每天（UTC）", "per day (UTC)";
+        spend_per_month: "每月（UTC）", "per month (UTC)";
+        spend_in_total: "总计", "in total";
         error_title: "出错了", "Something went wrong";
         error_code: "错误代码（供开发者排查）：", "Error code (for the app's developer):";
         error_ways_on: "接下来", "Where to go from here";

@@ -300,7 +300,9 @@ fn scopes(f: &Fields<'_>, limits: &ScopeLimits) -> Result<ScopeSet, Registration
     }
     if asked.contains(Scope::BalanceSpend) {
         // Spending is an admin's decision about a known app, never self-service.
-        return Err(meta("balance:spend cannot be registered: an administrator grants it"));
+        return Err(meta(
+            "balance:spend cannot be registered: an administrator grants it",
+        ));
     }
     if asked.is_empty() {
         return nonempty(limits.builtin);

@@ -131,6 +131,8 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
         trusted: Some(true),
         allowed_scopes: Some(scopes("profile")),
         allowed_resources: None,
+        may_spend: Some(true),
+        billing_service: None,
     };
     assert!(
         store
@@ -154,9 +156,18 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
             read.status,
             read.review_note.as_str(),
             read.trusted,
-            read.allowed_scopes
+            read.allowed_scopes,
+            read.may_spend,
+            read.billing_service,
         ),
-        (ClientStatus::Rejected, "no", true, scopes("profile"))
+        (
+            ClientStatus::Rejected,
+            "no",
+            true,
+            scopes("profile"),
+            true,
+            false
+        )
     );
 
     // Deleting an app takes its consents, codes and tokens along.
