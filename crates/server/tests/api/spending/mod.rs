@@ -1,6 +1,7 @@
 //! Issue #19: apps spending the user's balance within the limit set at consent, exactly once,
 //! on the ledger. Every scenario ends with the ledger invariant checked.
 
+mod crash;
 mod faults;
 mod races;
 mod refunds;
