@@ -10,6 +10,9 @@ mod change;
 pub use cache::{SettingsCache, SettingsError};
 pub use change::{SettingsChange, SettingsUpdate, SettingsUpdateError, apply_changes};
 
+/// The longest refund window an operator may set: a year.
+pub const MAX_REFUND_WINDOW_SECS: i64 = 366 * 86_400;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -32,6 +35,9 @@ pub struct Settings {
     pub quota_per_unit: i64,
     /// The currency a unit of balance is in, as pages write it before an amount (`$`, `¥`).
     pub currency_symbol: String,
+    /// How long after a charge the app that made it may refund it (issue #19): 1 s to 1 year,
+    /// 30 days by default.
+    pub refund_window_secs: i64,
     /// Where `/api/oauth2/topup` sends users; empty means this server's `/topup` page.
     pub topup_url: String,
 
@@ -295,6 +301,7 @@ impl Default for Settings {
             app_review_required: true,
             allow_http_redirect_uris: false,
             quota_per_unit: 1000,
+            refund_window_secs: crate::billing::spend::DEFAULT_REFUND_WINDOW_SECS,
             currency_symbol: "$".into(),
             topup_url: String::new(),
             github_enabled: false,
@@ -376,6 +383,8 @@ pub enum InvalidSettings {
     QuotaTooLarge,
     #[error("quota_per_unit 必须为正数")]
     QuotaPerUnit,
+    #[error("refund_window_secs 必须在 1 秒到 1 年之间")]
+    RefundWindow,
     #[error("topup_url 必须是 http(s) 地址或站内路径")]
     TopupUrl,
     #[error("SMTP 设置不正确")]
@@ -486,6 +495,9 @@ impl Settings {
             .map_err(InvalidSettings::SelfRegistered)?;
         if self.quota_per_unit <= 0 {
             return Err(InvalidSettings::QuotaPerUnit);
+        }
+        if !(1..=MAX_REFUND_WINDOW_SECS).contains(&self.refund_window_secs) {
+            return Err(InvalidSettings::RefundWindow);
         }
         let url_ok = |u: &str| {
             u.is_empty()

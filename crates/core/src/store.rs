@@ -4,6 +4,9 @@
 //! To add a query: add the method here, implement it in `keyward-store-sqlite` and
 //! `keyward-store-postgres`, and cover it in the integration tests that run on both.
 
+use crate::billing::ledger::{Discrepancy, LedgerEntry};
+use crate::billing::limit::SpendLimit;
+use crate::billing::spend::{ChargeRequest, RefundRequest, SpendOutcome};
 use crate::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use crate::clock::UnixTime;
 use crate::model::{
@@ -126,6 +129,8 @@ pub struct UserPatch {
     pub role: Option<Role>,
     /// Disabling also ends the user's sessions and revokes their tokens.
     pub status: Option<UserStatus>,
+    /// Who made the change (the ledger's actor of a quota edit); `None` from the CLI.
+    pub by: Option<UserId>,
 }
 
 /// A code sent by e-mail (verification or password reset), as stored: only its hash.
@@ -227,12 +232,14 @@ pub trait AccountStore: Send + Sync + 'static {
     /// `query.sort`'s order, ties broken by newest id first.
     async fn list_users(&self, query: &UserListQuery<'_>, page: Page) -> StoreResult<Vec<User>>;
     /// Applies the fields present in `patch` in one update; returns whether the user existed.
-    /// Disabling also ends every session of the user, in the same transaction.
+    /// Disabling also ends every session of the user, in the same transaction. A change of
+    /// `quota` or `used_quota` writes its `admin` ledger entry (new − old) in it too.
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool>;
     async fn set_password_hash(&self, id: UserId, hash: &str, now: UnixTime) -> StoreResult<bool>;
     async fn set_display_name(&self, id: UserId, name: &str, now: UnixTime) -> StoreResult<bool>;
-    /// Adds `delta` (which may be negative) in one conditional update: refused, returning
-    /// `Ok(None)`, when the user is missing or the quota would leave `0..=MAX_QUOTA`.
+    /// Adds `delta` (which may be negative) in one conditional update, with its `admin` ledger
+    /// entry: refused, returning `Ok(None)`, when the user is missing or the quota would leave
+    /// `0..=MAX_QUOTA`.
     async fn adjust_quota(&self, id: UserId, delta: i64, now: UnixTime)
     -> StoreResult<Option<i64>>;
     async fn record_login(&self, id: UserId, now: UnixTime) -> StoreResult<()>;
@@ -415,13 +422,15 @@ pub trait OAuthStore: Send + Sync + 'static {
     // --- consents ---
     async fn consent(&self, user: UserId, client: ClientPk) -> StoreResult<Option<Consent>>;
     /// Records consent to `scopes`, adding to what was granted before, and to `resources`,
-    /// which replace what was granted before (the caller merges them).
+    /// which replace what was granted before (the caller merges them). A `spend_limit` replaces
+    /// the one before; `None` keeps it.
     async fn save_consent(
         &self,
         user: UserId,
         client: ClientPk,
         scopes: ScopeSet,
         resources: &ResourceGrants,
+        spend_limit: Option<SpendLimit>,
         now: UnixTime,
     ) -> StoreResult<()>;
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>>;
@@ -733,9 +742,26 @@ pub trait FederationStore: Send + Sync + 'static {
     async fn delete_operator_secret(&self, name: &str) -> StoreResult<()>;
 }
 
-/// Top-up codes.
+/// Top-up codes, the ledger, charges and refunds. Every change of a user's `quota` or
+/// `used_quota`, in any area, writes its ledger entry in the same transaction.
 #[async_trait]
 pub trait BillingStore: Send + Sync + 'static {
+    /// The user's entries, newest first.
+    async fn ledger_of_user(&self, user: UserId, page: Page) -> StoreResult<Vec<LedgerEntry>>;
+    /// The users whose entries do not add up to their `quota` and `used_quota`: none, ever.
+    async fn ledger_discrepancies(&self) -> StoreResult<Vec<Discrepancy>>;
+    /// Charges minus refunds of `client` on `user`'s balance at or after `since`.
+    async fn spent_by_client(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        since: UnixTime,
+    ) -> StoreResult<i64>;
+    /// Applies a charge atomically by the rules of `billing::spend` (idempotency, the grant,
+    /// the consent's limit, the balance): moves `used_quota` and writes the entry, or nothing.
+    async fn charge(&self, request: &ChargeRequest) -> StoreResult<SpendOutcome>;
+    /// Applies a refund of part of a charge atomically, or nothing.
+    async fn refund(&self, request: &RefundRequest) -> StoreResult<SpendOutcome>;
     /// Stores a batch of codes in one transaction: all or none.
     async fn create_topup_codes(&self, codes: &[NewTopUpCode]) -> StoreResult<()>;
     /// In one transaction: marks the code used by `user` if it is unused and unexpired, and adds

@@ -27,6 +27,8 @@ pub fn approved_client() -> Client {
         status: ClientStatus::Approved,
         review_note: String::new(),
         trusted: false,
+        may_spend: false,
+        billing_service: false,
         id_token_alg: SigningAlg::Rs256,
         allowed_resources: None,
         auth_method: AuthMethod::ClientSecretBasic,

@@ -259,6 +259,11 @@ impl Node {
             vault,
             two_factor,
             passkeys,
+            spending: Arc::new(keyward_core::billing::charges::Spending::new(
+                store.clone(),
+                clock.clone(),
+                settings.clone(),
+            )),
             topups: Arc::new(keyward_core::billing::topup::TopUps::new(
                 store.clone(),
                 clock.clone(),

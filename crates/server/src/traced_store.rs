@@ -4,6 +4,9 @@
 //! nothing. A new store method is a compile error here until it is listed.
 
 use async_trait::async_trait;
+use keyward_core::billing::ledger::{Discrepancy, LedgerEntry};
+use keyward_core::billing::limit::SpendLimit;
+use keyward_core::billing::spend::{ChargeRequest, RefundRequest, SpendOutcome};
 use keyward_core::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::*;
@@ -125,7 +128,8 @@ traced! {
         ) -> bool;
         fn consent(user: UserId, client: ClientPk) -> Option<Consent>;
         fn save_consent(
-            user: UserId, client: ClientPk, scopes: ScopeSet, resources: &ResourceGrants, now: UnixTime
+            user: UserId, client: ClientPk, scopes: ScopeSet, resources: &ResourceGrants,
+            spend_limit: Option<SpendLimit>, now: UnixTime
         ) -> ();
         fn consents_of_user(user: UserId) -> Vec<(Consent, Client)>;
         fn revoke_consent(user: UserId, client: ClientPk, now: UnixTime) -> bool;
@@ -213,6 +217,11 @@ traced! {
         fn create_topup_codes(codes: &[NewTopUpCode]) -> ();
         fn redeem_topup_code(hash: &SecretHash, user: UserId, now: UnixTime) -> Redemption;
         fn list_topup_codes(page: Page) -> Vec<TopUpCode>;
+        fn ledger_of_user(user: UserId, page: Page) -> Vec<LedgerEntry>;
+        fn ledger_discrepancies() -> Vec<Discrepancy>;
+        fn spent_by_client(user: UserId, client: ClientPk, since: UnixTime) -> i64;
+        fn charge(request: &ChargeRequest) -> SpendOutcome;
+        fn refund(request: &RefundRequest) -> SpendOutcome;
     }
     DeletionStore {
         fn delete_account(deletion: &AccountDeletion) -> DeletionOutcome;

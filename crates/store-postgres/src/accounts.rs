@@ -5,6 +5,7 @@ use crate::rows::{session_from_row, two_factor_from_row, user_from_row};
 use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
+use keyward_core::billing::ledger::{EntryKind, NewEntry};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     NewSession, NewUser, Role, Session, TwoFactorRecord, User, UserId, UserStatus,
@@ -130,6 +131,12 @@ impl AccountStore for PostgresStore {
 
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
+        // Locked, so that the entry's delta is against the balance this update replaces.
+        let before = sqlx::query("SELECT quota, used_quota FROM users WHERE id = $1 FOR UPDATE");
+        let before: Option<(i64, i64)> = fetch_optional(&mut *tx, before.bind(id), |row| {
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        })
+        .await?;
         let update = sqlx::query(
             "UPDATE users SET quota = COALESCE($2, quota), used_quota = COALESCE($3, used_quota), \
              level = COALESCE($4, level), role = COALESCE($5, role), \
@@ -143,6 +150,16 @@ impl AccountStore for PostgresStore {
         .bind(patch.status.map(UserStatus::as_i64))
         .bind(now);
         let changed = execute(&mut *tx, update).await?;
+        if let Some((quota, used)) = before {
+            let moved = (
+                patch.quota.map_or(0, |q| q - quota),
+                patch.used_quota.map_or(0, |u| u - used),
+            );
+            if moved != (0, 0) {
+                let entry = NewEntry::by(id, EntryKind::Admin, moved, patch.by, now);
+                crate::ledger::record(&mut *tx, &entry).await?;
+            }
+        }
         if patch.status == Some(UserStatus::Disabled) {
             // Sessions end and every token dies for good: re-enabling the account later does
             // not bring old credentials back.
@@ -180,9 +197,14 @@ impl AccountStore for PostgresStore {
         now: UnixTime,
     ) -> StoreResult<Option<i64>> {
         let query = sqlx::query(
-            // Compared without adding, so that nothing overflows ("bigint out of range").
-            "UPDATE users SET quota = quota + $2, updated_at = $3 \
-             WHERE id = $1 AND $2 >= -quota AND $2 <= $4 - quota RETURNING quota",
+            // Compared without adding, so that nothing overflows ("bigint out of range"). One
+            // statement with its ledger entry.
+            "WITH moved AS (UPDATE users SET quota = quota + $2, updated_at = $3 \
+             WHERE id = $1 AND $2 >= -quota AND $2 <= $4 - quota \
+             RETURNING id, quota, used_quota), \
+             entry AS (INSERT INTO ledger (user_id, kind, quota_delta, quota_after, used_after, \
+             created_at) SELECT id, 'admin', $2, quota, used_quota, $3 FROM moved WHERE $2 <> 0) \
+             SELECT quota FROM moved",
         )
         .bind(id)
         .bind(delta)

@@ -1,12 +1,15 @@
-//! Top-up codes.
+//! Top-up codes, the ledger, charges and refunds.
 
+use crate::ledger::{self, record};
 use crate::rows::topup_code_from_row;
 use crate::{PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
+use keyward_core::billing::ledger::{Discrepancy, EntryKind, LedgerEntry, NewEntry};
+use keyward_core::billing::spend::{ChargeRequest, RefundRequest, SpendOutcome};
 use keyward_core::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use keyward_core::clock::UnixTime;
-use keyward_core::model::UserId;
+use keyward_core::model::{ClientPk, UserId};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{BillingStore, Page, StoreResult};
 
@@ -76,6 +79,8 @@ impl BillingStore for PostgresStore {
         let credit =
             sqlx::query("UPDATE users SET quota = quota + $2, updated_at = $3 WHERE id = $1");
         execute(&mut *tx, credit.bind(user).bind(amount).bind(now)).await?;
+        let entry = NewEntry::by(user, EntryKind::TopUp, (amount, 0), Some(user), now);
+        record(&mut *tx, &entry).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Redemption::Credited { id, amount })
     }
@@ -93,5 +98,41 @@ impl BillingStore for PostgresStore {
             topup_code_from_row,
         )
         .await
+    }
+
+    async fn ledger_of_user(&self, user: UserId, page: Page) -> StoreResult<Vec<LedgerEntry>> {
+        let query = sqlx::query(ledger::ENTRIES_OF_USER)
+            .bind(user)
+            .bind(page.limit)
+            .bind(page.offset);
+        fetch_all(self.pool(), query, ledger::entry_from_row).await
+    }
+
+    async fn ledger_discrepancies(&self) -> StoreResult<Vec<Discrepancy>> {
+        let query = sqlx::query(ledger::DISCREPANCIES);
+        fetch_all(self.pool(), query, ledger::discrepancy_from_row).await
+    }
+
+    async fn spent_by_client(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        since: UnixTime,
+    ) -> StoreResult<i64> {
+        let query = sqlx::query(ledger::SPENT)
+            .bind(user)
+            .bind(client)
+            .bind(since);
+        fetch_optional(self.pool(), query, |row| sqlx::Row::try_get(row, 0))
+            .await
+            .map(Option::unwrap_or_default)
+    }
+
+    async fn charge(&self, request: &ChargeRequest) -> StoreResult<SpendOutcome> {
+        crate::spending::charge(self.begin().await?, request).await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> StoreResult<SpendOutcome> {
+        crate::spending::refund(self.begin().await?, request).await
     }
 }

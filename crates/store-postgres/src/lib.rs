@@ -27,11 +27,13 @@ pub mod dump;
 mod federation;
 mod grants;
 mod keys;
+mod ledger;
 mod lifecycle;
 mod oauth;
 mod passkeys;
 mod resources;
 mod rows;
+mod spending;
 mod startup;
 pub use startup::StartupLock;
 
@@ -213,12 +215,16 @@ pub(crate) async fn insert_user<'c>(
     user: &NewUser,
 ) -> StoreResult<UserId> {
     // A deleted account's name is held for a while (`username_holds`), as if still taken.
+    // One statement with the new-user quota's ledger entry, so that it needs no transaction.
     let id: Option<UserId> = sqlx::query_scalar(
-        "INSERT INTO users (uuid, username, username_lower, display_name, email, \
+        "WITH created AS (INSERT INTO users (uuid, username, username_lower, display_name, email, \
          email_verified, password_hash, role, quota, aff_code, inviter_id, created_at, \
          updated_at) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12 \
          WHERE NOT EXISTS (SELECT 1 FROM username_holds WHERE name_lower = $3 AND until > $12) \
-         RETURNING id",
+         RETURNING id, quota), \
+         opened AS (INSERT INTO ledger (user_id, kind, quota_delta, quota_after, used_after, \
+         created_at) SELECT id, 'signup', quota, quota, 0, $12 FROM created WHERE quota <> 0) \
+         SELECT id FROM created",
     )
     .bind(user.uuid)
     .bind(&user.username)

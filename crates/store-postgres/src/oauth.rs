@@ -8,6 +8,7 @@ use crate::rows::{
 };
 use crate::{PgQuery, PostgresStore, backend, execute, fetch_all, fetch_optional};
 use async_trait::async_trait;
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     AccessContext, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch,
@@ -25,7 +26,7 @@ macro_rules! client_columns {
         "c.id, c.client_id, c.owner_id, c.name, c.description, c.redirect_uris, \
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
-         c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
+         c.review_note, c.trusted, c.may_spend, c.billing_service, c.id_token_alg, c.allowed_resources, \
          c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.kind, c.registration_token_hash, \
          c.metadata_expires_at, c.last_used_at, c.logo_uri, c.client_uri, c.policy_uri, \
          c.pending_change, c.pending_since, c.reviewed_at, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
@@ -166,7 +167,9 @@ impl OAuthStore for PostgresStore {
              review_note = COALESCE($3, review_note), trusted = COALESCE($4, trusted), \
              allowed_scopes = COALESCE($5, allowed_scopes), updated_at = $6, \
              reviewed_at = CASE WHEN $2 = 'approved' THEN $6 ELSE reviewed_at END, \
-             allowed_resources = CASE WHEN $7 THEN $8 ELSE allowed_resources END WHERE id = $1",
+             allowed_resources = CASE WHEN $7 THEN $8 ELSE allowed_resources END, \
+             may_spend = COALESCE($9, may_spend), \
+             billing_service = COALESCE($10, billing_service) WHERE id = $1",
         )
         .bind(pk)
         .bind(patch.status.map(ClientStatus::as_str))
@@ -180,7 +183,9 @@ impl OAuthStore for PostgresStore {
                 .allowed_resources
                 .as_ref()
                 .and_then(|list| list.as_deref().map(to_json)),
-        );
+        )
+        .bind(patch.may_spend)
+        .bind(patch.billing_service);
         let changed = execute(&mut *tx, update).await?;
         // An app that is no longer approved loses every code and token at once and for good.
         if patch.status.is_some_and(|s| s != ClientStatus::Approved) {
@@ -381,7 +386,8 @@ impl OAuthStore for PostgresStore {
             "SELECT user_id AS consent_user_id, client AS consent_client, scopes AS consent_scopes, \
              resources AS consent_resources, \
              created_at AS consent_created_at, updated_at AS consent_updated_at, \
-             last_used_at AS consent_last_used_at FROM consents WHERE user_id = $1 AND client = $2",
+             last_used_at AS consent_last_used_at, spend_limit AS consent_spend_limit, \
+             spend_period AS consent_spend_period FROM consents WHERE user_id = $1 AND client = $2",
         );
         fetch_optional(self.pool(), query.bind(user).bind(client), consent_from_row).await
     }
@@ -392,16 +398,26 @@ impl OAuthStore for PostgresStore {
         client: ClientPk,
         scopes: ScopeSet,
         resources: &ResourceGrants,
+        spend_limit: Option<SpendLimit>,
         now: UnixTime,
     ) -> StoreResult<()> {
         let query = sqlx::query(
-            "INSERT INTO consents (user_id, client, scopes, resources, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (user_id, client) \
+            "INSERT INTO consents (user_id, client, scopes, resources, created_at, updated_at, \
+             spend_limit, spend_period) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) \
+             ON CONFLICT (user_id, client) \
              DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
-             resources = excluded.resources, updated_at = excluded.updated_at",
+             resources = excluded.resources, updated_at = excluded.updated_at, \
+             spend_limit = COALESCE(excluded.spend_limit, consents.spend_limit), \
+             spend_period = COALESCE(excluded.spend_period, consents.spend_period)",
         );
         let query = query.bind(user).bind(client).bind(scopes.bits());
-        self.run(query.bind(resources.to_storage()).bind(now)).await
+        let query = query.bind(resources.to_storage()).bind(now);
+        self.run(
+            query
+                .bind(spend_limit.map(|l| l.amount))
+                .bind(spend_limit.map(|l| l.period.as_str())),
+        )
+        .await
     }
 
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
@@ -409,7 +425,8 @@ impl OAuthStore for PostgresStore {
             "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \
              g.scopes AS consent_scopes, g.resources AS consent_resources, \
              g.created_at AS consent_created_at, \
-             g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, ",
+             g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, \
+             g.spend_limit AS consent_spend_limit, g.spend_period AS consent_spend_period, ",
             client_columns!(),
             " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = $1 \
               ORDER BY g.updated_at DESC"

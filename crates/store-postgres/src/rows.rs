@@ -1,6 +1,7 @@
 //! Every row this backend reads, mapped to its domain type: one function per type, each
 //! reading its columns by name (the queries alias the ones that would clash in a join).
 
+use keyward_core::billing::limit::{Period, SpendLimit};
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
     AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
@@ -133,6 +134,8 @@ pub(crate) fn client_from_row(row: &PgRow) -> Result<Client, sqlx::Error> {
         status: ClientStatus::parse(&status).ok_or_else(|| decode_error("status", &status))?,
         review_note: row.try_get("review_note")?,
         trusted: row.try_get("trusted")?,
+        may_spend: row.try_get("may_spend")?,
+        billing_service: row.try_get("billing_service")?,
         id_token_alg: SigningAlg::parse(&alg).ok_or_else(|| decode_error("id_token_alg", &alg))?,
         allowed_resources: row
             .try_get::<Option<String>, _>("allowed_resources")?
@@ -166,6 +169,10 @@ pub(crate) fn consent_from_row(row: &PgRow) -> Result<Consent, sqlx::Error> {
         client: row.try_get("consent_client")?,
         scopes: ScopeSet::from_bits(row.try_get("consent_scopes")?),
         resources: resources_column(row, "consent_resources")?,
+        spend_limit: spend_limit(
+            row.try_get("consent_spend_limit")?,
+            row.try_get("consent_spend_period")?,
+        ),
         created_at: row.try_get("consent_created_at")?,
         updated_at: row.try_get("consent_updated_at")?,
         last_used_at: row.try_get("consent_last_used_at")?,
@@ -304,4 +311,11 @@ pub(crate) fn auth_code_from_row(row: &PgRow) -> Result<AuthCode, sqlx::Error> {
         expires_at: row.try_get("expires_at")?,
         used_at: row.try_get("used_at")?,
     })
+}
+
+/// A consent's limit from its two columns; a half-set or unreadable pair counts as none, which
+/// refuses every charge.
+fn spend_limit(amount: Option<i64>, period: Option<String>) -> Option<SpendLimit> {
+    let period = Period::parse(period.as_deref()?)?;
+    SpendLimit::new(amount?, period).ok()
 }

@@ -2,9 +2,11 @@
 
 use crate::SqliteStore;
 use crate::db::{Cols, execute, first_row, store_error};
+use crate::ledger::record;
 use crate::rows::{session_from_row, two_factor_from_row, user_from_row};
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
+use keyward_core::billing::ledger::{EntryKind, NewEntry};
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     NewSession, NewUser, Role, Session, TwoFactorRecord, User, UserId, UserStatus,
@@ -125,6 +127,12 @@ impl AccountStore for SqliteStore {
     async fn patch_user(&self, id: UserId, patch: &UserPatch, now: UnixTime) -> StoreResult<bool> {
         self.db()
             .write(|tx| {
+                let before: Option<(i64, i64)> = first_row(
+                    tx,
+                    "SELECT quota, used_quota FROM users WHERE id = ?1",
+                    [id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?;
                 let changed = execute(
                     tx,
                     "UPDATE users SET quota = COALESCE(?2, quota), \
@@ -141,6 +149,18 @@ impl AccountStore for SqliteStore {
                         now
                     ],
                 )?;
+                if let Some((quota, used)) = before {
+                    let moved = (
+                        patch.quota.map_or(0, |q| q - quota),
+                        patch.used_quota.map_or(0, |u| u - used),
+                    );
+                    if moved != (0, 0) {
+                        record(
+                            tx,
+                            &NewEntry::by(id, EntryKind::Admin, moved, patch.by, now),
+                        )?;
+                    }
+                }
                 if patch.status == Some(UserStatus::Disabled) {
                     // Sessions end and every token dies for good: re-enabling the account later
                     // does not bring old credentials back.
@@ -182,7 +202,7 @@ impl AccountStore for SqliteStore {
     ) -> StoreResult<Option<i64>> {
         self.db()
             .write(|tx| {
-                first_row(
+                let quota: Option<i64> = first_row(
                     tx,
                     // Compared without adding, so that nothing overflows (SQLite would turn the
                     // integer into a REAL).
@@ -190,7 +210,14 @@ impl AccountStore for SqliteStore {
                  WHERE id = ?1 AND ?2 >= -quota AND ?2 <= ?4 - quota RETURNING quota",
                     [id, delta, now, MAX_QUOTA],
                     |row| row.get(0),
-                )
+                )?;
+                if quota.is_some() && delta != 0 {
+                    record(
+                        tx,
+                        &NewEntry::by(id, EntryKind::Admin, (delta, 0), None, now),
+                    )?;
+                }
+                Ok(quota)
             })
             .await
     }

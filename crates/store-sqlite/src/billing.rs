@@ -1,13 +1,16 @@
-//! Top-up codes.
+//! Top-up codes, the ledger, charges and refunds.
 
 use crate::SqliteStore;
 use crate::db::{execute, first_row};
+use crate::ledger::{self, record};
 use crate::rows::topup_code_from_row;
 use async_trait::async_trait;
 use keyward_core::billing::MAX_QUOTA;
+use keyward_core::billing::ledger::{Discrepancy, EntryKind, LedgerEntry, NewEntry};
+use keyward_core::billing::spend::{ChargeRequest, RefundRequest, SpendOutcome};
 use keyward_core::billing::topup::{NewTopUpCode, Redemption, TopUpCode};
 use keyward_core::clock::UnixTime;
-use keyward_core::model::UserId;
+use keyward_core::model::{ClientPk, UserId};
 use keyward_core::secret::SecretHash;
 use keyward_core::store::{BillingStore, Page, StoreResult};
 use rusqlite::params;
@@ -82,6 +85,10 @@ impl BillingStore for SqliteStore {
                     "UPDATE users SET quota = quota + ?2, updated_at = ?3 WHERE id = ?1",
                     [user, amount, now],
                 )?;
+                record(
+                    tx,
+                    &NewEntry::by(user, EntryKind::TopUp, (amount, 0), Some(user), now),
+                )?;
                 Ok(Redemption::Credited { id, amount })
             })
             .await
@@ -93,5 +100,39 @@ impl BillingStore for SqliteStore {
              FROM topup_codes c LEFT JOIN users u ON u.id = c.redeemed_by \
              ORDER BY c.id DESC LIMIT ?1 OFFSET ?2";
         self.read_all(SQL, [page.limit, page.offset], topup_code_from_row)
+    }
+
+    async fn ledger_of_user(&self, user: UserId, page: Page) -> StoreResult<Vec<LedgerEntry>> {
+        self.read_all(
+            ledger::ENTRIES_OF_USER,
+            [user, page.limit, page.offset],
+            ledger::entry_from_row,
+        )
+    }
+
+    async fn ledger_discrepancies(&self) -> StoreResult<Vec<Discrepancy>> {
+        self.read_all(ledger::DISCREPANCIES, [], ledger::discrepancy_from_row)
+    }
+
+    async fn spent_by_client(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        since: UnixTime,
+    ) -> StoreResult<i64> {
+        self.read_one(ledger::SPENT, [user, client, since], |row| row.get(0))
+            .map(Option::unwrap_or_default)
+    }
+
+    async fn charge(&self, request: &ChargeRequest) -> StoreResult<SpendOutcome> {
+        self.db()
+            .write(|tx| crate::spending::charge(tx, request))
+            .await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> StoreResult<SpendOutcome> {
+        self.db()
+            .write(|tx| crate::spending::refund(tx, request))
+            .await
     }
 }

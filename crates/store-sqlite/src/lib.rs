@@ -25,11 +25,13 @@ mod device;
 pub mod dump;
 mod federation;
 mod keys;
+mod ledger;
 mod lifecycle;
 mod oauth;
 mod passkeys;
 mod resources;
 mod rows;
+mod spending;
 mod startup;
 pub use startup::StartupLock;
 #[cfg(test)]
@@ -235,6 +237,18 @@ pub(crate) fn insert_user(tx: &Connection, user: &NewUser) -> StoreResult<User> 
         ],
     )?;
     let id = tx.last_insert_rowid();
+    if user.quota != 0 {
+        ledger::record(
+            tx,
+            &keyward_core::billing::ledger::NewEntry::by(
+                id,
+                keyward_core::billing::ledger::EntryKind::Signup,
+                (user.quota, 0),
+                None,
+                user.created_at,
+            ),
+        )?;
+    }
     first_row(tx, USER_BY_ID, [id], rows::user_from_row)?
         .ok_or_else(|| backend("the inserted user is gone"))
 }

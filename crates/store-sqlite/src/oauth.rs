@@ -7,6 +7,7 @@ use crate::rows::{
 };
 use crate::{SqliteStore, backend};
 use async_trait::async_trait;
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     AccessContext, AuthCode, Client, ClientDetails, ClientKind, ClientMetadata, ClientPatch,
@@ -24,7 +25,7 @@ macro_rules! client_columns {
         "c.id, c.client_id, c.owner_id, c.name, c.description, c.redirect_uris, \
          c.post_logout_redirect_uris, c.allowed_scopes, c.grant_types, c.public, c.secret_hash, \
          c.previous_secret_hash, c.previous_secret_expires_at, c.secret_revealed_at, c.status, \
-         c.review_note, c.trusted, c.id_token_alg, c.allowed_resources, \
+         c.review_note, c.trusted, c.may_spend, c.billing_service, c.id_token_alg, c.allowed_resources, \
          c.token_endpoint_auth_method, c.jwks, c.jwks_uri, c.kind, c.registration_token_hash, \
          c.metadata_expires_at, c.last_used_at, c.logo_uri, c.client_uri, c.policy_uri, \
          c.pending_change, c.pending_since, c.reviewed_at, c.created_at AS client_created_at, c.updated_at AS client_updated_at"
@@ -235,8 +236,9 @@ impl OAuthStore for SqliteStore {
                  review_note = COALESCE(?3, review_note), trusted = COALESCE(?4, trusted), \
                  reviewed_at = CASE WHEN ?2 = 'approved' THEN ?6 ELSE reviewed_at END, \
                  allowed_scopes = COALESCE(?5, allowed_scopes), updated_at = ?6, \
-                 allowed_resources = CASE WHEN ?7 THEN ?8 ELSE allowed_resources END \
-                 WHERE id = ?1",
+                 allowed_resources = CASE WHEN ?7 THEN ?8 ELSE allowed_resources END, \
+                 may_spend = COALESCE(?9, may_spend), \
+                 billing_service = COALESCE(?10, billing_service) WHERE id = ?1",
                     params![
                         pk,
                         patch.status.map(ClientStatus::as_str),
@@ -249,6 +251,8 @@ impl OAuthStore for SqliteStore {
                             .allowed_resources
                             .as_ref()
                             .and_then(|list| list.as_deref().map(to_json)),
+                        patch.may_spend,
+                        patch.billing_service,
                     ],
                 )?;
                 // An app that is no longer approved loses every code and token at once and for good.
@@ -437,7 +441,8 @@ impl OAuthStore for SqliteStore {
         const SQL: &str = "SELECT user_id AS consent_user_id, client AS consent_client, \
              scopes AS consent_scopes, resources AS consent_resources, \
              created_at AS consent_created_at, \
-             updated_at AS consent_updated_at, last_used_at AS consent_last_used_at \
+             updated_at AS consent_updated_at, last_used_at AS consent_last_used_at, \
+             spend_limit AS consent_spend_limit, spend_period AS consent_spend_period \
              FROM consents WHERE user_id = ?1 AND client = ?2";
         self.read_one(SQL, [user, client], consent_from_row)
     }
@@ -448,14 +453,26 @@ impl OAuthStore for SqliteStore {
         client: ClientPk,
         scopes: ScopeSet,
         resources: &ResourceGrants,
+        spend_limit: Option<SpendLimit>,
         now: UnixTime,
     ) -> StoreResult<()> {
         self.append_one(
-            "INSERT INTO consents (user_id, client, scopes, resources, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (user_id, client) \
+            "INSERT INTO consents (user_id, client, scopes, resources, created_at, updated_at, \
+             spend_limit, spend_period) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) \
+             ON CONFLICT (user_id, client) \
              DO UPDATE SET scopes = consents.scopes | excluded.scopes, \
-             resources = excluded.resources, updated_at = excluded.updated_at",
-            (user, client, scopes.bits(), resources.to_storage(), now),
+             resources = excluded.resources, updated_at = excluded.updated_at, \
+             spend_limit = COALESCE(excluded.spend_limit, consents.spend_limit), \
+             spend_period = COALESCE(excluded.spend_period, consents.spend_period)",
+            (
+                user,
+                client,
+                scopes.bits(),
+                resources.to_storage(),
+                now,
+                spend_limit.map(|l| l.amount),
+                spend_limit.map(|l| l.period.as_str()),
+            ),
         )
         .await
         .map(drop)
@@ -466,7 +483,8 @@ impl OAuthStore for SqliteStore {
             "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \
              g.scopes AS consent_scopes, g.resources AS consent_resources, \
              g.created_at AS consent_created_at, \
-             g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, ",
+             g.updated_at AS consent_updated_at, g.last_used_at AS consent_last_used_at, \
+             g.spend_limit AS consent_spend_limit, g.spend_period AS consent_spend_period, ",
             client_columns!(),
             " FROM consents g JOIN clients c ON c.id = g.client WHERE g.user_id = ?1 \
               ORDER BY g.updated_at DESC"

@@ -61,6 +61,10 @@ pub struct AppView {
     pub status: &'static str,
     pub review_note: String,
     pub trusted: bool,
+    /// May ask users for `balance:spend`.
+    pub may_spend: bool,
+    /// The platform's billing service.
+    pub billing_service: bool,
     /// The APIs an admin limited the app to (RFC 8707 identifiers); absent: any enabled one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_resources: Option<Vec<String>>,
@@ -148,6 +152,8 @@ impl AppView {
             status: app.status.as_str(),
             review_note: app.review_note.clone(),
             trusted: app.trusted,
+            may_spend: app.may_spend,
+            billing_service: app.billing_service,
             allowed_resources: app.allowed_resources.clone(),
             secret_revealed: app.secret_revealed_at.is_some(),
             owner_id: app.owner_id,

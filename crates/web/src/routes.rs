@@ -25,6 +25,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(account::me::get, account::me::put))
         .routes(routes!(account::token::get))
         .routes(routes!(account::topup::post))
+        .routes(routes!(account::ledger::mine))
+        .routes(routes!(account::ledger::of_user))
         .routes(routes!(admin::topup::create, admin::topup::list))
         .routes(routes!(account::login::second_factor))
         .routes(routes!(account::two_factor::status))
@@ -87,6 +89,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth::token::post))
         .routes(routes!(oauth::userinfo::get))
         .routes(routes!(oauth::userinfo::topup))
+        .routes(routes!(oauth::balance::charge))
+        .routes(routes!(oauth::balance::refund))
         // C: OpenID Connect.
         .routes(routes!(oidc::discovery::openid_configuration))
         .routes(routes!(oidc::discovery::authorization_server))

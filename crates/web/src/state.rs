@@ -88,6 +88,8 @@ pub struct Services {
     /// Rate limits counted in the store, shared by every node on the same database.
     pub limits: Arc<keyward_core::limits::RateLimiter>,
     pub topups: Arc<TopUps>,
+    /// Apps spending users' balances (issue #19), and the statements.
+    pub spending: Arc<keyward_core::billing::charges::Spending>,
     /// Outbound HTTP to upstream providers.
     pub http: keyward_upstream::Http,
     /// Finds clients, including those known by a metadata document, whose fetches (and those

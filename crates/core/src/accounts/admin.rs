@@ -114,6 +114,10 @@ pub async fn edit_user(
 ) -> Result<User, UserEditError> {
     let target = store.user_by_id(id).await?.ok_or(UserEditError::NotFound)?;
     check(actor, &target, patch)?;
+    let patch = &UserPatch {
+        by: Some(actor.id),
+        ..patch.clone()
+    };
     store.patch_user(id, patch, now).await?;
     tracing::info!(
         admin.id = actor.id,

@@ -1,5 +1,9 @@
-//! Balances and top-up codes.
+//! Balances, the ledger, top-up codes and apps spending within the user's limit.
 
+pub mod charges;
+pub mod ledger;
+pub mod limit;
+pub mod spend;
 pub mod topup;
 
 /// The most quota one account may hold (admin edits, top-ups, the new-user setting): far

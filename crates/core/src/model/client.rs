@@ -180,6 +180,11 @@ pub struct Client {
     pub review_note: String,
     /// Marked by an admin: users are not asked to consent.
     pub trusted: bool,
+    /// An admin allowed the app to ask users for `balance:spend` (issue #19).
+    pub may_spend: bool,
+    /// The platform's own gateway: with client credentials it charges any user by id, without
+    /// a per-user limit. Admin-only.
+    pub billing_service: bool,
     /// How this app's id_tokens are signed (OIDC `id_token_signed_response_alg`).
     pub id_token_alg: SigningAlg,
     /// The APIs (resource identifiers) an admin limited the app to; `None`: any enabled one,
@@ -316,6 +321,8 @@ pub struct ClientPatch {
     pub status: Option<ClientStatus>,
     pub review_note: Option<String>,
     pub trusted: Option<bool>,
+    pub may_spend: Option<bool>,
+    pub billing_service: Option<bool>,
     pub allowed_scopes: Option<ScopeSet>,
     /// `Some(None)` lifts the limit.
     pub allowed_resources: Option<Option<Vec<String>>>,

@@ -1,3 +1,4 @@
+use crate::billing::limit::SpendLimit;
 use crate::clock::UnixTime;
 use crate::model::{ClientPk, User, UserId};
 use crate::oauth::audience::ResourceGrants;
@@ -12,6 +13,8 @@ pub struct Consent {
     pub scopes: ScopeSet,
     /// The APIs and their scopes the user agreed to (RFC 8707).
     pub resources: ResourceGrants,
+    /// With `balance:spend`: how much the app may spend, per period.
+    pub spend_limit: Option<SpendLimit>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     pub last_used_at: Option<UnixTime>,

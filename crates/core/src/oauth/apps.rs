@@ -157,6 +157,10 @@ fn auth_method(form: &AppForm) -> Result<AuthKeys, AppError> {
 #[derive(Debug, Default)]
 pub struct AdminEdit {
     pub trusted: Option<bool>,
+    /// May ask users for `balance:spend`.
+    pub may_spend: Option<bool>,
+    /// The platform's billing service (charges any user with client credentials).
+    pub billing_service: Option<bool>,
     pub scopes: Option<String>,
     /// `Some(None)`: any enabled API; `Some(Some(list))`: only those (RFC 8707 identifiers).
     pub resources: Option<Option<Vec<String>>>,
@@ -169,11 +173,14 @@ pub(crate) async fn save_consent_adding(
     (user, client): (crate::model::UserId, ClientPk),
     scopes: ScopeSet,
     resources: &ResourceGrants,
+    spend_limit: Option<crate::billing::limit::SpendLimit>,
     now: UnixTime,
 ) -> Result<(), StoreError> {
     let before = store.consent(user, client).await?;
     let all = before.map_or_else(|| resources.clone(), |c| c.resources.union(resources));
-    store.save_consent(user, client, scopes, &all, now).await
+    store
+        .save_consent(user, client, scopes, &all, spend_limit, now)
+        .await
 }
 
 /// How many APIs an admin may list for one app.
@@ -604,6 +611,8 @@ impl Apps {
     ) -> Result<Client, AppError> {
         let AdminEdit {
             trusted,
+            may_spend,
+            billing_service,
             scopes,
             resources,
         } = edit;
@@ -630,8 +639,25 @@ impl Apps {
                 }
             }
         }
+        // The stored scopes follow the flag, so that tokens read them as the directory does.
+        let allowed_scopes = match may_spend {
+            Some(allowed) => {
+                let scopes = match allowed_scopes {
+                    Some(scopes) => scopes,
+                    None => self.by_pk(pk).await?.allowed_scopes,
+                };
+                Some(if allowed {
+                    scopes.with(crate::oauth::scope::Scope::BalanceSpend)
+                } else {
+                    scopes.without(crate::oauth::scope::Scope::BalanceSpend)
+                })
+            }
+            None => allowed_scopes,
+        };
         let patch = ClientPatch {
             trusted,
+            may_spend,
+            billing_service,
             allowed_scopes,
             allowed_resources: resources.clone(),
             ..ClientPatch::default()
@@ -644,7 +670,13 @@ impl Apps {
             return Err(AppError::NotFound);
         }
         let client = self.by_pk(pk).await?;
-        let detail = json!({"trusted": trusted, "scopes": scopes, "resources": resources});
+        let detail = json!({
+            "trusted": trusted,
+            "may_spend": may_spend,
+            "billing_service": billing_service,
+            "scopes": scopes,
+            "resources": resources,
+        });
         self.audit(Some(admin), action::APP_UPDATED, &client, detail, ip)
             .await;
         Ok(client)
@@ -658,6 +690,7 @@ impl Apps {
         client: &Client,
         scopes: ScopeSet,
         resources: &ResourceGrants,
+        spend_limit: Option<crate::billing::limit::SpendLimit>,
         ip: &str,
     ) -> Result<(), StoreError> {
         save_consent_adding(
@@ -665,10 +698,12 @@ impl Apps {
             (user.id, client.id),
             scopes,
             resources,
+            spend_limit,
             self.clock.now(),
         )
         .await?;
         let detail = json!({
+            "spend_limit": spend_limit.map(|l| l.to_string()),
             "scopes": audience::scope_string(scopes, resources),
             "resources": resources.iter().map(|g| g.resource.as_str()).collect::<Vec<_>>(),
         });

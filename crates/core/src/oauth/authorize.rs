@@ -8,6 +8,7 @@ use super::metadata_document::DocumentError;
 use super::resources::{ResolveError, resolve};
 use super::scope::{Scope, ScopeSet};
 use super::{CODE_PREFIX, Lifetimes, pkce, redirect_uri};
+use crate::billing::limit::SpendLimit;
 use crate::clock::{Clock, UnixTime};
 use crate::model::{AuthCode, Client, Consent, GrantType, Resource, User};
 use crate::secret::Secret;
@@ -37,6 +38,9 @@ pub struct AuthorizeParams {
     /// RFC 8707: the APIs the app wants tokens for; the one parameter that may repeat.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
+    /// Issue #19: the limit the app suggests for `balance:spend`, `<quota units>/<period>`;
+    /// it only pre-fills the consent form.
+    pub spend_limit: Option<String>,
 }
 
 impl AuthorizeParams {
@@ -58,6 +62,7 @@ impl AuthorizeParams {
             response_mode: keep(&self.response_mode),
             auto_authorize: keep(&self.auto_authorize),
             login_after: keep(&self.login_after),
+            spend_limit: keep(&self.spend_limit),
             resource: self
                 .resource
                 .iter()
@@ -120,14 +125,24 @@ pub struct ValidRequest {
     pub max_age: Option<i64>,
     /// The session must have begun at or after this time (`login_after`).
     pub login_after: Option<UnixTime>,
+    /// The limit the app suggested (`spend_limit`), to pre-fill the consent form.
+    pub suggested_limit: Option<SpendLimit>,
 }
 
 impl ValidRequest {
     /// Whether an earlier consent covers everything asked: each built-in scope, each API and
     /// each scope on it.
     pub fn covered_by(&self, consent: Option<&Consent>) -> bool {
-        consent
-            .is_some_and(|c| self.scopes.is_subset_of(c.scopes) && c.resources.covers(&self.grant))
+        consent.is_some_and(|c| {
+            self.scopes.is_subset_of(c.scopes)
+                && c.resources.covers(&self.grant)
+                && (!self.scopes.contains(Scope::BalanceSpend) || c.spend_limit.is_some())
+        })
+    }
+
+    /// Whether the user must see the page even for a trusted app: only they set a limit.
+    fn asks_to_spend(&self) -> bool {
+        self.scopes.contains(Scope::BalanceSpend)
     }
 
     fn reject(&self, error: ErrorCode, description: &'static str) -> Rejection {
@@ -222,6 +237,7 @@ fn validate_normalized(
         prompt: Prompt::default(),
         max_age: None,
         login_after: None,
+        suggested_limit: None,
     };
     let too_long = [
         &params.state,
@@ -233,6 +249,17 @@ fn validate_normalized(
     .any(|p| p.as_ref().is_some_and(|v| v.len() > MAX_PARAM));
     if too_long {
         return Err(request.reject(ErrorCode::InvalidRequest, "a parameter is too long"));
+    }
+    if let Some(text) = &params.spend_limit {
+        match SpendLimit::parse(text) {
+            Ok(limit) => request.suggested_limit = Some(limit),
+            Err(_) => {
+                return Err(request.reject(
+                    ErrorCode::InvalidRequest,
+                    "spend_limit must be <quota units>/<day|month|total>",
+                ));
+            }
+        }
     }
     if params.response_type.as_deref() != Some("code") {
         return Err(request.reject(
@@ -412,7 +439,8 @@ pub fn decide(
         };
     }
     let remembered = request.covered_by(consent);
-    if request.prompt.consent || !(remembered || request.client.is_trusted()) {
+    let trusted = request.client.is_trusted() && !request.asks_to_spend();
+    if request.prompt.consent || !(remembered || trusted) {
         return if request.prompt.none {
             Decision::Reject(
                 request.reject(ErrorCode::ConsentRequired, "the user has not consented"),

@@ -310,6 +310,7 @@ impl DeviceService {
                 (user.id, pending.client.id),
                 pending.scopes,
                 &pending.grant,
+                None,
                 now,
             )
             .await?;

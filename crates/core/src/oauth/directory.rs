@@ -9,7 +9,7 @@
 
 use super::client_auth::validate_jwks;
 use super::metadata_document::{self, DocumentError};
-use super::scope::ScopeSet;
+use super::scope::{Scope, ScopeSet};
 use crate::clock::{Clock, UnixTime};
 use crate::model::{Client, ClientKind, ClientStatus, NewClient};
 use crate::settings::{Settings, SettingsCache, SettingsError, Switch};
@@ -114,7 +114,7 @@ impl ClientDirectory {
         }
         let stored = self.store.client_by_client_id(client_id).await?;
         match stored {
-            Some(client) if client.kind == ClientKind::Console => Ok(Some(client)),
+            Some(client) if client.kind == ClientKind::Console => Ok(Some(spending(client))),
             Some(client) if client.kind == ClientKind::Dynamic => {
                 let settings = self.settings.get().await?;
                 Ok(Some(limited(client, &settings)))
@@ -301,7 +301,19 @@ fn self_registered_scopes(settings: &Settings) -> ScopeSet {
 
 /// A self-registered client as the operator's current limits leave it: never trusted, its
 /// scopes and APIs within those allowed to self-registered clients.
-fn limited(mut client: Client, settings: &Settings) -> Client {
+/// `balance:spend` is the admin's to give (`may_spend`), whatever scopes the app registered
+/// with.
+fn spending(mut client: Client) -> Client {
+    client.allowed_scopes = if client.may_spend {
+        client.allowed_scopes.with(Scope::BalanceSpend)
+    } else {
+        client.allowed_scopes.without(Scope::BalanceSpend)
+    };
+    client
+}
+
+fn limited(client: Client, settings: &Settings) -> Client {
+    let mut client = spending(client);
     if !client.kind.self_registered() {
         return client;
     }

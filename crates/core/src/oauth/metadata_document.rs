@@ -249,6 +249,12 @@ fn scopes(doc: &Map<String, Value>, allowed: ScopeSet) -> Result<ScopeSet, Docum
         .split(' ')
         .filter_map(Scope::parse)
         .fold(ScopeSet::EMPTY, |set, scope| set.with(scope));
+    if asked.contains(Scope::BalanceSpend) {
+        // Spending is an admin's decision about a known app, never self-service.
+        return Err(DocumentError::Invalid(
+            "balance:spend cannot be registered: an administrator grants it",
+        ));
+    }
     Ok(asked.intersection(allowed))
 }
 

@@ -15,15 +15,19 @@ pub enum Scope {
     Balance,
     /// Refresh tokens for OIDC clients.
     OfflineAccess,
+    /// Spending the balance within the limit the user set at consent (issue #19); only for
+    /// apps an admin allowed to spend.
+    BalanceSpend,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::OpenId,
         Scope::Profile,
         Scope::Email,
         Scope::Balance,
         Scope::OfflineAccess,
+        Scope::BalanceSpend,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Scope {
             Self::Email => "email",
             Self::Balance => "balance",
             Self::OfflineAccess => "offline_access",
+            Self::BalanceSpend => "balance:spend",
         }
     }
 
@@ -128,15 +133,18 @@ pub enum Access {
     Balance,
     /// Refresh tokens: access goes on while the user is away.
     Offline,
+    /// Spending the balance, within the limit the user sets.
+    Spend,
 }
 
 impl Access {
-    pub const ALL: [Access; 5] = [
+    pub const ALL: [Access; 6] = [
         Access::Identity,
         Access::Profile,
         Access::Email,
         Access::Balance,
         Access::Offline,
+        Access::Spend,
     ];
 }
 
@@ -155,6 +163,7 @@ impl ScopeSet {
             }
             Access::Balance => self.contains(Scope::Balance),
             Access::Offline => self.contains(Scope::OfflineAccess),
+            Access::Spend => self.contains(Scope::BalanceSpend),
         }
     }
 
@@ -243,7 +252,7 @@ mod tests {
             some.union(ScopeSet::of(&[Scope::Email])).to_string(),
             "profile email"
         );
-        assert_eq!(all.without(Scope::OpenId).iter().count(), 4);
+        assert_eq!(all.without(Scope::OpenId).iter().count(), 5);
     }
 }
 

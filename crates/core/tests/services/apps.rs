@@ -160,6 +160,7 @@ async fn revoking_a_consent_ends_every_token_of_the_grant() {
             &client,
             keyward_core::oauth::scope::ScopeSet::parse("profile balance").expect("scopes"),
             &Default::default(),
+            None,
             IP,
         )
         .await

@@ -32,14 +32,14 @@ const REFRESH_GRACE_SECS: i64 = 120;
 
 /// The real binary in a child process; killed (SIGKILL on Unix) when dropped, so a failing test
 /// leaves no server behind.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    app: TestApp,
+    pub(crate) app: TestApp,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    async fn start(db: &TestDatabase) -> Self {
+    pub(crate) async fn start(db: &TestDatabase) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("port")
             .local_addr()
@@ -82,7 +82,7 @@ impl Server {
         }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -376,6 +376,11 @@ async fn rfc7591_3_2_2_hostile_metadata_is_refused_and_nothing_is_stored(backend
             with(json!({"scope": "openid root"})),
             "invalid_client_metadata",
         ),
+        // Spending is an admin's decision, never self-service (issue #19).
+        (
+            with(json!({"scope": "openid balance:spend"})),
+            "invalid_client_metadata",
+        ),
         (json!(["not", "an", "object"]), "invalid_client_metadata"),
     ];
     for (body, error) in cases {

@@ -225,6 +225,14 @@ impl TestApp {
         self._db.execute(sql).await;
     }
 
+    /// Fails the test unless every user's ledger adds up to their `quota` and `used_quota`.
+    pub async fn assert_ledger_adds_up(&self) {
+        let store = keyward::app::open_store(&self._db.url, 2)
+            .await
+            .expect("store");
+        assert_ledger_adds_up(store.as_ref()).await;
+    }
+
     /// Signals shutdown and waits for the server to finish.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -280,6 +288,13 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// The ledger invariant: for every user, the entries' deltas add up to `quota` and
+/// `used_quota`. Checked after every scenario that moves a balance.
+pub async fn assert_ledger_adds_up(store: &dyn keyward_core::Store) {
+    let wrong = store.ledger_discrepancies().await.expect("ledger");
+    assert!(wrong.is_empty(), "the ledger does not add up: {wrong:?}");
 }
 
 pub async fn post_json(client: &Client, url: &str, body: Value) -> (StatusCode, Value) {

@@ -52,6 +52,7 @@ mod security_pages;
 mod sessions;
 mod settings_changes;
 mod startup;
+mod spending;
 mod storage;
 mod store_contract;
 mod throttling;

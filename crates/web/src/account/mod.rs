@@ -6,6 +6,7 @@ pub mod deletion;
 pub mod email_change;
 pub mod export;
 pub mod identities;
+pub mod ledger;
 pub mod login;
 pub mod logout;
 pub mod me;

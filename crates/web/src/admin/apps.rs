@@ -107,6 +107,10 @@ pub async fn review(
 #[serde(deny_unknown_fields)]
 pub struct PatchBody {
     trusted: Option<bool>,
+    /// May ask users for `balance:spend` (spending within the limit each user sets).
+    may_spend: Option<bool>,
+    /// The platform's billing service: with client credentials it charges any user by id.
+    billing_service: Option<bool>,
     scopes: Option<String>,
     /// The APIs (resource identifiers) the app is limited to; `null` lifts the limit, absent
     /// keeps it. Client credentials may only target listed APIs.
@@ -122,7 +126,8 @@ fn present<'de, D: serde::Deserializer<'de>>(
     Option::<Vec<String>>::deserialize(deserializer).map(Some)
 }
 
-/// `PATCH /api/admin/oauth_apps/{id}` `{trusted, scopes, allowed_resources}`.
+/// `PATCH /api/admin/oauth_apps/{id}` `{trusted, may_spend, billing_service, scopes,
+/// allowed_resources}`.
 #[utoipa::path(patch, path = "/api/admin/oauth_apps/{id}", tag = "admin",
     params(("id" = i64, Path, description = "The app's id.")),
     request_body = PatchBody,
@@ -142,6 +147,8 @@ pub async fn patch(
             id,
             AdminEdit {
                 trusted: body.trusted,
+                may_spend: body.may_spend,
+                billing_service: body.billing_service,
                 scopes: body.scopes,
                 resources: body.allowed_resources,
             },

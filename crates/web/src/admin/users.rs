@@ -103,6 +103,7 @@ pub async fn patch(
         level: body.level,
         role,
         status,
+        by: None,
     };
     let updated = state
         .accounts

@@ -9,6 +9,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
+use keyward_core::billing::balance_formatted;
+use keyward_core::billing::limit::{BadSpendLimit, SpendLimit};
 use keyward_core::model::{Session, User};
 use keyward_core::oauth::ErrorCode;
 use keyward_core::oauth::authorize::{
@@ -16,6 +18,7 @@ use keyward_core::oauth::authorize::{
     error_redirect,
 };
 use keyward_core::oauth::redirect_uri::display_host;
+use keyward_core::oauth::scope::Scope;
 use keyward_core::secret::{constant_time_eq, derive};
 
 const CSRF_PURPOSE: &str = "keyward-consent-csrf";
@@ -46,6 +49,37 @@ struct ConsentPage<'a> {
     code_challenge: &'a str,
     code_challenge_method: &'a str,
     nonce: &'a str,
+    /// With `balance:spend`: the limit the user sets, pre-filled.
+    spend: Option<SpendForm>,
+}
+
+/// The consent form's spending limit: an amount in the platform's currency and a period.
+struct SpendForm {
+    symbol: String,
+    amount: String,
+    period: &'static str,
+    presets: Vec<String>,
+}
+
+impl SpendForm {
+    fn new(request: &ValidRequest, settings: &keyward_core::settings::Settings) -> Option<Self> {
+        if !request.scopes.contains(Scope::BalanceSpend) {
+            return None;
+        }
+        let per_unit = settings.quota_per_unit;
+        let limit = request
+            .suggested_limit
+            .unwrap_or_else(|| SpendLimit::default_for(per_unit));
+        Some(Self {
+            symbol: settings.currency_symbol.clone(),
+            amount: balance_formatted(limit.amount, 0, per_unit),
+            period: limit.period.as_str(),
+            presets: [1, 5, 10, 50, 100]
+                .iter()
+                .map(|units| balance_formatted(units * per_unit, 0, per_unit))
+                .collect(),
+        })
+    }
 }
 
 pub(crate) use crate::pages::trust::ClientIdentity;
@@ -262,7 +296,12 @@ pub async fn get(
             Some((cookie, _, user)) => {
                 let path = format!("/oauth/authorize?{raw}");
                 let identity = ClientIdentity::load(&state, t, &request.client).await;
-                consent_page(t, &request, &user, &cookie, &path, identity)
+                let settings = match state.settings.get().await {
+                    Ok(settings) => settings,
+                    Err(e) => return crate::envelope::ApiError::from(e).into_response(),
+                };
+                let spend = SpendForm::new(&request, &settings);
+                consent_page(t, &request, &user, &cookie, &path, identity, spend)
             }
             None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
@@ -278,6 +317,7 @@ pub async fn get(
                 auth_time: session.created_at,
                 ip: &client_info.ip,
                 record_consent: !covered,
+                spend_limit: None,
             };
             approve(&state, &request, approval, StatusCode::FOUND).await
         }
@@ -292,6 +332,8 @@ struct Approval<'a> {
     ip: &'a str,
     /// Whether the grant is new (or wider) and must be recorded.
     record_consent: bool,
+    /// The limit the user set on the page for `balance:spend`; `None` keeps the one before.
+    spend_limit: Option<SpendLimit>,
 }
 
 /// Records the grant when it is new and sends the browser back with a code.
@@ -309,6 +351,7 @@ async fn approve(
                 &request.client,
                 request.scopes,
                 &request.grant,
+                approval.spend_limit,
                 approval.ip,
             )
             .await;
@@ -326,6 +369,7 @@ fn consent_page(
     cookie: &str,
     path: &str,
     identity: ClientIdentity,
+    spend: Option<SpendForm>,
 ) -> Response {
     let scopes = t.access_words(request.scopes);
     let resources: Vec<String> = request
@@ -362,6 +406,7 @@ fn consent_page(
             ""
         },
         nonce: request.nonce.as_deref().unwrap_or_default(),
+        spend,
     };
     render(StatusCode::OK, &page)
 }
@@ -451,6 +496,12 @@ pub struct ConsentForm {
     csrf_token: String,
     #[serde(default)]
     decision: String,
+    /// The spending limit the user set (with `balance:spend`): an amount in the platform's
+    /// currency and `day`, `month` or `total`.
+    #[serde(default)]
+    spend_amount: String,
+    #[serde(default)]
+    spend_period: String,
 }
 
 /// `POST /oauth/authorize`: the user's answer. The request is validated again from scratch: the
@@ -489,11 +540,24 @@ pub async fn post(
     };
     match form.decision.as_str() {
         "approve" => {
+            let per_unit = match state.settings.get().await {
+                Ok(settings) => settings.quota_per_unit,
+                Err(e) => return crate::envelope::ApiError::from(e).into_response(),
+            };
+            // Approving `balance:spend` without a usable limit is refused.
+            let spend_limit = match spend_limit_of(&request, &form, per_unit) {
+                Ok(limit) => limit,
+                Err(_) => {
+                    let problem = Problem::malformed(t, Hint::GoBack);
+                    return problem::show(t, &problem.with_back(Some(back_to(&state, &request))));
+                }
+            };
             let approval = Approval {
                 user: &user,
                 auth_time: session.created_at,
                 ip: &client_info.ip,
                 record_consent: true,
+                spend_limit,
             };
             approve(&state, &request, approval, StatusCode::SEE_OTHER).await
         }
@@ -512,6 +576,18 @@ pub async fn post(
             problem::show(t, &problem.with_back(Some(back_to(&state, &request))))
         }
     }
+}
+
+/// The limit typed on the consent form, required when the request asks for `balance:spend`.
+fn spend_limit_of(
+    request: &ValidRequest,
+    form: &ConsentForm,
+    per_unit: i64,
+) -> Result<Option<SpendLimit>, BadSpendLimit> {
+    if !request.scopes.contains(Scope::BalanceSpend) {
+        return Ok(None);
+    }
+    SpendLimit::from_currency(&form.spend_amount, &form.spend_period, per_unit).map(Some)
 }
 
 /// The consent page with sample data, for the test that renders every template.
@@ -557,6 +633,12 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         code_challenge: "",
         code_challenge_method: "",
         nonce: "",
+        spend: Some(SpendForm {
+            symbol: "$".into(),
+            amount: "10.00".into(),
+            period: "month",
+            presets: vec!["1.00".into(), "5.00".into()],
+        }),
     };
     vec![("consent.html", page.render().unwrap_or_default())]
 }

@@ -3,6 +3,7 @@
 //! the authorization endpoint shared by both.
 
 pub mod authorize;
+pub mod balance;
 pub mod client_request;
 pub mod device;
 pub mod form;

@@ -571,6 +571,10 @@ impl PageMessage for InvalidSettings {
                 "quota_per_unit 必须为正数",
                 "quota_per_unit must be positive.",
             ),
+            Self::RefundWindow => fixed(
+                "refund_window_secs 必须在 1 秒到 1 年之间",
+                "refund_window_secs must be between 1 second and 1 year.",
+            ),
             Self::TopupUrl => fixed(
                 "topup_url 必须是 http(s) 地址或站内路径",
                 "topup_url must be an http(s) URL or a path on this site.",

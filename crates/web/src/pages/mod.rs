@@ -104,6 +104,15 @@ page_words! {
         redirect_to: "授权后将跳转到", "You will be sent to";
         approve: "授权", "Authorize";
         deny: "拒绝", "Deny";
+        spend_limit_legend: "消费限额", "Spending limit";
+        spend_limit_hint:
+            "该应用在每个周期内最多可从你的余额中扣除这么多；你可以随时修改或撤销。",
+            "The most this app may take from your balance per period; you can change or revoke it at any time.";
+        spend_amount_label: "金额", "Amount";
+        spend_period_label: "周期", "Period";
+        spend_per_day: "每天（UTC）", "per day (UTC)";
+        spend_per_month: "每月（UTC）", "per month (UTC)";
+        spend_in_total: "总计", "in total";
         error_title: "出错了", "Something went wrong";
         error_code: "错误代码（供开发者排查）：", "Error code (for the app's developer):";
         error_ways_on: "接下来", "Where to go from here";
@@ -136,6 +145,9 @@ page_words! {
         scope_email: "读取你的邮箱地址", "Read your e-mail address";
         scope_balance: "读取你的账户余额", "Read your account balance";
         scope_offline: "在你离开后继续访问（刷新令牌）", "Keep access when you are away (refresh tokens)";
+        scope_spend:
+            "从你的余额中扣费，不超过你设定的限额；每笔都记入账单，你可随时撤销",
+            "Spend from your balance, up to the limit you set; every charge is on your statement and you can revoke it at any time";
         logout_title: "退出登录", "Log out";
         logout_question: "要退出当前账户吗？", "Do you want to log out?";
         logout_button: "退出登录", "Log out";
@@ -195,6 +207,7 @@ impl Texts {
                 Access::Email => self.scope_email,
                 Access::Balance => self.scope_balance,
                 Access::Offline => self.scope_offline,
+                Access::Spend => self.scope_spend,
             })
             .collect()
     }

@@ -137,6 +137,7 @@ fn consent(scopes: &str) -> Consent {
         client: 1,
         scopes: ScopeSet::parse(scopes).expect("scopes"),
         resources: Default::default(),
+        spend_limit: None,
         created_at: 0,
         updated_at: 0,
         last_used_at: None,
@@ -322,12 +323,13 @@ mod props {
             login_hint in param(&["alice"]),
             response_mode in param(&["query", "fragment"]),
             (auto_authorize, login_after) in (param(&["true"]), param(&["0", "100", "-5", "x"])),
+            spend_limit in param(&["10000/month", "0/day", "5/week", "-1/total"]),
         ) -> AuthorizeParams {
             AuthorizeParams {
                 client_id: Some("client_abc".into()),
                 redirect_uri, response_type, scope, state, code_challenge, code_challenge_method,
                 nonce, prompt, max_age, login_hint, response_mode, auto_authorize, login_after,
-                resource: Vec::new(),
+                spend_limit, resource: Vec::new(),
             }
         }
     }

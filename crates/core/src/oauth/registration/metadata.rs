@@ -7,7 +7,7 @@ use crate::model::{AuthMethod, ClientMetadata, GrantType};
 use crate::oauth::apps::REDIRECT_URIS_MAX;
 use crate::oauth::client_auth::validate_jwks;
 use crate::oauth::redirect_uri::{self, display_host};
-use crate::oauth::scope::ScopeSet;
+use crate::oauth::scope::{Scope, ScopeSet};
 use serde_json::{Map, Value};
 
 /// The largest registration request read; a client's metadata is a few hundred bytes.
@@ -297,6 +297,12 @@ fn scopes(f: &Fields<'_>, limits: &ScopeLimits) -> Result<ScopeSet, Registration
             Err(_) if limits.api_scopes.iter().any(|s| s == name) => {}
             Err(_) => return Err(meta("scope names an unknown scope")),
         }
+    }
+    if asked.contains(Scope::BalanceSpend) {
+        // Spending is an admin's decision about a known app, never self-service.
+        return Err(meta(
+            "balance:spend cannot be registered: an administrator grants it",
+        ));
     }
     if asked.is_empty() {
         return nonempty(limits.builtin);

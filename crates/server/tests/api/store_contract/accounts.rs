@@ -96,6 +96,7 @@ async fn user_writes_apply_to_existing_users_only(backend: Backend) {
         level: Some(2),
         role: Some(Role::Admin),
         status: None,
+        by: None,
     };
     assert!(
         store

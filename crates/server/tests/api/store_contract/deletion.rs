@@ -115,7 +115,7 @@ async fn a_deleted_account_takes_everything_of_its_own_and_keeps_its_apps_disabl
         .expect("rejected app");
     for (user, app) in [(alice.id, bob_app.id), (bob.id, alice_app.id)] {
         store
-            .save_consent(user, app, scopes, &ResourceGrants::default(), 1_000)
+            .save_consent(user, app, scopes, &ResourceGrants::default(), None, 1_000)
             .await
             .expect("consent");
     }

@@ -321,7 +321,14 @@ async fn rfc8628_revoking_the_consent_denies_an_approved_uncollected_device_code
     );
     let scopes = ScopeSet::parse("profile").expect("scopes");
     store
-        .save_consent(owner.id, client.id, scopes, &Default::default(), 1_010)
+        .save_consent(
+            owner.id,
+            client.id,
+            scopes,
+            &Default::default(),
+            None,
+            1_010,
+        )
         .await
         .expect("consent");
     assert!(

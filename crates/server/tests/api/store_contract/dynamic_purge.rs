@@ -53,6 +53,7 @@ async fn only_unused_dynamic_clients_past_the_cut_off_are_purged(backend: Backen
             consented.id,
             ScopeSet::parse("profile").expect("scopes"),
             &Default::default(),
+            None,
             1_500,
         )
         .await

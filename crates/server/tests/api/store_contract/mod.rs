@@ -14,6 +14,7 @@ mod dynamic_purge;
 mod federation;
 mod hot_reads;
 mod keys_and_audit;
+mod ledger;
 mod lifecycle;
 mod oauth;
 mod passkeys;

@@ -131,6 +131,8 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
         trusted: Some(true),
         allowed_scopes: Some(scopes("profile")),
         allowed_resources: None,
+        may_spend: Some(true),
+        billing_service: None,
     };
     assert!(
         store
@@ -154,9 +156,18 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
             read.status,
             read.review_note.as_str(),
             read.trusted,
-            read.allowed_scopes
+            read.allowed_scopes,
+            read.may_spend,
+            read.billing_service,
         ),
-        (ClientStatus::Rejected, "no", true, scopes("profile"))
+        (
+            ClientStatus::Rejected,
+            "no",
+            true,
+            scopes("profile"),
+            true,
+            false
+        )
     );
 
     // Deleting an app takes its consents, codes and tokens along.
@@ -166,6 +177,7 @@ async fn apps_are_found_listed_patched_and_deleted_with_what_they_issued(backend
             approved,
             scopes("profile"),
             &Default::default(),
+            None,
             1_000,
         )
         .await
@@ -370,11 +382,25 @@ async fn consents_add_up_and_their_revocation_kills_codes_and_tokens(backend: Ba
     let (alice, app) = user_and_app(&*store, "alice").await;
     assert!(store.consent(alice, app).await.expect("read").is_none());
     store
-        .save_consent(alice, app, scopes("profile"), &Default::default(), 1_000)
+        .save_consent(
+            alice,
+            app,
+            scopes("profile"),
+            &Default::default(),
+            None,
+            1_000,
+        )
         .await
         .expect("consent");
     store
-        .save_consent(alice, app, scopes("balance"), &Default::default(), 2_000)
+        .save_consent(
+            alice,
+            app,
+            scopes("balance"),
+            &Default::default(),
+            None,
+            2_000,
+        )
         .await
         .expect("more");
     let consent = store

@@ -202,7 +202,7 @@ async fn codes_tokens_consents_and_apps_keep_their_resource_grants(backend: Back
 
     let scopes = ScopeSet::parse("profile").expect("scopes");
     store
-        .save_consent(user.id, app.id, scopes, &grants, 1_000)
+        .save_consent(user.id, app.id, scopes, &grants, None, 1_000)
         .await
         .expect("consent");
     let consent = store
@@ -215,7 +215,14 @@ async fn codes_tokens_consents_and_apps_keep_their_resource_grants(backend: Back
     assert_eq!(listed[0].0.resources, grants);
     // The caller merges; the store keeps what it is given.
     store
-        .save_consent(user.id, app.id, scopes, &ResourceGrants::none(), 2_000)
+        .save_consent(
+            user.id,
+            app.id,
+            scopes,
+            &ResourceGrants::none(),
+            None,
+            2_000,
+        )
         .await
         .expect("consent");
     let consent = store

@@ -149,7 +149,14 @@ async fn clients_of_a_kind_are_listed_most_recently_seen_first_with_their_consen
     store.touch_client(seen.id, 5_000, 60).await.expect("touch");
     for user in [owner.id, nora.id] {
         store
-            .save_consent(user, seen.id, ScopeSet::EMPTY, &Default::default(), 5_000)
+            .save_consent(
+                user,
+                seen.id,
+                ScopeSet::EMPTY,
+                &Default::default(),
+                None,
+                5_000,
+            )
             .await
             .expect("consent");
     }

@@ -359,6 +359,8 @@ async fn every_kept_fixture_migrates_and_still_serves(backend: Backend) {
             &format!("the {} fixture", manifest.release),
         )
         .await;
+        // Migration 0016 opened a ledger entry per account that existed before it.
+        app.assert_ledger_adds_up().await;
         app.stop().await;
     }
 }

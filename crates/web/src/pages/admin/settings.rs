@@ -341,6 +341,7 @@ pub(super) fn error_field(e: &SettingsUpdateError) -> Option<String> {
         SettingsUpdateError::Invalid(invalid) => match invalid {
             InvalidSettings::QuotaTooLarge => "quota_for_new_user",
             InvalidSettings::QuotaPerUnit => "quota_per_unit",
+            InvalidSettings::RefundWindow => "refund_window_secs",
             InvalidSettings::TopupUrl => "topup_url",
             InvalidSettings::Smtp => "smtp_host",
             InvalidSettings::VerificationWithoutMail => "email_verification_enabled",

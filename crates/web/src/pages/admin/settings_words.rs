@@ -206,6 +206,9 @@ pub const SETTINGS: &[SettingWords] = settings! {
     "quota_per_unit" in "billing": "每单位货币的额度", "Quota per currency unit";
         "余额 = （额度 − 已用额度）÷ 此值。new-api 默认为 500000。",
         "Balance = (quota − used quota) ÷ this. new-api's default is 500000.";
+    "refund_window_secs" in "billing": "退款期限（秒）", "Refund window (seconds)";
+        "应用可在扣费后这段时间内退款；1 秒到 1 年，默认 30 天。",
+        "How long after a charge the app that made it may refund it; 1 s to 1 year, 30 days by default.";
     "currency_symbol" in "billing": "货币符号", "Currency symbol";
         "页面上写在金额之前，例如 $ 或 ¥。", "Written before amounts on pages, e.g. $ or ¥.";
     "topup_url" in "billing": "充值页面地址", "Top-up page URL";

@@ -253,6 +253,7 @@ fn parse_patch(form: &UserForm, a: &AdminTexts) -> Result<UserPatch, String> {
                     .ok_or(a.unknown_status)?,
             ),
         },
+        by: None,
     })
 }
 

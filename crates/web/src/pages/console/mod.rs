@@ -694,6 +694,8 @@ pub(crate) fn sample_app(status: ClientStatus) -> App {
         status,
         review_note: "请补充隐私政策 <b>".into(),
         trusted: false,
+        may_spend: false,
+        billing_service: false,
         id_token_alg: keyward_core::oidc::SigningAlg::Rs256,
         allowed_resources: None,
         auth_method: keyward_core::model::AuthMethod::ClientSecretBasic,

@@ -205,6 +205,7 @@ fn every_core_error() -> Vec<(&'static str, Vec<Box<dyn PageMessage>>)> {
         every!(InvalidSettings {
             InvalidSettings::Negative => InvalidSettings::Negative,
             InvalidSettings::QuotaPerUnit => InvalidSettings::QuotaPerUnit,
+            InvalidSettings::RefundWindow => InvalidSettings::RefundWindow,
             InvalidSettings::TopupUrl => InvalidSettings::TopupUrl,
             InvalidSettings::Smtp => InvalidSettings::Smtp,
             InvalidSettings::VerificationWithoutMail => InvalidSettings::VerificationWithoutMail,

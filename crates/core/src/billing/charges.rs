@@ -1,0 +1,211 @@
+//! The charge and refund endpoints' one core call each: who is asking (a user's grant with
+//! `balance:spend`, or the billing service's client-credentials token), the shape of the
+//! request, the per-grant rate limit, then the store's atomic application of
+//! [`super::spend`]'s rules.
+
+use super::ledger::LedgerEntry;
+use super::spend::{
+    self, BadSpend, ChargeRequest, Receipt, RefundRequest, SpendOutcome, check_amount,
+    check_description, check_key,
+};
+use crate::clock::Clock;
+use crate::limits::{self, Limit, LimitError, RateLimiter};
+use crate::model::{AccessContext, UserId};
+use crate::oauth::scope::Scope;
+use crate::settings::{SettingsCache, SettingsError};
+use crate::store::{Page, Store, StoreError};
+use std::sync::Arc;
+
+/// Charges and refunds per grant (or per billing-service app) and minute.
+pub const REQUESTS_PER_GRANT_PER_MINUTE: i64 = 600;
+
+/// Every refusal, as a kind; the web layer words and codes them (RFC 6750-style JSON).
+#[derive(Debug, thiserror::Error)]
+pub enum SpendError {
+    #[error(transparent)]
+    BadRequest(#[from] BadSpend),
+    #[error("user_id is only for the billing service, and names the user it charges")]
+    UserId,
+    /// Expired or revoked token, disabled user or app, consent gone, app no longer allowed.
+    #[error("the access token is invalid or expired")]
+    InvalidToken,
+    #[error("the token does not carry balance:spend")]
+    InsufficientScope,
+    #[error("the charge is above what the user's limit still allows")]
+    LimitExceeded { remaining: i64 },
+    #[error("the balance is too low")]
+    InsufficientBalance,
+    #[error("this idempotency_key was used with another request")]
+    IdempotencyConflict,
+    #[error("no such charge of this app")]
+    UnknownCharge,
+    #[error("the charge is older than the refund window")]
+    RefundWindowClosed,
+    #[error("the amount is above what is still refundable of the charge")]
+    AboveRefundable { refundable: i64 },
+    #[error("too many requests, retry after {retry_after} seconds")]
+    Throttled { retry_after: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+impl From<LimitError> for SpendError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::Exceeded { retry_after } => Self::Throttled { retry_after },
+            LimitError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// A charge as the app sent it.
+#[derive(Debug, Clone)]
+pub struct ChargeOrder {
+    pub amount: i64,
+    pub idempotency_key: String,
+    pub description: String,
+    /// Only from the billing service: the user it charges.
+    pub user_id: Option<UserId>,
+}
+
+/// A refund as the app sent it.
+#[derive(Debug, Clone)]
+pub struct RefundOrder {
+    pub charge_id: i64,
+    pub amount: i64,
+    pub idempotency_key: String,
+}
+
+/// Who spends: a user's grant, or the billing service naming a user.
+struct Spender {
+    user: Option<UserId>,
+    family: Option<i64>,
+    throttle: String,
+}
+
+pub struct Spending {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<SettingsCache>,
+    limiter: RateLimiter,
+}
+
+impl Spending {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Arc<SettingsCache>) -> Self {
+        Self {
+            limiter: RateLimiter::new(store.clone(), clock.clone()),
+            store,
+            clock,
+            settings,
+        }
+    }
+
+    /// A user's token needs `balance:spend` and names no user; a client-credentials token (no
+    /// user) is the billing service's, which the store checks, and must name one.
+    fn spender(context: &AccessContext, named: Option<UserId>) -> Result<Spender, SpendError> {
+        let token = &context.token;
+        match &context.user {
+            Some(user) => {
+                if !token.scopes.contains(Scope::BalanceSpend) {
+                    return Err(SpendError::InsufficientScope);
+                }
+                if named.is_some_and(|id| id != user.id) {
+                    return Err(SpendError::UserId);
+                }
+                Ok(Spender {
+                    user: Some(user.id),
+                    family: Some(token.family_id),
+                    throttle: limits::key("spend:grant", &token.family_id.to_string()),
+                })
+            }
+            None => Ok(Spender {
+                user: named,
+                family: None,
+                throttle: limits::key("spend:client", &token.client.to_string()),
+            }),
+        }
+    }
+
+    async fn throttle(&self, key: String) -> Result<(), SpendError> {
+        let limit = Limit::new(REQUESTS_PER_GRANT_PER_MINUTE, 60);
+        Ok(self.limiter.consume(&[(key, limit)]).await?)
+    }
+
+    pub async fn charge(
+        &self,
+        context: &AccessContext,
+        order: ChargeOrder,
+    ) -> Result<(Receipt, bool), SpendError> {
+        check_amount(order.amount)?;
+        check_key(&order.idempotency_key)?;
+        check_description(&order.description)?;
+        let spender = Self::spender(context, order.user_id)?;
+        let Some(user) = spender.user else {
+            return Err(SpendError::UserId);
+        };
+        self.throttle(spender.throttle).await?;
+        let request = ChargeRequest {
+            user,
+            client: context.token.client,
+            family: spender.family,
+            amount: order.amount,
+            request_hash: spend::charge_hash(user, order.amount, &order.description),
+            idempotency_key: order.idempotency_key,
+            description: order.description,
+            now: self.clock.now(),
+        };
+        settle(self.store.charge(&request).await?)
+    }
+
+    pub async fn refund(
+        &self,
+        context: &AccessContext,
+        order: RefundOrder,
+    ) -> Result<(Receipt, bool), SpendError> {
+        check_amount(order.amount)?;
+        check_key(&order.idempotency_key)?;
+        let spender = Self::spender(context, None)?;
+        self.throttle(spender.throttle).await?;
+        let window_secs = self.settings.get().await?.refund_window_secs;
+        let request = RefundRequest {
+            client: context.token.client,
+            user: spender.user,
+            family: spender.family,
+            charge_id: order.charge_id,
+            amount: order.amount,
+            request_hash: spend::refund_hash(order.charge_id, order.amount),
+            idempotency_key: order.idempotency_key,
+            window_secs,
+            now: self.clock.now(),
+        };
+        settle(self.store.refund(&request).await?)
+    }
+
+    /// A user's statement, newest first.
+    pub async fn statement(
+        &self,
+        user: UserId,
+        page: Page,
+    ) -> Result<Vec<LedgerEntry>, SpendError> {
+        Ok(self.store.ledger_of_user(user, page).await?)
+    }
+}
+
+/// The receipt, and whether it answers a retry (nothing moved); or the refusal.
+fn settle(outcome: SpendOutcome) -> Result<(Receipt, bool), SpendError> {
+    match outcome {
+        SpendOutcome::Done(receipt) => Ok((receipt, false)),
+        SpendOutcome::Replayed(receipt) => Ok((receipt, true)),
+        SpendOutcome::IdempotencyConflict => Err(SpendError::IdempotencyConflict),
+        SpendOutcome::NotAllowed => Err(SpendError::InvalidToken),
+        SpendOutcome::LimitExceeded { remaining } => Err(SpendError::LimitExceeded { remaining }),
+        SpendOutcome::InsufficientBalance => Err(SpendError::InsufficientBalance),
+        SpendOutcome::UnknownCharge => Err(SpendError::UnknownCharge),
+        SpendOutcome::RefundWindowClosed => Err(SpendError::RefundWindowClosed),
+        SpendOutcome::AboveRefundable { refundable } => {
+            Err(SpendError::AboveRefundable { refundable })
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Apps spending a user's balance (issue #19): charges and refunds. The rules are here; the
+//! store applies them inside one transaction (SQLite's write lock, PostgreSQL's lock on the
+//! user's row), so that concurrent charges cannot together pass a limit or the balance.
+//!
+//! A charge by a user's grant needs `balance:spend`, an app an admin allowed to spend
+//! (`may_spend`), the consent with its limit, a live grant and an enabled user. The platform's
+//! billing service (`billing_service`, client credentials) charges any enabled user by id, with
+//! no per-user limit. Each request carries an idempotency key, unique per app: the same key and
+//! body answer the first answer again and move nothing; another body is a conflict.
+
+use super::MAX_QUOTA;
+use super::limit::SpendLimit;
+use crate::clock::UnixTime;
+use crate::model::{ClientPk, UserId};
+use sha2::{Digest, Sha256};
+
+pub const MAX_KEY_CHARS: usize = 128;
+pub const MAX_DESCRIPTION_CHARS: usize = 256;
+/// Default of the `refund_window_secs` setting: 30 days.
+pub const DEFAULT_REFUND_WINDOW_SECS: i64 = 30 * 86_400;
+
+/// A charge to apply, checked for shape ([`check_charge`]) before it reaches the store.
+#[derive(Debug, Clone)]
+pub struct ChargeRequest {
+    pub user: UserId,
+    pub client: ClientPk,
+    /// The grant spent through; `None` for the billing service, which has no per-user limit.
+    pub family: Option<i64>,
+    pub amount: i64,
+    pub idempotency_key: String,
+    pub description: String,
+    /// What tells a retry from another request with the same key.
+    pub request_hash: [u8; 32],
+    pub now: UnixTime,
+}
+
+/// A refund to apply.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub client: ClientPk,
+    /// The user whose grant asks; `None` for the billing service (any user of its charges).
+    pub user: Option<UserId>,
+    pub family: Option<i64>,
+    pub charge_id: i64,
+    pub amount: i64,
+    pub idempotency_key: String,
+    pub request_hash: [u8; 32],
+    /// Charges older than this many seconds are no longer refundable.
+    pub window_secs: i64,
+    pub now: UnixTime,
+}
+
+/// What a successful charge or refund answers (and answers again to a retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The charge's entry id (for a refund: the charge refunded).
+    pub charge_id: i64,
+    /// The refund's entry id, for a refund.
+    pub refund_id: Option<i64>,
+    pub amount: i64,
+    pub quota: i64,
+    pub used_quota: i64,
+    /// What the limit still allows this period; `None` without a limit (billing service) and
+    /// for a refund.
+    pub remaining_limit: Option<i64>,
+}
+
+/// What the store made of a charge or refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpendOutcome {
+    Done(Receipt),
+    /// The same key and body were applied before: their answer, nothing moved.
+    Replayed(Receipt),
+    IdempotencyConflict,
+    /// The user is disabled or gone, the grant revoked, the consent (with its limit) gone, or
+    /// the app no longer allowed to spend.
+    NotAllowed,
+    LimitExceeded {
+        remaining: i64,
+    },
+    InsufficientBalance,
+    /// No such charge for this app (and user), or not a charge.
+    UnknownCharge,
+    RefundWindowClosed,
+    AboveRefundable {
+        refundable: i64,
+    },
+}
+
+/// Refusals of a request's shape, before anything is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadSpend {
+    #[error("amount must be a positive integer of quota units, at most 10^18")]
+    Amount,
+    #[error("idempotency_key is required: 1 to 128 visible ASCII characters")]
+    IdempotencyKey,
+    #[error("description must be at most 256 characters, without control characters")]
+    Description,
+}
+
+pub fn check_amount(amount: i64) -> Result<(), BadSpend> {
+    if (1..=MAX_QUOTA).contains(&amount) {
+        Ok(())
+    } else {
+        Err(BadSpend::Amount)
+    }
+}
+
+pub fn check_key(key: &str) -> Result<(), BadSpend> {
+    if (1..=MAX_KEY_CHARS).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(BadSpend::IdempotencyKey)
+    }
+}
+
+pub fn check_description(text: &str) -> Result<(), BadSpend> {
+    if text.chars().count() <= MAX_DESCRIPTION_CHARS && !text.chars().any(char::is_control) {
+        Ok(())
+    } else {
+        Err(BadSpend::Description)
+    }
+}
+
+/// The fingerprint of a charge's body (and its user, which the billing service names).
+pub fn charge_hash(user: UserId, amount: i64, description: &str) -> [u8; 32] {
+    fingerprint(&format!("charge\n{user}\n{amount}\n{description}"))
+}
+
+pub fn refund_hash(charge_id: i64, amount: i64) -> [u8; 32] {
+    fingerprint(&format!("refund\n{charge_id}\n{amount}"))
+}
+
+fn fingerprint(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// The consent's limit and what the app spent in its current period.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitState {
+    pub limit: SpendLimit,
+    /// Charges minus refunds since the period began; may exceed the limit after the user
+    /// lowered it.
+    pub spent: i64,
+}
+
+impl LimitState {
+    pub fn remaining(self) -> i64 {
+        (self.limit.amount - self.spent.max(0)).max(0)
+    }
+}
+
+/// The rule of a charge, judged on the state the store read under its lock: within the limit
+/// (when one applies), then within the balance. `Ok` carries what the limit allows after it.
+pub fn judge_charge(
+    amount: i64,
+    quota: i64,
+    used_quota: i64,
+    limit: Option<LimitState>,
+) -> Result<Option<i64>, SpendOutcome> {
+    let remaining = limit.map(LimitState::remaining);
+    if let Some(remaining) = remaining
+        && amount > remaining
+    {
+        return Err(SpendOutcome::LimitExceeded { remaining });
+    }
+    if i128::from(amount) > i128::from(quota) - i128::from(used_quota) {
+        return Err(SpendOutcome::InsufficientBalance);
+    }
+    Ok(remaining.map(|r| r - amount))
+}
+
+/// How a refund of `amount` moves the account: off `used_quota`, and should an admin have
+/// lowered `used_quota` below it since, the rest onto `quota`, so the balance rises by `amount`
+/// either way. Returns `(quota_delta, used_delta)`.
+pub fn refund_deltas(amount: i64, used_quota: i64) -> (i64, i64) {
+    let off_used = amount.min(used_quota.max(0));
+    (amount - off_used, -off_used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::limit::SpendLimit;
+
+    fn limited(spent: i64) -> Option<LimitState> {
+        Some(LimitState {
+            limit: SpendLimit::parse("100/day").expect("limit"),
+            spent,
+        })
+    }
+
+    #[test]
+    fn a_charge_fits_the_limit_then_the_balance() {
+        assert_eq!(judge_charge(40, 1000, 0, limited(60)), Ok(Some(0)));
+        assert_eq!(
+            judge_charge(41, 1000, 0, limited(60)),
+            Err(SpendOutcome::LimitExceeded { remaining: 40 })
+        );
+        // Lowered below what was spent: nothing remains, nothing negative is reported.
+        assert_eq!(
+            judge_charge(1, 1000, 0, limited(150)),
+            Err(SpendOutcome::LimitExceeded { remaining: 0 })
+        );
+        assert_eq!(
+            judge_charge(50, 100, 60, limited(0)),
+            Err(SpendOutcome::InsufficientBalance)
+        );
+        assert_eq!(judge_charge(40, 100, 60, None), Ok(None));
+    }
+
+    #[test]
+    fn shapes_are_checked() {
+        assert_eq!(check_amount(0), Err(BadSpend::Amount));
+        assert_eq!(check_amount(-1), Err(BadSpend::Amount));
+        assert_eq!(check_amount(MAX_QUOTA + 1), Err(BadSpend::Amount));
+        assert!(check_amount(1).is_ok());
+        assert!(check_key("").is_err() && check_key("a b").is_err());
+        assert!(check_key(&"k".repeat(129)).is_err() && check_key("order-1").is_ok());
+        assert!(check_description("a\nb").is_err() && check_description("GPT-4 call").is_ok());
+    }
+
+    #[test]
+    fn a_refund_comes_off_used_quota_first() {
+        assert_eq!(refund_deltas(30, 100), (0, -30));
+        assert_eq!(refund_deltas(30, 10), (20, -10));
+    }
+
+    #[test]
+    fn fingerprints_tell_bodies_apart() {
+        assert_eq!(charge_hash(1, 5, "x"), charge_hash(1, 5, "x"));
+        assert_ne!(charge_hash(1, 5, "x"), charge_hash(1, 6, "x"));
+        assert_ne!(charge_hash(1, 5, "x"), charge_hash(2, 5, "x"));
+        assert_ne!(refund_hash(1, 5), refund_hash(1, 6));
+    }
+}

@@ -1,0 +1,304 @@
+//! Charges and refunds, each one transaction that first locks the user's row (`FOR UPDATE`):
+//! every movement of that balance (charges of any app, refunds, top-ups, admin edits) waits
+//! for it, so what it reads (balance, limit, what was spent, what was refunded) is what it
+//! writes against, and a retry with the same idempotency key sees the first one committed.
+
+use crate::ledger::{SPENT, record};
+use crate::{backend, execute, fetch_optional};
+use keyward_core::billing::ledger::{EntryKind, NewEntry};
+use keyward_core::billing::limit::{Period, SpendLimit};
+use keyward_core::billing::spend::{
+    ChargeRequest, LimitState, Receipt, RefundRequest, SpendOutcome, judge_charge, refund_deltas,
+};
+use keyward_core::model::{ClientPk, UserId};
+use keyward_core::store::{StoreError, StoreResult};
+use sqlx::postgres::PgConnection;
+use sqlx::{Postgres, Row, Transaction};
+
+type Tx = Transaction<'static, Postgres>;
+
+/// The answer already given to this app's `key`, or a conflict when the body differs.
+async fn replay(
+    tx: &mut PgConnection,
+    client: ClientPk,
+    key: &str,
+    hash: &[u8; 32],
+) -> StoreResult<Option<SpendOutcome>> {
+    let query = sqlx::query(
+        "SELECT id, request_hash, quota_delta, used_delta, refund_of, quota_after, used_after, \
+         remaining_limit FROM ledger WHERE client = $1 AND idempotency_key = $2",
+    )
+    .bind(client)
+    .bind(key);
+    let earlier = fetch_optional(tx, query, |row| {
+        let id: i64 = row.try_get("id")?;
+        let refund_of: Option<i64> = row.try_get("refund_of")?;
+        let quota_delta: i64 = row.try_get("quota_delta")?;
+        let used_delta: i64 = row.try_get("used_delta")?;
+        Ok((
+            row.try_get::<Option<Vec<u8>>, _>("request_hash")?
+                .unwrap_or_default(),
+            Receipt {
+                charge_id: refund_of.unwrap_or(id),
+                refund_id: refund_of.map(|_| id),
+                amount: (used_delta - quota_delta).abs(),
+                quota: row.try_get("quota_after")?,
+                used_quota: row.try_get("used_after")?,
+                remaining_limit: row.try_get("remaining_limit")?,
+            },
+        ))
+    })
+    .await?;
+    Ok(earlier.map(|(stored, receipt)| {
+        if stored.as_slice() == hash.as_slice() {
+            SpendOutcome::Replayed(receipt)
+        } else {
+            SpendOutcome::IdempotencyConflict
+        }
+    }))
+}
+
+/// Locks the user's row; their `quota` and `used_quota` if they are enabled.
+async fn lock_user(tx: &mut PgConnection, user: UserId) -> StoreResult<Option<(i64, i64, bool)>> {
+    let query = sqlx::query("SELECT quota, used_quota, status FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user);
+    fetch_optional(tx, query, |row| {
+        Ok((
+            row.try_get("quota")?,
+            row.try_get("used_quota")?,
+            row.try_get::<i64, _>("status")? == 1,
+        ))
+    })
+    .await
+}
+
+/// Whether the app may still spend: approved, and allowed to spend through a user's grant
+/// (`may_spend`) or as the billing service (no grant).
+async fn app_may_spend(
+    tx: &mut PgConnection,
+    client: ClientPk,
+    through_grant: bool,
+) -> StoreResult<bool> {
+    let query = sqlx::query(
+        "SELECT 1 FROM clients WHERE id = $1 AND status = 'approved' \
+         AND (CASE WHEN $2 THEN may_spend ELSE billing_service END)",
+    )
+    .bind(client)
+    .bind(through_grant);
+    Ok(fetch_optional(tx, query, |_| Ok(())).await?.is_some())
+}
+
+async fn grant_is_live(
+    tx: &mut PgConnection,
+    family: i64,
+    client: ClientPk,
+    user: UserId,
+) -> StoreResult<bool> {
+    let query = sqlx::query(
+        "SELECT 1 FROM token_families WHERE id = $1 AND client = $2 AND user_id = $3 \
+         AND revoked_at IS NULL",
+    )
+    .bind(family)
+    .bind(client)
+    .bind(user);
+    Ok(fetch_optional(tx, query, |_| Ok(())).await?.is_some())
+}
+
+/// The consent's limit and what the app spent in its current period; `None` without a consent
+/// or without a limit on it.
+async fn limit_state(
+    tx: &mut PgConnection,
+    user: UserId,
+    client: ClientPk,
+    now: i64,
+) -> StoreResult<Option<LimitState>> {
+    let query = sqlx::query(
+        "SELECT spend_limit, spend_period, created_at FROM consents \
+         WHERE user_id = $1 AND client = $2",
+    )
+    .bind(user)
+    .bind(client);
+    let consent: Option<(Option<i64>, Option<String>, i64)> =
+        fetch_optional(&mut *tx, query, |row| {
+            Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+        })
+        .await?;
+    let Some((Some(amount), Some(period), consented_at)) = consent else {
+        return Ok(None);
+    };
+    let Some(limit) = Period::parse(&period).and_then(|p| SpendLimit::new(amount, p).ok()) else {
+        return Ok(None);
+    };
+    let since = limit.window_start(now, consented_at);
+    let spent = sqlx::query(SPENT).bind(user).bind(client).bind(since);
+    let spent: i64 = fetch_optional(&mut *tx, spent, |row| row.try_get(0))
+        .await?
+        .unwrap_or(0);
+    Ok(Some(LimitState { limit, spent }))
+}
+
+/// Writes the entry; a same-key entry committed meanwhile by another user's request (only the
+/// billing service names users) is a conflict, the transaction then being void.
+async fn record_keyed(tx: &mut PgConnection, entry: &NewEntry<'_>) -> StoreResult<Option<i64>> {
+    match record(tx, entry).await {
+        Ok(id) => Ok(Some(id)),
+        Err(StoreError::Backend(e)) if is_key_taken(e.as_ref()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_key_taken(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    e.downcast_ref::<sqlx::Error>().is_some_and(|e| {
+        matches!(e, sqlx::Error::Database(db)
+            if db.is_unique_violation() && db.constraint() == Some("ledger_idempotency"))
+    })
+}
+
+pub(crate) async fn charge(mut tx: Tx, r: &ChargeRequest) -> StoreResult<SpendOutcome> {
+    let account = lock_user(&mut tx, r.user).await?;
+    if let Some(earlier) = replay(&mut tx, r.client, &r.idempotency_key, &r.request_hash).await? {
+        return Ok(earlier);
+    }
+    let Some((quota, used, true)) = account else {
+        return Ok(SpendOutcome::NotAllowed);
+    };
+    if !app_may_spend(&mut tx, r.client, r.family.is_some()).await? {
+        return Ok(SpendOutcome::NotAllowed);
+    }
+    let limit = match r.family {
+        Some(family) => {
+            if !grant_is_live(&mut tx, family, r.client, r.user).await? {
+                return Ok(SpendOutcome::NotAllowed);
+            }
+            match limit_state(&mut tx, r.user, r.client, r.now).await? {
+                Some(state) => Some(state),
+                None => return Ok(SpendOutcome::NotAllowed),
+            }
+        }
+        None => None,
+    };
+    let remaining = match judge_charge(r.amount, quota, used, limit) {
+        Ok(remaining) => remaining,
+        Err(refused) => return Ok(refused),
+    };
+    let spend =
+        sqlx::query("UPDATE users SET used_quota = used_quota + $2, updated_at = $3 WHERE id = $1");
+    execute(&mut *tx, spend.bind(r.user).bind(r.amount).bind(r.now)).await?;
+    let entry = NewEntry {
+        user_id: r.user,
+        kind: EntryKind::Charge,
+        quota_delta: 0,
+        used_delta: r.amount,
+        actor_user_id: None,
+        client: Some(r.client),
+        family_id: r.family,
+        description: &r.description,
+        idempotency_key: Some(&r.idempotency_key),
+        request_hash: Some(&r.request_hash),
+        refund_of: None,
+        remaining_limit: remaining,
+        created_at: r.now,
+    };
+    let Some(id) = record_keyed(&mut tx, &entry).await? else {
+        return Ok(SpendOutcome::IdempotencyConflict);
+    };
+    tx.commit().await.map_err(backend)?;
+    Ok(SpendOutcome::Done(Receipt {
+        charge_id: id,
+        refund_id: None,
+        amount: r.amount,
+        quota,
+        used_quota: used + r.amount,
+        remaining_limit: remaining,
+    }))
+}
+
+pub(crate) async fn refund(mut tx: Tx, r: &RefundRequest) -> StoreResult<SpendOutcome> {
+    let query = sqlx::query(
+        "SELECT user_id, used_delta, created_at FROM ledger \
+         WHERE id = $1 AND kind = 'charge' AND client = $2",
+    )
+    .bind(r.charge_id)
+    .bind(r.client);
+    let charge: Option<(UserId, i64, i64)> = fetch_optional(&mut *tx, query, |row| {
+        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    })
+    .await?;
+    let Some((user, charged, charged_at)) =
+        charge.filter(|(u, _, _)| r.user.is_none_or(|x| x == *u))
+    else {
+        return Ok(SpendOutcome::UnknownCharge);
+    };
+    let Some((_, used, _)) = lock_user(&mut tx, user).await? else {
+        return Ok(SpendOutcome::UnknownCharge);
+    };
+    if let Some(earlier) = replay(&mut tx, r.client, &r.idempotency_key, &r.request_hash).await? {
+        return Ok(earlier);
+    }
+    if !app_may_spend(&mut tx, r.client, r.family.is_some()).await? {
+        return Ok(SpendOutcome::NotAllowed);
+    }
+    if let Some(family) = r.family
+        && !grant_is_live(&mut tx, family, r.client, user).await?
+    {
+        return Ok(SpendOutcome::NotAllowed);
+    }
+    if r.now - charged_at > r.window_secs {
+        return Ok(SpendOutcome::RefundWindowClosed);
+    }
+    let refunded = sqlx::query(
+        "SELECT COALESCE(SUM(quota_delta - used_delta), 0)::BIGINT FROM ledger \
+         WHERE refund_of = $1",
+    )
+    .bind(r.charge_id);
+    let refunded: i64 = fetch_optional(&mut *tx, refunded, |row| row.try_get(0))
+        .await?
+        .unwrap_or(0);
+    let refundable = charged - refunded;
+    if r.amount > refundable {
+        return Ok(SpendOutcome::AboveRefundable { refundable });
+    }
+    let (quota_delta, used_delta) = refund_deltas(r.amount, used);
+    let give_back = sqlx::query(
+        "UPDATE users SET quota = quota + $2, used_quota = used_quota + $3, updated_at = $4 \
+         WHERE id = $1 RETURNING quota, used_quota",
+    )
+    .bind(user)
+    .bind(quota_delta)
+    .bind(used_delta)
+    .bind(r.now);
+    let Some((quota, used_quota)) = fetch_optional(&mut *tx, give_back, |row| {
+        Ok((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?))
+    })
+    .await?
+    else {
+        return Ok(SpendOutcome::UnknownCharge);
+    };
+    let entry = NewEntry {
+        user_id: user,
+        kind: EntryKind::Refund,
+        quota_delta,
+        used_delta,
+        actor_user_id: None,
+        client: Some(r.client),
+        family_id: r.family,
+        description: "",
+        idempotency_key: Some(&r.idempotency_key),
+        request_hash: Some(&r.request_hash),
+        refund_of: Some(r.charge_id),
+        remaining_limit: None,
+        created_at: r.now,
+    };
+    let Some(id) = record_keyed(&mut tx, &entry).await? else {
+        return Ok(SpendOutcome::IdempotencyConflict);
+    };
+    tx.commit().await.map_err(backend)?;
+    Ok(SpendOutcome::Done(Receipt {
+        charge_id: r.charge_id,
+        refund_id: Some(id),
+        amount: r.amount,
+        quota,
+        used_quota,
+        remaining_limit: None,
+    }))
+}

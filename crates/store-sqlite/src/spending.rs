@@ -1,0 +1,257 @@
+//! Charges and refunds, each one closure on the write connection: SQLite's single writer runs
+//! it whole before the next write starts, so what it reads (balance, limit, what was spent,
+//! what was refunded) is what it writes against.
+
+use crate::db::first_row;
+use crate::ledger::{SPENT, record};
+use keyward_core::billing::ledger::{EntryKind, NewEntry};
+use keyward_core::billing::limit::{Period, SpendLimit};
+use keyward_core::billing::spend::{
+    ChargeRequest, LimitState, Receipt, RefundRequest, SpendOutcome, judge_charge, refund_deltas,
+};
+use keyward_core::model::{ClientPk, UserId};
+use keyward_core::store::StoreResult;
+use rusqlite::{Connection, params};
+
+/// The answer already given to this app's `key`, or a conflict when the body differs.
+fn replay(
+    tx: &Connection,
+    client: ClientPk,
+    key: &str,
+    hash: &[u8; 32],
+) -> StoreResult<Option<SpendOutcome>> {
+    let earlier: Option<(Vec<u8>, Receipt)> = first_row(
+        tx,
+        "SELECT id, kind, request_hash, quota_delta, used_delta, refund_of, quota_after, \
+         used_after, remaining_limit FROM ledger WHERE client = ?1 AND idempotency_key = ?2",
+        params![client, key],
+        |row| {
+            let id: i64 = row.get("id")?;
+            let refund_of: Option<i64> = row.get("refund_of")?;
+            let quota_delta: i64 = row.get("quota_delta")?;
+            let used_delta: i64 = row.get("used_delta")?;
+            Ok((
+                row.get::<_, Option<Vec<u8>>>("request_hash")?
+                    .unwrap_or_default(),
+                Receipt {
+                    charge_id: refund_of.unwrap_or(id),
+                    refund_id: refund_of.map(|_| id),
+                    amount: (used_delta - quota_delta).abs(),
+                    quota: row.get("quota_after")?,
+                    used_quota: row.get("used_after")?,
+                    remaining_limit: row.get("remaining_limit")?,
+                },
+            ))
+        },
+    )?;
+    Ok(earlier.map(|(stored, receipt)| {
+        if stored.as_slice() == hash.as_slice() {
+            SpendOutcome::Replayed(receipt)
+        } else {
+            SpendOutcome::IdempotencyConflict
+        }
+    }))
+}
+
+/// Whether the app may still spend: approved, and allowed to spend through a user's grant
+/// (`may_spend`) or as the billing service (no grant).
+fn app_may_spend(tx: &Connection, client: ClientPk, through_grant: bool) -> StoreResult<bool> {
+    let flag = if through_grant {
+        "may_spend"
+    } else {
+        "billing_service"
+    };
+    let sql = format!("SELECT 1 FROM clients WHERE id = ?1 AND status = 'approved' AND {flag} = 1");
+    Ok(first_row(tx, &sql, [client], |_| Ok(()))?.is_some())
+}
+
+fn grant_is_live(
+    tx: &Connection,
+    family: i64,
+    client: ClientPk,
+    user: UserId,
+) -> StoreResult<bool> {
+    Ok(first_row(
+        tx,
+        "SELECT 1 FROM token_families WHERE id = ?1 AND client = ?2 AND user_id = ?3 \
+         AND revoked_at IS NULL",
+        [family, client, user],
+        |_| Ok(()),
+    )?
+    .is_some())
+}
+
+/// The consent's limit and what the app spent in its current period; `None` without a consent
+/// or without a limit on it.
+fn limit_state(
+    tx: &Connection,
+    user: UserId,
+    client: ClientPk,
+    now: i64,
+) -> StoreResult<Option<LimitState>> {
+    let consent: Option<(Option<i64>, Option<String>, i64)> = first_row(
+        tx,
+        "SELECT spend_limit, spend_period, created_at FROM consents \
+         WHERE user_id = ?1 AND client = ?2",
+        [user, client],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
+    let Some((Some(amount), Some(period), consented_at)) = consent else {
+        return Ok(None);
+    };
+    let Some(limit) = Period::parse(&period).and_then(|p| SpendLimit::new(amount, p).ok()) else {
+        return Ok(None);
+    };
+    let since = limit.window_start(now, consented_at);
+    let spent: i64 = first_row(tx, SPENT, [user, client, since], |row| row.get(0))?.unwrap_or(0);
+    Ok(Some(LimitState { limit, spent }))
+}
+
+pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOutcome> {
+    if let Some(earlier) = replay(tx, r.client, &r.idempotency_key, &r.request_hash)? {
+        return Ok(earlier);
+    }
+    let account: Option<(i64, i64)> = first_row(
+        tx,
+        "SELECT quota, used_quota FROM users WHERE id = ?1 AND status = 1",
+        [r.user],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let Some((quota, used)) = account else {
+        return Ok(SpendOutcome::NotAllowed);
+    };
+    if !app_may_spend(tx, r.client, r.family.is_some())? {
+        return Ok(SpendOutcome::NotAllowed);
+    }
+    let limit = match r.family {
+        Some(family) => {
+            if !grant_is_live(tx, family, r.client, r.user)? {
+                return Ok(SpendOutcome::NotAllowed);
+            }
+            match limit_state(tx, r.user, r.client, r.now)? {
+                Some(state) => Some(state),
+                None => return Ok(SpendOutcome::NotAllowed),
+            }
+        }
+        None => None,
+    };
+    let remaining = match judge_charge(r.amount, quota, used, limit) {
+        Ok(remaining) => remaining,
+        Err(refused) => return Ok(refused),
+    };
+    crate::db::execute(
+        tx,
+        "UPDATE users SET used_quota = used_quota + ?2, updated_at = ?3 WHERE id = ?1",
+        [r.user, r.amount, r.now],
+    )?;
+    let id = record(
+        tx,
+        &NewEntry {
+            user_id: r.user,
+            kind: EntryKind::Charge,
+            quota_delta: 0,
+            used_delta: r.amount,
+            actor_user_id: None,
+            client: Some(r.client),
+            family_id: r.family,
+            description: &r.description,
+            idempotency_key: Some(&r.idempotency_key),
+            request_hash: Some(&r.request_hash),
+            refund_of: None,
+            remaining_limit: remaining,
+            created_at: r.now,
+        },
+    )?;
+    Ok(SpendOutcome::Done(Receipt {
+        charge_id: id,
+        refund_id: None,
+        amount: r.amount,
+        quota,
+        used_quota: used + r.amount,
+        remaining_limit: remaining,
+    }))
+}
+
+pub(crate) fn refund(tx: &Connection, r: &RefundRequest) -> StoreResult<SpendOutcome> {
+    if let Some(earlier) = replay(tx, r.client, &r.idempotency_key, &r.request_hash)? {
+        return Ok(earlier);
+    }
+    let charge: Option<(UserId, i64, i64)> = first_row(
+        tx,
+        "SELECT user_id, used_delta, created_at FROM ledger \
+         WHERE id = ?1 AND kind = 'charge' AND client = ?2",
+        [r.charge_id, r.client],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
+    let Some((user, charged, charged_at)) =
+        charge.filter(|(u, _, _)| r.user.is_none_or(|x| x == *u))
+    else {
+        return Ok(SpendOutcome::UnknownCharge);
+    };
+    if !app_may_spend(tx, r.client, r.family.is_some())? {
+        return Ok(SpendOutcome::NotAllowed);
+    }
+    if let Some(family) = r.family
+        && !grant_is_live(tx, family, r.client, user)?
+    {
+        return Ok(SpendOutcome::NotAllowed);
+    }
+    if r.now - charged_at > r.window_secs {
+        return Ok(SpendOutcome::RefundWindowClosed);
+    }
+    let refunded: i64 = first_row(
+        tx,
+        "SELECT COALESCE(SUM(quota_delta - used_delta), 0) FROM ledger WHERE refund_of = ?1",
+        [r.charge_id],
+        |row| row.get(0),
+    )?
+    .unwrap_or(0);
+    let refundable = charged - refunded;
+    if r.amount > refundable {
+        return Ok(SpendOutcome::AboveRefundable { refundable });
+    }
+    let used: i64 = first_row(
+        tx,
+        "SELECT used_quota FROM users WHERE id = ?1",
+        [user],
+        |row| row.get(0),
+    )?
+    .unwrap_or(0);
+    let (quota_delta, used_delta) = refund_deltas(r.amount, used);
+    let after: Option<(i64, i64)> = first_row(
+        tx,
+        "UPDATE users SET quota = quota + ?2, used_quota = used_quota + ?3, updated_at = ?4 \
+         WHERE id = ?1 RETURNING quota, used_quota",
+        [user, quota_delta, used_delta, r.now],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let Some((quota, used_quota)) = after else {
+        return Ok(SpendOutcome::UnknownCharge);
+    };
+    let id = record(
+        tx,
+        &NewEntry {
+            user_id: user,
+            kind: EntryKind::Refund,
+            quota_delta,
+            used_delta,
+            actor_user_id: None,
+            client: Some(r.client),
+            family_id: r.family,
+            description: "",
+            idempotency_key: Some(&r.idempotency_key),
+            request_hash: Some(&r.request_hash),
+            refund_of: Some(r.charge_id),
+            remaining_limit: None,
+            created_at: r.now,
+        },
+    )?;
+    Ok(SpendOutcome::Done(Receipt {
+        charge_id: r.charge_id,
+        refund_id: Some(id),
+        amount: r.amount,
+        quota,
+        used_quota,
+        remaining_limit: None,
+    }))
+}
