@@ -78,7 +78,11 @@ mod tests {
         let token = key.issue(7);
         let id = key.verify(&token, 7).expect("genuine");
         assert_eq!(id.len(), 22);
-        assert_ne!(key.verify(&key.issue(7), 7), Some(id), "each browser its own id");
+        assert_ne!(
+            key.verify(&key.issue(7), 7),
+            Some(id),
+            "each browser its own id"
+        );
         assert_eq!(key.verify(&token, 8), None, "another account");
         let forged = token.replacen(".7.", ".8.", 1);
         assert_eq!(key.verify(&forged, 8), None, "an edited account");

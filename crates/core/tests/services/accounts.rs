@@ -255,7 +255,11 @@ async fn guessing_is_slowed_down_and_bounded_never_locked() {
     let mut waits = Vec::new();
     for second in 0..900 {
         let ip = format!("198.51.{}.{}", second / 250, second % 250);
-        match w.accounts.login("judy", "guess", &from(&ip), &settings).await {
+        match w
+            .accounts
+            .login("judy", "guess", &from(&ip), &settings)
+            .await
+        {
             Err(AccountError::InvalidCredentials) => tested += 1,
             Err(AccountError::Throttled { retry_after }) => {
                 if waits.last() != Some(&retry_after) {
@@ -274,7 +278,12 @@ async fn guessing_is_slowed_down_and_bounded_never_locked() {
     for _ in 0..900 {
         match w
             .accounts
-            .login("judy", "correct horse battery", &from("192.0.2.9"), &settings)
+            .login(
+                "judy",
+                "correct horse battery",
+                &from("192.0.2.9"),
+                &settings,
+            )
             .await
         {
             Ok(user) => {
@@ -294,28 +303,58 @@ async fn the_owners_browser_keeps_its_own_budget() {
     let user = w.user("kim").await;
     let other = w.user("lee").await;
     let settings = Settings::default();
-    let token = w.accounts.device_token(&user).expect("device tokens are on");
-    let foreign = w.accounts.device_token(&other).expect("device tokens are on");
+    let token = w
+        .accounts
+        .device_token(&user)
+        .expect("device tokens are on");
+    let foreign = w
+        .accounts
+        .device_token(&other)
+        .expect("device tokens are on");
     for i in 0..50 {
         let ip = format!("203.0.113.{i}");
-        let _ = w.accounts.login("kim", "guess", &from(&ip), &settings).await;
+        let _ = w
+            .accounts
+            .login("kim", "guess", &from(&ip), &settings)
+            .await;
     }
     let stranger = w
         .accounts
-        .login("kim", "correct horse battery", &from("192.0.2.7"), &settings)
+        .login(
+            "kim",
+            "correct horse battery",
+            &from("192.0.2.7"),
+            &settings,
+        )
         .await;
-    assert!(matches!(stranger, Err(AccountError::Throttled { .. })), "{stranger:?}");
+    assert!(
+        matches!(stranger, Err(AccountError::Throttled { .. })),
+        "{stranger:?}"
+    );
     // Another account's token, or a made-up one, is no way around the budget.
     for token in [&foreign, &Secret::from_string("d1.1.abc.def".into())] {
         let with = w
             .accounts
-            .login("kim", "correct horse battery", &browser("192.0.2.7", Some(token)), &settings)
+            .login(
+                "kim",
+                "correct horse battery",
+                &browser("192.0.2.7", Some(token)),
+                &settings,
+            )
             .await;
-        assert!(matches!(with, Err(AccountError::Throttled { .. })), "{with:?}");
+        assert!(
+            matches!(with, Err(AccountError::Throttled { .. })),
+            "{with:?}"
+        );
     }
     let owner = w
         .accounts
-        .login("kim", "correct horse battery", &browser("192.0.2.7", Some(&token)), &settings)
+        .login(
+            "kim",
+            "correct horse battery",
+            &browser("192.0.2.7", Some(&token)),
+            &settings,
+        )
         .await
         .expect("the owner's browser gets in at once");
     assert_eq!(owner.id, user.id);
@@ -323,15 +362,31 @@ async fn the_owners_browser_keeps_its_own_budget() {
     for _ in 0..5 {
         let typo = w
             .accounts
-            .login("kim", "typo", &browser("192.0.2.7", Some(&token)), &settings)
+            .login(
+                "kim",
+                "typo",
+                &browser("192.0.2.7", Some(&token)),
+                &settings,
+            )
             .await;
-        assert!(matches!(typo, Err(AccountError::InvalidCredentials)), "{typo:?}");
+        assert!(
+            matches!(typo, Err(AccountError::InvalidCredentials)),
+            "{typo:?}"
+        );
     }
     let sixth = w
         .accounts
-        .login("kim", "correct horse battery", &browser("192.0.2.7", Some(&token)), &settings)
+        .login(
+            "kim",
+            "correct horse battery",
+            &browser("192.0.2.7", Some(&token)),
+            &settings,
+        )
         .await;
-    assert!(matches!(sixth, Err(AccountError::Throttled { .. })), "{sixth:?}");
+    assert!(
+        matches!(sixth, Err(AccountError::Throttled { .. })),
+        "{sixth:?}"
+    );
 }
 
 #[tokio::test]
@@ -341,13 +396,19 @@ async fn unlocking_clears_the_accounts_counters() {
     let settings = Settings::default();
     for i in 0..5 {
         let ip = format!("203.0.113.{i}");
-        let _ = w.accounts.login("mia", "guess", &from(&ip), &settings).await;
+        let _ = w
+            .accounts
+            .login("mia", "guess", &from(&ip), &settings)
+            .await;
     }
     let before = w
         .accounts
         .login("mia", "correct horse battery", &from(IP), &settings)
         .await;
-    assert!(matches!(before, Err(AccountError::Throttled { .. })), "{before:?}");
+    assert!(
+        matches!(before, Err(AccountError::Throttled { .. })),
+        "{before:?}"
+    );
     w.accounts.unlock(&user, None, "").await.expect("unlock");
     w.accounts
         .login("mia", "correct horse battery", &from(IP), &settings)
