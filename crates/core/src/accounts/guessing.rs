@@ -2,9 +2,9 @@
 //! (its device token, [`super::devices`]) has a budget of its own. Every other attempt shares the
 //! anonymous budget of the account, and of the name typed, and the client address's: the first
 //! failures of a window are free, then each further attempt waits, twice as long as the one
-//! before (2 s, 6 s, 14 s... from the window's start), instead of a hard lock-out. So guessing
-//! stays bounded — at most `max + log2(window / 2 + 1)` guesses per account and window — while
-//! the owner's own browser always gets in with the right password.
+//! before (1/30, 3/30, 7/30, 15/30 of the window from its start: 30, 90, 210, 450 s by default),
+//! instead of a hard lock-out. So guessing stays bounded — at most `max + 4` guesses per account
+//! and window — while the owner's own browser always gets in with the right password.
 
 use super::admin::UserEditError;
 use super::{AccountError, Accounts, ClientInfo, validate};
@@ -14,18 +14,20 @@ use crate::limits::{self, Keyed, Limit, Reservation};
 use crate::model::{User, UserId};
 use crate::store::StoreError;
 
-/// The wait before the first attempt past the free ones, in seconds.
-const FIRST_DELAY_SECS: i64 = 2;
+/// The wait before the first attempt past the free ones is this share of the window.
+const FIRST_DELAY_SHARE: i64 = 30;
 
-/// Seconds from a window's start until the `extra`-th attempt past the free ones may run: 2, 6,
-/// 14, 30... and never less than the whole window once that is reached.
+/// Seconds from a window's start until the `extra`-th attempt past the free ones may run: 1, 3,
+/// 7, 15... thirtieths of the window, and the whole window from the fifth on: four more
+/// attempts per window at most.
 pub fn delay_before(extra: i64, window_secs: i64) -> i64 {
     if extra <= 0 {
         return 0;
     }
+    let first = (window_secs / FIRST_DELAY_SHARE).max(1);
     let doubled = 1_i64.checked_shl(u32::try_from(extra.min(62)).unwrap_or(62));
     doubled
-        .map_or(i64::MAX, |d| FIRST_DELAY_SECS.saturating_mul(d - 1))
+        .map_or(i64::MAX, |d| first.saturating_mul(d - 1))
         .min(window_secs)
 }
 
@@ -286,12 +288,17 @@ mod tests {
 
     #[test]
     fn delays_double_and_stop_at_the_window() {
-        let waits: Vec<i64> = (0..=6).map(|k| delay_before(k, 900)).collect();
-        assert_eq!(waits, [0, 2, 6, 14, 30, 62, 126]);
-        assert_eq!(delay_before(9, 900), 900);
+        let waits: Vec<i64> = (0..=5).map(|k| delay_before(k, 900)).collect();
+        assert_eq!(waits, [0, 30, 90, 210, 450, 900]);
         assert_eq!(delay_before(i64::MAX, 900), 900);
-        // How many attempts past the free ones fit in a window: the bound on guessing.
-        let extra = (1..100).take_while(|&k| delay_before(k, 900) < 900).count();
-        assert_eq!(extra, 8);
+        assert_eq!(delay_before(1, 10), 1, "at least a second");
+        // How many attempts past the free ones fit in a window, whatever its length: the bound
+        // on guessing.
+        for window in [10, 60, 900, 86_400] {
+            let extra = (1..100)
+                .take_while(|&k| delay_before(k, window) < window)
+                .count();
+            assert_eq!(extra, 4, "{window}");
+        }
     }
 }

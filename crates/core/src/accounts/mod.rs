@@ -337,10 +337,12 @@ impl Accounts {
         }
     }
 
-    /// Checks a name-or-e-mail and password. Each attempt takes a slot, before the password is
-    /// checked, per submitted name, per resolved account (a name and an address of one account
-    /// share it) and per IP; a success gives the slots back. Every failure looks the same and
-    /// costs the same time.
+    /// Checks a name-or-e-mail and password. Each attempt takes a slot before the password is
+    /// checked: from a browser that signed in to the account before, in that browser's own
+    /// budget; from anywhere else, per submitted name, per resolved account (a name and an
+    /// address of one account share it; past the free failures, attempts wait progressively
+    /// longer) and per IP ([`guessing`]). A success gives the slots back. Every failure looks
+    /// the same and costs the same time.
     pub async fn login(
         &self,
         login: &str,
