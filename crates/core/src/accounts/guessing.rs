@@ -294,11 +294,12 @@ mod tests {
         assert_eq!(delay_before(1, 10), 1, "at least a second");
         // How many attempts past the free ones fit in a window, whatever its length: the bound
         // on guessing.
-        for window in [10, 60, 900, 86_400] {
+        for window in [1, 10, 30, 60, 900, 86_400] {
             let extra = (1..100)
                 .take_while(|&k| delay_before(k, window) < window)
                 .count();
-            assert_eq!(extra, 4, "{window}");
+            assert!(extra <= 4, "{window}");
+            assert!(window < 30 || extra == 4, "{window}");
         }
     }
 }
