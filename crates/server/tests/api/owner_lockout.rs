@@ -175,7 +175,8 @@ async fn an_admin_and_the_command_line_clear_an_accounts_counters(backend: Backe
         .cloned()
         .unwrap_or_default();
     assert_eq!(items.len(), 3, "{audit}");
-    assert!(items.iter().all(|e| e["target"] == id.to_string()));
+    let target = id.to_string();
+    assert!(items.iter().all(|e| e["target"] == target.as_str()));
     assert!(
         items.iter().any(|e| e["actor_id"].is_null()),
         "the command line: {audit}"
