@@ -47,6 +47,14 @@ pub mod action {
     /// A password sign-in was refused (detail: the name tried and why, never the password). The
     /// target is the account's id when the name is one's, else empty.
     pub const SIGN_IN_FAILED: &str = "user.sign_in_failed";
+    /// The free password attempts of an account ran out: further attempts from browsers it does
+    /// not know wait (detail: the name tried). Target: the account's id, or empty.
+    pub const SIGN_IN_THROTTLED: &str = "user.sign_in_throttled";
+    /// An admin (actor) or the command line (no actor) cleared an account's guessing counters.
+    pub const USER_UNLOCKED: &str = "user.unlocked";
+    /// A client failed to authenticate at the token endpoint (detail: why, the grant type).
+    /// Target: the `client_id` it claimed.
+    pub const CLIENT_AUTH_FAILED: &str = "client.auth_failed";
     /// An account was created by signing up (detail: method, `password` or `upstream:<provider>`).
     pub const USER_REGISTERED: &str = "user.registered";
     pub const PASSWORD_CHANGED: &str = "password.changed";
@@ -106,6 +114,9 @@ pub mod action {
         PASSWORD_RESET,
         SIGNED_IN,
         SIGN_IN_FAILED,
+        SIGN_IN_THROTTLED,
+        USER_UNLOCKED,
+        CLIENT_AUTH_FAILED,
         USER_REGISTERED,
         PASSWORD_CHANGED,
         EMAIL_CHANGED,

@@ -15,6 +15,11 @@ use crate::oauth::TokenError;
 pub const TRACE_TARGET: &str = "keyward::otel";
 use crate::oauth::tokens::Grant;
 
+/// The log target of security events (sign-ins and their failures, lock-outs, unlocks, failed
+/// client authentication), each with the client address and the account or client: what an
+/// operator filters or ships to a SIEM.
+pub const SECURITY_TARGET: &str = "keyward::security";
+
 /// Token endpoint answers: `grant_type`, and `result` = `ok` or the RFC 6749 error code.
 pub const TOKEN_GRANTS: &str = "keyward_token_grants_total";
 /// Sign-ins: `method` (`password`, `passkey`, `upstream:<provider>`, `second_factor`) and
@@ -22,6 +27,9 @@ pub const TOKEN_GRANTS: &str = "keyward_token_grants_total";
 pub const LOGINS: &str = "keyward_logins_total";
 /// Attempts a rate limit refused: `limit` is the counter's kind (`login:ip`, `token:client`...).
 pub const THROTTLE_REFUSALS: &str = "keyward_throttle_refusals_total";
+/// Guessing budgets used up (delays start): `budget` is `account`. Each refusal that follows is
+/// a throttle refusal, counted there.
+pub const LOGIN_LOCKOUTS: &str = "keyward_login_lockouts_total";
 /// Live, fully signed-in sessions, read from the store at scrape time.
 pub const ACTIVE_SESSIONS: &str = "keyward_active_sessions";
 
@@ -53,6 +61,11 @@ pub fn login(method: LoginMethod<'_>, result: &'static str) {
         LoginMethod::Upstream(provider) => format!("upstream:{provider}").into(),
     };
     metrics::counter!(LOGINS, "method" => method, "result" => result).increment(1);
+}
+
+/// Counts one guessing budget used up.
+pub fn login_lockout(budget: &'static str) {
+    metrics::counter!(LOGIN_LOCKOUTS, "budget" => budget).increment(1);
 }
 
 /// How a sign-in was attempted, as the `method` label names it.

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use anyhow::Context as _;
+use keyward_core::accounts::devices::DeviceKey;
 use keyward_core::accounts::{Accounts, LoginPolicy, PasswordHasher};
 use keyward_core::limits::RateLimiter;
 use keyward_core::model::Role;
@@ -158,7 +159,18 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node that serves: on first start it creates the master key file.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, true).await
+    }
+
+    /// A node for an operator command: it needs the master key but never creates one, so a
+    /// command run without it fails without leaving a stray key file behind.
+    pub async fn for_command(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, false).await
+    }
+
+    async fn build_with(config: Config, create_key: bool) -> anyhow::Result<Self> {
         // Before anything else: a bad CA file is a start-up error, not a failed login later.
         let outbound_roots = outbound_roots(config.outbound_ca_file.as_deref())?;
         let (mut store, locker) = open(
@@ -184,7 +196,6 @@ impl Node {
             max_failures_per_ip: config.login_max_failures_per_ip,
             session_ttl_secs: config.session_ttl_secs,
         };
-        let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), hasher, policy));
         let lifetimes = Lifetimes {
             code_secs: config.authorization_code_ttl_secs,
             access_token_secs: config.access_token_ttl_secs,
@@ -196,7 +207,11 @@ impl Node {
             body_limit: config.body_limit_bytes,
             request_timeout: Duration::from_secs(config.request_timeout_secs),
         };
-        let master = master_key(&config, true)?;
+        let master = master_key(&config, create_key)?;
+        let accounts = Arc::new(
+            Accounts::new(store.clone(), clock.clone(), hasher, policy)
+                .with_device_key(DeviceKey::new(&master)),
+        );
         let vault = Arc::new(Vault::new(store.clone(), clock.clone(), master.clone()));
         let master_for_2fa = master.clone();
         let successor_key = SuccessorKey::new(&master);

@@ -175,6 +175,13 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Clear a user's failed sign-in counters (password and second factor), so that the slowed
+    /// down sign-ins of the account run at once again. Audited.
+    Unlock {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -205,7 +212,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => {
             let alg = SigningAlg::parse(&alg).context("--alg must be RS256, ES256 or EdDSA")?;
-            let node = Node::build(config).await?;
+            let node = Node::for_command(config).await?;
             node.ensure_keys().await?;
             let kid = node.state.keys.rotate(alg, activate_after).await?;
             if json {
@@ -313,7 +320,7 @@ async fn audit_export(config: Config, export: Export) -> anyhow::Result<()> {
 }
 
 async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
-    let node = Node::build(config).await?;
+    let node = Node::for_command(config).await?;
     let now = node.state.accounts.now();
     let (user, json) = match command {
         UserCommand::Create {
@@ -373,6 +380,11 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
             };
             (patch_user(&node, &username, &patch, now).await?, json)
         }
+        UserCommand::Unlock { username, json } => {
+            let user = find_user(&node, &username).await?;
+            node.state.accounts.unlock(&user, None, "").await?;
+            (user, json)
+        }
     };
     print_report(json, &UserView::from(&user), |_| {
         println!(
@@ -391,7 +403,7 @@ async fn user(config: Config, command: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn client(config: Config, command: ClientCommand) -> anyhow::Result<()> {
-    let node = Node::build(config).await?;
+    let node = Node::for_command(config).await?;
     let store = &node.state.store;
     match command {
         ClientCommand::Create {
@@ -502,6 +514,15 @@ fn print_report<T: serde::Serialize>(
     Ok(())
 }
 
+async fn find_user(node: &Node, username: &str) -> anyhow::Result<User> {
+    let key = keyward_core::accounts::validate::login_key(username);
+    node.state
+        .store
+        .user_by_login(&key)
+        .await?
+        .with_context(|| format!("no user named {username}"))
+}
+
 async fn patch_user(
     node: &Node,
     username: &str,
@@ -509,11 +530,7 @@ async fn patch_user(
     now: i64,
 ) -> anyhow::Result<User> {
     let store = &node.state.store;
-    let key = keyward_core::accounts::validate::login_key(username);
-    let user = store
-        .user_by_login(&key)
-        .await?
-        .with_context(|| format!("no user named {username}"))?;
+    let user = find_user(node, username).await?;
     store.patch_user(user.id, patch, now).await?;
     store
         .user_by_id(user.id)

@@ -2,8 +2,8 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::net::IpAddr;
 use std::path::Path;
 
 /// Every key, its default and meaning; shown by `keyward --help`.
@@ -22,7 +22,8 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
                                  password printed once
   log_format                     text | json                           [text]
   log_level                      tracing filter, e.g. info,keyward=debug  [info]
-  trusted_proxies                proxy IPs whose X-Forwarded-For is believed,
+  trusted_proxies                proxy addresses or ranges (10.0.0.0/8, fd00::/8)
+                                 whose X-Forwarded-For is believed,
                                  comma-separated                       [none]
   session_ttl_secs               how long a login session lives        [2592000]
   secret_key                     base64 of 32 bytes encrypting signing keys at rest; the
@@ -63,8 +64,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub log_format: LogFormat,
     pub log_level: String,
-    #[serde(deserialize_with = "ip_list")]
-    pub trusted_proxies: Vec<IpAddr>,
+    #[serde(deserialize_with = "ip_ranges", serialize_with = "ranges_as_text")]
+    pub trusted_proxies: Vec<IpNet>,
     pub session_ttl_secs: i64,
     /// Base64 of 32 random bytes that encrypt signing keys at rest. Every node sharing a
     /// database needs the same one.
@@ -167,8 +168,10 @@ impl Config {
     }
 }
 
-/// Accepts a TOML list or one comma-separated string (handy in an environment variable).
-fn ip_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+/// Accepts a TOML list or one comma-separated string (handy in an environment variable) of
+/// addresses (`10.0.0.1`, `::1`) and CIDR ranges (`10.0.0.0/8`, `fd00::/8`). A bad entry stops
+/// the start: a proxy silently left out would put every client behind it on one counter.
+fn ip_ranges<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -183,8 +186,27 @@ fn ip_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
         .iter()
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .map(|s| parse_range(s).map_err(serde::de::Error::custom))
         .collect()
+}
+
+fn parse_range(text: &str) -> Result<IpNet, String> {
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return Ok(IpNet::from(ip));
+    }
+    match text.parse::<IpNet>() {
+        // `10.1.2.3/8` names the range 10.0.0.0/8; say it as such in the log, not refuse it.
+        Ok(range) => Ok(range.trunc()),
+        Err(_) => Err(format!(
+            "trusted_proxies: `{}` is neither an IP address nor a CIDR range such as \
+             10.0.0.0/8 or fd00::/8",
+            text.chars().take(64).collect::<String>()
+        )),
+    }
+}
+
+fn ranges_as_text<S: serde::Serializer>(ranges: &[IpNet], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ranges.iter().map(ToString::to_string))
 }
 
 /// Environment values are typed by their look (`KEYWARD_ADMIN_PASSWORD=12345678` arrives as a
@@ -227,6 +249,44 @@ mod tests {
             .expect("config");
         assert_eq!(config.admin_password.as_deref(), Some("12345678"));
         assert_eq!(config.trusted_proxies.len(), 2);
+    }
+
+    fn proxies(value: &str) -> Result<Vec<String>, String> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Serialized::default("trusted_proxies", value))
+            .extract::<Config>()
+            .map(|c| c.trusted_proxies.iter().map(ToString::to_string).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn trusted_proxies_take_ranges_and_refuse_what_is_neither() {
+        assert_eq!(
+            proxies("127.0.0.0/8, 10.0.0.0/8, ::1/128, fd00::/8, 192.0.2.7, 10.1.2.3/16")
+                .as_deref(),
+            Ok(&[
+                "127.0.0.0/8",
+                "10.0.0.0/8",
+                "::1/128",
+                "fd00::/8",
+                "192.0.2.7/32",
+                "10.1.0.0/16"
+            ]
+            .map(String::from)[..])
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "fd00::/129",
+            "10.0.0",
+            "proxy.local",
+            "10.0.0.0/8/8",
+        ] {
+            let error = proxies(bad).expect_err(bad);
+            assert!(
+                error.contains("trusted_proxies") && error.contains("CIDR"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     /// The Debian package's /etc/keyward/keyward.toml loads, sets what the package relies on, and

@@ -96,6 +96,9 @@ impl IntoResponse for ApiError {
             _ => json!({"success": false, "message": self.to_string()}),
         };
         let mut response = (self.status(), Json(body)).into_response();
+        if let Self::Refused(_) = self {
+            response.extensions_mut().insert(crate::access_log::Refused);
+        }
         if let Self::TooManyRequests(seconds) = self
             && let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string())
         {

@@ -1,6 +1,7 @@
 //! Keyward's HTTP surface. Handlers are thin: they parse the request at the edge, call the
 //! domain in `keyward-core`, and map its outcome to the envelope of their API family.
 
+pub mod access_log;
 pub mod account;
 pub mod admin;
 pub mod apps;

@@ -59,7 +59,10 @@ pub async fn track(request: Request, next: Next) -> Response {
         span.record("otel.name", format!("{method} {path}"));
     }
     let started = Instant::now();
-    let response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
+    response
+        .extensions_mut()
+        .insert(crate::access_log::Route(path.clone()));
     span.record("http.response.status_code", response.status().as_u16());
     let status = response.status().as_u16().to_string();
     if handle().is_some() {

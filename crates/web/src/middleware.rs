@@ -38,6 +38,12 @@ pub fn apply(router: Router, config: &WebConfig, brand: Arc<BrandCache>) -> Rout
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
             }),
         )
+        // After the trace span, so the line is logged inside it; before the rest, so it sees
+        // the timeouts' and panics' answers too.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(config.clone()),
+            crate::access_log::log,
+        ))
         // Account answers carry personal data and one-time secrets: never cache them.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -67,6 +67,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::resources::get, admin::resources::patch))
         .routes(routes!(admin::users::list))
         .routes(routes!(admin::users::patch))
+        .routes(routes!(admin::users::unlock))
         .routes(routes!(admin::passkeys::list))
         .routes(routes!(admin::passkeys::remove))
         .routes(routes!(admin::settings::get, admin::settings::put))
@@ -230,6 +231,7 @@ pub fn router(state: AppState) -> Router {
         )
         // Account deletion (#16), by an admin.
         .route("/admin/users/{id}/delete", post(pages::admin::delete_user))
+        .route("/admin/users/{id}/unlock", post(pages::admin::unlock_user))
         .route(
             "/admin/settings",
             get(pages::admin::settings).post(pages::admin::save_settings),

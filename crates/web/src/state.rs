@@ -1,3 +1,4 @@
+use ipnet::IpNet;
 use keyward_core::accounts::Accounts;
 use keyward_core::billing::topup::TopUps;
 use keyward_core::oauth::apps::Apps;
@@ -7,7 +8,6 @@ use keyward_core::oidc::KeyRing;
 use keyward_core::settings::SettingsCache;
 use keyward_core::store::Store;
 use keyward_core::vault::Vault;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +17,9 @@ pub struct WebConfig {
     /// The public base URL (issuer, links), without a trailing slash. An `https` URL turns on
     /// `Secure` cookies.
     pub public_url: String,
-    /// Peers whose `X-Forwarded-For` is believed; everyone else's address is taken as is.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers whose `X-Forwarded-For` is believed (single addresses are one-address ranges);
+    /// everyone else's address is taken as is.
+    pub trusted_proxies: Vec<IpNet>,
     pub body_limit: usize,
     pub request_timeout: Duration,
 }
@@ -36,6 +37,41 @@ impl WebConfig {
         } else {
             "keyward_session"
         }
+    }
+
+    /// The login forms' double-submit cookie, `__Host-` on https like the session's: a
+    /// sibling subdomain cannot plant one.
+    pub fn csrf_cookie_name(&self) -> &'static str {
+        if self.https() {
+            "__Host-keyward_login_csrf"
+        } else {
+            "keyward_login_csrf"
+        }
+    }
+
+    /// The upstream login flow's cookie (binds the provider's callback to this browser).
+    pub fn flow_cookie_name(&self) -> &'static str {
+        if self.https() {
+            "__Host-keyward_flow"
+        } else {
+            "keyward_flow"
+        }
+    }
+
+    /// The device token of a browser that signed in (its own password-guessing budget).
+    pub fn device_cookie_name(&self) -> &'static str {
+        if self.https() {
+            "__Host-keyward_device"
+        } else {
+            "keyward_device"
+        }
+    }
+
+    /// Whether `peer` is one of the trusted proxies.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .any(|range| range.contains(&peer))
     }
 }
 

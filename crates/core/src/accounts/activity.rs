@@ -119,6 +119,16 @@ impl Accounts {
             "ok"
         };
         telemetry::login(counted, result);
+        tracing::info!(
+            target: telemetry::SECURITY_TARGET,
+            event = "login",
+            method = %label,
+            result,
+            user.id = user.id,
+            user.name = %user.username,
+            client = %client.ip,
+            "signed in"
+        );
         let detail = serde_json::json!({
             "method": label,
             "user_agent": truncate(&client.user_agent, 256),
@@ -161,6 +171,16 @@ impl Accounts {
         client: &ClientInfo,
     ) {
         telemetry::login(LoginMethod::Named("password"), reason);
+        tracing::warn!(
+            target: telemetry::SECURITY_TARGET,
+            event = "login_failed",
+            method = "password",
+            reason,
+            login = %truncate(login, 64),
+            user.id = user.map(|u| u.id),
+            client = %client.ip,
+            "sign-in refused"
+        );
         let detail = serde_json::json!({
             "login": truncate(login, 64),
             "reason": reason,

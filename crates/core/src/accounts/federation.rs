@@ -188,6 +188,14 @@ impl Accounts {
                         _ => "error",
                     };
                     telemetry::login(LoginMethod::Upstream(&identity.provider), reason);
+                    tracing::warn!(
+                        target: telemetry::SECURITY_TARGET,
+                        event = "login_failed",
+                        method = %format!("upstream:{}", identity.provider),
+                        reason,
+                        client = %ip,
+                        "upstream sign-in refused"
+                    );
                 }
                 outcome
             }

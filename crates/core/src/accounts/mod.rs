@@ -3,9 +3,11 @@
 pub mod activity;
 pub mod admin;
 pub mod deletion;
+pub mod devices;
 pub mod email;
 pub mod export;
 pub mod federation;
+mod guessing;
 pub mod notices;
 pub mod overview;
 pub mod passkeys;
@@ -13,10 +15,11 @@ mod password;
 pub mod two_factor;
 pub mod validate;
 
+pub use guessing::delay_before;
 pub use password::{HashError, PasswordHasher};
 
 use crate::clock::{Clock, UnixTime};
-use crate::limits::{self, Keyed, Limit, LimitError, RateLimiter};
+use crate::limits::{self, LimitError, RateLimiter};
 use crate::model::{NewSession, NewUser, Role, Session, User, UserId};
 use crate::secret::{ALPHANUMERIC, Secret, SecretHash, random_string};
 use crate::settings::Settings;
@@ -114,6 +117,8 @@ pub struct Change<'a> {
 pub struct ClientInfo {
     pub ip: String,
     pub user_agent: String,
+    /// The browser's device token, as sent ([`devices`]): its own guessing budget.
+    pub device: Option<Secret>,
 }
 
 /// How a login proved who the user is. It decides whether a second factor is still due, in
@@ -143,6 +148,8 @@ pub struct Accounts {
     hasher: PasswordHasher,
     policy: LoginPolicy,
     limiter: RateLimiter,
+    /// Signs the device tokens; without it every attempt gets the anonymous budget.
+    devices: Option<devices::DeviceKey>,
 }
 
 impl Accounts {
@@ -158,7 +165,22 @@ impl Accounts {
             clock,
             hasher,
             policy,
+            devices: None,
         }
+    }
+
+    /// Turns device tokens on: browsers that signed in keep a guessing budget of their own.
+    #[must_use]
+    pub fn with_device_key(mut self, key: devices::DeviceKey) -> Self {
+        self.devices = Some(key);
+        self
+    }
+
+    /// A fresh device token for a browser that just signed in as `user`, when they are on.
+    pub fn device_token(&self, user: &User) -> Option<Secret> {
+        self.devices
+            .as_ref()
+            .map(|key| Secret::from_string(key.issue(user.id)))
     }
 
     pub fn now(&self) -> UnixTime {
@@ -315,10 +337,12 @@ impl Accounts {
         }
     }
 
-    /// Checks a name-or-e-mail and password. Each attempt takes a slot, before the password is
-    /// checked, per submitted name, per resolved account (a name and an address of one account
-    /// share it) and per IP; a success gives the slots back. Every failure looks the same and
-    /// costs the same time.
+    /// Checks a name-or-e-mail and password. Each attempt takes a slot before the password is
+    /// checked: from a browser that signed in to the account before, in that browser's own
+    /// budget; from anywhere else, per submitted name, per resolved account (a name and an
+    /// address of one account share it; past the free failures, attempts wait progressively
+    /// longer) and per IP ([`guessing`]). A success gives the slots back. Every failure looks
+    /// the same and costs the same time.
     pub async fn login(
         &self,
         login: &str,
@@ -356,61 +380,36 @@ impl Accounts {
         } else {
             self.store.user_by_login(&identifier).await?
         };
-        let account_counters = self.account_counters(&identifier, user.as_ref().map(|u| u.id));
-        let ip_counter = (
-            limits::key("login:ip", &client.ip),
-            Limit::new(self.policy.max_failures_per_ip, self.policy.window_secs),
-        );
-        let budget = [account_counters.as_slice(), &[ip_counter]].concat();
-        let user = self
-            .limiter
-            .attempt(
-                &budget,
-                |outcome| matches!(outcome, Err(AccountError::InvalidCredentials)),
-                async {
-                    let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-                    let matched = self.hasher.verify(password, stored).await?;
-                    match user {
-                        Some(user) if matched && user.is_enabled() => Ok(user),
-                        Some(user) => {
-                            let reason = if matched {
-                                "account_disabled"
-                            } else {
-                                "wrong_password"
-                            };
-                            self.record_failed_sign_in(Some(&user), login, reason, client)
-                                .await;
-                            Err(AccountError::InvalidCredentials)
-                        }
-                        None => {
-                            self.record_failed_sign_in(None, login, "unknown_user", client)
-                                .await;
-                            Err(AccountError::InvalidCredentials)
-                        }
-                    }
-                },
-            )
-            .await?;
-        // The owner got in: the failures counted against the account were their typos.
-        for (key, _) in &account_counters {
-            self.limiter.clear(key).await?;
+        let budget = self.budget(&identifier, user.as_ref(), client);
+        let taken = self.take(&budget).await?;
+        let outcome = async {
+            let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+            let matched = self.hasher.verify(password, stored).await?;
+            match &user {
+                Some(user) if matched && user.is_enabled() => Ok(user.clone()),
+                Some(user) => {
+                    let reason = if matched {
+                        "account_disabled"
+                    } else {
+                        "wrong_password"
+                    };
+                    self.record_failed_sign_in(Some(user), login, reason, client)
+                        .await;
+                    Err(AccountError::InvalidCredentials)
+                }
+                None => {
+                    self.record_failed_sign_in(None, login, "unknown_user", client)
+                        .await;
+                    Err(AccountError::InvalidCredentials)
+                }
+            }
         }
+        .await;
+        self.settle(&budget, taken, &outcome, login, user.as_ref(), client)
+            .await?;
+        let user = outcome?;
         self.store.record_login(user.id, self.clock.now()).await?;
         Ok(user)
-    }
-
-    /// The per-account counters of a password attempt. An unknown name counts under the name
-    /// alone, exactly like a known one, so the answers do not tell which names exist.
-    fn account_counters(&self, identifier: &str, user: Option<UserId>) -> Vec<Keyed> {
-        let limit = Limit::new(
-            self.policy.max_failures_per_account,
-            self.policy.window_secs,
-        );
-        let mut counters = vec![(limits::key("login:account", identifier), limit)];
-        if let Some(id) = user {
-            counters.push((format!("login:user:{id}"), limit));
-        }
-        counters
     }
 
     /// Opens a session for `user` under a fresh id. The caller ends any session the browser had

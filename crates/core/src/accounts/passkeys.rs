@@ -358,6 +358,14 @@ impl Passkeys {
         // A success is counted with its audit record, on the one login path.
         if let Err(e) = &result {
             telemetry::login(LoginMethod::Named("passkey"), e.reason());
+            tracing::warn!(
+                target: telemetry::SECURITY_TARGET,
+                event = "login_failed",
+                method = "passkey",
+                reason = e.reason(),
+                client = %ip,
+                "passkey sign-in refused"
+            );
         }
         result
     }

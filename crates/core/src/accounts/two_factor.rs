@@ -339,6 +339,18 @@ impl TwoFactor {
         };
         if let Some(result) = counted {
             telemetry::login(LoginMethod::Named("second_factor"), result);
+            if result != "ok" {
+                tracing::warn!(
+                    target: telemetry::SECURITY_TARGET,
+                    event = "login_failed",
+                    method = "second_factor",
+                    reason = result,
+                    user.id = user.id,
+                    user.name = %user.username,
+                    client = %client.ip,
+                    "second factor refused"
+                );
+            }
         }
         if matches!(outcome, Err(TwoFactorError::WrongCode)) {
             let detail = serde_json::json!({

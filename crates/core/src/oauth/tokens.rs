@@ -4,6 +4,7 @@
 //! crate parses a request into a [`TokenRequest`], calls one function here and renders the result
 //! in its API family's envelope.
 
+mod client_failures;
 mod device;
 mod introspection;
 pub mod jwt;
@@ -204,6 +205,9 @@ impl TokenService {
         let result = self.throttled_grant(request, ip).await;
         // Every answer, a refusal by the throttle included, counted once by grant and result.
         crate::telemetry::token_grant(&request.grant, &result);
+        if let Err(e) = &result {
+            self.record_client_failure(request, e, ip).await;
+        }
         result
     }
 

@@ -4,13 +4,23 @@ use crate::world::*;
 use keyward_core::accounts::Change;
 use keyward_core::accounts::{AccountError, ClientInfo};
 use keyward_core::model::{Role, UserStatus};
+use keyward_core::secret::Secret;
 use keyward_core::settings::Settings;
 use keyward_core::store::UserPatch;
+
+/// The browser that holds `device` (a device token), at `ip`.
+fn browser(ip: &str, device: Option<&Secret>) -> ClientInfo {
+    ClientInfo {
+        device: device.cloned(),
+        ..from(ip)
+    }
+}
 
 fn from(ip: &str) -> ClientInfo {
     ClientInfo {
         ip: ip.into(),
         user_agent: "test".into(),
+        device: None,
     }
 }
 
@@ -232,4 +242,176 @@ async fn admins_cannot_edit_their_equals_or_lock_themselves_out() {
         1,
         "the edit is audited, the refusals are not"
     );
+}
+
+#[tokio::test]
+async fn guessing_is_slowed_down_and_bounded_never_locked() {
+    let w = World::new().await;
+    w.user("judy").await;
+    let settings = Settings::default();
+    // An attacker from ever new addresses (no address budget helps) tries every second for
+    // one window: only the free failures and the delayed ones get tested.
+    let mut tested = 0;
+    let mut waits = Vec::new();
+    for second in 0..900 {
+        let ip = format!("198.51.{}.{}", second / 250, second % 250);
+        match w
+            .accounts
+            .login("judy", "guess", &from(&ip), &settings)
+            .await
+        {
+            Err(AccountError::InvalidCredentials) => tested += 1,
+            Err(AccountError::Throttled { retry_after }) => {
+                if waits.last() != Some(&retry_after) {
+                    waits.push(retry_after);
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+        w.clock.advance(1);
+    }
+    // 5 free, then at 30, 90, 210 and 450 s from the window's start.
+    assert_eq!(tested, 5 + 4, "{waits:?}");
+    assert!(waits.iter().all(|&s| (1..=900).contains(&s)), "{waits:?}");
+    // Never a lock: the owner, with the right password, gets in at the next opening.
+    let mut owner = None;
+    for _ in 0..900 {
+        match w
+            .accounts
+            .login(
+                "judy",
+                "correct horse battery",
+                &from("192.0.2.9"),
+                &settings,
+            )
+            .await
+        {
+            Ok(user) => {
+                owner = Some(user);
+                break;
+            }
+            Err(AccountError::Throttled { .. }) => w.clock.advance(1),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(owner.is_some());
+}
+
+#[tokio::test]
+async fn the_owners_browser_keeps_its_own_budget() {
+    let w = World::new().await;
+    let user = w.user("kim").await;
+    let other = w.user("lee").await;
+    let settings = Settings::default();
+    let token = w
+        .accounts
+        .device_token(&user)
+        .expect("device tokens are on");
+    let foreign = w
+        .accounts
+        .device_token(&other)
+        .expect("device tokens are on");
+    for i in 0..50 {
+        let ip = format!("203.0.113.{i}");
+        let _ = w
+            .accounts
+            .login("kim", "guess", &from(&ip), &settings)
+            .await;
+    }
+    let stranger = w
+        .accounts
+        .login(
+            "kim",
+            "correct horse battery",
+            &from("192.0.2.7"),
+            &settings,
+        )
+        .await;
+    assert!(
+        matches!(stranger, Err(AccountError::Throttled { .. })),
+        "{stranger:?}"
+    );
+    // Another account's token, or a made-up one, is no way around the budget.
+    for token in [&foreign, &Secret::from_string("d1.1.abc.def".into())] {
+        let with = w
+            .accounts
+            .login(
+                "kim",
+                "correct horse battery",
+                &browser("192.0.2.7", Some(token)),
+                &settings,
+            )
+            .await;
+        assert!(
+            matches!(with, Err(AccountError::Throttled { .. })),
+            "{with:?}"
+        );
+    }
+    let owner = w
+        .accounts
+        .login(
+            "kim",
+            "correct horse battery",
+            &browser("192.0.2.7", Some(&token)),
+            &settings,
+        )
+        .await
+        .expect("the owner's browser gets in at once");
+    assert_eq!(owner.id, user.id);
+    // The browser's own budget is bounded too: five typos, then it waits like anyone.
+    for _ in 0..5 {
+        let typo = w
+            .accounts
+            .login(
+                "kim",
+                "typo",
+                &browser("192.0.2.7", Some(&token)),
+                &settings,
+            )
+            .await;
+        assert!(
+            matches!(typo, Err(AccountError::InvalidCredentials)),
+            "{typo:?}"
+        );
+    }
+    let sixth = w
+        .accounts
+        .login(
+            "kim",
+            "correct horse battery",
+            &browser("192.0.2.7", Some(&token)),
+            &settings,
+        )
+        .await;
+    assert!(
+        matches!(sixth, Err(AccountError::Throttled { .. })),
+        "{sixth:?}"
+    );
+}
+
+#[tokio::test]
+async fn unlocking_clears_the_accounts_counters() {
+    let w = World::new().await;
+    let user = w.user("mia").await;
+    let settings = Settings::default();
+    for i in 0..5 {
+        let ip = format!("203.0.113.{i}");
+        let _ = w
+            .accounts
+            .login("mia", "guess", &from(&ip), &settings)
+            .await;
+    }
+    let before = w
+        .accounts
+        .login("mia", "correct horse battery", &from(IP), &settings)
+        .await;
+    assert!(
+        matches!(before, Err(AccountError::Throttled { .. })),
+        "{before:?}"
+    );
+    w.accounts.unlock(&user, None, "").await.expect("unlock");
+    w.accounts
+        .login("mia", "correct horse battery", &from(IP), &settings)
+        .await
+        .expect("unlocked");
 }

@@ -68,6 +68,7 @@ async fn sign_ins_and_security_changes_are_listed_newest_first_for_their_user_on
     let browser = ClientInfo {
         ip: "198.51.100.7".into(),
         user_agent: "Firefox/140".into(),
+        device: None,
     };
     w.accounts
         .record_sign_in(&user, SignInMethod::Password, None, &browser)

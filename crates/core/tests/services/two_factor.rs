@@ -9,6 +9,7 @@ fn browser() -> ClientInfo {
     ClientInfo {
         ip: IP.into(),
         user_agent: "test".into(),
+        device: None,
     }
 }
 

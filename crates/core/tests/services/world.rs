@@ -128,7 +128,8 @@ impl World {
         }));
         Self {
             _dir: dir,
-            accounts: Accounts::new(store.clone(), dyn_clock.clone(), hasher, policy),
+            accounts: Accounts::new(store.clone(), dyn_clock.clone(), hasher, policy)
+                .with_device_key(keyward_core::accounts::devices::DeviceKey::new(&master)),
             apps: Apps::new(store.clone(), dyn_clock.clone(), settings.clone()),
             device: DeviceService::new(
                 tokens.clone(),

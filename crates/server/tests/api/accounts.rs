@@ -44,12 +44,7 @@ async fn a_user_registers_logs_in_reads_self_and_logs_out(backend: Backend) {
         .send()
         .await
         .expect("login");
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("session cookie")
-        .to_owned();
+    let cookie = crate::helpers::set_cookie(&res, "keyward_session").expect("session cookie");
     assert!(cookie.starts_with("keyward_session=ses_"), "{cookie}");
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));

@@ -46,7 +46,7 @@ fn samples(text: &str) -> Vec<Sample> {
 }
 
 /// The value of `name` with exactly `labels`, if exposed.
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     samples(text)
         .into_iter()
         .find(|s| {
@@ -59,7 +59,7 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         .map(|s| s.value)
 }
 
-async fn metrics(app: &TestApp) -> String {
+pub(crate) async fn metrics(app: &TestApp) -> String {
     let res = reqwest::get(app.url("/metrics")).await.expect("metrics");
     assert_eq!(res.status(), StatusCode::OK);
     res.text().await.expect("text")

@@ -297,6 +297,17 @@ pub async fn assert_ledger_adds_up(store: &dyn keyward_core::Store) {
     assert!(wrong.is_empty(), "the ledger does not add up: {wrong:?}");
 }
 
+/// The `Set-Cookie` header of `res` that sets the cookie `name` (an answer may set several, in
+/// no fixed order).
+pub fn set_cookie(res: &Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
 pub async fn post_json(client: &Client, url: &str, body: Value) -> (StatusCode, Value) {
     into_parts(client.post(url).json(&body).send().await.expect("request")).await
 }

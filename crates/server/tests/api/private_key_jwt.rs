@@ -430,7 +430,7 @@ async fn rfc7591_jwks_registration_is_validated(backend: Backend) {
 
 async fn rfc7523_3_refused_assertions_count_against_the_failure_budgets(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| {
-        c.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("range")];
     })
     .await;
     let admin = app.admin().await;

@@ -154,12 +154,7 @@ async fn https_deployments_get_secure_host_cookies(backend: Backend) {
     .await;
     app.register("nina", "password-123").await;
     let res = login_raw(&app, None, "nina", "password-123").await;
-    let header = res
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("cookie")
-        .to_owned();
+    let header = crate::helpers::set_cookie(&res, "__Host-keyward_session").expect("cookie");
     assert!(
         header.starts_with("__Host-keyward_session=ses_"),
         "{header}"

@@ -120,7 +120,7 @@ async fn forwarded_for_is_only_believed_from_trusted_proxies(backend: Backend) {
     // Trusted loopback proxy: each forwarded address has its own budget.
     let app = TestApp::spawn_with(backend, |c| {
         c.login_max_failures_per_ip = 2;
-        c.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("range")];
     })
     .await;
     let client = app.client();

@@ -41,7 +41,7 @@ async fn set(app: &TestApp, settings: Value) {
 /// A node that believes loopback's `X-Forwarded-For`, so each test address has its own budget.
 async fn behind_proxy(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, |c| {
-        c.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("range")];
     })
     .await
 }

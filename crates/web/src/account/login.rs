@@ -206,7 +206,23 @@ pub async fn open_session(
         .same_site(SameSite::Lax)
         .max_age(time_seconds(state.accounts.policy().session_ttl_secs))
         .build();
-    Ok(jar.add(cookie))
+    Ok(remember_device(state, jar.add(cookie), user))
+}
+
+/// Gives the browser a device token for `user`: from now on its password attempts for this
+/// account have a budget of their own, which others' guesses cannot use up.
+fn remember_device(state: &AppState, jar: CookieJar, user: &User) -> CookieJar {
+    let Some(token) = state.accounts.device_token(user) else {
+        return jar;
+    };
+    let cookie = Cookie::build((state.config.device_cookie_name(), token.into_exposed()))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.https())
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::days(400))
+        .build();
+    jar.add(cookie)
 }
 
 fn time_seconds(seconds: i64) -> time::Duration {

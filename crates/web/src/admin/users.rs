@@ -112,6 +112,27 @@ pub async fn patch(
     Ok(Success::new(UserView::from(&updated)))
 }
 
+/// `POST /api/admin/users/{id}/unlock`: clears the user's failed sign-in counters (password and
+/// second factor), audited; the domain's `Accounts::unlock`.
+#[utoipa::path(post, path = "/api/admin/users/{id}/unlock", tag = "admin",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "The user, whose sign-in counters are cleared.", body = Answer<UserView>),
+        (status = 404, description = "No such user.", body = crate::openapi::Failure)),
+    security(("session" = []), ("developer_token" = [])))]
+pub async fn unlock(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    crate::extract::Client(client): crate::extract::Client,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = state
+        .accounts
+        .unlock_by_admin(&admin.user, id, &client.ip)
+        .await?;
+    Ok(Success::new(UserView::from(&user)))
+}
+
 impl From<UserEditError> for ApiError {
     fn from(e: UserEditError) -> Self {
         match e {

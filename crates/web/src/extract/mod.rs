@@ -1,7 +1,7 @@
 //! Request extractors: who is calling, and from where.
 
 mod auth;
-mod client;
+pub(crate) mod client;
 pub mod origin;
 
 pub use auth::{AdminUser, AuthVia, CurrentUser, SIGN_IN_AGAIN, SessionUser};

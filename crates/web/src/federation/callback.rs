@@ -3,8 +3,8 @@
 use super::UpstreamOutcome;
 use super::state::{callback_uri, github_config, linuxdo_config, oidc_config, spa_callback_uri};
 use super::{
-    FLOW_COOKIE, Failed, FlowFailure, STATE_MISMATCH, enabled, not_enabled, provider_label,
-    registration, upstream_error,
+    Failed, FlowFailure, STATE_MISMATCH, enabled, not_enabled, provider_label, registration,
+    upstream_error,
 };
 use crate::envelope::ApiError;
 use crate::envelope::ApiQuery;
@@ -65,7 +65,7 @@ pub async fn take_state(
     value: &str,
     provider: &str,
 ) -> Result<UpstreamState, ApiError> {
-    let browser = jar.get(FLOW_COOKIE).map(|c| c.value());
+    let browser = jar.get(state.config.flow_cookie_name()).map(|c| c.value());
     state
         .accounts
         .take_upstream_flow(value, browser, provider)

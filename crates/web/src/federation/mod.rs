@@ -26,7 +26,6 @@ use keyward_upstream::UpstreamError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub const FLOW_COOKIE: &str = "keyward_flow";
 pub const STATE_TTL_SECS: i64 = 600;
 pub const STATE_MISMATCH: &str = "state 参数为空或不匹配";
 

@@ -1,6 +1,6 @@
 //! Starting an upstream flow.
 
-use super::{FLOW_COOKIE, STATE_TTL_SECS, enabled, not_enabled, provider_label};
+use super::{STATE_TTL_SECS, enabled, not_enabled, provider_label};
 use crate::envelope::{ApiError, Success};
 use crate::envelope::{ApiPath, ApiQuery};
 use crate::openapi::{Answer, Failure};
@@ -39,14 +39,14 @@ pub struct StateQuery {
 /// The browser's flow cookie, created if missing.
 fn flow_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     if let Some(value) = jar
-        .get(FLOW_COOKIE)
+        .get(state.config.flow_cookie_name())
         .map(|c| c.value().to_owned())
         .filter(|v| v.len() == 43)
     {
         return (jar, value);
     }
     let value = random_base64url(32);
-    let cookie = Cookie::build((FLOW_COOKIE, value.clone()))
+    let cookie = Cookie::build((state.config.flow_cookie_name(), value.clone()))
         .path("/")
         .http_only(true)
         .secure(state.config.https())

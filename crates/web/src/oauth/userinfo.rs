@@ -6,7 +6,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use keyward_core::model::{AccessContext, User};
 use keyward_core::oauth::scope::Access;
 use serde::Serialize;
@@ -33,6 +33,15 @@ pub fn bearer_error(
     response
 }
 
+/// The family's envelope for a failure on our side (the database is down...): a client reads
+/// `error` as with any other answer, never an empty body. Details stay in the log.
+pub fn server_error() -> Response {
+    no_store((
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({"error": "server_error", "error_description": "internal error"})),
+    ))
+}
+
 /// The access token of the request, alive and belonging to a user.
 pub async fn user_context(
     state: &AppState,
@@ -54,7 +63,7 @@ pub async fn user_context(
         )),
         Err(e) => {
             tracing::error!(error = %e, "token check failed");
-            Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+            Err(server_error())
         }
     }
 }
@@ -76,7 +85,7 @@ impl Balance {
             Ok(settings) => settings.quota_per_unit,
             Err(e) => {
                 tracing::error!(error = %e, "settings unavailable");
-                return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+                return Err(server_error());
             }
         };
         Ok(Self {
@@ -124,7 +133,8 @@ pub struct Topup {
 #[utoipa::path(get, path = "/api/oauth2/userinfo", tag = "new-api",
     responses(
         (status = 200, description = "The user, by the token's scopes.", body = NewApiUserInfo),
-        (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody)),
+        (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody),
+        (status = 500, description = "`server_error`: a failure on our side, such as a database outage.", body = OAuthErrorBody)),
     security(("access_token" = [])))]
 pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let context = match user_context(&state, &headers).await {
@@ -169,7 +179,8 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
 #[utoipa::path(get, path = "/api/oauth2/topup", tag = "new-api",
     responses(
         (status = 200, description = "Where to send the user to add balance.", body = Topup),
-        (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody)),
+        (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody),
+        (status = 500, description = "`server_error`: a failure on our side, such as a database outage.", body = OAuthErrorBody)),
     security(("access_token" = [])))]
 pub async fn topup(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(response) = user_context(&state, &headers).await {
@@ -183,7 +194,7 @@ pub async fn topup(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Ok(_) => format!("{}/topup", state.config.public_url),
         Err(e) => {
             tracing::error!(error = %e, "settings unavailable");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            return server_error();
         }
     };
     no_store(Json(Topup { topup_url: url }))

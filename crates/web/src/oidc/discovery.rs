@@ -155,13 +155,15 @@ pub fn with_settings(doc: &mut Value, settings: &keyward_core::settings::Setting
 
 /// `GET /oauth2/jwks`: current, next and still-needed previous public keys.
 #[utoipa::path(get, path = "/oauth2/jwks", tag = "oidc",
-    responses((status = 200, description = "The published signing keys.", body = JwkSet)))]
+    responses(
+        (status = 200, description = "The published signing keys.", body = JwkSet),
+        (status = 500, description = "`server_error`: the keys cannot be read (a database outage).", body = crate::openapi::OAuthErrorBody)))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     match state.keys.jwks().await {
         Ok(set) => public_document(Json(set).into_response(), 60),
         Err(e) => {
             tracing::error!(error = %e, "jwks unavailable");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            crate::oauth::userinfo::server_error()
         }
     }
 }

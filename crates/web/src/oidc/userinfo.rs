@@ -39,7 +39,8 @@ pub struct Claims {
     responses(
         (status = 200, description = "Claims by the token's scopes.", body = Claims),
         (status = 401, description = "RFC 6750 `invalid_token`, with `WWW-Authenticate`.", body = OAuthErrorBody),
-        (status = 403, description = "RFC 6750 `insufficient_scope`: the token was not issued for `openid`.", body = OAuthErrorBody)),
+        (status = 403, description = "RFC 6750 `insufficient_scope`: the token was not issued for `openid`.", body = OAuthErrorBody),
+        (status = 500, description = "`server_error`: a failure on our side, such as a database outage.", body = OAuthErrorBody)),
     security(("access_token" = [])))]
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut response = claims(&state, &headers).await;

@@ -23,7 +23,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::convert::Infallible;
 
-pub(crate) const CSRF_COOKIE: &str = "keyward_login_csrf";
+/// The double-submit cookie's name on plain http; `WebConfig::csrf_cookie_name` picks it.
+#[cfg(test)]
+const CSRF_COOKIE: &str = "keyward_login_csrf";
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -166,7 +168,7 @@ pub async fn post(
         .await
         {
             Ok((jar, LoginStep::Done)) => {
-                let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+                let jar = jar.remove(Cookie::build(state.config.csrf_cookie_name()).path("/"));
                 (jar, redirect(&return_to)).into_response()
             }
             Ok((jar, LoginStep::SecondFactor)) => {
@@ -208,6 +210,7 @@ pub async fn post(
                 w: super::trust::trust_texts(t),
             };
             let mut response = (jar, render(status, &page)).into_response();
+            response.extensions_mut().insert(crate::access_log::Refused);
             if let Some(seconds) = retry_after {
                 crate::oauth::token::set_retry_after(&mut response, seconds);
             }
@@ -261,7 +264,7 @@ impl<F: DeserializeOwned + Send> FromRequest<AppState> for AnonymousPost<F> {
             Form::<WithCsrf<F>>::from_request(Request::from_parts(parts, body), state)
                 .await
                 .map_err(IntoResponse::into_response)?;
-        if !csrf_ok(&jar, &posted.csrf_token) {
+        if !csrf_ok(&jar, state.config.csrf_cookie_name(), &posted.csrf_token) {
             return Err(expired_page(t));
         }
         Ok(Self {
@@ -281,9 +284,9 @@ pub(crate) fn return_path(value: Option<&str>) -> &str {
 }
 
 /// The form must repeat the value of the browser's CSRF cookie (double submit).
-pub(crate) fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
+pub(crate) fn csrf_ok(jar: &CookieJar, cookie: &str, submitted: &str) -> bool {
     let expected = jar
-        .get(CSRF_COOKIE)
+        .get(cookie)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     !expected.is_empty() && constant_time_eq(expected.as_bytes(), submitted.as_bytes())
@@ -304,13 +307,14 @@ pub(crate) fn anonymous_form(
 }
 
 pub(crate) fn csrf_cookie(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    if let Some(existing) = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned())
+    let name = state.config.csrf_cookie_name();
+    if let Some(existing) = jar.get(name).map(|c| c.value().to_owned())
         && existing.len() == 43
     {
         return (jar, existing);
     }
     let value = random_base64url(32);
-    let cookie = Cookie::build((CSRF_COOKIE, value.clone()))
+    let cookie = Cookie::build((name, value.clone()))
         .path("/")
         .http_only(true)
         .secure(state.config.https())
@@ -425,7 +429,7 @@ pub async fn second_factor(
     }
     match crate::account::login::open_session(&state, jar, &user, &client).await {
         Ok(jar) => {
-            let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+            let jar = jar.remove(Cookie::build(state.config.csrf_cookie_name()).path("/"));
             (jar, redirect(&return_to)).into_response()
         }
         Err(e) => e.into_response(),
@@ -520,7 +524,7 @@ mod props {
         #[test]
         fn any_cookie_header_and_form_value_is_handled(header in text(), submitted in text()) {
             let jar = jar(&header);
-            if csrf_ok(&jar, &submitted) {
+            if csrf_ok(&jar, CSRF_COOKIE, &submitted) {
                 // Only ever by repeating the cookie's own, non-empty value.
                 prop_assert!(!submitted.is_empty());
                 prop_assert_eq!(jar.get(CSRF_COOKIE).map(|c| c.value()), Some(submitted.as_str()));
@@ -534,9 +538,9 @@ mod props {
             noise in "[a-z]{1,8}=[a-z0-9]{0,8}",
         ) {
             let jar = jar(&format!("{noise}; {CSRF_COOKIE}={value}"));
-            prop_assert_eq!(csrf_ok(&jar, &submitted), !value.is_empty() && submitted == value);
-            prop_assert!(csrf_ok(&jar, &value) || value.is_empty());
-            prop_assert!(!csrf_ok(&CookieJar::new(), &submitted));
+            prop_assert_eq!(csrf_ok(&jar, CSRF_COOKIE, &submitted), !value.is_empty() && submitted == value);
+            prop_assert!(csrf_ok(&jar, CSRF_COOKIE, &value) || value.is_empty());
+            prop_assert!(!csrf_ok(&CookieJar::new(), CSRF_COOKIE, &submitted));
         }
     }
 }

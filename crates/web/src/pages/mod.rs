@@ -303,6 +303,7 @@ pub struct LangQuery {
 
 /// `GET /lang?to=en|zh&return_to=/path`: remembers the choice for a year and goes back.
 pub async fn switch_language(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
     axum::extract::Query(query): axum::extract::Query<LangQuery>,
 ) -> Response {
     let lang = if query.to == "en" { "en" } else { "zh" };
@@ -312,6 +313,8 @@ pub async fn switch_language(
         .max_age(time::Duration::days(365))
         .same_site(axum_extra::extract::cookie::SameSite::Lax)
         .http_only(true)
+        // Not `__Host-`: every page reads it by its one name. `Secure` keeps it off plain http.
+        .secure(state.config.https())
         .build();
     let mut response = login::redirect(back);
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {

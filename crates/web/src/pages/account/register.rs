@@ -6,7 +6,7 @@
 use super::{AccountTexts, account_texts, send_verification_code, unavailable};
 use crate::account::login::{LoginStep, begin_login};
 use crate::pages::login::{
-    AnonymousPage, AnonymousPost, CSRF_COOKIE, Ways, anonymous_form, redirect, return_path, ways,
+    AnonymousPage, AnonymousPost, Ways, anonymous_form, redirect, return_path, ways,
 };
 use crate::pages::{Chrome, FormError, Refusal, Texts, render};
 use crate::state::AppState;
@@ -228,7 +228,7 @@ pub async fn post(
     tracing::info!(user.id = user.id, "user registered on the page");
     match begin_login(&state, jar, &user, &client, SignInMethod::Password).await {
         Ok((jar, LoginStep::Done | LoginStep::SecondFactor)) => {
-            let jar = jar.remove(Cookie::build(CSRF_COOKIE).path("/"));
+            let jar = jar.remove(Cookie::build(state.config.csrf_cookie_name()).path("/"));
             (jar, redirect(&return_to)).into_response()
         }
         Err(e) => e.into_response(),

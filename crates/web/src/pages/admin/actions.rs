@@ -91,6 +91,21 @@ pub const ACTION_WORDS: &[(&str, &str, &str)] = &[
     (action::PASSWORD_RESET, "重置密码", "Password reset"),
     (action::SIGNED_IN, "登录", "Signed in"),
     (action::SIGN_IN_FAILED, "登录失败", "Sign-in failed"),
+    (
+        action::SIGN_IN_THROTTLED,
+        "密码尝试次数用尽",
+        "Password attempts used up",
+    ),
+    (
+        action::USER_UNLOCKED,
+        "解除登录限制",
+        "Sign-in limits cleared",
+    ),
+    (
+        action::CLIENT_AUTH_FAILED,
+        "应用认证失败",
+        "App authentication failed",
+    ),
     (action::USER_REGISTERED, "注册", "Signed up"),
     (action::PASSWORD_CHANGED, "修改密码", "Password changed"),
     (action::EMAIL_CHANGED, "更换邮箱", "E-mail address changed"),

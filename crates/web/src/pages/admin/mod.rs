@@ -27,7 +27,9 @@ pub use texts::{AdminTexts, admin_texts};
 pub use user_deletion::delete_user;
 pub use user_detail::user_detail;
 pub use users::{update_user, users};
-pub use ways_in::{get as ways_in, remove_passkey as ways_in_remove_passkey, reset_two_factor};
+pub use ways_in::{
+    get as ways_in, remove_passkey as ways_in_remove_passkey, reset_two_factor, unlock_user,
+};
 
 use super::console::{AppRow, app_failure, console_texts};
 use super::{

@@ -155,6 +155,11 @@ crate::pages::page_words! {
         ways_in_on: "已开启", "on";
         ways_in_off: "未开启", "off";
         ways_in_reset: "重置两步验证", "Reset two-factor";
+        unlock_title: "登录限制", "Sign-in limits";
+        unlock_hint:
+            "清除此账户的密码和两步验证失败计数：被放慢的登录立即恢复。用户自己登录过的浏览器本来就不受他人猜测影响。",
+            "Clears this account's failed password and two-factor counters: slowed-down sign-ins run at once again. Browsers the user signed in with before are never slowed by others' guesses anyway.";
+        unlock: "解除登录限制", "Clear sign-in limits";
         ways_in_reset_hint:
             "用户丢失验证器和恢复码时使用：关闭其两步验证，并邮件通知用户。",
             "For a user who lost their authenticator and recovery codes: turns two-factor off and mails them.";

@@ -119,6 +119,30 @@ pub async fn reset_two_factor(
     }
 }
 
+/// `POST /admin/users/{id}/unlock`: the user's failed sign-in counters cleared (audited); back
+/// to the user's page.
+pub async fn unlock_user(
+    Path(id): Path<String>,
+    PagePost {
+        state,
+        page: PageAdmin(page),
+        client,
+        ..
+    }: PagePost<TokenOnly, PageAdmin>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return failure(page.t, &UserEditError::NotFound);
+    };
+    match state
+        .accounts
+        .unlock_by_admin(&page.user, id, &client.ip)
+        .await
+    {
+        Ok(_) => redirect(&format!("/admin/users/{id}")),
+        Err(e) => failure(page.t, &e),
+    }
+}
+
 /// `POST /admin/users/{id}/passkeys/{passkey_id}/remove`: a lost or stolen device's passkey
 /// goes; the user is mailed.
 pub async fn remove_passkey(
