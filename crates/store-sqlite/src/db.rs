@@ -380,6 +380,8 @@ pub(crate) struct LogPolicy {
     pub(crate) checkpoint_every: Duration,
     pub(crate) restart_every: Duration,
     pub(crate) restart_frames: i64,
+    /// The least time between two tries of emptying the log.
+    pub(crate) retry_after: Duration,
 }
 
 impl LogPolicy {
@@ -393,6 +395,7 @@ impl Default for LogPolicy {
             checkpoint_every: Duration::from_millis(200),
             restart_every: Duration::from_secs(30),
             restart_frames: Self::RESTART_FRAMES,
+            retry_after: Duration::from_secs(5),
         }
     }
 }
@@ -419,7 +422,12 @@ fn checkpointer(
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
-            let mut emptied = Instant::now();
+            // When the log was last seen started over (it holds fewer frames than before): under
+            // light write loads the checkpoint catches up between writes, and the next write
+            // starts the log over by itself, so `empty_log` is not needed.
+            let mut fresh = Instant::now();
+            let mut last_frames = 0;
+            let mut tried: Option<Instant> = None;
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(policy.checkpoint_every)
             {
@@ -430,17 +438,25 @@ fn checkpointer(
                         continue;
                     }
                 };
-                let due = log.frames >= policy.restart_frames
-                    || (log.frames > 0 && emptied.elapsed() >= policy.restart_every);
-                if !due {
+                if log.frames < last_frames {
+                    fresh = Instant::now();
+                }
+                last_frames = log.frames;
+                let due =
+                    log.frames >= policy.restart_frames || fresh.elapsed() >= policy.restart_every;
+                // Each try holds the writer: never twice in a row when one fails (a reader on
+                // an old snapshot), whatever the log's size.
+                let rested = tried.is_none_or(|t| t.elapsed() >= policy.retry_after);
+                if !(due && rested) {
                     continue;
                 }
                 let (Some(writer), Some(generation)) = (writer.upgrade(), generation.upgrade())
                 else {
                     return;
                 };
+                tried = Some(Instant::now());
                 if empty_log(&connection, &writer, &generation) {
-                    emptied = Instant::now();
+                    fresh = Instant::now();
                 }
             }
         })

@@ -314,6 +314,7 @@ async fn the_log_is_started_over_while_writes_keep_coming() {
         checkpoint_every: Duration::from_millis(20),
         restart_every: Duration::from_millis(100),
         restart_frames: i64::MAX,
+        retry_after: Duration::from_millis(100),
     };
     let db = Db::open_with(&path, policy).expect("open");
     db.write(|c| execute(c, "CREATE TABLE t (x BLOB)", []))
