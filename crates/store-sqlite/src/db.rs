@@ -9,7 +9,7 @@
 //! are synchronous, so no lock is ever held across an `.await`.
 //!
 //! Writes are committed in groups (`Db::write`), and the log is copied back into the database
-//! file by a thread of its own, off the request path (`checkpointer`). Reads see the committed state, including
+//! file by a thread of its own, off the request path. Reads see the committed state, including
 //! changes made by other processes (the CLI) on the same file; the two reads kept in memory
 //! (`keyward_core::store::cache`) are tied to `Db::generation`.
 //!
@@ -25,29 +25,28 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 /// Read connections kept open between calls; more are opened when needed, then dropped.
 const MAX_IDLE: usize = 16;
 /// Prepared statements kept per connection: every query this crate runs, with room to spare.
 const STATEMENT_CACHE: usize = 128;
-/// Log pages after which a commit checkpoints by itself: only when the checkpointer is stuck,
-/// since it starts the log over long before (`LogPolicy::RESTART_FRAMES`).
-const BACKSTOP_CHECKPOINT_PAGES: u32 = 262_144;
-/// The log file is cut back to this size after a checkpoint has emptied it: as large as the log
-/// grows between two start-overs, so that a busy node does not shrink and regrow it each time.
-const WAL_SIZE_LIMIT: u64 = 256 * 1024 * 1024;
+/// How often the checkpointer copies the log into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// Log pages after which a commit checkpoints by itself (the checkpointer normally comes first).
+const BACKSTOP_CHECKPOINT_PAGES: u32 = 8000;
+/// The log file is cut back to this size after a checkpoint has emptied it.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Failed commits remembered for the requests still waiting on them.
 const FAILED_BATCHES_KEPT: usize = 16;
 
 pub(crate) struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    /// Shared with the checkpointer, which holds it (between two batches) to empty the log.
-    writer: Arc<Mutex<Writer>>,
+    writer: Mutex<Writer>,
     /// Moves on with every commit that may change what a cached read returns (`keyward_core::store::cache`).
-    generation: Arc<AtomicU64>,
+    generation: AtomicU64,
     /// Ends the checkpointer thread when the store is dropped.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -70,11 +69,6 @@ struct Writer {
 impl Db {
     /// Opens (creating if missing) the database file at `path` in WAL mode.
     pub(crate) fn open(path: &Path) -> StoreResult<Self> {
-        Self::open_with(path, LogPolicy::default())
-    }
-
-    /// `open` with the checkpointer's timings given (tests make them short).
-    pub(crate) fn open_with(path: &Path, policy: LogPolicy) -> StoreResult<Self> {
         let connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -97,22 +91,20 @@ impl Db {
             .busy_timeout(Duration::from_secs(5))
             .map_err(backend)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let writer = Arc::new(Mutex::new(Writer {
-            connection,
-            pending: 0,
-            batch: 0,
-            failed: VecDeque::new(),
-            invalidates: false,
-            data_version: 0,
-        }));
-        let generation = Arc::new(AtomicU64::new(0));
-        let shared = (Arc::downgrade(&writer), Arc::downgrade(&generation));
         Ok(Self {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
-            _checkpointer: checkpointer(path, shared, policy),
-            writer,
-            generation,
+            writer: Mutex::new(Writer {
+                connection,
+                pending: 0,
+                batch: 0,
+                failed: VecDeque::new(),
+                invalidates: false,
+                data_version: 0,
+            }),
+            generation: AtomicU64::new(0),
+
+            _checkpointer: checkpointer(path),
         })
     }
 
@@ -233,7 +225,27 @@ impl Db {
                 None => Ok(()),
             };
         }
-        commit_batch(&mut writer, &self.generation)
+        metrics::histogram!("keyward_sqlite_writes_per_commit").record(writer.pending as f64);
+        writer.batch += 1;
+        writer.pending = 0;
+        let outcome = run(&writer.connection, "COMMIT");
+        // After the commit, and before anyone in the batch answers: a read cached from here on
+        // sees the new state, and one cached before is no longer served.
+        if std::mem::take(&mut writer.invalidates) {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Err(e) = outcome {
+            if !writer.connection.is_autocommit() {
+                let _ = run(&writer.connection, "ROLLBACK");
+            }
+            tracing::error!(error = %e, "SQLite commit failed; the batch's writes are undone");
+            if writer.failed.len() == FAILED_BATCHES_KEPT {
+                writer.failed.pop_front();
+            }
+            writer.failed.push_back((batch, e.to_string()));
+            return Err(backend(e));
+        }
+        Ok(())
     }
 
     /// The generation cached reads are tagged with (`keyward_core::store::cache`), after asking SQLite whether
@@ -268,33 +280,6 @@ impl Db {
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(connection)
     }
-}
-
-/// Commits the writer's open batch, whoever asks: the first of its requests to resume, or the
-/// checkpointer (`empty_log`); the others learn the outcome from `Writer::batch`/`failed`.
-fn commit_batch(writer: &mut Writer, generation: &AtomicU64) -> StoreResult<()> {
-    let batch = writer.batch;
-    metrics::histogram!("keyward_sqlite_writes_per_commit").record(writer.pending as f64);
-    writer.batch += 1;
-    writer.pending = 0;
-    let outcome = run(&writer.connection, "COMMIT");
-    // After the commit, and before anyone in the batch answers: a read cached from here on
-    // sees the new state, and one cached before is no longer served.
-    if std::mem::take(&mut writer.invalidates) {
-        generation.fetch_add(1, Ordering::AcqRel);
-    }
-    if let Err(e) = outcome {
-        if !writer.connection.is_autocommit() {
-            let _ = run(&writer.connection, "ROLLBACK");
-        }
-        tracing::error!(error = %e, "SQLite commit failed; the batch's writes are undone");
-        if writer.failed.len() == FAILED_BATCHES_KEPT {
-            writer.failed.pop_front();
-        }
-        writer.failed.push_back((batch, e.to_string()));
-        return Err(backend(e));
-    }
-    Ok(())
 }
 
 /// Commits its batch when dropped, unless `now` did: a request cancelled while it waited (the
@@ -364,55 +349,9 @@ fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
     connection.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-/// When the checkpointer copies the log into the database file, and when it empties the log.
-///
-/// A checkpoint never waits for the writer (`PASSIVE`), so while writes keep coming it never
-/// catches up with the last of them, and the log is not started over: it would grow until a
-/// commit checkpointed it inline, on the request path (tens of milliseconds, syncs included).
-/// So every `restart_every`, or once the log holds `restart_frames`, the checkpointer copies the
-/// last few frames while holding the writer between two batches; the next write then starts the
-/// log over, which costs it one sync of the log's header. Seldom, and short, since the regular
-/// checkpoints have copied all but the last moments' frames. Still, each time the writer waits
-/// for three syncs (log, database file, new log header), 5–50 ms on a busy disk; starting over
-/// every 30 s or 256 MiB keeps that out of the 99th percentile even under heavy write load.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LogPolicy {
-    pub(crate) checkpoint_every: Duration,
-    pub(crate) restart_every: Duration,
-    pub(crate) restart_frames: i64,
-    /// The least time between two tries of emptying the log.
-    pub(crate) retry_after: Duration,
-}
-
-impl LogPolicy {
-    /// 256 MiB of 4 KiB pages (`WAL_SIZE_LIMIT`).
-    const RESTART_FRAMES: i64 = 65_536;
-}
-
-impl Default for LogPolicy {
-    fn default() -> Self {
-        Self {
-            checkpoint_every: Duration::from_millis(200),
-            restart_every: Duration::from_secs(30),
-            restart_frames: Self::RESTART_FRAMES,
-            retry_after: Duration::from_secs(5),
-        }
-    }
-}
-
-/// How a checkpoint left the log: frames in it, and how many of them are in the database file.
-struct LogState {
-    frames: i64,
-    copied: i64,
-}
-
-/// Copies the log back into the database file (`LogPolicy`), on a thread and a connection of its
-/// own.
-fn checkpointer(
-    path: &Path,
-    (writer, generation): (Weak<Mutex<Writer>>, Weak<AtomicU64>),
-    policy: LogPolicy,
-) -> Option<std::sync::mpsc::Sender<()>> {
+/// Copies the log back into the database file every `CHECKPOINT_EVERY`, on a thread and a
+/// connection of its own (`PASSIVE`: it never waits for, nor blocks, readers or the writer).
+fn checkpointer(path: &Path) -> Option<std::sync::mpsc::Sender<()>> {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let connection = Connection::open_with_flags(
         path,
@@ -422,74 +361,16 @@ fn checkpointer(
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
-            // When the log was last seen started over (it holds fewer frames than before): under
-            // light write loads the checkpoint catches up between writes, and the next write
-            // starts the log over by itself, so `empty_log` is not needed.
-            let mut fresh = Instant::now();
-            let mut last_frames = 0;
-            let mut tried: Option<Instant> = None;
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                stopped.recv_timeout(policy.checkpoint_every)
+                stopped.recv_timeout(CHECKPOINT_EVERY)
             {
-                let log = match checkpoint(&connection) {
-                    Ok(log) => log,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "SQLite checkpoint failed");
-                        continue;
-                    }
-                };
-                if log.frames < last_frames {
-                    fresh = Instant::now();
-                }
-                last_frames = log.frames;
-                let due =
-                    log.frames >= policy.restart_frames || fresh.elapsed() >= policy.restart_every;
-                // Each try holds the writer: never twice in a row when one fails (a reader on
-                // an old snapshot), whatever the log's size.
-                let rested = tried.is_none_or(|t| t.elapsed() >= policy.retry_after);
-                if !(due && rested) {
-                    continue;
-                }
-                let (Some(writer), Some(generation)) = (writer.upgrade(), generation.upgrade())
-                else {
-                    return;
-                };
-                tried = Some(Instant::now());
-                if empty_log(&connection, &writer, &generation) {
-                    fresh = Instant::now();
+                if let Err(e) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
                 }
             }
         })
         .ok()?;
     Some(stop)
-}
-
-/// A checkpoint that neither waits for nor blocks readers and the writer.
-fn checkpoint(connection: &Connection) -> rusqlite::Result<LogState> {
-    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-        Ok(LogState {
-            frames: row.get(1)?,
-            copied: row.get(2)?,
-        })
-    })
-}
-
-/// Copies what is left of the log while holding the writer, so that nothing is added meanwhile
-/// and the next write starts the log over; a batch open at that moment is committed first (its
-/// requests find it done when they resume). True if the log was emptied (a reader still on an
-/// older snapshot can keep a few frames from being copied; then next time).
-fn empty_log(connection: &Connection, writer: &Mutex<Writer>, generation: &AtomicU64) -> bool {
-    let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-    if writer.pending > 0 && commit_batch(&mut writer, generation).is_err() {
-        return false;
-    }
-    match checkpoint(connection) {
-        Ok(log) => log.frames == log.copied,
-        Err(e) => {
-            tracing::warn!(error = %e, "SQLite checkpoint failed");
-            false
-        }
-    }
 }
 
 /// A result row whose columns the mappers find by name. rusqlite's `Row::get("name")` reads
