@@ -1,15 +1,17 @@
 //! Which of this node's cached reads another node may have changed.
 //!
-//! A trigger on every cached table (migrations 0015 and 0019) notifies the channel
-//! `keyward_changes` with the table's name when a change commits, whichever node or person made
-//! it. Each node listens on a connection of its own and moves that table's generation on with
+//! A trigger on every cached table (migrations 0015, 0017, 0019) notifies the channel
+//! `keyward_changes` with the schema and table's name when a change commits, whichever node or
+//! person made it. Each node listens on a connection of its own and moves that table's generation on with
 //! every notification; cached reads are tagged with the generation current before they were read
 //! (`keyward_core::store::cache`), so the next read after a notification goes to the database.
 //! Until the listener is connected, and from the moment its connection is lost until it is back,
 //! nothing is served from memory.
 //!
-//! Each table has a generation of its own (the notification's payload is the table's name), so
-//! that an app's change does not make every node re-read the settings, nor the reverse.
+//! Each table has a generation of its own (the notification's payload names the table), so that
+//! an app's change does not make every node re-read the settings, nor the reverse. The payload
+//! names the schema too (migration 0020): notifications reach every listener on the database,
+//! and another installation sharing it in a schema of its own must not empty this one's caches.
 //!
 //! What this does not give: exactness across nodes. A change committed at node A is seen at
 //! node B when the notification arrives (well under a millisecond on a local network), not at
@@ -33,6 +35,27 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// this often the cache starts over anyway, which bounds what such a silence can hide.
 const FORGET_EVERY: Duration = Duration::from_secs(30);
 
+/// What a notification's payload (`schema.table`, migration 0020) says to a node whose tables
+/// are in `schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    Moved(Table),
+    /// Another installation's schema: nothing of ours changed.
+    Elsewhere,
+    /// A table or payload this release does not know: drop everything.
+    Unknown,
+}
+
+impl Notice {
+    fn read(payload: &str, schema: &str) -> Self {
+        match payload.rsplit_once('.') {
+            Some((of, _)) if of != schema => Self::Elsewhere,
+            Some((_, table)) => Table::named(table).map_or(Self::Unknown, Self::Moved),
+            None => Self::Unknown,
+        }
+    }
+}
+
 /// A cached table (each with a trigger, migrations 0015, 0017, 0019): each has a generation of
 /// its own, so that a failure counted somewhere does not drop the apps cached everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +74,8 @@ impl Table {
         Self::Throttle,
     ];
 
-    /// The notification's payload: the table's name (`TG_TABLE_NAME`).
-    fn of(payload: &str) -> Option<Self> {
-        Some(match payload {
+    fn named(table: &str) -> Option<Self> {
+        Some(match table {
             "clients" => Self::Clients,
             "settings" => Self::Settings,
             "signing_keys" => Self::SigningKeys,
@@ -89,11 +111,12 @@ impl Changes {
         self.generations[table as usize].fetch_add(1, Ordering::AcqRel);
     }
 
-    /// A notification about `payload`; one this release does not know drops everything.
-    fn notified(&self, payload: &str) {
-        match Table::of(payload) {
-            Some(table) => self.moved(table),
-            None => self.forget_all(),
+    /// A notification about `payload`, to a node whose tables are in `schema`.
+    fn notified(&self, payload: &str, schema: &str) {
+        match Notice::read(payload, schema) {
+            Notice::Moved(table) => self.moved(table),
+            Notice::Elsewhere => {}
+            Notice::Unknown => self.forget_all(),
         }
     }
 
@@ -134,6 +157,10 @@ async fn follow(options: &PgConnectOptions, changes: &Changes) -> Result<(), sql
         .idle_timeout(None)
         .connect_with(options.clone())
         .await?;
+    // The schema this node's tables are in (the connection's search_path), as triggers name it.
+    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(&pool)
+        .await?;
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(CHANNEL).await?;
     // Whatever changed before now was missed: start over.
@@ -142,11 +169,40 @@ async fn follow(options: &PgConnectOptions, changes: &Changes) -> Result<(), sql
     loop {
         tokio::select! {
             received = listener.try_recv() => match received? {
-                Some(notification) => changes.notified(notification.payload()),
+                Some(notification) => changes.notified(notification.payload(), &schema),
                 // The connection was lost and made again: what came in between is lost.
                 None => changes.forget_all(),
             },
             _ = forget.tick() => changes.forget_all(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Changes, Notice, Table};
+
+    #[test]
+    fn only_this_schemas_changes_move_its_tables() {
+        assert_eq!(
+            Notice::read("public.clients", "public"),
+            Notice::Moved(Table::Clients)
+        );
+        assert_eq!(
+            Notice::read("kw_a.throttle", "kw_a"),
+            Notice::Moved(Table::Throttle)
+        );
+        assert_eq!(Notice::read("kw_b.throttle", "kw_a"), Notice::Elsewhere);
+        assert_eq!(Notice::read("kw_a.users", "kw_a"), Notice::Unknown);
+        // The payload before migration 0020, from a trigger not yet replaced.
+        assert_eq!(Notice::read("clients", "kw_a"), Notice::Unknown);
+
+        let changes = Changes::default();
+        changes.set_listening(true);
+        let before = changes.generation(Table::Settings);
+        changes.notified("kw_b.settings", "kw_a");
+        assert_eq!(changes.generation(Table::Settings), before);
+        changes.notified("kw_a.settings", "kw_a");
+        assert_ne!(changes.generation(Table::Settings), before);
     }
 }

@@ -102,53 +102,6 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
-    /// A PostgreSQL database of its own, not a schema in the run's shared one: change
-    /// notifications reach every node on a database, so other tests' writes (failure counters,
-    /// apps) would drop what this one's nodes keep in memory. `drop_postgres_database` removes it.
-    pub async fn own_postgres_database() -> (Self, String) {
-        let base = postgres_base_url().unwrap_or_else(|| {
-            panic!("a PostgreSQL test needs KEYWARD_TEST_DATABASE_URL (postgres://…)")
-        });
-        let name = format!("kwt_{}", uuid::Uuid::new_v4().simple());
-        let pool = sqlx::PgPool::connect(&base)
-            .await
-            .expect("connect to test PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .expect("create database");
-        pool.close().await;
-        let (address, query) = base.split_once('?').unwrap_or((&base, ""));
-        let (server, _) = address.rsplit_once('/').expect("a database in the URL");
-        let url = match query {
-            "" => format!("{server}/{name}"),
-            query => format!("{server}/{name}?{query}"),
-        };
-        let db = Self {
-            url,
-            secret_key: master_key(),
-            _dir: None,
-        };
-        (db, name)
-    }
-
-    /// Drops a database made by `own_postgres_database`, with whatever is still connected.
-    pub async fn drop_postgres_database(name: &str) {
-        let base = postgres_base_url().expect("KEYWARD_TEST_DATABASE_URL");
-        let pool = sqlx::PgPool::connect(&base)
-            .await
-            .expect("connect to test PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&pool)
-        .await
-        .expect("drop database");
-        pool.close().await;
-    }
-}
-
-impl TestDatabase {
     /// Runs one statement behind the node's back: for a state no API makes (an account with no
     /// password and no identity, say).
     pub async fn execute(&self, sql: &str) {
