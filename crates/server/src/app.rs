@@ -274,11 +274,17 @@ impl Node {
             vault,
             two_factor,
             passkeys,
-            spending: Arc::new(keyward_core::billing::charges::Spending::new(
-                store.clone(),
-                clock.clone(),
-                settings.clone(),
-            )),
+            spending: Arc::new(
+                keyward_core::billing::charges::Spending::new(
+                    store.clone(),
+                    clock.clone(),
+                    settings.clone(),
+                )
+                .with_rates(keyward_core::billing::charges::SpendRates {
+                    per_grant: config.spend_requests_per_minute,
+                    per_billing_service: config.billing_service_requests_per_minute,
+                }),
+            ),
             topups: Arc::new(keyward_core::billing::topup::TopUps::new(
                 store.clone(),
                 clock.clone(),

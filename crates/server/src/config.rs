@@ -39,6 +39,9 @@ CONFIGURATION (TOML file keys; each also as KEYWARD_<KEY> in upper case, which w
   login_window_secs              login throttling window               [900]
   login_max_failures_per_account failures per submitted name per window  [5]
   login_max_failures_per_ip      failures per client IP per window     [30]
+  spend_requests_per_minute      charges and refunds per user grant a minute [600]
+  billing_service_requests_per_minute  the same per billing-service app, which
+                                 meters every user                     [60000]
   body_limit_bytes               largest request body accepted         [65536]
   tls_cert_file, tls_key_file    PEM files: serve HTTPS natively (rustls) [off]
   request_timeout_secs           longest a request may take            [30]
@@ -84,6 +87,8 @@ pub struct Config {
     pub login_window_secs: i64,
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_ip: i64,
+    pub spend_requests_per_minute: i64,
+    pub billing_service_requests_per_minute: i64,
     pub body_limit_bytes: usize,
     /// PEM certificate chain and key for native TLS; both or neither.
     pub tls_cert_file: Option<String>,
@@ -130,6 +135,8 @@ impl Default for Config {
             login_window_secs: 15 * 60,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 30,
+            spend_requests_per_minute: 600,
+            billing_service_requests_per_minute: 60_000,
             body_limit_bytes: 64 * 1024,
             tls_cert_file: None,
             tls_key_file: None,

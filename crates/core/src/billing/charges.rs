@@ -16,8 +16,23 @@ use crate::settings::{SettingsCache, SettingsError};
 use crate::store::{Page, Store, StoreError};
 use std::sync::Arc;
 
-/// Charges and refunds per grant (or per billing-service app) and minute.
-pub const REQUESTS_PER_GRANT_PER_MINUTE: i64 = 600;
+/// How many charges and refunds a minute: per user grant, and per billing-service app, which
+/// meters every user of the platform and so needs far more (config `spend_requests_per_minute`,
+/// `billing_service_requests_per_minute`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpendRates {
+    pub per_grant: i64,
+    pub per_billing_service: i64,
+}
+
+impl Default for SpendRates {
+    fn default() -> Self {
+        Self {
+            per_grant: 600,
+            per_billing_service: 60_000,
+        }
+    }
+}
 
 /// Every refusal, as a kind; the web layer words and codes them (RFC 6750-style JSON).
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +98,7 @@ struct Spender {
     user: Option<UserId>,
     family: Option<i64>,
     throttle: String,
+    per_minute: i64,
 }
 
 pub struct Spending {
@@ -90,6 +106,7 @@ pub struct Spending {
     clock: Arc<dyn Clock>,
     settings: Arc<SettingsCache>,
     limiter: RateLimiter,
+    rates: SpendRates,
 }
 
 impl Spending {
@@ -99,12 +116,21 @@ impl Spending {
             store,
             clock,
             settings,
+            rates: SpendRates::default(),
         }
+    }
+
+    pub fn with_rates(self, rates: SpendRates) -> Self {
+        Self { rates, ..self }
     }
 
     /// A user's token needs `balance:spend` and names no user; a client-credentials token (no
     /// user) is the billing service's, which the store checks, and must name one.
-    fn spender(context: &AccessContext, named: Option<UserId>) -> Result<Spender, SpendError> {
+    fn spender(
+        &self,
+        context: &AccessContext,
+        named: Option<UserId>,
+    ) -> Result<Spender, SpendError> {
         let token = &context.token;
         match &context.user {
             Some(user) => {
@@ -118,19 +144,24 @@ impl Spending {
                     user: Some(user.id),
                     family: Some(token.family_id),
                     throttle: limits::key("spend:grant", &token.family_id.to_string()),
+                    per_minute: self.rates.per_grant,
                 })
             }
             None => Ok(Spender {
                 user: named,
                 family: None,
                 throttle: limits::key("spend:client", &token.client.to_string()),
+                per_minute: self.rates.per_billing_service,
             }),
         }
     }
 
-    async fn throttle(&self, key: String) -> Result<(), SpendError> {
-        let limit = Limit::new(REQUESTS_PER_GRANT_PER_MINUTE, 60);
-        Ok(self.limiter.consume(&[(key, limit)]).await?)
+    async fn throttle(&self, spender: &Spender) -> Result<(), SpendError> {
+        let limit = Limit::new(spender.per_minute.max(1), 60);
+        Ok(self
+            .limiter
+            .consume(&[(spender.throttle.clone(), limit)])
+            .await?)
     }
 
     pub async fn charge(
@@ -141,11 +172,11 @@ impl Spending {
         check_amount(order.amount)?;
         check_key(&order.idempotency_key)?;
         check_description(&order.description)?;
-        let spender = Self::spender(context, order.user_id)?;
+        let spender = self.spender(context, order.user_id)?;
         let Some(user) = spender.user else {
             return Err(SpendError::UserId);
         };
-        self.throttle(spender.throttle).await?;
+        self.throttle(&spender).await?;
         let request = ChargeRequest {
             user,
             client: context.token.client,
@@ -166,8 +197,8 @@ impl Spending {
     ) -> Result<(Receipt, bool), SpendError> {
         check_amount(order.amount)?;
         check_key(&order.idempotency_key)?;
-        let spender = Self::spender(context, None)?;
-        self.throttle(spender.throttle).await?;
+        let spender = self.spender(context, None)?;
+        self.throttle(&spender).await?;
         let window_secs = self.settings.get().await?.refund_window_secs;
         let request = RefundRequest {
             client: context.token.client,

@@ -4,6 +4,7 @@
 mod crash;
 mod faults;
 mod races;
+mod rates;
 mod refunds;
 
 use crate::helpers::{Backend, TestApp, get_json, into_parts};
@@ -11,6 +12,7 @@ use crate::oauth_support::{
     CALLBACK, RegisteredApp, authorize, hidden_fields, param, register_app, token_b,
 };
 use crate::on_both_backends;
+use keyward::config::Config;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -25,7 +27,12 @@ pub struct Scene {
 
 impl Scene {
     pub async fn new(backend: Backend) -> Self {
-        let app = TestApp::spawn(backend).await;
+        Self::new_with(backend, |_| {}).await
+    }
+
+    /// The same on a node whose configuration `configure` changed.
+    pub async fn new_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        let app = TestApp::spawn_with(backend, configure).await;
         let (developer, _) = app.user("dev").await;
         let client = register_app(
             &app,
@@ -67,6 +74,30 @@ impl Scene {
             me["data"]["quota"].as_i64().expect("quota"),
             me["data"]["used_quota"].as_i64().expect("used_quota"),
         )
+    }
+
+    /// A second app with client credentials (the platform's gateway), not yet marked the billing
+    /// service, and a token of it.
+    pub async fn gateway_token(&self) -> (RegisteredApp, String) {
+        let (developer, _) = self.app.user("gateway-dev").await;
+        let gateway = register_app(
+            &self.app,
+            &developer,
+            json!({"scopes": "balance", "grant_types": ["client_credentials"]}),
+        )
+        .await;
+        let (status, issued) = token_b(
+            &self.app,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &gateway.client_id),
+                ("client_secret", &gateway.client_secret),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{issued}");
+        let token = issued["access_token"].as_str().expect("token").to_owned();
+        (gateway, token)
     }
 
     pub async fn done(self) {
@@ -392,25 +423,7 @@ async fn only_apps_allowed_to_spend_may_ask_and_a_limit_is_required(backend: Bac
 
 async fn the_billing_service_charges_any_user_without_a_limit(backend: Backend) {
     let s = Scene::new(backend).await;
-    let (developer, _) = s.app.user("gateway-dev").await;
-    let gateway = register_app(
-        &s.app,
-        &developer,
-        json!({"scopes": "balance", "grant_types": ["client_credentials"]}),
-    )
-    .await;
-    let credentials = |id: &str, secret: &str| {
-        vec![
-            ("grant_type".to_owned(), "client_credentials".to_owned()),
-            ("client_id".to_owned(), id.to_owned()),
-            ("client_secret".to_owned(), secret.to_owned()),
-        ]
-    };
-    let form = credentials(&gateway.client_id, &gateway.client_secret);
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (status, issued) = token_b(&s.app, &form).await;
-    assert_eq!(status, StatusCode::OK, "{issued}");
-    let token = issued["access_token"].as_str().expect("token").to_owned();
+    let (gateway, token) = s.gateway_token().await;
     let body = json!({"amount": 4000, "idempotency_key": "meter-1", "user_id": s.payer_id});
     // Not yet the billing service: refused.
     let (status, _) = s.charge(&token, body.clone()).await;
