@@ -85,6 +85,10 @@ pub enum Work {
         form: Vec<(String, String)>,
         tokens: Vec<String>,
     },
+    /// `POST` `request` with the JSON body of a charge of one quota unit, each under an
+    /// idempotency key of its own (a repeated key would be answered from the ledger, moving
+    /// nothing, which is not what is measured).
+    Charges { request: Req },
     /// The browser and the app together: authorize (302 with a code), then exchange the code.
     /// One operation is both requests.
     BrowserFlow {
@@ -626,6 +630,33 @@ async fn worker(index: usize, mut conn: Conn, shared: Arc<Shared>) -> Result<(us
             }
             if stats.stopped_early.is_none() {
                 stats.refresh_tail = Some(token);
+            }
+        }
+        Work::Charges { request } => {
+            let prepared = Prepared::new(request, host)?;
+            // Unique across runs (this process is one run) and connections.
+            let run = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let mut n = 0u64;
+            while let Some(started) = pacer.start().await {
+                n += 1;
+                let body = format!(
+                    r#"{{"amount":1,"idempotency_key":"bench-{run:x}-{index}-{n}","description":"bench"}}"#
+                );
+                stats.http += 1;
+                match conn.send(prepared.request_with(Bytes::from(body))).await {
+                    Ok(answer) if answer.status.is_success() => {
+                        stats.record(started);
+                        stats.ok += 1;
+                    }
+                    Ok(answer) => {
+                        stats.record(started);
+                        stats.bad_answer("charge", &answer);
+                    }
+                    Err(e) => stats.error(format!("{e:#}")),
+                }
             }
         }
         Work::BrowserFlow {

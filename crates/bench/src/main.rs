@@ -92,9 +92,9 @@ struct RunArgs {
     #[arg(long, value_name = "ALG")]
     id_token_alg: Option<String>,
     /// Run only these scenarios (comma-separated): hello, form, healthz, userinfo, me, oidc-userinfo,
-    /// introspect, client-credentials, cc-jwt-es256, cc-jwt-rs256, refresh, authorize,
-    /// code-exchange, authorize-resources, code-jwt-es256, code-jwt-rs256, browser-flow.
-    /// introspect, client-credentials, device-poll, refresh, authorize, code-exchange, browser-flow.
+    /// introspect, client-credentials, cc-jwt-es256, cc-jwt-rs256, device-poll, refresh,
+    /// authorize, code-exchange, authorize-resources, code-jwt-es256, code-jwt-rs256,
+    /// browser-flow, charge.
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     only: Vec<String>,
     /// Skip the second run of each Keyward scenario (but authorize and code exchange), paced
@@ -123,6 +123,7 @@ const ALL_SCENARIOS: &[&str] = &[
     "code-jwt-es256",
     "code-jwt-rs256",
     "browser-flow",
+    "charge",
 ];
 
 /// Client credentials for a JWT API (RFC 8707 `resource`, RFC 9068 token).
@@ -762,6 +763,8 @@ async fn run_keyward(bench: &mut Bench, bin: &Path, cpu: Option<usize>) -> Resul
             .env("KEYWARD_ADMIN_PASSWORD", &admin_password)
             .env("KEYWARD_SECRET_KEY", &secret_key)
             .env("KEYWARD_LOGIN_MAX_FAILURES_PER_IP", "100000")
+            // One grant charges as fast as the run goes (600 a minute by default).
+            .env("KEYWARD_SPEND_REQUESTS_PER_MINUTE", "1000000000")
             .env("KEYWARD_LOG_LEVEL", "warn")
             .env("RUST_LOG", "warn");
         Server::start("keyward", addr.clone(), command, tmp.join("keyward.log"))
@@ -1036,6 +1039,31 @@ async fn run_keyward(bench: &mut Bench, bin: &Path, cpu: Option<usize>) -> Resul
                         token_path: "/api/oauth2/token".into(),
                         form: code_form,
                     },
+                },
+            )
+            .await?;
+    }
+    if bench.wants("charge") {
+        let token = seed::seed_spending(&keyward, &admin_password, &seeded).await?;
+        let request = Req {
+            method: "POST".into(),
+            path: "/api/oauth2/balance/charge".into(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("authorization".into(), format!("Bearer {token}")),
+            ],
+            body: String::new(),
+        };
+        bench
+            .run(
+                &keyward,
+                "keyward",
+                Scenario {
+                    name: "charge",
+                    what: "`POST /api/oauth2/balance/charge` (user grant within its limit)".into(),
+                    http_requests_per_op: 1,
+                    compared_with: Some(Baseline::Form),
+                    work: Work::Charges { request },
                 },
             )
             .await?;

@@ -26,6 +26,8 @@ pub const API_RS256: &str = "https://api-rs256.bench.example";
 pub const API_SCOPE: &str = "api:read";
 
 pub struct Seeded {
+    /// The app's numeric id (admin API).
+    pub app_id: i64,
     pub client_id: String,
     pub client_secret: String,
     /// `Cookie` header value of the user's browser session.
@@ -262,6 +264,7 @@ pub async fn seed(
         .with_context(|| format!("POST /oauth2/device_authorization: HTTP {status}: {started}"))?
         .to_owned();
     Ok(Seeded {
+        app_id: id,
         client_id,
         client_secret,
         session_cookie: session,
@@ -269,6 +272,60 @@ pub async fn seed(
         refresh_tokens,
         device_code,
     })
+}
+
+/// For the charge scenario (issue #19): the admin lets the app spend and funds the user far
+/// beyond any run, and the user consents to `balance:spend` with a limit no run reaches. Returns
+/// an access token with `balance:spend`.
+pub async fn seed_spending(
+    server: &Server,
+    admin_password: &str,
+    seeded: &Seeded,
+) -> Result<String> {
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let admin = login(&http, server, ADMIN, admin_password).await?;
+    let res = http
+        .patch(server.url(&format!("/api/admin/oauth_apps/{}", seeded.app_id)))
+        .header(COOKIE, &admin)
+        .json(&json!({"may_spend": true}))
+        .send()
+        .await?;
+    envelope(res, "PATCH /api/admin/oauth_apps/{id} may_spend").await?;
+    let res = http
+        .get(server.url("/api/user/self"))
+        .header(COOKIE, &seeded.session_cookie)
+        .send()
+        .await?;
+    let me = envelope(res, "GET /api/user/self").await?;
+    let user_id = me["data"]["id"].as_i64().context("user id")?;
+    let res = http
+        .patch(server.url(&format!("/api/admin/users/{user_id}")))
+        .header(COOKIE, &admin)
+        .json(&json!({"quota": 1_000_000_000_000_000_i64}))
+        .send()
+        .await?;
+    envelope(res, "PATCH /api/admin/users/{id} quota").await?;
+    let app = App {
+        http: &http,
+        server,
+        session: &seeded.session_cookie,
+        client_id: &seeded.client_id,
+        client_secret: &seeded.client_secret,
+    };
+    let tokens = app
+        .sign_in_with(
+            "balance balance:spend",
+            true,
+            &[],
+            &[("spend_amount", "1000000000"), ("spend_period", "total")],
+        )
+        .await?;
+    tokens["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no access_token with balance:spend")
 }
 
 struct App<'a> {
@@ -287,6 +344,18 @@ impl App<'_> {
 
     /// [`Self::sign_in`] naming `resources`; the token is asked for the first.
     async fn sign_in_for(&self, scope: &str, consent: bool, resources: &[&str]) -> Result<Value> {
+        self.sign_in_with(scope, consent, resources, &[]).await
+    }
+
+    /// [`Self::sign_in_for`], the consent form sent with `fields` besides its hidden ones.
+    async fn sign_in_with(
+        &self,
+        scope: &str,
+        consent: bool,
+        resources: &[&str],
+        fields: &[(&str, &str)],
+    ) -> Result<Value> {
+        let extra = fields;
         let path = authorize_path_for(self.client_id, scope, "bench-seed", resources)?;
         let res = self
             .http
@@ -302,6 +371,11 @@ impl App<'_> {
                     bail!("no consent form in: {html}");
                 }
                 fields.push(("decision".into(), "approve".into()));
+                fields.extend(
+                    extra
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+                );
                 let res = self
                     .http
                     .post(self.server.url("/oauth/authorize"))
