@@ -36,33 +36,11 @@ async fn two_nodes_share_codes_tokens_revocations_and_keys(backend: Backend) {
         ("nonce", "n"),
     ];
     let code = obtain_code(&a, &browser, "/oauth/authorize", &params).await;
-    let form = |code: &str| {
-        vec![
-            ("grant_type", "authorization_code".to_owned()),
-            ("code", code.to_owned()),
-            ("redirect_uri", CALLBACK.to_owned()),
-            ("client_id", registered.client_id.clone()),
-            ("client_secret", registered.client_secret.clone()),
-        ]
-    };
-    let (status, tokens) = crate::helpers::into_parts(
-        reqwest::Client::new()
-            .post(b.url("/api/oauth2/token"))
-            .form(&form(&code))
-            .send()
-            .await
-            .expect("token"),
-    )
-    .await;
+    let (status, tokens) = exchange_code(&b, &registered, &code).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     // The same code at A is now a replay.
-    let res = reqwest::Client::new()
-        .post(a.url("/api/oauth2/token"))
-        .form(&form(&code))
-        .send()
-        .await
-        .expect("token");
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let (status, _) = exchange_code(&a, &registered, &code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Both nodes publish the key that signed the id_token.
     let id_token = tokens["id_token"].as_str().expect("id_token");
@@ -85,25 +63,7 @@ async fn two_nodes_share_codes_tokens_revocations_and_keys(backend: Backend) {
 
     // The grant was made without offline_access: log in a plain app for a refresh chain A → B.
     let plain = register_app(&a, &developer, json!({})).await;
-    let params = [
-        ("client_id", plain.client_id.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("response_type", "code"),
-        ("scope", "profile"),
-        ("state", "s"),
-    ];
-    let code = obtain_code(&a, &browser, "/oauth/authorize", &params).await;
-    let (_, first) = token_b(
-        &a,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", &plain.client_id),
-            ("client_secret", &plain.client_secret),
-        ],
-    )
-    .await;
+    let (_, first) = code_flow(&a, &a, &browser, &plain, "profile").await;
     let refresh = |node: &TestApp, token: String| {
         let url = node.url("/api/oauth2/token");
         let (id, secret) = (plain.client_id.clone(), plain.client_secret.clone());
@@ -142,23 +102,7 @@ async fn two_nodes_share_codes_tokens_revocations_and_keys(backend: Backend) {
         StatusCode::UNAUTHORIZED
     );
     // A revocation at A is refused at B at once.
-    let params = [
-        ("client_id", registered.client_id.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("response_type", "code"),
-        ("scope", "openid profile"),
-        ("state", "s"),
-    ];
-    let code = obtain_code(&a, &browser, "/oauth/authorize", &params).await;
-    let (_, fresh) = crate::helpers::into_parts(
-        reqwest::Client::new()
-            .post(a.url("/api/oauth2/token"))
-            .form(&form(&code))
-            .send()
-            .await
-            .expect("token"),
-    )
-    .await;
+    let (_, fresh) = code_flow(&a, &a, &browser, &registered, "openid profile").await;
     let access = s(&fresh, "access_token");
     assert_eq!(userinfo_b(&b, &access).await.0, StatusCode::OK);
     let res = browser
@@ -309,26 +253,7 @@ async fn a_key_rotated_elsewhere_is_published_and_used_by_every_node_at_once(bac
     // A new key signs from its `not_before` (a second after the last key's at most): from then
     // on B signs id_tokens with it.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let params = [
-        ("client_id", registered.client_id.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("response_type", "code"),
-        ("scope", "openid profile"),
-        ("state", "s"),
-        ("nonce", "n"),
-    ];
-    let code = obtain_code(&a, &browser, "/oauth/authorize", &params).await;
-    let (status, tokens) = token_b(
-        &b,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", &registered.client_id),
-            ("client_secret", &registered.client_secret),
-        ],
-    )
-    .await;
+    let (status, tokens) = code_flow(&a, &b, &browser, &registered, "openid profile").await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     assert_eq!(id_token_kid(&s(&tokens, "id_token")), new);
 }

@@ -3,7 +3,7 @@
 //! as the real binary against databases a real node filled through the API.
 
 use crate::helpers::{Backend, TestApp, TestDatabase, get_json, post_json, test_config};
-use crate::oauth_support::{CALLBACK, obtain_code, register_app, token_b, userinfo_b};
+use crate::oauth_support::{CALLBACK, code_flow, register_app, token_b, userinfo_b};
 use crate::on_both_backends;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -159,24 +159,12 @@ async fn populated_source() -> (TestDatabase, Made) {
     )
     .await;
     let (browser, user_id) = app.user("mover").await;
-    let params = [
-        ("client_id", registered.client_id.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("response_type", "code"),
-        ("scope", "openid profile offline_access"),
-        ("state", "s"),
-        ("nonce", "n-1"),
-    ];
-    let code = obtain_code(&app, &browser, "/oauth/authorize", &params).await;
-    let (status, tokens) = token_b(
+    let (status, tokens) = code_flow(
         &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", &registered.client_id),
-            ("client_secret", &registered.client_secret),
-        ],
+        &app,
+        &browser,
+        &registered,
+        "openid profile offline_access",
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");

@@ -162,6 +162,47 @@ pub async fn obtain_code(
     param(&location, "code").unwrap_or_else(|| panic!("no code in {location}"))
 }
 
+/// A whole code flow: `browser` signs in to `registered` at `app` for `scope` (consenting when
+/// asked, with a nonce), then the app exchanges the code at `exchange_at`, the same node or
+/// another. The token endpoint's status and answer.
+pub async fn code_flow(
+    app: &TestApp,
+    exchange_at: &TestApp,
+    browser: &Client,
+    registered: &RegisteredApp,
+    scope: &str,
+) -> (StatusCode, Value) {
+    let params = [
+        ("client_id", registered.client_id.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", scope),
+        ("state", "s"),
+        ("nonce", "n"),
+    ];
+    let code = obtain_code(app, browser, "/oauth/authorize", &params).await;
+    exchange_code(exchange_at, registered, &code).await
+}
+
+/// The app's exchange of `code` (client_secret_post).
+pub async fn exchange_code(
+    app: &TestApp,
+    registered: &RegisteredApp,
+    code: &str,
+) -> (StatusCode, Value) {
+    token_b(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("client_id", &registered.client_id),
+            ("client_secret", &registered.client_secret),
+        ],
+    )
+    .await
+}
+
 /// `POST /api/oauth2/token` with a form.
 pub async fn token_b(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let res = reqwest::Client::new()

@@ -39,25 +39,7 @@ async fn setup(backend: Backend, grace: i64) -> Setup {
     let (developer, _) = app.user("dev").await;
     let registered = register_app(&app, &developer, json!({})).await;
     let (browser, _) = app.user("rita").await;
-    let params = [
-        ("client_id", registered.client_id.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("response_type", "code"),
-        ("scope", "profile"),
-        ("state", "s"),
-    ];
-    let code = obtain_code(&app, &browser, "/oauth/authorize", &params).await;
-    let (status, tokens) = token_b(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CALLBACK),
-            ("client_id", &registered.client_id),
-            ("client_secret", &registered.client_secret),
-        ],
-    )
-    .await;
+    let (status, tokens) = code_flow(&app, &app, &browser, &registered, "profile").await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     Setup {
         app,
