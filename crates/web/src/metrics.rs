@@ -38,11 +38,8 @@ fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 pub async fn track(request: Request, next: Next) -> Response {
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let path = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let method = request.method().as_str().to_owned();
     // The request's span for OTLP: the route template, never the raw path or query (they
     // carry codes and tokens). Disabled, as it is unless OTLP is on, it is `Span::none()`.
@@ -51,7 +48,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         "request",
         otel.name = tracing::field::Empty,
         otel.kind = "server",
-        http.route = path.as_str(),
+        http.route = path,
         http.request.method = method.as_str(),
         http.response.status_code = tracing::field::Empty,
     );
@@ -60,13 +57,19 @@ pub async fn track(request: Request, next: Next) -> Response {
     }
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
-    response
-        .extensions_mut()
-        .insert(crate::access_log::Route(path.clone()));
+    if let Some(matched) = matched.clone() {
+        response
+            .extensions_mut()
+            .insert(crate::access_log::Route(matched));
+    }
     span.record("http.response.status_code", response.status().as_u16());
     let status = response.status().as_u16().to_string();
     if handle().is_some() {
-        let labels = [("method", method), ("path", path), ("status", status)];
+        let labels = [
+            ("method", method),
+            ("path", path.to_owned()),
+            ("status", status),
+        ];
         metrics::counter!("http_requests_total", &labels).increment(1);
         metrics::histogram!("http_request_duration_seconds", &labels)
             .record(started.elapsed().as_secs_f64());
