@@ -8,7 +8,8 @@ use crate::{backend, execute, fetch_optional};
 use keyward_core::billing::ledger::{EntryKind, NewEntry};
 use keyward_core::billing::limit::{Period, SpendLimit};
 use keyward_core::billing::spend::{
-    ChargeRequest, LimitState, Receipt, RefundRequest, SpendOutcome, judge_charge, refund_deltas,
+    ChargeRequest, ChargeState, LimitState, Receipt, RefundRequest, RefundState, SpendOutcome,
+    judge_charge, judge_refund, names_charge_of, refund_deltas,
 };
 use keyward_core::model::{ClientPk, UserId};
 use keyward_core::store::{StoreError, StoreResult};
@@ -45,6 +46,7 @@ async fn replay(
                 quota: row.try_get("quota_after")?,
                 used_quota: row.try_get("used_after")?,
                 remaining_limit: row.try_get("remaining_limit")?,
+                reached: None,
             },
         ))
     })
@@ -177,8 +179,8 @@ pub(crate) async fn charge(mut tx: Tx, r: &ChargeRequest) -> StoreResult<SpendOu
         }
         None => None,
     };
-    let remaining = match judge_charge(r.amount, quota, used, limit) {
-        Ok(remaining) => remaining,
+    let judged = match judge_charge(r.amount, quota, used, limit) {
+        Ok(judged) => judged,
         Err(refused) => return Ok(refused),
     };
     let spend =
@@ -196,7 +198,7 @@ pub(crate) async fn charge(mut tx: Tx, r: &ChargeRequest) -> StoreResult<SpendOu
         idempotency_key: Some(&r.idempotency_key),
         request_hash: Some(&r.request_hash),
         refund_of: None,
-        remaining_limit: remaining,
+        remaining_limit: judged.remaining,
         created_at: r.now,
     };
     let Some(id) = record_keyed(&mut tx, &entry).await? else {
@@ -209,8 +211,21 @@ pub(crate) async fn charge(mut tx: Tx, r: &ChargeRequest) -> StoreResult<SpendOu
         amount: r.amount,
         quota,
         used_quota: used + r.amount,
-        remaining_limit: remaining,
+        remaining_limit: judged.remaining,
+        reached: judged.reached,
     }))
+}
+
+/// What was refunded of `charge_id` so far.
+async fn refunded(tx: &mut PgConnection, charge_id: i64) -> StoreResult<i64> {
+    let query = sqlx::query(
+        "SELECT COALESCE(SUM(quota_delta - used_delta), 0)::BIGINT FROM ledger \
+         WHERE refund_of = $1",
+    )
+    .bind(charge_id);
+    Ok(fetch_optional(tx, query, |row| row.try_get(0))
+        .await?
+        .unwrap_or(0))
 }
 
 pub(crate) async fn refund(mut tx: Tx, r: &RefundRequest) -> StoreResult<SpendOutcome> {
@@ -224,8 +239,8 @@ pub(crate) async fn refund(mut tx: Tx, r: &RefundRequest) -> StoreResult<SpendOu
         Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
     })
     .await?;
-    let Some((user, charged, charged_at)) =
-        charge.filter(|(u, _, _)| r.user.is_none_or(|x| x == *u))
+    // Another user's charge is unknown before (and without) its user's row being locked.
+    let Some((user, charged, charged_at)) = charge.filter(|(u, _, _)| names_charge_of(r, *u))
     else {
         return Ok(SpendOutcome::UnknownCharge);
     };
@@ -235,28 +250,22 @@ pub(crate) async fn refund(mut tx: Tx, r: &RefundRequest) -> StoreResult<SpendOu
     if let Some(earlier) = replay(&mut tx, r.client, &r.idempotency_key, &r.request_hash).await? {
         return Ok(earlier);
     }
-    if !app_may_spend(&mut tx, r.client, r.family.is_some()).await? {
-        return Ok(SpendOutcome::NotAllowed);
-    }
-    if let Some(family) = r.family
-        && !grant_is_live(&mut tx, family, r.client, user).await?
-    {
-        return Ok(SpendOutcome::NotAllowed);
-    }
-    if r.now - charged_at > r.window_secs {
-        return Ok(SpendOutcome::RefundWindowClosed);
-    }
-    let refunded = sqlx::query(
-        "SELECT COALESCE(SUM(quota_delta - used_delta), 0)::BIGINT FROM ledger \
-         WHERE refund_of = $1",
-    )
-    .bind(r.charge_id);
-    let refunded: i64 = fetch_optional(&mut *tx, refunded, |row| row.try_get(0))
-        .await?
-        .unwrap_or(0);
-    let refundable = charged - refunded;
-    if r.amount > refundable {
-        return Ok(SpendOutcome::AboveRefundable { refundable });
+    let grant_live = match r.family {
+        Some(family) => grant_is_live(&mut tx, family, r.client, user).await?,
+        None => true,
+    };
+    let state = RefundState {
+        charge: Some(ChargeState {
+            user,
+            charged,
+            charged_at,
+            refunded: refunded(&mut tx, r.charge_id).await?,
+        }),
+        app_may_spend: app_may_spend(&mut tx, r.client, r.family.is_some()).await?,
+        grant_live,
+    };
+    if let Err(refused) = judge_refund(r, &state) {
+        return Ok(refused);
     }
     let (quota_delta, used_delta) = refund_deltas(r.amount, used);
     let give_back = sqlx::query(
@@ -300,5 +309,6 @@ pub(crate) async fn refund(mut tx: Tx, r: &RefundRequest) -> StoreResult<SpendOu
         quota,
         used_quota,
         remaining_limit: None,
+        reached: None,
     }))
 }

@@ -7,7 +7,8 @@ use crate::ledger::{SPENT, record};
 use keyward_core::billing::ledger::{EntryKind, NewEntry};
 use keyward_core::billing::limit::{Period, SpendLimit};
 use keyward_core::billing::spend::{
-    ChargeRequest, LimitState, Receipt, RefundRequest, SpendOutcome, judge_charge, refund_deltas,
+    ChargeRequest, ChargeState, LimitState, Receipt, RefundRequest, RefundState, SpendOutcome,
+    judge_charge, judge_refund, refund_deltas,
 };
 use keyward_core::model::{ClientPk, UserId};
 use keyward_core::store::StoreResult;
@@ -40,6 +41,7 @@ fn replay(
                     quota: row.get("quota_after")?,
                     used_quota: row.get("used_after")?,
                     remaining_limit: row.get("remaining_limit")?,
+                    reached: None,
                 },
             ))
         },
@@ -135,8 +137,8 @@ pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOut
         }
         None => None,
     };
-    let remaining = match judge_charge(r.amount, quota, used, limit) {
-        Ok(remaining) => remaining,
+    let judged = match judge_charge(r.amount, quota, used, limit) {
+        Ok(judged) => judged,
         Err(refused) => return Ok(refused),
     };
     crate::db::execute(
@@ -158,7 +160,7 @@ pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOut
             idempotency_key: Some(&r.idempotency_key),
             request_hash: Some(&r.request_hash),
             refund_of: None,
-            remaining_limit: remaining,
+            remaining_limit: judged.remaining,
             created_at: r.now,
         },
     )?;
@@ -168,14 +170,14 @@ pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOut
         amount: r.amount,
         quota,
         used_quota: used + r.amount,
-        remaining_limit: remaining,
+        remaining_limit: judged.remaining,
+        reached: judged.reached,
     }))
 }
 
-pub(crate) fn refund(tx: &Connection, r: &RefundRequest) -> StoreResult<SpendOutcome> {
-    if let Some(earlier) = replay(tx, r.client, &r.idempotency_key, &r.request_hash)? {
-        return Ok(earlier);
-    }
+/// What a refund is judged on: this app's charge, what was given back of it, whether the app
+/// and the grant may still act (see `judge_refund`).
+fn refund_state(tx: &Connection, r: &RefundRequest) -> StoreResult<RefundState> {
     let charge: Option<(UserId, i64, i64)> = first_row(
         tx,
         "SELECT user_id, used_delta, created_at FROM ledger \
@@ -183,22 +185,13 @@ pub(crate) fn refund(tx: &Connection, r: &RefundRequest) -> StoreResult<SpendOut
         [r.charge_id, r.client],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )?;
-    let Some((user, charged, charged_at)) =
-        charge.filter(|(u, _, _)| r.user.is_none_or(|x| x == *u))
-    else {
-        return Ok(SpendOutcome::UnknownCharge);
+    let Some((user, charged, charged_at)) = charge else {
+        return Ok(RefundState {
+            charge: None,
+            app_may_spend: false,
+            grant_live: false,
+        });
     };
-    if !app_may_spend(tx, r.client, r.family.is_some())? {
-        return Ok(SpendOutcome::NotAllowed);
-    }
-    if let Some(family) = r.family
-        && !grant_is_live(tx, family, r.client, user)?
-    {
-        return Ok(SpendOutcome::NotAllowed);
-    }
-    if r.now - charged_at > r.window_secs {
-        return Ok(SpendOutcome::RefundWindowClosed);
-    }
     let refunded: i64 = first_row(
         tx,
         "SELECT COALESCE(SUM(quota_delta - used_delta), 0) FROM ledger WHERE refund_of = ?1",
@@ -206,10 +199,30 @@ pub(crate) fn refund(tx: &Connection, r: &RefundRequest) -> StoreResult<SpendOut
         |row| row.get(0),
     )?
     .unwrap_or(0);
-    let refundable = charged - refunded;
-    if r.amount > refundable {
-        return Ok(SpendOutcome::AboveRefundable { refundable });
+    let grant_live = match r.family {
+        Some(family) => grant_is_live(tx, family, r.client, user)?,
+        None => true,
+    };
+    Ok(RefundState {
+        charge: Some(ChargeState {
+            user,
+            charged,
+            charged_at,
+            refunded,
+        }),
+        app_may_spend: app_may_spend(tx, r.client, r.family.is_some())?,
+        grant_live,
+    })
+}
+
+pub(crate) fn refund(tx: &Connection, r: &RefundRequest) -> StoreResult<SpendOutcome> {
+    if let Some(earlier) = replay(tx, r.client, &r.idempotency_key, &r.request_hash)? {
+        return Ok(earlier);
     }
+    let user = match judge_refund(r, &refund_state(tx, r)?) {
+        Ok(user) => user,
+        Err(refused) => return Ok(refused),
+    };
     let used: i64 = first_row(
         tx,
         "SELECT used_quota FROM users WHERE id = ?1",
@@ -253,5 +266,6 @@ pub(crate) fn refund(tx: &Connection, r: &RefundRequest) -> StoreResult<SpendOut
         quota,
         used_quota,
         remaining_limit: None,
+        reached: None,
     }))
 }

@@ -5,6 +5,7 @@
 
 use super::email::{Mail, MailContext};
 use crate::model::User;
+use crate::settings::Settings;
 
 /// What happened. Every variant is mailed to the account's verified address as it was when the
 /// event happened (for an e-mail change: the old address).
@@ -73,26 +74,39 @@ impl Notice {
 /// Mails `notice` to `user`'s verified address (as `user` holds it), if SMTP is configured.
 /// Returns whether a mail was handed over, for tests and logs; never fails.
 pub async fn send(mail: &MailContext<'_>, user: &User, notice: &Notice) -> bool {
+    let sent = deliver(mail, user, |settings| notice.texts(&settings.system_name)).await;
+    if sent {
+        tracing::info!(user.id = user.id, ?notice, "security notice mailed");
+    }
+    sent
+}
+
+/// Hands the mail `texts` words (subject, body) to the mailer for `user`'s verified address,
+/// when there is one and SMTP is configured; best effort, like every notice.
+pub(crate) async fn deliver(
+    mail: &MailContext<'_>,
+    user: &User,
+    texts: impl FnOnce(&Settings) -> (String, String),
+) -> bool {
     let Some(address) = user.email.as_deref().filter(|_| user.email_verified) else {
         return false;
     };
     let settings = match mail.settings.get().await {
         Ok(settings) => settings,
         Err(e) => {
-            tracing::warn!(user.id = user.id, error = %e, "security notice not sent: no settings");
+            tracing::warn!(user.id = user.id, error = %e, "notice not sent: no settings");
             return false;
         }
     };
     if settings.smtp_host.is_empty() {
         return false;
     }
-    let (subject, body) = notice.texts(&settings.system_name);
+    let (subject, body) = texts(&settings);
     mail.mailer.send(Mail {
         to: address.to_owned(),
         subject,
         body,
     });
-    tracing::info!(user.id = user.id, ?notice, "security notice mailed");
     true
 }
 

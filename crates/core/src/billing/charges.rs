@@ -1,13 +1,16 @@
 //! The charge and refund endpoints' one core call each: who is asking (a user's grant with
 //! `balance:spend`, or the billing service's client-credentials token), the shape of the
 //! request, the per-grant rate limit, then the store's atomic application of
-//! [`super::spend`]'s rules.
+//! [`super::spend`]'s rules; and, for a charge that crossed a mark of the limit or a refund,
+//! the user's notice ([`super::notices`]).
 
 use super::ledger::LedgerEntry;
+use super::notices::{self, SpendNotice};
 use super::spend::{
     self, BadSpend, ChargeRequest, Receipt, RefundRequest, SpendOutcome, check_amount,
     check_description, check_key,
 };
+use crate::accounts::email::MailContext;
 use crate::clock::Clock;
 use crate::limits::{self, Limit, LimitError, RateLimiter};
 use crate::model::{AccessContext, UserId};
@@ -164,10 +167,13 @@ impl Spending {
             .await?)
     }
 
+    /// Applies a charge; `mail` tells the user when it took the app's spending across 80 % or
+    /// 100 % of the limit.
     pub async fn charge(
         &self,
         context: &AccessContext,
         order: ChargeOrder,
+        mail: &MailContext<'_>,
     ) -> Result<(Receipt, bool), SpendError> {
         check_amount(order.amount)?;
         check_key(&order.idempotency_key)?;
@@ -187,13 +193,25 @@ impl Spending {
             description: order.description,
             now: self.clock.now(),
         };
-        settle(self.store.charge(&request).await?)
+        let (receipt, replayed) = settle(self.store.charge(&request).await?)?;
+        // A retry's receipt carries no mark: the first answer's notice was the only one.
+        if let Some(reached) = receipt.reached {
+            self.notify(context, mail, |app| SpendNotice::LimitReached {
+                app,
+                reached,
+            })
+            .await;
+        }
+        Ok((receipt, replayed))
     }
 
+    /// Applies a refund; `mail` tells the user of a refund through their grant (the billing
+    /// service's refunds, like its charges, are the platform's own metering and not mailed).
     pub async fn refund(
         &self,
         context: &AccessContext,
         order: RefundOrder,
+        mail: &MailContext<'_>,
     ) -> Result<(Receipt, bool), SpendError> {
         check_amount(order.amount)?;
         check_key(&order.idempotency_key)?;
@@ -211,7 +229,41 @@ impl Spending {
             window_secs,
             now: self.clock.now(),
         };
-        settle(self.store.refund(&request).await?)
+        let (receipt, replayed) = settle(self.store.refund(&request).await?)?;
+        if !replayed {
+            self.notify(context, mail, |app| SpendNotice::Refunded {
+                app,
+                charge_id: receipt.charge_id,
+                amount: receipt.amount,
+                quota: receipt.quota,
+                used_quota: receipt.used_quota,
+            })
+            .await;
+        }
+        Ok((receipt, replayed))
+    }
+
+    /// Mails the notice to the user of the token, if any, naming the app. Only in-memory reads
+    /// (the token's user, the app by client_id, the settings) happen before the answer; the
+    /// mailer sends in the background. Best effort: the money already moved.
+    async fn notify(
+        &self,
+        context: &AccessContext,
+        mail: &MailContext<'_>,
+        notice: impl FnOnce(String) -> SpendNotice,
+    ) {
+        let Some(user) = &context.user else {
+            return;
+        };
+        let app = match self.store.client_by_client_id(&context.client_id).await {
+            Ok(Some(client)) => client.name,
+            Ok(None) => context.client_id.clone(),
+            Err(e) => {
+                tracing::warn!(user.id = user.id, error = %e, "spending notice not sent");
+                return;
+            }
+        };
+        notices::send(mail, user, &notice(app)).await;
     }
 
     /// A user's statement, newest first.

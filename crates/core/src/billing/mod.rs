@@ -3,6 +3,7 @@
 pub mod charges;
 pub mod ledger;
 pub mod limit;
+pub mod notices;
 pub mod spend;
 pub mod topup;
 

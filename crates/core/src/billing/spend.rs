@@ -63,6 +63,48 @@ pub struct Receipt {
     /// What the limit still allows this period; `None` without a limit (billing service) and
     /// for a refund.
     pub remaining_limit: Option<i64>,
+    /// A mark of the limit this charge crossed (see [`judge_charge`]); `None` for a retry's
+    /// answer, which crossed nothing again.
+    pub reached: Option<LimitReached>,
+}
+
+/// A share of the limit that the user is told about when spending reaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// 80 % of the limit.
+    Most,
+    /// All of it.
+    All,
+}
+
+impl Mark {
+    pub fn percent(self) -> i64 {
+        match self {
+            Self::Most => 80,
+            Self::All => 100,
+        }
+    }
+
+    /// Whether `spent` is at or past this mark of `limit`.
+    fn reached_by(self, spent: i64, limit: i64) -> bool {
+        i128::from(spent) * 100 >= i128::from(limit) * i128::from(self.percent())
+    }
+}
+
+/// A charge took the app's spending in the period from below a mark to at or past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitReached {
+    pub mark: Mark,
+    pub limit: SpendLimit,
+    /// Spent in the period, this charge included.
+    pub spent: i64,
+}
+
+/// What a charge that fits leaves: what the limit still allows and the mark it crossed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judged {
+    pub remaining: Option<i64>,
+    pub reached: Option<LimitReached>,
 }
 
 /// What the store made of a charge or refund.
@@ -151,13 +193,16 @@ impl LimitState {
 }
 
 /// The rule of a charge, judged on the state the store read under its lock: within the limit
-/// (when one applies), then within the balance. `Ok` carries what the limit allows after it.
+/// (when one applies), then within the balance. `Ok` carries what the limit allows after it,
+/// and the highest mark (80 %, 100 %) the charge took the period's spending across: each
+/// crossing belongs to exactly one charge, the one whose before < mark ≤ after, since the
+/// store judges charges one at a time.
 pub fn judge_charge(
     amount: i64,
     quota: i64,
     used_quota: i64,
     limit: Option<LimitState>,
-) -> Result<Option<i64>, SpendOutcome> {
+) -> Result<Judged, SpendOutcome> {
     let remaining = limit.map(LimitState::remaining);
     if let Some(remaining) = remaining
         && amount > remaining
@@ -167,7 +212,76 @@ pub fn judge_charge(
     if i128::from(amount) > i128::from(quota) - i128::from(used_quota) {
         return Err(SpendOutcome::InsufficientBalance);
     }
-    Ok(remaining.map(|r| r - amount))
+    let reached = limit.and_then(|state| {
+        // `amount ≤ remaining` above, so this neither overflows nor passes the limit.
+        let before = state.spent.max(0);
+        let after = before + amount;
+        [Mark::All, Mark::Most]
+            .into_iter()
+            .find(|mark| {
+                !mark.reached_by(before, state.limit.amount)
+                    && mark.reached_by(after, state.limit.amount)
+            })
+            .map(|mark| LimitReached {
+                mark,
+                limit: state.limit,
+                spent: after,
+            })
+    });
+    Ok(Judged {
+        remaining: remaining.map(|r| r - amount),
+        reached,
+    })
+}
+
+/// The charge a refund names, as the store read it under its lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChargeState {
+    pub user: UserId,
+    /// The charge's amount.
+    pub charged: i64,
+    pub charged_at: UnixTime,
+    /// What refunds of it gave back so far.
+    pub refunded: i64,
+}
+
+/// What the store read for a refund. Without the charge the rest is not needed (and not read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundState {
+    /// This app's charge of that id, if there is one.
+    pub charge: Option<ChargeState>,
+    /// The app is approved and still allowed to spend (`may_spend` through a grant,
+    /// `billing_service` without one).
+    pub app_may_spend: bool,
+    /// The grant refunding is live and the charged user's; `true` for the billing service,
+    /// which refunds through no grant.
+    pub grant_live: bool,
+}
+
+/// Whether a refund may name a charge on `user`'s balance: a grant only its own user's, the
+/// billing service any user's.
+pub fn names_charge_of(request: &RefundRequest, user: UserId) -> bool {
+    request.user.is_none_or(|asker| asker == user)
+}
+
+/// The rule of a refund: only this app's charge (and, through a grant, only its user's); the
+/// app still allowed and the grant live; within the window; at most what is still refundable
+/// (charged − refunded). `Ok` names the user whose balance gets it back.
+pub fn judge_refund(request: &RefundRequest, state: &RefundState) -> Result<UserId, SpendOutcome> {
+    let Some(charge) = state.charge.filter(|c| names_charge_of(request, c.user)) else {
+        return Err(SpendOutcome::UnknownCharge);
+    };
+    if !state.app_may_spend || !state.grant_live {
+        return Err(SpendOutcome::NotAllowed);
+    }
+    if request.now - charge.charged_at > request.window_secs {
+        return Err(SpendOutcome::RefundWindowClosed);
+    }
+    let refundable = charge.charged - charge.refunded;
+    if request.amount > refundable {
+        return Err(SpendOutcome::AboveRefundable { refundable });
+    }
+    Ok(charge.user)
 }
 
 /// How a refund of `amount` moves the account: off `used_quota`, and should an admin have
@@ -190,23 +304,143 @@ mod tests {
         })
     }
 
+    fn remaining(judged: Result<Judged, SpendOutcome>) -> Result<Option<i64>, SpendOutcome> {
+        judged.map(|j| j.remaining)
+    }
+
+    fn mark(spent: i64, amount: i64) -> Option<(Mark, i64)> {
+        judge_charge(amount, 1000, 0, limited(spent))
+            .expect("fits")
+            .reached
+            .map(|r| (r.mark, r.spent))
+    }
+
     #[test]
     fn a_charge_fits_the_limit_then_the_balance() {
-        assert_eq!(judge_charge(40, 1000, 0, limited(60)), Ok(Some(0)));
         assert_eq!(
-            judge_charge(41, 1000, 0, limited(60)),
+            remaining(judge_charge(40, 1000, 0, limited(60))),
+            Ok(Some(0))
+        );
+        assert_eq!(
+            remaining(judge_charge(41, 1000, 0, limited(60))),
             Err(SpendOutcome::LimitExceeded { remaining: 40 })
         );
         // Lowered below what was spent: nothing remains, nothing negative is reported.
         assert_eq!(
-            judge_charge(1, 1000, 0, limited(150)),
+            remaining(judge_charge(1, 1000, 0, limited(150))),
             Err(SpendOutcome::LimitExceeded { remaining: 0 })
         );
         assert_eq!(
-            judge_charge(50, 100, 60, limited(0)),
+            remaining(judge_charge(50, 100, 60, limited(0))),
             Err(SpendOutcome::InsufficientBalance)
         );
-        assert_eq!(judge_charge(40, 100, 60, None), Ok(None));
+        assert_eq!(
+            judge_charge(40, 100, 60, None),
+            Ok(Judged {
+                remaining: None,
+                reached: None
+            })
+        );
+    }
+
+    #[test]
+    fn each_mark_is_crossed_by_exactly_one_charge() {
+        // The limit is 100: 80 % is 80.
+        assert_eq!(mark(0, 79), None);
+        assert_eq!(mark(79, 1), Some((Mark::Most, 80)));
+        assert_eq!(mark(80, 5), None, "already past 80 %");
+        assert_eq!(mark(85, 14), None);
+        assert_eq!(mark(99, 1), Some((Mark::All, 100)));
+        // Both at once: the higher one only.
+        assert_eq!(mark(10, 90), Some((Mark::All, 100)));
+        assert_eq!(mark(0, 100), Some((Mark::All, 100)));
+        // Refunds may leave the period's spending negative: it counts as nothing spent.
+        assert_eq!(mark(-50, 80), Some((Mark::Most, 80)));
+        // Without a limit there is nothing to reach.
+        assert_eq!(
+            judge_charge(100, 1000, 0, None).expect("fits").reached,
+            None
+        );
+        let reached = judge_charge(1, 1000, 0, limited(79))
+            .expect("fits")
+            .reached
+            .expect("80 %");
+        assert_eq!((reached.limit.amount, reached.mark.percent()), (100, 80));
+    }
+
+    fn refund(user: Option<UserId>, amount: i64, now: UnixTime) -> RefundRequest {
+        RefundRequest {
+            client: 7,
+            user,
+            family: user.map(|_| 3),
+            charge_id: 11,
+            amount,
+            idempotency_key: "r".into(),
+            request_hash: refund_hash(11, amount),
+            window_secs: 100,
+            now,
+        }
+    }
+
+    fn refundable(charge: Option<ChargeState>) -> RefundState {
+        RefundState {
+            charge,
+            app_may_spend: true,
+            grant_live: true,
+        }
+    }
+
+    #[test]
+    fn a_refund_is_of_this_apps_charge_within_the_window_and_what_remains() {
+        let charge = ChargeState {
+            user: 5,
+            charged: 50,
+            charged_at: 1_000,
+            refunded: 20,
+        };
+        let state = refundable(Some(charge));
+        assert_eq!(judge_refund(&refund(Some(5), 30, 1_100), &state), Ok(5));
+        // The billing service refunds any user's charge it made.
+        assert_eq!(judge_refund(&refund(None, 1, 1_000), &state), Ok(5));
+        // Another app's charge (the store found none of this app's), another user's.
+        assert_eq!(
+            judge_refund(&refund(Some(5), 1, 1_000), &refundable(None)),
+            Err(SpendOutcome::UnknownCharge)
+        );
+        assert_eq!(
+            judge_refund(&refund(Some(6), 1, 1_000), &state),
+            Err(SpendOutcome::UnknownCharge)
+        );
+        // The app no longer allowed, the grant revoked: before the window and the amount.
+        for (app_may_spend, grant_live) in [(false, true), (true, false)] {
+            let state = RefundState {
+                charge: Some(charge),
+                app_may_spend,
+                grant_live,
+            };
+            assert_eq!(
+                judge_refund(&refund(Some(5), 999, 9_999), &state),
+                Err(SpendOutcome::NotAllowed)
+            );
+        }
+        // The window ends `window_secs` after the charge, inclusive.
+        assert_eq!(
+            judge_refund(&refund(Some(5), 999, 1_101), &state),
+            Err(SpendOutcome::RefundWindowClosed)
+        );
+        assert_eq!(
+            judge_refund(&refund(Some(5), 31, 1_100), &state),
+            Err(SpendOutcome::AboveRefundable { refundable: 30 })
+        );
+        // Twice: nothing remains.
+        let spent = refundable(Some(ChargeState {
+            refunded: 50,
+            ..charge
+        }));
+        assert_eq!(
+            judge_refund(&refund(Some(5), 1, 1_000), &spent),
+            Err(SpendOutcome::AboveRefundable { refundable: 0 })
+        );
     }
 
     #[test]

@@ -35,6 +35,13 @@ impl Harness {
         }
     }
 
+    /// The integration guide's spending example (`examples/spend`): Node's own modules only.
+    pub fn spend_example() -> Self {
+        Self {
+            dir: Self::folder("examples/spend"),
+        }
+    }
+
     fn folder(folder: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../..")

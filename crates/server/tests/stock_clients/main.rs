@@ -20,6 +20,7 @@ mod mcp_sdk;
 #[path = "../api/oauth_support.rs"]
 mod oauth_support;
 mod sample_app;
+mod spend_example;
 
 use harness::Harness;
 use helpers::{Backend, TestApp};

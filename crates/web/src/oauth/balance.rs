@@ -4,6 +4,7 @@
 
 use super::token::no_store;
 use super::userinfo::bearer_error;
+use crate::federation::email::mail_context;
 use crate::openapi::OAuthErrorBody;
 use crate::state::AppState;
 use axum::Json;
@@ -88,7 +89,11 @@ pub async fn charge(State(state): State<AppState>, headers: HeaderMap, body: Byt
             return refusal(StatusCode::BAD_REQUEST, "invalid_request", description);
         }
     };
-    match state.spending.charge(&context, order).await {
+    match state
+        .spending
+        .charge(&context, order, &mail_context(&state))
+        .await
+    {
         Ok((receipt, _)) => {
             answer(&state, &receipt, |receipt, balance_formatted| {
                 json!(ChargeAnswer {
@@ -129,7 +134,11 @@ pub async fn refund(State(state): State<AppState>, headers: HeaderMap, body: Byt
             return refusal(StatusCode::BAD_REQUEST, "invalid_request", description);
         }
     };
-    match state.spending.refund(&context, order).await {
+    match state
+        .spending
+        .refund(&context, order, &mail_context(&state))
+        .await
+    {
         Ok((receipt, _)) => {
             answer(&state, &receipt, |receipt, balance_formatted| {
                 json!(RefundAnswer {

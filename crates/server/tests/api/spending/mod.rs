@@ -3,6 +3,7 @@
 
 mod crash;
 mod faults;
+mod notices;
 mod races;
 mod rates;
 mod refunds;
