@@ -3,8 +3,10 @@
 
 mod crash;
 mod faults;
+mod limits;
 mod races;
 mod refunds;
+mod statement_pages;
 
 use crate::helpers::{Backend, TestApp, get_json, into_parts};
 use crate::oauth_support::{

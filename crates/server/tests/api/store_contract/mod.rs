@@ -21,6 +21,7 @@ mod passkeys;
 mod resources;
 mod schema;
 mod self_registered;
+mod spend_limits;
 
 use crate::helpers::{Backend, TestDatabase};
 use crate::on_both_backends;
