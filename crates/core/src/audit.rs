@@ -28,6 +28,8 @@ pub mod action {
     pub const RESOURCE_CREATED: &str = "resource.created";
     pub const RESOURCE_UPDATED: &str = "resource.updated";
     pub const CONSENT_REVOKED: &str = "consent.revoked";
+    /// A user changed the spending limit of an app (detail: old and new limit, whether raised).
+    pub const CONSENT_LIMIT_CHANGED: &str = "consent.limit_changed";
     pub const CODE_REPLAY: &str = "code.replay_detected";
     /// A user approved a device authorization (RFC 8628) at the `/device` page.
     pub const DEVICE_APPROVED: &str = "device.approved";
@@ -100,6 +102,7 @@ pub mod action {
         RESOURCE_CREATED,
         RESOURCE_UPDATED,
         CONSENT_REVOKED,
+        CONSENT_LIMIT_CHANGED,
         CODE_REPLAY,
         DEVICE_APPROVED,
         DEVICE_DENIED,

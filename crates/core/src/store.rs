@@ -443,6 +443,17 @@ pub trait OAuthStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<bool>;
 
+    /// Replaces the spending limit of `user`'s consent to `client` with `new`, only while it is
+    /// still `expected` (the limit the change was judged against); nothing else of the consent
+    /// changes. `false`: no such consent, or its limit is another one by now.
+    async fn change_spend_limit(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        expected: SpendLimit,
+        new: SpendLimit,
+    ) -> StoreResult<bool>;
+
     // --- codes and tokens ---
     async fn create_code(&self, code: AuthCode) -> StoreResult<()>;
     async fn code_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<AuthCode>>;

@@ -133,6 +133,9 @@ traced! {
         ) -> ();
         fn consents_of_user(user: UserId) -> Vec<(Consent, Client)>;
         fn revoke_consent(user: UserId, client: ClientPk, now: UnixTime) -> bool;
+        fn change_spend_limit(
+            user: UserId, client: ClientPk, expected: SpendLimit, new: SpendLimit
+        ) -> bool;
         fn create_code(code: AuthCode) -> ();
         fn code_by_hash(hash: &SecretHash) -> Option<AuthCode>;
         fn redeem_code(

@@ -420,6 +420,23 @@ impl OAuthStore for PostgresStore {
         .await
     }
 
+    async fn change_spend_limit(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        expected: SpendLimit,
+        new: SpendLimit,
+    ) -> StoreResult<bool> {
+        let query = sqlx::query(
+            "UPDATE consents SET spend_limit = $3, spend_period = $4 \
+             WHERE user_id = $1 AND client = $2 AND spend_limit = $5 AND spend_period = $6",
+        );
+        let query = query.bind(user).bind(client);
+        let query = query.bind(new.amount).bind(new.period.as_str());
+        self.changed(query.bind(expected.amount).bind(expected.period.as_str()))
+            .await
+    }
+
     async fn consents_of_user(&self, user: UserId) -> StoreResult<Vec<(Consent, Client)>> {
         let query = sqlx::query(concat!(
             "SELECT g.user_id AS consent_user_id, g.client AS consent_client, \

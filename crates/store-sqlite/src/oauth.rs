@@ -530,6 +530,28 @@ impl OAuthStore for SqliteStore {
             .await
     }
 
+    async fn change_spend_limit(
+        &self,
+        user: UserId,
+        client: ClientPk,
+        expected: SpendLimit,
+        new: SpendLimit,
+    ) -> StoreResult<bool> {
+        self.changed(
+            "UPDATE consents SET spend_limit = ?3, spend_period = ?4 \
+             WHERE user_id = ?1 AND client = ?2 AND spend_limit = ?5 AND spend_period = ?6",
+            (
+                user,
+                client,
+                new.amount,
+                new.period.as_str(),
+                expected.amount,
+                expected.period.as_str(),
+            ),
+        )
+        .await
+    }
+
     async fn create_code(&self, code: AuthCode) -> StoreResult<()> {
         self.append_one(
             "INSERT INTO auth_codes (code_hash, client, user_id, redirect_uri, scopes, \

@@ -46,6 +46,7 @@ fn documented() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(account::authorizations::list))
         .routes(routes!(account::authorizations::revoke))
+        .routes(routes!(account::authorizations::set_spend_limit))
         .routes(routes!(account::identities::list))
         .routes(routes!(account::identities::unlink))
         .routes(routes!(account::status::get))
@@ -258,6 +259,16 @@ pub fn router(state: AppState) -> Router {
             "/user/authorizations/revoke",
             post(pages::account::authorizations::revoke),
         )
+        .route(
+            "/user/authorizations/limit",
+            post(pages::account::spend_limit::post),
+        )
+        .route(
+            "/user/authorizations/limit/confirm",
+            post(pages::account::spend_limit::confirm),
+        )
+        .route("/user/ledger", get(pages::account::ledger::get))
+        .route("/admin/users/{id}/ledger", get(pages::admin::user_ledger))
         .route(
             "/register",
             get(pages::account::register::get).post(pages::account::register::post),

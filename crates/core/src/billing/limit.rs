@@ -108,6 +108,24 @@ impl fmt::Display for SpendLimit {
     }
 }
 
+/// Whether changing a consent's limit from `old` to `new` may let the app spend more than
+/// `old` would, at any time: then the change needs the user's confirmation (the same as
+/// consent), and a developer token cannot make it. A change is a lowering only when the amount
+/// is not larger and the new period's window always contains the old one's, so that whatever
+/// the app spent counts at least as much against the new limit: the same period, or a day
+/// turned into a month (a UTC day lies in its month). `total` counts since the consent, which
+/// may be younger than this month or day (spending under an earlier, revoked consent does not
+/// count): from or to `total` only `total` itself is comparable.
+pub fn is_raise(old: SpendLimit, new: SpendLimit) -> bool {
+    let contains = matches!(
+        (old.period, new.period),
+        (Period::Day, Period::Day | Period::Month)
+            | (Period::Month, Period::Month)
+            | (Period::Total, Period::Total)
+    );
+    !(contains && new.amount <= old.amount)
+}
+
 const DAY: i64 = 86_400;
 
 fn day_start(now: UnixTime) -> UnixTime {
@@ -184,6 +202,36 @@ mod tests {
                 Err(BadSpendLimit),
                 "{amount:?} {period:?}"
             );
+        }
+    }
+
+    #[test]
+    fn only_a_change_that_never_allows_more_is_a_lowering() {
+        let limit = |text: &str| SpendLimit::parse(text).expect(text);
+        for (old, new) in [
+            ("100/day", "100/day"),
+            ("100/day", "50/day"),
+            ("100/day", "100/month"),
+            ("100/day", "1/month"),
+            ("100/month", "99/month"),
+            ("100/total", "100/total"),
+            ("100/total", "1/total"),
+        ] {
+            assert!(!is_raise(limit(old), limit(new)), "{old} → {new}");
+        }
+        for (old, new) in [
+            ("100/day", "101/day"),
+            ("100/month", "100/day"),
+            ("100/month", "1/day"),
+            ("100/month", "101/month"),
+            // `total` starts at the consent: not comparable with a calendar window.
+            ("100/month", "50/total"),
+            ("100/day", "50/total"),
+            ("100/total", "50/month"),
+            ("100/total", "50/day"),
+            ("100/total", "101/total"),
+        ] {
+            assert!(is_raise(limit(old), limit(new)), "{old} → {new}");
         }
     }
 

@@ -21,6 +21,9 @@ use crate::store::{Store, StoreError};
 use serde_json::json;
 use std::sync::Arc;
 
+mod spend_limits;
+pub use spend_limits::{LimitChangeError, LimitChanged, LimitUse};
+
 pub const NAME_MAX: usize = 50;
 pub const DESCRIPTION_MAX: usize = 500;
 pub const REDIRECT_URIS_MAX: usize = 10;

@@ -38,6 +38,7 @@ const PAGES: &[(&str, Who, &str)] = &[
     ("activity", Who::User, "/user/security/activity"),
     ("authorizations", Who::User, "/user/authorizations"),
     ("topup", Who::User, "/topup"),
+    ("ledger", Who::User, "/user/ledger"),
     ("console-list", Who::User, "/user/setting/oauth"),
     ("console-app", Who::User, "/user/setting/oauth/{app}"),
     ("console-edit", Who::User, "/user/setting/oauth/{app}/edit"),
@@ -54,6 +55,7 @@ const PAGES: &[(&str, Who, &str)] = &[
     ("admin-users", Who::Admin, "/admin/users"),
     ("admin-user", Who::Admin, "/admin/users/{user}"),
     ("admin-ways-in", Who::Admin, "/admin/users/{user}/ways_in"),
+    ("admin-ledger", Who::Admin, "/admin/users/{user}/ledger"),
     ("admin-settings", Who::Admin, "/admin/settings"),
     (
         "admin-settings-providers",

@@ -13,6 +13,9 @@
 
 mod a11y;
 mod device;
+#[allow(dead_code)]
+#[path = "../stock_clients/harness.rs"]
+mod harness;
 #[allow(dead_code, unused_macros)]
 #[path = "../api/helpers.rs"]
 mod helpers;
@@ -21,6 +24,7 @@ mod helpers;
 mod oauth_support;
 mod passkeys;
 mod rp;
+mod spending;
 mod webdriver;
 
 use helpers::{ADMIN, ADMIN_PASSWORD, Backend, TestApp};

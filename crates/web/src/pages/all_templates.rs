@@ -71,6 +71,8 @@ fn every_page(t: &'static Texts) -> Vec<(&'static str, String)> {
     pages.extend(super::admin_topup::samples(t, &user));
     pages.extend(super::account::home::samples(t));
     pages.extend(super::account::authorizations::samples(t));
+    pages.extend(super::account::spend_limit::samples(t));
+    pages.extend(super::account::ledger::samples(t));
     pages.extend(super::account::register::samples(t));
     pages.extend(super::account::reset::samples(t));
     pages.extend(super::account::security::samples(t));

@@ -166,6 +166,7 @@ page_words! {
         nav_authorizations: "已授权应用", "Connected apps";
         nav_security: "账户安全", "Security";
         nav_topup: "充值", "Top up";
+        nav_ledger: "账单", "Balance history";
         nav_admin: "管理后台", "Admin";
         nav_logout: "退出登录", "Log out";
         /// The button that opens the navigation on narrow screens.

@@ -3,10 +3,12 @@
 
 mod crash;
 mod faults;
+mod limits;
 mod notices;
 mod races;
 mod rates;
 mod refunds;
+mod statement_pages;
 
 use crate::helpers::{Backend, TestApp, get_json, into_parts};
 use crate::oauth_support::{

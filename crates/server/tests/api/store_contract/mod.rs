@@ -21,6 +21,7 @@ mod passkeys;
 mod resources;
 mod schema;
 mod self_registered;
+mod spend_limits;
 mod spending;
 
 use crate::helpers::{Backend, TestDatabase};

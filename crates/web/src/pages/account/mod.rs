@@ -7,10 +7,12 @@ pub mod authorizations;
 pub mod deletion;
 pub mod email_change;
 pub mod home;
+pub mod ledger;
 pub mod passkeys;
 pub mod register;
 pub mod reset;
 pub mod security;
+pub mod spend_limit;
 pub mod texts;
 pub mod topup;
 
@@ -104,6 +106,9 @@ pub fn notice(a: &'static AccountTexts, key: Option<&str>) -> Option<&'static st
         "others" => a.others_ended,
         "code_sent" => a.code_sent,
         "email_changed" => a.email_changed,
+        "limit_lowered" => a.limit_lowered,
+        "limit_raised" => a.limit_raised,
+        "limit_same" => a.limit_same,
         _ => return None,
     })
 }

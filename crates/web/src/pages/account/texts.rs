@@ -59,6 +59,46 @@ crate::pages::page_words! {
         never: "从未", "never";
         revoke: "撤销授权", "Revoke";
         revoked: "已撤销该应用的授权。", "The app’s access was revoked.";
+        spend_limit: "消费限额", "Spending limit";
+        spent_this_period: "本期已花费", "Spent this period";
+        spent_total: "授权以来已花费", "Spent since authorized";
+        spend_remaining: "本期剩余", "Left this period";
+        change_limit: "修改限额", "Change the limit";
+        limit_lowered: "消费限额已降低，立即生效。", "The spending limit was lowered; it applies at once.";
+        limit_raised: "消费限额已提高。", "The spending limit was raised.";
+        limit_same: "消费限额没有变化。", "The spending limit is unchanged.";
+        bad_limit:
+            "限额须为大于 0 的金额（最多两位小数），周期为每天、每月或总计。未做任何修改。",
+            "The limit must be an amount above zero with at most two decimals, per day, per month or in total. Nothing was changed.";
+        limit_changed_meanwhile:
+            "消费限额刚刚被修改过，请查看后重试。",
+            "The limit was changed meanwhile; look at it again and retry.";
+        limit_confirm_title: "提高消费限额", "Raise the spending limit";
+        limit_confirm_intro:
+            "新的限额可能让该应用花费比现在更多的余额。确认后立即生效。",
+            "The new limit may let this app spend more of your balance than it can now. It applies as soon as you confirm.";
+        limit_now: "当前限额", "Current limit";
+        limit_new: "新限额", "New limit";
+        confirm_raise: "确认提高限额", "Raise the limit";
+        cancel: "取消", "Cancel";
+        ledger_intro:
+            "你的余额的每一笔变动：充值、管理员调整、应用扣费和退款。",
+            "Every movement of your balance: top-ups, adjustments by an admin, charges by apps and refunds.";
+        ledger_none: "还没有记录。", "No entries yet.";
+        ledger_pages: "账单分页", "Statement pages";
+        ledger_when: "时间", "When";
+        ledger_what: "类型", "What";
+        ledger_app: "应用", "App";
+        ledger_description: "说明", "Description";
+        ledger_amount: "金额", "Amount";
+        ledger_balance_after: "变动后余额", "Balance after";
+        kind_opening: "期初余额", "Opening balance";
+        kind_signup: "注册赠送", "Sign-up credit";
+        kind_topup: "充值码充值", "Top-up code";
+        kind_admin: "管理员调整", "Adjusted by an admin";
+        kind_charge: "应用扣费", "Charged by an app";
+        kind_refund: "应用退款", "Refunded by an app";
+        deleted_app: "（已删除的应用）", "(a deleted app)";
         not_found: "找不到该项目，它可能已被删除。", "Not found; it may be gone already.";
         password_section: "密码", "Password";
         current_password: "当前密码", "Current password";

@@ -58,6 +58,11 @@ pub const ACTION_WORDS: &[(&str, &str, &str)] = &[
     (action::RESOURCE_UPDATED, "修改 API 资源", "API changed"),
     (action::CONSENT_REVOKED, "用户撤销授权", "Consent withdrawn"),
     (
+        action::CONSENT_LIMIT_CHANGED,
+        "用户修改消费限额",
+        "Spending limit changed",
+    ),
+    (
         action::CODE_REPLAY,
         "授权码被重复使用",
         "Authorization code used twice",

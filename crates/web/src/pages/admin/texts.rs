@@ -145,6 +145,8 @@ crate::pages::page_words! {
         limit_to_ticked: "仅允许勾选的 API", "Allow only the APIs ticked";
         lift_api_limit: "取消限制", "Lift the limit";
         ways_in_link: "登录方式", "Ways in";
+        ledger_link: "账单（余额变动）", "Balance history";
+        back_to_user: "返回该用户", "Back to the user";
         ways_in_title: "用户的登录方式", "A user's ways in";
         ways_in_password: "密码", "Password";
         ways_in_set: "已设置", "set";
