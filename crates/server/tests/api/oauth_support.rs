@@ -108,15 +108,32 @@ pub async fn answer_consent(
     html: &str,
     decision: &str,
 ) -> (StatusCode, Option<String>) {
-    let mut fields = hidden_fields(html);
+    submit_consent(app, browser, html, decision, &[]).await
+}
+
+/// The consent form sent with `decision` and `fields` besides its hidden ones (what the user
+/// typed, e.g. a spending limit).
+pub async fn submit_consent(
+    app: &TestApp,
+    browser: &Client,
+    html: &str,
+    decision: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Option<String>) {
+    let mut form = hidden_fields(html);
     assert!(
-        fields.iter().any(|(k, _)| k == "csrf_token"),
+        form.iter().any(|(k, _)| k == "csrf_token"),
         "no consent form in: {html}"
     );
-    fields.push(("decision".into(), decision.into()));
+    form.extend(
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    form.push(("decision".into(), decision.into()));
     let res = browser
         .post(app.url("/oauth/authorize"))
-        .form(&fields)
+        .form(&form)
         .send()
         .await
         .expect("consent");

@@ -12,7 +12,7 @@ mod statement_pages;
 
 use crate::helpers::{Backend, TestApp, get_json, into_parts};
 use crate::oauth_support::{
-    CALLBACK, RegisteredApp, authorize, hidden_fields, param, register_app, token_b,
+    CALLBACK, RegisteredApp, authorize, param, register_app, submit_consent, token_b,
 };
 use crate::on_both_backends;
 use keyward::config::Config;
@@ -163,24 +163,9 @@ pub async fn approve_with_limit(
     amount: Option<&str>,
     period: &str,
 ) -> (StatusCode, Option<String>) {
-    let mut fields = hidden_fields(html);
-    if let Some(amount) = amount {
-        fields.push(("spend_amount".into(), amount.into()));
-    }
-    fields.push(("spend_period".into(), period.into()));
-    fields.push(("decision".into(), "approve".into()));
-    let res = browser
-        .post(app.url("/oauth/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .expect("consent");
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (res.status(), location)
+    let mut fields = vec![("spend_period", period)];
+    fields.extend(amount.map(|amount| ("spend_amount", amount)));
+    submit_consent(app, browser, html, "approve", &fields).await
 }
 
 pub async fn token_with_limit(
