@@ -106,37 +106,79 @@ async fn grant_is_live(
     Ok(fetch_optional(tx, query, |_| Ok(())).await?.is_some())
 }
 
-/// The consent's limit and what the app spent in its current period; `None` without a consent
-/// or without a limit on it.
+/// The consent's limit, what the app spent in its current window and where that window starts;
+/// `None` without a consent or without a limit on it. The spending is the consent's counter
+/// (migration 0021) while it is for this window; else the window's entries are summed (a new
+/// day or month: few of them).
 async fn limit_state(
     tx: &mut PgConnection,
     user: UserId,
     client: ClientPk,
     now: i64,
-) -> StoreResult<Option<LimitState>> {
+) -> StoreResult<Option<(LimitState, i64)>> {
     let query = sqlx::query(
-        "SELECT spend_limit, spend_period, created_at FROM consents \
-         WHERE user_id = $1 AND client = $2",
+        "SELECT spend_limit, spend_period, created_at, spent_window_start, spent_in_window \
+         FROM consents WHERE user_id = $1 AND client = $2",
     )
     .bind(user)
     .bind(client);
-    let consent: Option<(Option<i64>, Option<String>, i64)> =
-        fetch_optional(&mut *tx, query, |row| {
-            Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-        })
-        .await?;
-    let Some((Some(amount), Some(period), consented_at)) = consent else {
+    type Row = (Option<i64>, Option<String>, i64, Option<i64>, i64);
+    let consent: Option<Row> = fetch_optional(&mut *tx, query, |row| {
+        Ok((
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+        ))
+    })
+    .await?;
+    let Some((Some(amount), Some(period), consented_at, counted_from, counted)) = consent else {
         return Ok(None);
     };
     let Some(limit) = Period::parse(&period).and_then(|p| SpendLimit::new(amount, p).ok()) else {
         return Ok(None);
     };
     let since = limit.window_start(now, consented_at);
-    let spent = sqlx::query(SPENT).bind(user).bind(client).bind(since);
-    let spent: i64 = fetch_optional(&mut *tx, spent, |row| row.try_get(0))
-        .await?
-        .unwrap_or(0);
-    Ok(Some(LimitState { limit, spent }))
+    let spent = if counted_from == Some(since) {
+        counted
+    } else {
+        let spent = sqlx::query(SPENT).bind(user).bind(client).bind(since);
+        fetch_optional(&mut *tx, spent, |row| row.try_get(0))
+            .await?
+            .unwrap_or(0)
+    };
+    Ok(Some((LimitState { limit, spent }, since)))
+}
+
+/// Moves the consent's spending counter with a charge (`+`) or refund (`-`) of `client` on
+/// `user`: set to `spent` from `window` when the charge was judged against it, else moved by
+/// `delta` if the counter is kept (a charge of the billing service, a refund).
+async fn count_spending(
+    tx: &mut PgConnection,
+    user: UserId,
+    client: ClientPk,
+    delta: i64,
+    judged: Option<(i64, i64)>,
+) -> StoreResult<()> {
+    let query = match judged {
+        Some((window, spent)) => sqlx::query(
+            "UPDATE consents SET spent_window_start = $3, spent_in_window = $4 \
+             WHERE user_id = $1 AND client = $2",
+        )
+        .bind(user)
+        .bind(client)
+        .bind(window)
+        .bind(spent + delta),
+        None => sqlx::query(
+            "UPDATE consents SET spent_in_window = spent_in_window + $3 \
+             WHERE user_id = $1 AND client = $2 AND spent_window_start IS NOT NULL",
+        )
+        .bind(user)
+        .bind(client)
+        .bind(delta),
+    };
+    execute(tx, query).await.map(drop)
 }
 
 /// Writes the entry; a same-key entry committed meanwhile by another user's request (only the
@@ -179,13 +221,15 @@ pub(crate) async fn charge(mut tx: Tx, r: &ChargeRequest) -> StoreResult<SpendOu
         }
         None => None,
     };
-    let judged = match judge_charge(r.amount, quota, used, limit) {
+    let window = limit.map(|(state, since)| (since, state.spent));
+    let judged = match judge_charge(r.amount, quota, used, limit.map(|(state, _)| state)) {
         Ok(judged) => judged,
         Err(refused) => return Ok(refused),
     };
     let spend =
         sqlx::query("UPDATE users SET used_quota = used_quota + $2, updated_at = $3 WHERE id = $1");
     execute(&mut *tx, spend.bind(r.user).bind(r.amount).bind(r.now)).await?;
+    count_spending(&mut tx, r.user, r.client, r.amount, window).await?;
     let entry = NewEntry {
         user_id: r.user,
         kind: EntryKind::Charge,
@@ -283,6 +327,7 @@ pub(crate) async fn refund(mut tx: Tx, r: &RefundRequest) -> StoreResult<SpendOu
     else {
         return Ok(SpendOutcome::UnknownCharge);
     };
+    count_spending(&mut tx, user, r.client, -r.amount, None).await?;
     let entry = NewEntry {
         user_id: user,
         kind: EntryKind::Refund,

@@ -83,30 +83,72 @@ fn grant_is_live(
     .is_some())
 }
 
-/// The consent's limit and what the app spent in its current period; `None` without a consent
-/// or without a limit on it.
+/// The consent's limit, what the app spent in its current window and where that window starts;
+/// `None` without a consent or without a limit on it. The spending is the consent's counter
+/// (migration 0021) while it is for this window; else the window's entries are summed (a new
+/// day or month: few of them).
 fn limit_state(
     tx: &Connection,
     user: UserId,
     client: ClientPk,
     now: i64,
-) -> StoreResult<Option<LimitState>> {
-    let consent: Option<(Option<i64>, Option<String>, i64)> = first_row(
+) -> StoreResult<Option<(LimitState, i64)>> {
+    type Row = (Option<i64>, Option<String>, i64, Option<i64>, i64);
+    let consent: Option<Row> = first_row(
         tx,
-        "SELECT spend_limit, spend_period, created_at FROM consents \
-         WHERE user_id = ?1 AND client = ?2",
+        "SELECT spend_limit, spend_period, created_at, spent_window_start, spent_in_window \
+         FROM consents WHERE user_id = ?1 AND client = ?2",
         [user, client],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        },
     )?;
-    let Some((Some(amount), Some(period), consented_at)) = consent else {
+    let Some((Some(amount), Some(period), consented_at, counted_from, counted)) = consent else {
         return Ok(None);
     };
     let Some(limit) = Period::parse(&period).and_then(|p| SpendLimit::new(amount, p).ok()) else {
         return Ok(None);
     };
     let since = limit.window_start(now, consented_at);
-    let spent: i64 = first_row(tx, SPENT, [user, client, since], |row| row.get(0))?.unwrap_or(0);
-    Ok(Some(LimitState { limit, spent }))
+    let spent = if counted_from == Some(since) {
+        counted
+    } else {
+        first_row(tx, SPENT, [user, client, since], |row| row.get(0))?.unwrap_or(0)
+    };
+    Ok(Some((LimitState { limit, spent }, since)))
+}
+
+/// Moves the consent's spending counter with a charge (`+`) or refund (`-`) of `client` on
+/// `user`: set to `spent` from `window` when the charge was judged against it, else moved by
+/// `delta` if the counter is kept (a charge of the billing service, a refund).
+fn count_spending(
+    tx: &Connection,
+    user: UserId,
+    client: ClientPk,
+    delta: i64,
+    judged: Option<(i64, i64)>,
+) -> StoreResult<()> {
+    match judged {
+        Some((window, spent)) => crate::db::execute(
+            tx,
+            "UPDATE consents SET spent_window_start = ?3, spent_in_window = ?4 \
+             WHERE user_id = ?1 AND client = ?2",
+            [user, client, window, spent + delta],
+        ),
+        None => crate::db::execute(
+            tx,
+            "UPDATE consents SET spent_in_window = spent_in_window + ?3 \
+             WHERE user_id = ?1 AND client = ?2 AND spent_window_start IS NOT NULL",
+            [user, client, delta],
+        ),
+    }
+    .map(drop)
 }
 
 pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOutcome> {
@@ -137,7 +179,8 @@ pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOut
         }
         None => None,
     };
-    let judged = match judge_charge(r.amount, quota, used, limit) {
+    let window = limit.map(|(state, since)| (since, state.spent));
+    let judged = match judge_charge(r.amount, quota, used, limit.map(|(state, _)| state)) {
         Ok(judged) => judged,
         Err(refused) => return Ok(refused),
     };
@@ -146,6 +189,7 @@ pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOut
         "UPDATE users SET used_quota = used_quota + ?2, updated_at = ?3 WHERE id = ?1",
         [r.user, r.amount, r.now],
     )?;
+    count_spending(tx, r.user, r.client, r.amount, window)?;
     let id = record(
         tx,
         &NewEntry {
@@ -241,6 +285,7 @@ pub(crate) fn refund(tx: &Connection, r: &RefundRequest) -> StoreResult<SpendOut
     let Some((quota, used_quota)) = after else {
         return Ok(SpendOutcome::UnknownCharge);
     };
+    count_spending(tx, user, r.client, -r.amount, None)?;
     let id = record(
         tx,
         &NewEntry {

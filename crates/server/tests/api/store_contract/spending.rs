@@ -21,6 +21,7 @@ use keyward_core::store::UserPatch;
 on_both_backends!(
     charges_apply_once_within_the_limit_and_the_balance_through_live_grants,
     refunds_give_back_at_most_what_remains_of_this_apps_charge_within_the_window,
+    a_limits_window_counts_the_charges_and_refunds_made_in_it_alone,
 );
 
 /// Charges happen at this time; consents were given at 1_000.
@@ -483,5 +484,106 @@ async fn refunds_give_back_at_most_what_remains_of_this_apps_charge_within_the_w
         SpendOutcome::NotAllowed
     );
     assert_eq!(balance(s, payer).await, (5_000, 40));
+    assert_ledger_adds_up(s).await;
+}
+
+/// What counts against a day's limit is what was charged minus what was refunded that day,
+/// whatever the day of the refunded charge: kept on the consent as a counter (migration 0021)
+/// and started again when the window moves on; it always equals the sum of the window's
+/// entries (`spent_by_client`).
+async fn a_limits_window_counts_the_charges_and_refunds_made_in_it_alone(backend: Backend) {
+    const DAY: i64 = 86_400;
+    let (_db, store) = store(backend).await;
+    let s = store.as_ref();
+    let owner = funded(s, "owner", 0).await;
+    let payer = funded(s, "payer", 10_000).await;
+    let app = spending_app(s, owner, "client_daily", false).await;
+    let other = spending_app(s, owner, "client_other", false).await;
+    let grant_a = grant(s, payer, app, "100/day", "t-day").await;
+    let grant_o = grant(s, payer, other, "1000/day", "t-other").await;
+    let at = |mut request: ChargeRequest, now: i64| {
+        request.now = now;
+        request
+    };
+    let through = (app, Some(payer), Some(grant_a));
+    let spent_today = |now: i64| async move {
+        s.spent_by_client(payer, app, now - now % DAY)
+            .await
+            .expect("spent")
+    };
+
+    let first = done(
+        s.charge(&charge(payer, app, Some(grant_a), 60, "d0-1"))
+            .await
+            .expect("c"),
+    );
+    assert_eq!(first.remaining_limit, Some(40));
+    // Another app's spending is its own.
+    done(
+        s.charge(&charge(payer, other, Some(grant_o), 500, "o-1"))
+            .await
+            .expect("o"),
+    );
+    assert_eq!(
+        s.charge(&charge(payer, app, Some(grant_a), 50, "d0-2"))
+            .await
+            .expect("c"),
+        SpendOutcome::LimitExceeded { remaining: 40 }
+    );
+    // A refund gives room back the same day.
+    done(
+        s.refund(&refund(through, first.charge_id, 20, "r-1", NOW + 10))
+            .await
+            .expect("r"),
+    );
+    let second = done(
+        s.charge(&at(charge(payer, app, Some(grant_a), 60, "d0-3"), NOW + 20))
+            .await
+            .expect("c"),
+    );
+    assert_eq!(second.remaining_limit, Some(0));
+    assert_eq!(spent_today(NOW + 20).await, 100);
+
+    // The next day: the whole limit again.
+    let tomorrow = DAY + 100;
+    let third = done(
+        s.charge(&at(
+            charge(payer, app, Some(grant_a), 100, "d1-1"),
+            tomorrow,
+        ))
+        .await
+        .expect("c"),
+    );
+    assert_eq!(third.remaining_limit, Some(0));
+    // Yesterday's charge refunded today makes room today.
+    let late = refund(through, second.charge_id, 10, "r-2", tomorrow + 10);
+    let late = RefundRequest {
+        window_secs: DAY * 2,
+        ..late
+    };
+    done(s.refund(&late).await.expect("r"));
+    let fourth = done(
+        s.charge(&at(
+            charge(payer, app, Some(grant_a), 10, "d1-2"),
+            tomorrow + 20,
+        ))
+        .await
+        .expect("c"),
+    );
+    assert_eq!(fourth.remaining_limit, Some(0));
+    assert_eq!(
+        s.charge(&at(
+            charge(payer, app, Some(grant_a), 1, "d1-3"),
+            tomorrow + 30
+        ))
+        .await
+        .expect("c"),
+        SpendOutcome::LimitExceeded { remaining: 0 }
+    );
+    assert_eq!(spent_today(tomorrow + 30).await, 100);
+    assert_eq!(
+        balance(s, payer).await,
+        (10_000, 60 + 500 - 20 + 60 + 100 - 10 + 10)
+    );
     assert_ledger_adds_up(s).await;
 }
