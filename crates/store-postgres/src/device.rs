@@ -5,6 +5,7 @@ use crate::fetch_optional;
 use crate::grants::{self, Gate};
 use crate::rows::{decode_error, required_hash, resources_column, scopes_column};
 use async_trait::async_trait;
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     ClientPk, DeviceCode, DeviceDecision, DeviceStatus, NewDeviceCode, NewFamily, NewToken,
@@ -18,7 +19,8 @@ macro_rules! select_device_code {
     ($key:literal) => {
         concat!(
             "SELECT device_code_hash, user_code_hash, client, scopes, resources, status, user_id, \
-             auth_time, interval_secs, last_polled_at, created_at, expires_at \
+             auth_time, interval_secs, last_polled_at, created_at, expires_at, spend_limit, \
+             spend_period \
              FROM device_codes WHERE ",
             $key,
             " = $1"
@@ -39,6 +41,10 @@ fn device_code_from_row(row: &PgRow) -> Result<DeviceCode, sqlx::Error> {
         resources: resources_column(row, "resources")?,
         status,
         interval_secs: row.try_get("interval_secs")?,
+        suggested_limit: SpendLimit::from_columns(
+            row.try_get("spend_limit")?,
+            row.try_get::<Option<String>, _>("spend_period")?.as_deref(),
+        ),
         last_polled_at: row.try_get("last_polled_at")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -50,8 +56,8 @@ impl DeviceStore for PostgresStore {
     async fn create_device_code(&self, code: &NewDeviceCode) -> StoreResult<()> {
         let insert = sqlx::query(
             "INSERT INTO device_codes (device_code_hash, user_code_hash, client, scopes, status, \
-             interval_secs, created_at, expires_at, resources) \
-             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8)",
+             interval_secs, created_at, expires_at, resources, spend_limit, spend_period) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10)",
         )
         .bind(code.device_code_hash.as_bytes())
         .bind(code.user_code_hash.as_bytes())
@@ -60,7 +66,9 @@ impl DeviceStore for PostgresStore {
         .bind(code.interval_secs)
         .bind(code.created_at)
         .bind(code.expires_at)
-        .bind(code.resources.to_storage());
+        .bind(code.resources.to_storage())
+        .bind(code.suggested_limit.map(|l| l.amount))
+        .bind(code.suggested_limit.map(|l| l.period.as_str()));
         self.run(insert).await
     }
 

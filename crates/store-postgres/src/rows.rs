@@ -1,7 +1,7 @@
 //! Every row this backend reads, mapped to its domain type: one function per type, each
 //! reading its columns by name (the queries alias the ones that would clash in a join).
 
-use keyward_core::billing::limit::{Period, SpendLimit};
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
     AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
@@ -169,9 +169,10 @@ pub(crate) fn consent_from_row(row: &PgRow) -> Result<Consent, sqlx::Error> {
         client: row.try_get("consent_client")?,
         scopes: ScopeSet::from_bits(row.try_get("consent_scopes")?),
         resources: resources_column(row, "consent_resources")?,
-        spend_limit: spend_limit(
+        spend_limit: SpendLimit::from_columns(
             row.try_get("consent_spend_limit")?,
-            row.try_get("consent_spend_period")?,
+            row.try_get::<Option<String>, _>("consent_spend_period")?
+                .as_deref(),
         ),
         created_at: row.try_get("consent_created_at")?,
         updated_at: row.try_get("consent_updated_at")?,
@@ -311,11 +312,4 @@ pub(crate) fn auth_code_from_row(row: &PgRow) -> Result<AuthCode, sqlx::Error> {
         expires_at: row.try_get("expires_at")?,
         used_at: row.try_get("used_at")?,
     })
-}
-
-/// A consent's limit from its two columns; a half-set or unreadable pair counts as none, which
-/// refuses every charge.
-fn spend_limit(amount: Option<i64>, period: Option<String>) -> Option<SpendLimit> {
-    let period = Period::parse(period.as_deref()?)?;
-    SpendLimit::new(amount?, period).ok()
 }

@@ -216,7 +216,7 @@ pub(crate) async fn charge(mut tx: Tx, r: &ChargeRequest) -> StoreResult<SpendOu
             }
             match limit_state(&mut tx, r.user, r.client, r.now).await? {
                 Some(state) => Some(state),
-                None => return Ok(SpendOutcome::NotAllowed),
+                None => return Ok(SpendOutcome::NoLimit),
             }
         }
         None => None,

@@ -5,6 +5,7 @@ use crate::db::{Cols, execute};
 use crate::oauth::start_grant_family;
 use crate::rows::{parsed, required_hash, resources_column, scopes_column};
 use async_trait::async_trait;
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::clock::UnixTime;
 use keyward_core::model::{
     ClientPk, DeviceCode, DeviceDecision, DeviceState, DeviceStatus, NewFamily, NewToken,
@@ -17,7 +18,8 @@ macro_rules! select_device_code {
     ($key:literal) => {
         concat!(
             "SELECT device_code_hash, user_code_hash, client, scopes, resources, status, user_id, \
-             auth_time, interval_secs, last_polled_at, created_at, expires_at \
+             auth_time, interval_secs, last_polled_at, created_at, expires_at, spend_limit, \
+             spend_period \
              FROM device_codes WHERE ",
             $key,
             " = ?1"
@@ -38,6 +40,10 @@ fn device_code_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<DeviceCode> {
             DeviceStatus::from_columns(&status, user_id, auth_time).ok_or("inconsistent status")
         })?,
         interval_secs: row.get("interval_secs")?,
+        suggested_limit: SpendLimit::from_columns(
+            row.get("spend_limit")?,
+            row.get::<_, Option<String>>("spend_period")?.as_deref(),
+        ),
         last_polled_at: row.get("last_polled_at")?,
         created_at: row.get("created_at")?,
         expires_at: row.get("expires_at")?,
@@ -52,8 +58,8 @@ impl DeviceStore for SqliteStore {
     ) -> StoreResult<()> {
         self.append_one(
             "INSERT INTO device_codes (device_code_hash, user_code_hash, client, scopes, status, \
-             interval_secs, created_at, expires_at, resources) \
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8)",
+             interval_secs, created_at, expires_at, resources, spend_limit, spend_period) \
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10)",
             (
                 code.device_code_hash.as_bytes(),
                 code.user_code_hash.as_bytes(),
@@ -63,6 +69,8 @@ impl DeviceStore for SqliteStore {
                 code.created_at,
                 code.expires_at,
                 code.resources.to_storage(),
+                code.suggested_limit.map(|l| l.amount),
+                code.suggested_limit.map(|l| l.period.as_str()),
             ),
         )
         .await

@@ -2,7 +2,7 @@
 //! reading its columns by name (the queries alias the ones that would clash in a join).
 
 use crate::db::Cols;
-use keyward_core::billing::limit::{Period, SpendLimit};
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::billing::topup::TopUpCode;
 use keyward_core::model::{
     AccessContext, AuditEntry, AuthCode, AuthMethod, Client, ClientDetails, ClientKind,
@@ -185,9 +185,10 @@ pub(crate) fn consent_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<Consent> 
         client: row.get("consent_client")?,
         scopes: ScopeSet::from_bits(row.get("consent_scopes")?),
         resources: resources_column(row, "consent_resources")?,
-        spend_limit: spend_limit(
+        spend_limit: SpendLimit::from_columns(
             row.get("consent_spend_limit")?,
-            row.get("consent_spend_period")?,
+            row.get::<_, Option<String>>("consent_spend_period")?
+                .as_deref(),
         ),
         created_at: row.get("consent_created_at")?,
         updated_at: row.get("consent_updated_at")?,
@@ -328,11 +329,4 @@ pub(crate) fn two_factor_from_row(row: &Cols<'_, '_>) -> rusqlite::Result<TwoFac
         last_step: row.get("totp_last_step")?,
         recovery_codes: row.get("recovery_codes")?,
     })
-}
-
-/// A consent's limit from its two columns; a half-set or unreadable pair counts as none, which
-/// refuses every charge.
-fn spend_limit(amount: Option<i64>, period: Option<String>) -> Option<SpendLimit> {
-    let period = Period::parse(period.as_deref()?)?;
-    SpendLimit::new(amount?, period).ok()
 }

@@ -174,7 +174,7 @@ pub(crate) fn charge(tx: &Connection, r: &ChargeRequest) -> StoreResult<SpendOut
             }
             match limit_state(tx, r.user, r.client, r.now)? {
                 Some(state) => Some(state),
-                None => return Ok(SpendOutcome::NotAllowed),
+                None => return Ok(SpendOutcome::NoLimit),
             }
         }
         None => None,

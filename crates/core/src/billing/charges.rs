@@ -49,6 +49,8 @@ pub enum SpendError {
     InvalidToken,
     #[error("the token does not carry balance:spend")]
     InsufficientScope,
+    #[error("the user set no spending limit for this app: send them through consent again")]
+    NoLimit,
     #[error("the charge is above what the user's limit still allows")]
     LimitExceeded { remaining: i64 },
     #[error("the balance is too low")]
@@ -283,6 +285,7 @@ fn settle(outcome: SpendOutcome) -> Result<(Receipt, bool), SpendError> {
         SpendOutcome::Replayed(receipt) => Ok((receipt, true)),
         SpendOutcome::IdempotencyConflict => Err(SpendError::IdempotencyConflict),
         SpendOutcome::NotAllowed => Err(SpendError::InvalidToken),
+        SpendOutcome::NoLimit => Err(SpendError::NoLimit),
         SpendOutcome::LimitExceeded { remaining } => Err(SpendError::LimitExceeded { remaining }),
         SpendOutcome::InsufficientBalance => Err(SpendError::InsufficientBalance),
         SpendOutcome::UnknownCharge => Err(SpendError::UnknownCharge),

@@ -82,6 +82,12 @@ impl SpendLimit {
         Self::new(quota, Period::parse(period).ok_or(BadSpendLimit)?)
     }
 
+    /// A limit as stored in two nullable columns (amount, period); `None` when either is
+    /// missing or unreadable (on a consent: no charge is allowed).
+    pub fn from_columns(amount: Option<i64>, period: Option<&str>) -> Option<Self> {
+        Self::new(amount?, Period::parse(period?)?).ok()
+    }
+
     /// The limit a new consent form suggests when the app suggests none: 10 currency units a
     /// month.
     pub fn default_for(per_unit: i64) -> Self {

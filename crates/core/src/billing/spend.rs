@@ -114,9 +114,12 @@ pub enum SpendOutcome {
     /// The same key and body were applied before: their answer, nothing moved.
     Replayed(Receipt),
     IdempotencyConflict,
-    /// The user is disabled or gone, the grant revoked, the consent (with its limit) gone, or
-    /// the app no longer allowed to spend.
+    /// The user is disabled or gone, the grant revoked, the consent gone, or the app no longer
+    /// allowed to spend.
     NotAllowed,
+    /// The grant is live but its consent sets no limit (a device-flow consent given before the
+    /// device consent page asked for one): only the user can set one, by consenting again.
+    NoLimit,
     LimitExceeded {
         remaining: i64,
     },

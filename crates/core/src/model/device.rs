@@ -1,5 +1,6 @@
 //! A device authorization (RFC 8628): the codes a device was given, and what the user decided.
 
+use crate::billing::limit::SpendLimit;
 use crate::clock::UnixTime;
 use crate::model::{ClientPk, UserId};
 use crate::oauth::audience::ResourceGrants;
@@ -18,6 +19,8 @@ pub struct NewDeviceCode {
     pub resources: ResourceGrants,
     /// The polling interval the device was told (RFC 8628 §3.2).
     pub interval_secs: i64,
+    /// The limit the app suggested for `balance:spend`, to pre-fill the consent form.
+    pub suggested_limit: Option<SpendLimit>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -77,6 +80,7 @@ pub struct DeviceCode {
     pub status: DeviceStatus,
     /// The interval the device must keep between polls; grows with each `slow_down`.
     pub interval_secs: i64,
+    pub suggested_limit: Option<SpendLimit>,
     pub last_polled_at: Option<UnixTime>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,

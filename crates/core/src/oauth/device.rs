@@ -16,6 +16,7 @@ use super::resources::resolve;
 use super::scope::{Scope, ScopeSet};
 use super::tokens::{ClientCredentials, TokenService};
 use crate::audit::{self, action};
+use crate::billing::limit::SpendLimit;
 use crate::clock::{Clock, UnixTime};
 use crate::limits::{Keyed, Limit, LimitError, RateLimiter, key};
 use crate::model::{
@@ -68,6 +69,9 @@ pub enum DeviceError {
     /// Too many wrong codes from this address or session.
     #[error("too many wrong codes, retry after {retry_after} seconds")]
     TooManyTries { retry_after: i64 },
+    /// An approval of `balance:spend` without a spending limit: only the user sets one.
+    #[error("approving balance:spend needs a spending limit")]
+    LimitRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -99,6 +103,16 @@ pub struct PendingDevice {
     /// The code, as `XXXX-XXXX`, for the user to compare with the device's screen.
     pub user_code: String,
     pub expires_at: UnixTime,
+    /// The limit the app suggested for `balance:spend`, to pre-fill the form.
+    pub suggested_limit: Option<SpendLimit>,
+}
+
+/// The user's answer on the consent page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceAnswer {
+    /// With the limit the user set, required when `balance:spend` is asked (ignored otherwise).
+    Approve(Option<SpendLimit>),
+    Deny,
 }
 
 /// Who is typing codes at the `/device` page: the counters their wrong codes go to.
@@ -180,12 +194,14 @@ impl DeviceService {
     /// by its client_id alone. `scope` and `resource` are checked as at the authorize endpoint:
     /// absent scope means `profile` (nothing with `resource`), unknown is `invalid_scope`, the
     /// built-in ones must be within the app's scopes, and each `resource` must be an enabled API
-    /// allowed for the app (`invalid_target`).
+    /// allowed for the app (`invalid_target`). `spend_limit` is the app's suggestion for the
+    /// consent form, as at the authorize endpoint (`<quota units>/<day|month|total>`).
     pub async fn authorize(
         &self,
         creds: &ClientCredentials,
         scope: Option<&str>,
         resources: &[String],
+        spend_limit: Option<&str>,
         ip: &str,
     ) -> Result<DeviceAuthorization, TokenError> {
         let client = self
@@ -206,6 +222,13 @@ impl DeviceService {
         if !scopes.is_subset_of(client.allowed_scopes) {
             return Err(TokenError::InvalidScope("scope not allowed for this app"));
         }
+        let suggested_limit = spend_limit
+            .map(SpendLimit::parse)
+            .transpose()
+            .map_err(|_| {
+                TokenError::InvalidRequest("spend_limit must be <quota units>/<day|month|total>")
+            })?
+            .filter(|_| scopes.contains(Scope::BalanceSpend));
         let now = self.clock.now();
         // A user code may collide with a live one (1 in 20^8 per live code): draw again.
         let mut attempts = 0;
@@ -219,6 +242,7 @@ impl DeviceService {
                 scopes,
                 resources: grant.clone(),
                 interval_secs: POLL_INTERVAL_SECS,
+                suggested_limit,
                 created_at: now,
                 expires_at: now + self.ttl_secs,
             };
@@ -264,13 +288,14 @@ impl DeviceService {
     /// is only as good as the browser that sent it, so it counts toward the guessing limits as
     /// at [`Self::find`]. An approval records the consent (the user sees and can revoke it
     /// among their authorizations) and is audited, as is a denial. A user code works once:
-    /// answered, it is no longer found.
+    /// answered, it is no longer found. Approving `balance:spend` needs the limit the user set
+    /// (`LimitRequired` otherwise, with nothing changed); it is stored on the consent.
     pub async fn decide(
         &self,
         typed: &str,
         user: &User,
         typist: Typist<'_>,
-        approve: bool,
+        answer: DeviceAnswer,
     ) -> Result<PendingDevice, DeviceError> {
         self.limits
             .attempt(
@@ -278,7 +303,7 @@ impl DeviceService {
                 |outcome: &Result<_, DeviceError>| {
                     outcome.as_ref().is_err_and(DeviceError::is_wrong_guess)
                 },
-                self.answer(typed, user, typist, approve),
+                self.answer(typed, user, typist, answer),
             )
             .await
     }
@@ -288,9 +313,15 @@ impl DeviceService {
         typed: &str,
         user: &User,
         typist: Typist<'_>,
-        approve: bool,
+        answer: DeviceAnswer,
     ) -> Result<PendingDevice, DeviceError> {
         let (pending, hash) = self.pending_with_hash(typed).await?;
+        let spends = pending.scopes.contains(Scope::BalanceSpend);
+        let (approve, spend_limit) = match answer {
+            DeviceAnswer::Approve(None) if spends => return Err(DeviceError::LimitRequired),
+            DeviceAnswer::Approve(limit) => (true, limit.filter(|_| spends)),
+            DeviceAnswer::Deny => (false, None),
+        };
         let now = self.clock.now();
         let decision = if approve {
             DeviceDecision::Approve {
@@ -310,7 +341,7 @@ impl DeviceService {
                 (user.id, pending.client.id),
                 pending.scopes,
                 &pending.grant,
-                None,
+                spend_limit,
                 now,
             )
             .await?;
@@ -324,7 +355,10 @@ impl DeviceService {
             Some(user.id),
             what,
             pending.client.client_id.clone(),
-            json!({"scopes": scope_string(pending.scopes, &pending.grant)}),
+            json!({
+                "scopes": scope_string(pending.scopes, &pending.grant),
+                "spend_limit": spend_limit.map(|l| l.to_string()),
+            }),
             typist.ip,
         )
         .await;
@@ -378,6 +412,7 @@ impl DeviceService {
             grant: record.resources,
             user_code: display_user_code(&canonical),
             expires_at: record.expires_at,
+            suggested_limit: record.suggested_limit,
         };
         Ok((pending, hash))
     }

@@ -8,7 +8,7 @@ use keyward_core::model::{Client, Session, User};
 use keyward_core::oauth::TokenError;
 use keyward_core::oauth::apps::{AppForm, AppPolicy};
 use keyward_core::oauth::device::{
-    DeviceAuthorization, DeviceError, GUESSES_PER_IP, GUESSES_PER_SESSION, Typist,
+    DeviceAnswer, DeviceAuthorization, DeviceError, GUESSES_PER_IP, GUESSES_PER_SESSION, Typist,
 };
 use keyward_core::oauth::tokens::{ClientCredentials, Grant, IssuedTokens, TokenRequest};
 use keyward_core::secret::{Secret, SecretHash};
@@ -66,7 +66,7 @@ fn typist(session: &Session) -> Typist<'_> {
 
 async fn start(w: &World, client: &Client, scope: &str) -> DeviceAuthorization {
     w.device
-        .authorize(&public(client), Some(scope), &[], IP)
+        .authorize(&public(client), Some(scope), &[], None, IP)
         .await
         .expect("device authorization")
 }
@@ -122,7 +122,7 @@ async fn rfc8628_3_1_scopes_are_checked_like_the_authorize_endpoint_checks_them(
     let client = cli_app(&w, "cli", "profile", NATIVE).await;
     let outside = w
         .device
-        .authorize(&public(&client), Some("balance"), &[], IP)
+        .authorize(&public(&client), Some("balance"), &[], None, IP)
         .await;
     assert!(
         matches!(outside, Err(TokenError::InvalidScope(_))),
@@ -130,7 +130,7 @@ async fn rfc8628_3_1_scopes_are_checked_like_the_authorize_endpoint_checks_them(
     );
     let unknown = w
         .device
-        .authorize(&public(&client), Some("root"), &[], IP)
+        .authorize(&public(&client), Some("root"), &[], None, IP)
         .await;
     assert!(
         matches!(unknown, Err(TokenError::InvalidScope(_))),
@@ -142,7 +142,10 @@ async fn rfc8628_3_1_scopes_are_checked_like_the_authorize_endpoint_checks_them(
 async fn rfc8628_3_1_an_app_without_the_device_grant_is_refused_as_unauthorized_client() {
     let w = World::new().await;
     let client = cli_app(&w, "web", "profile", &["authorization_code"]).await;
-    let refused = w.device.authorize(&public(&client), None, &[], IP).await;
+    let refused = w
+        .device
+        .authorize(&public(&client), None, &[], None, IP)
+        .await;
     assert!(
         matches!(refused, Err(TokenError::UnauthorizedClient(_))),
         "{refused:?}"
@@ -159,18 +162,21 @@ async fn rfc8628_3_1_a_confidential_client_authenticates_with_its_secret() {
             "secret_wrong".into(),
         ))),
     };
-    let refused = w.device.authorize(&wrong, None, &[], IP).await;
+    let refused = w.device.authorize(&wrong, None, &[], None, IP).await;
     assert!(
         matches!(refused, Err(TokenError::BadClientSecret)),
         "{refused:?}"
     );
-    let without = w.device.authorize(&public(&client), None, &[], IP).await;
+    let without = w
+        .device
+        .authorize(&public(&client), None, &[], None, IP)
+        .await;
     assert!(
         matches!(without, Err(TokenError::BadClientSecret)),
         "{without:?}"
     );
     w.device
-        .authorize(&credentials(&client, &secret), None, &[], IP)
+        .authorize(&credentials(&client, &secret), None, &[], None, IP)
         .await
         .expect("with its secret");
 }
@@ -221,7 +227,12 @@ async fn rfc8628_3_5_a_denied_authorization_is_access_denied() {
     let (w, client, user, device) = started("profile").await;
     let browser = session(&user, "s1", START);
     w.device
-        .decide(&device.user_code, &user, typist(&browser), false)
+        .decide(
+            &device.user_code,
+            &user,
+            typist(&browser),
+            DeviceAnswer::Deny,
+        )
         .await
         .expect("deny");
     let denied = poll(&w, &client, &device).await;
@@ -244,7 +255,12 @@ async fn rfc8628_3_5_an_expired_device_code_is_expired_token() {
     let browser = session(&user, "s1", START);
     let late = w
         .device
-        .decide(&device.user_code, &user, typist(&browser), true)
+        .decide(
+            &device.user_code,
+            &user,
+            typist(&browser),
+            DeviceAnswer::Approve(None),
+        )
         .await;
     assert!(matches!(late, Err(DeviceError::Unknown)), "{late:?}");
 }
@@ -255,7 +271,12 @@ async fn rfc8628_3_5_another_clients_device_code_is_invalid_grant() {
     let other = cli_app(&w, "other", "openid profile offline_access", NATIVE).await;
     let browser = session(&user, "s1", START);
     w.device
-        .decide(&device.user_code, &user, typist(&browser), true)
+        .decide(
+            &device.user_code,
+            &user,
+            typist(&browser),
+            DeviceAnswer::Approve(None),
+        )
         .await
         .expect("approve");
     let stolen = poll(&w, &other, &device).await;
@@ -272,7 +293,12 @@ async fn rfc8628_3_5_an_approved_code_gives_tokens_like_the_code_grant_once_then
     let browser = session(&user, "s1", START - 300);
     let approved = w
         .device
-        .decide(&device.user_code, &user, typist(&browser), true)
+        .decide(
+            &device.user_code,
+            &user,
+            typist(&browser),
+            DeviceAnswer::Approve(None),
+        )
         .await
         .expect("approve");
     assert_eq!(approved.client.id, client.id);
@@ -339,14 +365,24 @@ async fn rfc8628_3_3_a_user_code_works_once() {
         .expect("found, whatever the case");
     assert_eq!(found.user_code, device.user_code);
     w.device
-        .decide(&device.user_code, &user, typist(&browser), true)
+        .decide(
+            &device.user_code,
+            &user,
+            typist(&browser),
+            DeviceAnswer::Approve(None),
+        )
         .await
         .expect("approve");
     let again = w.device.find(&device.user_code, typist(&browser)).await;
     assert!(matches!(again, Err(DeviceError::Unknown)), "{again:?}");
     let answer_again = w
         .device
-        .decide(&device.user_code, &user, typist(&browser), false)
+        .decide(
+            &device.user_code,
+            &user,
+            typist(&browser),
+            DeviceAnswer::Deny,
+        )
         .await;
     assert!(
         matches!(answer_again, Err(DeviceError::Unknown)),
@@ -444,7 +480,12 @@ async fn rfc8628_3_5_an_approved_code_is_answered_at_once_however_soon_the_poll(
     ));
     let browser = session(&user, "s1", START);
     w.device
-        .decide(&device.user_code, &user, typist(&browser), true)
+        .decide(
+            &device.user_code,
+            &user,
+            typist(&browser),
+            DeviceAnswer::Approve(None),
+        )
         .await
         .expect("approve");
     w.clock.advance(1);

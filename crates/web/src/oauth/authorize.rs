@@ -2,6 +2,7 @@
 //! ask for consent, or answer the app with a code. `POST /oauth/authorize`: the consent form.
 
 use crate::pages::problem::{self, Back, Code, Hint, Problem};
+use crate::pages::spend_form::SpendForm;
 use crate::pages::{Texts, render, texts};
 use crate::state::AppState;
 use askama::Template;
@@ -9,7 +10,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use keyward_core::billing::balance_formatted;
 use keyward_core::billing::limit::{BadSpendLimit, SpendLimit};
 use keyward_core::model::{Session, User};
 use keyward_core::oauth::ErrorCode;
@@ -51,35 +51,6 @@ struct ConsentPage<'a> {
     nonce: &'a str,
     /// With `balance:spend`: the limit the user sets, pre-filled.
     spend: Option<SpendForm>,
-}
-
-/// The consent form's spending limit: an amount in the platform's currency and a period.
-struct SpendForm {
-    symbol: String,
-    amount: String,
-    period: &'static str,
-    presets: Vec<String>,
-}
-
-impl SpendForm {
-    fn new(request: &ValidRequest, settings: &keyward_core::settings::Settings) -> Option<Self> {
-        if !request.scopes.contains(Scope::BalanceSpend) {
-            return None;
-        }
-        let per_unit = settings.quota_per_unit;
-        let limit = request
-            .suggested_limit
-            .unwrap_or_else(|| SpendLimit::default_for(per_unit));
-        Some(Self {
-            symbol: settings.currency_symbol.clone(),
-            amount: balance_formatted(limit.amount, 0, per_unit),
-            period: limit.period.as_str(),
-            presets: [1, 5, 10, 50, 100]
-                .iter()
-                .map(|units| balance_formatted(units * per_unit, 0, per_unit))
-                .collect(),
-        })
-    }
 }
 
 pub(crate) use crate::pages::trust::ClientIdentity;
@@ -300,7 +271,7 @@ pub async fn get(
                     Ok(settings) => settings,
                     Err(e) => return crate::envelope::ApiError::from(e).into_response(),
                 };
-                let spend = SpendForm::new(&request, &settings);
+                let spend = SpendForm::new(request.scopes, request.suggested_limit, &settings);
                 consent_page(t, &request, &user, &cookie, &path, identity, spend)
             }
             None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -633,12 +604,7 @@ pub(crate) fn samples(t: &'static Texts) -> Vec<(&'static str, String)> {
         code_challenge: "",
         code_challenge_method: "",
         nonce: "",
-        spend: Some(SpendForm {
-            symbol: "$".into(),
-            amount: "10.00".into(),
-            period: "month",
-            presets: vec!["1.00".into(), "5.00".into()],
-        }),
+        spend: Some(SpendForm::sample()),
     };
     vec![("consent.html", page.render().unwrap_or_default())]
 }

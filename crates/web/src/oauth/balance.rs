@@ -285,7 +285,8 @@ fn spend_error(e: SpendError) -> Response {
             "invalid_token",
             "the access token is invalid or expired",
         ),
-        SpendError::InsufficientScope => {
+        // Both are cured by asking the user for `balance:spend` (with a limit) again.
+        SpendError::InsufficientScope | SpendError::NoLimit => {
             let mut response = refusal(StatusCode::FORBIDDEN, "insufficient_scope", &description);
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -17,6 +17,8 @@ pub struct DeviceRequest {
     pub client: ClientCredentials,
     pub scope: Option<String>,
     pub resources: Vec<String>,
+    /// The limit the app suggests for `balance:spend` (`<quota units>/<day|month|total>`).
+    pub spend_limit: Option<String>,
 }
 
 /// A request to an endpoint where the client authenticates itself. Reading it never fails:
@@ -69,6 +71,7 @@ impl ClientRequest {
             client: client_credentials(&self.headers, &form)?,
             scope: form.get("scope").map(str::to_owned),
             resources: form.resources().to_vec(),
+            spend_limit: form.get("spend_limit").map(str::to_owned),
         })
     }
 

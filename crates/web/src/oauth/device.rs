@@ -29,6 +29,9 @@ pub struct DeviceAuthorizationRequest {
     pub scope: Option<String>,
     /// RFC 8707: the API the tokens are for (an absolute URI); may repeat.
     pub resource: Option<Vec<String>>,
+    /// With `balance:spend`: the limit the app suggests, `<quota units>/<day|month|total>`
+    /// (e.g. `10000/month`), pre-filled on the consent page, where the user sets their own.
+    pub spend_limit: Option<String>,
 }
 
 /// RFC 8628 §3.2.
@@ -77,6 +80,7 @@ pub async fn post(State(state): State<AppState>, request: ClientRequest) -> OAut
             &asked.client,
             asked.scope.as_deref(),
             &asked.resources,
+            asked.spend_limit.as_deref(),
             &request.ip,
         )
         .await?;

@@ -14,6 +14,7 @@ pub mod errors;
 pub mod login;
 pub mod problem;
 pub mod session;
+pub(crate) mod spend_form;
 pub mod trust;
 
 pub use chrome::Chrome;

@@ -2,6 +2,7 @@
 //! on the ledger. Every scenario ends with the ledger invariant checked.
 
 mod crash;
+mod device;
 mod faults;
 mod limits;
 mod notices;

@@ -4,6 +4,7 @@
 use super::{conflict, new_client, new_user, store};
 use crate::helpers::Backend;
 use crate::on_both_backends;
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::model::{
     ClientStatus, DeviceDecision, DeviceStatus, NewDeviceCode, NewFamily, NewToken, TokenKind,
 };
@@ -26,6 +27,7 @@ fn device(device_code: &str, user_code: &str, client: i64, expires_at: i64) -> N
         scopes: ScopeSet::parse("profile").expect("scopes"),
         resources: Default::default(),
         interval_secs: 5,
+        suggested_limit: None,
         created_at: 1_000,
         expires_at,
     }
@@ -38,10 +40,9 @@ async fn rfc8628_device_codes_are_found_by_either_hash_and_decided_once(backend:
         .create_client(new_client("client_d", owner.id, ClientStatus::Approved))
         .await
         .expect("client");
-    store
-        .create_device_code(&device("kwdc_a", "BCDFGHJK", client.id, 1_600))
-        .await
-        .expect("create");
+    let mut first = device("kwdc_a", "BCDFGHJK", client.id, 1_600);
+    first.suggested_limit = Some(SpendLimit::parse("2500/day").expect("limit"));
+    store.create_device_code(&first).await.expect("create");
     // Either code, again: a duplicate secret.
     assert_eq!(
         conflict(
@@ -68,6 +69,7 @@ async fn rfc8628_device_codes_are_found_by_either_hash_and_decided_once(backend:
     assert_eq!(by_device.client, client.id);
     assert_eq!(by_device.interval_secs, 5);
     assert_eq!(by_device.last_polled_at, None);
+    assert_eq!(by_device.suggested_limit, first.suggested_limit);
     let by_user = store
         .device_code_by_user_code(&SecretHash::of("BCDFGHJK"))
         .await

@@ -50,13 +50,25 @@ async fn spending_app(store: &dyn Store, owner: i64, name: &str, billing: bool) 
 
 /// `user`'s consent to `app` with `limit`, and a grant (token family) through it.
 async fn grant(store: &dyn Store, user: i64, app: i64, limit: &str, secret: &str) -> i64 {
+    let limit = SpendLimit::parse(limit).expect("limit");
+    grant_limited(store, user, app, Some(limit), secret).await
+}
+
+/// A grant of `balance:spend` whose consent has `limit` (a device consent before #19 had none).
+async fn grant_limited(
+    store: &dyn Store,
+    user: i64,
+    app: i64,
+    limit: Option<SpendLimit>,
+    secret: &str,
+) -> i64 {
     store
         .save_consent(
             user,
             app,
             ScopeSet::parse("balance balance:spend").expect("scopes"),
             &Default::default(),
-            Some(SpendLimit::parse(limit).expect("limit")),
+            limit,
             1_000,
         )
         .await
@@ -245,6 +257,17 @@ async fn charges_apply_once_within_the_limit_and_the_balance_through_live_grants
             .expect("p2"),
         SpendOutcome::NotAllowed
     );
+
+    // A live grant whose consent has no limit spends nothing: only the user sets one.
+    let unlimited = funded(s, "unlimited", 100).await;
+    let grant_u = grant_limited(s, unlimited, app, None, "t-unlimited").await;
+    assert_eq!(
+        s.charge(&charge(unlimited, app, Some(grant_u), 1, "u1"))
+            .await
+            .expect("u1"),
+        SpendOutcome::NoLimit
+    );
+    assert_eq!(balance(s, unlimited).await, (100, 0));
 
     // The billing service: any user, no limit, the balance still holds; it cannot spend
     // through a grant, nor an app allowed to spend without one.

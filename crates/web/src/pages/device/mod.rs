@@ -10,14 +10,17 @@ mod texts;
 
 pub use texts::{DeviceTexts, device_texts};
 
+use super::spend_form::SpendForm;
 use super::{Chrome, PagePost, PageUser, Texts, form_status, render, unavailable};
 use crate::oauth::authorize::{ApiAsked, ClientIdentity};
 use crate::oauth::token::set_retry_after;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
-use keyward_core::oauth::device::{DeviceError, PendingDevice, Typist};
+use keyward_core::billing::limit::SpendLimit;
+use keyward_core::oauth::device::{DeviceAnswer, DeviceError, PendingDevice, Typist};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -46,6 +49,10 @@ struct ConsentPage<'a> {
     apis: Vec<ApiAsked>,
     user_code: &'a str,
     csrf_token: &'a str,
+    /// With `balance:spend`: the limit the user sets, pre-filled.
+    spend: Option<SpendForm>,
+    /// Why the last answer was not taken.
+    error: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -80,6 +87,9 @@ pub struct DeviceForm {
     user_code: String,
     /// Absent: the code was typed, show what it asks for; `approve` or `deny`: the answer.
     decision: Option<String>,
+    /// The limit set on the page, when the app asks for `balance:spend`.
+    spend_amount: String,
+    spend_period: String,
 }
 
 /// `POST /device`: a typed code (answered with the consent page), or the answer to it.
@@ -95,28 +105,37 @@ pub async fn post(
         session: &page.session,
         ip: &client.ip,
     };
-    let approve = match form.decision.as_deref().filter(|d| !d.is_empty()) {
-        None => {
-            return match state.device.find(&form.user_code, typist).await {
-                Ok(pending) => {
-                    let identity = ClientIdentity::load(&state, page.t, &pending.client).await;
-                    consent(&page, &pending, identity)
-                }
-                Err(e) => refused(&page, &form.user_code, &e),
-            };
-        }
-        Some("approve") => true,
-        Some("deny") => false,
+    let settings = match state.settings.get().await {
+        Ok(settings) => settings,
+        Err(e) => return unavailable(page.t, &e),
+    };
+    let answer = match form.decision.as_deref().filter(|d| !d.is_empty()) {
+        None => return consent(&state, &page, &form.user_code, typist, &settings, None).await,
+        // A limit that does not parse is no limit: the core refuses the approval when
+        // `balance:spend` is asked, and ignores it otherwise.
+        Some("approve") => DeviceAnswer::Approve(
+            SpendLimit::from_currency(
+                &form.spend_amount,
+                &form.spend_period,
+                settings.quota_per_unit,
+            )
+            .ok(),
+        ),
+        Some("deny") => DeviceAnswer::Deny,
         Some(_) => {
             return super::error_page(StatusCode::BAD_REQUEST, page.t, page.t.malformed_request);
         }
     };
     match state
         .device
-        .decide(&form.user_code, &page.user, typist, approve)
+        .decide(&form.user_code, &page.user, typist, answer)
         .await
     {
-        Ok(pending) => done(&page, &pending, approve),
+        Ok(pending) => done(&page, &pending, answer != DeviceAnswer::Deny),
+        Err(DeviceError::LimitRequired) => {
+            let error = Some(device_texts(page.t).limit_required);
+            consent(&state, &page, &form.user_code, typist, &settings, error).await
+        }
         Err(e) => refused(&page, &form.user_code, &e),
     }
 }
@@ -144,6 +163,7 @@ fn refused(page: &PageUser, typed: &str, error: &DeviceError) -> Response {
         DeviceError::Malformed => (d.malformed, None),
         DeviceError::Unknown => (d.unknown, None),
         DeviceError::TooManyTries { retry_after } => (d.too_many, Some(*retry_after)),
+        DeviceError::LimitRequired => (d.limit_required, None),
         DeviceError::Store(e) => return unavailable(page.t, e),
     };
     let error = Some(message.to_owned());
@@ -155,9 +175,27 @@ fn refused(page: &PageUser, typed: &str, error: &DeviceError) -> Response {
     response
 }
 
-fn consent(page: &PageUser, pending: &PendingDevice, identity: ClientIdentity) -> Response {
+/// The consent page for the code typed (or the form again if it is not found), with why the
+/// last answer was not taken, if it was not (422).
+async fn consent(
+    state: &AppState,
+    page: &PageUser,
+    typed: &str,
+    typist: Typist<'_>,
+    settings: &keyward_core::settings::Settings,
+    error: Option<&'static str>,
+) -> Response {
+    let pending = match state.device.find(typed, typist).await {
+        Ok(pending) => pending,
+        Err(e) => return refused(page, typed, &e),
+    };
+    let identity = ClientIdentity::load(state, page.t, &pending.client).await;
     render(
-        StatusCode::OK,
+        if error.is_some() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        },
         &ConsentPage {
             t: page.t,
             d: device_texts(page.t),
@@ -170,6 +208,8 @@ fn consent(page: &PageUser, pending: &PendingDevice, identity: ClientIdentity) -
             apis: ApiAsked::list(page.t, &pending.resources, &pending.grant),
             user_code: &pending.user_code,
             csrf_token: &page.csrf,
+            spend: SpendForm::new(pending.scopes, pending.suggested_limit, settings),
+            error,
         },
     )
 }
@@ -240,6 +280,8 @@ pub(crate) fn samples(t: &'static Texts, user: &keyward_core::model::User) -> su
                 }],
                 user_code: "BCDF-GHJK",
                 csrf_token: "csrf",
+                spend: Some(SpendForm::sample()),
+                error: Some(d.limit_required),
             }
             .render()
             .unwrap_or_default(),

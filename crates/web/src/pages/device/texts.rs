@@ -38,6 +38,9 @@ crate::pages::page_words! {
             "已拒绝，设备不会获得你账户的访问权限。",
             "Denied. The device gets no access to your account.";
         app_is: "应用：", "App:";
+        limit_required:
+            "请设置消费限额：大于零、最多两位小数的金额，以及每天、每月或总计。",
+            "Set a spending limit: an amount above zero with at most two decimals, per day, per month or in total.";
     }
 }
 
