@@ -1,36 +1,50 @@
 //! The ledger's rows: written inside the transaction that moves the balance, read for
 //! statements and for the invariant check.
 
-use crate::{backend, fetch_optional};
+use crate::{PgQuery, backend, fetch_optional};
 use keyward_core::billing::ledger::{Discrepancy, EntryKind, LedgerEntry, NewEntry};
 use keyward_core::store::StoreResult;
 use sqlx::Row;
 use sqlx::postgres::{PgExecutor, PgRow};
 
-/// Writes `entry` with the account's `quota` and `used_quota` as they are now (after the move);
-/// returns its id.
-pub(crate) async fn record<'c>(on: impl PgExecutor<'c>, entry: &NewEntry<'_>) -> StoreResult<i64> {
-    let query = sqlx::query(
+/// `INSERT INTO ledger … SELECT … FROM ` a row source with the account's `id`, `quota` and
+/// `used_quota` (after the move), the entry's fields bound by [`bind_entry`] as $2–$13.
+macro_rules! insert_entry_from {
+    () => {
         "INSERT INTO ledger (user_id, kind, quota_delta, used_delta, actor_user_id, client, \
          family_id, description, idempotency_key, request_hash, refund_of, quota_after, \
          used_after, remaining_limit, created_at) \
-         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, quota, used_quota, $12, $13 \
-         FROM users WHERE id = $1 RETURNING id",
-    )
-    .bind(entry.user_id)
-    .bind(entry.kind.as_str())
-    .bind(entry.quota_delta)
-    .bind(entry.used_delta)
-    .bind(entry.actor_user_id)
-    .bind(entry.client)
-    .bind(entry.family_id)
-    .bind(entry.description)
-    .bind(entry.idempotency_key)
-    .bind(entry.request_hash.map(<[u8; 32]>::as_slice))
-    .bind(entry.refund_of)
-    .bind(entry.remaining_limit)
-    .bind(entry.created_at);
-    fetch_optional(on, query, |row| row.try_get(0))
+         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, quota, used_quota, $12, $13 FROM "
+    };
+}
+pub(crate) use insert_entry_from;
+
+/// Binds `entry` as $1 (its user) to $13, for [`insert_entry_from`].
+pub(crate) fn bind_entry<'q>(query: PgQuery<'q>, entry: &'q NewEntry<'_>) -> PgQuery<'q> {
+    query
+        .bind(entry.user_id)
+        .bind(entry.kind.as_str())
+        .bind(entry.quota_delta)
+        .bind(entry.used_delta)
+        .bind(entry.actor_user_id)
+        .bind(entry.client)
+        .bind(entry.family_id)
+        .bind(entry.description)
+        .bind(entry.idempotency_key)
+        .bind(entry.request_hash.map(<[u8; 32]>::as_slice))
+        .bind(entry.refund_of)
+        .bind(entry.remaining_limit)
+        .bind(entry.created_at)
+}
+
+/// Writes `entry` with the account's `quota` and `used_quota` as they are now (after the move);
+/// returns its id.
+pub(crate) async fn record<'c>(on: impl PgExecutor<'c>, entry: &NewEntry<'_>) -> StoreResult<i64> {
+    let query = sqlx::query(concat!(
+        insert_entry_from!(),
+        "users WHERE id = $1 RETURNING id"
+    ));
+    fetch_optional(on, bind_entry(query, entry), |row| row.try_get(0))
         .await?
         .ok_or_else(|| backend("a ledger entry for a missing user"))
 }
