@@ -38,10 +38,8 @@ const BACKSTOP_CHECKPOINT_PAGES: u32 = 8000;
 /// The log's length (about 4,000 pages) from which the checkpointer copies it back and starts it
 /// again (`checkpointer`).
 const RESTART_LOG_BYTES: u64 = 16 * 1024 * 1024;
-/// How long the checkpointer's truncation waits for readers still on the old log, writes held
-/// off; a longer read (a backup) leaves the log as it is for `RETRY_AFTER_ROUNDS` rounds.
-const TRUNCATE_WAIT: Duration = Duration::from_millis(10);
-const RETRY_AFTER_ROUNDS: u32 = 5;
+/// How long the checkpointer's truncation waits for readers still on the old log.
+const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
 /// The log file is cut back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Failed commits remembered for the requests still waiting on them.
@@ -397,7 +395,6 @@ fn checkpointer(path: &Path, writer: Arc<Mutex<Writer>>) -> Option<std::sync::mp
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
-            let mut wait_rounds = 0;
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(CHECKPOINT_EVERY)
             {
@@ -406,17 +403,11 @@ fn checkpointer(path: &Path, writer: Arc<Mutex<Writer>>) -> Option<std::sync::mp
                 if length < RESTART_LOG_BYTES {
                     continue;
                 }
-                if wait_rounds > 0 {
-                    wait_rounds -= 1;
-                    continue;
-                }
                 let done = checkpoint(&connection, "PASSIVE")
                     .and_then(|_| checkpoint(&connection, "PASSIVE"))
                     .and_then(|_| start_log_again(&connection, &writer));
-                match done {
-                    Ok(true) => {}
-                    Ok(false) => wait_rounds = RETRY_AFTER_ROUNDS,
-                    Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed"),
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
                 }
             }
         })
@@ -444,14 +435,14 @@ fn checkpoint(connection: &Connection, mode: &str) -> StoreResult<bool> {
 
 /// With writes held off: commits the open batch, copies the rest of the log back and truncates
 /// it, then writes the new log's first page (SQLite syncs its header there), so that the next
-/// request's write only appends. `false` when a reader still on the old log after
-/// `TRUNCATE_WAIT` left it as it is.
-fn start_log_again(connection: &Connection, writer: &Mutex<Writer>) -> StoreResult<bool> {
+/// request's write only appends. A reader still on the old log after `TRUNCATE_WAIT` leaves it
+/// as it is, for the next round.
+fn start_log_again(connection: &Connection, writer: &Mutex<Writer>) -> StoreResult<()> {
     let mut writer = lock(writer);
     writer.commit_open()?;
     if !checkpoint(connection, "TRUNCATE")? {
         tracing::debug!("SQLite log not emptied: a reader still uses it");
-        return Ok(false);
+        return Ok(());
     }
     // The smallest write there is: page 1, rewritten with the same `user_version`.
     let version: i64 = writer
@@ -461,8 +452,7 @@ fn start_log_again(connection: &Connection, writer: &Mutex<Writer>) -> StoreResu
     writer
         .connection
         .execute_batch(&format!("PRAGMA user_version = {version}"))
-        .map_err(backend)?;
-    Ok(true)
+        .map_err(backend)
 }
 
 /// A result row whose columns the mappers find by name. rusqlite's `Row::get("name")` reads
