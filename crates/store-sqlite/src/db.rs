@@ -9,7 +9,7 @@
 //! are synchronous, so no lock is ever held across an `.await`.
 //!
 //! Writes are committed in groups (`Db::write`), and the log is copied back into the database
-//! file by a thread of its own, off the request path (`checkpointer`). Reads see the committed state, including
+//! file by a thread of its own, off the request path. Reads see the committed state, including
 //! changes made by other processes (the CLI) on the same file; the two reads kept in memory
 //! (`keyward_core::store::cache`) are tied to `Db::generation`.
 //!
@@ -24,7 +24,8 @@ use rusqlite::{Connection, OpenFlags, Params, Row};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Read connections kept open between calls; more are opened when needed, then dropped.
@@ -35,8 +36,6 @@ const STATEMENT_CACHE: usize = 128;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// Log pages after which a commit checkpoints by itself (the checkpointer normally comes first).
 const BACKSTOP_CHECKPOINT_PAGES: u32 = 8000;
-/// Log pages after which the checkpointer makes the log start again (`copy_back_all`).
-const RESTART_PAGES: i64 = 2000;
 /// The log file is cut back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Failed commits remembered for the requests still waiting on them.
@@ -45,8 +44,9 @@ const FAILED_BATCHES_KEPT: usize = 16;
 pub(crate) struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    /// Shared with the checkpointer, which holds writes off while it empties the log.
-    writer: Arc<Mutex<Writer>>,
+    writer: Mutex<Writer>,
+    /// Moves on with every commit that may change what a cached read returns (`keyward_core::store::cache`).
+    generation: AtomicU64,
     /// Ends the checkpointer thread when the store is dropped.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -64,46 +64,6 @@ struct Writer {
     invalidates: bool,
     /// SQLite's `data_version` as last seen: it changes when another process commits.
     data_version: i64,
-    /// Moves on with every commit that may change what a cached read returns
-    /// (`keyward_core::store::cache`).
-    generation: u64,
-}
-
-impl Writer {
-    /// Commits the open batch, if any: its writers, when they come to commit it, find it done.
-    fn commit_open(&mut self) -> StoreResult<()> {
-        if self.pending == 0 {
-            return Ok(());
-        }
-        metrics::histogram!("keyward_sqlite_writes_per_commit").record(self.pending as f64);
-        let batch = self.batch;
-        self.batch += 1;
-        self.pending = 0;
-        let outcome = run(&self.connection, "COMMIT");
-        // After the commit, and before anyone in the batch answers: a read cached from here on
-        // sees the new state, and one cached before is no longer served.
-        if std::mem::take(&mut self.invalidates) {
-            self.generation += 1;
-        }
-        if let Err(e) = outcome {
-            if !self.connection.is_autocommit() {
-                let _ = run(&self.connection, "ROLLBACK");
-            }
-            tracing::error!(error = %e, "SQLite commit failed; the batch's writes are undone");
-            if self.failed.len() == FAILED_BATCHES_KEPT {
-                self.failed.pop_front();
-            }
-            self.failed.push_back((batch, e.to_string()));
-            return Err(backend(e));
-        }
-        Ok(())
-    }
-}
-
-fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
-    // A panic inside a write undid its savepoint (`Savepoint` below): the connection is sound,
-    // so a poisoned lock is taken over rather than failing every later write.
-    writer.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Db {
@@ -131,20 +91,20 @@ impl Db {
             .busy_timeout(Duration::from_secs(5))
             .map_err(backend)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let writer = Arc::new(Mutex::new(Writer {
-            connection,
-            pending: 0,
-            batch: 0,
-            failed: VecDeque::new(),
-            invalidates: false,
-            data_version: 0,
-            generation: 0,
-        }));
         Ok(Self {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
-            _checkpointer: checkpointer(path, Arc::clone(&writer)),
-            writer,
+            writer: Mutex::new(Writer {
+                connection,
+                pending: 0,
+                batch: 0,
+                failed: VecDeque::new(),
+                invalidates: false,
+                data_version: 0,
+            }),
+            generation: AtomicU64::new(0),
+
+            _checkpointer: checkpointer(path),
         })
     }
 
@@ -225,7 +185,9 @@ impl Db {
         keep: impl FnOnce(&R) -> bool,
         invalidates: bool,
     ) -> StoreResult<(StoreResult<R>, Option<u64>)> {
-        let mut writer = lock(&self.writer);
+        // A panic inside `write` undid its savepoint (`Savepoint` below): the connection is
+        // sound, so a poisoned lock is taken over rather than failing every later write.
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.pending == 0 && writer.connection.is_autocommit() {
             run(&writer.connection, "BEGIN IMMEDIATE").map_err(backend)?;
         }
@@ -256,14 +218,34 @@ impl Db {
 
     /// Commits `batch` if it is still open; otherwise tells how its commit went.
     fn commit(&self, batch: u64) -> StoreResult<()> {
-        let mut writer = lock(&self.writer);
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.batch != batch {
             return match writer.failed.iter().find(|(b, _)| *b == batch) {
                 Some((_, reason)) => Err(backend(reason.clone())),
                 None => Ok(()),
             };
         }
-        writer.commit_open()
+        metrics::histogram!("keyward_sqlite_writes_per_commit").record(writer.pending as f64);
+        writer.batch += 1;
+        writer.pending = 0;
+        let outcome = run(&writer.connection, "COMMIT");
+        // After the commit, and before anyone in the batch answers: a read cached from here on
+        // sees the new state, and one cached before is no longer served.
+        if std::mem::take(&mut writer.invalidates) {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Err(e) = outcome {
+            if !writer.connection.is_autocommit() {
+                let _ = run(&writer.connection, "ROLLBACK");
+            }
+            tracing::error!(error = %e, "SQLite commit failed; the batch's writes are undone");
+            if writer.failed.len() == FAILED_BATCHES_KEPT {
+                writer.failed.pop_front();
+            }
+            writer.failed.push_back((batch, e.to_string()));
+            return Err(backend(e));
+        }
+        Ok(())
     }
 
     /// The generation cached reads are tagged with (`keyward_core::store::cache`), after asking SQLite whether
@@ -271,7 +253,7 @@ impl Db {
     /// if so, the generation moves on. The writer's `data_version` changes only with other
     /// connections' commits, and reading it costs a fraction of the query it saves.
     pub(crate) fn generation(&self) -> u64 {
-        let mut writer = lock(&self.writer);
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let version = writer
             .connection
             .prepare_cached("PRAGMA data_version")
@@ -279,9 +261,9 @@ impl Db {
         // Unknown counts as changed.
         if version.as_ref().ok() != Some(&writer.data_version) {
             writer.data_version = version.unwrap_or_default();
-            writer.generation += 1;
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
-        writer.generation
+        self.generation.load(Ordering::Acquire)
     }
 
     fn open_reader(&self) -> StoreResult<Connection> {
@@ -368,9 +350,8 @@ fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Copies the log back into the database file every `CHECKPOINT_EVERY`, on a thread and a
-/// connection of its own (`PASSIVE`: it neither waits for nor blocks readers or the writer), and
-/// makes the log start again once it is long (`copy_back_all`).
-fn checkpointer(path: &Path, writer: Arc<Mutex<Writer>>) -> Option<std::sync::mpsc::Sender<()>> {
+/// connection of its own (`PASSIVE`: it never waits for, nor blocks, readers or the writer).
+fn checkpointer(path: &Path) -> Option<std::sync::mpsc::Sender<()>> {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let connection = Connection::open_with_flags(
         path,
@@ -383,47 +364,13 @@ fn checkpointer(path: &Path, writer: Arc<Mutex<Writer>>) -> Option<std::sync::mp
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(CHECKPOINT_EVERY)
             {
-                let done = checkpoint(&connection).and_then(|(log, _)| {
-                    metrics::gauge!("keyward_sqlite_log_pages").set(log as f64);
-                    if log >= RESTART_PAGES {
-                        copy_back_all(&connection, &writer)?;
-                    }
-                    Ok(())
-                });
-                if let Err(e) = done {
+                if let Err(e) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
                     tracing::warn!(error = %e, "SQLite checkpoint failed");
                 }
             }
         })
         .ok()?;
     Some(stop)
-}
-
-/// A passive checkpoint: the pages in the log, and how many of them are now in the database.
-fn checkpoint(connection: &Connection) -> StoreResult<(i64, i64)> {
-    connection
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get(1)?, row.get(2)?))
-        })
-        .map_err(backend)
-}
-
-/// Empties the log, so that the next write starts it again from its beginning. SQLite restarts
-/// the log only when a write begins with every page of it copied back, a moment a passive
-/// checkpoint never sees under steady writes: the log would grow until a commit checkpointed by
-/// itself (`BACKSTOP_CHECKPOINT_PAGES`), copying thousands of pages and syncing the database
-/// file on a request's thread, with every write waiting behind it (p99 tails of 50-150 ms).
-/// Here the bulk was copied without holding anyone up, so writes wait only while the open
-/// batch is committed and the pages written since are copied back: two syncs.
-fn copy_back_all(connection: &Connection, writer: &Mutex<Writer>) -> StoreResult<()> {
-    let mut writer = lock(writer);
-    writer.commit_open()?;
-    let (log, copied) = checkpoint(connection)?;
-    if log != copied {
-        // A reader still uses the newest pages; the next round tries again.
-        tracing::debug!(log, copied, "SQLite log not emptied yet");
-    }
-    Ok(())
 }
 
 /// A result row whose columns the mappers find by name. rusqlite's `Row::get("name")` reads
@@ -572,75 +519,4 @@ fn conflict_of(message: &str) -> Option<Conflict> {
         | "topup_codes.code_hash" => Conflict::Secret,
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Instant;
-
-    /// The log file's header: its checkpoint sequence, which SQLite moves on each time the log
-    /// starts again, and how many pages the file has room for.
-    fn log_header(log: &Path) -> (u32, u64) {
-        use std::io::Read as _;
-        let mut header = [0u8; 32];
-        let Ok(mut file) = std::fs::File::open(log) else {
-            return (0, 0);
-        };
-        let length = file.metadata().map_or(0, |m| m.len());
-        if file.read_exact(&mut header).is_err() {
-            return (0, 0);
-        }
-        let sequence = u32::from_be_bytes([header[12], header[13], header[14], header[15]]);
-        (sequence, length.saturating_sub(32) / (4096 + 24))
-    }
-
-    fn write(db: &Db, sql: &str) -> u64 {
-        let (result, batch) = db
-            .run(|c| run(c, sql).map_err(backend), |_| true, false)
-            .expect("write");
-        result.expect("statement");
-        batch.expect("a batch to commit")
-    }
-
-    /// Under load a batch is open nearly all the time, so a passive checkpoint never finds the
-    /// log fully copied back when a write begins, and SQLite would not start the log again
-    /// until a commit checkpointed by itself at `BACKSTOP_CHECKPOINT_PAGES`, with every write
-    /// waiting behind it. The checkpointer starts it again once it holds `RESTART_PAGES`.
-    #[test]
-    fn under_steady_writes_the_log_starts_again_long_before_the_backstop() {
-        let dir =
-            std::env::temp_dir().join(format!("keyward-log-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("directory");
-        let path = dir.join("keyward.db");
-        let db = Db::open(&path).expect("open");
-        let log = dir.join("keyward.db-wal");
-        let batch = write(&db, "CREATE TABLE filler (b BLOB)");
-        db.commit(batch).expect("commit");
-        let (first, _) = log_header(&log);
-        let limit = u64::from(BACKSTOP_CHECKPOINT_PAGES) * 3 / 4;
-        let started = Instant::now();
-        let restarted = loop {
-            let (sequence, frames) = log_header(&log);
-            if sequence != first {
-                break true;
-            }
-            if frames >= limit || started.elapsed() > Duration::from_secs(60) {
-                break false;
-            }
-            // Four pages a write, the batch left open while others would join it, and the
-            // next one begun as soon as it is committed.
-            let batch = write(&db, "INSERT INTO filler VALUES (zeroblob(16000))");
-            std::thread::sleep(Duration::from_millis(1));
-            db.commit(batch).expect("commit");
-        };
-        let (_, frames) = log_header(&log);
-        drop(db);
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(
-            restarted,
-            "the log grew to {frames} pages without starting again"
-        );
-        assert!(frames < limit, "the log grew to {frames} pages");
-    }
 }
