@@ -25,7 +25,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Read connections kept open between calls; more are opened when needed, then dropped.
@@ -34,15 +34,8 @@ const MAX_IDLE: usize = 16;
 const STATEMENT_CACHE: usize = 128;
 /// How often the checkpointer copies the log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-/// How long without a commit counts as writes having paused (`checkpointer`).
-const IDLE: Duration = Duration::from_millis(100);
-/// The log's length from which the checkpointer truncates it once writes pause.
-const TRUNCATE_WHEN_IDLE_BYTES: u64 = 4 * 1024 * 1024;
-/// The log's length from which SQLite may start it again while writes go on.
-const LOG_CAP_BYTES: u64 = 256 * 1024 * 1024;
-/// Log pages after which a commit checkpoints by itself (about 320 MB: past `LOG_CAP_BYTES`,
-/// for when the checkpointer falls behind).
-const BACKSTOP_CHECKPOINT_PAGES: u32 = 80_000;
+/// Log pages after which a commit checkpoints by itself (the checkpointer normally comes first).
+const BACKSTOP_CHECKPOINT_PAGES: u32 = 8000;
 /// The log file is cut back to this size after a checkpoint has emptied it.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Failed commits remembered for the requests still waiting on them.
@@ -51,10 +44,7 @@ const FAILED_BATCHES_KEPT: usize = 16;
 pub(crate) struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    /// Shared with the checkpointer, which truncates the log while no write is under way.
-    writer: Arc<Mutex<Writer>>,
-    /// When the last commit was made (milliseconds since the epoch), for the checkpointer.
-    last_commit: Arc<AtomicU64>,
+    writer: Mutex<Writer>,
     /// Moves on with every commit that may change what a cached read returns (`keyward_core::store::cache`).
     generation: AtomicU64,
     /// Ends the checkpointer thread when the store is dropped.
@@ -101,22 +91,20 @@ impl Db {
             .busy_timeout(Duration::from_secs(5))
             .map_err(backend)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let writer = Arc::new(Mutex::new(Writer {
-            connection,
-            pending: 0,
-            batch: 0,
-            failed: VecDeque::new(),
-            invalidates: false,
-            data_version: 0,
-        }));
-        let last_commit = Arc::new(AtomicU64::new(now_millis()));
         Ok(Self {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
-            _checkpointer: checkpointer(path, Arc::clone(&writer), Arc::clone(&last_commit)),
-            writer,
-            last_commit,
+            writer: Mutex::new(Writer {
+                connection,
+                pending: 0,
+                batch: 0,
+                failed: VecDeque::new(),
+                invalidates: false,
+                data_version: 0,
+            }),
             generation: AtomicU64::new(0),
+
+            _checkpointer: checkpointer(path),
         })
     }
 
@@ -241,7 +229,6 @@ impl Db {
         writer.batch += 1;
         writer.pending = 0;
         let outcome = run(&writer.connection, "COMMIT");
-        self.last_commit.store(now_millis(), Ordering::Release);
         // After the commit, and before anyone in the batch answers: a read cached from here on
         // sees the new state, and one cached before is no longer served.
         if std::mem::take(&mut writer.invalidates) {
@@ -362,154 +349,28 @@ fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
     connection.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-/// Copies the log back into the database file every `CHECKPOINT_EVERY`, on a thread and
-/// connections of its own, and decides when the log starts again, so that no request's thread
-/// syncs a file.
-///
-/// SQLite starts the log again at the first write after every page of it was copied back, and
-/// syncs the new log's header in that write: on a request's thread (the server's only worker
-/// when it runs on one core) every request then waits for the disk, 11-30 ms on a busy virtual
-/// disk. With a passive checkpoint every 200 ms that happened at every quiet moment between
-/// writes. So the checkpointer keeps a read open on the newest copied state (`Pin`): while a
-/// reader uses the log, SQLite does not start it again, and copying goes on up to that read.
-/// The log starts again when writes have paused (`IDLE`): the checkpointer empties and
-/// truncates it and writes its first page, header sync included, itself (`truncate_when_idle`).
-/// Under writes that never pause, it lets go of the read at `LOG_CAP_BYTES`, and SQLite starts
-/// the log again by itself, once per that many bytes written.
-fn checkpointer(
-    path: &Path,
-    writer: Arc<Mutex<Writer>>,
-    last_commit: Arc<AtomicU64>,
-) -> Option<std::sync::mpsc::Sender<()>> {
+/// Copies the log back into the database file every `CHECKPOINT_EVERY`, on a thread and a
+/// connection of its own (`PASSIVE`: it never waits for, nor blocks, readers or the writer).
+fn checkpointer(path: &Path) -> Option<std::sync::mpsc::Sender<()>> {
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .ok()?;
-    let pin = Pin(Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?);
-    let log = log_path(path);
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(CHECKPOINT_EVERY)
             {
-                let length = std::fs::metadata(&log).map_or(0, |m| m.len());
-                metrics::gauge!("keyward_sqlite_log_bytes").set(length as f64);
-                let idle = now_millis().saturating_sub(last_commit.load(Ordering::Acquire))
-                    >= IDLE.as_millis() as u64;
-                let done = if idle && length >= TRUNCATE_WHEN_IDLE_BYTES {
-                    pin.release();
-                    truncate_when_idle(&connection, &writer)
-                } else if length >= LOG_CAP_BYTES {
-                    pin.release();
-                    checkpoint(&connection).map(drop)
-                } else {
-                    // Pinned before copying, so that the read is on pages not yet copied (a
-                    // read of a fully copied log does not hold it); copied up to the read,
-                    // then, if later pages wait, up to a new one.
-                    let copy = || {
-                        if !pin.held() {
-                            pin.renew()?;
-                        }
-                        let (log, copied) = checkpoint(&connection)?;
-                        if copied < log {
-                            pin.renew()?;
-                            checkpoint(&connection)?;
-                        }
-                        Ok(())
-                    };
-                    copy()
-                };
-                if let Err(e) = done {
+                if let Err(e) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
                     tracing::warn!(error = %e, "SQLite checkpoint failed");
                 }
             }
         })
         .ok()?;
     Some(stop)
-}
-
-/// A read kept open on the newest state the checkpointer saw: SQLite starts the log again only
-/// when no reader uses it.
-struct Pin(Connection);
-
-impl Pin {
-    fn held(&self) -> bool {
-        !self.0.is_autocommit()
-    }
-
-    fn renew(&self) -> StoreResult<()> {
-        self.release();
-        run(&self.0, "BEGIN").map_err(backend)?;
-        self.0
-            .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
-            .map_err(backend)
-    }
-
-    fn release(&self) {
-        if !self.0.is_autocommit() {
-            let _ = run(&self.0, "COMMIT");
-        }
-    }
-}
-
-/// A passive checkpoint: the pages in the log, and how many of them are in the database file.
-fn checkpoint(connection: &Connection) -> StoreResult<(i64, i64)> {
-    connection
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get(1)?, row.get(2)?))
-        })
-        .map_err(backend)
-}
-
-/// While no write is under way (else it waits for the next round): copies what is left of the
-/// log back, truncates it, and writes its first page (rewriting `user_version` as it is), so
-/// that SQLite syncs the new log's header here rather than in a request's commit. A reader
-/// still on the log leaves it as it is for the next round.
-fn truncate_when_idle(connection: &Connection, writer: &Mutex<Writer>) -> StoreResult<()> {
-    checkpoint(connection)?;
-    let Ok(writer) = writer.try_lock() else {
-        return Ok(());
-    };
-    if writer.pending > 0 {
-        return Ok(());
-    }
-    let emptied = connection
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-            row.get::<_, i64>(0)
-        })
-        .map_err(backend)?
-        == 0;
-    if emptied {
-        let version: i64 = writer
-            .connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(backend)?;
-        writer
-            .connection
-            .execute_batch(&format!("PRAGMA user_version = {version}"))
-            .map_err(backend)?;
-    }
-    Ok(())
-}
-
-/// The log beside the database file at `path`.
-fn log_path(path: &Path) -> PathBuf {
-    let mut log = path.as_os_str().to_owned();
-    log.push("-wal");
-    PathBuf::from(log)
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// A result row whose columns the mappers find by name. rusqlite's `Row::get("name")` reads
@@ -658,69 +519,4 @@ fn conflict_of(message: &str) -> Option<Conflict> {
         | "topup_codes.code_hash" => Conflict::Secret,
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Read as _;
-
-    /// The log's salts (they change each time SQLite starts the log again) and its length.
-    fn log_state(log: &Path) -> ([u8; 8], u64) {
-        let mut header = [0u8; 32];
-        let length = std::fs::metadata(log).map_or(0, |m| m.len());
-        if let Ok(mut file) = std::fs::File::open(log) {
-            let _ = file.read_exact(&mut header);
-        }
-        let mut salts = [0u8; 8];
-        salts.copy_from_slice(&header[16..24]);
-        (salts, length)
-    }
-
-    fn write(db: &Db, sql: &str) {
-        let (result, batch) = db
-            .run(|c| run(c, sql).map_err(backend), |_| true, false)
-            .expect("write");
-        result.expect("statement");
-        db.commit(batch.expect("a batch")).expect("commit");
-    }
-
-    /// A write made after the checkpointer copied the whole log back does not start the log
-    /// again (SQLite would sync the new log's header in that request's commit); once writes
-    /// pause, the checkpointer truncates the log itself.
-    #[test]
-    fn the_log_starts_again_only_when_writes_pause() {
-        let dir =
-            std::env::temp_dir().join(format!("keyward-log-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("directory");
-        let path = dir.join("keyward.db");
-        let db = Db::open(&path).expect("open");
-        let log = log_path(&path);
-        write(&db, "CREATE TABLE filler (b BLOB)");
-        let mut restarts = 0;
-        // Writes 80 ms apart (never idle): each round of the checkpointer copies everything.
-        let (mut salts, _) = log_state(&log);
-        for _ in 0..20 {
-            write(&db, "INSERT INTO filler VALUES (zeroblob(1000))");
-            let (now, _) = log_state(&log);
-            restarts += u32::from(now != salts);
-            salts = now;
-            std::thread::sleep(Duration::from_millis(80));
-        }
-        // Enough for the idle truncation, then a pause.
-        for _ in 0..300 {
-            write(&db, "INSERT INTO filler VALUES (zeroblob(16000))");
-        }
-        let (_, long) = log_state(&log);
-        std::thread::sleep(IDLE + CHECKPOINT_EVERY * 3);
-        let (_, after_pause) = log_state(&log);
-        drop(db);
-        let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(restarts, 0, "the log started again under a request's write");
-        assert!(long >= TRUNCATE_WHEN_IDLE_BYTES, "{long} bytes");
-        assert!(
-            after_pause < 64 * 1024,
-            "the log is still {after_pause} bytes long"
-        );
-    }
 }
