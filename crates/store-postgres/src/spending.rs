@@ -11,7 +11,7 @@
 use crate::ledger::{SPENT, bind_entry, insert_entry_from};
 use crate::{PgQuery, backend, fetch_optional};
 use keyward_core::billing::ledger::{EntryKind, NewEntry};
-use keyward_core::billing::limit::{Period, SpendLimit};
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::billing::spend::{
     ChargeRequest, ChargeState, LimitState, Receipt, RefundRequest, RefundState, SpendOutcome,
     judge_charge, judge_refund, names_charge_of, refund_deltas,
@@ -217,10 +217,10 @@ async fn limit_state(
     consent: Consent,
     now: i64,
 ) -> StoreResult<Option<(LimitState, i64)>> {
-    let (Some(amount), Some(period), Some(consented_at), counted_from, counted) = consent else {
+    let (amount, period, Some(consented_at), counted_from, counted) = consent else {
         return Ok(None);
     };
-    let Some(limit) = Period::parse(&period).and_then(|p| SpendLimit::new(amount, p).ok()) else {
+    let Some(limit) = SpendLimit::from_columns(amount, period.as_deref()) else {
         return Ok(None);
     };
     let since = limit.window_start(now, consented_at);

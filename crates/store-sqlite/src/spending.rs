@@ -5,7 +5,7 @@
 use crate::db::first_row;
 use crate::ledger::{SPENT, record};
 use keyward_core::billing::ledger::{EntryKind, NewEntry};
-use keyward_core::billing::limit::{Period, SpendLimit};
+use keyward_core::billing::limit::SpendLimit;
 use keyward_core::billing::spend::{
     ChargeRequest, ChargeState, LimitState, Receipt, RefundRequest, RefundState, SpendOutcome,
     judge_charge, judge_refund, refund_deltas,
@@ -109,10 +109,10 @@ fn limit_state(
             ))
         },
     )?;
-    let Some((Some(amount), Some(period), consented_at, counted_from, counted)) = consent else {
+    let Some((amount, period, consented_at, counted_from, counted)) = consent else {
         return Ok(None);
     };
-    let Some(limit) = Period::parse(&period).and_then(|p| SpendLimit::new(amount, p).ok()) else {
+    let Some(limit) = SpendLimit::from_columns(amount, period.as_deref()) else {
         return Ok(None);
     };
     let since = limit.window_start(now, consented_at);
