@@ -13,8 +13,8 @@ use crate::{PgQuery, backend, fetch_optional};
 use keyward_core::billing::ledger::{EntryKind, NewEntry};
 use keyward_core::billing::limit::SpendLimit;
 use keyward_core::billing::spend::{
-    ChargeRequest, ChargeState, LimitState, Receipt, RefundRequest, RefundState, SpendOutcome,
-    judge_charge, judge_refund, names_charge_of, refund_deltas,
+    ChargeRequest, ChargeState, KeyedEntry, LimitState, Receipt, RefundRequest, RefundState,
+    SpendOutcome, answer_again, judge_charge, judge_refund, names_charge_of, refund_deltas,
 };
 use keyward_core::model::{ClientPk, UserId};
 use keyward_core::store::{StoreError, StoreResult};
@@ -133,22 +133,19 @@ fn earlier_answer(row: &PgRow, hash: &[u8; 32]) -> Result<Option<SpendOutcome>, 
     let Some(id) = row.try_get::<Option<i64>, _>("replay_id")? else {
         return Ok(None);
     };
-    let stored: Option<Vec<u8>> = row.try_get("request_hash")?;
-    if stored.unwrap_or_default().as_slice() != hash.as_slice() {
-        return Ok(Some(SpendOutcome::IdempotencyConflict));
-    }
-    let refund_of: Option<i64> = row.try_get("refund_of")?;
-    let quota_delta: i64 = row.try_get("quota_delta")?;
-    let used_delta: i64 = row.try_get("used_delta")?;
-    Ok(Some(SpendOutcome::Replayed(Receipt {
-        charge_id: refund_of.unwrap_or(id),
-        refund_id: refund_of.map(|_| id),
-        amount: (used_delta - quota_delta).abs(),
-        quota: row.try_get("quota_after")?,
-        used_quota: row.try_get("used_after")?,
+    let entry = KeyedEntry {
+        id,
+        request_hash: row
+            .try_get::<Option<Vec<u8>>, _>("request_hash")?
+            .unwrap_or_default(),
+        refund_of: row.try_get("refund_of")?,
+        quota_delta: row.try_get("quota_delta")?,
+        used_delta: row.try_get("used_delta")?,
+        quota_after: row.try_get("quota_after")?,
+        used_after: row.try_get("used_after")?,
         remaining_limit: row.try_get("remaining_limit")?,
-        reached: None,
-    })))
+    };
+    Ok(Some(answer_again(entry, hash)))
 }
 
 /// The answer already given to this app's `key`, or a conflict when the body differs; for a

@@ -7,8 +7,8 @@ use crate::ledger::{SPENT, record};
 use keyward_core::billing::ledger::{EntryKind, NewEntry};
 use keyward_core::billing::limit::SpendLimit;
 use keyward_core::billing::spend::{
-    ChargeRequest, ChargeState, LimitState, Receipt, RefundRequest, RefundState, SpendOutcome,
-    judge_charge, judge_refund, refund_deltas,
+    ChargeRequest, ChargeState, KeyedEntry, LimitState, Receipt, RefundRequest, RefundState,
+    SpendOutcome, answer_again, judge_charge, judge_refund, refund_deltas,
 };
 use keyward_core::model::{ClientPk, UserId};
 use keyward_core::store::StoreResult;
@@ -21,38 +21,27 @@ fn replay(
     key: &str,
     hash: &[u8; 32],
 ) -> StoreResult<Option<SpendOutcome>> {
-    let earlier: Option<(Vec<u8>, Receipt)> = first_row(
+    let earlier = first_row(
         tx,
-        "SELECT id, kind, request_hash, quota_delta, used_delta, refund_of, quota_after, \
+        "SELECT id, request_hash, quota_delta, used_delta, refund_of, quota_after, \
          used_after, remaining_limit FROM ledger WHERE client = ?1 AND idempotency_key = ?2",
         params![client, key],
         |row| {
-            let id: i64 = row.get("id")?;
-            let refund_of: Option<i64> = row.get("refund_of")?;
-            let quota_delta: i64 = row.get("quota_delta")?;
-            let used_delta: i64 = row.get("used_delta")?;
-            Ok((
-                row.get::<_, Option<Vec<u8>>>("request_hash")?
+            Ok(KeyedEntry {
+                id: row.get("id")?,
+                request_hash: row
+                    .get::<_, Option<Vec<u8>>>("request_hash")?
                     .unwrap_or_default(),
-                Receipt {
-                    charge_id: refund_of.unwrap_or(id),
-                    refund_id: refund_of.map(|_| id),
-                    amount: (used_delta - quota_delta).abs(),
-                    quota: row.get("quota_after")?,
-                    used_quota: row.get("used_after")?,
-                    remaining_limit: row.get("remaining_limit")?,
-                    reached: None,
-                },
-            ))
+                refund_of: row.get("refund_of")?,
+                quota_delta: row.get("quota_delta")?,
+                used_delta: row.get("used_delta")?,
+                quota_after: row.get("quota_after")?,
+                used_after: row.get("used_after")?,
+                remaining_limit: row.get("remaining_limit")?,
+            })
         },
     )?;
-    Ok(earlier.map(|(stored, receipt)| {
-        if stored.as_slice() == hash.as_slice() {
-            SpendOutcome::Replayed(receipt)
-        } else {
-            SpendOutcome::IdempotencyConflict
-        }
-    }))
+    Ok(earlier.map(|entry| answer_again(entry, hash)))
 }
 
 /// Whether the app may still spend: approved, and allowed to spend through a user's grant

@@ -180,6 +180,39 @@ fn fingerprint(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
+/// The ledger entry an app's idempotency key already names, as the store read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedEntry {
+    pub id: i64,
+    /// The fingerprint of the request that made it ([`charge_hash`], [`refund_hash`]).
+    pub request_hash: Vec<u8>,
+    /// For a refund: the charge refunded.
+    pub refund_of: Option<i64>,
+    pub quota_delta: i64,
+    pub used_delta: i64,
+    /// The account after the entry.
+    pub quota_after: i64,
+    pub used_after: i64,
+    pub remaining_limit: Option<i64>,
+}
+
+/// The answer to a request whose key `entry` already holds: the first answer again when the
+/// body is the same (nothing moves), a conflict when it is not.
+pub fn answer_again(entry: KeyedEntry, request_hash: &[u8; 32]) -> SpendOutcome {
+    if entry.request_hash.as_slice() != request_hash.as_slice() {
+        return SpendOutcome::IdempotencyConflict;
+    }
+    SpendOutcome::Replayed(Receipt {
+        charge_id: entry.refund_of.unwrap_or(entry.id),
+        refund_id: entry.refund_of.map(|_| entry.id),
+        amount: (entry.used_delta - entry.quota_delta).abs(),
+        quota: entry.quota_after,
+        used_quota: entry.used_after,
+        remaining_limit: entry.remaining_limit,
+        reached: None,
+    })
+}
+
 /// The consent's limit and what the app spent in its current period.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitState {
@@ -316,6 +349,36 @@ mod tests {
             .expect("fits")
             .reached
             .map(|r| (r.mark, r.spent))
+    }
+
+    #[test]
+    fn a_key_used_before_answers_again_or_conflicts() {
+        let refund = KeyedEntry {
+            id: 9,
+            request_hash: refund_hash(4, 30).to_vec(),
+            refund_of: Some(4),
+            quota_delta: 0,
+            used_delta: -30,
+            quota_after: 1000,
+            used_after: 70,
+            remaining_limit: None,
+        };
+        assert_eq!(
+            answer_again(refund.clone(), &refund_hash(4, 30)),
+            SpendOutcome::Replayed(Receipt {
+                charge_id: 4,
+                refund_id: Some(9),
+                amount: 30,
+                quota: 1000,
+                used_quota: 70,
+                remaining_limit: None,
+                reached: None,
+            })
+        );
+        assert_eq!(
+            answer_again(refund, &refund_hash(4, 31)),
+            SpendOutcome::IdempotencyConflict
+        );
     }
 
     #[test]
