@@ -41,6 +41,11 @@ pub struct SpendLimit {
 #[error("spend_limit must be <quota units>/<day|month|total>, the amount a positive integer")]
 pub struct BadSpendLimit;
 
+impl BadSpendLimit {
+    /// The `error_description` for an app's malformed `spend_limit` suggestion.
+    pub const SUGGESTION: &'static str = "spend_limit must be <quota units>/<day|month|total>";
+}
+
 impl SpendLimit {
     pub fn new(amount: i64, period: Period) -> Result<Self, BadSpendLimit> {
         if (1..=MAX_QUOTA).contains(&amount) {

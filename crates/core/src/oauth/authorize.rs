@@ -8,7 +8,7 @@ use super::metadata_document::DocumentError;
 use super::resources::{ResolveError, resolve};
 use super::scope::{Scope, ScopeSet};
 use super::{CODE_PREFIX, Lifetimes, pkce, redirect_uri};
-use crate::billing::limit::SpendLimit;
+use crate::billing::limit::{BadSpendLimit, SpendLimit};
 use crate::clock::{Clock, UnixTime};
 use crate::model::{AuthCode, Client, Consent, GrantType, Resource, User};
 use crate::secret::Secret;
@@ -254,10 +254,7 @@ fn validate_normalized(
         match SpendLimit::parse(text) {
             Ok(limit) => request.suggested_limit = Some(limit),
             Err(_) => {
-                return Err(request.reject(
-                    ErrorCode::InvalidRequest,
-                    "spend_limit must be <quota units>/<day|month|total>",
-                ));
+                return Err(request.reject(ErrorCode::InvalidRequest, BadSpendLimit::SUGGESTION));
             }
         }
     }

@@ -16,7 +16,7 @@ use super::resources::resolve;
 use super::scope::{Scope, ScopeSet};
 use super::tokens::{ClientCredentials, TokenService};
 use crate::audit::{self, action};
-use crate::billing::limit::SpendLimit;
+use crate::billing::limit::{BadSpendLimit, SpendLimit};
 use crate::clock::{Clock, UnixTime};
 use crate::limits::{Keyed, Limit, LimitError, RateLimiter, key};
 use crate::model::{
@@ -225,9 +225,7 @@ impl DeviceService {
         let suggested_limit = spend_limit
             .map(SpendLimit::parse)
             .transpose()
-            .map_err(|_| {
-                TokenError::InvalidRequest("spend_limit must be <quota units>/<day|month|total>")
-            })?
+            .map_err(|_| TokenError::InvalidRequest(BadSpendLimit::SUGGESTION))?
             .filter(|_| scopes.contains(Scope::BalanceSpend));
         let now = self.clock.now();
         // A user code may collide with a live one (1 in 20^8 per live code): draw again.
