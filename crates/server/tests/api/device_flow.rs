@@ -118,16 +118,34 @@ pub async fn type_code(app: &TestApp, browser: &Client, typed: &str) -> (StatusC
 pub async fn answer(app: &TestApp, browser: &Client, user_code: &str, decision: &str) -> String {
     let (status, consent) = type_code(app, browser, user_code).await;
     assert_eq!(status, StatusCode::OK, "{consent}");
-    let mut fields = hidden_fields(&consent);
-    fields.push(("decision".into(), decision.into()));
+    let (status, page) = submit_answer(app, browser, &consent, decision, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    page
+}
+
+/// The consent page `consent` sent with `decision` and the typed `fields` besides its hidden
+/// ones: the page that answers.
+pub async fn submit_answer(
+    app: &TestApp,
+    browser: &Client,
+    consent: &str,
+    decision: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut form = hidden_fields(consent);
+    form.extend(
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    form.push(("decision".into(), decision.into()));
     let res = browser
         .post(app.url("/device"))
-        .form(&fields)
+        .form(&form)
         .send()
         .await
         .expect("decision");
-    assert_eq!(res.status(), StatusCode::OK);
-    res.text().await.expect("body")
+    (res.status(), res.text().await.expect("body"))
 }
 
 async fn rfc8628_3_1_a_public_cli_without_a_secret_or_redirect_uri_signs_a_user_in(

@@ -4,9 +4,8 @@
 //! limit (device consents before the page asked for one) is told to ask the user again.
 
 use super::{Scene, allow_spending, charge_body};
-use crate::device_flow::{DEVICE_GRANT, device_authorization, poll, type_code};
+use crate::device_flow::{DEVICE_GRANT, device_authorization, poll, submit_answer, type_code};
 use crate::helpers::{Backend, get_json};
-use crate::oauth_support::hidden_fields;
 use crate::on_both_backends;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -16,23 +15,9 @@ on_both_backends!(
     a_grant_whose_consent_has_no_limit_is_told_to_ask_the_user_again,
 );
 
-/// The device consent page's answer, with the typed `fields` besides its hidden ones.
+/// The device consent page approved with the typed `fields`.
 async fn answer(s: &Scene, html: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut form = hidden_fields(html);
-    form.extend(
-        fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    form.push(("decision".into(), "approve".into()));
-    let res = s
-        .payer
-        .post(s.app.url("/device"))
-        .form(&form)
-        .send()
-        .await
-        .expect("answer");
-    (res.status(), res.text().await.expect("body"))
+    submit_answer(&s.app, &s.payer, html, "approve", fields).await
 }
 
 async fn a_device_grant_spends_within_the_limit_set_on_the_device_consent_page(backend: Backend) {
