@@ -299,3 +299,60 @@ async fn rebuilding_the_clients_table_keeps_what_references_it() {
         .expect("pragma");
     assert_eq!(foreign_keys, Some(1), "foreign keys are enforced again");
 }
+
+/// How many times the log has started again: the WAL header's checkpoint sequence number
+/// (bytes 12..16), which each start increments.
+fn log_starts(db_file: &std::path::Path) -> u32 {
+    let mut log = db_file.as_os_str().to_owned();
+    log.push("-wal");
+    let header = std::fs::read(std::path::PathBuf::from(log)).expect("the log file");
+    u32::from_be_bytes(header[12..16].try_into().expect("a WAL header"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_steady_writes_the_checkpointer_starts_the_log_again() {
+    // SQLite starts the log again only after a checkpoint that copied every frame. One that
+    // new commits overtake never does; the log then grew until a request's commit ran the
+    // backstop checkpoint itself (here turned off, so only the checkpointer can do it).
+    let temp = TempDb::new();
+    let store = std::sync::Arc::new(temp.open().await);
+    store
+        .db()
+        .write(|tx| {
+            tx.execute_batch("PRAGMA wal_autocheckpoint = 0")
+                .map_err(crate::backend)
+        })
+        .await
+        .expect("backstop off");
+    let db_file = temp.dir.join("keyward.db");
+    let before = log_starts(&db_file);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                while std::time::Instant::now() < until {
+                    store
+                        .db()
+                        .append(|tx| {
+                            crate::db::execute(
+                                tx,
+                                "INSERT INTO audit_log (at, action) VALUES (1, 'test.write')",
+                                [],
+                            )
+                        })
+                        .await
+                        .expect("write");
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let starts = log_starts(&db_file) - before;
+    assert!(
+        starts >= 2,
+        "the log started again {starts} times in 2 s of steady writes (checkpoints every 200 ms)"
+    );
+}
