@@ -395,13 +395,14 @@ fn checkpointer(path: &Path, writes: Weak<Writes>) -> Option<std::sync::mpsc::Se
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
+            let mut seen = None;
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(CHECKPOINT_EVERY)
             {
                 let Some(writes) = writes.upgrade() else {
                     break;
                 };
-                if let Err(e) = checkpoint(&connection, &log, &writes) {
+                if let Err(e) = checkpoint(&connection, &log, &writes, &mut seen) {
                     tracing::warn!(error = %e, "SQLite checkpoint failed");
                 }
             }
@@ -410,15 +411,26 @@ fn checkpointer(path: &Path, writes: Weak<Writes>) -> Option<std::sync::mpsc::Se
     Some(stop)
 }
 
-/// One round of the checkpointer.
-fn checkpoint(connection: &Connection, log: &Path, writes: &Writes) -> StoreResult<()> {
+/// One round of the checkpointer. `seen` is SQLite's `data_version` at the last round's start.
+fn checkpoint(
+    connection: &Connection,
+    log: &Path,
+    writes: &Writes,
+    seen: &mut Option<i64>,
+) -> StoreResult<()> {
+    // Nothing committed since the last round began: nothing to copy, and no reason to flush the
+    // file system or to hold writes off.
+    let version = connection
+        .query_row("PRAGMA data_version", [], |row| row.get(0))
+        .map_err(backend)?;
+    if seen.replace(version) == Some(version) {
+        return Ok(());
+    }
     // The bulk, with writes going on: the frames copied, then everything flushed to the disk,
     // twice (the second pass has only what came during the first), so the syncs that follow
     // under the lock have little left to write.
     for _ in 0..2 {
-        connection
-            .execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
-            .map_err(backend)?;
+        copy_log(connection)?;
         flush(log).map_err(backend)?;
     }
     // The rest with the log standing still: the open batch is committed first (its requests
@@ -426,13 +438,18 @@ fn checkpoint(connection: &Connection, log: &Path, writes: &Writes) -> StoreResu
     // log's end and the database file is synced.
     let mut writer = writes.lock();
     writes.commit_open(&mut writer)?;
+    copy_log(connection)
+}
+
+/// A `PASSIVE` checkpoint: copies what it can of the log, waiting for no reader or writer.
+fn copy_log(connection: &Connection) -> StoreResult<()> {
     connection
         .execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
         .map_err(backend)
 }
 
 /// The log file SQLite keeps beside the database file.
-fn log_path(path: &Path) -> PathBuf {
+pub(crate) fn log_path(path: &Path) -> PathBuf {
     let mut log = path.as_os_str().to_owned();
     log.push("-wal");
     PathBuf::from(log)

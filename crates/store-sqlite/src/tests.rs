@@ -303,9 +303,7 @@ async fn rebuilding_the_clients_table_keeps_what_references_it() {
 /// How many times the log has started again: the WAL header's checkpoint sequence number
 /// (bytes 12..16), which each start increments.
 fn log_starts(db_file: &std::path::Path) -> u32 {
-    let mut log = db_file.as_os_str().to_owned();
-    log.push("-wal");
-    let header = std::fs::read(std::path::PathBuf::from(log)).expect("the log file");
+    let header = std::fs::read(crate::db::log_path(db_file)).expect("the log file");
     u32::from_be_bytes(header[12..16].try_into().expect("a WAL header"))
 }
 
